@@ -1,0 +1,58 @@
+/**
+ * One error type for every provider failure, so retry and fallback read flags instead of parsing
+ * messages. `code` is stable and documented; `status` is the provider's HTTP status (0 for network).
+ */
+export type ProviderErrorCode =
+  | 'provider_bad_request' // 400, 413, 422
+  | 'provider_auth_failed' // 401
+  | 'provider_permission_denied' // 403
+  | 'provider_model_not_found' // 404
+  | 'provider_timeout' // 408, 504, our own timeouts
+  | 'provider_conflict' // 409
+  | 'provider_rate_limited' // 429 (retryable)
+  | 'provider_quota_exceeded' // 429/402 billing variants (not retryable)
+  | 'provider_overloaded' // 503, 529
+  | 'provider_server_error' // other 5xx
+  | 'provider_network_error' // connection refused/reset, DNS
+  | 'provider_bad_response' // a body we could not understand
+  | 'provider_not_configured'; // no key/base URL for this provider
+
+const BRAND = Symbol.for('quire.ProviderError');
+
+export class ProviderError extends Error {
+  readonly [BRAND] = true;
+  readonly code: ProviderErrorCode;
+  readonly provider: string;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly requestId: string | undefined;
+  /** The provider's own error body, for logs; never forwarded verbatim to callers. */
+  readonly providerBody: unknown;
+
+  constructor(args: {
+    code: ProviderErrorCode;
+    provider: string;
+    message: string;
+    status?: number;
+    retryable?: boolean;
+    retryAfterMs?: number;
+    requestId?: string;
+    providerBody?: unknown;
+    cause?: unknown;
+  }) {
+    super(args.message, { cause: args.cause });
+    this.name = 'ProviderError';
+    this.code = args.code;
+    this.provider = args.provider;
+    this.status = args.status ?? 0;
+    this.retryable = args.retryable ?? false;
+    this.retryAfterMs = args.retryAfterMs;
+    this.requestId = args.requestId;
+    this.providerBody = args.providerBody;
+  }
+
+  static is(error: unknown): error is ProviderError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  }
+}

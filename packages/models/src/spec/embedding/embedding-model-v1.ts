@@ -1,0 +1,25 @@
+import type { CallOptionsV1, ResponseMetaV1 } from '../call-options.js';
+import type { UsageV1 } from '../usage.js';
+
+export interface EmbedOptionsV1 extends CallOptionsV1 {
+  values: string[];
+  /** Requested output dimensions, for models that can shorten their vectors. */
+  dimensions?: number;
+  /** Hint for asymmetric models (Cohere, Voyage, Gemini): queries and documents embed differently. */
+  inputType?: 'query' | 'document';
+}
+
+export interface EmbedResultV1 extends ResponseMetaV1 {
+  /** One vector per input value, in input order. */
+  embeddings: number[][];
+  usage: UsageV1;
+}
+
+/** Batch in, vectors out. Batching beyond `maxEmbeddingsPerCall` is the caller's job (see embedMany). */
+export interface EmbeddingModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  readonly maxEmbeddingsPerCall: number;
+  doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1>;
+}

@@ -1,0 +1,73 @@
+import type { CallOptionsV1, ResponseMetaV1 } from '../call-options.js';
+import type { UsageV1 } from '../usage.js';
+
+export interface ToolDefinitionV1 {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters?: Record<string, unknown>;
+}
+
+export interface ToolCallV1 {
+  id: string;
+  name: string;
+  /** JSON-encoded arguments, exactly as the model produced them. */
+  arguments: string;
+}
+
+export type ContentPartV1 = { type: 'text'; text: string } | { type: 'image_url'; url: string };
+
+export type MessageV1 =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string | ContentPartV1[] }
+  | { role: 'assistant'; content: string | null; toolCalls?: ToolCallV1[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+export type ToolChoiceV1 = 'auto' | 'none' | 'required' | { name: string };
+
+export type FinishReasonV1 = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other';
+
+export interface GenerateOptionsV1 extends CallOptionsV1 {
+  messages: MessageV1[];
+  maxOutputTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  tools?: ToolDefinitionV1[];
+  toolChoice?: ToolChoiceV1;
+  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown> };
+}
+
+export interface GenerateResultV1 extends ResponseMetaV1 {
+  text: string;
+  /** Reasoning text, where the provider exposes it (DeepSeek `reasoning_content`, Anthropic thinking). */
+  reasoning?: string;
+  toolCalls: ToolCallV1[];
+  finishReason: FinishReasonV1;
+  usage: UsageV1;
+}
+
+export type StreamPartV1 =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  /** The first delta of a call carries id and name; later ones only an arguments fragment. */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: 'finish'; finishReason: FinishReasonV1; usage: UsageV1 };
+
+export interface StreamResultV1 extends ResponseMetaV1 {
+  /**
+   * Parts in order; ends after `finish`. A provider failure mid-stream is thrown from the iterator
+   * as a ProviderError. If the iterator ends without `finish`, usage was never reported.
+   */
+  stream: AsyncIterable<StreamPartV1>;
+}
+
+/** Chat generation: the whole answer, or a stream of deltas. */
+export interface GenerationModelV1 {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1>;
+  doStream(options: GenerateOptionsV1): Promise<StreamResultV1>;
+}
