@@ -1,0 +1,6 @@
+export * from './db.js';
+export * from './pglite-db.js';
+export * from './postgres-db.js';
+export * from './migrate.js';
+export * from './open-database.js';
+export * from './test-database.js';

@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+function wrap<T>(result: { rows: T[]; affectedRows?: number }): QueryResult<T> {
+  return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+}
+
+/**
+ * Embedded Postgres with pgvector. `dataDir` undefined keeps it in memory (tests);
+ * `loadDataDir` starts from a dump (a migrated template, so tests skip migrations).
+ */
+export async function openPGlite(options: { dataDir?: string; loadDataDir?: Blob | File } = {}): Promise<Db & { raw: PGlite }> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pg = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    extensions: { vector },
+  });
+  const queryable = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
+    query: async <T>(sql: string, params?: unknown[]) => wrap<T>(await q.query<T>(sql, params as unknown[])),
+    exec: async (sql: string) => {
+      await q.exec(sql);
+    },
+  });
+  return {
+    kind: 'pglite',
+    raw: pg,
+    ...queryable(pg),
+    transaction: (fn) => pg.transaction((tx) => fn(queryable(tx))),
+    close: () => pg.close(),
+  };
+}

@@ -1,0 +1,23 @@
+import type { Purpose } from '@quire/contracts';
+import type { EmbeddingModelV1, GenerationModelV1, RerankingModelV1 } from '@quire/models';
+
+/** Who a model call is for and why; the gateway writes it into the ledger row. */
+export interface GatewayCallContext {
+  /** The signed identity token the service received (or signed for a background job). */
+  identityToken: string;
+  traceId: string;
+  purpose: Purpose;
+  collectionId?: string;
+  queryId?: string;
+  documentId?: string;
+}
+
+/**
+ * Models as ingestion and retrieval see them: the same interfaces as `@quire/models`, served by
+ * the gateway. Tests substitute a local implementation of this interface.
+ */
+export interface GatewayModels {
+  embeddingModel(name: string, context: GatewayCallContext): EmbeddingModelV1;
+  generationModel(name: string, context: GatewayCallContext): GenerationModelV1;
+  rerankingModel(name: string, context: GatewayCallContext): RerankingModelV1;
+}

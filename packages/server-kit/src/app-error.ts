@@ -1,0 +1,28 @@
+import { ERROR_CODES, type ErrorCode } from '@quire/contracts';
+
+const BRAND = Symbol.for('quire.AppError');
+
+/** The one error type services throw; its code decides the HTTP status (see ERROR_CODES). */
+export class AppError extends Error {
+  readonly [BRAND] = true;
+  readonly code: ErrorCode;
+  readonly param: string | undefined;
+  /** Extra machine-readable facts (e.g. which stage failed); not shown for 5xx. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { param?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.param = options.param;
+    this.details = options.details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  static is(error: unknown): error is AppError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  }
+}

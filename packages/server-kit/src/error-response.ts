@@ -1,0 +1,47 @@
+import { ZodError } from 'zod';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@quire/contracts';
+import { AppError } from './app-error.js';
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+}
+
+/** Turns zod issues into one sentence a person can act on: `top_k: must be at most 100`. */
+export function describeZodError(error: ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+function body(code: ErrorCode, message: string, requestId: string, param?: string): ErrorResponse {
+  const entry = ERROR_CODES[code];
+  return { status: entry.status, body: { error: { type: entry.type, code, message, param: param ?? null, request_id: requestId } } };
+}
+
+/**
+ * Maps anything thrown to the public error body. Pure, so it is tested without express.
+ * 5xx details stay in the log, never in the response.
+ */
+export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
+  if (AppError.is(error)) {
+    const message = error.status >= 500 && error.code === 'internal_error' ? 'Internal error. Quote the request id when reporting it.' : error.message;
+    return body(error.code, message, requestId, error.param);
+  }
+  if (error instanceof ZodError) {
+    const first = error.issues[0];
+    return body('invalid_request', `Invalid request: ${describeZodError(error)}`, requestId, first?.path.join('.') || undefined);
+  }
+  const e = error as { type?: string; status?: number; statusCode?: number };
+  // body-parser signals bad JSON and oversized bodies with these types.
+  if (e?.type === 'entity.parse.failed') return body('invalid_json', 'The request body is not valid JSON.', requestId);
+  if (e?.type === 'entity.too.large') return body('payload_too_large', 'The request body is too large.', requestId);
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return body('unsupported_media_type', 'The request body encoding is not supported.', requestId);
+  }
+  return body('internal_error', 'Internal error. Quote the request id when reporting it.', requestId);
+}

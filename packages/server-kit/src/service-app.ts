@@ -1,0 +1,108 @@
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { HEADERS, type Identity } from '@quire/contracts';
+import { AppError } from './app-error.js';
+import { toErrorResponse } from './error-response.js';
+import { verifyIdentity } from './identity-token.js';
+import type { Logger } from './logger.js';
+
+/** What every handler can read about the request it serves (on `res.locals`). */
+export interface RequestContext {
+  traceId: string;
+  identity: Identity;
+  /** The signed identity token as received, to pass on when this service calls the gateway. */
+  identityToken: string;
+}
+
+export function ctx(res: Response): RequestContext {
+  return res.locals as unknown as RequestContext;
+}
+
+const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Takes the caller's trace id when it is sane, otherwise makes one, and echoes it back. */
+export function traceMiddleware(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.header(HEADERS.traceId);
+    const traceId = given && TRACE_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+    res.locals.traceId = traceId;
+    res.setHeader(HEADERS.traceId, traceId);
+    next();
+  };
+}
+
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const traceId = (res.locals.traceId as string | undefined) ?? 'unknown';
+    const { status, body } = toErrorResponse(error, traceId);
+    if (status >= 500) logger.error('request failed', { trace_id: traceId, code: body.error.code, err: String((error as Error)?.stack ?? error) });
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    res.status(status).json(body);
+  };
+}
+
+export interface ServiceAppOptions {
+  name: string;
+  logger: Logger;
+  /** Shared secret for verifying identities forwarded by the gateway; undefined for the gateway itself. */
+  internalSecret?: string;
+  /** Resolves when the service's dependencies (database, queue) answer; throws otherwise. */
+  ready: () => Promise<void>;
+  jsonLimit?: string;
+}
+
+/**
+ * An express app with the parts every Quire service shares: trace ids, JSON bodies, health and
+ * readiness, and (for internal services) verification of the gateway's signed identity.
+ * Call `finishServiceApp` after mounting routes to add the 404 and error handlers.
+ */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(traceMiddleware());
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: options.name });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await options.ready();
+      res.json({ status: 'ready', service: options.name });
+    } catch (error) {
+      res.status(503).json({ status: 'not_ready', service: options.name, reason: String((error as Error).message ?? error) });
+    }
+  });
+  if (options.internalSecret) {
+    const secret = options.internalSecret;
+    app.use((req, res, next) => {
+      try {
+        const token = req.header(HEADERS.identity);
+        res.locals.identity = verifyIdentity(token, secret);
+        res.locals.identityToken = token;
+        next();
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+  app.use(express.json({ limit: options.jsonLimit ?? '25mb' }));
+  return app;
+}
+
+export function finishServiceApp(app: Express, logger: Logger): Express {
+  app.use((req, _res, next) => {
+    next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
+  });
+  app.use(errorMiddleware(logger));
+  return app;
+}
+
+/** Wraps an async handler so rejections reach the error middleware (express 5 does this too; explicit is clearer). */
+export function handle(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
+  return (req, res, next) => {
+    Promise.resolve(fn(req, res)).catch(next);
+  };
+}
