@@ -1,1 +1,2 @@
 export * from './gateway-models.js';
+export * from './http-gateway-models.js';

@@ -52,6 +52,8 @@ export interface ServiceAppOptions {
   /** Resolves when the service's dependencies (database, queue) answer; throws otherwise. */
   ready: () => Promise<void>;
   jsonLimit?: string;
+  /** Parse JSON bodies for every route (default true); the gateway parses only where it must. */
+  json?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       }
     });
   }
-  app.use(express.json({ limit: options.jsonLimit ?? '25mb' }));
+  if (options.json !== false) app.use(express.json({ limit: options.jsonLimit ?? '25mb' }));
   return app;
 }
 

@@ -1,0 +1,59 @@
+import type { Request, Response, NextFunction } from 'express';
+import { HEADERS, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
+import { AppError, verifyIdentity } from '@quire/server-kit';
+import type { Attribution } from './ledger.js';
+
+/**
+ * Who is calling. The platform services call back with the signed identity they were given, so
+ * their model calls are charged to the team they act for. External callers get the open identity
+ * until API keys exist (governance issue): Quire then runs as a single-team deployment.
+ */
+export const OPEN_IDENTITY: Identity = { team_id: 'default', key_id: 'open', role: 'admin', groups: [] };
+
+export interface CallerLocals {
+  traceId: string;
+  identity: Identity;
+  /** True when the identity came from a service's signed token. */
+  internal: boolean;
+}
+
+export function callerIdentity(internalSecret: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const token = req.header(HEADERS.identity);
+      if (token) {
+        res.locals.identity = verifyIdentity(token, internalSecret);
+        res.locals.internal = true;
+      } else {
+        res.locals.identity = OPEN_IDENTITY;
+        res.locals.internal = false;
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Attribution headers are honoured only from the services (signed identity); others are `api` calls. */
+export function attributionOf(req: Request, res: Response): Attribution {
+  const locals = res.locals as CallerLocals;
+  const base: Attribution = { traceId: locals.traceId, identity: locals.identity, purpose: 'api' };
+  if (!locals.internal) return base;
+  const purpose = PurposeSchema.safeParse(req.header(HEADERS.purpose));
+  const uuidHeader = (name: string) => {
+    const value = req.header(name);
+    if (value === undefined) return undefined;
+    if (!UUID.test(value)) throw new AppError('invalid_request', `Header ${name} must be a UUID.`);
+    return value;
+  };
+  return {
+    ...base,
+    purpose: purpose.success ? (purpose.data as Purpose) : 'api',
+    collectionId: uuidHeader(HEADERS.collectionId),
+    queryId: uuidHeader(HEADERS.queryId),
+    documentId: uuidHeader(HEADERS.documentId),
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  QUIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  QUIRE_HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  QUIRE_INTERNAL_SECRET: z.string().min(32, 'QUIRE_INTERNAL_SECRET must be at least 32 characters').optional(),
+  QUIRE_INGESTION_URL: z.string().url().optional(),
+  QUIRE_RETRIEVAL_URL: z.string().url().optional(),
+  /** JSON object of price overrides, keyed by `provider/model` (see @quire/models ModelPrice). */
+  QUIRE_PRICING_JSON: z.string().optional(),
+  /** Comma-separated model names to list in /v1/models beyond the priced ones. */
+  QUIRE_MODELS: z.string().optional(),
+});
+export type GatewayEnv = z.infer<typeof EnvSchema>;
+
+export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid gateway configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+const Decimal = z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal string such as "0.15"');
+const PriceOverrideSchema = z.object({
+  input: Decimal,
+  cachedInput: Decimal.optional(),
+  cacheWrite: Decimal.optional(),
+  output: Decimal,
+  searchUnit: Decimal.optional(),
+  asOf: z.string().default('override'),
+  source: z.string().default('deployment override'),
+});
+export const PricingOverridesSchema = z.record(z.string().regex(/^[^/]+\/.+$/, 'keys are "provider/model"'), PriceOverrideSchema);
+export type PricingOverrides = z.infer<typeof PricingOverridesSchema>;
+
+/** Price overrides per deployment, as JSON (prices in USD per million tokens, as decimal strings). */
+export function parsePricingOverrides(json: string | undefined): PricingOverrides {
+  if (!json) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new Error(`QUIRE_PRICING_JSON is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = PricingOverridesSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`QUIRE_PRICING_JSON is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}

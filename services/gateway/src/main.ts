@@ -1,0 +1,33 @@
+/**
+ * The gateway on its own (distributed mode): PostgreSQL with pgvector at DATABASE_URL, the other
+ * services at QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL. `pnpm start` runs all three in one process instead.
+ */
+import { openDatabase } from '@quire/db';
+import { createLogger, listen } from '@quire/server-kit';
+import { readGatewayEnv } from './config.js';
+import { catalogFromEnv } from './catalog-from-env.js';
+import { createGatewayService } from './gateway-service.js';
+
+const env = readGatewayEnv();
+const logger = createLogger({ service: 'gateway' });
+if (!env.DATABASE_URL || !env.QUIRE_INTERNAL_SECRET || !env.QUIRE_INGESTION_URL || !env.QUIRE_RETRIEVAL_URL) {
+  logger.error('the standalone gateway needs DATABASE_URL, QUIRE_INTERNAL_SECRET, QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL (use `pnpm start` for the embedded mode)');
+  process.exit(2);
+}
+const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+const { app } = createGatewayService({
+  db,
+  catalog: catalogFromEnv(env, logger),
+  logger,
+  internalSecret: env.QUIRE_INTERNAL_SECRET,
+  upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
+});
+const server = await listen(app, env.QUIRE_PORT, env.QUIRE_HOST);
+logger.info('gateway listening', { url: server.url });
+const shutdown = async () => {
+  await server.close();
+  await db.close();
+  process.exit(0);
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { ModelNameSchema } from '@quire/contracts';
+
+/** The public chat format is OpenAI's; we accept what OpenAI SDKs send and ignore fields we do not use. */
+const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
+const ImagePartSchema = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
+const ContentSchema = z.union([z.string(), z.array(z.union([TextPartSchema, ImagePartSchema]))]);
+
+const ToolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function').default('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+export const ChatMessageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: ContentSchema, name: z.string().optional() }),
+  z.object({ role: z.literal('developer'), content: ContentSchema, name: z.string().optional() }),
+  z.object({ role: z.literal('user'), content: ContentSchema, name: z.string().optional() }),
+  z.object({
+    role: z.literal('assistant'),
+    content: ContentSchema.nullable().optional(),
+    tool_calls: z.array(ToolCallSchema).optional(),
+    name: z.string().optional(),
+  }),
+  z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ContentSchema }),
+]);
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const ChatCompletionBodySchema = z.object({
+  model: ModelNameSchema,
+  messages: z.array(ChatMessageSchema).min(1, 'messages must not be empty').max(2000),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+  seed: z.number().int().nullable().optional(),
+  tools: z
+    .array(
+      z.object({
+        type: z.literal('function'),
+        function: z.object({ name: z.string().min(1), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() }),
+      }),
+    )
+    .optional(),
+  tool_choice: z
+    .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) })])
+    .optional(),
+  response_format: z
+    .union([
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({
+        type: z.literal('json_schema'),
+        json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional() }),
+      }),
+    ])
+    .optional(),
+  user: z.string().optional(),
+});
+export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
+
+export const EmbeddingsBodySchema = z.object({
+  model: ModelNameSchema,
+  input: z.union([z.string().min(1, 'input must not be empty'), z.array(z.string().min(1, 'input items must not be empty')).min(1).max(2048)]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.number().int().positive().max(16000).optional(),
+  user: z.string().optional(),
+});
+export type EmbeddingsBody = z.infer<typeof EmbeddingsBodySchema>;

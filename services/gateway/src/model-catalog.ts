@@ -1,0 +1,29 @@
+import { PRICE_CATALOG, parseModelName, type ModelRegistry, type PriceBook, type UsageV1 } from '@quire/models';
+import type { Logger } from '@quire/server-kit';
+import type { ModelCatalog } from './model-service.js';
+
+/** Joins the provider registry and the price book into what the gateway's model service needs. */
+export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook, logger: Logger, extraModels: string[] = []) {
+  const warned = new Set<string>();
+  return {
+    embeddingModel: (name: string) => registry.embeddingModel(name),
+    generationModel: (name: string) => registry.generationModel(name),
+    rerankingModel: (name: string) => registry.rerankingModel(name),
+    costOf(name: string, usage: UsageV1): string | null {
+      const cost = priceBook.costOf(name, usage);
+      if (cost.priced) return cost.costUsd;
+      // Unknown prices are recorded as NULL cost (never zero) and said once per model.
+      if (!warned.has(name)) {
+        warned.add(name);
+        logger.warn('model has no price; its calls are metered with cost null', { model: name, reason: cost.warning });
+      }
+      return null;
+    },
+    /** Models callers can use: priced models of configured providers, plus any configured extras. */
+    listModels(): { id: string; owned_by: string }[] {
+      const configured = new Set(registry.providers().map((p) => p.name));
+      const ids = new Set([...Object.keys(PRICE_CATALOG), ...extraModels].filter((id) => configured.has(parseModelName(id).provider)));
+      return [...ids].sort().map((id) => ({ id, owned_by: parseModelName(id).provider }));
+    },
+  } satisfies ModelCatalog & Record<string, unknown>;
+}

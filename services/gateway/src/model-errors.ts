@@ -1,0 +1,27 @@
+import { isErrorCode } from '@quire/contracts';
+import { ProviderError } from '@quire/models';
+import { AppError } from '@quire/server-kit';
+
+/**
+ * Provider and registry failures become AppErrors with the same stable code, so the client sees an
+ * OpenAI-style body with the right status and the ledger records the code.
+ */
+export function toAppError(error: unknown): AppError | unknown {
+  if (AppError.is(error)) return error;
+  if (ProviderError.is(error)) {
+    const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
+    return new AppError(code, `${error.provider}: ${error.message}`, { details: { provider: error.provider, retryable: error.retryable }, cause: error });
+  }
+  const registry = error as { name?: string; code?: string; message?: string };
+  if (registry?.name === 'RegistryError' && typeof registry.code === 'string') {
+    const mapped = registry.code === 'invalid_model_name' ? 'invalid_request' : registry.code === 'unknown_provider' ? 'model_not_found' : registry.code;
+    if (isErrorCode(mapped)) return new AppError(mapped, registry.message ?? 'Model not available.', { param: 'model', cause: error });
+  }
+  return error;
+}
+
+export function errorCodeOf(error: unknown): string {
+  if (AppError.is(error) || ProviderError.is(error)) return error.code;
+  if ((error as Error)?.name === 'AbortError') return 'aborted';
+  return 'internal_error';
+}

@@ -1,0 +1,74 @@
+import http from 'node:http';
+import type { Request, Response, NextFunction, Router } from 'express';
+import express from 'express';
+import { HEADERS } from '@quire/contracts';
+import { AppError, signIdentity } from '@quire/server-kit';
+import type { CallerLocals } from './caller-identity.js';
+
+export interface PlatformUpstreams {
+  ingestionUrl: string;
+  retrievalUrl: string;
+}
+
+/** Request headers passed on; everything else (cookies, a caller's own x-quire-* headers) stays here. */
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'content-length', 'accept', 'last-event-id'];
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'x-request-id', 'location'];
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * Forwards the platform API to the service that owns it, streaming both ways (uploads and SSE
+ * answers are never buffered here), with the caller's identity signed for the service.
+ */
+function forwardTo(baseUrl: string, internalSecret: string) {
+  const target = new URL(baseUrl);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const locals = res.locals as CallerLocals;
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    headers[HEADERS.traceId] = locals.traceId;
+    headers[HEADERS.identity] = signIdentity(locals.identity, internalSecret);
+    const upstream = http.request(
+      { protocol: target.protocol, hostname: target.hostname, port: target.port, path: req.originalUrl, method: req.method, headers, agent },
+      (upstreamRes) => {
+        res.status(upstreamRes.statusCode ?? 502);
+        for (const name of FORWARDED_RESPONSE_HEADERS) {
+          const value = upstreamRes.headers[name];
+          if (value !== undefined) res.setHeader(name, value);
+        }
+        if (String(upstreamRes.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+        upstreamRes.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => {
+      if (res.headersSent) {
+        res.destroy(error);
+        return;
+      }
+      next(new AppError('service_unavailable', 'A Quire service is not reachable right now; try again shortly.', { cause: error }));
+    });
+    // A client that goes away cancels the upstream request (an answer being generated stops and is metered there).
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  };
+}
+
+export function platformRouter(upstreams: PlatformUpstreams, internalSecret: string): Router {
+  const router = express.Router();
+  const toIngestion = forwardTo(upstreams.ingestionUrl, internalSecret);
+  const toRetrieval = forwardTo(upstreams.retrievalUrl, internalSecret);
+  router.post('/v1/collections/:id/search', toRetrieval);
+  router.post('/v1/collections/:id/answer', toRetrieval);
+  router.all('/v1/queries', toRetrieval);
+  router.all('/v1/queries/*rest', toRetrieval);
+  router.all('/v1/collections', toIngestion);
+  router.all('/v1/collections/*rest', toIngestion);
+  router.all('/v1/documents', toIngestion);
+  router.all('/v1/documents/*rest', toIngestion);
+  return router;
+}
