@@ -55,11 +55,13 @@ function contextHeaders(context: GatewayCallContext): Record<string, string> {
   };
 }
 
-export function createHttpGatewayModels(options: { baseUrl: string; fetch?: typeof fetch }): GatewayModels {
+/** `baseUrl` may be a function: in the embedded mode the gateway's port is known only after it listens. */
+export function createHttpGatewayModels(options: { baseUrl: string | (() => string); fetch?: typeof fetch }): GatewayModels {
+  const baseUrl = () => (typeof options.baseUrl === 'function' ? options.baseUrl() : options.baseUrl);
   const provider = (context: GatewayCallContext) =>
     createOpenAICompatible({
       name: 'gateway',
-      baseURL: `${options.baseUrl.replace(/\/$/, '')}/v1`,
+      baseURL: `${baseUrl().replace(/\/$/, '')}/v1`,
       headers: contextHeaders(context),
       maxTokensField: 'max_tokens',
       ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -1,0 +1,80 @@
+/**
+ * Quire in one process: the three services, each its own express app on its own port, sharing one
+ * database. PGlite allows one process per data folder, so the embedded mode composes the services
+ * here instead of running three processes; with DATABASE_URL each service can also run alone
+ * (services/<name>/src/main.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { openDatabase, type Db } from '@quire/db';
+import { createHttpGatewayModels } from '@quire/gateway-client';
+import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
+import { createIngestionService } from '@quire/ingestion';
+import { createRetrievalService } from '@quire/retrieval';
+import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Overrides QUIRE_PORT (0 picks a free port, for tests). */
+  port?: number;
+  /** An already open database (tests pass a template copy); otherwise opened from env. */
+  db?: Db;
+  /** BullMQ queue name, unique per test run so parallel runs never share jobs. */
+  queueName?: string;
+  logger?: Logger;
+}
+
+export interface RunningQuire {
+  url: string;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+export async function startQuire(options: StartOptions = {}): Promise<RunningQuire> {
+  const env = options.env ?? process.env;
+  const gatewayEnv = readGatewayEnv(env);
+  const logger = options.logger ?? createLogger({ app: 'quire' });
+  const dataDir = env.QUIRE_DATA_DIR ?? './.quire';
+  const db = options.db ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir }));
+  // Only this process signs and verifies identities in the embedded mode, so a fresh secret will do.
+  const internalSecret = env.QUIRE_INTERNAL_SECRET ?? randomBytes(32).toString('hex');
+  const redisUrl = env.REDIS_URL || undefined;
+
+  let gatewayUrl = '';
+  const models = createHttpGatewayModels({ baseUrl: () => gatewayUrl });
+  const ingestion = await createIngestionService({
+    db, models, internalSecret, logger: logger.child({ service: 'ingestion' }),
+    ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
+  });
+  const retrieval = await createRetrievalService({ db, models, internalSecret, logger: logger.child({ service: 'retrieval' }) });
+  const servers: RunningServer[] = [];
+  servers.push(await listen(ingestion.app, 0));
+  servers.push(await listen(retrieval.app, 0));
+  const gatewayLogger = logger.child({ service: 'gateway' });
+  const { app } = createGatewayService({
+    db,
+    catalog: catalogFromEnv(gatewayEnv, gatewayLogger, env),
+    logger: gatewayLogger,
+    internalSecret,
+    upstreams: { ingestionUrl: servers[0]!.url, retrievalUrl: servers[1]!.url },
+  });
+  const gateway = await listen(app, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
+  servers.push(gateway);
+  gatewayUrl = gateway.url;
+  await ingestion.start();
+  logger.info('Quire is up', {
+    url: gateway.url,
+    database: db.kind === 'pglite' ? `PGlite in ${dataDir}` : 'PostgreSQL',
+    jobs: redisUrl ? 'BullMQ on Redis' : 'in-process',
+  });
+  return {
+    url: gateway.url,
+    db,
+    async stop() {
+      await gateway.close();
+      await ingestion.stop();
+      await retrieval.stop();
+      await Promise.all(servers.slice(0, 2).map((s) => s.close()));
+      if (!options.db) await db.close();
+    },
+  };
+}
