@@ -69,7 +69,7 @@ describe('OpenAI-compatible model API', () => {
     const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Hello there' }] }, { 'x-request-id': 'trace-chat-1' });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('trace-chat-1');
-    const body = await res.json();
+    const body = ((await res.json()) as any);
     expect(body.object).toBe('chat.completion');
     expect(body.model).toBe('openai/gpt-4o-mini');
     expect(body.choices[0].message.content).toBe('Hello from the fake OpenAI server.');
@@ -127,11 +127,11 @@ describe('OpenAI-compatible model API', () => {
 
   test('embeddings answer as floats and as base64 for the OpenAI SDK', async () => {
     const floatRes = await post('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: ['alpha beta', 'gamma'] }, { 'x-request-id': 'trace-embed-1' });
-    const floats = await floatRes.json();
+    const floats = ((await floatRes.json()) as any);
     expect(floats.data).toHaveLength(2);
     expect(floats.data[0].embedding).toHaveLength(64);
     const b64Res = await post('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'alpha beta', encoding_format: 'base64' });
-    const b64 = await b64Res.json();
+    const b64 = ((await b64Res.json()) as any);
     const bytes = Buffer.from(b64.data[0].embedding, 'base64');
     const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     expect(decoded[0]).toBeCloseTo(floats.data[0].embedding[0], 5);
@@ -154,7 +154,7 @@ describe('OpenAI-compatible model API', () => {
     openai.script.failNext(1, { status: 401 });
     const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, { 'x-request-id': 'trace-401' });
     expect(res.status).toBe(502);
-    const body = await res.json();
+    const body = ((await res.json()) as any);
     expect(body.error).toMatchObject({ code: 'provider_auth_failed', type: 'upstream_error', request_id: 'trace-401' });
     expect(await ledgerFor('trace-401')).toHaveLength(1);
   });
@@ -162,14 +162,14 @@ describe('OpenAI-compatible model API', () => {
   test('callers cannot redirect a call', async () => {
     const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', api_base: 'http://evil.example', messages: [{ role: 'user', content: 'x' }] });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('forbidden_field');
+    expect((((await res.json()) as any)).error.code).toBe('forbidden_field');
     const nested = await post('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'x', extra: { extra_headers: { a: 'b' } } });
-    expect((await nested.json()).error).toMatchObject({ code: 'forbidden_field', param: 'extra.extra_headers' });
+    expect((((await nested.json()) as any)).error).toMatchObject({ code: 'forbidden_field', param: 'extra.extra_headers' });
   });
 
   test('an unconfigured provider says what to set', async () => {
     const res = await post('/v1/chat/completions', { model: 'mistral/mistral-small', messages: [{ role: 'user', content: 'x' }] });
-    const body = await res.json();
+    const body = ((await res.json()) as any);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(body.error.message).toMatch(/MISTRAL_API_KEY|not configured|QUIRE_PROVIDERS_JSON/);
   });
@@ -177,10 +177,10 @@ describe('OpenAI-compatible model API', () => {
   test('bad requests get a 400 naming the field', async () => {
     const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [] });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = ((await res.json()) as any);
     expect(body.error).toMatchObject({ code: 'invalid_request', param: 'messages' });
     const notJson = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
-    expect((await notJson.json()).error.code).toBe('invalid_json');
+    expect((((await notJson.json()) as any)).error.code).toBe('invalid_json');
   });
 
   test('service calls carry attribution from a signed identity; a forged identity is refused', async () => {
@@ -196,7 +196,7 @@ describe('OpenAI-compatible model API', () => {
   });
 
   test('GET /v1/models lists priced models of configured providers', async () => {
-    const body = await (await fetch(`${gateway.url}/v1/models`)).json();
+    const body = ((await (await fetch(`${gateway.url}/v1/models`)).json()) as any);
     const ids = body.data.map((m: { id: string }) => m.id);
     expect(ids).toContain('openai/gpt-4o-mini');
     expect(ids).toContain('anthropic/claude-haiku-4-5');

@@ -1,0 +1,52 @@
+import type { RetrievedChunk } from '../search/search-pipeline.js';
+import { CitationStreamFilter, extractCitations, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
+
+const chunk = (id: string, text: string, page: number): RetrievedChunk => ({
+  chunkId: id,
+  documentId: `doc-${id}`,
+  documentTitle: `Title ${id}`,
+  text,
+  pageStart: page,
+  pageEnd: page,
+  headingPath: [],
+  charStart: 0,
+  charEnd: text.length,
+  rank: 1,
+  score: 1,
+  scores: {},
+});
+
+describe('citation markers', () => {
+  test('invalid numbers are dropped, empty markers removed with their blank', () => {
+    expect(rewriteMarkers('A [1]. B [9]. C [2, 9]. D [3,1].', 2)).toBe('A [1]. B. C [2]. D [1].');
+    expect(rewriteMarkers('Line [0]\n[4] next', 2)).toBe('Line\n next');
+  });
+
+  test('the stream filter gives the same text whatever the split', () => {
+    const full = 'Tide is at 5pm [1] and boats [9] leave [1, 7] at dawn [2].';
+    const expected = rewriteMarkers(full, 2);
+    for (const size of [1, 2, 3, 5, 8]) {
+      const filter = new CitationStreamFilter(2);
+      let out = '';
+      for (let i = 0; i < full.length; i += size) out += filter.push(full.slice(i, i + size));
+      out += filter.flush();
+      expect(out).toBe(expected);
+    }
+  });
+
+  test('citations map to sources in order of first mention with the best-overlapping quote', () => {
+    const sources = [chunk('a', 'Boats leave at dawn. High tide is at 5pm on Tuesdays.', 3), chunk('b', 'Roses are pruned in winter.', 7)];
+    const citations = extractCitations('Roses are pruned in winter [2]. High tide comes at 5pm. [1]', sources);
+    expect(citations.map((c) => [c.index, c.chunk_id, c.page])).toEqual([
+      [2, 'b', 7],
+      [1, 'a', 3],
+    ]);
+    expect(citations[1]!.quote).toBe('High tide is at 5pm on Tuesdays.');
+  });
+
+  test('quotes are at most 240 characters', () => {
+    const quote = pickQuote('word '.repeat(200), 'word');
+    expect(quote.length).toBeLessThanOrEqual(QUOTE_MAX);
+    expect(quote.endsWith('…')).toBe(true);
+  });
+});

@@ -1,0 +1,86 @@
+import type { Identity, SearchMode } from '@quire/contracts';
+import type { Queryable } from '@quire/db';
+import type { RetrievedChunk } from '../search/search-pipeline.js';
+
+export type QueryStatus = 'ok' | 'error' | 'cancelled';
+
+export interface QueryRecordInput {
+  id: string;
+  identity: Identity;
+  collectionId: string;
+  kind: 'search' | 'answer';
+  query: string;
+  mode: SearchMode | null;
+  status: QueryStatus;
+  answer?: string | null;
+  results: RetrievedChunk[];
+  citations?: unknown[];
+  timings: Record<string, number>;
+  models: Record<string, string | null>;
+}
+
+/** What a query row keeps of its results: ids and scores, not text (the chunks hold that). */
+export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk_id: string; document_id: string; score: number; scores: RetrievedChunk['scores'] }[] {
+  return results.map((r) => ({ rank: r.rank, chunk_id: r.chunkId, document_id: r.documentId, score: r.score, scores: r.scores }));
+}
+
+export async function insertQuery(db: Queryable, q: QueryRecordInput): Promise<void> {
+  await db.query(
+    `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb)`,
+    [
+      q.id,
+      q.identity.team_id,
+      q.identity.key_id,
+      q.collectionId,
+      q.kind,
+      q.query,
+      q.mode,
+      q.status,
+      q.answer ?? null,
+      JSON.stringify(resultsSummary(q.results)),
+      JSON.stringify(q.citations ?? []),
+      JSON.stringify(q.timings),
+      JSON.stringify(q.models),
+    ],
+  );
+}
+
+export interface StoredQuery {
+  id: string;
+  collection_id: string | null;
+  kind: 'search' | 'answer';
+  query: string;
+  mode: string | null;
+  status: QueryStatus;
+  answer: string | null;
+  results: unknown[];
+  citations: unknown[];
+  timings_ms: Record<string, number>;
+  models: Record<string, string | null>;
+  created_at: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A query of the caller's team, or null (also for malformed ids, which cannot exist). */
+export async function findQuery(db: Queryable, teamId: string, id: string): Promise<StoredQuery | null> {
+  if (!UUID.test(id)) return null;
+  const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown }>(
+    `SELECT id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+FROM queries WHERE id = $1 AND team_id = $2`,
+    [id, teamId],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  // Drivers differ on whether jsonb arrives parsed; accept both.
+  const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+  return {
+    ...row,
+    results: json(row.results),
+    citations: json(row.citations),
+    timings_ms: json(row.timings_ms),
+    models: json(row.models),
+  };
+}

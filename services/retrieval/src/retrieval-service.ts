@@ -1,0 +1,44 @@
+import type { Express } from 'express';
+import type { Db } from '@quire/db';
+import type { GatewayModels } from '@quire/gateway-client';
+import { createServiceApp, finishServiceApp, type Logger } from '@quire/server-kit';
+import { answerRoutes } from './routes/answer-routes.js';
+import { queryRoutes } from './routes/query-routes.js';
+import { searchRoutes } from './routes/search-routes.js';
+import { createTsvectorKeywordRetriever, type KeywordRetriever } from './search/keyword-retriever.js';
+
+export interface RetrievalServiceDeps {
+  db: Db;
+  models: GatewayModels;
+  logger: Logger;
+  internalSecret: string;
+  /** Replaceable keyword leg (BM25 later); defaults to Postgres full-text search. */
+  keyword?: KeywordRetriever;
+}
+
+export interface RetrievalService {
+  app: Express;
+  stop(): Promise<void>;
+}
+
+/** The retrieval service's express app. The caller owns the database and the listening server. */
+export async function createRetrievalService(deps: RetrievalServiceDeps): Promise<RetrievalService> {
+  const app = createServiceApp({
+    name: 'retrieval',
+    logger: deps.logger,
+    internalSecret: deps.internalSecret,
+    ready: async () => {
+      await deps.db.query('SELECT 1');
+    },
+  });
+  const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createTsvectorKeywordRetriever(deps.db) };
+  app.use(searchRoutes(searchDeps));
+  app.use(answerRoutes(searchDeps, deps.logger));
+  app.use(queryRoutes(deps.db));
+  finishServiceApp(app, deps.logger);
+  return {
+    app,
+    // Nothing of its own to release yet (no timers or pools); kept so callers shut down uniformly.
+    stop: async () => undefined,
+  };
+}

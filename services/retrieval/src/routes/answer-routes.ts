@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { AnswerBodySchema } from '@quire/contracts';
+import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger } from '@quire/server-kit';
+import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
+import { loadCollection } from '../collections/collection-repository.js';
+import { isAbort, toAppError } from '../errors.js';
+import { resolveMode, type SearchDeps } from '../search/search-pipeline.js';
+
+export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
+  const router = Router();
+  router.post(
+    '/v1/collections/:id/answer',
+    handle(async (req, res) => {
+      const body = parseWith(AnswerBodySchema, req.body);
+      const { identity, identityToken, traceId } = ctx(res);
+      const collection = await loadCollection(deps.db, identity.team_id, String(req.params.id));
+      // Checked before any SSE byte goes out, so configuration errors stay plain HTTP errors.
+      requireGenerationModel(collection);
+      resolveMode(collection, body.mode);
+      const queryId = randomUUID();
+      const abort = new AbortController();
+      const input = { collection, body, identity, queryId, call: { identityToken, traceId, collectionId: collection.id, queryId }, abortSignal: abort.signal };
+
+      if (!body.stream) {
+        res.on('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        res.json(await answerQuestion(deps, input));
+        return;
+      }
+
+      const sse = openSse(res);
+      // A caller that goes away stops the generation; the gateway meters what was produced.
+      sse.onClose(() => abort.abort());
+      try {
+        const result = await answerQuestion(deps, { ...input, sink: (event, data) => sse.send(data, event) });
+        sse.send({ query_id: queryId, timings_ms: result.timings_ms }, 'done');
+      } catch (error) {
+        if (sse.closed || isAbort(error, abort.signal)) {
+          logger.info('answer cancelled by the caller', { trace_id: traceId, query_id: queryId });
+        } else {
+          const appError = toAppError(error);
+          const { status, body: errorBody } = toErrorResponse(appError, traceId);
+          if (status >= 500) logger.error('answer failed', { trace_id: traceId, query_id: queryId, code: appError.code, err: String((error as Error)?.stack ?? error) });
+          sse.send({ error: { code: errorBody.error.code, message: errorBody.error.message } }, 'error');
+        }
+      } finally {
+        sse.end();
+      }
+    }),
+  );
+  return router;
+}

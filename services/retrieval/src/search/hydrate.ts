@@ -1,0 +1,51 @@
+import type { Queryable } from '@quire/db';
+
+export interface ChunkView {
+  chunkId: string;
+  documentId: string;
+  documentTitle: string | null;
+  text: string;
+  pageStart: number | null;
+  pageEnd: number | null;
+  headingPath: string[];
+  charStart: number;
+  charEnd: number;
+}
+
+/** Loads what a result shows for the chunks that survived fusion (legs return ids and scores only). */
+export async function loadChunks(db: Queryable, collectionId: string, chunkIds: string[]): Promise<Map<string, ChunkView>> {
+  if (chunkIds.length === 0) return new Map();
+  const result = await db.query<{
+    id: string;
+    document_id: string;
+    title: string | null;
+    text: string;
+    page_start: number | null;
+    page_end: number | null;
+    heading_path: string[] | null;
+    char_start: number;
+    char_end: number;
+  }>(
+    `SELECT c.id, c.document_id, d.title, c.text, c.page_start, c.page_end, c.heading_path, c.char_start, c.char_end
+FROM chunks c
+JOIN documents d ON d.id = c.document_id
+WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
+    [chunkIds, collectionId],
+  );
+  return new Map(
+    result.rows.map((r) => [
+      r.id,
+      {
+        chunkId: r.id,
+        documentId: r.document_id,
+        documentTitle: r.title,
+        text: r.text,
+        pageStart: r.page_start === null ? null : Number(r.page_start),
+        pageEnd: r.page_end === null ? null : Number(r.page_end),
+        headingPath: r.heading_path ?? [],
+        charStart: Number(r.char_start),
+        charEnd: Number(r.char_end),
+      },
+    ]),
+  );
+}

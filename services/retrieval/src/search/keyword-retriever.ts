@@ -1,0 +1,34 @@
+import type { SearchFilters } from '@quire/contracts';
+import type { Queryable } from '@quire/db';
+import type { RankedHit } from './rrf.js';
+import { scopeConditions, type SqlFragment } from './scope-sql.js';
+
+/** The keyword leg, behind an interface because real BM25 (per-collection statistics) replaces it. */
+export interface KeywordRetriever {
+  search(collectionId: string, query: string, limit: number, filters?: SearchFilters): Promise<RankedHit[]>;
+}
+
+/** Postgres full-text search over `chunks.tsv` (GIN `chunks_tsv_idx`), ranked by ts_rank_cd. */
+export function keywordQuery(collectionId: string, query: string, limit: number, filters?: SearchFilters): SqlFragment {
+  const scope = scopeConditions(collectionId, filters, 3);
+  return {
+    sql: `SELECT c.id AS chunk_id, ts_rank_cd(c.tsv, q.query)::float8 AS score
+FROM websearch_to_tsquery('english', $1) AS q(query)
+JOIN chunks c ON c.tsv @@ q.query
+JOIN documents d ON d.id = c.document_id
+WHERE ${scope.sql}
+ORDER BY score DESC, c.id
+LIMIT $2`,
+    params: [query, limit, ...scope.params],
+  };
+}
+
+export function createTsvectorKeywordRetriever(db: Queryable): KeywordRetriever {
+  return {
+    async search(collectionId, query, limit, filters) {
+      const { sql, params } = keywordQuery(collectionId, query, limit, filters);
+      const result = await db.query<{ chunk_id: string; score: number }>(sql, params);
+      return result.rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { keywordQuery } from './keyword-retriever.js';
+import { vectorQuery } from './vector-search.js';
+
+/**
+ * The search SQL as reviewers read it: `queries.sql` is rendered from the builders, so a change to
+ * the SQL shows up as a diff of that file. `UPDATE_SQL=1` rewrites it.
+ */
+const FILE = fileURLToPath(new URL('./queries.sql', import.meta.url));
+const COLLECTION = '00000000-0000-4000-8000-00000000000c';
+const VERSION = '00000000-0000-4000-8000-0000000000a1';
+
+function render(): string {
+  const filters = { document_ids: ['00000000-0000-4000-8000-0000000000d1'], metadata: { lang: 'en' } };
+  const blocks = [
+    ['vector leg (no filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40 })],
+    ['vector leg (document and metadata filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, filters })],
+    ['keyword leg (no filters)', keywordQuery(COLLECTION, 'q', 40)],
+    ['keyword leg (document and metadata filters)', keywordQuery(COLLECTION, 'q', 40, filters)],
+  ] as const;
+  return `${blocks.map(([name, q]) => `-- ${name}; params: ${JSON.stringify(q.params)}\n${q.sql};`).join('\n\n')}\n`;
+}
+
+test('queries.sql matches the SQL the search legs run', () => {
+  const sql = render();
+  if (process.env.UPDATE_SQL === '1' || !existsSync(FILE)) writeFileSync(FILE, sql);
+  expect(readFileSync(FILE, 'utf8')).toBe(sql);
+});

@@ -1,0 +1,56 @@
+import type { SearchFilters } from '@quire/contracts';
+import type { Db } from '@quire/db';
+import type { RankedHit } from './rrf.js';
+import { scopeConditions, uuidLiteral, type SqlFragment } from './scope-sql.js';
+
+export interface VectorSearchInput {
+  collectionId: string;
+  indexVersionId: string;
+  dimensions: number;
+  embedding: number[];
+  limit: number;
+  filters?: SearchFilters;
+}
+
+/**
+ * Cosine kNN on one index version. It mirrors ingestion's partial expression index
+ * `USING hnsw ((embedding::vector(d)) vector_cosine_ops) WHERE index_version_id = '<uuid>'`:
+ * the same cast in ORDER BY and the version id inlined so the predicate is provable at plan time.
+ */
+export function vectorQuery(input: VectorSearchInput): SqlFragment {
+  const d = input.dimensions;
+  if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
+  const scope = scopeConditions(input.collectionId, input.filters, 3);
+  return {
+    sql: `SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
+FROM chunk_vectors cv
+JOIN chunks c ON c.id = cv.chunk_id
+JOIN documents d ON d.id = c.document_id
+WHERE cv.index_version_id = ${uuidLiteral(input.indexVersionId)}
+  AND ${scope.sql}
+ORDER BY cv.embedding::vector(${d}) <=> $1::vector(${d})
+LIMIT $2`,
+    params: [toVectorLiteral(input.embedding), input.limit, ...scope.params],
+  };
+}
+
+export function toVectorLiteral(values: number[]): string {
+  return `[${values.map((v) => (Number.isFinite(v) ? String(v) : '0')).join(',')}]`;
+}
+
+/**
+ * Runs the kNN in a transaction so the HNSW settings stay local to it: ef_search at least the
+ * candidate count (the default 40 would cap the result), and iterative scans so filters applied
+ * after the index scan still fill the limit (pgvector >= 0.8).
+ */
+export async function vectorSearch(db: Db, input: VectorSearchInput): Promise<RankedHit[]> {
+  const { sql, params } = vectorQuery(input);
+  const efSearch = Math.min(1000, Math.max(40, input.limit));
+  const rows = await db.transaction(async (tx) => {
+    await tx.query(`SET LOCAL hnsw.ef_search = ${efSearch}`);
+    await tx.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
+    return (await tx.query<{ chunk_id: string; score: number }>(sql, params)).rows;
+  });
+  // relaxed_order may return slightly out of order; the exact similarity is the truth.
+  return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) })).sort((a, b) => b.score - a.score);
+}
