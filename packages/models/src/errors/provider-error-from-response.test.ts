@@ -1,0 +1,77 @@
+import { ProviderError } from './provider-error.js';
+import { parseRetryAfterMs, providerErrorFromFetchFailure, providerErrorFromResponse } from './provider-error-from-response.js';
+
+describe('providerErrorFromResponse', () => {
+  it.each([
+    [400, 'provider_bad_request', false],
+    [413, 'provider_bad_request', false],
+    [422, 'provider_bad_request', false],
+    [401, 'provider_auth_failed', false],
+    [402, 'provider_quota_exceeded', false],
+    [403, 'provider_permission_denied', false],
+    [404, 'provider_model_not_found', false],
+    [408, 'provider_timeout', true],
+    [504, 'provider_timeout', true],
+    [409, 'provider_conflict', true],
+    [429, 'provider_rate_limited', true],
+    [500, 'provider_server_error', true],
+    [502, 'provider_server_error', true],
+    [503, 'provider_overloaded', true],
+    [529, 'provider_overloaded', true],
+  ])('HTTP %i -> %s (retryable %s)', (status, code, retryable) => {
+    const error = providerErrorFromResponse('openai', status, {}, { error: { message: 'Something', type: 'x' } });
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code, retryable, status, provider: 'openai' });
+  });
+
+  it('writes a readable message with the provider text and reads request ids', () => {
+    const error = providerErrorFromResponse('anthropic', 529, { 'request-id': 'req_1' }, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect(error.message).toBe('Provider "anthropic" is overloaded (HTTP 529, overloaded_error): Overloaded');
+    expect(error.requestId).toBe('req_1');
+    expect(providerErrorFromResponse('x', 500, new Headers({ 'x-request-id': 'abc' }), 'upstream exploded').message).toContain('upstream exploded');
+    expect(providerErrorFromResponse('x', 400, {}, { type: 'error', error: { type: 't', message: 'm' }, request_id: 'req_b' }).requestId).toBe('req_b');
+    expect(providerErrorFromResponse('ollama', 404, {}, { error: "model 'x' not found" }).message).toContain("model 'x' not found");
+  });
+
+  it('treats quota and billing variants as non-retryable', () => {
+    expect(providerErrorFromResponse('openai', 429, { 'retry-after': '1' }, { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'q' } })).toMatchObject({
+      code: 'provider_quota_exceeded',
+      retryable: false,
+      retryAfterMs: undefined,
+    });
+    expect(providerErrorFromResponse('anthropic', 400, {}, { type: 'error', error: { type: 'billing_error', message: 'b' } }).code).toBe('provider_quota_exceeded');
+  });
+
+  it('honours x-should-retry', () => {
+    expect(providerErrorFromResponse('openai', 500, { 'x-should-retry': 'false' }, {}).retryable).toBe(false);
+    expect(providerErrorFromResponse('openai', 400, { 'x-should-retry': 'true' }, {}).retryable).toBe(true);
+  });
+});
+
+describe('parseRetryAfterMs', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it('prefers retry-after-ms, then seconds, then an HTTP date, capped at 60 s', () => {
+    expect(parseRetryAfterMs({ 'retry-after-ms': '1500', 'retry-after': '9' }, now)).toBe(1500);
+    expect(parseRetryAfterMs({ 'Retry-After': '2' }, now)).toBe(2000);
+    expect(parseRetryAfterMs({ 'retry-after': '0.5' }, now)).toBe(500);
+    expect(parseRetryAfterMs({ 'retry-after': 'Thu, 01 Jan 2026 00:00:30 GMT' }, now)).toBe(30_000);
+    expect(parseRetryAfterMs({ 'retry-after': 'Wed, 31 Dec 2025 23:00:00 GMT' }, now)).toBe(0);
+    expect(parseRetryAfterMs({ 'retry-after': '120' }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ 'retry-after-ms': 'x', 'retry-after': '3' }, now)).toBe(3000);
+    expect(parseRetryAfterMs({}, now)).toBeUndefined();
+  });
+});
+
+describe('providerErrorFromFetchFailure', () => {
+  it('maps network and timeout failures, and rethrows a caller abort untouched', () => {
+    const refused = new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+    expect(providerErrorFromFetchFailure('openai', refused)).toMatchObject({ code: 'provider_network_error', retryable: true, status: 0 });
+    const timeout = new DOMException('timed out', 'TimeoutError');
+    expect(providerErrorFromFetchFailure('openai', timeout)).toMatchObject({ code: 'provider_timeout', retryable: true });
+    const controller = new AbortController();
+    controller.abort();
+    const abort = new DOMException('aborted', 'AbortError');
+    expect(providerErrorFromFetchFailure('openai', abort, controller.signal)).toBe(abort);
+  });
+});
