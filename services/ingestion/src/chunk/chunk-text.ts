@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import type { Chunking } from '@quire/contracts';
+import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
+import { findHeadings, headingPathAt } from './markdown-headings.js';
+
+export interface ChunkDraft {
+  ordinal: number;
+  text: string;
+  contentSha256: string;
+  charStart: number;
+  charEnd: number;
+  pageStart: number | null;
+  pageEnd: number | null;
+  headingPath: string[];
+}
+
+export class ChunkingError extends Error {
+  override name = 'ChunkingError';
+}
+
+/**
+ * Where `piece` sits in `text`. Splitters keep characters but trim whitespace, so each chunk is a
+ * substring; searching from just before the previous chunk's end (minus the overlap) keeps
+ * repeated passages from matching an earlier copy.
+ */
+function locate(text: string, piece: string, from: number, floor: number): number {
+  const at = text.indexOf(piece, Math.max(from, floor));
+  if (at >= 0) return at;
+  return text.indexOf(piece, floor);
+}
+
+/**
+ * Splits extracted text with the collection's chunking settings. The `markdown` strategy applies to
+ * Markdown documents; PDFs and plain text always use the recursive splitter, since Markdown
+ * separators mean nothing there. PDF pages are split one at a time, so a chunk never crosses a
+ * page and a citation names exactly one page (small pages give small chunks; accuracy wins).
+ */
+export async function chunkText(doc: ExtractedText & { markdown: boolean }, chunking: Chunking): Promise<ChunkDraft[]> {
+  const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap };
+  const splitter =
+    chunking.strategy === 'markdown' && doc.markdown ? new MarkdownTextSplitter(options) : new RecursiveCharacterTextSplitter(options);
+  const headings = doc.markdown ? findHeadings(doc.text) : [];
+  const segments = doc.pages ? doc.pages.map((p) => ({ start: p.start, end: p.end })) : [{ start: 0, end: doc.text.length }];
+  const drafts: ChunkDraft[] = [];
+  for (const segment of segments) {
+    const part = doc.text.slice(segment.start, segment.end);
+    const pieces = (await splitter.splitText(part)).filter((p) => p.trim().length > 0);
+    let prevStart = -1;
+    let prevEnd = 0;
+    for (const piece of pieces) {
+      const local = locate(part, piece, prevEnd - chunking.chunk_overlap - 1, prevStart + 1);
+      if (local < 0) throw new ChunkingError(`Chunk ${drafts.length} could not be located in the extracted text.`);
+      const start = segment.start + local;
+      const end = start + piece.length;
+      drafts.push({
+        ordinal: drafts.length,
+        text: piece,
+        contentSha256: createHash('sha256').update(piece).digest('hex'),
+        charStart: start,
+        charEnd: end,
+        pageStart: doc.pages ? pageAt(doc.pages, start) : null,
+        pageEnd: doc.pages ? pageAt(doc.pages, end - 1) : null,
+        headingPath: headingPathAt(headings, start),
+      });
+      prevStart = local;
+      prevEnd = local + piece.length;
+    }
+  }
+  return drafts;
+}

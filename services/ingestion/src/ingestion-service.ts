@@ -1,0 +1,81 @@
+import type { Express } from 'express';
+import type { Db } from '@quire/db';
+import type { GatewayModels } from '@quire/gateway-client';
+import { createServiceApp, finishServiceApp, type Logger } from '@quire/server-kit';
+import { createBullmqQueue } from './jobs/bullmq-queue.js';
+import { createIngestDocumentHandler } from './jobs/ingest-document-handler.js';
+import { ingestDocumentJob, type IngestDocumentPayload } from './jobs/ingest-document-job.js';
+import { createInProcessQueue } from './jobs/in-process-queue.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import { createReconciler } from './jobs/reconciler.js';
+import { resolveLimits, type IngestionLimits } from './limits.js';
+import { collectionsRoutes } from './routes/collections-routes.js';
+import { documentsRoutes } from './routes/documents-routes.js';
+
+export interface IngestionServiceDeps {
+  db: Db;
+  models: GatewayModels;
+  logger: Logger;
+  internalSecret: string;
+  /** Set: jobs run on BullMQ (any number of processes). Unset: in this process. */
+  redisUrl?: string;
+  queueName?: string;
+  limits?: Partial<IngestionLimits>;
+}
+
+export interface IngestionService {
+  app: Express;
+  /** Starts the job runner, then re-enqueues whatever a previous run left unfinished. */
+  start(): Promise<void>;
+  /** Stops the reconciler and the runner, waiting for running jobs. */
+  stop(): Promise<void>;
+  /** Exposed for tests and operators: one reconciler sweep now. */
+  reconcile(): Promise<number>;
+}
+
+export async function createIngestionService(deps: IngestionServiceDeps): Promise<IngestionService> {
+  const limits = resolveLimits(deps.limits);
+  const logger = deps.logger;
+  const retry = { attempts: limits.attempts, baseDelayMs: limits.retryBaseDelayMs };
+  const queue: JobQueue<IngestDocumentPayload> = deps.redisUrl
+    ? createBullmqQueue(ingestDocumentJob, {
+        redisUrl: deps.redisUrl,
+        queueName: deps.queueName ?? 'quire-ingestion',
+        concurrency: limits.concurrency,
+        retry,
+        logger,
+      })
+    : createInProcessQueue(ingestDocumentJob, { concurrency: limits.concurrency, retry, logger });
+  const handler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits });
+  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs });
+
+  const app = createServiceApp({
+    name: 'ingestion',
+    logger,
+    internalSecret: deps.internalSecret,
+    ready: async () => {
+      await deps.db.query('SELECT 1');
+      await queue.ping();
+    },
+  });
+  app.use(collectionsRoutes(deps.db));
+  app.use(documentsRoutes({ db: deps.db, queue, limits, logger }));
+  finishServiceApp(app, logger);
+
+  let started = false;
+  return {
+    app,
+    async start() {
+      if (started) return;
+      started = true;
+      await queue.start(handler);
+      await reconciler.start();
+    },
+    async stop() {
+      await reconciler.stop();
+      await queue.stop();
+      started = false;
+    },
+    reconcile: () => reconciler.sweep(true),
+  };
+}

@@ -1,0 +1,63 @@
+import type { DocumentStage } from '@quire/contracts';
+import { ProviderError } from '@quire/models';
+import { AppError } from '@quire/server-kit';
+import { ChunkingError } from '../chunk/chunk-text.js';
+import { EmbeddingValidationError } from '../embed/embed-chunks.js';
+import { IndexVersionChangedError } from '../index/index-chunks.js';
+import { ParseError } from '../parse/extracted-text.js';
+
+export interface ClassifiedFailure {
+  code: string;
+  reason: string;
+  stage: DocumentStage;
+  retryable: boolean;
+}
+
+/** Gateway answers (AppError codes) that are worth another try a little later. */
+const RETRYABLE_APP_CODES = new Set([
+  'provider_rate_limited',
+  'provider_overloaded',
+  'provider_server_error',
+  'provider_network_error',
+  'provider_timeout',
+  'service_unavailable',
+  'internal_error',
+]);
+
+const STAGE_CODE: Partial<Record<DocumentStage, string>> = {
+  parsing: 'parse_failed',
+  chunking: 'chunking_failed',
+  embedding: 'embedding_failed',
+  indexing: 'indexing_failed',
+};
+
+const STAGE_NAME: Partial<Record<DocumentStage, string>> = {
+  parsing: 'Parsing',
+  chunking: 'Chunking',
+  embedding: 'Embedding',
+  indexing: 'Indexing',
+};
+
+export class NoTextError extends Error {
+  override name = 'NoTextError';
+}
+
+/** Turns whatever a stage threw into a stored failure and a retry decision (flags, never messages). */
+export function classifyFailure(error: unknown, stage: DocumentStage): ClassifiedFailure {
+  const reason = (error as Error)?.message ?? String(error);
+  if (error instanceof ParseError) return { code: 'parse_failed', reason, stage: 'parsing', retryable: false };
+  if (error instanceof NoTextError) return { code: 'no_text_extracted', reason, stage: 'parsing', retryable: false };
+  if (error instanceof ChunkingError) return { code: 'chunking_failed', reason, stage: 'chunking', retryable: false };
+  if (error instanceof EmbeddingValidationError) return { code: error.code, reason, stage, retryable: false };
+  if (error instanceof IndexVersionChangedError) return { code: 'indexing_failed', reason, stage, retryable: true };
+  if (ProviderError.is(error)) return { code: error.code, reason, stage, retryable: error.retryable };
+  if (AppError.is(error)) return { code: error.code, reason, stage, retryable: RETRYABLE_APP_CODES.has(error.code) };
+  // Anything else (a dropped database connection, a bug) may well pass on a second try.
+  return { code: STAGE_CODE[stage] ?? 'ingestion_failed', reason, stage, retryable: true };
+}
+
+export function failureMessage(failure: ClassifiedFailure, attempts: number): string {
+  const what = STAGE_NAME[failure.stage] ?? 'Ingestion';
+  const tries = failure.retryable ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : '';
+  return `${what} failed${tries}: ${failure.reason}`;
+}

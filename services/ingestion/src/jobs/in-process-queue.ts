@@ -1,0 +1,89 @@
+import type { z } from 'zod';
+import type { Logger } from '@quire/server-kit';
+import { backoffDelay, isUnrecoverable, type JobDefinition, type JobHandler, type JobQueue, type RetryPolicy } from './job-queue.js';
+
+interface Entry<P> {
+  jobId: string;
+  payload: P;
+  attempt: number;
+}
+
+/**
+ * The embedded runner: jobs live in memory, with the same retry rules as BullMQ. Nothing is lost
+ * on a crash because Postgres holds every accepted document and the reconciler re-enqueues them.
+ */
+export function createInProcessQueue<S extends z.ZodType>(
+  definition: JobDefinition<S>,
+  options: { concurrency: number; retry: RetryPolicy; logger: Logger },
+): JobQueue<z.infer<S>> {
+  type P = z.infer<S>;
+  const waiting: Entry<P>[] = [];
+  const known = new Set<string>(); // waiting, delayed or running: duplicates are absorbed
+  const timers = new Set<NodeJS.Timeout>();
+  const running = new Set<Promise<void>>();
+  let handler: JobHandler<P> | null = null;
+  let stopped = false;
+
+  const pump = () => {
+    while (handler && !stopped && running.size < options.concurrency && waiting.length > 0) {
+      const entry = waiting.shift()!;
+      const task = run(handler, entry).finally(() => {
+        running.delete(task);
+        pump();
+      });
+      running.add(task);
+    }
+  };
+
+  const run = async (h: JobHandler<P>, entry: Entry<P>): Promise<void> => {
+    const context = { jobId: entry.jobId, attempt: entry.attempt, maxAttempts: options.retry.attempts };
+    try {
+      const parsed = definition.payloadSchema.safeParse(entry.payload);
+      if (!parsed.success) {
+        options.logger.error('dropping job with an invalid payload', { job: definition.name, job_id: entry.jobId });
+        known.delete(entry.jobId);
+        return;
+      }
+      await h(parsed.data, context);
+      known.delete(entry.jobId);
+    } catch (error) {
+      if (isUnrecoverable(error) || entry.attempt >= options.retry.attempts || stopped) {
+        known.delete(entry.jobId);
+        return;
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        waiting.push({ ...entry, attempt: entry.attempt + 1 });
+        pump();
+      }, backoffDelay(options.retry, entry.attempt));
+      timers.add(timer);
+    }
+  };
+
+  return {
+    async enqueue(payload) {
+      const valid = definition.payloadSchema.parse(payload) as P;
+      const jobId = definition.jobId(valid);
+      if (!known.has(jobId) && !stopped) {
+        known.add(jobId);
+        waiting.push({ jobId, payload: valid, attempt: 1 });
+        pump();
+      }
+      return { jobId };
+    },
+    async start(h) {
+      handler = h;
+      stopped = false;
+      pump();
+    },
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      waiting.length = 0;
+      known.clear();
+      await Promise.allSettled([...running]);
+    },
+    async ping() {},
+  };
+}

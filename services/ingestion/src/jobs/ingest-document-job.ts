@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { IdentitySchema } from '@quire/contracts';
+import type { JobDefinition } from './job-queue.js';
+
+export const IngestDocumentPayloadSchema = z
+  .object({
+    documentId: z.string().uuid(),
+    collectionId: z.string().uuid(),
+    /** The document version this job may commit; a newer version fences it out. */
+    version: z.number().int().min(1),
+    identity: IdentitySchema,
+    traceId: z.string().min(1).max(200),
+  })
+  .strict();
+export type IngestDocumentPayload = z.infer<typeof IngestDocumentPayloadSchema>;
+
+export const ingestDocumentJob = {
+  name: 'ingest-document',
+  version: 1,
+  payloadSchema: IngestDocumentPayloadSchema,
+  // BullMQ refuses ':' in custom ids.
+  jobId: (p: IngestDocumentPayload) => `${p.documentId}-v${p.version}`,
+} as const satisfies JobDefinition<typeof IngestDocumentPayloadSchema>;

@@ -1,0 +1,78 @@
+import type { Db } from '@quire/db';
+import type { Logger } from '@quire/server-kit';
+import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/documents-repo.js';
+import type { IngestDocumentPayload } from './ingest-document-job.js';
+import type { JobQueue } from './job-queue.js';
+
+const SWEEP_LIMIT = 500;
+
+export interface Reconciler {
+  /** One sweep; `all` also takes documents touched moments ago (used at start-up). */
+  sweep(all: boolean): Promise<number>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Postgres is the record of accepted work; the queue only carries it. The reconciler closes the
+ * gap between them: uploads whose enqueue failed after commit, jobs lost with a crashed process,
+ * and workers that stopped heartbeating. Duplicate enqueues are harmless (same job id, and the
+ * handler's version check).
+ */
+export function createReconciler(deps: {
+  db: Db;
+  queue: JobQueue<IngestDocumentPayload>;
+  logger: Logger;
+  intervalMs: number;
+  staleAfterMs: number;
+}): Reconciler {
+  let timer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<number> | null = null;
+
+  const enqueue = async (doc: UnfinishedDocument) => {
+    // Documents from before submitted_identity existed run as a service identity of their team.
+    const identity = doc.identity ?? { team_id: doc.teamId, key_id: 'ingestion-reconciler', role: 'service' as const, groups: [] };
+    const { jobId } = await deps.queue.enqueue({
+      documentId: doc.documentId,
+      collectionId: doc.collectionId,
+      version: doc.version,
+      identity,
+      traceId: doc.traceId ?? `reconcile_${doc.documentId.replace(/-/g, '')}`,
+    });
+    // A takeover bumps the version, and with it the job id the document reports.
+    await setJobId(deps.db, doc.documentId, jobId);
+  };
+
+  const sweepOnce = async (all: boolean): Promise<number> => {
+    const stale = await takeOverStale(deps.db, deps.staleAfterMs, SWEEP_LIMIT);
+    // Waiting a whole interval before touching a document leaves fresh uploads to their own enqueue.
+    const unfinished = await findUnfinished(deps.db, all ? 0 : deps.intervalMs, SWEEP_LIMIT);
+    const byId = new Map([...unfinished, ...stale].map((d) => [d.documentId, d]));
+    for (const doc of byId.values()) await enqueue(doc);
+    if (byId.size > 0) deps.logger.info('reconciler re-enqueued documents', { count: byId.size, stale: stale.length });
+    return byId.size;
+  };
+
+  const sweep = (all: boolean): Promise<number> => {
+    sweeping ??= sweepOnce(all).finally(() => {
+      sweeping = null;
+    });
+    return sweeping;
+  };
+
+  return {
+    sweep,
+    async start() {
+      await sweep(true);
+      timer = setInterval(() => {
+        sweep(false).catch((error) => deps.logger.warn('reconciler sweep failed', { err: String(error) }));
+      }, deps.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await sweeping?.catch(() => undefined);
+    },
+  };
+}

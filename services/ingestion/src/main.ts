@@ -1,0 +1,62 @@
+/**
+ * Runs ingestion alone (distributed mode): PostgreSQL with pgvector, optionally Redis for jobs,
+ * model calls through the gateway. The embedded mode composes the services in scripts/start-quire.ts.
+ */
+import { z } from 'zod';
+import { openDatabase } from '@quire/db';
+import { createHttpGatewayModels } from '@quire/gateway-client';
+import { createLogger, describeZodError, listen } from '@quire/server-kit';
+import { createIngestionService } from './ingestion-service.js';
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (PostgreSQL with pgvector)'),
+  REDIS_URL: z.string().min(1).optional(),
+  QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET is required (at least 16 characters, shared with the gateway)'),
+  QUIRE_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8080'),
+  INGESTION_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  INGESTION_HOST: z.string().default('0.0.0.0'),
+  INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
+  INGESTION_MAX_UPLOAD_MB: z.coerce.number().positive().default(50),
+  INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+});
+
+async function main(): Promise<void> {
+  const logger = createLogger({ service: 'ingestion' });
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    logger.error('invalid configuration', { reason: describeZodError(parsed.error) });
+    process.exit(2);
+  }
+  const env = parsed.data;
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+  const service = await createIngestionService({
+    db,
+    models: createHttpGatewayModels({ baseUrl: env.QUIRE_GATEWAY_URL }),
+    logger,
+    internalSecret: env.QUIRE_INTERNAL_SECRET,
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    queueName: env.INGESTION_QUEUE,
+    limits: { maxUploadBytes: Math.round(env.INGESTION_MAX_UPLOAD_MB * 1024 * 1024), concurrency: env.INGESTION_CONCURRENCY },
+  });
+  const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST);
+  await service.start();
+  logger.info('ingestion listening', { url: server.url, jobs: env.REDIS_URL ? 'bullmq' : 'in-process' });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    await server.close();
+    await service.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  createLogger({ service: 'ingestion' }).error('ingestion failed to start', { err: String((error as Error)?.stack ?? error) });
+  process.exit(1);
+});

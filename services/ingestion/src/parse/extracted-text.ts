@@ -1,0 +1,49 @@
+/** A document's text as chunking sees it; every chunk offset points into `text`. */
+export interface ExtractedText {
+  text: string;
+  /** Where each page lies in `text` (`end` exclusive); null for formats without pages. */
+  pages: PageSpan[] | null;
+}
+
+export interface PageSpan {
+  num: number;
+  start: number;
+  end: number;
+}
+
+export class ParseError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'ParseError';
+  }
+}
+
+/** Postgres text cannot hold NUL; PDF extraction sometimes yields them. */
+export function stripNul(text: string): string {
+  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text;
+}
+
+export const PAGE_SEPARATOR = '\n\n';
+
+/** Joins pages with a blank line so splitters see a paragraph break between pages. */
+export function joinPages(pages: { num: number; text: string }[]): ExtractedText {
+  const spans: PageSpan[] = [];
+  let text = '';
+  for (const page of pages) {
+    if (spans.length > 0) text += PAGE_SEPARATOR;
+    const start = text.length;
+    text += stripNul(page.text);
+    spans.push({ num: page.num, start, end: text.length });
+  }
+  return { text, pages: spans };
+}
+
+/** The page holding character `offset`; the separator after a page counts toward that page. */
+export function pageAt(pages: PageSpan[], offset: number): number {
+  let found = pages[0]?.num ?? 1;
+  for (const page of pages) {
+    if (page.start > offset) break;
+    found = page.num;
+  }
+  return found;
+}

@@ -1,0 +1,142 @@
+import { ChunkingSchema, type Chunking, type Collection, type CreateCollectionBody } from '@quire/contracts';
+import type { Db, Queryable } from '@quire/db';
+import { AppError } from '@quire/server-kit';
+import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
+import { hnswIndexName } from '../index/hnsw-index.js';
+
+interface CollectionRow {
+  id: string;
+  name: string;
+  description: string | null;
+  embedding_model: string | null;
+  embedding_dimensions: number | null;
+  generation_model: string | null;
+  rerank_model: string | null;
+  chunking: unknown;
+  created_at: unknown;
+  queued: number;
+  processing: number;
+  ready: number;
+  failed: number;
+}
+
+const SELECT_COLLECTION = `
+  SELECT c.id, c.name, c.description, c.embedding_model, c.embedding_dimensions, c.generation_model,
+         c.rerank_model, c.chunking, c.created_at,
+         (count(d.id) FILTER (WHERE d.status = 'queued'))::int AS queued,
+         (count(d.id) FILTER (WHERE d.status = 'processing'))::int AS processing,
+         (count(d.id) FILTER (WHERE d.status = 'ready'))::int AS ready,
+         (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed
+    FROM collections c
+    LEFT JOIN documents d ON d.collection_id = c.id`;
+
+function toView(row: CollectionRow): Collection {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    embedding_model: row.embedding_model,
+    embedding_dimensions: toNullableNumber(row.embedding_dimensions),
+    generation_model: row.generation_model,
+    rerank_model: row.rerank_model,
+    chunking: ChunkingSchema.parse(row.chunking),
+    document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
+    created_at: isoString(row.created_at),
+  };
+}
+
+/** Creates the collection and its first index version together, so a collection is never without one. */
+export async function createCollection(db: Db, teamId: string, body: CreateCollectionBody): Promise<Collection> {
+  const chunking = ChunkingSchema.parse(body.chunking ?? {});
+  try {
+    const id = await db.transaction(async (tx) => {
+      const inserted = await tx.query<{ id: string }>(
+        `INSERT INTO collections (team_id, name, description, embedding_model, embedding_dimensions, generation_model, rerank_model, chunking)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id`,
+        [
+          teamId,
+          body.name,
+          body.description ?? null,
+          body.embedding_model ?? null,
+          body.embedding_dimensions ?? null,
+          body.generation_model ?? null,
+          body.rerank_model ?? null,
+          JSON.stringify(chunking),
+        ],
+      );
+      const collectionId = inserted.rows[0]!.id;
+      const version = await tx.query<{ id: string }>(
+        `INSERT INTO index_versions (collection_id, embedding_model, dimensions, status) VALUES ($1, $2, $3, 'ready') RETURNING id`,
+        [collectionId, body.embedding_model ?? null, body.embedding_dimensions ?? null],
+      );
+      await tx.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [collectionId, version.rows[0]!.id]);
+      return collectionId;
+    });
+    return (await getCollection(db, teamId, id))!;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', `A collection named '${body.name}' already exists.`, { param: 'name' });
+    throw error;
+  }
+}
+
+export async function getCollection(db: Queryable, teamId: string, id: string): Promise<Collection | null> {
+  if (!isUuid(id)) return null;
+  const r = await db.query<CollectionRow>(`${SELECT_COLLECTION} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id`, [id, teamId]);
+  return r.rows[0] ? toView(r.rows[0]) : null;
+}
+
+export async function requireCollection(db: Queryable, teamId: string, id: string): Promise<Collection> {
+  const found = await getCollection(db, teamId, id);
+  if (!found) throw new AppError('collection_not_found', `No collection ${id}.`);
+  return found;
+}
+
+export async function listCollections(db: Queryable, teamId: string): Promise<Collection[]> {
+  const r = await db.query<CollectionRow>(`${SELECT_COLLECTION} WHERE c.team_id = $1 GROUP BY c.id ORDER BY c.created_at, c.id`, [teamId]);
+  return r.rows.map(toView);
+}
+
+/**
+ * Deletes the collection (documents, chunks and vectors go by cascade) and drops its per-version
+ * HNSW indexes, which a cascade would leave behind empty.
+ */
+export async function deleteCollection(db: Db, teamId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  return db.transaction(async (tx) => {
+    const versions = await tx.query<{ id: string }>(
+      `SELECT iv.id FROM index_versions iv JOIN collections c ON c.id = iv.collection_id WHERE c.id = $1 AND c.team_id = $2`,
+      [id, teamId],
+    );
+    const deleted = await tx.query(`DELETE FROM collections WHERE id = $1 AND team_id = $2 RETURNING id`, [id, teamId]);
+    if (deleted.rows.length === 0) return false;
+    for (const v of versions.rows) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(v.id)}`);
+    return true;
+  });
+}
+
+/** What a job needs to know about the collection it indexes into. */
+export interface IndexTarget {
+  chunking: Chunking;
+  requestedDimensions: number | null;
+  indexVersionId: string;
+  embeddingModel: string | null;
+  dimensions: number | null;
+}
+
+export async function loadIndexTarget(db: Queryable, collectionId: string): Promise<IndexTarget | null> {
+  const r = await db.query<{ chunking: unknown; embedding_dimensions: number | null; iv_id: string; embedding_model: string | null; dimensions: number | null }>(
+    `SELECT c.chunking, c.embedding_dimensions, iv.id AS iv_id, iv.embedding_model, iv.dimensions
+       FROM collections c JOIN index_versions iv ON iv.id = c.current_index_version_id
+      WHERE c.id = $1`,
+    [collectionId],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  return {
+    chunking: ChunkingSchema.parse(row.chunking),
+    requestedDimensions: toNullableNumber(row.embedding_dimensions),
+    indexVersionId: row.iv_id,
+    embeddingModel: row.embedding_model,
+    dimensions: toNullableNumber(row.dimensions),
+  };
+}

@@ -1,0 +1,267 @@
+import { IdentitySchema, type DocumentStage, type DocumentView, type Identity, type Metadata } from '@quire/contracts';
+import type { Db, Queryable } from '@quire/db';
+import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
+
+interface DocumentRow {
+  id: string;
+  collection_id: string;
+  title: string | null;
+  filename: string | null;
+  mime_type: string;
+  byte_size: unknown;
+  content_sha256: string;
+  metadata: Metadata;
+  status: DocumentView['status'];
+  stage: DocumentStage;
+  pages_parsed: number | null;
+  pages_total: number | null;
+  chunks_total: number | null;
+  chunks_embedded: number;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  error_stage: string | null;
+  job_id: string | null;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+const COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
+  d.stage, d.pages_parsed, d.pages_total, d.chunks_total, d.chunks_embedded, d.attempts, d.error_code, d.error_message,
+  d.error_stage, d.job_id, d.created_at, d.updated_at`;
+
+export function toDocumentView(row: DocumentRow): DocumentView {
+  return {
+    id: row.id,
+    collection_id: row.collection_id,
+    title: row.title,
+    filename: row.filename,
+    mime_type: row.mime_type,
+    byte_size: toNumber(row.byte_size),
+    content_sha256: row.content_sha256,
+    metadata: row.metadata ?? {},
+    status: row.status,
+    progress: {
+      stage: row.stage,
+      pages_parsed: toNullableNumber(row.pages_parsed),
+      pages_total: toNullableNumber(row.pages_total),
+      chunks_total: toNullableNumber(row.chunks_total),
+      chunks_embedded: toNumber(row.chunks_embedded),
+      attempts: toNumber(row.attempts),
+    },
+    error: row.status === 'failed' && row.error_code ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage } : null,
+    job_id: row.job_id,
+    created_at: isoString(row.created_at),
+    updated_at: isoString(row.updated_at),
+  };
+}
+
+export interface NewDocument {
+  collectionId: string;
+  teamId: string;
+  title: string | null;
+  filename: string | null;
+  mime: string;
+  bytes: Uint8Array;
+  sha256: string;
+  metadata: Metadata;
+  identity: Identity;
+  traceId: string;
+}
+
+/** Document row and original bytes together: once this commits, the upload survives any crash. */
+export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<DocumentView> {
+  const r = await tx.query<DocumentRow>(
+    `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+     RETURNING ${COLUMNS}`,
+    [doc.collectionId, doc.teamId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId],
+  );
+  const row = r.rows[0]!;
+  await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, $3)`, [row.id, doc.sha256, doc.bytes]);
+  return toDocumentView(row);
+}
+
+export async function getDocument(db: Queryable, teamId: string, id: string): Promise<DocumentView | null> {
+  if (!isUuid(id)) return null;
+  const r = await db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents d WHERE d.id = $1 AND d.team_id = $2`, [id, teamId]);
+  return r.rows[0] ? toDocumentView(r.rows[0]) : null;
+}
+
+export interface DocumentPage {
+  data: DocumentView[];
+  next_cursor: string | null;
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [string, string] | null {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && typeof value[0] === 'string' && isUuid(value[1]) && !Number.isNaN(Date.parse(value[0]))) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // falls through to null
+  }
+  return null;
+}
+
+/** Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds. */
+export async function listDocuments(db: Queryable, collectionId: string, limit: number, after: [string, string] | null): Promise<DocumentPage> {
+  const r = await db.query<DocumentRow & { cursor_ts: string }>(
+    `SELECT ${COLUMNS}, d.created_at::text AS cursor_ts FROM documents d
+      WHERE d.collection_id = $1 AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
+      ORDER BY d.created_at, d.id LIMIT $4`,
+    [collectionId, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+  );
+  const rows = r.rows.slice(0, limit);
+  const last = rows[rows.length - 1];
+  return { data: rows.map(toDocumentView), next_cursor: r.rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null };
+}
+
+export async function deleteDocument(db: Queryable, teamId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  const r = await db.query(`DELETE FROM documents WHERE id = $1 AND team_id = $2 RETURNING id`, [id, teamId]);
+  return r.rows.length > 0;
+}
+
+export async function setJobId(db: Queryable, documentId: string, jobId: string): Promise<void> {
+  await db.query(`UPDATE documents SET job_id = $2 WHERE id = $1`, [documentId, jobId]);
+}
+
+// ---- job state -------------------------------------------------------------------------------
+
+export interface ClaimedDocument {
+  collectionId: string;
+  mime: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Starts an attempt: only a document still unfinished and at the job's version can be claimed, so
+ * a duplicate delivery after success, or a job for a deleted document, stops here.
+ */
+export async function claimDocument(db: Queryable, documentId: string, version: number): Promise<ClaimedDocument | null> {
+  const r = await db.query<{ collection_id: string; mime_type: string; bytes: Uint8Array }>(
+    `WITH claimed AS (
+       UPDATE documents SET status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
+              heartbeat_at = now(), updated_at = now()
+        WHERE id = $1 AND version = $2 AND status IN ('queued', 'processing')
+        RETURNING id, collection_id, mime_type)
+     SELECT c.collection_id, c.mime_type, b.bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
+    [documentId, version],
+  );
+  const row = r.rows[0];
+  return row ? { collectionId: row.collection_id, mime: row.mime_type, bytes: new Uint8Array(row.bytes) } : null;
+}
+
+export interface ProgressUpdate {
+  stage?: DocumentStage;
+  pagesParsed?: number | null;
+  pagesTotal?: number | null;
+  chunksTotal?: number | null;
+  chunksEmbedded?: number;
+}
+
+/** Writes progress and the heartbeat, only while this job's version is still the live one. */
+export async function updateProgress(db: Queryable, documentId: string, version: number, p: ProgressUpdate): Promise<void> {
+  await db.query(
+    `UPDATE documents
+        SET stage = COALESCE($3, stage),
+            pages_parsed = CASE WHEN $4::boolean THEN $5::int ELSE pages_parsed END,
+            pages_total = CASE WHEN $4::boolean THEN $6::int ELSE pages_total END,
+            chunks_total = CASE WHEN $7::boolean THEN $8::int ELSE chunks_total END,
+            chunks_embedded = COALESCE($9::int, chunks_embedded),
+            heartbeat_at = now(), updated_at = now()
+      WHERE id = $1 AND version = $2 AND status = 'processing'`,
+    [
+      documentId,
+      version,
+      p.stage ?? null,
+      p.pagesTotal !== undefined,
+      p.pagesParsed ?? null,
+      p.pagesTotal ?? null,
+      p.chunksTotal !== undefined,
+      p.chunksTotal ?? null,
+      p.chunksEmbedded ?? null,
+    ],
+  );
+}
+
+export interface Failure {
+  code: string;
+  message: string;
+  stage: DocumentStage;
+}
+
+export async function markFailed(db: Queryable, documentId: string, version: number, failure: Failure): Promise<void> {
+  await db.query(
+    `UPDATE documents SET status = 'failed', stage = $3, error_code = $4, error_message = $5, error_stage = $3,
+            heartbeat_at = now(), updated_at = now()
+      WHERE id = $1 AND version = $2 AND status IN ('queued', 'processing')`,
+    [documentId, version, failure.stage, failure.code, failure.message],
+  );
+}
+
+/** Between attempts the document waits as `queued`; the failure so far is only logged. */
+export async function markRetrying(db: Queryable, documentId: string, version: number): Promise<void> {
+  await db.query(
+    `UPDATE documents SET status = 'queued', stage = 'queued', updated_at = now()
+      WHERE id = $1 AND version = $2 AND status = 'processing'`,
+    [documentId, version],
+  );
+}
+
+// ---- reconciler ------------------------------------------------------------------------------
+
+export interface UnfinishedDocument {
+  documentId: string;
+  collectionId: string;
+  version: number;
+  teamId: string;
+  identity: Identity | null;
+  traceId: string | null;
+}
+
+type UnfinishedRow = { id: string; collection_id: string; version: number; team_id: string; submitted_identity: unknown; trace_id: string | null };
+
+function toUnfinished(row: UnfinishedRow): UnfinishedDocument {
+  const identity = IdentitySchema.safeParse(row.submitted_identity);
+  return {
+    documentId: row.id,
+    collectionId: row.collection_id,
+    version: row.version,
+    teamId: row.team_id,
+    identity: identity.success ? identity.data : null,
+    traceId: row.trace_id,
+  };
+}
+
+/** Unfinished documents last touched before `olderThanMs` ago (0 takes all of them). */
+export async function findUnfinished(db: Queryable, olderThanMs: number, limit: number): Promise<UnfinishedDocument[]> {
+  const r = await db.query<UnfinishedRow>(
+    `SELECT id, collection_id, version, team_id, submitted_identity, trace_id FROM documents
+      WHERE status IN ('queued', 'processing') AND updated_at <= now() - ($1::int * interval '1 millisecond')
+      ORDER BY created_at LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return r.rows.map(toUnfinished);
+}
+
+/**
+ * Takes over documents whose worker stopped heartbeating: the version bump fences the old worker
+ * out, so if it wakes up it cannot commit over the new attempt.
+ */
+export async function takeOverStale(db: Db, staleAfterMs: number, limit: number): Promise<UnfinishedDocument[]> {
+  const r = await db.query<UnfinishedRow>(
+    `UPDATE documents SET version = version + 1, status = 'queued', stage = 'queued', updated_at = now()
+      WHERE id IN (SELECT id FROM documents WHERE status = 'processing'
+                     AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond') LIMIT $2)
+      RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,
+    [staleAfterMs, limit],
+  );
+  return r.rows.map(toUnfinished);
+}

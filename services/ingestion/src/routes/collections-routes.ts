@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import { CreateCollectionBodySchema } from '@quire/contracts';
+import type { Db } from '@quire/db';
+import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { createCollection, deleteCollection, listCollections, requireCollection } from '../repo/collections-repo.js';
+
+export function collectionsRoutes(db: Db): Router {
+  const router = Router();
+
+  router.post(
+    '/v1/collections',
+    handle(async (req, res) => {
+      const body = parseWith(CreateCollectionBodySchema, req.body);
+      res.status(201).json(await createCollection(db, ctx(res).identity.team_id, body));
+    }),
+  );
+
+  router.get(
+    '/v1/collections',
+    handle(async (_req, res) => {
+      res.json({ object: 'list', data: await listCollections(db, ctx(res).identity.team_id) });
+    }),
+  );
+
+  router.get(
+    '/v1/collections/:id',
+    handle(async (req, res) => {
+      res.json(await requireCollection(db, ctx(res).identity.team_id, String(req.params.id)));
+    }),
+  );
+
+  router.delete(
+    '/v1/collections/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      if (!(await deleteCollection(db, ctx(res).identity.team_id, id))) throw new AppError('collection_not_found', `No collection ${id}.`);
+      res.json({ id, object: 'collection', deleted: true });
+    }),
+  );
+
+  return router;
+}

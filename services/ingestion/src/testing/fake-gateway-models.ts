@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import type { EmbeddingModelV1 } from '@quire/models';
+
+export interface EmbedCall {
+  model: string;
+  context: GatewayCallContext;
+  values: string[];
+}
+
+/**
+ * A deterministic synthetic embedder: hashed bag of words, L2-normalised, so similar texts get
+ * similar vectors without any provider. Records every call; `failures` are thrown first, in order.
+ */
+export function createFakeGatewayModels(options: { dimensions?: number; maxEmbeddingsPerCall?: number } = {}) {
+  const dimensions = options.dimensions ?? 32;
+  const calls: EmbedCall[] = [];
+  const failures: unknown[] = [];
+  const embed = (text: string): number[] => {
+    const v = new Array<number>(dimensions).fill(0);
+    for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+      const h = createHash('sha1').update(word).digest();
+      v[h.readUInt32BE(0) % dimensions]! += h[4]! % 2 === 0 ? 1 : -1;
+    }
+    const norm = Math.hypot(...v) || 1;
+    return v.map((x) => x / norm);
+  };
+  const models: GatewayModels = {
+    embeddingModel(name, context): EmbeddingModelV1 {
+      return {
+        specificationVersion: 'v1',
+        provider: name.split('/')[0] ?? 'fake',
+        modelId: name,
+        maxEmbeddingsPerCall: options.maxEmbeddingsPerCall ?? 4,
+        async doEmbed({ values }) {
+          calls.push({ model: name, context, values });
+          if (failures.length > 0) throw failures.shift();
+          return {
+            embeddings: values.map(embed),
+            usage: { inputTokens: values.join(' ').split(/\s+/).length, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, searchUnits: 0, reported: true },
+          };
+        },
+      };
+    },
+    generationModel() {
+      throw new Error('the fake gateway serves embeddings only');
+    },
+    rerankingModel() {
+      throw new Error('the fake gateway serves embeddings only');
+    },
+  };
+  return { models, calls, failures, embed };
+}
