@@ -10,8 +10,11 @@ const fake = await startFakeOpenAI({
   port,
   reply: (body: { messages: { content: unknown }[] }) => {
     const prompt = body.messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
-    const first = prompt.match(/\[1\][^\n]*\n([^\n]+)/)?.[1];
-    return first ? `${first.split(/(?<=[.!?])\s/)[0]} [1]` : 'I could not find this in the sources.';
+    // Source blocks look like "[1] (title, page 2) text"; quote source 1's longest sentence and cite it.
+    const source = prompt.match(/^\[1\] \([^)]*\)\s*([\s\S]*?)(?=^\[\d+\] \(|$(?![\s\S]))/m)?.[1];
+    const sentences = (source ?? '').split(/(?<=[.!?])\s+|\n+/).map((s) => s.trim()).filter(Boolean);
+    const best = sentences.sort((a, b) => b.length - a.length)[0];
+    return best ? `${best} [1]` : 'I could not find this in the sources.';
   },
 });
 process.stdout.write(`fake OpenAI-compatible provider at ${fake.url}\n`);
