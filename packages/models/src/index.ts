@@ -32,6 +32,31 @@ export {
   type AnthropicSettings,
 } from './providers/anthropic/anthropic-provider.js';
 export { ANTHROPIC_DEFAULT_MAX_TOKENS } from './providers/anthropic/anthropic-chat-model.js';
+export { createLocal, localSettingsSchema, type LocalProvider, type LocalSettings } from './providers/local/local-provider.js';
+export {
+  BGE_QUERY_INSTRUCTION,
+  type LocalEmbeddingModelId,
+  type LocalEmbeddingModelOptions,
+  type LocalRerankingModelId,
+} from './providers/local/local-embedding-model-options.js';
+export { LOCAL_RECOMMENDED_MODELS } from './providers/local/local-error.js';
+export { createAzureOpenAI, azureOpenAISettingsSchema, AZURE_OPENAI_DEFAULT_API_VERSION, type AzureOpenAIProvider, type AzureOpenAISettings } from './providers/azure-openai/azure-openai-provider.js';
+export { createGemini, geminiSettingsSchema, GEMINI_DEFAULT_BASE_URL, type GeminiProvider, type GeminiSettings } from './providers/gemini/gemini-provider.js';
+export { GEMINI_MAX_EMBEDDINGS_PER_CALL } from './providers/gemini/gemini-embedding-model.js';
+export { createCohere, cohereSettingsSchema, COHERE_DEFAULT_BASE_URL, type CohereProvider, type CohereSettings } from './providers/cohere/cohere-provider.js';
+export { createVoyage, voyageSettingsSchema, VOYAGE_DEFAULT_BASE_URL, type VoyageProvider, type VoyageSettings } from './providers/voyage/voyage-provider.js';
+export { createJina, jinaSettingsSchema, JINA_DEFAULT_BASE_URL, type JinaProvider, type JinaSettings } from './providers/jina/jina-provider.js';
+export { createTei, teiSettingsSchema, type TeiProvider, type TeiSettings } from './providers/tei/tei-provider.js';
+export { createOllama, ollamaSettingsSchema, OLLAMA_DEFAULT_BASE_URL, type OllamaProvider, type OllamaSettings } from './providers/ollama/ollama-provider.js';
+export {
+  createOpenAICompatiblePreset,
+  isOpenAICompatiblePreset,
+  OPENAI_COMPATIBLE_PRESETS,
+  OPENAI_COMPATIBLE_PRESET_NAMES,
+  type OpenAICompatiblePreset,
+  type OpenAICompatiblePresetName,
+  type OpenAICompatiblePresetSettings,
+} from './providers/openai-compatible/openai-compatible-presets.js';
 
 // Registry
 export {
@@ -47,8 +72,11 @@ export {
   providersFromEnv,
   type ProviderConfig,
   type ProvidersConfig,
+  type ProviderType,
 } from './registry/providers-config.js';
 export { RegistryError, type RegistryErrorCode } from './registry/registry-error.js';
+export { assertSafeProviderConfig, providerBaseURL, type ConfigTrust } from './registry/provider-entries.js';
+export { assertSafeBaseUrl, assertSafeBaseUrlSync, classifyAddress, type BaseUrlPolicy, type HostClass, type LookupAll } from './registry/safe-base-url.js';
 
 // Pricing
 export { PRICE_CATALOG, type ModelPrice, type PriceCatalog } from './pricing/catalog.js';

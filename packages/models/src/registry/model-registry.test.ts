@@ -58,7 +58,7 @@ describe('model registry', () => {
 
   it('throws typed errors for unknown, unconfigured and unsupported', () => {
     const registry = createModelRegistry({ local: { type: 'openai-compatible', baseURL: 'http://127.0.0.1:1/v1' }, claude: { type: 'anthropic' } });
-    const unknown = registryError(() => registry.embeddingModel('cohere/embed-v4.0'));
+    const unknown = registryError(() => registry.embeddingModel('acme/embed-v4.0'));
     expect(unknown.code).toBe('unknown_provider');
     expect(unknown.message).toContain('claude, local');
     const notConfigured = registryError(() => registry.generationModel('openai/gpt-4o'));
@@ -72,7 +72,8 @@ describe('model registry', () => {
 
   it('validates the configuration', () => {
     expect(registryError(() => createModelRegistry({ x: { type: 'openai-compatible', baseURL: 'not a url' } } as never)).code).toBe('invalid_provider_config');
-    expect(registryError(() => createModelRegistry({ x: { type: 'gemini' } } as never)).code).toBe('invalid_provider_config');
+    expect(registryError(() => createModelRegistry({ x: { type: 'no-such-type' } } as never)).code).toBe('invalid_provider_config');
+    expect(registryError(() => createModelRegistry({ x: { type: 'tei' } } as never)).code).toBe('invalid_provider_config');
   });
 });
 

@@ -1,9 +1,9 @@
 import type { EmbeddingModelV1 } from '../spec/embedding/embedding-model-v1.js';
 import type { GenerationModelV1 } from '../spec/generation/generation-model-v1.js';
 import type { RerankingModelV1 } from '../spec/rerank/reranking-model-v1.js';
-import { createAnthropic } from '../providers/anthropic/anthropic-provider.js';
-import { createOpenAICompatible } from '../providers/openai-compatible/openai-compatible-provider.js';
+import { createLocal } from '../providers/local/local-provider.js';
 import type { FetchFunction } from '../providers/shared/http.js';
+import { buildProviderEntry, checkProviderBaseURL, type ConfigTrust, type ProviderEntry } from './provider-entries.js';
 import { parseProvidersConfig, WELL_KNOWN_PROVIDER_ENV, type ProviderConfig, type ProvidersConfig } from './providers-config.js';
 import { RegistryError } from './registry-error.js';
 
@@ -18,13 +18,11 @@ export interface ModelRegistry {
 export interface ModelRegistryOptions {
   /** Replaces global fetch for every provider (tests, proxies). */
   fetch?: FetchFunction;
-}
-
-interface ProviderEntry {
-  type: ProviderConfig['type'];
-  embeddingModel?: (modelId: string) => EmbeddingModelV1;
-  generationModel?: (modelId: string) => GenerationModelV1;
-  rerankingModel?: (modelId: string) => RerankingModelV1;
+  /**
+   * Who wrote the configuration (default `operator`: code and environment). Pass `admin` for
+   * settings from the admin API: base URLs on loopback then need `allowPrivateNetwork` too.
+   */
+  trust?: ConfigTrust;
 }
 
 /** Splits at the first slash only: model ids such as `meta-llama/Llama-3.1-8B` contain slashes. */
@@ -39,28 +37,29 @@ export function parseModelName(name: string): { provider: string; modelId: strin
 }
 
 function buildEntry(name: string, config: ProviderConfig, fetch: FetchFunction | undefined): ProviderEntry {
-  if (config.type === 'anthropic') {
-    const provider = createAnthropic({ name, baseURL: config.baseURL, apiKey: config.apiKey, headers: config.headers, fetch });
-    return { type: config.type, generationModel: provider.chatModel };
+  if (config.type === 'local') {
+    const { type, ...settings } = config;
+    const provider = createLocal({ name, ...settings });
+    return { type, embeddingModel: (id) => provider.embeddingModel(id), rerankingModel: provider.rerankingModel };
   }
-  const provider = createOpenAICompatible({ name, baseURL: config.baseURL, apiKey: config.apiKey, headers: config.headers, fetch });
-  return { type: config.type, generationModel: provider.chatModel, embeddingModel: provider.embeddingModel };
+  return buildProviderEntry(name, config, fetch);
 }
 
 export function createModelRegistry(config: ProvidersConfig, options: ModelRegistryOptions = {}): ModelRegistry {
   const parsed = parseProvidersConfig(config);
   const entries = new Map<string, ProviderEntry>();
-  for (const [name, providerConfig] of Object.entries(parsed)) entries.set(name, buildEntry(name, providerConfig, options.fetch));
+  for (const [name, providerConfig] of Object.entries(parsed)) {
+    checkProviderBaseURL(name, providerConfig, options.trust ?? 'operator');
+    entries.set(name, buildEntry(name, providerConfig, options.fetch));
+  }
 
   const entryFor = (provider: string): ProviderEntry => {
     const entry = entries.get(provider);
     if (entry) return entry;
     const env = WELL_KNOWN_PROVIDER_ENV[provider];
     if (env) {
-      throw new RegistryError(
-        'provider_not_configured',
-        `Provider "${provider}" is not configured: set ${env.key} (and ${env.baseURL} for a compatible server), or add it to QUIRE_PROVIDERS_JSON.`,
-      );
+      const variables = env.key && env.baseURL ? `${env.key} (and ${env.baseURL} for a custom server or endpoint)` : (env.key ?? env.baseURL);
+      throw new RegistryError('provider_not_configured', `Provider "${provider}" is not configured: set ${variables}, or add it to QUIRE_PROVIDERS_JSON.`);
     }
     const known = [...entries.keys()].sort().join(', ') || 'none';
     throw new RegistryError('unknown_provider', `Unknown provider "${provider}" (configured: ${known}); add it to QUIRE_PROVIDERS_JSON.`);

@@ -7,7 +7,8 @@ export type RegistryErrorCode =
   | 'unknown_provider' // no such provider in the configuration, and not one we know how to configure
   | 'provider_not_configured' // a well-known provider (openai, anthropic) without its env vars
   | 'model_capability_unsupported' // the provider has no adapter for this capability
-  | 'invalid_provider_config'; // the configuration itself is malformed
+  | 'invalid_provider_config' // the configuration itself is malformed
+  | 'unsafe_base_url'; // a base URL points at a loopback, private or metadata host (SSRF guard)
 
 const BRAND = Symbol.for('quire.RegistryError');
 

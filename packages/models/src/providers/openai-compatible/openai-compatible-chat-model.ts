@@ -105,7 +105,7 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
     if (options.temperature !== undefined) body.temperature = options.temperature;
     if (options.topP !== undefined) body.top_p = options.topP;
     if (options.stop?.length) body.stop = options.stop;
-    if (options.seed !== undefined) body.seed = options.seed;
+    if (options.seed !== undefined) body[this.config.seedField] = options.seed;
     if (options.tools?.length) {
       body.tools = options.tools.map((tool) => ({
         type: 'function',
@@ -128,7 +128,7 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
     }
     if (stream) {
       body.stream = true;
-      body.stream_options = { include_usage: true };
+      if (this.config.streamUsageOption) body.stream_options = { include_usage: true };
     }
     return body;
   }
@@ -136,12 +136,12 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
   private post(options: GenerateOptionsV1, stream: boolean) {
     return postJson({
       provider: this.provider,
-      url: joinURL(this.config.baseURL, 'chat/completions'),
+      url: this.config.url?.('chat/completions', this.modelId) ?? joinURL(this.config.baseURL, 'chat/completions'),
       headers: this.config.headers(options.headers),
       body: this.requestBody(options, stream),
       fetch: this.config.fetch,
       abortSignal: options.abortSignal,
-      requestIdHeader: REQUEST_ID_HEADER,
+      requestIdHeader: this.config.requestIdHeader ?? REQUEST_ID_HEADER,
     });
   }
 

@@ -41,7 +41,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
     const result = await postJson({
       provider: this.provider,
-      url: joinURL(this.config.baseURL, 'embeddings'),
+      url: this.config.url?.('embeddings', this.modelId) ?? joinURL(this.config.baseURL, 'embeddings'),
       headers: this.config.headers(options.headers),
       body: {
         model: this.modelId,
@@ -51,7 +51,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
       },
       fetch: this.config.fetch,
       abortSignal: options.abortSignal,
-      requestIdHeader: 'x-request-id',
+      requestIdHeader: this.config.requestIdHeader ?? 'x-request-id',
     });
     const body = await readJson(this.provider, result, openAIEmbeddingResponseSchema, options.abortSignal);
     if (body.data.length !== options.values.length) {

@@ -17,6 +17,13 @@ export const openAICompatibleSettingsSchema = z.object({
    * `max_completion_tokens` for the provider named `openai` and `max_tokens` for everyone else.
    */
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+  /** Mistral calls the sampling seed `random_seed`. */
+  seedField: z.enum(['seed', 'random_seed']).optional(),
+  /**
+   * Whether streams ask for `stream_options.include_usage` (default true). Mistral rejects the field
+   * and reports usage on the final chunk anyway.
+   */
+  streamUsageOption: z.boolean().optional(),
   fetch: z.custom<FetchFunction>((value) => typeof value === 'function').optional(),
 });
 
@@ -27,6 +34,12 @@ export interface OpenAICompatibleConfig {
   provider: string;
   baseURL: string;
   maxTokensField: 'max_tokens' | 'max_completion_tokens';
+  seedField: 'seed' | 'random_seed';
+  streamUsageOption: boolean;
+  /** Response header with the request id (default `x-request-id`; Azure's gateway sends `apim-request-id`). */
+  requestIdHeader?: string;
+  /** Where a call goes; defaults to `{baseURL}/{path}`. Azure's classic form puts the deployment in the path. */
+  url?(path: 'chat/completions' | 'embeddings', modelId: string): string;
   fetch?: FetchFunction;
   /** Settings headers, then per-call headers, then auth last so a call can never replace the key. */
   headers(callHeaders?: Record<string, string>): Record<string, string>;
@@ -44,12 +57,19 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     provider: parsed.name,
     baseURL: parsed.baseURL,
     maxTokensField: parsed.maxTokensField ?? (parsed.name === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
+    seedField: parsed.seedField ?? 'seed',
+    streamUsageOption: parsed.streamUsageOption ?? true,
     fetch: parsed.fetch,
     headers: (callHeaders) =>
       mergeHeaders(parsed.headers, callHeaders, parsed.apiKey ? { authorization: `Bearer ${parsed.apiKey}` } : undefined),
   };
+  return openAICompatibleProviderFromConfig(parsed.name, config);
+}
+
+/** The model classes behind a ready config, so dialects that differ only in URLs and headers (Azure) reuse them. */
+export function openAICompatibleProviderFromConfig(name: string, config: OpenAICompatibleConfig): OpenAICompatibleProvider {
   return {
-    name: parsed.name,
+    name,
     chatModel: (modelId) => new OpenAICompatibleChatModel(modelId, config),
     embeddingModel: (modelId) => new OpenAICompatibleEmbeddingModel(modelId, config),
   };

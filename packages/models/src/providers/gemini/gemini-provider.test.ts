@@ -1,0 +1,165 @@
+import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
+import { ProviderError } from '../../errors/provider-error.js';
+import type { StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
+import { parseRetryDelayMs } from './gemini-error.js';
+import { createGemini } from './gemini-provider.js';
+
+async function collect(stream: AsyncIterable<StreamPartV1>): Promise<StreamPartV1[]> {
+  const parts: StreamPartV1[] = [];
+  for await (const part of stream) parts.push(part);
+  return parts;
+}
+
+async function caught(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (ProviderError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+const messages = [
+  { role: 'system' as const, content: 'Be brief.' },
+  { role: 'user' as const, content: 'Weather in Paris?' },
+];
+
+describe('Gemini against the fake', () => {
+  let fake: FakeGemini;
+  let mode: 'text' | 'tool' | 'thinking' = 'text';
+  const gemini = () => createGemini({ baseURL: fake.url, apiKey: 'g-key' });
+
+  beforeAll(async () => {
+    fake = await startFakeGemini({
+      apiKey: 'g-key',
+      reply: () => {
+        if (mode === 'tool') return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }, { name: 'get_time', arguments: { zone: 'CET' } }] };
+        if (mode === 'thinking') return { text: 'Sunny.', reasoning: 'Check the sky.', usage: { cachedTokens: 3, reasoningTokens: 11 } };
+        return 'It is 18 degrees.';
+      },
+    });
+  });
+  afterAll(() => fake.close());
+  afterEach(() => {
+    mode = 'text';
+    fake.script.reset();
+    fake.requests.length = 0;
+  });
+
+  it('generates with systemInstruction, user/model roles, generationConfig and the key header', async () => {
+    const result = await gemini().chatModel('gemini-2.5-flash').doGenerate({ messages, maxOutputTokens: 64, temperature: 0.1, stop: ['END'], responseFormat: { type: 'json_object' } });
+    expect(result).toMatchObject({ text: 'It is 18 degrees.', finishReason: 'stop', toolCalls: [], responseModelId: 'gemini-2.5-flash', requestId: expect.stringMatching(/^fake-gemini-/) });
+    expect(result.usage).toEqual({ inputTokens: 7, outputTokens: countTokens('It is 18 degrees.'), cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, searchUnits: 0, reported: true });
+    const [request] = fake.requests;
+    expect(request?.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(request?.headers['x-goog-api-key']).toBe('g-key');
+    expect(request?.url).not.toContain('key=');
+    expect(request?.body).toEqual({
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      contents: [{ role: 'user', parts: [{ text: 'Weather in Paris?' }] }],
+      generationConfig: { maxOutputTokens: 64, temperature: 0.1, stopSequences: ['END'], responseMimeType: 'application/json' },
+    });
+  });
+
+  it('streams over SSE without [DONE], keeping the last usageMetadata', async () => {
+    const { stream } = await gemini().chatModel('gemini-2.5-flash').doStream({ messages });
+    const parts = await collect(stream);
+    expect(parts.filter((p) => p.type === 'text-delta').map((p) => (p.type === 'text-delta' ? p.text : '')).join('')).toBe('It is 18 degrees.');
+    expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: expect.objectContaining({ inputTokens: 7, outputTokens: 5, reported: true }) });
+    expect(fake.requests[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+  });
+
+  it('declares functions, maps tool choice and returns functionCall parts as tool calls', async () => {
+    mode = 'tool';
+    const model = gemini().chatModel('gemini-2.5-flash');
+    const tools = [{ name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false } }, { name: 'get_time' }];
+    const result = await model.doGenerate({ messages, tools, toolChoice: { name: 'get_weather' } });
+    expect(result.finishReason).toBe('tool_calls');
+    expect(result.toolCalls).toEqual([
+      { id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { id: 'call_1', name: 'get_time', arguments: '{"zone":"CET"}' },
+    ]);
+    expect(fake.requests[0]?.body.tools).toEqual([
+      { functionDeclarations: [{ name: 'get_weather', description: 'Weather', parametersJsonSchema: tools[0]?.parameters }, { name: 'get_time' }] },
+    ]);
+    expect(fake.requests[0]?.body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+
+    const parts = await collect((await model.doStream({ messages, tools })).stream);
+    expect(parts.filter((p) => p.type === 'tool-call-delta')).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'call_0', name: 'get_weather', argumentsDelta: '{"city":"Paris"}' },
+      { type: 'tool-call-delta', index: 1, id: 'call_1', name: 'get_time', argumentsDelta: '{"zone":"CET"}' },
+    ]);
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls' });
+  });
+
+  it('sends tool calls back as functionCall/functionResponse parts, merged by role', async () => {
+    await gemini().chatModel('gemini-2.5-flash').doGenerate({
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { id: 'c2', name: 'get_time', arguments: '{}' }] },
+        { role: 'tool', toolCallId: 'c1', content: '{"tempC":18}' },
+        { role: 'tool', toolCallId: 'c2', content: '12:00' },
+      ],
+    });
+    expect(fake.requests[0]?.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Weather?' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_time', args: {} } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { tempC: 18 } } }, { functionResponse: { name: 'get_time', response: { result: '12:00' } } }] },
+    ]);
+  });
+
+  it('adds thoughts to output, reports cached tokens and separates thought text', async () => {
+    mode = 'thinking';
+    const expected = { inputTokens: 7, outputTokens: 2 + 11, cachedInputTokens: 3, cacheWriteInputTokens: 0, reasoningTokens: 11, searchUnits: 0, reported: true };
+    const result = await gemini().chatModel('gemini-2.5-flash').doGenerate({ messages });
+    expect(result).toMatchObject({ text: 'Sunny.', reasoning: 'Check the sky.', usage: expected });
+    const parts = await collect((await gemini().chatModel('gemini-2.5-flash').doStream({ messages })).stream);
+    expect(parts[0]).toEqual({ type: 'reasoning-delta', text: 'Check the sky.' });
+    expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: expected });
+  });
+
+  it('embeds through batchEmbedContents with task type and dimensions', async () => {
+    const result = await gemini().embeddingModel('gemini-embedding-001').doEmbed({ values: ['alpha beta', 'gamma'], inputType: 'query', dimensions: 16 });
+    expect(result.embeddings.map((e) => e.length)).toEqual([16, 16]);
+    expect(result.usage).toMatchObject({ inputTokens: 4, reported: false });
+    expect(fake.requests[0]?.path).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    expect(fake.requests[0]?.body.requests[0]).toEqual({ model: 'models/gemini-embedding-001', content: { parts: [{ text: 'alpha beta' }] }, taskType: 'RETRIEVAL_QUERY', outputDimensionality: 16 });
+  });
+
+  it.each([
+    [400, 'provider_bad_request', false],
+    [403, 'provider_permission_denied', false],
+    [404, 'provider_model_not_found', false],
+    [500, 'provider_server_error', true],
+    [503, 'provider_overloaded', true],
+    [504, 'provider_timeout', true],
+  ])('maps HTTP %i to %s', async (status, code, retryable) => {
+    fake.script.failNext(1, { status });
+    const error = await caught(gemini().chatModel('gemini-2.5-flash').doGenerate({ messages }));
+    expect(error).toMatchObject({ code, retryable, status });
+  });
+
+  it('429 RESOURCE_EXHAUSTED takes its retry hint from RetryInfo.retryDelay', async () => {
+    fake.script.failNext(1, { status: 429 });
+    const error = await caught(gemini().chatModel('gemini-2.5-flash').doGenerate({ messages }));
+    expect(error).toMatchObject({ code: 'provider_rate_limited', retryable: true, retryAfterMs: 7000, status: 429 });
+    expect(error.message).toContain('RESOURCE_EXHAUSTED');
+    expect(parseRetryDelayMs({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.5s' }] } })).toBe(1500);
+    expect(parseRetryDelayMs({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3600s' }] } })).toBeUndefined();
+  });
+
+  it('an invalid key (400 API_KEY_INVALID) is an auth failure; errors on embeddings map the same way', async () => {
+    const bad = createGemini({ baseURL: fake.url, apiKey: 'wrong' });
+    expect(await caught(bad.chatModel('gemini-2.5-flash').doGenerate({ messages }))).toMatchObject({ code: 'provider_auth_failed', status: 400, retryable: false });
+    fake.script.failNext(1, { status: 429 });
+    expect(await caught(gemini().embeddingModel('gemini-embedding-001').doEmbed({ values: ['x'] }))).toMatchObject({ code: 'provider_rate_limited', retryAfterMs: 7000 });
+  });
+
+  it('a mid-stream error chunk is thrown with its own status', async () => {
+    fake.script.streamErrorAfter(1, { type: 'UNAVAILABLE', message: 'overloaded' });
+    const error = await caught(collect((await gemini().chatModel('gemini-2.5-flash').doStream({ messages })).stream));
+    expect(error).toMatchObject({ code: 'provider_server_error', retryable: true });
+    expect(error.message).toContain('overloaded');
+  });
+});

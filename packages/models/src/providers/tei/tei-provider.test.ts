@@ -1,0 +1,81 @@
+import { countTokens, fakeRank, rerankTokens, startFakeTei, type FakeTei } from '@quire/fakes';
+import { embedMany } from '../../embed-many.js';
+import { ProviderError } from '../../errors/provider-error.js';
+import { createTei } from './tei-provider.js';
+
+async function caught(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (ProviderError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+const documents = ['Paris is the capital of France.', 'Bananas are yellow.', 'France borders Spain.'];
+
+describe('TEI against the fake', () => {
+  let fake: FakeTei;
+  const tei = () => createTei({ baseURL: fake.url, maxBatchSize: 4 });
+
+  beforeAll(async () => {
+    fake = await startFakeTei({ maxClientBatchSize: 4 });
+  });
+  afterAll(() => fake.close());
+  afterEach(() => {
+    fake.script.reset();
+    fake.requests.length = 0;
+  });
+
+  it('embeds through POST /embed, usage from x-compute-tokens', async () => {
+    const result = await tei().embeddingModel('bge-small').doEmbed({ values: ['hello world', 'x'] });
+    expect(result.embeddings).toHaveLength(2);
+    expect(result.usage).toMatchObject({ inputTokens: 3, reported: true });
+    expect(fake.requests[0]).toMatchObject({ path: '/embed', body: { inputs: ['hello world', 'x'], normalize: true, truncate: false } });
+    expect(fake.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('splits by the server batch size through embedMany', async () => {
+    const values = Array.from({ length: 10 }, (_, i) => `text number ${i}`);
+    const result = await embedMany(tei().embeddingModel('bge-small'), values);
+    expect(result.embeddings).toHaveLength(10);
+    expect(fake.requests.map((r) => r.body.inputs.length)).toEqual([4, 4, 2]);
+    expect(result.usage.inputTokens).toBe(values.reduce((s, v) => s + countTokens(v), 0));
+  });
+
+  it('reranks and cuts to topN on our side', async () => {
+    const query = 'capital of France';
+    const result = await tei().rerankingModel('bge-reranker').doRerank({ query, documents, topN: 1 });
+    expect(result.results).toEqual([{ index: 0, relevanceScore: fakeRank(query, documents)[0]?.score }]);
+    expect(result.usage).toMatchObject({ inputTokens: rerankTokens(query, documents), reported: true });
+    expect(fake.requests[0]?.body).toEqual({ query, texts: documents, raw_scores: false, return_text: false, truncate: false });
+  });
+
+  it('usage without x-compute-tokens is unreported', async () => {
+    const noHeader: typeof fetch = async () => new Response('[[0.1,0.2]]', { status: 200, headers: { 'content-type': 'application/json' } });
+    const result = await createTei({ baseURL: 'http://tei.invalid', fetch: noHeader }).embeddingModel('m').doEmbed({ values: ['a'] });
+    expect(result.usage.reported).toBe(false);
+  });
+
+  it.each([
+    [413, 'provider_bad_request', false],
+    [422, 'provider_bad_request', false],
+    [424, 'provider_bad_request', false],
+    [429, 'provider_overloaded', true],
+    [500, 'provider_server_error', true],
+  ])('maps HTTP %i to %s', async (status, code, retryable) => {
+    fake.script.failNext(1, { status });
+    const error = await caught(tei().embeddingModel('m').doEmbed({ values: ['x'] }));
+    expect(error).toMatchObject({ code, retryable, status });
+  });
+
+  it('429 overloaded keeps a retry-after hint, and the API key is sent as Bearer', async () => {
+    fake.script.failNext(1, { status: 429, headers: { 'retry-after': '1' } });
+    const error = await caught(tei().rerankingModel('m').doRerank({ query: 'q', documents }));
+    expect(error).toMatchObject({ code: 'provider_overloaded', retryable: true, retryAfterMs: 1000 });
+    expect(error.message).toContain('Model is overloaded');
+    await createTei({ baseURL: fake.url, apiKey: 'tei-key' }).embeddingModel('m').doEmbed({ values: ['x'] });
+    expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer tei-key');
+  });
+});

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import type { RerankOptionsV1, RerankResultV1, RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
+import { emptyUsage } from '../../spec/usage.js';
+import { joinURL, postJson, readJson } from '../shared/http.js';
+import { asVoyageError } from './voyage-error.js';
+import type { VoyageConfig } from './voyage-provider.js';
+
+/** Voyage's documented maximum number of documents per rerank request. */
+export const VOYAGE_MAX_DOCUMENTS_PER_CALL = 1000;
+
+const responseSchema = z.object({
+  model: z.string().nullish(),
+  data: z.array(z.object({ index: z.number(), relevance_score: z.number() })),
+  usage: z.object({ total_tokens: z.number().nullish() }).nullish(),
+});
+
+export class VoyageRerankingModel implements RerankingModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly maxDocumentsPerCall = VOYAGE_MAX_DOCUMENTS_PER_CALL;
+
+  constructor(
+    readonly modelId: string,
+    private readonly config: VoyageConfig,
+  ) {
+    this.provider = config.provider;
+  }
+
+  async doRerank(options: RerankOptionsV1): Promise<RerankResultV1> {
+    if (options.documents.length === 0) return { results: [], usage: emptyUsage(true) };
+    let result;
+    try {
+      result = await postJson({
+        provider: this.provider,
+        url: joinURL(this.config.baseURL, 'rerank'),
+        headers: this.config.headers(options.headers),
+        // Voyage says top_k where Cohere and Jina say top_n.
+        body: { model: this.modelId, query: options.query, documents: options.documents, ...(options.topN !== undefined && { top_k: options.topN }) },
+        fetch: this.config.fetch,
+        abortSignal: options.abortSignal,
+        requestIdHeader: 'x-request-id',
+      });
+    } catch (error) {
+      throw asVoyageError(this.provider, error);
+    }
+    const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
+    const tokens = body.usage?.total_tokens;
+    const usage = tokens !== null && tokens !== undefined ? { ...emptyUsage(true), inputTokens: tokens } : emptyUsage(false);
+    const results = body.data.map((r) => ({ index: r.index, relevanceScore: r.relevance_score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
+    return { results, usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
+  }
+}

@@ -1,0 +1,128 @@
+import { startFakeCohere, startFakeGemini, startFakeOllama, startFakeOpenAI, startFakeOpenAIDialect, startFakeTei, startFakeVoyage, type FakeServer } from '@quire/fakes';
+import { createModelRegistry } from './model-registry.js';
+import { assertSafeProviderConfig } from './provider-entries.js';
+import { providersFromEnv } from './providers-config.js';
+import { RegistryError } from './registry-error.js';
+
+function registryError(fn: () => unknown): RegistryError {
+  try {
+    fn();
+  } catch (error) {
+    if (RegistryError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a RegistryError');
+}
+
+describe('registry with every provider type', () => {
+  const fakes: FakeServer[] = [];
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+  const start = async <T extends FakeServer>(fake: Promise<T>): Promise<T> => {
+    const started = await fake;
+    fakes.push(started);
+    return started;
+  };
+
+  it('resolves generation, embedding and reranking models per capability', async () => {
+    const [gemini, cohere, voyage, tei, ollama, deepseek] = await Promise.all([
+      start(startFakeGemini({ apiKey: 'g' })),
+      start(startFakeCohere({ apiKey: 'c' })),
+      start(startFakeVoyage({ apiKey: 'v' })),
+      start(startFakeTei()),
+      start(startFakeOllama()),
+      start(startFakeOpenAIDialect({ dialect: 'deepseek', apiKey: 'd' })),
+    ]);
+    const registry = createModelRegistry({
+      gemini: { type: 'gemini', baseURL: gemini.url, apiKey: 'g' },
+      cohere: { type: 'cohere', baseURL: cohere.url, apiKey: 'c' },
+      voyage: { type: 'voyage', baseURL: voyage.url, apiKey: 'v' },
+      tei: { type: 'tei', baseURL: tei.url, allowPrivateNetwork: true },
+      ollama: { type: 'ollama', baseURL: ollama.url },
+      deepseek: { type: 'deepseek', baseURL: deepseek.url, apiKey: 'd' },
+    });
+    const messages = [{ role: 'user' as const, content: 'Hi' }];
+    expect((await registry.generationModel('gemini/gemini-2.5-flash').doGenerate({ messages })).text).toContain('fake Gemini');
+    expect((await registry.generationModel('ollama/llama3.2').doGenerate({ messages })).text).toContain('fake Ollama');
+    expect((await registry.generationModel('deepseek/deepseek-chat').doGenerate({ messages })).usage.reported).toBe(true);
+    expect((await registry.embeddingModel('cohere/embed-v4.0').doEmbed({ values: ['a'] })).embeddings).toHaveLength(1);
+    expect((await registry.embeddingModel('tei/bge-small').doEmbed({ values: ['a'] })).embeddings).toHaveLength(1);
+    const documents = ['cats purr', 'dogs bark'];
+    for (const name of ['cohere/rerank-v3.5', 'voyage/rerank-2.5', 'tei/bge-reranker-base']) {
+      expect((await registry.rerankingModel(name).doRerank({ query: 'why do dogs bark', documents })).results[0]?.index).toBe(1);
+    }
+    expect(registryError(() => registry.rerankingModel('gemini/gemini-2.5-flash')).code).toBe('model_capability_unsupported');
+    expect(registryError(() => registry.embeddingModel('deepseek/deepseek-chat')).code).toBe('model_capability_unsupported');
+    expect(registryError(() => registry.generationModel('cohere/command-a')).code).toBe('model_capability_unsupported');
+  });
+
+  it('refuses private base URLs unless allowed, and loopback for admin-written configuration', async () => {
+    const openai = await start(startFakeOpenAI());
+    const config = { openai: { type: 'openai-compatible' as const, baseURL: openai.url } };
+    // Operator configuration (code, env) may use loopback, so local development keeps working.
+    expect(createModelRegistry(config).providers()).toEqual([{ name: 'openai', type: 'openai-compatible' }]);
+    const admin = registryError(() => createModelRegistry(config, { trust: 'admin' }));
+    expect(admin).toMatchObject({ code: 'unsafe_base_url' });
+    expect(admin.message).toContain('Provider "openai"');
+    expect(createModelRegistry({ openai: { ...config.openai, allowPrivateNetwork: true } }, { trust: 'admin' }).providers()).toHaveLength(1);
+    expect(registryError(() => createModelRegistry({ lan: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1' } })).code).toBe('unsafe_base_url');
+    expect(createModelRegistry({ lan: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1', allowPrivateNetwork: true } }).providers()).toHaveLength(1);
+    expect(registryError(() => createModelRegistry({ x: { type: 'ollama', baseURL: 'http://169.254.169.254', allowPrivateNetwork: true } })).message).toContain('metadata');
+    // Admin trust: a default localhost URL needs the flag too.
+    expect(registryError(() => createModelRegistry({ ollama: { type: 'ollama' } }, { trust: 'admin' })).code).toBe('unsafe_base_url');
+    await expect(assertSafeProviderConfig('x', { type: 'gemini', baseURL: 'http://127.0.0.1:9/v1beta' })).rejects.toMatchObject({ code: 'unsafe_base_url' });
+    await expect(assertSafeProviderConfig('x', { type: 'local' })).resolves.toBeUndefined();
+  });
+});
+
+describe('providersFromEnv for every provider', () => {
+  it('builds each provider from its variables', () => {
+    const config = providersFromEnv({
+      GEMINI_API_KEY: 'g',
+      COHERE_API_KEY: 'c',
+      VOYAGE_API_KEY: 'v',
+      JINA_API_KEY: 'j',
+      DEEPSEEK_API_KEY: 'd',
+      DASHSCOPE_API_KEY: 'q',
+      MISTRAL_API_KEY: 'm',
+      GROQ_API_KEY: 'gr',
+      TOGETHER_API_KEY: 't',
+      AZURE_OPENAI_API_KEY: 'az',
+      AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com',
+      OLLAMA_BASE_URL: 'http://ollama:11434',
+      TEI_BASE_URL: 'http://tei:8080',
+      VLLM_BASE_URL: 'http://10.0.0.8:8000/v1',
+    });
+    expect(config).toEqual({
+      gemini: { type: 'gemini', apiKey: 'g' },
+      cohere: { type: 'cohere', apiKey: 'c' },
+      voyage: { type: 'voyage', apiKey: 'v' },
+      jina: { type: 'jina', apiKey: 'j' },
+      deepseek: { type: 'deepseek', apiKey: 'd' },
+      qwen: { type: 'qwen', apiKey: 'q' },
+      mistral: { type: 'mistral', apiKey: 'm' },
+      groq: { type: 'groq', apiKey: 'gr' },
+      together: { type: 'together', apiKey: 't' },
+      azure: { type: 'azure-openai', endpoint: 'https://res.openai.azure.com', apiKey: 'az' },
+      ollama: { type: 'ollama', baseURL: 'http://ollama:11434', allowPrivateNetwork: true },
+      tei: { type: 'tei', baseURL: 'http://tei:8080', allowPrivateNetwork: true },
+      vllm: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1', allowPrivateNetwork: true },
+    });
+    // Env-configured self-hosted servers on a private network build without further flags.
+    expect(createModelRegistry(config).providers()).toHaveLength(13);
+  });
+
+  it('needs both Azure variables, and names the missing ones when a provider is used', () => {
+    expect(providersFromEnv({ AZURE_OPENAI_API_KEY: 'az' })).toEqual({});
+    expect(providersFromEnv({ DASHSCOPE_API_KEY: 'q', DASHSCOPE_BASE_URL: 'https://dashscope.aliyuncs.com/compatible-mode/v1' }).qwen).toEqual({
+      type: 'qwen',
+      baseURL: 'https://dashscope.aliyuncs.com/compatible-mode/v1',
+      apiKey: 'q',
+    });
+    const registry = createModelRegistry({});
+    expect(registryError(() => registry.generationModel('gemini/gemini-2.5-flash')).message).toContain('GEMINI_API_KEY');
+    expect(registryError(() => registry.generationModel('azure/gpt-4o')).message).toContain('AZURE_OPENAI_ENDPOINT');
+    expect(registryError(() => registry.embeddingModel('ollama/all-minilm')).message).toContain('set OLLAMA_BASE_URL,');
+  });
+});
