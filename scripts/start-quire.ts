@@ -56,6 +56,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     logger: gatewayLogger,
     internalSecret,
     upstreams: { ingestionUrl: servers[0]!.url, retrievalUrl: servers[1]!.url },
+    routesFile: gatewayEnv.QUIRE_ROUTES_FILE ?? null,
   });
   const gateway = await listen(app, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
   servers.push(gateway);

@@ -57,3 +57,14 @@ export function attributionOf(req: Request, res: Response): Attribution {
     documentId: uuidHeader(HEADERS.documentId),
   };
 }
+
+/** Admin-only endpoints (route changes, every team's usage) ask here, so the rule lives with identity. */
+export function isAdmin(identity: Identity): boolean {
+  return identity.role === 'admin';
+}
+
+export function requireAdmin(res: Response): Identity {
+  const identity = (res.locals as CallerLocals).identity;
+  if (!isAdmin(identity)) throw new AppError('permission_denied', 'This endpoint is for administrators only.');
+  return identity;
+}

@@ -2,10 +2,12 @@ import { createModelRegistry, createPriceBook, providersFromEnv } from '@quire/m
 import type { Logger } from '@quire/server-kit';
 import { parsePricingOverrides, type GatewayEnv } from './config.js';
 import { createModelCatalog } from './model-catalog.js';
+import { scopedFetch } from './routing/attempt-timer.js';
 
 /** Providers from env, prices from the catalog plus overrides; says at start when nothing is configured. */
 export function catalogFromEnv(env: GatewayEnv, logger: Logger, processEnv: NodeJS.ProcessEnv = process.env) {
-  const registry = createModelRegistry(providersFromEnv(processEnv));
+  // scopedFetch lets per-target connect deadlines see when a provider's response headers arrive.
+  const registry = createModelRegistry(providersFromEnv(processEnv), { fetch: scopedFetch });
   const priceBook = createPriceBook(parsePricingOverrides(env.QUIRE_PRICING_JSON));
   const providers = registry.providers();
   if (providers.length === 0) {

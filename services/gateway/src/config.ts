@@ -11,6 +11,8 @@ const EnvSchema = z.object({
   QUIRE_PRICING_JSON: z.string().optional(),
   /** Comma-separated model names to list in /v1/models beyond the priced ones. */
   QUIRE_MODELS: z.string().optional(),
+  /** YAML or JSON file of routes (named virtual models with fallback); the admin API overrides it. */
+  QUIRE_ROUTES_FILE: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 

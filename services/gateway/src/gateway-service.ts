@@ -1,12 +1,18 @@
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
 import { createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
+import { routesAdminRouter } from './admin/routes-api.js';
 import { callerIdentity } from './caller-identity.js';
 import { Ledger } from './ledger.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
+import { rerankHandler } from './model-api/rerank.js';
 import { ModelService, type ModelCatalog, type RetryPolicy } from './model-service.js';
 import { platformRouter, type PlatformUpstreams } from './platform-proxy.js';
+import type { BudgetProbe } from './routing/budget-probe.js';
+import { loadRoutesFile, parseRoutesText, type Route } from './routing/route-config.js';
+import { RouteStore } from './routing/route-store.js';
+import { usageRouter } from './usage/usage-api.js';
 
 export interface GatewayDeps {
   db: Db;
@@ -14,13 +20,32 @@ export interface GatewayDeps {
   logger: Logger;
   internalSecret: string;
   upstreams: PlatformUpstreams;
+  /** Retries of direct `provider/model` calls; routes carry their own. */
   retry?: RetryPolicy;
+  /** Routes file (YAML or JSON). Undefined reads QUIRE_ROUTES_FILE; null means none. */
+  routesFile?: string | null;
+  /** Routes given inline (YAML/JSON text or parsed), used instead of a file (tests, embedding). */
+  routes?: string | Map<string, Route>;
+  /** How stale this process's copy of the database routes may get (other processes' admin changes). */
+  routesRefreshMs?: number;
+  /** Budget used by routes with a `downgrade`; the default knows no budgets. */
+  budgetProbe?: BudgetProbe;
+}
+
+function fileRoutes(deps: GatewayDeps): Map<string, Route> {
+  if (deps.routes !== undefined) return typeof deps.routes === 'string' ? parseRoutesText(deps.routes) : deps.routes;
+  const file = deps.routesFile === undefined ? process.env.QUIRE_ROUTES_FILE : deps.routesFile;
+  if (!file) return new Map();
+  const routes = loadRoutesFile(file);
+  deps.logger.info('routes loaded', { file, routes: [...routes.keys()] });
+  return routes;
 }
 
 /** The one public door: the OpenAI-compatible model API, and the platform API forwarded to the services. */
-export function createGatewayService(deps: GatewayDeps): { app: Express; models: ModelService } {
+export function createGatewayService(deps: GatewayDeps): { app: Express; models: ModelService; routes: RouteStore } {
   const ledger = new Ledger(deps.db, deps.logger);
-  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry);
+  const routes = new RouteStore(deps.db, fileRoutes(deps), deps.logger, deps.routesRefreshMs);
+  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, ...(deps.budgetProbe ? { budget: deps.budgetProbe } : {}) });
   const app = createServiceApp({
     name: 'gateway',
     logger: deps.logger,
@@ -35,11 +60,16 @@ export function createGatewayService(deps: GatewayDeps): { app: Express; models:
 
   const modelApi = express.Router();
   modelApi.use(express.json({ limit: '20mb' }));
-  modelApi.get('/v1/models', (_req, res) => {
-    res.json({ object: 'list', data: deps.catalog.listModels().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by })) });
-  });
+  modelApi.get('/v1/models', handle(async (_req, res) => {
+    const listed = (await routes.list()).map((r) => ({ id: r.name, owned_by: 'quire-route' }));
+    const data = [...listed, ...deps.catalog.listModels()].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
+    res.json({ object: 'list', data });
+  }));
   modelApi.post('/v1/chat/completions', handle(chatCompletionsHandler(models)));
   modelApi.post('/v1/embeddings', handle(embeddingsHandler(models)));
+  modelApi.post('/v1/rerank', handle(rerankHandler(models)));
+  modelApi.use(routesAdminRouter(routes));
+  modelApi.use(usageRouter(deps.db));
   app.use(modelApi);
-  return { app: finishServiceApp(app, deps.logger), models };
+  return { app: finishServiceApp(app, deps.logger), models, routes };
 }

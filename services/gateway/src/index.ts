@@ -5,3 +5,7 @@ export * from './model-catalog.js';
 export * from './ledger.js';
 export * from './model-service.js';
 export * from './caller-identity.js';
+export * from './routing/budget-probe.js';
+export * from './routing/route-config.js';
+export { RouteStore, type RouteView } from './routing/route-store.js';
+export { scopedFetch } from './routing/attempt-timer.js';

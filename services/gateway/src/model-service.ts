@@ -1,13 +1,22 @@
-import type { EmbedResultV1, GenerateOptionsV1, GenerateResultV1, StreamPartV1, UsageV1 } from '@quire/models';
-import { emptyUsage, ProviderError } from '@quire/models';
-import type { Logger } from '@quire/server-kit';
+import type {
+  EmbedResultV1, EmbeddingModelV1, GenerateOptionsV1, GenerateResultV1, GenerationModelV1, RerankResultV1, RerankingModelV1, StreamPartV1, UsageV1,
+} from '@quire/models';
+import { emptyUsage } from '@quire/models';
+import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger } from './ledger.js';
 import { errorCodeOf, toAppError } from './model-errors.js';
+import { ledgerBase, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
+import { NO_BUDGETS, type BudgetProbe } from './routing/budget-probe.js';
+import type { RouteRetryPolicy } from './routing/route-config.js';
+import { RoutePlanner, type Capability, type Plan } from './routing/route-planner.js';
+import type { RouteStore } from './routing/route-store.js';
+import { HealthBook } from './routing/target-health.js';
 
 /** The parts of `@quire/models` the gateway uses (registry + price book), as an interface for tests. */
 export interface ModelCatalog {
-  embeddingModel(name: string): import('@quire/models').EmbeddingModelV1;
-  generationModel(name: string): import('@quire/models').GenerationModelV1;
+  embeddingModel(name: string): EmbeddingModelV1;
+  generationModel(name: string): GenerationModelV1;
+  rerankingModel(name: string): RerankingModelV1;
   costOf(name: string, usage: UsageV1): string | null;
 }
 
@@ -17,22 +26,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function backoff(policy: RetryPolicy, attempt: number, error: unknown): number {
-  const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
-  const exponential = policy.baseDelayMs * 2 ** (attempt - 1);
-  const jittered = exponential / 2 + Math.random() * (exponential / 2);
-  return Math.min(policy.maxDelayMs, hinted ?? jittered);
-}
-
-function isRetryable(error: unknown): boolean {
-  return ProviderError.is(error) && error.retryable;
-}
-
-function providerOf(name: string): { provider: string; model: string } {
-  const slash = name.indexOf('/');
-  return { provider: name.slice(0, slash), model: name.slice(slash + 1) };
+export interface ModelServiceOptions {
+  routes?: RouteStore;
+  budget?: BudgetProbe;
+  health?: HealthBook;
+  random?: () => number;
 }
 
 /** A rough count for streams that ended before the provider reported usage (flagged as unreported). */
@@ -44,75 +42,146 @@ export interface StreamSession {
   /** Parts in order; the first one was already received from the provider when this resolves. */
   parts: AsyncIterable<StreamPartV1>;
   requestId?: string;
+  /** The target that serves the stream (`provider/model`). */
+  model: string;
 }
 
+const UNIT_USAGE: Record<Capability, UsageV1> = {
+  chat: { ...emptyUsage(), inputTokens: 1_000_000, outputTokens: 1_000_000 },
+  embedding: { ...emptyUsage(), inputTokens: 1_000_000 },
+  rerank: { ...emptyUsage(), searchUnits: 1000 },
+};
+
 /**
- * Every model call the gateway makes: resolve, call, retry what is retryable, price, and write one
- * ledger row per attempt (failed attempts included) before the caller sees the result.
+ * Every model call the gateway makes: resolve the name (a route or `provider/model`) to an ordered
+ * list of targets, call, retry, fall back, price, and write one ledger row per attempt (failed
+ * attempts included) before the caller sees the result.
  */
 export class ModelService {
+  readonly health: HealthBook;
+  private readonly planner: RoutePlanner;
+  private readonly loop: AttemptLoopDeps;
+
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly ledger: Ledger,
     private readonly logger: Logger,
-    private readonly retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5000 },
-  ) {}
-
-  async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution): Promise<EmbedResultV1> {
-    const model = this.resolve(() => this.catalog.embeddingModel(name));
-    return this.withRetries(name, 'embedding', attribution, async () => {
-      const result = await model.doEmbed({ values, ...(dimensions ? { dimensions } : {}), headers: { 'x-request-id': attribution.traceId } });
-      return { result, usage: result.usage, requestId: result.requestId };
-    });
+    retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5000 },
+    options: ModelServiceOptions = {},
+  ) {
+    this.health = options.health ?? new HealthBook();
+    const priceIndex = (model: string, capability: Capability) => {
+      const cost = catalog.costOf(model, UNIT_USAGE[capability]);
+      return cost === null ? undefined : Number(cost);
+    };
+    this.planner = new RoutePlanner(options.routes, this.health, options.budget ?? NO_BUDGETS, priceIndex, retry as RouteRetryPolicy, options.random);
+    this.loop = { ledger, logger, health: this.health, costOf: (name, usage) => catalog.costOf(name, usage) };
   }
 
-  async generate(name: string, options: GenerateOptionsV1, attribution: Attribution): Promise<GenerateResultV1> {
-    const model = this.resolve(() => this.catalog.generationModel(name));
-    return this.withRetries(name, 'chat', attribution, async () => {
-      const result = await model.doGenerate({ ...options, headers: { 'x-request-id': attribution.traceId } });
-      return { result, usage: result.usage, requestId: result.requestId };
-    });
+  async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution): Promise<EmbedResultV1> {
+    const plan = await this.plan(name, 'embedding', attribution);
+    return runPlan(this.loop, plan, 'embedding', false, attribution, undefined, (ctx) =>
+      this.once(ctx, 'embedding', attribution, async () => {
+        const model = this.catalog.embeddingModel(ctx.model);
+        const result = await ctx.timer.run(() =>
+          model.doEmbed({ values, ...(dimensions ? { dimensions } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }),
+        );
+        return { result, usage: result.usage, requestId: result.requestId };
+      }),
+    );
+  }
+
+  async generate(name: string, options: GenerateOptionsV1, attribution: Attribution, abortSignal?: AbortSignal): Promise<GenerateResultV1> {
+    const plan = await this.plan(name, 'chat', attribution);
+    return runPlan(this.loop, plan, 'chat', false, attribution, abortSignal, (ctx) =>
+      this.once(ctx, 'chat', attribution, async () => {
+        const model = this.catalog.generationModel(ctx.model);
+        const result = await ctx.timer.run(() => model.doGenerate({ ...options, abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }));
+        return { result, usage: result.usage, requestId: result.requestId };
+      }),
+    );
+  }
+
+  async rerank(name: string, query: string, documents: string[], topN: number | undefined, attribution: Attribution): Promise<RerankResultV1 & { model: string }> {
+    const plan = await this.plan(name, 'rerank', attribution);
+    return runPlan(this.loop, plan, 'rerank', false, attribution, undefined, (ctx) =>
+      this.once(ctx, 'rerank', attribution, async () => {
+        const model = this.catalog.rerankingModel(ctx.model);
+        if (documents.length > model.maxDocumentsPerCall) {
+          throw new AppError('invalid_request', `"${ctx.model}" reranks at most ${model.maxDocumentsPerCall} documents per call; got ${documents.length}.`, { param: 'documents' });
+        }
+        const result = await ctx.timer.run(() =>
+          model.doRerank({ query, documents, ...(topN !== undefined ? { topN } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }),
+        );
+        return { result: { ...result, model: ctx.model }, usage: result.usage, requestId: result.requestId };
+      }),
+    );
   }
 
   /**
-   * Opens a stream, retrying until the first part arrives; after that the caller owns the stream
-   * and failures surface from the iterator. The ledger row is written when the stream ends, fails
-   * or is aborted, with the provider's usage or, failing that, an estimate flagged as unreported.
+   * Opens a stream, retrying and falling back until the first part arrives; after that the caller
+   * owns the stream and failures surface from the iterator. The ledger row is written when the
+   * stream ends, fails or is aborted, with the provider's usage or, failing that, an estimate
+   * flagged as unreported.
    */
   async stream(name: string, options: GenerateOptionsV1, attribution: Attribution, abortSignal: AbortSignal): Promise<StreamSession> {
-    const model = this.resolve(() => this.catalog.generationModel(name));
-    const { provider, model: modelId } = providerOf(name);
+    const plan = await this.plan(name, 'chat', attribution);
     const promptChars = options.messages.reduce((n, m) => n + JSON.stringify(m.content ?? '').length, 0);
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
+    return runPlan(this.loop, plan, 'chat', true, attribution, abortSignal, async (ctx) => {
+      const model = this.catalog.generationModel(ctx.model);
       let iterator: AsyncIterator<StreamPartV1> | undefined;
       try {
-        const opened = await model.doStream({ ...options, abortSignal, headers: { 'x-request-id': attribution.traceId } });
+        const opened = await ctx.timer.run(() => model.doStream({ ...options, abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }));
+        ctx.timer.done('connect');
         iterator = opened.stream[Symbol.asyncIterator]();
         const first = await iterator.next();
-        const firstTokenMs = performance.now() - started;
-        return { parts: this.meteredParts(first, iterator, { name, provider, modelId, attribution, attempt, started, firstTokenMs, promptChars, requestId: opened.requestId }), ...(opened.requestId ? { requestId: opened.requestId } : {}) };
+        ctx.timer.done('first byte');
+        const firstTokenMs = performance.now() - ctx.started;
+        ctx.health?.success(firstTokenMs, ctx.plan.breaker);
+        return {
+          parts: this.meteredParts(first, iterator, ctx, attribution, firstTokenMs, promptChars, opened.requestId),
+          ...(opened.requestId ? { requestId: opened.requestId } : {}),
+          model: ctx.model,
+        };
       } catch (error) {
         await iterator?.return?.().catch(() => undefined);
-        const aborted = abortSignal.aborted;
-        await this.ledger.record({
-          attribution, capability: 'chat', provider, model: modelId, attempt, stream: true,
-          status: aborted ? 'aborted' : 'error', errorCode: errorCodeOf(error), usage: emptyUsage(false),
-          costUsd: this.catalog.costOf(name, emptyUsage(false)), latencyMs: performance.now() - started,
-        });
-        if (!aborted && isRetryable(error) && attempt < this.retry.maxAttempts) {
-          await sleep(backoff(this.retry, attempt, error));
-          continue;
-        }
-        throw toAppError(error);
+        throw error;
       }
-    }
+    });
+  }
+
+  private async plan(name: string, capability: Capability, attribution: Attribution): Promise<Plan> {
+    const plan = await this.planner.plan(name, capability, attribution.identity);
+    if (!plan) throw new AppError('model_not_found', `No route or model named "${name}": use a route name or "provider/model".`, { param: 'model' });
+    return plan;
+  }
+
+  /** One non-streaming attempt: call, then the success row (failures are the plan loop's). */
+  private async once<T>(
+    ctx: AttemptContext,
+    capability: Capability,
+    attribution: Attribution,
+    call: () => Promise<{ result: T; usage: UsageV1; requestId: string | undefined }>,
+  ): Promise<T> {
+    const { result, usage, requestId } = await call();
+    ctx.timer.clear();
+    const latencyMs = performance.now() - ctx.started;
+    ctx.health?.success(latencyMs, ctx.plan.breaker);
+    await this.ledger.record({
+      ...ledgerBase(ctx, attribution, capability, false), status: 'ok', usage, costUsd: this.catalog.costOf(ctx.model, usage), latencyMs,
+      ...(requestId ? { providerRequestId: requestId } : {}),
+    });
+    return result;
   }
 
   private async *meteredParts(
     first: IteratorResult<StreamPartV1>,
     iterator: AsyncIterator<StreamPartV1>,
-    m: { name: string; provider: string; modelId: string; attribution: Attribution; attempt: number; started: number; firstTokenMs: number; promptChars: number; requestId: string | undefined },
+    ctx: AttemptContext,
+    attribution: Attribution,
+    firstTokenMs: number,
+    promptChars: number,
+    requestId: string | undefined,
   ): AsyncGenerator<StreamPartV1> {
     let usage: UsageV1 | undefined;
     let outputChars = 0;
@@ -128,66 +197,26 @@ export class ModelService {
         yield part;
         next = await iterator.next();
       }
-    } catch (error) {
-      status = (error as Error)?.name === 'AbortError' ? 'aborted' : 'error';
+    } catch (raw) {
+      const error = ctx.timer.normalise(raw, ctx.provider);
+      status = ctx.timer.clientAborted || (error as Error)?.name === 'AbortError' ? 'aborted' : 'error';
       errorCode = errorCodeOf(error);
+      if (status === 'error') ctx.health?.failure(ctx.plan.breaker);
       throw toAppError(error);
     } finally {
       // Runs on normal end, on error and when the consumer stops early (client went away).
+      ctx.timer.clear();
       if (!usage?.reported) {
         if (status === 'ok' && !usage) status = 'aborted';
-        usage = { ...emptyUsage(false), inputTokens: estimateTokens(m.promptChars), outputTokens: estimateTokens(outputChars) };
+        usage = { ...emptyUsage(false), inputTokens: estimateTokens(promptChars), outputTokens: estimateTokens(outputChars) };
       }
       await iterator.return?.().catch(() => undefined);
       await this.ledger
         .record({
-          attribution: m.attribution, capability: 'chat', provider: m.provider, model: m.modelId, attempt: m.attempt, stream: true,
-          status, ...(errorCode ? { errorCode } : {}), usage, costUsd: this.catalog.costOf(m.name, usage),
-          latencyMs: performance.now() - m.started, firstTokenMs: m.firstTokenMs, ...(m.requestId ? { providerRequestId: m.requestId } : {}),
+          ...ledgerBase(ctx, attribution, 'chat', true), status, ...(errorCode ? { errorCode } : {}), usage, costUsd: this.catalog.costOf(ctx.model, usage),
+          latencyMs: performance.now() - ctx.started, firstTokenMs, ...(requestId ? { providerRequestId: requestId } : {}),
         })
         .catch(() => undefined);
-    }
-  }
-
-  private resolve<T>(get: () => T): T {
-    try {
-      return get();
-    } catch (error) {
-      throw toAppError(error);
-    }
-  }
-
-  private async withRetries<T>(
-    name: string,
-    capability: 'chat' | 'embedding',
-    attribution: Attribution,
-    call: () => Promise<{ result: T; usage: UsageV1; requestId: string | undefined }>,
-  ): Promise<T> {
-    const { provider, model } = providerOf(name);
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      try {
-        const { result, usage, requestId } = await call();
-        await this.ledger.record({
-          attribution, capability, provider, model, attempt, stream: false, status: 'ok', usage,
-          costUsd: this.catalog.costOf(name, usage), latencyMs: performance.now() - started, ...(requestId ? { providerRequestId: requestId } : {}),
-        });
-        return result;
-      } catch (error) {
-        if (ProviderError.is(error) || (error as Error)?.name === 'AbortError') {
-          await this.ledger.record({
-            attribution, capability, provider, model, attempt, stream: false, status: 'error', errorCode: errorCodeOf(error),
-            usage: emptyUsage(false), costUsd: this.catalog.costOf(name, emptyUsage(true)), latencyMs: performance.now() - started,
-            ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
-          });
-        }
-        if (isRetryable(error) && attempt < this.retry.maxAttempts) {
-          this.logger.warn('retrying model call', { trace_id: attribution.traceId, model: name, attempt, code: errorCodeOf(error) });
-          await sleep(backoff(this.retry, attempt, error));
-          continue;
-        }
-        throw toAppError(error);
-      }
     }
   }
 }

@@ -17,16 +17,16 @@ export function chatCompletionsHandler(models: ModelService) {
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
 
-    if (!body.stream) {
-      const result = await models.generate(body.model, options, attribution);
-      res.json(completionToOpenAI(id, body.model, created, result));
-      return;
-    }
-
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    if (!body.stream) {
+      const result = await models.generate(body.model, options, attribution, abort.signal);
+      res.json(completionToOpenAI(id, body.model, created, result));
+      return;
+    }
+
     // Fallback and retries happen inside stream() until the first part arrives; errors before that
     // still answer with a normal JSON error and status.
     const session = await models.stream(body.model, options, attribution, abort.signal);

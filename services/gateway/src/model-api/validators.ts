@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { ModelNameSchema } from '@quire/contracts';
+
+/** `provider/model`, or the name of a route (a virtual model such as `chat-default`). */
+export const ModelOrRouteSchema = z
+  .string()
+  .max(200)
+  .regex(/^([a-z0-9][a-z0-9._-]*\/\S+|[A-Za-z0-9][A-Za-z0-9_.:-]*)$/i, 'must be "provider/model" or a route name, for example "openai/gpt-4o-mini" or "chat-default"');
 
 /** The public chat format is OpenAI's; we accept what OpenAI SDKs send and ignore fields we do not use. */
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
@@ -27,7 +32,7 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
 export const ChatCompletionBodySchema = z.object({
-  model: ModelNameSchema,
+  model: ModelOrRouteSchema,
   messages: z.array(ChatMessageSchema).min(1, 'messages must not be empty').max(2000),
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -63,10 +68,23 @@ export const ChatCompletionBodySchema = z.object({
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 
 export const EmbeddingsBodySchema = z.object({
-  model: ModelNameSchema,
+  model: ModelOrRouteSchema,
   input: z.union([z.string().min(1, 'input must not be empty'), z.array(z.string().min(1, 'input items must not be empty')).min(1).max(2048)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().max(16000).optional(),
   user: z.string().optional(),
 });
 export type EmbeddingsBody = z.infer<typeof EmbeddingsBodySchema>;
+
+const RerankDocumentSchema = z.union([z.string(), z.object({ text: z.string() })]);
+
+/** `POST /v1/rerank`, in the shape Cohere and Jina share. */
+export const RerankBodySchema = z.object({
+  model: ModelOrRouteSchema,
+  query: z.string().min(1, 'query must not be empty').max(100_000),
+  documents: z.array(RerankDocumentSchema).min(1, 'documents must not be empty').max(10_000),
+  top_n: z.number().int().positive().optional(),
+  return_documents: z.boolean().optional(),
+  user: z.string().optional(),
+});
+export type RerankBody = z.infer<typeof RerankBodySchema>;

@@ -1,0 +1,45 @@
+/**
+ * Quire's gateway as the benchmark runs it: routes (priority with per-target timeouts), metering
+ * and the ledger write on, PGlite in this process (so its CPU is this process's CPU).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migrate, openPGlite } from '@quire/db';
+import { createGatewayService, createModelCatalog, scopedFetch } from '@quire/gateway';
+import { createModelRegistry, createPriceBook } from '@quire/models';
+import { createLogger, listen } from '@quire/server-kit';
+
+const upstream = process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9';
+const logger = createLogger({ bench: 'gateway' }, 'error');
+// In-memory by default; BENCH_PGLITE_DISK=1 uses a data folder on disk as the embedded mode does (./.quire).
+const dataDir = !process.env.BENCH_PGLITE_DISK ? undefined : mkdtempSync(path.join(os.tmpdir(), 'quire-bench-'));
+const db = await openPGlite(dataDir ? { dataDir } : {});
+await migrate(db);
+const registry = createModelRegistry({ up: { type: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench' } }, { fetch: scopedFetch });
+const priceBook = createPriceBook({
+  'up/gpt-4o-mini': { input: '0.15', output: '0.60', asOf: 'bench', source: 'bench' },
+  'up/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'bench', source: 'bench' },
+});
+const routes = `routes:
+  chat-default:
+    strategy: priority
+    targets:
+      - { model: up/gpt-4o-mini, timeouts: { connectMs: 5000, firstByteMs: 30000, totalMs: 60000 } }
+  embed-default:
+    targets: [up/text-embedding-3-small]
+`;
+const { app } = createGatewayService({
+  db, catalog: createModelCatalog(registry, priceBook, logger), logger, internalSecret: 'bench-secret-bench-secret-bench-secret-0',
+  upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routes,
+});
+const server = await listen(app, 0);
+process.stdout.write(`READY ${server.port}\n`);
+process.on('SIGUSR2', () => {
+  void db.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger').then((r) => process.stdout.write(`LEDGER ${r.rows[0]!.n}\n`));
+});
+// A clean exit, so that --cpu-prof (BENCH_PROF=1) writes its profile.
+process.on('SIGTERM', () => {
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+});

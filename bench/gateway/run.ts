@@ -1,0 +1,240 @@
+/**
+ * `pnpm bench:gateway`: what Quire's gateway costs on the request path, against the same fast upstream
+ * called directly, through the thinnest node:http proxy, and through @portkey-ai/gateway. Targets are
+ * interleaved phase by phase so that machine noise hits them alike. Every server is its own process;
+ * CPU per request comes from /proc/<pid>/stat (utime + stime) over the saturation phase.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const SAT_MS = Number(process.env.BENCH_SAT_MS ?? 3000);
+const OPEN_MS = Number(process.env.BENCH_OPEN_MS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const RATES = [200, 500];
+const TICK_HZ = 100; // getconf CLK_TCK on Linux
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+}
+
+function start(name: string, args: string[], env: Record<string, string> = {}, ready = /READY (\d+)/): Promise<Proc> {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${out.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`${name} did not start: ${out.slice(-2000)}`)), 30_000).unref();
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Portkey prints no port in headless mode: start it on a free port and poll until it answers. */
+async function startPortkey(): Promise<Proc> {
+  const port = await freePort();
+  const args = ['--import', path.join(here, 'portkey-patch.mjs'), path.join(root, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${port}`, '--headless'];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_ENV: 'production' }, stdio: 'ignore' });
+  for (let i = 0; i < 300; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/' }, (res) => { res.resume(); resolve(true); }).on('error', () => resolve(false));
+    });
+    if (up) return { child, port };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('portkey did not start');
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK_HZ; // utime, stime (fields 14, 15)
+}
+
+type Workload = 'chat' | 'stream' | 'embed';
+interface Target {
+  name: string;
+  port: number;
+  pid: number | undefined;
+  body(w: Workload): string;
+  path(w: Workload): string;
+  headers: Record<string, string>;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+const messages = [{ role: 'user', content: 'Say hello to the benchmark.' }];
+const upstreamBody = (w: Workload, chatModel: string, embedModel: string) =>
+  JSON.stringify(
+    w === 'embed'
+      ? { model: embedModel, input: 'The quick brown fox jumps over the lazy dog.' }
+      : { model: chatModel, messages, ...(w === 'stream' ? { stream: true, stream_options: { include_usage: true } } : {}) },
+  );
+
+function once(t: Target, w: Workload, body: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path: t.path(w), method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...t.headers } },
+      (res) => {
+        let size = 0;
+        res.on('data', (c: Buffer) => (size += c.length));
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`${t.name} ${w}: HTTP ${res.statusCode}`));
+          else if (size === 0) reject(new Error(`${t.name} ${w}: empty body`));
+          else resolve(performance.now() - started);
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+
+async function closedLoop(t: Target, w: Workload, ms: number) {
+  const body = t.body(w);
+  const cpu0 = t.pid ? cpuSeconds(t.pid) : 0;
+  const started = performance.now();
+  let done = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() - started < ms) {
+        try {
+          await once(t, w, body);
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = t.pid ? cpuSeconds(t.pid) - cpu0 : NaN;
+  return { rps: done / seconds, errors, cpuPerReqUs: (cpu / Math.max(1, done)) * 1e6 };
+}
+
+async function openLoop(t: Target, w: Workload, rate: number, ms: number) {
+  const body = t.body(w);
+  const latencies: number[] = [];
+  let errors = 0;
+  const inflight: Promise<void>[] = [];
+  const started = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - started;
+      const due = Math.min(Math.floor((elapsed / 1000) * rate), Math.floor((ms / 1000) * rate));
+      while (sent < due) {
+        sent++;
+        inflight.push(once(t, w, body).then((l) => void latencies.push(l), () => void errors++));
+      }
+      if (elapsed >= ms) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length, errors };
+}
+
+async function main() {
+  const tsx = ['--import', 'tsx'];
+  const upstream = await start('upstream', [...tsx, path.join(here, 'upstream.ts')]);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const [passthrough, quire, portkey] = await Promise.all([
+    start('passthrough', [...tsx, path.join(here, 'passthrough.ts')], { UPSTREAM_URL: upstreamUrl }),
+    start('quire', [...tsx, ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/quire-prof'] : []), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl }),
+    startPortkey(),
+  ]);
+  const plain = (w: Workload) => (w === 'embed' ? '/v1/embeddings' : '/v1/chat/completions');
+  const targets: Target[] = [
+    { name: 'direct', port: upstream.port, pid: undefined, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
+    { name: 'passthrough', port: passthrough.port, pid: passthrough.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
+    { name: 'quire', port: quire.port, pid: quire.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'chat-default', 'embed-default') },
+    {
+      name: 'portkey', port: portkey.port, pid: portkey.child.pid, path: plain,
+      headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer sk-bench' },
+      body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small'),
+    },
+  ];
+  const results: Record<string, Record<string, Record<string, number>>> = {};
+  const put = (w: string, t: string, values: Record<string, number>) => {
+    results[w] ??= {};
+    results[w][t] = { ...results[w][t], ...values };
+  };
+  const workloads: Workload[] = ['chat', 'stream', 'embed'];
+  for (const w of workloads) {
+    for (const t of targets) await closedLoop(t, w, 500); // warm-up (JIT, sockets)
+    for (const t of targets) {
+      const r = await closedLoop(t, w, SAT_MS);
+      put(w, t.name, { rps: r.rps, cpuPerReqUs: r.cpuPerReqUs, satErrors: r.errors });
+      process.stderr.write(`${w} ${t.name} saturation ${r.rps.toFixed(0)} req/s, ${r.cpuPerReqUs.toFixed(0)} µs CPU/req, ${r.errors} errors\n`);
+    }
+    for (const rate of RATES) {
+      for (const t of targets) {
+        const r = await openLoop(t, w, rate, OPEN_MS);
+        put(w, t.name, { [`p50_${rate}`]: r.p50, [`p99_${rate}`]: r.p99, [`errors_${rate}`]: r.errors });
+        process.stderr.write(`${w} ${t.name} @${rate}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (${r.n} ok, ${r.errors} errors)\n`);
+      }
+    }
+  }
+  const ledger = await new Promise<string>((resolve) => {
+    quire.child.stdout!.on('data', (d: Buffer) => {
+      const m = /LEDGER (.+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+    quire.child.kill('SIGUSR2');
+    setTimeout(() => resolve('?'), 3000).unref();
+  });
+  for (const p of [upstream, passthrough, quire, portkey]) p.child.kill('SIGTERM');
+
+  const lines: string[] = [];
+  const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
+  lines.push(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${SAT_MS / 1000}s; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger}`);
+  lines.push('');
+  lines.push('| workload | target | req/s (sat.) | CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const w of workloads) {
+    for (const t of targets) {
+      const r = results[w]![t.name]!;
+      const errors = (r.satErrors ?? 0) + (r.errors_200 ?? 0) + (r.errors_500 ?? 0);
+      lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
+    }
+  }
+  lines.push('');
+  lines.push('| workload | Quire CPU/req ÷ passthrough (target ≤ 2) | Quire req/s ÷ Portkey (target ≥ 4) | Quire added p50 @200 ms (target ≤ 1) |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const w of workloads) {
+    const r = results[w]!;
+    lines.push(`| ${w} | ${fmt(r.quire!.cpuPerReqUs! / r.passthrough!.cpuPerReqUs!, 2)} | ${fmt(r.quire!.rps! / r.portkey!.rps!, 2)} | ${fmt(r.quire!.p50_200! - r.direct!.p50_200!, 2)} |`);
+  }
+  const report = lines.join('\n');
+  process.stdout.write(`${report}\n`);
+  writeFileSync(path.join(here, 'last-run.md'), `${report}\n`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { parseWith } from '@quire/server-kit';
+import { attributionOf } from '../caller-identity.js';
+import { assertNoForbiddenFields } from '../forbidden-fields.js';
+import type { ModelService } from '../model-service.js';
+import { RerankBodySchema } from './validators.js';
+
+/**
+ * `POST /v1/rerank` in the Cohere/Jina shape, served by any rerank-capable model or route. Documents
+ * come back only when asked (`return_documents: true`), as `{text}` like both APIs do.
+ */
+export function rerankHandler(models: ModelService) {
+  return async (req: Request, res: Response) => {
+    assertNoForbiddenFields(req.body);
+    const body = parseWith(RerankBodySchema, req.body);
+    const texts = body.documents.map((d) => (typeof d === 'string' ? d : d.text));
+    const topN = body.top_n === undefined ? undefined : Math.min(body.top_n, texts.length);
+    const result = await models.rerank(body.model, body.query, texts, topN, attributionOf(req, res));
+    const ranked = [...result.results].sort((a, b) => b.relevanceScore - a.relevanceScore).slice(0, topN ?? texts.length);
+    const usage: { search_units?: number; total_tokens?: number } = {};
+    if (result.usage.searchUnits > 0) usage.search_units = result.usage.searchUnits;
+    if (result.usage.inputTokens > 0) usage.total_tokens = result.usage.inputTokens + result.usage.outputTokens;
+    res.json({
+      id: `rerank-${randomUUID()}`,
+      results: ranked.map((r) => ({
+        index: r.index,
+        relevance_score: r.relevanceScore,
+        ...(body.return_documents ? { document: { text: texts[r.index] ?? '' } } : {}),
+      })),
+      model: body.model,
+      usage,
+    });
+  };
+}

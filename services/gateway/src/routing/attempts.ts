@@ -1,0 +1,160 @@
+import type { UsageV1 } from '@quire/models';
+import { emptyUsage, ProviderError } from '@quire/models';
+import { AppError, type Logger } from '@quire/server-kit';
+import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
+import { errorCodeOf, toAppError } from '../model-errors.js';
+import { AttemptTimer } from './attempt-timer.js';
+import type { RouteRetryPolicy } from './route-config.js';
+import type { Capability, Plan, PlanStep } from './route-planner.js';
+import type { HealthBook, TargetHealth } from './target-health.js';
+
+/** Everything one provider attempt needs to run and to be metered. */
+export interface AttemptContext {
+  model: string;
+  provider: string;
+  modelId: string;
+  attempt: number;
+  route: string | null;
+  reason: string;
+  fallbackFrom: string | undefined;
+  timer: AttemptTimer;
+  started: number;
+  health: TargetHealth | undefined;
+  plan: Plan;
+}
+
+/** Provider failures that say something about the target (so: circuit breaker, next target). */
+const TARGET_FAILURES = new Set([
+  'provider_auth_failed', 'provider_permission_denied', 'provider_model_not_found', 'provider_quota_exceeded',
+  'provider_not_configured', 'provider_bad_response',
+]);
+
+export function isTargetFailure(error: unknown): boolean {
+  return ProviderError.is(error) && (error.retryable || TARGET_FAILURES.has(error.code));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function backoffMs(policy: RouteRetryPolicy, tries: number, error: unknown): number {
+  const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
+  const exponential = policy.baseDelayMs * 2 ** (tries - 1);
+  const jittered = exponential / 2 + Math.random() * (exponential / 2);
+  return Math.min(policy.maxDelayMs, hinted ?? jittered);
+}
+
+export function splitModel(name: string): { provider: string; modelId: string } {
+  const slash = name.indexOf('/');
+  return { provider: name.slice(0, slash), modelId: name.slice(slash + 1) };
+}
+
+/** The attempt's ledger fields that every row shares, success or failure. */
+export function ledgerBase(ctx: AttemptContext, attribution: Attribution, capability: Capability, stream: boolean) {
+  return {
+    attribution, capability, provider: ctx.provider, model: ctx.modelId, attempt: ctx.attempt, stream,
+    ...(ctx.route !== null ? { route: ctx.route } : {}), routeReason: ctx.reason,
+    ...(ctx.fallbackFrom ? { fallbackFrom: ctx.fallbackFrom } : {}),
+  } satisfies Partial<LedgerEntry>;
+}
+
+export interface AttemptLoopDeps {
+  ledger: Ledger;
+  logger: Logger;
+  health: HealthBook;
+  costOf(name: string, usage: UsageV1): string | null;
+}
+
+/**
+ * Runs a plan: each target in order (circuits permitting), retries what is retryable with backoff
+ * and jitter (honouring retry-after), and falls back to the next target on target failures. Every
+ * failed attempt is a ledger row; `run` writes the row of the attempt that succeeds.
+ */
+export async function runPlan<T>(
+  deps: AttemptLoopDeps,
+  plan: Plan,
+  capability: Capability,
+  stream: boolean,
+  attribution: Attribution,
+  clientSignal: AbortSignal | undefined,
+  run: (ctx: AttemptContext) => Promise<T>,
+): Promise<T> {
+  const gated = plan.route !== null;
+  const skipped: string[] = [];
+  let attempt = 0;
+  let fallbackFrom: string | undefined;
+  let lastError: unknown;
+  let unresolved: unknown;
+
+  const tryStep = async (step: PlanStep, forced: boolean): Promise<{ done: true; value: T } | { done: false }> => {
+    const health = gated ? deps.health.of(step.model) : undefined;
+    if (health && !forced && !health.acquire(plan.breaker)) {
+      skipped.push(`${step.model}: circuit ${health.state(plan.breaker)}`);
+      return { done: false };
+    }
+    const { provider, modelId } = splitModel(step.model);
+    for (let tries = 1; tries <= plan.retry.maxAttempts; tries++) {
+      attempt++;
+      const parts = [forced ? `${step.reason}, forced: every circuit is open` : step.reason];
+      if (plan.note) parts.push(plan.note);
+      if (fallbackFrom) parts.push(`fallback after ${errorCodeOf(lastError)}`);
+      if (skipped.length) parts.push(`skipped ${skipped.join(', ')}`);
+      if (tries > 1) parts.push(`retry ${tries}/${plan.retry.maxAttempts}`);
+      const timer = new AttemptTimer(step.timeouts, clientSignal);
+      const ctx: AttemptContext = {
+        model: step.model, provider, modelId, attempt, route: plan.route, reason: parts.join('; '), fallbackFrom, timer,
+        started: performance.now(), health, plan,
+      };
+      try {
+        return { done: true, value: await run(ctx) };
+      } catch (raw) {
+        timer.clear();
+        if (gated && (raw as { name?: string } | null)?.name === 'RegistryError') {
+          // A route target whose provider is not configured here: nothing was sent, so no ledger row.
+          attempt--;
+          unresolved = raw;
+          health?.release();
+          skipped.push(`${step.model}: ${(raw as { code?: string }).code ?? 'unavailable'}`);
+          return { done: false };
+        }
+        const error = timer.normalise(raw, provider);
+        const aborted = timer.clientAborted;
+        if (ProviderError.is(error) || aborted) {
+          await deps.ledger.record({
+            ...ledgerBase(ctx, attribution, capability, stream), status: aborted ? 'aborted' : 'error', errorCode: errorCodeOf(error),
+            usage: emptyUsage(false), costUsd: deps.costOf(step.model, emptyUsage(true)), latencyMs: performance.now() - ctx.started,
+            ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
+          });
+        }
+        if (aborted || !isTargetFailure(error)) {
+          health?.release();
+          throw toAppError(error);
+        }
+        if (health) health.failure(plan.breaker);
+        lastError = error;
+        const retryable = ProviderError.is(error) && error.retryable;
+        if (!retryable || tries >= plan.retry.maxAttempts) break;
+        const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
+        // A long retry-after is better spent on the next target, when there is one.
+        if (hinted !== undefined && hinted > plan.retry.maxDelayMs && plan.steps.length > 1) break;
+        if (health && !health.acquire(plan.breaker)) break;
+        deps.logger.warn('retrying model call', { trace_id: attribution.traceId, model: step.model, attempt, code: errorCodeOf(error) });
+        await sleep(backoffMs(plan.retry, tries, error));
+      }
+    }
+    fallbackFrom = step.model;
+    return { done: false };
+  };
+
+  for (const step of plan.steps) {
+    const out = await tryStep(step, false);
+    if (out.done) return out.value;
+    if (clientSignal?.aborted) break;
+  }
+  if (attempt === 0 && plan.steps.length > 0) {
+    // Every circuit is open: try the first target anyway rather than fail without asking anyone.
+    const out = await tryStep(plan.steps[0]!, true);
+    if (out.done) return out.value;
+  }
+  if (lastError === undefined && unresolved !== undefined) throw toAppError(unresolved);
+  if (lastError === undefined) throw new AppError('service_unavailable', `No target of "${plan.route}" could be tried.`);
+  throw toAppError(lastError);
+}

@@ -1,0 +1,117 @@
+import type { Identity } from '@quire/contracts';
+import type { BudgetProbe } from './budget-probe.js';
+import type { CircuitBreakerSettings, RouteRetryPolicy, Route, RouteTarget, Timeouts } from './route-config.js';
+import type { RouteStore } from './route-store.js';
+import type { HealthBook } from './target-health.js';
+
+export type Capability = 'chat' | 'embedding' | 'rerank';
+
+/** One target in the order a request will try them, with why it sits there. */
+export interface PlanStep {
+  model: string;
+  timeouts: Timeouts | undefined;
+  reason: string;
+}
+
+export interface Plan {
+  /** The route's name, or null for a direct `provider/model` call. */
+  route: string | null;
+  steps: PlanStep[];
+  retry: RouteRetryPolicy;
+  breaker: CircuitBreakerSettings;
+  /** Route-level decisions (budget downgrade, latency switch), repeated in every attempt's reason. */
+  note: string | undefined;
+}
+
+/** A relative price to rank targets by (not money: only the order matters); undefined when unpriced. */
+export type PriceIndex = (model: string, capability: Capability) => number | undefined;
+
+const DIRECT_BREAKER: CircuitBreakerSettings = { failureThreshold: 5, cooldownMs: 30_000 };
+
+function weightedOrder(targets: RouteTarget[], random: () => number): PlanStep[] {
+  const pool = [...targets];
+  const out: PlanStep[] = [];
+  const total = pool.reduce((n, t) => n + t.weight, 0);
+  while (pool.length > 0) {
+    const sum = pool.reduce((n, t) => n + t.weight, 0);
+    let pick = random() * sum;
+    let index = 0;
+    while (index < pool.length - 1 && pick >= pool[index]!.weight) pick -= pool[index++]!.weight;
+    const [target] = pool.splice(index, 1);
+    const reason = out.length === 0 ? `weighted pick (weight ${target!.weight}/${total})` : 'weighted fallback';
+    out.push({ model: target!.model, timeouts: target!.timeouts, reason });
+  }
+  return out;
+}
+
+/** Orders a route's targets for one request: the strategy, then budget and latency decisions. */
+export class RoutePlanner {
+  constructor(
+    private readonly routes: RouteStore | undefined,
+    private readonly health: HealthBook,
+    private readonly budget: BudgetProbe,
+    private readonly priceIndex: PriceIndex,
+    private readonly directRetry: RouteRetryPolicy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Undefined when `name` is neither a route nor a `provider/model` name. */
+  async plan(name: string, capability: Capability, identity: Identity): Promise<Plan | undefined> {
+    if (name.includes('/')) {
+      return { route: null, steps: [{ model: name, timeouts: undefined, reason: 'direct' }], retry: this.directRetry, breaker: DIRECT_BREAKER, note: undefined };
+    }
+    const route = await this.routes?.get(name);
+    if (!route) return undefined;
+    const notes: string[] = [];
+    let targets = route.targets;
+    if (route.downgrade) {
+      const used = await this.budget.usedFraction(identity);
+      if (used !== null && used > route.downgrade.whenBudgetUsedAbove) {
+        targets = route.downgrade.targets;
+        notes.push(`budget downgrade (used ${used.toFixed(2)} > ${route.downgrade.whenBudgetUsedAbove})`);
+      }
+    }
+    let steps = this.order(route, targets, capability);
+    for (const step of steps) step.timeouts ??= route.timeouts;
+    if (route.latencySwitch) {
+      const { p95AboveMs, windowMs, minSamples } = route.latencySwitch;
+      const fast: PlanStep[] = [];
+      const slow: PlanStep[] = [];
+      for (const step of steps) {
+        const p95 = this.health.of(step.model).p95(windowMs);
+        if (p95.value !== undefined && p95.n >= minSamples && p95.value > p95AboveMs) {
+          slow.push(step);
+          notes.push(`latency switch: ${step.model} p95 ${Math.round(p95.value)}ms > ${p95AboveMs}ms`);
+        } else {
+          fast.push(step);
+        }
+      }
+      // When every target is slow the order stays as the strategy chose it.
+      if (fast.length > 0 && slow.length > 0) steps = [...fast, ...slow.map((s) => ({ ...s, reason: `${s.reason}, demoted: p95 over ${p95AboveMs}ms` }))];
+    }
+    return { route: name, steps, retry: route.retry, breaker: route.circuitBreaker, note: notes.length ? notes.join('; ') : undefined };
+  }
+
+  private order(route: Route, targets: RouteTarget[], capability: Capability): PlanStep[] {
+    const step = (t: RouteTarget, reason: string): PlanStep => ({ model: t.model, timeouts: t.timeouts, reason });
+    switch (route.strategy) {
+      case 'priority':
+        return targets.map((t, i) => step(t, `priority #${i + 1}`));
+      case 'weighted':
+        return weightedOrder(targets, this.random);
+      case 'lowest-latency': {
+        if (this.random() < route.exploreFraction) return weightedOrder(targets, this.random).map((s) => ({ ...s, reason: 'lowest-latency exploration' }));
+        const known = targets.map((t, i) => ({ t, i, ewma: this.health.of(t.model).ewmaMs }));
+        // Unmeasured targets go first, so every target gets a latency estimate.
+        known.sort((a, b) => (a.ewma ?? -1) - (b.ewma ?? -1) || a.i - b.i);
+        return known.map(({ t, ewma }) => step(t, ewma === undefined ? 'lowest-latency (not measured yet)' : `lowest-latency (ewma ${ewma.toFixed(1)}ms)`));
+      }
+      case 'lowest-price': {
+        const priced = targets.map((t, i) => ({ t, i, price: this.priceIndex(t.model, capability) }));
+        // Unpriced targets go last: their cost is unknown, not zero.
+        priced.sort((a, b) => (a.price ?? Infinity) - (b.price ?? Infinity) || a.i - b.i);
+        return priced.map(({ t, price }) => step(t, price === undefined ? 'lowest-price (unpriced, last)' : `lowest-price (index ${price})`));
+      }
+    }
+  }
+}
