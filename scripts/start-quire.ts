@@ -5,6 +5,7 @@
  * (services/<name>/src/main.ts).
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
@@ -50,14 +51,19 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   servers.push(await listen(ingestion.app, 0));
   servers.push(await listen(retrieval.app, 0));
   const gatewayLogger = logger.child({ service: 'gateway' });
-  const { app } = createGatewayService({
+  const { app, ledger, governance } = createGatewayService({
     db,
     catalog: catalogFromEnv(gatewayEnv, gatewayLogger, env),
     logger: gatewayLogger,
     internalSecret,
     upstreams: { ingestionUrl: servers[0]!.url, retrievalUrl: servers[1]!.url },
     routesFile: gatewayEnv.QUIRE_ROUTES_FILE ?? null,
+    // The ledger journals rows in the data folder and commits them in the background (tests pass their own db: no journal).
+    ...(options.db ? {} : { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } }),
+    // API keys: QUIRE_ADMIN_KEY is the bootstrap admin key; without it a first start prints a new one once.
+    governance: { adminKey: env.QUIRE_ADMIN_KEY || undefined, redisUrl },
   });
+  await governance.ready;
   const gateway = await listen(app, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
   servers.push(gateway);
   gatewayUrl = gateway.url;
@@ -75,6 +81,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
       await ingestion.stop();
       await retrieval.stop();
       await Promise.all(servers.slice(0, 2).map((s) => s.close()));
+      await ledger.close();
+      await governance.close();
       if (!options.db) await db.close();
     },
   };

@@ -22,6 +22,7 @@ const TICK_HZ = 100; // getconf CLK_TCK on Linux
 interface Proc {
   child: ChildProcess;
   port: number;
+  out?: string;
 }
 
 function start(name: string, args: string[], env: Record<string, string> = {}, ready = /READY (\d+)/): Promise<Proc> {
@@ -31,7 +32,7 @@ function start(name: string, args: string[], env: Record<string, string> = {}, r
     const onData = (data: Buffer) => {
       out += data.toString();
       const m = ready.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) resolve({ child, port: Number(m[1]), out });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -99,7 +100,10 @@ function once(t: Target, w: Workload, body: string): Promise<number> {
         res.on('end', () => {
           if (res.statusCode !== 200) reject(new Error(`${t.name} ${w}: HTTP ${res.statusCode}`));
           else if (size === 0) reject(new Error(`${t.name} ${w}: empty body`));
-          else resolve(performance.now() - started);
+          else {
+            answered[t.name] = (answered[t.name] ?? 0) + 1;
+            resolve(performance.now() - started);
+          }
         });
         res.on('error', reject);
       },
@@ -108,6 +112,9 @@ function once(t: Target, w: Workload, body: string): Promise<number> {
     req.end(body);
   });
 }
+
+/** 200 responses per target, to check that Quire's ledger holds one row per answered request. */
+const answered: Record<string, number> = {};
 
 const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 
@@ -172,7 +179,10 @@ async function main() {
   const targets: Target[] = [
     { name: 'direct', port: upstream.port, pid: undefined, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'passthrough', port: passthrough.port, pid: passthrough.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
-    { name: 'quire', port: quire.port, pid: quire.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'chat-default', 'embed-default') },
+    {
+      name: 'quire', port: quire.port, pid: quire.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'),
+      headers: { authorization: `Bearer ${/KEY (\S+)/.exec(quire.out ?? '')?.[1] ?? ''}` },
+    },
     {
       name: 'portkey', port: portkey.port, pid: portkey.child.pid, path: plain,
       headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer sk-bench' },
@@ -184,7 +194,7 @@ async function main() {
     results[w] ??= {};
     results[w][t] = { ...results[w][t], ...values };
   };
-  const workloads: Workload[] = ['chat', 'stream', 'embed'];
+  const workloads = (process.env.BENCH_WORKLOADS ?? 'chat,stream,embed').split(',') as Workload[];
   for (const w of workloads) {
     for (const t of targets) await closedLoop(t, w, 500); // warm-up (JIT, sockets)
     for (const t of targets) {
@@ -213,7 +223,7 @@ async function main() {
   const lines: string[] = [];
   const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
   lines.push(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-  lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${SAT_MS / 1000}s; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger}`);
+  lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${SAT_MS / 1000}s; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger} (requests it answered: ${answered.quire ?? 0})`);
   lines.push('');
   lines.push('| workload | target | req/s (sat.) | CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -1,6 +1,6 @@
 import { countTokens, openAIPromptTokens } from '@quire/fakes';
 import type { Harness } from './quire-harness.js';
-import { citingReply, TEST_PRICES, waitForDocument } from './quire-harness.js';
+import { AUTH, citingReply, TEST_PRICES, waitForDocument } from './quire-harness.js';
 import { makePdf } from './pdf-fixture.js';
 
 const FILLER = [
@@ -34,7 +34,7 @@ export function walkingSkeletonSuite(name: string, start: () => Promise<Harness>
       const base = h.quire.url;
       const created = await fetch(`${base}/v1/collections`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...AUTH },
         body: JSON.stringify({ name: `Handbook ${Date.now()}`, embedding_model: 'openai/text-embedding-3-small', generation_model: 'openai/gpt-4o-mini' }),
       });
       expect(created.status).toBe(201);
@@ -48,7 +48,7 @@ export function walkingSkeletonSuite(name: string, start: () => Promise<Harness>
       const form = new FormData();
       form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'handbook.pdf');
       form.append('metadata', JSON.stringify({ department: 'it' }));
-      const uploaded = await fetch(`${base}/v1/collections/${collection.id}/documents`, { method: 'POST', body: form });
+      const uploaded = await fetch(`${base}/v1/collections/${collection.id}/documents`, { method: 'POST', headers: AUTH, body: form });
       expect(uploaded.status).toBe(202);
       const [queued] = (((await uploaded.json()) as any)).documents;
       expect(queued.status).toBe('queued');
@@ -59,7 +59,7 @@ export function walkingSkeletonSuite(name: string, start: () => Promise<Harness>
 
       const searchRes = await fetch(`${base}/v1/collections/${collection.id}/search`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...AUTH },
         body: JSON.stringify({ query: 'warranty period for company laptops', top_k: 3 }),
       });
       expect(searchRes.status).toBe(200);
@@ -71,7 +71,7 @@ export function walkingSkeletonSuite(name: string, start: () => Promise<Harness>
 
       const answerRes = await fetch(`${base}/v1/collections/${collection.id}/answer`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...AUTH },
         body: JSON.stringify({ question: 'How long is the warranty on company laptops?' }),
       });
       expect(answerRes.status).toBe(200);

@@ -36,6 +36,18 @@ export const ERROR_CODES = {
   provider_bad_response: { status: 502, type: 'upstream_error' },
   service_unavailable: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
+  // Governance (API keys, permissions, budgets, rate limits).
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  api_key_revoked: { status: 401, type: 'authentication_error' },
+  api_key_expired: { status: 401, type: 'authentication_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  collection_write_denied: { status: 403, type: 'permission_error' },
+  role_not_allowed: { status: 403, type: 'permission_error' },
+  budget_exceeded: { status: 402, type: 'insufficient_quota' },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  team_not_found: { status: 404, type: 'invalid_request_error' },
+  key_not_found: { status: 404, type: 'invalid_request_error' },
+  budget_not_found: { status: 404, type: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

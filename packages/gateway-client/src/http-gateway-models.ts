@@ -1,9 +1,11 @@
 import { HEADERS, isErrorCode } from '@quire/contracts';
 import {
   createOpenAICompatible,
+  emptyUsage,
   ProviderError,
   type EmbeddingModelV1,
   type GenerationModelV1,
+  type RerankingModelV1,
   type StreamPartV1,
 } from '@quire/models';
 import { AppError } from '@quire/server-kit';
@@ -94,8 +96,59 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
         },
       };
     },
-    rerankingModel(name) {
-      throw new AppError('model_capability_unsupported', `Reranking through the gateway is not available yet (asked for "${name}").`);
+    rerankingModel(name, context): RerankingModelV1 {
+      return {
+        specificationVersion: 'v1',
+        provider: name.slice(0, name.indexOf('/')),
+        modelId: name,
+        maxDocumentsPerCall: 1000,
+        doRerank: (opts) =>
+          rerankOverHttp(options.fetch ?? fetch, `${baseUrl().replace(/\/$/, '')}/v1/rerank`, contextHeaders(context), name, opts),
+      };
     },
   };
+}
+
+type RerankCall = Parameters<RerankingModelV1['doRerank']>[0];
+
+/** `POST /v1/rerank` (Cohere's shape); the gateway's error body keeps its code, as for chat. */
+async function rerankOverHttp(doFetch: typeof fetch, url: string, headers: Record<string, string>, model: string, opts: RerankCall) {
+  let res: Response;
+  try {
+    res = await doFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers, ...(opts.headers ?? {}) },
+      body: JSON.stringify({ model, query: opts.query, documents: opts.documents, ...(opts.topN !== undefined ? { top_n: opts.topN } : {}) }),
+      ...(opts.abortSignal ? { signal: opts.abortSignal } : {}),
+    });
+  } catch (error) {
+    if ((error as Error)?.name === 'AbortError') throw error;
+    throw new ProviderError({ code: 'provider_network_error', provider: 'gateway', message: `The gateway could not be reached: ${String(error)}`, retryable: true, cause: error });
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const code = typeof err?.code === 'string' ? err.code : '';
+    const message = typeof err?.message === 'string' ? err.message : `The gateway answered ${res.status} to a rerank call.`;
+    if (RETRYABLE.has(code) || (!code && res.status >= 500)) {
+      throw new ProviderError({ code: res.status === 429 ? 'provider_rate_limited' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body });
+    }
+    throw new AppError(isErrorCode(code) ? code : 'provider_bad_response', message);
+  }
+  const parsed = body as { results?: { index?: unknown; relevance_score?: unknown }[]; usage?: { search_units?: unknown; total_tokens?: unknown } } | undefined;
+  if (!parsed || !Array.isArray(parsed.results)) throw new AppError('provider_bad_response', 'The gateway returned a rerank response without results.');
+  const usage = emptyUsage();
+  if (typeof parsed.usage?.search_units === 'number') usage.searchUnits = parsed.usage.search_units;
+  if (typeof parsed.usage?.total_tokens === 'number') usage.inputTokens = parsed.usage.total_tokens;
+  const results = parsed.results
+    .filter((r): r is { index: number; relevance_score: number } => typeof r.index === 'number' && typeof r.relevance_score === 'number' && r.index >= 0 && r.index < opts.documents.length)
+    .map((r) => ({ index: r.index, relevanceScore: r.relevance_score }))
+    .sort((a, b) => b.relevanceScore - a.relevanceScore);
+  return { results, usage, ...(res.headers.get('x-request-id') ? { requestId: res.headers.get('x-request-id')! } : {}) };
 }

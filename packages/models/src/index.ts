@@ -15,6 +15,9 @@ export {
   type HeadersLike,
 } from './errors/provider-error-from-response.js';
 
+// Transport hooks (the gateway's connect deadline, observing fetch wrappers)
+export { DEFAULT_TRANSPORT, HTTP_HOOKS, type HttpHooks, type HttpResponse } from './providers/shared/http.js';
+
 // Providers
 export {
   createOpenAICompatible,

@@ -1,7 +1,7 @@
 import { openTestDatabase, type Db } from '@quire/db';
 import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
 import { emptyUsage, type RerankingModelV1 } from '@quire/models';
-import { identityHeader, ledgerFor, micros, startHarness, type Harness } from './testing/gateway-harness.js';
+import { ADMIN_AUTH, TEST_ADMIN_KEY_ID, identityHeader, ledgerFor, micros, startHarness, type Harness } from './testing/gateway-harness.js';
 
 let db: Db;
 let primary: FakeOpenAI;
@@ -62,14 +62,14 @@ const member = identityHeader({ team_id: 'team-m', role: 'member' });
 describe('route admin API', () => {
   test('PUT overrides the file, persists for a new gateway process, DELETE removes; members are refused', async () => {
     const gw = await gateway();
-    const list = (await (await fetch(`${gw.url}/v1/admin/routes`)).json()) as any;
+    const list = (await (await fetch(`${gw.url}/v1/admin/routes`, { headers: ADMIN_AUTH })).json()) as any;
     expect(list.data.map((r: any) => [r.name, r.source])).toEqual([['chat-default', 'file'], ['rerank-default', 'file']]);
 
     await gw.post('/v1/chat/completions', chat('chat-default'), { 'x-request-id': 'admin-1' });
     expect((await ledgerFor(db, 'admin-1'))[0]!.provider).toBe('primary');
 
     const put = await fetch(`${gw.url}/v1/admin/routes/chat-default`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['backup/gpt-4o-mini', { model: 'primary/gpt-4o-mini', timeouts: { totalMs: 5000 } }] }),
+      method: 'PUT', headers: { 'content-type': 'application/json', ...ADMIN_AUTH }, body: JSON.stringify({ targets: ['backup/gpt-4o-mini', { model: 'primary/gpt-4o-mini', timeouts: { totalMs: 5000 } }] }),
     });
     expect(put.status).toBe(200);
     expect(((await put.json()) as any)).toMatchObject({ name: 'chat-default', source: 'database', strategy: 'priority' });
@@ -78,17 +78,17 @@ describe('route admin API', () => {
 
     // A fresh gateway with the same file sees the database's version.
     const second = await gateway();
-    const got = (await (await fetch(`${second.url}/v1/admin/routes/chat-default`)).json()) as any;
-    expect(got).toMatchObject({ source: 'database', updated_by: 'open' });
+    const got = (await (await fetch(`${second.url}/v1/admin/routes/chat-default`, { headers: ADMIN_AUTH })).json()) as any;
+    expect(got).toMatchObject({ source: 'database', updated_by: TEST_ADMIN_KEY_ID });
     expect(got.targets[0].model).toBe('backup/gpt-4o-mini');
-    const models = (await (await fetch(`${second.url}/v1/models`)).json()) as any;
+    const models = (await (await fetch(`${second.url}/v1/models`, { headers: ADMIN_AUTH })).json()) as any;
     expect(models.data.map((m: any) => m.id)).toContain('chat-default');
 
-    const bad = await fetch(`${gw.url}/v1/admin/routes/chat-x`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['no-slash'] }) });
+    const bad = await fetch(`${gw.url}/v1/admin/routes/chat-x`, { method: 'PUT', headers: { 'content-type': 'application/json', ...ADMIN_AUTH }, body: JSON.stringify({ targets: ['no-slash'] }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.param).toMatch(/^targets/);
 
-    const del = await fetch(`${gw.url}/v1/admin/routes/chat-default`, { method: 'DELETE' });
+    const del = await fetch(`${gw.url}/v1/admin/routes/chat-default`, { method: 'DELETE', headers: ADMIN_AUTH });
     expect(del.status).toBe(200);
     const gone = await gw.post('/v1/chat/completions', chat('chat-default'));
     expect(gone.status).toBe(404);
@@ -145,14 +145,14 @@ describe('GET /v1/usage', () => {
       expected[team] = (expected[team] ?? 0) + usage.prompt_tokens + usage.completion_tokens * 2;
     }
     const today = new Date().toISOString().slice(0, 10);
-    const res = await fetch(`${gw.url}/v1/usage?group_by=team,model,day&from=${today}&to=${today}&model=primary/gpt-4o-mini`);
+    const res = await fetch(`${gw.url}/v1/usage?group_by=team,model,day&from=${today}&to=${today}&model=primary/gpt-4o-mini`, { headers: ADMIN_AUTH });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
     const a = body.data.find((r: any) => r.team === 'usage-a');
     expect(a).toMatchObject({ model: 'primary/gpt-4o-mini', day: today, requests: 2, attempts: 2, failed_attempts: 0, cost_usd: micros(expected['usage-a']!) });
     expect(body.data.find((r: any) => r.team === 'usage-b').cost_usd).toBe(micros(expected['usage-b']!));
 
-    const csv = await fetch(`${gw.url}/v1/usage?group_by=team&team=usage-a&format=csv`);
+    const csv = await fetch(`${gw.url}/v1/usage?group_by=team&team=usage-a&format=csv`, { headers: ADMIN_AUTH });
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('team,requests,attempts,failed_attempts,unpriced_attempts,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,search_units,cost_usd');
@@ -163,6 +163,6 @@ describe('GET /v1/usage', () => {
     expect(own.totals.cost_usd).toBe(micros(expected['usage-b']!));
     const other = await fetch(`${gw.url}/v1/usage?team=usage-a`, { headers: identityHeader({ team_id: 'usage-b', role: 'member' }) });
     expect(other.status).toBe(403);
-    expect((await fetch(`${gw.url}/v1/usage?group_by=colour`)).status).toBe(400);
+    expect((await fetch(`${gw.url}/v1/usage?group_by=colour`, { headers: ADMIN_AUTH })).status).toBe(400);
   });
 });

@@ -1,14 +1,9 @@
 import type { Request, Response, NextFunction } from 'express';
 import { HEADERS, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
 import { AppError, verifyIdentity } from '@quire/server-kit';
+import { ON_BEHALF_OF_GROUPS } from './governance/authenticator.js';
+import type { Governance } from './governance/governance.js';
 import type { Attribution } from './ledger.js';
-
-/**
- * Who is calling. The platform services call back with the signed identity they were given, so
- * their model calls are charged to the team they act for. External callers get the open identity
- * until API keys exist (governance issue): Quire then runs as a single-team deployment.
- */
-export const OPEN_IDENTITY: Identity = { team_id: 'default', key_id: 'open', role: 'admin', groups: [] };
 
 export interface CallerLocals {
   traceId: string;
@@ -17,21 +12,34 @@ export interface CallerLocals {
   internal: boolean;
 }
 
-export function callerIdentity(internalSecret: string) {
+/**
+ * Who is calling. The platform services call back with the signed identity they were given, so
+ * their model calls are charged to the team they act for. Everyone else needs an API key
+ * (`Authorization: Bearer qk_live_...`): no key, a malformed, revoked or expired one is 401.
+ * `/healthz` and `/readyz` are mounted before this and stay open.
+ */
+export function callerIdentity(internalSecret: string, governance: Governance) {
   return (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const token = req.header(HEADERS.identity);
-      if (token) {
+    const token = req.header(HEADERS.identity);
+    if (token) {
+      try {
         res.locals.identity = verifyIdentity(token, internalSecret);
         res.locals.internal = true;
-      } else {
-        res.locals.identity = OPEN_IDENTITY;
-        res.locals.internal = false;
+        next();
+      } catch (error) {
+        next(error);
       }
-      next();
-    } catch (error) {
-      next(error);
+      return;
     }
+    res.locals.internal = false;
+    governance.ready.then(() => governance.auth.authenticate(req.header('authorization'), req.header(ON_BEHALF_OF_GROUPS))).then(
+      ({ identity, policy }) => {
+        res.locals.identity = identity;
+        res.locals.policy = policy;
+        next();
+      },
+      next,
+    );
   };
 }
 

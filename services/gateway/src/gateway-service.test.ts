@@ -5,6 +5,7 @@ import { createModelRegistry, createPriceBook } from '@quire/models';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
 import { createGatewayService } from './gateway-service.js';
 import { createModelCatalog } from './model-catalog.js';
+import { ADMIN_AUTH, TEST_ADMIN_KEY } from './testing/gateway-harness.js';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 const logger = createLogger({ test: 'gateway' }, 'error');
@@ -33,6 +34,7 @@ beforeAll(async () => {
     internalSecret: SECRET,
     upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' },
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    governance: { adminKey: TEST_ADMIN_KEY },
   });
   gateway = await listen(app, 0);
 });
@@ -49,7 +51,7 @@ beforeEach(() => {
 });
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...ADMIN_AUTH, ...headers }, body: JSON.stringify(body) });
 }
 
 async function ledgerFor(traceId: string) {
@@ -179,7 +181,7 @@ describe('OpenAI-compatible model API', () => {
     expect(res.status).toBe(400);
     const body = ((await res.json()) as any);
     expect(body.error).toMatchObject({ code: 'invalid_request', param: 'messages' });
-    const notJson = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const notJson = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', ...ADMIN_AUTH }, body: '{nope' });
     expect((((await notJson.json()) as any)).error.code).toBe('invalid_json');
   });
 
@@ -196,7 +198,7 @@ describe('OpenAI-compatible model API', () => {
   });
 
   test('GET /v1/models lists priced models of configured providers', async () => {
-    const body = ((await (await fetch(`${gateway.url}/v1/models`)).json()) as any);
+    const body = ((await (await fetch(`${gateway.url}/v1/models`, { headers: ADMIN_AUTH })).json()) as any);
     const ids = body.data.map((m: { id: string }) => m.id);
     expect(ids).toContain('openai/gpt-4o-mini');
     expect(ids).toContain('anthropic/claude-haiku-4-5');

@@ -1,9 +1,13 @@
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
 import { createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
+import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
+import { teamsKeysRouter } from './admin/teams-keys-api.js';
 import { callerIdentity } from './caller-identity.js';
-import { Ledger } from './ledger.js';
+import { Governance, type GovernanceOptions } from './governance/governance.js';
+import { modelGuard, platformGuard, refusalAudit } from './governance/guards.js';
+import { Ledger, type LedgerOptions } from './ledger.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
 import { rerankHandler } from './model-api/rerank.js';
@@ -30,6 +34,10 @@ export interface GatewayDeps {
   routesRefreshMs?: number;
   /** Budget used by routes with a `downgrade`; the default knows no budgets. */
   budgetProbe?: BudgetProbe;
+  /** The ledger's write-ahead journal (`journalDir`, normally `$QUIRE_DATA_DIR/ledger-journal`); none: every row is committed before the response. */
+  ledger?: LedgerOptions;
+  /** API keys, budgets, rate limits: the bootstrap admin key, Redis for shared counters, cache TTL. */
+  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print'>;
 }
 
 function fileRoutes(deps: GatewayDeps): Map<string, Route> {
@@ -42,10 +50,12 @@ function fileRoutes(deps: GatewayDeps): Map<string, Route> {
 }
 
 /** The one public door: the OpenAI-compatible model API, and the platform API forwarded to the services. */
-export function createGatewayService(deps: GatewayDeps): { app: Express; models: ModelService; routes: RouteStore } {
-  const ledger = new Ledger(deps.db, deps.logger);
+export function createGatewayService(deps: GatewayDeps): { app: Express; models: ModelService; routes: RouteStore; ledger: Ledger; governance: Governance } {
   const routes = new RouteStore(deps.db, fileRoutes(deps), deps.logger, deps.routesRefreshMs);
-  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, ...(deps.budgetProbe ? { budget: deps.budgetProbe } : {}) });
+  const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => deps.catalog.costOf(n, u), routes, ...deps.governance });
+  void governance.ready.catch((error: unknown) => deps.logger.error('governance bootstrap failed', { err: String(error) }));
+  const ledger = governance.ledger(deps.db, deps.logger, deps.ledger);
+  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, budget: deps.budgetProbe ?? governance.budgets });
   const app = createServiceApp({
     name: 'gateway',
     logger: deps.logger,
@@ -54,12 +64,13 @@ export function createGatewayService(deps: GatewayDeps): { app: Express; models:
       await deps.db.query('SELECT 1');
     },
   });
-  app.use(callerIdentity(deps.internalSecret));
+  app.use(callerIdentity(deps.internalSecret, governance));
+  app.use(teamsKeysRouter(governance), budgetsAuditRouter(governance), platformGuard());
   // Platform routes stream their bodies straight to the services, so they come before any body parser.
   app.use(platformRouter(deps.upstreams, deps.internalSecret));
 
   const modelApi = express.Router();
-  modelApi.use(express.json({ limit: '20mb' }));
+  modelApi.use(express.json({ limit: '20mb' }), modelGuard(governance));
   modelApi.get('/v1/models', handle(async (_req, res) => {
     const listed = (await routes.list()).map((r) => ({ id: r.name, owned_by: 'quire-route' }));
     const data = [...listed, ...deps.catalog.listModels()].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
@@ -71,5 +82,6 @@ export function createGatewayService(deps: GatewayDeps): { app: Express; models:
   modelApi.use(routesAdminRouter(routes));
   modelApi.use(usageRouter(deps.db));
   app.use(modelApi);
-  return { app: finishServiceApp(app, deps.logger), models, routes };
+  app.use(refusalAudit(governance));
+  return { app: finishServiceApp(app, deps.logger), models, routes, ledger, governance };
 }

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Identity, Purpose } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { UsageV1 } from '@quire/models';
 import type { Logger } from '@quire/server-kit';
+import { LedgerJournal, type ReplayFile, type Segment } from './ledger-journal.js';
+import { insertRows, MAX_BATCH, rowValues, type RowValues } from './ledger-sql.js';
 
 /** Who a model call is for and why: every ledger row carries it. */
 export interface Attribution {
@@ -34,107 +37,198 @@ export interface LedgerEntry {
   fallbackFrom?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const uuidOrNull = (v: string | undefined) => (v && UUID.test(v) ? v : null);
-
-const COLUMNS = `trace_id, team_id, key_id, purpose, collection_id, query_id, document_id, capability, provider, model, route,
-  attempt, stream, status, error_code, input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens,
-  reasoning_tokens, search_units, usage_reported, cost_usd, latency_ms, first_token_ms, provider_request_id, route_reason, fallback_from`;
-const WIDTH = 28;
-/** Rows per INSERT: well under PostgreSQL's 65535 bind parameters. */
-const MAX_BATCH = 500;
-
-function rowValues(entry: LedgerEntry): unknown[] {
-  const a = entry.attribution;
-  const u = entry.usage;
-  return [
-    a.traceId, a.identity.team_id, a.identity.key_id, a.purpose, uuidOrNull(a.collectionId), uuidOrNull(a.queryId), uuidOrNull(a.documentId),
-    entry.capability, entry.provider, entry.model, entry.route ?? null, entry.attempt, entry.stream, entry.status, entry.errorCode ?? null,
-    u.inputTokens, u.outputTokens, u.cachedInputTokens, u.cacheWriteInputTokens, u.reasoningTokens, u.searchUnits, u.reported,
-    entry.costUsd, Math.round(entry.latencyMs), entry.firstTokenMs == null ? null : Math.round(entry.firstTokenMs),
-    entry.providerRequestId ?? null, entry.routeReason ?? null, entry.fallbackFrom ?? null,
-  ];
-}
-
-const placeholderCache = new Map<number, string>();
-function placeholders(rows: number): string {
-  let sql = placeholderCache.get(rows);
-  if (!sql) {
-    const groups: string[] = [];
-    for (let r = 0; r < rows; r++) {
-      const cells: string[] = [];
-      for (let c = 1; c <= WIDTH; c++) cells.push(c === 23 ? `$${r * WIDTH + c}::numeric` : `$${r * WIDTH + c}`);
-      groups.push(`(${cells.join(',')})`);
-    }
-    sql = `INSERT INTO usage_ledger (${COLUMNS}) VALUES ${groups.join(',')}`;
-    if (placeholderCache.size < 64) placeholderCache.set(rows, sql);
-  }
-  return sql;
+export interface LedgerOptions {
+  /**
+   * Where the write-ahead journal lives (`$QUIRE_DATA_DIR/ledger-journal`). Without it every
+   * `record()` waits for its row to be committed (group commit), as a gateway without local disk must.
+   */
+  journalDir?: string;
+  /** How long journalled rows may wait to be batched into one INSERT (default 50 ms). */
+  flushDelayMs?: number;
+  /** How often the journal is fsynced: the power-loss window (default 100 ms). */
+  fsyncIntervalMs?: number;
 }
 
 interface Pending {
-  entry: LedgerEntry;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  row: RowValues;
+  segment: Segment | undefined;
+  tries: number;
+  resolve: (() => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * Rows the caller reads back right after the call, so their response waits for the commit: the
+ * platform services' calls (signed identity: a purpose other than `api`, or a query, document or
+ * collection) — retrieval sums a query's cost from the ledger as soon as its model calls return.
+ */
+function readBackSoon(a: Attribution): boolean {
+  return a.purpose !== 'api' || a.queryId !== undefined || a.documentId !== undefined || a.collectionId !== undefined;
 }
 
 /**
  * Append-only record of every provider attempt (the table refuses updates and deletes).
  *
- * Writes are group-committed: `record()` resolves only once its row is committed (a response is
- * never sent for an attempt whose cost is not stored), but while one INSERT is in flight the rows
- * that arrive meanwhile queue up and go together in the next multi-row INSERT. An idle gateway
- * writes at once; a busy one writes fewer, larger statements.
+ * Without a journal, `record()` resolves once its row is committed, and rows that arrive while one
+ * INSERT is in flight go together in the next multi-row INSERT (group commit).
+ *
+ * With a journal (`journalDir`), `record()` first appends the row to a local file (synchronously, so
+ * it survives a kill of the process) under a fresh `idempotency_key`, and resolves at once for
+ * external API calls; rows go to the database in the background in large batches with
+ * `ON CONFLICT (idempotency_key) DO NOTHING`, and a journal file is deleted only after all its rows
+ * are committed. On start, files left by a previous process are replayed (idempotently). Rows of
+ * the platform services' calls (see `readBackSoon`) still wait for their commit. The cost of the
+ * fast path: `/v1/usage` and budgets see an external call up to `flushDelayMs` (plus one INSERT)
+ * late, and the database lags behind the journal while it is unreachable.
  */
 export class Ledger {
+  /** Resolves once the previous process's journal has been replayed (at once without a journal). */
+  readonly ready: Promise<void>;
   private queue: Pending[] = [];
-  private flushing = false;
+  private waiting = 0;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate = false;
+  private closed = false;
+  private retrying: Pending[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly journal: LedgerJournal | undefined;
+  private readonly flushDelayMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-  ) {}
-
-  record(entry: LedgerEntry): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        // Let the rows of responses that completed in this same turn of the event loop join the batch.
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
-        this.queue = this.queue.length <= MAX_BATCH ? [] : this.queue.slice(MAX_BATCH);
-        const params: unknown[] = [];
-        for (const p of batch) for (const v of rowValues(p.entry)) params.push(v);
-        try {
-          await this.db.query(placeholders(batch.length), params);
-          for (const p of batch) p.resolve();
-        } catch (error) {
-          if (batch.length > 1) {
-            // One bad row must not lose the others: write them one by one to find it.
-            for (const p of batch) await this.db.query(placeholders(1), rowValues(p.entry)).then(p.resolve, (e: unknown) => this.fail(p, e));
-          } else {
-            this.fail(batch[0]!, error);
-          }
-        }
-      }
-    } finally {
-      this.flushing = false;
+    options: LedgerOptions = {},
+  ) {
+    this.flushDelayMs = options.flushDelayMs ?? 50;
+    if (options.journalDir) {
+      const leftovers = LedgerJournal.readLeftovers(options.journalDir, logger);
+      this.journal = new LedgerJournal(options.journalDir, logger, options.fsyncIntervalMs ?? 100);
+      this.ready = this.replay(leftovers);
+    } else {
+      this.ready = RESOLVED;
     }
   }
 
-  private fail(p: Pending, error: unknown): void {
-    const e = p.entry;
-    // The call already happened; losing its cost silently would be worse than a loud log line.
-    this.logger.error('ledger write failed', { trace_id: e.attribution.traceId, provider: e.provider, model: e.model, err: String(error) });
-    p.reject(error);
+  record(entry: LedgerEntry): Promise<void> {
+    const row = rowValues(entry, randomUUID());
+    const pending: Pending = { row, segment: this.journal?.append(row), tries: 0, resolve: undefined, reject: undefined };
+    this.queue.push(pending);
+    if (this.journal && !readBackSoon(entry.attribution)) {
+      this.schedule(false);
+      return RESOLVED;
+    }
+    this.waiting++;
+    return new Promise<void>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
+      this.schedule(true);
+    });
+  }
+
+  /** Commits every row recorded so far (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.ready;
+    while (this.queue.length > 0 || this.running) {
+      if (!this.running) this.start();
+      await this.running;
+    }
+  }
+
+  /** Flushes what the database accepts, then closes the journal (what is left in it is replayed on the next start). */
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush().catch((error: unknown) => this.logger.error('ledger flush at close failed', { err: String(error) }));
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.journal?.close();
+  }
+
+  /** Waiting rows go after this turn of the event loop (so the turn's other rows join); others after `flushDelayMs` or a full batch. */
+  private schedule(now: boolean): void {
+    if (this.running) return; // the running flush looks at the queue again when it ends
+    if (now || this.queue.length >= MAX_BATCH) {
+      if (this.immediate) return;
+      this.immediate = true;
+      setImmediate(() => {
+        this.immediate = false;
+        if (!this.running) this.start();
+      });
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.running) this.start();
+      }, this.flushDelayMs);
+    }
+  }
+
+  private start(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      if (this.queue.length > 0) this.schedule(this.waiting > 0);
+    });
+  }
+
+  private async run(): Promise<void> {
+    await this.ready;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    for (const p of batch) if (p.resolve) this.waiting--;
+    try {
+      await insertRows(this.db, batch.map((p) => p.row));
+      for (const p of batch) this.committed(p);
+    } catch (error) {
+      if (batch.length === 1) return this.failed(batch[0]!, error);
+      // One bad row must not hold back the others: write them one by one to find it.
+      for (const p of batch) {
+        await insertRows(this.db, [p.row]).then(() => this.committed(p), (e: unknown) => this.failed(p, e));
+      }
+    }
+  }
+
+  private committed(p: Pending): void {
+    if (p.segment && !this.closed) this.journal!.settle(p.segment);
+    p.resolve?.();
+  }
+
+  private failed(p: Pending, error: unknown): void {
+    if (!this.journal || p.tries === 0 || p.tries % 10 === 0) {
+      const [traceId, , , , , , , , provider, model] = p.row as string[];
+      // The call already happened; losing its cost silently would be worse than a loud log line.
+      this.logger.error('ledger write failed', { trace_id: traceId, provider, model, tries: p.tries + 1, err: String(error) });
+    }
+    p.tries++;
+    p.reject?.(error);
+    p.resolve = undefined;
+    p.reject = undefined;
+    // Journalled rows stay in the file and are retried with backoff until the database takes them.
+    if (!this.journal || this.closed) return;
+    this.retrying.push(p);
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closed) return;
+      this.queue.unshift(...this.retrying);
+      this.retrying = [];
+      this.schedule(false);
+    }, Math.min(30_000, 100 * 2 ** Math.min(p.tries, 9)));
+    this.retryTimer.unref();
+  }
+
+  /** Rows journalled by an earlier process: insert (duplicates of committed rows are skipped), then delete the file. */
+  private async replay(files: ReplayFile[]): Promise<void> {
+    for (const { file, rows } of files) {
+      try {
+        for (let i = 0; i < rows.length; i += MAX_BATCH) await insertRows(this.db, rows.slice(i, i + MAX_BATCH));
+        LedgerJournal.remove(file);
+        this.logger.info('ledger journal replayed', { file, rows: rows.length });
+      } catch (error) {
+        this.logger.error('ledger journal replay failed; kept for the next start', { file, err: String(error) });
+      }
+    }
   }
 }

@@ -2,6 +2,7 @@
  * The gateway on its own (distributed mode): PostgreSQL with pgvector at DATABASE_URL, the other
  * services at QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL. `pnpm start` runs all three in one process instead.
  */
+import path from 'node:path';
 import { openDatabase } from '@quire/db';
 import { createLogger, listen } from '@quire/server-kit';
 import { readGatewayEnv } from './config.js';
@@ -15,17 +16,21 @@ if (!env.DATABASE_URL || !env.QUIRE_INTERNAL_SECRET || !env.QUIRE_INGESTION_URL 
   process.exit(2);
 }
 const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
-const { app } = createGatewayService({
+const dataDir = process.env.QUIRE_DATA_DIR;
+const { app, ledger } = createGatewayService({
   db,
   catalog: catalogFromEnv(env, logger),
   logger,
   internalSecret: env.QUIRE_INTERNAL_SECRET,
   upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
+  // With a local data folder the ledger journals rows and commits them in the background.
+  ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
 });
 const server = await listen(app, env.QUIRE_PORT, env.QUIRE_HOST);
 logger.info('gateway listening', { url: server.url });
 const shutdown = async () => {
   await server.close();
+  await ledger.close();
   await db.close();
   process.exit(0);
 };

@@ -4,6 +4,7 @@ import express from 'express';
 import { HEADERS } from '@quire/contracts';
 import { AppError, signIdentity } from '@quire/server-kit';
 import type { CallerLocals } from './caller-identity.js';
+import { kbChatLocals } from './model-api/kb-chat.js';
 
 export interface PlatformUpstreams {
   ingestionUrl: string;
@@ -62,8 +63,16 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   const router = express.Router();
   const toIngestion = forwardTo(upstreams.ingestionUrl, internalSecret);
   const toRetrieval = forwardTo(upstreams.retrievalUrl, internalSecret);
+  // Lets /v1/chat/completions forward `kb/<collection>` models to retrieval (model-api/kb-chat.ts).
+  router.use(kbChatLocals(upstreams.retrievalUrl, internalSecret));
   router.post('/v1/collections/:id/search', toRetrieval);
   router.post('/v1/collections/:id/answer', toRetrieval);
+  // Retrieval: multi-collection search and answers, kb chat, query stats and search settings.
+  router.post('/v1/search', toRetrieval);
+  router.post('/v1/answer', toRetrieval);
+  router.post('/v1/collections/:id/chat', toRetrieval);
+  router.get('/v1/collections/:id/query-stats', toRetrieval);
+  router.put('/v1/collections/:id/search-settings', toRetrieval);
   router.all('/v1/queries', toRetrieval);
   router.all('/v1/queries/*rest', toRetrieval);
   router.all('/v1/collections', toIngestion);

@@ -3,7 +3,9 @@ import { ProviderError } from '@quire/models';
 import { createLogger, listen, verifyIdentity, type RunningServer } from '@quire/server-kit';
 import { createIngestionService, type IngestionService } from './ingestion-service.js';
 import { createIngestDocumentHandler } from './jobs/ingest-document-handler.js';
+import { createProviderLimiter } from './embed/provider-semaphore.js';
 import { resolveLimits } from './limits.js';
+import { createParsePool } from './parse/parse-pool.js';
 import { insertDocument } from './repo/documents-repo.js';
 import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
 import { GUIDE_MARKDOWN, makePdf } from './testing/fixtures.js';
@@ -190,7 +192,8 @@ describe('failures and retries', () => {
 
   test('a retryable provider failure succeeds on retry without duplicate chunks', async () => {
     fake.failures.push(retryable());
-    const r = await api.upload(embedded.id, [{ name: 'retry.md', bytes: GUIDE_MARKDOWN }]);
+    // Unseen text: identical chunks would come from the embedding cache without a provider call.
+    const r = await api.upload(embedded.id, [{ name: 'retry.md', bytes: `${GUIDE_MARKDOWN}\n\nRetry marker paragraph.` }]);
     const doc = await api.waitForDocument(r.body.documents[0].id);
     expect(doc).toMatchObject({ status: 'ready', progress: { attempts: 2 } });
     const dup = await count('SELECT (count(*) - count(DISTINCT ordinal))::int AS n FROM chunks WHERE document_id = $1', [doc.id]);
@@ -219,7 +222,11 @@ describe('failures and retries', () => {
 });
 
 describe('delivery guarantees', () => {
-  const handler = () => createIngestDocumentHandler({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: resolveLimits() });
+  const limits = resolveLimits();
+  const parsePool = createParsePool({ size: 1, timeoutMs: 30_000, maxHeapMb: 256, limits: { maxPages: 100, maxChars: 1e7, maxZipEntries: 100, maxUncompressedBytes: 1e8 } });
+  afterAll(() => parsePool.close());
+  const handler = () =>
+    createIngestDocumentHandler({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits, parsePool, limiter: createProviderLimiter(4) });
   const storeQueued = async (text: string) => {
     const bytes = new TextEncoder().encode(text);
     const view = await db.transaction((tx) =>

@@ -8,9 +8,14 @@ import { ingestDocumentJob, type IngestDocumentPayload } from './jobs/ingest-doc
 import { createInProcessQueue } from './jobs/in-process-queue.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { createReconciler } from './jobs/reconciler.js';
+import type { PriceBook } from '@quire/models';
+import { createProviderLimiter } from './embed/provider-semaphore.js';
 import { resolveLimits, type IngestionLimits } from './limits.js';
+import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
 import { documentsRoutes } from './routes/documents-routes.js';
+import { indexVersionsRoutes } from './routes/index-versions-routes.js';
+import { createIndexVersionBuilder } from './versions/index-version-builder.js';
 
 export interface IngestionServiceDeps {
   db: Db;
@@ -21,6 +26,8 @@ export interface IngestionServiceDeps {
   redisUrl?: string;
   queueName?: string;
   limits?: Partial<IngestionLimits>;
+  /** Prices for index-version cost estimates (default: the built-in catalog). */
+  priceBook?: PriceBook;
 }
 
 export interface IngestionService {
@@ -46,7 +53,15 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
         logger,
       })
     : createInProcessQueue(ingestDocumentJob, { concurrency: limits.concurrency, retry, logger });
-  const handler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits });
+  const parsePool = createParsePool({
+    size: limits.parseWorkers,
+    timeoutMs: limits.parseTimeoutMs,
+    maxHeapMb: limits.parseHeapMb,
+    limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
+  });
+  const limiter = createProviderLimiter(limits.embedConcurrencyPerProvider);
+  const handler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits, parsePool, limiter });
+  const builder = createIndexVersionBuilder({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limiter, batchCap: limits.embedBatchCap });
   const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs });
 
   const app = createServiceApp({
@@ -60,6 +75,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   });
   app.use(collectionsRoutes(deps.db));
   app.use(documentsRoutes({ db: deps.db, queue, limits, logger }));
+  app.use(indexVersionsRoutes({ db: deps.db, builder, ...(deps.priceBook ? { priceBook: deps.priceBook } : {}) }));
   finishServiceApp(app, logger);
 
   let started = false;
@@ -70,10 +86,13 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       started = true;
       await queue.start(handler);
       await reconciler.start();
+      await builder.resume();
     },
     async stop() {
       await reconciler.stop();
+      await builder.stop();
       await queue.stop();
+      await parsePool.close();
       started = false;
     },
     reconcile: () => reconciler.sweep(true),

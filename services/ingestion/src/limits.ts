@@ -15,6 +15,22 @@ export interface IngestionLimits {
   reconcileIntervalMs: number;
   /** A `processing` document whose heartbeat is older than this is taken over under a new version. */
   staleAfterMs: number;
+  /** Parsing runs in worker threads: how many, each one's heap and wall-clock budget. */
+  parseWorkers: number;
+  parseHeapMb: number;
+  parseTimeoutMs: number;
+  /** Refused beyond these (the document fails with a clear parse error). */
+  maxPages: number;
+  maxExtractedChars: number;
+  maxChunks: number;
+  /** DOCX (ZIP) caps, checked before inflating and enforced while inflating. */
+  maxZipEntries: number;
+  maxUncompressedBytes: number;
+  /** Embedding calls in flight at once per provider, across all jobs of this process. */
+  embedConcurrencyPerProvider: number;
+  /** `{url}` ingestion: deadline, and whether loopback addresses are allowed (tests only). */
+  urlFetchTimeoutMs: number;
+  allowLoopbackUrls: boolean;
 }
 
 export const DEFAULT_LIMITS: IngestionLimits = {
@@ -26,6 +42,17 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   embedBatchCap: 96,
   reconcileIntervalMs: 60_000,
   staleAfterMs: 10 * 60_000,
+  parseWorkers: 2,
+  parseHeapMb: 512,
+  parseTimeoutMs: 120_000,
+  maxPages: 2000,
+  maxExtractedChars: 20_000_000,
+  maxChunks: 50_000,
+  maxZipEntries: 2000,
+  maxUncompressedBytes: 100 * 1024 * 1024,
+  embedConcurrencyPerProvider: 4,
+  urlFetchTimeoutMs: 20_000,
+  allowLoopbackUrls: false,
 };
 
 export function resolveLimits(partial: Partial<IngestionLimits> = {}): IngestionLimits {

@@ -4,7 +4,7 @@ import { AnswerResponseSchema, SearchResponseSchema, type Identity } from '@quir
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
 import { NO_ANSWER } from './answer/prompt.js';
 import { createRetrievalService } from './retrieval-service.js';
-import { keywordQuery } from './search/keyword-retriever.js';
+import { bm25KeywordQuery } from './search/bm25-retriever.js';
 import { vectorQuery } from './search/vector-search.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from './testing/fake-gateway-models.js';
 import { DIMENSIONS, DRAFT, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from './testing/seed.js';
@@ -118,7 +118,7 @@ describe('search', () => {
     expect(refused.json.error.code).toBe('no_embedding_model');
   });
 
-  test('the vector query uses the HNSW index, the keyword query the GIN index', async () => {
+  test('the vector query uses the HNSW index, the BM25 query the postings index', async () => {
     class Rollback {
       constructor(readonly plans: { vector: string; keyword: string }) {}
     }
@@ -139,7 +139,7 @@ SELECT $1, $2, 1000 + i, 'Filler paragraph ' || i || ' about mooring ropes and s
         // Tiny tables make a sequential scan cheaper; switching it off shows the index is usable.
         await tx.query('SET LOCAL enable_seqscan = off');
         const v = vectorQuery({ collectionId: main.collectionId, indexVersionId: main.indexVersionId!, dimensions: DIMENSIONS, embedding: fakeEmbedding(QUESTION, DIMENSIONS), limit: 10, filters: { metadata: { lang: 'en' } } });
-        const k = keywordQuery(main.collectionId, QUESTION, 10);
+        const k = bm25KeywordQuery(main.collectionId, QUESTION, 10);
         const plan = async (sql: string, params: unknown[]) => (await tx.query<Record<string, string>>(`EXPLAIN ${sql}`, params)).rows.map((r) => Object.values(r)[0]).join('\n');
         throw new Rollback({ vector: await plan(v.sql, v.params), keyword: await plan(k.sql, k.params) });
       })
@@ -148,7 +148,7 @@ SELECT $1, $2, 1000 + i, 'Filler paragraph ' || i || ' about mooring ropes and s
         throw e;
       });
     expect(plans.vector).toContain(`chunk_vectors_hnsw_${main.indexVersionId!.replace(/-/g, '')}`);
-    expect(plans.keyword).toContain('chunks_tsv_idx');
+    expect(plans.keyword).toContain('bm25_postings_term_idx');
   });
 });
 

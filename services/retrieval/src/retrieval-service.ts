@@ -3,16 +3,18 @@ import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { createServiceApp, finishServiceApp, type Logger } from '@quire/server-kit';
 import { answerRoutes } from './routes/answer-routes.js';
+import { chatRoutes } from './routes/chat-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
-import { createTsvectorKeywordRetriever, type KeywordRetriever } from './search/keyword-retriever.js';
+import { createBm25KeywordRetriever } from './search/bm25-retriever.js';
+import type { KeywordRetriever } from './search/keyword-retriever.js';
 
 export interface RetrievalServiceDeps {
   db: Db;
   models: GatewayModels;
   logger: Logger;
   internalSecret: string;
-  /** Replaceable keyword leg (BM25 later); defaults to Postgres full-text search. */
+  /** Replaceable keyword leg; defaults to Okapi BM25 over `@quire/keyword-index` postings. */
   keyword?: KeywordRetriever;
 }
 
@@ -31,9 +33,10 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
       await deps.db.query('SELECT 1');
     },
   });
-  const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createTsvectorKeywordRetriever(deps.db) };
+  const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createBm25KeywordRetriever(deps.db) };
   app.use(searchRoutes(searchDeps));
   app.use(answerRoutes(searchDeps, deps.logger));
+  app.use(chatRoutes(searchDeps, deps.logger));
   app.use(queryRoutes(deps.db));
   finishServiceApp(app, deps.logger);
   return {

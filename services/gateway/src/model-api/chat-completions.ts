@@ -6,10 +6,13 @@ import { assertNoForbiddenFields } from '../forbidden-fields.js';
 import type { ModelService } from '../model-service.js';
 import { completionToOpenAI, finishReasonToOpenAI, toGenerateOptions, usageToOpenAI } from './translate.js';
 import { ChatCompletionBodySchema } from './validators.js';
+import { forwardKbChat, isKbModel } from './kb-chat.js';
 
 /** `POST /v1/chat/completions`, OpenAI-compatible, streaming included. */
 export function chatCompletionsHandler(models: ModelService) {
   return async (req: Request, res: Response) => {
+    // `kb/<collection>` models are answered with RAG by retrieval (model-api/kb-chat.ts).
+    if (isKbModel(req.body)) return forwardKbChat(req, res);
     assertNoForbiddenFields(req.body);
     const body = parseWith(ChatCompletionBodySchema, req.body);
     const attribution = attributionOf(req, res);
@@ -31,6 +34,17 @@ export function chatCompletionsHandler(models: ModelService) {
     // still answer with a normal JSON error and status.
     const session = await models.stream(body.model, options, attribution, abort.signal);
     const sse = openSse(res);
+    // Parts that arrive in the same turn (one upstream network chunk) go out in one socket write.
+    let corked = false;
+    const coalesce = () => {
+      if (corked) return;
+      corked = true;
+      res.cork();
+      process.nextTick(() => {
+        corked = false;
+        res.uncork();
+      });
+    };
     const includeUsage = body.stream_options?.include_usage === true;
     const chunk = (choices: unknown[], usage: unknown = null) => ({
       id, object: 'chat.completion.chunk', created, model: body.model, choices, ...(includeUsage ? { usage } : {}),
@@ -39,6 +53,7 @@ export function chatCompletionsHandler(models: ModelService) {
     try {
       for await (const part of session.parts) {
         if (sse.closed) break;
+        coalesce();
         if (part.type === 'text-delta') {
           sse.send(chunk([{ index: 0, delta: { content: part.text }, logprobs: null, finish_reason: null }]));
         } else if (part.type === 'reasoning-delta') {

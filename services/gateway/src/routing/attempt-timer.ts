@@ -1,29 +1,17 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { ProviderError } from '@quire/models';
+import { DEFAULT_TRANSPORT, HTTP_HOOKS, ProviderError, type HttpHooks } from '@quire/models';
 import type { Timeouts } from './route-config.js';
 
 type Phase = 'connect' | 'first byte' | 'total';
 
-interface FetchScope {
-  /** Set by `scopedFetch` when it is the fetch in use, so a connect deadline can be enforced. */
-  hooked: boolean;
-  connected(): void;
-}
-
-const scope = new AsyncLocalStorage<FetchScope>();
-
 /**
- * A fetch that tells the current attempt when the provider's response headers arrived (the
- * "connect" deadline). The registry built by `catalogFromEnv` uses it; with any other fetch the
- * connect deadline applies to streams only (their headers arrive when `doStream` resolves).
+ * Kept for callers that pass it as the registry's fetch: it marks the default transport, so
+ * `@quire/models` serves calls with its node:http client. The connect deadline no longer needs it:
+ * `postJson` reports a request's start and its response headers through hooks on the attempt's
+ * AbortSignal (`HTTP_HOOKS`), whatever transport is in use.
  */
-export const scopedFetch: typeof fetch = async (input, init) => {
-  const current = scope.getStore();
-  if (current) current.hooked = true;
-  const response = await fetch(input, init);
-  current?.connected();
-  return response;
-};
+export const scopedFetch: typeof fetch = Object.assign((input: Parameters<typeof fetch>[0], init?: RequestInit) => fetch(input, init), {
+  [DEFAULT_TRANSPORT]: true,
+});
 
 /**
  * One attempt's deadlines, as an AbortSignal that also follows the client's own signal. A deadline
@@ -35,7 +23,6 @@ export class AttemptTimer {
   private readonly controller = new AbortController();
   private timers: Partial<Record<Phase, NodeJS.Timeout>> = {};
   private fired: Phase | undefined;
-  private readonly fetchScope: FetchScope | undefined;
   private readonly onClientAbort: (() => void) | undefined;
 
   constructor(
@@ -52,17 +39,19 @@ export class AttemptTimer {
     }
     if (!timeouts) return;
     if (timeouts.connectMs) {
-      const fetchScope: FetchScope = { hooked: false, connected: () => this.done('connect') };
-      this.fetchScope = fetchScope;
-      this.arm('connect', timeouts.connectMs, () => fetchScope.hooked);
+      // The connect deadline applies to calls that go out over HTTP (postJson says when), not to local models.
+      let started = false;
+      const hooks: HttpHooks = { started: () => (started = true), headers: () => this.done('connect') };
+      (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
+      this.arm('connect', timeouts.connectMs, () => started);
     }
     if (timeouts.firstByteMs) this.arm('first byte', timeouts.firstByteMs);
     if (timeouts.totalMs) this.arm('total', timeouts.totalMs);
   }
 
-  /** Runs the provider call inside this attempt's fetch scope (for the connect deadline). */
+  /** Runs the provider call under this attempt's deadlines (they reach the transport through `signal`). */
   run<T>(fn: () => Promise<T>): Promise<T> {
-    return this.fetchScope ? scope.run(this.fetchScope, fn) : fn();
+    return fn();
   }
 
   private arm(phase: Phase, ms: number, applies: () => boolean = () => true): void {

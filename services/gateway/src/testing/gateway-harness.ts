@@ -5,10 +5,15 @@ import type { Identity } from '@quire/contracts';
 import { createGatewayService, type GatewayDeps } from '../gateway-service.js';
 import { createModelCatalog } from '../model-catalog.js';
 import type { ModelService } from '../model-service.js';
+import { formatKey } from '../governance/key-format.js';
 import { scopedFetch } from '../routing/attempt-timer.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
 export const logger = createLogger({ test: 'gateway' }, 'error');
+/** The bootstrap admin key of every test gateway (QUIRE_ADMIN_KEY in production). */
+export const TEST_ADMIN_KEY_ID = 'TestAdmin001';
+export const TEST_ADMIN_KEY = formatKey(TEST_ADMIN_KEY_ID, 'TestSecretTestSecretTestSecret01');
+export const ADMIN_AUTH: Record<string, string> = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 
 export interface Harness {
   url: string;
@@ -37,21 +42,25 @@ export async function startHarness(
     ...base,
     rerankingModel: (name: string) => options.rerankers?.[name] ?? base.rerankingModel(name),
   };
-  const { app, models } = createGatewayService({
+  const { app, models, governance } = createGatewayService({
     db, catalog, logger, internalSecret: SECRET,
     upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' },
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
     routesFile: null,
     ...(options.routes !== undefined ? { routes: options.routes } : {}),
     ...options.extra,
+    governance: { adminKey: TEST_ADMIN_KEY, ...options.extra?.governance },
   });
   const server: RunningServer = await listen(app, 0);
   return {
     url: server.url,
     models,
     post: (path, body, headers = {}, signal) =>
-      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), ...(signal ? { signal } : {}) }),
-    close: () => server.close(),
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...ADMIN_AUTH, ...headers }, body: JSON.stringify(body), ...(signal ? { signal } : {}) }),
+    close: async () => {
+      await server.close();
+      await governance.close();
+    },
   };
 }
 

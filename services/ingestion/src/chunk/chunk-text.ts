@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import type { Chunking } from '@quire/contracts';
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
+import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt } from './markdown-headings.js';
+import { tokenLength } from './token-length.js';
 
 export interface ChunkDraft {
   ordinal: number;
@@ -30,16 +31,49 @@ function locate(text: string, piece: string, from: number, floor: number): numbe
   return text.indexOf(piece, floor);
 }
 
+interface TextSplitter {
+  splitText(text: string): Promise<string[]>;
+}
+
+/** CSV rows stay whole: rows are packed into chunks up to the size; only an oversized row is split. */
+function rowSplitter(size: number, measure: (s: string) => number, fallback: TextSplitter): TextSplitter {
+  return {
+    async splitText(text) {
+      const out: string[] = [];
+      let current = '';
+      for (const row of text.split('\n')) {
+        if (!row.trim()) continue;
+        const joined = current ? `${current}\n${row}` : row;
+        if (measure(joined) <= size) {
+          current = joined;
+          continue;
+        }
+        if (current) out.push(current);
+        current = '';
+        if (measure(row) <= size) current = row;
+        else out.push(...(await fallback.splitText(row)));
+      }
+      if (current) out.push(current);
+      return out;
+    },
+  };
+}
+
 /**
- * Splits extracted text with the collection's chunking settings. The `markdown` strategy applies to
- * Markdown documents; PDFs and plain text always use the recursive splitter, since Markdown
- * separators mean nothing there. PDF pages are split one at a time, so a chunk never crosses a
- * page and a citation names exactly one page (small pages give small chunks; accuracy wins).
+ * Splits extracted text with the collection's chunking settings. `markdown` applies to
+ * Markdown-like documents (Markdown, HTML, DOCX); `tokens` counts sizes in cl100k tokens; CSV keeps
+ * rows whole. PDF pages are split one at a time, so a chunk never crosses a page and a citation
+ * names exactly one page (small pages give small chunks; accuracy wins).
  */
-export async function chunkText(doc: ExtractedText & { markdown: boolean }, chunking: Chunking): Promise<ChunkDraft[]> {
-  const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap };
-  const splitter =
-    chunking.strategy === 'markdown' && doc.markdown ? new MarkdownTextSplitter(options) : new RecursiveCharacterTextSplitter(options);
+export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
+  const measure = chunking.strategy === 'tokens' ? tokenLength : (s: string) => s.length;
+  const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap, lengthFunction: measure };
+  const recursive = new RecursiveCharacterTextSplitter(options);
+  const splitter: TextSplitter = doc.rows
+    ? rowSplitter(chunking.chunk_size, measure, recursive)
+    : chunking.strategy === 'markdown' && doc.markdown
+      ? new MarkdownTextSplitter(options)
+      : recursive;
   const headings = doc.markdown ? findHeadings(doc.text) : [];
   const segments = doc.pages ? doc.pages.map((p) => ({ start: p.start, end: p.end })) : [{ start: 0, end: doc.text.length }];
   const drafts: ChunkDraft[] = [];
@@ -49,7 +83,7 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean }, chun
     let prevStart = -1;
     let prevEnd = 0;
     for (const piece of pieces) {
-      const local = locate(part, piece, prevEnd - chunking.chunk_overlap - 1, prevStart + 1);
+      const local = locate(part, piece, prevEnd - (chunking.strategy === 'tokens' ? piece.length : chunking.chunk_overlap) - 1, prevStart + 1);
       if (local < 0) throw new ChunkingError(`Chunk ${drafts.length} could not be located in the extracted text.`);
       const start = segment.start + local;
       const end = start + piece.length;

@@ -1,4 +1,6 @@
+import type { Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import type { ProviderLimiter } from './provider-semaphore.js';
 
 export class EmbeddingValidationError extends Error {
   override name = 'EmbeddingValidationError';
@@ -14,6 +16,11 @@ export interface EmbedChunksInput {
   models: GatewayModels;
   modelName: string;
   texts: string[];
+  /** SHA-256 of each text: the embedding cache key together with the model and requested dimension. */
+  hashes: string[];
+  /** Set: vectors are read from and written to `embedding_cache`. */
+  cache?: Queryable;
+  limiter?: ProviderLimiter;
   /** Builds the call context per batch, so a long job signs a fresh identity token each time. */
   context: () => GatewayCallContext;
   /** The dimension the index version already fixed, or the one the collection asked for. */
@@ -24,40 +31,79 @@ export interface EmbedChunksInput {
   onBatch: (embedded: number) => Promise<void>;
 }
 
+export interface EmbedChunksResult {
+  vectors: number[][];
+  dimensions: number;
+  /** Texts actually sent to the provider (cache misses, each distinct text once). */
+  providerTexts: number;
+}
+
+const toLiteral = (v: number[]) => `[${v.join(',')}]`;
+
+function check(vector: unknown, index: number, dimensions: number | null): number[] {
+  if (!Array.isArray(vector) || vector.length === 0 || !vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new EmbeddingValidationError('embedding_invalid', `The model returned a vector with non-finite values for chunk ${index}.`);
+  }
+  if (dimensions !== null && vector.length !== dimensions) {
+    throw new EmbeddingValidationError('dimension_mismatch', `The model returned ${vector.length} dimensions for chunk ${index}; the index expects ${dimensions}.`);
+  }
+  return vector as number[];
+}
+
 /**
  * Embeds in batches of the model's `maxEmbeddingsPerCall` (capped), in order, and checks every
  * vector before anything is written: a NaN or a short vector would poison the index silently.
+ * Identical texts (by hash) are embedded once, and vectors already cached for this model are
+ * reused, so re-embedding after a retry, a replacement or an index rebuild costs no provider call.
  */
-export async function embedChunks(input: EmbedChunksInput): Promise<{ vectors: number[][]; dimensions: number }> {
-  const vectors: number[][] = [];
-  let dimensions = input.expectedDimensions;
-  for (let i = 0; i < input.texts.length; ) {
+export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksResult> {
+  const reqDims = input.requestDimensions ?? 0;
+  const byHash = new Map<string, number[]>();
+  if (input.cache && input.hashes.length > 0) {
+    const r = await input.cache.query<{ content_sha256: string; embedding: string }>(
+      `SELECT content_sha256, embedding::text AS embedding FROM embedding_cache
+        WHERE embedding_model = $1 AND requested_dimensions = $2 AND content_sha256 = ANY($3::text[])`,
+      [input.modelName, reqDims, [...new Set(input.hashes)]],
+    );
+    for (const row of r.rows) byHash.set(row.content_sha256, JSON.parse(row.embedding) as number[]);
+  }
+  let dimensions = input.expectedDimensions ?? byHash.values().next().value?.length ?? null;
+  const missing: { hash: string; text: string; index: number }[] = [];
+  const queued = new Set<string>();
+  input.hashes.forEach((hash, index) => {
+    if (!byHash.has(hash) && !queued.has(hash)) {
+      queued.add(hash);
+      missing.push({ hash, text: input.texts[index]!, index });
+    }
+  });
+  const cachedCount = input.texts.length - input.hashes.filter((h) => !byHash.has(h)).length;
+  if (cachedCount > 0) await input.onBatch(cachedCount);
+  const semaphore = input.limiter?.forModel(input.modelName);
+  for (let i = 0; i < missing.length; ) {
     const model = input.models.embeddingModel(input.modelName, input.context());
     const size = Math.max(1, Math.min(model.maxEmbeddingsPerCall || 1, input.batchCap));
-    const values = input.texts.slice(i, i + size);
-    const result = await model.doEmbed({
-      values,
-      inputType: 'document',
-      ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}),
-    });
-    if (result.embeddings.length !== values.length) {
-      throw new EmbeddingValidationError('embedding_invalid', `The model returned ${result.embeddings.length} vectors for ${values.length} texts.`);
+    const batch = missing.slice(i, i + size);
+    const call = () => model.doEmbed({ values: batch.map((b) => b.text), inputType: 'document', ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}) });
+    const result = semaphore ? await semaphore.run(call) : await call();
+    if (result.embeddings.length !== batch.length) {
+      throw new EmbeddingValidationError('embedding_invalid', `The model returned ${result.embeddings.length} vectors for ${batch.length} texts.`);
     }
-    for (const [k, vector] of result.embeddings.entries()) {
-      if (!Array.isArray(vector) || vector.length === 0 || !vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-        throw new EmbeddingValidationError('embedding_invalid', `The model returned a vector with non-finite values for chunk ${i + k}.`);
-      }
+    batch.forEach((b, k) => {
+      const vector = check(result.embeddings[k], b.index, dimensions);
       dimensions ??= vector.length;
-      if (vector.length !== dimensions) {
-        throw new EmbeddingValidationError(
-          'dimension_mismatch',
-          `The model returned ${vector.length} dimensions for chunk ${i + k}; the index expects ${dimensions}.`,
-        );
-      }
-      vectors.push(vector);
+      byHash.set(b.hash, vector);
+    });
+    if (input.cache) {
+      await input.cache.query(
+        `INSERT INTO embedding_cache (content_sha256, embedding_model, requested_dimensions, embedding)
+         SELECT u.h, $1, $2, u.e::vector FROM unnest($3::text[], $4::text[]) AS u(h, e) ON CONFLICT DO NOTHING`,
+        [input.modelName, reqDims, batch.map((b) => b.hash), batch.map((b) => toLiteral(byHash.get(b.hash)!))],
+      );
     }
-    i += values.length;
-    await input.onBatch(i);
+    i += batch.length;
+    const done = new Set(missing.slice(0, i).map((m) => m.hash));
+    await input.onBatch(cachedCount + input.hashes.filter((h) => done.has(h)).length);
   }
-  return { vectors, dimensions: dimensions ?? 0 };
+  const vectors = input.hashes.map((hash, index) => check(byHash.get(hash), index, dimensions));
+  return { vectors, dimensions: dimensions ?? 0, providerTexts: missing.length };
 }

@@ -3,12 +3,13 @@ import type { DocumentStage } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity, type Logger } from '@quire/server-kit';
-import { chunkText } from '../chunk/chunk-text.js';
+import { ChunkingError, chunkText } from '../chunk/chunk-text.js';
 import { embedChunks } from '../embed/embed-chunks.js';
-import { indexChunks } from '../index/index-chunks.js';
+import type { ProviderLimiter } from '../embed/provider-semaphore.js';
+import { indexChunks, type VersionVectors } from '../index/index-chunks.js';
 import type { IngestionLimits } from '../limits.js';
-import { parseDocument } from '../parse/parse-document.js';
-import { loadIndexTarget } from '../repo/collections-repo.js';
+import type { ParsePool } from '../parse/parse-pool.js';
+import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
 import { claimDocument, markFailed, markRetrying, updateProgress } from '../repo/documents-repo.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
@@ -20,6 +21,8 @@ export interface IngestHandlerDeps {
   logger: Logger;
   internalSecret: string;
   limits: IngestionLimits;
+  parsePool: ParsePool;
+  limiter: ProviderLimiter;
 }
 
 /**
@@ -70,26 +73,44 @@ async function runStages(
   if (!target) return 'superseded';
 
   enter('parsing');
-  const parsed = await parseDocument(claimed.bytes, claimed.mime);
+  let lastPageWrite = 0;
+  const parsed = await deps.parsePool.parse(claimed.bytes, claimed.mime, (page, total) => {
+    // Page progress doubles as the heartbeat; written at most every 500 ms.
+    if (Date.now() - lastPageWrite < 500) return;
+    lastPageWrite = Date.now();
+    void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).catch(() => undefined);
+  });
   if (parsed.text.trim().length === 0) {
     throw new NoTextError(
-      parsed.pagesTotal ? 'The PDF has no extractable text (a scanned PDF needs OCR, which is not supported yet).' : 'The document has no text.',
+      parsed.scannedPages.length > 0
+        ? `No page of the PDF has a text layer (${parsed.scannedPages.length} scanned page(s)); OCR is not supported yet.`
+        : 'The document has no text.',
     );
   }
-  await updateProgress(db, documentId, version, { stage: 'chunking', pagesParsed: parsed.pagesTotal, pagesTotal: parsed.pagesTotal });
+  await updateProgress(db, documentId, version, {
+    stage: 'chunking',
+    pagesParsed: parsed.pagesTotal,
+    pagesTotal: parsed.pagesTotal,
+    warnings: parsed.warnings,
+    scannedPages: parsed.scannedPages,
+  });
 
   enter('chunking');
   const chunks = await chunkText(parsed, target.chunking);
+  if (chunks.length > deps.limits.maxChunks) {
+    throw new ChunkingError(`The document gives ${chunks.length} chunks; the limit is ${deps.limits.maxChunks}.`);
+  }
   const embedding = target.embeddingModel;
-  await updateProgress(db, documentId, version, { stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0 });
+  await updateProgress(db, documentId, version, { stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, embedStarted: true });
 
-  let vectors: { indexVersionId: string; dimensions: number; values: number[][] } | undefined;
-  if (embedding && chunks.length > 0) {
-    enter('embedding');
-    const result = await embedChunks({
+  const embedFor = (model: string, expected: number | null, requested: number | null, onBatch: (n: number) => Promise<void>) =>
+    embedChunks({
       models: deps.models,
-      modelName: embedding,
+      modelName: model,
       texts: chunks.map((c) => c.text),
+      hashes: chunks.map((c) => c.contentSha256),
+      cache: db,
+      limiter: deps.limiter,
       context: () => ({
         identityToken: signIdentity(payload.identity, deps.internalSecret),
         traceId: payload.traceId,
@@ -97,15 +118,33 @@ async function runStages(
         collectionId: payload.collectionId,
         documentId,
       }),
-      expectedDimensions: target.dimensions ?? target.requestedDimensions,
-      ...(target.requestedDimensions ? { requestDimensions: target.requestedDimensions } : {}),
+      expectedDimensions: expected,
+      ...(requested ? { requestDimensions: requested } : {}),
       batchCap: deps.limits.embedBatchCap,
-      onBatch: (embedded) => updateProgress(db, documentId, version, { chunksEmbedded: embedded }),
+      onBatch,
     });
+
+  let vectors: VersionVectors | undefined;
+  const buildingVectors: VersionVectors[] = [];
+  if (embedding && chunks.length > 0) {
+    enter('embedding');
+    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, (embedded) =>
+      updateProgress(db, documentId, version, { chunksEmbedded: embedded }),
+    );
     vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors };
-    await updateProgress(db, documentId, version, { stage: 'indexing' });
   }
+  // New uploads during an embedding-model swap are indexed into the version being built as well.
+  if (chunks.length > 0) {
+    for (const building of await loadBuildingVersions(db, claimed.collectionId, target.chunking)) {
+      if (!building.embeddingModel) continue;
+      const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () =>
+        updateProgress(db, documentId, version, {}),
+      );
+      buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors });
+    }
+  }
+  await updateProgress(db, documentId, version, { stage: 'indexing' });
 
   enter('indexing');
-  return indexChunks(db, { documentId, collectionId: claimed.collectionId, version, chunks, ...(vectors ? { vectors } : {}) });
+  return indexChunks(db, { documentId, collectionId: claimed.collectionId, version, chunks, ...(vectors ? { vectors } : {}), buildingVectors });
 }

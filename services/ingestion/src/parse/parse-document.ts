@@ -1,25 +1,45 @@
-import type { SupportedMime } from '../upload/detect-type.js';
-import { decodeUtf8 } from '../upload/detect-type.js';
-import { ParseError, type ExtractedText } from './extracted-text.js';
+import { decodeUtf8, type SupportedMime } from '../upload/detect-type.js';
+import { parseCsv } from './csv.js';
+import { parseDocx } from './docx.js';
+import { ParseError } from './extracted-text.js';
+import { parseHtml } from './html.js';
+import { fromText, type ParseLimits, type ParsedDocument } from './parsed-document.js';
 import { parsePdf } from './pdf.js';
 
-export interface ParsedDocument extends ExtractedText {
-  pagesTotal: number | null;
-  markdown: boolean;
+export type { ParsedDocument, ParseLimits } from './parsed-document.js';
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxPages: 2000,
+  maxChars: 20_000_000,
+  maxZipEntries: 2000,
+  maxUncompressedBytes: 100 * 1024 * 1024,
+};
+
+function utf8(bytes: Uint8Array): string {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new ParseError('The document is not valid UTF-8 text.');
+  return text.replace(/^\uFEFF/, '');
 }
 
-export async function parseDocument(bytes: Uint8Array, mime: string): Promise<ParsedDocument> {
+function capped(doc: ParsedDocument, limits: ParseLimits): ParsedDocument {
+  if (doc.text.length > limits.maxChars) throw new ParseError(`The document has more than ${limits.maxChars} characters of text (the limit).`);
+  return doc;
+}
+
+/** Runs inside the parse worker (see parse-pool.ts); never call it on the service's own thread. */
+export async function parseDocument(bytes: Uint8Array, mime: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Promise<ParsedDocument> {
   switch (mime as SupportedMime) {
-    case 'application/pdf': {
-      const pdf = await parsePdf(bytes);
-      return { ...pdf, markdown: false };
-    }
+    case 'application/pdf':
+      return parsePdf(bytes, limits);
+    case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
+      return capped(parseDocx(bytes, limits), limits);
+    case 'text/html':
+      return capped(parseHtml(utf8(bytes)), limits);
+    case 'text/csv':
+      return capped(parseCsv(utf8(bytes)), limits);
     case 'text/markdown':
-    case 'text/plain': {
-      const text = decodeUtf8(bytes);
-      if (text === undefined) throw new ParseError('The document is not valid UTF-8 text.');
-      return { text, pages: null, pagesTotal: null, markdown: mime === 'text/markdown' };
-    }
+    case 'text/plain':
+      return capped(fromText(utf8(bytes), { markdown: mime === 'text/markdown' }), limits);
     default:
       throw new ParseError(`No parser for ${mime}.`);
   }

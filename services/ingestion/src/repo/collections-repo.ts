@@ -1,4 +1,5 @@
-import { ChunkingSchema, type Chunking, type Collection, type CreateCollectionBody } from '@quire/contracts';
+import type { Collection, CreateCollectionBody } from '@quire/contracts';
+import { IngestionChunkingSchema as ChunkingSchema, sameChunking, type IngestionChunking as Chunking } from '../chunk/chunking-settings.js';
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
@@ -23,13 +24,14 @@ interface CollectionRow {
 const SELECT_COLLECTION = `
   SELECT c.id, c.name, c.description, c.embedding_model, c.embedding_dimensions, c.generation_model,
          c.rerank_model, c.chunking, c.created_at,
-         (count(d.id) FILTER (WHERE d.status = 'queued'))::int AS queued,
-         (count(d.id) FILTER (WHERE d.status = 'processing'))::int AS processing,
+         (count(d.id) FILTER (WHERE d.status = 'queued' AND d.replaces_document_id IS NULL))::int AS queued,
+         (count(d.id) FILTER (WHERE d.status = 'processing' AND d.replaces_document_id IS NULL))::int AS processing,
          (count(d.id) FILTER (WHERE d.status = 'ready'))::int AS ready,
-         (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed
+         (count(d.id) FILTER (WHERE d.status = 'failed' AND d.replaces_document_id IS NULL))::int AS failed
     FROM collections c
     LEFT JOIN documents d ON d.collection_id = c.id`;
 
+/** The contract's view; `chunking.strategy` may also be `tokens` (an ingestion extension). */
 function toView(row: CollectionRow): Collection {
   return {
     id: row.id,
@@ -39,14 +41,14 @@ function toView(row: CollectionRow): Collection {
     embedding_dimensions: toNullableNumber(row.embedding_dimensions),
     generation_model: row.generation_model,
     rerank_model: row.rerank_model,
-    chunking: ChunkingSchema.parse(row.chunking),
+    chunking: ChunkingSchema.parse(row.chunking) as Collection['chunking'],
     document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
     created_at: isoString(row.created_at),
   };
 }
 
 /** Creates the collection and its first index version together, so a collection is never without one. */
-export async function createCollection(db: Db, teamId: string, body: CreateCollectionBody): Promise<Collection> {
+export async function createCollection(db: Db, teamId: string, body: Omit<CreateCollectionBody, 'chunking'> & { chunking?: Chunking | undefined }): Promise<Collection> {
   const chunking = ChunkingSchema.parse(body.chunking ?? {});
   try {
     const id = await db.transaction(async (tx) => {
@@ -66,8 +68,9 @@ export async function createCollection(db: Db, teamId: string, body: CreateColle
       );
       const collectionId = inserted.rows[0]!.id;
       const version = await tx.query<{ id: string }>(
-        `INSERT INTO index_versions (collection_id, embedding_model, dimensions, status) VALUES ($1, $2, $3, 'ready') RETURNING id`,
-        [collectionId, body.embedding_model ?? null, body.embedding_dimensions ?? null],
+        `INSERT INTO index_versions (collection_id, embedding_model, dimensions, requested_dimensions, chunking, status, activated_at)
+         VALUES ($1, $2, $3, $3, $4::jsonb, 'ready', now()) RETURNING id`,
+        [collectionId, body.embedding_model ?? null, body.embedding_dimensions ?? null, JSON.stringify(chunking)],
       );
       await tx.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [collectionId, version.rows[0]!.id]);
       return collectionId;
@@ -139,4 +142,30 @@ export async function loadIndexTarget(db: Queryable, collectionId: string): Prom
     embeddingModel: row.embedding_model,
     dimensions: toNullableNumber(row.dimensions),
   };
+}
+
+export interface BuildingVersion {
+  id: string;
+  embeddingModel: string | null;
+  dimensions: number | null;
+  requestedDimensions: number | null;
+}
+
+/** Versions built or being built (not yet active) with the current chunking: new uploads feed them too. */
+export async function loadBuildingVersions(db: Queryable, collectionId: string, chunking: Chunking): Promise<BuildingVersion[]> {
+  const r = await db.query<{ id: string; embedding_model: string | null; dimensions: number | null; requested_dimensions: number | null; chunking: unknown }>(
+    `SELECT iv.id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.chunking
+       FROM index_versions iv JOIN collections c ON c.id = iv.collection_id
+      WHERE iv.collection_id = $1 AND iv.id <> c.current_index_version_id
+        AND iv.status IN ('building', 'ready') ORDER BY iv.created_at`,
+    [collectionId],
+  );
+  return r.rows
+    .filter((row) => !row.chunking || sameChunking(ChunkingSchema.parse(row.chunking), chunking))
+    .map((row) => ({
+      id: row.id,
+      embeddingModel: row.embedding_model,
+      dimensions: toNullableNumber(row.dimensions),
+      requestedDimensions: toNullableNumber(row.requested_dimensions),
+    }));
 }

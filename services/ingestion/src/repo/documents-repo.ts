@@ -24,13 +24,30 @@ interface DocumentRow {
   job_id: string | null;
   created_at: unknown;
   updated_at: unknown;
+  stall_reason: string | null;
+  warnings: unknown;
+  scanned_pages: number[] | null;
+  eta_seconds: number | null;
+  replaces_document_id: string | null;
 }
 
 const COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
   d.stage, d.pages_parsed, d.pages_total, d.chunks_total, d.chunks_embedded, d.attempts, d.error_code, d.error_message,
-  d.error_stage, d.job_id, d.created_at, d.updated_at`;
+  d.error_stage, d.job_id, d.created_at, d.updated_at, d.stall_reason, d.warnings, d.scanned_pages, d.replaces_document_id,
+  CASE WHEN d.status = 'processing' AND d.stage = 'embedding' AND d.chunks_embedded > 0 AND d.chunks_total > d.chunks_embedded
+            AND d.embed_started_at IS NOT NULL
+       THEN ceil(extract(epoch FROM (now() - d.embed_started_at)) * (d.chunks_total - d.chunks_embedded) / d.chunks_embedded)::int
+  END AS eta_seconds`;
 
-export function toDocumentView(row: DocumentRow): DocumentView {
+/** The contract's document view plus ingestion's extensions (ETA, stall reason, parse warnings). */
+export type IngestionDocumentView = DocumentView & {
+  progress: DocumentView['progress'] & { eta_seconds: number | null; stalled: string | null; scanned_pages: number[] };
+  warnings: string[];
+  replaces_document_id: string | null;
+  duplicate?: boolean;
+};
+
+export function toDocumentView(row: DocumentRow): IngestionDocumentView {
   return {
     id: row.id,
     collection_id: row.collection_id,
@@ -48,7 +65,12 @@ export function toDocumentView(row: DocumentRow): DocumentView {
       chunks_total: toNullableNumber(row.chunks_total),
       chunks_embedded: toNumber(row.chunks_embedded),
       attempts: toNumber(row.attempts),
+      eta_seconds: toNullableNumber(row.eta_seconds),
+      stalled: row.stall_reason ?? null,
+      scanned_pages: (row.scanned_pages ?? []).map(toNumber),
     },
+    warnings: Array.isArray(row.warnings) ? (row.warnings as string[]) : [],
+    replaces_document_id: row.replaces_document_id ?? null,
     error: row.status === 'failed' && row.error_code ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage } : null,
     job_id: row.job_id,
     created_at: isoString(row.created_at),
@@ -67,29 +89,46 @@ export interface NewDocument {
   metadata: Metadata;
   identity: Identity;
   traceId: string;
+  replacesDocumentId?: string | null;
 }
 
 /** Document row and original bytes together: once this commits, the upload survives any crash. */
-export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<DocumentView> {
+export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<IngestionDocumentView> {
   const r = await tx.query<DocumentRow>(
-    `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+    `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id, replaces_document_id, access_groups)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11,
+       -- Document-level access (governance): metadata.access_groups, a list of group names.
+       ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof($8::jsonb -> 'access_groups') = 'array' THEN $8::jsonb -> 'access_groups' ELSE '[]'::jsonb END)))
      RETURNING ${COLUMNS}`,
-    [doc.collectionId, doc.teamId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId],
+    [doc.collectionId, doc.teamId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
   );
   const row = r.rows[0]!;
   await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, $3)`, [row.id, doc.sha256, doc.bytes]);
   return toDocumentView(row);
 }
 
-export async function getDocument(db: Queryable, teamId: string, id: string): Promise<DocumentView | null> {
+/**
+ * An earlier upload of the same bytes to the same collection that has not failed. The caller holds
+ * an advisory lock on (collection, hash), so two identical uploads at once still make one document.
+ */
+export async function findDuplicate(tx: Queryable, collectionId: string, sha256: string): Promise<IngestionDocumentView | null> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${collectionId}:${sha256}`]);
+  const r = await tx.query<DocumentRow>(
+    `SELECT ${COLUMNS} FROM documents d WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.status <> 'failed'
+       AND d.replaces_document_id IS NULL ORDER BY d.created_at LIMIT 1`,
+    [collectionId, sha256],
+  );
+  return r.rows[0] ? { ...toDocumentView(r.rows[0]), duplicate: true } : null;
+}
+
+export async function getDocument(db: Queryable, teamId: string, id: string): Promise<IngestionDocumentView | null> {
   if (!isUuid(id)) return null;
   const r = await db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents d WHERE d.id = $1 AND d.team_id = $2`, [id, teamId]);
   return r.rows[0] ? toDocumentView(r.rows[0]) : null;
 }
 
 export interface DocumentPage {
-  data: DocumentView[];
+  data: IngestionDocumentView[];
   next_cursor: string | null;
 }
 
@@ -164,6 +203,10 @@ export interface ProgressUpdate {
   pagesTotal?: number | null;
   chunksTotal?: number | null;
   chunksEmbedded?: number;
+  warnings?: string[];
+  scannedPages?: number[];
+  /** Starts the clock the ETA is computed from. */
+  embedStarted?: boolean;
 }
 
 /** Writes progress and the heartbeat, only while this job's version is still the live one. */
@@ -175,6 +218,9 @@ export async function updateProgress(db: Queryable, documentId: string, version:
             pages_total = CASE WHEN $4::boolean THEN $6::int ELSE pages_total END,
             chunks_total = CASE WHEN $7::boolean THEN $8::int ELSE chunks_total END,
             chunks_embedded = COALESCE($9::int, chunks_embedded),
+            warnings = COALESCE($10::jsonb, warnings),
+            scanned_pages = COALESCE($11::int[], scanned_pages),
+            embed_started_at = CASE WHEN $12::boolean THEN now() ELSE embed_started_at END,
             heartbeat_at = now(), updated_at = now()
       WHERE id = $1 AND version = $2 AND status = 'processing'`,
     [
@@ -187,6 +233,9 @@ export async function updateProgress(db: Queryable, documentId: string, version:
       p.chunksTotal !== undefined,
       p.chunksTotal ?? null,
       p.chunksEmbedded ?? null,
+      p.warnings ? JSON.stringify(p.warnings) : null,
+      p.scannedPages ?? null,
+      p.embedStarted ?? false,
     ],
   );
 }
@@ -257,7 +306,10 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
  */
 export async function takeOverStale(db: Db, staleAfterMs: number, limit: number): Promise<UnfinishedDocument[]> {
   const r = await db.query<UnfinishedRow>(
-    `UPDATE documents SET version = version + 1, status = 'queued', stage = 'queued', updated_at = now()
+    `UPDATE documents SET version = version + 1, status = 'queued',
+            stall_reason = 'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage || ' (attempt ' || attempts
+              || '); taken over and retried at ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '.',
+            stage = 'queued', updated_at = now()
       WHERE id IN (SELECT id FROM documents WHERE status = 'processing'
                      AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond') LIMIT $2)
       RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,

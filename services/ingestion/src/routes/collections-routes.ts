@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { CreateCollectionBodySchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
 import { createCollection, deleteCollection, listCollections, requireCollection } from '../repo/collections-repo.js';
 
 export function collectionsRoutes(db: Db): Router {
@@ -10,7 +10,7 @@ export function collectionsRoutes(db: Db): Router {
   router.post(
     '/v1/collections',
     handle(async (req, res) => {
-      const body = parseWith(CreateCollectionBodySchema, req.body);
+      const body = parseWith(CreateCollectionBodyWithChunkingSchema, req.body);
       res.status(201).json(await createCollection(db, ctx(res).identity.team_id, body));
     }),
   );

@@ -1,13 +1,21 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { DocumentView } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith, type Logger } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, parseWith, type Logger } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { IngestionLimits } from '../limits.js';
 import { requireCollection } from '../repo/collections-repo.js';
-import { decodeCursor, deleteDocument, getDocument, insertDocument, listDocuments, setJobId } from '../repo/documents-repo.js';
+import {
+  decodeCursor,
+  deleteDocument,
+  findDuplicate,
+  getDocument,
+  insertDocument,
+  listDocuments,
+  setJobId,
+  type IngestionDocumentView,
+} from '../repo/documents-repo.js';
 import { readUpload } from '../upload/read-upload.js';
 
 const ListQuerySchema = z.object({
@@ -15,37 +23,76 @@ const ListQuerySchema = z.object({
   cursor: z.string().max(500).optional(),
 });
 
-export function documentsRoutes(deps: { db: Db; queue: JobQueue<IngestDocumentPayload>; limits: IngestionLimits; logger: Logger }): Router {
+interface Deps {
+  db: Db;
+  queue: JobQueue<IngestDocumentPayload>;
+  limits: IngestionLimits;
+  logger: Logger;
+  /** How often the events stream re-reads the document (it works across processes). */
+  eventsPollMs?: number;
+}
+
+export function documentsRoutes(deps: Deps): Router {
   const { db } = deps;
   const router = Router();
+
+  /**
+   * Rows and bytes commit before anything is enqueued: a job never sees a missing document, and an
+   * enqueue that fails after commit is picked up by the reconciler. Identical bytes already in the
+   * collection are answered with the existing document (`duplicate: true`) and not stored again.
+   */
+  const accept = async (req: Request, res: Response, collectionId: string, replaceId: string | null) => {
+    const { identity, traceId } = ctx(res);
+    const upload = await readUpload(req, res, deps.limits);
+    const target = replaceId ?? upload.replaceDocumentId;
+    if (target) {
+      const existing = await getDocument(db, identity.team_id, target);
+      if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
+        throw new AppError('document_not_found', `No document ${target} in this collection.`);
+      }
+    }
+    const accepted = await db.transaction(async (tx) => {
+      const out: { view: IngestionDocumentView; payload?: IngestDocumentPayload }[] = [];
+      for (const item of upload.items) {
+        const duplicate = target ? null : await findDuplicate(tx, collectionId, item.sha256);
+        if (duplicate) {
+          out.push({ view: duplicate });
+          continue;
+        }
+        const view = await insertDocument(tx, { ...item, collectionId, teamId: identity.team_id, identity, traceId, replacesDocumentId: target });
+        const payload: IngestDocumentPayload = { documentId: view.id, collectionId, version: 1, identity, traceId };
+        view.job_id = ingestDocumentJob.jobId(payload);
+        await setJobId(tx, view.id, view.job_id);
+        out.push({ view: { ...view, duplicate: false }, payload });
+      }
+      return out;
+    });
+    for (const { payload } of accepted) {
+      if (!payload) continue;
+      await deps.queue.enqueue(payload).catch((error: unknown) => {
+        deps.logger.warn('enqueue failed; the reconciler will retry', { trace_id: traceId, document_id: payload.documentId, err: String(error) });
+      });
+    }
+    const allDuplicates = accepted.every((a) => !a.payload);
+    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target } : {}) });
+  };
 
   router.post(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
-      const { identity, traceId } = ctx(res);
       // Checked before reading the body, so a wrong id costs no upload buffering.
-      const collection = await requireCollection(db, identity.team_id, String(req.params.id));
-      const items = await readUpload(req, res, deps.limits);
+      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      await accept(req, res, collection.id, null);
+    }),
+  );
 
-      // Rows and bytes commit before anything is enqueued: a job never sees a missing document,
-      // and an enqueue that fails after commit is picked up by the reconciler.
-      const accepted = await db.transaction(async (tx) => {
-        const out: { view: DocumentView; payload: IngestDocumentPayload }[] = [];
-        for (const item of items) {
-          const view = await insertDocument(tx, { ...item, collectionId: collection.id, teamId: identity.team_id, identity, traceId });
-          const payload: IngestDocumentPayload = { documentId: view.id, collectionId: collection.id, version: 1, identity, traceId };
-          view.job_id = ingestDocumentJob.jobId(payload);
-          await setJobId(tx, view.id, view.job_id);
-          out.push({ view, payload });
-        }
-        return out;
-      });
-      for (const { payload } of accepted) {
-        await deps.queue.enqueue(payload).catch((error: unknown) => {
-          deps.logger.warn('enqueue failed; the reconciler will retry', { trace_id: traceId, document_id: payload.documentId, err: String(error) });
-        });
-      }
-      res.status(202).json({ documents: accepted.map((a) => a.view) });
+  router.put(
+    '/v1/documents/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const doc = await getDocument(db, ctx(res).identity.team_id, id);
+      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      await accept(req, res, doc.collection_id, id);
     }),
   );
 
@@ -67,6 +114,43 @@ export function documentsRoutes(deps: { db: Db; queue: JobQueue<IngestDocumentPa
       const doc = await getDocument(db, ctx(res).identity.team_id, id);
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
       res.json(doc);
+    }),
+  );
+
+  /**
+   * Live progress as server-sent events: `progress` whenever stage, pages or chunks change, and a
+   * final `done` with the final state (or `deleted`). The stream reads Postgres, so it follows a job
+   * running in any process.
+   */
+  router.get(
+    '/v1/documents/:id/events',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const teamId = ctx(res).identity.team_id;
+      const first = await getDocument(db, teamId, id);
+      if (!first) throw new AppError('document_not_found', `No document ${id}.`);
+      const sse = openSse(res);
+      let last = '';
+      let doc: IngestionDocumentView | null = first;
+      while (!sse.closed) {
+        if (!doc) {
+          sse.send({ id, deleted: true }, 'deleted');
+          break;
+        }
+        const { stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled } = doc.progress;
+        const key = JSON.stringify([doc.status, stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled]);
+        if (key !== last) {
+          last = key;
+          sse.send({ id, status: doc.status, progress: doc.progress, error: doc.error }, 'progress');
+        }
+        if (doc.status === 'ready' || doc.status === 'failed') {
+          sse.send(doc, 'done');
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, deps.eventsPollMs ?? 250));
+        doc = await getDocument(db, teamId, id);
+      }
+      sse.end();
     }),
   );
 

@@ -12,15 +12,15 @@ export interface EmbedCall {
  * A deterministic synthetic embedder: hashed bag of words, L2-normalised, so similar texts get
  * similar vectors without any provider. Records every call; `failures` are thrown first, in order.
  */
-export function createFakeGatewayModels(options: { dimensions?: number; maxEmbeddingsPerCall?: number } = {}) {
+export function createFakeGatewayModels(options: { dimensions?: number; maxEmbeddingsPerCall?: number; latencyMs?: number } = {}) {
   const dimensions = options.dimensions ?? 32;
   const calls: EmbedCall[] = [];
   const failures: unknown[] = [];
-  const embed = (text: string): number[] => {
-    const v = new Array<number>(dimensions).fill(0);
+  const embed = (text: string, dims = dimensions): number[] => {
+    const v = new Array<number>(dims).fill(0);
     for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
       const h = createHash('sha1').update(word).digest();
-      v[h.readUInt32BE(0) % dimensions]! += h[4]! % 2 === 0 ? 1 : -1;
+      v[h.readUInt32BE(0) % dims]! += h[4]! % 2 === 0 ? 1 : -1;
     }
     const norm = Math.hypot(...v) || 1;
     return v.map((x) => x / norm);
@@ -32,11 +32,13 @@ export function createFakeGatewayModels(options: { dimensions?: number; maxEmbed
         provider: name.split('/')[0] ?? 'fake',
         modelId: name,
         maxEmbeddingsPerCall: options.maxEmbeddingsPerCall ?? 4,
-        async doEmbed({ values }) {
+        async doEmbed({ values, dimensions: asked }) {
           calls.push({ model: name, context, values });
+          if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
           if (failures.length > 0) throw failures.shift();
           return {
-            embeddings: values.map(embed),
+            // Honours a requested dimension, like text-embedding-3 models do.
+            embeddings: values.map((v) => embed(v, asked ?? dimensions)),
             usage: { inputTokens: values.join(' ').split(/\s+/).length, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, searchUnits: 0, reported: true },
           };
         },

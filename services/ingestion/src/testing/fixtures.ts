@@ -1,4 +1,4 @@
-import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
 
 /** A real PDF with one page per entry, each page's lines drawn top to bottom. */
 export async function makePdf(pages: string[][]): Promise<Uint8Array> {
@@ -38,3 +38,31 @@ export QUIRE_PORT=8080
 
 If the service does not start, read the log line that says which setting is invalid.
 `;
+
+/** A two-column page: each line of the left and right column drawn at the same heights. */
+export async function makeTwoColumnPdf(left: string[], right: string[], extraPages: 'blank'[] = []): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const page = doc.addPage([612, 792]);
+  // Drawn interleaved (left line, right line, ...) the way many layouts emit them.
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    if (left[i]) page.drawText(left[i]!, { x: 50, y: 740 - i * 16, size: 10, font });
+    if (right[i]) page.drawText(right[i]!, { x: 330, y: 740 - i * 16, size: 10, font });
+  }
+  for (const _ of extraPages) doc.addPage([612, 792]);
+  return doc.save();
+}
+
+/**
+ * A PDF that "never ends" for a parser: one page whose content stream holds millions of text
+ * operators, deflated to a few hundred kilobytes (pdf.js needs many seconds and much memory).
+ */
+export async function makeEndlessPdf(operators = 3_000_000): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const page = doc.addPage([612, 792]);
+  const content = Buffer.from('BT /F1 10 Tf 50 700 Td (x) Tj ET\n'.repeat(operators));
+  page.node.set(PDFName.of('Contents'), doc.context.register(doc.context.flateStream(content)));
+  page.node.set(PDFName.of('Resources'), doc.context.obj({ Font: doc.context.obj({ F1: font.ref }) }));
+  return doc.save();
+}

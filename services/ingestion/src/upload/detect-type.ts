@@ -1,6 +1,7 @@
 import { AppError } from '@quire/server-kit';
 
-export type SupportedMime = 'application/pdf' | 'text/markdown' | 'text/plain';
+export const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+export type SupportedMime = 'application/pdf' | typeof DOCX_MIME | 'text/html' | 'text/csv' | 'text/markdown' | 'text/plain';
 
 export interface DetectedType {
   mime: SupportedMime;
@@ -19,7 +20,7 @@ const KNOWN_BINARY: { magic: number[]; what: string }[] = [
   { magic: [0x1f, 0x8b], what: 'a gzip archive' },
 ];
 
-const SUPPORTED = 'Supported types: PDF, Markdown (.md) and UTF-8 plain text (.txt).';
+const SUPPORTED = 'Supported types: PDF, Word (.docx), HTML, CSV, Markdown (.md) and UTF-8 plain text (.txt).';
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return magic.every((b, i) => bytes[i] === b);
@@ -41,6 +42,25 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** A ZIP whose central directory names word/document.xml (OOXML word processing). */
+export function isDocx(bytes: Uint8Array): boolean {
+  if (!startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return false;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('word/document.xml');
+}
+
+export function looksLikeHtml(text: string): boolean {
+  const head = text.slice(0, 2048).replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  return head.startsWith('<!doctype html') || head.startsWith('<html') || /^(<!--[\s\S]*?-->\s*)*<(html|head|body)\b/.test(head);
+}
+
+/** By name or declared type, confirmed by the content: at least two lines with the same delimiter count. */
+export function looksLikeCsv(text: string, filename?: string | null, declaredMime?: string | null): boolean {
+  const named = (filename && /\.(csv|tsv)$/i.test(filename)) || (declaredMime && /^text\/(csv|tab-separated-values)\b/i.test(declaredMime));
+  if (!named) return false;
+  const lines = text.split(/\r?\n/, 3).filter((l) => l.trim());
+  return lines.length >= 2 && [',', ';', '\t', '|'].some((d) => lines[0]!.split(d).length > 1);
+}
+
 export function looksLikeMarkdown(text: string, filename?: string | null, declaredMime?: string | null): boolean {
   if (filename && MARKDOWN_EXT.test(filename)) return true;
   if (declaredMime && /^text\/(x-)?markdown\b/i.test(declaredMime)) return true;
@@ -55,6 +75,7 @@ export function detectType(bytes: Uint8Array, filename?: string | null, declared
   const name = filename ? `'${filename}'` : 'The document';
   if (bytes.length === 0) throw new AppError('invalid_request', `${name} is empty.`, { param: 'file' });
   if (isPdf(bytes)) return { mime: 'application/pdf' };
+  if (isDocx(bytes)) return { mime: DOCX_MIME };
   const binary = KNOWN_BINARY.find((k) => startsWith(bytes, k.magic));
   if (binary) throw new AppError('unsupported_media_type', `${name} looks like ${binary.what}, which is not supported yet. ${SUPPORTED}`);
   const text = decodeUtf8(bytes);
@@ -62,5 +83,7 @@ export function detectType(bytes: Uint8Array, filename?: string | null, declared
     throw new AppError('unsupported_media_type', `${name} is neither a PDF nor valid UTF-8 text. ${SUPPORTED}`);
   }
   if (text.trim().length === 0) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
+  if (looksLikeHtml(text)) return { mime: 'text/html' };
+  if (looksLikeCsv(text, filename, declaredMime)) return { mime: 'text/csv' };
   return { mime: looksLikeMarkdown(text, filename, declaredMime) ? 'text/markdown' : 'text/plain' };
 }

@@ -1,10 +1,30 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import multer from 'multer';
-import { CreateTextDocumentBodySchema, MetadataSchema, type Metadata } from '@quire/contracts';
+import { z } from 'zod';
+import { MetadataSchema, type Metadata } from '@quire/contracts';
 import { AppError, parseWith } from '@quire/server-kit';
 import type { IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
+import { fetchUrl } from './fetch-url.js';
+
+/** JSON uploads: raw text, or a URL to fetch; either may replace an existing document. */
+const JsonDocumentBodySchema = z
+  .object({
+    text: z.string().min(1, 'text must not be empty').max(20_000_000).optional(),
+    url: z.string().max(4000).optional(),
+    title: z.string().max(500).optional(),
+    metadata: MetadataSchema.optional(),
+    replace_document_id: z.string().uuid().optional(),
+  })
+  .strict()
+  .refine((b) => (b.text === undefined) !== (b.url === undefined), { message: "send exactly one of 'text' and 'url'", path: ['text'] });
+
+export interface ReadUpload {
+  items: UploadItem[];
+  /** A new version of this document (form field or JSON `replace_document_id`). */
+  replaceDocumentId: string | null;
+}
 
 /** One accepted file (or JSON text), typed and hashed, ready to store. */
 export interface UploadItem {
@@ -32,6 +52,7 @@ function multerToAppError(error: unknown, limits: IngestionLimits): unknown {
   const field = error.field ? ` ('${error.field}')` : '';
   switch (error.code) {
     case 'LIMIT_FILE_SIZE':
+      // The rest of the body is not read: the connection closes after the 413.
       return new AppError('payload_too_large', `A file${field} is larger than the ${megabytes(limits.maxUploadBytes)} limit.`, { param: 'file' });
     case 'LIMIT_FILE_COUNT':
       return new AppError('invalid_request', `At most ${limits.maxFilesPerUpload} files per upload.`, { param: 'file' });
@@ -58,47 +79,104 @@ function titleFromFilename(filename: string): string {
   return filename.replace(/\.[^.]+$/, '') || filename;
 }
 
-async function readMultipart(req: Request, res: Response, limits: IngestionLimits): Promise<UploadItem[]> {
+/**
+ * multer's memory storage, except that a file over the limit fails at once: multer's own storage
+ * waits for the whole body before reporting the limit, which for a 1 GB upload means reading 1 GB.
+ */
+function boundedMemoryStorage(maxBytes: number, onLimit: (field: string) => void): multer.StorageEngine {
+  return {
+    _handleFile(_req, file, cb) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const finish = (error: Error | null, info?: Partial<Express.Multer.File>) => {
+        if (finished) return;
+        finished = true;
+        cb(error, info);
+      };
+      file.stream.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size <= maxBytes) parts.push(d);
+      });
+      file.stream.on('limit', () => {
+        onLimit(file.fieldname);
+        finish(new multer.MulterError('LIMIT_FILE_SIZE', file.fieldname));
+      });
+      file.stream.on('error', (error: Error) => finish(error));
+      file.stream.on('end', () => finish(null, { buffer: Buffer.concat(parts), size }));
+    },
+    _removeFile(_req, file, cb) {
+      (file as { buffer?: Buffer }).buffer = Buffer.alloc(0);
+      cb(null);
+    },
+  };
+}
+
+async function readMultipart(req: Request, res: Response, limits: IngestionLimits): Promise<ReadUpload> {
+  let refuse: (error: unknown) => void = () => undefined;
+  let stopped = false;
+  const stop = () => {
+    // Stop reading an oversized or broken body instead of draining it (memory and time stay flat).
+    if (stopped || res.headersSent) return;
+    stopped = true;
+    res.setHeader('connection', 'close');
+    res.once('finish', () => req.socket?.destroy());
+  };
   const middleware = multer({
-    storage: multer.memoryStorage(),
+    // multer reports the size limit only once the whole body has been read; refuse at the limit.
+    storage: boundedMemoryStorage(limits.maxUploadBytes, (field) => {
+      stop();
+      refuse(multerToAppError(new multer.MulterError('LIMIT_FILE_SIZE', field), limits));
+    }),
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxFilesPerUpload, fields: 20, fieldSize: 1024 * 1024 },
     // Browsers and curl send UTF-8 filenames without declaring a charset.
     defParamCharset: 'utf8',
   }).array('file', limits.maxFilesPerUpload);
   await new Promise<void>((resolve, reject) => {
-    middleware(req, res, (error?: unknown) => (error ? reject(multerToAppError(error, limits)) : resolve()));
+    refuse = reject;
+    middleware(req, res, (error?: unknown) => {
+      if (!error) return resolve();
+      stop();
+      reject(multerToAppError(error, limits));
+    });
   });
   const files = (req.files as Express.Multer.File[] | undefined) ?? [];
   if (files.length === 0) throw new AppError('invalid_request', "Attach at least one 'file' part.", { param: 'file' });
   const fields = (req.body ?? {}) as Record<string, unknown>;
   const metadata = parseMetadata(fields.metadata);
   const title = typeof fields.title === 'string' && fields.title.trim() && files.length === 1 ? fields.title.trim().slice(0, 500) : null;
-  return files.map((file) => {
+  const replace = typeof fields.replace_document_id === 'string' && fields.replace_document_id ? fields.replace_document_id : null;
+  if (replace && files.length !== 1) throw new AppError('invalid_request', 'Replace a document with exactly one file.', { param: 'replace_document_id' });
+  const items = files.map((file) => {
     const bytes = new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
     const { mime } = detectType(bytes, file.originalname, file.mimetype);
     return { bytes, sha256: sha256(bytes), mime, filename: file.originalname || null, title: title ?? (file.originalname ? titleFromFilename(file.originalname) : null), metadata };
   });
+  return { items, replaceDocumentId: replace };
 }
 
-function readJsonText(req: Request): UploadItem[] {
-  const body = parseWith(CreateTextDocumentBodySchema, req.body);
-  if (body.text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });
-  const bytes = new Uint8Array(Buffer.from(body.text, 'utf8'));
-  return [
-    {
-      bytes,
-      sha256: sha256(bytes),
-      mime: looksLikeMarkdown(body.text) ? 'text/markdown' : 'text/plain',
-      filename: null,
-      title: body.title ?? null,
-      metadata: body.metadata ?? {},
-    },
-  ];
+async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUpload> {
+  const body = parseWith(JsonDocumentBodySchema, req.body);
+  const replaceDocumentId = body.replace_document_id ?? null;
+  if (body.url !== undefined) {
+    const fetched = await fetchUrl(body.url, { maxBytes: limits.maxUploadBytes, timeoutMs: limits.urlFetchTimeoutMs, allowLoopback: limits.allowLoopbackUrls });
+    const { mime } = detectType(fetched.bytes, fetched.filename, fetched.contentType);
+    const metadata = { ...(body.metadata ?? {}), source_url: fetched.finalUrl };
+    const title = body.title ?? (fetched.filename ? titleFromFilename(fetched.filename) : fetched.finalUrl);
+    return { items: [{ bytes: fetched.bytes, sha256: sha256(fetched.bytes), mime, filename: fetched.filename, title, metadata }], replaceDocumentId };
+  }
+  const text = body.text!;
+  if (text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });
+  const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
+  return {
+    items: [{ bytes, sha256: sha256(bytes), mime: looksLikeMarkdown(text) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, metadata: body.metadata ?? {} }],
+    replaceDocumentId,
+  };
 }
 
 /** Reads either a multipart upload or a JSON `{text}` body; anything else is a 415. */
-export async function readUpload(req: Request, res: Response, limits: IngestionLimits): Promise<UploadItem[]> {
+export async function readUpload(req: Request, res: Response, limits: IngestionLimits): Promise<ReadUpload> {
   if (req.is('multipart/form-data')) return readMultipart(req, res, limits);
-  if (req.is('application/json')) return readJsonText(req);
-  throw new AppError('unsupported_media_type', 'Send documents as multipart/form-data file parts or as JSON {"text": ...}.');
+  if (req.is('application/json')) return readJson(req, limits);
+  throw new AppError('unsupported_media_type', 'Send documents as multipart/form-data file parts or as JSON {"text": ...} or {"url": ...}.');
 }

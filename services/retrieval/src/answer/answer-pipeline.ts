@@ -4,22 +4,36 @@ import { AppError } from '@quire/server-kit';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
 import { isAbort, toAppError } from '../errors.js';
 import { insertQuery, type QueryStatus } from '../queries/query-repository.js';
-import { runSearch, type RetrievedChunk, type SearchDeps } from '../search/search-pipeline.js';
+import { runMultiSearch, type RetrievedChunk, type SearchDeps } from '../search/search-pipeline.js';
+import { appendTurns, loadHistory, newConversationId, rewriteFollowUp, type Turn } from './conversation.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citations.js';
-import { buildPrompt, NO_ANSWER } from './prompt.js';
+import { SafeMarkdownStream, sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
+import { buildPrompt, estimateTokens, NO_ANSWER, sourceBudgetFor } from './prompt.js';
 
 /** Receives streaming events; absent for a plain JSON answer. */
 export type AnswerEventSink = (event: 'retrieval' | 'delta' | 'citations' | 'usage', data: unknown) => void;
 
 export interface AnswerInput {
   collection: CollectionForQuery;
+  /** Multi-collection answers: every collection searched (`collection` is the first, whose model answers). */
+  collections?: CollectionForQuery[];
   body: AnswerBody;
   identity: Identity;
   queryId: string;
   call: Omit<GatewayCallContext, 'purpose'>;
   abortSignal: AbortSignal;
   sink?: AnswerEventSink;
+  /** Hosts answers may link to besides URLs in the sources (QUIRE_ANSWER_LINK_HOSTS). */
+  allowedLinkHosts?: string[];
+  /** History carried by the caller (OpenAI messages): used for the rewrite, nothing is stored. */
+  history?: Turn[];
+}
+
+/** The model said the sources do not hold the answer (or was not called because nothing was found). */
+export function isNoAnswer(answer: string): boolean {
+  const norm = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
+  return answer.trim() === '' || norm(answer).includes(norm(NO_ANSWER));
 }
 
 const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;
@@ -41,7 +55,10 @@ export function snippet(text: string, max = 200): string {
  */
 export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Promise<AnswerResponse> {
   const { collection, body, sink } = input;
+  const collections = input.collections ?? [collection];
   const generationModel = requireGenerationModel(collection);
+  const conversationId = body.conversation_id ?? newConversationId();
+  let question = body.question;
   const start = performance.now();
   const timings: Record<string, number> = {};
   let mode: AnswerBody['mode'] | null = null;
@@ -49,6 +66,8 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   let answer = '';
   let citations: Citation[] = [];
   let status: QueryStatus = 'ok';
+  let promptTokens: number | null = null;
+  let models: Record<string, string | null> = { embedding: collection.embeddingModel };
 
   const record = async () => {
     timings.total = since(start);
@@ -56,6 +75,9 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       id: input.queryId,
       identity: input.identity,
       collectionId: collection.id,
+      collectionIds: collections.map((c) => c.id),
+      conversationId,
+      rewrittenQuery: question === body.question ? null : question,
       kind: 'answer',
       query: body.question,
       mode: mode ?? null,
@@ -64,27 +86,44 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       results: sources,
       citations,
       timings,
-      models: { embedding: collection.embeddingModel, generation: generationModel },
+      models: { ...models, generation: generationModel },
+      promptTokens,
+      noAnswer: status === 'ok' ? isNoAnswer(answer) : null,
     });
   };
 
   try {
+    if (body.conversation_id || input.history) {
+      const history = input.history ?? (await loadHistory(deps.db, input.identity, body.conversation_id!));
+      const rewriteStart = performance.now();
+      question = await rewriteFollowUp(deps.models, generationModel, input.call, history, body.question, input.abortSignal);
+      if (history.length > 0) timings.rewrite = since(rewriteStart);
+    }
     const retrieveStart = performance.now();
-    const search = await runSearch(deps, {
-      collection,
-      query: body.question,
+    const search = await runMultiSearch(deps, {
+      collections,
+      query: question,
       topK: body.top_k,
       ...(body.mode ? { mode: body.mode } : {}),
-      ...(body.filters ? { filters: body.filters } : {}),
+      filters: { ...body.filters, accessGroups: input.identity.groups },
+      ...(body.preset ? { preset: body.preset } : {}),
+      ...(body.fusion ? { fusion: body.fusion } : {}),
+      ...(body.rerank !== undefined ? { rerank: body.rerank } : {}),
       call: input.call,
       abortSignal: input.abortSignal,
     });
     mode = search.mode;
     timings.retrieve = since(retrieveStart);
-    const prompt = buildPrompt(body.question, search.results);
+    for (const key of ['embed', 'search', 'rerank'] as const) if (search.timings[key] !== undefined) timings[key] = search.timings[key]!;
+    models = { ...models, ...search.models };
+    const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, question));
     sources = prompt.sources;
+    promptTokens = prompt.messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0);
+    const policy: LinkPolicy = { sourceUrls: urlsIn(sources.map((x) => x.text)), allowedHosts: input.allowedLinkHosts ?? [] };
     sink?.('retrieval', {
       query_id: input.queryId,
+      conversation_id: conversationId,
+      ...(question !== body.question ? { rewritten_query: question } : {}),
       mode: search.mode,
       sources: sources.map((s, i) => ({
         index: i + 1,
@@ -95,6 +134,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
         page_end: s.pageEnd,
         heading_path: s.headingPath,
         score: s.score,
+        ...(s.collectionId ? { collection_id: s.collectionId } : {}),
         snippet: snippet(s.text),
       })),
     });
@@ -108,20 +148,21 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       const generateStart = performance.now();
       if (sink) {
         const filter = new CitationStreamFilter(sources.length);
+        const safe = new SafeMarkdownStream(policy);
         const { stream } = await model.doStream({ messages: prompt.messages, abortSignal: input.abortSignal });
         for await (const part of stream) {
           if (part.type !== 'text-delta') continue;
           if (timings.first_token === undefined) timings.first_token = since(start);
-          const text = filter.push(part.text);
+          const text = safe.push(filter.push(part.text));
           answer += text;
           if (text) sink('delta', { text });
         }
-        const rest = filter.flush();
+        const rest = safe.push(filter.flush()) + safe.flush();
         answer += rest;
         if (rest) sink('delta', { text: rest });
       } else {
         const result = await model.doGenerate({ messages: prompt.messages, abortSignal: input.abortSignal });
-        answer = rewriteMarkers(result.text, sources.length);
+        answer = sanitizeAnswer(rewriteMarkers(result.text, sources.length), policy);
       }
       timings.generate = since(generateStart);
       answer = answer.trim();
@@ -134,8 +175,18 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   }
 
   await record();
+  if (!input.history) await appendTurns(deps.db, input.identity, conversationId, collections.map((c) => c.id), input.queryId, body.question, answer);
   const usage = await usageForQuery(deps.db, input.queryId);
   sink?.('citations', { citations });
   sink?.('usage', { usage });
-  return { query_id: input.queryId, answer, citations, usage, timings_ms: timings };
+  return {
+    query_id: input.queryId,
+    answer,
+    citations,
+    no_answer: isNoAnswer(answer),
+    conversation_id: conversationId,
+    ...(question !== body.question ? { rewritten_query: question } : {}),
+    usage,
+    timings_ms: timings,
+  };
 }

@@ -1,4 +1,5 @@
 import type { Citation } from '@quire/contracts';
+import { analyze } from '@quire/keyword-index';
 import type { RetrievedChunk } from '../search/search-pipeline.js';
 
 // `[1]`, `[1, 3]`, with the spaces or tabs before it (removed with an invalid marker).
@@ -77,6 +78,23 @@ export function pickQuote(chunkText: string, citing: string): string {
 }
 
 /**
+ * How much of what the answer says next to a citation is in the cited chunk: the share of the citing
+ * sentences' stemmed content terms that occur in the chunk. Lexical, so a paraphrase scores lower
+ * than a quote, which is why the threshold is modest.
+ */
+export function supportScore(citing: string, chunkText: string): number {
+  const said = new Set(analyze(citing.replace(MARKER, '')).map((t) => t.term).filter((t) => t.length > 1));
+  if (said.size === 0) return 1;
+  const source = new Set(analyze(chunkText).map((t) => t.term));
+  let hits = 0;
+  for (const t of said) if (source.has(t)) hits += 1;
+  return hits / said.size;
+}
+
+/** Below this share a citation is flagged `supported: false` (kept, so readers see the claim was checked). */
+export const SUPPORT_THRESHOLD = 0.3;
+
+/**
  * The citations of a (rewritten) answer, in order of first mention. Each maps source n to the
  * chunk in the prompt; its quote favours the sentence the answer cites it from.
  */
@@ -111,6 +129,9 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
       char_start: chunk.charStart,
       char_end: chunk.charEnd,
       quote: pickQuote(chunk.text, said.join(' ')),
+      // Every citing sentence must be supported; one unsupported use flags the citation.
+      supported: said.every((sentence) => supportScore(sentence, chunk.text) >= SUPPORT_THRESHOLD),
+      ...(chunk.collectionId ? { collection_id: chunk.collectionId } : {}),
     };
   });
 }

@@ -1,3 +1,4 @@
+import { SearchSettingsSchema, type SearchSettings } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 
@@ -9,9 +10,42 @@ export interface CollectionForQuery {
   /** The current index version's embedding model; null means keyword-only. */
   embeddingModel: string | null;
   dimensions: number | null;
+  rerankModel?: string | null;
+  /** `collections.search_settings`; a stored value that no longer parses counts as empty. */
+  settings?: SearchSettings;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Row {
+  id: string;
+  name: string;
+  generation_model: string | null;
+  rerank_model: string | null;
+  search_settings: unknown;
+  index_version_id: string | null;
+  embedding_model: string | null;
+  dimensions: number | null;
+}
+
+const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions
+FROM collections c
+LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id`;
+
+function toCollection(row: Row): CollectionForQuery {
+  const raw = typeof row.search_settings === 'string' ? JSON.parse(row.search_settings) : row.search_settings;
+  const settings = SearchSettingsSchema.safeParse(raw ?? {});
+  return {
+    id: row.id,
+    name: row.name,
+    generationModel: row.generation_model,
+    indexVersionId: row.index_version_id,
+    embeddingModel: row.embedding_model,
+    dimensions: row.dimensions === null ? null : Number(row.dimensions),
+    rerankModel: row.rerank_model,
+    settings: settings.success ? settings.data : {},
+  };
+}
 
 /**
  * Loads a collection of the caller's team. Another team's collection, a missing one and a malformed
@@ -20,28 +54,34 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function loadCollection(db: Queryable, teamId: string, collectionId: string): Promise<CollectionForQuery> {
   const notFound = new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
   if (!UUID.test(collectionId)) throw notFound;
-  const result = await db.query<{
-    id: string;
-    name: string;
-    generation_model: string | null;
-    index_version_id: string | null;
-    embedding_model: string | null;
-    dimensions: number | null;
-  }>(
-    `SELECT c.id, c.name, c.generation_model, iv.id AS index_version_id, iv.embedding_model, iv.dimensions
-FROM collections c
-LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id
-WHERE c.id = $1 AND c.team_id = $2`,
-    [collectionId, teamId],
-  );
+  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = $1 AND c.team_id = $2`, [collectionId, teamId]);
   const row = result.rows[0];
   if (!row) throw notFound;
-  return {
-    id: row.id,
-    name: row.name,
-    generationModel: row.generation_model,
-    indexVersionId: row.index_version_id,
-    embeddingModel: row.embedding_model,
-    dimensions: row.dimensions === null ? null : Number(row.dimensions),
-  };
+  return toCollection(row);
+}
+
+/** Several collections the caller may read, in the order asked; any missing one is a 404 naming it. */
+export async function loadCollections(db: Queryable, teamId: string, collectionIds: string[]): Promise<CollectionForQuery[]> {
+  const ids = [...new Set(collectionIds.map((id) => id.toLowerCase()))];
+  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = ANY($1::uuid[]) AND c.team_id = $2`, [ids, teamId]);
+  const byId = new Map(result.rows.map((r) => [r.id, toCollection(r)]));
+  return ids.map((id) => {
+    const found = byId.get(id);
+    if (!found) throw new AppError('collection_not_found', `No collection ${id}.`, { param: 'collection_ids' });
+    return found;
+  });
+}
+
+/** A collection by id or by name (case-insensitive), for `kb/<collection id or name>` models. */
+export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string): Promise<CollectionForQuery> {
+  if (UUID.test(ref)) return loadCollection(db, teamId, ref);
+  const result = await db.query<Row>(`${SELECT}\nWHERE lower(c.name) = lower($1) AND c.team_id = $2`, [ref, teamId]);
+  const row = result.rows[0];
+  if (!row) throw new AppError('collection_not_found', `No collection named "${ref}".`, { param: 'model' });
+  return toCollection(row);
+}
+
+export async function saveSearchSettings(db: Queryable, teamId: string, collectionId: string, settings: SearchSettings): Promise<void> {
+  await loadCollection(db, teamId, collectionId);
+  await db.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collectionId, teamId, JSON.stringify(settings)]);
 }

@@ -17,17 +17,25 @@ export interface QueryRecordInput {
   citations?: unknown[];
   timings: Record<string, number>;
   models: Record<string, string | null>;
+  /** Multi-collection queries; `collectionId` is then the first of them. */
+  collectionIds?: string[];
+  conversationId?: string | null;
+  rewrittenQuery?: string | null;
+  /** Estimated tokens of the prompt sent to the generation model. */
+  promptTokens?: number | null;
+  noAnswer?: boolean | null;
 }
 
 /** What a query row keeps of its results: ids and scores, not text (the chunks hold that). */
-export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk_id: string; document_id: string; score: number; scores: RetrievedChunk['scores'] }[] {
-  return results.map((r) => ({ rank: r.rank, chunk_id: r.chunkId, document_id: r.documentId, score: r.score, scores: r.scores }));
+export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk_id: string; document_id: string; score: number; scores: RetrievedChunk['scores']; collection_id?: string }[] {
+  return results.map((r) => ({ rank: r.rank, chunk_id: r.chunkId, document_id: r.documentId, score: r.score, scores: r.scores, ...(r.collectionId ? { collection_id: r.collectionId } : {}) }));
 }
 
 export async function insertQuery(db: Queryable, q: QueryRecordInput): Promise<void> {
   await db.query(
-    `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb)`,
+    `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
+  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19)`,
     [
       q.id,
       q.identity.team_id,
@@ -42,6 +50,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, 
       JSON.stringify(q.citations ?? []),
       JSON.stringify(q.timings),
       JSON.stringify(q.models),
+      q.collectionIds ?? [q.collectionId],
+      q.conversationId ?? null,
+      q.rewrittenQuery ?? null,
+      q.promptTokens ?? null,
+      q.noAnswer ?? null,
+      q.timings.total === undefined ? null : Math.round(q.timings.total),
     ],
   );
 }
@@ -59,6 +73,12 @@ export interface StoredQuery {
   timings_ms: Record<string, number>;
   models: Record<string, string | null>;
   created_at: string;
+  collection_ids: string[] | null;
+  conversation_id: string | null;
+  rewritten_query: string | null;
+  prompt_tokens: number | null;
+  no_answer: boolean | null;
+  latency_ms: number | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -68,6 +88,7 @@ export async function findQuery(db: Queryable, teamId: string, id: string): Prom
   if (!UUID.test(id)) return null;
   const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown }>(
     `SELECT id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
+  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
 FROM queries WHERE id = $1 AND team_id = $2`,
     [id, teamId],

@@ -1,26 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { AnswerBodySchema } from '@quire/contracts';
+import { AnswerBodySchema, MultiAnswerBodySchema } from '@quire/contracts';
 import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
-import { loadCollection } from '../collections/collection-repository.js';
+import { loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { isAbort, toAppError } from '../errors.js';
 import { resolveMode, type SearchDeps } from '../search/search-pipeline.js';
 
 export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
   const router = Router();
-  router.post(
-    '/v1/collections/:id/answer',
+  const answer = (multi: boolean) =>
     handle(async (req, res) => {
-      const body = parseWith(AnswerBodySchema, req.body);
+      const multiBody = multi ? parseWith(MultiAnswerBodySchema, req.body) : null;
+      const body = multiBody ?? parseWith(AnswerBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collection = await loadCollection(deps.db, identity.team_id, String(req.params.id));
+      const collections = multiBody ? await loadCollections(deps.db, identity.team_id, multiBody.collection_ids) : [await loadCollection(deps.db, identity.team_id, String(req.params.id))];
+      const collection = collections[0]!;
       // Checked before any SSE byte goes out, so configuration errors stay plain HTTP errors.
       requireGenerationModel(collection);
-      resolveMode(collection, body.mode);
+      if (!multiBody) resolveMode(collection, body.mode);
       const queryId = randomUUID();
       const abort = new AbortController();
-      const input = { collection, body, identity, queryId, call: { identityToken, traceId, collectionId: collection.id, queryId }, abortSignal: abort.signal };
+      const call = { identityToken, traceId, ...(multi ? {} : { collectionId: collection.id }), queryId };
+      const input = { collection, collections, body, identity, queryId, call, abortSignal: abort.signal };
 
       if (!body.stream) {
         res.on('close', () => {
@@ -48,7 +50,8 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
       } finally {
         sse.end();
       }
-    }),
-  );
+    });
+  router.post('/v1/collections/:id/answer', answer(false));
+  router.post('/v1/answer', answer(true));
   return router;
 }

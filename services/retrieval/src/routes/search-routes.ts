@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { SearchBodySchema, type SearchResponse } from '@quire/contracts';
+import { MultiSearchBodySchema, SearchBodySchema, type FusionPreset, type FusionSettings, type SearchResponse } from '@quire/contracts';
 import { ctx, handle, parseWith } from '@quire/server-kit';
-import { loadCollection } from '../collections/collection-repository.js';
+import { loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { insertQuery } from '../queries/query-repository.js';
-import { resolveMode, runSearch, toSearchResult, type SearchDeps } from '../search/search-pipeline.js';
+import { resolveMode, runMultiSearch, runSearch, toSearchResult, type SearchDeps, type SearchTuning } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 
 export function searchRoutes(deps: SearchDeps): Router {
@@ -31,7 +31,8 @@ export function searchRoutes(deps: SearchDeps): Router {
           query: body.query,
           topK: body.top_k,
           mode,
-          ...(body.filters ? { filters: body.filters } : {}),
+          filters: { ...body.filters, accessGroups: identity.groups },
+          ...tuningOf(body),
           call: { identityToken, traceId, collectionId: collection.id, queryId },
           abortSignal: abort.signal,
         });
@@ -40,7 +41,47 @@ export function searchRoutes(deps: SearchDeps): Router {
         await insertQuery(deps.db, { ...base, status, results: [], timings: {} }).catch(() => undefined);
         throw toAppError(error);
       }
-      await insertQuery(deps.db, { ...base, status: 'ok', results: outcome.results, timings: outcome.timings });
+      await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
+      const response: SearchResponse = {
+        query_id: queryId,
+        mode: outcome.mode,
+        results: outcome.results.map(toSearchResult),
+        usage: await usageForQuery(deps.db, queryId),
+        timings_ms: outcome.timings,
+      };
+      res.json(response);
+    }),
+  );
+  router.post(
+    '/v1/search',
+    handle(async (req, res) => {
+      const body = parseWith(MultiSearchBodySchema, req.body);
+      const { identity, identityToken, traceId } = ctx(res);
+      const collections = await loadCollections(deps.db, identity.team_id, body.collection_ids);
+      const queryId = randomUUID();
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      const base = { id: queryId, identity, collectionId: collections[0]!.id, collectionIds: collections.map((c) => c.id), kind: 'search' as const, query: body.query, mode: body.mode ?? null, models: {} };
+      let outcome;
+      try {
+        outcome = await runMultiSearch(deps, {
+          collections,
+          query: body.query,
+          topK: body.top_k,
+          ...(body.mode ? { mode: body.mode } : {}),
+          filters: { ...body.filters, accessGroups: identity.groups },
+          ...tuningOf(body),
+          // No single collection to attribute the embed call to: the query id ties the ledger rows.
+          call: { identityToken, traceId, queryId },
+          abortSignal: abort.signal,
+        });
+      } catch (error) {
+        await insertQuery(deps.db, { ...base, status: abort.signal.aborted ? 'cancelled' : 'error', results: [], timings: {} }).catch(() => undefined);
+        throw toAppError(error);
+      }
+      await insertQuery(deps.db, { ...base, mode: outcome.mode, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
       const response: SearchResponse = {
         query_id: queryId,
         mode: outcome.mode,
@@ -52,4 +93,13 @@ export function searchRoutes(deps: SearchDeps): Router {
     }),
   );
   return router;
+}
+
+/** The request's fusion and rerank overrides, without undefined keys. */
+export function tuningOf(body: { preset?: FusionPreset | undefined; fusion?: FusionSettings | undefined; rerank?: boolean | { candidates?: number | undefined } | undefined }): SearchTuning {
+  return {
+    ...(body.preset ? { preset: body.preset } : {}),
+    ...(body.fusion ? { fusion: body.fusion } : {}),
+    ...(body.rerank !== undefined ? { rerank: typeof body.rerank === 'boolean' ? body.rerank : { ...(body.rerank.candidates ? { candidates: body.rerank.candidates } : {}) } } : {}),
+  };
 }

@@ -1,11 +1,19 @@
 import type { SearchFilters } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
+import type { AnalyzerName, Bm25Params } from '@quire/keyword-index';
 import type { RankedHit } from './rrf.js';
 import { scopeConditions, type SqlFragment } from './scope-sql.js';
 
-/** The keyword leg, behind an interface because real BM25 (per-collection statistics) replaces it. */
+export interface KeywordSearchOptions {
+  /** The collection's BM25 parameters and analyser; retrievers without them ignore these. */
+  bm25?: Bm25Params;
+  analyzer?: AnalyzerName;
+  maxPostingsPerTerm?: number;
+}
+
+/** The keyword leg: BM25 (`bm25-retriever.ts`, the default) or the older ts_rank_cd one below. */
 export interface KeywordRetriever {
-  search(collectionId: string, query: string, limit: number, filters?: SearchFilters): Promise<RankedHit[]>;
+  search(collectionId: string, query: string, limit: number, filters?: SearchFilters, options?: KeywordSearchOptions): Promise<RankedHit[]>;
 }
 
 /** Postgres full-text search over `chunks.tsv` (GIN `chunks_tsv_idx`), ranked by ts_rank_cd. */

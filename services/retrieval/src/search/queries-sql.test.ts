@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { keywordQuery } from './keyword-retriever.js';
+import { bm25KeywordQuery } from './bm25-retriever.js';
 import { vectorQuery } from './vector-search.js';
 
 /**
@@ -16,8 +16,8 @@ function render(): string {
   const blocks = [
     ['vector leg (no filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40 })],
     ['vector leg (document and metadata filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, filters })],
-    ['keyword leg (no filters)', keywordQuery(COLLECTION, 'q', 40)],
-    ['keyword leg (document and metadata filters)', keywordQuery(COLLECTION, 'q', 40, filters)],
+    ['BM25 keyword leg (no filters)', bm25KeywordQuery(COLLECTION, 'tide "port zephyr" moor*', 40)],
+    ['BM25 keyword leg (document and metadata filters)', bm25KeywordQuery(COLLECTION, 'tide', 40, filters)],
   ] as const;
   return `${blocks.map(([name, q]) => `-- ${name}; params: ${JSON.stringify(q.params)}\n${q.sql};`).join('\n\n')}\n`;
 }

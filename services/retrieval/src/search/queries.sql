@@ -22,24 +22,85 @@ WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
--- keyword leg (no filters); params: ["q",40,"00000000-0000-4000-8000-00000000000c"]
-SELECT c.id AS chunk_id, ts_rank_cd(c.tsv, q.query)::float8 AS score
-FROM websearch_to_tsquery('english', $1) AS q(query)
-JOIN chunks c ON c.tsv @@ q.query
+-- BM25 keyword leg (no filters); params: ["00000000-0000-4000-8000-00000000000c",["port","zephyr","tide"],[1,1,1],["moor"],0.9,0.4,40,32,"zephyr","port","00000000-0000-4000-8000-00000000000c"]
+WITH s AS (
+  SELECT doc_count::float8 AS n, total_length::float8 / GREATEST(doc_count, 1) AS avgdl
+  FROM bm25_collection_stats WHERE collection_id = $1
+), q AS (
+  SELECT a.term, sum(a.qtf)::float8 AS qtf FROM (
+    SELECT u.term, u.qtf FROM unnest($2::text[], $3::float8[]) AS u(term, qtf)
+    UNION ALL
+    SELECT x.term, 1 FROM unnest($4::text[]) AS pr(prefix)
+    CROSS JOIN LATERAL (
+      SELECT t.term FROM bm25_terms t
+      WHERE t.collection_id = $1 AND t.term >= pr.prefix AND t.term < pr.prefix || chr(1114111)
+      ORDER BY t.df DESC, t.term LIMIT $8
+    ) x
+  ) a GROUP BY a.term
+), w AS (
+  SELECT t.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS weight, s.avgdl
+  FROM q JOIN bm25_terms t ON t.collection_id = $1 AND t.term = q.term CROSS JOIN s
+), scored AS (
+  SELECT p.chunk_id, sum(w.weight * p.tf * ($5::float8 + 1) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.doc_length / w.avgdl))) AS score
+  FROM w CROSS JOIN LATERAL (
+    SELECT p.chunk_id, p.tf, p.doc_length FROM bm25_postings p
+    WHERE p.collection_id = $1 AND p.term = w.term
+    ORDER BY p.tf DESC, p.doc_length
+    LIMIT ALL
+  ) p
+  WHERE true
+  AND p.chunk_id IN (SELECT p0.chunk_id FROM bm25_postings p0
+    JOIN bm25_postings p1 ON p1.collection_id = $1 AND p1.term = $9 AND p1.chunk_id = p0.chunk_id
+    WHERE p0.collection_id = $1 AND p0.term = $10
+      AND EXISTS (SELECT 1 FROM unnest(p0.positions) AS x(pos) WHERE x.pos + 1 = ANY(p1.positions)))
+  GROUP BY p.chunk_id
+)
+SELECT sc.chunk_id, sc.score::float8 AS score
+FROM scored sc
+JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
-WHERE c.collection_id = $3
+WHERE c.collection_id = $11
   AND d.status = 'ready'
-ORDER BY score DESC, c.id
-LIMIT $2;
+ORDER BY sc.score DESC, sc.chunk_id
+LIMIT $7;
 
--- keyword leg (document and metadata filters); params: ["q",40,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
-SELECT c.id AS chunk_id, ts_rank_cd(c.tsv, q.query)::float8 AS score
-FROM websearch_to_tsquery('english', $1) AS q(query)
-JOIN chunks c ON c.tsv @@ q.query
+-- BM25 keyword leg (document and metadata filters); params: ["00000000-0000-4000-8000-00000000000c",["tide"],[1],[],0.9,0.4,40,32,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+WITH s AS (
+  SELECT doc_count::float8 AS n, total_length::float8 / GREATEST(doc_count, 1) AS avgdl
+  FROM bm25_collection_stats WHERE collection_id = $1
+), q AS (
+  SELECT a.term, sum(a.qtf)::float8 AS qtf FROM (
+    SELECT u.term, u.qtf FROM unnest($2::text[], $3::float8[]) AS u(term, qtf)
+    UNION ALL
+    SELECT x.term, 1 FROM unnest($4::text[]) AS pr(prefix)
+    CROSS JOIN LATERAL (
+      SELECT t.term FROM bm25_terms t
+      WHERE t.collection_id = $1 AND t.term >= pr.prefix AND t.term < pr.prefix || chr(1114111)
+      ORDER BY t.df DESC, t.term LIMIT $8
+    ) x
+  ) a GROUP BY a.term
+), w AS (
+  SELECT t.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS weight, s.avgdl
+  FROM q JOIN bm25_terms t ON t.collection_id = $1 AND t.term = q.term CROSS JOIN s
+), scored AS (
+  SELECT p.chunk_id, sum(w.weight * p.tf * ($5::float8 + 1) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.doc_length / w.avgdl))) AS score
+  FROM w CROSS JOIN LATERAL (
+    SELECT p.chunk_id, p.tf, p.doc_length FROM bm25_postings p
+    WHERE p.collection_id = $1 AND p.term = w.term
+    ORDER BY p.tf DESC, p.doc_length
+    LIMIT 1000
+  ) p
+  WHERE true
+  
+  GROUP BY p.chunk_id
+)
+SELECT sc.chunk_id, sc.score::float8 AS score
+FROM scored sc
+JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
-WHERE c.collection_id = $3
+WHERE c.collection_id = $9
   AND d.status = 'ready'
-  AND c.document_id = ANY($4::uuid[])
-  AND d.metadata @> $5::jsonb
-ORDER BY score DESC, c.id
-LIMIT $2;
+  AND c.document_id = ANY($10::uuid[])
+  AND d.metadata @> $11::jsonb
+ORDER BY sc.score DESC, sc.chunk_id
+LIMIT $7;

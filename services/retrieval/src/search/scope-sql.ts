@@ -1,5 +1,8 @@
 import type { SearchFilters } from '@quire/contracts';
 
+/** Filters plus the caller's groups (set by the routes from the signed identity, never from the body). */
+export type AccessFilters = SearchFilters & { accessGroups?: string[] };
+
 export interface SqlFragment {
   sql: string;
   params: unknown[];
@@ -21,6 +24,29 @@ export function scopeConditions(collectionId: string, filters: SearchFilters | u
     // jsonb containment gives "equals" for scalars and "contains" for arrays in one operator.
     params.push(JSON.stringify(filters.metadata));
     conditions.push(`d.metadata @> $${firstParam + params.length - 1}::jsonb`);
+  }
+  const ref = (value: unknown) => {
+    params.push(value);
+    return `$${firstParam + params.length - 1}`;
+  };
+  if (filters?.tags && filters.tags.length > 0) {
+    conditions.push(`d.metadata->'tags' ?| ${ref(filters.tags)}::text[]`);
+  }
+  if (filters?.created_after) conditions.push(`d.created_at >= ${ref(filters.created_after)}::timestamptz`);
+  if (filters?.created_before) conditions.push(`d.created_at < ${ref(filters.created_before)}::timestamptz`);
+  const ops = { gte: '>=', gt: '>', lte: '<=', lt: '<' } as const;
+  for (const [key, range] of Object.entries(filters?.metadata_dates ?? {})) {
+    // ISO 8601 strings order as text; a document without the key never matches a range.
+    for (const [op, sql] of Object.entries(ops)) {
+      const bound = range[op as keyof typeof ops];
+      if (bound !== undefined) conditions.push(`d.metadata->>${ref(key)} ${sql} ${ref(bound)}`);
+    }
+  }
+  const groups = (filters as AccessFilters | undefined)?.accessGroups;
+  if (groups) {
+    // Document-level access: a document with groups is visible only to a caller holding one of them.
+    params.push(groups);
+    conditions.push(`(d.access_groups = '{}' OR d.access_groups && $${firstParam + params.length - 1}::text[])`);
   }
   return { sql: conditions.join('\n  AND '), params };
 }

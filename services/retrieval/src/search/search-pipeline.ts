@@ -1,11 +1,14 @@
-import type { SearchFilters, SearchMode, SearchResult } from '@quire/contracts';
+import type { FusionPreset, FusionSettings, SearchMode, SearchResult } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
+import { resolveBm25, resolveFusion } from './fusion-settings.js';
 import { loadChunks, type ChunkView } from './hydrate.js';
 import type { KeywordRetriever } from './keyword-retriever.js';
+import { DEFAULT_RERANK_CANDIDATES, rerankChunks } from './rerank.js';
 import { reciprocalRankFusion, type FusedHit, type RankedHit } from './rrf.js';
+import type { AccessFilters } from './scope-sql.js';
 import { vectorSearch } from './vector-search.js';
 
 export interface SearchDeps {
@@ -14,27 +17,42 @@ export interface SearchDeps {
   keyword: KeywordRetriever;
 }
 
-export interface SearchInput {
+export interface SearchTuning {
+  preset?: FusionPreset;
+  fusion?: FusionSettings;
+  /** false: never; true or absent: when the collection has a rerank model; an object sets the pool. */
+  rerank?: boolean | { candidates?: number };
+}
+
+export interface SearchInput extends SearchTuning {
   collection: CollectionForQuery;
   query: string;
   topK: number;
   mode?: SearchMode;
-  filters?: SearchFilters;
+  /** The caller's filters plus its access groups (set by the routes from the signed identity). */
+  filters?: AccessFilters;
   /** Attribution for the query embedding call (purpose is set here). */
   call: Omit<GatewayCallContext, 'purpose'>;
   abortSignal?: AbortSignal;
+}
+
+export interface MultiSearchInput extends Omit<SearchInput, 'collection'> {
+  collections: CollectionForQuery[];
 }
 
 export interface RetrievedChunk extends ChunkView {
   rank: number;
   score: number;
   scores: SearchResult['scores'];
+  collectionId?: string;
 }
 
 export interface SearchOutcome {
   mode: SearchMode;
   results: RetrievedChunk[];
   timings: Record<string, number>;
+  /** The models each stage used (embedding per collection, rerank). */
+  models: Record<string, string | null>;
 }
 
 export function resolveMode(collection: CollectionForQuery, requested: SearchMode | undefined): SearchMode {
@@ -53,20 +71,37 @@ export function candidateCount(topK: number): number {
 }
 
 const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;
+const add = (timings: Record<string, number>, key: string, start: number) => {
+  timings[key] = Math.round(((timings[key] ?? 0) + since(start)) * 100) / 100;
+};
 
-async function vectorLeg(deps: SearchDeps, input: SearchInput, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
-  const { collection } = input;
+/** One embedding per distinct model, shared by the collections that use it. */
+function embedder(deps: SearchDeps, input: MultiSearchInput, timings: Record<string, number>) {
+  const cache = new Map<string, Promise<number[]>>();
+  return (model: string) => {
+    let pending = cache.get(model);
+    if (!pending) {
+      pending = (async () => {
+        const start = performance.now();
+        const m = deps.models.embeddingModel(model, { ...input.call, purpose: 'query-embed' });
+        const out = await m.doEmbed({ values: [input.query], inputType: 'query', ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}) });
+        add(timings, 'embed', start);
+        return out.embeddings[0] ?? [];
+      })();
+      cache.set(model, pending);
+    }
+    return pending;
+  };
+}
+
+async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, embed: (model: string) => Promise<number[]>, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
   // No dimension yet means ingestion has written no vectors: nothing to find, so no embed cost.
   if (!collection.embeddingModel || !collection.indexVersionId || !collection.dimensions) return [];
-  let start = performance.now();
-  const model = deps.models.embeddingModel(collection.embeddingModel, { ...input.call, purpose: 'query-embed' });
-  const embedded = await model.doEmbed({ values: [input.query], inputType: 'query', ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}) });
-  timings.embed = since(start);
-  const embedding = embedded.embeddings[0];
-  if (!embedding || embedding.length !== collection.dimensions) {
-    throw new AppError('provider_bad_response', `The embedding model returned ${embedding?.length ?? 0} dimensions; the index has ${collection.dimensions}.`);
+  const embedding = await embed(collection.embeddingModel);
+  if (embedding.length !== collection.dimensions) {
+    throw new AppError('provider_bad_response', `The embedding model returned ${embedding.length} dimensions; the index has ${collection.dimensions}.`);
   }
-  start = performance.now();
+  const start = performance.now();
   const hits = await vectorSearch(deps.db, {
     collectionId: collection.id,
     indexVersionId: collection.indexVersionId,
@@ -75,53 +110,115 @@ async function vectorLeg(deps: SearchDeps, input: SearchInput, limit: number, ti
     limit,
     ...(input.filters ? { filters: input.filters } : {}),
   });
-  timings.vector = since(start);
+  add(timings, 'vector', start);
   return hits;
 }
 
-async function keywordLeg(deps: SearchDeps, input: SearchInput, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
+async function keywordLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
   const start = performance.now();
-  const hits = await deps.keyword.search(input.collection.id, input.query, limit, input.filters);
-  timings.keyword = since(start);
+  const settings = collection.settings ?? {};
+  const hits = await deps.keyword.search(collection.id, input.query, limit, input.filters, {
+    bm25: resolveBm25(settings),
+    analyzer: settings.language ?? 'english',
+  });
+  add(timings, 'keyword', start);
   return hits;
 }
 
-/** Runs the legs the mode asks for, fuses them when both run, and loads the top_k chunks. */
-export async function runSearch(deps: SearchDeps, input: SearchInput): Promise<SearchOutcome> {
+/**
+ * Runs the legs each collection's mode asks for and fuses every list by weighted RRF (ranks, never
+ * raw scores, so collections with different embedding models mix fairly), optionally reranks a
+ * candidate pool, and loads the top_k chunks. One collection is the ordinary search.
+ */
+export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput): Promise<SearchOutcome> {
   const total = performance.now();
-  const mode = resolveMode(input.collection, input.mode);
   const timings: Record<string, number> = {};
-  const limit = mode === 'hybrid' ? candidateCount(input.topK) : input.topK;
-  const [vectorHits, keywordHits] = await Promise.all([
-    mode === 'keyword' ? Promise.resolve([]) : vectorLeg(deps, input, limit, timings),
-    mode === 'vector' ? Promise.resolve([]) : keywordLeg(deps, input, limit, timings),
-  ]);
+  const models: Record<string, string | null> = {};
+  const modes = input.collections.map((c) => (input.collections.length === 1 ? resolveMode(c, input.mode) : c.embeddingModel ? (input.mode ?? 'hybrid') : 'keyword'));
+  const mode: SearchMode = modes.every((m) => m === modes[0]) ? modes[0]! : 'hybrid';
+  const fuse = mode === 'hybrid' || input.collections.length > 1;
+  const rerankModel = input.rerank === false ? null : commonRerankModel(input.collections);
+  const pool = rerankModel ? Math.max(input.topK, typeof input.rerank === 'object' && input.rerank.candidates ? input.rerank.candidates : (input.collections[0]!.settings?.rerank_candidates ?? DEFAULT_RERANK_CANDIDATES)) : input.topK;
+  const limit = fuse ? Math.max(candidateCount(input.topK), pool) : pool;
+  const embed = embedder(deps, input, timings);
 
-  let ranked: { hit: FusedHit; score: number }[];
-  if (mode === 'hybrid') {
+  const legs: Record<string, RankedHit[]> = {};
+  const weights: Record<string, number> = {};
+  const owner = new Map<string, string>();
+  let k = 60;
+  await Promise.all(
+    input.collections.map(async (collection, i) => {
+      const m = modes[i]!;
+      const fusion = resolveFusion(collection.settings ?? {}, input);
+      if (i === 0) k = fusion.k;
+      models[input.collections.length === 1 ? 'embedding' : `embedding:${collection.id}`] = m === 'keyword' ? null : collection.embeddingModel;
+      const [v, kw] = await Promise.all([
+        m === 'keyword' ? [] : vectorLeg(deps, input, collection, embed, limit, timings),
+        m === 'vector' ? [] : keywordLeg(deps, input, collection, limit, timings),
+      ]);
+      const suffix = input.collections.length === 1 ? '' : `:${collection.id}`;
+      legs[`vector${suffix}`] = v;
+      legs[`keyword${suffix}`] = kw;
+      weights[`vector${suffix}`] = fusion.weights.vector;
+      weights[`keyword${suffix}`] = fusion.weights.keyword;
+      for (const h of [...v, ...kw]) owner.set(h.chunkId, collection.id);
+    }),
+  );
+
+  let ranked: FusedHit[];
+  if (fuse) {
     const start = performance.now();
-    ranked = reciprocalRankFusion({ vector: vectorHits, keyword: keywordHits }).map((hit) => ({ hit, score: hit.fused }));
+    ranked = reciprocalRankFusion(legs, { k, weights });
     timings.fuse = since(start);
   } else {
-    const leg = mode === 'vector' ? vectorHits : keywordHits;
-    ranked = leg.map((h) => ({ hit: { chunkId: h.chunkId, fused: h.score, legScores: { [mode]: h.score } }, score: h.score }));
+    const leg = legs[mode] ?? [];
+    ranked = leg.map((h) => ({ chunkId: h.chunkId, fused: h.score, legScores: { [mode]: h.score } }));
   }
-  ranked = ranked.slice(0, input.topK);
+  ranked = ranked.slice(0, pool);
 
-  const chunks = await loadChunks(deps.db, input.collection.id, ranked.map((r) => r.hit.chunkId));
-  const results: RetrievedChunk[] = [];
-  for (const { hit, score } of ranked) {
-    const chunk = chunks.get(hit.chunkId);
-    // A chunk deleted between the legs and the load is skipped rather than failing the search.
-    if (!chunk) continue;
-    const scores: SearchResult['scores'] = {};
-    if (hit.legScores.vector !== undefined) scores.vector = hit.legScores.vector;
-    if (hit.legScores.keyword !== undefined) scores.keyword = hit.legScores.keyword;
-    if (mode === 'hybrid') scores.fused = hit.fused;
-    results.push({ ...chunk, rank: results.length + 1, score, scores });
+  const chunks = new Map<string, ChunkView>();
+  await Promise.all(
+    input.collections.map(async (c) => {
+      const ids = ranked.filter((r) => owner.get(r.chunkId) === c.id).map((r) => r.chunkId);
+      for (const [id, view] of await loadChunks(deps.db, c.id, ids)) chunks.set(id, view);
+    }),
+  );
+  // A chunk deleted between the legs and the load is skipped rather than failing the search.
+  let ordered = ranked.filter((r) => chunks.has(r.chunkId)).map((hit) => ({ hit, chunk: chunks.get(hit.chunkId)!, rerank: undefined as number | undefined }));
+  if (rerankModel && ordered.length > 0) {
+    const start = performance.now();
+    const reranked = await rerankChunks(deps.models, { model: rerankModel, query: input.query, candidates: ordered.map((o) => o.chunk), call: input.call, ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}) });
+    const byId = new Map(ordered.map((o) => [o.chunk.chunkId, o]));
+    ordered = reranked.map((r) => ({ ...byId.get(r.chunk.chunkId)!, rerank: r.score }));
+    timings.rerank = since(start);
+    models.rerank = rerankModel;
   }
+
+  const results: RetrievedChunk[] = ordered.slice(0, input.topK).map(({ hit, chunk, rerank }, i) => {
+    const scores: SearchResult['scores'] = {};
+    for (const [leg, score] of Object.entries(hit.legScores)) {
+      if (leg.startsWith('vector')) scores.vector = score;
+      else if (leg.startsWith('keyword')) scores.keyword = score;
+    }
+    if (fuse) scores.fused = hit.fused;
+    if (rerank !== undefined) scores.rerank = rerank;
+    const score = rerank ?? hit.fused;
+    return { ...chunk, rank: i + 1, score, scores, ...(input.collections.length > 1 ? { collectionId: owner.get(hit.chunkId)! } : {}) };
+  });
+  timings.search = Math.round(((timings.vector ?? 0) + (timings.keyword ?? 0)) * 100) / 100;
   timings.total = since(total);
-  return { mode, results, timings };
+  return { mode, results, timings, models };
+}
+
+function commonRerankModel(collections: CollectionForQuery[]): string | null {
+  const names = new Set(collections.map((c) => c.rerankModel ?? null));
+  return names.size === 1 ? ([...names][0] ?? null) : null;
+}
+
+/** Search over one collection. */
+export async function runSearch(deps: SearchDeps, input: SearchInput): Promise<SearchOutcome> {
+  const { collection, ...rest } = input;
+  return runMultiSearch(deps, { ...rest, collections: [collection] });
 }
 
 export function toSearchResult(r: RetrievedChunk): SearchResult {
@@ -138,5 +235,6 @@ export function toSearchResult(r: RetrievedChunk): SearchResult {
     heading_path: r.headingPath,
     char_start: r.charStart,
     char_end: r.charEnd,
+    ...(r.collectionId ? { collection_id: r.collectionId } : {}),
   };
 }

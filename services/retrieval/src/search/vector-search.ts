@@ -39,11 +39,54 @@ export function toVectorLiteral(values: number[]): string {
 }
 
 /**
+ * Exact cosine search over the chunks the filters leave: for a selective filter this is cheaper than
+ * the graph and never misses. Ordering by the computed score (not the operator) keeps HNSW out.
+ */
+export function exactVectorQuery(input: VectorSearchInput): SqlFragment {
+  const d = input.dimensions;
+  if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
+  const scope = scopeConditions(input.collectionId, input.filters, 3);
+  return {
+    sql: `WITH scoped AS MATERIALIZED (
+  SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+  WHERE ${scope.sql}
+)
+SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
+FROM scoped s
+JOIN chunk_vectors cv ON cv.index_version_id = ${uuidLiteral(input.indexVersionId)} AND cv.chunk_id = s.id
+ORDER BY score DESC, cv.chunk_id
+LIMIT $2`,
+    params: [toVectorLiteral(input.embedding), input.limit, ...scope.params],
+  };
+}
+
+/** Below this many matching chunks a filtered vector search is exact instead of approximate. */
+export const EXACT_SEARCH_THRESHOLD = 5000;
+
+async function matchingChunks(db: Db, input: VectorSearchInput, cap: number): Promise<number> {
+  const scope = scopeConditions(input.collectionId, input.filters, 1);
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE ${scope.sql} LIMIT ${cap}) x`,
+    scope.params,
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
+  return !!f && !!(f.document_ids?.length || (f.metadata && Object.keys(f.metadata).length) || f.tags?.length || f.created_after || f.created_before || (f.metadata_dates && Object.keys(f.metadata_dates).length));
+}
+
+/**
  * Runs the kNN in a transaction so the HNSW settings stay local to it: ef_search at least the
  * candidate count (the default 40 would cap the result), and iterative scans so filters applied
  * after the index scan still fill the limit (pgvector >= 0.8).
  */
 export async function vectorSearch(db: Db, input: VectorSearchInput): Promise<RankedHit[]> {
+  if (hasSelectiveFilters(input.filters) && (await matchingChunks(db, input, EXACT_SEARCH_THRESHOLD)) < EXACT_SEARCH_THRESHOLD) {
+    const exact = exactVectorQuery(input);
+    const rows = (await db.query<{ chunk_id: string; score: number }>(exact.sql, exact.params)).rows;
+    return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+  }
   const { sql, params } = vectorQuery(input);
   const efSearch = Math.min(1000, Math.max(40, input.limit));
   const rows = await db.transaction(async (tx) => {

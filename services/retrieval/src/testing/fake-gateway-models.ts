@@ -4,7 +4,7 @@ import { fakeEmbedding } from '@quire/fakes';
 import { emptyUsage, type EmbeddingModelV1, type GenerateOptionsV1, type GenerationModelV1, type RerankingModelV1, type StreamPartV1 } from '@quire/models';
 
 /** Prices the fake gateway meters at; a model named `fake/unpriced` has no price (NULL cost). */
-export const FAKE_COSTS = { 'query-embed': '0.000000100000', generate: '0.000000200000' } as const;
+export const FAKE_COSTS = { 'query-embed': '0.000000100000', generate: '0.000000200000', rerank: '0.000000300000' } as const;
 
 function teamOf(identityToken: string): { team_id: string; key_id: string } {
   const payload = identityToken.split('.')[1] ?? '';
@@ -15,6 +15,8 @@ export interface FakeGatewayModels extends GatewayModels {
   calls: { purpose: string; model: string; queryId: string | undefined }[];
   /** What the generator says, given the prompt; streamed in the pieces returned. */
   reply: (options: GenerateOptionsV1) => string[];
+  /** Relevance the reranker gives each document (default: longer text first). */
+  rerank: (query: string, documents: string[]) => number[];
 }
 
 /**
@@ -27,14 +29,24 @@ export function createFakeGatewayModels(db: Queryable, dimensions: number): Fake
     reply: () => ['I do not know.'],
     embeddingModel: (name, context) => embeddingModel(db, fake, name, context, dimensions),
     generationModel: (name, context) => generationModel(db, fake, name, context),
-    rerankingModel: (): RerankingModelV1 => {
-      throw new Error('not used by retrieval yet');
-    },
+    rerank: (_query, documents) => documents.map((d) => d.length),
+    rerankingModel: (name, context): RerankingModelV1 => ({
+      specificationVersion: 'v1',
+      provider: 'fake',
+      modelId: name,
+      maxDocumentsPerCall: 1000,
+      async doRerank({ query, documents }) {
+        fake.calls.push({ purpose: context.purpose, model: name, queryId: context.queryId });
+        await meter(db, context, name, 'rerank', 'ok', false);
+        const scores = fake.rerank(query, documents);
+        return { results: scores.map((relevanceScore, index) => ({ index, relevanceScore })).sort((a, b) => b.relevanceScore - a.relevanceScore), usage: emptyUsage() };
+      },
+    }),
   };
   return fake;
 }
 
-async function meter(db: Queryable, context: GatewayCallContext, model: string, capability: 'embedding' | 'chat', status: 'ok' | 'aborted', stream: boolean) {
+async function meter(db: Queryable, context: GatewayCallContext, model: string, capability: 'embedding' | 'chat' | 'rerank', status: 'ok' | 'aborted', stream: boolean) {
   const who = teamOf(context.identityToken);
   const cost = model === 'fake/unpriced' ? null : FAKE_COSTS[context.purpose as keyof typeof FAKE_COSTS] ?? null;
   await db.query(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '@quire/db';
 import { fakeEmbedding } from '@quire/fakes';
+import { writePostings } from '@quire/keyword-index';
 import { toVectorLiteral } from '../search/vector-search.js';
 
 export const DIMENSIONS = 32;
@@ -76,6 +77,8 @@ VALUES ($1, $2, $3, $4, $5, 'sha', $6, $6, $7::text[], $8, $9)`,
         }
       }
       chunkIds.push(ids);
+      // Ingestion writes BM25 postings in the chunks' transaction; so does the seed.
+      await writePostings(tx, collectionId, doc.chunks.map((c, i) => ({ chunkId: ids[i]!, text: c.text })), { analyzer: 'english' });
     }
     if (indexVersionId && dims) {
       await tx.query(

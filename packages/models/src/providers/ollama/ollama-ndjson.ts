@@ -1,4 +1,8 @@
-async function* chunksOf(source: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (!(source instanceof ReadableStream)) {
+    yield* source;
+    return;
+  }
   const reader = source.getReader();
   try {
     for (;;) {
@@ -15,7 +19,7 @@ async function* chunksOf(source: ReadableStream<Uint8Array>): AsyncGenerator<Uin
  * Splits an NDJSON byte stream into lines (`\n` or `\r\n`), skipping blank ones. A last line without
  * its newline is still yielded: Ollama ends the body right after the final object.
  */
-export async function* parseNDJSONLines(source: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* parseNDJSONLines(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of chunksOf(source)) {

@@ -1,8 +1,35 @@
 import type { z } from 'zod';
 import { ProviderError } from '../../errors/provider-error.js';
 import { providerErrorFromFetchFailure, providerErrorFromResponse } from '../../errors/provider-error-from-response.js';
+import { nodePost, type HttpResponse } from './node-http.js';
 
+export type { HttpResponse } from './node-http.js';
 export type FetchFunction = typeof fetch;
+
+/**
+ * A fetch function carrying this symbol (set to true) only observes calls, so postJson may serve
+ * them with its own node:http client instead (the gateway's `scopedFetch`).
+ */
+export const DEFAULT_TRANSPORT = Symbol.for('quire.models.defaultTransport');
+
+/**
+ * Hooks a caller can hang on the AbortSignal it passes: `started` when a request goes out and
+ * `headers` when its response headers arrive (the gateway's per-target connect deadline).
+ */
+export const HTTP_HOOKS = Symbol.for('quire.models.httpHooks');
+export interface HttpHooks {
+  started(): void;
+  headers(): void;
+}
+type HookedSignal = AbortSignal & { [HTTP_HOOKS]?: HttpHooks };
+
+/** QUIRE_HTTP_CLIENT=fetch sends every call through `fetch` (a debugging switch). */
+const FORCE_FETCH = process.env.QUIRE_HTTP_CLIENT === 'fetch';
+
+function usesNodeClient(fetchFn: FetchFunction | undefined): boolean {
+  if (FORCE_FETCH) return false;
+  return fetchFn === undefined || fetchFn === globalThis.fetch || (fetchFn as { [DEFAULT_TRANSPORT]?: boolean })[DEFAULT_TRANSPORT] === true;
+}
 
 export interface PostJsonArgs {
   provider: string;
@@ -16,7 +43,7 @@ export interface PostJsonArgs {
 }
 
 export interface PostJsonResult {
-  response: Response;
+  response: HttpResponse;
   requestId: string | undefined;
 }
 
@@ -34,7 +61,7 @@ export function joinURL(baseURL: string, path: string): string {
   return `${baseURL.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
-async function readErrorBody(response: Response): Promise<unknown> {
+async function readErrorBody(response: HttpResponse): Promise<unknown> {
   let text: string;
   try {
     text = await response.text();
@@ -50,21 +77,23 @@ async function readErrorBody(response: Response): Promise<unknown> {
 
 /** POSTs JSON; non-2xx statuses and network failures come back as ProviderError. */
 export async function postJson(args: PostJsonArgs): Promise<PostJsonResult> {
-  const doFetch = args.fetch ?? globalThis.fetch;
-  let response: Response;
+  const hooks = (args.abortSignal as HookedSignal | undefined)?.[HTTP_HOOKS];
+  hooks?.started();
+  const headers = mergeHeaders({ 'content-type': 'application/json' }, args.headers);
+  const body = JSON.stringify(args.body);
+  let response: HttpResponse;
   try {
-    response = await doFetch(args.url, {
-      method: 'POST',
-      headers: mergeHeaders({ 'content-type': 'application/json' }, args.headers),
-      body: JSON.stringify(args.body),
-      signal: args.abortSignal,
-    });
+    response = usesNodeClient(args.fetch)
+      ? await nodePost(args.url, headers, body, args.abortSignal)
+      : await args.fetch!(args.url, { method: 'POST', headers, body, signal: args.abortSignal });
   } catch (error) {
     throw providerErrorFromFetchFailure(args.provider, error, args.abortSignal);
   }
+  hooks?.headers();
   if (!response.ok) {
-    const body = await readErrorBody(response);
-    throw providerErrorFromResponse(args.provider, response.status, response.headers, body);
+    const errorBody = await readErrorBody(response);
+    const raw = (response as { rawHeaders?: Record<string, string | string[] | undefined> }).rawHeaders;
+    throw providerErrorFromResponse(args.provider, response.status, raw ?? (response.headers as Headers), errorBody);
   }
   return { response, requestId: response.headers.get(args.requestIdHeader) ?? undefined };
 }

@@ -24,7 +24,7 @@ export function asTeiError(provider: string, error: unknown): unknown {
 }
 
 /** TEI puts no usage in `/embed` or `/rerank` bodies; `x-compute-tokens` is the only count (providers.md §7.3). */
-export function teiUsage(headers: Headers): UsageV1 {
+export function teiUsage(headers: { get(name: string): string | null }): UsageV1 {
   const value = Number(headers.get('x-compute-tokens') ?? Number.NaN);
   return Number.isFinite(value) && value >= 0 ? { ...emptyUsage(true), inputTokens: value } : emptyUsage(false);
 }

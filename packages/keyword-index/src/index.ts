@@ -1,0 +1,13 @@
+export { analyze, analyzePrefix, ENGLISH_STOP_WORDS, type AnalyzerName, type Token } from './analyzer.js';
+export { porterStem } from './porter-stemmer.js';
+export { parseQuery, isEmptyQuery, type ParsedQuery, type PhraseClause } from './query-parser.js';
+export {
+  buildPostings,
+  collectionAnalyzer,
+  deletePostings,
+  rebuildCollectionPostings,
+  writeDocumentPostings,
+  writePostings,
+  type ChunkText,
+} from './postings.js';
+export { bm25Query, bm25Search, DEFAULT_BM25, type Bm25Hit, type Bm25Params, type Bm25QueryInput, type Bm25SearchOptions, type ScopeBuilder, type SqlFragment } from './bm25-search.js';

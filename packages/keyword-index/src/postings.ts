@@ -1,0 +1,99 @@
+import type { Queryable } from '@quire/db';
+import { analyze, type AnalyzerName } from './analyzer.js';
+
+export interface ChunkText {
+  chunkId: string;
+  text: string;
+}
+
+export interface PostingRows {
+  chunkIds: string[];
+  lengths: number[];
+  terms: string[];
+  termChunkIds: string[];
+  tfs: number[];
+  docLengths: number[];
+  /** Postgres array literals (`{1,5}`): unnest would flatten a 2-D int array. */
+  positions: string[];
+}
+
+/** What the index stores for some chunks: per-chunk lengths and one posting per (term, chunk). */
+export function buildPostings(chunks: ChunkText[], analyzer: AnalyzerName): PostingRows {
+  const rows: PostingRows = { chunkIds: [], lengths: [], terms: [], termChunkIds: [], tfs: [], docLengths: [], positions: [] };
+  for (const chunk of chunks) {
+    const tokens = analyze(chunk.text, analyzer);
+    const byTerm = new Map<string, number[]>();
+    for (const t of tokens) {
+      const list = byTerm.get(t.term);
+      if (list) list.push(t.position);
+      else byTerm.set(t.term, [t.position]);
+    }
+    rows.chunkIds.push(chunk.chunkId);
+    rows.lengths.push(tokens.length);
+    for (const [term, positions] of byTerm) {
+      rows.terms.push(term);
+      rows.termChunkIds.push(chunk.chunkId);
+      rows.tfs.push(positions.length);
+      rows.docLengths.push(tokens.length);
+      rows.positions.push(`{${positions.join(',')}}`);
+    }
+  }
+  return rows;
+}
+
+/** The analyser a collection indexes with (`search_settings.language`); English unless set. */
+export async function collectionAnalyzer(db: Queryable, collectionId: string): Promise<AnalyzerName> {
+  const r = await db.query<{ language: string | null }>(`SELECT search_settings->>'language' AS language FROM collections WHERE id = $1`, [collectionId]);
+  return r.rows[0]?.language === 'simple' ? 'simple' : 'english';
+}
+
+/**
+ * Indexes chunks for BM25. Call it inside the transaction that inserts the chunks: collection and
+ * term statistics are kept by triggers in the same transaction, so a search never sees postings
+ * without their chunks or statistics that disagree with the postings.
+ */
+export async function writePostings(tx: Queryable, collectionId: string, chunks: ChunkText[], options: { analyzer?: AnalyzerName } = {}): Promise<void> {
+  if (chunks.length === 0) return;
+  const analyzer = options.analyzer ?? (await collectionAnalyzer(tx, collectionId));
+  const rows = buildPostings(chunks, analyzer);
+  await tx.query(
+    `INSERT INTO bm25_chunks (chunk_id, collection_id, length) SELECT u.id, $1, u.len FROM unnest($2::uuid[], $3::int[]) AS u(id, len)`,
+    [collectionId, rows.chunkIds, rows.lengths],
+  );
+  if (rows.terms.length === 0) return;
+  await tx.query(
+    `INSERT INTO bm25_postings (collection_id, term, chunk_id, tf, doc_length, positions)
+     SELECT $1, u.term, u.chunk_id, u.tf, u.doc_length, u.positions::int[]
+       FROM unnest($2::text[], $3::uuid[], $4::int[], $5::int[], $6::text[]) AS u(term, chunk_id, tf, doc_length, positions)`,
+    [collectionId, rows.terms, rows.termChunkIds, rows.tfs, rows.docLengths, rows.positions],
+  );
+}
+
+/** Indexes every chunk of one document (what ingestion calls right after inserting them). */
+export async function writeDocumentPostings(tx: Queryable, collectionId: string, documentId: string): Promise<void> {
+  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [documentId]);
+  await writePostings(tx, collectionId, r.rows.map((row) => ({ chunkId: row.id, text: row.text })));
+}
+
+/**
+ * Removes chunks from the index. Deleting the chunks themselves does the same through the foreign
+ * keys' cascade (and the statistics triggers), so this is for callers that keep the chunk rows.
+ */
+export async function deletePostings(tx: Queryable, chunkIds: string[]): Promise<void> {
+  // Uses bm25_postings_chunk_idx; the statistics triggers follow.
+  if (chunkIds.length === 0) return;
+  await tx.query(`DELETE FROM bm25_postings WHERE chunk_id = ANY($1::uuid[])`, [chunkIds]);
+  await tx.query(`DELETE FROM bm25_chunks WHERE chunk_id = ANY($1::uuid[])`, [chunkIds]);
+}
+
+/** Re-indexes a whole collection (chunks written before the keyword index existed, or a new analyser). */
+export async function rebuildCollectionPostings(tx: Queryable, collectionId: string): Promise<number> {
+  await tx.query(`DELETE FROM bm25_postings WHERE collection_id = $1`, [collectionId]);
+  await tx.query(`DELETE FROM bm25_chunks WHERE collection_id = $1`, [collectionId]);
+  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE collection_id = $1`, [collectionId]);
+  const analyzer = await collectionAnalyzer(tx, collectionId);
+  for (let i = 0; i < r.rows.length; i += 500) {
+    await writePostings(tx, collectionId, r.rows.slice(i, i + 500).map((row) => ({ chunkId: row.id, text: row.text })), { analyzer });
+  }
+  return r.rows.length;
+}

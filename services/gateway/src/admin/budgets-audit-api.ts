@@ -1,0 +1,120 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { AppError, handle, parseWith } from '@quire/server-kit';
+import { requireAdmin, type CallerLocals } from '../caller-identity.js';
+import type { Governance } from '../governance/governance.js';
+import { decodeCursor } from '../governance/store.js';
+import { change, PageQuery } from './admin-common.js';
+
+const Decimal = z.string().regex(/^\d{1,12}(\.\d{1,12})?$/, 'a decimal string of USD such as "25" or "0.50"');
+const PutBudget = z.object({
+  scope: z.enum(['team', 'key']),
+  scope_id: z.string().min(1).max(100),
+  period: z.enum(['day', 'month']),
+  limit_usd: Decimal,
+  soft_fraction: z.number().gt(0).max(1).default(0.8),
+  alert_webhook: z.string().url().max(2000).nullable().default(null),
+}).strict();
+const BudgetsQuery = PageQuery.extend({ scope: z.enum(['team', 'key']).optional(), scope_id: z.string().max(100).optional() });
+const AuditQuery = PageQuery.extend({
+  format: z.enum(['json', 'jsonl', 'csv']).default('json'),
+  action: z.string().max(200).optional(),
+  outcome: z.enum(['ok', 'refused']).optional(),
+  team: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  cursor: z.string().regex(/^\d+$/).optional(),
+});
+const PutGrant = z.object({ access: z.enum(['read', 'write']) }).strict();
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only. */
+export function budgetsAuditRouter(gov: Governance): Router {
+  const router = express.Router();
+  const { store, audit, budgets } = gov;
+  router.use(['/v1/budgets', '/v1/audit', '/v1/collections/:id/grants'], express.json({ limit: '1mb' }), (_req, res, next) => {
+    requireAdmin(res);
+    next();
+  });
+
+  const withUse = async (b: Awaited<ReturnType<typeof store.upsertBudget>>) => ({ object: 'budget', ...b, ...(await budgets.used(b)) });
+  router.put('/v1/budgets', handle(async (req, res) => {
+    const body = parseWith(PutBudget, req.body);
+    const exists = body.scope === 'team' ? await store.team(body.scope_id) : await store.key(body.scope_id);
+    if (!exists) throw new AppError(body.scope === 'team' ? 'team_not_found' : 'key_not_found', `No ${body.scope} "${body.scope_id}".`, { param: 'scope_id' });
+    const before = (await store.budgets({ scope: body.scope, scope_id: body.scope_id }, 10, null)).data.find((b) => b.period === body.period) ?? null;
+    const after = await store.upsertBudget({ ...body, soft_fraction: String(body.soft_fraction), updated_by: requireAdmin(res).key_id });
+    budgets.invalidate();
+    await audit.write(change(res, before ? 'budget.update' : 'budget.create', 'budget', after.id, before, after));
+    res.status(before ? 200 : 201).json(await withUse(after));
+  }));
+  router.get('/v1/budgets', handle(async (req, res) => {
+    const q = parseWith(BudgetsQuery, req.query, 'query');
+    const page = await store.budgets(q, q.limit, decodeCursor(q.cursor));
+    res.json({ object: 'list', data: await Promise.all(page.data.map(withUse)), next_cursor: page.next_cursor });
+  }));
+  router.get('/v1/budgets/:id', handle(async (req, res) => {
+    const b = await store.budget(String(req.params.id));
+    if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+    res.json(await withUse(b));
+  }));
+  router.delete('/v1/budgets/:id', handle(async (req, res) => {
+    const b = await store.deleteBudget(String(req.params.id));
+    if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+    budgets.invalidate();
+    await audit.write(change(res, 'budget.delete', 'budget', b.id, b, null));
+    res.json({ id: b.id, deleted: true });
+  }));
+
+  const collectionOf = async (id: string) => {
+    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await store.collectionTeam(id))) throw new AppError('collection_not_found', `No collection ${id}.`);
+    return id;
+  };
+  router.get('/v1/collections/:id/grants', handle(async (req, res) => {
+    const id = await collectionOf(String(req.params.id));
+    res.json({ object: 'list', collection_id: id, owner_team_id: await store.collectionTeam(id), data: await store.grants(id) });
+  }));
+  router.put('/v1/collections/:id/grants/:team', handle(async (req, res) => {
+    const id = await collectionOf(String(req.params.id));
+    const { access } = parseWith(PutGrant, req.body);
+    const team = String(req.params.team);
+    if (!(await store.team(team))) throw new AppError('team_not_found', `No team "${team}".`);
+    const before = (await store.grants(id)).find((g) => g.team_id === team) ?? null;
+    const after = await store.putGrant({ collection_id: id, team_id: team, access, granted_by: requireAdmin(res).key_id });
+    await audit.write(change(res, 'grant.put', 'collection', id, before, after));
+    res.json(after);
+  }));
+  router.delete('/v1/collections/:id/grants/:team', handle(async (req, res) => {
+    const id = await collectionOf(String(req.params.id));
+    const removed = await store.deleteGrant(id, String(req.params.team));
+    if (!removed) throw new AppError('not_found', `Team "${req.params.team}" has no grant on collection ${id}.`);
+    await audit.write(change(res, 'grant.delete', 'collection', id, removed, null));
+    res.json({ ...removed, deleted: true });
+  }));
+
+  router.get('/v1/audit', handle(async (req, res) => {
+    const q = parseWith(AuditQuery, req.query, 'query');
+    await audit.flush();
+    const page = await audit.list({ limit: q.limit, cursor: q.cursor ?? null, ...(q.action ? { action: q.action } : {}), ...(q.outcome ? { outcome: q.outcome } : {}), ...(q.team ? { team: q.team } : {}) });
+    if (page.next_cursor) res.setHeader('x-next-cursor', page.next_cursor);
+    if (q.format === 'jsonl') {
+      res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+      res.send(page.data.map((r) => JSON.stringify(r)).join('\n') + (page.data.length ? '\n' : ''));
+      return;
+    }
+    if (q.format === 'csv') {
+      const header = ['id', 'created_at', 'request_id', 'actor_key_id', 'actor_team_id', 'action', 'outcome', 'code', 'target_type', 'target_id', 'before', 'after', 'details'] as const;
+      const lines = [header.join(','), ...page.data.map((r) => header.map((h) => csvCell(r[h])).join(','))];
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.setHeader('content-disposition', 'attachment; filename="audit.csv"');
+      res.send(`${lines.join('\r\n')}\r\n`);
+      return;
+    }
+    res.json({ object: 'list', data: page.data, next_cursor: page.next_cursor, viewer: (res.locals as CallerLocals).identity.key_id });
+  }));
+  return router;
+}

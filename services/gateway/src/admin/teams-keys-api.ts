@@ -1,0 +1,131 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { AppError, handle, parseWith } from '@quire/server-kit';
+import { requireAdmin } from '../caller-identity.js';
+import { listAllows } from '../governance/authenticator.js';
+import type { Governance } from '../governance/governance.js';
+import { formatKey, hashSecret, newKey } from '../governance/key-format.js';
+import { decodeCursor, type TeamRow } from '../governance/store.js';
+import { change, keyView, ModelList, PageQuery, PerMinute } from './admin-common.js';
+
+const TeamId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -');
+const CreateTeam = z.object({ id: TeamId, name: z.string().min(1).max(200), allowed_models: ModelList.default(null), rpm: PerMinute.default(null), tpm: PerMinute.default(null) }).strict();
+const PatchTeam = z.object({ name: z.string().min(1).max(200).optional(), allowed_models: ModelList.optional(), rpm: PerMinute.optional(), tpm: PerMinute.optional() }).strict();
+const Group = z.string().regex(/^[A-Za-z0-9_.:@-]{1,100}$/);
+const Role = z.enum(['admin', 'knowledge-admin', 'member', 'service']);
+const Instant = z.string().datetime({ offset: true });
+const CreateKey = z.object({
+  team_id: TeamId, name: z.string().min(1).max(200), role: Role, groups: z.array(Group).max(100).default([]),
+  allowed_models: ModelList.default(null), rpm: PerMinute.default(null), tpm: PerMinute.default(null), expires_at: Instant.nullable().default(null),
+}).strict();
+const PatchKey = z.object({
+  name: z.string().min(1).max(200).optional(), groups: z.array(Group).max(100).optional(), allowed_models: ModelList.optional(),
+  rpm: PerMinute.optional(), tpm: PerMinute.optional(), expires_at: Instant.nullable().optional(),
+}).strict();
+const Rotate = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86_400).default(0) }).strict();
+const KeysQuery = PageQuery.extend({ team: TeamId.optional() });
+
+/** A key may only narrow its team's allow list, never widen it. */
+function assertNarrows(team: TeamRow, list: string[] | null): void {
+  if (!team.allowed_models) return;
+  if (list === null) return; // inherits the team's
+  const wider = list.filter((m) => !listAllows(team.allowed_models, m.endsWith('/*') ? m.slice(0, -1) : m) || m === '*');
+  if (wider.length > 0) throw new AppError('invalid_request', `A key can only narrow its team's models; not allowed for team "${team.id}": ${wider.join(', ')}.`, { param: 'allowed_models' });
+}
+
+/** `/v1/teams` and `/v1/keys`: admins only; every change is audited with its before and after. */
+export function teamsKeysRouter(gov: Governance): Router {
+  const router = express.Router();
+  const { store, auth, audit } = gov;
+  router.use(['/v1/teams', '/v1/keys'], express.json({ limit: '1mb' }), (_req, res, next) => {
+    requireAdmin(res);
+    next();
+  });
+
+  router.post('/v1/teams', handle(async (req, res) => {
+    const body = parseWith(CreateTeam, req.body);
+    const team = await store.insertTeam(body);
+    if (!team) throw new AppError('conflict', `Team "${body.id}" already exists.`, { param: 'id' });
+    await audit.write(change(res, 'team.create', 'team', team.id, null, team));
+    res.status(201).json({ object: 'team', ...team });
+  }));
+  router.get('/v1/teams', handle(async (req, res) => {
+    const q = parseWith(PageQuery, req.query, 'query');
+    const page = await store.teams(q.limit, decodeCursor(q.cursor));
+    res.json({ object: 'list', data: page.data.map((t) => ({ object: 'team', ...t })), next_cursor: page.next_cursor });
+  }));
+  router.get('/v1/teams/:id', handle(async (req, res) => {
+    const team = await store.team(String(req.params.id));
+    if (!team) throw new AppError('team_not_found', `No team "${req.params.id}".`);
+    res.json({ object: 'team', ...team });
+  }));
+  router.patch('/v1/teams/:id', handle(async (req, res) => {
+    const patch = parseWith(PatchTeam, req.body);
+    const before = await store.team(String(req.params.id));
+    if (!before) throw new AppError('team_not_found', `No team "${req.params.id}".`);
+    const after = (await store.updateTeam(before.id, patch))!;
+    auth.invalidateTeam(before.id);
+    await audit.write(change(res, 'team.update', 'team', before.id, before, after));
+    res.json({ object: 'team', ...after });
+  }));
+
+  router.post('/v1/keys', handle(async (req, res) => {
+    const body = parseWith(CreateKey, req.body);
+    const team = await store.team(body.team_id);
+    if (!team) throw new AppError('team_not_found', `No team "${body.team_id}".`, { param: 'team_id' });
+    if (body.role === 'admin' && team.id !== 'default') throw new AppError('invalid_request', 'Admin keys belong to the organisation (team "default").', { param: 'role' });
+    assertNarrows(team, body.allowed_models);
+    const generated = newKey();
+    const row = await store.insertKey({ ...body, id: generated.id, secret_hash: hashSecret(generated.secret), created_by: requireAdmin(res).key_id });
+    auth.invalidateKey(row.id);
+    await audit.write(change(res, 'key.create', 'api_key', row.id, null, keyView(row)));
+    // The only time the secret is ever shown.
+    res.status(201).json({ ...keyView(row), key: generated.key });
+  }));
+  router.get('/v1/keys', handle(async (req, res) => {
+    const q = parseWith(KeysQuery, req.query, 'query');
+    const page = await store.keys(q.team ?? null, q.limit, decodeCursor(q.cursor));
+    res.json({ object: 'list', data: page.data.map(keyView), next_cursor: page.next_cursor });
+  }));
+  router.get('/v1/keys/:id', handle(async (req, res) => {
+    const row = await store.key(String(req.params.id));
+    if (!row) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    res.json(keyView(row));
+  }));
+  router.patch('/v1/keys/:id', handle(async (req, res) => {
+    const patch = parseWith(PatchKey, req.body);
+    const before = await store.key(String(req.params.id));
+    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id))!, patch.allowed_models);
+    const after = (await store.updateKey(before.id, patch))!;
+    auth.invalidateKey(before.id);
+    gov.budgets.invalidate();
+    await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)));
+    res.json(keyView(after));
+  }));
+  router.post('/v1/keys/:id/revoke', handle(async (req, res) => {
+    const before = await store.key(String(req.params.id));
+    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    const after = before.revoked_at ? before : (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }))!;
+    auth.invalidateKey(before.id);
+    await audit.write(change(res, 'key.revoke', 'api_key', before.id, keyView(before), keyView(after)));
+    res.json(keyView(after));
+  }));
+  router.post('/v1/keys/:id/rotate', handle(async (req, res) => {
+    const { grace_seconds } = parseWith(Rotate, req.body ?? {});
+    const before = await store.key(String(req.params.id));
+    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
+    // Same public id, new secret: the old secret keeps working until the grace period ends.
+    const { secret } = newKey();
+    const after = (await store.updateKey(before.id, {
+      secret_hash: hashSecret(secret),
+      previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,
+      previous_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
+    }))!;
+    auth.invalidateKey(before.id);
+    await audit.write(change(res, 'key.rotate', 'api_key', before.id, keyView(before), { ...keyView(after), grace_seconds }));
+    res.json({ ...keyView(after), key: formatKey(before.id, secret) });
+  }));
+  return router;
+}

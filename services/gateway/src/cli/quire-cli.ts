@@ -1,0 +1,103 @@
+/**
+ * `pnpm quire <command>`: teams, keys, budgets and usage over the gateway's HTTP API, with
+ * QUIRE_URL (default http://127.0.0.1:8080) and QUIRE_API_KEY (an admin key for most commands).
+ */
+import { parseArgs } from 'node:util';
+
+const HELP = `usage: pnpm quire <command> [options]
+
+  teams                                      list teams
+  create-team <id> [--name N] [--models a/*,b/c] [--rpm N] [--tpm N]
+  keys [--team T]                            list keys (never secrets)
+  create-key --team T --role admin|knowledge-admin|member|service [--name N] [--groups g1,g2] [--models m1,m2] [--expires ISO]
+  revoke-key <id>
+  rotate-key <id> [--grace SECONDS]
+  set-budget --team T | --key K --limit USD [--period day|month] [--soft 0.8] [--webhook URL]
+  budgets [--team T | --key K]
+  usage [--group-by team,model,day] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--team T]
+  audit [--limit N] [--format json|csv|jsonl]
+
+env: QUIRE_URL (default http://127.0.0.1:8080), QUIRE_API_KEY`;
+
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+  const { values: o, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' }, tpm: { type: 'string' }, team: { type: 'string' }, key: { type: 'string' },
+      role: { type: 'string' }, groups: { type: 'string' }, expires: { type: 'string' }, grace: { type: 'string' }, limit: { type: 'string' },
+      period: { type: 'string' }, soft: { type: 'string' }, webhook: { type: 'string' }, 'group-by': { type: 'string' }, from: { type: 'string' },
+      to: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, arg] = positionals;
+  if (!command || o.help) {
+    out(HELP);
+    return command ? 0 : 2;
+  }
+  const base = (env.QUIRE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  if (!env.QUIRE_API_KEY) {
+    out('QUIRE_API_KEY is not set (an admin key; the first start of Quire prints one).');
+    return 2;
+  }
+  const request = async (method: string, path: string, body?: unknown): Promise<number> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${env.QUIRE_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    out(type.includes('json') && !type.includes('ndjson') ? JSON.stringify(JSON.parse(text), null, 2) : text.trimEnd());
+    return res.ok ? 0 : 1;
+  };
+  const qs = (q: Record<string, string | undefined>) => {
+    const p = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined));
+    return p.size ? `?${p}` : '';
+  };
+  switch (command) {
+    case 'teams':
+      return request('GET', '/v1/teams');
+    case 'create-team':
+      if (!arg) break;
+      return request('POST', '/v1/teams', { id: arg, name: o.name ?? arg, allowed_models: list(o.models) ?? null, rpm: int(o.rpm) ?? null, tpm: int(o.tpm) ?? null });
+    case 'keys':
+      return request('GET', `/v1/keys${qs({ team: o.team })}`);
+    case 'create-key':
+      if (!o.team || !o.role) break;
+      return request('POST', '/v1/keys', {
+        team_id: o.team, role: o.role, name: o.name ?? `${o.team}-${o.role}`, groups: list(o.groups) ?? [], allowed_models: list(o.models) ?? null,
+        rpm: int(o.rpm) ?? null, tpm: int(o.tpm) ?? null, expires_at: o.expires ?? null,
+      });
+    case 'revoke-key':
+      if (!arg) break;
+      return request('POST', `/v1/keys/${encodeURIComponent(arg)}/revoke`, {});
+    case 'rotate-key':
+      if (!arg) break;
+      return request('POST', `/v1/keys/${encodeURIComponent(arg)}/rotate`, { grace_seconds: int(o.grace) ?? 0 });
+    case 'set-budget':
+      if (!o.limit || (!o.team && !o.key)) break;
+      return request('PUT', '/v1/budgets', {
+        scope: o.team ? 'team' : 'key', scope_id: o.team ?? o.key, period: o.period ?? 'month', limit_usd: o.limit,
+        soft_fraction: o.soft ? Number(o.soft) : 0.8, alert_webhook: o.webhook ?? null,
+      });
+    case 'budgets':
+      return request('GET', `/v1/budgets${qs({ scope: o.team ? 'team' : o.key ? 'key' : undefined, scope_id: o.team ?? o.key })}`);
+    case 'usage':
+      return request('GET', `/v1/usage${qs({ group_by: o['group-by'] ?? 'team,model', from: o.from, to: o.to, team: o.team })}`);
+    case 'audit':
+      return request('GET', `/v1/audit${qs({ limit: o.limit, format: o.format })}`);
+    default:
+      out(`unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+  out(`missing arguments for "${command}"\n\n${HELP}`);
+  return 2;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,165 @@
+import type { Identity } from '@quire/contracts';
+import { AppError, type Logger } from '@quire/server-kit';
+import type { BudgetProbe } from '../routing/budget-probe.js';
+import type { Counters } from './counters.js';
+import type { BudgetRow, GovernanceStore } from './store.js';
+
+/** Exact decimal USD to integer micro-dollars, rounded up (a reservation never undercounts). */
+export function toMicros(decimal: string | null): number {
+  if (!decimal) return 0;
+  const [whole = '0', frac = ''] = decimal.replace(/^-/, '').split('.');
+  const micros = Number(whole) * 1e6 + Number(frac.slice(0, 6).padEnd(6, '0'));
+  return /[1-9]/.test(frac.slice(6)) ? micros + 1 : micros;
+}
+export const fromMicros = (micros: number) => (micros / 1e6).toFixed(6);
+
+export function periodStart(period: 'day' | 'month', now: number): Date {
+  const d = new Date(now);
+  return period === 'day' ? new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())) : new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+}
+const PERIOD_TTL_MS = { day: 2 * 86_400_000, month: 33 * 86_400_000 };
+
+interface Slot {
+  budget: BudgetRow;
+  start: Date;
+  key: string;
+  limit: number;
+  ttlMs: number;
+}
+
+export interface Reservation {
+  identity: Identity;
+  slots: Slot[];
+  reserved: number;
+  /** Real cost seen so far (ledger rows of this request), micro-dollars. */
+  actual: number;
+  tokens: number;
+  settled: boolean;
+}
+
+/**
+ * Budgets per team and per key, per UTC day or month. The counter of a budget holds spent plus
+ * reserved micro-dollars for its period; it is seeded once from the ledger (the source of truth)
+ * and then moved only by reservations and settlements, atomically (one event-loop turn in memory,
+ * one Lua script in Redis), so concurrent requests can never take more than the limit between them.
+ */
+export class Budgets implements BudgetProbe {
+  private readonly cache = new Map<string, { rows: BudgetRow[]; at: number }>();
+  private readonly seeded = new Map<string, Promise<void>>();
+  private readonly alerted = new Set<string>();
+
+  constructor(
+    private readonly store: GovernanceStore,
+    private readonly counters: Counters,
+    private readonly logger: Logger,
+    private readonly ttlMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  private async rows(identity: Identity): Promise<BudgetRow[]> {
+    const id = `${identity.team_id}\u0000${identity.key_id}`;
+    const hit = this.cache.get(id);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.rows;
+    const rows = await this.store.budgetsFor(identity.team_id, identity.key_id);
+    if (this.cache.size > 50_000) this.cache.clear();
+    this.cache.set(id, { rows, at: this.now() });
+    return rows;
+  }
+
+  private async slots(identity: Identity): Promise<Slot[]> {
+    const rows = await this.rows(identity);
+    if (rows.length === 0) return [];
+    const now = this.now();
+    const slots = rows.map((budget) => {
+      const start = periodStart(budget.period, now);
+      return { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
+    });
+    await Promise.all(slots.map((s) => this.seed(s)));
+    return slots;
+  }
+
+  private seed(slot: Slot): Promise<void> {
+    let p = this.seeded.get(slot.key);
+    if (!p) {
+      p = this.store
+        .spend(slot.budget.scope, slot.budget.scope_id, slot.start)
+        .then((spent) => this.counters.seed(slot.key, toMicros(spent), slot.ttlMs));
+      p.catch(() => this.seeded.delete(slot.key));
+      this.seeded.set(slot.key, p);
+    }
+    return p;
+  }
+
+  /** Takes the worst-case cost out of every budget that applies, or refuses with 402. */
+  async reserve(identity: Identity, micros: number): Promise<Reservation | null> {
+    const slots = await this.slots(identity);
+    if (slots.length === 0) return null;
+    const result = await this.counters.tryAdd(slots.map((s) => ({ key: s.key, amount: micros, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs })));
+    if (!result.ok) {
+      const s = slots[result.failed]!;
+      throw new AppError('budget_exceeded', `The ${s.budget.period}ly budget of ${s.budget.scope} "${s.budget.scope_id}" ($${s.budget.limit_usd.replace(/\.?0+$/, '')}) does not cover this request.`, {
+        details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromMicros(result.values[result.failed]!) },
+      });
+    }
+    return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
+  }
+
+  /** Replaces the reservation by the real cost (exactly once). */
+  async settle(r: Reservation): Promise<void> {
+    if (r.settled) return;
+    r.settled = true;
+    await this.move(r.slots, r.actual - r.reserved);
+  }
+
+  /** Spend that came without a reservation (a ledger row after settlement, an unguarded path). */
+  async charge(identity: Identity, micros: number): Promise<void> {
+    if (micros === 0) return;
+    const slots = await this.slots(identity);
+    if (slots.length > 0) await this.move(slots, micros);
+  }
+
+  private async move(slots: Slot[], delta: number): Promise<void> {
+    const values = await this.counters.add(slots.map((s) => ({ key: s.key, amount: delta, ttlMs: s.ttlMs })));
+    slots.forEach((s, i) => {
+      if (values[i]! >= Number(s.budget.soft_fraction) * s.limit) this.alert(s, values[i]!);
+    });
+  }
+
+  /** One alert per budget and period: a log line and a POST to the budget's webhook. */
+  private alert(slot: Slot, used: number): void {
+    const id = `${slot.budget.id}:${slot.start.getTime()}`;
+    if (this.alerted.has(id)) return;
+    this.alerted.add(id);
+    void (async () => {
+      if (!(await this.store.claimAlert(slot.budget.id, slot.start))) return;
+      const b = slot.budget;
+      const payload = { type: 'budget.soft_threshold', budget_id: b.id, scope: b.scope, scope_id: b.scope_id, period: b.period, period_start: slot.start.toISOString(), limit_usd: b.limit_usd, used_usd: fromMicros(used), soft_fraction: b.soft_fraction };
+      this.logger.warn('budget soft threshold reached', payload);
+      if (b.alert_webhook) {
+        const res = await fetch(b.alert_webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+        if (!res.ok) this.logger.warn('budget alert webhook failed', { budget_id: b.id, status: res.status });
+      }
+    })().catch((error: unknown) => this.logger.warn('budget alert failed', { budget_id: slot.budget.id, err: String(error) }));
+  }
+
+  /** BudgetProbe for route downgrades: the most used of the caller's budgets. */
+  async usedFraction(identity: Identity): Promise<number | null> {
+    const slots = await this.slots(identity);
+    if (slots.length === 0) return null;
+    const values = await this.counters.get(slots.map((s) => s.key));
+    return Math.max(...slots.map((s, i) => (s.limit === 0 ? 1 : values[i]! / s.limit)));
+  }
+
+  /** What a budget has used this period (spent + in flight), for the admin API. */
+  async used(budget: BudgetRow): Promise<{ period_start: string; used_usd: string }> {
+    const start = periodStart(budget.period, this.now());
+    const slot = { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
+    await this.seed(slot);
+    const [value] = await this.counters.get([slot.key]);
+    return { period_start: start.toISOString(), used_usd: fromMicros(value ?? 0) };
+  }
+}

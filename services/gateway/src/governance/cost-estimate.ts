@@ -1,0 +1,46 @@
+import { emptyUsage, type UsageV1 } from '@quire/models';
+import type { RouteStore } from '../routing/route-store.js';
+import { toMicros } from './budgets.js';
+
+/** Output tokens assumed for a chat call that sets no max_tokens (reserved, then settled to the real count). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+export type CostOf = (name: string, usage: UsageV1) => string | null;
+
+export interface Estimate {
+  inputTokens: number;
+  outputTokens: number;
+  micros: number;
+}
+
+const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
+
+/**
+ * The worst case a request can cost before it goes out: input tokens estimated from characters
+ * (4 per token, rounded up), output at max_tokens (or a default), priced at the dearest target the
+ * name can reach (a route's targets and downgrade targets). An unpriced model reserves nothing:
+ * its calls are metered with cost NULL and never count against a budget.
+ */
+export async function estimateRequest(body: Record<string, unknown>, path: string, costOf: CostOf, routes: RouteStore): Promise<Estimate> {
+  const model = String(body.model);
+  let inputTokens: number;
+  let outputTokens = 0;
+  let usage: UsageV1;
+  if (path.endsWith('/chat/completions')) {
+    inputTokens = Math.ceil(charsOf(body.messages) / 4);
+    const max = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
+    outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : DEFAULT_MAX_OUTPUT_TOKENS;
+    usage = { ...emptyUsage(), inputTokens, outputTokens };
+  } else if (path.endsWith('/embeddings')) {
+    inputTokens = Math.ceil(charsOf(body.input) / 4);
+    usage = { ...emptyUsage(), inputTokens };
+  } else {
+    const docs = Array.isArray(body.documents) ? body.documents.length : 0;
+    inputTokens = Math.ceil((charsOf(body.query) + charsOf(body.documents)) / 4);
+    usage = { ...emptyUsage(), inputTokens, searchUnits: Math.max(1, Math.ceil(docs / 100)) };
+  }
+  const route = model.includes('/') ? undefined : await routes.get(model);
+  const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [model];
+  const micros = Math.max(0, ...targets.map((t) => toMicros(costOf(t, usage))));
+  return { inputTokens, outputTokens, micros };
+}

@@ -1,0 +1,90 @@
+import type { Identity } from '@quire/contracts';
+import { AppError } from '@quire/server-kit';
+import type { Policy } from './authenticator.js';
+import type { CounterCheck, Counters } from './counters.js';
+
+const WINDOW_MS = 60_000;
+
+interface Limit {
+  kind: 'requests' | 'tokens';
+  key: string;
+  limit: number;
+}
+
+export interface Admission {
+  headers: Record<string, string>;
+  /** Token counters to correct once the real usage is known. */
+  tokenKeys: string[];
+  estimatedTokens: number;
+}
+
+/**
+ * Requests and tokens per minute, per key and per team, in fixed one-minute windows. Tokens are
+ * taken at admission as an estimate (prompt + max output) and corrected to the real usage after the
+ * call; a window that is already full refuses. Shared through Redis when configured.
+ */
+export class RateLimiter {
+  constructor(
+    private readonly counters: Counters,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private limits(identity: Identity, policy: Policy, windowStart: number): Limit[] {
+    const out: Limit[] = [];
+    const add = (kind: Limit['kind'], scope: string, id: string, limit: number | null | undefined) => {
+      if (limit) out.push({ kind, key: `rl:${scope}:${id}:${kind}:${windowStart}`, limit });
+    };
+    add('requests', 'key', identity.key_id, policy.key?.rpm);
+    add('requests', 'team', identity.team_id, policy.team?.rpm);
+    add('tokens', 'key', identity.key_id, policy.key?.tpm);
+    add('tokens', 'team', identity.team_id, policy.team?.tpm);
+    return out;
+  }
+
+  /** Counts the request, or throws 429; the headers are for the response either way. */
+  async admit(identity: Identity, policy: Policy, estimatedTokens: number): Promise<Admission> {
+    const now = this.now();
+    const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    const limits = this.limits(identity, policy, windowStart);
+    if (limits.length === 0) return { headers: {}, tokenKeys: [], estimatedTokens };
+    const checks: CounterCheck[] = limits.map((l) => ({
+      key: l.key,
+      amount: l.kind === 'requests' ? 1 : estimatedTokens,
+      mode: l.kind === 'requests' ? 'fit' : 'below',
+      limit: l.limit,
+      ttlMs: WINDOW_MS + 5000,
+    }));
+    const result = await this.counters.tryAdd(checks);
+    const resetS = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
+    const headers: Record<string, string> = {};
+    for (const kind of ['requests', 'tokens'] as const) {
+      // The tightest limit of this kind speaks for it in the headers.
+      let best: { limit: number; remaining: number } | undefined;
+      limits.forEach((l, i) => {
+        if (l.kind !== kind) return;
+        const remaining = Math.max(0, l.limit - result.values[i]!);
+        if (!best || remaining < best.remaining) best = { limit: l.limit, remaining };
+      });
+      if (best) {
+        headers[`x-ratelimit-limit-${kind}`] = String(best.limit);
+        headers[`x-ratelimit-remaining-${kind}`] = String(best.remaining);
+        headers[`x-ratelimit-reset-${kind}`] = `${resetS}s`;
+      }
+    }
+    if (!result.ok) {
+      const failed = limits[result.failed]!;
+      headers['retry-after'] = String(resetS);
+      const scope = failed.key.split(':')[1];
+      throw Object.assign(new AppError('rate_limit_exceeded', `Rate limit of ${failed.limit} ${failed.kind} per minute for this ${scope} reached; retry in ${resetS} s.`, {
+        details: { scope, kind: failed.kind, limit: failed.limit },
+      }), { headers });
+    }
+    return { headers, tokenKeys: limits.filter((l) => l.kind === 'tokens').map((l) => l.key), estimatedTokens };
+  }
+
+  async correctTokens(admission: Admission, actualTokens: number): Promise<void> {
+    const delta = actualTokens - admission.estimatedTokens;
+    if (admission.tokenKeys.length === 0 || delta === 0) return;
+    await this.counters.add(admission.tokenKeys.map((key) => ({ key, amount: delta, ttlMs: WINDOW_MS + 5000 })));
+  }
+}

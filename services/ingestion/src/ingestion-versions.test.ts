@@ -1,0 +1,172 @@
+import { openTestDatabase, type Db } from '@quire/db';
+import { HEADERS } from '@quire/contracts';
+import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
+import { createIngestionService, type IngestionService } from './ingestion-service.js';
+import { takeOverStale } from './repo/documents-repo.js';
+import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
+import { client, TEAM_A, TEST_SECRET } from './testing/http.js';
+
+const logger = createLogger({ test: 'ingestion-versions' }, 'error');
+let db: Db;
+let fake: ReturnType<typeof createFakeGatewayModels>;
+let service: IngestionService;
+let server: RunningServer;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  fake = createFakeGatewayModels({ dimensions: 32, maxEmbeddingsPerCall: 8 });
+  service = await createIngestionService({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: { reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5 } });
+  await service.start();
+  server = await listen(service.app, 0);
+  api = client(server.url);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await service?.stop();
+  await db?.close();
+});
+
+const text = (topic: string, n = 30) => Array.from({ length: n }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i}.`).join('\n\n');
+const postText = (collectionId: string, body: Record<string, unknown>) => api.call(`/v1/collections/${collectionId}/documents`, { json: body });
+
+/** What a vector search over the collection's current version would see, right now. */
+async function visible(collectionId: string): Promise<{ document_id: string; text: string; dims: number }[]> {
+  const r = await db.query<{ document_id: string; text: string; dims: number }>(
+    `SELECT ch.document_id, ch.text, vector_dims(cv.embedding)::int AS dims FROM collections c
+       JOIN chunks ch ON ch.collection_id = c.id JOIN documents d ON d.id = ch.document_id AND d.status = 'ready'
+       JOIN chunk_vectors cv ON cv.chunk_id = ch.id AND cv.index_version_id = c.current_index_version_id
+      WHERE c.id = $1`,
+    [collectionId],
+  );
+  return r.rows;
+}
+
+describe('content hash, replacement and progress', () => {
+  test('identical bytes are answered with the existing document; a replacement swaps chunks atomically', async () => {
+    const coll = await api.createCollection({ name: 'Versions', embedding_model: 'openai/small', chunking: { strategy: 'recursive', chunk_size: 200, chunk_overlap: 0 } });
+    const first = await postText(coll.id, { text: text('alpha'), title: 'Doc' });
+    const doc = await api.waitForDocument(first.body.documents[0].id);
+    const again = await postText(coll.id, { text: text('alpha'), title: 'Doc' });
+    expect(again.status).toBe(200);
+    expect(again.body.documents[0]).toMatchObject({ id: doc.id, duplicate: true });
+
+    // Replace while a loop watches what search can see: always all-old or all-new, never empty.
+    const seen = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const rows = (await visible(coll.id)).filter((r) => r.document_id === doc.id);
+        const kinds = new Set(rows.map((r) => (r.text.includes('alpha') ? 'old' : 'new')));
+        expect(rows.length).toBeGreaterThan(0);
+        expect(kinds.size).toBe(1);
+        seen.add([...kinds][0]!);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const form = new FormData();
+    form.append('file', new Blob([text('beta', 40)]), 'doc-v2.txt');
+    const put = await fetch(`${server.url}/v1/documents/${doc.id}`, { method: 'PUT', body: form, headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
+    expect(put.status).toBe(202);
+    const replacementId = ((await put.json()) as any).documents[0].id as string;
+    for (let i = 0; i < 400; i++) {
+      const d = await api.call(`/v1/documents/${doc.id}`);
+      if (d.body.content_sha256 !== doc.content_sha256 && (await api.call(`/v1/documents/${replacementId}`)).status === 404) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    watching = false;
+    await watcher;
+    expect(seen).toEqual(new Set(['old', 'new']));
+    const after = await api.call(`/v1/documents/${doc.id}`);
+    expect(after.body).toMatchObject({ status: 'ready', filename: 'doc-v2.txt', progress: { chunks_total: (await visible(coll.id)).length } });
+  });
+
+  test('SSE streams stage changes and ends with the final state; a stall reason is shown', async () => {
+    const coll = await api.createCollection({ name: 'Events', embedding_model: 'openai/small' });
+    const r = await postText(coll.id, { text: text('gamma', 80) });
+    const id = r.body.documents[0].id as string;
+    const res = await fetch(`${server.url}/v1/documents/${id}/events`, { headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const body = await res.text();
+    const events = [...body.matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    expect(events[events.length - 1]).toMatchObject({ event: 'done', data: { id, status: 'ready' } });
+    expect(events.filter((e) => e.event === 'progress').length).toBeGreaterThanOrEqual(1);
+
+    await db.query(`UPDATE documents SET status = 'processing', stage = 'embedding', heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [id]);
+    await takeOverStale(db, 60_000, 10);
+    const stalled = await api.call(`/v1/documents/${id}`);
+    expect(stalled.body.progress.stalled).toMatch(/No progress for 60 s during embedding/);
+    expect(stalled.body.progress).toHaveProperty('eta_seconds');
+  });
+});
+
+describe('swapping the embedding model', () => {
+  test('dry run estimates, the build runs while queries keep answering, new uploads land in both, activation switches', async () => {
+    const coll = await api.createCollection({ name: 'Swap', embedding_model: 'openai/text-embedding-3-small', chunking: { strategy: 'recursive', chunk_size: 150, chunk_overlap: 0 } });
+    const ids: string[] = [];
+    for (const t of ['one', 'two', 'three', 'four']) ids.push((await postText(coll.id, { text: text(t, 40) })).body.documents[0].id);
+    for (const id of ids) expect((await api.waitForDocument(id)).status).toBe('ready');
+    const chunkTotal = (await visible(coll.id)).length;
+
+    const dry = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/text-embedding-3-large', dry_run: true } });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dry_run: true, chunks: chunkTotal });
+    expect(dry.body.estimated_tokens).toBeGreaterThan(0);
+    expect(Number(dry.body.estimated_cost_usd)).toBeGreaterThan(0);
+
+    // A model that answers slowly, so the build is observably in progress while we query.
+    const slowName = 'openai/slow-16';
+    const callsBefore = fake.calls.length;
+    let answered = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const rows = await visible(coll.id);
+        expect(rows.length).toBeGreaterThanOrEqual(chunkTotal);
+        answered++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const build = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: slowName, dimensions: 16 } });
+    expect(build.status).toBe(202);
+    const vid = build.body.id as string;
+    // Uploaded during the build: indexed into the current and the building version.
+    const late = (await postText(coll.id, { text: text('late arrival', 10) })).body.documents[0].id as string;
+    expect((await api.waitForDocument(late)).status).toBe('ready');
+    let version: any;
+    for (let i = 0; i < 400; i++) {
+      version = (await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data.find((v: { id: string }) => v.id === vid);
+      if (version.status !== 'building') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(version).toMatchObject({ status: 'ready', current: false });
+    const act = await api.call(`/v1/collections/${coll.id}/index-versions/${vid}/activate`, { json: {} });
+    expect(act.status).toBe(200);
+    watching = false;
+    await watcher;
+    expect(answered).toBeGreaterThan(3);
+    const rows = await visible(coll.id);
+    expect(rows.every((r) => r.dims !== 32)).toBe(true);
+    expect(rows.length).toBe(chunkTotal + (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM chunks WHERE document_id = $1`, [late])).rows[0]!.n);
+    expect(fake.calls.slice(callsBefore).every((c) => c.model === slowName || c.model === 'openai/text-embedding-3-small')).toBe(true);
+
+    // The old version is kept (retired) until deleted; the current one cannot be deleted.
+    const list = (await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data;
+    const old = list.find((v: { id: string }) => v.id !== vid);
+    expect(old.status).toBe('retired');
+    expect((await api.call(`/v1/collections/${coll.id}/index-versions/${vid}`, { method: 'DELETE' })).status).toBe(409);
+    expect((await api.call(`/v1/collections/${coll.id}/index-versions/${old.id}`, { method: 'DELETE' })).status).toBe(200);
+
+    // The cache: rebuilding with the same model calls the provider for nothing.
+    const before = fake.calls.length;
+    const rebuild = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: slowName, dimensions: 16, activate: 'on_ready' } });
+    for (let i = 0; i < 400; i++) {
+      const v = (await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data.find((x: { id: string }) => x.id === rebuild.body.id);
+      if (v.current) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(fake.calls.length).toBe(before);
+  });
+});

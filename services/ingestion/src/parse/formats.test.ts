@@ -1,0 +1,94 @@
+import { chunkText } from '../chunk/chunk-text.js';
+import { makeDocx } from '../testing/docx-fixtures.js';
+import { makeTwoColumnPdf } from '../testing/fixtures.js';
+import { DOCX_MIME, detectType } from '../upload/detect-type.js';
+import { DEFAULT_PARSE_LIMITS, parseDocument } from './parse-document.js';
+
+const limits = DEFAULT_PARSE_LIMITS;
+
+describe('formats', () => {
+  test('PDF: a two-column page reads column by column; a page without text is reported as scanned', async () => {
+    const pdf = await makeTwoColumnPdf(
+      ['Left column starts here.', 'It keeps going in the left.', 'The left column ends.', 'Left four.'],
+      ['Right column begins.', 'More right column text.', 'The right column ends.', 'Right four.'],
+      ['blank'],
+    );
+    const parsed = await parseDocument(pdf, 'application/pdf', limits);
+    const left = parsed.text.indexOf('The left column ends.');
+    expect(left).toBeGreaterThan(parsed.text.indexOf('Left column starts here.'));
+    expect(parsed.text.indexOf('Right column begins.')).toBeGreaterThan(left);
+    expect(parsed.scannedPages).toEqual([2]);
+    expect(parsed.warnings[0]).toMatch(/no text layer/);
+  });
+
+  test('DOCX: detected from content, headings become a heading path and tables keep their rows', async () => {
+    const docx = makeDocx([
+      { heading: 1, text: 'Employee handbook' },
+      { text: 'Welcome to the company.' },
+      { heading: 2, text: 'Leave' },
+      { text: 'Everyone gets 30 days of paid leave per year.' },
+      { table: [['Country', 'Days'], ['France', '30'], ['Japan', '20']] },
+    ]);
+    expect(detectType(docx, 'upload.bin').mime).toBe(DOCX_MIME);
+    const parsed = await parseDocument(docx, DOCX_MIME, limits);
+    expect(parsed.text).toContain('# Employee handbook');
+    expect(parsed.text).toContain('| Country | Days |\n| --- | --- |\n| France | 30 |\n| Japan | 20 |');
+    const chunks = await chunkText(parsed, { strategy: 'markdown', chunk_size: 60, chunk_overlap: 0 });
+    const leave = chunks.find((c) => c.text.includes('30 days'))!;
+    expect(leave.headingPath).toEqual(['Employee handbook', 'Leave']);
+  });
+
+  test('HTML: main content with headings and links; scripts, styles, nav and footer dropped', async () => {
+    const html = `<!doctype html><html><head><title>T</title><style>.x{color:red}</style><script>var secret = 1;</script></head>
+      <body><nav><a href="/">Home</a> | <a href="/about">About us menu</a></nav>
+      <main><h1>Travel policy</h1><p>Book trains <b>two weeks</b> ahead. See <a href="https://example.com/rules">the rules</a>.</p>
+      <h2>Hotels</h2><ul><li>Approved by a manager</li><li>Under 150 EUR</li></ul></main>
+      <footer>Copyright 2024 footer text</footer><script>tracking()</script></body></html>`;
+    const bytes = new TextEncoder().encode(html);
+    expect(detectType(bytes, 'page.txt').mime).toBe('text/html');
+    const parsed = await parseDocument(bytes, 'text/html', limits);
+    expect(parsed.text).toContain('# Travel policy');
+    expect(parsed.text).toContain('Book trains two weeks ahead. See [the rules](https://example.com/rules).');
+    expect(parsed.text).toContain('## Hotels');
+    expect(parsed.text).toContain('- Under 150 EUR');
+    for (const gone of ['secret', 'color:red', 'About us menu', 'footer text', 'tracking']) expect(parsed.text).not.toContain(gone);
+    const chunks = await chunkText(parsed, { strategy: 'markdown', chunk_size: 100, chunk_overlap: 0 });
+    expect(chunks.find((c) => c.text.includes('150 EUR'))!.headingPath).toEqual(['Travel policy', 'Hotels']);
+  });
+
+  test('CSV: every row keeps its header and rows are never split across chunks', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `${i},"Widget, model ${i}",${(i * 1.5).toFixed(2)}`);
+    const bytes = new TextEncoder().encode(`id,name,price\n${rows.join('\n')}\n`);
+    expect(detectType(bytes, 'prices.csv').mime).toBe('text/csv');
+    const parsed = await parseDocument(bytes, 'text/csv', limits);
+    expect(parsed.text.split('\n')[3]).toBe('id: 3; name: Widget, model 3; price: 4.50');
+    const chunks = await chunkText(parsed, { strategy: 'recursive', chunk_size: 200, chunk_overlap: 20 });
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) for (const line of c.text.split('\n')) expect(line).toMatch(/^id: \d+; name: Widget, model \d+; price: [\d.]+$/);
+  });
+
+  test('tokens strategy: chunk sizes are counted in cl100k tokens, offsets still exact', async () => {
+    const text = Array.from({ length: 60 }, (_, i) => `Sentence number ${i} talks about embeddings and tokenizers.`).join(' ');
+    const chunks = await chunkText({ text, pages: null, markdown: false }, { strategy: 'tokens', chunk_size: 50, chunk_overlap: 5 });
+    const { tokenLength } = await import('../chunk/token-length.js');
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) {
+      expect(tokenLength(c.text)).toBeLessThanOrEqual(50);
+      expect(text.slice(c.charStart, c.charEnd)).toBe(c.text);
+    }
+  });
+
+  test('a DOCX zip bomb is refused before inflating, and one that lies about its size is stopped while inflating', async () => {
+    const small = { ...limits, maxUncompressedBytes: 5 * 1024 * 1024 };
+    const declared = makeDocx([{ text: 'hi' }], [{ name: 'word/media/bomb.bin', data: Buffer.alloc(64 * 1024 * 1024) }]);
+    expect(declared.length).toBeLessThan(200_000);
+    await expect(parseDocument(declared, DOCX_MIME, small)).rejects.toThrow(/zip bomb/);
+    const lying = makeDocx([{ text: 'x'.repeat(8 * 1024 * 1024) }]).slice();
+    // Patch every declared size down to 1 KB: the central directory now lies.
+    const buf = Buffer.from(lying);
+    for (let i = 0; i < buf.length - 4; i++) if (buf.readUInt32LE(i) === 0x02014b50) buf.writeUInt32LE(1024, i + 24);
+    await expect(parseDocument(buf, DOCX_MIME, small)).rejects.toThrow(/zip bomb/);
+    const many = makeDocx([{ text: 'x' }], Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.xml`, data: 'x' })));
+    await expect(parseDocument(many, DOCX_MIME, { ...limits, maxZipEntries: 10 })).rejects.toThrow(/entries/);
+  });
+});

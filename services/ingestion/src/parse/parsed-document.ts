@@ -1,0 +1,36 @@
+import { joinPages, type ExtractedText } from './extracted-text.js';
+
+/** What a parser hands to chunking; it crosses the worker boundary, so it is plain data. */
+export interface ParsedDocument extends ExtractedText {
+  pagesTotal: number | null;
+  /** Markdown-like text: `#` headings give chunks their heading path (Markdown, HTML, DOCX). */
+  markdown: boolean;
+  /** CSV: one row per line, chunked by rows and never split inside a row. */
+  rows: boolean;
+  /** Pages without a text layer (scans). */
+  scannedPages: number[];
+  warnings: string[];
+}
+
+export interface ParseLimits {
+  maxPages: number;
+  /** Most characters of extracted text. */
+  maxChars: number;
+  /** DOCX (ZIP): most entries and most uncompressed bytes in total, checked before inflating. */
+  maxZipEntries: number;
+  maxUncompressedBytes: number;
+  onPage?: (page: number, total: number) => void;
+}
+
+export function fromPages(pages: { num: number; text: string }[], pagesTotal: number): ParsedDocument {
+  const scannedPages = pages.filter((p) => p.text.trim().length === 0).map((p) => p.num);
+  const warnings =
+    scannedPages.length > 0 && scannedPages.length < pages.length
+      ? [`${scannedPages.length} page(s) have no text layer (scanned?) and were skipped: ${scannedPages.slice(0, 20).join(', ')}${scannedPages.length > 20 ? ', ...' : ''}.`]
+      : [];
+  return { ...joinPages(pages), pagesTotal, markdown: false, rows: false, scannedPages, warnings };
+}
+
+export function fromText(text: string, kind: { markdown?: boolean; rows?: boolean } = {}): ParsedDocument {
+  return { text, pages: null, pagesTotal: null, markdown: kind.markdown ?? false, rows: kind.rows ?? false, scannedPages: [], warnings: [] };
+}

@@ -1,0 +1,114 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ModelNameSchema } from '@quire/contracts';
+import type { Db } from '@quire/db';
+import { createPriceBook, type PriceBook } from '@quire/models';
+import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
+import { requireCollection } from '../repo/collections-repo.js';
+import type { IndexVersionBuilder } from '../versions/index-version-builder.js';
+import { activateVersion, collectionChunkStats, createBuildingVersion, deleteVersion, getVersion, listVersions } from '../versions/index-versions-repo.js';
+
+const CreateVersionBodySchema = z
+  .object({
+    embedding_model: ModelNameSchema,
+    dimensions: z.number().int().min(1).max(16000).optional(),
+    chunking: IngestionChunkingSchema.optional(),
+    dry_run: z.boolean().default(false),
+    activate: z.enum(['on_ready', 'manual']).default('manual'),
+  })
+  .strict();
+
+/** Tokens are estimated as characters / 4 (no tokenizer is right for every provider). */
+const CHARS_PER_TOKEN = 4;
+
+export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder; priceBook?: PriceBook }): Router {
+  const { db } = deps;
+  const prices = deps.priceBook ?? createPriceBook();
+  const router = Router();
+
+  router.post(
+    '/v1/collections/:id/index-versions',
+    handle(async (req, res) => {
+      const { identity } = ctx(res);
+      const collection = await requireCollection(db, identity.team_id, String(req.params.id));
+      const body = parseWith(CreateVersionBodySchema, req.body);
+      const current = IngestionChunkingSchema.parse(collection.chunking);
+      const chunking = body.chunking ?? current;
+      if (!sameChunking(chunking, current)) {
+        // Re-chunking builds would need per-version chunk sets; only re-embedding is supported so far.
+        throw new AppError('invalid_request', 'A new index version must keep the collection\'s chunking for now (re-embedding only).', { param: 'chunking' });
+      }
+      const stats = await collectionChunkStats(db, collection.id);
+      const estimatedTokens = Math.ceil(stats.chars / CHARS_PER_TOKEN);
+      const cost = prices.costOf(body.embedding_model, {
+        inputTokens: estimatedTokens, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, searchUnits: 0, reported: true,
+      });
+      const estimate = {
+        chunks: stats.chunks,
+        characters: stats.chars,
+        estimated_tokens: estimatedTokens,
+        estimated_cost_usd: cost.costUsd,
+        note: `Tokens are estimated as characters / ${CHARS_PER_TOKEN}; the price is the built-in catalog's (gateway price overrides are not applied). Cached embeddings cost nothing.`,
+      };
+      if (body.dry_run) {
+        res.json({ object: 'index_version_estimate', dry_run: true, embedding_model: body.embedding_model, ...estimate });
+        return;
+      }
+      const id = await createBuildingVersion(db, {
+        collectionId: collection.id,
+        embeddingModel: body.embedding_model,
+        dimensions: body.dimensions ?? null,
+        chunking,
+        activateOnReady: body.activate === 'on_ready',
+        identity,
+      });
+      void deps.builder.start(collection.id, id);
+      const view = await getVersion(db, collection.id, id);
+      res.status(202).json({ ...stripInternal(view!), estimate });
+    }),
+  );
+
+  router.get(
+    '/v1/collections/:id/index-versions',
+    handle(async (req, res) => {
+      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      res.json({ object: 'list', data: await listVersions(db, collection.id) });
+    }),
+  );
+
+  router.post(
+    '/v1/collections/:id/index-versions/:vid/activate',
+    handle(async (req, res) => {
+      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const vid = String(req.params.vid);
+      if (!(await getVersion(db, collection.id, vid))) throw new AppError('not_found', `No index version ${vid}.`);
+      const outcome = await activateVersion(db, collection.id, vid);
+      if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet; watch its progress and try again.');
+      if (outcome === 'incomplete') {
+        void deps.builder.start(collection.id, vid);
+        throw new AppError('conflict', 'The index version is missing vectors for recently indexed chunks; it is catching up, try again shortly.');
+      }
+      res.json(stripInternal((await getVersion(db, collection.id, vid))!));
+    }),
+  );
+
+  router.delete(
+    '/v1/collections/:id/index-versions/:vid',
+    handle(async (req, res) => {
+      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const vid = String(req.params.vid);
+      const outcome = await deleteVersion(db, collection.id, vid);
+      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
+      if (outcome === 'current') throw new AppError('conflict', 'The current index version cannot be deleted; activate another one first.');
+      res.json({ id: vid, object: 'index_version', deleted: true });
+    }),
+  );
+
+  return router;
+}
+
+function stripInternal<T extends { identity?: unknown; requestedDimensions?: unknown }>(view: T): Omit<T, 'identity' | 'requestedDimensions'> {
+  const { identity: _i, requestedDimensions: _r, ...rest } = view;
+  return rest;
+}

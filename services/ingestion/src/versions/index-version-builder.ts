@@ -1,0 +1,144 @@
+import type { Db } from '@quire/db';
+import type { GatewayModels } from '@quire/gateway-client';
+import { signIdentity, type Logger } from '@quire/server-kit';
+import { embedChunks } from '../embed/embed-chunks.js';
+import type { ProviderLimiter } from '../embed/provider-semaphore.js';
+import { EmbeddingValidationError } from '../embed/embed-chunks.js';
+import { ensureHnswIndex } from '../index/hnsw-index.js';
+import { activateVersion, getVersion } from './index-versions-repo.js';
+
+export interface BuilderDeps {
+  db: Db;
+  models: GatewayModels;
+  logger: Logger;
+  internalSecret: string;
+  limiter: ProviderLimiter;
+  batchCap: number;
+  /** Chunks read and embedded per round. */
+  roundSize?: number;
+  maxRetries?: number;
+}
+
+/**
+ * Builds index versions in the background: re-embeds the collection's stored chunks (no re-parsing)
+ * through the gateway, with the embedding cache, until every visible chunk has a vector in the
+ * version; then marks it ready (and activates it when asked). Rounds pick "chunks still missing a
+ * vector", so documents indexed or replaced during the build are caught up, and a restarted
+ * process resumes where the last one stopped. Running twice is harmless (ON CONFLICT DO NOTHING).
+ */
+export function createIndexVersionBuilder(deps: BuilderDeps) {
+  const running = new Map<string, Promise<void>>();
+  let stopped = false;
+
+  const build = async (collectionId: string, versionId: string): Promise<void> => {
+    const log = deps.logger.child({ collection_id: collectionId, index_version_id: versionId });
+    let failures = 0;
+    for (;;) {
+      if (stopped) return;
+      const version = await getVersion(deps.db, collectionId, versionId);
+      if (!version || version.status !== 'building' || !version.embedding_model) return;
+      const batch = await deps.db.query<{ id: string; text: string; content_sha256: string }>(
+        `SELECT ch.id, ch.text, ch.content_sha256 FROM chunks ch
+          WHERE ch.collection_id = $1
+            AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)
+          ORDER BY ch.document_id, ch.ordinal LIMIT $3`,
+        [collectionId, versionId, deps.roundSize ?? 512],
+      );
+      try {
+        if (batch.rows.length === 0) {
+          await deps.db.query(
+            `UPDATE index_versions SET status = 'ready', updated_at = now(),
+                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2),
+                    chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
+              WHERE id = $1 AND status = 'building'`,
+            [versionId, collectionId],
+          );
+          log.info('index version built');
+          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
+          return;
+        }
+        const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
+        const result = await embedChunks({
+          models: deps.models,
+          modelName: version.embedding_model,
+          texts: batch.rows.map((r) => r.text),
+          hashes: batch.rows.map((r) => r.content_sha256),
+          cache: deps.db,
+          limiter: deps.limiter,
+          context: () => ({
+            identityToken: signIdentity(identity, deps.internalSecret),
+            traceId: `index_version_${versionId.replace(/-/g, '')}`,
+            purpose: 'ingest-embed',
+            collectionId,
+          }),
+          expectedDimensions: version.dimensions ?? version.requestedDimensions,
+          ...(version.requestedDimensions ? { requestDimensions: version.requestedDimensions } : {}),
+          batchCap: deps.batchCap,
+          onBatch: async () => undefined,
+        });
+        await deps.db.transaction(async (tx) => {
+          await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [versionId]);
+          const fixed = await tx.query<{ dimensions: number | null }>(
+            `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions`,
+            [versionId, result.dimensions],
+          );
+          if (fixed.rows[0]?.dimensions !== result.dimensions) {
+            throw new EmbeddingValidationError('dimension_mismatch', `The version holds ${fixed.rows[0]?.dimensions}-dimensional vectors; the model returned ${result.dimensions}.`);
+          }
+          // Chunks deleted meanwhile drop out through the join.
+          await tx.query(
+            `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding)
+             SELECT ch.id, $1, u.e::vector FROM unnest($2::uuid[], $3::text[]) AS u(id, e) JOIN chunks ch ON ch.id = u.id
+             ON CONFLICT DO NOTHING`,
+            [versionId, batch.rows.map((r) => r.id), result.vectors.map((v) => `[${v.join(',')}]`)],
+          );
+          await ensureHnswIndex(tx, versionId, result.dimensions);
+          await tx.query(
+            `UPDATE index_versions SET updated_at = now(),
+                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2),
+                    chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
+              WHERE id = $1`,
+            [versionId, collectionId],
+          );
+        });
+        failures = 0;
+      } catch (error) {
+        failures++;
+        const fatal = error instanceof EmbeddingValidationError || failures > (deps.maxRetries ?? 5);
+        log.warn('index version round failed', { err: String(error), failures, fatal });
+        if (fatal) {
+          await deps.db.query(`UPDATE index_versions SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1 AND status = 'building'`, [
+            versionId,
+            (error as Error)?.message ?? String(error),
+          ]);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** failures)));
+      }
+    }
+  };
+
+  return {
+    /** Starts (or joins) the build of one version. */
+    start(collectionId: string, versionId: string): Promise<void> {
+      let p = running.get(versionId);
+      if (!p) {
+        p = build(collectionId, versionId)
+          .catch((error: unknown) => deps.logger.error('index version build crashed', { index_version_id: versionId, err: String(error) }))
+          .finally(() => running.delete(versionId));
+        running.set(versionId, p);
+      }
+      return p;
+    },
+    /** Resumes builds a previous process left unfinished. */
+    async resume(): Promise<void> {
+      const r = await deps.db.query<{ id: string; collection_id: string }>(`SELECT id, collection_id FROM index_versions WHERE status = 'building'`);
+      for (const row of r.rows) void this.start(row.collection_id, row.id);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      await Promise.allSettled([...running.values()]);
+    },
+  };
+}
+export type IndexVersionBuilder = ReturnType<typeof createIndexVersionBuilder>;

@@ -1,0 +1,147 @@
+import type { Db, Queryable } from '@quire/db';
+import { IdentitySchema, type Identity } from '@quire/contracts';
+import { IngestionChunkingSchema, type IngestionChunking } from '../chunk/chunking-settings.js';
+import { hnswIndexName } from '../index/hnsw-index.js';
+import { isoString, isUuid, toNullableNumber, toNumber } from '../repo/sql-values.js';
+
+interface VersionRow {
+  id: string;
+  collection_id: string;
+  embedding_model: string | null;
+  dimensions: number | null;
+  requested_dimensions: number | null;
+  chunking: unknown;
+  status: string;
+  activate_on_ready: boolean;
+  chunks_total: number;
+  chunks_embedded: number;
+  error_message: string | null;
+  submitted_identity: unknown;
+  created_at: unknown;
+  activated_at: unknown;
+  is_current: boolean;
+}
+
+export interface IndexVersionView {
+  id: string;
+  object: 'index_version';
+  collection_id: string;
+  embedding_model: string | null;
+  dimensions: number | null;
+  chunking: IngestionChunking | null;
+  status: string;
+  current: boolean;
+  activate: 'on_ready' | 'manual';
+  progress: { chunks_total: number; chunks_embedded: number };
+  error: string | null;
+  created_at: string;
+  activated_at: string | null;
+}
+
+const SELECT = `SELECT iv.id, iv.collection_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.chunking, iv.status,
+       iv.activate_on_ready, iv.chunks_total, iv.chunks_embedded, iv.error_message, iv.submitted_identity, iv.created_at,
+       iv.activated_at, (c.current_index_version_id = iv.id) AS is_current
+  FROM index_versions iv JOIN collections c ON c.id = iv.collection_id`;
+
+export function toVersionView(row: VersionRow): IndexVersionView {
+  return {
+    id: row.id,
+    object: 'index_version',
+    collection_id: row.collection_id,
+    embedding_model: row.embedding_model,
+    dimensions: toNullableNumber(row.dimensions),
+    chunking: row.chunking ? IngestionChunkingSchema.parse(row.chunking) : null,
+    status: row.status,
+    current: row.is_current === true,
+    activate: row.activate_on_ready ? 'on_ready' : 'manual',
+    progress: { chunks_total: toNumber(row.chunks_total), chunks_embedded: toNumber(row.chunks_embedded) },
+    error: row.error_message,
+    created_at: isoString(row.created_at),
+    activated_at: row.activated_at ? isoString(row.activated_at) : null,
+  };
+}
+
+export async function listVersions(db: Queryable, collectionId: string): Promise<IndexVersionView[]> {
+  const r = await db.query<VersionRow>(`${SELECT} WHERE iv.collection_id = $1 ORDER BY iv.created_at, iv.id`, [collectionId]);
+  return r.rows.map(toVersionView);
+}
+
+export async function getVersion(db: Queryable, collectionId: string, id: string): Promise<(IndexVersionView & { identity: Identity | null; requestedDimensions: number | null }) | null> {
+  if (!isUuid(id)) return null;
+  const r = await db.query<VersionRow>(`${SELECT} WHERE iv.collection_id = $1 AND iv.id = $2`, [collectionId, id]);
+  const row = r.rows[0];
+  if (!row) return null;
+  const identity = IdentitySchema.safeParse(row.submitted_identity);
+  return { ...toVersionView(row), identity: identity.success ? identity.data : null, requestedDimensions: toNullableNumber(row.requested_dimensions) };
+}
+
+export async function createBuildingVersion(
+  db: Queryable,
+  input: { collectionId: string; embeddingModel: string; dimensions: number | null; chunking: IngestionChunking; activateOnReady: boolean; identity: Identity },
+): Promise<string> {
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO index_versions (collection_id, embedding_model, requested_dimensions, chunking, status, activate_on_ready, submitted_identity)
+     VALUES ($1, $2, $3, $4::jsonb, 'building', $5, $6::jsonb) RETURNING id`,
+    [input.collectionId, input.embeddingModel, input.dimensions, JSON.stringify(input.chunking), input.activateOnReady, JSON.stringify(input.identity)],
+  );
+  return r.rows[0]!.id;
+}
+
+/** Chunks of the collection (all documents whose chunks are visible) and their characters. */
+export async function collectionChunkStats(db: Queryable, collectionId: string): Promise<{ chunks: number; chars: number }> {
+  const r = await db.query<{ chunks: number; chars: string }>(
+    `SELECT count(*)::int AS chunks, COALESCE(sum(length(text)), 0)::text AS chars FROM chunks WHERE collection_id = $1`,
+    [collectionId],
+  );
+  return { chunks: r.rows[0]!.chunks, chars: Number(r.rows[0]!.chars) };
+}
+
+/**
+ * Switches the collection to a built version in one statement-level transaction: queries read the
+ * current version id per query, so each sees the old index or the new one. The previous version is
+ * retired but kept (its vectors stay) until deleted.
+ */
+export async function activateVersion(db: Db, collectionId: string, id: string): Promise<'activated' | 'not_ready' | 'incomplete' | 'missing'> {
+  return db.transaction(async (tx) => {
+    const v = await tx.query<{ status: string; embedding_model: string | null; dimensions: number | null; requested_dimensions: number | null }>(
+      `SELECT status, embedding_model, dimensions, requested_dimensions FROM index_versions WHERE id = $1 AND collection_id = $2 FOR UPDATE`,
+      [id, collectionId],
+    );
+    const row = v.rows[0];
+    if (!row) return 'missing';
+    if (row.status !== 'ready' && row.status !== 'retired') return 'not_ready';
+    // A document indexed by a job that started before the build began may lack a vector here.
+    const missing = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM chunks ch WHERE ch.collection_id = $1
+          AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)`,
+      [collectionId, id],
+    );
+    if (missing.rows[0]!.n > 0) {
+      await tx.query(`UPDATE index_versions SET status = 'building', updated_at = now() WHERE id = $1`, [id]);
+      return 'incomplete';
+    }
+    await tx.query(
+      `UPDATE index_versions SET status = 'retired', updated_at = now()
+        WHERE id = (SELECT current_index_version_id FROM collections WHERE id = $1) AND id <> $2`,
+      [collectionId, id],
+    );
+    await tx.query(`UPDATE index_versions SET status = 'ready', activated_at = now(), updated_at = now() WHERE id = $1`, [id]);
+    await tx.query(
+      `UPDATE collections SET current_index_version_id = $2, embedding_model = $3, embedding_dimensions = $4, updated_at = now() WHERE id = $1`,
+      [collectionId, id, row.embedding_model, row.requested_dimensions],
+    );
+    return 'activated';
+  });
+}
+
+export async function deleteVersion(db: Db, collectionId: string, id: string): Promise<'deleted' | 'current' | 'missing'> {
+  if (!isUuid(id)) return 'missing';
+  return db.transaction(async (tx) => {
+    const c = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR UPDATE`, [collectionId]);
+    if (c.rows[0]?.current_index_version_id === id) return 'current';
+    const d = await tx.query(`DELETE FROM index_versions WHERE id = $1 AND collection_id = $2 RETURNING id`, [id, collectionId]);
+    if (d.rows.length === 0) return 'missing';
+    await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(id)}`);
+    return 'deleted';
+  });
+}

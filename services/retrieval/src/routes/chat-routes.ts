@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import { AnswerBodySchema } from '@quire/contracts';
+import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger } from '@quire/server-kit';
+import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
+import type { Turn } from '../answer/conversation.js';
+import { findCollectionByIdOrName } from '../collections/collection-repository.js';
+import { isAbort, toAppError } from '../errors.js';
+import type { SearchDeps } from '../search/search-pipeline.js';
+
+const ContentSchema = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()), z.null()]);
+
+/** The part of an OpenAI chat request RAG uses; other fields (temperature, tools...) are ignored. */
+export const KbChatBodySchema = z
+  .object({
+    model: z.string().min(1).max(300),
+    messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']), content: ContentSchema.optional() }).passthrough()).min(1),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().optional(),
+  })
+  .passthrough();
+
+function text(content: z.infer<typeof ContentSchema> | undefined): string {
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((p) => p.text ?? '').join('');
+}
+
+/**
+ * `POST /v1/collections/:id/chat` (`:id` is an id or a name): OpenAI chat in, OpenAI chat out, with
+ * RAG. The last user message is the question and earlier turns rewrite it; the answer carries its
+ * citations in `choices[0].message.citations` (JSON) or in the last chunk's `citations` (SSE),
+ * fields OpenAI clients ignore. The gateway sends `model: "kb/<collection>"` here.
+ */
+export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
+  const router = Router();
+  router.post(
+    '/v1/collections/:id/chat',
+    handle(async (req, res) => {
+      const body = parseWith(KbChatBodySchema, req.body);
+      const { identity, identityToken, traceId } = ctx(res);
+      const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(String(req.params.id)));
+      requireGenerationModel(collection);
+      const turns: Turn[] = body.messages
+        .filter((m) => m.role === 'user' || m.role === 'assistant')
+        .map((m) => ({ role: m.role as 'user' | 'assistant', content: text(m.content) }));
+      const last = turns.at(-1);
+      if (!last || last.role !== 'user' || !last.content.trim()) throw new AppError('invalid_request', 'The last message must be a user message with text.', { param: 'messages' });
+      const answerBody = parseWith(AnswerBodySchema, { question: last.content.slice(0, 4000) });
+      const queryId = randomUUID();
+      const abort = new AbortController();
+      const id = `chatcmpl-${queryId.replace(/-/g, '')}`;
+      const created = Math.floor(Date.now() / 1000);
+      const input = {
+        collection,
+        body: answerBody,
+        identity,
+        queryId,
+        history: turns.slice(0, -1),
+        call: { identityToken, traceId, collectionId: collection.id, queryId },
+        abortSignal: abort.signal,
+      };
+      res.setHeader('x-quire-query-id', queryId);
+      if (!body.stream) {
+        res.on('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        const result = await answerQuestion(deps, input);
+        res.json({
+          id,
+          object: 'chat.completion',
+          created,
+          model: body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: result.answer, refusal: null, citations: result.citations }, logprobs: null, finish_reason: 'stop' }],
+          usage: { prompt_tokens: usageTokens(result.usage, 'input_tokens'), completion_tokens: usageTokens(result.usage, 'output_tokens'), total_tokens: usageTokens(result.usage, 'input_tokens') + usageTokens(result.usage, 'output_tokens') },
+          query_id: queryId,
+        });
+        return;
+      }
+      const sse = openSse(res);
+      sse.onClose(() => abort.abort());
+      const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}) => ({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...extra });
+      sse.send(chunk({ role: 'assistant', content: '' }, null));
+      try {
+        const result = await answerQuestion(deps, {
+          ...input,
+          sink: (event, data) => {
+            if (event === 'delta') sse.send(chunk({ content: (data as { text: string }).text }, null));
+          },
+        });
+        sse.send(chunk({}, 'stop', { citations: result.citations, query_id: queryId }));
+        if (body.stream_options?.include_usage) {
+          const u = result.usage;
+          sse.send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: { prompt_tokens: usageTokens(u, 'input_tokens'), completion_tokens: usageTokens(u, 'output_tokens'), total_tokens: usageTokens(u, 'input_tokens') + usageTokens(u, 'output_tokens') } });
+        }
+        sse.sendRaw('[DONE]');
+      } catch (error) {
+        if (sse.closed || isAbort(error, abort.signal)) {
+          logger.info('kb chat cancelled by the caller', { trace_id: traceId, query_id: queryId });
+        } else {
+          const { body: errorBody } = toErrorResponse(toAppError(error), traceId);
+          sse.send(errorBody);
+        }
+      } finally {
+        sse.end();
+      }
+    }),
+  );
+  return router;
+}
+
+function usageTokens(usage: { by_stage: Record<string, { input_tokens: number; output_tokens: number }> }, key: 'input_tokens' | 'output_tokens'): number {
+  return Object.values(usage.by_stage).reduce((n, s) => n + s[key], 0);
+}
