@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     const exact = new Set(await exactTop(db, collection, q.vector, 10));
     found += approx.filter((h) => exact.has(h.chunkId)).length;
   }
-  console.log(`\nHNSW recall@10 vs exact search (${recallQueries.length} queries, ef_search 40): ${(found / (recallQueries.length * 10)).toFixed(3)}`);
+  console.log(`\nHNSW recall@10 vs exact search (${recallQueries.length} queries, the service's ef_search 80): ${(found / (recallQueries.length * 10)).toFixed(3)}`);
 
   console.log('\n| concurrency | hybrid queries/s | keyword queries/s |');
   console.log('| --- | --- | --- |');

@@ -73,6 +73,13 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   router.post('/v1/collections/:id/chat', toRetrieval);
   router.get('/v1/collections/:id/query-stats', toRetrieval);
   router.put('/v1/collections/:id/search-settings', toRetrieval);
+  // Evaluation (retrieval): eval sets, benchmarks, the index-version promotion gate, online quality.
+  router.all('/v1/eval-sets', toRetrieval);
+  router.all('/v1/eval-sets/*rest', toRetrieval);
+  router.all('/v1/benchmarks', toRetrieval);
+  router.all('/v1/benchmarks/*rest', toRetrieval);
+  router.post('/v1/collections/:id/index-versions/:vid/promote', toRetrieval);
+  router.get('/v1/collections/:id/quality', toRetrieval);
   router.all('/v1/queries', toRetrieval);
   router.all('/v1/queries/*rest', toRetrieval);
   router.all('/v1/collections', toIngestion);

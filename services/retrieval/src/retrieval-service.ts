@@ -3,6 +3,7 @@ import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { createServiceApp, finishServiceApp, type Logger } from '@quire/server-kit';
 import { answerRoutes } from './routes/answer-routes.js';
+import { evalModule } from './eval/index.js';
 import { chatRoutes } from './routes/chat-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
@@ -38,10 +39,13 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   app.use(answerRoutes(searchDeps, deps.logger));
   app.use(chatRoutes(searchDeps, deps.logger));
   app.use(queryRoutes(deps.db));
+  // Evaluation: eval sets, benchmark runs (resumed at start-up), replay, promotion gate, quality.
+  const evaluation = evalModule({ search: searchDeps, internalSecret: deps.internalSecret, logger: deps.logger.child({ component: 'eval' }) });
+  app.use(evaluation.router);
   finishServiceApp(app, deps.logger);
   return {
     app,
-    // Nothing of its own to release yet (no timers or pools); kept so callers shut down uniformly.
-    stop: async () => undefined,
+    // The benchmark runner lets its case in flight go; the run resumes on the next start.
+    stop: () => evaluation.runner.stop(),
   };
 }

@@ -1,0 +1,147 @@
+import type { Identity } from '@quire/contracts';
+import type { Queryable } from '@quire/db';
+import { AppError } from '@quire/server-kit';
+import { isUuid, json } from './eval-repo.js';
+import type { StoredConfiguration } from './eval-schemas.js';
+
+export type BenchmarkStatus = 'queued' | 'running' | 'completed' | 'stopped_budget' | 'failed' | 'cancelled';
+
+export interface BenchmarkRow {
+  id: string;
+  team_id: string;
+  eval_set_id: string;
+  collection_id: string;
+  status: BenchmarkStatus;
+  configurations: StoredConfiguration[];
+  judge_model: string | null;
+  budget_usd: number | null;
+  identity: Identity;
+  cases_total: number;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+const ts = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const SELECT = `SELECT id, team_id, eval_set_id, collection_id, status, configurations, judge_model, budget_usd::text AS budget_usd, identity, cases_total, error_message,
+  ${ts('created_at')} AS created_at, ${ts('updated_at')} AS updated_at, ${ts('finished_at')} AS finished_at FROM benchmarks`;
+
+function toRow(r: Record<string, unknown>): BenchmarkRow {
+  return {
+    ...(r as unknown as BenchmarkRow),
+    configurations: json<StoredConfiguration[]>(r.configurations),
+    identity: json<Identity>(r.identity),
+    budget_usd: r.budget_usd === null ? null : Number(r.budget_usd),
+    cases_total: Number(r.cases_total),
+  };
+}
+
+export async function insertBenchmark(db: Queryable, b: { teamId: string; evalSetId: string; collectionId: string; configurations: StoredConfiguration[]; judgeModel: string | null; budgetUsd: number | null; identity: Identity; casesTotal: number }): Promise<string> {
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO benchmarks (team_id, eval_set_id, collection_id, configurations, judge_model, budget_usd, identity, cases_total)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6::numeric, $7::jsonb, $8) RETURNING id`,
+    [b.teamId, b.evalSetId, b.collectionId, JSON.stringify(b.configurations), b.judgeModel, b.budgetUsd === null ? null : String(b.budgetUsd), JSON.stringify(b.identity), b.casesTotal],
+  );
+  return r.rows[0]!.id;
+}
+
+export async function getBenchmark(db: Queryable, teamId: string, id: string): Promise<BenchmarkRow> {
+  const notFound = new AppError('not_found', `No benchmark ${id}.`, { param: 'id' });
+  if (!isUuid(id)) throw notFound;
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE id = $1 AND team_id = $2`, [id, teamId]);
+  if (!r.rows[0]) throw notFound;
+  return toRow(r.rows[0]);
+}
+
+export async function listBenchmarks(db: Queryable, teamId: string, evalSetId: string | null): Promise<BenchmarkRow[]> {
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE team_id = $1 AND ($2::uuid IS NULL OR eval_set_id = $2::uuid) ORDER BY created_at DESC LIMIT 100`, [teamId, evalSetId]);
+  return r.rows.map(toRow);
+}
+
+/** The oldest run that is not final (queued, or running when a process stopped mid-run). */
+export async function nextPendingBenchmark(db: Queryable, skip: string[]): Promise<BenchmarkRow | null> {
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE status IN ('queued', 'running') AND NOT (id = ANY($1::uuid[])) ORDER BY created_at LIMIT 1`, [skip]);
+  return r.rows[0] ? toRow(r.rows[0]) : null;
+}
+
+export async function setStatus(db: Queryable, id: string, status: BenchmarkStatus, error: string | null = null): Promise<void> {
+  const final = status !== 'queued' && status !== 'running';
+  await db.query(`UPDATE benchmarks SET status = $2, error_message = COALESCE($3, error_message), updated_at = now(), finished_at = CASE WHEN $4 THEN now() ELSE NULL END WHERE id = $1`, [id, status, error, final]);
+}
+
+export async function doneKeys(db: Queryable, id: string): Promise<Set<string>> {
+  const r = await db.query<{ config_index: number; case_id: string }>(`SELECT config_index, case_id FROM benchmark_results WHERE benchmark_id = $1`, [id]);
+  return new Set(r.rows.map((x) => `${Number(x.config_index)}:${x.case_id}`));
+}
+
+export async function recordQueryStart(db: Queryable, benchmarkId: string, queryId: string): Promise<void> {
+  await db.query(`INSERT INTO benchmark_queries (benchmark_id, query_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [benchmarkId, queryId]);
+}
+
+export interface ResultInput {
+  benchmarkId: string;
+  configIndex: number;
+  caseId: string;
+  queryId: string;
+  status: 'ok' | 'error';
+  metrics: Record<string, number | null>;
+  ranked: unknown[];
+  timings: Record<string, number>;
+  answer: string | null;
+  details: unknown;
+  error: string | null;
+}
+
+/** Idempotent: a case finished twice (a restart racing a slow write) keeps its first result. */
+export async function insertResult(db: Queryable, r: ResultInput): Promise<void> {
+  await db.query(
+    `INSERT INTO benchmark_results (benchmark_id, config_index, case_id, query_id, status, metrics, ranked, timings_ms, answer, details, error_message)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11) ON CONFLICT DO NOTHING`,
+    [r.benchmarkId, r.configIndex, r.caseId, r.queryId, r.status, JSON.stringify(r.metrics), JSON.stringify(r.ranked), JSON.stringify(r.timings), r.answer, JSON.stringify(r.details ?? null), r.error],
+  );
+}
+
+/** What the run has spent so far: the ledger's exact sum over every query id it started (judge calls included). */
+export async function spentUsd(db: Queryable, benchmarkId: string): Promise<{ spent: number; queries: number; unpriced: number }> {
+  const r = await db.query<{ spent: string; queries: number; unpriced: number }>(
+    `SELECT COALESCE(sum(l.cost_usd), 0)::text AS spent, (SELECT count(*) FROM benchmark_queries WHERE benchmark_id = $1)::int AS queries,
+  (count(*) FILTER (WHERE l.cost_usd IS NULL AND l.id IS NOT NULL))::int AS unpriced
+FROM benchmark_queries q LEFT JOIN usage_ledger l ON l.query_id = q.query_id WHERE q.benchmark_id = $1`,
+    [benchmarkId],
+  );
+  const row = r.rows[0]!;
+  return { spent: Number(row.spent), queries: Number(row.queries), unpriced: Number(row.unpriced) };
+}
+
+export interface ResultRow {
+  config_index: number;
+  case_id: string;
+  query_id: string | null;
+  status: 'ok' | 'error';
+  metrics: Record<string, number | null>;
+  timings_ms: Record<string, number>;
+  ranked: unknown[];
+  answer: string | null;
+  details: unknown;
+  error_message: string | null;
+}
+
+export async function loadResults(db: Queryable, benchmarkId: string): Promise<ResultRow[]> {
+  const r = await db.query<ResultRow>(
+    `SELECT r.config_index, r.case_id, r.query_id, r.status, r.metrics, r.timings_ms, r.ranked, r.answer, r.details, r.error_message
+FROM benchmark_results r JOIN eval_cases c ON c.id = r.case_id WHERE r.benchmark_id = $1 ORDER BY r.config_index, c.ordinal`,
+    [benchmarkId],
+  );
+  return r.rows.map((x) => ({ ...x, config_index: Number(x.config_index), metrics: json(x.metrics), timings_ms: json(x.timings_ms), ranked: json(x.ranked), details: json(x.details) }));
+}
+
+/** Ledger cost per query and stage for a run's results (exact sums, read as text; null = unpriced). */
+export async function costByQueryAndStage(db: Queryable, benchmarkId: string): Promise<{ query_id: string; purpose: string; cost: number | null }[]> {
+  const r = await db.query<{ query_id: string; purpose: string; cost: string | null }>(
+    `SELECT l.query_id, l.purpose, CASE WHEN count(*) FILTER (WHERE l.cost_usd IS NULL) > 0 THEN NULL ELSE sum(l.cost_usd) END::text AS cost
+FROM benchmark_results r JOIN usage_ledger l ON l.query_id = r.query_id WHERE r.benchmark_id = $1 GROUP BY l.query_id, l.purpose`,
+    [benchmarkId],
+  );
+  return r.rows.map((x) => ({ query_id: x.query_id, purpose: x.purpose, cost: x.cost === null ? null : Number(x.cost) }));
+}

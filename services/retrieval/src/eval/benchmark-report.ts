@@ -1,0 +1,148 @@
+import { bootstrapCI, comparePaired, paretoFrontier, percentile, type ConfigSummary, type PairedComparison } from '@quire/eval';
+import type { Queryable } from '@quire/db';
+import { AppError } from '@quire/server-kit';
+import { costByQueryAndStage, loadResults, spentUsd, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
+
+/** Every interval and test is seeded, so the same results always print the same numbers. */
+export const REPORT_SEED = 42;
+export const RESAMPLES = 1000;
+const LOWER_IS_BETTER = new Set(['no_answer', 'cost_usd', 'latency_ms']);
+
+interface Loaded {
+  rows: ResultRow[];
+  costs: Map<string, Map<string, number | null>>;
+}
+
+async function load(db: Queryable, b: BenchmarkRow): Promise<Loaded> {
+  const rows = await loadResults(db, b.id);
+  const costs = new Map<string, Map<string, number | null>>();
+  for (const c of await costByQueryAndStage(db, b.id)) {
+    if (!costs.has(c.query_id)) costs.set(c.query_id, new Map());
+    costs.get(c.query_id)!.set(c.purpose, c.cost);
+  }
+  return { rows, costs };
+}
+
+/** A query's cost without judge calls (what the configuration itself costs); null when unpriced. */
+function queryCost(costs: Loaded['costs'], queryId: string | null): number | null {
+  if (!queryId) return null;
+  let total = 0;
+  for (const [purpose, cost] of costs.get(queryId) ?? []) {
+    if (purpose === 'judge') continue;
+    if (cost === null) return null;
+    total += cost;
+  }
+  return total;
+}
+
+function summarize(b: BenchmarkRow, index: number, data: Loaded): ConfigSummary {
+  const rows = data.rows.filter((r) => r.config_index === index);
+  const ok = rows.filter((r) => r.status === 'ok');
+  const metricKeys = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))];
+  const metrics: ConfigSummary['metrics'] = {};
+  for (const key of metricKeys) {
+    const values = ok.map((r) => r.metrics[key]).filter((v): v is number => typeof v === 'number');
+    if (values.length) metrics[key] = bootstrapCI(values, { seed: REPORT_SEED, resamples: RESAMPLES });
+  }
+  const latency: ConfigSummary['latency_ms'] = {};
+  for (const stage of [...new Set(ok.flatMap((r) => Object.keys(r.timings_ms)))]) {
+    const values = ok.map((r) => r.timings_ms[stage]).filter((v): v is number => typeof v === 'number');
+    latency[stage] = { p50: percentile(values, 50), p95: percentile(values, 95) };
+  }
+  const stages = new Map<string, number | null>();
+  let total: number | null = 0;
+  let judge: number | null = 0;
+  let unpriced = 0;
+  for (const r of ok) {
+    for (const [purpose, cost] of data.costs.get(r.query_id ?? '') ?? []) {
+      if (cost === null) unpriced++;
+      if (purpose === 'judge') {
+        judge = judge === null || cost === null ? null : judge + cost;
+        continue;
+      }
+      const prev = stages.has(purpose) ? stages.get(purpose)! : 0;
+      stages.set(purpose, prev === null || cost === null ? null : prev + cost);
+    }
+    const c = queryCost(data.costs, r.query_id);
+    total = total === null || c === null ? null : total + c;
+  }
+  const n = Math.max(1, ok.length);
+  return {
+    index,
+    name: b.configurations[index]!.name,
+    cases_done: rows.length,
+    errors: rows.length - ok.length,
+    metrics,
+    latency_ms: latency,
+    cost_usd: {
+      per_query: total === null ? null : total / n,
+      per_query_by_stage: Object.fromEntries([...stages].map(([k, v]) => [k, v === null ? null : v / n])),
+      judge_total: judge,
+      unpriced_calls: unpriced,
+    },
+  };
+}
+
+export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
+  const data = await load(db, b);
+  const summaries = b.configurations.map((_, i) => summarize(b, i, data));
+  const spend = await spentUsd(db, b.id);
+  const quality = (s: ConfigSummary) => s.metrics['ndcg@10']?.mean ?? NaN;
+  return {
+    id: b.id,
+    object: 'benchmark',
+    eval_set_id: b.eval_set_id,
+    collection_id: b.collection_id,
+    status: b.status,
+    error: b.error_message,
+    configurations: b.configurations,
+    judge_model: b.judge_model,
+    budget_usd: b.budget_usd,
+    spent_usd: spend.spent,
+    progress: { cases_per_configuration: b.cases_total, total: b.cases_total * b.configurations.length, done: data.rows.length, per_configuration: summaries.map((s) => s.cases_done) },
+    summary: summaries,
+    pareto: {
+      metric: 'ndcg@10',
+      vs_cost: paretoFrontier(summaries.map((s) => ({ name: s.name, quality: quality(s), cost: s.cost_usd.per_query }))),
+      vs_latency: paretoFrontier(summaries.map((s) => ({ name: s.name, quality: quality(s), cost: s.latency_ms.total?.p50 ?? null }))),
+    },
+    created_at: b.created_at,
+    finished_at: b.finished_at,
+  };
+}
+
+export function configIndex(b: BenchmarkRow, ref: string, param: string): number {
+  const byName = b.configurations.findIndex((c) => c.name === ref);
+  if (byName >= 0) return byName;
+  const n = Number(ref);
+  if (Number.isInteger(n) && n >= 0 && n < b.configurations.length) return n;
+  throw new AppError('invalid_request', `No configuration "${ref}" in benchmark ${b.id} (give a name or an index).`, { param });
+}
+
+/** Paired comparison of two configurations over the cases both finished: every metric, cost and latency. */
+export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[] }> {
+  const data = await load(db, b);
+  const rowsOf = (i: number) => new Map(data.rows.filter((r) => r.config_index === i && r.status === 'ok').map((r) => [r.case_id, r]));
+  const ra = rowsOf(a);
+  const rb = rowsOf(bIndex);
+  const shared = [...ra.keys()].filter((id) => rb.has(id));
+  const keys = [...new Set(shared.flatMap((id) => [...Object.keys(ra.get(id)!.metrics), ...Object.keys(rb.get(id)!.metrics)]))];
+  const comparisons: PairedComparison[] = [];
+  const pair = (name: string, pick: (r: ResultRow) => number | null | undefined) => {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (const id of shared) {
+      const x = pick(ra.get(id)!);
+      const y = pick(rb.get(id)!);
+      if (typeof x === 'number' && typeof y === 'number') {
+        xs.push(x);
+        ys.push(y);
+      }
+    }
+    if (xs.length) comparisons.push(comparePaired(name, xs, ys, { seed: REPORT_SEED, resamples: RESAMPLES, higherIsBetter: !LOWER_IS_BETTER.has(name) }));
+  };
+  for (const key of keys) pair(key, (r) => r.metrics[key]);
+  pair('cost_usd', (r) => queryCost(data.costs, r.query_id));
+  pair('latency_ms', (r) => r.timings_ms.total);
+  return { a: b.configurations[a]!.name, b: b.configurations[bIndex]!.name, comparisons };
+}

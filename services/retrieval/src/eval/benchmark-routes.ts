@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { loadCollection } from '../collections/collection-repository.js';
+import { toAppError } from '../errors.js';
+import { findQuery } from '../queries/query-repository.js';
+import type { SearchDeps } from '../search/search-pipeline.js';
+import { usageForQuery } from '../usage/ledger-usage.js';
+import { getBenchmark, insertBenchmark, listBenchmarks } from './benchmark-repo.js';
+import { benchmarkView, compareConfigurations, configIndex } from './benchmark-report.js';
+import type { BenchmarkRunner } from './benchmark-runner.js';
+import { applyConfiguration, executeCase, type RankedItem } from './case-executor.js';
+import { addCases, checkRelevantIds, getEvalSet } from './eval-repo.js';
+import { CreateBenchmarkSchema, ReplaySchema, ToEvalCaseSchema, type StoredConfiguration } from './eval-schemas.js';
+import { requireWriter } from './eval-routes.js';
+
+const ListQuery = z.object({ eval_set_id: z.string().uuid().optional() });
+const CompareQuery = z.object({ a: z.string().min(1).max(100), b: z.string().min(1).max(100) });
+
+export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Router {
+  const { db } = deps;
+  const router = Router();
+
+  router.post(
+    '/v1/benchmarks',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(CreateBenchmarkSchema, req.body);
+      const set = await getEvalSet(db, identity.team_id, body.eval_set_id);
+      if (set.cases === 0) throw new AppError('invalid_request', 'The eval set has no cases.', { param: 'eval_set_id' });
+      const collection = await loadCollection(db, identity.team_id, set.collection_id);
+      // Each configuration is checked now (index version ready, mode possible) and pinned to an index version.
+      const configurations: StoredConfiguration[] = [];
+      for (const c of body.configurations) {
+        const view = await applyConfiguration(deps, collection, c);
+        if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
+        if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });
+        configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });
+      }
+      const id = await insertBenchmark(db, {
+        teamId: identity.team_id,
+        evalSetId: set.id,
+        collectionId: collection.id,
+        configurations,
+        judgeModel: body.judge_model ?? null,
+        budgetUsd: body.budget_usd ?? null,
+        identity,
+        casesTotal: set.cases,
+      });
+      runner.kick();
+      res.status(202).json(await benchmarkView(db, await getBenchmark(db, identity.team_id, id)));
+    }),
+  );
+
+  router.get(
+    '/v1/benchmarks',
+    handle(async (req, res) => {
+      const q = parseWith(ListQuery, req.query, 'query');
+      const rows = await listBenchmarks(db, ctx(res).identity.team_id, q.eval_set_id ?? null);
+      res.json({
+        object: 'list',
+        data: rows.map((b) => ({ id: b.id, eval_set_id: b.eval_set_id, collection_id: b.collection_id, status: b.status, configurations: b.configurations.map((c) => c.name), budget_usd: b.budget_usd, created_at: b.created_at, finished_at: b.finished_at })),
+      });
+    }),
+  );
+
+  router.get(
+    '/v1/benchmarks/:id',
+    handle(async (req, res) => {
+      const b = await getBenchmark(db, ctx(res).identity.team_id, String(req.params.id));
+      // A run left `running` by a stopped process resumes when anyone looks at it (and at start-up).
+      if (b.status === 'queued' || b.status === 'running') runner.kick();
+      res.json(await benchmarkView(db, b));
+    }),
+  );
+
+  router.get(
+    '/v1/benchmarks/:id/compare',
+    handle(async (req, res) => {
+      const b = await getBenchmark(db, ctx(res).identity.team_id, String(req.params.id));
+      const q = parseWith(CompareQuery, req.query, 'query');
+      const out = await compareConfigurations(db, b, configIndex(b, q.a, 'a'), configIndex(b, q.b, 'b'));
+      res.json({
+        object: 'benchmark_comparison',
+        benchmark_id: b.id,
+        ...out,
+        method: 'paired over questions both configurations finished: bootstrap 95% CI of mean(b - a) (1000 resamples, seed 42) and a two-sided sign-flip randomisation test (10000 permutations); a winner is named only when p < 0.05 and the CI excludes 0',
+      });
+    }),
+  );
+
+  router.post(
+    '/v1/queries/:id/replay',
+    handle(async (req, res) => {
+      const body = parseWith(ReplaySchema, req.body);
+      const { identity, identityToken, traceId } = ctx(res);
+      const original = await findQuery(db, identity.team_id, String(req.params.id));
+      if (!original || !original.collection_id) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
+      const collection = await applyConfiguration(deps, await loadCollection(db, identity.team_id, original.collection_id), body.configuration);
+      const queryId = randomUUID();
+      let run;
+      try {
+        run = await executeCase({ deps, collection, config: body.configuration, question: original.query, identity, identityToken, traceId, queryId });
+      } catch (error) {
+        throw toAppError(error);
+      }
+      const before = ((original.results ?? []) as RankedItem[]).map((r) => r.document_id);
+      const after = run.ranked.map((r) => r.document_id);
+      const overlap = before.length ? before.filter((d) => after.includes(d)).length / before.length : null;
+      res.json({
+        object: 'query_replay',
+        original_query_id: original.id,
+        query_id: queryId,
+        configuration: body.configuration,
+        results: run.ranked,
+        answer: run.answer,
+        citations: run.citations,
+        timings_ms: run.timings,
+        usage: await usageForQuery(db, queryId),
+        original: { results: original.results, answer: original.answer, timings_ms: original.timings_ms, usage: await usageForQuery(db, original.id) },
+        document_overlap: overlap,
+      });
+    }),
+  );
+
+  router.post(
+    '/v1/queries/:id/to-eval-case',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(ToEvalCaseSchema, req.body);
+      const query = await findQuery(db, identity.team_id, String(req.params.id));
+      if (!query) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
+      const set = await getEvalSet(db, identity.team_id, body.eval_set_id);
+      if (query.collection_id !== set.collection_id) throw new AppError('invalid_request', 'The query was asked over another collection than the eval set\'s.', { param: 'eval_set_id' });
+      // Without explicit ids, the documents the answer cited stand in (a person should confirm them).
+      const cited = [...new Set((query.citations as { document_id?: string }[]).flatMap((c) => (c.document_id ? [c.document_id] : [])))];
+      const ids = body.relevant_document_ids ?? cited;
+      if (ids.length === 0) throw new AppError('invalid_request', 'Give relevant_document_ids: the query has no cited documents to use.', { param: 'relevant_document_ids' });
+      const relevant = ids.map((id) => ({ document_id: id, grade: 1 }));
+      await checkRelevantIds(db, set.collection_id, relevant);
+      const [caseId] = await addCases(db, set.id, [{ question: query.query, relevant, referenceAnswer: body.reference_answer ?? null, sourceQueryId: query.id }]);
+      res.status(201).json({ object: 'eval_case', id: caseId, eval_set_id: set.id, question: query.query, relevant, source_query_id: query.id });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { ProviderError } from '@quire/models';
+import { AppError, signIdentity, type Logger } from '@quire/server-kit';
+import { loadCollection } from '../collections/collection-repository.js';
+import type { SearchDeps } from '../search/search-pipeline.js';
+import { doneKeys, insertResult, nextPendingBenchmark, recordQueryStart, setStatus, spentUsd, type BenchmarkRow } from './benchmark-repo.js';
+import { applyConfiguration, executeCase, generatesAnswers, scoreAnswer, scoreRetrieval } from './case-executor.js';
+import { listCases } from './eval-repo.js';
+
+export interface RunnerDeps extends SearchDeps {
+  internalSecret: string;
+  logger: Logger;
+  /** Wait before resuming unfinished runs at start-up (the gateway may not listen yet). Default 1000 ms. */
+  resumeDelayMs?: number;
+  /** Tries per case for retryable provider errors (default 3). */
+  attempts?: number;
+}
+
+const isRetryable = (e: unknown) => (ProviderError.is(e) && e.retryable) || (AppError.is(e) && (e.code === 'service_unavailable' || e.code === 'provider_network_error'));
+
+/**
+ * Runs benchmarks in this process, one case at a time. Progress lives in Postgres (one result row
+ * per configuration x case), so a runner started later (after a restart, or in another process)
+ * continues where the last stopped: finished cases are skipped, an interrupted case runs again.
+ */
+export class BenchmarkRunner {
+  private active: Promise<void> | null = null;
+  private stopping = false;
+  private abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Resumes unfinished runs after the start-up delay. */
+  start(): void {
+    this.timer = setTimeout(() => this.kick(), this.deps.resumeDelayMs ?? 1000);
+    this.timer.unref?.();
+  }
+
+  /** Makes sure the loop is running (it exits when nothing is pending). */
+  kick(): void {
+    if (this.stopping || this.active) return;
+    this.active = this.loop()
+      .catch((error: unknown) => this.deps.logger.error('benchmark runner failed', { err: String((error as Error)?.stack ?? error) }))
+      .finally(() => {
+        this.active = null;
+      });
+  }
+
+  /** Stops after the case in flight is cancelled; its run stays `running` and resumes on the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.active;
+  }
+
+  private async loop(): Promise<void> {
+    const failed: string[] = [];
+    while (!this.stopping) {
+      const benchmark = await nextPendingBenchmark(this.deps.db, failed);
+      if (!benchmark) return;
+      try {
+        await this.run(benchmark);
+      } catch (error) {
+        if (this.stopping) return;
+        failed.push(benchmark.id);
+        this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
+        await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+
+  private async run(b: BenchmarkRow): Promise<void> {
+    const { db } = this.deps;
+    await setStatus(db, b.id, 'running');
+    const base = await loadCollection(db, b.team_id, b.collection_id);
+    const cases = await listCases(db, b.eval_set_id);
+    const done = await doneKeys(db, b.id);
+    for (const [index, config] of b.configurations.entries()) {
+      const collection = await applyConfiguration(this.deps, base, config);
+      for (const c of cases) {
+        if (this.stopping) return;
+        if (done.has(`${index}:${c.id}`)) continue;
+        if (b.budget_usd !== null && (await this.overBudget(b))) {
+          await setStatus(db, b.id, 'stopped_budget', `Stopped by the budget cap of $${b.budget_usd}; results so far are kept.`);
+          return;
+        }
+        await this.runCase(b, index, collection, c);
+      }
+    }
+    await setStatus(db, b.id, 'completed');
+  }
+
+  /**
+   * Stops before a case that would likely cross the cap: spent so far plus the mean cost of the
+   * queries run so far. Spend comes from the ledger for every query id the run started.
+   */
+  private async overBudget(b: BenchmarkRow): Promise<boolean> {
+    const { spent, queries } = await spentUsd(this.deps.db, b.id);
+    const perQuery = queries > 0 ? spent / queries : 0;
+    return spent >= b.budget_usd! || spent + perQuery > b.budget_usd!;
+  }
+
+  private async runCase(b: BenchmarkRow, index: number, collection: Awaited<ReturnType<typeof applyConfiguration>>, c: Awaited<ReturnType<typeof listCases>>[number]): Promise<void> {
+    const { db } = this.deps;
+    const config = b.configurations[index]!;
+    const attempts = this.deps.attempts ?? 3;
+    let lastError: unknown = null;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const queryId = randomUUID();
+      const traceId = `eval_${b.id.slice(0, 8)}_${queryId.replace(/-/g, '').slice(0, 16)}`;
+      const identityToken = signIdentity(b.identity, this.deps.internalSecret);
+      await recordQueryStart(db, b.id, queryId);
+      try {
+        const run = await executeCase({ deps: this.deps, collection, config, question: c.question, identity: b.identity, identityToken, traceId, queryId, abortSignal: this.abort.signal });
+        const metrics: Record<string, number | null> = { ...(scoreRetrieval(run.ranked, c.relevant, config.top_k) ?? {}) };
+        let details: unknown = null;
+        if (generatesAnswers(config)) {
+          const scored = await scoreAnswer(this.deps, run, {
+            question: c.question,
+            reference: c.reference_answer,
+            judgeModel: b.judge_model,
+            call: { identityToken, traceId, collectionId: collection.id, queryId },
+            abortSignal: this.abort.signal,
+          });
+          Object.assign(metrics, scored.metrics);
+          details = { citations: run.citations.map((x) => ({ chunk_id: x.chunk_id, document_id: x.document_id, supported: x.supported ?? null })), judge: scored.verdict };
+        }
+        if (this.stopping) return;
+        await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId, status: 'ok', metrics, ranked: run.ranked, timings: run.timings, answer: run.answer, details, error: null });
+        return;
+      } catch (error) {
+        if (this.stopping) return;
+        lastError = error;
+        if (!isRetryable(error) || attempt === attempts) break;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+    // Recorded as an error (not retried forever): the summary counts errors next to each configuration.
+    const message = lastError instanceof Error ? lastError.message : String(lastError);
+    await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId: null as unknown as string, status: 'error', metrics: {}, ranked: [], timings: {}, answer: null, details: null, error: message.slice(0, 1000) });
+  }
+}

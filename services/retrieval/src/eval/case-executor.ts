@@ -1,0 +1,139 @@
+import type { AnswerBody, Citation, Identity } from '@quire/contracts';
+import { dedupe, retrievalMetrics } from '@quire/eval';
+import { AppError } from '@quire/server-kit';
+import { answerQuestion } from '../answer/answer-pipeline.js';
+import type { CollectionForQuery } from '../collections/collection-repository.js';
+import { findQuery, insertQuery } from '../queries/query-repository.js';
+import { runSearch, type SearchDeps, type SearchTuning } from '../search/search-pipeline.js';
+import type { Configuration, Relevant } from './eval-schemas.js';
+import { judgeAnswer, type JudgeVerdict } from './judge.js';
+
+export interface RankedItem {
+  chunk_id: string;
+  document_id: string;
+}
+
+export interface CaseRun {
+  queryId: string;
+  ranked: RankedItem[];
+  timings: Record<string, number>;
+  answer: string | null;
+  citations: Citation[];
+  noAnswer: boolean | null;
+}
+
+/** The collection as a configuration sees it: another index version, rerank or generation model. */
+export async function applyConfiguration(deps: SearchDeps, base: CollectionForQuery, config: Configuration & { resolved_index_version_id?: string | null }): Promise<CollectionForQuery> {
+  const out: CollectionForQuery = { ...base };
+  const versionId = config.resolved_index_version_id ?? config.index_version_id;
+  if (versionId && versionId !== base.indexVersionId) {
+    const r = await deps.db.query<{ id: string; embedding_model: string | null; dimensions: number | null; status: string }>(
+      `SELECT id, embedding_model, dimensions, status FROM index_versions WHERE id = $1 AND collection_id = $2`,
+      [versionId, base.id],
+    );
+    const v = r.rows[0];
+    if (!v) throw new AppError('invalid_request', `Index version ${versionId} is not one of the collection's.`, { param: 'index_version_id' });
+    if (v.status !== 'ready' && v.status !== 'retired') throw new AppError('conflict', `Index version ${versionId} is ${v.status}; benchmark it once it is ready.`);
+    out.indexVersionId = v.id;
+    out.embeddingModel = v.embedding_model;
+    out.dimensions = v.dimensions === null ? null : Number(v.dimensions);
+  }
+  if (config.rerank_model) out.rerankModel = config.rerank_model;
+  if (config.generation_model) out.generationModel = config.generation_model;
+  return out;
+}
+
+export function tuningOfConfiguration(config: Configuration): SearchTuning {
+  return {
+    ...(config.preset ? { preset: config.preset } : {}),
+    ...(config.fusion ? { fusion: config.fusion } : {}),
+    ...(config.rerank_model === null ? { rerank: false } : config.candidate_pool ? { rerank: { candidates: config.candidate_pool } } : {}),
+  };
+}
+
+export const generatesAnswers = (config: Configuration) => config.answer || Boolean(config.generation_model);
+
+export interface ExecuteInput {
+  deps: SearchDeps;
+  collection: CollectionForQuery;
+  config: Configuration;
+  question: string;
+  identity: Identity;
+  identityToken: string;
+  traceId: string;
+  queryId: string;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Runs one question under a configuration through the service's own search or answer pipeline,
+ * with the given query id, so the query row, its trace and its ledger rows are the real ones.
+ */
+export async function executeCase(input: ExecuteInput): Promise<CaseRun> {
+  const { deps, collection, config, identity, queryId } = input;
+  const call = { identityToken: input.identityToken, traceId: input.traceId, collectionId: collection.id, queryId };
+  const tuning = tuningOfConfiguration(config);
+  if (generatesAnswers(config)) {
+    const body: AnswerBody = { question: input.question, top_k: config.top_k, mode: config.mode, stream: false, ...tuning };
+    // An empty history: no conversation is read, rewritten or stored for evaluation questions.
+    const out = await answerQuestion(deps, { collection, body, identity, queryId, call, abortSignal: input.abortSignal ?? new AbortController().signal, history: [] });
+    const row = await findQuery(deps.db, identity.team_id, queryId);
+    const ranked = ((row?.results ?? []) as RankedItem[]).map((r) => ({ chunk_id: r.chunk_id, document_id: r.document_id }));
+    return { queryId, ranked, timings: out.timings_ms, answer: out.answer, citations: out.citations, noAnswer: out.no_answer ?? null };
+  }
+  const base = { id: queryId, identity, collectionId: collection.id, kind: 'search' as const, query: input.question, mode: config.mode, models: { embedding: collection.embeddingModel } };
+  let outcome;
+  try {
+    outcome = await runSearch(deps, { collection, query: input.question, topK: config.top_k, mode: config.mode, filters: { accessGroups: identity.groups }, ...tuning, call, ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}) });
+  } catch (error) {
+    await insertQuery(deps.db, { ...base, status: input.abortSignal?.aborted ? 'cancelled' : 'error', results: [], timings: {} }).catch(() => undefined);
+    throw error;
+  }
+  await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
+  return {
+    queryId,
+    ranked: outcome.results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId })),
+    timings: outcome.timings,
+    answer: null,
+    citations: [],
+    noAnswer: null,
+  };
+}
+
+/**
+ * Retrieval metrics for one case. Relevance is judged per chunk when every relevant entry names a
+ * chunk, otherwise per document (chunks collapse to their document, first occurrence counts).
+ */
+export function scoreRetrieval(ranked: RankedItem[], relevant: Relevant[], k: number): Record<string, number> | null {
+  if (relevant.length === 0) return null;
+  const byChunk = relevant.every((r) => r.chunk_id);
+  const qrels = new Map<string, number>();
+  for (const r of relevant) {
+    const id = byChunk ? r.chunk_id! : r.document_id;
+    if (!id) continue;
+    qrels.set(id, Math.max(qrels.get(id) ?? 0, r.grade));
+  }
+  const ids = dedupe(ranked.map((r) => (byChunk ? r.chunk_id : r.document_id)));
+  return retrievalMetrics(ids, qrels, k);
+}
+
+/** Answer metrics: citation precision (lexical support, as the answer pipeline checks it), no-answer, and the judge's scores. */
+export async function scoreAnswer(
+  deps: SearchDeps,
+  run: CaseRun,
+  input: { question: string; reference: string | null; judgeModel: string | null; call: { identityToken: string; traceId: string; collectionId: string; queryId: string }; abortSignal?: AbortSignal },
+): Promise<{ metrics: Record<string, number | null>; verdict: JudgeVerdict | null }> {
+  const cited = run.citations;
+  const metrics: Record<string, number | null> = {
+    citation_precision: cited.length ? cited.filter((c) => c.supported !== false).length / cited.length : null,
+    no_answer: run.noAnswer ? 1 : 0,
+  };
+  if (!input.judgeModel || run.answer === null) return { metrics, verdict: null };
+  const ids = [...new Set(cited.map((c) => c.chunk_id))];
+  const texts = ids.length ? (await deps.db.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE id = ANY($1::uuid[])`, [ids])).rows : [];
+  const byId = new Map(texts.map((t) => [t.id, t.text]));
+  const verdict = await judgeAnswer(deps.models, input.judgeModel, input.call, { question: input.question, reference: input.reference, answer: run.answer, sources: ids.map((id) => byId.get(id) ?? '') }, input.abortSignal);
+  metrics.correctness = verdict.correctness;
+  metrics.faithfulness = verdict.faithfulness;
+  return { metrics, verdict };
+}

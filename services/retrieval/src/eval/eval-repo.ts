@@ -1,0 +1,133 @@
+import type { Queryable } from '@quire/db';
+import { AppError } from '@quire/server-kit';
+import type { EvalCaseBody, Relevant } from './eval-schemas.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => UUID.test(id);
+export const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+const ts = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+export interface EvalSetRow {
+  id: string;
+  collection_id: string;
+  name: string;
+  description: string | null;
+  synthetic: boolean;
+  cases: number;
+  created_at: string;
+}
+
+export interface EvalCase {
+  id: string;
+  ordinal: number;
+  external_id: string | null;
+  question: string;
+  relevant: Relevant[];
+  reference_answer: string | null;
+  synthetic: boolean;
+  source_query_id: string | null;
+}
+
+export async function createEvalSet(db: Queryable, input: { teamId: string; collectionId: string; name: string; description?: string | null; synthetic?: boolean }): Promise<string> {
+  const r = await db.query<{ id: string }>(`INSERT INTO eval_sets (team_id, collection_id, name, description, synthetic) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [
+    input.teamId,
+    input.collectionId,
+    input.name,
+    input.description ?? null,
+    input.synthetic ?? false,
+  ]);
+  return r.rows[0]!.id;
+}
+
+/** An eval set of the caller's team; another team's answers the same 404 as a missing one. */
+export async function getEvalSet(db: Queryable, teamId: string, id: string): Promise<EvalSetRow> {
+  const notFound = new AppError('not_found', `No eval set ${id}.`, { param: 'eval_set_id' });
+  if (!isUuid(id)) throw notFound;
+  const r = await db.query<EvalSetRow>(
+    `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
+FROM eval_sets s WHERE s.id = $1 AND s.team_id = $2`,
+    [id, teamId],
+  );
+  if (!r.rows[0]) throw notFound;
+  return r.rows[0];
+}
+
+export async function listEvalSets(db: Queryable, teamId: string, collectionId: string | null): Promise<EvalSetRow[]> {
+  const r = await db.query<EvalSetRow>(
+    `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
+FROM eval_sets s WHERE s.team_id = $1 AND ($2::uuid IS NULL OR s.collection_id = $2::uuid) ORDER BY s.created_at DESC LIMIT 200`,
+    [teamId, collectionId],
+  );
+  return r.rows;
+}
+
+/** Normalises a case body: `relevant_document_ids` become grade-1 entries. */
+export function relevantOf(body: EvalCaseBody): Relevant[] {
+  return [...body.relevant, ...(body.relevant_document_ids ?? []).map((id) => ({ document_id: id, grade: 1 }))];
+}
+
+/** Checks that every referenced document and chunk belongs to the collection (400 naming the first stranger). */
+export async function checkRelevantIds(db: Queryable, collectionId: string, relevant: Relevant[]): Promise<void> {
+  const docs = [...new Set(relevant.flatMap((r) => (r.document_id ? [r.document_id] : [])))];
+  const chunks = [...new Set(relevant.flatMap((r) => (r.chunk_id ? [r.chunk_id] : [])))];
+  if (docs.length) {
+    const r = await db.query<{ id: string }>(`SELECT id FROM documents WHERE collection_id = $1 AND id = ANY($2::uuid[])`, [collectionId, docs]);
+    const found = new Set(r.rows.map((x) => x.id));
+    const missing = docs.find((d) => !found.has(d));
+    if (missing) throw new AppError('invalid_request', `Document ${missing} is not in the eval set's collection.`, { param: 'relevant' });
+  }
+  if (chunks.length) {
+    const r = await db.query<{ id: string }>(`SELECT id FROM chunks WHERE collection_id = $1 AND id = ANY($2::uuid[])`, [collectionId, chunks]);
+    const found = new Set(r.rows.map((x) => x.id));
+    const missing = chunks.find((d) => !found.has(d));
+    if (missing) throw new AppError('invalid_request', `Chunk ${missing} is not in the eval set's collection.`, { param: 'relevant' });
+  }
+}
+
+export interface NewCase {
+  question: string;
+  relevant: Relevant[];
+  referenceAnswer?: string | null;
+  externalId?: string | null;
+  synthetic?: boolean;
+  sourceQueryId?: string | null;
+}
+
+export async function addCases(db: Queryable, evalSetId: string, cases: NewCase[]): Promise<string[]> {
+  const start = await db.query<{ n: number }>(`SELECT COALESCE(max(ordinal), 0)::int AS n FROM eval_cases WHERE eval_set_id = $1`, [evalSetId]);
+  let ordinal = Number(start.rows[0]!.n);
+  const ids: string[] = [];
+  // Batches of 500 rows keep each statement's parameter count small.
+  for (let i = 0; i < cases.length; i += 500) {
+    const batch = cases.slice(i, i + 500);
+    const params: unknown[] = [];
+    const values = batch.map((c) => {
+      params.push(evalSetId, ++ordinal, c.externalId ?? null, c.question, JSON.stringify(c.relevant), c.referenceAnswer ?? null, c.synthetic ?? false, c.sourceQueryId ?? null);
+      const b = params.length - 8;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::jsonb, $${b + 6}, $${b + 7}, $${b + 8})`;
+    });
+    const r = await db.query<{ id: string }>(
+      `INSERT INTO eval_cases (eval_set_id, ordinal, external_id, question, relevant, reference_answer, synthetic, source_query_id) VALUES ${values.join(', ')} RETURNING id`,
+      params,
+    );
+    ids.push(...r.rows.map((x) => x.id));
+  }
+  return ids;
+}
+
+export async function listCases(db: Queryable, evalSetId: string): Promise<EvalCase[]> {
+  const r = await db.query<EvalCase & { relevant: unknown }>(
+    `SELECT id, ordinal, external_id, question, relevant, reference_answer, synthetic, source_query_id FROM eval_cases WHERE eval_set_id = $1 ORDER BY ordinal`,
+    [evalSetId],
+  );
+  return r.rows.map((row) => ({ ...row, relevant: json<Relevant[]>(row.relevant) }));
+}
+
+/** BEIR corpus ids → document ids, through the `beir_id` metadata the importer set on upload. */
+export async function documentsByBeirId(db: Queryable, collectionId: string, beirIds: string[]): Promise<Map<string, string>> {
+  const r = await db.query<{ id: string; beir_id: string }>(
+    `SELECT id, metadata->>'beir_id' AS beir_id FROM documents WHERE collection_id = $1 AND metadata->>'beir_id' = ANY($2::text[]) AND replaces_document_id IS NULL`,
+    [collectionId, beirIds],
+  );
+  return new Map(r.rows.map((x) => [x.beir_id, x.id]));
+}

@@ -1,0 +1,158 @@
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import type { GatewayModels } from '@quire/gateway-client';
+import type { Db } from '@quire/db';
+import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { loadCollection } from '../collections/collection-repository.js';
+import { toAppError } from '../errors.js';
+import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, listCases, listEvalSets, relevantOf, type NewCase } from './eval-repo.js';
+import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
+import { generateSyntheticCases } from './synthetic.js';
+
+/** Eval sets and benchmarks spend money and shape decisions: members read, knowledge admins and admins write. */
+export function requireWriter(res: Response) {
+  const { identity } = ctx(res);
+  if (identity.role === 'member') throw new AppError('role_not_allowed', 'Creating eval sets and benchmarks needs a knowledge-admin or admin key.');
+  return identity;
+}
+
+async function toNewCases(db: Db, collectionId: string, bodies: EvalCaseBody[]): Promise<NewCase[]> {
+  const cases = bodies.map((b) => ({ question: b.question, relevant: relevantOf(b), referenceAnswer: b.reference_answer ?? null, externalId: b.external_id ?? null }));
+  await checkRelevantIds(db, collectionId, cases.flatMap((c) => c.relevant));
+  return cases;
+}
+
+const ListQuery = z.object({ collection_id: z.string().uuid().optional() });
+const JsonlImport = z.object({ jsonl: z.string().min(1).max(50_000_000) }).strict();
+
+export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
+  const { db } = deps;
+  const router = Router();
+
+  router.post(
+    '/v1/eval-sets',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(CreateEvalSetSchema, req.body);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const cases = await toNewCases(db, collection.id, body.cases ?? []);
+      const id = await db.transaction(async (tx) => {
+        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: body.description ?? null });
+        if (cases.length) await addCases(tx, setId, cases);
+        return setId;
+      });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)) });
+    }),
+  );
+
+  router.get(
+    '/v1/eval-sets',
+    handle(async (req, res) => {
+      const q = parseWith(ListQuery, req.query, 'query');
+      res.json({ object: 'list', data: await listEvalSets(db, ctx(res).identity.team_id, q.collection_id ?? null) });
+    }),
+  );
+
+  router.get(
+    '/v1/eval-sets/:id',
+    handle(async (req, res) => {
+      const set = await getEvalSet(db, ctx(res).identity.team_id, String(req.params.id));
+      res.json({ object: 'eval_set', ...set, data: await listCases(db, set.id) });
+    }),
+  );
+
+  router.post(
+    '/v1/eval-sets/:id/cases',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id));
+      const parsed = parseWith(AddCasesSchema, req.body);
+      const bodies = Array.isArray(parsed) ? parsed : parsed.cases;
+      const ids = await addCases(db, set.id, await toNewCases(db, set.collection_id, bodies));
+      res.status(201).json({ object: 'list', eval_set_id: set.id, ids });
+    }),
+  );
+
+  // JSONL: one case per line, in the shape of `POST /v1/eval-sets/:id/cases` items.
+  router.post(
+    '/v1/eval-sets/:id/import',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id));
+      const { jsonl } = parseWith(JsonlImport, req.body);
+      const bodies = jsonl
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .map((line, i) => {
+          let value: unknown;
+          try {
+            value = JSON.parse(line);
+          } catch {
+            throw new AppError('invalid_request', `Line ${i + 1} is not valid JSON.`, { param: 'jsonl' });
+          }
+          return parseWith(EvalCaseBodySchema, value, `jsonl line ${i + 1}`);
+        });
+      const ids = await addCases(db, set.id, await toNewCases(db, set.collection_id, bodies));
+      res.status(201).json({ object: 'list', eval_set_id: set.id, ids });
+    }),
+  );
+
+  /**
+   * BEIR queries + qrels over a corpus already uploaded with metadata `beir_id` (the client
+   * uploads it through the ingestion API first: `importBeir` in @quire/eval, `pnpm eval import-beir`).
+   */
+  router.post(
+    '/v1/eval-sets/import/beir',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(BeirImportSchema, req.body);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const docs = await documentsByBeirId(db, collection.id, [...new Set(body.qrels.map((q) => q.corpus_id))]);
+      const byQuery = new Map<string, { document_id: string; grade: number }[]>();
+      const unmapped = new Set<string>();
+      for (const q of body.qrels) {
+        const documentId = docs.get(q.corpus_id);
+        if (!documentId) {
+          unmapped.add(q.corpus_id);
+          continue;
+        }
+        if (!byQuery.has(q.query_id)) byQuery.set(q.query_id, []);
+        byQuery.get(q.query_id)!.push({ document_id: documentId, grade: q.grade });
+      }
+      // Only judged queries become cases (BEIR evaluates the queries in the qrels).
+      const cases: NewCase[] = body.queries.filter((q) => byQuery.has(q._id)).map((q) => ({ question: q.text.slice(0, 4000), relevant: byQuery.get(q._id)!, externalId: q._id }));
+      if (cases.length === 0) throw new AppError('invalid_request', 'No query has a relevant document that is in the collection (upload the corpus with metadata beir_id first).', { param: 'qrels' });
+      const id = await db.transaction(async (tx) => {
+        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: 'Imported from a BEIR-style set' });
+        await addCases(tx, setId, cases);
+        return setId;
+      });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)), unmapped_corpus_ids: [...unmapped].slice(0, 100), unmapped_count: unmapped.size });
+    }),
+  );
+
+  router.post(
+    '/v1/eval-sets/generate',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(GenerateSetSchema, req.body);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const { identityToken, traceId } = ctx(res);
+      let cases: NewCase[];
+      try {
+        cases = await generateSyntheticCases(deps, { collectionId: collection.id, model: body.model, count: body.count, seed: body.seed, call: { identityToken, traceId, collectionId: collection.id } });
+      } catch (error) {
+        throw toAppError(error);
+      }
+      if (cases.length === 0) throw new AppError('invalid_request', 'The model produced no usable question (or the collection has no chunks).');
+      const id = await db.transaction(async (tx) => {
+        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: `Draft generated by ${body.model}; review before trusting it`, synthetic: true });
+        await addCases(tx, setId, cases);
+        return setId;
+      });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)) });
+    }),
+  );
+  return router;
+}

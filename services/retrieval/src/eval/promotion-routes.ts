@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import type { Db } from '@quire/db';
+import { AppError, ctx, handle, parseWith, toErrorResponse } from '@quire/server-kit';
+import { loadCollection } from '../collections/collection-repository.js';
+import { isUuid } from './eval-repo.js';
+import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
+import { requireWriter } from './eval-routes.js';
+import { activateIndexVersion, promotionEvidence, qualityByDay } from './promotion.js';
+
+export function promotionRoutes(db: Db): Router {
+  const router = Router();
+
+  /**
+   * Activates an index version only when a benchmark shows it is not worse than the current one
+   * (rule in promotion.ts and README "Evaluation"); otherwise 409 with the numbers. An admin may
+   * force it: recorded in `index_version_promotions` and in the governance `audit_log`.
+   */
+  router.post(
+    '/v1/collections/:id/index-versions/:vid/promote',
+    handle(async (req, res) => {
+      const identity = requireWriter(res);
+      const body = parseWith(PromoteSchema, req.body);
+      if (body.force && identity.role !== 'admin') throw new AppError('permission_denied', 'Only admins may force a promotion.', { param: 'force' });
+      const collection = await loadCollection(db, identity.team_id, String(req.params.id));
+      const vid = String(req.params.vid);
+      if (!isUuid(vid)) throw new AppError('not_found', `No index version ${vid}.`);
+      if (vid === collection.indexVersionId) throw new AppError('conflict', 'This index version is already the current one.');
+      const evidence = await promotionEvidence(db, { teamId: identity.team_id, collectionId: collection.id, current: collection.indexVersionId, candidate: vid, margin: body.margin, ...(body.benchmark_id ? { benchmarkId: body.benchmark_id } : {}) });
+      const allowed = evidence?.allowed ?? false;
+      const record = (outcome: 'promoted' | 'refused' | 'forced') =>
+        db.query(
+          `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+          [collection.id, vid, collection.indexVersionId, evidence?.benchmark_id ?? null, outcome, JSON.stringify(evidence), identity.team_id, identity.key_id],
+        );
+      if (!allowed && !body.force) {
+        await record('refused');
+        const d = evidence?.comparison.diff;
+        const message = evidence
+          ? `Not promoted: nDCG@10 new - current = ${d!.mean.toFixed(4)} (95% CI ${d!.lower.toFixed(4)} to ${d!.upper.toFixed(4)}, n = ${evidence.comparison.n}); the lower bound is below -${body.margin}. Admins may pass force: true.`
+          : 'Not promoted: no completed benchmark on this collection ran both the current and this index version. Run one (configurations with index_version_id), or an admin may pass force: true.';
+        const { body: errorBody } = toErrorResponse(new AppError('conflict', message), ctx(res).traceId);
+        res.status(409).json({ ...errorBody, evidence });
+        return;
+      }
+      const outcome = await db.transaction(async (tx) => {
+        const result = await activateIndexVersion(tx, collection.id, vid);
+        if (result !== 'activated') return result;
+        const kind = allowed ? 'promoted' : 'forced';
+        await tx.query(
+          `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+          [collection.id, vid, collection.indexVersionId, evidence?.benchmark_id ?? null, kind, JSON.stringify(evidence), identity.team_id, identity.key_id],
+        );
+        await tx.query(
+          `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, code, target_type, target_id, before, after, details)
+VALUES ($1, $2, $3, 'index_version.promote', 'ok', $4, 'collection', $5, $6::jsonb, $7::jsonb, $8::jsonb)`,
+          [ctx(res).traceId, identity.key_id, identity.team_id, kind, collection.id, JSON.stringify({ current_index_version_id: collection.indexVersionId }), JSON.stringify({ current_index_version_id: vid }), JSON.stringify({ forced: kind === 'forced', evidence })],
+        );
+        return result;
+      });
+      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
+      if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet.');
+      if (outcome === 'incomplete') throw new AppError('conflict', 'The index version lacks vectors for some chunks; activate it through ingestion (which catches up) or wait.');
+      res.json({ object: 'index_version_promotion', collection_id: collection.id, index_version_id: vid, previous_index_version_id: collection.indexVersionId, forced: !allowed, evidence });
+    }),
+  );
+
+  router.get(
+    '/v1/collections/:id/quality',
+    handle(async (req, res) => {
+      const q = parseWith(QualityQuerySchema, req.query, 'query');
+      const collection = await loadCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const to = q.to ?? new Date().toISOString();
+      const from = q.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+      res.json({ object: 'collection_quality', collection_id: collection.id, from, to, days: await qualityByDay(db, collection.id, from, to) });
+    }),
+  );
+  return router;
+}

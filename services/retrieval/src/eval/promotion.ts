@@ -1,0 +1,116 @@
+import type { Queryable } from '@quire/db';
+import type { PairedComparison } from '@quire/eval';
+import { compareConfigurations } from './benchmark-report.js';
+import { isUuid } from './eval-repo.js';
+import { getBenchmark, listBenchmarks, type BenchmarkRow } from './benchmark-repo.js';
+
+export const DEFAULT_MARGIN = 0.02;
+
+export interface PromotionEvidence {
+  benchmark_id: string;
+  current: { index_version_id: string | null; configuration: string };
+  candidate: { index_version_id: string; configuration: string };
+  metric: 'ndcg@10';
+  comparison: PairedComparison;
+  margin: number;
+  rule: string;
+  allowed: boolean;
+}
+
+export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority), on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same mode';
+
+/** The pair of configurations that isolates the index version: same mode, top_k and rerank where possible. */
+function pickPair(b: BenchmarkRow, current: string | null, candidate: string): [number, number] | null {
+  const cur = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.resolved_index_version_id === current);
+  const cand = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.resolved_index_version_id === candidate);
+  const same = (x: (typeof cur)[number]['c'], y: (typeof cur)[number]['c']) => x.mode === y.mode && x.top_k === y.top_k && (x.rerank_model ?? null) === (y.rerank_model ?? null);
+  for (const a of cur) for (const n of cand) if (same(a.c, n.c)) return [a.i, n.i];
+  for (const a of cur) for (const n of cand) if (a.c.mode === n.c.mode) return [a.i, n.i];
+  return null;
+}
+
+/**
+ * The newest completed benchmark (or the one named) that ran the current and the candidate index
+ * version, and what the rule says about it; null when there is no such evidence.
+ */
+export async function promotionEvidence(db: Queryable, input: { teamId: string; collectionId: string; current: string | null; candidate: string; margin: number; benchmarkId?: string }): Promise<PromotionEvidence | null> {
+  const candidates = input.benchmarkId && isUuid(input.benchmarkId) ? [await getBenchmark(db, input.teamId, input.benchmarkId)] : await listBenchmarks(db, input.teamId, null);
+  for (const b of candidates) {
+    if (b.collection_id !== input.collectionId || b.status !== 'completed') continue;
+    const pair = pickPair(b, input.current, input.candidate);
+    if (!pair) continue;
+    const { comparisons } = await compareConfigurations(db, b, pair[0], pair[1]);
+    const comparison = comparisons.find((c) => c.metric === 'ndcg@10');
+    if (!comparison) continue;
+    return {
+      benchmark_id: b.id,
+      current: { index_version_id: input.current, configuration: b.configurations[pair[0]]!.name },
+      candidate: { index_version_id: input.candidate, configuration: b.configurations[pair[1]]!.name },
+      metric: 'ndcg@10',
+      comparison,
+      margin: input.margin,
+      rule: PROMOTION_RULE,
+      allowed: comparison.diff.lower >= -input.margin,
+    };
+  }
+  return null;
+}
+
+/** Same checks and updates as ingestion's activation (ready, no chunk without a vector), in one transaction. */
+export async function activateIndexVersion(tx: Queryable, collectionId: string, id: string): Promise<'activated' | 'not_ready' | 'incomplete' | 'missing'> {
+  const v = await tx.query<{ status: string; embedding_model: string | null; requested_dimensions: number | null }>(
+    `SELECT status, embedding_model, requested_dimensions FROM index_versions WHERE id = $1 AND collection_id = $2 FOR UPDATE`,
+    [id, collectionId],
+  );
+  const row = v.rows[0];
+  if (!row) return 'missing';
+  if (row.status !== 'ready' && row.status !== 'retired') return 'not_ready';
+  const missing = await tx.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM chunks ch WHERE ch.collection_id = $1 AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)`,
+    [collectionId, id],
+  );
+  if (Number(missing.rows[0]!.n) > 0) return 'incomplete';
+  await tx.query(`UPDATE index_versions SET status = 'retired', updated_at = now() WHERE id = (SELECT current_index_version_id FROM collections WHERE id = $1) AND id <> $2`, [collectionId, id]);
+  await tx.query(`UPDATE index_versions SET status = 'ready', activated_at = now(), updated_at = now() WHERE id = $1`, [id]);
+  await tx.query(`UPDATE collections SET current_index_version_id = $2, embedding_model = $3, embedding_dimensions = $4, updated_at = now() WHERE id = $1`, [collectionId, id, row.embedding_model, row.requested_dimensions]);
+  return 'activated';
+}
+
+/** Online quality per UTC day (benchmark traffic excluded): volume, feedback, no-answer rate, cost per query, latency. */
+export async function qualityByDay(db: Queryable, collectionId: string, from: string, to: string) {
+  const r = await db.query<{ day: string; queries: number; answers: number; no_answer: number; with_feedback: number; up: number; down: number; p50: number | null; p95: number | null; cost: string | null; unpriced: number }>(
+    `WITH q AS (
+  SELECT id, kind, latency_ms, no_answer, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM queries
+  WHERE (collection_id = $1 OR $1 = ANY(collection_ids)) AND created_at >= $2::timestamptz AND created_at < $3::timestamptz
+    AND NOT EXISTS (SELECT 1 FROM benchmark_queries b WHERE b.query_id = queries.id)
+), fb AS (
+  SELECT f.query_id, bool_or(f.rating = 'up') AS up, bool_or(f.rating = 'down') AS down FROM query_feedback f JOIN q ON q.id = f.query_id GROUP BY f.query_id
+), cost AS (
+  SELECT l.query_id, sum(l.cost_usd) AS c, count(*) FILTER (WHERE l.cost_usd IS NULL) AS unpriced FROM usage_ledger l JOIN q ON q.id = l.query_id GROUP BY l.query_id
+)
+SELECT q.day, count(*)::int AS queries, (count(*) FILTER (WHERE q.kind = 'answer'))::int AS answers, (count(*) FILTER (WHERE q.no_answer))::int AS no_answer,
+  count(fb.query_id)::int AS with_feedback, (count(*) FILTER (WHERE fb.up))::int AS up, (count(*) FILTER (WHERE fb.down))::int AS down,
+  (percentile_cont(0.5) WITHIN GROUP (ORDER BY q.latency_ms))::float8 AS p50, (percentile_cont(0.95) WITHIN GROUP (ORDER BY q.latency_ms))::float8 AS p95,
+  COALESCE(sum(cost.c), 0)::text AS cost, COALESCE(sum(cost.unpriced), 0)::int AS unpriced
+FROM q LEFT JOIN fb ON fb.query_id = q.id LEFT JOIN cost ON cost.query_id = q.id GROUP BY q.day ORDER BY q.day`,
+    [collectionId, from, to],
+  );
+  return r.rows.map((d) => {
+    const queries = Number(d.queries);
+    const answers = Number(d.answers);
+    const fbCount = Number(d.with_feedback);
+    const priced = Number(d.unpriced) === 0;
+    return {
+      day: d.day,
+      queries,
+      answers,
+      feedback_rate: queries ? fbCount / queries : null,
+      thumbs_up_share: fbCount ? Number(d.up) / fbCount : null,
+      feedback: { up: Number(d.up), down: Number(d.down) },
+      no_answer_rate: answers ? Number(d.no_answer) / answers : null,
+      cost_per_query_usd: priced && queries ? Number(d.cost) / queries : null,
+      unpriced_calls: Number(d.unpriced),
+      latency_ms: { p50: d.p50 === null ? null : Number(d.p50), p95: d.p95 === null ? null : Number(d.p95) },
+    };
+  });
+}
