@@ -4,6 +4,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   sleep,
   startServer,
   writeFrames,
@@ -183,12 +184,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
 
   return startServer(async (_req, res, recorded) => {
     if (options.latencyMs) await sleep(options.latencyMs);
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
+    if (serveScriptedFailure(script, res, (failure) => {
       const defaults: Record<string, string> = failure.status === 429 || failure.status === 529 ? { 'retry-after': '1' } : {};
-      return error(res, failure.status, failure.body, { ...defaults, ...failure.headers });
-    }
+      error(res, failure.status, failure.body, { ...defaults, ...failure.headers });
+    })) return;
     if (options.apiKey !== undefined && recorded.headers['x-api-key'] !== options.apiKey) return error(res, 401);
     if (!recorded.headers['anthropic-version']) return error(res, 400, undefined, {}, 'anthropic-version: header is required');
     if (recorded.method === 'POST' && recorded.path === '/v1/messages') return messages(res, recorded);

@@ -6,6 +6,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   startServer,
   writeFrames,
   type FakeServer,
@@ -121,12 +122,10 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions = {})
   return startServer(async (_req, res, recorded) => {
     const query = new URLSearchParams(recorded.url.split('?')[1] ?? '');
     const apiVersion = query.get('api-version');
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
+    if (serveScriptedFailure(script, res, (failure) => {
       const defaults: Record<string, string> = failure.status === 429 ? { 'retry-after': '6', 'retry-after-ms': '6000' } : {};
-      return sendJson(res, failure.status, failure.body ?? azureErrorBody(failure.status, apiVersion ?? undefined), { ...headers(), ...defaults, ...failure.headers });
-    }
+      sendJson(res, failure.status, failure.body ?? azureErrorBody(failure.status, apiVersion ?? undefined), { ...headers(), ...defaults, ...failure.headers });
+    })) return;
     if (options.apiKey !== undefined && recorded.headers['api-key'] !== options.apiKey) return sendJson(res, 401, azureErrorBody(401), headers());
     const match = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(recorded.path);
     if (recorded.method !== 'POST' || !match) return sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } }, headers());

@@ -5,6 +5,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   startServer,
   writeFrames,
   type FakeServer,
@@ -146,11 +147,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   };
 
   const server = await startServer(async (_req, res, recorded) => {
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
-      return sendJson(res, failure.status, failure.body ?? geminiErrorBody(failure.status), { ...headers(), ...failure.headers });
-    }
+    if (serveScriptedFailure(script, res, (failure) => sendJson(res, failure.status, failure.body ?? geminiErrorBody(failure.status), { ...headers(), ...failure.headers }))) return;
     const query = new URLSearchParams(recorded.url.split('?')[1] ?? '');
     const key = recorded.headers['x-goog-api-key'] ?? query.get('key') ?? undefined;
     if (options.apiKey !== undefined) {

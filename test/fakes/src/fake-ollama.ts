@@ -5,6 +5,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   startServer,
   writeFrames,
   type FakeServer,
@@ -104,11 +105,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   };
 
   const server = await startServer(async (_req, res, recorded) => {
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
-      return sendJson(res, failure.status, failure.body ?? ollamaErrorBody(failure.status, recorded.body?.model), failure.headers);
-    }
+    if (serveScriptedFailure(script, res, (failure) => sendJson(res, failure.status, failure.body ?? ollamaErrorBody(failure.status, recorded.body?.model), failure.headers))) return;
     const { method, path } = recorded;
     if (method === 'GET' && path === '/api/tags') return sendJson(res, 200, { models: models.map((name) => ({ name, model: name, modified_at: CREATED_AT, size: 1, digest: 'sha256:fake' })) });
     if (method !== 'POST' || (path !== '/api/chat' && path !== '/api/embed')) return sendJson(res, 404, { error: '404 page not found' });

@@ -5,6 +5,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   startServer,
   writeFrames,
   type FakeServer,
@@ -121,12 +122,10 @@ export async function startFakeOpenAIDialect(options: FakeOpenAIDialectOptions):
   };
 
   const server = await startServer(async (_req, res, recorded) => {
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
+    if (serveScriptedFailure(script, res, (failure) => {
       const defaults: Record<string, string> = failure.status === 429 && dialect !== 'vllm' && dialect !== 'deepseek' ? { 'retry-after': '2' } : {};
-      return sendJson(res, failure.status, failure.body ?? dialectErrorBody(dialect, failure.status, recorded.body?.model), { ...headers(), ...defaults, ...failure.headers });
-    }
+      sendJson(res, failure.status, failure.body ?? dialectErrorBody(dialect, failure.status, recorded.body?.model), { ...headers(), ...defaults, ...failure.headers });
+    })) return;
     if (options.apiKey !== undefined && recorded.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, dialectErrorBody(dialect, 401), headers());
     if (recorded.method === 'POST' && recorded.path === '/v1/chat/completions') return chat(res, recorded);
     return sendJson(res, 404, dialectErrorBody(dialect, 404, recorded.path), headers());

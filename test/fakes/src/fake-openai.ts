@@ -5,6 +5,7 @@ import {
   FakeScript,
   resolveReply,
   sendJson,
+  serveScriptedFailure,
   sleep,
   startServer,
   writeFrames,
@@ -217,13 +218,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 
   const server = await startServer(async (_req, res, recorded) => {
     if (options.latencyMs) await sleep(options.latencyMs);
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
+    if (serveScriptedFailure(script, res, (failure) => {
       const model = typeof recorded.body?.model === 'string' ? recorded.body.model : undefined;
       const defaults: Record<string, string> = failure.status === 429 ? { 'retry-after': '1', 'x-ratelimit-remaining-requests': '0' } : {};
-      return error(res, failure.status, failure.body ?? openAIErrorBody(failure.status, model), { ...defaults, ...failure.headers });
-    }
+      error(res, failure.status, failure.body ?? openAIErrorBody(failure.status, model), { ...defaults, ...failure.headers });
+    })) return;
     if (options.apiKey !== undefined && recorded.headers.authorization !== `Bearer ${options.apiKey}`) {
       return error(res, 401, openAIErrorBody(401));
     }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { DEFAULT_FAKE_DIMENSIONS, fakeEmbedding } from './embedding.js';
 import { rerankTokens } from './fake-voyage.js';
 import { fakeRank } from './rerank.js';
-import { FakeScript, sendJson, startServer, type FakeServer, type ListenOptions, type RecordedRequest } from './server.js';
+import { FakeScript, sendJson, serveScriptedFailure, startServer, type FakeServer, type ListenOptions, type RecordedRequest } from './server.js';
 import { countTokens } from './tokens.js';
 
 export interface FakeTeiOptions extends ListenOptions {
@@ -65,11 +65,7 @@ export async function startFakeTei(options: FakeTeiOptions = {}): Promise<FakeTe
   };
 
   const server = await startServer(async (_req, res, recorded) => {
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
-      return sendJson(res, failure.status, failure.body ?? teiErrorBody(failure.status), failure.headers);
-    }
+    if (serveScriptedFailure(script, res, (failure) => sendJson(res, failure.status, failure.body ?? teiErrorBody(failure.status), failure.headers))) return;
     if (options.apiKey !== undefined && recorded.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendJson(res, 401, { error: 'Unauthorized', error_type: 'unauthorized' });
     }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { DEFAULT_FAKE_DIMENSIONS, fakeEmbedding } from './embedding.js';
 import { fakeRank } from './rerank.js';
-import { FakeScript, sendJson, startServer, type FakeServer, type ListenOptions, type RecordedRequest } from './server.js';
+import { FakeScript, sendJson, serveScriptedFailure, startServer, type FakeServer, type ListenOptions, type RecordedRequest } from './server.js';
 import { countTokens } from './tokens.js';
 
 export interface FakeVoyageOptions extends ListenOptions {
@@ -65,11 +65,7 @@ export async function startFakeVoyage(options: FakeVoyageOptions = {}): Promise<
   };
 
   const server = await startServer(async (_req, res, recorded) => {
-    const failure = script.takeFailure();
-    if (failure) {
-      if ('drop' in failure) return void res.socket?.destroy();
-      return sendJson(res, failure.status, failure.body ?? voyageErrorBody(failure.status), { ...headers(), ...failure.headers });
-    }
+    if (serveScriptedFailure(script, res, (failure) => sendJson(res, failure.status, failure.body ?? voyageErrorBody(failure.status), { ...headers(), ...failure.headers }))) return;
     if (options.apiKey !== undefined && recorded.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 401, voyageErrorBody(401), headers());
     if (recorded.method === 'POST' && recorded.path === '/v1/embeddings') return embeddings(res, recorded);
     if (recorded.method === 'POST' && recorded.path === '/v1/rerank') return rerank(res, recorded);

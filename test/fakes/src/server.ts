@@ -61,6 +61,21 @@ export class FakeScript {
   }
 }
 
+/** A scripted HTTP error (not a dropped connection). */
+export type HttpFailureSpec = Extract<FailureSpec, { status: number }>;
+
+/**
+ * Serves the next scripted failure, if any: a dropped connection resets the socket, an HTTP error
+ * goes to `send` so each fake answers in its provider's own error format. True when one was served.
+ */
+export function serveScriptedFailure(script: FakeScript, res: ServerResponse, send: (failure: HttpFailureSpec) => void): boolean {
+  const failure = script.takeFailure();
+  if (!failure) return false;
+  if ('drop' in failure) res.socket?.destroy();
+  else send(failure);
+  return true;
+}
+
 export interface FakeServer {
   /** Base URL ending in `/v1`, e.g. `http://127.0.0.1:53211/v1`. */
   url: string;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { RerankOptionsV1, RerankResultV1, RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { joinURL, postJson, readJson } from '../shared/http.js';
+import { readJson } from '../shared/http.js';
+import { postToProvider } from '../shared/http-provider.js';
+import { rankedByRelevance } from '../shared/rerank-results.js';
 import { cohereMetaSchema } from './cohere-embedding-model.js';
 import type { CohereConfig } from './cohere-provider.js';
 
@@ -28,20 +30,16 @@ export class CohereRerankingModel implements RerankingModelV1 {
 
   async doRerank(options: RerankOptionsV1): Promise<RerankResultV1> {
     if (options.documents.length === 0) return { results: [], usage: emptyUsage(true) };
-    const result = await postJson({
-      provider: this.provider,
-      url: joinURL(this.config.baseURL, 'v2/rerank'),
-      headers: this.config.headers(options.headers),
-      body: { model: this.modelId, query: options.query, documents: options.documents, ...(options.topN !== undefined && { top_n: options.topN }) },
-      fetch: this.config.fetch,
-      abortSignal: options.abortSignal,
-      requestIdHeader: 'x-request-id',
-    });
+    const result = await postToProvider(this.config, 'v2/rerank', {
+      model: this.modelId,
+      query: options.query,
+      documents: options.documents,
+      ...(options.topN !== undefined && { top_n: options.topN }),
+    }, options);
     const body = await readJson(this.provider, result, rerankResponseSchema, options.abortSignal);
     const units = body.meta?.billed_units?.search_units;
     // Billed in search units, not tokens (providers.md §6.2).
     const usage = units !== null && units !== undefined ? { ...emptyUsage(true), searchUnits: units } : emptyUsage(false);
-    const results = body.results.map((r) => ({ index: r.index, relevanceScore: r.relevance_score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
-    return { results, usage, requestId: result.requestId ?? body.id ?? undefined };
+    return { results: rankedByRelevance(body.results), usage, requestId: result.requestId ?? body.id ?? undefined };
   }
 }

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import type { RerankOptionsV1, RerankResultV1, RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { joinURL, postJson, readJson } from '../shared/http.js';
+import { readJson } from '../shared/http.js';
+import { postToProvider } from '../shared/http-provider.js';
+import { rankedByRelevance } from '../shared/rerank-results.js';
+import { tokenUsage } from '../shared/token-usage.js';
 import { asJinaError } from './jina-error.js';
 import type { JinaConfig } from './jina-provider.js';
 
@@ -28,24 +31,14 @@ export class JinaRerankingModel implements RerankingModelV1 {
 
   async doRerank(options: RerankOptionsV1): Promise<RerankResultV1> {
     if (options.documents.length === 0) return { results: [], usage: emptyUsage(true) };
-    let result;
-    try {
-      result = await postJson({
-        provider: this.provider,
-        url: joinURL(this.config.baseURL, 'rerank'),
-        headers: this.config.headers(options.headers),
-        body: { model: this.modelId, query: options.query, documents: options.documents, return_documents: false, ...(options.topN !== undefined && { top_n: options.topN }) },
-        fetch: this.config.fetch,
-        abortSignal: options.abortSignal,
-        requestIdHeader: 'x-request-id',
-      });
-    } catch (error) {
-      throw asJinaError(this.provider, error);
-    }
+    const result = await postToProvider(this.config, 'rerank', {
+      model: this.modelId,
+      query: options.query,
+      documents: options.documents,
+      return_documents: false,
+      ...(options.topN !== undefined && { top_n: options.topN }),
+    }, options, asJinaError);
     const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
-    const tokens = body.usage?.total_tokens;
-    const usage = tokens !== null && tokens !== undefined ? { ...emptyUsage(true), inputTokens: tokens } : emptyUsage(false);
-    const results = body.results.map((r) => ({ index: r.index, relevanceScore: r.relevance_score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
-    return { results, usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
+    return { results: rankedByRelevance(body.results), usage: tokenUsage(body.usage?.total_tokens), requestId: result.requestId, responseModelId: body.model ?? undefined };
   }
 }

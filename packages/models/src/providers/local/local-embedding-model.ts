@@ -1,6 +1,7 @@
 import { ProviderError } from '../../errors/provider-error.js';
 import type { EmbedOptionsV1, EmbedResultV1, EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
+import { assertEmbeddingBatchSize } from '../shared/embedding-batch.js';
 import { resolveEmbeddingModelOptions, type LocalEmbeddingModelOptions, type ResolvedEmbeddingModelOptions } from './local-embedding-model-options.js';
 import type { LocalRuntime, TensorLike } from './local-runtime.js';
 
@@ -55,13 +56,7 @@ export class LocalEmbeddingModel implements EmbeddingModelV1 {
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
-    if (options.values.length > this.maxEmbeddingsPerCall) {
-      throw new ProviderError({
-        code: 'provider_bad_request',
-        provider: this.provider,
-        message: `Too many values for one embedding call: ${options.values.length} > ${this.maxEmbeddingsPerCall}; use embedMany.`,
-      });
-    }
+    assertEmbeddingBatchSize(this.provider, options.values.length, this.maxEmbeddingsPerCall);
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
     const prefix = options.inputType === 'query' ? this.options.queryPrefix : this.options.documentPrefix;
     const texts = options.values.map((value) => prefix + value);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { ProviderError } from '../../errors/provider-error.js';
 import type { EmbedOptionsV1, EmbedResultV1, EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { badResponse, joinURL, postJson, readJson } from '../shared/http.js';
+import { joinURL, postJson, readJson } from '../shared/http.js';
+import { assertEmbeddingBatchSize, assertEmbeddingCount } from '../shared/embedding-batch.js';
+import { tokenUsage } from '../shared/token-usage.js';
 import type { OllamaConfig } from './ollama-provider.js';
 
 /** Ollama documents no limit; this keeps one local request to a size a single GPU batch handles well. */
@@ -27,9 +28,7 @@ export class OllamaEmbeddingModel implements EmbeddingModelV1 {
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
-    if (options.values.length > this.maxEmbeddingsPerCall) {
-      throw new ProviderError({ code: 'provider_bad_request', provider: this.provider, message: `Too many values for one embedding call: ${options.values.length} > ${this.maxEmbeddingsPerCall}; use embedMany.` });
-    }
+    assertEmbeddingBatchSize(this.provider, options.values.length, this.maxEmbeddingsPerCall);
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
     const result = await postJson({
       provider: this.provider,
@@ -41,12 +40,8 @@ export class OllamaEmbeddingModel implements EmbeddingModelV1 {
       requestIdHeader: 'x-request-id',
     });
     const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
-    if (body.embeddings.length !== options.values.length) {
-      throw badResponse(this.provider, `expected ${options.values.length} embeddings, got ${body.embeddings.length}.`, result.requestId);
-    }
+    assertEmbeddingCount(this.provider, options.values.length, body.embeddings.length, result.requestId);
     // prompt_eval_count is omitempty: missing means "not reported", not zero.
-    const tokens = body.prompt_eval_count;
-    const usage = tokens !== null && tokens !== undefined ? { ...emptyUsage(true), inputTokens: tokens } : emptyUsage(false);
-    return { embeddings: body.embeddings, usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
+    return { embeddings: body.embeddings, usage: tokenUsage(body.prompt_eval_count), requestId: result.requestId, responseModelId: body.model ?? undefined };
   }
 }

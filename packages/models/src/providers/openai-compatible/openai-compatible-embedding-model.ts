@@ -1,7 +1,7 @@
-import { ProviderError } from '../../errors/provider-error.js';
 import type { EmbedOptionsV1, EmbedResultV1, EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
 import { badResponse, joinURL, postJson, readJson } from '../shared/http.js';
+import { assertEmbeddingBatchSize } from '../shared/embedding-batch.js';
 import { openAIEmbeddingResponseSchema } from './openai-compatible-api-types.js';
 import type { OpenAICompatibleConfig } from './openai-compatible-provider.js';
 
@@ -31,13 +31,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
-    if (options.values.length > this.maxEmbeddingsPerCall) {
-      throw new ProviderError({
-        code: 'provider_bad_request',
-        provider: this.provider,
-        message: `Too many values for one embedding call: ${options.values.length} > ${this.maxEmbeddingsPerCall}; use embedMany.`,
-      });
-    }
+    assertEmbeddingBatchSize(this.provider, options.values.length, this.maxEmbeddingsPerCall);
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
     const result = await postJson({
       provider: this.provider,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import type { RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
-import { mergeHeaders, type FetchFunction } from '../shared/http.js';
+import type { FetchFunction } from '../shared/http.js';
+import { createHttpProviderConfig, type HttpProviderConfig } from '../shared/http-provider.js';
 import { TeiEmbeddingModel } from './tei-embedding-model.js';
 import { TeiRerankingModel } from './tei-reranking-model.js';
 
@@ -22,12 +23,8 @@ export const teiSettingsSchema = z.object({
 
 export type TeiSettings = z.input<typeof teiSettingsSchema>;
 
-export interface TeiConfig {
-  provider: string;
-  baseURL: string;
+export interface TeiConfig extends HttpProviderConfig {
   maxBatchSize: number;
-  fetch?: FetchFunction;
-  headers(callHeaders?: Record<string, string>): Record<string, string>;
 }
 
 export interface TeiProvider {
@@ -39,13 +36,7 @@ export interface TeiProvider {
 
 export function createTei(settings: TeiSettings): TeiProvider {
   const parsed = teiSettingsSchema.parse(settings);
-  const config: TeiConfig = {
-    provider: parsed.name,
-    baseURL: parsed.baseURL,
-    maxBatchSize: parsed.maxBatchSize,
-    fetch: parsed.fetch,
-    headers: (callHeaders) => mergeHeaders(parsed.headers, callHeaders, parsed.apiKey ? { authorization: `Bearer ${parsed.apiKey}` } : undefined),
-  };
+  const config: TeiConfig = { ...createHttpProviderConfig(parsed), maxBatchSize: parsed.maxBatchSize };
   return {
     name: parsed.name,
     embeddingModel: (modelId) => new TeiEmbeddingModel(modelId, config),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { RerankOptionsV1, RerankResultV1, RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { joinURL, postJson, readJson } from '../shared/http.js';
+import { readJson } from '../shared/http.js';
+import { postToProvider } from '../shared/http-provider.js';
 import { asTeiError, teiUsage } from './tei-error.js';
 import type { TeiConfig } from './tei-provider.js';
 
@@ -22,23 +23,11 @@ export class TeiRerankingModel implements RerankingModelV1 {
 
   async doRerank(options: RerankOptionsV1): Promise<RerankResultV1> {
     if (options.documents.length === 0) return { results: [], usage: emptyUsage(true) };
-    let result;
-    try {
-      result = await postJson({
-        provider: this.provider,
-        url: joinURL(this.config.baseURL, 'rerank'),
-        headers: this.config.headers(options.headers),
-        body: { query: options.query, texts: options.documents, raw_scores: false, return_text: false, truncate: false },
-        fetch: this.config.fetch,
-        abortSignal: options.abortSignal,
-        requestIdHeader: 'x-request-id',
-      });
-    } catch (error) {
-      throw asTeiError(this.provider, error);
-    }
-    const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
+    const body = { query: options.query, texts: options.documents, raw_scores: false, return_text: false, truncate: false };
+    const result = await postToProvider(this.config, 'rerank', body, options, asTeiError);
+    const scores = await readJson(this.provider, result, responseSchema, options.abortSignal);
     // TEI has no top_n: it scores everything, and we cut here.
-    const sorted = body.map((r) => ({ index: r.index, relevanceScore: r.score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
+    const sorted = scores.map((r) => ({ index: r.index, relevanceScore: r.score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
     const results = options.topN !== undefined ? sorted.slice(0, options.topN) : sorted;
     return { results, usage: teiUsage(result.response.headers), requestId: result.requestId };
   }

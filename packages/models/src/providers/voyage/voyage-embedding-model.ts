@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { ProviderError } from '../../errors/provider-error.js';
 import type { EmbedOptionsV1, EmbedResultV1, EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { badResponse, joinURL, postJson, readJson } from '../shared/http.js';
+import { assertEmbeddingBatchSize, assertEmbeddingCount, embeddingsInInputOrder } from '../shared/embedding-batch.js';
+import { readJson } from '../shared/http.js';
+import { postToProvider } from '../shared/http-provider.js';
+import { tokenUsage } from '../shared/token-usage.js';
 import { asVoyageError } from './voyage-error.js';
 import type { VoyageConfig } from './voyage-provider.js';
 
@@ -28,40 +30,18 @@ export class VoyageEmbeddingModel implements EmbeddingModelV1 {
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
-    if (options.values.length > this.maxEmbeddingsPerCall) {
-      throw new ProviderError({ code: 'provider_bad_request', provider: this.provider, message: `Too many values for one embedding call: ${options.values.length} > ${this.maxEmbeddingsPerCall}; use embedMany.` });
-    }
+    assertEmbeddingBatchSize(this.provider, options.values.length, this.maxEmbeddingsPerCall);
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
-    let result;
-    try {
-      result = await postJson({
-        provider: this.provider,
-        url: joinURL(this.config.baseURL, 'embeddings'),
-        headers: this.config.headers(options.headers),
-        body: {
-          model: this.modelId,
-          input: options.values,
-          // null (the default) embeds without a retrieval prompt; query/document add Voyage's own prompts.
-          input_type: options.inputType ?? null,
-          ...(options.dimensions !== undefined && { output_dimension: options.dimensions }),
-        },
-        fetch: this.config.fetch,
-        abortSignal: options.abortSignal,
-        requestIdHeader: 'x-request-id',
-      });
-    } catch (error) {
-      throw asVoyageError(this.provider, error);
-    }
+    const result = await postToProvider(this.config, 'embeddings', {
+      model: this.modelId,
+      input: options.values,
+      // null (the default) embeds without a retrieval prompt; query/document add Voyage's own prompts.
+      input_type: options.inputType ?? null,
+      ...(options.dimensions !== undefined && { output_dimension: options.dimensions }),
+    }, options, asVoyageError);
     const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
-    if (body.data.length !== options.values.length) {
-      throw badResponse(this.provider, `expected ${options.values.length} embeddings, got ${body.data.length}.`, result.requestId);
-    }
-    const embeddings = body.data
-      .map((item, position) => ({ index: item.index ?? position, embedding: item.embedding }))
-      .sort((a, b) => a.index - b.index)
-      .map((item) => item.embedding);
-    const tokens = body.usage?.total_tokens;
-    const usage = tokens !== null && tokens !== undefined ? { ...emptyUsage(true), inputTokens: tokens } : emptyUsage(false);
-    return { embeddings, usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
+    assertEmbeddingCount(this.provider, options.values.length, body.data.length, result.requestId);
+    const usage = tokenUsage(body.usage?.total_tokens);
+    return { embeddings: embeddingsInInputOrder(body.data), usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
   }
 }

@@ -1,28 +1,17 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
 import type { RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
-import { mergeHeaders, type FetchFunction } from '../shared/http.js';
+import { createHttpProviderConfig, httpProviderSettingsSchema, type HttpProviderConfig } from '../shared/http-provider.js';
 import { VoyageEmbeddingModel } from './voyage-embedding-model.js';
 import { VoyageRerankingModel } from './voyage-reranking-model.js';
 
 export const VOYAGE_DEFAULT_BASE_URL = 'https://api.voyageai.com/v1';
 
-export const voyageSettingsSchema = z.object({
-  name: z.string().min(1).default('voyage'),
-  baseURL: z.string().url().default(VOYAGE_DEFAULT_BASE_URL),
-  apiKey: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  fetch: z.custom<FetchFunction>((value) => typeof value === 'function').optional(),
-});
+export const voyageSettingsSchema = httpProviderSettingsSchema('voyage', VOYAGE_DEFAULT_BASE_URL);
 
 export type VoyageSettings = z.input<typeof voyageSettingsSchema>;
 
-export interface VoyageConfig {
-  provider: string;
-  baseURL: string;
-  fetch?: FetchFunction;
-  headers(callHeaders?: Record<string, string>): Record<string, string>;
-}
+export type VoyageConfig = HttpProviderConfig;
 
 export interface VoyageProvider {
   readonly name: string;
@@ -32,12 +21,7 @@ export interface VoyageProvider {
 
 export function createVoyage(settings: VoyageSettings = {}): VoyageProvider {
   const parsed = voyageSettingsSchema.parse(settings);
-  const config: VoyageConfig = {
-    provider: parsed.name,
-    baseURL: parsed.baseURL,
-    fetch: parsed.fetch,
-    headers: (callHeaders) => mergeHeaders(parsed.headers, callHeaders, parsed.apiKey ? { authorization: `Bearer ${parsed.apiKey}` } : undefined),
-  };
+  const config: VoyageConfig = createHttpProviderConfig(parsed);
   return {
     name: parsed.name,
     embeddingModel: (modelId) => new VoyageEmbeddingModel(modelId, config),

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import type { RerankOptionsV1, RerankResultV1, RerankingModelV1 } from '../../spec/rerank/reranking-model-v1.js';
 import { emptyUsage } from '../../spec/usage.js';
-import { joinURL, postJson, readJson } from '../shared/http.js';
+import { readJson } from '../shared/http.js';
+import { postToProvider } from '../shared/http-provider.js';
+import { rankedByRelevance } from '../shared/rerank-results.js';
+import { tokenUsage } from '../shared/token-usage.js';
 import { asVoyageError } from './voyage-error.js';
 import type { VoyageConfig } from './voyage-provider.js';
 
@@ -28,25 +31,14 @@ export class VoyageRerankingModel implements RerankingModelV1 {
 
   async doRerank(options: RerankOptionsV1): Promise<RerankResultV1> {
     if (options.documents.length === 0) return { results: [], usage: emptyUsage(true) };
-    let result;
-    try {
-      result = await postJson({
-        provider: this.provider,
-        url: joinURL(this.config.baseURL, 'rerank'),
-        headers: this.config.headers(options.headers),
-        // Voyage says top_k where Cohere and Jina say top_n.
-        body: { model: this.modelId, query: options.query, documents: options.documents, ...(options.topN !== undefined && { top_k: options.topN }) },
-        fetch: this.config.fetch,
-        abortSignal: options.abortSignal,
-        requestIdHeader: 'x-request-id',
-      });
-    } catch (error) {
-      throw asVoyageError(this.provider, error);
-    }
+    const result = await postToProvider(this.config, 'rerank', {
+      model: this.modelId,
+      query: options.query,
+      documents: options.documents,
+      // Voyage says top_k where Cohere and Jina say top_n.
+      ...(options.topN !== undefined && { top_k: options.topN }),
+    }, options, asVoyageError);
     const body = await readJson(this.provider, result, responseSchema, options.abortSignal);
-    const tokens = body.usage?.total_tokens;
-    const usage = tokens !== null && tokens !== undefined ? { ...emptyUsage(true), inputTokens: tokens } : emptyUsage(false);
-    const results = body.data.map((r) => ({ index: r.index, relevanceScore: r.relevance_score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
-    return { results, usage, requestId: result.requestId, responseModelId: body.model ?? undefined };
+    return { results: rankedByRelevance(body.data), usage: tokenUsage(body.usage?.total_tokens), requestId: result.requestId, responseModelId: body.model ?? undefined };
   }
 }
