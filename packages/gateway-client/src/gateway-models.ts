@@ -20,4 +20,9 @@ export interface GatewayModels {
   embeddingModel(name: string, context: GatewayCallContext): EmbeddingModelV1;
   generationModel(name: string, context: GatewayCallContext): GenerationModelV1;
   rerankingModel(name: string, context: GatewayCallContext): RerankingModelV1;
+  /**
+   * Refuses (402 `budget_exceeded`) work whose estimated cost does not fit what is left of the
+   * budgets of the identity in `context`; reserves nothing. Optional: local test models have none.
+   */
+  checkBudget?(context: GatewayCallContext, estimate: { model: string; tokens: number }): Promise<void>;
 }

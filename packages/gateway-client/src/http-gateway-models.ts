@@ -106,6 +106,24 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
           rerankOverHttp(options.fetch ?? fetch, `${baseUrl().replace(/\/$/, '')}/v1/rerank`, contextHeaders(context), name, opts),
       };
     },
+    async checkBudget(context, estimate) {
+      let res: Response;
+      try {
+        res = await (options.fetch ?? fetch)(`${baseUrl().replace(/\/$/, '')}/v1/internal/budget-check`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...contextHeaders(context) },
+          body: JSON.stringify(estimate),
+        });
+      } catch (error) {
+        throw new AppError('service_unavailable', `The gateway could not be reached for a budget check: ${String(error)}`, { cause: error });
+      }
+      if (res.ok) return;
+      const body = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
+      const code = typeof body?.error?.code === 'string' && isErrorCode(body.error.code) ? body.error.code : 'service_unavailable';
+      const message = typeof body?.error?.message === 'string' ? body.error.message : `The gateway answered ${res.status} to a budget check.`;
+      const details = body?.error?.details;
+      throw new AppError(code, message, details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {});
+    },
   };
 }
 

@@ -71,7 +71,7 @@ export async function writePostings(tx: Queryable, collectionId: string, chunks:
 
 /** Indexes every chunk of one document (what ingestion calls right after inserting them). */
 export async function writeDocumentPostings(tx: Queryable, collectionId: string, documentId: string): Promise<void> {
-  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [documentId]);
+  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE document_id = $1 AND index_version_id IS NULL ORDER BY ordinal`, [documentId]);
   await writePostings(tx, collectionId, r.rows.map((row) => ({ chunkId: row.id, text: row.text })));
 }
 
@@ -86,11 +86,14 @@ export async function deletePostings(tx: Queryable, chunkIds: string[]): Promise
   await tx.query(`DELETE FROM bm25_chunks WHERE chunk_id = ANY($1::uuid[])`, [chunkIds]);
 }
 
-/** Re-indexes a whole collection (chunks written before the keyword index existed, or a new analyser). */
+/**
+ * Re-indexes a whole collection's active chunk set (chunks written before the keyword index existed, a
+ * new analyser, or an index version with other chunking activated); versions' own sets are skipped.
+ */
 export async function rebuildCollectionPostings(tx: Queryable, collectionId: string): Promise<number> {
   await tx.query(`DELETE FROM bm25_postings WHERE collection_id = $1`, [collectionId]);
   await tx.query(`DELETE FROM bm25_chunks WHERE collection_id = $1`, [collectionId]);
-  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE collection_id = $1`, [collectionId]);
+  const r = await tx.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE collection_id = $1 AND index_version_id IS NULL`, [collectionId]);
   const analyzer = await collectionAnalyzer(tx, collectionId);
   for (let i = 0; i < r.rows.length; i += 500) {
     await writePostings(tx, collectionId, r.rows.slice(i, i + 500).map((row) => ({ chunkId: row.id, text: row.text })), { analyzer });

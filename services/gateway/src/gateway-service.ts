@@ -5,6 +5,7 @@ import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
 import { teamsKeysRouter } from './admin/teams-keys-api.js';
 import { callerIdentity } from './caller-identity.js';
+import { budgetCheckRouter } from './governance/budget-check.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
 import { modelGuard, platformGuard, refusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
@@ -79,6 +80,7 @@ export function createGatewayService(deps: GatewayDeps): { app: Express; models:
   modelApi.post('/v1/chat/completions', handle(chatCompletionsHandler(models)));
   modelApi.post('/v1/embeddings', handle(embeddingsHandler(models)));
   modelApi.post('/v1/rerank', handle(rerankHandler(models)));
+  modelApi.use(budgetCheckRouter(governance));
   modelApi.use(routesAdminRouter(routes));
   modelApi.use(usageRouter(deps.db));
   app.use(modelApi);

@@ -230,7 +230,7 @@ describe('delivery guarantees', () => {
   const storeQueued = async (text: string) => {
     const bytes = new TextEncoder().encode(text);
     const view = await db.transaction((tx) =>
-      insertDocument(tx, { collectionId: embedded.id, teamId: TEAM_A.team_id, title: null, filename: 'direct.md', mime: 'text/markdown', bytes, sha256: 'x', metadata: {}, identity: TEAM_A, traceId: 'trace-direct' }),
+      insertDocument(tx, { collectionId: embedded.id, title: null, filename: 'direct.md', mime: 'text/markdown', bytes, sha256: 'x', metadata: {}, identity: TEAM_A, traceId: 'trace-direct' }),
     );
     return { documentId: view.id, collectionId: embedded.id, version: 1, identity: TEAM_A, traceId: 'trace-direct' };
   };

@@ -61,7 +61,16 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   });
   const limiter = createProviderLimiter(limits.embedConcurrencyPerProvider);
   const handler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits, parsePool, limiter });
-  const builder = createIndexVersionBuilder({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limiter, batchCap: limits.embedBatchCap });
+  const builder = createIndexVersionBuilder({
+    db: deps.db,
+    models: deps.models,
+    logger,
+    internalSecret: deps.internalSecret,
+    limiter,
+    batchCap: limits.embedBatchCap,
+    parsePool,
+    maxChunks: limits.maxChunks,
+  });
   const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs });
 
   const app = createServiceApp({
@@ -74,7 +83,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     },
   });
   app.use(collectionsRoutes(deps.db));
-  app.use(documentsRoutes({ db: deps.db, queue, limits, logger }));
+  app.use(documentsRoutes({ db: deps.db, queue, limits, logger, models: deps.models }));
   app.use(indexVersionsRoutes({ db: deps.db, builder, ...(deps.priceBook ? { priceBook: deps.priceBook } : {}) }));
   finishServiceApp(app, logger);
 

@@ -37,6 +37,12 @@ export interface Reservation {
   settled: boolean;
 }
 
+function exceeded(s: Slot, used: number): AppError {
+  return new AppError('budget_exceeded', `The ${s.budget.period}ly budget of ${s.budget.scope} "${s.budget.scope_id}" ($${s.budget.limit_usd.replace(/\.?0+$/, '')}) does not cover this request.`, {
+    details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromMicros(used) },
+  });
+}
+
 /**
  * Budgets per team and per key, per UTC day or month. The counter of a budget holds spent plus
  * reserved micro-dollars for its period; it is seeded once from the ledger (the source of truth)
@@ -99,13 +105,21 @@ export class Budgets implements BudgetProbe {
     const slots = await this.slots(identity);
     if (slots.length === 0) return null;
     const result = await this.counters.tryAdd(slots.map((s) => ({ key: s.key, amount: micros, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs })));
-    if (!result.ok) {
-      const s = slots[result.failed]!;
-      throw new AppError('budget_exceeded', `The ${s.budget.period}ly budget of ${s.budget.scope} "${s.budget.scope_id}" ($${s.budget.limit_usd.replace(/\.?0+$/, '')}) does not cover this request.`, {
-        details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromMicros(result.values[result.failed]!) },
-      });
-    }
+    if (!result.ok) throw exceeded(slots[result.failed]!, result.values[result.failed]!);
     return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
+  }
+
+  /**
+   * Would `micros` more fit every budget that applies (spent + in flight)? Refuses with 402 like a
+   * reservation would, but takes nothing: for work estimated up front (an upload's embeddings),
+   * whose calls then reserve one by one.
+   */
+  async check(identity: Identity, micros: number): Promise<void> {
+    const slots = await this.slots(identity);
+    if (slots.length === 0) return;
+    const values = await this.counters.get(slots.map((s) => s.key));
+    const failed = slots.findIndex((s, i) => values[i]! + micros > s.limit);
+    if (failed >= 0) throw exceeded(slots[failed]!, values[failed]!);
   }
 
   /** Replaces the reservation by the real cost (exactly once). */

@@ -2,7 +2,7 @@ import type { Db, Queryable } from '@quire/db';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { ensureHnswIndex } from './hnsw-index.js';
-import { writeDocumentPostings } from '@quire/keyword-index';
+import { writePostings } from '@quire/keyword-index';
 
 export interface VersionVectors {
   indexVersionId: string;
@@ -20,6 +20,8 @@ export interface IndexChunksInput {
   vectors?: VersionVectors;
   /** Vectors for index versions being built at the same time (an embedding-model swap). */
   buildingVectors?: VersionVectors[];
+  /** The collection's version when the job read its chunking: a switch meanwhile means re-chunking. */
+  expectedIndexVersionId?: string;
 }
 
 export type IndexOutcome = 'indexed' | 'superseded';
@@ -28,8 +30,14 @@ export class IndexVersionChangedError extends Error {
   override name = 'IndexVersionChangedError';
 }
 
-/** Inserts one index version's vectors for the document's chunks (matched by ordinal). */
-export async function writeVectors(tx: Queryable, documentId: string, ordinals: number[], v: VersionVectors): Promise<void> {
+/** Vectors as pgvector text literals; 9 significant digits round-trip a float4 exactly (shorter to send and parse than 17). */
+export const vectorLiterals = (values: number[][]) => values.map((x) => `[${x.map((f) => Math.fround(f).toPrecision(9)).join(',')}]`);
+
+/**
+ * Inserts one index version's vectors for the given chunk ids (in the same order as the values), in
+ * one statement. Locks the version, fixes its dimension on first use and creates its HNSW index.
+ */
+export async function writeVectors(tx: Queryable, chunkIds: string[], v: VersionVectors): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [v.indexVersionId]);
   const fixed = await tx.query<{ dimensions: number | null }>(
     `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions`,
@@ -41,13 +49,43 @@ export async function writeVectors(tx: Queryable, documentId: string, ordinals: 
   }
   await tx.query(
     `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding)
-     SELECT ch.id, $2, u.embedding::vector
-       FROM unnest($3::int[], $4::text[]) AS u(ordinal, embedding)
-       JOIN chunks ch ON ch.document_id = $1 AND ch.ordinal = u.ordinal
+     SELECT u.id, $1, u.embedding::vector FROM unnest($2::uuid[], $3::text[]) AS u(id, embedding)
      ON CONFLICT (index_version_id, chunk_id) DO UPDATE SET embedding = EXCLUDED.embedding`,
-    [documentId, v.indexVersionId, ordinals, v.values.map((x) => `[${x.join(',')}]`)],
+    [v.indexVersionId, chunkIds, vectorLiterals(v.values)],
   );
   await ensureHnswIndex(tx, v.indexVersionId, v.dimensions);
+}
+
+/**
+ * Inserts chunks in one statement and returns their ids in input order. `indexVersionId` null is the
+ * active chunk set; an id writes that version's own set (a build that re-chunks).
+ */
+export async function insertChunks(tx: Queryable, documentId: string, collectionId: string, c: ChunkDraft[], indexVersionId: string | null): Promise<string[]> {
+  if (c.length === 0) return [];
+  // heading_path is text[] per row, and unnest would flatten a 2-D array, so each travels as JSON.
+  const r = await tx.query<{ id: string; ordinal: number }>(
+    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end)
+     SELECT $1, $2, $11::uuid, u.ordinal, u.text, u.sha, u.page_start, u.page_end,
+            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end
+       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[])
+         AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end)
+     RETURNING id, ordinal`,
+    [
+      documentId,
+      collectionId,
+      c.map((x) => x.ordinal),
+      c.map((x) => x.text),
+      c.map((x) => x.contentSha256),
+      c.map((x) => x.pageStart),
+      c.map((x) => x.pageEnd),
+      c.map((x) => (x.headingPath.length === 0 ? '[]' : JSON.stringify(x.headingPath))),
+      c.map((x) => x.charStart),
+      c.map((x) => x.charEnd),
+      indexVersionId,
+    ],
+  );
+  const byOrdinal = new Map(r.rows.map((row) => [Number(row.ordinal), row.id]));
+  return c.map((x) => byOrdinal.get(x.ordinal)!);
 }
 
 /**
@@ -59,15 +97,17 @@ export async function writeVectors(tx: Queryable, documentId: string, ordinals: 
  */
 export async function indexChunks(db: Db, input: IndexChunksInput): Promise<IndexOutcome> {
   return db.transaction(async (tx) => {
-    const current = await tx.query<{ version: number; status: string; current_index_version_id: string | null; replaces_document_id: string | null }>(
-      `SELECT d.version, d.status, c.current_index_version_id, d.replaces_document_id
+    const current = await tx.query<{ version: number; status: string; current_index_version_id: string | null; replaces_document_id: string | null; analyzer: 'english' | 'simple' | null }>(
+      `SELECT d.version, d.status, c.current_index_version_id, d.replaces_document_id,
+              CASE WHEN c.search_settings->>'language' = 'simple' THEN 'simple' ELSE 'english' END AS analyzer
          FROM documents d JOIN collections c ON c.id = d.collection_id
         WHERE d.id = $1 FOR UPDATE OF d`,
       [input.documentId],
     );
     const doc = current.rows[0];
     if (!doc || doc.version !== input.version || doc.status !== 'processing') return 'superseded';
-    if (input.vectors && input.vectors.indexVersionId !== doc.current_index_version_id) {
+    const expected = input.expectedIndexVersionId ?? input.vectors?.indexVersionId;
+    if (expected && expected !== doc.current_index_version_id) {
       throw new IndexVersionChangedError('The collection switched index versions while this document was embedding.');
     }
     // Chunks belong to the document being replaced when this row is a replacement upload.
@@ -77,39 +117,19 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
       if (target.rows.length === 0) return 'superseded';
     }
 
+    // Every chunk set of the document goes: a build that re-chunks picks the document up again.
     await tx.query(`DELETE FROM chunks WHERE document_id = $1`, [targetId]);
     const c = input.chunks;
-    if (c.length > 0) {
-      // heading_path is text[] per row, and unnest would flatten a 2-D array, so each travels as JSON.
-      await tx.query(
-        `INSERT INTO chunks (document_id, collection_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end)
-         SELECT $1, $2, u.ordinal, u.text, u.sha, u.page_start, u.page_end,
-                ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end
-           FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[])
-             AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end)`,
-        [
-          targetId,
-          input.collectionId,
-          c.map((x) => x.ordinal),
-          c.map((x) => x.text),
-          c.map((x) => x.contentSha256),
-          c.map((x) => x.pageStart),
-          c.map((x) => x.pageEnd),
-          c.map((x) => JSON.stringify(x.headingPath)),
-          c.map((x) => x.charStart),
-          c.map((x) => x.charEnd),
-        ],
-      );
-    }
+    // Ids come back from the insert, so nothing is read again: postings and vectors key on them.
+    const ids = await insertChunks(tx, targetId, input.collectionId, c, null);
 
     // BM25 postings and statistics commit (or roll back) with the chunks they index.
-    await writeDocumentPostings(tx, input.collectionId, targetId);
-    const ordinals = c.map((x) => x.ordinal);
-    if (input.vectors && c.length > 0) await writeVectors(tx, targetId, ordinals, input.vectors);
+    await writePostings(tx, input.collectionId, c.map((x, i) => ({ chunkId: ids[i]!, text: x.text })), doc.analyzer ? { analyzer: doc.analyzer } : {});
+    if (input.vectors && c.length > 0) await writeVectors(tx, ids, input.vectors);
     for (const v of input.buildingVectors ?? []) {
       // A build deleted or failed meanwhile is skipped; one still building gets this document too.
       const live = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status IN ('building', 'ready')`, [v.indexVersionId]);
-      if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, targetId, ordinals, v);
+      if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, ids, v);
     }
 
     const embedded = input.vectors ? c.length : 0;

@@ -128,9 +128,13 @@ async function runStages(
   const buildingVectors: VersionVectors[] = [];
   if (embedding && chunks.length > 0) {
     enter('embedding');
-    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, (embedded) =>
-      updateProgress(db, documentId, version, { chunksEmbedded: embedded }),
-    );
+    // Progress doubles as the heartbeat; one write per 500 ms is enough (a batch is often faster).
+    let lastWrite = Date.now();
+    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, async (embedded) => {
+      if (embedded < chunks.length && Date.now() - lastWrite < 500) return;
+      lastWrite = Date.now();
+      await updateProgress(db, documentId, version, { chunksEmbedded: embedded });
+    });
     vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors };
   }
   // New uploads during an embedding-model swap are indexed into the version being built as well.
@@ -146,5 +150,13 @@ async function runStages(
   await updateProgress(db, documentId, version, { stage: 'indexing' });
 
   enter('indexing');
-  return indexChunks(db, { documentId, collectionId: claimed.collectionId, version, chunks, ...(vectors ? { vectors } : {}), buildingVectors });
+  return indexChunks(db, {
+    documentId,
+    collectionId: claimed.collectionId,
+    version,
+    chunks,
+    ...(vectors ? { vectors } : {}),
+    buildingVectors,
+    expectedIndexVersionId: target.indexVersionId,
+  });
 }

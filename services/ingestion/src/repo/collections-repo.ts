@@ -4,6 +4,7 @@ import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
 import { hnswIndexName } from '../index/hnsw-index.js';
+import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {
   id: string;
@@ -21,7 +22,8 @@ interface CollectionRow {
   failed: number;
 }
 
-const SELECT_COLLECTION = `
+/** `visible` limits the documents counted (document-level access); see access-sql.ts. */
+const selectCollection = (visible = 'TRUE') => `
   SELECT c.id, c.name, c.description, c.embedding_model, c.embedding_dimensions, c.generation_model,
          c.rerank_model, c.chunking, c.created_at,
          (count(d.id) FILTER (WHERE d.status = 'queued' AND d.replaces_document_id IS NULL))::int AS queued,
@@ -29,7 +31,7 @@ const SELECT_COLLECTION = `
          (count(d.id) FILTER (WHERE d.status = 'ready'))::int AS ready,
          (count(d.id) FILTER (WHERE d.status = 'failed' AND d.replaces_document_id IS NULL))::int AS failed
     FROM collections c
-    LEFT JOIN documents d ON d.collection_id = c.id`;
+    LEFT JOIN documents d ON d.collection_id = c.id AND ${visible}`;
 
 /** The contract's view; `chunking.strategy` may also be `tokens` (an ingestion extension). */
 function toView(row: CollectionRow): Collection {
@@ -82,20 +84,31 @@ export async function createCollection(db: Db, teamId: string, body: Omit<Create
   }
 }
 
-export async function getCollection(db: Queryable, teamId: string, id: string): Promise<Collection | null> {
+/**
+ * A collection by team id (the owning team only, every document counted) or by viewer: reachable
+ * through `access` (own, or granted for read/write) and counting only the documents it may see.
+ */
+export async function getCollection(db: Queryable, who: string | Viewer, id: string, access: CollectionAccess = 'own'): Promise<Collection | null> {
   if (!isUuid(id)) return null;
-  const r = await db.query<CollectionRow>(`${SELECT_COLLECTION} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id`, [id, teamId]);
+  const r =
+    typeof who === 'string'
+      ? await db.query<CollectionRow>(`${selectCollection()} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id`, [id, who])
+      : await db.query<CollectionRow>(`${selectCollection(documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4'))} WHERE c.id = $1 AND ${collectionReachSql('c', '$2', access)} GROUP BY c.id`, [id, ...viewerParams(who)]);
   return r.rows[0] ? toView(r.rows[0]) : null;
 }
 
-export async function requireCollection(db: Queryable, teamId: string, id: string): Promise<Collection> {
-  const found = await getCollection(db, teamId, id);
+export async function requireCollection(db: Queryable, who: string | Viewer, id: string, access: CollectionAccess = 'own'): Promise<Collection> {
+  const found = await getCollection(db, who, id, access);
   if (!found) throw new AppError('collection_not_found', `No collection ${id}.`);
   return found;
 }
 
-export async function listCollections(db: Queryable, teamId: string): Promise<Collection[]> {
-  const r = await db.query<CollectionRow>(`${SELECT_COLLECTION} WHERE c.team_id = $1 GROUP BY c.id ORDER BY c.created_at, c.id`, [teamId]);
+/** The viewer's own collections and those granted to its team, with the counts it may see. */
+export async function listCollections(db: Queryable, viewer: Viewer): Promise<Collection[]> {
+  const r = await db.query<CollectionRow>(
+    `${selectCollection(documentVisibleSql('d', 'c.team_id', '$1', '$2', '$3'))} WHERE ${collectionReachSql('c', '$1', 'read')} GROUP BY c.id ORDER BY c.created_at, c.id`,
+    viewerParams(viewer),
+  );
   return r.rows.map(toView);
 }
 

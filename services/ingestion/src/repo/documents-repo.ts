@@ -1,6 +1,7 @@
 import { IdentitySchema, type DocumentStage, type DocumentView, type Identity, type Metadata } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
+import { collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 
 interface DocumentRow {
   id: string;
@@ -80,7 +81,6 @@ export function toDocumentView(row: DocumentRow): IngestionDocumentView {
 
 export interface NewDocument {
   collectionId: string;
-  teamId: string;
   title: string | null;
   filename: string | null;
   mime: string;
@@ -96,11 +96,12 @@ export interface NewDocument {
 export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<IngestionDocumentView> {
   const r = await tx.query<DocumentRow>(
     `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id, replaces_document_id, access_groups)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11,
+     -- team_id is the collection's owner, also when a team with a write grant uploads.
+     VALUES ($1, (SELECT team_id FROM collections WHERE id = $1), $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10,
        -- Document-level access (governance): metadata.access_groups, a list of group names.
-       ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof($8::jsonb -> 'access_groups') = 'array' THEN $8::jsonb -> 'access_groups' ELSE '[]'::jsonb END)))
+       ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof($7::jsonb -> 'access_groups') = 'array' THEN $7::jsonb -> 'access_groups' ELSE '[]'::jsonb END)))
      RETURNING ${COLUMNS}`,
-    [doc.collectionId, doc.teamId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
+    [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
   );
   const row = r.rows[0]!;
   await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, $3)`, [row.id, doc.sha256, doc.bytes]);
@@ -121,9 +122,18 @@ export async function findDuplicate(tx: Queryable, collectionId: string, sha256:
   return r.rows[0] ? { ...toDocumentView(r.rows[0]), duplicate: true } : null;
 }
 
-export async function getDocument(db: Queryable, teamId: string, id: string): Promise<IngestionDocumentView | null> {
+/**
+ * A document the viewer may see (`read`) or change (`write`): its collection is the viewer's team's
+ * or granted to it, and document-level access lets it through (access-sql.ts). Otherwise null, the
+ * same as a missing id.
+ */
+export async function getDocument(db: Queryable, viewer: Viewer, id: string, access: 'read' | 'write' = 'read'): Promise<IngestionDocumentView | null> {
   if (!isUuid(id)) return null;
-  const r = await db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents d WHERE d.id = $1 AND d.team_id = $2`, [id, teamId]);
+  const r = await db.query<DocumentRow>(
+    `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+      WHERE d.id = $1 AND ${collectionReachSql('c', '$2', access)} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}`,
+    [id, ...viewerParams(viewer)],
+  );
   return r.rows[0] ? toDocumentView(r.rows[0]) : null;
 }
 
@@ -148,22 +158,32 @@ export function decodeCursor(cursor: string): [string, string] | null {
   return null;
 }
 
-/** Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds. */
-export async function listDocuments(db: Queryable, collectionId: string, limit: number, after: [string, string] | null): Promise<DocumentPage> {
+/**
+ * Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds.
+ * Only the documents the viewer may see (the caller has checked it reaches the collection).
+ */
+export async function listDocuments(db: Queryable, collectionId: string, limit: number, after: [string, string] | null, viewer: Viewer): Promise<DocumentPage> {
   const r = await db.query<DocumentRow & { cursor_ts: string }>(
-    `SELECT ${COLUMNS}, d.created_at::text AS cursor_ts FROM documents d
+    `SELECT ${COLUMNS}, d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.collection_id = $1 AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
+        AND ${documentVisibleSql('d', 'c.team_id', '$5', '$6', '$7')}
       ORDER BY d.created_at, d.id LIMIT $4`,
-    [collectionId, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+    [collectionId, after?.[0] ?? null, after?.[1] ?? null, limit + 1, ...viewerParams(viewer)],
   );
   const rows = r.rows.slice(0, limit);
   const last = rows[rows.length - 1];
   return { data: rows.map(toDocumentView), next_cursor: r.rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null };
 }
 
-export async function deleteDocument(db: Queryable, teamId: string, id: string): Promise<boolean> {
+/** Deletes a document the viewer may change (own or `write`-granted collection, and may see it). */
+export async function deleteDocument(db: Queryable, viewer: Viewer, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  const r = await db.query(`DELETE FROM documents WHERE id = $1 AND team_id = $2 RETURNING id`, [id, teamId]);
+  const r = await db.query(
+    `DELETE FROM documents d USING collections c
+      WHERE d.id = $1 AND c.id = d.collection_id AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
+      RETURNING d.id`,
+    [id, ...viewerParams(viewer)],
+  );
   return r.rows.length > 0;
 }
 

@@ -18,14 +18,14 @@ export function collectionsRoutes(db: Db): Router {
   router.get(
     '/v1/collections',
     handle(async (_req, res) => {
-      res.json({ object: 'list', data: await listCollections(db, ctx(res).identity.team_id) });
+      res.json({ object: 'list', data: await listCollections(db, ctx(res).identity) });
     }),
   );
 
   router.get(
     '/v1/collections/:id',
     handle(async (req, res) => {
-      res.json(await requireCollection(db, ctx(res).identity.team_id, String(req.params.id)));
+      res.json(await requireCollection(db, ctx(res).identity, String(req.params.id), 'read'));
     }),
   );
 

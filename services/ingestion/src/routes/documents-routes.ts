@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '@quire/db';
+import type { GatewayModels } from '@quire/gateway-client';
 import { AppError, ctx, handle, openSse, parseWith, type Logger } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import type { JobQueue } from '../jobs/job-queue.js';
@@ -17,6 +18,7 @@ import {
   type IngestionDocumentView,
 } from '../repo/documents-repo.js';
 import { readUpload } from '../upload/read-upload.js';
+import { checkUploadBudget } from './upload-budget.js';
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -28,6 +30,8 @@ interface Deps {
   queue: JobQueue<IngestDocumentPayload>;
   limits: IngestionLimits;
   logger: Logger;
+  /** Asked for the budget check before an upload is accepted (absent: no check). */
+  models?: GatewayModels;
   /** How often the events stream re-reads the document (it works across processes). */
   eventsPollMs?: number;
 }
@@ -46,11 +50,13 @@ export function documentsRoutes(deps: Deps): Router {
     const upload = await readUpload(req, res, deps.limits);
     const target = replaceId ?? upload.replaceDocumentId;
     if (target) {
-      const existing = await getDocument(db, identity.team_id, target);
+      const existing = await getDocument(db, identity, target, 'write');
       if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
         throw new AppError('document_not_found', `No document ${target} in this collection.`);
       }
     }
+    // Refused with 402 before anything is stored, rather than failing the job at its first embed call.
+    if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, upload.items);
     const accepted = await db.transaction(async (tx) => {
       const out: { view: IngestionDocumentView; payload?: IngestDocumentPayload }[] = [];
       for (const item of upload.items) {
@@ -59,7 +65,7 @@ export function documentsRoutes(deps: Deps): Router {
           out.push({ view: duplicate });
           continue;
         }
-        const view = await insertDocument(tx, { ...item, collectionId, teamId: identity.team_id, identity, traceId, replacesDocumentId: target });
+        const view = await insertDocument(tx, { ...item, collectionId, identity, traceId, replacesDocumentId: target });
         const payload: IngestDocumentPayload = { documentId: view.id, collectionId, version: 1, identity, traceId };
         view.job_id = ingestDocumentJob.jobId(payload);
         await setJobId(tx, view.id, view.job_id);
@@ -80,8 +86,8 @@ export function documentsRoutes(deps: Deps): Router {
   router.post(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
-      // Checked before reading the body, so a wrong id costs no upload buffering.
-      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      // Checked before reading the body, so a wrong id costs no upload buffering. Own or write-granted.
+      const collection = await requireCollection(db, ctx(res).identity, String(req.params.id), 'write');
       await accept(req, res, collection.id, null);
     }),
   );
@@ -90,7 +96,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const doc = await getDocument(db, ctx(res).identity.team_id, id);
+      const doc = await getDocument(db, ctx(res).identity, id, 'write');
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
       await accept(req, res, doc.collection_id, id);
     }),
@@ -99,11 +105,11 @@ export function documentsRoutes(deps: Deps): Router {
   router.get(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
-      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const collection = await requireCollection(db, ctx(res).identity, String(req.params.id), 'read');
       const query = parseWith(ListQuerySchema, req.query, 'query');
       const after = query.cursor ? decodeCursor(query.cursor) : null;
       if (query.cursor && !after) throw new AppError('invalid_request', 'The cursor is not valid.', { param: 'cursor' });
-      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query.limit, after)) });
+      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query.limit, after, ctx(res).identity)) });
     }),
   );
 
@@ -111,7 +117,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const doc = await getDocument(db, ctx(res).identity.team_id, id);
+      const doc = await getDocument(db, ctx(res).identity, id);
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
       res.json(doc);
     }),
@@ -126,8 +132,8 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id/events',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const teamId = ctx(res).identity.team_id;
-      const first = await getDocument(db, teamId, id);
+      const viewer = ctx(res).identity;
+      const first = await getDocument(db, viewer, id);
       if (!first) throw new AppError('document_not_found', `No document ${id}.`);
       const sse = openSse(res);
       let last = '';
@@ -148,7 +154,7 @@ export function documentsRoutes(deps: Deps): Router {
           break;
         }
         await new Promise((resolve) => setTimeout(resolve, deps.eventsPollMs ?? 250));
-        doc = await getDocument(db, teamId, id);
+        doc = await getDocument(db, viewer, id);
       }
       sse.end();
     }),
@@ -158,7 +164,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      if (!(await deleteDocument(db, ctx(res).identity.team_id, id))) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!(await deleteDocument(db, ctx(res).identity, id))) throw new AppError('document_not_found', `No document ${id}.`);
       res.json({ id, object: 'document', deleted: true });
     }),
   );

@@ -4,7 +4,7 @@ import { ModelNameSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { createPriceBook, type PriceBook } from '@quire/models';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
-import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
+import { IngestionChunkingSchema } from '../chunk/chunking-settings.js';
 import { requireCollection } from '../repo/collections-repo.js';
 import type { IndexVersionBuilder } from '../versions/index-version-builder.js';
 import { activateVersion, collectionChunkStats, createBuildingVersion, deleteVersion, getVersion, listVersions } from '../versions/index-versions-repo.js';
@@ -34,11 +34,8 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       const collection = await requireCollection(db, identity.team_id, String(req.params.id));
       const body = parseWith(CreateVersionBodySchema, req.body);
       const current = IngestionChunkingSchema.parse(collection.chunking);
+      // Other chunking builds the version's own chunk set from the stored bytes (versions/rechunk-round.ts).
       const chunking = body.chunking ?? current;
-      if (!sameChunking(chunking, current)) {
-        // Re-chunking builds would need per-version chunk sets; only re-embedding is supported so far.
-        throw new AppError('invalid_request', 'A new index version must keep the collection\'s chunking for now (re-embedding only).', { param: 'chunking' });
-      }
       const stats = await collectionChunkStats(db, collection.id);
       const estimatedTokens = Math.ceil(stats.chars / CHARS_PER_TOKEN);
       const cost = prices.costOf(body.embedding_model, {

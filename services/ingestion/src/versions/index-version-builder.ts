@@ -5,7 +5,11 @@ import { embedChunks } from '../embed/embed-chunks.js';
 import type { ProviderLimiter } from '../embed/provider-semaphore.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { ensureHnswIndex } from '../index/hnsw-index.js';
+import { vectorLiterals } from '../index/index-chunks.js';
 import { activateVersion, getVersion } from './index-versions-repo.js';
+import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
+import type { ParsePool } from '../parse/parse-pool.js';
+import { rechunkRound } from './rechunk-round.js';
 
 export interface BuilderDeps {
   db: Db;
@@ -17,6 +21,9 @@ export interface BuilderDeps {
   /** Chunks read and embedded per round. */
   roundSize?: number;
   maxRetries?: number;
+  /** Builds that change chunking re-parse stored bytes through the service's parse pool. */
+  parsePool?: ParsePool;
+  maxChunks?: number;
 }
 
 /**
@@ -37,32 +44,14 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       if (stopped) return;
       const version = await getVersion(deps.db, collectionId, versionId);
       if (!version || version.status !== 'building' || !version.embedding_model) return;
-      const batch = await deps.db.query<{ id: string; text: string; content_sha256: string }>(
-        `SELECT ch.id, ch.text, ch.content_sha256 FROM chunks ch
-          WHERE ch.collection_id = $1
-            AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)
-          ORDER BY ch.document_id, ch.ordinal LIMIT $3`,
-        [collectionId, versionId, deps.roundSize ?? 512],
-      );
-      try {
-        if (batch.rows.length === 0) {
-          await deps.db.query(
-            `UPDATE index_versions SET status = 'ready', updated_at = now(),
-                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2),
-                    chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
-              WHERE id = $1 AND status = 'building'`,
-            [versionId, collectionId],
-          );
-          log.info('index version built');
-          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
-          return;
-        }
-        const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
-        const result = await embedChunks({
+      const embeddingModel = version.embedding_model;
+      const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
+      const embedTexts = (texts: string[], hashes: string[]) =>
+        embedChunks({
           models: deps.models,
-          modelName: version.embedding_model,
-          texts: batch.rows.map((r) => r.text),
-          hashes: batch.rows.map((r) => r.content_sha256),
+          modelName: embeddingModel,
+          texts,
+          hashes,
           cache: deps.db,
           limiter: deps.limiter,
           context: () => ({
@@ -72,10 +61,55 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
             collectionId,
           }),
           expectedDimensions: version.dimensions ?? version.requestedDimensions,
+          // A `dimensions` override is asked of the model (text-embedding-3 style shortening).
           ...(version.requestedDimensions ? { requestDimensions: version.requestedDimensions } : {}),
           batchCap: deps.batchCap,
           onBatch: async () => undefined,
         });
+      const current = await deps.db.query<{ chunking: unknown }>(`SELECT chunking FROM collections WHERE id = $1`, [collectionId]);
+      const rechunk = !!version.chunking && !!current.rows[0] && !sameChunking(version.chunking, IngestionChunkingSchema.parse(current.rows[0].chunking));
+      if (rechunk) {
+        if (!deps.parsePool) throw new Error('Index versions that change chunking need the parse pool.');
+        try {
+          const pending = await rechunkRound(
+            { db: deps.db, parsePool: deps.parsePool, maxChunks: deps.maxChunks ?? 50_000 },
+            { collectionId, versionId, chunking: version.chunking!, embed: embedTexts, documents: Math.max(1, Math.floor((deps.roundSize ?? 512) / 64)) },
+          );
+          failures = 0;
+          if (pending > 0) continue;
+          await deps.db.query(`UPDATE index_versions SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'building'`, [versionId]);
+          log.info('index version built (re-chunked)');
+          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
+          return;
+        } catch (error) {
+          if (await roundFailed(error)) return;
+          continue;
+        }
+      }
+      const batch = await deps.db.query<{ id: string; text: string; content_sha256: string }>(
+        `SELECT ch.id, ch.text, ch.content_sha256 FROM chunks ch
+          WHERE ch.collection_id = $1 AND ch.index_version_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)
+          ORDER BY ch.document_id, ch.ordinal LIMIT $3`,
+        [collectionId, versionId, deps.roundSize ?? 512],
+      );
+      try {
+        if (batch.rows.length === 0) {
+          await deps.db.query(
+            `UPDATE index_versions SET status = 'ready', updated_at = now(),
+                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2 AND index_version_id IS NULL),
+                    chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
+              WHERE id = $1 AND status = 'building'`,
+            [versionId, collectionId],
+          );
+          log.info('index version built');
+          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
+          return;
+        }
+        const result = await embedTexts(
+          batch.rows.map((r) => r.text),
+          batch.rows.map((r) => r.content_sha256),
+        );
         await deps.db.transaction(async (tx) => {
           await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [versionId]);
           const fixed = await tx.query<{ dimensions: number | null }>(
@@ -90,12 +124,12 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
             `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding)
              SELECT ch.id, $1, u.e::vector FROM unnest($2::uuid[], $3::text[]) AS u(id, e) JOIN chunks ch ON ch.id = u.id
              ON CONFLICT DO NOTHING`,
-            [versionId, batch.rows.map((r) => r.id), result.vectors.map((v) => `[${v.join(',')}]`)],
+            [versionId, batch.rows.map((r) => r.id), vectorLiterals(result.vectors)],
           );
           await ensureHnswIndex(tx, versionId, result.dimensions);
           await tx.query(
             `UPDATE index_versions SET updated_at = now(),
-                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2),
+                    chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2 AND index_version_id IS NULL),
                     chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
               WHERE id = $1`,
             [versionId, collectionId],
@@ -103,18 +137,24 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
         });
         failures = 0;
       } catch (error) {
-        failures++;
-        const fatal = error instanceof EmbeddingValidationError || failures > (deps.maxRetries ?? 5);
-        log.warn('index version round failed', { err: String(error), failures, fatal });
-        if (fatal) {
-          await deps.db.query(`UPDATE index_versions SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1 AND status = 'building'`, [
-            versionId,
-            (error as Error)?.message ?? String(error),
-          ]);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** failures)));
+        if (await roundFailed(error)) return;
       }
+    }
+
+    /** Counts a failed round; true when the build is given up (marked failed), after a backoff otherwise. */
+    async function roundFailed(error: unknown): Promise<boolean> {
+      failures++;
+      const fatal = error instanceof EmbeddingValidationError || failures > (deps.maxRetries ?? 5);
+      log.warn('index version round failed', { err: String(error), failures, fatal });
+      if (fatal) {
+        await deps.db.query(`UPDATE index_versions SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1 AND status = 'building'`, [
+          versionId,
+          (error as Error)?.message ?? String(error),
+        ]);
+        return true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** failures)));
+      return false;
     }
   };
 

@@ -48,22 +48,33 @@ function toCollection(row: Row): CollectionForQuery {
 }
 
 /**
- * Loads a collection of the caller's team. Another team's collection, a missing one and a malformed
- * id all answer the same 404, so ids reveal nothing across teams.
+ * Which collections a team reaches: its own, plus (with `grants`) those another team granted it in
+ * `collection_grants` (either access reads). Only the query paths pass `grants`; settings, eval sets
+ * and promotions stay with the owning team. `$2` is the team.
  */
-export async function loadCollection(db: Queryable, teamId: string, collectionId: string): Promise<CollectionForQuery> {
+export interface Reach {
+  grants?: boolean;
+}
+const teamScope = (reach: Reach | undefined) =>
+  reach?.grants ? `(c.team_id = $2 OR EXISTS (SELECT 1 FROM collection_grants g WHERE g.collection_id = c.id AND g.team_id = $2))` : 'c.team_id = $2';
+
+/**
+ * Loads a collection the caller's team may query. Another team's (ungranted) collection, a missing
+ * one and a malformed id all answer the same 404, so ids reveal nothing across teams.
+ */
+export async function loadCollection(db: Queryable, teamId: string, collectionId: string, reach?: Reach): Promise<CollectionForQuery> {
   const notFound = new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
   if (!UUID.test(collectionId)) throw notFound;
-  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = $1 AND c.team_id = $2`, [collectionId, teamId]);
+  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = $1 AND ${teamScope(reach)}`, [collectionId, teamId]);
   const row = result.rows[0];
   if (!row) throw notFound;
   return toCollection(row);
 }
 
 /** Several collections the caller may read, in the order asked; any missing one is a 404 naming it. */
-export async function loadCollections(db: Queryable, teamId: string, collectionIds: string[]): Promise<CollectionForQuery[]> {
+export async function loadCollections(db: Queryable, teamId: string, collectionIds: string[], reach?: Reach): Promise<CollectionForQuery[]> {
   const ids = [...new Set(collectionIds.map((id) => id.toLowerCase()))];
-  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = ANY($1::uuid[]) AND c.team_id = $2`, [ids, teamId]);
+  const result = await db.query<Row>(`${SELECT}\nWHERE c.id = ANY($1::uuid[]) AND ${teamScope(reach)}`, [ids, teamId]);
   const byId = new Map(result.rows.map((r) => [r.id, toCollection(r)]));
   return ids.map((id) => {
     const found = byId.get(id);
@@ -72,10 +83,10 @@ export async function loadCollections(db: Queryable, teamId: string, collectionI
   });
 }
 
-/** A collection by id or by name (case-insensitive), for `kb/<collection id or name>` models. */
-export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string): Promise<CollectionForQuery> {
-  if (UUID.test(ref)) return loadCollection(db, teamId, ref);
-  const result = await db.query<Row>(`${SELECT}\nWHERE lower(c.name) = lower($1) AND c.team_id = $2`, [ref, teamId]);
+/** A collection by id or by name (case-insensitive), for `kb/<collection id or name>` models; the team's own name wins. */
+export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string, reach?: Reach): Promise<CollectionForQuery> {
+  if (UUID.test(ref)) return loadCollection(db, teamId, ref, reach);
+  const result = await db.query<Row>(`${SELECT}\nWHERE lower(c.name) = lower($1) AND ${teamScope(reach)}\nORDER BY (c.team_id = $2) DESC, c.created_at LIMIT 1`, [ref, teamId]);
   const row = result.rows[0];
   if (!row) throw new AppError('collection_not_found', `No collection named "${ref}".`, { param: 'model' });
   return toCollection(row);

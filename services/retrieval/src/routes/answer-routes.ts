@@ -14,7 +14,7 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
       const multiBody = multi ? parseWith(MultiAnswerBodySchema, req.body) : null;
       const body = multiBody ?? parseWith(AnswerBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collections = multiBody ? await loadCollections(deps.db, identity.team_id, multiBody.collection_ids) : [await loadCollection(deps.db, identity.team_id, String(req.params.id))];
+      const collections = multiBody ? await loadCollections(deps.db, identity.team_id, multiBody.collection_ids, { grants: true }) : [await loadCollection(deps.db, identity.team_id, String(req.params.id), { grants: true })];
       const collection = collections[0]!;
       // Checked before any SSE byte goes out, so configuration errors stay plain HTTP errors.
       requireGenerationModel(collection);

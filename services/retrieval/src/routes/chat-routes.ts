@@ -39,7 +39,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
     handle(async (req, res) => {
       const body = parseWith(KbChatBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(String(req.params.id)));
+      const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(String(req.params.id)), { grants: true });
       requireGenerationModel(collection);
       const turns: Turn[] = body.messages
         .filter((m) => m.role === 'user' || m.role === 'assistant')

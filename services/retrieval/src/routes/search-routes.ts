@@ -15,7 +15,7 @@ export function searchRoutes(deps: SearchDeps): Router {
     handle(async (req, res) => {
       const body = parseWith(SearchBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collection = await loadCollection(deps.db, identity.team_id, String(req.params.id));
+      const collection = await loadCollection(deps.db, identity.team_id, String(req.params.id), { grants: true });
       const mode = resolveMode(collection, body.mode);
       // Made before any model call so every ledger row of this search carries it.
       const queryId = randomUUID();
@@ -57,7 +57,7 @@ export function searchRoutes(deps: SearchDeps): Router {
     handle(async (req, res) => {
       const body = parseWith(MultiSearchBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collections = await loadCollections(deps.db, identity.team_id, body.collection_ids);
+      const collections = await loadCollections(deps.db, identity.team_id, body.collection_ids, { grants: true });
       const queryId = randomUUID();
       const abort = new AbortController();
       res.on('close', () => {

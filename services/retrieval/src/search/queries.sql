@@ -5,6 +5,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
+  AND c.index_version_id IS NULL
   AND d.status = 'ready'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
@@ -16,6 +17,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
+  AND c.index_version_id IS NULL
   AND d.status = 'ready'
   AND c.document_id = ANY($4::uuid[])
   AND d.metadata @> $5::jsonb
@@ -60,6 +62,7 @@ FROM scored sc
 JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE c.collection_id = $11
+  AND c.index_version_id IS NULL
   AND d.status = 'ready'
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
@@ -99,6 +102,7 @@ FROM scored sc
 JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE c.collection_id = $9
+  AND c.index_version_id IS NULL
   AND d.status = 'ready'
   AND c.document_id = ANY($10::uuid[])
   AND d.metadata @> $11::jsonb

@@ -15,7 +15,8 @@ export interface SqlFragment {
  */
 export function scopeConditions(collectionId: string, filters: SearchFilters | undefined, firstParam: number): SqlFragment {
   const params: unknown[] = [collectionId];
-  const conditions = [`c.collection_id = $${firstParam}`, `d.status = 'ready'`];
+  // index_version_id NULL: the active chunk set (a version being built with other chunking has its own).
+  const conditions = [`c.collection_id = $${firstParam}`, `c.index_version_id IS NULL`, `d.status = 'ready'`];
   if (filters?.document_ids && filters.document_ids.length > 0) {
     params.push(filters.document_ids);
     conditions.push(`c.document_id = ANY($${firstParam + params.length - 1}::uuid[])`);

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { emptyUsage } from '@quire/models';
+import { AppError, handle, parseWith } from '@quire/server-kit';
+import { fromMicros, toMicros } from './budgets.js';
+import type { Governance } from './governance.js';
+import type { GovernedLocals } from './guards.js';
+
+const Decimal = z.union([z.string().regex(/^\d{1,12}(\.\d{1,12})?$/), z.number().nonnegative().transform((n) => n.toFixed(12))]);
+const BudgetCheckSchema = z.union([
+  z.object({ estimated_usd: Decimal }).strict(),
+  z.object({ model: z.string().min(1).max(200), tokens: z.number().int().min(0).max(1e12) }).strict(),
+]);
+
+/**
+ * `POST /v1/internal/budget-check`: may work estimated up front (an upload's embeddings) start for
+ * the identity the service acts for? 200 when it fits what is left of every team and key budget,
+ * 402 `budget_exceeded` otherwise; nothing is reserved. `{model, tokens}` is priced like a call
+ * (a route at its dearest target). Signed service identities only: API keys get 403.
+ */
+export function budgetCheckRouter(gov: Governance): Router {
+  const router = Router();
+  router.post(
+    '/v1/internal/budget-check',
+    handle(async (req, res) => {
+      const locals = res.locals as GovernedLocals;
+      if (!locals.internal) throw new AppError('permission_denied', 'This endpoint is for Quire services only.');
+      const body = parseWith(BudgetCheckSchema, req.body);
+      let micros: number;
+      if ('estimated_usd' in body) {
+        micros = toMicros(body.estimated_usd);
+      } else {
+        const route = body.model.includes('/') ? undefined : await gov.routes.get(body.model);
+        const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [body.model];
+        const usage = { ...emptyUsage(), inputTokens: body.tokens };
+        micros = Math.max(0, ...targets.map((t) => toMicros(gov.costOf(t, usage))));
+      }
+      await gov.budgets.check(locals.identity, micros);
+      res.json({ object: 'budget_check', ok: true, estimated_usd: fromMicros(micros) });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,32 @@
+import type { Identity } from '@quire/contracts';
+
+/** Who reads: the parts of the signed identity that collection grants and document access use. */
+export type Viewer = Pick<Identity, 'team_id' | 'role' | 'groups'>;
+
+/** `own`: the owning team only (collection settings, index versions); `read`/`write`: plus grants. */
+export type CollectionAccess = 'own' | 'read' | 'write';
+
+/**
+ * The collection `c` is reachable by team `team` (an SQL parameter): its own, or granted in
+ * `collection_grants` (any grant reads; writing needs a `write` grant). Unreachable reads as missing.
+ */
+export function collectionReachSql(c: string, team: string, access: CollectionAccess): string {
+  if (access === 'own') return `${c}.team_id = ${team}`;
+  const level = access === 'write' ? ` AND g.access = 'write'` : '';
+  return `(${c}.team_id = ${team} OR EXISTS (SELECT 1 FROM collection_grants g WHERE g.collection_id = ${c}.id AND g.team_id = ${team}${level}))`;
+}
+
+/**
+ * Document-level access for the document `d` of a collection owned by `owner` (a column): a document without `access_groups` is visible to
+ * everyone who reaches its collection; one with groups only to a caller holding one of them, or to
+ * an admin or knowledge-admin of the team that owns it (they manage every document of their
+ * collections). A granted team's admins get no such bypass. Same rule in GET, lists, counts, events.
+ */
+export function documentVisibleSql(d: string, owner: string, team: string, groups: string, privileged: string): string {
+  return `(${d}.access_groups = '{}' OR ${d}.access_groups && ${groups}::text[] OR (${privileged}::boolean AND ${owner} = ${team}))`;
+}
+
+export const isPrivileged = (viewer: Viewer): boolean => viewer.role === 'admin' || viewer.role === 'knowledge-admin';
+
+/** The parameters `documentVisibleSql` reads, in order: team, groups, privileged. */
+export const viewerParams = (viewer: Viewer): [string, string[], boolean] => [viewer.team_id, viewer.groups, isPrivileged(viewer)];

@@ -1,0 +1,71 @@
+import type { Db } from '@quire/db';
+import { chunkText } from '../chunk/chunk-text.js';
+import type { IngestionChunking } from '../chunk/chunking-settings.js';
+import { EmbeddingValidationError } from '../embed/embed-chunks.js';
+import { insertChunks, writeVectors } from '../index/index-chunks.js';
+import type { ParsePool } from '../parse/parse-pool.js';
+
+export interface RechunkDeps {
+  db: Db;
+  parsePool: ParsePool;
+  maxChunks: number;
+}
+
+export interface RechunkRoundInput {
+  collectionId: string;
+  versionId: string;
+  chunking: IngestionChunking;
+  /** Embeds one document's chunk texts for the version (the builder's call, with cache and limiter). */
+  embed: (texts: string[], hashes: string[]) => Promise<{ vectors: number[][]; dimensions: number }>;
+  documents: number;
+}
+
+/**
+ * Ready documents without a chunk in the version's own set. A document whose active chunking gave
+ * no chunks has no text to re-chunk, so it is never pending (and cannot keep a build running).
+ */
+export async function pendingRechunk(db: Db, collectionId: string, versionId: string, limit: number) {
+  const r = await db.query<{ id: string; version: number; mime_type: string; bytes: Uint8Array }>(
+    `SELECT d.id, d.version, d.mime_type, b.bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id
+      WHERE d.collection_id = $1 AND d.status = 'ready' AND d.replaces_document_id IS NULL AND COALESCE(d.chunks_total, 0) > 0
+        AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.document_id = d.id AND ch.index_version_id = $2)
+      ORDER BY d.id LIMIT $3`,
+    [collectionId, versionId, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * One round of a build that changes chunking: re-parses a few documents from their stored bytes,
+ * chunks them with the version's settings into the version's own chunk set (the active set is not
+ * touched, so search keeps answering from it) and embeds them. A document changed meanwhile
+ * (version bump: replaced, re-ingested, deleted) is skipped and comes back in a later round.
+ * Returns how many documents were pending (0 = the version's chunk set is complete).
+ */
+export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput): Promise<number> {
+  const docs = await pendingRechunk(deps.db, input.collectionId, input.versionId, input.documents);
+  for (const doc of docs) {
+    const parsed = await deps.parsePool.parse(doc.bytes, doc.mime_type);
+    const chunks = await chunkText(parsed, input.chunking);
+    if (chunks.length > deps.maxChunks) throw new EmbeddingValidationError('embedding_invalid', `Document ${doc.id} gives ${chunks.length} chunks with the new chunking; the limit is ${deps.maxChunks}.`);
+    const embedded = await input.embed(chunks.map((c) => c.text), chunks.map((c) => c.contentSha256));
+    await deps.db.transaction(async (tx) => {
+      const live = await tx.query<{ version: number; status: string }>(`SELECT version, status FROM documents WHERE id = $1 FOR UPDATE`, [doc.id]);
+      const row = live.rows[0];
+      if (!row || row.version !== doc.version || row.status !== 'ready') return;
+      const building = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status = 'building'`, [input.versionId]);
+      if (building.rows.length === 0) return;
+      await tx.query(`DELETE FROM chunks WHERE document_id = $1 AND index_version_id = $2`, [doc.id, input.versionId]);
+      const ids = await insertChunks(tx, doc.id, input.collectionId, chunks, input.versionId);
+      if (ids.length > 0) await writeVectors(tx, ids, { indexVersionId: input.versionId, dimensions: embedded.dimensions, values: embedded.vectors });
+      await tx.query(
+        `UPDATE index_versions SET updated_at = now(),
+                chunks_total = (SELECT count(*)::int FROM chunks WHERE index_version_id = $1),
+                chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
+          WHERE id = $1`,
+        [input.versionId],
+      );
+    });
+  }
+  return docs.length;
+}
