@@ -10,6 +10,8 @@ export interface CollectionForQuery {
   /** The current index version's embedding model; null means keyword-only. */
   embeddingModel: string | null;
   dimensions: number | null;
+  /** The shorter vector size the index version asked the model for (text-embedding-3 style), if any. */
+  requestedDimensions?: number | null;
   rerankModel?: string | null;
   /** `collections.search_settings`; a stored value that no longer parses counts as empty. */
   settings?: SearchSettings;
@@ -26,9 +28,10 @@ interface Row {
   index_version_id: string | null;
   embedding_model: string | null;
   dimensions: number | null;
+  requested_dimensions: number | null;
 }
 
-const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions
+const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions
 FROM collections c
 LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id`;
 
@@ -42,6 +45,7 @@ function toCollection(row: Row): CollectionForQuery {
     indexVersionId: row.index_version_id,
     embeddingModel: row.embedding_model,
     dimensions: row.dimensions === null ? null : Number(row.dimensions),
+    requestedDimensions: row.requested_dimensions == null ? null : Number(row.requested_dimensions),
     rerankModel: row.rerank_model,
     settings: settings.success ? settings.data : {},
   };

@@ -75,29 +75,38 @@ const add = (timings: Record<string, number>, key: string, start: number) => {
   timings[key] = Math.round(((timings[key] ?? 0) + since(start)) * 100) / 100;
 };
 
-/** One embedding per distinct model, shared by the collections that use it. */
+/**
+ * One embedding per distinct (model, requested size), shared by the collections that use it. The
+ * query must be embedded at the size the index version asked for, or it cannot be compared.
+ */
 function embedder(deps: SearchDeps, input: MultiSearchInput, timings: Record<string, number>) {
   const cache = new Map<string, Promise<number[]>>();
-  return (model: string) => {
-    let pending = cache.get(model);
+  return (model: string, dimensions?: number | null) => {
+    const key = `${model}#${dimensions ?? ''}`;
+    let pending = cache.get(key);
     if (!pending) {
       pending = (async () => {
         const start = performance.now();
         const m = deps.models.embeddingModel(model, { ...input.call, purpose: 'query-embed' });
-        const out = await m.doEmbed({ values: [input.query], inputType: 'query', ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}) });
+        const out = await m.doEmbed({
+          values: [input.query],
+          inputType: 'query',
+          ...(dimensions ? { dimensions } : {}),
+          ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}),
+        });
         add(timings, 'embed', start);
         return out.embeddings[0] ?? [];
       })();
-      cache.set(model, pending);
+      cache.set(key, pending);
     }
     return pending;
   };
 }
 
-async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, embed: (model: string) => Promise<number[]>, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
+async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, embed: (model: string, dimensions?: number | null) => Promise<number[]>, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
   // No dimension yet means ingestion has written no vectors: nothing to find, so no embed cost.
   if (!collection.embeddingModel || !collection.indexVersionId || !collection.dimensions) return [];
-  const embedding = await embed(collection.embeddingModel);
+  const embedding = await embed(collection.embeddingModel, collection.requestedDimensions);
   if (embedding.length !== collection.dimensions) {
     throw new AppError('provider_bad_response', `The embedding model returned ${embedding.length} dimensions; the index has ${collection.dimensions}.`);
   }

@@ -63,10 +63,11 @@ function embeddingModel(db: Queryable, fake: FakeGatewayModels, name: string, co
     provider: 'fake',
     modelId: name,
     maxEmbeddingsPerCall: 96,
-    async doEmbed({ values }) {
+    async doEmbed({ values, dimensions: requested }) {
       fake.calls.push({ purpose: context.purpose, model: name, queryId: context.queryId });
       await meter(db, context, name, 'embedding', 'ok', false);
-      return { embeddings: values.map((v) => fakeEmbedding(v, dimensions)), usage: emptyUsage() };
+      // Like text-embedding-3, the fake shortens its vectors when asked for fewer dimensions.
+      return { embeddings: values.map((v) => fakeEmbedding(v, requested ?? dimensions)), usage: emptyUsage() };
     },
   };
 }
