@@ -71,6 +71,18 @@ describe('team isolation and document-level access', () => {
       expect(JSON.stringify(res.body)).not.toMatch(/Salary|A docs/);
     }
     expect(missing.status).toBe(404);
+    // The OpenAI-compatible door: a kb/<collection> model of another team is as absent as a made-up one.
+    const kbOther = await call(url, 'POST', '/v1/chat/completions', { model: `kb/${coll}`, messages: [{ role: 'user', content: 'salary?' }] }, bAdmin);
+    const kbMissing = await call(url, 'POST', '/v1/chat/completions', { model: 'kb/00000000-0000-4000-8000-000000000000', messages: [{ role: 'user', content: 'salary?' }] }, bAdmin);
+    expect([kbOther.status, kbMissing.status]).toEqual([404, 404]);
+    expect(kbOther.body.error.code).toBe(kbMissing.body.error.code);
+    expect(JSON.stringify(kbOther.body)).not.toMatch(/Salary|A docs/);
+    const own = await call(url, 'POST', '/v1/chat/completions', { model: `kb/${coll}`, messages: [{ role: 'user', content: 'salary?' }] }, aMember);
+    expect(own.status).toBe(200);
+    // Multi-collection search never reaches into another team's collection either.
+    const multi = await call(url, 'POST', '/v1/search', { collection_ids: [coll], query: 'salary' }, bAdmin);
+    expect(multi.status).toBe(404);
+    expect(JSON.stringify(multi.body)).not.toMatch(/Salary/);
     const list = await call(url, 'GET', '/v1/collections', undefined, bMember);
     expect(JSON.stringify(list.body)).not.toContain(coll);
     const usage = await call(url, 'GET', '/v1/usage?group_by=team', undefined, bMember);
