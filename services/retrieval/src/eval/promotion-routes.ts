@@ -5,7 +5,8 @@ import { loadCollection } from '../collections/collection-repository.js';
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
-import { activateIndexVersion, promotionEvidence, qualityByDay } from './promotion.js';
+import { activateIndexVersion } from '@quire/index-versions';
+import { promotionEvidence, qualityByDay } from './promotion.js';
 
 export function promotionRoutes(db: Db): Router {
   const router = Router();

@@ -56,26 +56,6 @@ export async function promotionEvidence(db: Queryable, input: { teamId: string; 
   return null;
 }
 
-/** Same checks and updates as ingestion's activation (ready, no chunk without a vector), in one transaction. */
-export async function activateIndexVersion(tx: Queryable, collectionId: string, id: string): Promise<'activated' | 'not_ready' | 'incomplete' | 'missing'> {
-  const v = await tx.query<{ status: string; embedding_model: string | null; requested_dimensions: number | null }>(
-    `SELECT status, embedding_model, requested_dimensions FROM index_versions WHERE id = $1 AND collection_id = $2 FOR UPDATE`,
-    [id, collectionId],
-  );
-  const row = v.rows[0];
-  if (!row) return 'missing';
-  if (row.status !== 'ready' && row.status !== 'retired') return 'not_ready';
-  const missing = await tx.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM chunks ch WHERE ch.collection_id = $1 AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)`,
-    [collectionId, id],
-  );
-  if (Number(missing.rows[0]!.n) > 0) return 'incomplete';
-  await tx.query(`UPDATE index_versions SET status = 'retired', updated_at = now() WHERE id = (SELECT current_index_version_id FROM collections WHERE id = $1) AND id <> $2`, [collectionId, id]);
-  await tx.query(`UPDATE index_versions SET status = 'ready', activated_at = now(), updated_at = now() WHERE id = $1`, [id]);
-  await tx.query(`UPDATE collections SET current_index_version_id = $2, embedding_model = $3, embedding_dimensions = $4, updated_at = now() WHERE id = $1`, [collectionId, id, row.embedding_model, row.requested_dimensions]);
-  return 'activated';
-}
-
 /** Online quality per UTC day (benchmark traffic excluded): volume, feedback, no-answer rate, cost per query, latency. */
 export async function qualityByDay(db: Queryable, collectionId: string, from: string, to: string) {
   const r = await db.query<{ day: string; queries: number; answers: number; no_answer: number; with_feedback: number; up: number; down: number; p50: number | null; p95: number | null; cost: string | null; unpriced: number }>(
