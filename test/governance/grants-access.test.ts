@@ -1,3 +1,4 @@
+import { makePdf } from '../e2e/pdf-fixture.js';
 import { AUTH, startHarness, type Harness } from '../e2e/quire-harness.js';
 import { bearer, call, sleep } from './helpers.js';
 
@@ -185,6 +186,25 @@ describe('upload budget check', () => {
     expect(JSON.stringify(audit.body)).toContain('budget_exceeded');
     // A small one fits (40 characters = 10 tokens = $0.0000002).
     await upload(eAdmin, coll, 'small.txt', 'A short note that fits in the budget ok.');
+    // A PDF's text is known only after parsing: the job checks before its first embedding call and
+    // fails the document with budget_exceeded, having called no model.
+    // Two pages of 35 lines (~2,000 characters, ~500 tokens, ~$0.00001): more than is left.
+    const page = Array.from({ length: 35 }, (_, i) => `Budget line ${i}: more words about spending limits.`);
+    const pdf = await makePdf([page, page]);
+    const form = new FormData();
+    form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'big.pdf');
+    const accepted = await fetch(`${url}/v1/collections/${coll}/documents`, { method: 'POST', headers: eAdmin, body: form });
+    expect(accepted.status).toBe(202);
+    const pdfId = ((await accepted.json()) as any).documents[0].id as string;
+    const embedsBeforePdf = h.openai.requests.filter((r: any) => r.path?.includes('embeddings')).length;
+    let failed: any = {};
+    for (let i = 0; i < 300 && failed.status !== 'failed' && failed.status !== 'ready'; i++) {
+      failed = (await call(url, 'GET', `/v1/documents/${pdfId}`, undefined, eAdmin)).body;
+      await sleep(100);
+    }
+    expect(failed.status).toBe('failed');
+    expect(failed.error.code).toBe('budget_exceeded');
+    expect(h.openai.requests.filter((r: any) => r.path?.includes('embeddings')).length).toBe(embedsBeforePdf);
     // The check is for the services' signed identities only.
     const direct = await call(url, 'POST', '/v1/internal/budget-check', { model: 'openai/text-embedding-3-small', tokens: 1 }, eAdmin);
     expect(direct.status).toBe(403);

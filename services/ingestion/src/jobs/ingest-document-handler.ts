@@ -101,6 +101,15 @@ async function runStages(
     throw new ChunkingError(`The document gives ${chunks.length} chunks; the limit is ${deps.limits.maxChunks}.`);
   }
   const embedding = target.embeddingModel;
+  // Text uploads were estimated (and refused if over budget) when they arrived; other formats are
+  // only known after parsing, so they are checked here, before their first embedding call.
+  if (embedding && deps.models.checkBudget && !claimed.mime.startsWith('text/')) {
+    const tokens = Math.ceil(chunks.reduce((n, c) => n + c.text.length, 0) / 4);
+    await deps.models.checkBudget(
+      { identityToken: signIdentity(payload.identity, deps.internalSecret), traceId: payload.traceId, purpose: 'ingest-embed', collectionId: payload.collectionId, documentId },
+      { model: embedding, tokens },
+    );
+  }
   await updateProgress(db, documentId, version, { stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, embedStarted: true });
 
   const embedFor = (model: string, expected: number | null, requested: number | null, onBatch: (n: number) => Promise<void>) =>
