@@ -11,6 +11,11 @@ import { generateBeirSet } from './beir-fixture.js';
 export function evalReply(body: { messages: { role: string; content: unknown }[] }): string {
   const text = body.messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
   if (text.includes('You grade answers')) return '{"correctness": 1, "faithfulness": 0.5, "reason": "close enough"}';
+  if (text.includes('You write evaluation questions')) {
+    const passage = text.split('PASSAGE:\n')[1] ?? '';
+    const words = passage.split(/\s+/).filter(Boolean);
+    return `Here you go: {"question": "What does the report say about ${words.slice(0, 4).join(' ')}?", "answer": "${words.slice(0, 8).join(' ').replace(/"/g, '')}"}`;
+  }
   const m = text.match(/<source id="(\d+)"[^>]*>\s*([^\n]{0,80})/);
   return m ? `The report says ${m[2]!.split(' ').slice(0, 6).join(' ')} [${m[1]}].` : 'The sources do not say.';
 }
