@@ -4,7 +4,7 @@ import { AppError } from '@quire/server-kit';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
 import { isAbort, toAppError } from '../errors.js';
 import { insertQuery, type QueryStatus } from '../queries/query-repository.js';
-import { runMultiSearch, type RetrievedChunk, type SearchDeps } from '../search/search-pipeline.js';
+import { runMultiSearch, type RetrievalTrace, type RetrievedChunk, type SearchDeps } from '../search/search-pipeline.js';
 import { appendTurns, loadHistory, newConversationId, rewriteFollowUp, type Turn } from './conversation.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citations.js';
@@ -68,6 +68,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   let status: QueryStatus = 'ok';
   let promptTokens: number | null = null;
   let models: Record<string, string | null> = { embedding: collection.embeddingModel };
+  let trace: RetrievalTrace | undefined;
 
   const record = async () => {
     timings.total = since(start);
@@ -89,6 +90,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       models: { ...models, generation: generationModel },
       promptTokens,
       noAnswer: status === 'ok' ? isNoAnswer(answer) : null,
+      ...(trace ? { trace: { ...trace, in_context: sources.map((x) => x.chunkId) } } : {}),
     });
   };
 
@@ -116,6 +118,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     timings.retrieve = since(retrieveStart);
     for (const key of ['embed', 'search', 'rerank'] as const) if (search.timings[key] !== undefined) timings[key] = search.timings[key]!;
     models = { ...models, ...search.models };
+    trace = search.trace;
     const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, question));
     sources = prompt.sources;
     promptTokens = prompt.messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0);

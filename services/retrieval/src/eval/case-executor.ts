@@ -89,7 +89,7 @@ export async function executeCase(input: ExecuteInput): Promise<CaseRun> {
     await insertQuery(deps.db, { ...base, status: input.abortSignal?.aborted ? 'cancelled' : 'error', results: [], timings: {} }).catch(() => undefined);
     throw error;
   }
-  await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
+  await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, trace: outcome.trace, timings: outcome.timings });
   return {
     queryId,
     ranked: outcome.results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId })),

@@ -1,6 +1,6 @@
 import type { Identity, SearchMode } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
-import type { RetrievedChunk } from '../search/search-pipeline.js';
+import type { RetrievalTrace, RetrievedChunk } from '../search/search-pipeline.js';
 
 export type QueryStatus = 'ok' | 'error' | 'cancelled';
 
@@ -24,6 +24,7 @@ export interface QueryRecordInput {
   /** Estimated tokens of the prompt sent to the generation model. */
   promptTokens?: number | null;
   noAnswer?: boolean | null;
+  trace?: RetrievalTrace;
 }
 
 /** What a query row keeps of its results: ids and scores, not text (the chunks hold that). */
@@ -34,8 +35,8 @@ export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk
 export async function insertQuery(db: Queryable, q: QueryRecordInput): Promise<void> {
   await db.query(
     `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
-  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19)`,
+  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms, trace)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19, $20::jsonb)`,
     [
       q.id,
       q.identity.team_id,
@@ -56,6 +57,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, 
       q.promptTokens ?? null,
       q.noAnswer ?? null,
       q.timings.total === undefined ? null : Math.round(q.timings.total),
+      JSON.stringify(q.trace ?? {}),
     ],
   );
 }
@@ -72,6 +74,7 @@ export interface StoredQuery {
   citations: unknown[];
   timings_ms: Record<string, number>;
   models: Record<string, string | null>;
+  trace: Partial<RetrievalTrace>;
   created_at: string;
   collection_ids: string[] | null;
   conversation_id: string | null;
@@ -86,8 +89,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A query of the caller's team, or null (also for malformed ids, which cannot exist). */
 export async function findQuery(db: Queryable, teamId: string, id: string): Promise<StoredQuery | null> {
   if (!UUID.test(id)) return null;
-  const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown }>(
-    `SELECT id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
+  const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown; trace: unknown }>(
+    `SELECT id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models, trace,
   collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
 FROM queries WHERE id = $1 AND team_id = $2`,
@@ -103,5 +106,6 @@ FROM queries WHERE id = $1 AND team_id = $2`,
     citations: json(row.citations),
     timings_ms: json(row.timings_ms),
     models: json(row.models),
+    trace: json(row.trace),
   };
 }

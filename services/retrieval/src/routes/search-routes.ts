@@ -41,7 +41,7 @@ export function searchRoutes(deps: SearchDeps): Router {
         await insertQuery(deps.db, { ...base, status, results: [], timings: {} }).catch(() => undefined);
         throw toAppError(error);
       }
-      await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
+      await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, trace: outcome.trace, timings: outcome.timings });
       const response: SearchResponse = {
         query_id: queryId,
         mode: outcome.mode,
@@ -81,7 +81,7 @@ export function searchRoutes(deps: SearchDeps): Router {
         await insertQuery(deps.db, { ...base, status: abort.signal.aborted ? 'cancelled' : 'error', results: [], timings: {} }).catch(() => undefined);
         throw toAppError(error);
       }
-      await insertQuery(deps.db, { ...base, mode: outcome.mode, models: outcome.models, status: 'ok', results: outcome.results, timings: outcome.timings });
+      await insertQuery(deps.db, { ...base, mode: outcome.mode, models: outcome.models, status: 'ok', results: outcome.results, trace: outcome.trace, timings: outcome.timings });
       const response: SearchResponse = {
         query_id: queryId,
         mode: outcome.mode,

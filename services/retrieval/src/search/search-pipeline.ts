@@ -47,9 +47,19 @@ export interface RetrievedChunk extends ChunkView {
   collectionId?: string;
 }
 
+/** Candidates and scores at each stage, best first, as ids (the chunks hold the text). */
+export interface RetrievalTrace {
+  legs: Record<string, { chunk_id: string; score: number }[]>;
+  fused: { chunk_id: string; score: number }[];
+  reranked?: { chunk_id: string; score: number }[];
+  /** Answers only: the chunks that fit the context budget and went into the prompt. */
+  in_context?: string[];
+}
+
 export interface SearchOutcome {
   mode: SearchMode;
   results: RetrievedChunk[];
+  trace: RetrievalTrace;
   timings: Record<string, number>;
   /** The models each stage used (embedding per collection, rerank). */
   models: Record<string, string | null>;
@@ -184,6 +194,10 @@ export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput):
     ranked = leg.map((h) => ({ chunkId: h.chunkId, fused: h.score, legScores: { [mode]: h.score } }));
   }
   ranked = ranked.slice(0, pool);
+  const trace: RetrievalTrace = {
+    legs: Object.fromEntries(Object.entries(legs).filter(([, hits]) => hits.length > 0).map(([leg, hits]) => [leg, hits.map((h) => ({ chunk_id: h.chunkId, score: h.score }))])),
+    fused: ranked.map((r) => ({ chunk_id: r.chunkId, score: r.fused })),
+  };
 
   const chunks = new Map<string, ChunkView>();
   await Promise.all(
@@ -201,6 +215,7 @@ export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput):
     ordered = reranked.map((r) => ({ ...byId.get(r.chunk.chunkId)!, rerank: r.score }));
     timings.rerank = since(start);
     models.rerank = rerankModel;
+    trace.reranked = ordered.map((o) => ({ chunk_id: o.chunk.chunkId, score: o.rerank ?? 0 }));
   }
 
   const results: RetrievedChunk[] = ordered.slice(0, input.topK).map(({ hit, chunk, rerank }, i) => {
@@ -216,7 +231,7 @@ export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput):
   });
   timings.search = Math.round(((timings.vector ?? 0) + (timings.keyword ?? 0)) * 100) / 100;
   timings.total = since(total);
-  return { mode, results, timings, models };
+  return { mode, results, trace, timings, models };
 }
 
 function commonRerankModel(collections: CollectionForQuery[]): string | null {
