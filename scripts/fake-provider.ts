@@ -10,8 +10,8 @@ const fake = await startFakeOpenAI({
   port,
   reply: (body: { messages: { content: unknown }[] }) => {
     const prompt = body.messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
-    // Source blocks look like "[1] (title, page 2) text"; quote source 1's longest sentence and cite it.
-    const source = prompt.match(/^\[1\] \([^)]*\)\s*([\s\S]*?)(?=^\[\d+\] \(|$(?![\s\S]))/m)?.[1];
+    // Sources arrive as <source id="1" ...>text</source>; quote source 1's longest sentence and cite it.
+    const source = prompt.match(/<source id="1"[^>]*>([\s\S]*?)<\/source>/)?.[1];
     const sentences = (source ?? '').split(/(?<=[.!?])\s+|\n+/).map((s) => s.trim()).filter(Boolean);
     const best = sentences.sort((a, b) => b.length - a.length)[0];
     return best ? `${best} [1]` : 'I could not find this in the sources.';
