@@ -1,17 +1,11 @@
 import { ProviderError } from '../errors/provider-error.js';
-import type { StreamPartV1 } from '../spec/generation/generation-model-v1.js';
 import { createAnthropic } from './anthropic/anthropic-provider.js';
 import { createOpenAICompatible } from './openai-compatible/openai-compatible-provider.js';
+import { collect } from '../testing/provider-test-helpers.js';
 
 /** A fetch that answers every call with this SSE text, for wire shapes the fakes do not produce. */
 function sseFetch(body: string, headers: Record<string, string> = {}): typeof fetch {
   return async () => new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream', ...headers } });
-}
-
-async function collect(stream: AsyncIterable<StreamPartV1>): Promise<StreamPartV1[]> {
-  const parts: StreamPartV1[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
 }
 
 const messages = [{ role: 'user' as const, content: 'hi' }];

@@ -1,24 +1,7 @@
 import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
-import { ProviderError } from '../../errors/provider-error.js';
-import type { StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
 import { parseRetryDelayMs } from './gemini-error.js';
 import { createGemini } from './gemini-provider.js';
-
-async function collect(stream: AsyncIterable<StreamPartV1>): Promise<StreamPartV1[]> {
-  const parts: StreamPartV1[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ProviderError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
+import { collect, caught } from '../../testing/provider-test-helpers.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },

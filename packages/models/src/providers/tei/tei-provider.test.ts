@@ -1,17 +1,7 @@
 import { countTokens, fakeRank, rerankTokens, startFakeTei, type FakeTei } from '@quire/fakes';
 import { embedMany } from '../../embed-many.js';
-import { ProviderError } from '../../errors/provider-error.js';
 import { createTei } from './tei-provider.js';
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ProviderError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
+import { caught } from '../../testing/provider-test-helpers.js';
 
 const documents = ['Paris is the capital of France.', 'Bananas are yellow.', 'France borders Spain.'];
 

@@ -1,16 +1,6 @@
 import { fakeRank, rerankTokens, startFakeVoyage, type FakeVoyage } from '@quire/fakes';
-import { ProviderError } from '../../errors/provider-error.js';
 import { createVoyage } from './voyage-provider.js';
-
-async function caught(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ProviderError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
+import { caught } from '../../testing/provider-test-helpers.js';
 
 const documents = ['Paris is the capital of France.', 'Bananas are yellow.', 'France borders Spain.'];
 
