@@ -51,7 +51,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   servers.push(await listen(ingestion.app, 0));
   servers.push(await listen(retrieval.app, 0));
   const gatewayLogger = logger.child({ service: 'gateway' });
-  const { app, ledger, governance } = createGatewayService({
+  const { handler, ledger, governance } = createGatewayService({
     db,
     catalog: catalogFromEnv(gatewayEnv, gatewayLogger, env),
     logger: gatewayLogger,
@@ -64,7 +64,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     governance: { adminKey: env.QUIRE_ADMIN_KEY || undefined, redisUrl },
   });
   await governance.ready;
-  const gateway = await listen(app, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
+  const gateway = await listen(handler, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
   servers.push(gateway);
   gatewayUrl = gateway.url;
   await ingestion.start();

@@ -33,14 +33,14 @@ const routes = `routes:
 const journalDir = process.env.BENCH_LEDGER_SYNC ? undefined : mkdtempSync(path.join(os.tmpdir(), 'quire-bench-journal-'));
 // Governance is on as deployed: the bench calls with the bootstrap admin key, captured here instead of printed.
 let apiKey = '';
-const { app, ledger, governance } = createGatewayService({
+const { handler, ledger, governance } = createGatewayService({
   db, catalog: createModelCatalog(registry, priceBook, logger), logger, internalSecret: 'bench-secret-bench-secret-bench-secret-0',
   upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routes,
   ...(journalDir ? { ledger: { journalDir } } : {}),
   governance: { print: (line) => void (apiKey = /qk_[A-Za-z0-9_-]+/.exec(line)?.[0] ?? apiKey) },
 });
 await governance.ready;
-const server = await listen(app, 0);
+const server = await listen(handler, 0);
 process.stdout.write(`KEY ${apiKey}\nREADY ${server.port}\n`);
 process.on('SIGUSR2', () => {
   void ledger.flush().then(() => db.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger')).then((r) => process.stdout.write(`LEDGER ${r.rows[0]!.n}\n`));

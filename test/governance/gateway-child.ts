@@ -13,13 +13,13 @@ const logger = createLogger({ test: 'gateway-child' }, 'error');
 const db = await openPGlite({});
 await migrate(db);
 const registry = createModelRegistry({ primary: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test' } });
-const { app, governance } = createGatewayService({
+const { handler, governance } = createGatewayService({
   db, catalog: createModelCatalog(registry, createPriceBook({}), logger), logger, internalSecret: 'test-secret-test-secret-test-secret-0123',
   upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
   governance: { adminKey: TEST_ADMIN_KEY, redisUrl: process.env.REDIS_URL!, redisPrefix: process.env.REDIS_PREFIX! },
 });
 await governance.ready;
-const server = await listen(app, 0);
+const server = await listen(handler, 0);
 process.stdout.write(`READY ${server.port}\n`);
 process.once('SIGTERM', async () => {
   await server.close();

@@ -6,3 +6,4 @@ export * from './service-app.js';
 export * from './validate.js';
 export * from './sse.js';
 export * from './listen.js';
+export * from './write-json.js';

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import type { Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningServer {
@@ -9,10 +9,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (0 picks a free port) and resolves once the port is bound. */
-export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<RunningServer> {
+/**
+ * Listens on host:port (0 picks a free port) and resolves once the port is bound. Takes an express app
+ * or any node:http request listener (the gateway's model front, which hands the rest to express).
+ */
+export function listen(app: Express | RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = http.createServer(app as RequestListener).listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       const address = server.address() as AddressInfo;

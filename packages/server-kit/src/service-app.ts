@@ -20,11 +20,15 @@ export function ctx(res: Response): RequestContext {
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's trace id when it is sane, otherwise a new one. */
+export function traceIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && TRACE_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+}
+
 /** Takes the caller's trace id when it is sane, otherwise makes one, and echoes it back. */
 export function traceMiddleware(): RequestHandler {
   return (req, res, next) => {
-    const given = req.header(HEADERS.traceId);
-    const traceId = given && TRACE_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+    const traceId = traceIdOf(req.header(HEADERS.traceId));
     res.locals.traceId = traceId;
     res.setHeader(HEADERS.traceId, traceId);
     next();

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 export interface SseWriter {
   /** Sends one event; `event` names it (omit for OpenAI-style unnamed `data:` events). */
@@ -11,8 +11,8 @@ export interface SseWriter {
   onClose(listener: () => void): void;
 }
 
-export function openSse(res: Response): SseWriter {
-  res.status(200);
+export function openSse(res: ServerResponse): SseWriter {
+  res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('connection', 'keep-alive');

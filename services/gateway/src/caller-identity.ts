@@ -47,12 +47,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Attribution headers are honoured only from the services (signed identity); others are `api` calls. */
 export function attributionOf(req: Request, res: Response): Attribution {
-  const locals = res.locals as CallerLocals;
-  const base: Attribution = { traceId: locals.traceId, identity: locals.identity, purpose: 'api' };
-  if (!locals.internal) return base;
-  const purpose = PurposeSchema.safeParse(req.header(HEADERS.purpose));
+  return attributionFrom(res.locals as CallerLocals, (name) => req.header(name));
+}
+
+/** The same, from any header source (the model front reads node:http's lower-cased headers). */
+export function attributionFrom(caller: CallerLocals, header: (name: string) => string | undefined): Attribution {
+  const base: Attribution = { traceId: caller.traceId, identity: caller.identity, purpose: 'api' };
+  if (!caller.internal) return base;
+  const purpose = PurposeSchema.safeParse(header(HEADERS.purpose));
   const uuidHeader = (name: string) => {
-    const value = req.header(name);
+    const value = header(name);
     if (value === undefined) return undefined;
     if (!UUID.test(value)) throw new AppError('invalid_request', `Header ${name} must be a UUID.`);
     return value;

@@ -27,7 +27,7 @@ beforeAll(async () => {
     'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'test', source: 'test' },
     'anthropic/claude-haiku-4-5': { input: '1', output: '5', asOf: 'test', source: 'test' },
   });
-  const { app } = createGatewayService({
+  const { handler } = createGatewayService({
     db,
     catalog: createModelCatalog(registry, priceBook, logger),
     logger,
@@ -36,7 +36,7 @@ beforeAll(async () => {
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     governance: { adminKey: TEST_ADMIN_KEY },
   });
-  gateway = await listen(app, 0);
+  gateway = await listen(handler, 0);
 });
 
 afterAll(async () => {

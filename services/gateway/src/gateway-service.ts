@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
 import { createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
@@ -11,6 +12,7 @@ import { modelGuard, platformGuard, refusalAudit } from './governance/guards.js'
 import { Ledger, type LedgerOptions } from './ledger.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
+import { createModelFront } from './model-api/model-front.js';
 import { rerankHandler } from './model-api/rerank.js';
 import { ModelService, type ModelCatalog, type RetryPolicy } from './model-service.js';
 import { platformRouter, type PlatformUpstreams } from './platform-proxy.js';
@@ -50,8 +52,19 @@ function fileRoutes(deps: GatewayDeps): Map<string, Route> {
   return routes;
 }
 
+export interface GatewayService {
+  /** What to listen with: the model API on node:http directly, everything else through `app`. */
+  handler: RequestListener;
+  /** The express app alone (it serves the model API too, with more overhead per call). */
+  app: Express;
+  models: ModelService;
+  routes: RouteStore;
+  ledger: Ledger;
+  governance: Governance;
+}
+
 /** The one public door: the OpenAI-compatible model API, and the platform API forwarded to the services. */
-export function createGatewayService(deps: GatewayDeps): { app: Express; models: ModelService; routes: RouteStore; ledger: Ledger; governance: Governance } {
+export function createGatewayService(deps: GatewayDeps): GatewayService {
   const routes = new RouteStore(deps.db, fileRoutes(deps), deps.logger, deps.routesRefreshMs);
   const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => deps.catalog.costOf(n, u), routes, ...deps.governance });
   void governance.ready.catch((error: unknown) => deps.logger.error('governance bootstrap failed', { err: String(error) }));
@@ -85,5 +98,7 @@ export function createGatewayService(deps: GatewayDeps): { app: Express; models:
   modelApi.use(usageRouter(deps.db));
   app.use(modelApi);
   app.use(refusalAudit(governance));
-  return { app: finishServiceApp(app, deps.logger), models, routes, ledger, governance };
+  finishServiceApp(app, deps.logger);
+  const handler = createModelFront({ models, governance, internalSecret: deps.internalSecret, logger: deps.logger, next: app });
+  return { handler, app, models, routes, ledger, governance };
 }

@@ -17,7 +17,7 @@ if (!env.DATABASE_URL || !env.QUIRE_INTERNAL_SECRET || !env.QUIRE_INGESTION_URL 
 }
 const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
 const dataDir = process.env.QUIRE_DATA_DIR;
-const { app, ledger } = createGatewayService({
+const { handler, ledger } = createGatewayService({
   db,
   catalog: catalogFromEnv(env, logger),
   logger,
@@ -26,7 +26,7 @@ const { app, ledger } = createGatewayService({
   // With a local data folder the ledger journals rows and commits them in the background.
   ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
 });
-const server = await listen(app, env.QUIRE_PORT, env.QUIRE_HOST);
+const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST);
 logger.info('gateway listening', { url: server.url });
 const shutdown = async () => {
   await server.close();

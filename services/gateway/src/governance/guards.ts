@@ -14,51 +14,89 @@ export interface GovernedLocals extends CallerLocals {
 
 const MODEL_PATHS = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/rerank']);
 
+/** Who is making a governed model call, as the identity step found them. */
+export interface ModelCaller {
+  traceId: string;
+  identity: Identity;
+  /** True for the services' signed identities: their calls count once, at the request that caused them. */
+  internal: boolean;
+  policy?: Policy | undefined;
+}
+
 /**
  * Before a model call goes out: the model allow lists (team, then key), the rate limits (API-key
- * callers; the services' calls count once, at the request that caused them) and the budget
- * reservation of the worst-case cost. The reservation is settled to the real cost, which the
- * ledger hook collects, when the response closes.
+ * callers) and the budget reservation of the worst-case cost. Rate-limit headers go out through
+ * `setHeader`, refusals included. Returns the per-request identity that every ledger row of the call
+ * must carry (the ledger hook finds this request's state by it, never by a caller-chosen trace id),
+ * and `settle`, to run once when the response closes: the reservation is settled to the real cost.
  */
+export async function admitModelCall(
+  gov: Governance,
+  caller: ModelCaller,
+  body: Record<string, unknown>,
+  path: string,
+  setHeader: (name: string, value: string) => void,
+): Promise<{ identity: Identity; settle: () => void }> {
+  const policy = caller.policy ?? (await gov.auth.policyOf(caller.identity));
+  const model = body.model as string;
+  if (!modelAllowed(policy, model)) {
+    throw new AppError('model_not_allowed', `Your ${policy.key?.allowed_models ? 'key' : 'team'} may not call "${model}".`, { param: 'model', details: { model } });
+  }
+  const estimate = await estimateRequest(body, path, gov.costOf, gov.routes);
+  let admission: Admission | null = null;
+  if (!caller.internal) {
+    try {
+      admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
+    } catch (error) {
+      const headers = (error as { headers?: Record<string, string> }).headers;
+      if (headers) for (const k in headers) setHeader(k, headers[k]!);
+      throw error;
+    }
+    for (const k in admission.headers) setHeader(k, admission.headers[k]!);
+  }
+  const reservation = await gov.budgets.reserve(caller.identity, estimate.micros);
+  const identity: Identity = { ...caller.identity };
+  const state: CallState = { reservation, tokens: 0, settled: false };
+  gov.calls.set(identity, state);
+  const settle = () => {
+    if (state.settled) return;
+    state.settled = true;
+    if (!reservation && !admission) return;
+    void Promise.all([reservation ? gov.budgets.settle(reservation) : undefined, admission ? gov.rates.correctTokens(admission, state.tokens) : undefined]).catch(
+      (error: unknown) => gov.options.logger.error('budget settlement failed', { trace_id: caller.traceId, err: String(error) }),
+    );
+  };
+  return { identity, settle };
+}
+
+/** Governed model paths that reach express (the model front hands over only unusual requests). */
 export function modelGuard(gov: Governance): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST' || !MODEL_PATHS.has(req.path)) return next();
     const body = req.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object' || typeof body.model !== 'string') return next();
     const locals = res.locals as GovernedLocals;
-    void (async () => {
-      const policy = locals.policy ?? (await gov.auth.policyOf(locals.identity));
-      const model = body.model as string;
-      if (!modelAllowed(policy, model)) {
-        throw new AppError('model_not_allowed', `Your ${policy.key?.allowed_models ? 'key' : 'team'} may not call "${model}".`, { param: 'model', details: { model } });
-      }
-      const estimate = await estimateRequest(body, req.path, gov.costOf, gov.routes);
-      let admission: Admission | null = null;
-      if (!locals.internal) {
-        try {
-          admission = await gov.rates.admit(locals.identity, policy, estimate.inputTokens + estimate.outputTokens);
-        } catch (error) {
-          const headers = (error as { headers?: Record<string, string> }).headers;
-          if (headers) for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-          throw error;
-        }
-        for (const [k, v] of Object.entries(admission.headers)) res.setHeader(k, v);
-      }
-      const reservation = await gov.budgets.reserve(locals.identity, estimate.micros);
-      // A per-request identity object: every ledger row of this request carries it, so the ledger
-      // hook finds this request's state without trusting a caller-chosen trace id.
-      const identity: Identity = { ...locals.identity };
+    admitModelCall(gov, locals, body, req.path, (k, v) => res.setHeader(k, v)).then(({ identity, settle }) => {
       locals.identity = identity;
-      const state: CallState = { reservation, tokens: 0, settled: false };
-      gov.calls.set(identity, state);
-      res.once('close', () => {
-        state.settled = true;
-        void Promise.all([reservation ? gov.budgets.settle(reservation) : undefined, admission ? gov.rates.correctTokens(admission, state.tokens) : undefined]).catch(
-          (error: unknown) => gov.options.logger.error('budget settlement failed', { trace_id: locals.traceId, err: String(error) }),
-        );
-      });
-    })().then(() => next(), next);
+      res.once('close', settle);
+      next();
+    }, next);
   };
+}
+
+/** The audit row of a refused request (401, 402, 403, 429); other errors are not refusals. */
+export function auditRefusal(gov: Governance, error: unknown, request: { method: string; path: string; traceId: string | undefined; identity: Identity | undefined; body: unknown }): void {
+  if (!AppError.is(error) || ![401, 402, 403, 429].includes(error.status)) return;
+  const body = request.body as Record<string, unknown> | undefined;
+  gov.audit.refused({
+    requestId: request.traceId,
+    actorKeyId: request.identity?.key_id ?? null,
+    actorTeamId: request.identity?.team_id ?? null,
+    action: `${request.method} ${request.path}`.slice(0, 200),
+    outcome: 'refused',
+    code: error.code,
+    details: { status: error.status, ...(typeof body?.model === 'string' ? { model: body.model } : {}), ...(error.details ?? {}) },
+  });
 }
 
 const COLLECTION_QUERY = /^\/v1\/collections\/[^/]+\/(search|answer)$/;
@@ -85,19 +123,8 @@ export function isAdminIdentity(identity: Identity): boolean {
 /** Every refused request (401, 402, 403, 429) lands in the audit log, in the background. */
 export function refusalAudit(gov: Governance): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (AppError.is(error) && [401, 402, 403, 429].includes(error.status)) {
-      const locals = res.locals as Partial<GovernedLocals>;
-      const body = req.body as Record<string, unknown> | undefined;
-      gov.audit.refused({
-        requestId: locals.traceId,
-        actorKeyId: locals.identity?.key_id ?? null,
-        actorTeamId: locals.identity?.team_id ?? null,
-        action: `${req.method} ${req.path}`.slice(0, 200),
-        outcome: 'refused',
-        code: error.code,
-        details: { status: error.status, ...(typeof body?.model === 'string' ? { model: body.model } : {}), ...(error.details ?? {}) },
-      });
-    }
+    const locals = res.locals as Partial<GovernedLocals>;
+    auditRefusal(gov, error, { method: req.method, path: req.path, traceId: locals.traceId, identity: locals.identity, body: req.body });
     next(error);
   };
 }

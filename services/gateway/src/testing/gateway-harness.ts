@@ -42,7 +42,7 @@ export async function startHarness(
     ...base,
     rerankingModel: (name: string) => options.rerankers?.[name] ?? base.rerankingModel(name),
   };
-  const { app, models, governance } = createGatewayService({
+  const { handler, models, governance } = createGatewayService({
     db, catalog, logger, internalSecret: SECRET,
     upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' },
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
@@ -51,7 +51,7 @@ export async function startHarness(
     ...options.extra,
     governance: { adminKey: TEST_ADMIN_KEY, ...options.extra?.governance },
   });
-  const server: RunningServer = await listen(app, 0);
+  const server: RunningServer = await listen(handler, 0);
   return {
     url: server.url,
     models,

@@ -16,11 +16,11 @@ const db = await openPGlite({});
 await migrate(db);
 const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test' } }, { fetch: scopedFetch });
 const priceBook = createPriceBook({ 'openai/gpt-4o-mini': { input: '1', output: '2', asOf: 'test', source: 'test' } });
-const { app } = createGatewayService({
+const { handler } = createGatewayService({
   db, catalog: createModelCatalog(registry, priceBook, logger), logger, internalSecret: 'test-secret-test-secret-test-secret-0123',
   upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
   ledger: { journalDir: process.env.LEDGER_JOURNAL_DIR!, flushDelayMs: 3_600_000 },
   governance: { adminKey: TEST_ADMIN_KEY },
 });
-const server = await listen(app, 0);
+const server = await listen(handler, 0);
 process.stdout.write(`READY ${server.port}\n`);

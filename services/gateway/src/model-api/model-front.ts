@@ -1,0 +1,143 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { HEADERS, type Identity } from '@quire/contracts';
+import { AppError, toErrorResponse, traceIdOf, verifyIdentity, writeJson, type Logger } from '@quire/server-kit';
+import { attributionFrom } from '../caller-identity.js';
+import { ON_BEHALF_OF_GROUPS } from '../governance/authenticator.js';
+import type { Governance } from '../governance/governance.js';
+import { admitModelCall, auditRefusal, type ModelCaller } from '../governance/guards.js';
+import type { Attribution } from '../ledger.js';
+import type { ModelService } from '../model-service.js';
+import { chatCompletions } from './chat-completions.js';
+import { embeddings } from './embeddings.js';
+import { isKbModel } from './kb-chat.js';
+import { rerank } from './rerank.js';
+
+type Endpoint = (models: ModelService, body: unknown, attribution: Attribution, res: ServerResponse) => Promise<void>;
+
+const ENDPOINTS = new Map<string, Endpoint>([
+  ['/v1/chat/completions', chatCompletions],
+  ['/v1/embeddings', embeddings],
+  ['/v1/rerank', rerank],
+]);
+
+/** The same limit express's JSON parser has on the model API. */
+export const MAX_MODEL_BODY_BYTES = 20 * 1024 * 1024;
+
+export interface ModelFrontDeps {
+  models: ModelService;
+  governance: Governance;
+  internalSecret: string;
+  logger: Logger;
+  /** Everything the front does not serve itself (the express app). */
+  next: RequestListener;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
+/** A JSON body the front can read itself: declared JSON, UTF-8, not compressed. Anything else goes to express. */
+function plainJson(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (!type || !type.toLowerCase().startsWith('application/json')) return false;
+  const charset = /charset=([^;]+)/i.exec(type)?.[1]?.trim().toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return false;
+  const encoding = req.headers['content-encoding'];
+  return !encoding || encoding === 'identity';
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_MODEL_BODY_BYTES) return reject(new AppError('payload_too_large', 'The request body is too large.'));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_MODEL_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new AppError('payload_too_large', 'The request body is too large.'));
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * The model API on node:http directly: `POST /v1/chat/completions`, `/v1/embeddings` and
+ * `/v1/rerank` with a plain JSON body are read, authenticated, admitted (allow lists, rate limits,
+ * budget reservation) and served here, without express's router, body parser and response
+ * helpers, which cost more CPU per call than the whole provider round trip on a fast upstream.
+ * The steps and the handlers are the ones the express routes use, so both doors behave the same;
+ * everything else (`kb/` models, compressed or non-JSON bodies, the platform and admin API) goes on
+ * to express.
+ */
+export function createModelFront(deps: ModelFrontDeps): RequestListener {
+  const gov = deps.governance;
+
+  const caller = async (req: IncomingMessage, traceId: string): Promise<ModelCaller> => {
+    const token = header(req, HEADERS.identity);
+    if (token) return { traceId, identity: verifyIdentity(token, deps.internalSecret), internal: true };
+    await gov.ready;
+    const { identity, policy } = await gov.auth.authenticate(header(req, 'authorization'), header(req, ON_BEHALF_OF_GROUPS));
+    return { traceId, identity, internal: false, policy };
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, traceId: string, identity: Identity | undefined, body: unknown) => {
+    auditRefusal(gov, error, { method: 'POST', path: req.url ?? '', traceId, identity, body });
+    const { status, body: payload } = toErrorResponse(error, traceId);
+    if (status >= 500) deps.logger.error('request failed', { trace_id: traceId, code: payload.error.code, err: String((error as Error)?.stack ?? error) });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (status === 413) res.setHeader('connection', 'close');
+    writeJson(res, status, payload);
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, traceId: string) => {
+    let body: unknown;
+    let identity: Identity | undefined;
+    try {
+      const bytes = await readBody(req);
+      try {
+        body = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new AppError('invalid_json', 'The request body is not valid JSON.');
+      }
+      if (endpoint === chatCompletions && isKbModel(body)) {
+        // RAG over a collection is retrieval's: express forwards it with the platform API's checks.
+        (req as IncomingMessage & { body?: unknown }).body = body;
+        deps.next(req, res);
+        return;
+      }
+      const who = await caller(req, traceId);
+      identity = who.identity;
+      const object = body !== null && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string';
+      if (object) {
+        const admitted = await admitModelCall(gov, who, body as Record<string, unknown>, req.url!, (k, v) => res.setHeader(k, v));
+        who.identity = admitted.identity;
+        res.once('close', admitted.settle);
+      }
+      await endpoint(deps.models, body, attributionFrom(who, (name) => header(req, name)), res);
+    } catch (error) {
+      fail(req, res, error, traceId, identity, body);
+    }
+  };
+
+  return (req, res) => {
+    const endpoint = req.method === 'POST' ? ENDPOINTS.get(req.url ?? '') : undefined;
+    if (!endpoint || !plainJson(req)) {
+      deps.next(req, res);
+      return;
+    }
+    const traceId = traceIdOf(req.headers[HEADERS.traceId]);
+    res.setHeader(HEADERS.traceId, traceId);
+    void serve(req, res, endpoint, traceId);
+  };
+}
