@@ -13,12 +13,24 @@ export function isDecimalString(value: string): boolean {
   return DECIMAL.test(value);
 }
 
-export function parseDecimal(value: string): Scaled {
+function parseDecimalUncached(value: string): Scaled {
   const match = DECIMAL.exec(value.trim());
   if (!match) throw new RangeError(`"${value}" is not a decimal number`);
   const fraction = match[3] ?? '';
   const units = BigInt(match[2] + fraction);
   return { units: match[1] ? -units : units, scale: fraction.length };
+}
+
+// Prices are a few hundred distinct strings parsed on every metered call: parse each once.
+const parsed = new Map<string, Readonly<Scaled>>();
+
+export function parseDecimal(value: string): Scaled {
+  let hit = parsed.get(value);
+  if (!hit) {
+    hit = Object.freeze(parseDecimalUncached(value));
+    if (parsed.size < 10_000) parsed.set(value, hit);
+  }
+  return hit;
 }
 
 function rescale(value: Scaled, scale: number): bigint {

@@ -16,12 +16,15 @@ export const scopedFetch: typeof fetch = Object.assign((input: Parameters<typeof
 /**
  * One attempt's deadlines, as an AbortSignal that also follows the client's own signal. A deadline
  * that fires aborts the provider call, and the error becomes a retryable `provider_timeout`, which
- * sends the request to the next target.
+ * sends the request to the next target. One timer serves all three phases: it is armed for the
+ * nearest pending deadline and, when it fires after that phase was reached, re-armed for the next.
  */
 export class AttemptTimer {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
-  private timers: Partial<Record<Phase, NodeJS.Timeout>> = {};
+  /** Pending phases and when each one's deadline passes (performance.now() ms). */
+  private readonly pending = new Map<Phase, { at: number; ms: number; applies: () => boolean }>();
+  private timer: NodeJS.Timeout | undefined;
   private fired: Phase | undefined;
   private readonly onClientAbort: (() => void) | undefined;
 
@@ -38,15 +41,17 @@ export class AttemptTimer {
       }
     }
     if (!timeouts) return;
+    const now = performance.now();
     if (timeouts.connectMs) {
       // The connect deadline applies to calls that go out over HTTP (postJson says when), not to local models.
       let started = false;
       const hooks: HttpHooks = { started: () => (started = true), headers: () => this.done('connect') };
       (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
-      this.arm('connect', timeouts.connectMs, () => started);
+      this.pending.set('connect', { at: now + timeouts.connectMs, ms: timeouts.connectMs, applies: () => started });
     }
-    if (timeouts.firstByteMs) this.arm('first byte', timeouts.firstByteMs);
-    if (timeouts.totalMs) this.arm('total', timeouts.totalMs);
+    if (timeouts.firstByteMs) this.pending.set('first byte', { at: now + timeouts.firstByteMs, ms: timeouts.firstByteMs, applies: ALWAYS });
+    if (timeouts.totalMs) this.pending.set('total', { at: now + timeouts.totalMs, ms: timeouts.totalMs, applies: ALWAYS });
+    this.arm();
   }
 
   /** Runs the provider call under this attempt's deadlines (they reach the transport through `signal`). */
@@ -54,21 +59,36 @@ export class AttemptTimer {
     return fn();
   }
 
-  private arm(phase: Phase, ms: number, applies: () => boolean = () => true): void {
-    const timer = setTimeout(() => {
-      if (!applies() || this.controller.signal.aborted) return;
+  private arm(): void {
+    let next = Infinity;
+    for (const p of this.pending.values()) next = Math.min(next, p.at);
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => this.check(), Math.max(0, next - performance.now()));
+    this.timer.unref();
+  }
+
+  private check(): void {
+    this.timer = undefined;
+    if (this.controller.signal.aborted) return;
+    const now = performance.now();
+    for (const [phase, p] of this.pending) {
+      if (p.at > now + 1) continue;
+      this.pending.delete(phase);
+      if (!p.applies()) continue;
       this.fired = phase;
-      this.controller.abort(new DOMException(`${phase} deadline of ${ms}ms passed`, 'TimeoutError'));
-    }, ms);
-    timer.unref();
-    this.timers[phase] = timer;
+      this.controller.abort(new DOMException(`${phase} deadline of ${p.ms}ms passed`, 'TimeoutError'));
+      return;
+    }
+    this.arm();
   }
 
   /** A phase was reached in time: its deadline no longer applies. */
   done(phase: Phase): void {
-    const timer = this.timers[phase];
-    if (timer) clearTimeout(timer);
-    delete this.timers[phase];
+    this.pending.delete(phase);
+    if (this.pending.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   get clientAborted(): boolean {
@@ -89,8 +109,11 @@ export class AttemptTimer {
   }
 
   clear(): void {
-    for (const timer of Object.values(this.timers)) clearTimeout(timer);
-    this.timers = {};
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
     if (this.onClientAbort) this.clientSignal?.removeEventListener('abort', this.onClientAbort);
   }
 }
+
+const ALWAYS = () => true;
