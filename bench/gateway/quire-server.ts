@@ -1,11 +1,12 @@
 /**
  * Quire's gateway as the benchmark runs it: routes (priority with per-target timeouts), metering
- * and the ledger write on, PGlite in this process (so its CPU is this process's CPU).
+ * and the ledger write on. With DATABASE_URL it uses that database server (the deployed shape, see
+ * db-server.ts); without, embedded PGlite in this process (so the database's CPU is this process's).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate, openPGlite } from '@quire/db';
+import { migrate, openPGlite, openPostgres } from '@quire/db';
 import { createGatewayService, createModelCatalog, scopedFetch } from '@quire/gateway';
 import { createModelRegistry, createPriceBook } from '@quire/models';
 import { createLogger, listen } from '@quire/server-kit';
@@ -14,8 +15,9 @@ const upstream = process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9';
 const logger = createLogger({ bench: 'gateway' }, 'error');
 // In-memory by default; BENCH_PGLITE_DISK=1 uses a data folder on disk as the embedded mode does (./.quire).
 const dataDir = !process.env.BENCH_PGLITE_DISK ? undefined : mkdtempSync(path.join(os.tmpdir(), 'quire-bench-'));
-const db = await openPGlite(dataDir ? { dataDir } : {});
-await migrate(db);
+// The database server was migrated when it started.
+const db = process.env.DATABASE_URL ? openPostgres(process.env.DATABASE_URL) : await openPGlite(dataDir ? { dataDir } : {});
+if (!process.env.DATABASE_URL) await migrate(db);
 const registry = createModelRegistry({ up: { type: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench' } }, { fetch: scopedFetch });
 const priceBook = createPriceBook({
   'up/gpt-4o-mini': { input: '0.15', output: '0.60', asOf: 'bench', source: 'bench' },

@@ -75,6 +75,8 @@ interface Target {
   name: string;
   port: number;
   pid: number | undefined;
+  /** The database server this target writes to, when it runs in its own process. */
+  dbPid?: number | undefined;
   body(w: Workload): string;
   path(w: Workload): string;
   headers: Record<string, string>;
@@ -121,6 +123,7 @@ const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : s
 async function closedLoop(t: Target, w: Workload, ms: number) {
   const body = t.body(w);
   const cpu0 = t.pid ? cpuSeconds(t.pid) : 0;
+  const db0 = t.dbPid ? cpuSeconds(t.dbPid) : 0;
   const started = performance.now();
   let done = 0;
   let errors = 0;
@@ -138,7 +141,8 @@ async function closedLoop(t: Target, w: Workload, ms: number) {
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = t.pid ? cpuSeconds(t.pid) - cpu0 : NaN;
-  return { rps: done / seconds, errors, cpuPerReqUs: (cpu / Math.max(1, done)) * 1e6 };
+  const dbCpu = t.dbPid ? cpuSeconds(t.dbPid) - db0 : NaN;
+  return { rps: done / seconds, errors, cpuPerReqUs: (cpu / Math.max(1, done)) * 1e6, dbCpuPerReqUs: (dbCpu / Math.max(1, done)) * 1e6 };
 }
 
 async function openLoop(t: Target, w: Workload, rate: number, ms: number) {
@@ -170,19 +174,22 @@ async function main() {
   const tsx = ['--import', 'tsx'];
   const upstream = await start('upstream', [...tsx, path.join(here, 'upstream.ts')]);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const [passthrough, quire, portkey] = await Promise.all([
+  // Quire as deployed (gateway + database server, two processes) and embedded (PGlite inside the gateway process).
+  const dbServer = await start('db-server', [...tsx, path.join(here, 'db-server.ts')]);
+  const prof = (name: string) => (process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/quire-prof/${name}`] : []);
+  const [passthrough, quire, embedded, portkey] = await Promise.all([
     start('passthrough', [...tsx, path.join(here, 'passthrough.ts')], { UPSTREAM_URL: upstreamUrl }),
-    start('quire', [...tsx, ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/quire-prof'] : []), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl }),
+    start('quire', [...tsx, ...prof('quire'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl, DATABASE_URL: `postgres://postgres@127.0.0.1:${dbServer.port}/postgres` }),
+    start('quire-embedded', [...tsx, ...prof('embedded'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl }),
     startPortkey(),
   ]);
+  const keyOf = (p: Proc) => ({ authorization: `Bearer ${/KEY (\S+)/.exec(p.out ?? '')?.[1] ?? ''}` });
   const plain = (w: Workload) => (w === 'embed' ? '/v1/embeddings' : '/v1/chat/completions');
   const targets: Target[] = [
     { name: 'direct', port: upstream.port, pid: undefined, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'passthrough', port: passthrough.port, pid: passthrough.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
-    {
-      name: 'quire', port: quire.port, pid: quire.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'),
-      headers: { authorization: `Bearer ${/KEY (\S+)/.exec(quire.out ?? '')?.[1] ?? ''}` },
-    },
+    { name: 'quire', port: quire.port, pid: quire.child.pid, dbPid: dbServer.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(quire) },
+    { name: 'quire-embedded', port: embedded.port, pid: embedded.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(embedded) },
     {
       name: 'portkey', port: portkey.port, pid: portkey.child.pid, path: plain,
       headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1`, authorization: 'Bearer sk-bench' },
@@ -199,8 +206,9 @@ async function main() {
     for (const t of targets) await closedLoop(t, w, 500); // warm-up (JIT, sockets)
     for (const t of targets) {
       const r = await closedLoop(t, w, SAT_MS);
-      put(w, t.name, { rps: r.rps, cpuPerReqUs: r.cpuPerReqUs, satErrors: r.errors });
-      process.stderr.write(`${w} ${t.name} saturation ${r.rps.toFixed(0)} req/s, ${r.cpuPerReqUs.toFixed(0)} µs CPU/req, ${r.errors} errors\n`);
+      put(w, t.name, { rps: r.rps, cpuPerReqUs: r.cpuPerReqUs, dbCpuPerReqUs: r.dbCpuPerReqUs, satErrors: r.errors });
+      const db = t.dbPid ? ` (+ ${r.dbCpuPerReqUs.toFixed(0)} µs in the database process)` : '';
+      process.stderr.write(`${w} ${t.name} saturation ${r.rps.toFixed(0)} req/s, ${r.cpuPerReqUs.toFixed(0)} µs CPU/req${db}, ${r.errors} errors\n`);
     }
     for (const rate of RATES) {
       for (const t of targets) {
@@ -210,36 +218,44 @@ async function main() {
       }
     }
   }
-  const ledger = await new Promise<string>((resolve) => {
-    quire.child.stdout!.on('data', (d: Buffer) => {
-      const m = /LEDGER (.+)/.exec(d.toString());
-      if (m) resolve(m[1]!);
+  const ledgerRows = (p: Proc) =>
+    new Promise<string>((resolve) => {
+      p.child.stdout!.on('data', (d: Buffer) => {
+        const m = /LEDGER (.+)/.exec(d.toString());
+        if (m) resolve(m[1]!);
+      });
+      p.child.kill('SIGUSR2');
+      setTimeout(() => resolve('?'), 3000).unref();
     });
-    quire.child.kill('SIGUSR2');
-    setTimeout(() => resolve('?'), 3000).unref();
-  });
-  for (const p of [upstream, passthrough, quire, portkey]) p.child.kill('SIGTERM');
+  const ledger = await ledgerRows(quire);
+  const ledgerEmbedded = await ledgerRows(embedded);
+  for (const p of [upstream, passthrough, quire, embedded, portkey, dbServer]) p.child.kill('SIGTERM');
 
   const lines: string[] = [];
   const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
   lines.push(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-  lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${SAT_MS / 1000}s; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger} (requests it answered: ${answered.quire ?? 0})`);
+  lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${SAT_MS / 1000}s; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger} (requests it answered: ${answered.quire ?? 0}), embedded: ${ledgerEmbedded} (answered: ${answered['quire-embedded'] ?? 0})`);
+  lines.push('quire: gateway process + a database server process (PGlite over the PostgreSQL wire protocol, as docker-compose runs PostgreSQL); quire-embedded: PGlite inside the gateway process (`pnpm start`).');
   lines.push('');
-  lines.push('| workload | target | req/s (sat.) | CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| workload | target | req/s (sat.) | CPU µs/req | DB process CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const w of workloads) {
     for (const t of targets) {
       const r = results[w]![t.name]!;
       const errors = (r.satErrors ?? 0) + (r.errors_200 ?? 0) + (r.errors_500 ?? 0);
-      lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
+      lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${t.dbPid ? fmt(r.dbCpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
     }
   }
   lines.push('');
-  lines.push('| workload | Quire CPU/req ÷ passthrough (target ≤ 2) | Quire req/s ÷ Portkey (target ≥ 4) | Quire added p50 @200 ms (target ≤ 1) |');
-  lines.push('| --- | ---: | ---: | ---: |');
+  lines.push('| workload | Quire | gateway CPU/req ÷ passthrough (target ≤ 2) | with the DB process\'s CPU | req/s ÷ Portkey (target ≥ 4) | added p50 @200 ms (target ≤ 1) |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const w of workloads) {
     const r = results[w]!;
-    lines.push(`| ${w} | ${fmt(r.quire!.cpuPerReqUs! / r.passthrough!.cpuPerReqUs!, 2)} | ${fmt(r.quire!.rps! / r.portkey!.rps!, 2)} | ${fmt(r.quire!.p50_200! - r.direct!.p50_200!, 2)} |`);
+    for (const name of ['quire', 'quire-embedded']) {
+      const q = r[name]!;
+      const withDb = name === 'quire' ? fmt((q.cpuPerReqUs! + q.dbCpuPerReqUs!) / r.passthrough!.cpuPerReqUs!, 2) : 'n/a';
+      lines.push(`| ${w} | ${name} | ${fmt(q.cpuPerReqUs! / r.passthrough!.cpuPerReqUs!, 2)} | ${withDb} | ${fmt(q.rps! / r.portkey!.rps!, 2)} | ${fmt(q.p50_200! - r.direct!.p50_200!, 2)} |`);
+    }
   }
   const report = lines.join('\n');
   process.stdout.write(`${report}\n`);

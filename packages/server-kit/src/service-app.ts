@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { HEADERS, type Identity } from '@quire/contracts';
 import { AppError } from './app-error.js';
 import { toErrorResponse } from './error-response.js';
@@ -20,9 +20,13 @@ export function ctx(res: Response): RequestContext {
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+// New trace ids: this process's random prefix and a counter (unique across processes, and cheaper than a UUID per request).
+const TRACE_PREFIX = `req_${randomBytes(8).toString('hex')}`;
+let traceSeq = 0;
+
 /** The caller's trace id when it is sane, otherwise a new one. */
 export function traceIdOf(given: string | string[] | undefined): string {
-  return typeof given === 'string' && TRACE_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+  return typeof given === 'string' && TRACE_ID.test(given) ? given : `${TRACE_PREFIX}${(traceSeq++).toString(36).padStart(8, '0')}`;
 }
 
 /** Takes the caller's trace id when it is sane, otherwise makes one, and echoes it back. */

@@ -26,6 +26,12 @@ export const ON_BEHALF_OF_GROUPS = 'x-quire-on-behalf-of-groups';
 export class Authenticator {
   private readonly keys = new Map<string, { row: KeyRow | null; at: number }>();
   private readonly teams = new Map<string, { row: TeamRow | null; at: number }>();
+  /**
+   * Verified Authorization headers, for as long as the rows they were checked against are cached:
+   * a repeat call skips parsing, the checksum and the SHA-256. Entries hold the moment the key (or
+   * its rotated-out secret) stops being valid, and any admin change here clears them all.
+   */
+  private readonly verified = new Map<string, { at: number; validUntil: number; result: Authenticated }>();
 
   constructor(
     private readonly store: GovernanceStore,
@@ -35,10 +41,12 @@ export class Authenticator {
 
   invalidateKey(id: string): void {
     this.keys.delete(id);
+    this.verified.clear();
   }
 
   invalidateTeam(id: string): void {
     this.teams.delete(id);
+    this.verified.clear();
   }
 
   async keyRow(id: string): Promise<KeyRow | null> {
@@ -72,6 +80,14 @@ export class Authenticator {
   }
 
   async authenticate(header: string | undefined, onBehalfOfGroups: string | undefined): Promise<Authenticated> {
+    if (onBehalfOfGroups === undefined && header !== undefined) {
+      const hit = this.verified.get(header);
+      if (hit) {
+        const now = this.now();
+        if (now - hit.at < this.ttlMs && now < hit.validUntil) return hit.result;
+        this.verified.delete(header);
+      }
+    }
     const { id, secret } = Authenticator.parseHeader(header);
     const row = await this.keyRow(id);
     const hash = hashSecret(secret);
@@ -92,7 +108,14 @@ export class Authenticator {
       groups = list;
     }
     const team = await this.teamRow(row.team_id);
-    return { identity: { team_id: row.team_id, key_id: row.id, role: row.role, groups }, policy: { team, key: row } };
+    const result: Authenticated = { identity: { team_id: row.team_id, key_id: row.id, role: row.role, groups }, policy: { team, key: row } };
+    if (onBehalfOfGroups === undefined) {
+      const expires = row.expires_at ? Date.parse(row.expires_at) : Infinity;
+      const validUntil = current ? expires : Math.min(expires, Date.parse(row.previous_valid_until!));
+      if (this.verified.size > 10_000) this.verified.clear();
+      this.verified.set(header!, { at: Math.min(this.keys.get(id)?.at ?? now, this.teams.get(row.team_id)?.at ?? now), validUntil, result });
+    }
+    return result;
   }
 
   /** The policy for an identity the services signed (their model calls act for a team and key). */
