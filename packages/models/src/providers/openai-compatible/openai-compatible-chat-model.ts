@@ -177,9 +177,16 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
       if (!response.body) throw badResponse(provider, 'the stream has no body.', requestId);
       let finishReason: string | undefined;
       let usage: UsageV1 | undefined;
+      let done = false;
       for await (const event of guardStream(provider, parseSSE(response.body), options.abortSignal)) {
+        // Read on to the end of the body after [DONE] (the server ends it right away): leaving the
+        // loop early would destroy the response and with it a keep-alive connection to the provider.
+        if (done) continue;
         const data = event.data.trim();
-        if (data === '[DONE]') break;
+        if (data === '[DONE]') {
+          done = true;
+          continue;
+        }
         if (data === '') continue;
         const json = parseEventJson(provider, data, requestId);
         if (event.event === 'error' || (typeof json === 'object' && json !== null && 'error' in json)) {
