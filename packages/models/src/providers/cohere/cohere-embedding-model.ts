@@ -6,6 +6,7 @@ import { readJson } from '../shared/http.js';
 import { postToProvider } from '../shared/http-provider.js';
 import { tokenUsage } from '../shared/token-usage.js';
 import type { CohereConfig } from './cohere-provider.js';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /** Cohere's documented maximum number of texts per embed call. */
 export const COHERE_MAX_EMBEDDINGS_PER_CALL = 96;
@@ -15,7 +16,7 @@ export const cohereMetaSchema = z.object({ billed_units: billedUnitsSchema }).nu
 
 const embedResponseSchema = z.object({
   id: z.string().nullish(),
-  embeddings: z.object({ float: z.array(z.array(z.number())) }),
+  embeddings: z.object({ float: z.array(vectorSchema) }),
   meta: cohereMetaSchema,
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /* Lenient response schemas for the Generative Language API (providers.md §5): unknown keys dropped, optionals nullish. */
 
@@ -42,5 +43,5 @@ export const geminiResponseSchema = z.object({
 export type GeminiResponse = z.output<typeof geminiResponseSchema>;
 
 export const geminiBatchEmbedResponseSchema = z.object({
-  embeddings: z.array(z.object({ values: z.array(z.number()) })),
+  embeddings: z.array(z.object({ values: vectorSchema })),
 });

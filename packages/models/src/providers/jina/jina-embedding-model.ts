@@ -7,13 +7,14 @@ import { postToProvider } from '../shared/http-provider.js';
 import { tokenUsage } from '../shared/token-usage.js';
 import { asJinaError } from './jina-error.js';
 import type { JinaConfig } from './jina-provider.js';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /** Jina accepts up to 2,048 inputs per embeddings request. */
 export const JINA_MAX_EMBEDDINGS_PER_CALL = 2048;
 
 const responseSchema = z.object({
   model: z.string().nullish(),
-  data: z.array(z.object({ index: z.number().nullish(), embedding: z.array(z.number()) })),
+  data: z.array(z.object({ index: z.number().nullish(), embedding: vectorSchema })),
   usage: z.object({ total_tokens: z.number().nullish(), prompt_tokens: z.number().nullish() }).nullish(),
 });
 

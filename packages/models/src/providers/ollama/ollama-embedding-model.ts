@@ -5,13 +5,14 @@ import { joinURL, postJson, readJson } from '../shared/http.js';
 import { assertEmbeddingBatchSize, assertEmbeddingCount } from '../shared/embedding-batch.js';
 import { tokenUsage } from '../shared/token-usage.js';
 import type { OllamaConfig } from './ollama-provider.js';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /** Ollama documents no limit; this keeps one local request to a size a single GPU batch handles well. */
 export const OLLAMA_MAX_EMBEDDINGS_PER_CALL = 256;
 
 const responseSchema = z.object({
   model: z.string().nullish(),
-  embeddings: z.array(z.array(z.number())),
+  embeddings: z.array(vectorSchema),
   prompt_eval_count: z.number().nullish(),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /*
  * Response schemas for OpenAI-compatible servers. Lenient on purpose: unknown keys are dropped,
@@ -84,6 +85,6 @@ export const openAIChunkSchema = z.object({
 
 export const openAIEmbeddingResponseSchema = z.object({
   model: z.string().nullish(),
-  data: z.array(z.object({ index: z.number().nullish(), embedding: z.union([z.array(z.number()), z.string()]) })),
+  data: z.array(z.object({ index: z.number().nullish(), embedding: z.union([vectorSchema, z.string()]) })),
   usage: z.object({ prompt_tokens: count, total_tokens: count }).nullish(),
 });

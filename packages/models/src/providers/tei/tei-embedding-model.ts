@@ -6,9 +6,10 @@ import { readJson } from '../shared/http.js';
 import { postToProvider } from '../shared/http-provider.js';
 import { asTeiError, teiUsage } from './tei-error.js';
 import type { TeiConfig } from './tei-provider.js';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /** A bare array of vectors, one per input. */
-const responseSchema = z.array(z.array(z.number()));
+const responseSchema = z.array(vectorSchema);
 
 export class TeiEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;

@@ -7,13 +7,14 @@ import { postToProvider } from '../shared/http-provider.js';
 import { tokenUsage } from '../shared/token-usage.js';
 import { asVoyageError } from './voyage-error.js';
 import type { VoyageConfig } from './voyage-provider.js';
+import { vectorSchema } from '../shared/vector-schema.js';
 
 /** Voyage's documented list-length limit for one embeddings request. */
 export const VOYAGE_MAX_EMBEDDINGS_PER_CALL = 1000;
 
 const responseSchema = z.object({
   model: z.string().nullish(),
-  data: z.array(z.object({ index: z.number().nullish(), embedding: z.array(z.number()) })),
+  data: z.array(z.object({ index: z.number().nullish(), embedding: vectorSchema })),
   usage: z.object({ total_tokens: z.number().nullish() }).nullish(),
 });
 
