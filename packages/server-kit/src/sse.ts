@@ -11,13 +11,18 @@ export interface SseWriter {
   onClose(listener: () => void): void;
 }
 
-export function openSse(res: ServerResponse): SseWriter {
+/**
+ * Starts an SSE response. `flushHeaders: false` lets the headers travel with the first event, one
+ * socket write instead of two, for a caller that sends its first event at once (the gateway opens its
+ * stream only when the provider's first part is in hand).
+ */
+export function openSse(res: ServerResponse, options: { flushHeaders?: boolean } = {}): SseWriter {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('connection', 'keep-alive');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
+  if (options.flushHeaders !== false) res.flushHeaders();
   let closed = false;
   const listeners: (() => void)[] = [];
   res.on('close', () => {

@@ -40,7 +40,7 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
   // Fallback and retries happen inside stream() until the first part arrives; errors before that
   // still answer with a normal JSON error and status.
   const session = await models.stream(body.model, options, attribution, abort.signal);
-  const sse = openSse(res);
+  const sse = openSse(res, { flushHeaders: false });
   // Parts that arrive in the same turn (one upstream network chunk) go out in one socket write.
   let corked = false;
   const coalesce = () => {
@@ -56,6 +56,7 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
   const chunk = (choices: unknown[], usage: unknown = null) => ({
     id, object: 'chat.completion.chunk', created, model: body.model, choices, ...(includeUsage ? { usage } : {}),
   });
+  coalesce();
   sse.send(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
   try {
     for await (const part of session.parts) {
