@@ -31,17 +31,37 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
       for (const l of listeners) l();
     }
   });
+  // Events sent in the same turn of the event loop (one upstream network chunk's worth) go out as one
+  // write: one chunked-encoding frame and one syscall instead of one per event.
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '' || closed) return;
+    const text = pending;
+    pending = '';
+    res.write(text);
+  };
+  const queue = (text: string) => {
+    if (closed) return;
+    pending += text;
+    if (!scheduled) {
+      scheduled = true;
+      process.nextTick(flush);
+    }
+  };
   return {
     send(data, event) {
-      if (closed) return;
-      res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+      queue(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
     },
     sendRaw(data) {
-      if (closed) return;
-      res.write(`data: ${data}\n\n`);
+      queue(`data: ${data}\n\n`);
     },
     end() {
-      if (!closed) res.end();
+      if (closed) return;
+      const text = pending;
+      pending = '';
+      res.end(text);
     },
     get closed() {
       return closed;

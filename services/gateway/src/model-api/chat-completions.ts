@@ -41,27 +41,14 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
   // still answer with a normal JSON error and status.
   const session = await models.stream(body.model, options, attribution, abort.signal);
   const sse = openSse(res, { flushHeaders: false });
-  // Parts that arrive in the same turn (one upstream network chunk) go out in one socket write.
-  let corked = false;
-  const coalesce = () => {
-    if (corked) return;
-    corked = true;
-    res.cork();
-    process.nextTick(() => {
-      corked = false;
-      res.uncork();
-    });
-  };
   const includeUsage = body.stream_options?.include_usage === true;
   const chunk = (choices: unknown[], usage: unknown = null) => ({
     id, object: 'chat.completion.chunk', created, model: body.model, choices, ...(includeUsage ? { usage } : {}),
   });
-  coalesce();
   sse.send(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
   try {
     for await (const part of session.parts) {
       if (sse.closed) break;
-      coalesce();
       if (part.type === 'text-delta') {
         sse.send(chunk([{ index: 0, delta: { content: part.text }, logprobs: null, finish_reason: null }]));
       } else if (part.type === 'reasoning-delta') {
