@@ -1,1 +1,2 @@
 export * from './activate-index-version.js';
+export * from './vector-graph.js';

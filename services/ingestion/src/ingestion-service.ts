@@ -10,6 +10,7 @@ import type { JobQueue } from './jobs/job-queue.js';
 import { createReconciler } from './jobs/reconciler.js';
 import type { PriceBook } from '@quire/models';
 import { createProviderLimiter } from './embed/provider-semaphore.js';
+import { createGraphMaintainer } from './index/graph-maintainer.js';
 import { resolveLimits, type IngestionLimits } from './limits.js';
 import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
@@ -38,6 +39,8 @@ export interface IngestionService {
   stop(): Promise<void>;
   /** Exposed for tests and operators: one reconciler sweep now. */
   reconcile(): Promise<number>;
+  /** Resolves once the background HNSW work it knows of is done (tests and benchmarks). */
+  vectorGraphsIdle(): Promise<void>;
 }
 
 export async function createIngestionService(deps: IngestionServiceDeps): Promise<IngestionService> {
@@ -60,7 +63,18 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
   });
   const limiter = createProviderLimiter(limits.embedConcurrencyPerProvider);
-  const handler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits, parsePool, limiter });
+  let activeJobs = 0;
+  const graphs = createGraphMaintainer({ db: deps.db, logger, minVectors: limits.hnswMinVectors, sliceMs: limits.hnswSliceMs, busy: () => activeJobs > 0 });
+  const graph = { maxPending: limits.hnswMaxPending };
+  const documentHandler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits, parsePool, limiter, graphs });
+  const handler: typeof documentHandler = async (payload, context) => {
+    activeJobs++;
+    try {
+      return await documentHandler(payload, context);
+    } finally {
+      activeJobs--;
+    }
+  };
   const builder = createIndexVersionBuilder({
     db: deps.db,
     models: deps.models,
@@ -70,6 +84,8 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     batchCap: limits.embedBatchCap,
     parsePool,
     maxChunks: limits.maxChunks,
+    graph,
+    graphs,
   });
   const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs });
 
@@ -96,14 +112,17 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       await queue.start(handler);
       await reconciler.start();
       await builder.resume();
+      await graphs.resume();
     },
     async stop() {
       await reconciler.stop();
       await builder.stop();
       await queue.stop();
+      await graphs.stop();
       await parsePool.close();
       started = false;
     },
     reconcile: () => reconciler.sweep(true),
+    vectorGraphsIdle: () => graphs.idle(),
   };
 }

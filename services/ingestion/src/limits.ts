@@ -28,6 +28,20 @@ export interface IngestionLimits {
   maxUncompressedBytes: number;
   /** Embedding calls in flight at once per provider, across all jobs of this process. */
   embedConcurrencyPerProvider: number;
+  /**
+   * HNSW graphs per index version (see @quire/index-versions' vector-graph.ts). A version is searched
+   * exactly, with no graph, until it holds this many vectors (of up to 256 dimensions; proportionally
+   * fewer for larger vectors); then a background task builds the graph a slice at a time.
+   */
+  hnswMinVectors: number;
+  /**
+   * Vectors of a graphed version that may wait outside the graph (searched exactly meanwhile). Past
+   * it, new vectors go into the graph as they are written, so ingestion slows to the graph's pace
+   * instead of search scanning an unbounded tail. Scaled with dimensions like `hnswMinVectors`.
+   */
+  hnswMaxPending: number;
+  /** Target time one background graph slice holds the database connection. */
+  hnswSliceMs: number;
   /** `{url}` ingestion: deadline, and whether loopback addresses are allowed (tests only). */
   urlFetchTimeoutMs: number;
   allowLoopbackUrls: boolean;
@@ -51,6 +65,10 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   maxZipEntries: 2000,
   maxUncompressedBytes: 100 * 1024 * 1024,
   embedConcurrencyPerProvider: 4,
+  // About 20 ms for an exact vector search of 10,000 256-d vectors in PGlite (docs/benchmarks.md).
+  hnswMinVectors: 10_000,
+  hnswMaxPending: 50_000,
+  hnswSliceMs: 100,
   urlFetchTimeoutMs: 20_000,
   allowLoopbackUrls: false,
 };

@@ -36,9 +36,12 @@ export interface EmbedChunksResult {
   dimensions: number;
   /** Texts actually sent to the provider (cache misses, each distinct text once). */
   providerTexts: number;
+  /** Set when every vector is in `embedding_cache` under this key (looked up by each text's hash). */
+  cached?: { model: string; requestedDimensions: number };
 }
 
-const toLiteral = (v: number[]) => `[${v.join(',')}]`;
+/** Vectors as pgvector text literals; 9 significant digits round-trip a float4 exactly (shorter to send and parse than 17). */
+export const vectorLiterals = (values: number[][]) => values.map((x) => `[${x.map((f) => Math.fround(f).toPrecision(9)).join(',')}]`);
 
 function check(vector: unknown, index: number, dimensions: number | null): number[] {
   if (!Array.isArray(vector) || vector.length === 0 || !vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
@@ -97,7 +100,7 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
       await input.cache.query(
         `INSERT INTO embedding_cache (content_sha256, embedding_model, requested_dimensions, embedding)
          SELECT u.h, $1, $2, u.e::vector FROM unnest($3::text[], $4::text[]) AS u(h, e) ON CONFLICT DO NOTHING`,
-        [input.modelName, reqDims, batch.map((b) => b.hash), batch.map((b) => toLiteral(byHash.get(b.hash)!))],
+        [input.modelName, reqDims, batch.map((b) => b.hash), vectorLiterals(batch.map((b) => byHash.get(b.hash)!))],
       );
     }
     i += batch.length;
@@ -105,5 +108,10 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
     await input.onBatch(cachedCount + input.hashes.filter((h) => done.has(h)).length);
   }
   const vectors = input.hashes.map((hash, index) => check(byHash.get(hash), index, dimensions));
-  return { vectors, dimensions: dimensions ?? 0, providerTexts: missing.length };
+  return {
+    vectors,
+    dimensions: dimensions ?? 0,
+    providerTexts: missing.length,
+    ...(input.cache ? { cached: { model: input.modelName, requestedDimensions: reqDims } } : {}),
+  };
 }

@@ -1,19 +1,15 @@
 import type { Queryable } from '@quire/db';
-import { isUuid } from '../repo/sql-values.js';
+import { HNSW_MAX_DIMENSIONS, hnswIndexName } from '@quire/index-versions';
 
-/** pgvector's HNSW on `vector` stops at 2,000 dimensions; larger ones are searched exactly. */
-export const HNSW_MAX_DIMENSIONS = 2000;
-
-export function hnswIndexName(indexVersionId: string): string {
-  if (!isUuid(indexVersionId)) throw new Error(`Not an index version id: ${indexVersionId}`);
-  return `chunk_vectors_hnsw_${indexVersionId.replace(/-/g, '').toLowerCase()}`;
-}
+export { HNSW_MAX_DIMENSIONS, hnswIndexName };
 
 /**
- * One partial HNSW index per index version, on the same expression retrieval orders by
- * (`embedding::vector(d) <=> $1::vector(d)` with `index_version_id = ...`), or the planner never
- * uses it. Identifiers and literals are interpolated because DDL takes no parameters; both are
- * validated (a UUID and an integer) first. Callers hold the version's advisory lock.
+ * The graph of an `inline` version (one from before deferred graphs): a partial HNSW index over
+ * every vector of the version, on the same expression retrieval orders by
+ * (`embedding::vector(d) <=> $1::vector(d)` with `index_version_id = ...`), grown on each insert.
+ * New versions get theirs from `startVersionGraph` instead, once they are large enough.
+ * Identifiers and literals are interpolated because DDL takes no parameters; both are validated
+ * (a UUID and an integer) first. Callers hold the version's advisory lock.
  */
 export async function ensureHnswIndex(tx: Queryable, indexVersionId: string, dimensions: number): Promise<'created' | 'exists' | 'skipped'> {
   if (!Number.isInteger(dimensions) || dimensions < 1) throw new Error(`Bad dimension ${dimensions}`);

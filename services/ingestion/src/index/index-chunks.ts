@@ -1,14 +1,27 @@
 import type { Db, Queryable } from '@quire/db';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
-import { EmbeddingValidationError } from '../embed/embed-chunks.js';
-import { ensureHnswIndex } from './hnsw-index.js';
+import { countPendingVectors, graphThreshold, type HnswState } from '@quire/index-versions';
 import { writePostings } from '@quire/keyword-index';
+import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
+import { ensureHnswIndex } from './hnsw-index.js';
 
 export interface VersionVectors {
   indexVersionId: string;
   dimensions: number;
   values: number[][];
+  /**
+   * Where `embedChunks` left the same vectors in `embedding_cache` (model, requested dimension, and
+   * each chunk's text hash): the insert copies them there instead of sending and parsing each
+   * vector's text a second time (about 0.3 ms a vector in PGlite).
+   */
+  cached?: { model: string; requestedDimensions: number; hashes: string[] };
 }
+
+/** How many vectors of a graphed version may wait outside its graph (see `IngestionLimits.hnswMaxPending`). */
+export interface GraphWritePolicy {
+  maxPending: number;
+}
+export const DEFAULT_GRAPH_WRITE_POLICY: GraphWritePolicy = { maxPending: 50_000 };
 
 export interface IndexChunksInput {
   /** The row this job processes (a replacement upload is its own row). */
@@ -22,6 +35,7 @@ export interface IndexChunksInput {
   buildingVectors?: VersionVectors[];
   /** The collection's version when the job read its chunking: a switch meanwhile means re-chunking. */
   expectedIndexVersionId?: string;
+  graph?: GraphWritePolicy;
 }
 
 export type IndexOutcome = 'indexed' | 'superseded';
@@ -30,30 +44,58 @@ export class IndexVersionChangedError extends Error {
   override name = 'IndexVersionChangedError';
 }
 
-/** Vectors as pgvector text literals; 9 significant digits round-trip a float4 exactly (shorter to send and parse than 17). */
-export const vectorLiterals = (values: number[][]) => values.map((x) => `[${x.map((f) => Math.fround(f).toPrecision(9)).join(',')}]`);
+export { vectorLiterals } from '../embed/embed-chunks.js';
+
+/**
+ * Takes the version's lock, fixes its dimension on first use and says where its new vectors go:
+ * pending (outside the graph, searched exactly until the background task moves them in) for an
+ * `exact` version and for a `graph` version whose pending tail is below the cap; into the graph as
+ * they are written for an `inline` version and past the cap.
+ */
+export async function prepareVersionWrite(tx: Queryable, indexVersionId: string, dimensions: number, policy: GraphWritePolicy = DEFAULT_GRAPH_WRITE_POLICY): Promise<{ pending: boolean }> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [indexVersionId]);
+  const fixed = await tx.query<{ dimensions: number | null; hnsw_state: HnswState }>(
+    `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions, hnsw_state`,
+    [indexVersionId, dimensions],
+  );
+  const row = fixed.rows[0];
+  if (!row || Number(row.dimensions) !== dimensions) {
+    throw new EmbeddingValidationError('dimension_mismatch', `The index version holds ${row?.dimensions}-dimensional vectors; this document has ${dimensions}.`);
+  }
+  if (row.hnsw_state === 'inline') {
+    await ensureHnswIndex(tx, indexVersionId, dimensions);
+    return { pending: false };
+  }
+  if (row.hnsw_state === 'exact') return { pending: true };
+  const cap = graphThreshold(policy.maxPending, dimensions);
+  return { pending: (await countPendingVectors(tx, indexVersionId, cap)) < cap };
+}
 
 /**
  * Inserts one index version's vectors for the given chunk ids (in the same order as the values), in
- * one statement. Locks the version, fixes its dimension on first use and creates its HNSW index.
+ * one statement: copied from the embedding cache when they are there, sent as text otherwise.
  */
-export async function writeVectors(tx: Queryable, chunkIds: string[], v: VersionVectors): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [v.indexVersionId]);
-  const fixed = await tx.query<{ dimensions: number | null }>(
-    `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions`,
-    [v.indexVersionId, v.dimensions],
-  );
-  const dimensions = fixed.rows[0]?.dimensions;
-  if (dimensions !== v.dimensions) {
-    throw new EmbeddingValidationError('dimension_mismatch', `The index version holds ${dimensions}-dimensional vectors; this document has ${v.dimensions}.`);
+export async function writeVectors(tx: Queryable, chunkIds: string[], v: VersionVectors, policy?: GraphWritePolicy): Promise<void> {
+  const { pending } = await prepareVersionWrite(tx, v.indexVersionId, v.dimensions, policy);
+  const upsert = `ON CONFLICT (index_version_id, chunk_id) DO UPDATE SET embedding = EXCLUDED.embedding, graph_pending = EXCLUDED.graph_pending`;
+  if (v.cached && v.cached.hashes.length === chunkIds.length) {
+    const copied = await tx.query(
+      `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding, graph_pending)
+       SELECT u.id, $1, ec.embedding, $2 FROM unnest($3::uuid[], $4::text[]) AS u(id, sha)
+         JOIN embedding_cache ec ON ec.content_sha256 = u.sha AND ec.embedding_model = $5 AND ec.requested_dimensions = $6
+                                AND vector_dims(ec.embedding) = $7
+       ${upsert}`,
+      [v.indexVersionId, pending, chunkIds, v.cached.hashes, v.cached.model, v.cached.requestedDimensions, v.dimensions],
+    );
+    // A cache row gone meanwhile (none are deleted today) falls back to sending every vector.
+    if (copied.rowCount === chunkIds.length) return;
   }
   await tx.query(
-    `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding)
-     SELECT u.id, $1, u.embedding::vector FROM unnest($2::uuid[], $3::text[]) AS u(id, embedding)
-     ON CONFLICT (index_version_id, chunk_id) DO UPDATE SET embedding = EXCLUDED.embedding`,
-    [v.indexVersionId, chunkIds, vectorLiterals(v.values)],
+    `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding, graph_pending)
+     SELECT u.id, $1, u.embedding::vector, $2 FROM unnest($3::uuid[], $4::text[]) AS u(id, embedding)
+     ${upsert}`,
+    [v.indexVersionId, pending, chunkIds, vectorLiterals(v.values)],
   );
-  await ensureHnswIndex(tx, v.indexVersionId, v.dimensions);
 }
 
 /**
@@ -125,11 +167,11 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
 
     // BM25 postings and statistics commit (or roll back) with the chunks they index.
     await writePostings(tx, input.collectionId, c.map((x, i) => ({ chunkId: ids[i]!, text: x.text })), doc.analyzer ? { analyzer: doc.analyzer } : {});
-    if (input.vectors && c.length > 0) await writeVectors(tx, ids, input.vectors);
+    if (input.vectors && c.length > 0) await writeVectors(tx, ids, input.vectors, input.graph);
     for (const v of input.buildingVectors ?? []) {
       // A build deleted or failed meanwhile is skipped; one still building gets this document too.
       const live = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status IN ('building', 'ready')`, [v.indexVersionId]);
-      if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, ids, v);
+      if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, ids, v, input.graph);
     }
 
     const embedded = input.vectors ? c.length : 0;

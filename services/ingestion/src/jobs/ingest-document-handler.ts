@@ -23,6 +23,8 @@ export interface IngestHandlerDeps {
   limits: IngestionLimits;
   parsePool: ParsePool;
   limiter: ProviderLimiter;
+  /** Told about every version that received vectors, so it can build or extend the version's graph. */
+  graphs?: { notify(indexVersionId: string, added: number): void };
 }
 
 /**
@@ -59,6 +61,11 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
       throw error;
     }
   };
+}
+
+/** The cache key `embedChunks` reports, with each chunk's text hash, so indexing copies the vectors from the cache. */
+function cachedAs(cached: { model: string; requestedDimensions: number } | undefined, hashes: string[]): Pick<VersionVectors, 'cached'> {
+  return cached ? { cached: { ...cached, hashes } } : {};
 }
 
 async function runStages(
@@ -144,7 +151,7 @@ async function runStages(
       lastWrite = Date.now();
       await updateProgress(db, documentId, version, { chunksEmbedded: embedded });
     });
-    vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors };
+    vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) };
   }
   // New uploads during an embedding-model swap are indexed into the version being built as well.
   if (chunks.length > 0) {
@@ -153,13 +160,13 @@ async function runStages(
       const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () =>
         updateProgress(db, documentId, version, {}),
       );
-      buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors });
+      buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) });
     }
   }
   await updateProgress(db, documentId, version, { stage: 'indexing' });
 
   enter('indexing');
-  return indexChunks(db, {
+  const outcome = await indexChunks(db, {
     documentId,
     collectionId: claimed.collectionId,
     version,
@@ -167,5 +174,10 @@ async function runStages(
     ...(vectors ? { vectors } : {}),
     buildingVectors,
     expectedIndexVersionId: target.indexVersionId,
+    graph: { maxPending: deps.limits.hnswMaxPending },
   });
+  if (outcome === 'indexed') {
+    for (const v of [...(vectors ? [vectors] : []), ...buildingVectors]) deps.graphs?.notify(v.indexVersionId, v.values.length);
+  }
+  return outcome;
 }

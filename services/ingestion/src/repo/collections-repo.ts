@@ -70,8 +70,8 @@ export async function createCollection(db: Db, teamId: string, body: Omit<Create
       );
       const collectionId = inserted.rows[0]!.id;
       const version = await tx.query<{ id: string }>(
-        `INSERT INTO index_versions (collection_id, embedding_model, dimensions, requested_dimensions, chunking, status, activated_at)
-         VALUES ($1, $2, $3, $3, $4::jsonb, 'ready', now()) RETURNING id`,
+        `INSERT INTO index_versions (collection_id, embedding_model, dimensions, requested_dimensions, chunking, status, activated_at, hnsw_state)
+         VALUES ($1, $2, $3, $3, $4::jsonb, 'ready', now(), 'exact') RETURNING id`,
         [collectionId, body.embedding_model ?? null, body.embedding_dimensions ?? null, JSON.stringify(chunking)],
       );
       await tx.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [collectionId, version.rows[0]!.id]);

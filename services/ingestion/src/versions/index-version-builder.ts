@@ -4,8 +4,7 @@ import { signIdentity, type Logger } from '@quire/server-kit';
 import { embedChunks } from '../embed/embed-chunks.js';
 import type { ProviderLimiter } from '../embed/provider-semaphore.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
-import { ensureHnswIndex } from '../index/hnsw-index.js';
-import { vectorLiterals } from '../index/index-chunks.js';
+import { prepareVersionWrite, vectorLiterals, type GraphWritePolicy } from '../index/index-chunks.js';
 import { activateVersion, getVersion } from './index-versions-repo.js';
 import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
 import type { ParsePool } from '../parse/parse-pool.js';
@@ -24,6 +23,9 @@ export interface BuilderDeps {
   /** Builds that change chunking re-parse stored bytes through the service's parse pool. */
   parsePool?: ParsePool;
   maxChunks?: number;
+  graph?: GraphWritePolicy;
+  /** Told about every round's vectors, so the version's graph is built once it is large enough. */
+  graphs?: { notify(indexVersionId: string, added?: number): void };
 }
 
 /**
@@ -72,11 +74,14 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
         if (!deps.parsePool) throw new Error('Index versions that change chunking need the parse pool.');
         try {
           const pending = await rechunkRound(
-            { db: deps.db, parsePool: deps.parsePool, maxChunks: deps.maxChunks ?? 50_000 },
+            { db: deps.db, parsePool: deps.parsePool, maxChunks: deps.maxChunks ?? 50_000, ...(deps.graph ? { graph: deps.graph } : {}) },
             { collectionId, versionId, chunking: version.chunking!, embed: embedTexts, documents: Math.max(1, Math.floor((deps.roundSize ?? 512) / 64)) },
           );
           failures = 0;
-          if (pending > 0) continue;
+          if (pending > 0) {
+            deps.graphs?.notify(versionId);
+            continue;
+          }
           await deps.db.query(`UPDATE index_versions SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'building'`, [versionId]);
           log.info('index version built (re-chunked)');
           if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
@@ -111,22 +116,14 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           batch.rows.map((r) => r.content_sha256),
         );
         await deps.db.transaction(async (tx) => {
-          await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [versionId]);
-          const fixed = await tx.query<{ dimensions: number | null }>(
-            `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions`,
-            [versionId, result.dimensions],
-          );
-          if (fixed.rows[0]?.dimensions !== result.dimensions) {
-            throw new EmbeddingValidationError('dimension_mismatch', `The version holds ${fixed.rows[0]?.dimensions}-dimensional vectors; the model returned ${result.dimensions}.`);
-          }
+          const { pending } = await prepareVersionWrite(tx, versionId, result.dimensions, deps.graph);
           // Chunks deleted meanwhile drop out through the join.
           await tx.query(
-            `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding)
-             SELECT ch.id, $1, u.e::vector FROM unnest($2::uuid[], $3::text[]) AS u(id, e) JOIN chunks ch ON ch.id = u.id
+            `INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding, graph_pending)
+             SELECT ch.id, $1, u.e::vector, $4 FROM unnest($2::uuid[], $3::text[]) AS u(id, e) JOIN chunks ch ON ch.id = u.id
              ON CONFLICT DO NOTHING`,
-            [versionId, batch.rows.map((r) => r.id), vectorLiterals(result.vectors)],
+            [versionId, batch.rows.map((r) => r.id), vectorLiterals(result.vectors), pending],
           );
-          await ensureHnswIndex(tx, versionId, result.dimensions);
           await tx.query(
             `UPDATE index_versions SET updated_at = now(),
                     chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2 AND index_version_id IS NULL),
@@ -136,6 +133,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           );
         });
         failures = 0;
+        deps.graphs?.notify(versionId, batch.rows.length);
       } catch (error) {
         if (await roundFailed(error)) return;
       }

@@ -81,8 +81,8 @@ export async function createBuildingVersion(
   input: { collectionId: string; embeddingModel: string; dimensions: number | null; chunking: IngestionChunking; activateOnReady: boolean; identity: Identity },
 ): Promise<string> {
   const r = await db.query<{ id: string }>(
-    `INSERT INTO index_versions (collection_id, embedding_model, requested_dimensions, chunking, status, activate_on_ready, submitted_identity)
-     VALUES ($1, $2, $3, $4::jsonb, 'building', $5, $6::jsonb) RETURNING id`,
+    `INSERT INTO index_versions (collection_id, embedding_model, requested_dimensions, chunking, status, activate_on_ready, submitted_identity, hnsw_state)
+     VALUES ($1, $2, $3, $4::jsonb, 'building', $5, $6::jsonb, 'exact') RETURNING id`,
     [input.collectionId, input.embeddingModel, input.dimensions, JSON.stringify(input.chunking), input.activateOnReady, JSON.stringify(input.identity)],
   );
   return r.rows[0]!.id;

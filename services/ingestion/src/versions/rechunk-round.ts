@@ -2,13 +2,14 @@ import type { Db } from '@quire/db';
 import { chunkText } from '../chunk/chunk-text.js';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
-import { insertChunks, writeVectors } from '../index/index-chunks.js';
+import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 
 export interface RechunkDeps {
   db: Db;
   parsePool: ParsePool;
   maxChunks: number;
+  graph?: GraphWritePolicy;
 }
 
 export interface RechunkRoundInput {
@@ -57,7 +58,7 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
       if (building.rows.length === 0) return;
       await tx.query(`DELETE FROM chunks WHERE document_id = $1 AND index_version_id = $2`, [doc.id, input.versionId]);
       const ids = await insertChunks(tx, doc.id, input.collectionId, chunks, input.versionId);
-      if (ids.length > 0) await writeVectors(tx, ids, { indexVersionId: input.versionId, dimensions: embedded.dimensions, values: embedded.vectors });
+      if (ids.length > 0) await writeVectors(tx, ids, { indexVersionId: input.versionId, dimensions: embedded.dimensions, values: embedded.vectors }, deps.graph);
       await tx.query(
         `UPDATE index_versions SET updated_at = now(),
                 chunks_total = (SELECT count(*)::int FROM chunks WHERE index_version_id = $1),

@@ -1,5 +1,6 @@
 import { SearchSettingsSchema, type SearchSettings } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
+import type { HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 
 export interface CollectionForQuery {
@@ -12,6 +13,8 @@ export interface CollectionForQuery {
   dimensions: number | null;
   /** The shorter vector size the index version asked the model for (text-embedding-3 style), if any. */
   requestedDimensions?: number | null;
+  /** How the version's HNSW graph is kept (`graph`: some vectors may still wait outside it). */
+  hnswState?: HnswState;
   rerankModel?: string | null;
   /** `collections.search_settings`; a stored value that no longer parses counts as empty. */
   settings?: SearchSettings;
@@ -29,9 +32,10 @@ interface Row {
   embedding_model: string | null;
   dimensions: number | null;
   requested_dimensions: number | null;
+  hnsw_state: HnswState | null;
 }
 
-const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions
+const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.hnsw_state
 FROM collections c
 LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id`;
 
@@ -46,6 +50,7 @@ function toCollection(row: Row): CollectionForQuery {
     embeddingModel: row.embedding_model,
     dimensions: row.dimensions === null ? null : Number(row.dimensions),
     requestedDimensions: row.requested_dimensions == null ? null : Number(row.requested_dimensions),
+    ...(row.hnsw_state ? { hnswState: row.hnsw_state } : {}),
     rerankModel: row.rerank_model,
     settings: settings.success ? settings.data : {},
   };

@@ -16,6 +16,7 @@ function render(): string {
   const blocks = [
     ['vector leg (no filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40 })],
     ['vector leg (document and metadata filters)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, filters })],
+    ['vector leg of a version whose graph is still filling (graph + exact pending tail)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, pendingTail: true })],
     ['BM25 keyword leg (no filters)', bm25KeywordQuery(COLLECTION, 'tide "port zephyr" moor*', 40)],
     ['BM25 keyword leg (document and metadata filters)', bm25KeywordQuery(COLLECTION, 'tide', 40, filters)],
   ] as const;

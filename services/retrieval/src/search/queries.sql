@@ -24,6 +24,33 @@ WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
+-- vector leg of a version whose graph is still filling (graph + exact pending tail); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c"]
+SELECT chunk_id, score FROM (
+(SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
+FROM chunk_vectors cv
+JOIN chunks c ON c.id = cv.chunk_id
+JOIN documents d ON d.id = c.document_id
+WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND NOT cv.graph_pending
+  AND c.collection_id = $3
+  AND c.index_version_id IS NULL
+  AND d.status = 'ready'
+ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
+LIMIT $2)
+UNION ALL
+(SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
+FROM chunk_vectors cv
+JOIN chunks c ON c.id = cv.chunk_id
+JOIN documents d ON d.id = c.document_id
+WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND cv.graph_pending
+  AND c.collection_id = $3
+  AND c.index_version_id IS NULL
+  AND d.status = 'ready'
+ORDER BY score DESC, cv.chunk_id
+LIMIT $2)
+) v
+ORDER BY score DESC, chunk_id
+LIMIT $2;
+
 -- BM25 keyword leg (no filters); params: ["00000000-0000-4000-8000-00000000000c",["port","zephyr","tide"],[1,1,1],["moor"],0.9,0.4,40,32,"zephyr","port","00000000-0000-4000-8000-00000000000c"]
 WITH s AS (
   SELECT doc_count::float8 AS n, total_length::float8 / GREATEST(doc_count, 1) AS avgdl

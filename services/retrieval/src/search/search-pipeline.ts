@@ -127,6 +127,7 @@ async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: 
     dimensions: collection.dimensions,
     embedding,
     limit,
+    pendingTail: collection.hnswState === 'graph',
     ...(input.filters ? { filters: input.filters } : {}),
   });
   add(timings, 'vector', start);

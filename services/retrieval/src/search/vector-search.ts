@@ -10,6 +10,12 @@ export interface VectorSearchInput {
   embedding: number[];
   limit: number;
   filters?: SearchFilters;
+  /**
+   * The version's graph is deferred (`hnsw_state = 'graph'`): vectors not moved into it yet are
+   * searched exactly beside it. A version without a graph (`exact`) needs nothing: with no index the
+   * planner scans, which is exact.
+   */
+  pendingTail?: boolean;
 }
 
 /**
@@ -21,16 +27,41 @@ export function vectorQuery(input: VectorSearchInput): SqlFragment {
   const d = input.dimensions;
   if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
   const scope = scopeConditions(input.collectionId, input.filters, 3);
-  return {
-    sql: `SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
+  const version = uuidLiteral(input.indexVersionId);
+  const select = `SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
 FROM chunk_vectors cv
 JOIN chunks c ON c.id = cv.chunk_id
-JOIN documents d ON d.id = c.document_id
-WHERE cv.index_version_id = ${uuidLiteral(input.indexVersionId)}
+JOIN documents d ON d.id = c.document_id`;
+  const params = [toVectorLiteral(input.embedding), input.limit, ...scope.params];
+  if (!input.pendingTail) {
+    return {
+      sql: `${select}
+WHERE cv.index_version_id = ${version}
   AND ${scope.sql}
 ORDER BY cv.embedding::vector(${d}) <=> $1::vector(${d})
 LIMIT $2`,
-    params: [toVectorLiteral(input.embedding), input.limit, ...scope.params],
+      params,
+    };
+  }
+  // The graph's index is partial on NOT graph_pending, so the first branch can use it; the pending
+  // tail (bounded by hnswMaxPending) comes through its own index and is ranked by exact score.
+  return {
+    sql: `SELECT chunk_id, score FROM (
+(${select}
+WHERE cv.index_version_id = ${version} AND NOT cv.graph_pending
+  AND ${scope.sql}
+ORDER BY cv.embedding::vector(${d}) <=> $1::vector(${d})
+LIMIT $2)
+UNION ALL
+(${select}
+WHERE cv.index_version_id = ${version} AND cv.graph_pending
+  AND ${scope.sql}
+ORDER BY score DESC, cv.chunk_id
+LIMIT $2)
+) v
+ORDER BY score DESC, chunk_id
+LIMIT $2`,
+    params,
   };
 }
 

@@ -23,12 +23,14 @@ export interface SeededCollection {
 
 /**
  * Writes a collection the way ingestion would: index version, documents, chunks, vectors from the
- * fake embedder, and the per-version partial HNSW index ingestion creates.
+ * fake embedder, and the per-version partial HNSW index. `hnsw: 'exact'` writes what ingestion
+ * writes for a version too small for a graph: every vector pending, no index.
  */
 export async function seedCollection(
   db: Db,
-  options: { teamId: string; name: string; embeddingModel: string | null; generationModel: string | null; withIndexVersion?: boolean; documents: SeedDocument[] },
+  options: { teamId: string; name: string; embeddingModel: string | null; generationModel: string | null; withIndexVersion?: boolean; hnsw?: 'inline' | 'exact'; documents: SeedDocument[] },
 ): Promise<SeededCollection> {
+  const exact = options.hnsw === 'exact';
   const collectionId = randomUUID();
   const withVersion = options.withIndexVersion ?? true;
   const indexVersionId = withVersion ? randomUUID() : null;
@@ -42,11 +44,12 @@ VALUES ($1, $2, $3, $4, $5, $6, '{}'::jsonb, $7)`,
       [collectionId, options.teamId, options.name, options.embeddingModel, dims, options.generationModel, indexVersionId],
     );
     if (indexVersionId) {
-      await tx.query(`INSERT INTO index_versions (id, collection_id, embedding_model, dimensions, status) VALUES ($1, $2, $3, $4, 'ready')`, [
+      await tx.query(`INSERT INTO index_versions (id, collection_id, embedding_model, dimensions, status, hnsw_state) VALUES ($1, $2, $3, $4, 'ready', $5)`, [
         indexVersionId,
         collectionId,
         options.embeddingModel,
         dims,
+        exact ? 'exact' : 'inline',
       ]);
     }
     for (const doc of options.documents) {
@@ -69,10 +72,11 @@ VALUES ($1, $2, $3, $4, $5, 'sha', $6, $6, $7::text[], $8, $9)`,
         );
         offset += chunk.text.length + 1;
         if (indexVersionId && dims) {
-          await tx.query(`INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding) VALUES ($1, $2, $3::vector)`, [
+          await tx.query(`INSERT INTO chunk_vectors (chunk_id, index_version_id, embedding, graph_pending) VALUES ($1, $2, $3::vector, $4)`, [
             chunkId,
             indexVersionId,
             toVectorLiteral(fakeEmbedding(chunk.text, dims)),
+            exact,
           ]);
         }
       }
@@ -80,7 +84,7 @@ VALUES ($1, $2, $3, $4, $5, 'sha', $6, $6, $7::text[], $8, $9)`,
       // Ingestion writes BM25 postings in the chunks' transaction; so does the seed.
       await writePostings(tx, collectionId, doc.chunks.map((c, i) => ({ chunkId: ids[i]!, text: c.text })), { analyzer: 'english' });
     }
-    if (indexVersionId && dims) {
+    if (indexVersionId && dims && !exact) {
       await tx.query(
         `CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw_${indexVersionId.replace(/-/g, '')} ON chunk_vectors USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE index_version_id = '${indexVersionId}'`,
       );

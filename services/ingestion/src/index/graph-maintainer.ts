@@ -1,0 +1,149 @@
+import type { Db } from '@quire/db';
+import { countVersionVectors, graphThreshold, HNSW_MAX_DIMENSIONS, moveIntoGraph, startVersionGraph, type HnswState } from '@quire/index-versions';
+import type { Logger } from '@quire/server-kit';
+
+export interface GraphMaintainerDeps {
+  db: Db;
+  logger: Logger;
+  /** A version gets its graph from this many vectors (at 256 dimensions; see `graphThreshold`). */
+  minVectors: number;
+  /** Target time one slice holds the database connection. */
+  sliceMs: number;
+  /** True while ingestion jobs run: slices then leave the connection free three quarters of the time. */
+  busy?: () => boolean;
+}
+
+const FIRST_SLICE = 16;
+const MAX_SLICE = 2000;
+
+/**
+ * Builds index versions' HNSW graphs in the background (see `vector-graph.ts` in @quire/index-versions).
+ * Writers tell it which versions got vectors; it counts an `exact` version's vectors (only once the
+ * running estimate reaches the threshold), gives it a graph once it is large enough, and moves a
+ * `graph` version's pending vectors in, in slices of about `sliceMs` each. Everything it does is
+ * recorded in the database, so a restart resumes from `resume()`, and several processes may run
+ * one each (a slice only moves rows still pending).
+ */
+export function createGraphMaintainer(deps: GraphMaintainerDeps) {
+  const log = deps.logger.child({ component: 'vector-graphs' });
+  const queue = new Set<string>();
+  /** Vectors counted at the last look plus those reported since; at least the true count's upper bound. */
+  const estimates = new Map<string, { counted: number; added: number }>();
+  const sliceSize = new Map<string, number>();
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  let sleeping: { timer: NodeJS.Timeout; wake: () => void } | null = null;
+  let idleWaiters: (() => void)[] = [];
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0) return void setImmediate(resolve);
+      sleeping = { timer: setTimeout(() => ((sleeping = null), resolve()), ms), wake: resolve };
+    });
+
+  function kick(): void {
+    if (running || stopped) return;
+    running = drain().finally(() => {
+      running = null;
+      if (queue.size > 0 && !stopped) kick();
+      else {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+  }
+
+  async function drain(): Promise<void> {
+    while (!stopped && queue.size > 0) {
+      const id = queue.values().next().value as string;
+      queue.delete(id);
+      try {
+        await step(id);
+      } catch (error) {
+        // The next write to the version (or the next start) tries again.
+        if (!stopped) log.warn('vector graph step failed', { index_version_id: id, err: String(error) });
+      }
+    }
+  }
+
+  /** Looks at one version: starts its graph when due, then moves pending vectors until none are left or another version waits. */
+  async function step(id: string): Promise<void> {
+    const v = await deps.db.query<{ hnsw_state: HnswState; dimensions: number | null }>(`SELECT hnsw_state, dimensions FROM index_versions WHERE id = $1`, [id]);
+    const row = v.rows[0];
+    if (!row || row.hnsw_state === 'inline') return void estimates.delete(id);
+    if (row.hnsw_state === 'exact') {
+      const dims = row.dimensions === null ? null : Number(row.dimensions);
+      if (dims === null || dims > HNSW_MAX_DIMENSIONS) return;
+      const threshold = graphThreshold(deps.minVectors, dims);
+      let e = estimates.get(id);
+      if (!e || e.counted + e.added >= threshold) {
+        e = { counted: await countVersionVectors(deps.db, id, threshold), added: 0 };
+        estimates.set(id, e);
+      }
+      if (e.counted < threshold) return;
+      const started = await deps.db.transaction((tx) => startVersionGraph(tx, id));
+      if (started === 'started') log.info('vector graph started', { index_version_id: id, vectors: e.counted });
+      if (started === 'no_graph_possible') return;
+    }
+    estimates.delete(id);
+    let size = sliceSize.get(id) ?? FIRST_SLICE;
+    while (!stopped) {
+      const t = performance.now();
+      const moved = await deps.db.transaction((tx) => moveIntoGraph(tx, id, size));
+      const ms = performance.now() - t;
+      if (moved === 0) {
+        sliceSize.delete(id);
+        return;
+      }
+      // Slices grow or shrink toward sliceMs: graph inserts get dearer as the graph grows.
+      if (moved === size) size = Math.min(MAX_SLICE, Math.max(1, Math.round(size * Math.min(2, deps.sliceMs / Math.max(ms, 1)))));
+      sliceSize.set(id, size);
+      await pause(deps.busy?.() ? ms * 3 : 0);
+      if (queue.size > 0) {
+        // Other versions take turns; this one comes back.
+        queue.add(id);
+        return;
+      }
+    }
+  }
+
+  return {
+    /** A version got `added` vectors (undefined: an unknown number, so it is counted again). */
+    notify(indexVersionId: string, added?: number): void {
+      if (stopped) return;
+      const e = estimates.get(indexVersionId);
+      if (e && added !== undefined) e.added += added;
+      else if (e) estimates.delete(indexVersionId);
+      queue.add(indexVersionId);
+      kick();
+    },
+    /** Picks up versions a previous process left with pending vectors or without the graph they need. */
+    async resume(): Promise<void> {
+      const r = await deps.db.query<{ id: string }>(
+        `SELECT iv.id FROM index_versions iv
+          WHERE (iv.hnsw_state = 'exact' AND iv.dimensions IS NOT NULL AND iv.dimensions <= ${HNSW_MAX_DIMENSIONS})
+             OR (iv.hnsw_state = 'graph' AND EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.index_version_id = iv.id AND cv.graph_pending))`,
+      );
+      for (const row of r.rows) this.notify(row.id);
+    },
+    /** Resolves once every version it was told about is done (nothing to build or move). */
+    idle(): Promise<void> {
+      if (!running && queue.size === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (sleeping) {
+        clearTimeout(sleeping.timer);
+        sleeping.wake();
+        sleeping = null;
+      }
+      await running;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    },
+  };
+}
+export type GraphMaintainer = ReturnType<typeof createGraphMaintainer>;
