@@ -16,11 +16,19 @@ export function createFakeGatewayModels(options: { dimensions?: number; maxEmbed
   const dimensions = options.dimensions ?? 32;
   const calls: EmbedCall[] = [];
   const failures: unknown[] = [];
+  // A word's hash is remembered: the fake stands for a remote provider, so its own CPU should not
+  // weigh on the process it runs in (benchmarks share that process with Quire).
+  const hashes = new Map<string, { slot: number; sign: number }>();
   const embed = (text: string, dims = dimensions): number[] => {
     const v = new Array<number>(dims).fill(0);
     for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
-      const h = createHash('sha1').update(word).digest();
-      v[h.readUInt32BE(0) % dims]! += h[4]! % 2 === 0 ? 1 : -1;
+      let h = hashes.get(word);
+      if (!h) {
+        const digest = createHash('sha1').update(word).digest();
+        h = { slot: digest.readUInt32BE(0), sign: digest[4]! % 2 === 0 ? 1 : -1 };
+        if (hashes.size < 100_000) hashes.set(word, h);
+      }
+      v[h.slot % dims]! += h.sign;
     }
     const norm = Math.hypot(...v) || 1;
     return v.map((x) => x / norm);
