@@ -27,6 +27,26 @@ interface Pending {
 const BOOT = new URL('./parse-worker-boot.mjs', import.meta.url);
 
 /**
+ * The process's flags minus an inherited `--import tsx`: the boot file loads pdf.js with Node's own
+ * loader and registers tsx after it, which an inherited tsx hook would defeat (about 200 MB of
+ * transformed sources and source maps per worker).
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (['--import', '--loader', '--experimental-loader', '--require', '-r'].includes(arg) && /^tsx(\/|$)/.test(args[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|experimental-loader|require)=tsx(\/|$)/.test(arg)) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
+/**
  * Every parse runs in a worker thread with a heap limit and a deadline: a hostile or broken file
  * (a zip bomb, an endless content stream, a parser bug) costs one worker, which is replaced, and
  * never the service. Parsers receive a copy of the bytes; results come back as plain data.
@@ -39,6 +59,7 @@ export function createParsePool(options: ParsePoolOptions) {
 
   const spawn = (): Slot => {
     const worker = new Worker(BOOT, {
+      execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, options.maxHeapMb / 8)) },
       stdout: false,
       stderr: false,
