@@ -142,7 +142,7 @@ export class AnthropicChatModel implements GenerationModelV1 {
       let stopReason: string | undefined;
       // Content-block index -> tool-call index, so tool calls are numbered 0.. like OpenAI's.
       const toolIndex = new Map<number, number>();
-      for await (const sse of guardStream(provider, parseSSE(response.body), options.abortSignal)) {
+      for await (const sse of parseSSE(guardStream(provider, response.body, options.abortSignal))) {
         if (sse.data.trim() === '') continue;
         const json = parseEventJson(provider, sse.data, requestId);
         const event = parseWith(provider, anthropicStreamEventSchema, json, requestId);

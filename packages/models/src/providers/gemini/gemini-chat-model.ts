@@ -148,7 +148,7 @@ export class GeminiChatModel implements GenerationModelV1 {
       let blocked = false;
       let toolCalls = 0;
       // No [DONE]: the body just ends. Usage on each chunk is a running total, so the last one wins.
-      for await (const event of guardStream(provider, parseSSE(response.body), options.abortSignal)) {
+      for await (const event of parseSSE(guardStream(provider, response.body, options.abortSignal))) {
         if (event.data.trim() === '') continue;
         const json = parseEventJson(provider, event.data, requestId);
         if (typeof json === 'object' && json !== null && 'error' in json) throw geminiStreamError(provider, json);

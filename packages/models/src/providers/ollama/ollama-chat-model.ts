@@ -117,7 +117,7 @@ export class OllamaChatModel implements GenerationModelV1 {
     async function* parts(): AsyncGenerator<StreamPartV1> {
       if (!response.body) throw badResponse(provider, 'the stream has no body.', requestId);
       let toolCalls = 0;
-      for await (const line of guardStream(provider, parseNDJSONLines(response.body), options.abortSignal)) {
+      for await (const line of parseNDJSONLines(guardStream(provider, response.body, options.abortSignal))) {
         const json = parseEventJson(provider, line, requestId);
         // A failure after HTTP 200 arrives as a `{"error": "..."}` line with no status of its own.
         if (typeof json === 'object' && json !== null && 'error' in json) throw providerErrorFromResponse(provider, 500, {}, json);

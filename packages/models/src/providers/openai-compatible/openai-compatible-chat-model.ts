@@ -178,7 +178,7 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
       let finishReason: string | undefined;
       let usage: UsageV1 | undefined;
       let done = false;
-      for await (const event of guardStream(provider, parseSSE(response.body), options.abortSignal)) {
+      for await (const event of parseSSE(guardStream(provider, response.body, options.abortSignal))) {
         // Read on to the end of the body after [DONE] (the server ends it right away): leaving the
         // loop early would destroy the response and with it a keep-alive connection to the provider.
         if (done) continue;
