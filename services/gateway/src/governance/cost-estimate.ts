@@ -13,6 +13,41 @@ export interface Estimate {
   micros: number;
 }
 
+/** A model's price as micro-dollars per token (and per search unit); null when it is not priced. */
+interface Rates {
+  input: number;
+  output: number;
+  unit: number | null;
+}
+
+const PER_MILLION = 1_000_000;
+const rateCache = new WeakMap<CostOf, Map<string, Rates | null>>();
+
+/**
+ * Prices do not change while the process runs, so each model's rates are read from the price book
+ * once: an estimate is then a few multiplications instead of exact decimal arithmetic per target.
+ * Rounded up, so the reservation is never below the exact worst case.
+ */
+function ratesOf(costOf: CostOf, model: string): Rates | null {
+  let byModel = rateCache.get(costOf);
+  if (!byModel) rateCache.set(costOf, (byModel = new Map()));
+  let rates = byModel.get(model);
+  if (rates === undefined) {
+    const input = costOf(model, { ...emptyUsage(), inputTokens: PER_MILLION });
+    const output = costOf(model, { ...emptyUsage(), outputTokens: PER_MILLION });
+    const unit = costOf(model, { ...emptyUsage(), searchUnits: PER_MILLION });
+    rates = input === null || output === null ? null : { input: toMicros(input) / PER_MILLION, output: toMicros(output) / PER_MILLION, unit: unit === null ? null : toMicros(unit) / PER_MILLION };
+    if (byModel.size < 10_000) byModel.set(model, rates);
+  }
+  return rates;
+}
+
+function estimateMicros(costOf: CostOf, model: string, usage: UsageV1): number {
+  const rates = ratesOf(costOf, model);
+  if (!rates || (usage.searchUnits > 0 && rates.unit === null)) return 0;
+  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * (rates.unit ?? 0));
+}
+
 const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
 
 /**
@@ -41,6 +76,7 @@ export async function estimateRequest(body: Record<string, unknown>, path: strin
   }
   const route = model.includes('/') ? undefined : await routes.get(model);
   const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [model];
-  const micros = Math.max(0, ...targets.map((t) => toMicros(costOf(t, usage))));
+  let micros = 0;
+  for (const t of targets) micros = Math.max(micros, estimateMicros(costOf, t, usage));
   return { inputTokens, outputTokens, micros };
 }

@@ -1,0 +1,36 @@
+import { createPriceBook, emptyUsage } from '@quire/models';
+import { toMicros } from './budgets.js';
+import { estimateRequest, type CostOf } from './cost-estimate.js';
+import type { RouteStore } from '../routing/route-store.js';
+
+const book = createPriceBook({
+  'p/cheap': { input: '0.15', output: '0.60', asOf: 'test', source: 'test' },
+  'p/dear': { input: '3', output: '15', cachedInput: '0.3', asOf: 'test', source: 'test' },
+  'p/rerank': { input: '0', output: '0', searchUnit: '0.002', asOf: 'test', source: 'test' },
+});
+const costOf: CostOf = (name, usage) => book.costOf(name, usage).costUsd;
+const noRoutes = { get: async () => undefined } as unknown as RouteStore;
+
+describe('estimateRequest reserves the exact worst case, rounded up to a micro-dollar', () => {
+  test('matches exact decimal pricing for many token counts, never below it', async () => {
+    for (let i = 0; i < 500; i++) {
+      const chars = 1 + Math.floor(Math.random() * 200_000);
+      const max = 1 + Math.floor(Math.random() * 50_000);
+      for (const model of ['p/cheap', 'p/dear']) {
+        const body = { model, messages: [{ role: 'user', content: 'x'.repeat(chars) }], max_tokens: max };
+        const estimate = await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes);
+        const exact = toMicros(costOf(model, { ...emptyUsage(), inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens }));
+        expect(estimate.micros).toBeGreaterThanOrEqual(exact);
+        expect(estimate.micros - exact).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  test('search units are priced for rerank; an unpriced model reserves nothing', async () => {
+    const docs = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
+    const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes);
+    expect(rerank.micros).toBe(toMicros(costOf('p/rerank', { ...emptyUsage(), inputTokens: rerank.inputTokens, searchUnits: 3 })));
+    const unpriced = await estimateRequest({ model: 'p/unknown', input: 'hello' }, '/v1/embeddings', costOf, noRoutes);
+    expect(unpriced.micros).toBe(0);
+  });
+});
