@@ -65,6 +65,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.once('error', reject);
+    // A client that goes away mid-body: settle, so nothing waits on a body that never ends.
+    req.once('close', () => {
+      if (!req.complete) reject(new AppError('invalid_request', 'The request body was cut off before its end.'));
+    });
   });
 }
 
