@@ -9,7 +9,7 @@ export interface GraphMaintainerDeps {
   minVectors: number;
   /** Target time one slice holds the database connection. */
   sliceMs: number;
-  /** True while ingestion jobs run: slices then leave the connection free three quarters of the time. */
+  /** True while ingestion jobs run: slices then leave the connection free nine tenths of the time. */
   busy?: () => boolean;
 }
 
@@ -34,6 +34,9 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
   let stopped = false;
   let sleeping: { timer: NodeJS.Timeout; wake: () => void } | null = null;
   let idleWaiters: (() => void)[] = [];
+  /** Vectors written since the planner statistics were last refreshed, and the table's size then. */
+  let writtenSinceAnalyze = 0;
+  let rowsAtAnalyze = 0;
 
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -65,6 +68,22 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
         if (!stopped) log.warn('vector graph step failed', { index_version_id: id, err: String(error) });
       }
     }
+    if (!stopped && writtenSinceAnalyze >= Math.max(1000, rowsAtAnalyze / 2)) await refreshStatistics().catch(() => undefined);
+  }
+
+  /**
+   * PGlite runs no autovacuum, so nothing else refreshes planner statistics, and with the counts of
+   * an empty collection the planner joins every chunk of a large one instead of walking its graph
+   * (150 ms instead of 3 for 11,000 vectors). Done when a graph is complete and, like autoanalyze,
+   * when the vectors have grown by half since the last time.
+   */
+  async function refreshStatistics(): Promise<void> {
+    const t = performance.now();
+    writtenSinceAnalyze = 0;
+    await deps.db.query('ANALYZE chunk_vectors, chunks, documents, bm25_postings');
+    const r = await deps.db.query<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'chunk_vectors'`);
+    rowsAtAnalyze = Math.max(0, Number(r.rows[0]?.n ?? 0));
+    log.info('planner statistics refreshed', { analyze_ms: Math.round(performance.now() - t), vectors: rowsAtAnalyze });
   }
 
   /** Looks at one version: starts its graph when due, then moves pending vectors until none are left or another version waits. */
@@ -93,13 +112,14 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
       const moved = await deps.db.transaction((tx) => moveIntoGraph(tx, id, size));
       const ms = performance.now() - t;
       if (moved === 0) {
+        if (sliceSize.has(id)) await refreshStatistics();
         sliceSize.delete(id);
         return;
       }
       // Slices grow or shrink toward sliceMs: graph inserts get dearer as the graph grows.
       if (moved === size) size = Math.min(MAX_SLICE, Math.max(1, Math.round(size * Math.min(2, deps.sliceMs / Math.max(ms, 1)))));
       sliceSize.set(id, size);
-      await pause(deps.busy?.() ? ms * 3 : 0);
+      await pause(deps.busy?.() ? ms * 9 : 0);
       if (queue.size > 0) {
         // Other versions take turns; this one comes back.
         queue.add(id);
@@ -112,6 +132,7 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
     /** A version got `added` vectors (undefined: an unknown number, so it is counted again). */
     notify(indexVersionId: string, added?: number): void {
       if (stopped) return;
+      writtenSinceAnalyze += added ?? 0;
       const e = estimates.get(indexVersionId);
       if (e && added !== undefined) e.added += added;
       else if (e) estimates.delete(indexVersionId);
