@@ -3,7 +3,11 @@ export interface IngestionLimits {
   /** Largest accepted file, in bytes (multer refuses bigger parts with 413). */
   maxUploadBytes: number;
   maxFilesPerUpload: number;
-  /** Jobs one process runs at once (in-process runner and BullMQ worker alike). */
+  /**
+   * Jobs one process runs at once (in-process runner and BullMQ worker alike). As many as the
+   * per-provider embedding cap, or the provider is never given all the calls it may take: a job
+   * embeds its document's batches in order.
+   */
   concurrency: number;
   /** Total tries per job, the first included. */
   attempts: number;
@@ -40,7 +44,10 @@ export interface IngestionLimits {
    * instead of search scanning an unbounded tail. Scaled with dimensions like `hnswMinVectors`.
    */
   hnswMaxPending: number;
-  /** Target time one background graph slice holds the database connection. */
+  /**
+   * Target time one background graph slice holds the database connection: PGlite runs one
+   * statement at a time, so a request arriving meanwhile waits up to this long.
+   */
   hnswSliceMs: number;
   /** `{url}` ingestion: deadline, and whether loopback addresses are allowed (tests only). */
   urlFetchTimeoutMs: number;
@@ -50,7 +57,7 @@ export interface IngestionLimits {
 export const DEFAULT_LIMITS: IngestionLimits = {
   maxUploadBytes: 50 * 1024 * 1024,
   maxFilesPerUpload: 20,
-  concurrency: 2,
+  concurrency: 4,
   attempts: 3,
   retryBaseDelayMs: 1000,
   embedBatchCap: 96,
@@ -65,10 +72,11 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   maxZipEntries: 2000,
   maxUncompressedBytes: 100 * 1024 * 1024,
   embedConcurrencyPerProvider: 4,
-  // About 20 ms for an exact vector search of 10,000 256-d vectors in PGlite (docs/benchmarks.md).
+  // An exact vector search in PGlite costs about 2 to 3 ms per 1,000 vectors of 256 dimensions:
+  // 20 to 30 ms at the threshold, 50 to 60 ms for the largest pending tail (docs/benchmarks.md).
   hnswMinVectors: 10_000,
-  hnswMaxPending: 50_000,
-  hnswSliceMs: 100,
+  hnswMaxPending: 20_000,
+  hnswSliceMs: 50,
   urlFetchTimeoutMs: 20_000,
   allowLoopbackUrls: false,
 };

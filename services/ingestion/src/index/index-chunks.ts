@@ -21,7 +21,7 @@ export interface VersionVectors {
 export interface GraphWritePolicy {
   maxPending: number;
 }
-export const DEFAULT_GRAPH_WRITE_POLICY: GraphWritePolicy = { maxPending: 50_000 };
+export const DEFAULT_GRAPH_WRITE_POLICY: GraphWritePolicy = { maxPending: 20_000 };
 
 export interface IndexChunksInput {
   /** The row this job processes (a replacement upload is its own row). */
