@@ -1,112 +1,111 @@
 /**
- * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50]
- * A generated corpus of text PDFs (pdf-lib). Measures (1) parsing + chunking alone through the
- * isolated parse pool and (2) end to end (upload -> parse -> chunk -> embed -> index, in-memory
- * PGlite) against a fake embedding provider with a fixed latency per call, and peak RSS.
+ * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50,1000] [--dims 256] [--statements] [--memory]
+ *
+ * A generated corpus of text PDFs (corpus.ts), then, each phase in its own process so that each
+ * peak RSS is its own (getrusage's maxrss, worker threads and the WASM database included):
+ * 1. parsing + chunking alone, through the isolated parse pool the service uses;
+ * 2. Quire's own capacity: end to end (upload -> parse -> chunk -> embed -> index, in-memory PGlite)
+ *    with a fake embedding provider that answers at once, then the background HNSW work it leaves;
+ * 3. end to end with the provider answering each call after a fixed latency (`--latency-ms`, a
+ *    comma-separated list runs one phase each), against the provider's pure latency budget.
+ * PGlite keeps its data in a temporary folder, as the embedded mode does (`--memory`: in memory).
+ * `--statements` lists the database statements that took the most time in phase 2.
  */
-import { openTestDatabase } from '@quire/db';
-import { createLogger, listen } from '@quire/server-kit';
-import { PDFDocument, StandardFonts } from 'pdf-lib';
-import { chunkText } from '../../services/ingestion/src/chunk/chunk-text.js';
-import { createIngestionService, DEFAULT_LIMITS } from '../../services/ingestion/src/index.js';
-import { createParsePool } from '../../services/ingestion/src/parse/parse-pool.js';
-import { createFakeGatewayModels } from '../../services/ingestion/src/testing/fake-gateway-models.js';
-import { client, TEST_SECRET } from '../../services/ingestion/src/testing/http.js';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeCorpus } from './corpus.js';
+import { runE2e, runParse, type E2eResult, type ParseResult } from './ingest-phases.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const DOCS = arg('docs', 200);
-const PAGES = arg('pages', 20);
-const LATENCY = arg('latency-ms', 50);
-const CHUNKING = { strategy: 'recursive' as const, chunk_size: 1000, chunk_overlap: 150 };
-const WORDS = 'policy laptop warranty travel hotel manager budget report quarter revenue customer support contract renewal security training'.split(' ');
+const { values: args } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '200' },
+    pages: { type: 'string', default: '20' },
+    'latency-ms': { type: 'string', default: '50,1000' },
+    dims: { type: 'string', default: '256' },
+    statements: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
+    phase: { type: 'string' },
+    corpus: { type: 'string' },
+  },
+});
+const DOCS = Number(args.docs);
+const PAGES = Number(args.pages);
+const DIMS = Number(args.dims);
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const rate = (n: number, ms: number) => (n / (ms / 1000)).toFixed(0);
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
-
-async function makeCorpus(): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for (let d = 0; d < DOCS; d++) {
-    const doc = await PDFDocument.create();
-    const font = await doc.embedFont(StandardFonts.Helvetica);
-    for (let p = 0; p < PAGES; p++) {
-      const page = doc.addPage([612, 792]);
-      for (let l = 0; l < 30; l++) {
-        const line = Array.from({ length: 12 }, (_, k) => WORDS[(d * 7 + p * 3 + l * 5 + k) % WORDS.length]).join(' ');
-        page.drawText(`${line} d${d} p${p} l${l}.`, { x: 40, y: 750 - l * 22, size: 10, font });
-      }
-    }
-    out.push(await doc.save());
-  }
-  return out;
+async function child(): Promise<void> {
+  const dir = args.corpus!;
+  const corpus = readdirSync(dir)
+    .filter((f) => f.endsWith('.pdf'))
+    .sort()
+    .map((f) => new Uint8Array(readFileSync(path.join(dir, f))));
+  const result =
+    args.phase === 'parse'
+      ? await runParse(corpus)
+      : await runE2e(corpus, { latencyMs: Number(args['latency-ms']), dimensions: DIMS, waitForGraphs: args.phase === 'capacity', statements: args.statements!, memory: args.memory! });
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0);
 }
 
-async function main() {
+function phase<T>(name: string, corpusDir: string, extra: string[] = []): T {
+  const script = fileURLToPath(import.meta.url);
+  const flags = [...(args.statements ? ['--statements'] : []), ...(args.memory ? ['--memory'] : [])];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--phase', name, '--corpus', corpusDir, '--dims', String(DIMS), ...flags, ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`phase ${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(line.slice(7)) as T;
+}
+
+async function main(): Promise<void> {
+  if (args.phase) return child();
+  const latencies = args['latency-ms']!.split(',').map(Number);
+  const dir = path.join(os.tmpdir(), `quire-ingest-bench-${DOCS}x${PAGES}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   let t = Date.now();
-  const corpus = await makeCorpus();
-  console.log(`corpus: ${DOCS} PDFs x ${PAGES} pages (${mb(corpus.reduce((s, b) => s + b.length, 0))}) generated in ${Date.now() - t} ms`);
+  const corpus = await makeCorpus(DOCS, PAGES);
+  corpus.forEach((bytes, i) => writeFileSync(path.join(dir, `doc-${String(i).padStart(5, '0')}.pdf`), bytes));
+  const mb = corpus.reduce((n, b) => n + b.length, 0) / 1048576;
+  console.log(`corpus: ${DOCS} PDFs x ${PAGES} pages (${mb.toFixed(1)} MB, Zipfian text), generated in ${s(Date.now() - t)}; ${os.cpus().length} CPUs, Node ${process.version}`);
 
-  // (1) Parsing + chunking alone, through the same isolated worker pool the service uses.
-  const limits = DEFAULT_LIMITS;
-  const pool = createParsePool({
-    size: limits.parseWorkers,
-    timeoutMs: limits.parseTimeoutMs,
-    maxHeapMb: limits.parseHeapMb,
-    limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
-  });
-  // Worker start-up and JIT warm-up (about a second per worker) are not parsing.
-  await Promise.all(Array.from({ length: limits.parseWorkers * 2 }, (_, i) => pool.parse(corpus[i % corpus.length]!, 'application/pdf')));
-  peakRss = 0;
-  t = Date.now();
-  let pages = 0;
-  let chunks = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limits.parseWorkers }, async () => {
-      while (next < corpus.length) {
-        const parsed = await pool.parse(corpus[next++]!, 'application/pdf');
-        pages += parsed.pagesTotal ?? 0;
-        chunks += (await chunkText(parsed, CHUNKING)).length;
-      }
-    }),
-  );
-  const parseSecs = (Date.now() - t) / 1000;
-  console.log(`parse+chunk: ${pages} pages, ${chunks} chunks in ${parseSecs.toFixed(1)} s = ${(pages / parseSecs).toFixed(0)} pages/s, ${(chunks / parseSecs).toFixed(0)} chunks/s; peak RSS ${mb(peakRss)}`);
-  await pool.close();
-
-  // (2) End to end with a fake provider of fixed latency.
-  const db = await openTestDatabase();
-  const fake = createFakeGatewayModels({ dimensions: 256, maxEmbeddingsPerCall: 96, latencyMs: LATENCY });
-  const service = await createIngestionService({ db, models: fake.models, logger: createLogger({ bench: 'ingest' }, 'error'), internalSecret: TEST_SECRET, limits: { reconcileIntervalMs: 3_600_000 } });
-  await service.start();
-  const server = await listen(service.app, 0);
-  const api = client(server.url);
-  const coll = await api.createCollection({ name: 'Bench', embedding_model: 'openai/bench', chunking: CHUNKING });
-  peakRss = 0;
-  t = Date.now();
-  const ids: string[] = [];
-  for (let i = 0; i < corpus.length; i += 10) {
-    const r = await api.upload(coll.id, corpus.slice(i, i + 10).map((bytes, k) => ({ name: `doc-${i + k}.pdf`, bytes })));
-    ids.push(...r.body.documents.map((d: { id: string }) => d.id));
-  }
-  let e2eChunks = 0;
-  for (const id of ids) e2eChunks += (await api.waitForDocument(id, 600_000)).progress.chunks_total;
-  const e2eSecs = (Date.now() - t) / 1000;
-  const calls = fake.calls.length;
-  // The provider's pure latency budget: its calls at the concurrency Quire may use (jobs x per-provider cap).
-  const parallel = Math.min(limits.concurrency, limits.embedConcurrencyPerProvider);
-  const budget = (Math.ceil(calls / parallel) * LATENCY) / 1000;
+  const p = phase<ParseResult>('parse', dir);
   console.log(
-    `end to end: ${ids.length} docs, ${pages} pages, ${e2eChunks} chunks in ${e2eSecs.toFixed(1)} s = ${(pages / e2eSecs).toFixed(0)} pages/s, ${(e2eChunks / e2eSecs).toFixed(0)} chunks/s; ` +
-      `${calls} provider calls x ${LATENCY} ms at concurrency ${parallel} = ${budget.toFixed(1)} s budget; ratio ${(e2eSecs / budget).toFixed(2)}; peak RSS ${mb(peakRss)}`,
+    `parse + chunk alone (${p.workers} parse workers): ${p.pages} pages, ${p.chunks} chunks in ${s(p.ms)} = ${rate(p.pages, p.ms)} pages/s, ${rate(p.chunks, p.ms)} chunks/s; peak RSS ${p.peakRssMb} MB`,
   );
-  await server.close();
-  await service.stop();
-  await db.close();
-  clearInterval(sampler);
+
+  t = Date.now();
+  const cap = phase<E2eResult>('capacity', dir, ['--latency-ms', '0']);
+  console.log(
+    `Quire's capacity (provider answers at once): ${cap.pages} pages, ${cap.chunks} chunks ready in ${s(cap.ms)} = ${rate(cap.pages, cap.ms)} pages/s, ${rate(cap.chunks, cap.ms)} chunks/s; ` +
+      `${cap.calls} provider calls; peak RSS ${cap.peakRssMb} MB`,
+  );
+  for (const line of cap.statements ?? []) console.log(`  ${line}`);
+  const g = cap.graph!;
+  console.log(
+    `  vector index: ${g.vectors} vectors, threshold ${g.threshold} -> ${g.state === 'graph' ? `HNSW graph complete ${s(g.ms)} after the last document was ready (${rate(g.moved, g.ms)} vectors/s in the background)` : `no HNSW graph (searched exactly)`}; ` +
+      `vector query p50 ${g.queryP50ReadyMs.toFixed(1)} ms when the documents were ready, ${g.queryP50AfterMs.toFixed(1)} ms after`,
+  );
+
+  for (const latency of latencies) {
+    const e = phase<E2eResult>('e2e', dir, ['--latency-ms', String(latency)]);
+    // The provider's pure latency budget: the time its calls take if it always has as many as it may
+    // be given at once (the per-provider cap) and Quire adds nothing.
+    const budget = Math.ceil(e.calls / e.parallel) * latency;
+    console.log(
+      `end to end, provider ${latency} ms a call: ${e.pages} pages, ${e.chunks} chunks ready in ${s(e.ms)} = ${rate(e.pages, e.ms)} pages/s, ${rate(e.chunks, e.ms)} chunks/s; ` +
+        `provider budget ceil(${e.calls} calls / ${e.parallel} at once) x ${latency} ms = ${s(budget)}; ratio ${(e.ms / budget).toFixed(2)} ` +
+        `(most calls seen in flight: ${e.maxInFlight}); peak RSS ${e.peakRssMb} MB`,
+    );
+  }
+  // Where the provider, not Quire, sets the pace: its budget reaches Quire's own time.
+  const perCall = cap.ms / Math.ceil(cap.calls / cap.parallel);
+  console.log(`the provider's budget reaches Quire's own ${s(cap.ms)} at about ${perCall.toFixed(0)} ms a call (${cap.calls} calls, ${cap.parallel} at once): slower providers set the pace`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((error) => {

@@ -1,13 +1,17 @@
 /**
- * node --import tsx bench/ingest/profile-index.ts [--docs 40] [--chunks 80] [--dims 256]
+ * node --import tsx bench/ingest/profile-index.ts [--docs 40] [--chunks 80] [--dims 256] [--hnsw exact|inline|none]
  * Times each statement of the index transaction (`indexChunks`) in in-memory PGlite, grouped by
  * the statement's first words, so the cost of chunks, postings, vectors (HNSW) and progress
- * writes can be compared per chunk.
+ * writes can be compared per chunk. `--hnsw exact` (default) is what ingestion does for a new
+ * version (vectors pending, no graph); `inline` grows the version's HNSW graph on every insert (a
+ * version from before deferred graphs, or one past its pending cap); `none` is inline with a plain
+ * index in the graph's place, isolating the graph-insert cost.
  */
 import { createHash } from 'node:crypto';
-import { openTestDatabase, type Db, type Queryable } from '@quire/db';
+import { openTestDatabase } from '@quire/db';
 import { indexChunks } from '../../services/ingestion/src/index/index-chunks.js';
 import type { ChunkDraft } from '../../services/ingestion/src/chunk/chunk-text.js';
+import { timedDb, topStatements, type StatementTimings } from './timed-db.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,32 +20,11 @@ const arg = (name: string, fallback: number) => {
 const DOCS = arg('docs', 40);
 const CHUNKS = arg('chunks', 80);
 const DIMS = arg('dims', 256);
-/** --no-hnsw: a plain index takes the HNSW index's name (so none is built), isolating graph-insert cost. */
-const NO_HNSW = process.argv.includes('--no-hnsw');
+const HNSW = process.argv.includes('--hnsw') ? process.argv[process.argv.indexOf('--hnsw') + 1] : 'exact';
+if (!['exact', 'inline', 'none'].includes(HNSW ?? '')) throw new Error('--hnsw exact|inline|none');
 const WORDS = 'policy laptop warranty travel hotel manager budget report quarter revenue customer support contract renewal security training'.split(' ');
 
-const timings = new Map<string, { ms: number; n: number }>();
-const label = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 48);
-function timed(q: Queryable): Queryable {
-  return {
-    exec: (sql) => q.exec(sql),
-    async query(sql, params) {
-      const t = performance.now();
-      try {
-        return await q.query(sql, params);
-      } finally {
-        const k = label(sql);
-        const e = timings.get(k) ?? { ms: 0, n: 0 };
-        e.ms += performance.now() - t;
-        e.n++;
-        timings.set(k, e);
-      }
-    },
-  } as Queryable;
-}
-function timedDb(db: Db): Db {
-  return { ...timed(db), kind: db.kind, close: () => db.close(), transaction: (fn) => db.transaction((tx) => fn(timed(tx))) } as Db;
-}
+const timings: StatementTimings = new Map();
 
 function vector(seed: number): number[] {
   const v = Array.from({ length: DIMS }, (_, i) => Math.sin(seed * 13.7 + i * 0.37));
@@ -51,7 +34,7 @@ function vector(seed: number): number[] {
 
 async function main() {
   const raw = await openTestDatabase();
-  const db = timedDb(raw);
+  const db = timedDb(raw, timings);
   const team = 'team_profile';
   const coll = (
     await raw.query<{ id: string }>(
@@ -59,9 +42,14 @@ async function main() {
       [team],
     )
   ).rows[0]!.id;
-  const iv = (await raw.query<{ id: string }>(`INSERT INTO index_versions (collection_id, embedding_model, status) VALUES ($1, 'openai/x', 'ready') RETURNING id`, [coll])).rows[0]!.id;
+  const iv = (
+    await raw.query<{ id: string }>(`INSERT INTO index_versions (collection_id, embedding_model, status, hnsw_state) VALUES ($1, 'openai/x', 'ready', $2) RETURNING id`, [
+      coll,
+      HNSW === 'exact' ? 'exact' : 'inline',
+    ])
+  ).rows[0]!.id;
   await raw.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [coll, iv]);
-  if (NO_HNSW) await raw.query(`CREATE INDEX chunk_vectors_hnsw_${iv.replace(/-/g, '')} ON chunk_vectors (chunk_id) WHERE index_version_id = '${iv}'`);
+  if (HNSW === 'none') await raw.query(`CREATE INDEX chunk_vectors_hnsw_${iv.replace(/-/g, '')} ON chunk_vectors (chunk_id) WHERE index_version_id = '${iv}'`);
   let total = 0;
   const t0 = performance.now();
   for (let d = 0; d < DOCS; d++) {
@@ -80,10 +68,8 @@ async function main() {
     total += CHUNKS;
   }
   const ms = performance.now() - t0;
-  console.log(`${DOCS} docs x ${CHUNKS} chunks (${DIMS} dims): ${(ms / total).toFixed(2)} ms per chunk, ${(ms / DOCS).toFixed(0)} ms per document`);
-  for (const [k, v] of [...timings].sort((a, b) => b[1].ms - a[1].ms)) {
-    console.log(`${(v.ms / total).toFixed(3).padStart(7)} ms/chunk ${String(v.n).padStart(5)}x  ${k}`);
-  }
+  console.log(`${DOCS} docs x ${CHUNKS} chunks (${DIMS} dims, --hnsw ${HNSW}): ${(ms / total).toFixed(2)} ms per chunk, ${(ms / DOCS).toFixed(0)} ms per document`);
+  for (const line of topStatements(timings, total, 'chunk')) console.log(line);
   await raw.close();
 }
 
