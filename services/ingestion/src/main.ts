@@ -17,7 +17,7 @@ const EnvSchema = z.object({
   INGESTION_HOST: z.string().default('0.0.0.0'),
   INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
   INGESTION_MAX_UPLOAD_MB: z.coerce.number().positive().default(50),
-  INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
 });
 
 async function main(): Promise<void> {
