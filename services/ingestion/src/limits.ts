@@ -73,8 +73,8 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   maxZipEntries: 2000,
   maxUncompressedBytes: 100 * 1024 * 1024,
   embedConcurrencyPerProvider: 4,
-  // An exact vector search in PGlite costs about 2 to 3 ms per 1,000 vectors of 256 dimensions:
-  // 20 to 30 ms at the threshold, 50 to 60 ms for the largest pending tail (docs/benchmarks.md).
+  // An exact vector query in PGlite costs about 2 ms per 1,000 vectors of 256 dimensions
+  // (bench/ingest/exact-search.ts): 20 ms at the threshold, about 40 ms for the largest pending tail.
   hnswMinVectors: 10_000,
   hnswMaxPending: 20_000,
   hnswSliceMs: 50,
