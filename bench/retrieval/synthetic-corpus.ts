@@ -36,7 +36,7 @@ export function normalise(v: number[]): number[] {
   return v.map((x) => x / n);
 }
 
-function zipfSampler(size: number, s: number, r: () => number): () => number {
+export function zipfSampler(size: number, s: number, r: () => number): () => number {
   const cdf = new Float64Array(size);
   let sum = 0;
   for (let i = 0; i < size; i++) cdf[i] = sum += 1 / Math.pow(i + 1, s);
@@ -58,11 +58,15 @@ export function noisy(v: number[], scale: number, r: () => number): number[] {
   return normalise(v.map((x) => x + gaussian(r) * sigma));
 }
 
-export function generateCorpus(options: { chunks: number; dimensions: number; topics: number; vocabulary: number; seed: number }): Corpus {
-  const r = rng(options.seed);
+/**
+ * English function words at the top ranks, then made-up words of 2 to 4 syllables: a vocabulary whose
+ * Zipfian draw gives BM25 about the distinct terms per chunk that real prose gives. Shared with
+ * bench/ingest's corpus.
+ */
+export function syntheticVocabulary(size: number, r: () => number): string[] {
   const vocabulary = [...FUNCTION_WORDS];
   const seen = new Set(vocabulary);
-  while (vocabulary.length < options.vocabulary) {
+  while (vocabulary.length < size) {
     const n = 2 + Math.floor(r() * 3);
     let w = '';
     for (let i = 0; i < n; i++) w += SYLLABLES[Math.floor(r() * SYLLABLES.length)];
@@ -71,6 +75,12 @@ export function generateCorpus(options: { chunks: number; dimensions: number; to
       vocabulary.push(w);
     }
   }
+  return vocabulary;
+}
+
+export function generateCorpus(options: { chunks: number; dimensions: number; topics: number; vocabulary: number; seed: number }): Corpus {
+  const r = rng(options.seed);
+  const vocabulary = syntheticVocabulary(options.vocabulary, r);
   const global = zipfSampler(vocabulary.length, 1.07, r);
   const topicPick = zipfSampler(60, 0.9, r);
   const centroids = Array.from({ length: options.topics }, () => normalise(Array.from({ length: options.dimensions }, () => gaussian(r))));
