@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { emptyUsage } from '@quire/models';
 import { AppError, handle, parseWith } from '@quire/server-kit';
 import { fromMicros, toMicros } from './budgets.js';
+import { worstCaseMicros } from './cost-estimate.js';
 import type { Governance } from './governance.js';
 import type { GovernedLocals } from './guards.js';
 
@@ -30,10 +31,7 @@ export function budgetCheckRouter(gov: Governance): Router {
       if ('estimated_usd' in body) {
         micros = toMicros(body.estimated_usd);
       } else {
-        const route = body.model.includes('/') ? undefined : await gov.routes.get(body.model);
-        const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [body.model];
-        const usage = { ...emptyUsage(), inputTokens: body.tokens };
-        micros = Math.max(0, ...targets.map((t) => toMicros(gov.costOf(t, usage))));
+        micros = await worstCaseMicros(body.model, { ...emptyUsage(), inputTokens: body.tokens }, gov.costOf, gov.routes);
       }
       await gov.budgets.check(locals.identity, micros);
       res.json({ object: 'budget_check', ok: true, estimated_usd: fromMicros(micros) });

@@ -74,9 +74,14 @@ export async function estimateRequest(body: Record<string, unknown>, path: strin
     inputTokens = Math.ceil((charsOf(body.query) + charsOf(body.documents)) / 4);
     usage = { ...emptyUsage(), inputTokens, searchUnits: Math.max(1, Math.ceil(docs / 100)) };
   }
+  return { inputTokens, outputTokens, micros: await worstCaseMicros(model, usage, costOf, routes) };
+}
+
+/** The dearest target `model` can reach (a route's targets and downgrade targets, or the model itself) for `usage`. */
+export async function worstCaseMicros(model: string, usage: UsageV1, costOf: CostOf, routes: RouteStore): Promise<number> {
   const route = model.includes('/') ? undefined : await routes.get(model);
   const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [model];
   let micros = 0;
   for (const t of targets) micros = Math.max(micros, estimateMicros(costOf, t, usage));
-  return { inputTokens, outputTokens, micros };
+  return micros;
 }
