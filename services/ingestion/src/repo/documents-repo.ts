@@ -2,6 +2,7 @@ import { IdentitySchema, type DocumentStage, type DocumentView, type Identity, t
 import type { Db, Queryable } from '@quire/db';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
+import { fromBase64, toBase64 } from './blob-transfer.js';
 
 interface DocumentRow {
   id: string;
@@ -104,7 +105,7 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
     [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
   );
   const row = r.rows[0]!;
-  await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, $3)`, [row.id, doc.sha256, doc.bytes]);
+  await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, decode($3, 'base64'))`, [row.id, doc.sha256, toBase64(doc.bytes)]);
   return toDocumentView(row);
 }
 
@@ -204,17 +205,17 @@ export interface ClaimedDocument {
  * a duplicate delivery after success, or a job for a deleted document, stops here.
  */
 export async function claimDocument(db: Queryable, documentId: string, version: number): Promise<ClaimedDocument | null> {
-  const r = await db.query<{ collection_id: string; mime_type: string; bytes: Uint8Array }>(
+  const r = await db.query<{ collection_id: string; mime_type: string; bytes: string }>(
     `WITH claimed AS (
        UPDATE documents SET status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
               heartbeat_at = now(), updated_at = now()
         WHERE id = $1 AND version = $2 AND status IN ('queued', 'processing')
         RETURNING id, collection_id, mime_type)
-     SELECT c.collection_id, c.mime_type, b.bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
+     SELECT c.collection_id, c.mime_type, encode(b.bytes, 'base64') AS bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
     [documentId, version],
   );
   const row = r.rows[0];
-  return row ? { collectionId: row.collection_id, mime: row.mime_type, bytes: new Uint8Array(row.bytes) } : null;
+  return row ? { collectionId: row.collection_id, mime: row.mime_type, bytes: fromBase64(row.bytes) } : null;
 }
 
 export interface ProgressUpdate {

@@ -4,6 +4,7 @@ import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
+import { fromBase64 } from '../repo/blob-transfer.js';
 
 export interface RechunkDeps {
   db: Db;
@@ -26,14 +27,14 @@ export interface RechunkRoundInput {
  * no chunks has no text to re-chunk, so it is never pending (and cannot keep a build running).
  */
 export async function pendingRechunk(db: Db, collectionId: string, versionId: string, limit: number) {
-  const r = await db.query<{ id: string; version: number; mime_type: string; bytes: Uint8Array }>(
-    `SELECT d.id, d.version, d.mime_type, b.bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id
+  const r = await db.query<{ id: string; version: number; mime_type: string; bytes: string }>(
+    `SELECT d.id, d.version, d.mime_type, encode(b.bytes, 'base64') AS bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id
       WHERE d.collection_id = $1 AND d.status = 'ready' AND d.replaces_document_id IS NULL AND COALESCE(d.chunks_total, 0) > 0
         AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.document_id = d.id AND ch.index_version_id = $2)
       ORDER BY d.id LIMIT $3`,
     [collectionId, versionId, limit],
   );
-  return r.rows;
+  return r.rows.map((row) => ({ ...row, bytes: fromBase64(row.bytes) }));
 }
 
 /**
