@@ -3,7 +3,8 @@
  * and the ledger write on. With DATABASE_URL it uses that database server (the deployed shape, see
  * db-server.ts); without, embedded PGlite in this process (so the database's CPU is this process's).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, openPGlite, openPostgres } from '@quire/db';
@@ -47,9 +48,19 @@ process.stdout.write(`KEY ${apiKey}\nREADY ${server.port}\n`);
 process.on('SIGUSR2', () => {
   void ledger.flush().then(() => db.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger')).then((r) => process.stdout.write(`LEDGER ${r.rows[0]!.n}\n`));
 });
+// BENCH_PROF_FILE: SIGHUP starts a CPU profile (after warm-up, so start-up and migrations stay out of it); SIGTERM writes it.
+const profiler = process.env.BENCH_PROF_FILE ? new inspector.Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  process.on('SIGHUP', () => profiler.post('Profiler.enable', () => profiler.post('Profiler.start')));
+}
 // A clean exit, so that --cpu-prof (BENCH_PROF=1) writes its profile.
 process.on('SIGTERM', () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   if (journalDir) rmSync(journalDir, { recursive: true, force: true });
-  process.exit(0);
+  if (!profiler) process.exit(0);
+  profiler.post('Profiler.stop', (_err, result) => {
+    writeFileSync(process.env.BENCH_PROF_FILE!, JSON.stringify(result.profile));
+    process.exit(0);
+  });
 });
