@@ -1,5 +1,5 @@
 /**
- * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50,1000] [--dims 256] [--statements] [--memory]
+ * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50,1000] [--sweep] [--within 1.15] [--dims 256] [--statements] [--memory]
  *
  * A generated corpus of text PDFs (corpus.ts), then, each phase in its own process so that each
  * peak RSS is its own (getrusage's maxrss, worker threads and the WASM database included):
@@ -7,7 +7,10 @@
  * 2. Quire's own capacity: end to end (upload -> parse -> chunk -> embed -> index, in-memory PGlite)
  *    with a fake embedding provider that answers at once, then the background HNSW work it leaves;
  * 3. end to end with the provider answering each call after a fixed latency (`--latency-ms`, a
- *    comma-separated list runs one phase each), against the provider's pure latency budget.
+ *    comma-separated list runs one phase each), against the provider's pure latency budget;
+ * 4. with `--sweep` (on by default; `--no-sweep`), the same at latencies around where the budget meets
+ *    Quire's own time, until the crossover is bracketed: the smallest latency a call at which a
+ *    run takes at most `--within` times the budget (sweep.ts).
  * PGlite keeps its data in a temporary folder, as the embedded mode does (`--memory`: in memory).
  * `--statements` lists the database statements that took the most time in phase 2.
  */
@@ -19,12 +22,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCorpus } from './corpus.js';
 import { runE2e, runParse, type E2eResult, type ParseResult } from './ingest-phases.js';
+import { providerBudgetMs, sweepLatency, type SweepPoint } from './sweep.js';
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     docs: { type: 'string', default: '200' },
     pages: { type: 'string', default: '20' },
     'latency-ms': { type: 'string', default: '50,1000' },
+    sweep: { type: 'boolean', default: true },
+    within: { type: 'string', default: '1.15' },
     dims: { type: 'string', default: '256' },
     statements: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
@@ -91,20 +98,34 @@ async function main(): Promise<void> {
       `vector query p50 ${g.queryP50ReadyMs.toFixed(1)} ms when the documents were ready, ${g.queryP50AfterMs.toFixed(1)} ms after`,
   );
 
-  for (const latency of latencies) {
+  const within = Number(args.within);
+  const e2e = (latency: number): SweepPoint => {
     const e = phase<E2eResult>('e2e', dir, ['--latency-ms', String(latency)]);
-    // The provider's pure latency budget: the time its calls take if it always has as many as it may
-    // be given at once (the per-provider cap) and Quire adds nothing.
-    const budget = Math.ceil(e.calls / e.parallel) * latency;
+    const budget = providerBudgetMs(e.calls, e.parallel, latency);
+    const point = { latencyMs: latency, ms: e.ms, budgetMs: budget, ratio: e.ms / budget };
     console.log(
       `end to end, provider ${latency} ms a call: ${e.pages} pages, ${e.chunks} chunks ready in ${s(e.ms)} = ${rate(e.pages, e.ms)} pages/s, ${rate(e.chunks, e.ms)} chunks/s; ` +
-        `provider budget ceil(${e.calls} calls / ${e.parallel} at once) x ${latency} ms = ${s(budget)}; ratio ${(e.ms / budget).toFixed(2)} ` +
+        `provider budget ceil(${e.calls} calls / ${e.parallel} at once) x ${latency} ms = ${s(budget)}; ratio ${point.ratio.toFixed(2)}${point.ratio <= within ? ' (provider-bound)' : ''} ` +
         `(most calls seen in flight: ${e.maxInFlight}); peak RSS ${e.peakRssMb} MB`,
     );
+    return point;
+  };
+  const fixed = latencies.map(e2e);
+  // Where the budget alone reaches Quire's own time: the sweep starts there.
+  const estimate = cap.ms / Math.ceil(cap.calls / cap.parallel);
+  console.log(`the provider's budget reaches Quire's own ${s(cap.ms)} at about ${estimate.toFixed(0)} ms a call (${cap.calls} calls, ${cap.parallel} at once)`);
+  if (args.sweep) {
+    console.log(`latency sweep (provider-bound: end to end within ${within}x the budget):`);
+    const { points, bracket } = await sweepLatency(estimate, within, async (latency) => fixed.find((p) => p.latencyMs === latency) ?? e2e(latency));
+    console.log('  latency/call   end to end   budget   ratio');
+    for (const p of points) console.log(`  ${`${p.latencyMs} ms`.padStart(12)} ${s(p.ms).padStart(12)} ${s(p.budgetMs).padStart(8)} ${p.ratio.toFixed(2).padStart(7)}`);
+    const [miss, meet] = bracket;
+    console.log(
+      meet
+        ? `crossover: provider-bound from ${meet.latencyMs} ms a call${miss ? ` (not yet at ${miss.latencyMs} ms)` : ''}; Quire's own capacity ${rate(cap.chunks, cap.ms)} chunks/s = ${rate(cap.pages, cap.ms)} pages/s`
+        : `crossover: above ${miss!.latencyMs} ms a call (not reached in the sweep)`,
+    );
   }
-  // Where the provider, not Quire, sets the pace: its budget reaches Quire's own time.
-  const perCall = cap.ms / Math.ceil(cap.calls / cap.parallel);
-  console.log(`the provider's budget reaches Quire's own ${s(cap.ms)} at about ${perCall.toFixed(0)} ms a call (${cap.calls} calls, ${cap.parallel} at once): slower providers set the pace`);
   rmSync(dir, { recursive: true, force: true });
 }
 
