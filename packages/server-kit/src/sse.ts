@@ -32,7 +32,9 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     }
   });
   // Events sent in the same turn of the event loop (one upstream network chunk's worth) go out as one
-  // write: one chunked-encoding frame and one syscall instead of one per event.
+  // write: one chunked-encoding frame and one syscall instead of one per event. setImmediate, not
+  // nextTick: it runs after the turn's I/O, so a provider stream whose last chunk and end arrive
+  // together is answered with a single write (events, [DONE] and the end) instead of two.
   let pending = '';
   let scheduled = false;
   const flush = () => {
@@ -47,7 +49,7 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     pending += text;
     if (!scheduled) {
       scheduled = true;
-      process.nextTick(flush);
+      setImmediate(flush);
     }
   };
   return {
