@@ -6,19 +6,33 @@ import { AppError } from '@quire/server-kit';
  */
 const FORBIDDEN = new Set(['api_base', 'base_url', 'baseurl', 'api_key', 'apikey', 'headers', 'extra_headers', 'extra_body', 'api_version', 'endpoint', 'proxy']);
 
-export function assertNoForbiddenFields(value: unknown, path: string[] = [], depth = 0): void {
+/**
+ * Walks the body once with one shared trail (pushed and popped), so a clean request allocates
+ * nothing; the dotted path is only built for the error.
+ */
+export function assertNoForbiddenFields(value: unknown): void {
+  walk(value, [], 0, false);
+}
+
+function walk(value: unknown, trail: string[], depth: number, inToolSchema: boolean): void {
   if (depth > 32 || value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    // Message contents are data, not settings: skip scanning inside messages' text.
-    value.forEach((item, i) => assertNoForbiddenFields(item, [...path, String(i)], depth + 1));
+    for (let i = 0; i < value.length; i++) {
+      trail.push(String(i));
+      walk(value[i], trail, depth + 1, inToolSchema);
+      trail.pop();
+    }
     return;
   }
-  for (const [key, child] of Object.entries(value)) {
-    const inToolSchema = path.includes('parameters') || path.includes('schema');
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    // A tool's JSON schema may name its own properties anything, `headers` included.
     if (!inToolSchema && FORBIDDEN.has(key.toLowerCase())) {
-      const param = [...path, key].join('.');
+      const param = [...trail, key].join('.');
       throw new AppError('forbidden_field', `The field "${param}" is not accepted: provider hosts, keys and headers are set by the gateway's configuration, not by requests.`, { param });
     }
-    assertNoForbiddenFields(child, [...path, key], depth + 1);
+    trail.push(key);
+    walk((value as Record<string, unknown>)[key], trail, depth + 1, inToolSchema || key === 'parameters' || key === 'schema');
+    trail.pop();
   }
 }

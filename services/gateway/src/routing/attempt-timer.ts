@@ -22,8 +22,12 @@ export const scopedFetch: typeof fetch = Object.assign((input: Parameters<typeof
 export class AttemptTimer {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
-  /** Pending phases and when each one's deadline passes (performance.now() ms). */
-  private readonly pending = new Map<Phase, { at: number; ms: number; applies: () => boolean }>();
+  /** When each phase's deadline passes (performance.now() ms); Infinity once reached or not set. */
+  private connectAt = Infinity;
+  private firstByteAt = Infinity;
+  private totalAt = Infinity;
+  /** The connect deadline only applies once a request went out over HTTP (postJson says when). */
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private fired: Phase | undefined;
   private readonly onClientAbort: (() => void) | undefined;
@@ -43,14 +47,12 @@ export class AttemptTimer {
     if (!timeouts) return;
     const now = performance.now();
     if (timeouts.connectMs) {
-      // The connect deadline applies to calls that go out over HTTP (postJson says when), not to local models.
-      let started = false;
-      const hooks: HttpHooks = { started: () => (started = true), headers: () => this.done('connect') };
+      const hooks: HttpHooks = { started: () => (this.started = true), headers: () => this.done('connect') };
       (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
-      this.pending.set('connect', { at: now + timeouts.connectMs, ms: timeouts.connectMs, applies: () => started });
+      this.connectAt = now + timeouts.connectMs;
     }
-    if (timeouts.firstByteMs) this.pending.set('first byte', { at: now + timeouts.firstByteMs, ms: timeouts.firstByteMs, applies: ALWAYS });
-    if (timeouts.totalMs) this.pending.set('total', { at: now + timeouts.totalMs, ms: timeouts.totalMs, applies: ALWAYS });
+    if (timeouts.firstByteMs) this.firstByteAt = now + timeouts.firstByteMs;
+    if (timeouts.totalMs) this.totalAt = now + timeouts.totalMs;
     this.arm();
   }
 
@@ -60,8 +62,7 @@ export class AttemptTimer {
   }
 
   private arm(): void {
-    let next = Infinity;
-    for (const p of this.pending.values()) next = Math.min(next, p.at);
+    const next = Math.min(this.connectAt, this.firstByteAt, this.totalAt);
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.check(), Math.max(0, next - performance.now()));
     this.timer.unref();
@@ -70,22 +71,32 @@ export class AttemptTimer {
   private check(): void {
     this.timer = undefined;
     if (this.controller.signal.aborted) return;
-    const now = performance.now();
-    for (const [phase, p] of this.pending) {
-      if (p.at > now + 1) continue;
-      this.pending.delete(phase);
-      if (!p.applies()) continue;
-      this.fired = phase;
-      this.controller.abort(new DOMException(`${phase} deadline of ${p.ms}ms passed`, 'TimeoutError'));
-      return;
+    const due = performance.now() + 1;
+    if (this.connectAt <= due) {
+      this.connectAt = Infinity;
+      if (this.started) return this.fire('connect');
     }
+    if (this.firstByteAt <= due) return this.fire('first byte');
+    if (this.totalAt <= due) return this.fire('total');
     this.arm();
+  }
+
+  private fire(phase: Phase): void {
+    this.fired = phase;
+    const ms = this.msOf(phase);
+    this.controller.abort(new DOMException(`${phase} deadline of ${ms}ms passed`, 'TimeoutError'));
+  }
+
+  private msOf(phase: Phase): number | undefined {
+    return this.timeouts?.[phase === 'connect' ? 'connectMs' : phase === 'first byte' ? 'firstByteMs' : 'totalMs'];
   }
 
   /** A phase was reached in time: its deadline no longer applies. */
   done(phase: Phase): void {
-    this.pending.delete(phase);
-    if (this.pending.size === 0 && this.timer) {
+    if (phase === 'connect') this.connectAt = Infinity;
+    else if (phase === 'first byte') this.firstByteAt = Infinity;
+    else this.totalAt = Infinity;
+    if (this.timer && this.connectAt === Infinity && this.firstByteAt === Infinity && this.totalAt === Infinity) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
@@ -98,11 +109,10 @@ export class AttemptTimer {
   /** The error to act on: a deadline that fired becomes a retryable provider timeout. */
   normalise(error: unknown, provider: string): unknown {
     if (this.fired === undefined || this.clientSignal?.aborted) return error;
-    const ms = this.timeouts?.[this.fired === 'connect' ? 'connectMs' : this.fired === 'first byte' ? 'firstByteMs' : 'totalMs'];
     return new ProviderError({
       code: 'provider_timeout',
       provider,
-      message: `Provider "${provider}" missed the ${this.fired} deadline (${ms}ms).`,
+      message: `Provider "${provider}" missed the ${this.fired} deadline (${this.msOf(this.fired)}ms).`,
       retryable: true,
       cause: error,
     });
@@ -111,9 +121,7 @@ export class AttemptTimer {
   clear(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.pending.clear();
+    this.connectAt = this.firstByteAt = this.totalAt = Infinity;
     if (this.onClientAbort) this.clientSignal?.removeEventListener('abort', this.onClientAbort);
   }
 }
-
-const ALWAYS = () => true;

@@ -52,7 +52,10 @@ export function mergeHeaders(...layers: (Record<string, string | undefined> | un
   const out: Record<string, string> = {};
   for (const layer of layers) {
     if (!layer) continue;
-    for (const [key, value] of Object.entries(layer)) if (value !== undefined) out[key.toLowerCase()] = value;
+    for (const key in layer) {
+      const value = layer[key];
+      if (value !== undefined) out[key.toLowerCase()] = value;
+    }
   }
   return out;
 }
