@@ -1,4 +1,5 @@
 import { openTestDatabase, type Db } from '@quire/db';
+import { analyze } from '@quire/keyword-index';
 import { moveIntoGraph, startVersionGraph } from '@quire/index-versions';
 import { ProviderError } from '@quire/models';
 import { createLogger, listen, verifyIdentity, type RunningServer } from '@quire/server-kit';
@@ -149,8 +150,13 @@ describe('upload and indexing', () => {
     expect(doc).toMatchObject({ status: 'ready', mime_type: 'text/markdown', title: 'Notes' });
     expect(fake.calls.length).toBe(before);
     expect(await chunkCount(doc.id)).toBeGreaterThan(0);
-    const hits = await count(`SELECT count(*)::int AS n FROM chunks WHERE document_id = $1 AND tsv @@ websearch_to_tsquery('english', 'embedding provider')`, [doc.id]);
-    expect(hits).toBe(1);
+    // Indexed for BM25: every term of the query has a posting in the document's chunk.
+    const terms = analyze('embedding provider').map((t) => t.term);
+    const hits = await count(
+      `SELECT count(DISTINCT p.term)::int AS n FROM bm25_postings p JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = $1 AND p.term = ANY($2::text[])`,
+      [doc.id, terms],
+    );
+    expect(hits).toBe(terms.length);
   });
 });
 

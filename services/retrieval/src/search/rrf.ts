@@ -1,4 +1,4 @@
-/** One leg's ranking: best first; `score` is that leg's own score (cosine similarity, ts_rank_cd, ...). */
+/** One leg's ranking: best first; `score` is that leg's own score (cosine similarity, BM25, ...). */
 export interface RankedHit {
   chunkId: string;
   score: number;
@@ -15,7 +15,7 @@ export const RRF_K = 60;
 
 /**
  * Reciprocal rank fusion: score = Σ weight / (k + rank), rank 1-based. Ranks, not raw scores, are
- * fused because cosine similarity and ts_rank_cd live on unrelated scales. Ties break on the chunk
+ * fused because cosine similarity and BM25 live on unrelated scales. Ties break on the chunk
  * id so the same inputs always give the same order.
  */
 export function reciprocalRankFusion(legs: Record<string, RankedHit[]>, options: { k?: number; weights?: Record<string, number> } = {}): FusedHit[] {
