@@ -4,10 +4,20 @@ import type { LedgerEntry } from './ledger.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const uuidOrNull = (v: string | undefined) => (v && UUID.test(v) ? v : null);
 
-const COLUMNS = `trace_id, team_id, key_id, purpose, collection_id, query_id, document_id, capability, provider, model, route,
-  attempt, stream, status, error_code, input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens,
-  reasoning_tokens, search_units, usage_reported, cost_usd, latency_ms, first_token_ms, provider_request_id, route_reason, fallback_from,
-  idempotency_key`;
+/**
+ * The columns a row carries, in order, with the type each value is cast to: one list, so the INSERT's
+ * column names and casts cannot drift apart. `rowValues` returns values in this order.
+ */
+const COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ['trace_id', 'text'], ['team_id', 'text'], ['key_id', 'text'], ['purpose', 'text'],
+  ['collection_id', 'uuid'], ['query_id', 'uuid'], ['document_id', 'uuid'],
+  ['capability', 'text'], ['provider', 'text'], ['model', 'text'], ['route', 'text'],
+  ['attempt', 'integer'], ['stream', 'boolean'], ['status', 'text'], ['error_code', 'text'],
+  ['input_tokens', 'integer'], ['output_tokens', 'integer'], ['cached_input_tokens', 'integer'], ['cache_write_input_tokens', 'integer'],
+  ['reasoning_tokens', 'integer'], ['search_units', 'integer'], ['usage_reported', 'boolean'],
+  ['cost_usd', 'numeric'], ['latency_ms', 'integer'], ['first_token_ms', 'integer'],
+  ['provider_request_id', 'text'], ['route_reason', 'text'], ['fallback_from', 'text'], ['idempotency_key', 'text'],
+];
 
 /** Rows per INSERT: a few hundred keeps each statement short on the single PGlite connection. */
 export const MAX_BATCH = 500;
@@ -27,13 +37,6 @@ export function rowValues(entry: LedgerEntry, idempotencyKey: string): RowValues
   ];
 }
 
-/** Each column's type, in COLUMNS order: the JSON text of a row's value is cast to it. */
-const COLUMN_TYPES = [
-  'text', 'text', 'text', 'text', 'uuid', 'uuid', 'uuid', 'text', 'text', 'text', 'text',
-  'integer', 'boolean', 'text', 'text', 'integer', 'integer', 'integer', 'integer',
-  'integer', 'integer', 'boolean', 'numeric', 'integer', 'integer', 'text', 'text', 'text',
-  'text',
-];
 /**
  * A batch travels as one JSON parameter, an array of rows in the journal's own format (arrays in
  * COLUMNS order), which the database unpacks with `jsonb_array_elements`. In PGlite this costs about
@@ -41,8 +44,8 @@ const COLUMN_TYPES = [
  * than 29 bind parameters a row): no column names repeated in every row, and none to match. PostgreSQL
  * takes the same statement. Replayed journal rows that were already committed are skipped (idempotent replay).
  */
-const INSERT_SQL = `INSERT INTO usage_ledger (${COLUMNS})
-  SELECT ${COLUMN_TYPES.map((type, i) => `(r->>${i})::${type}`).join(', ')} FROM jsonb_array_elements($1::jsonb) AS r
+const INSERT_SQL = `INSERT INTO usage_ledger (${COLUMNS.map(([name]) => name).join(', ')})
+  SELECT ${COLUMNS.map(([, type], i) => `(r->>${i})::${type}`).join(', ')} FROM jsonb_array_elements($1::jsonb) AS r
   ON CONFLICT (idempotency_key) DO NOTHING`;
 
 /** One INSERT of at most MAX_BATCH rows. */
