@@ -1,32 +1,23 @@
-import { openTestDatabase, type Db } from '@quire/db';
+import type { Db } from '@quire/db';
 import { HEADERS } from '@quire/contracts';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createIngestionService, type IngestionService } from './ingestion-service.js';
+import { signIdentity, type RunningServer } from '@quire/server-kit';
 import { takeOverStale } from './repo/documents-repo.js';
-import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
-import { client, TEAM_A, TEST_SECRET } from './testing/http.js';
+import type { createFakeGatewayModels } from './testing/fake-gateway-models.js';
+import { TEAM_A, TEST_SECRET, type client } from './testing/http.js';
+import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
-const logger = createLogger({ test: 'ingestion-versions' }, 'error');
+let t: TestIngestion;
 let db: Db;
 let fake: ReturnType<typeof createFakeGatewayModels>;
-let service: IngestionService;
 let server: RunningServer;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  fake = createFakeGatewayModels({ dimensions: 32, maxEmbeddingsPerCall: 8 });
-  service = await createIngestionService({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: { reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5 } });
-  await service.start();
-  server = await listen(service.app, 0);
-  api = client(server.url);
+  t = await startTestIngestion('ingestion-versions');
+  ({ db, fake, server, api } = t);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => t?.stop());
 
 const text = (topic: string, n = 30) => Array.from({ length: n }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i}.`).join('\n\n');
 const postText = (collectionId: string, body: Record<string, unknown>) => api.call(`/v1/collections/${collectionId}/documents`, { json: body });

@@ -1,33 +1,24 @@
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, type RunningServer } from '@quire/server-kit';
+import type { Db } from '@quire/db';
 import { prepareVersionWrite } from './index/index-chunks.js';
 import { createIngestionService, type IngestionService } from './ingestion-service.js';
 import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
-import { client, TEST_SECRET } from './testing/http.js';
+import { TEST_SECRET, type client } from './testing/http.js';
+import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
-const logger = createLogger({ test: 'vector-graphs' }, 'error');
 const EMBED = 'openai/small';
 // Small enough that a few documents cross it: 40 vectors of 32 dimensions.
 const LIMITS = { reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5, hnswMinVectors: 40, hnswMaxPending: 1000, hnswSliceMs: 5 };
+let t: TestIngestion;
 let db: Db;
 let service: IngestionService;
-let server: RunningServer;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  const fake = createFakeGatewayModels({ dimensions: 32, maxEmbeddingsPerCall: 8 });
-  service = await createIngestionService({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: LIMITS });
-  await service.start();
-  server = await listen(service.app, 0);
-  api = client(server.url);
+  t = await startTestIngestion('vector-graphs', LIMITS);
+  ({ db, service, api } = t);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => t?.stop());
 
 const TOPICS = ['harbour tides and ferries', 'garden soil and compost', 'laptop warranty and repairs', 'hotel budget and travel', 'quarterly revenue report'];
 const text = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `Section ${i} on ${topic}: note ${i * 7} covers ${topic.split(' ')[i % 3]} in detail.`).join('\n\n');
@@ -133,7 +124,7 @@ test('a service started later finishes what another left pending', async () => {
   await db.query('UPDATE chunk_vectors SET graph_pending = true WHERE index_version_id = $1', [v.id]);
   expect((await versionOf(coll.id)).pending).toBe(v.vectors);
   const fake = createFakeGatewayModels({ dimensions: 32 });
-  const second = await createIngestionService({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: LIMITS });
+  const second = await createIngestionService({ db, models: fake.models, logger: t.logger, internalSecret: TEST_SECRET, limits: LIMITS });
   try {
     await second.start();
     await second.vectorGraphsIdle();

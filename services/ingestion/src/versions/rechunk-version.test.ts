@@ -1,31 +1,18 @@
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, type RunningServer } from '@quire/server-kit';
+import type { Db } from '@quire/db';
 import { scopeConditions } from '../../../retrieval/src/search/scope-sql.js';
-import { createIngestionService, type IngestionService } from '../ingestion-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { client, TEST_SECRET } from '../testing/http.js';
+import type { client } from '../testing/http.js';
+import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 
-const logger = createLogger({ test: 'rechunk-version' }, 'error');
+let t: TestIngestion;
 let db: Db;
-let fake: ReturnType<typeof createFakeGatewayModels>;
-let service: IngestionService;
-let server: RunningServer;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  fake = createFakeGatewayModels({ dimensions: 32, maxEmbeddingsPerCall: 8 });
-  service = await createIngestionService({ db, models: fake.models, logger, internalSecret: TEST_SECRET, limits: { reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5 } });
-  await service.start();
-  server = await listen(service.app, 0);
-  api = client(server.url);
+  t = await startTestIngestion('rechunk-version');
+  ({ db, api } = t);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => t?.stop());
 
 const text = (topic: string, n = 30) => Array.from({ length: n }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i}.`).join('\n\n');
 
