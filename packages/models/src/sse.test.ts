@@ -1,4 +1,4 @@
-import { parseSSE, type SSEEvent } from './sse.js';
+import { parseSSE, SseDecoder, type SSEEvent } from './sse.js';
 
 async function parse(chunks: string[]): Promise<SSEEvent[]> {
   async function* source() {
@@ -54,5 +54,32 @@ describe('parseSSE', () => {
     const out: SSEEvent[] = [];
     for await (const event of parseSSE(stream)) out.push(event);
     expect(out).toEqual([{ event: 'message_stop', data: '{"type":"message_stop"}' }]);
+  });
+});
+
+describe('SseDecoder', () => {
+  const decode = (chunks: string[]) => {
+    const decoder = new SseDecoder();
+    const out: SSEEvent[] = [];
+    for (const chunk of chunks) decoder.push(new TextEncoder().encode(chunk), out);
+    decoder.end(out);
+    return out;
+  };
+
+  it('gives the same events however the bytes are cut', () => {
+    const text = ': ping\r\nevent: delta\r\nid: 7\r\ndata: {"a":1}\r\ndata:two\r\n\r\ndata: [DONE]\n\nretry: 10\ndata\n\n';
+    const whole = decode([text]);
+    expect(whole).toEqual([
+      { event: 'delta', id: '7', data: '{"a":1}\ntwo' },
+      { id: '7', data: '[DONE]' },
+      { id: '7', data: '' },
+    ]);
+    for (let cut = 1; cut < text.length; cut++) expect(decode([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+    expect(decode(text.split(''))).toEqual(whole);
+  });
+
+  it('treats a field without a colon as an empty value and ignores unknown fields', () => {
+    expect(decode(['event\ndata: x\nfoo: bar\n\n'])).toEqual([{ event: '', data: 'x' }]);
+    expect(decode(['dat: x\n\ndata : y\n\n'])).toEqual([]);
   });
 });

@@ -5,87 +5,128 @@ export interface SSEEvent {
   id?: string;
 }
 
-async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (Symbol.asyncIterator in source) {
-    yield* source as AsyncIterable<Uint8Array>;
-    return;
+const COLON = 58;
+const SPACE = 32;
+
+/**
+ * An incremental SSE decoder per the WHATWG framing that providers actually use: `\n`, `\r\n` and
+ * `\r` line ends (a `\r\n` split across chunks is one line end), `data:` with or without one space,
+ * multi-line data joined by `\n`, `:` comment lines (keep-alives) skipped, unknown fields ignored,
+ * the last event id kept across events. Synchronous, so a network chunk's events cost no promise
+ * each; lines are found with indexOf rather than a character loop (a stream's parse was 10 µs of
+ * a 90 µs provider call before).
+ */
+export class SseDecoder {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  private skipLeadingLF = false;
+  private data: string | undefined;
+  private event: string | undefined;
+  private id: string | undefined;
+
+  /** Decodes one network chunk and appends the events it completes to `out`. */
+  push(bytes: Uint8Array, out: SSEEvent[]): void {
+    this.feed(this.decoder.decode(bytes, { stream: true }), out);
   }
-  const reader = (source as ReadableStream<Uint8Array>).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+
+  /**
+   * The stream ended: an event whose last line was complete is dispatched even without its blank
+   * line, but a line cut off by a dropped connection is discarded rather than parsed as half a payload.
+   */
+  end(out: SSEEvent[]): void {
+    this.feed(this.decoder.decode(), out);
+    this.buffer = '';
+    this.dispatch(out);
+  }
+
+  private feed(text: string, out: SSEEvent[]): void {
+    let buf = this.buffer === '' ? text : this.buffer + text;
+    if (buf.length === 0) return;
+    if (this.skipLeadingLF) {
+      this.skipLeadingLF = false;
+      if (buf.charCodeAt(0) === 10) buf = buf.slice(1);
     }
-  } finally {
-    reader.releaseLock();
+    let start = 0;
+    let cr = buf.indexOf('\r');
+    for (;;) {
+      let end = buf.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = buf.indexOf('\r', start);
+      const atCR = cr !== -1 && (end === -1 || cr < end);
+      if (atCR) end = cr;
+      if (end === -1) break;
+      this.line(buf, start, end, out);
+      if (atCR) {
+        if (end + 1 < buf.length) {
+          if (buf.charCodeAt(end + 1) === 10) end++;
+        } else {
+          this.skipLeadingLF = true;
+        }
+      }
+      start = end + 1;
+    }
+    this.buffer = start === 0 ? buf : buf.slice(start);
+  }
+
+  private line(buf: string, start: number, end: number, out: SSEEvent[]): void {
+    if (start === end) return this.dispatch(out);
+    if (buf.charCodeAt(start) === COLON) return;
+    const colon = buf.indexOf(':', start);
+    const hasValue = colon !== -1 && colon < end;
+    const fieldEnd = hasValue ? colon : end;
+    let valueStart = hasValue ? colon + 1 : end;
+    if (valueStart < end && buf.charCodeAt(valueStart) === SPACE) valueStart++;
+    const fieldLength = fieldEnd - start;
+    if (fieldLength === 4 && buf.startsWith('data', start)) {
+      const value = buf.slice(valueStart, end);
+      this.data = this.data === undefined ? value : `${this.data}\n${value}`;
+    } else if (fieldLength === 5 && buf.startsWith('event', start)) {
+      this.event = buf.slice(valueStart, end);
+    } else if (fieldLength === 2 && buf.startsWith('id', start)) {
+      this.id = buf.slice(valueStart, end);
+    }
+  }
+
+  private dispatch(out: SSEEvent[]): void {
+    if (this.data !== undefined) {
+      const event: SSEEvent = { data: this.data };
+      if (this.event !== undefined) event.event = this.event;
+      if (this.id !== undefined) event.id = this.id;
+      out.push(event);
+    }
+    this.data = undefined;
+    this.event = undefined;
   }
 }
 
-/**
- * Parses an SSE byte stream per the WHATWG framing that providers actually use: `\n`, `\r\n` and
- * `\r` line ends (a `\r\n` split across chunks is one line end), `data:` with or without one space,
- * multi-line data joined by `\n`, `:` comment lines (keep-alives) skipped, unknown fields ignored.
- * An event is dispatched at a blank line, or at the end of the stream if its last line was complete
- * (a line cut off by a dropped connection is discarded rather than parsed as half a JSON payload).
- */
-export async function* parseSSE(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<SSEEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let skipLeadingLF = false;
-  let dataLines: string[] = [];
-  let event: string | undefined;
-  let id: string | undefined;
-  let hasData = false;
-
-  const takeEvent = (): SSEEvent | undefined => {
-    const out = hasData ? { ...(event !== undefined && { event }), ...(id !== undefined && { id }), data: dataLines.join('\n') } : undefined;
-    dataLines = [];
-    event = undefined;
-    hasData = false;
-    return out;
-  };
-
-  const handleLine = (line: string): SSEEvent | undefined => {
-    if (line === '') return takeEvent();
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') {
-      dataLines.push(value);
-      hasData = true;
-    } else if (field === 'event') {
-      event = value;
-    } else if (field === 'id') {
-      id = value;
-    }
-    return undefined;
-  };
-
-  for await (const chunk of chunksOf(source)) {
-    buffer += decoder.decode(chunk, { stream: true });
-    if (skipLeadingLF && buffer.startsWith('\n')) buffer = buffer.slice(1);
-    skipLeadingLF = false;
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const ch = buffer[i];
-      if (ch !== '\n' && ch !== '\r') continue;
-      const result = handleLine(buffer.slice(start, i));
-      if (ch === '\r') {
-        if (i + 1 < buffer.length) {
-          if (buffer[i + 1] === '\n') i++;
-        } else {
-          skipLeadingLF = true;
+function iterableOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  if (Symbol.asyncIterator in source) return source as AsyncIterable<Uint8Array>;
+  const stream = source as ReadableStream<Uint8Array>;
+  return {
+    async *[Symbol.asyncIterator]() {
+      const reader = stream.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
         }
+      } finally {
+        reader.releaseLock();
       }
-      start = i + 1;
-      if (result) yield result;
-    }
-    buffer = buffer.slice(start);
+    },
+  };
+}
+
+/** Parses an SSE byte stream (a web ReadableStream or any async iterable of bytes) into events. */
+export async function* parseSSE(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<SSEEvent> {
+  const decoder = new SseDecoder();
+  const out: SSEEvent[] = [];
+  for await (const chunk of iterableOf(source)) {
+    decoder.push(chunk, out);
+    if (out.length === 0) continue;
+    const events = out.splice(0);
+    for (const event of events) yield event;
   }
-  buffer += decoder.decode();
-  const last = takeEvent();
-  if (last) yield last;
+  decoder.end(out);
+  for (const event of out) yield event;
 }
