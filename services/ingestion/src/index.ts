@@ -1,4 +1,4 @@
 export { createIngestionService, type IngestionService, type IngestionServiceDeps } from './ingestion-service.js';
 export { DEFAULT_LIMITS, type IngestionLimits } from './limits.js';
 export { ingestDocumentJob, IngestDocumentPayloadSchema, type IngestDocumentPayload } from './jobs/ingest-document-job.js';
-export type { JobQueue, JobHandler, JobContext } from './jobs/job-queue.js';
+export type { JobQueue, JobHandler, JobContext } from '@quire/jobs';

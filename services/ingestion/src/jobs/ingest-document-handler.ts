@@ -13,7 +13,7 @@ import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.
 import { claimDocument, markFailed, markRetrying, updateProgress } from '../repo/documents-repo.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
-import type { JobContext, JobHandler } from './job-queue.js';
+import type { JobContext, JobHandler } from '@quire/jobs';
 
 export interface IngestHandlerDeps {
   db: Db;

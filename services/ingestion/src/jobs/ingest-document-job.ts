@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentitySchema } from '@quire/contracts';
-import type { JobDefinition } from './job-queue.js';
+import type { JobDefinition } from '@quire/jobs';
 
 export const IngestDocumentPayloadSchema = z
   .object({

@@ -2,7 +2,7 @@ import type { Db } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/documents-repo.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
-import type { JobQueue } from './job-queue.js';
+import type { JobQueue } from '@quire/jobs';
 
 const SWEEP_LIMIT = 500;
 

@@ -4,7 +4,7 @@ import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { AppError, ctx, handle, openSse, parseWith, type Logger } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
-import type { JobQueue } from '../jobs/job-queue.js';
+import type { JobQueue } from '@quire/jobs';
 import type { IngestionLimits } from '../limits.js';
 import { requireCollection } from '../repo/collections-repo.js';
 import {
