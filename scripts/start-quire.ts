@@ -46,7 +46,10 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     db, models, internalSecret, logger: logger.child({ service: 'ingestion' }),
     ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
   });
-  const retrieval = await createRetrievalService({ db, models, internalSecret, logger: logger.child({ service: 'retrieval' }) });
+  const retrieval = await createRetrievalService({
+    db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),
+    ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
+  });
   const servers: RunningServer[] = [];
   servers.push(await listen(ingestion.app, 0));
   servers.push(await listen(retrieval.app, 0));

@@ -20,14 +20,18 @@ export function evalReply(body: { messages: { role: string; content: unknown }[]
   return m ? `The report says ${m[2]!.split(' ').slice(0, 6).join(' ')} [${m[1]}].` : 'The sources do not say.';
 }
 
-export async function startEvalQuire(db: Db, openai: FakeOpenAI): Promise<{ quire: RunningQuire; client: QuireEvalClient }> {
+/** `redisUrl`: jobs (ingestion and benchmark runs) on BullMQ; Quires given the same `queueName` share its queues. */
+export async function startEvalQuire(db: Db, openai: FakeOpenAI, options: { redisUrl?: string; queueName?: string } = {}): Promise<{ quire: RunningQuire; client: QuireEvalClient }> {
   const pricing = Object.fromEntries(Object.entries(TEST_PRICES).map(([k, v]) => [k, { ...v, asOf: 'test', source: 'test' }]));
   const quire = await startQuire({
     db,
     port: 0,
-    queueName: `eval-${randomUUID()}`,
+    queueName: options.queueName ?? `eval-${randomUUID()}`,
     logger: createLogger({ test: 'eval' }, 'error'),
-    env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.url, QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY },
+    env: {
+      OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.url, QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY,
+      ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    },
   });
   return { quire, client: new QuireEvalClient(quire.url, E2E_ADMIN_KEY) };
 }

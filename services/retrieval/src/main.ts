@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   QUIRE_DATA_DIR: z.string().min(1).optional(),
   QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET must be at least 16 characters'),
   QUIRE_GATEWAY_URL: z.string().url(),
+  // Benchmark runs as BullMQ jobs shared by every retrieval process; without it, in process.
+  REDIS_URL: z.string().url().optional(),
   RETRIEVAL_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   RETRIEVAL_HOST: z.string().default('127.0.0.1'),
 });
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     models: createHttpGatewayModels({ baseUrl: env.QUIRE_GATEWAY_URL }),
     logger,
     internalSecret: env.QUIRE_INTERNAL_SECRET,
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   });
   const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST);
   logger.info('retrieval listening', { url: server.url });

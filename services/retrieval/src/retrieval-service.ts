@@ -17,6 +17,10 @@ export interface RetrievalServiceDeps {
   internalSecret: string;
   /** Replaceable keyword leg; defaults to Okapi BM25 over `@quire/keyword-index` postings. */
   keyword?: KeywordRetriever;
+  /** Benchmark runs go to BullMQ on this Redis (several retrieval processes share them); without it they run in process. */
+  redisUrl?: string;
+  /** The benchmark queue's name (default `quire-benchmarks`). */
+  queueName?: string;
 }
 
 export interface RetrievalService {
@@ -32,6 +36,7 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
     internalSecret: deps.internalSecret,
     ready: async () => {
       await deps.db.query('SELECT 1');
+      await evaluation.runner.ping();
     },
   });
   const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createBm25KeywordRetriever(deps.db) };
@@ -40,12 +45,15 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   app.use(chatRoutes(searchDeps, deps.logger));
   app.use(queryRoutes(deps.db));
   // Evaluation: eval sets, benchmark runs (resumed at start-up), replay, promotion gate, quality.
-  const evaluation = evalModule({ search: searchDeps, internalSecret: deps.internalSecret, logger: deps.logger.child({ component: 'eval' }) });
+  const evaluation = evalModule({
+    search: searchDeps, internalSecret: deps.internalSecret, logger: deps.logger.child({ component: 'eval' }),
+    ...(deps.redisUrl ? { redisUrl: deps.redisUrl } : {}), ...(deps.queueName ? { queueName: deps.queueName } : {}),
+  });
   app.use(evaluation.router);
   finishServiceApp(app, deps.logger);
   return {
     app,
-    // The benchmark runner lets its case in flight go; the run resumes on the next start.
+    // The benchmark runner lets its case in flight go; its run's job goes back to the queue.
     stop: () => evaluation.runner.stop(),
   };
 }

@@ -59,9 +59,15 @@ export async function listBenchmarks(db: Queryable, teamId: string, evalSetId: s
   return r.rows.map(toRow);
 }
 
-/** The oldest run that is not final (queued, or running when a process stopped mid-run). */
-export async function nextPendingBenchmark(db: Queryable, skip: string[]): Promise<BenchmarkRow | null> {
-  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE status IN ('queued', 'running') AND NOT (id = ANY($1::uuid[])) ORDER BY created_at LIMIT 1`, [skip]);
+/** Runs that are not final: queued, or running when a process stopped mid-run (oldest first). */
+export async function unfinishedBenchmarkIds(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ id: string }>(`SELECT id FROM benchmarks WHERE status IN ('queued', 'running') ORDER BY created_at`);
+  return r.rows.map((row) => row.id);
+}
+
+/** A run by id, whatever its team (the runner's view; the API scopes by team). */
+export async function findBenchmark(db: Queryable, id: string): Promise<BenchmarkRow | null> {
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE id = $1`, [id]);
   return r.rows[0] ? toRow(r.rows[0]) : null;
 }
 

@@ -48,7 +48,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         identity,
         casesTotal: set.cases,
       });
-      runner.kick();
+      runner.kick(id);
       res.status(202).json(await benchmarkView(db, await getBenchmark(db, identity.team_id, id)));
     }),
   );
@@ -70,7 +70,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const b = await getBenchmark(db, ctx(res).identity.team_id, String(req.params.id));
       // A run left `running` by a stopped process resumes when anyone looks at it (and at start-up).
-      if (b.status === 'queued' || b.status === 'running') runner.kick();
+      if (b.status === 'queued' || b.status === 'running') runner.kick(b.id);
       res.json(await benchmarkView(db, b));
     }),
   );

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { JobDefinition, JobQueue } from '@quire/jobs';
 import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
 import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
-import { doneKeys, insertResult, nextPendingBenchmark, recordQueryStart, setStatus, spentUsd, type BenchmarkRow } from './benchmark-repo.js';
+import { doneKeys, findBenchmark, insertResult, recordQueryStart, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, scoreAnswer, scoreRetrieval } from './case-executor.js';
 import { listCases } from './eval-repo.js';
 
@@ -16,59 +18,94 @@ export interface RunnerDeps extends SearchDeps {
   attempts?: number;
 }
 
+const BenchmarkJobSchema = z.object({ benchmarkId: z.string().uuid() });
+export type BenchmarkJob = z.infer<typeof BenchmarkJobSchema>;
+
+/** One job per run: a duplicate enqueue (a second look at a running run, a restart) is absorbed by the job id. */
+export const runBenchmarkJob: JobDefinition<typeof BenchmarkJobSchema> = {
+  name: 'run-benchmark',
+  version: 1,
+  payloadSchema: BenchmarkJobSchema,
+  jobId: (payload) => `benchmark-${payload.benchmarkId}`,
+};
+
+/** Raised when the runner stops mid-run, so the queue hands the job to another worker (BullMQ) or keeps it for the next start. */
+class RunnerStopping extends Error {
+  override readonly name = 'RunnerStopping';
+}
+
 const isRetryable = (e: unknown) => (ProviderError.is(e) && e.retryable) || (AppError.is(e) && (e.code === 'service_unavailable' || e.code === 'provider_network_error'));
 
 /**
- * Runs benchmarks in this process, one case at a time. Progress lives in Postgres (one result row
- * per configuration x case), so a runner started later (after a restart, or in another process)
- * continues where the last stopped: finished cases are skipped, an interrupted case runs again.
+ * Runs benchmarks as jobs on a queue (BullMQ on Redis, or in-process), one case at a time per
+ * worker. Progress lives in Postgres (one result row per configuration x case), so whichever worker
+ * takes a run up (after a restart, a stop, or a killed worker's job coming back) continues where the
+ * last stopped: finished cases are skipped, an interrupted case runs again.
  */
 export class BenchmarkRunner {
-  private active: Promise<void> | null = null;
   private stopping = false;
   private abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly queue: JobQueue<BenchmarkJob>,
+  ) {}
 
-  /** Resumes unfinished runs after the start-up delay. */
+  /**
+   * After the start-up delay (the gateway may not listen yet, and a run's cases call it), takes jobs
+   * and queues every run that a stopped process left unfinished. Runs created meanwhile wait in the queue.
+   */
   start(): void {
-    this.timer = setTimeout(() => this.kick(), this.deps.resumeDelayMs ?? 1000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.queue
+        .start((payload) => this.handle(payload.benchmarkId))
+        .then(() => this.resumeUnfinished())
+        .catch((error: unknown) => this.deps.logger.error('benchmark runner did not start', { err: String(error) }));
+    }, this.deps.resumeDelayMs ?? 1000);
     this.timer.unref?.();
   }
 
-  /** Makes sure the loop is running (it exits when nothing is pending). */
-  kick(): void {
-    if (this.stopping || this.active) return;
-    this.active = this.loop()
-      .catch((error: unknown) => this.deps.logger.error('benchmark runner failed', { err: String((error as Error)?.stack ?? error) }))
-      .finally(() => {
-        this.active = null;
-      });
+  /** Queues a run (nothing happens if its job is already queued or running). */
+  kick(benchmarkId: string): void {
+    if (this.stopping) return;
+    this.queue.enqueue({ benchmarkId }).catch((error: unknown) => this.deps.logger.error('could not queue a benchmark run', { benchmark_id: benchmarkId, err: String(error) }));
   }
 
-  /** Stops after the case in flight is cancelled; its run stays `running` and resumes on the next start. */
+  /** Stops after the case in flight is cancelled; its run stays `running` and its job goes back to the queue. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
-    await this.active;
+    await this.queue.stop();
   }
 
-  private async loop(): Promise<void> {
-    const failed: string[] = [];
-    while (!this.stopping) {
-      const benchmark = await nextPendingBenchmark(this.deps.db, failed);
-      if (!benchmark) return;
-      try {
-        await this.run(benchmark);
-      } catch (error) {
-        if (this.stopping) return;
-        failed.push(benchmark.id);
-        this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
-        await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
-      }
+  /** Throws when the queue's store does not answer (readiness). */
+  ping(): Promise<void> {
+    return this.queue.ping();
+  }
+
+  private async resumeUnfinished(): Promise<void> {
+    try {
+      for (const id of await unfinishedBenchmarkIds(this.deps.db)) this.kick(id);
+    } catch (error) {
+      this.deps.logger.error('could not resume benchmark runs', { err: String(error) });
     }
+  }
+
+  private async handle(benchmarkId: string): Promise<void> {
+    const benchmark = await findBenchmark(this.deps.db, benchmarkId);
+    if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
+    try {
+      await this.run(benchmark);
+    } catch (error) {
+      if (this.stopping) throw new RunnerStopping('The benchmark runner stopped mid-run.');
+      this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
+      await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if (this.stopping) throw new RunnerStopping('The benchmark runner stopped mid-run.');
   }
 
   private async run(b: BenchmarkRow): Promise<void> {
