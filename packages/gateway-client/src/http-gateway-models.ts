@@ -66,6 +66,8 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
       baseURL: `${baseUrl().replace(/\/$/, '')}/v1`,
       headers: contextHeaders(context),
       maxTokensField: 'max_tokens',
+      // Quire's gateway answers base64 embeddings: float32 bytes instead of JSON numbers between services.
+      base64Embeddings: true,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   return {
@@ -76,7 +78,7 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
         provider: name.slice(0, name.indexOf('/')),
         modelId: name,
         maxEmbeddingsPerCall: model.maxEmbeddingsPerCall,
-        doEmbed: (opts) => model.doEmbed(opts).catch((e: unknown) => Promise.reject(restoreGatewayError(e))),
+        doEmbed: (opts) => model.doEmbed({ ...opts, encoding: 'base64' }).catch((e: unknown) => Promise.reject(restoreGatewayError(e))),
       };
     },
     generationModel(name, context): GenerationModelV1 {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openTestDatabase, type Db } from '@quire/db';
-import { startFakeAnthropic, startFakeOpenAI, type FakeAnthropic, type FakeOpenAI } from '@quire/fakes';
+import { fakeEmbedding, startFakeAnthropic, startFakeOpenAI, toBase64Float32, type FakeAnthropic, type FakeOpenAI } from '@quire/fakes';
 import { createModelRegistry, createPriceBook } from '@quire/models';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
 import { createGatewayService } from './gateway-service.js';
@@ -132,8 +132,12 @@ describe('OpenAI-compatible model API', () => {
     const floats = ((await floatRes.json()) as any);
     expect(floats.data).toHaveLength(2);
     expect(floats.data[0].embedding).toHaveLength(64);
+    expect(openai.requests.at(-1)?.body).toMatchObject({ encoding_format: 'float' });
     const b64Res = await post('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'alpha beta', encoding_format: 'base64' });
     const b64 = ((await b64Res.json()) as any);
+    // A base64 caller gets base64 from the provider too: the provider's float32 bytes, unchanged.
+    expect(openai.requests.at(-1)?.body).toMatchObject({ encoding_format: 'base64' });
+    expect(b64.data[0].embedding).toBe(toBase64Float32(fakeEmbedding('alpha beta')));
     const bytes = Buffer.from(b64.data[0].embedding, 'base64');
     const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     expect(decoded[0]).toBeCloseTo(floats.data[0].embedding[0], 5);

@@ -78,13 +78,16 @@ export class ModelService {
     this.loop = { ledger, logger, health: this.health, costOf: (name, usage) => catalog.costOf(name, usage) };
   }
 
-  async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution): Promise<EmbedResultV1> {
+  /** `encoding`: the wire format the caller wants, passed to providers that can send base64 (see EmbedOptionsV1). */
+  async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64'): Promise<EmbedResultV1> {
     const plan = await this.plan(name, 'embedding', attribution);
     return runPlan(this.loop, plan, 'embedding', false, attribution, undefined, (ctx) =>
       this.once(ctx, 'embedding', attribution, async () => {
         const model = this.catalog.embeddingModel(ctx.model);
         const result = await ctx.timer.run(() =>
-          model.doEmbed({ values, ...(dimensions ? { dimensions } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }),
+          model.doEmbed({
+            values, ...(dimensions ? { dimensions } : {}), ...(encoding ? { encoding } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId },
+          }),
         );
         return { result, usage: result.usage, requestId: result.requestId };
       }),

@@ -47,6 +47,7 @@ export function createAzureOpenAI(settings: AzureOpenAISettings): AzureOpenAIPro
     maxTokensField: parsed.maxTokensField,
     seedField: 'seed',
     streamUsageOption: true,
+    base64Embeddings: true,
     requestIdHeader: 'apim-request-id',
     url: v1 ? undefined : (path, deployment) => `${joinURL(root, `deployments/${encodeURIComponent(deployment)}/${path}`)}?api-version=${version}`,
     fetch: parsed.fetch,

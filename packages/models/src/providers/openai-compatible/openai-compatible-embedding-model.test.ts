@@ -48,6 +48,20 @@ describe('OpenAI-compatible embedding model against the fake', () => {
     expect(cosineSimilarity(result.embeddings[0]!, query)).toBeGreaterThan(cosineSimilarity(result.embeddings[1]!, query) + 0.3);
   });
 
+  it('asks for base64 when the caller prefers it and the server offers it, and decodes the float32 bytes exactly', async () => {
+    const openai = createOpenAICompatible({ name: 'openai', baseURL: fake.url, apiKey: 'sk-test' }).embeddingModel('text-embedding-3-small');
+    const result = await openai.doEmbed({ values, encoding: 'base64' });
+    expect(fake.requests[0]?.body).toMatchObject({ encoding_format: 'base64' });
+    expect(result.embeddings).toEqual(values.map((v) => Array.from(new Float32Array(fakeEmbedding(v)))));
+    // A server not known to answer base64 is asked for floats whatever the caller prefers.
+    const other = createOpenAICompatible({ name: 'deepseek', baseURL: fake.url, apiKey: 'sk-test' }).embeddingModel('text-embedding-3-small');
+    await other.doEmbed({ values, encoding: 'base64' });
+    expect(fake.requests[1]?.body).toMatchObject({ encoding_format: 'float' });
+    const optedIn = createOpenAICompatible({ name: 'vllm', baseURL: fake.url, apiKey: 'sk-test', base64Embeddings: true }).embeddingModel('text-embedding-3-small');
+    await optedIn.doEmbed({ values, encoding: 'base64' });
+    expect(fake.requests[2]?.body).toMatchObject({ encoding_format: 'base64' });
+  });
+
   it('decodes little-endian float32 base64', () => {
     const bytes = Buffer.alloc(8);
     bytes.writeFloatLE(0.5, 0);

@@ -40,7 +40,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
       body: {
         model: this.modelId,
         input: options.values,
-        encoding_format: 'float',
+        encoding_format: options.encoding === 'base64' && this.config.base64Embeddings ? 'base64' : 'float',
         ...(options.dimensions !== undefined && { dimensions: options.dimensions }),
       },
       fetch: this.config.fetch,

@@ -24,6 +24,11 @@ export const openAICompatibleSettingsSchema = z.object({
    * and reports usage on the final chunk anyway.
    */
   streamUsageOption: z.boolean().optional(),
+  /**
+   * Whether the server answers `encoding_format: "base64"` for embeddings (OpenAI and Azure do; so does
+   * Quire's own gateway). Defaults to true for the provider named `openai`; others are always asked for floats.
+   */
+  base64Embeddings: z.boolean().optional(),
   fetch: z.custom<FetchFunction>((value) => typeof value === 'function').optional(),
 });
 
@@ -36,6 +41,8 @@ export interface OpenAICompatibleConfig {
   maxTokensField: 'max_tokens' | 'max_completion_tokens';
   seedField: 'seed' | 'random_seed';
   streamUsageOption: boolean;
+  /** The server can send embeddings as base64 (asked for only when the caller prefers it). */
+  base64Embeddings: boolean;
   /** Response header with the request id (default `x-request-id`; Azure's gateway sends `apim-request-id`). */
   requestIdHeader?: string;
   /** Where a call goes; defaults to `{baseURL}/{path}`. Azure's classic form puts the deployment in the path. */
@@ -59,6 +66,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     maxTokensField: parsed.maxTokensField ?? (parsed.name === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     seedField: parsed.seedField ?? 'seed',
     streamUsageOption: parsed.streamUsageOption ?? true,
+    base64Embeddings: parsed.base64Embeddings ?? parsed.name === 'openai',
     fetch: parsed.fetch,
     headers: (callHeaders) =>
       mergeHeaders(parsed.headers, callHeaders, parsed.apiKey ? { authorization: `Bearer ${parsed.apiKey}` } : undefined),

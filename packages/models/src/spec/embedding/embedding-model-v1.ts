@@ -7,6 +7,12 @@ export interface EmbedOptionsV1 extends CallOptionsV1 {
   dimensions?: number;
   /** Hint for asymmetric models (Cohere, Voyage, Gemini): queries and documents embed differently. */
   inputType?: 'query' | 'document';
+  /**
+   * How the caller would like the vectors carried, for providers that let it choose: `base64` (little-endian
+   * float32) is exact for float32 vectors and a fraction of the cost of JSON numbers to encode and parse
+   * (a 1,536-dimension vector is about 45 µs of JSON.parse as numbers). Providers without the choice ignore it.
+   */
+  encoding?: 'float' | 'base64';
 }
 
 export interface EmbedResultV1 extends ResponseMetaV1 {
