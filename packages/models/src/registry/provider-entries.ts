@@ -105,7 +105,10 @@ export function buildProviderEntry(name: string, config: Exclude<ProviderConfig,
       return { type: config.type, generationModel: provider.chatModel };
     }
     case 'openai-compatible': {
-      const provider = createOpenAICompatible({ ...common, baseURL: config.baseURL, apiKey: config.apiKey, maxTokensField: config.maxTokensField });
+      const provider = createOpenAICompatible({
+        ...common, baseURL: config.baseURL, apiKey: config.apiKey, maxTokensField: config.maxTokensField,
+        ...(config.base64Embeddings !== undefined ? { base64Embeddings: config.base64Embeddings } : {}),
+      });
       return { type: config.type, generationModel: provider.chatModel, embeddingModel: provider.embeddingModel };
     }
     case 'azure-openai': {

@@ -24,6 +24,8 @@ export const ProviderConfigSchema = z.discriminatedUnion('type', [
     apiKey,
     headers: headersSchema,
     maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+    /** The server answers `encoding_format: "base64"` (vLLM, for example); default: only OpenAI's own API. */
+    base64Embeddings: z.boolean().optional(),
     allowPrivateNetwork,
   }),
   hosted('anthropic'),

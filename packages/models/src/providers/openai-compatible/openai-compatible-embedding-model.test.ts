@@ -49,17 +49,15 @@ describe('OpenAI-compatible embedding model against the fake', () => {
   });
 
   it('asks for base64 when the caller prefers it and the server offers it, and decodes the float32 bytes exactly', async () => {
-    const openai = createOpenAICompatible({ name: 'openai', baseURL: fake.url, apiKey: 'sk-test' }).embeddingModel('text-embedding-3-small');
+    const openai = createOpenAICompatible({ name: 'openai', baseURL: fake.url, apiKey: 'sk-test', base64Embeddings: true }).embeddingModel('text-embedding-3-small');
     const result = await openai.doEmbed({ values, encoding: 'base64' });
     expect(fake.requests[0]?.body).toMatchObject({ encoding_format: 'base64' });
     expect(result.embeddings).toEqual(values.map((v) => Array.from(new Float32Array(fakeEmbedding(v)))));
-    // A server not known to answer base64 is asked for floats whatever the caller prefers.
-    const other = createOpenAICompatible({ name: 'deepseek', baseURL: fake.url, apiKey: 'sk-test' }).embeddingModel('text-embedding-3-small');
+    // A server not known to answer base64 (here: not OpenAI's own host, not marked) is asked for floats whatever the caller prefers.
+    const other = createOpenAICompatible({ name: 'openai', baseURL: fake.url, apiKey: 'sk-test' }).embeddingModel('text-embedding-3-small');
     await other.doEmbed({ values, encoding: 'base64' });
     expect(fake.requests[1]?.body).toMatchObject({ encoding_format: 'float' });
-    const optedIn = createOpenAICompatible({ name: 'vllm', baseURL: fake.url, apiKey: 'sk-test', base64Embeddings: true }).embeddingModel('text-embedding-3-small');
-    await optedIn.doEmbed({ values, encoding: 'base64' });
-    expect(fake.requests[2]?.body).toMatchObject({ encoding_format: 'base64' });
+    expect(createOpenAICompatible({ name: 'openai', baseURL: 'https://api.openai.com/v1' }).embeddingModel('x')).toMatchObject({ config: { base64Embeddings: true } });
   });
 
   it('decodes little-endian float32 base64', () => {

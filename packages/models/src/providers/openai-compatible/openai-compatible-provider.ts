@@ -25,8 +25,9 @@ export const openAICompatibleSettingsSchema = z.object({
    */
   streamUsageOption: z.boolean().optional(),
   /**
-   * Whether the server answers `encoding_format: "base64"` for embeddings (OpenAI and Azure do; so does
-   * Quire's own gateway). Defaults to true for the provider named `openai`; others are always asked for floats.
+   * Whether the server answers `encoding_format: "base64"` for embeddings (OpenAI and Azure do; so do vLLM
+   * and Quire's own gateway). Defaults to true only for OpenAI's own API (api.openai.com): a server behind
+   * OPENAI_BASE_URL may not know the field. Servers not marked are always asked for floats.
    */
   base64Embeddings: z.boolean().optional(),
   fetch: z.custom<FetchFunction>((value) => typeof value === 'function').optional(),
@@ -66,7 +67,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     maxTokensField: parsed.maxTokensField ?? (parsed.name === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     seedField: parsed.seedField ?? 'seed',
     streamUsageOption: parsed.streamUsageOption ?? true,
-    base64Embeddings: parsed.base64Embeddings ?? parsed.name === 'openai',
+    base64Embeddings: parsed.base64Embeddings ?? new URL(parsed.baseURL).hostname === 'api.openai.com',
     fetch: parsed.fetch,
     headers: (callHeaders) =>
       mergeHeaders(parsed.headers, callHeaders, parsed.apiKey ? { authorization: `Bearer ${parsed.apiKey}` } : undefined),
