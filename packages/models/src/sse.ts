@@ -1,3 +1,5 @@
+import { byteChunks } from './byte-chunks.js';
+
 /** One server-sent event. `event` is absent when the server sent no `event:` field. */
 export interface SSEEvent {
   event?: string;
@@ -98,30 +100,11 @@ export class SseDecoder {
   }
 }
 
-function iterableOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (Symbol.asyncIterator in source) return source as AsyncIterable<Uint8Array>;
-  const stream = source as ReadableStream<Uint8Array>;
-  return {
-    async *[Symbol.asyncIterator]() {
-      const reader = stream.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          yield value;
-        }
-      } finally {
-        reader.releaseLock();
-      }
-    },
-  };
-}
-
 /** Parses an SSE byte stream (a web ReadableStream or any async iterable of bytes) into events. */
 export async function* parseSSE(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<SSEEvent> {
   const decoder = new SseDecoder();
   const out: SSEEvent[] = [];
-  for await (const chunk of iterableOf(source)) {
+  for await (const chunk of byteChunks(source)) {
     decoder.push(chunk, out);
     if (out.length === 0) continue;
     const events = out.splice(0);

@@ -1,19 +1,4 @@
-async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (!(source instanceof ReadableStream)) {
-    yield* source;
-    return;
-  }
-  const reader = source.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
+import { byteChunks } from '../../byte-chunks.js';
 
 /**
  * Splits an NDJSON byte stream into lines (`\n` or `\r\n`), skipping blank ones. A last line without
@@ -22,7 +7,7 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
 export async function* parseNDJSONLines(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of chunksOf(source)) {
+  for await (const chunk of byteChunks(source)) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline = buffer.indexOf('\n');
     while (newline !== -1) {
