@@ -8,10 +8,6 @@ function wrap<T>(result: { rows: T[]; affectedRows?: number }): QueryResult<T> {
 }
 
 /**
- * Embedded Postgres with pgvector. `dataDir` undefined keeps it in memory (tests);
- * `loadDataDir` starts from a dump (a migrated template, so tests skip migrations).
- */
-/**
  * Postgres settings on top of PGlite's own. `wal_init_zero=off`: Postgres zero-fills each new 16 MB
  * WAL segment before use, which in PGlite's emulated file system is one blocking copy that stalled
  * the single connection for 200-450 ms every ~9,000 ledger rows (and cost ~15% of the insert CPU).
@@ -20,6 +16,10 @@ function wrap<T>(result: { rows: T[]; affectedRows?: number }): QueryResult<T> {
 const EXTRA_START_PARAMS = ['-c', 'wal_init_zero=off'];
 const startParams = [...PGlite.defaultStartParams, ...EXTRA_START_PARAMS];
 
+/**
+ * Embedded Postgres with pgvector. `dataDir` undefined keeps it in memory (tests);
+ * `loadDataDir` starts from a dump (a migrated template, so tests skip migrations).
+ */
 export async function openPGlite(options: { dataDir?: string; loadDataDir?: Blob | File } = {}): Promise<Db & { raw: PGlite }> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const pg = await PGlite.create({

@@ -100,10 +100,11 @@ export class BenchmarkRunner {
     try {
       await this.run(benchmark);
     } catch (error) {
-      if (this.stopping) throw new RunnerStopping('The benchmark runner stopped mid-run.');
-      this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
-      await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
-      return;
+      if (!this.stopping) {
+        this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
+        await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
+        return;
+      }
     }
     if (this.stopping) throw new RunnerStopping('The benchmark runner stopped mid-run.');
   }
