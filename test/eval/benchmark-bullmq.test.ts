@@ -3,10 +3,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { openTestDatabase, type Db } from '@quire/db';
 import type { FakeOpenAI } from '@quire/fakes';
-import { seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS } from './eval-harness.js';
+import { countRows, seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS, waitForResults } from './eval-harness.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const count = async (db: Db, sql: string, id: string) => Number((await db.query<{ n: number }>(sql, [id])).rows[0]!.n);
 
 describe('benchmark runs as BullMQ jobs (real Redis)', () => {
   let db: Db;
@@ -40,11 +39,7 @@ describe('benchmark runs as BullMQ jobs (real Redis)', () => {
       const created = await first.client.request('POST', '/v1/benchmarks', { eval_set_id: seeded.evalSet.id, configurations: THREE_CONFIGS });
       const total = created.progress.total;
       const doneSql = `SELECT count(*)::int AS n FROM benchmark_results WHERE benchmark_id = $1`;
-      const deadline = Date.now() + 30_000;
-      while ((await count(db, doneSql, created.id)) < 3) {
-        if (Date.now() > deadline) throw new Error('run did not start');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitForResults(db, created.id, 3);
       const jobs = new Queue(`${queueName}-benchmarks`, { connection: { url: REDIS_URL } });
       try {
         expect(await jobs.getJobState(`benchmark-${created.id}`)).toBe('active');
@@ -56,17 +51,17 @@ describe('benchmark runs as BullMQ jobs (real Redis)', () => {
       second = await startEvalQuire(db, openai, { redisUrl: REDIS_URL, queueName });
       await first.quire.stop();
       stopped = true;
-      const doneAtStop = await count(db, doneSql, created.id);
+      const doneAtStop = await countRows(db, doneSql, created.id);
       expect(doneAtStop).toBeLessThan(total);
 
       // No restart: the live second worker takes the job up when BullMQ retries it.
       const b = await second.client.waitForBenchmark(created.id, { timeoutMs: 60_000 });
       expect(b.status).toBe('completed');
       expect(b.progress.done).toBe(total);
-      expect(await count(db, `SELECT count(DISTINCT (config_index, case_id))::int AS n FROM benchmark_results WHERE benchmark_id = $1`, created.id)).toBe(total);
-      expect(await count(db, doneSql, created.id)).toBe(total);
+      expect(await countRows(db, `SELECT count(DISTINCT (config_index, case_id))::int AS n FROM benchmark_results WHERE benchmark_id = $1`, created.id)).toBe(total);
+      expect(await countRows(db, doneSql, created.id)).toBe(total);
       // Each finished case ran once; only the case in flight at the stop ran again (its retries included).
-      const started = await count(db, `SELECT count(*)::int AS n FROM benchmark_queries WHERE benchmark_id = $1`, created.id);
+      const started = await countRows(db, `SELECT count(*)::int AS n FROM benchmark_queries WHERE benchmark_id = $1`, created.id);
       expect(started).toBeGreaterThanOrEqual(total);
       expect(started).toBeLessThanOrEqual(total + 3);
       expect(b.summary.every((s: { errors: number }) => s.errors === 0)).toBe(true);

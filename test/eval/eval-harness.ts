@@ -55,3 +55,15 @@ export const THREE_CONFIGS = [
   { name: 'keyword', mode: 'keyword', top_k: 10 },
   { name: 'hybrid', mode: 'hybrid', top_k: 10 },
 ];
+
+/** A count from one `SELECT count(*)::int AS n ... $1` statement. */
+export const countRows = async (db: Db, sql: string, id: string) => Number((await db.query<{ n: number }>(sql, [id])).rows[0]!.n);
+
+/** Waits until a benchmark has at least `n` result rows (its run is under way). */
+export async function waitForResults(db: Db, benchmarkId: string, n: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await countRows(db, `SELECT count(*)::int AS n FROM benchmark_results WHERE benchmark_id = $1`, benchmarkId)) < n) {
+    if (Date.now() > deadline) throw new Error('run did not start');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,8 +1,7 @@
 import { openTestDatabase, type Db } from '@quire/db';
 import type { FakeOpenAI } from '@quire/fakes';
-import { seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS } from './eval-harness.js';
+import { countRows, seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS, waitForResults } from './eval-harness.js';
 
-const count = async (db: Db, sql: string, id: string) => Number((await db.query<{ n: number }>(sql, [id])).rows[0]!.n);
 
 describe('benchmark runs survive restarts and stop at their budget', () => {
   let db: Db;
@@ -24,13 +23,9 @@ describe('benchmark runs survive restarts and stop at their budget', () => {
     const created = await first.client.request('POST', '/v1/benchmarks', { eval_set_id: seeded.evalSet.id, configurations: THREE_CONFIGS });
     const total = created.progress.total;
     const doneSql = `SELECT count(*)::int AS n FROM benchmark_results WHERE benchmark_id = $1`;
-    const deadline = Date.now() + 30_000;
-    while ((await count(db, doneSql, created.id)) < 3) {
-      if (Date.now() > deadline) throw new Error('run did not start');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitForResults(db, created.id, 3);
     await first.quire.stop();
-    const doneAtStop = await count(db, doneSql, created.id);
+    const doneAtStop = await countRows(db, doneSql, created.id);
     expect(doneAtStop).toBeGreaterThanOrEqual(3);
     expect(doneAtStop).toBeLessThan(total);
     expect((await db.query<{ status: string }>(`SELECT status FROM benchmarks WHERE id = $1`, [created.id])).rows[0]!.status).toBe('running');
@@ -40,10 +35,10 @@ describe('benchmark runs survive restarts and stop at their budget', () => {
       const b = await second.client.waitForBenchmark(created.id, { timeoutMs: 60_000 });
       expect(b.status).toBe('completed');
       expect(b.progress.done).toBe(total);
-      expect(await count(db, `SELECT count(DISTINCT (config_index, case_id))::int AS n FROM benchmark_results WHERE benchmark_id = $1`, created.id)).toBe(total);
+      expect(await countRows(db, `SELECT count(DISTINCT (config_index, case_id))::int AS n FROM benchmark_results WHERE benchmark_id = $1`, created.id)).toBe(total);
       // Each finished case ran once; only the case in flight at the stop ran again (the gateway closes
       // first, so that case may also have retried once before the runner heard of the stop).
-      const started = await count(db, `SELECT count(*)::int AS n FROM benchmark_queries WHERE benchmark_id = $1`, created.id);
+      const started = await countRows(db, `SELECT count(*)::int AS n FROM benchmark_queries WHERE benchmark_id = $1`, created.id);
       expect(started).toBeGreaterThanOrEqual(total);
       expect(started).toBeLessThanOrEqual(total + 3);
       expect(b.summary.every((s: any) => s.errors === 0)).toBe(true);
