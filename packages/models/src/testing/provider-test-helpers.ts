@@ -18,3 +18,14 @@ export async function caught(promise: Promise<unknown>): Promise<ProviderError> 
   }
   throw new Error('expected a ProviderError');
 }
+
+/** The parts a stream delivered before it failed, and the ProviderError it failed with. */
+export async function collectUntilError(stream: AsyncIterable<StreamPartV1>): Promise<{ parts: StreamPartV1[]; error: ProviderError }> {
+  const parts: StreamPartV1[] = [];
+  const error = await caught(
+    (async () => {
+      for await (const part of stream) parts.push(part);
+    })(),
+  );
+  return { parts, error };
+}

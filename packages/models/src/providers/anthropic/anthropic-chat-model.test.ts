@@ -3,7 +3,7 @@ import { ProviderError } from '../../errors/provider-error.js';
 import type { GenerationModelV1, StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
 import { mapAnthropicStopReason, normalizeAnthropicUsage } from './anthropic-chat-model.js';
 import { createAnthropic } from './anthropic-provider.js';
-import { collect, caught } from '../../testing/provider-test-helpers.js';
+import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -154,12 +154,13 @@ describe('Anthropic chat model against the fake', () => {
     expect(error.message).toContain('Overloaded');
   });
 
-  it('a cut stream throws a network error; an early clean end has no finish', async () => {
+  it('a cut stream, reset or cleanly ended before message_stop and any stop reason, throws a retryable network error', async () => {
     fake.script.cutStreamAfter(1);
     expect((await caught(collect((await model.doStream({ messages })).stream))).code).toBe('provider_network_error');
     fake.script.cutStreamAfter(2, { mode: 'end' });
-    const parts = await collect((await model.doStream({ messages })).stream);
+    const { parts, error } = await collectUntilError((await model.doStream({ messages })).stream);
     expect(parts.map((p) => p.type)).toEqual(['text-delta', 'text-delta']);
+    expect(error).toMatchObject({ code: 'provider_network_error', retryable: true });
   });
 
   it.each([

@@ -9,7 +9,7 @@ import type {
 } from '../../spec/generation/generation-model-v1.js';
 import { emptyUsage, type UsageV1 } from '../../spec/usage.js';
 import { parseSSE } from '../../sse.js';
-import { guardStream, joinURL, parseEventJson, parseWith, postJson, readJson, badResponse } from '../shared/http.js';
+import { guardStream, joinURL, parseEventJson, parseWith, postJson, readJson, badResponse, streamCutOff } from '../shared/http.js';
 import { anthropicMessageSchema, anthropicStreamEventSchema, type AnthropicStreamEvent, type AnthropicUsage } from './anthropic-api-types.js';
 import { anthropicStreamError } from './anthropic-error.js';
 import { toAnthropicMessages, toAnthropicToolChoice, toAnthropicTools } from './anthropic-messages.js';
@@ -178,10 +178,10 @@ export class AnthropicChatModel implements GenerationModelV1 {
           return;
         }
       }
-      // Ended without message_stop: the final usage may be missing, so it only counts as an estimate.
-      if (stopReason !== undefined) {
-        yield { type: 'finish', finishReason: mapAnthropicStopReason(stopReason), usage: { ...normalizeAnthropicUsage(usage), reported: false } };
-      }
+      // Ended without message_stop: with a stop reason the answer is whole but its final usage may be
+      // missing, so that only counts as an estimate; without one the connection was cut mid-answer.
+      if (stopReason === undefined) throw streamCutOff(provider, requestId);
+      yield { type: 'finish', finishReason: mapAnthropicStopReason(stopReason), usage: { ...normalizeAnthropicUsage(usage), reported: false } };
     }
 
     return {

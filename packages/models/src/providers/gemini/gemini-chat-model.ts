@@ -9,7 +9,7 @@ import type {
 } from '../../spec/generation/generation-model-v1.js';
 import { emptyUsage, type UsageV1 } from '../../spec/usage.js';
 import { parseSSE } from '../../sse.js';
-import { badResponse, guardStream, parseEventJson, parseWith, postJson, readJson } from '../shared/http.js';
+import { badResponse, guardStream, parseEventJson, parseWith, postJson, readJson, streamCutOff } from '../shared/http.js';
 import { geminiResponseSchema, type GeminiResponse, type GeminiUsage } from './gemini-api-types.js';
 import { asGeminiError, geminiStreamError } from './gemini-error.js';
 import { toGeminiContents, toGeminiToolConfig, toGeminiTools } from './gemini-messages.js';
@@ -168,10 +168,10 @@ export class GeminiChatModel implements GenerationModelV1 {
         const reason = chunk.candidates?.[0]?.finishReason;
         if (reason) finishReason = reason;
       }
-      if (finishReason !== undefined || blocked) {
-        const mapped = finishReason === undefined ? 'content_filter' : mapGeminiFinishReason(finishReason, toolCalls > 0);
-        yield { type: 'finish', finishReason: mapped, usage: normalizeGeminiUsage(usage) };
-      }
+      // Without [DONE], only a finish reason (or a blocked prompt) tells a whole answer from a cut one.
+      if (finishReason === undefined && !blocked) throw streamCutOff(provider, requestId);
+      const mapped = finishReason === undefined ? 'content_filter' : mapGeminiFinishReason(finishReason, toolCalls > 0);
+      yield { type: 'finish', finishReason: mapped, usage: normalizeGeminiUsage(usage) };
     }
 
     return {

@@ -1,7 +1,7 @@
 import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
 import { parseRetryDelayMs } from './gemini-error.js';
 import { createGemini } from './gemini-provider.js';
-import { collect, caught } from '../../testing/provider-test-helpers.js';
+import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -144,5 +144,12 @@ describe('Gemini against the fake', () => {
     const error = await caught(collect((await gemini().chatModel('gemini-2.5-flash').doStream({ messages })).stream));
     expect(error).toMatchObject({ code: 'provider_server_error', retryable: true });
     expect(error.message).toContain('overloaded');
+  });
+
+  it('a stream whose body ends before any finishReason is a retryable network error, not a short answer', async () => {
+    fake.script.cutStreamAfter(1, { mode: 'end' });
+    const { parts, error } = await collectUntilError((await gemini().chatModel('gemini-2.5-flash').doStream({ messages })).stream);
+    expect(parts.map((p) => p.type)).toEqual(['text-delta']);
+    expect(error).toMatchObject({ code: 'provider_network_error', retryable: true });
   });
 });

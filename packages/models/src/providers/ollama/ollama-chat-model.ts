@@ -10,7 +10,7 @@ import type {
   ToolCallV1,
 } from '../../spec/generation/generation-model-v1.js';
 import type { UsageV1 } from '../../spec/usage.js';
-import { badResponse, guardStream, joinURL, parseEventJson, parseWith, postJson, readJson } from '../shared/http.js';
+import { badResponse, guardStream, joinURL, parseEventJson, parseWith, postJson, readJson, streamCutOff } from '../shared/http.js';
 import { toOllamaMessages, toOllamaTools } from './ollama-messages.js';
 import { parseNDJSONLines } from './ollama-ndjson.js';
 import type { OllamaConfig } from './ollama-provider.js';
@@ -134,6 +134,7 @@ export class OllamaChatModel implements GenerationModelV1 {
           return;
         }
       }
+      throw streamCutOff(provider, requestId);
     }
 
     return {

@@ -1,6 +1,6 @@
 import { countTokens, startFakeOllama, type FakeOllama } from '@quire/fakes';
 import { createOllama } from './ollama-provider.js';
-import { collect, caught } from '../../testing/provider-test-helpers.js';
+import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -103,7 +103,7 @@ describe('Ollama native API against the fake', () => {
     expect(await caught(ollama().chatModel('llama3.2').doGenerate({ messages }))).toMatchObject({ code, retryable, status });
   });
 
-  it('an unpulled model is model_not_found; a mid-stream error line is thrown; a cut stream has no finish', async () => {
+  it('an unpulled model is model_not_found; a mid-stream error line is thrown; a stream cut before done:true is a network error', async () => {
     const missing = await caught(ollama().chatModel('qwen3').doGenerate({ messages }));
     expect(missing).toMatchObject({ code: 'provider_model_not_found' });
     expect(missing.message).toContain("model 'qwen3' not found");
@@ -112,6 +112,8 @@ describe('Ollama native API against the fake', () => {
     expect(error).toMatchObject({ code: 'provider_server_error' });
     expect(error.message).toContain('model runner crashed');
     fake.script.cutStreamAfter(1, { mode: 'end' });
-    expect(await collect((await ollama().chatModel('llama3.2').doStream({ messages })).stream)).toEqual([{ type: 'text-delta', text: 'It ' }]);
+    const cut = await collectUntilError((await ollama().chatModel('llama3.2').doStream({ messages })).stream);
+    expect(cut.parts).toEqual([{ type: 'text-delta', text: 'It ' }]);
+    expect(cut.error).toMatchObject({ code: 'provider_network_error', retryable: true });
   });
 });

@@ -3,7 +3,7 @@ import { ProviderError } from '../../errors/provider-error.js';
 import type { GenerationModelV1, StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
 import { normalizeOpenAIUsage } from './openai-compatible-chat-model.js';
 import { createOpenAICompatible } from './openai-compatible-provider.js';
-import { collect, caught } from '../../testing/provider-test-helpers.js';
+import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -157,10 +157,12 @@ describe('OpenAI-compatible chat model against the fake', () => {
     expect(seen.map((p) => p.type)).toEqual(['text-delta', 'text-delta']);
   });
 
-  it('a stream that ends early without finish just ends', async () => {
+  it('a stream whose body ends cleanly before [DONE] and any finish reason is a retryable network error', async () => {
     fake.script.cutStreamAfter(1, { mode: 'end' });
-    const parts = await collect((await model.doStream({ messages })).stream);
+    const { parts, error } = await collectUntilError((await model.doStream({ messages })).stream);
     expect(parts).toEqual([{ type: 'text-delta', text: 'It ' }]);
+    expect(error).toMatchObject({ code: 'provider_network_error', retryable: true });
+    expect(error.message).toContain('before its final event');
   });
 
   it('a mid-stream error payload is thrown as a ProviderError', async () => {

@@ -10,7 +10,7 @@ import type {
 } from '../../spec/generation/generation-model-v1.js';
 import { emptyUsage, type UsageV1 } from '../../spec/usage.js';
 import { parseSSE } from '../../sse.js';
-import { guardStream, joinURL, parseEventJson, parseWith, postJson, readJson, badResponse } from '../shared/http.js';
+import { guardStream, joinURL, parseEventJson, parseWith, postJson, readJson, badResponse, streamCutOff } from '../shared/http.js';
 import { openAIChatResponseSchema, openAIChunkSchema, type OpenAIUsage } from './openai-compatible-api-types.js';
 import { openAIStreamError } from './openai-compatible-error.js';
 import type { OpenAICompatibleConfig } from './openai-compatible-provider.js';
@@ -214,6 +214,7 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
+      if (!done && finishReason === undefined) throw streamCutOff(provider, requestId);
       // The usage chunk follows the finish_reason chunk, so finish is only known at the end.
       if (finishReason !== undefined || usage !== undefined) {
         yield { type: 'finish', finishReason: mapOpenAIFinishReason(finishReason), usage: usage ?? emptyUsage(false) };

@@ -112,6 +112,22 @@ export function badResponse(provider: string, message: string, requestId?: strin
   });
 }
 
+/**
+ * A stream whose body ended before the provider's closing event (`[DONE]`, `message_stop`, a
+ * finish reason): the connection was cut, so the answer is incomplete even though no byte was
+ * malformed. Retryable, like any other broken connection; past the first byte the caller ends the
+ * client's stream with an error event instead of a clean end.
+ */
+export function streamCutOff(provider: string, requestId?: string): ProviderError {
+  return new ProviderError({
+    code: 'provider_network_error',
+    provider,
+    message: `Provider "${provider}" ended the stream before its final event; the answer is incomplete.`,
+    retryable: true,
+    requestId,
+  });
+}
+
 /** Reads and validates a JSON body. Leading blank lines (DeepSeek keep-alives) are valid JSON whitespace. */
 export async function readJson<T extends z.ZodType>(
   provider: string,
