@@ -13,6 +13,10 @@ const EnvSchema = z.object({
   QUIRE_MODELS: z.string().optional(),
   /** YAML or JSON file of routes (named virtual models with fallback); the admin API overrides it. */
   QUIRE_ROUTES_FILE: z.string().optional(),
+  /** Budgets and rate limits in Redis, shared by every gateway replica (in this process's memory without it). */
+  REDIS_URL: z.string().url().optional(),
+  /** The bootstrap admin key installed on a first start with no keys (without it a new one is printed once). */
+  QUIRE_ADMIN_KEY: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 

@@ -17,20 +17,24 @@ if (!env.DATABASE_URL || !env.QUIRE_INTERNAL_SECRET || !env.QUIRE_INGESTION_URL 
 }
 const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
 const dataDir = process.env.QUIRE_DATA_DIR;
-const { handler, ledger } = createGatewayService({
+const { handler, ledger, governance } = createGatewayService({
   db,
   catalog: catalogFromEnv(env, logger),
   logger,
   internalSecret: env.QUIRE_INTERNAL_SECRET,
   upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
+  // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
+  governance: { ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}), ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}) },
   // With a local data folder the ledger journals rows and commits them in the background.
   ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
 });
+await governance.ready;
 const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST);
-logger.info('gateway listening', { url: server.url });
+logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
 const shutdown = async () => {
   await server.close();
   await ledger.close();
+  await governance.close();
   await db.close();
   process.exit(0);
 };
