@@ -149,6 +149,14 @@ describe('benchmarks end to end (fake providers)', () => {
     // No benchmark for this one: 409, then an admin forces it and the audit log says so.
     const other = await build('openai/text-embedding-ada-002');
     expect((await promote(other)).status).toBe(409);
+    // Keyword search never reads vectors: a keyword "comparison" of index versions is refused, not evidence.
+    const keywordPair = await fetch(`${quire.url}/v1/benchmarks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${(client as any).apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ eval_set_id: seeded.evalSet.id, configurations: [{ name: 'kw', mode: 'keyword' }, { name: 'kw-other', mode: 'keyword', index_version_id: other }] }),
+    });
+    expect(keywordPair.status).toBe(400);
+    expect(((await keywordPair.json()) as any).error.message).toContain('keyword search does not use vectors');
     const forced = await promote(other, { force: true });
     expect(forced.status).toBe(200);
     expect(((await forced.json()) as any).forced).toBe(true);

@@ -33,6 +33,9 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       // Each configuration is checked now (index version ready, mode possible) and pinned to an index version.
       const configurations: StoredConfiguration[] = [];
       for (const c of body.configurations) {
+        if (c.mode === 'keyword' && c.index_version_id) {
+          throw new AppError('invalid_request', `Configuration "${c.name}": keyword search does not use vectors, so an index version makes no difference to it; use vector or hybrid mode to compare index versions.`, { param: 'configurations' });
+        }
         const view = await applyConfiguration(deps, collection, c);
         if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
         if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });

@@ -17,12 +17,14 @@ export interface PromotionEvidence {
   allowed: boolean;
 }
 
-export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority), on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same mode';
+export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority), on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same vector or hybrid mode';
 
 /** The pair of configurations that isolates the index version: same mode, top_k and rerank where possible. */
 function pickPair(b: BenchmarkRow, current: string | null, candidate: string): [number, number] | null {
-  const cur = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.resolved_index_version_id === current);
-  const cand = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.resolved_index_version_id === candidate);
+  // Keyword search never reads vectors, so a keyword pair would compare a configuration with itself.
+  const ranked = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.mode !== 'keyword');
+  const cur = ranked.filter(({ c }) => c.resolved_index_version_id === current);
+  const cand = ranked.filter(({ c }) => c.resolved_index_version_id === candidate);
   const same = (x: (typeof cur)[number]['c'], y: (typeof cur)[number]['c']) => x.mode === y.mode && x.top_k === y.top_k && (x.rerank_model ?? null) === (y.rerank_model ?? null);
   for (const a of cur) for (const n of cand) if (same(a.c, n.c)) return [a.i, n.i];
   for (const a of cur) for (const n of cand) if (a.c.mode === n.c.mode) return [a.i, n.i];
