@@ -86,6 +86,8 @@ const STATUS_CODES: Record<number, [ProviderErrorCode, boolean]> = {
   408: ['provider_timeout', true],
   504: ['provider_timeout', true],
   409: ['provider_conflict', true],
+  // Hugging Face TEI: "backend: inference failed", the server's fault, not the request's.
+  424: ['provider_server_error', true],
   429: ['provider_rate_limited', true],
   503: ['provider_overloaded', true],
   529: ['provider_overloaded', true],

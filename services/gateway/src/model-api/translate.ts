@@ -84,6 +84,8 @@ export function completionToOpenAI(id: string, model: string, created: number, r
           role: 'assistant',
           content: result.toolCalls.length > 0 && result.text === '' ? null : result.text,
           refusal: null,
+          // DeepSeek's field, as the stream sends it in deltas.
+          ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
           ...(result.toolCalls.length
             ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
             : {}),

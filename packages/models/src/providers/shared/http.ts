@@ -88,7 +88,8 @@ export async function postJson(args: PostJsonArgs): Promise<PostJsonResult> {
   try {
     response = usesNodeClient(args.fetch)
       ? await nodePost(args.url, headers, body, args.abortSignal)
-      : await args.fetch!(args.url, { method: 'POST', headers, body, signal: args.abortSignal });
+      : // A redirect would carry the provider key (x-api-key, api-key, x-goog-api-key) to another host.
+        await args.fetch!(args.url, { method: 'POST', headers, body, signal: args.abortSignal, redirect: 'error' });
   } catch (error) {
     throw providerErrorFromFetchFailure(args.provider, error, args.abortSignal);
   }

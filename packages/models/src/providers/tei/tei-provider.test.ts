@@ -51,7 +51,7 @@ describe('TEI against the fake', () => {
   it.each([
     [413, 'provider_bad_request', false],
     [422, 'provider_bad_request', false],
-    [424, 'provider_bad_request', false],
+    [424, 'provider_server_error', true],
     [429, 'provider_overloaded', true],
     [500, 'provider_server_error', true],
   ])('maps HTTP %i to %s', async (status, code, retryable) => {
