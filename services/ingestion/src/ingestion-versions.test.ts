@@ -58,6 +58,8 @@ describe('content hash, replacement and progress', () => {
     })();
     const form = new FormData();
     form.append('file', new Blob([text('beta', 40)]), 'doc-v2.txt');
+    // The new version restricts who may read it; that must take effect with its content.
+    form.append('metadata', JSON.stringify({ access_groups: ['hr'] }));
     const put = await fetch(`${server.url}/v1/documents/${doc.id}`, { method: 'PUT', body: form, headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
     expect(put.status).toBe(202);
     const replacementId = ((await put.json()) as any).documents[0].id as string;
@@ -72,6 +74,8 @@ describe('content hash, replacement and progress', () => {
     expect(seen).toEqual(new Set(['old', 'new']));
     const after = await api.call(`/v1/documents/${doc.id}`);
     expect(after.body).toMatchObject({ status: 'ready', filename: 'doc-v2.txt', progress: { chunks_total: (await visible(coll.id)).length } });
+    const access = await db.query<{ access_groups: string[] }>(`SELECT access_groups FROM documents WHERE id = $1`, [doc.id]);
+    expect(access.rows[0]!.access_groups).toEqual(['hr']);
   });
 
   test('SSE streams stage changes and ends with the final state; a stall reason is shown', async () => {
