@@ -56,6 +56,20 @@ describe('formats', () => {
     expect(chunks.find((c) => c.text.includes('150 EUR'))!.headingPath).toEqual(['Travel policy', 'Hotels']);
   });
 
+  test('HTML: class and id names count as boilerplate only as whole tokens, and never on the page body itself', async () => {
+    const html = `<html><body class="page no-sidebar"><div id="menu-wrapper"><div class="menu">Home About</div>
+      <p>The expense policy covers travel and meals.</p></div><div class="sidebar">Related links</div></body></html>`;
+    const parsed = await parseDocument(new TextEncoder().encode(html), 'text/html', limits);
+    expect(parsed.text).toContain('The expense policy covers travel and meals.');
+    for (const gone of ['Home About', 'Related links']) expect(parsed.text).not.toContain(gone);
+  });
+
+  test('a text file that mentions %PDF- is text; a PDF header at the start (or after junk in a binary file) is a PDF', () => {
+    expect(detectType(new TextEncoder().encode('Notes on the %PDF-1.7 header format.\n'), 'notes.txt').mime).toBe('text/plain');
+    expect(detectType(new TextEncoder().encode('%PDF-1.7\n'), 'x.bin').mime).toBe('application/pdf');
+    expect(detectType(new Uint8Array([0xff, 0xfe, 0x00, 0x01, ...new TextEncoder().encode('%PDF-1.4\n')]), 'x.pdf').mime).toBe('application/pdf');
+  });
+
   test('CSV: every row keeps its header and rows are never split across chunks', async () => {
     const rows = Array.from({ length: 40 }, (_, i) => `${i},"Widget, model ${i}",${(i * 1.5).toFixed(2)}`);
     const bytes = new TextEncoder().encode(`id,name,price\n${rows.join('\n')}\n`);

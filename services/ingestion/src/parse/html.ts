@@ -4,6 +4,12 @@ import { fromText, type ParsedDocument } from './parsed-document.js';
 const DROP = new Set(['script', 'style', 'noscript', 'template', 'nav', 'footer', 'aside', 'form', 'iframe', 'svg', 'canvas', 'button', 'select', 'head']);
 const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'blockquote', 'pre', 'ul', 'ol', 'dl', 'dt', 'dd', 'figure', 'figcaption', 'address', 'header', 'table', 'body']);
 const BOILERPLATE_ROLE = /^(navigation|banner|contentinfo|complementary|search)$/i;
+// Whole class or id tokens only: a substring match would drop `<body class="no-sidebar">` or a
+// `#menu-wrapper` that wraps the page, and with it everything.
+const BOILERPLATE_TOKENS = new Set([
+  'cookie', 'cookies', 'cookie-banner', 'cookie-notice', 'cookie-consent', 'breadcrumb', 'breadcrumbs', 'sidebar',
+  'site-nav', 'menu', 'nav-menu', 'main-menu', 'advert', 'advertisement', 'ad-banner', 'share-buttons', 'social-share',
+]);
 
 function isBoilerplate(el: HTMLElement): boolean {
   const tag = el.rawTagName?.toLowerCase() ?? '';
@@ -13,8 +19,8 @@ function isBoilerplate(el: HTMLElement): boolean {
   if (el.getAttribute('aria-hidden') === 'true' || el.hasAttribute('hidden')) return true;
   // A page-level header (site banner) is boilerplate; a header inside an article is content.
   if (tag === 'header' && !el.closest('article, main')) return true;
-  const cls = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`;
-  return /\b(cookie|breadcrumb|sidebar|site-nav|menu|advert|share-buttons)\b/i.test(cls);
+  const tokens = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`.toLowerCase().split(/\s+/);
+  return tokens.some((t) => BOILERPLATE_TOKENS.has(t));
 }
 
 const squash = (s: string) => s.replace(/\s+/g, ' ');
@@ -55,7 +61,7 @@ export function parseHtml(html: string): ParsedDocument {
     }
     if (node.nodeType !== NodeType.ELEMENT_NODE) return;
     const el = node as HTMLElement;
-    if (isBoilerplate(el)) return;
+    if (el !== main && isBoilerplate(el)) return;
     const tag = el.rawTagName?.toLowerCase() ?? '';
     const heading = /^h([1-6])$/.exec(tag);
     if (heading) {

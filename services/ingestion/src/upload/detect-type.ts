@@ -27,9 +27,13 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
 }
 
 export function isPdf(bytes: Uint8Array): boolean {
-  // The PDF spec lets the header sit anywhere in the first 1024 bytes; most files start with it.
+  // Readers accept the header anywhere in the first 1024 bytes, but a text file may merely mention
+  // it: a header after other bytes counts only when those bytes are not plain text.
   const head = Buffer.from(bytes.subarray(0, 1024)).toString('latin1');
-  return head.includes('%PDF-');
+  const at = head.indexOf('%PDF-');
+  if (at < 0) return false;
+  if (head.slice(0, at).trim() === '') return true;
+  return decodeUtf8(bytes.subarray(0, at)) === undefined;
 }
 
 /** Decodes strictly: undefined when the bytes are not UTF-8 or contain NUL (binary, or UTF-16). */
