@@ -85,7 +85,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     graph,
     graphs,
   });
-  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs });
+  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, maxAttempts: limits.attempts });
 
   const app = createServiceApp({
     name: 'ingestion',

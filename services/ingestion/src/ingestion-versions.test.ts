@@ -90,10 +90,18 @@ describe('content hash, replacement and progress', () => {
     expect(events.filter((e) => e.event === 'progress').length).toBeGreaterThanOrEqual(1);
 
     await db.query(`UPDATE documents SET status = 'processing', stage = 'embedding', heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [id]);
-    await takeOverStale(db, 60_000, 10);
+    expect(await takeOverStale(db, 60_000, 10, 3)).toEqual([expect.objectContaining({ documentId: id })]);
     const stalled = await api.call(`/v1/documents/${id}`);
+    expect(stalled.body.status).toBe('queued');
     expect(stalled.body.progress.stalled).toMatch(/No progress for 60 s during embedding/);
     expect(stalled.body.progress).toHaveProperty('eta_seconds');
+
+    // One that has used all its attempts stalls again: it fails for good, saying where and why.
+    await db.query(`UPDATE documents SET status = 'processing', stage = 'parsing', attempts = 3, heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [id]);
+    expect(await takeOverStale(db, 60_000, 10, 3)).toEqual([]);
+    const failed = await db.query<{ status: string; error_code: string; error_stage: string; error_message: string }>(`SELECT status, error_code, error_stage, error_message FROM documents WHERE id = $1`, [id]);
+    expect(failed.rows[0]).toMatchObject({ status: 'failed', error_code: 'stalled', error_stage: 'parsing' });
+    expect(failed.rows[0]!.error_message).toMatch(/No progress for 60 s during parsing on attempt 3 of 3/);
   });
 });
 

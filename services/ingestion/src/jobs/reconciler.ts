@@ -25,6 +25,8 @@ export function createReconciler(deps: {
   logger: Logger;
   intervalMs: number;
   staleAfterMs: number;
+  /** A stalled document that has had this many attempts fails (`stalled`) instead of being retried. */
+  maxAttempts: number;
 }): Reconciler {
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<number> | null = null;
@@ -44,7 +46,7 @@ export function createReconciler(deps: {
   };
 
   const sweepOnce = async (all: boolean): Promise<number> => {
-    const stale = await takeOverStale(deps.db, deps.staleAfterMs, SWEEP_LIMIT);
+    const stale = await takeOverStale(deps.db, deps.staleAfterMs, SWEEP_LIMIT, deps.maxAttempts);
     // Waiting a whole interval before touching a document leaves fresh uploads to their own enqueue.
     const unfinished = await findUnfinished(deps.db, all ? 0 : deps.intervalMs, SWEEP_LIMIT);
     const byId = new Map([...unfinished, ...stale].map((d) => [d.documentId, d]));

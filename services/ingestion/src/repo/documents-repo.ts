@@ -323,9 +323,20 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
 
 /**
  * Takes over documents whose worker stopped heartbeating: the version bump fences the old worker
- * out, so if it wakes up it cannot commit over the new attempt.
+ * out, so if it wakes up it cannot commit over the new attempt. A document that has used all its
+ * attempts (one that keeps killing its worker, say) fails for good with code `stalled`, its stage
+ * and the reason, instead of being retried for ever.
  */
-export async function takeOverStale(db: Db, staleAfterMs: number, limit: number): Promise<UnfinishedDocument[]> {
+export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number): Promise<UnfinishedDocument[]> {
+  await db.query(
+    `UPDATE documents SET version = version + 1, status = 'failed', error_code = 'stalled', error_stage = stage,
+            error_message = 'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage || ' on attempt ' || attempts
+              || ' of ' || $3::int || '; not retried again.',
+            heartbeat_at = now(), updated_at = now()
+      WHERE id IN (SELECT id FROM documents WHERE status = 'processing' AND attempts >= $3::int
+                     AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond') LIMIT $2)`,
+    [staleAfterMs, limit, maxAttempts],
+  );
   const r = await db.query<UnfinishedRow>(
     `UPDATE documents SET version = version + 1, status = 'queued',
             stall_reason = 'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage || ' (attempt ' || attempts
