@@ -154,13 +154,26 @@ async function runStages(
     vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) };
   }
   // New uploads during an embedding-model swap are indexed into the version being built as well.
+  // For a version still building that is a courtesy, not part of this upload: if its model fails,
+  // the document still goes live on the current version, and the builder's next round embeds it (a
+  // round picks chunks with no vector in the version). A built version has no rounds left, so there
+  // the failure still fails the attempt, to be retried.
   if (chunks.length > 0) {
     for (const building of await loadBuildingVersions(db, claimed.collectionId, target.chunking)) {
       if (!building.embeddingModel) continue;
-      const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () =>
-        updateProgress(db, documentId, version, {}),
-      );
-      buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) });
+      try {
+        const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () =>
+          updateProgress(db, documentId, version, {}),
+        );
+        buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) });
+      } catch (error) {
+        if (building.status !== 'building') throw error;
+        deps.logger.warn('embedding for an index version being built failed; its builder will catch this document up', {
+          document_id: documentId,
+          index_version_id: building.id,
+          err: String((error as Error)?.message ?? error),
+        });
+      }
     }
   }
   await updateProgress(db, documentId, version, { stage: 'indexing' });

@@ -162,12 +162,14 @@ export interface BuildingVersion {
   embeddingModel: string | null;
   dimensions: number | null;
   requestedDimensions: number | null;
+  /** `building`: its builder's rounds still pick up chunks that have no vector in it; `ready`: built, not active. */
+  status: 'building' | 'ready';
 }
 
 /** Versions built or being built (not yet active) with the current chunking: new uploads feed them too. */
 export async function loadBuildingVersions(db: Queryable, collectionId: string, chunking: Chunking): Promise<BuildingVersion[]> {
-  const r = await db.query<{ id: string; embedding_model: string | null; dimensions: number | null; requested_dimensions: number | null; chunking: unknown }>(
-    `SELECT iv.id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.chunking
+  const r = await db.query<{ id: string; embedding_model: string | null; dimensions: number | null; requested_dimensions: number | null; chunking: unknown; status: 'building' | 'ready' }>(
+    `SELECT iv.id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.chunking, iv.status
        FROM index_versions iv JOIN collections c ON c.id = iv.collection_id
       WHERE iv.collection_id = $1 AND iv.id <> c.current_index_version_id
         AND iv.status IN ('building', 'ready') ORDER BY iv.created_at`,
@@ -180,5 +182,6 @@ export async function loadBuildingVersions(db: Queryable, collectionId: string, 
       embeddingModel: row.embedding_model,
       dimensions: toNullableNumber(row.dimensions),
       requestedDimensions: toNullableNumber(row.requested_dimensions),
+      status: row.status,
     }));
 }
