@@ -156,6 +156,15 @@ describe('OpenAI-compatible model API', () => {
     ]);
   });
 
+  test('a retry-after longer than the route allows to wait is not retried early: the caller gets the 429', async () => {
+    openai.script.failNext(1, { status: 429, headers: { 'retry-after': '30' } });
+    const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'later' }] }, { 'x-request-id': 'trace-retry-long' });
+    expect(res.status).toBe(429);
+    const body = (await res.json()) as any;
+    expect(body.error).toMatchObject({ code: 'provider_rate_limited' });
+    expect((await ledgerFor('trace-retry-long')).map((r) => r.status)).toEqual(['error']);
+  });
+
   test('a provider auth failure is not retried and answers with an OpenAI-style error', async () => {
     openai.script.failNext(1, { status: 401 });
     const res = await post('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, { 'x-request-id': 'trace-401' });

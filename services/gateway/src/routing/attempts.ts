@@ -133,8 +133,9 @@ export async function runPlan<T>(
         const retryable = ProviderError.is(error) && error.retryable;
         if (!retryable || tries >= plan.retry.maxAttempts) break;
         const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
-        // A long retry-after is better spent on the next target, when there is one.
-        if (hinted !== undefined && hinted > plan.retry.maxDelayMs && plan.steps.length > 1) break;
+        // A provider that asks for a longer wait than the route allows is not asked again early (it
+        // would refuse again): the next target is tried, or the caller gets the error and the hint.
+        if (hinted !== undefined && hinted > plan.retry.maxDelayMs) break;
         if (health && !health.acquire(plan.breaker)) break;
         deps.logger.warn('retrying model call', { trace_id: attribution.traceId, model: step.model, attempt, code: errorCodeOf(error) });
         await sleep(backoffMs(plan.retry, tries, error));
