@@ -27,7 +27,7 @@ beforeAll(async () => {
     models: createFakeGatewayModels({ dimensions: 16 }).models,
     logger,
     internalSecret: TEST_SECRET,
-    limits: { maxUploadBytes: 1024 * 1024, parseTimeoutMs: 2_000, parseHeapMb: 256, maxUncompressedBytes: 5 * 1024 * 1024, allowLoopbackUrls: true, reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5 },
+    limits: { maxUploadBytes: 1024 * 1024, maxUploadTotalBytes: 1536 * 1024, parseTimeoutMs: 2_000, parseHeapMb: 256, maxUncompressedBytes: 5 * 1024 * 1024, allowLoopbackUrls: true, reconcileIntervalMs: 3_600_000, retryBaseDelayMs: 5 },
   });
   await service.start();
   server = await listen(service.app, 0);
@@ -70,6 +70,16 @@ describe('hostile input is refused or failed, and other documents are unaffected
     const empty = await api.upload(coll.id, [{ name: 'empty.txt', bytes: '' }]);
     expect(empty.status).toBe(400);
     expect(empty.body.error.message).toMatch(/empty/);
+  });
+
+  test('files each under the per-file limit are refused with 413 when together they pass the upload limit', async () => {
+    const form = new FormData();
+    for (const name of ['a.txt', 'b.txt']) form.append('file', new Blob([Buffer.alloc(900 * 1024, 0x61)]), name);
+    const res = await fetch(`${server.url}/v1/collections/${coll.id}/documents`, { method: 'POST', body: form, headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).error.message).toContain('together are larger than the 1.5 MB limit');
+    const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM documents WHERE collection_id = $1 AND filename IN ('a.txt', 'b.txt')`, [coll.id]);
+    expect(stored.rows[0]!.n).toBe(0);
   });
 
   test('an oversized upload is refused with 413 at the limit, without buffering it', async () => {

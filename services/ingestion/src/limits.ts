@@ -2,6 +2,8 @@
 export interface IngestionLimits {
   /** Largest accepted file, in bytes (multer refuses bigger parts with 413). */
   maxUploadBytes: number;
+  /** All the files of one multipart upload together, in bytes: twenty files under the per-file limit are still one body in memory. */
+  maxUploadTotalBytes: number;
   maxFilesPerUpload: number;
   /**
    * Jobs one process runs at once (in-process runner and BullMQ worker alike). Twice the
@@ -57,6 +59,7 @@ export interface IngestionLimits {
 
 export const DEFAULT_LIMITS: IngestionLimits = {
   maxUploadBytes: 50 * 1024 * 1024,
+  maxUploadTotalBytes: 100 * 1024 * 1024,
   maxFilesPerUpload: 20,
   concurrency: 8,
   attempts: 3,

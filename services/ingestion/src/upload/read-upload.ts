@@ -83,7 +83,8 @@ function titleFromFilename(filename: string): string {
  * multer's memory storage, except that a file over the limit fails at once: multer's own storage
  * waits for the whole body before reporting the limit, which for a 1 GB upload means reading 1 GB.
  */
-function boundedMemoryStorage(maxBytes: number, onLimit: (field: string) => void): multer.StorageEngine {
+function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, onLimit: (error: unknown) => void): multer.StorageEngine {
+  let total = 0;
   return {
     _handleFile(_req, file, cb) {
       const parts: Buffer[] = [];
@@ -96,11 +97,17 @@ function boundedMemoryStorage(maxBytes: number, onLimit: (field: string) => void
       };
       file.stream.on('data', (d: Buffer) => {
         size += d.length;
-        if (size <= maxBytes) parts.push(d);
+        total += d.length;
+        if (total > maxTotalBytes) {
+          const error = new AppError('payload_too_large', `The files of one upload together are larger than the ${megabytes(maxTotalBytes)} limit.`, { param: 'file' });
+          onLimit(error);
+          finish(error);
+        } else if (size <= maxBytes) parts.push(d);
       });
       file.stream.on('limit', () => {
-        onLimit(file.fieldname);
-        finish(new multer.MulterError('LIMIT_FILE_SIZE', file.fieldname));
+        const error = new multer.MulterError('LIMIT_FILE_SIZE', file.fieldname);
+        onLimit(error);
+        finish(error);
       });
       file.stream.on('error', (error: Error) => finish(error));
       file.stream.on('end', () => finish(null, { buffer: Buffer.concat(parts), size }));
@@ -124,9 +131,9 @@ async function readMultipart(req: Request, res: Response, limits: IngestionLimit
   };
   const middleware = multer({
     // multer reports the size limit only once the whole body has been read; refuse at the limit.
-    storage: boundedMemoryStorage(limits.maxUploadBytes, (field) => {
+    storage: boundedMemoryStorage(limits.maxUploadBytes, limits.maxUploadTotalBytes, (error) => {
       stop();
-      refuse(multerToAppError(new multer.MulterError('LIMIT_FILE_SIZE', field), limits));
+      refuse(multerToAppError(error, limits));
     }),
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxFilesPerUpload, fields: 20, fieldSize: 1024 * 1024 },
     // Browsers and curl send UTF-8 filenames without declaring a charset.
