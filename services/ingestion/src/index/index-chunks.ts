@@ -4,6 +4,7 @@ import { countPendingVectors, graphThreshold, type HnswState } from '@quire/inde
 import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
 import { ensureHnswIndex } from './hnsw-index.js';
+import { accessGroupsSql } from '../repo/access-sql.js';
 
 export interface VersionVectors {
   indexVersionId: string;
@@ -189,8 +190,7 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
             SET title = COALESCE(r.title, t.title), filename = r.filename, mime_type = r.mime_type, byte_size = r.byte_size,
                 content_sha256 = r.content_sha256, metadata = t.metadata || r.metadata,
                 -- Who may read it follows the merged metadata: a new version that restricts access must take effect with it.
-                access_groups = ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof((t.metadata || r.metadata) -> 'access_groups') = 'array'
-                  THEN (t.metadata || r.metadata) -> 'access_groups' ELSE '[]'::jsonb END)),
+                access_groups = ${accessGroupsSql('(t.metadata || r.metadata)')},
                 pages_parsed = r.pages_parsed,
                 pages_total = r.pages_total, warnings = r.warnings, scanned_pages = r.scanned_pages, version = t.version + 1,
                 status = 'ready', stage = 'done', chunks_total = $3, chunks_embedded = $4, error_code = NULL,

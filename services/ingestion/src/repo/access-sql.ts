@@ -26,6 +26,11 @@ export function documentVisibleSql(d: string, owner: string, team: string, group
   return `(${d}.access_groups = '{}' OR ${d}.access_groups && ${groups}::text[] OR (${privileged}::boolean AND ${owner} = ${team}))`;
 }
 
+/** A document's `access_groups` from its metadata (an SQL jsonb expression): `metadata.access_groups`, a list of group names. */
+export function accessGroupsSql(metadata: string): string {
+  return `ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(${metadata} -> 'access_groups') = 'array' THEN ${metadata} -> 'access_groups' ELSE '[]'::jsonb END))`;
+}
+
 export const isPrivileged = (viewer: Viewer): boolean => viewer.role === 'admin' || viewer.role === 'knowledge-admin';
 
 /** The parameters `documentVisibleSql` reads, in order: team, groups, privileged. */

@@ -1,7 +1,7 @@
 import { IdentitySchema, type DocumentStage, type DocumentView, type Identity, type Metadata } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
-import { collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
+import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { fromBase64, toBase64 } from './blob-transfer.js';
 
 interface DocumentRow {
@@ -99,8 +99,8 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
     `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id, replaces_document_id, access_groups)
      -- team_id is the collection's owner, also when a team with a write grant uploads.
      VALUES ($1, (SELECT team_id FROM collections WHERE id = $1), $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10,
-       -- Document-level access (governance): metadata.access_groups, a list of group names.
-       ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof($7::jsonb -> 'access_groups') = 'array' THEN $7::jsonb -> 'access_groups' ELSE '[]'::jsonb END)))
+       -- Document-level access (governance).
+       ${accessGroupsSql('$7::jsonb')})
      RETURNING ${COLUMNS}`,
     [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
   );
@@ -328,22 +328,22 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
  * and the reason, instead of being retried for ever.
  */
 export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number): Promise<UnfinishedDocument[]> {
+  // $1: stale after (ms), $2: limit per sweep.
+  const stale = `status = 'processing' AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond')`;
+  const noProgress = `'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage`;
   await db.query(
     `UPDATE documents SET version = version + 1, status = 'failed', error_code = 'stalled', error_stage = stage,
-            error_message = 'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage || ' on attempt ' || attempts
-              || ' of ' || $3::int || '; not retried again.',
+            error_message = ${noProgress} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
             heartbeat_at = now(), updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE status = 'processing' AND attempts >= $3::int
-                     AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond') LIMIT $2)`,
+      WHERE id IN (SELECT id FROM documents WHERE ${stale} AND attempts >= $3::int LIMIT $2)`,
     [staleAfterMs, limit, maxAttempts],
   );
   const r = await db.query<UnfinishedRow>(
     `UPDATE documents SET version = version + 1, status = 'queued',
-            stall_reason = 'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage || ' (attempt ' || attempts
+            stall_reason = ${noProgress} || ' (attempt ' || attempts
               || '); taken over and retried at ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '.',
             stage = 'queued', updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE status = 'processing'
-                     AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond') LIMIT $2)
+      WHERE id IN (SELECT id FROM documents WHERE ${stale} LIMIT $2)
       RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,
     [staleAfterMs, limit],
   );

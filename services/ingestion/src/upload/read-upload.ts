@@ -96,6 +96,8 @@ function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, onLimit: 
         cb(error, info);
       };
       file.stream.on('data', (d: Buffer) => {
+        // A refused file's stream may still emit what was already buffered: nothing more to count.
+        if (finished) return;
         size += d.length;
         total += d.length;
         if (total > maxTotalBytes) {
