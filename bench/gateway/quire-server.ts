@@ -19,7 +19,7 @@ const dataDir = !process.env.BENCH_PGLITE_DISK ? undefined : mkdtempSync(path.jo
 // The database server was migrated when it started.
 const db = process.env.DATABASE_URL ? openPostgres(process.env.DATABASE_URL) : await openPGlite(dataDir ? { dataDir } : {});
 if (!process.env.DATABASE_URL) await migrate(db);
-const registry = createModelRegistry({ up: { type: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench' } }, { fetch: scopedFetch });
+const registry = createModelRegistry({ up: { type: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', allowLoopback: true } }, { fetch: scopedFetch });
 const priceBook = createPriceBook({
   'up/gpt-4o-mini': { input: '0.15', output: '0.60', asOf: 'bench', source: 'bench' },
   'up/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'bench', source: 'bench' },

@@ -12,7 +12,7 @@ import { TEST_ADMIN_KEY } from '../../services/gateway/src/testing/gateway-harne
 const logger = createLogger({ test: 'gateway-child' }, 'error');
 const db = await openPGlite({});
 await migrate(db);
-const registry = createModelRegistry({ primary: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test' } });
+const registry = createModelRegistry({ primary: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test', allowLoopback: true } });
 const { handler, governance } = createGatewayService({
   db, catalog: createModelCatalog(registry, createPriceBook({}), logger), logger, internalSecret: 'test-secret-test-secret-test-secret-0123',
   upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,

@@ -78,7 +78,8 @@ export {
   type ProviderType,
 } from './registry/providers-config.js';
 export { RegistryError, type RegistryErrorCode } from './registry/registry-error.js';
-export { assertSafeProviderConfig, providerBaseURL, type ConfigTrust } from './registry/provider-entries.js';
+export { assertSafeProviderConfig, providerBaseURL } from './registry/provider-entries.js';
+export { guardedLookup, EGRESS_REFUSED } from './net/guarded-lookup.js';
 export { assertSafeBaseUrl, assertSafeBaseUrlSync, classifyAddress, type BaseUrlPolicy, type HostClass, type LookupAll } from './registry/safe-base-url.js';
 
 // Pricing

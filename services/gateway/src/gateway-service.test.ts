@@ -18,8 +18,8 @@ let gateway: RunningServer;
 beforeAll(async () => {
   [db, openai, anthropic] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test' }), startFakeAnthropic({ apiKey: 'sk-ant-test' })]);
   const registry = createModelRegistry({
-    openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', base64Embeddings: true },
-    anthropic: { type: 'anthropic', baseURL: anthropic.url, apiKey: 'sk-ant-test' },
+    openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', base64Embeddings: true, allowLoopback: true },
+    anthropic: { type: 'anthropic', baseURL: anthropic.url, apiKey: 'sk-ant-test', allowLoopback: true },
   });
   // Simple prices make the expected costs easy to compute by hand: $1/M input, $2/M output.
   const priceBook = createPriceBook({

@@ -1,3 +1,4 @@
+import { EGRESS_REFUSED } from '../net/guarded-lookup.js';
 import { ProviderError, type ProviderErrorCode } from './provider-error.js';
 
 export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
@@ -172,6 +173,10 @@ export function providerErrorFromFetchFailure(provider: string, error: unknown, 
   }
   if (abortSignal?.aborted || name === 'AbortError') return error;
   const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  if (cause?.code === EGRESS_REFUSED) {
+    // The provider's settings do not allow the address its host resolved to: a setting to change, not a fault to retry.
+    return new ProviderError({ code: 'provider_not_configured', provider, message: `Provider "${provider}" was not called: ${cause.message ?? 'its address is not allowed'}`, retryable: false, cause: error });
+  }
   const reason = cause?.code ?? cause?.message ?? (error as Error | null)?.message ?? String(error);
   return new ProviderError({
     code: 'provider_network_error',

@@ -37,7 +37,7 @@ describe('model registry', () => {
 
   it('resolves models that reach the configured providers', async () => {
     const registry = createModelRegistry(
-      providersFromEnv({ OPENAI_API_KEY: 'sk-o', OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: 'sk-a', ANTHROPIC_BASE_URL: anthropic.url }),
+      providersFromEnv({ OPENAI_API_KEY: 'sk-o', OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: 'sk-a', ANTHROPIC_BASE_URL: anthropic.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai,anthropic' }),
     );
     expect(registry.providers()).toEqual([
       { name: 'anthropic', type: 'anthropic' },
@@ -51,13 +51,13 @@ describe('model registry', () => {
   });
 
   it('passes model ids with slashes through to the provider', async () => {
-    const registry = createModelRegistry({ local: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-o' } });
+    const registry = createModelRegistry({ local: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-o', allowLoopback: true } });
     await registry.generationModel('local/meta-llama/Llama-3.1-8B').doGenerate({ messages: [{ role: 'user', content: 'Hi' }] });
     expect(openai.requests.at(-1)?.body.model).toBe('meta-llama/Llama-3.1-8B');
   });
 
   it('throws typed errors for unknown, unconfigured and unsupported', () => {
-    const registry = createModelRegistry({ local: { type: 'openai-compatible', baseURL: 'http://127.0.0.1:1/v1' }, claude: { type: 'anthropic' } });
+    const registry = createModelRegistry({ local: { type: 'openai-compatible', baseURL: 'http://127.0.0.1:1/v1', allowLoopback: true }, claude: { type: 'anthropic' } });
     const unknown = registryError(() => registry.embeddingModel('acme/embed-v4.0'));
     expect(unknown.code).toBe('unknown_provider');
     expect(unknown.message).toContain('claude, local');

@@ -3,7 +3,7 @@ import type { GenerationModelV1 } from '../spec/generation/generation-model-v1.j
 import type { RerankingModelV1 } from '../spec/rerank/reranking-model-v1.js';
 import { createLocal } from '../providers/local/local-provider.js';
 import type { FetchFunction } from '../providers/shared/http.js';
-import { buildProviderEntry, checkProviderBaseURL, type ConfigTrust, type ProviderEntry } from './provider-entries.js';
+import { buildProviderEntry, guardProviderBaseURL, type ProviderEntry } from './provider-entries.js';
 import { parseProvidersConfig, WELL_KNOWN_PROVIDER_ENV, type ProviderConfig, type ProvidersConfig } from './providers-config.js';
 import { RegistryError } from './registry-error.js';
 
@@ -18,11 +18,6 @@ export interface ModelRegistry {
 export interface ModelRegistryOptions {
   /** Replaces global fetch for every provider (tests, proxies). */
   fetch?: FetchFunction;
-  /**
-   * Who wrote the configuration (default `operator`: code and environment). Pass `admin` for
-   * settings from the admin API: base URLs on loopback then need `allowPrivateNetwork` too.
-   */
-  trust?: ConfigTrust;
 }
 
 /** Splits at the first slash only: model ids such as `meta-llama/Llama-3.1-8B` contain slashes. */
@@ -49,7 +44,7 @@ export function createModelRegistry(config: ProvidersConfig, options: ModelRegis
   const parsed = parseProvidersConfig(config);
   const entries = new Map<string, ProviderEntry>();
   for (const [name, providerConfig] of Object.entries(parsed)) {
-    checkProviderBaseURL(name, providerConfig, options.trust ?? 'operator');
+    guardProviderBaseURL(name, providerConfig);
     entries.set(name, buildEntry(name, providerConfig, options.fetch));
   }
 

@@ -35,12 +35,12 @@ describe('registry with every provider type', () => {
       start(startFakeOpenAIDialect({ dialect: 'deepseek', apiKey: 'd' })),
     ]);
     const registry = createModelRegistry({
-      gemini: { type: 'gemini', baseURL: gemini.url, apiKey: 'g' },
-      cohere: { type: 'cohere', baseURL: cohere.url, apiKey: 'c' },
-      voyage: { type: 'voyage', baseURL: voyage.url, apiKey: 'v' },
+      gemini: { type: 'gemini', baseURL: gemini.url, apiKey: 'g', allowLoopback: true },
+      cohere: { type: 'cohere', baseURL: cohere.url, apiKey: 'c', allowLoopback: true },
+      voyage: { type: 'voyage', baseURL: voyage.url, apiKey: 'v', allowLoopback: true },
       tei: { type: 'tei', baseURL: tei.url, allowPrivateNetwork: true },
-      ollama: { type: 'ollama', baseURL: ollama.url },
-      deepseek: { type: 'deepseek', baseURL: deepseek.url, apiKey: 'd' },
+      ollama: { type: 'ollama', baseURL: ollama.url, allowLoopback: true },
+      deepseek: { type: 'deepseek', baseURL: deepseek.url, apiKey: 'd', allowLoopback: true },
     });
     const messages = [{ role: 'user' as const, content: 'Hi' }];
     expect((await registry.generationModel('gemini/gemini-2.5-flash').doGenerate({ messages })).text).toContain('fake Gemini');
@@ -57,22 +57,29 @@ describe('registry with every provider type', () => {
     expect(registryError(() => registry.generationModel('cohere/command-a')).code).toBe('model_capability_unsupported');
   });
 
-  it('refuses private base URLs unless allowed, and loopback for admin-written configuration', async () => {
+  it('admits loopback and private base URLs only when the provider says so, and metadata never', async () => {
     const openai = await start(startFakeOpenAI());
     const config = { openai: { type: 'openai-compatible' as const, baseURL: openai.url } };
-    // Operator configuration (code, env) may use loopback, so local development keeps working.
-    expect(createModelRegistry(config).providers()).toEqual([{ name: 'openai', type: 'openai-compatible' }]);
-    const admin = registryError(() => createModelRegistry(config, { trust: 'admin' }));
-    expect(admin).toMatchObject({ code: 'unsafe_base_url' });
-    expect(admin.message).toContain('Provider "openai"');
-    expect(createModelRegistry({ openai: { ...config.openai, allowPrivateNetwork: true } }, { trust: 'admin' }).providers()).toHaveLength(1);
-    expect(registryError(() => createModelRegistry({ lan: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1' } })).code).toBe('unsafe_base_url');
+    const refused = registryError(() => createModelRegistry(config));
+    expect(refused).toMatchObject({ code: 'unsafe_base_url' });
+    expect(refused.message).toContain('Provider "openai"');
+    expect(refused.message).toContain('"allowLoopback": true');
+    expect(createModelRegistry({ openai: { ...config.openai, allowLoopback: true } }).providers()).toHaveLength(1);
+    expect(createModelRegistry({ openai: { ...config.openai, allowPrivateNetwork: true } }).providers()).toHaveLength(1);
+    expect(registryError(() => createModelRegistry({ lan: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1', allowLoopback: true } })).code).toBe('unsafe_base_url');
     expect(createModelRegistry({ lan: { type: 'vllm', baseURL: 'http://10.0.0.8:8000/v1', allowPrivateNetwork: true } }).providers()).toHaveLength(1);
     expect(registryError(() => createModelRegistry({ x: { type: 'ollama', baseURL: 'http://169.254.169.254', allowPrivateNetwork: true } })).message).toContain('metadata');
-    // Admin trust: a default localhost URL needs the flag too.
-    expect(registryError(() => createModelRegistry({ ollama: { type: 'ollama' } }, { trust: 'admin' })).code).toBe('unsafe_base_url');
+    // A default URL on localhost (Ollama's) needs the flag too.
+    expect(registryError(() => createModelRegistry({ ollama: { type: 'ollama' } })).code).toBe('unsafe_base_url');
     await expect(assertSafeProviderConfig('x', { type: 'gemini', baseURL: 'http://127.0.0.1:9/v1beta' })).rejects.toMatchObject({ code: 'unsafe_base_url' });
     await expect(assertSafeProviderConfig('x', { type: 'local' })).resolves.toBeUndefined();
+  });
+
+  it('calls a provider named by a host name through the connect-time guard when the policy allows it', async () => {
+    const openai = await start(startFakeOpenAI());
+    const byName = openai.url.replace('127.0.0.1', 'localhost');
+    const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: byName, allowLoopback: true } });
+    expect((await registry.generationModel('openai/gpt-4o-mini').doGenerate({ messages: [{ role: 'user', content: 'Hi' }] })).text.length).toBeGreaterThan(0);
   });
 });
 
@@ -111,6 +118,15 @@ describe('providersFromEnv for every provider', () => {
     });
     // Env-configured self-hosted servers on a private network build without further flags.
     expect(createModelRegistry(config).providers()).toHaveLength(13);
+  });
+
+  it('lets QUIRE_PROVIDERS_ALLOW_LOOPBACK name the env-configured providers that may use this host', () => {
+    const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'http://localhost:4000/v1', ANTHROPIC_API_KEY: 'a', ANTHROPIC_BASE_URL: 'http://127.0.0.1:4001/v1' };
+    expect(registryError(() => createModelRegistry(providersFromEnv(env))).code).toBe('unsafe_base_url');
+    const allowed = providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai, anthropic' });
+    expect(allowed.openai).toMatchObject({ allowLoopback: true });
+    expect(createModelRegistry(allowed).providers()).toHaveLength(2);
+    expect(() => providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai,mistral' })).toThrow('"mistral", which is not a configured provider');
   });
 
   it('needs both Azure variables, and names the missing ones when a provider is used', () => {

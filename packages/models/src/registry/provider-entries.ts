@@ -14,7 +14,9 @@ import { createTei } from '../providers/tei/tei-provider.js';
 import { createVoyage, VOYAGE_DEFAULT_BASE_URL } from '../providers/voyage/voyage-provider.js';
 import type { ProviderConfig, ProviderType } from './providers-config.js';
 import { RegistryError } from './registry-error.js';
-import { assertSafeBaseUrl, assertSafeBaseUrlSync, type BaseUrlPolicy, type LookupAll } from './safe-base-url.js';
+import { guardedLookup } from '../net/guarded-lookup.js';
+import { setEgressGuard } from '../providers/shared/node-http.js';
+import { assertSafeBaseUrl, assertSafeBaseUrlSync, egressRefusal, type BaseUrlPolicy, type LookupAll } from './safe-base-url.js';
 
 export interface ProviderEntry {
   type: ProviderType;
@@ -54,43 +56,43 @@ export function providerBaseURL(config: ProviderConfig): string | undefined {
 }
 
 /**
- * Who wrote the configuration decides what its base URLs may reach:
- * - `operator` (code, environment variables, QUIRE_PROVIDERS_JSON): loopback is allowed, so
- *   `OPENAI_BASE_URL=http://localhost:11434/v1` works in development; private networks need
- *   `allowPrivateNetwork: true` (the OLLAMA/TEI/VLLM env variables set it).
- * - `admin` (settings changed through the admin API at run time): nothing but public hosts unless
- *   the provider sets `allowPrivateNetwork: true`, which the admin API should accept only when the
- *   operator allows it.
- * Cloud metadata endpoints are refused for everyone.
+ * What a provider's base URL may reach is said explicitly in its settings: public hosts always;
+ * loopback with `allowLoopback` (a model server on the same host); loopback, private and link-local
+ * with `allowPrivateNetwork` (self-hosted Ollama, vLLM or TEI on the deployment's network; their
+ * environment variables set it). Cloud metadata endpoints are refused for everyone. Whoever writes
+ * the configuration (code, environment, a config file) gets the same rules.
  */
-export type ConfigTrust = 'operator' | 'admin';
-
-function policyFor(config: ProviderConfig, trust: ConfigTrust): BaseUrlPolicy {
-  const allowPrivateNetwork = 'allowPrivateNetwork' in config ? config.allowPrivateNetwork === true : false;
-  return { allowPrivateNetwork, allowLoopback: trust === 'operator' };
+function policyFor(config: ProviderConfig): BaseUrlPolicy {
+  if (config.type === 'local') return {};
+  return { allowPrivateNetwork: config.allowPrivateNetwork === true, allowLoopback: config.allowLoopback === true };
 }
 
 function withName(name: string, error: unknown): unknown {
   return RegistryError.is(error) ? new RegistryError(error.code, `Provider "${name}": ${error.message}`, { cause: error }) : error;
 }
 
-/** The sync SSRF check run while the registry is built (literal IPs and well-known names). */
-export function checkProviderBaseURL(name: string, config: ProviderConfig, trust: ConfigTrust): void {
+/**
+ * The checks run while the registry is built: literal IPs and well-known names now, and a guard in
+ * the HTTP client's DNS lookup that checks every later connection against the same policy.
+ */
+export function guardProviderBaseURL(name: string, config: ProviderConfig): void {
   const url = providerBaseURL(config);
   if (url === undefined) return;
+  const policy = policyFor(config);
   try {
-    assertSafeBaseUrlSync(url, policyFor(config, trust));
+    assertSafeBaseUrlSync(url, policy);
   } catch (error) {
     throw withName(name, error);
   }
+  setEgressGuard(url, guardedLookup(egressRefusal(policy)));
 }
 
-/** The full check with DNS resolution, for the admin API to run before it stores a configuration. */
-export async function assertSafeProviderConfig(name: string, config: ProviderConfig, options: { trust?: ConfigTrust; lookup?: LookupAll } = {}): Promise<void> {
+/** The same check with DNS resolution up front, for a caller that wants to refuse a configuration before using it. */
+export async function assertSafeProviderConfig(name: string, config: ProviderConfig, options: { lookup?: LookupAll } = {}): Promise<void> {
   const url = providerBaseURL(config);
   if (url === undefined) return;
   try {
-    await assertSafeBaseUrl(url, { ...policyFor(config, options.trust ?? 'admin'), lookup: options.lookup });
+    await assertSafeBaseUrl(url, { ...policyFor(config), lookup: options.lookup });
   } catch (error) {
     throw withName(name, error);
   }

@@ -5,13 +5,14 @@ import { RegistryError } from './registry-error.js';
 const headersSchema = z.record(z.string(), z.string()).optional();
 const apiKey = z.string().min(1).optional();
 /**
- * Lets this provider's base URL point at loopback, private or link-local hosts (see safe-base-url.ts).
+ * What this provider's base URL may reach besides public hosts (see safe-base-url.ts):
+ * `allowLoopback` admits this host, `allowPrivateNetwork` loopback, private and link-local hosts.
  * Metadata endpoints stay refused either way.
  */
-const allowPrivateNetwork = z.boolean().optional();
+const egress = { allowPrivateNetwork: z.boolean().optional(), allowLoopback: z.boolean().optional() };
 
 /** Hosted APIs with a fixed default URL: only the key is needed. */
-const hosted = <T extends string>(type: T) => z.object({ type: z.literal(type), baseURL: z.string().url().optional(), apiKey, headers: headersSchema, allowPrivateNetwork });
+const hosted = <T extends string>(type: T) => z.object({ type: z.literal(type), baseURL: z.string().url().optional(), apiKey, headers: headersSchema, ...egress });
 
 const presetSchemas = OPENAI_COMPATIBLE_PRESET_NAMES.map((name) => hosted(name)) as {
   [K in OpenAICompatiblePresetName]: ReturnType<typeof hosted<K>>;
@@ -26,7 +27,7 @@ export const ProviderConfigSchema = z.discriminatedUnion('type', [
     maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
     /** The server answers `encoding_format: "base64"` (vLLM, for example); default: only OpenAI's own API. */
     base64Embeddings: z.boolean().optional(),
-    allowPrivateNetwork,
+    ...egress,
   }),
   hosted('anthropic'),
   z.object({
@@ -36,7 +37,7 @@ export const ProviderConfigSchema = z.discriminatedUnion('type', [
     apiKey,
     apiVersion: z.string().min(1).optional(),
     headers: headersSchema,
-    allowPrivateNetwork,
+    ...egress,
   }),
   hosted('gemini'),
   hosted('cohere'),
@@ -48,7 +49,7 @@ export const ProviderConfigSchema = z.discriminatedUnion('type', [
     apiKey,
     maxBatchSize: z.number().int().positive().optional(),
     headers: headersSchema,
-    allowPrivateNetwork,
+    ...egress,
   }),
   hosted('ollama'),
   ...presetSchemas,
@@ -167,7 +168,24 @@ export function providersFromEnv(env: Record<string, string | undefined> = proce
     const built = entry.build(entry.key ? nonEmpty(env[entry.key]) : undefined, entry.baseURL ? nonEmpty(env[entry.baseURL]) : undefined, env);
     if (built) config[name] = built;
   }
+  allowLoopbackFromEnv(config, nonEmpty(env.QUIRE_PROVIDERS_ALLOW_LOOPBACK));
   return parseProvidersConfig(config, 'environment variables');
+}
+
+/**
+ * `QUIRE_PROVIDERS_ALLOW_LOOPBACK=openai,anthropic` lets those providers' base URLs point at this
+ * host (a local proxy or fake in development): the explicit form of `"allowLoopback": true` for
+ * providers configured by their environment variables.
+ */
+function allowLoopbackFromEnv(config: Record<string, unknown>, list: string | undefined): void {
+  if (!list) return;
+  for (const name of list.split(',').map((n) => n.trim()).filter(Boolean)) {
+    const entry = config[name];
+    if (typeof entry !== 'object' || entry === null) {
+      throw new RegistryError('invalid_provider_config', `QUIRE_PROVIDERS_ALLOW_LOOPBACK names "${name}", which is not a configured provider.`);
+    }
+    config[name] = { ...entry, allowLoopback: true };
+  }
 }
 
 export function parseProvidersConfig(config: unknown, source = 'createModelRegistry'): ProvidersConfig {

@@ -13,15 +13,16 @@ import { RegistryError } from './registry-error.js';
  *   fe80::/10): allowed only with `allowPrivateNetwork`.
  *
  * The sync check sees literal IPs and well-known names only; `assertSafeBaseUrl` also resolves DNS
- * and checks every address. Neither pins the address for the later connection, so a name that
- * re-resolves (DNS rebinding) is not covered: egress rules remain the real boundary.
+ * and checks every address. What binds at run time is `egressRefusal`: the registry installs it in
+ * the provider HTTP client's DNS lookup, so every new connection is checked against the address it
+ * actually connects to (a name that re-resolves to an internal address is refused then).
  */
 export type HostClass = 'public' | 'loopback' | 'private' | 'link-local' | 'metadata';
 
 export interface BaseUrlPolicy {
   /** Lets private, link-local and loopback hosts through (self-hosted Ollama, vLLM, TEI). */
   allowPrivateNetwork?: boolean;
-  /** Lets loopback through; the registry sets it for operator-supplied configuration. */
+  /** Lets loopback through only (a model server on the same host). */
   allowLoopback?: boolean;
 }
 
@@ -115,8 +116,21 @@ function parse(raw: string): URL {
 
 function check(raw: string, address: string, hostClass: HostClass, policy: BaseUrlPolicy): void {
   if (allowed(hostClass, policy)) return;
-  if (hostClass === 'metadata') throw refuse(raw, `${address} is a cloud metadata endpoint`);
-  throw refuse(raw, `${address} is a ${hostClass} address; set "allowPrivateNetwork": true on this provider if it is a self-hosted server`);
+  throw refuse(raw, refusalReason(address, hostClass));
+}
+
+function refusalReason(address: string, hostClass: HostClass): string {
+  if (hostClass === 'metadata') return `${address} is a cloud metadata endpoint`;
+  const flag = hostClass === 'loopback' ? '"allowLoopback": true (or "allowPrivateNetwork": true)' : '"allowPrivateNetwork": true';
+  return `${address} is a ${hostClass} address; set ${flag} on this provider if it is a self-hosted server`;
+}
+
+/** The per-address check for connections made under `policy`: a reason to refuse, or undefined. */
+export function egressRefusal(policy: BaseUrlPolicy): (address: string) => string | undefined {
+  return (address) => {
+    const hostClass = classifyAddress(address);
+    return allowed(hostClass, policy) ? undefined : refusalReason(address, hostClass);
+  };
 }
 
 /** The check that needs no I/O: scheme, credentials, literal IPs and well-known names. */

@@ -15,7 +15,7 @@ let viaExpress: RunningServer;
 
 beforeAll(async () => {
   [db, openai] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test' })]);
-  const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test' } });
+  const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true } });
   const prices = createPriceBook({
     'openai/gpt-4o-mini': { input: '1', output: '2', asOf: 'test', source: 'test' },
     'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'test', source: 'test' },

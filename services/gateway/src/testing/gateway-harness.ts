@@ -27,6 +27,8 @@ export async function startHarness(
   db: Db,
   options: {
     providers: Record<string, string>;
+    /** Providers of other types (cohere, tei, ...), as configured in QUIRE_PROVIDERS_JSON. */
+    providerConfigs?: ProvidersConfig;
     prices?: Record<string, Partial<ModelPrice> & { input: string; output: string }>;
     routes?: string;
     rerankers?: Record<string, RerankingModelV1>;
@@ -34,7 +36,8 @@ export async function startHarness(
   },
 ): Promise<Harness> {
   const config: ProvidersConfig = {};
-  for (const [name, url] of Object.entries(options.providers)) config[name] = { type: 'openai-compatible', baseURL: url, apiKey: 'sk-test' };
+  for (const [name, url] of Object.entries(options.providers)) config[name] = { type: 'openai-compatible', baseURL: url, apiKey: 'sk-test', allowLoopback: true };
+  Object.assign(config, options.providerConfigs);
   const registry = createModelRegistry(config, { fetch: scopedFetch });
   const prices = Object.fromEntries(Object.entries(options.prices ?? {}).map(([k, p]) => [k, { asOf: 'test', source: 'test', ...p }]));
   const base = createModelCatalog(registry, createPriceBook(prices), logger);

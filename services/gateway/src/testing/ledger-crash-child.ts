@@ -14,7 +14,7 @@ import { TEST_ADMIN_KEY } from './gateway-harness.js';
 const logger = createLogger({ test: 'ledger-crash-child' }, 'error');
 const db = await openPGlite({});
 await migrate(db);
-const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test' } }, { fetch: scopedFetch });
+const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: process.env.UPSTREAM_URL!, apiKey: 'sk-test', allowLoopback: true } }, { fetch: scopedFetch });
 const priceBook = createPriceBook({ 'openai/gpt-4o-mini': { input: '1', output: '2', asOf: 'test', source: 'test' } });
 const { handler } = createGatewayService({
   db, catalog: createModelCatalog(registry, priceBook, logger), logger, internalSecret: 'test-secret-test-secret-test-secret-0123',

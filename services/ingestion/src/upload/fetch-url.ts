@@ -1,7 +1,7 @@
-import { lookup as dnsLookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { BlockList, isIP } from 'node:net';
+import { EGRESS_REFUSED, guardedLookup } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 
 /** Addresses a server-side fetch must never reach (SSRF): private, loopback, link-local, metadata. */
@@ -64,18 +64,7 @@ export async function fetchUrl(raw: string, options: FetchUrlOptions): Promise<F
 }
 
 function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<{ redirect?: string; body?: { bytes: Uint8Array; contentType: string | null } }> {
-  const lookup: LookupFunction = (hostname, opts, callback) => {
-    dnsLookup(hostname, { ...opts, all: true }, (error, addresses) => {
-      if (error) return callback(error, '', 4);
-      const list = addresses as unknown as { address: string; family: number }[];
-      const bad = list.find((a) => isForbiddenAddress(a.address, options.allowLoopback));
-      if (bad || list.length === 0) {
-        return callback(Object.assign(new Error(`The URL resolves to a forbidden address (${bad?.address ?? 'none'}).`), { code: 'QUIRE_FORBIDDEN_ADDRESS' }), '', 4);
-      }
-      if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
-      callback(null, list[0]!.address, list[0]!.family);
-    });
-  };
+  const lookup = guardedLookup((address) => (isForbiddenAddress(address, options.allowLoopback) ? `${address} is a forbidden address` : undefined));
   const hostIp = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(hostIp) && isForbiddenAddress(hostIp, options.allowLoopback)) {
     return Promise.reject(new AppError('invalid_request', `The URL points to a forbidden address (${hostIp}).`, { param: 'url' }));
@@ -119,7 +108,7 @@ function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<
     const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'QUIRE_TIMEOUT' })), remaining);
     req.on('close', () => clearTimeout(timer));
     req.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'QUIRE_FORBIDDEN_ADDRESS') reject(new AppError('invalid_request', error.message, { param: 'url' }));
+      if (error.code === EGRESS_REFUSED) reject(new AppError('invalid_request', error.message, { param: 'url' }));
       else if (error.code === 'QUIRE_TIMEOUT') reject(new AppError('invalid_request', `Fetching the URL took longer than ${options.timeoutMs} ms.`, { param: 'url' }));
       else reject(new AppError('invalid_request', `The URL could not be fetched: ${error.message}`, { param: 'url' }));
     });

@@ -1,7 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { ProviderError } from '../../errors/provider-error.js';
+import { guardedLookup, type ResolveAll } from '../../net/guarded-lookup.js';
+import { egressRefusal } from '../../registry/safe-base-url.js';
 import { postJson } from './http.js';
+import { setEgressGuard } from './node-http.js';
 
 function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -39,5 +42,43 @@ describe('postJson never carries a provider key through a redirect', () => {
     );
     expect(ProviderError.is(error)).toBe(true);
     expect(keysSeenElsewhere).toEqual([]);
+  });
+});
+
+describe('the egress guard checks the address every new connection resolves to', () => {
+  let provider: Awaited<ReturnType<typeof serve>>;
+  let calls = 0;
+  beforeAll(async () => {
+    provider = await serve((_req, res) => {
+      calls++;
+      res.end('{}');
+    });
+  });
+  afterAll(() => provider.close());
+
+  /** A name that "resolves" to whatever the test says: the shape of DNS rebinding, without DNS. */
+  function resolvingTo(address: string): ResolveAll {
+    return (_hostname, _options, callback) => callback(null, [{ address, family: isIP(address) }]);
+  }
+  const post = (host: string) =>
+    postJson({ provider: 'p', url: `http://${host}:${new URL(provider.url).port}/v1/embeddings`, headers: {}, body: {}, requestIdHeader: 'x-request-id' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it('refuses a loopback or metadata answer with a non-retryable error, and the server sees nothing', async () => {
+    setEgressGuard(`http://rebinds.test:${new URL(provider.url).port}`, guardedLookup(egressRefusal({}), resolvingTo('127.0.0.1')));
+    const error = await post('rebinds.test');
+    expect(error).toMatchObject({ code: 'provider_not_configured', retryable: false });
+    expect((error as Error).message).toContain('127.0.0.1 is a loopback address');
+    setEgressGuard(`http://imds.test:${new URL(provider.url).port}`, guardedLookup(egressRefusal({ allowPrivateNetwork: true }), resolvingTo('169.254.169.254')));
+    expect((await post('imds.test')) as Error).toMatchObject({ message: expect.stringContaining('metadata') });
+    expect(calls).toBe(0);
+  });
+
+  it('connects to the checked address when the policy admits it', async () => {
+    setEgressGuard(`http://model-server.test:${new URL(provider.url).port}`, guardedLookup(egressRefusal({ allowLoopback: true }), resolvingTo('127.0.0.1')));
+    expect(await post('model-server.test')).toBeUndefined();
+    expect(calls).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
@@ -23,15 +24,34 @@ interface Target {
   hostname: string;
   port: string;
   path: string;
+  /** `protocol//host:port`, the key of the egress guards. */
+  origin: string;
 }
 const targets = new Map<string, Target>();
+
+function originOf(protocol: string, hostname: string, port: string): string {
+  return `${protocol}//${hostname}:${port || (protocol === 'https:' ? '443' : '80')}`;
+}
+
+/**
+ * DNS lookups that check the addresses a provider's connections may reach, by origin. The model
+ * registry installs one per configured provider (its SSRF policy); origins without one (an adapter
+ * built directly in code) connect as usual. Pooled sockets were checked when they connected.
+ */
+const egressGuards = new Map<string, LookupFunction>();
+
+export function setEgressGuard(baseURL: string, lookup: LookupFunction): void {
+  const u = new URL(baseURL);
+  egressGuards.set(originOf(u.protocol, u.hostname.replace(/^\[|\]$/g, ''), u.port), lookup);
+}
 function targetOf(url: string): Target {
   let t = targets.get(url);
   if (!t) {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`unsupported protocol ${u.protocol}`);
     // IPv6 literals come bracketed from URL; node:http wants them bare.
-    t = { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path: `${u.pathname}${u.search}` };
+    const hostname = u.hostname.replace(/^\[|\]$/g, '');
+    t = { protocol: u.protocol, hostname, port: u.port, path: `${u.pathname}${u.search}`, origin: originOf(u.protocol, hostname, u.port) };
     if (targets.size < 1024) targets.set(url, t);
   }
   return t;
@@ -111,6 +131,7 @@ export function nodePost(url: string, headers: Record<string, string>, body: str
     const req = (target.protocol === 'https:' ? https : http).request({
       protocol: target.protocol, hostname: target.hostname, port: target.port, path: target.path, method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: agents[target.protocol],
+      lookup: egressGuards.get(target.origin),
     });
     let res: IncomingMessage | undefined;
     const onAbort = () => {
