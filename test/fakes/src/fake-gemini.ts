@@ -64,6 +64,46 @@ export function geminiInvalidKeyBody() {
   };
 }
 
+/** Gemini 3 models refuse a replayed function call without its signature; 2.5 models accept one. */
+export function requiresThoughtSignatures(model: string): boolean {
+  return /^gemini-3/.test(model);
+}
+
+/** The documented placeholder that turns the check off for histories that never had signatures. */
+export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+
+/** The real 400 for a replayed function call that lost its signature (INVALID_ARGUMENT, no details). */
+export function geminiMissingSignatureBody(functionName: string, position: number) {
+  return geminiErrorBody(
+    400,
+    `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${functionName}\` , position ${position}. please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+  );
+}
+
+/**
+ * Gemini 3 validates the "current turn" only: the contents after the last user message that holds
+ * something other than function responses. In it, the first functionCall part of every model step
+ * must carry the signature the server issued (parallel calls after the first carry none). Returns
+ * the error body to send, or undefined when the history passes.
+ */
+function signatureViolation(contents: any[], issued: Set<string>): unknown {
+  let start = 0;
+  contents.forEach((content, i) => {
+    const parts: any[] = Array.isArray(content?.parts) ? content.parts : [];
+    if (content?.role === 'user' && parts.some((p) => !p?.functionResponse)) start = i + 1;
+  });
+  for (let i = start; i < contents.length; i++) {
+    const content = contents[i];
+    if (content?.role !== 'model') continue;
+    const first = (content.parts ?? []).find((p: any) => p?.functionCall);
+    if (!first) continue;
+    const signature = first.thoughtSignature;
+    if (typeof signature !== 'string' || signature === '') return geminiMissingSignatureBody(String(first.functionCall.name), i + 1);
+    if (signature !== SKIP_THOUGHT_SIGNATURE && !issued.has(signature)) return geminiErrorBody(400, 'Corrupted thought signature.');
+  }
+  return undefined;
+}
+
 function partTexts(part: any): string[] {
   if (typeof part?.text === 'string') return [part.text];
   if (part?.functionCall) return [JSON.stringify(part.functionCall.args ?? {})];
@@ -80,8 +120,15 @@ export function geminiPromptTokens(body: any): number {
 export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const script = new FakeScript();
   const reply: ReplyFn = options.reply ?? (() => DEFAULT_GEMINI_REPLY);
-  const models = options.models ?? ['gemini-2.5-flash', 'gemini-embedding-001'];
+  const models = options.models ?? ['gemini-2.5-flash', 'gemini-3-pro-preview', 'gemini-embedding-001'];
   let counter = 0;
+  // Signatures are opaque to clients; the fake remembers what it issued so it can tell a replayed one from a made-up one.
+  const issued = new Set<string>();
+  const sign = (responseId: string, what: string) => {
+    const signature = Buffer.from(`fake-thought:${responseId}:${what}`).toString('base64');
+    issued.add(signature);
+    return signature;
+  };
   const headers = (): Record<string, string> => ({ 'server-timing': 'gfet4t7; dur=12', vary: 'Origin, X-Origin, Referer' });
 
   const generate = async (res: ServerResponse, req: RecordedRequest, model: string, stream: boolean) => {
@@ -89,6 +136,10 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     if (!Array.isArray(body?.contents) || body.contents.length === 0) return sendJson(res, 400, geminiErrorBody(400, '* GenerateContentRequest.contents: contents is not specified'), headers());
     if (body.contents.some((c: any) => c?.role !== 'user' && c?.role !== 'model')) {
       return sendJson(res, 400, geminiErrorBody(400, 'Please use a valid role: user, model.'), headers());
+    }
+    if (requiresThoughtSignatures(model)) {
+      const violation = signatureViolation(body.contents, issued);
+      if (violation) return sendJson(res, 400, violation, headers());
     }
     const answer = await resolveReply(reply, body, DEFAULT_GEMINI_REPLY);
     counter++;
@@ -108,10 +159,14 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     };
     const finishReason = answer.finishReason ?? 'STOP';
     const responseId = `fake-gemini-${counter}`;
+    // Like the real API: the first functionCall part of a step carries the signature (parallel calls
+    // after it none), and Gemini 3, which always thinks, also signs a text-only answer on its last part.
+    const callParts = calls.map((call, i) => ({ functionCall: call, ...(i === 0 && { thoughtSignature: sign(responseId, 'call') }) }));
+    const textSignature = calls.length === 0 && requiresThoughtSignatures(model) ? sign(responseId, 'text') : undefined;
     const parts: Record<string, unknown>[] = [];
     if (answer.reasoning !== undefined) parts.push({ text: answer.reasoning, thought: true });
-    if (text !== '' || calls.length === 0) parts.push({ text });
-    for (const call of calls) parts.push({ functionCall: call });
+    if (text !== '' || calls.length === 0) parts.push({ text, ...(textSignature && { thoughtSignature: textSignature }) });
+    parts.push(...callParts);
     const envelope = (candidateParts: unknown[] | undefined, extra: Record<string, unknown>, usage: unknown) => ({
       candidates: [{ content: { parts: candidateParts ?? [], role: 'model' }, index: 0, ...extra }],
       usageMetadata: usage,
@@ -126,8 +181,9 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     const frames: SSEFrame[] = [];
     if (answer.reasoning !== undefined) frames.push({ text: frame(envelope([{ text: answer.reasoning, thought: true }], {}, early)), delta: true });
     for (const piece of splitIntoDeltas(text)) frames.push({ text: frame(envelope([{ text: piece }], {}, early)), delta: true });
-    if (calls.length > 0) frames.push({ text: frame(envelope(calls.map((c) => ({ functionCall: c })), {}, early)), delta: true });
-    frames.push({ text: frame(envelope([{ text: '' }], { finishReason }, usageMetadata)) });
+    if (calls.length > 0) frames.push({ text: frame(envelope(callParts, {}, early)), delta: true });
+    // When streaming, a text answer's signature comes alone on the empty text part of the last chunk.
+    frames.push({ text: frame(envelope([{ text: '', ...(textSignature && { thoughtSignature: textSignature }) }], { finishReason }, usageMetadata)) });
     res.writeHead(200, { 'content-type': 'text/event-stream', ...headers() });
     await writeFrames(res, frames, script.takeStreamFault(), (e) => frame({ error: { code: 500, message: e?.message ?? 'An internal error has occurred.', status: e?.type ?? 'INTERNAL' } }));
   };

@@ -1,4 +1,4 @@
-import { cosineSimilarity, countTokens, fakeEmbedding, startFakeAnthropic, startFakeOpenAI } from './index.js';
+import { cosineSimilarity, countTokens, fakeEmbedding, geminiMissingSignatureBody, SKIP_THOUGHT_SIGNATURE, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from './index.js';
 
 describe('fake helpers', () => {
   it('counts words and punctuation as tokens', () => {
@@ -87,6 +87,34 @@ describe('startFakeAnthropic', () => {
         'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop',
       ]);
       expect(ok.headers.get('anthropic-ratelimit-requests-reset')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('startFakeGemini thought signatures', () => {
+  it('signs the first functionCall part, and Gemini 3 refuses a current-turn replay without it as the real API does', async () => {
+    const fake = await startFakeGemini({ reply: (body) => (body.contents.at(-1)?.parts?.[0]?.functionResponse ? 'Done.' : { toolCalls: [{ name: 'a', arguments: {} }, { name: 'b', arguments: {} }] }) });
+    try {
+      const generate = async (model: string, contents: unknown[]) => {
+        const res = await fetch(`${fake.url}/models/${model}:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents }) });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const ask = { role: 'user', parts: [{ text: 'Go.' }] };
+      const answered = { role: 'user', parts: [{ functionResponse: { name: 'a', response: {} } }, { functionResponse: { name: 'b', response: {} } }] };
+      const first = await generate('gemini-3-pro-preview', [ask]);
+      const parts = first.body.candidates[0].content.parts;
+      expect(parts).toEqual([{ functionCall: { name: 'a', args: {} }, thoughtSignature: expect.any(String) }, { functionCall: { name: 'b', args: {} } }]);
+
+      expect((await generate('gemini-3-pro-preview', [ask, { role: 'model', parts }, answered])).status).toBe(200);
+      const unsigned = [ask, { role: 'model', parts: parts.map((p: any) => ({ functionCall: p.functionCall })) }, answered];
+      expect(await generate('gemini-3-pro-preview', unsigned)).toEqual({ status: 400, body: geminiMissingSignatureBody('a', 2) });
+      expect(await generate('gemini-3-pro-preview', [ask, { role: 'model', parts: [{ ...parts[0], thoughtSignature: 'bm9wZQ==' }, parts[1]] }, answered])).toMatchObject({ status: 400, body: { error: { message: 'Corrupted thought signature.' } } });
+      // The documented placeholder passes; 2.5 does not check; turns before the last user text are not checked.
+      expect((await generate('gemini-3-pro-preview', [ask, { role: 'model', parts: [{ ...parts[0], thoughtSignature: SKIP_THOUGHT_SIGNATURE }, parts[1]] }, answered])).status).toBe(200);
+      expect((await generate('gemini-2.5-flash', unsigned)).status).toBe(200);
+      expect((await generate('gemini-3-pro-preview', [...unsigned, { role: 'model', parts: [{ text: 'Done.' }] }, { role: 'user', parts: [{ text: 'Again?' }] }])).status).toBe(200);
     } finally {
       await fake.close();
     }

@@ -8,7 +8,7 @@ export { countTokens, splitIntoDeltas } from './tokens.js';
 export { fakeEmbedding, cosineSimilarity, toBase64Float32, DEFAULT_FAKE_DIMENSIONS } from './embedding.js';
 export { startFakeAzureOpenAI, azureErrorBody, DEFAULT_AZURE_REPLY } from './fake-azure-openai.js';
 export type { FakeAzureOpenAI, FakeAzureOpenAIOptions } from './fake-azure-openai.js';
-export { startFakeGemini, geminiErrorBody, geminiInvalidKeyBody, geminiPromptTokens, DEFAULT_GEMINI_REPLY, GEMINI_FAKE_RETRY_DELAY } from './fake-gemini.js';
+export { startFakeGemini, geminiErrorBody, geminiInvalidKeyBody, geminiMissingSignatureBody, geminiPromptTokens, requiresThoughtSignatures, DEFAULT_GEMINI_REPLY, GEMINI_FAKE_RETRY_DELAY, SKIP_THOUGHT_SIGNATURE } from './fake-gemini.js';
 export type { FakeGemini, FakeGeminiOptions } from './fake-gemini.js';
 export { startFakeCohere, cohereErrorBody } from './fake-cohere.js';
 export type { FakeCohere, FakeCohereOptions } from './fake-cohere.js';

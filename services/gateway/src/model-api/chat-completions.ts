@@ -6,7 +6,7 @@ import { attributionOf } from '../caller-identity.js';
 import type { Attribution } from '../ledger.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
 import type { ModelService } from '../model-service.js';
-import { completionToOpenAI, finishReasonToOpenAI, toGenerateOptions, usageToOpenAI } from './translate.js';
+import { completionToOpenAI, extraContentToOpenAI, finishReasonToOpenAI, toGenerateOptions, toolCallDeltaToOpenAI, usageToOpenAI } from './translate.js';
 import { ChatCompletionBodySchema } from './validators.js';
 import { forwardKbChat, isKbModel } from './kb-chat.js';
 
@@ -54,10 +54,9 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
       } else if (part.type === 'reasoning-delta') {
         sse.send(chunk([{ index: 0, delta: { reasoning_content: part.text }, logprobs: null, finish_reason: null }]));
       } else if (part.type === 'tool-call-delta') {
-        const call = { index: part.index, ...(part.id ? { id: part.id, type: 'function' } : {}), function: { ...(part.name ? { name: part.name } : {}), arguments: part.argumentsDelta } };
-        sse.send(chunk([{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }]));
+        sse.send(chunk([{ index: 0, delta: { tool_calls: [toolCallDeltaToOpenAI(part)] }, logprobs: null, finish_reason: null }]));
       } else if (part.type === 'finish') {
-        sse.send(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReasonToOpenAI(part.finishReason) }]));
+        sse.send(chunk([{ index: 0, delta: { ...extraContentToOpenAI(part.providerMetadata) }, logprobs: null, finish_reason: finishReasonToOpenAI(part.finishReason) }]));
         if (includeUsage) sse.send(chunk([], usageToOpenAI(part.usage)));
       }
     }

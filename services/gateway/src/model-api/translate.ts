@@ -1,5 +1,20 @@
-import type { ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, UsageV1 } from '@quire/models';
-import type { ChatCompletionBody, ChatMessage } from './validators.js';
+import type { ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, ProviderMetadataV1, StreamPartV1, UsageV1 } from '@quire/models';
+import type { ChatCompletionBody, ChatMessage, ExtraContent } from './validators.js';
+
+/**
+ * Provider data that must come back next turn, in and out of the OpenAI format. Only Gemini's thought
+ * signature has a public OpenAI-format name (`extra_content.google.thought_signature`, from Google's
+ * OpenAI-compatible API), so that is the one mapped; the spec keeps it as `google.thoughtSignature`.
+ */
+export function extraContentToOpenAI(metadata: ProviderMetadataV1 | undefined): { extra_content: ExtraContent } | undefined {
+  const signature = metadata?.google?.thoughtSignature;
+  return typeof signature === 'string' && signature !== '' ? { extra_content: { google: { thought_signature: signature } } } : undefined;
+}
+
+function providerMetadataOf(extra: ExtraContent | null | undefined): { providerMetadata: ProviderMetadataV1 } | undefined {
+  const signature = extra?.google?.thought_signature;
+  return signature ? { providerMetadata: { google: { thoughtSignature: signature } } } : undefined;
+}
 
 function textOf(content: ChatMessage['content'] | null | undefined): string {
   if (content == null) return '';
@@ -25,8 +40,9 @@ function toMessage(message: ChatMessage): MessageV1 {
         role: 'assistant',
         content: message.content == null ? null : textOf(message.content),
         ...(message.tool_calls?.length
-          ? { toolCalls: message.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) }
+          ? { toolCalls: message.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments, ...providerMetadataOf(c.extra_content) })) }
           : {}),
+        ...providerMetadataOf(message.extra_content),
       };
     case 'tool':
       return { role: 'tool', toolCallId: message.tool_call_id, content: textOf(message.content) };
@@ -87,13 +103,24 @@ export function completionToOpenAI(id: string, model: string, created: number, r
           // DeepSeek's field, as the stream sends it in deltas.
           ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
           ...(result.toolCalls.length
-            ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
+            ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments }, ...extraContentToOpenAI(c.providerMetadata) })) }
             : {}),
+          ...extraContentToOpenAI(result.providerMetadata),
         },
         logprobs: null,
         finish_reason: finishReasonToOpenAI(result.finishReason),
       },
     ],
     usage: usageToOpenAI(result.usage),
+  };
+}
+
+/** One streamed tool-call fragment as an OpenAI `delta.tool_calls[]` entry; the first carries id, name and any signature. */
+export function toolCallDeltaToOpenAI(part: Extract<StreamPartV1, { type: 'tool-call-delta' }>) {
+  return {
+    index: part.index,
+    ...(part.id ? { id: part.id, type: 'function' } : {}),
+    function: { ...(part.name ? { name: part.name } : {}), arguments: part.argumentsDelta },
+    ...extraContentToOpenAI(part.providerMetadata),
   };
 }

@@ -11,10 +11,20 @@ const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePartSchema = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
 const ContentSchema = z.union([z.string(), z.array(z.union([TextPartSchema, ImagePartSchema]))]);
 
+/**
+ * Google's OpenAI-compatible API hands out Gemini thought signatures as
+ * `extra_content.google.thought_signature` on tool calls, and clients built for it send them back
+ * there; Gemini 3 refuses a replayed tool call without its signature. We accept the same on the
+ * assistant message for a signature that came with its text. Other vendors' keys are dropped.
+ */
+const ExtraContentSchema = z.object({ google: z.object({ thought_signature: z.string().optional() }).optional() });
+export type ExtraContent = z.infer<typeof ExtraContentSchema>;
+
 const ToolCallSchema = z.object({
   id: z.string(),
   type: z.literal('function').default('function'),
   function: z.object({ name: z.string(), arguments: z.string() }),
+  extra_content: ExtraContentSchema.nullable().optional(),
 });
 
 export const ChatMessageSchema = z.discriminatedUnion('role', [
@@ -26,6 +36,7 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
     content: ContentSchema.nullable().optional(),
     tool_calls: z.array(ToolCallSchema).optional(),
     name: z.string().optional(),
+    extra_content: ExtraContentSchema.nullable().optional(),
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ContentSchema }),
 ]);

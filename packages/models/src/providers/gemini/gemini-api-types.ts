@@ -22,6 +22,8 @@ const partSchema = z.object({
   text: z.string().nullish(),
   thought: z.boolean().nullish(),
   functionCall: z.object({ id: z.string().nullish(), name: z.string(), args: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+  /** Opaque, base64; sent back unchanged on the same part next turn (gemini-thought-signature.ts). */
+  thoughtSignature: z.string().nullish(),
 });
 
 export const geminiResponseSchema = z.object({

@@ -14,6 +14,7 @@ import { geminiResponseSchema, type GeminiResponse, type GeminiUsage } from './g
 import { asGeminiError, geminiStreamError } from './gemini-error.js';
 import { toGeminiContents, toGeminiToolConfig, toGeminiTools } from './gemini-messages.js';
 import type { GeminiConfig } from './gemini-provider.js';
+import { thoughtSignatureMetadata } from './gemini-thought-signature.js';
 
 /**
  * `promptTokenCount` includes cached tokens (as UsageV1 wants) but `candidatesTokenCount` excludes
@@ -113,13 +114,19 @@ export class GeminiChatModel implements GenerationModelV1 {
     const body = await readJson(this.provider, result, geminiResponseSchema, options.abortSignal);
     let text = '';
     let reasoning = '';
+    let textSignature: string | undefined;
     const toolCalls: ToolCallV1[] = [];
     for (const part of partsOf(body)) {
       if (part.functionCall) {
-        toolCalls.push({ id: part.functionCall.id ?? `call_${toolCalls.length}`, name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) });
-      } else if (part.text) {
-        if (part.thought) reasoning += part.text;
-        else text += part.text;
+        const id = part.functionCall.id ?? `call_${toolCalls.length}`;
+        toolCalls.push({ id, name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}), ...thoughtSignatureMetadata(part.thoughtSignature) });
+      } else if (part.thought) {
+        // Thoughts are never replayed, so a signature on one has nowhere to go back to.
+        if (part.text) reasoning += part.text;
+      } else {
+        if (part.text) text += part.text;
+        // The signature of a text answer sits on its last part (when streaming, often an empty one).
+        if (part.thoughtSignature) textSignature = part.thoughtSignature;
       }
     }
     const candidate = body.candidates?.[0];
@@ -131,6 +138,7 @@ export class GeminiChatModel implements GenerationModelV1 {
       toolCalls,
       finishReason,
       usage: normalizeGeminiUsage(body.usageMetadata),
+      ...thoughtSignatureMetadata(textSignature),
       requestId: result.requestId ?? body.responseId ?? undefined,
       responseModelId: body.modelVersion ?? undefined,
     };
@@ -147,6 +155,7 @@ export class GeminiChatModel implements GenerationModelV1 {
       let finishReason: string | undefined;
       let blocked = false;
       let toolCalls = 0;
+      let textSignature: string | undefined;
       // No [DONE]: the body just ends. Usage on each chunk is a running total, so the last one wins.
       for await (const event of parseSSE(guardStream(provider, response.body, options.abortSignal))) {
         if (event.data.trim() === '') continue;
@@ -160,9 +169,12 @@ export class GeminiChatModel implements GenerationModelV1 {
           if (part.functionCall) {
             // Gemini sends each call whole in one part, so one delta carries id, name and all arguments.
             const index = toolCalls++;
-            yield { type: 'tool-call-delta', index, id: part.functionCall.id ?? `call_${index}`, name: part.functionCall.name, argumentsDelta: JSON.stringify(part.functionCall.args ?? {}) };
-          } else if (part.text) {
-            yield { type: part.thought ? 'reasoning-delta' : 'text-delta', text: part.text };
+            const call = part.functionCall;
+            yield { type: 'tool-call-delta', index, id: call.id ?? `call_${index}`, name: call.name, argumentsDelta: JSON.stringify(call.args ?? {}), ...thoughtSignatureMetadata(part.thoughtSignature) };
+          } else {
+            if (part.text) yield { type: part.thought ? 'reasoning-delta' : 'text-delta', text: part.text };
+            // A text answer's signature often arrives alone, on an empty part in the last chunk, so it rides on `finish`.
+            if (!part.thought && part.thoughtSignature) textSignature = part.thoughtSignature;
           }
         }
         const reason = chunk.candidates?.[0]?.finishReason;
@@ -171,7 +183,7 @@ export class GeminiChatModel implements GenerationModelV1 {
       // Without [DONE], only a finish reason (or a blocked prompt) tells a whole answer from a cut one.
       if (finishReason === undefined && !blocked) throw streamCutOff(provider, requestId);
       const mapped = finishReason === undefined ? 'content_filter' : mapGeminiFinishReason(finishReason, toolCalls > 0);
-      yield { type: 'finish', finishReason: mapped, usage: normalizeGeminiUsage(usage) };
+      yield { type: 'finish', finishReason: mapped, usage: normalizeGeminiUsage(usage), ...thoughtSignatureMetadata(textSignature) };
     }
 
     return {

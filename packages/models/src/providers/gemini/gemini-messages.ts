@@ -1,5 +1,6 @@
 import { ProviderError } from '../../errors/provider-error.js';
 import type { ContentPartV1, MessageV1, ToolChoiceV1, ToolDefinitionV1 } from '../../spec/generation/generation-model-v1.js';
+import { thoughtSignatureOf } from './gemini-thought-signature.js';
 
 type Part = Record<string, unknown>;
 export interface GeminiContent {
@@ -59,11 +60,15 @@ export function toGeminiContents(provider: string, messages: MessageV1[]): { sys
         push('user', userParts(message.content));
         break;
       case 'assistant': {
-        const parts: Part[] = message.content ? [{ text: message.content }] : [];
+        // Signatures go back on the part they came on: the text's on the (one, joined) text part,
+        // each call's on its functionCall part. Gemini 3 refuses a replayed call without one.
+        const textSignature = thoughtSignatureOf(message.providerMetadata);
+        const parts: Part[] = message.content ? [{ text: message.content, ...(textSignature && { thoughtSignature: textSignature }) }] : [];
         for (const call of message.toolCalls ?? []) {
           callNames.set(call.id, call.name);
           const args = parseJson(provider, `Tool call "${call.name}" arguments`, call.arguments);
-          parts.push({ functionCall: { name: call.name, args: isObject(args) ? args : {} } });
+          const signature = thoughtSignatureOf(call.providerMetadata);
+          parts.push({ functionCall: { name: call.name, args: isObject(args) ? args : {} }, ...(signature && { thoughtSignature: signature }) });
         }
         push('model', parts);
         break;

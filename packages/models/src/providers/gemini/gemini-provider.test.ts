@@ -1,7 +1,11 @@
 import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
+import type { MessageV1, StreamPartV1, ToolCallV1 } from '../../spec/generation/generation-model-v1.js';
 import { parseRetryDelayMs } from './gemini-error.js';
 import { createGemini } from './gemini-provider.js';
 import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
+
+/** The fake's signatures are opaque; the Gemini 3 tests below prove they come back byte for byte. */
+const signed = { google: { thoughtSignature: expect.any(String) } };
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -59,10 +63,12 @@ describe('Gemini against the fake', () => {
     const tools = [{ name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false } }, { name: 'get_time' }];
     const result = await model.doGenerate({ messages, tools, toolChoice: { name: 'get_weather' } });
     expect(result.finishReason).toBe('tool_calls');
+    // Only the first of parallel calls is signed, as the real API does.
     expect(result.toolCalls).toEqual([
-      { id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { id: 'call_0', name: 'get_weather', arguments: '{"city":"Paris"}', providerMetadata: signed },
       { id: 'call_1', name: 'get_time', arguments: '{"zone":"CET"}' },
     ]);
+    expect(result.providerMetadata).toBeUndefined();
     expect(fake.requests[0]?.body.tools).toEqual([
       { functionDeclarations: [{ name: 'get_weather', description: 'Weather', parametersJsonSchema: tools[0]?.parameters }, { name: 'get_time' }] },
     ]);
@@ -70,24 +76,41 @@ describe('Gemini against the fake', () => {
 
     const parts = await collect((await model.doStream({ messages, tools })).stream);
     expect(parts.filter((p) => p.type === 'tool-call-delta')).toEqual([
-      { type: 'tool-call-delta', index: 0, id: 'call_0', name: 'get_weather', argumentsDelta: '{"city":"Paris"}' },
+      { type: 'tool-call-delta', index: 0, id: 'call_0', name: 'get_weather', argumentsDelta: '{"city":"Paris"}', providerMetadata: signed },
       { type: 'tool-call-delta', index: 1, id: 'call_1', name: 'get_time', argumentsDelta: '{"zone":"CET"}' },
     ]);
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls' });
+    expect(parts.at(-1)).not.toHaveProperty('providerMetadata');
   });
 
-  it('sends tool calls back as functionCall/functionResponse parts, merged by role', async () => {
+  it('sends tool calls back as functionCall/functionResponse parts, merged by role, signatures on their parts', async () => {
     await gemini().chatModel('gemini-2.5-flash').doGenerate({
       messages: [
         { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { id: 'c2', name: 'get_time', arguments: '{}' }] },
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          providerMetadata: { google: { thoughtSignature: 'text-sig' } },
+          toolCalls: [
+            { id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}', providerMetadata: { google: { thoughtSignature: 'sig-1' } } },
+            // Another vendor's metadata is not Gemini's to send.
+            { id: 'c2', name: 'get_time', arguments: '{}', providerMetadata: { anthropic: { thoughtSignature: 'not-ours' } } },
+          ],
+        },
         { role: 'tool', toolCallId: 'c1', content: '{"tempC":18}' },
         { role: 'tool', toolCallId: 'c2', content: '12:00' },
       ],
     });
     expect(fake.requests[0]?.body.contents).toEqual([
       { role: 'user', parts: [{ text: 'Weather?' }] },
-      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_time', args: {} } }] },
+      {
+        role: 'model',
+        parts: [
+          { text: 'Checking.', thoughtSignature: 'text-sig' },
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'sig-1' },
+          { functionCall: { name: 'get_time', args: {} } },
+        ],
+      },
       { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { tempC: 18 } } }, { functionResponse: { name: 'get_time', response: { result: '12:00' } } }] },
     ]);
   });
@@ -151,5 +174,89 @@ describe('Gemini against the fake', () => {
     const { parts, error } = await collectUntilError((await gemini().chatModel('gemini-2.5-flash').doStream({ messages })).stream);
     expect(parts.map((p) => p.type)).toEqual(['text-delta']);
     expect(error).toMatchObject({ code: 'provider_network_error', retryable: true });
+  });
+});
+
+/** Tool calls put back together from stream deltas, the way a client keeps them for the next turn. */
+function toolCallsFrom(parts: StreamPartV1[]): ToolCallV1[] {
+  const calls: ToolCallV1[] = [];
+  for (const part of parts) {
+    if (part.type !== 'tool-call-delta') continue;
+    const call = (calls[part.index] ??= { id: part.id ?? '', name: part.name ?? '', arguments: '' });
+    call.arguments += part.argumentsDelta;
+    if (part.providerMetadata) call.providerMetadata = part.providerMetadata;
+  }
+  return calls;
+}
+
+describe('Gemini 3 thought signatures across a tool-call turn', () => {
+  let fake: FakeGemini;
+  const model = () => createGemini({ baseURL: fake.url, apiKey: 'g-key' }).chatModel('gemini-3-pro-preview');
+  const tools = [{ name: 'get_weather' }, { name: 'get_time' }];
+  const question: MessageV1 = { role: 'user', content: 'Weather and time in Paris?' };
+  const results = (calls: ToolCallV1[]): MessageV1[] => calls.map((call) => ({ role: 'tool', toolCallId: call.id, content: '{"ok":true}' }));
+  const withoutSignatures = (calls: ToolCallV1[]): ToolCallV1[] => calls.map(({ providerMetadata: _dropped, ...call }) => call);
+
+  beforeAll(async () => {
+    fake = await startFakeGemini({
+      apiKey: 'g-key',
+      // Calls two tools in parallel, then answers once their results are in.
+      reply: (body) => (body.contents.at(-1)?.parts?.[0]?.functionResponse ? 'Sunny, 18 degrees, 12:00.' : { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }, { name: 'get_time', arguments: { zone: 'CET' } }] }),
+    });
+  });
+  afterAll(() => fake.close());
+  afterEach(() => {
+    fake.requests.length = 0;
+  });
+
+  it('generate: the signature comes back on the call, is replayed on its functionCall part, and the turn succeeds only then', async () => {
+    const first = await model().doGenerate({ messages: [question], tools });
+    expect(first.toolCalls).toEqual([expect.objectContaining({ name: 'get_weather', providerMetadata: signed }), expect.not.objectContaining({ providerMetadata: expect.anything() })]);
+    const signature = first.toolCalls[0]?.providerMetadata?.google?.thoughtSignature;
+
+    const history: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: first.toolCalls }, ...results(first.toolCalls)];
+    const second = await model().doGenerate({ messages: history, tools });
+    expect(second).toMatchObject({ text: 'Sunny, 18 degrees, 12:00.', finishReason: 'stop', providerMetadata: signed });
+    expect(fake.requests[1]?.body.contents[1].parts).toEqual([
+      { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: signature },
+      { functionCall: { name: 'get_time', args: { zone: 'CET' } } },
+    ]);
+
+    // The same history without the signature is what Gemini 3 refuses.
+    const unsigned: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: withoutSignatures(first.toolCalls) }, ...results(first.toolCalls)];
+    const error = await caught(model().doGenerate({ messages: unsigned, tools }));
+    expect(error).toMatchObject({ code: 'provider_bad_request', status: 400, retryable: false });
+    expect(error.message).toContain('missing a thought_signature');
+  });
+
+  it('stream: the signature rides on the first tool-call delta, and a replay built from the deltas succeeds', async () => {
+    const first = await collect((await model().doStream({ messages: [question], tools })).stream);
+    const calls = toolCallsFrom(first);
+    expect(calls[0]?.providerMetadata).toEqual(signed);
+    expect(calls[1]?.providerMetadata).toBeUndefined();
+
+    const history: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: calls }, ...results(calls)];
+    const second = await collect((await model().doStream({ messages: history, tools })).stream);
+    expect(second.filter((p) => p.type === 'text-delta').map((p) => (p.type === 'text-delta' ? p.text : '')).join('')).toBe('Sunny, 18 degrees, 12:00.');
+    // A text answer's signature arrives on the last chunk's empty part, so it comes with `finish`.
+    expect(second.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop', providerMetadata: signed });
+
+    // Next turn: the answer's text signature goes back on its text part.
+    const finish = second.at(-1);
+    const textMetadata = finish?.type === 'finish' ? finish.providerMetadata : undefined;
+    await model().doGenerate({ messages: [...history, { role: 'assistant', content: 'Sunny, 18 degrees, 12:00.', providerMetadata: textMetadata }, { role: 'user', content: 'Thanks!' }] });
+    expect(fake.requests.at(-1)?.body.contents.at(-2)).toEqual({ role: 'model', parts: [{ text: 'Sunny, 18 degrees, 12:00.', thoughtSignature: textMetadata?.google?.thoughtSignature }] });
+
+    const unsigned: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: withoutSignatures(calls) }, ...results(calls)];
+    const error = await caught(model().doStream({ messages: unsigned, tools }));
+    expect(error).toMatchObject({ code: 'provider_bad_request', status: 400 });
+  });
+
+  it('a signature the server never issued is refused too (it must be replayed unchanged)', async () => {
+    const first = await model().doGenerate({ messages: [question], tools });
+    const forged = first.toolCalls.map((call, i) => (i === 0 ? { ...call, providerMetadata: { google: { thoughtSignature: 'Zm9yZ2Vk' } } } : call));
+    const error = await caught(model().doGenerate({ messages: [question, { role: 'assistant', content: null, toolCalls: forged }, ...results(first.toolCalls)], tools }));
+    expect(error).toMatchObject({ code: 'provider_bad_request', status: 400 });
+    expect(error.message).toContain('Corrupted thought signature');
   });
 });

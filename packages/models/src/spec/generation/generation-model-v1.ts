@@ -8,11 +8,20 @@ export interface ToolDefinitionV1 {
   parameters?: Record<string, unknown>;
 }
 
+/**
+ * Opaque data a provider attached to a piece of output that must travel back, unchanged, when that
+ * output is replayed on a later turn (Gemini's `thoughtSignature`). Keyed by vendor (`google`), so an
+ * adapter reads only its own key and every other adapter ignores the rest.
+ */
+export type ProviderMetadataV1 = Record<string, Record<string, unknown>>;
+
 export interface ToolCallV1 {
   id: string;
   name: string;
   /** JSON-encoded arguments, exactly as the model produced them. */
   arguments: string;
+  /** Provider data to send back with this call on the next turn (`google.thoughtSignature`). */
+  providerMetadata?: ProviderMetadataV1;
 }
 
 export type ContentPartV1 = { type: 'text'; text: string } | { type: 'image_url'; url: string };
@@ -20,7 +29,8 @@ export type ContentPartV1 = { type: 'text'; text: string } | { type: 'image_url'
 export type MessageV1 =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | ContentPartV1[] }
-  | { role: 'assistant'; content: string | null; toolCalls?: ToolCallV1[] }
+  /** `providerMetadata` is what the answer's text carried (GenerateResultV1.providerMetadata), sent back with it. */
+  | { role: 'assistant'; content: string | null; toolCalls?: ToolCallV1[]; providerMetadata?: ProviderMetadataV1 }
   | { role: 'tool'; toolCallId: string; content: string };
 
 export type ToolChoiceV1 = 'auto' | 'none' | 'required' | { name: string };
@@ -46,14 +56,17 @@ export interface GenerateResultV1 extends ResponseMetaV1 {
   toolCalls: ToolCallV1[];
   finishReason: FinishReasonV1;
   usage: UsageV1;
+  /** Provider data that belongs to the answer's text rather than to a tool call (a Gemini signature on a text part). */
+  providerMetadata?: ProviderMetadataV1;
 }
 
 export type StreamPartV1 =
   | { type: 'text-delta'; text: string }
   | { type: 'reasoning-delta'; text: string }
-  /** The first delta of a call carries id and name; later ones only an arguments fragment. */
-  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
-  | { type: 'finish'; finishReason: FinishReasonV1; usage: UsageV1 };
+  /** The first delta of a call carries id and name (and any providerMetadata); later ones only an arguments fragment. */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string; providerMetadata?: ProviderMetadataV1 }
+  /** `providerMetadata` is the text's, as in GenerateResultV1; a provider may send it only in its last chunk. */
+  | { type: 'finish'; finishReason: FinishReasonV1; usage: UsageV1; providerMetadata?: ProviderMetadataV1 };
 
 export interface StreamResultV1 extends ResponseMetaV1 {
   /**

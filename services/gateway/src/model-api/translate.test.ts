@@ -1,0 +1,64 @@
+import type { GenerateResultV1 } from '@quire/models';
+import { emptyUsage } from '@quire/models';
+import { completionToOpenAI, toGenerateOptions, toolCallDeltaToOpenAI } from './translate.js';
+import { ChatCompletionBodySchema } from './validators.js';
+
+const signature = { google: { thoughtSignature: 'c2ln' } };
+
+describe('thought signatures in the OpenAI format (extra_content.google.thought_signature)', () => {
+  it('a request carries them from tool calls and the assistant message into the spec; other vendors’ keys are dropped', () => {
+    const body = ChatCompletionBodySchema.parse({
+      model: 'gemini/gemini-3-pro-preview',
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          extra_content: { google: { thought_signature: 'dGV4dA==' } },
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{}' }, extra_content: { google: { thought_signature: 'c2ln' }, other: { x: 1 } } },
+            { id: 'c2', type: 'function', function: { name: 'get_time', arguments: '{}' }, extra_content: null },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '{}' },
+      ],
+    });
+    expect(toGenerateOptions(body).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Checking.',
+      providerMetadata: { google: { thoughtSignature: 'dGV4dA==' } },
+      toolCalls: [
+        { id: 'c1', name: 'get_weather', arguments: '{}', providerMetadata: signature },
+        { id: 'c2', name: 'get_time', arguments: '{}' },
+      ],
+    });
+    expect(() => ChatCompletionBodySchema.parse({ model: 'a/b', messages: [{ role: 'assistant', content: null, extra_content: { google: { thought_signature: 7 } } }] })).toThrow();
+  });
+
+  it('a completion puts them back on the tool call and the message, and leaves unsigned output as it was', () => {
+    const result: GenerateResultV1 = {
+      text: '',
+      toolCalls: [
+        { id: 'c1', name: 'get_weather', arguments: '{}', providerMetadata: signature },
+        { id: 'c2', name: 'get_time', arguments: '{}' },
+      ],
+      finishReason: 'tool_calls',
+      usage: emptyUsage(true),
+    };
+    const message = completionToOpenAI('id', 'gemini/gemini-3-pro-preview', 0, result).choices[0]!.message;
+    expect(message.tool_calls).toEqual([
+      { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{}' }, extra_content: { google: { thought_signature: 'c2ln' } } },
+      { id: 'c2', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+    ]);
+    expect(message).not.toHaveProperty('extra_content');
+    const text = completionToOpenAI('id', 'm', 0, { ...result, text: 'Hi.', toolCalls: [], providerMetadata: { google: { thoughtSignature: 'dGV4dA==' } } }).choices[0]!.message;
+    expect(text).toMatchObject({ content: 'Hi.', extra_content: { google: { thought_signature: 'dGV4dA==' } } });
+  });
+
+  it('a streamed tool-call delta carries it on the fragment that opens the call', () => {
+    expect(toolCallDeltaToOpenAI({ type: 'tool-call-delta', index: 0, id: 'c1', name: 'get_weather', argumentsDelta: '{}', providerMetadata: signature })).toEqual({
+      index: 0, id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{}' }, extra_content: { google: { thought_signature: 'c2ln' } },
+    });
+    expect(toolCallDeltaToOpenAI({ type: 'tool-call-delta', index: 1, argumentsDelta: '"x"' })).toEqual({ index: 1, function: { arguments: '"x"' } });
+  });
+});
