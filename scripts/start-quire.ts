@@ -9,7 +9,7 @@ import path from 'node:path';
 import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
-import { createIngestionService } from '@quire/ingestion';
+import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
 import { createRetrievalService } from '@quire/retrieval';
 import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
 
@@ -33,6 +33,8 @@ export interface RunningQuire {
 export async function startQuire(options: StartOptions = {}): Promise<RunningQuire> {
   const env = options.env ?? process.env;
   const gatewayEnv = readGatewayEnv(env);
+  // QUIRE_INGEST_* limits, read as the standalone ingestion service reads them; a bad value stops the start.
+  const ingestionLimits = readIngestionLimitsEnv(env);
   const logger = options.logger ?? createLogger({ app: 'quire' });
   const dataDir = env.QUIRE_DATA_DIR ?? './.quire';
   const db = options.db ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir }));
@@ -43,7 +45,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   let gatewayUrl = '';
   const models = createHttpGatewayModels({ baseUrl: () => gatewayUrl });
   const ingestion = await createIngestionService({
-    db, models, internalSecret, logger: logger.child({ service: 'ingestion' }),
+    db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionLimits,
     ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
   });
   const retrieval = await createRetrievalService({

@@ -18,6 +18,12 @@ export interface IngestionLimits {
   retryBaseDelayMs: number;
   /** Never send more than this many texts in one embedding call, whatever the model allows. */
   embedBatchCap: number;
+  /**
+   * Never send more than this many estimated tokens in one embedding call (see embed/embedding-batches.ts),
+   * nor more than the model's own `maxTokensPerCall`. Behind the gateway ingestion cannot see which
+   * provider a route ends at, so the default fits every documented cap but Mistral's (16,384).
+   */
+  embedBatchMaxTokens: number;
   /** How often the reconciler sweeps for documents nobody is working on. */
   reconcileIntervalMs: number;
   /** A `processing` document whose heartbeat is older than this is taken over under a new version. */
@@ -64,7 +70,11 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   concurrency: 8,
   attempts: 3,
   retryBaseDelayMs: 1000,
+  // Cohere's 96 texts per call is the smallest documented count cap.
   embedBatchCap: 96,
+  // Under Voyage's 120K (voyage-3-large, voyage-code-3), the smallest token cap but Mistral's, with room
+  // to spare; 96 chunks of the default 1,000 characters (about 98K estimated) still go in one call.
+  embedBatchMaxTokens: 100_000,
   reconcileIntervalMs: 60_000,
   staleAfterMs: 10 * 60_000,
   parseWorkers: 2,

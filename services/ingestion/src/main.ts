@@ -7,6 +7,8 @@ import { openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { createLogger, describeZodError, listen } from '@quire/server-kit';
 import { createIngestionService } from './ingestion-service.js';
+import type { IngestionLimits } from './limits.js';
+import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (PostgreSQL with pgvector)'),
@@ -16,8 +18,6 @@ const EnvSchema = z.object({
   INGESTION_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   INGESTION_HOST: z.string().default('0.0.0.0'),
   INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
-  INGESTION_MAX_UPLOAD_MB: z.coerce.number().positive().default(50),
-  INGESTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
 });
 
 async function main(): Promise<void> {
@@ -28,6 +28,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env = parsed.data;
+  // The limits (QUIRE_INGEST_*, see limits-env.ts) are checked before anything is opened.
+  let limits: IngestionLimits;
+  try {
+    limits = readIngestionLimitsEnv(process.env);
+  } catch (error) {
+    if (!(error instanceof IngestionConfigError)) throw error;
+    logger.error('invalid configuration', { reason: error.issues.join('; ') });
+    process.exit(2);
+  }
   const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
   const service = await createIngestionService({
     db,
@@ -36,7 +45,7 @@ async function main(): Promise<void> {
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     queueName: env.INGESTION_QUEUE,
-    limits: { maxUploadBytes: Math.round(env.INGESTION_MAX_UPLOAD_MB * 1024 * 1024), concurrency: env.INGESTION_CONCURRENCY },
+    limits,
   });
   const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST);
   await service.start();

@@ -1,5 +1,7 @@
 import type { Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { embeddingBatchEnd, estimateEmbeddingTokens } from './embedding-batches.js';
 import type { ProviderLimiter } from './provider-semaphore.js';
 
 export class EmbeddingValidationError extends Error {
@@ -28,6 +30,11 @@ export interface EmbedChunksInput {
   /** Ask the model to shorten its vectors (only when the collection set embedding_dimensions). */
   requestDimensions?: number;
   batchCap: number;
+  /**
+   * Estimated tokens per call (see embedding-batches.ts), further capped by the model's `maxTokensPerCall`.
+   * Defaults to `DEFAULT_LIMITS.embedBatchMaxTokens`, so callers that predate the setting still split.
+   */
+  batchMaxTokens?: number;
   onBatch: (embedded: number) => Promise<void>;
 }
 
@@ -54,7 +61,8 @@ function check(vector: unknown, index: number, dimensions: number | null): numbe
 }
 
 /**
- * Embeds in batches of the model's `maxEmbeddingsPerCall` (capped), in order, and checks every
+ * Embeds in order, in batches within the model's `maxEmbeddingsPerCall` and `maxTokensPerCall` (each
+ * capped by the caller's limit, tokens estimated from bytes), and checks every
  * vector before anything is written: a NaN or a short vector would poison the index silently.
  * Identical texts (by hash) are embedded once, and vectors already cached for this model are
  * reused, so re-embedding after a retry, a replacement or an index rebuild costs no provider call.
@@ -82,10 +90,15 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
   const cachedCount = input.texts.length - input.hashes.filter((h) => !byHash.has(h)).length;
   if (cachedCount > 0) await input.onBatch(cachedCount);
   const semaphore = input.limiter?.forModel(input.modelName);
+  const tokens = missing.map((m) => estimateEmbeddingTokens(m.text));
+  const tokenCap = input.batchMaxTokens ?? DEFAULT_LIMITS.embedBatchMaxTokens;
   for (let i = 0; i < missing.length; ) {
     const model = input.models.embeddingModel(input.modelName, input.context());
-    const size = Math.max(1, Math.min(model.maxEmbeddingsPerCall || 1, input.batchCap));
-    const batch = missing.slice(i, i + size);
+    const end = embeddingBatchEnd(tokens, i, {
+      maxInputs: Math.min(model.maxEmbeddingsPerCall || 1, input.batchCap),
+      maxTokens: Math.min(model.maxTokensPerCall ?? Infinity, tokenCap),
+    });
+    const batch = missing.slice(i, end);
     const call = () => model.doEmbed({ values: batch.map((b) => b.text), inputType: 'document', ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}) });
     const result = semaphore ? await semaphore.run(call) : await call();
     if (result.embeddings.length !== batch.length) {

@@ -60,6 +60,13 @@ describe('OpenAI-compatible embedding model against the fake', () => {
     expect(createOpenAICompatible({ name: 'openai', baseURL: 'https://api.openai.com/v1' }).embeddingModel('x')).toMatchObject({ config: { base64Embeddings: true } });
   });
 
+  it('declares the per-request token cap its API host documents, and none for other servers', () => {
+    const at = (baseURL: string) => createOpenAICompatible({ name: 'p', baseURL }).embeddingModel('m').maxTokensPerCall;
+    expect(at('https://api.openai.com/v1')).toBe(300_000);
+    expect(at('https://api.mistral.ai/v1')).toBe(16_384);
+    expect(at(fake.url)).toBeUndefined();
+  });
+
   it('decodes little-endian float32 base64', () => {
     const bytes = Buffer.alloc(8);
     bytes.writeFloatLE(0.5, 0);

@@ -8,6 +8,24 @@ import type { OpenAICompatibleConfig } from './openai-compatible-provider.js';
 /** OpenAI's documented per-request input limit. */
 export const OPENAI_MAX_EMBEDDINGS_PER_CALL = 2048;
 
+/**
+ * Documented caps on the tokens summed over one request, by API host: OpenAI's 300,000 for every
+ * embedding model, Mistral's 16,384 ("Too many tokens in batch"). Other servers behind this adapter
+ * (vLLM, Ollama, a gateway) document none, so none is declared for them.
+ */
+const TOKENS_PER_CALL_BY_HOST: Readonly<Record<string, number>> = {
+  'api.openai.com': 300_000,
+  'api.mistral.ai': 16_384,
+};
+
+function maxTokensPerCallFor(baseURL: string): number | undefined {
+  try {
+    return TOKENS_PER_CALL_BY_HOST[new URL(baseURL).hostname];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Base64 embeddings are little-endian float32 (providers.md §2.1); DataView makes the byte order explicit. */
 export function decodeBase64Embedding(value: string): number[] {
   const bytes = Buffer.from(value, 'base64');
@@ -22,12 +40,15 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly maxEmbeddingsPerCall = OPENAI_MAX_EMBEDDINGS_PER_CALL;
+  readonly maxTokensPerCall?: number;
 
   constructor(
     readonly modelId: string,
     private readonly config: OpenAICompatibleConfig,
   ) {
     this.provider = config.provider;
+    const maxTokens = maxTokensPerCallFor(config.baseURL);
+    if (maxTokens !== undefined) this.maxTokensPerCall = maxTokens;
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {

@@ -12,6 +12,23 @@ import { vectorSchema } from '../shared/vector-schema.js';
 /** Voyage's documented list-length limit for one embeddings request. */
 export const VOYAGE_MAX_EMBEDDINGS_PER_CALL = 1000;
 
+/**
+ * Voyage's documented cap on the tokens of one request's list, which depends on the model
+ * (docs.voyageai.com/reference/embeddings-api). Models not listed get the smallest cap, 120K.
+ */
+const VOYAGE_TOKENS_PER_CALL: Readonly<Record<string, number>> = {
+  'voyage-4-lite': 1_000_000,
+  'voyage-3.5-lite': 1_000_000,
+  'voyage-4': 320_000,
+  'voyage-3.5': 320_000,
+  'voyage-2': 320_000,
+};
+export const VOYAGE_MIN_TOKENS_PER_CALL = 120_000;
+
+export function voyageMaxTokensPerCall(modelId: string): number {
+  return VOYAGE_TOKENS_PER_CALL[modelId] ?? VOYAGE_MIN_TOKENS_PER_CALL;
+}
+
 const responseSchema = z.object({
   model: z.string().nullish(),
   data: z.array(z.object({ index: z.number().nullish(), embedding: vectorSchema })),
@@ -22,12 +39,14 @@ export class VoyageEmbeddingModel implements EmbeddingModelV1 {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly maxEmbeddingsPerCall = VOYAGE_MAX_EMBEDDINGS_PER_CALL;
+  readonly maxTokensPerCall: number;
 
   constructor(
     readonly modelId: string,
     private readonly config: VoyageConfig,
   ) {
     this.provider = config.provider;
+    this.maxTokensPerCall = voyageMaxTokensPerCall(modelId);
   }
 
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {

@@ -26,6 +26,11 @@ describe('Voyage against the fake', () => {
     expect(fake.requests[1]?.body.input_type).toBeNull();
   });
 
+  it('declares the per-request token cap of each model, the smallest for a model it does not know', () => {
+    const cap = (model: string) => voyage().embeddingModel(model).maxTokensPerCall;
+    expect([cap('voyage-3.5-lite'), cap('voyage-3.5'), cap('voyage-3-large'), cap('voyage-code-3'), cap('voyage-next')]).toEqual([1_000_000, 320_000, 120_000, 120_000, 120_000]);
+  });
+
   it('reranks with top_k, reading data[] and total_tokens', async () => {
     const query = 'capital of France';
     const result = await voyage().rerankingModel('rerank-2.5').doRerank({ query, documents, topN: 2 });

@@ -27,5 +27,11 @@ export interface EmbeddingModelV1 {
   readonly provider: string;
   readonly modelId: string;
   readonly maxEmbeddingsPerCall: number;
+  /**
+   * The provider's documented cap on tokens summed over one call's values, counted by its own
+   * tokenizer; absent where it documents none (or the adapter cannot tell, as behind a gateway).
+   * Data for callers that split batches, not enforced by adapters: only the provider can count exactly.
+   */
+  readonly maxTokensPerCall?: number;
   doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1>;
 }

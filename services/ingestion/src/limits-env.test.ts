@@ -1,0 +1,112 @@
+import { DEFAULT_LIMITS } from './limits.js';
+import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
+
+const MB = 1024 * 1024;
+
+function refusal(env: NodeJS.ProcessEnv): IngestionConfigError {
+  try {
+    readIngestionLimitsEnv(env);
+  } catch (error) {
+    if (error instanceof IngestionConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('readIngestionLimitsEnv', () => {
+  it('gives the defaults when nothing is set, and ignores unrelated and blank variables', () => {
+    expect(readIngestionLimitsEnv({})).toEqual(DEFAULT_LIMITS);
+    expect(readIngestionLimitsEnv({ PATH: '/usr/bin', QUIRE_INGEST_MAX_PAGES: '', QUIRE_INGEST_MAX_CHUNKS: '  ' })).toEqual(DEFAULT_LIMITS);
+  });
+
+  it('reads every limit from its QUIRE_INGEST_* variable, sizes in megabytes', () => {
+    const limits = readIngestionLimitsEnv({
+      QUIRE_INGEST_MAX_UPLOAD_MB: '10',
+      QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '25.5',
+      QUIRE_INGEST_MAX_FILES_PER_UPLOAD: '5',
+      QUIRE_INGEST_CONCURRENCY: '3',
+      QUIRE_INGEST_ATTEMPTS: '7',
+      QUIRE_INGEST_RETRY_BASE_DELAY_MS: '0',
+      QUIRE_INGEST_EMBED_BATCH_MAX_INPUTS: '32',
+      QUIRE_INGEST_EMBED_BATCH_MAX_TOKENS: '16000',
+      QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER: '2',
+      QUIRE_INGEST_RECONCILE_INTERVAL_MS: '30000',
+      QUIRE_INGEST_STALE_AFTER_MS: '120000',
+      QUIRE_INGEST_PARSE_WORKERS: '4',
+      QUIRE_INGEST_PARSE_HEAP_MB: '1024',
+      QUIRE_INGEST_PARSE_TIMEOUT_MS: '60000',
+      QUIRE_INGEST_MAX_PAGES: '300',
+      QUIRE_INGEST_MAX_EXTRACTED_CHARS: '5000000',
+      QUIRE_INGEST_MAX_CHUNKS: '10000',
+      QUIRE_INGEST_MAX_ZIP_ENTRIES: '500',
+      QUIRE_INGEST_MAX_UNCOMPRESSED_MB: '64',
+      QUIRE_INGEST_HNSW_MIN_VECTORS: '5000',
+      QUIRE_INGEST_HNSW_MAX_PENDING: '8000',
+      QUIRE_INGEST_HNSW_SLICE_MS: '25',
+      QUIRE_INGEST_URL_FETCH_TIMEOUT_MS: '5000',
+    });
+    expect(limits).toEqual({
+      maxUploadBytes: 10 * MB,
+      maxUploadTotalBytes: Math.round(25.5 * MB),
+      maxFilesPerUpload: 5,
+      concurrency: 3,
+      attempts: 7,
+      retryBaseDelayMs: 0,
+      embedBatchCap: 32,
+      embedBatchMaxTokens: 16_000,
+      embedConcurrencyPerProvider: 2,
+      reconcileIntervalMs: 30_000,
+      staleAfterMs: 120_000,
+      parseWorkers: 4,
+      parseHeapMb: 1024,
+      parseTimeoutMs: 60_000,
+      maxPages: 300,
+      maxExtractedChars: 5_000_000,
+      maxChunks: 10_000,
+      maxZipEntries: 500,
+      maxUncompressedBytes: 64 * MB,
+      hnswMinVectors: 5000,
+      hnswMaxPending: 8000,
+      hnswSliceMs: 25,
+      urlFetchTimeoutMs: 5000,
+      allowLoopbackUrls: false,
+    });
+  });
+
+  it('still reads the older INGESTION_* names, the new names winning', () => {
+    expect(readIngestionLimitsEnv({ INGESTION_MAX_UPLOAD_MB: '20', INGESTION_CONCURRENCY: '4' })).toMatchObject({ maxUploadBytes: 20 * MB, concurrency: 4 });
+    expect(readIngestionLimitsEnv({ INGESTION_CONCURRENCY: '4', QUIRE_INGEST_CONCURRENCY: '6' }).concurrency).toBe(6);
+  });
+
+  it('raises the per-upload total with a larger per-file limit unless the total is set', () => {
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_MAX_UPLOAD_MB: '200' })).toMatchObject({ maxUploadBytes: 200 * MB, maxUploadTotalBytes: 200 * MB });
+    expect(refusal({ QUIRE_INGEST_MAX_UPLOAD_MB: '200', QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '150' }).message).toBe(
+      'Invalid ingestion configuration: QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB must be at least QUIRE_INGEST_MAX_UPLOAD_MB (one file at the limit must fit in an upload)',
+    );
+  });
+
+  it.each([
+    ['QUIRE_INGEST_MAX_PAGES', 'abc', 'QUIRE_INGEST_MAX_PAGES must be a positive integer (got "abc")'],
+    ['QUIRE_INGEST_MAX_PAGES', '0', 'QUIRE_INGEST_MAX_PAGES must be a positive integer (got "0")'],
+    ['QUIRE_INGEST_MAX_CHUNKS', '-5', 'QUIRE_INGEST_MAX_CHUNKS must be a positive integer (got "-5")'],
+    ['QUIRE_INGEST_PARSE_TIMEOUT_MS', '1.5', 'QUIRE_INGEST_PARSE_TIMEOUT_MS must be a positive integer (got "1.5")'],
+    ['QUIRE_INGEST_ATTEMPTS', '1e3', 'QUIRE_INGEST_ATTEMPTS must be a positive integer (got "1e3")'],
+    ['QUIRE_INGEST_MAX_EXTRACTED_CHARS', '99999999999999999999', 'QUIRE_INGEST_MAX_EXTRACTED_CHARS must be a positive integer (got "99999999999999999999")'],
+    ['QUIRE_INGEST_RETRY_BASE_DELAY_MS', '-1', 'QUIRE_INGEST_RETRY_BASE_DELAY_MS must be a non-negative integer (got "-1")'],
+    ['QUIRE_INGEST_CONCURRENCY', '65', 'QUIRE_INGEST_CONCURRENCY must be a positive integer no larger than 64 (got "65")'],
+    ['QUIRE_INGEST_MAX_UPLOAD_MB', '0', 'QUIRE_INGEST_MAX_UPLOAD_MB must be a positive number of megabytes (got "0")'],
+    ['QUIRE_INGEST_MAX_UNCOMPRESSED_MB', 'ten', 'QUIRE_INGEST_MAX_UNCOMPRESSED_MB must be a positive number of megabytes (got "ten")'],
+  ])('refuses %s=%s with a clear message', (name, value, message) => {
+    const error = refusal({ [name]: value });
+    expect(error.code).toBe('ingestion_config_invalid');
+    expect(error.issues).toEqual([message]);
+    expect(error.message).toBe(`Invalid ingestion configuration: ${message}`);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(refusal({ QUIRE_INGEST_MAX_PAGES: 'x', QUIRE_INGEST_STALE_AFTER_MS: '0', QUIRE_INGEST_MAX_CHUNKS: '100' }).issues).toEqual([
+      'QUIRE_INGEST_STALE_AFTER_MS must be a positive integer (got "0")',
+      'QUIRE_INGEST_MAX_PAGES must be a positive integer (got "x")',
+    ]);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Ingestion limits from the environment (`QUIRE_INGEST_*`), read by services/ingestion/src/main.ts
+ * and by the all-in-one scripts/start-quire.ts, so both modes are tuned the same way.
+ */
+import { z } from 'zod';
+import { DEFAULT_LIMITS, type IngestionLimits } from './limits.js';
+
+const MB = 1024 * 1024;
+
+/** Set-but-blank counts as unset: compose files often pass `VAR=` through. */
+const present = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
+
+function integer(name: string, min: 0 | 1, max = Number.MAX_SAFE_INTEGER) {
+  const kind = min === 1 ? 'a positive integer' : 'a non-negative integer';
+  const message = max < Number.MAX_SAFE_INTEGER ? `${name} must be ${kind} no larger than ${max}` : `${name} must be ${kind}`;
+  return z
+    .string()
+    .optional()
+    .transform(present)
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) ctx.addIssue({ code: 'custom', message: `${message} (got "${value}")` });
+    })
+    .transform((value) => (value === undefined ? undefined : Number(value)));
+}
+
+/** Sizes are set in megabytes (fractions allowed) and kept in bytes. */
+function megabytes(name: string) {
+  return z
+    .string()
+    .optional()
+    .transform(present)
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+      if (!(n > 0) || !Number.isFinite(n)) ctx.addIssue({ code: 'custom', message: `${name} must be a positive number of megabytes (got "${value}")` });
+    })
+    .transform((value) => (value === undefined ? undefined : Math.round(Number(value) * MB)));
+}
+
+/**
+ * Each limit, its variable and unit. `allowLoopbackUrls` is left out on purpose: it switches off the
+ * SSRF guard for `{url}` ingestion and exists for tests, not for deployments.
+ */
+export const IngestionLimitsEnvSchema = z
+  .object({
+    QUIRE_INGEST_MAX_UPLOAD_MB: megabytes('QUIRE_INGEST_MAX_UPLOAD_MB'),
+    /** Older name of QUIRE_INGEST_MAX_UPLOAD_MB, still read. */
+    INGESTION_MAX_UPLOAD_MB: megabytes('INGESTION_MAX_UPLOAD_MB'),
+    QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: megabytes('QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB'),
+    QUIRE_INGEST_MAX_FILES_PER_UPLOAD: integer('QUIRE_INGEST_MAX_FILES_PER_UPLOAD', 1),
+    QUIRE_INGEST_CONCURRENCY: integer('QUIRE_INGEST_CONCURRENCY', 1, 64),
+    /** Older name of QUIRE_INGEST_CONCURRENCY, still read. */
+    INGESTION_CONCURRENCY: integer('INGESTION_CONCURRENCY', 1, 64),
+    QUIRE_INGEST_ATTEMPTS: integer('QUIRE_INGEST_ATTEMPTS', 1),
+    QUIRE_INGEST_RETRY_BASE_DELAY_MS: integer('QUIRE_INGEST_RETRY_BASE_DELAY_MS', 0),
+    QUIRE_INGEST_EMBED_BATCH_MAX_INPUTS: integer('QUIRE_INGEST_EMBED_BATCH_MAX_INPUTS', 1),
+    QUIRE_INGEST_EMBED_BATCH_MAX_TOKENS: integer('QUIRE_INGEST_EMBED_BATCH_MAX_TOKENS', 1),
+    QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER: integer('QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER', 1),
+    QUIRE_INGEST_RECONCILE_INTERVAL_MS: integer('QUIRE_INGEST_RECONCILE_INTERVAL_MS', 1),
+    QUIRE_INGEST_STALE_AFTER_MS: integer('QUIRE_INGEST_STALE_AFTER_MS', 1),
+    QUIRE_INGEST_PARSE_WORKERS: integer('QUIRE_INGEST_PARSE_WORKERS', 1, 64),
+    QUIRE_INGEST_PARSE_HEAP_MB: integer('QUIRE_INGEST_PARSE_HEAP_MB', 1),
+    QUIRE_INGEST_PARSE_TIMEOUT_MS: integer('QUIRE_INGEST_PARSE_TIMEOUT_MS', 1),
+    QUIRE_INGEST_MAX_PAGES: integer('QUIRE_INGEST_MAX_PAGES', 1),
+    QUIRE_INGEST_MAX_EXTRACTED_CHARS: integer('QUIRE_INGEST_MAX_EXTRACTED_CHARS', 1),
+    QUIRE_INGEST_MAX_CHUNKS: integer('QUIRE_INGEST_MAX_CHUNKS', 1),
+    QUIRE_INGEST_MAX_ZIP_ENTRIES: integer('QUIRE_INGEST_MAX_ZIP_ENTRIES', 1),
+    QUIRE_INGEST_MAX_UNCOMPRESSED_MB: megabytes('QUIRE_INGEST_MAX_UNCOMPRESSED_MB'),
+    QUIRE_INGEST_HNSW_MIN_VECTORS: integer('QUIRE_INGEST_HNSW_MIN_VECTORS', 1),
+    QUIRE_INGEST_HNSW_MAX_PENDING: integer('QUIRE_INGEST_HNSW_MAX_PENDING', 1),
+    QUIRE_INGEST_HNSW_SLICE_MS: integer('QUIRE_INGEST_HNSW_SLICE_MS', 1),
+    QUIRE_INGEST_URL_FETCH_TIMEOUT_MS: integer('QUIRE_INGEST_URL_FETCH_TIMEOUT_MS', 1),
+  })
+  .transform((env): IngestionLimits => {
+    const maxUploadBytes = env.QUIRE_INGEST_MAX_UPLOAD_MB ?? env.INGESTION_MAX_UPLOAD_MB ?? DEFAULT_LIMITS.maxUploadBytes;
+    return {
+      ...DEFAULT_LIMITS,
+      maxUploadBytes,
+      // Raising only the per-file limit raises the per-upload total with it: one file at the limit must fit.
+      maxUploadTotalBytes: env.QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB ?? Math.max(DEFAULT_LIMITS.maxUploadTotalBytes, maxUploadBytes),
+      maxFilesPerUpload: env.QUIRE_INGEST_MAX_FILES_PER_UPLOAD ?? DEFAULT_LIMITS.maxFilesPerUpload,
+      concurrency: env.QUIRE_INGEST_CONCURRENCY ?? env.INGESTION_CONCURRENCY ?? DEFAULT_LIMITS.concurrency,
+      attempts: env.QUIRE_INGEST_ATTEMPTS ?? DEFAULT_LIMITS.attempts,
+      retryBaseDelayMs: env.QUIRE_INGEST_RETRY_BASE_DELAY_MS ?? DEFAULT_LIMITS.retryBaseDelayMs,
+      embedBatchCap: env.QUIRE_INGEST_EMBED_BATCH_MAX_INPUTS ?? DEFAULT_LIMITS.embedBatchCap,
+      embedBatchMaxTokens: env.QUIRE_INGEST_EMBED_BATCH_MAX_TOKENS ?? DEFAULT_LIMITS.embedBatchMaxTokens,
+      embedConcurrencyPerProvider: env.QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER ?? DEFAULT_LIMITS.embedConcurrencyPerProvider,
+      reconcileIntervalMs: env.QUIRE_INGEST_RECONCILE_INTERVAL_MS ?? DEFAULT_LIMITS.reconcileIntervalMs,
+      staleAfterMs: env.QUIRE_INGEST_STALE_AFTER_MS ?? DEFAULT_LIMITS.staleAfterMs,
+      parseWorkers: env.QUIRE_INGEST_PARSE_WORKERS ?? DEFAULT_LIMITS.parseWorkers,
+      parseHeapMb: env.QUIRE_INGEST_PARSE_HEAP_MB ?? DEFAULT_LIMITS.parseHeapMb,
+      parseTimeoutMs: env.QUIRE_INGEST_PARSE_TIMEOUT_MS ?? DEFAULT_LIMITS.parseTimeoutMs,
+      maxPages: env.QUIRE_INGEST_MAX_PAGES ?? DEFAULT_LIMITS.maxPages,
+      maxExtractedChars: env.QUIRE_INGEST_MAX_EXTRACTED_CHARS ?? DEFAULT_LIMITS.maxExtractedChars,
+      maxChunks: env.QUIRE_INGEST_MAX_CHUNKS ?? DEFAULT_LIMITS.maxChunks,
+      maxZipEntries: env.QUIRE_INGEST_MAX_ZIP_ENTRIES ?? DEFAULT_LIMITS.maxZipEntries,
+      maxUncompressedBytes: env.QUIRE_INGEST_MAX_UNCOMPRESSED_MB ?? DEFAULT_LIMITS.maxUncompressedBytes,
+      hnswMinVectors: env.QUIRE_INGEST_HNSW_MIN_VECTORS ?? DEFAULT_LIMITS.hnswMinVectors,
+      hnswMaxPending: env.QUIRE_INGEST_HNSW_MAX_PENDING ?? DEFAULT_LIMITS.hnswMaxPending,
+      hnswSliceMs: env.QUIRE_INGEST_HNSW_SLICE_MS ?? DEFAULT_LIMITS.hnswSliceMs,
+      urlFetchTimeoutMs: env.QUIRE_INGEST_URL_FETCH_TIMEOUT_MS ?? DEFAULT_LIMITS.urlFetchTimeoutMs,
+    };
+  })
+  .superRefine((limits, ctx) => {
+    if (limits.maxUploadTotalBytes < limits.maxUploadBytes) {
+      ctx.addIssue({ code: 'custom', message: 'QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB must be at least QUIRE_INGEST_MAX_UPLOAD_MB (one file at the limit must fit in an upload)' });
+    }
+  });
+
+/** Thrown at start-up for a bad `QUIRE_INGEST_*` value; `issues` holds one sentence per bad variable. */
+export class IngestionConfigError extends Error {
+  override name = 'IngestionConfigError';
+  readonly code = 'ingestion_config_invalid' as const;
+  constructor(readonly issues: string[]) {
+    super(`Invalid ingestion configuration: ${issues.join('; ')}`);
+  }
+}
+
+/** Every ingestion limit: the environment's value where set, the default otherwise. */
+export function readIngestionLimitsEnv(env: NodeJS.ProcessEnv = process.env): IngestionLimits {
+  const parsed = IngestionLimitsEnvSchema.safeParse(env);
+  if (!parsed.success) throw new IngestionConfigError(parsed.error.issues.map((issue) => issue.message));
+  return parsed.data;
+}
