@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     db,
     port: 0,
     logger: createLogger({ bench: 'eval' }, 'error'),
-    env: { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: openai.url, QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY },
+    env: { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: openai.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai', QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY },
   });
   try {
     const client = new QuireEvalClient(quire.url, E2E_ADMIN_KEY);

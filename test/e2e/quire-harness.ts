@@ -47,6 +47,7 @@ export async function startHarness(options: { redis: boolean }): Promise<Harness
     env: {
       OPENAI_API_KEY: 'sk-e2e',
       OPENAI_BASE_URL: openai.url,
+      QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai',
       QUIRE_PRICING_JSON: JSON.stringify(pricing),
       QUIRE_ADMIN_KEY: E2E_ADMIN_KEY,
       ...(options.redis ? { REDIS_URL: 'redis://127.0.0.1:6379' } : {}),

@@ -29,7 +29,7 @@ export async function startEvalQuire(db: Db, openai: FakeOpenAI, options: { redi
     queueName: options.queueName ?? `eval-${randomUUID()}`,
     logger: createLogger({ test: 'eval' }, 'error'),
     env: {
-      OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.url, QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY,
+      OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai', QUIRE_PRICING_JSON: JSON.stringify(pricing), QUIRE_ADMIN_KEY: E2E_ADMIN_KEY,
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     },
   });

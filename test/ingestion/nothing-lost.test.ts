@@ -17,7 +17,7 @@ const start = () =>
     port: 0,
     queueName: `nothing-lost-${randomUUID()}`,
     logger: createLogger({ test: 'nothing-lost' }, 'error'),
-    env: { QUIRE_ADMIN_KEY: E2E_ADMIN_KEY, OPENAI_API_KEY: 'sk-nl', OPENAI_BASE_URL: openai.url, QUIRE_PRICING_JSON: JSON.stringify({ 'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 't', source: 't' } }) },
+    env: { QUIRE_ADMIN_KEY: E2E_ADMIN_KEY, OPENAI_API_KEY: 'sk-nl', OPENAI_BASE_URL: openai.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai', QUIRE_PRICING_JSON: JSON.stringify({ 'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 't', source: 't' } }) },
   });
 
 beforeAll(async () => {
