@@ -14,13 +14,13 @@ describe('price book', () => {
   });
 
   it('prices reasoning inside output at the output rate', () => {
-    // o4-mini: 100 x 1.10 + 1000 x 4.40 per million = 0.00011 + 0.0044
-    expect(book.costOf('openai/o4-mini', usage({ inputTokens: 100, outputTokens: 1000, reasoningTokens: 900 })).costUsd).toBe('0.004510000');
+    // gpt-6-luna: 100 x 0.10 + 1000 x 0.50 per million = 0.00001 + 0.0005
+    expect(book.costOf('openai/gpt-6-luna', usage({ inputTokens: 100, outputTokens: 1000, reasoningTokens: 900 })).costUsd).toBe('0.000510000');
   });
 
   it('prices Anthropic cache reads and writes (hand-computed)', () => {
-    // sonnet-4-5: 412 x 3 + 1024 x 0.30 + 9 x 15 per million = 0.001236 + 0.0003072 + 0.000135
-    expect(book.costOf('anthropic/claude-sonnet-4-5', usage({ inputTokens: 1436, cachedInputTokens: 1024, outputTokens: 9 })).costUsd).toBe('0.001678200');
+    // sonnet-5-5: 412 x 2 + 1024 x 0.10 + 9 x 10 per million = 0.000824 + 0.0001024 + 0.00009
+    expect(book.costOf('anthropic/claude-sonnet-5-5', usage({ inputTokens: 1436, cachedInputTokens: 1024, outputTokens: 9 })).costUsd).toBe('0.001016400');
     // haiku-4-5: 1000 x 1 + 500 x 0.10 + 1500 x 1.25 + 200 x 5 per million = 0.001 + 0.00005 + 0.001875 + 0.001
     expect(book.costOf('anthropic/claude-haiku-4-5', usage({ inputTokens: 3000, cachedInputTokens: 500, cacheWriteInputTokens: 1500, outputTokens: 200 })).costUsd).toBe('0.003925000');
   });
@@ -69,11 +69,11 @@ describe('price book', () => {
     expect(addDecimal('1.5', '-2.25')).toBe('-0.75');
   });
 
-  it('has a dated, sourced entry for every listed model', () => {
-    for (const name of ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']) {
+  it('has a dated, sourced entry for every current OpenAI and Anthropic model', () => {
+    for (const name of ['gpt-6.2-astra', 'gpt-6.2-sol', 'gpt-6.1-terra', 'gpt-6.1-sol', 'gpt-6-astra', 'gpt-6-sol', 'gpt-6-luna', 'text-embedding-3-small', 'text-embedding-3-large']) {
       expect(PRICE_CATALOG[`openai/${name}`]).toMatchObject({ asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), source: expect.stringMatching(/^https:\/\//) });
     }
-    for (const name of ['claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-3-5-haiku']) {
+    for (const name of ['claude-fable-5-2', 'claude-fable-5-1', 'claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-haiku-4-5']) {
       expect(PRICE_CATALOG[`anthropic/${name}`]?.cacheWrite).toBeDefined();
     }
   });

@@ -1,5 +1,5 @@
 import type { UsageV1 } from '../spec/usage.js';
-import { PRICE_CATALOG, type ModelPrice, type PriceCatalog } from './catalog.js';
+import { PRICE_CATALOG, UNPRICED_PROVIDERS, type ModelPrice, type PriceCatalog } from './catalog.js';
 import { costPerMillion, costPerUnit, formatTrimmed, isDecimalString, sumScaled } from './decimal.js';
 
 export type CostResult = { costUsd: string; priced: true } | { costUsd: null; priced: false; warning: string };
@@ -22,6 +22,12 @@ function undatedName(model: string): string | undefined {
   return stripped === model ? undefined : stripped;
 }
 
+function noPriceWarning(model: string): string {
+  const provider = model.split('/', 1)[0] ?? '';
+  const reason = Object.hasOwn(UNPRICED_PROVIDERS, provider) ? UNPRICED_PROVIDERS[provider] : undefined;
+  return `No price for model "${model}"; add it to the price catalog or overrides.${reason ? ` ${reason}` : ''}`;
+}
+
 function validate(model: string, price: ModelPrice): void {
   for (const field of ['input', 'cachedInput', 'cacheWrite', 'output', 'searchUnit'] as const) {
     const value = price[field];
@@ -35,18 +41,18 @@ export function createPriceBook(overrides: PriceCatalog = {}): PriceBook {
   const catalog: PriceCatalog = { ...PRICE_CATALOG, ...overrides };
   for (const [model, price] of Object.entries(catalog)) validate(model, price);
 
+  // Own keys only: a model named "constructor" must not find Object.prototype's.
+  const own = (name: string): ModelPrice | undefined => (Object.hasOwn(catalog, name) ? catalog[name] : undefined);
   const priceOf = (model: string): ModelPrice | undefined => {
-    const direct = catalog[model];
-    if (direct) return direct;
     const undated = undatedName(model);
-    return undated ? catalog[undated] : undefined;
+    return own(model) ?? (undated ? own(undated) : undefined);
   };
 
   return {
     priceOf,
     costOf(model, usage) {
       const price = priceOf(model);
-      if (!price) return { costUsd: null, priced: false, warning: `No price for model "${model}"; add it to the price catalog or overrides.` };
+      if (!price) return { costUsd: null, priced: false, warning: noPriceWarning(model) };
       if (usage.searchUnits > 0 && price.searchUnit === undefined) {
         return { costUsd: null, priced: false, warning: `Model "${model}" reported ${usage.searchUnits} search units but has no searchUnit price.` };
       }
