@@ -9,13 +9,24 @@ export class AppError extends Error {
   readonly param: string | undefined;
   /** Extra machine-readable facts (e.g. which stage failed); not shown for 5xx. */
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * Response headers that belong to this refusal (`retry-after`, `x-ratelimit-*`); lower-case names.
+   * They go out with the error body wherever it is answered (see toErrorResponse), so a throw site
+   * never needs the response object.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { param?: string; details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.param = options.param;
     this.details = options.details;
+    this.headers = options.headers;
   }
 
   get status(): number {

@@ -5,6 +5,8 @@ import { AppError } from './app-error.js';
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
+  /** Headers to send with the body (`retry-after` on a 429/503); empty for most errors. */
+  headers: Record<string, string>;
 }
 
 /** Turns zod issues into one sentence a person can act on: `top_k: must be at most 100`. */
@@ -18,19 +20,21 @@ export function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
-function body(code: ErrorCode, message: string, requestId: string, param?: string): ErrorResponse {
+function body(code: ErrorCode, message: string, requestId: string, param?: string, headers: Record<string, string> = {}): ErrorResponse {
   const entry = ERROR_CODES[code];
-  return { status: entry.status, body: { error: { type: entry.type, code, message, param: param ?? null, request_id: requestId } } };
+  return { status: entry.status, body: { error: { type: entry.type, code, message, param: param ?? null, request_id: requestId } }, headers };
 }
 
 /**
- * Maps anything thrown to the public error body. Pure, so it is tested without express.
- * 5xx details stay in the log, never in the response.
+ * Maps anything thrown to the public error body and the headers that go with it (an AppError's own,
+ * e.g. `retry-after`). Pure, so it is tested without express; express's error middleware and the
+ * gateway's node:http model front both answer through it. 5xx details stay in the log, never in
+ * the response.
  */
 export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
   if (AppError.is(error)) {
     const message = error.status >= 500 && error.code === 'internal_error' ? 'Internal error. Quote the request id when reporting it.' : error.message;
-    return body(error.code, message, requestId, error.param);
+    return body(error.code, message, requestId, error.param, error.headers ? { ...error.headers } : {});
   }
   if (error instanceof ZodError) {
     const first = error.issues[0];

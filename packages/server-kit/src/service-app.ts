@@ -42,13 +42,13 @@ export function traceMiddleware(): RequestHandler {
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const traceId = (res.locals.traceId as string | undefined) ?? 'unknown';
-    const { status, body } = toErrorResponse(error, traceId);
+    const { status, body, headers } = toErrorResponse(error, traceId);
     if (status >= 500) logger.error('request failed', { trace_id: traceId, code: body.error.code, err: String((error as Error)?.stack ?? error) });
     if (res.headersSent) {
       next(error);
       return;
     }
-    res.status(status).json(body);
+    res.set(headers).status(status).json(body);
   };
 }
 

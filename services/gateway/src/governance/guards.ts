@@ -26,9 +26,10 @@ export interface ModelCaller {
 /**
  * Before a model call goes out: the model allow lists (team, then key), the rate limits (API-key
  * callers) and the budget reservation of the worst-case cost. Rate-limit headers go out through
- * `setHeader`, refusals included. Returns the per-request identity that every ledger row of the call
- * must carry (the ledger hook finds this request's state by it, never by a caller-chosen trace id),
- * and `settle`, to run once when the response closes: the reservation is settled to the real cost.
+ * `setHeader` (a refusal's ride on its AppError). Returns the per-request identity that every ledger
+ * row of the call must carry (the ledger hook finds this request's state by it, never by a
+ * caller-chosen trace id), and `settle`, to run once when the response closes: the reservation is
+ * settled to the real cost.
  */
 export async function admitModelCall(
   gov: Governance,
@@ -45,13 +46,8 @@ export async function admitModelCall(
   const estimate = await estimateRequest(body, path, gov.costOf, gov.routes);
   let admission: Admission | null = null;
   if (!caller.internal) {
-    try {
-      admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
-    } catch (error) {
-      const headers = (error as { headers?: Record<string, string> }).headers;
-      if (headers) for (const k in headers) setHeader(k, headers[k]!);
-      throw error;
-    }
+    // A refusal carries its headers (retry-after, x-ratelimit-*) on the AppError: the error answer sends them.
+    admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
     for (const k in admission.headers) setHeader(k, admission.headers[k]!);
   }
   const reservation = await gov.budgets.reserve(caller.identity, estimate.micros);

@@ -41,7 +41,7 @@ export class RateLimiter {
     return out;
   }
 
-  /** Counts the request, or throws 429; the headers are for the response either way. */
+  /** Counts the request, or throws 429 carrying the same headers plus `retry-after`; the headers are for the response either way. */
   async admit(identity: Identity, policy: Policy, estimatedTokens: number): Promise<Admission> {
     const now = this.now();
     const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
@@ -75,9 +75,10 @@ export class RateLimiter {
       const failed = limits[result.failed]!;
       headers['retry-after'] = String(resetS);
       const scope = failed.key.split(':')[1];
-      throw Object.assign(new AppError('rate_limit_exceeded', `Rate limit of ${failed.limit} ${failed.kind} per minute for this ${scope} reached; retry in ${resetS} s.`, {
+      throw new AppError('rate_limit_exceeded', `Rate limit of ${failed.limit} ${failed.kind} per minute for this ${scope} reached; retry in ${resetS} s.`, {
         details: { scope, kind: failed.kind, limit: failed.limit },
-      }), { headers });
+        headers,
+      });
     }
     return { headers, tokenKeys: limits.filter((l) => l.kind === 'tokens').map((l) => l.key), estimatedTokens };
   }

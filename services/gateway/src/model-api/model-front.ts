@@ -94,13 +94,14 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, traceId: string, identity: Identity | undefined, body: unknown) => {
     auditRefusal(gov, error, { method: 'POST', path: req.url ?? '', traceId, identity, body });
-    const { status, body: payload } = toErrorResponse(error, traceId);
+    const { status, body: payload, headers } = toErrorResponse(error, traceId);
     if (status >= 500) deps.logger.error('request failed', { trace_id: traceId, code: payload.error.code, err: String((error as Error)?.stack ?? error) });
     if (res.headersSent) {
       res.end();
       return;
     }
     if (status === 413) res.setHeader('connection', 'close');
+    for (const name in headers) res.setHeader(name, headers[name]!);
     writeJson(res, status, payload);
   };
 

@@ -47,7 +47,7 @@ function weightedOrder(targets: RouteTarget[], random: () => number): PlanStep[]
 /** Orders a route's targets for one request: the strategy, then budget and latency decisions. */
 export class RoutePlanner {
   constructor(
-    private readonly routes: RouteStore | undefined,
+    private readonly routes: Pick<RouteStore, 'get'> | undefined,
     private readonly health: HealthBook,
     private readonly budget: BudgetProbe,
     private readonly priceIndex: PriceIndex,
@@ -75,19 +75,21 @@ export class RoutePlanner {
     for (const step of steps) step.timeouts ??= route.timeouts;
     if (route.latencySwitch) {
       const { p95AboveMs, windowMs, minSamples } = route.latencySwitch;
-      const fast: PlanStep[] = [];
-      const slow: PlanStep[] = [];
+      const slowP95 = new Map<PlanStep, number>();
       for (const step of steps) {
         const p95 = this.health.of(step.model).p95(windowMs);
-        if (p95.value !== undefined && p95.n >= minSamples && p95.value > p95AboveMs) {
-          slow.push(step);
-          notes.push(`latency switch: ${step.model} p95 ${Math.round(p95.value)}ms > ${p95AboveMs}ms`);
-        } else {
-          fast.push(step);
-        }
+        if (p95.value !== undefined && p95.n >= minSamples && p95.value > p95AboveMs) slowP95.set(step, p95.value);
       }
-      // When every target is slow the order stays as the strategy chose it.
-      if (fast.length > 0 && slow.length > 0) steps = [...fast, ...slow.map((s) => ({ ...s, reason: `${s.reason}, demoted: p95 over ${p95AboveMs}ms` }))];
+      // Slow targets go behind the fast ones. Only those with a fast target after them actually move:
+      // slow targets already at the back (every target slow included) keep the strategy's order, and
+      // the ledger notes a latency switch only where one changed the order.
+      const lastFast = steps.findLastIndex((s) => !slowP95.has(s));
+      const demoted = new Set(steps.filter((s, i) => slowP95.has(s) && i < lastFast));
+      if (demoted.size > 0) {
+        for (const s of demoted) notes.push(`latency switch: ${s.model} p95 ${Math.round(slowP95.get(s)!)}ms > ${p95AboveMs}ms`);
+        const slow = steps.filter((s) => slowP95.has(s)).map((s) => (demoted.has(s) ? { ...s, reason: `${s.reason}, demoted: p95 over ${p95AboveMs}ms` } : s));
+        steps = [...steps.filter((s) => !slowP95.has(s)), ...slow];
+      }
     }
     return { route: name, steps, retry: route.retry, breaker: route.circuitBreaker, note: notes.length ? notes.join('; ') : undefined };
   }

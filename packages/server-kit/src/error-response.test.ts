@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { AppError } from './app-error.js';
+import { toErrorResponse } from './error-response.js';
+
+describe('toErrorResponse', () => {
+  test("an AppError's headers go out with its body", () => {
+    const error = new AppError('provider_rate_limited', 'slow down', { headers: { 'retry-after': '3' } });
+    expect(toErrorResponse(error, 'req-1')).toEqual({
+      status: 429,
+      body: { error: { type: 'rate_limit_error', code: 'provider_rate_limited', message: 'slow down', param: null, request_id: 'req-1' } },
+      headers: { 'retry-after': '3' },
+    });
+  });
+
+  test('errors without headers answer none, and the response does not share the error object', () => {
+    expect(toErrorResponse(new AppError('not_found', 'gone'), 'r').headers).toEqual({});
+    expect(toErrorResponse(z.object({ a: z.string() }).safeParse({}).error, 'r').headers).toEqual({});
+    expect(toErrorResponse(new Error('boom'), 'r')).toMatchObject({ status: 500, headers: {} });
+    const error = new AppError('service_unavailable', 'later', { headers: { 'retry-after': '1' } });
+    toErrorResponse(error, 'r').headers['x-extra'] = 'y';
+    expect(error.headers).toEqual({ 'retry-after': '1' });
+  });
+});

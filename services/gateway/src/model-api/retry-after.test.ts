@@ -1,0 +1,141 @@
+import { gzipSync } from 'node:zlib';
+import { openTestDatabase, type Db } from '@quire/db';
+import { openAIQuotaErrorBody, startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
+import { createModelRegistry, createPriceBook } from '@quire/models';
+import { listen, type RunningServer } from '@quire/server-kit';
+import { createGatewayService, type GatewayService } from '../gateway-service.js';
+import { createModelCatalog } from '../model-catalog.js';
+import { ADMIN_AUTH, logger, SECRET, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
+
+/**
+ * A provider's rate-limit or overload hint reaches the gateway's client as `Retry-After` once the
+ * gateway's own retries and fallbacks have given up, through both doors of the model API: the
+ * node:http model front and the express routes (which serve gzip bodies, among others).
+ */
+
+let db: Db;
+let openai: FakeOpenAI;
+let service: GatewayService;
+let front: RunningServer;
+let viaExpress: RunningServer;
+
+beforeAll(async () => {
+  [db, openai] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test' })]);
+  const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true } });
+  const prices = createPriceBook({
+    'openai/gpt-4o-mini': { input: '1', output: '2', asOf: 'test', source: 'test' },
+    'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'test', source: 'test' },
+  });
+  service = createGatewayService({
+    db, catalog: createModelCatalog(registry, prices, logger), logger, internalSecret: SECRET,
+    upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
+    // Waits longer than 20 ms are not retried here: the caller gets the error and the hint.
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 20 },
+    governance: { adminKey: TEST_ADMIN_KEY },
+  });
+  [front, viaExpress] = await Promise.all([listen(service.handler, 0), listen(service.app, 0)]);
+});
+
+afterAll(async () => {
+  await Promise.all([front?.close(), viaExpress?.close()]);
+  await service?.governance.close();
+  await openai?.close();
+  await db?.close();
+});
+
+beforeEach(() => openai.script.reset());
+
+const DOORS = [
+  ['model front', () => front],
+  ['express routes', () => viaExpress],
+] as const;
+
+const send = (server: RunningServer, path: string, body: unknown, headers: Record<string, string> = {}, gzip = false) =>
+  fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...ADMIN_AUTH, ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...headers },
+    body: gzip ? gzipSync(JSON.stringify(body)) : JSON.stringify(body),
+  });
+
+const chat = (text: string, extra: Record<string, unknown> = {}) => ({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: text }], ...extra });
+const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; type: string } }).error;
+
+describe.each(DOORS)('Retry-After through the %s', (_door, server) => {
+  test('a provider 429 that asks for longer than the gateway waits answers 429 with its Retry-After', async () => {
+    openai.script.failNext(1, { status: 429, headers: { 'retry-after': '30' } });
+    const res = await send(server(), '/v1/chat/completions', chat('wait'));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await errorOf(res)).toMatchObject({ code: 'provider_rate_limited', type: 'rate_limit_error' });
+  });
+
+  test('a provider 429 retried until the attempts ran out keeps the last hint; retry-after-ms rounds up to seconds', async () => {
+    openai.script.failNext(2, { status: 429, headers: { 'retry-after-ms': '10' } });
+    const res = await send(server(), '/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'x' });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(openai.requests.slice(-2).map((r) => r.path)).toEqual(['/v1/embeddings', '/v1/embeddings']);
+
+    openai.script.failNext(1, { status: 429, headers: { 'retry-after-ms': '1500' } });
+    const rounded = await send(server(), '/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'x' });
+    expect(rounded.headers.get('retry-after')).toBe('2');
+  });
+
+  test('a provider 503 with retry-after answers 503 provider_overloaded with it', async () => {
+    openai.script.failNext(1, { status: 503, headers: { 'retry-after': '7' } });
+    const res = await send(server(), '/v1/chat/completions', chat('busy'));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(await errorOf(res)).toMatchObject({ code: 'provider_overloaded' });
+  });
+
+  test('a streaming call refused before its first byte carries the hint too', async () => {
+    openai.script.failNext(1, { status: 429, headers: { 'retry-after': '45' } });
+    const res = await send(server(), '/v1/chat/completions', chat('stream', { stream: true }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('45');
+  });
+
+  test('no hint, no header: a provider 500, and a quota 429 (not worth retrying) even when it sends one', async () => {
+    openai.script.failNext(2, { status: 500 });
+    const failed = await send(server(), '/v1/chat/completions', chat('boom'));
+    expect(failed.status).toBe(502);
+    expect(failed.headers.get('retry-after')).toBeNull();
+
+    openai.script.failNext(1, { status: 429, body: openAIQuotaErrorBody(), headers: { 'retry-after': '5' } });
+    const quota = await send(server(), '/v1/chat/completions', chat('broke'));
+    expect(quota.status).toBe(429);
+    expect(await errorOf(quota)).toMatchObject({ code: 'provider_quota_exceeded' });
+    expect(quota.headers.get('retry-after')).toBeNull();
+  });
+});
+
+test('a gzip body, which the front hands to express, gets the hint too', async () => {
+  openai.script.failNext(1, { status: 429, headers: { 'retry-after': '12' } });
+  const res = await send(front, '/v1/chat/completions', chat('zipped'), {}, true);
+  expect(res.status).toBe(429);
+  expect(res.headers.get('retry-after')).toBe('12');
+});
+
+describe("the gateway's own rate limit", () => {
+  test('its 429 carries Retry-After and the x-ratelimit headers through both doors', async () => {
+    await send(front, '/v1/teams', { id: 'team-rl', name: 'rl' });
+    const created = await send(front, '/v1/keys', { team_id: 'team-rl', name: 'rl-key', role: 'member', rpm: 1 });
+    expect(created.status).toBe(201);
+    const auth = { authorization: `Bearer ${((await created.json()) as { key: string }).key}` };
+    for (const [, server] of DOORS) {
+      // One request a minute: of three in a row at most one crosses a window edge, so one is refused.
+      let refused: Response | undefined;
+      for (let i = 0; i < 3 && !refused; i++) {
+        const res = await send(server(), '/v1/chat/completions', chat('count me'), auth);
+        if (res.status === 429) refused = res;
+        else await res.arrayBuffer();
+      }
+      expect(refused).toBeDefined();
+      expect(await errorOf(refused!)).toMatchObject({ code: 'rate_limit_exceeded' });
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused!.headers.get('x-ratelimit-limit-requests')).toBe('1');
+      expect(refused!.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    }
+  });
+});
