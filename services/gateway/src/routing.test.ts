@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { openTestDatabase, type Db } from '@quire/db';
 import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
 import { ledgerFor, micros, sseEvents, startHarness, type Harness } from './testing/gateway-harness.js';
@@ -162,9 +163,13 @@ describe('routing with fallback', () => {
   });
 
   test('a per-target first-byte or connect deadline sends the request to the next target', async () => {
+    // The connect deadline covers TCP and TLS: this server accepts the TCP connection but never answers the TLS handshake.
+    const sockets: Socket[] = [];
+    const tarpit = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
     const [stuck, backup] = await Promise.all([fake({ latencyMs: 400 }), fake()]);
     const gw = await gateway(db, {
-      providers: { stuck: stuck.url, backup: backup.url },
+      providers: { stuck: stuck.url, backup: backup.url, tarpit: `https://127.0.0.1:${(tarpit.address() as AddressInfo).port}/v1` },
       routes: `routes:
   chat-deadline:
     targets:
@@ -173,20 +178,34 @@ describe('routing with fallback', () => {
     retry: { maxAttempts: 1 }
   chat-connect:
     targets:
+      - { model: tarpit/gpt-4o-mini, timeouts: { connectMs: 80, totalMs: 5000 } }
+      - backup/gpt-4o-mini
+    retry: { maxAttempts: 1 }
+  chat-slow-but-connected:
+    targets:
       - { model: stuck/gpt-4o-mini, timeouts: { connectMs: 80, totalMs: 5000 } }
       - backup/gpt-4o-mini
     retry: { maxAttempts: 1 }
 `,
     });
-    for (const [route, trace, stream] of [['chat-deadline', 'deadline-1', false], ['chat-connect', 'deadline-2', true]] as const) {
-      const started = performance.now();
-      const res = await gw.post('/v1/chat/completions', { ...chat(route), stream }, { 'x-request-id': trace });
-      expect(res.status).toBe(200);
-      await res.text();
-      expect(performance.now() - started).toBeLessThan(350);
-      const rows = await ledgerFor(db, trace);
-      expect(rows.map((r) => [r.provider, r.status, r.error_code])).toEqual([['stuck', 'error', 'provider_timeout'], ['backup', 'ok', null]]);
-      expect(rows[0]!.latency_ms).toBeGreaterThanOrEqual(75);
+    try {
+      for (const [route, trace, stream, first] of [['chat-deadline', 'deadline-1', false, 'stuck'], ['chat-connect', 'deadline-2', true, 'tarpit']] as const) {
+        const started = performance.now();
+        const res = await gw.post('/v1/chat/completions', { ...chat(route), stream }, { 'x-request-id': trace });
+        expect(res.status).toBe(200);
+        await res.text();
+        expect(performance.now() - started).toBeLessThan(350);
+        const rows = await ledgerFor(db, trace);
+        expect(rows.map((r) => [r.provider, r.status, r.error_code])).toEqual([[first, 'error', 'provider_timeout'], ['backup', 'ok', null]]);
+        expect(rows[0]!.latency_ms).toBeGreaterThanOrEqual(75);
+      }
+      // A provider that connected at once but answers slowly is within its connect deadline.
+      const slow = await gw.post('/v1/chat/completions', chat('chat-slow-but-connected'), { 'x-request-id': 'deadline-3' });
+      expect(slow.status).toBe(200);
+      expect((await ledgerFor(db, 'deadline-3')).map((r) => [r.provider, r.status])).toEqual([['stuck', 'ok']]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => tarpit.close(resolve));
     }
   });
 

@@ -6,8 +6,8 @@ type Phase = 'connect' | 'first byte' | 'total';
 /**
  * Kept for callers that pass it as the registry's fetch: it marks the default transport, so
  * `@quire/models` serves calls with its node:http client. The connect deadline no longer needs it:
- * `postJson` reports a request's start and its response headers through hooks on the attempt's
- * AbortSignal (`HTTP_HOOKS`), whatever transport is in use.
+ * the transport reports a request's start, its connection and its response headers through hooks
+ * on the attempt's AbortSignal (`HTTP_HOOKS`).
  */
 export const scopedFetch: typeof fetch = Object.assign((input: Parameters<typeof fetch>[0], init?: RequestInit) => fetch(input, init), {
   [DEFAULT_TRANSPORT]: true,
@@ -47,7 +47,8 @@ export class AttemptTimer {
     if (!timeouts) return;
     const now = performance.now();
     if (timeouts.connectMs) {
-      const hooks: HttpHooks = { started: () => (this.started = true), headers: () => this.done('connect') };
+      const connected = () => this.done('connect');
+      const hooks: HttpHooks = { started: () => (this.started = true), connected, headers: connected };
       (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
       this.connectAt = now + timeouts.connectMs;
     }

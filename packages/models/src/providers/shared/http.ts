@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ProviderError } from '../../errors/provider-error.js';
 import { providerErrorFromFetchFailure, providerErrorFromResponse } from '../../errors/provider-error-from-response.js';
+import { HTTP_HOOKS, type HookedSignal } from './http-hooks.js';
 import { nodePost, type HttpResponse } from './node-http.js';
 
 export type { HttpResponse } from './node-http.js';
@@ -12,16 +13,7 @@ export type FetchFunction = typeof fetch;
  */
 export const DEFAULT_TRANSPORT = Symbol.for('quire.models.defaultTransport');
 
-/**
- * Hooks a caller can hang on the AbortSignal it passes: `started` when a request goes out and
- * `headers` when its response headers arrive (the gateway's per-target connect deadline).
- */
-export const HTTP_HOOKS = Symbol.for('quire.models.httpHooks');
-export interface HttpHooks {
-  started(): void;
-  headers(): void;
-}
-type HookedSignal = AbortSignal & { [HTTP_HOOKS]?: HttpHooks };
+export { HTTP_HOOKS, type HttpHooks } from './http-hooks.js';
 
 /** QUIRE_HTTP_CLIENT=fetch sends every call through `fetch` (a debugging switch). */
 const FORCE_FETCH = process.env.QUIRE_HTTP_CLIENT === 'fetch';

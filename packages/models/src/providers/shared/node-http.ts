@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { HTTP_HOOKS, type HookedSignal } from './http-hooks.js';
 
 /** What the adapters read from a provider response: the subset that `fetch`'s Response and ours share. */
 export interface HttpResponse {
@@ -133,6 +134,13 @@ export function nodePost(url: string, headers: Record<string, string>, body: str
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: agents[target.protocol],
       lookup: egressGuards.get(target.origin),
     });
+    const connected = (signal as HookedSignal | undefined)?.[HTTP_HOOKS]?.connected;
+    if (connected) {
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return connected();
+        socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+      });
+    }
     let res: IncomingMessage | undefined;
     const onAbort = () => {
       const reason = abortReason(signal!);
