@@ -80,10 +80,15 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     internalSecret: deps.internalSecret,
     limiter,
     batchCap: limits.embedBatchCap,
+    batchMaxTokens: limits.embedBatchMaxTokens,
     parsePool,
     maxChunks: limits.maxChunks,
     graph,
     graphs,
+    // A build that makes no progress for as long as a document may is stalled; the reconciler's
+    // cadence is how often other processes look for stalled builds to resume.
+    leaseMs: limits.staleAfterMs,
+    sweepIntervalMs: limits.reconcileIntervalMs,
   });
   const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, maxAttempts: limits.attempts });
 

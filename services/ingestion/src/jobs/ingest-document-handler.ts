@@ -10,7 +10,7 @@ import { indexChunks, type VersionVectors } from '../index/index-chunks.js';
 import type { IngestionLimits } from '../limits.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
-import { claimDocument, markFailed, markRetrying, updateProgress } from '../repo/documents-repo.js';
+import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument } from '../repo/documents-repo.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobContext, JobHandler } from '@quire/jobs';
@@ -32,13 +32,24 @@ export interface IngestHandlerDeps {
  * itself (it knows whether this was the last attempt), then tells the runner whether to retry.
  */
 export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler<IngestDocumentPayload> {
-  return async (payload, context) => {
-    const log = deps.logger.child({ trace_id: payload.traceId, document_id: payload.documentId, job_id: context.jobId, attempt: context.attempt });
-    const claimed = await claimDocument(deps.db, payload.documentId, payload.version);
-    if (!claimed) {
+  return async (delivered, context) => {
+    const log = deps.logger.child({ trace_id: delivered.traceId, document_id: delivered.documentId, job_id: context.jobId, attempt: context.attempt });
+    const claim = await claimDocument(deps.db, delivered.documentId, delivered.version, { staleAfterMs: deps.limits.staleAfterMs, maxAttempts: deps.limits.attempts });
+    if (claim.kind === 'gone') {
       log.info('job skipped: document finished, deleted or superseded');
       return;
     }
+    if (claim.kind === 'held') {
+      // A no-op, not a failure: the live attempt finishes or retries on its own, and if it dies its
+      // heartbeat goes stale and the reconciler (or a later delivery) takes the document over. A
+      // retry from here would burn attempts of the job the holder may itself be running.
+      log.info('job skipped: another attempt holds the document and is making progress');
+      return;
+    }
+    const claimed = claim.document;
+    if (claimed.takenOver) log.warn('took over a stalled attempt', { version: claimed.version });
+    // Everything from here writes under the version this attempt owns.
+    const payload = { ...delivered, version: claimed.version };
     let stage: DocumentStage = 'parsing';
     try {
       const outcome = await runStages(deps, payload, claimed, (s) => {
@@ -58,6 +69,8 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
         throw new UnrecoverableError(failure.reason);
       }
       await markRetrying(deps.db, payload.documentId, payload.version);
+      // After a takeover the runner's retry still carries the old version and stops at the claim;
+      // the reconciler re-enqueues the document under its new version on its next sweep.
       throw error;
     }
   };
@@ -71,7 +84,7 @@ function cachedAs(cached: { model: string; requestedDimensions: number } | undef
 async function runStages(
   deps: IngestHandlerDeps,
   payload: IngestDocumentPayload,
-  claimed: { collectionId: string; mime: string; bytes: Uint8Array },
+  claimed: ClaimedDocument,
   enter: (stage: DocumentStage) => void,
 ): Promise<'indexed' | 'superseded'> {
   const { db } = deps;
@@ -137,6 +150,7 @@ async function runStages(
       expectedDimensions: expected,
       ...(requested ? { requestDimensions: requested } : {}),
       batchCap: deps.limits.embedBatchCap,
+      batchMaxTokens: deps.limits.embedBatchMaxTokens,
       onBatch,
     });
 

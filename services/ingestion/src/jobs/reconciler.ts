@@ -17,7 +17,7 @@ export interface Reconciler {
  * Postgres is the record of accepted work; the queue only carries it. The reconciler closes the
  * gap between them: uploads whose enqueue failed after commit, jobs lost with a crashed process,
  * and workers that stopped heartbeating. Duplicate enqueues are harmless (same job id, and the
- * handler's version check).
+ * handler's exclusive claim: a delivery while a live attempt holds the document is a no-op).
  */
 export function createReconciler(deps: {
   db: Db;

@@ -198,24 +198,63 @@ export interface ClaimedDocument {
   collectionId: string;
   mime: string;
   bytes: Uint8Array;
+  /** The version this attempt owns: the job's, or one higher when it took over a stalled attempt. */
+  version: number;
+  takenOver: boolean;
 }
 
 /**
- * Starts an attempt: only a document still unfinished and at the job's version can be claimed, so
- * a duplicate delivery after success, or a job for a deleted document, stops here.
+ * `held`: another attempt owns the document and is still making progress (or has stalled on its last
+ * attempt, which the reconciler fails). `gone`: finished, deleted or superseded by a newer version.
  */
-export async function claimDocument(db: Queryable, documentId: string, version: number): Promise<ClaimedDocument | null> {
-  const r = await db.query<{ collection_id: string; mime_type: string; bytes: string }>(
+export type ClaimResult = { kind: 'claimed'; document: ClaimedDocument } | { kind: 'held' } | { kind: 'gone' };
+
+export interface ClaimOptions {
+  /** An attempt whose heartbeat is older than this has stalled, and may be taken over. */
+  staleAfterMs: number;
+  /** A stalled attempt that was the document's last is left to the reconciler to fail (`stalled`). */
+  maxAttempts: number;
+}
+
+/** Why an attempt counts as stalled; `ms` is the SQL parameter holding the stale-after time. */
+const noProgressSql = (ms: string) => `'No progress for ' || round(${ms}::numeric / 1000) || ' s during ' || stage`;
+const utcNowSql = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+/**
+ * Starts an attempt, exclusively: only a `queued` document at the job's version can be claimed, so
+ * a duplicate delivery while another attempt runs (a second worker, a stalled-job redelivery of a
+ * live job) neither parses nor embeds, and one after success, or for a deleted document, stops
+ * here. The single UPDATE is the lock: of two concurrent claims, the second re-reads the row the
+ * first wrote and no longer matches. An attempt that stopped heartbeating is taken over under the
+ * next version, the same fence the reconciler uses, so the old attempt cannot commit if it wakes up.
+ */
+export async function claimDocument(db: Queryable, documentId: string, version: number, options: ClaimOptions): Promise<ClaimResult> {
+  // In SET, every column reference reads the row as it was before this UPDATE.
+  const r = await db.query<{ collection_id: string; mime_type: string; version: number; bytes: string }>(
     `WITH claimed AS (
-       UPDATE documents SET status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
+       UPDATE documents
+          SET version = CASE WHEN status = 'processing' THEN version + 1 ELSE version END,
+              stall_reason = CASE WHEN status = 'processing'
+                THEN ${noProgressSql('$3')} || ' (attempt ' || attempts || '); taken over by a redelivered job at ' || ${utcNowSql} || '.'
+                ELSE stall_reason END,
+              status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
               heartbeat_at = now(), updated_at = now()
-        WHERE id = $1 AND version = $2 AND status IN ('queued', 'processing')
-        RETURNING id, collection_id, mime_type)
-     SELECT c.collection_id, c.mime_type, encode(b.bytes, 'base64') AS bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
-    [documentId, version],
+        WHERE id = $1 AND version = $2
+          AND (status = 'queued'
+               OR (status = 'processing' AND attempts < $4::int
+                   AND COALESCE(heartbeat_at, updated_at) <= now() - ($3::int * interval '1 millisecond')))
+        RETURNING id, collection_id, mime_type, version)
+     SELECT c.collection_id, c.mime_type, c.version, encode(b.bytes, 'base64') AS bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
+    [documentId, version, options.staleAfterMs, options.maxAttempts],
   );
   const row = r.rows[0];
-  return row ? { collectionId: row.collection_id, mime: row.mime_type, bytes: fromBase64(row.bytes) } : null;
+  if (row) {
+    const owned = toNumber(row.version);
+    return { kind: 'claimed', document: { collectionId: row.collection_id, mime: row.mime_type, bytes: fromBase64(row.bytes), version: owned, takenOver: owned !== version } };
+  }
+  // Only tells the two refusals apart for the log; neither changes anything.
+  const now = await db.query<{ status: string }>(`SELECT status FROM documents WHERE id = $1 AND version = $2`, [documentId, version]);
+  return now.rows[0]?.status === 'processing' ? { kind: 'held' } : { kind: 'gone' };
 }
 
 export interface ProgressUpdate {
@@ -330,7 +369,7 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
 export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number): Promise<UnfinishedDocument[]> {
   // $1: stale after (ms), $2: limit per sweep.
   const stale = `status = 'processing' AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond')`;
-  const noProgress = `'No progress for ' || round($1::numeric / 1000) || ' s during ' || stage`;
+  const noProgress = noProgressSql('$1');
   await db.query(
     `UPDATE documents SET version = version + 1, status = 'failed', error_code = 'stalled', error_stage = stage,
             error_message = ${noProgress} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
@@ -341,7 +380,7 @@ export async function takeOverStale(db: Db, staleAfterMs: number, limit: number,
   const r = await db.query<UnfinishedRow>(
     `UPDATE documents SET version = version + 1, status = 'queued',
             stall_reason = ${noProgress} || ' (attempt ' || attempts
-              || '); taken over and retried at ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '.',
+              || '); taken over and retried at ' || ${utcNowSql} || '.',
             stage = 'queued', updated_at = now()
       WHERE id IN (SELECT id FROM documents WHERE ${stale} LIMIT $2)
       RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,

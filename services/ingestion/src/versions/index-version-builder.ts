@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity, type Logger } from '@quire/server-kit';
@@ -9,6 +11,7 @@ import { activateVersion, getVersion } from './index-versions-repo.js';
 import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { rechunkRound } from './rechunk-round.js';
+import { acquireBuildLease, assertBuildLease, BuildLeaseLostError, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
 
 export interface BuilderDeps {
   db: Db;
@@ -17,6 +20,8 @@ export interface BuilderDeps {
   internalSecret: string;
   limiter: ProviderLimiter;
   batchCap: number;
+  /** Estimated tokens per embedding call (`limits.embedBatchMaxTokens`); embedChunks' default when absent. */
+  batchMaxTokens?: number;
   /** Chunks read and embedded per round. */
   roundSize?: number;
   maxRetries?: number;
@@ -26,26 +31,63 @@ export interface BuilderDeps {
   graph?: GraphWritePolicy;
   /** Told about every round's vectors, so the version's graph is built once it is large enough. */
   graphs?: { notify(indexVersionId: string, added?: number): void };
+  /** Names this process on the versions it builds (default: host, pid and a random suffix). */
+  holderId?: string;
+  /**
+   * A build renews its lease at every round and embedding batch; one not renewed for this long has
+   * stalled (its process died or hangs) and any live process resumes it. Default 10 minutes.
+   */
+  leaseMs?: number;
+  /** How often to look for builds nobody holds (stalled or released); 0: only when `resume()` is called. Default 60 s. */
+  sweepIntervalMs?: number;
 }
 
 /**
  * Builds index versions in the background: re-embeds the collection's stored chunks (no re-parsing)
  * through the gateway, with the embedding cache, until every visible chunk has a vector in the
  * version; then marks it ready (and activates it when asked). Rounds pick "chunks still missing a
- * vector", so documents indexed or replaced during the build are caught up, and a restarted
- * process resumes where the last one stopped. Running twice is harmless (ON CONFLICT DO NOTHING).
+ * vector", so documents indexed or replaced during the build are caught up, and whichever process
+ * resumes a build starts where the last one stopped. A lease (build-lease.ts) lets one process build
+ * a version at a time, so no chunk is embedded, and billed, twice; periodic sweeps resume builds
+ * whose holder stopped renewing it, and the version records that it stalled and who resumed it.
  */
 export function createIndexVersionBuilder(deps: BuilderDeps) {
   const running = new Map<string, Promise<void>>();
+  const holder = deps.holderId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = deps.leaseMs ?? 10 * 60_000;
+  const sweepIntervalMs = deps.sweepIntervalMs ?? 60_000;
   let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
 
   const build = async (collectionId: string, versionId: string): Promise<void> => {
-    const log = deps.logger.child({ collection_id: collectionId, index_version_id: versionId });
+    const log = deps.logger.child({ collection_id: collectionId, index_version_id: versionId, builder: holder });
+    const lease = await acquireBuildLease(deps.db, versionId, holder, leaseMs);
+    if (!lease) return; // another process holds a live lease, or the build has ended
+    if (lease.stallReason) log.info('building index version', { resumes: lease.resumes, last_stall: lease.stallReason });
+    try {
+      await rounds(collectionId, versionId, log);
+    } finally {
+      await releaseBuildLease(deps.db, versionId, holder).catch((error: unknown) => log.warn('could not release the build lease', { err: String(error) }));
+    }
+  };
+
+  /** Keeps the lease alive while the build makes progress; stops the build once it has passed to another holder. */
+  const renew = async (versionId: string): Promise<void> => {
+    if (!(await renewBuildLease(deps.db, versionId, holder, leaseMs))) throw new BuildLeaseLostError(`The lease on index version ${versionId} is no longer ${holder}'s.`);
+  };
+
+  const rounds = async (collectionId: string, versionId: string, log: ReturnType<Logger['child']>): Promise<void> => {
     let failures = 0;
     for (;;) {
       if (stopped) return;
       const version = await getVersion(deps.db, collectionId, versionId);
       if (!version || version.status !== 'building' || !version.embedding_model) return;
+      try {
+        await renew(versionId);
+      } catch (error) {
+        if (await roundFailed(error)) return;
+        continue;
+      }
       const embeddingModel = version.embedding_model;
       const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
       const embedTexts = (texts: string[], hashes: string[]) =>
@@ -66,7 +108,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           // A `dimensions` override is asked of the model (text-embedding-3 style shortening).
           ...(version.requestedDimensions ? { requestDimensions: version.requestedDimensions } : {}),
           batchCap: deps.batchCap,
-          onBatch: async () => undefined,
+          ...(deps.batchMaxTokens ? { batchMaxTokens: deps.batchMaxTokens } : {}),
+          onBatch: () => renew(versionId),
         });
       const current = await deps.db.query<{ chunking: unknown }>(`SELECT chunking FROM collections WHERE id = $1`, [collectionId]);
       const rechunk = !!version.chunking && !!current.rows[0] && !sameChunking(version.chunking, IngestionChunkingSchema.parse(current.rows[0].chunking));
@@ -75,14 +118,18 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
         try {
           const pending = await rechunkRound(
             { db: deps.db, parsePool: deps.parsePool, maxChunks: deps.maxChunks ?? 50_000, ...(deps.graph ? { graph: deps.graph } : {}) },
-            { collectionId, versionId, chunking: version.chunking!, embed: embedTexts, documents: Math.max(1, Math.floor((deps.roundSize ?? 512) / 64)) },
+            { collectionId, versionId, holder, chunking: version.chunking!, embed: embedTexts, documents: Math.max(1, Math.floor((deps.roundSize ?? 512) / 64)) },
           );
           failures = 0;
           if (pending > 0) {
             deps.graphs?.notify(versionId);
             continue;
           }
-          await deps.db.query(`UPDATE index_versions SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'building'`, [versionId]);
+          const done = await deps.db.query(`UPDATE index_versions SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'building' AND build_holder = $2 RETURNING id`, [
+            versionId,
+            holder,
+          ]);
+          if (done.rows.length === 0) continue; // the next round's checks say why (lease lost, deleted)
           log.info('index version built (re-chunked)');
           if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
           return;
@@ -100,13 +147,14 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       );
       try {
         if (batch.rows.length === 0) {
-          await deps.db.query(
+          const done = await deps.db.query(
             `UPDATE index_versions SET status = 'ready', updated_at = now(),
                     chunks_total = (SELECT count(*)::int FROM chunks WHERE collection_id = $2 AND index_version_id IS NULL),
                     chunks_embedded = (SELECT count(*)::int FROM chunk_vectors WHERE index_version_id = $1)
-              WHERE id = $1 AND status = 'building'`,
-            [versionId, collectionId],
+              WHERE id = $1 AND status = 'building' AND build_holder = $3 RETURNING id`,
+            [versionId, collectionId, holder],
           );
+          if (done.rows.length === 0) continue; // the next round's checks say why (lease lost, deleted)
           log.info('index version built');
           if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
           return;
@@ -116,6 +164,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           batch.rows.map((r) => r.content_sha256),
         );
         await deps.db.transaction(async (tx) => {
+          await assertBuildLease(tx, versionId, holder);
           const { pending } = await prepareVersionWrite(tx, versionId, result.dimensions, deps.graph);
           // Chunks deleted meanwhile drop out through the join.
           await tx.query(
@@ -141,13 +190,18 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
 
     /** Counts a failed round; true when the build is given up (marked failed), after a backoff otherwise. */
     async function roundFailed(error: unknown): Promise<boolean> {
+      if (error instanceof BuildLeaseLostError) {
+        log.warn('index version build stopped: another builder holds its lease now', { err: error.message });
+        return true;
+      }
       failures++;
       const fatal = error instanceof EmbeddingValidationError || failures > (deps.maxRetries ?? 5);
       log.warn('index version round failed', { err: String(error), failures, fatal });
       if (fatal) {
-        await deps.db.query(`UPDATE index_versions SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1 AND status = 'building'`, [
+        await deps.db.query(`UPDATE index_versions SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1 AND status = 'building' AND build_holder = $3`, [
           versionId,
           (error as Error)?.message ?? String(error),
+          holder,
         ]);
         return true;
       }
@@ -156,25 +210,45 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
     }
   };
 
+  const start = (collectionId: string, versionId: string): Promise<void> => {
+    let p = running.get(versionId);
+    if (!p) {
+      p = build(collectionId, versionId)
+        .catch((error: unknown) => deps.logger.error('index version build crashed', { index_version_id: versionId, err: String(error) }))
+        .finally(() => running.delete(versionId));
+      running.set(versionId, p);
+    }
+    return p;
+  };
+
+  /** Starts every build nobody holds a live lease on; returns how many it found. */
+  const sweep = async (): Promise<number> => {
+    const unheld = await findUnheldBuilds(deps.db);
+    for (const v of unheld) if (!running.has(v.id)) void start(v.collectionId, v.id);
+    return unheld.length;
+  };
+
   return {
-    /** Starts (or joins) the build of one version. */
-    start(collectionId: string, versionId: string): Promise<void> {
-      let p = running.get(versionId);
-      if (!p) {
-        p = build(collectionId, versionId)
-          .catch((error: unknown) => deps.logger.error('index version build crashed', { index_version_id: versionId, err: String(error) }))
-          .finally(() => running.delete(versionId));
-        running.set(versionId, p);
-      }
-      return p;
-    },
-    /** Resumes builds a previous process left unfinished. */
+    /** Starts (or joins) the build of one version; returns at once when another process holds its lease. */
+    start,
+    /** One sweep now (tests and operators). */
+    sweep,
+    /** Resumes builds nobody is working on, now and then every `sweepIntervalMs`. */
     async resume(): Promise<void> {
-      const r = await deps.db.query<{ id: string; collection_id: string }>(`SELECT id, collection_id FROM index_versions WHERE status = 'building'`);
-      for (const row of r.rows) void this.start(row.collection_id, row.id);
+      stopped = false;
+      await sweep();
+      if (sweepIntervalMs > 0 && !timer) {
+        timer = setInterval(() => {
+          if (!stopped) sweep().catch((error: unknown) => deps.logger.warn('index version sweep failed', { err: String(error) }));
+        }, sweepIntervalMs);
+        timer.unref();
+      }
     },
+    /** Stops sweeping and waits for running builds to end their round; their leases are released. */
     async stop(): Promise<void> {
       stopped = true;
+      if (timer) clearInterval(timer);
+      timer = null;
       await Promise.allSettled([...running.values()]);
     },
   };

@@ -21,6 +21,9 @@ interface VersionRow {
   created_at: unknown;
   activated_at: unknown;
   is_current: boolean;
+  build_resumes: number;
+  build_stall_reason: string | null;
+  stalled_now: string | null;
 }
 
 export interface IndexVersionView {
@@ -33,7 +36,15 @@ export interface IndexVersionView {
   status: string;
   current: boolean;
   activate: 'on_ready' | 'manual';
-  progress: { chunks_total: number; chunks_embedded: number };
+  progress: {
+    chunks_total: number;
+    chunks_embedded: number;
+    /** Set while the build has stalled: its holder stopped renewing the lease and no process has resumed it yet. */
+    stalled: string | null;
+    /** How many times the build was resumed after stalling, and the last such takeover. */
+    resumes: number;
+    last_stall: string | null;
+  };
   error: string | null;
   created_at: string;
   activated_at: string | null;
@@ -41,7 +52,11 @@ export interface IndexVersionView {
 
 const SELECT = `SELECT iv.id, iv.collection_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.chunking, iv.status,
        iv.activate_on_ready, iv.chunks_total, iv.chunks_embedded, iv.error_message, iv.submitted_identity, iv.created_at,
-       iv.activated_at, (c.current_index_version_id = iv.id) AS is_current
+       iv.activated_at, (c.current_index_version_id = iv.id) AS is_current, iv.build_resumes, iv.build_stall_reason,
+       CASE WHEN iv.status = 'building' AND iv.build_holder IS NOT NULL AND iv.build_lease_until <= now()
+            THEN 'Builder ' || iv.build_holder || ' stopped making progress (lease expired '
+                 || to_char(iv.build_lease_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); waiting for a live process to resume it.'
+       END AS stalled_now
   FROM index_versions iv JOIN collections c ON c.id = iv.collection_id`;
 
 export function toVersionView(row: VersionRow): IndexVersionView {
@@ -55,7 +70,13 @@ export function toVersionView(row: VersionRow): IndexVersionView {
     status: row.status,
     current: row.is_current === true,
     activate: row.activate_on_ready ? 'on_ready' : 'manual',
-    progress: { chunks_total: toNumber(row.chunks_total), chunks_embedded: toNumber(row.chunks_embedded) },
+    progress: {
+      chunks_total: toNumber(row.chunks_total),
+      chunks_embedded: toNumber(row.chunks_embedded),
+      stalled: row.stalled_now ?? null,
+      resumes: toNumber(row.build_resumes ?? 0),
+      last_stall: row.build_stall_reason ?? null,
+    },
     error: row.error_message,
     created_at: isoString(row.created_at),
     activated_at: row.activated_at ? isoString(row.activated_at) : null,

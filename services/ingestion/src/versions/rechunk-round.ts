@@ -5,6 +5,7 @@ import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { fromBase64 } from '../repo/blob-transfer.js';
+import { BuildLeaseLostError } from './build-lease.js';
 
 export interface RechunkDeps {
   db: Db;
@@ -16,6 +17,8 @@ export interface RechunkDeps {
 export interface RechunkRoundInput {
   collectionId: string;
   versionId: string;
+  /** The builder holding the version's lease: a round whose lease passed to another writes nothing. */
+  holder: string;
   chunking: IngestionChunking;
   /** Embeds one document's chunk texts for the version (the builder's call, with cache and limiter). */
   embed: (texts: string[], hashes: string[]) => Promise<{ vectors: number[][]; dimensions: number }>;
@@ -55,8 +58,9 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
       const live = await tx.query<{ version: number; status: string }>(`SELECT version, status FROM documents WHERE id = $1 FOR UPDATE`, [doc.id]);
       const row = live.rows[0];
       if (!row || row.version !== doc.version || row.status !== 'ready') return;
-      const building = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status = 'building'`, [input.versionId]);
+      const building = await tx.query<{ build_holder: string | null }>(`SELECT build_holder FROM index_versions WHERE id = $1 AND status = 'building' FOR UPDATE`, [input.versionId]);
       if (building.rows.length === 0) return;
+      if (building.rows[0]!.build_holder !== input.holder) throw new BuildLeaseLostError(`The lease on index version ${input.versionId} passed to another builder.`);
       await tx.query(`DELETE FROM chunks WHERE document_id = $1 AND index_version_id = $2`, [doc.id, input.versionId]);
       const ids = await insertChunks(tx, doc.id, input.collectionId, chunks, input.versionId);
       if (ids.length > 0) await writeVectors(tx, ids, { indexVersionId: input.versionId, dimensions: embedded.dimensions, values: embedded.vectors }, deps.graph);
