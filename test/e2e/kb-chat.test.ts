@@ -5,6 +5,7 @@ import { AUTH, E2E_ADMIN_KEY, startHarness, waitForDocument, type Harness } from
 describe('kb/<collection> through /v1/chat/completions', () => {
   let h: Harness;
   let name: string;
+  let collectionId: string;
   beforeAll(async () => {
     h = await startHarness({ redis: false });
     name = `Handbook ${Date.now()}`;
@@ -15,6 +16,7 @@ describe('kb/<collection> through /v1/chat/completions', () => {
       body: JSON.stringify({ name, embedding_model: 'openai/text-embedding-3-small', generation_model: 'openai/gpt-4o-mini' }),
     });
     const collection = (await created.json()) as { id: string };
+    collectionId = collection.id;
     const form = new FormData();
     const text = 'Equipment. Every laptop comes with a hardware warranty. The warranty period for company laptops is 36 months from delivery.\n\nTravel. Book trains two weeks ahead.';
     form.append('file', new Blob([text], { type: 'text/plain' }), 'handbook.txt');
@@ -55,6 +57,18 @@ describe('kb/<collection> through /v1/chat/completions', () => {
     }
     expect(text).toContain('36 months');
     expect(citations).toHaveLength(1);
+  });
+
+  test("a provider's 429 reaches a platform caller with its Retry-After, through retrieval and the gateway's proxy", async () => {
+    h.openai.script.failNext(1, { status: 429, headers: { 'retry-after': '7' } });
+    const res = await fetch(`${h.quire.url}/v1/collections/${collectionId}/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...AUTH },
+      body: JSON.stringify({ query: 'warranty period', mode: 'vector' }),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('provider_rate_limited');
   });
 
   test('an unknown knowledge base is an OpenAI-shaped 404', async () => {

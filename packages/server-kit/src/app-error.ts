@@ -37,3 +37,14 @@ export class AppError extends Error {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
   }
 }
+
+/**
+ * A provider's wait hint as the client's `Retry-After` (whole seconds, rounded up so the client never
+ * comes back early), only on the statuses the header means something on (RFC 9110 §10.2.3 for 503,
+ * RFC 6585 for 429). Without a hint nothing is invented.
+ */
+export function retryAfterHeaders(retryAfterMs: number | undefined, code: ErrorCode): { 'retry-after': string } | undefined {
+  const status = ERROR_CODES[code].status;
+  if (retryAfterMs === undefined || (status !== 429 && status !== 503)) return undefined;
+  return { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+}

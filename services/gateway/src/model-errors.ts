@@ -1,16 +1,6 @@
-import { ERROR_CODES, isErrorCode } from '@quire/contracts';
+import { isErrorCode } from '@quire/contracts';
 import { ProviderError } from '@quire/models';
-import { AppError } from '@quire/server-kit';
-
-/**
- * The provider's wait hint as the client's `Retry-After` (whole seconds, rounded up so the client
- * never comes back early). Only on the statuses the header means something on (RFC 9110 §10.2.3 for
- * 503, RFC 6585 for 429); without a provider hint the gateway does not invent one.
- */
-function retryAfterHeaders(error: ProviderError, status: number): Record<string, string> | undefined {
-  if (error.retryAfterMs === undefined || (status !== 429 && status !== 503)) return undefined;
-  return { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
-}
+import { AppError, retryAfterHeaders } from '@quire/server-kit';
 
 /**
  * Provider and registry failures become AppErrors with the same stable code, so the client sees an
@@ -21,7 +11,7 @@ export function toAppError(error: unknown): AppError | unknown {
   if (AppError.is(error)) return error;
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
-    const headers = retryAfterHeaders(error, ERROR_CODES[code].status);
+    const headers = retryAfterHeaders(error.retryAfterMs, code);
     return new AppError(code, `${error.provider}: ${error.message}`, {
       details: { provider: error.provider, retryable: error.retryable },
       ...(headers ? { headers } : {}),

@@ -1,10 +1,16 @@
 import { ProviderError } from '@quire/models';
-import { AppError } from '@quire/server-kit';
+import { AppError, retryAfterHeaders } from '@quire/server-kit';
 
-/** Provider failures (thrown by the gateway client) keep their stable code; anything else is internal. */
+/**
+ * Provider failures (thrown by the gateway client) keep their stable code and the gateway's wait
+ * hint, so a rate-limited answer still tells the client when to come back; anything else is internal.
+ */
 export function toAppError(error: unknown): AppError {
   if (AppError.is(error)) return error;
-  if (ProviderError.is(error)) return new AppError(error.code, error.message, { cause: error });
+  if (ProviderError.is(error)) {
+    const headers = retryAfterHeaders(error.retryAfterMs, error.code);
+    return new AppError(error.code, error.message, { cause: error, ...(headers ? { headers } : {}) });
+  }
   return new AppError('internal_error', 'Internal error.', { cause: error });
 }
 
