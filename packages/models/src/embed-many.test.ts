@@ -1,5 +1,6 @@
 import { countTokens, fakeEmbedding, startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
 import { embedMany } from './embed-many.js';
+import { estimateEmbeddingTokens } from './embedding-batches.js';
 import { createOpenAICompatible } from './providers/openai-compatible/openai-compatible-provider.js';
 import type { EmbeddingModelV1 } from './spec/embedding/embedding-model-v1.js';
 import { emptyUsage } from './spec/usage.js';
@@ -28,6 +29,15 @@ describe('embedMany', () => {
     expect(result.embeddings).toEqual(values.map((v) => fakeEmbedding(v)));
     expect(result.usage).toEqual({ ...emptyUsage(true), inputTokens: values.reduce((s, v) => s + countTokens(v), 0) });
     expect(result.responses).toHaveLength(3);
+  });
+
+  it('also splits within maxTokensPerCall, tokens estimated from UTF-8 bytes', async () => {
+    // Each value is estimated at its bytes + 16: 'alpha one' 25, 'beta two' 24, 'gamma three' 27...
+    const capped: EmbeddingModelV1 = { ...model, maxEmbeddingsPerCall: 10, maxTokensPerCall: 50, doEmbed: (o) => model.doEmbed(o) };
+    const result = await embedMany(capped, values, { maxParallelCalls: 1 });
+    expect(fake.requests.map((r) => r.body.input)).toEqual([values.slice(0, 2), values.slice(2, 3), values.slice(3, 4), values.slice(4)]);
+    for (const r of fake.requests) expect((r.body.input as string[]).reduce((s, v) => s + estimateEmbeddingTokens(v), 0)).toBeLessThanOrEqual(50);
+    expect(result.embeddings).toEqual(values.map((v) => fakeEmbedding(v)));
   });
 
   it('retries retryable errors using retry-after-ms', async () => {

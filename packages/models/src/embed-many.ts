@@ -1,3 +1,4 @@
+import { embeddingBatchLimitsOf, estimateEmbeddingTokens, planEmbeddingBatches } from './embedding-batches.js';
 import { ProviderError } from './errors/provider-error.js';
 import type { EmbeddingModelV1, EmbedOptionsV1 } from './spec/embedding/embedding-model-v1.js';
 import { emptyUsage, type UsageV1 } from './spec/usage.js';
@@ -47,15 +48,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Embeds any number of values: splits into batches of `model.maxEmbeddingsPerCall`, runs at most
- * `maxParallelCalls` at once, retries retryable provider errors (honouring `retryAfterMs`), and
- * returns vectors in input order. The first non-retryable failure stops further batches and is thrown.
+ * Embeds any number of values: splits into batches within `model.maxEmbeddingsPerCall` and, where
+ * the model declares it, `maxTokensPerCall` (tokens estimated from UTF-8 bytes, see
+ * embedding-batches.ts), runs at most `maxParallelCalls` at once, retries retryable provider errors
+ * (honouring `retryAfterMs`), and returns vectors in input order. The first non-retryable failure
+ * stops further batches and is thrown.
  */
 export async function embedMany(model: EmbeddingModelV1, values: string[], options: EmbedManyOptions = {}): Promise<EmbedManyResult> {
   const { maxParallelCalls = 4, maxRetries = 2, initialRetryDelayMs = 500, ...callOptions } = options;
-  const size = Math.max(1, model.maxEmbeddingsPerCall);
-  const batches: string[][] = [];
-  for (let i = 0; i < values.length; i += size) batches.push(values.slice(i, i + size));
+  const batches = planEmbeddingBatches(values.map(estimateEmbeddingTokens), embeddingBatchLimitsOf(model)).map(([start, end]) => values.slice(start, end));
 
   const results: Awaited<ReturnType<EmbeddingModelV1['doEmbed']>>[] = new Array(batches.length);
   let next = 0;

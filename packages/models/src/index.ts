@@ -89,4 +89,12 @@ export { addDecimal } from './pricing/decimal.js';
 
 // Shared callers and helpers
 export { embedMany, addUsage, type EmbedManyOptions, type EmbedManyResult } from './embed-many.js';
+export {
+  PER_INPUT_TOKEN_OVERHEAD,
+  embeddingBatchEnd,
+  embeddingBatchLimitsOf,
+  estimateEmbeddingTokens,
+  planEmbeddingBatches,
+  type EmbeddingBatchLimits,
+} from './embedding-batches.js';
 export { parseSSE, type SSEEvent } from './sse.js';

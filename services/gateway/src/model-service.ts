@@ -1,11 +1,11 @@
 import type {
   EmbedResultV1, EmbeddingModelV1, GenerateOptionsV1, GenerateResultV1, GenerationModelV1, RerankResultV1, RerankingModelV1, StreamPartV1, UsageV1,
 } from '@quire/models';
-import { emptyUsage } from '@quire/models';
+import { addUsage, embeddingBatchLimitsOf, emptyUsage, estimateEmbeddingTokens, planEmbeddingBatches, ProviderError } from '@quire/models';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger } from './ledger.js';
 import { errorCodeOf, toAppError } from './model-errors.js';
-import { ledgerBase, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
+import { ledgerBase, NEXT_CALL, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
 import { NO_BUDGETS, type BudgetProbe } from './routing/budget-probe.js';
 import type { RouteRetryPolicy } from './routing/route-config.js';
 import { RoutePlanner, type Capability, type Plan } from './routing/route-planner.js';
@@ -78,20 +78,54 @@ export class ModelService {
     this.loop = { ledger, logger, health: this.health, costOf: (name, usage) => catalog.costOf(name, usage) };
   }
 
-  /** `encoding`: the wire format the caller wants, passed to providers that can send base64 (see EmbedOptionsV1). */
+  /**
+   * Embeds `values` in as many provider calls as the target's caps need (`maxEmbeddingsPerCall` and,
+   * where declared, `maxTokensPerCall`, tokens estimated from UTF-8 bytes), one after another. Each
+   * call is an attempt of its own: its own deadlines, retries and ledger row, and a retry resumes at
+   * the call that failed. Falling back to another target starts over there, since one model's vectors
+   * cannot sit beside another's; the calls already made stay in the ledger, and the answer's usage is
+   * the serving target's. `encoding`: the wire format the caller wants, passed to providers that can
+   * send base64 (see EmbedOptionsV1).
+   */
   async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64'): Promise<EmbedResultV1> {
     const plan = await this.plan(name, 'embedding', attribution);
-    return runPlan(this.loop, plan, 'embedding', false, attribution, undefined, (ctx) =>
-      this.once(ctx, 'embedding', attribution, async () => {
-        const model = this.catalog.embeddingModel(ctx.model);
-        const result = await ctx.timer.run(() =>
+    const tokens = values.map(estimateEmbeddingTokens);
+    let split: { target: string; batches: [number, number][]; results: EmbedResultV1[] } | undefined;
+    return runPlan(this.loop, plan, 'embedding', false, attribution, undefined, async (ctx) => {
+      const model = this.catalog.embeddingModel(ctx.model);
+      if (split?.target !== ctx.model) {
+        const batches = planEmbeddingBatches(tokens, embeddingBatchLimitsOf(model));
+        split = { target: ctx.model, batches: batches.length > 0 ? batches : [[0, 0]], results: [] };
+      }
+      const { batches, results } = split;
+      const [start, end] = batches[results.length]!;
+      // On the attempt's own context, so a failure row (written by runPlan) names the call too.
+      if (batches.length > 1) ctx.reason += `; call ${results.length + 1}/${batches.length} (inputs ${start}-${end - 1})`;
+      const result = await this.once(ctx, 'embedding', attribution, async () => {
+        const r = await ctx.timer.run(() =>
           model.doEmbed({
-            values, ...(dimensions ? { dimensions } : {}), ...(encoding ? { encoding } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId },
+            values: values.slice(start, end), ...(dimensions ? { dimensions } : {}), ...(encoding ? { encoding } : {}), abortSignal: ctx.timer.signal,
+            headers: { 'x-request-id': attribution.traceId },
           }),
         );
-        return { result, usage: result.usage, requestId: result.requestId };
-      }),
-    );
+        // Checked before the call's row is written: a short answer would shift every later vector.
+        if (r.embeddings.length !== end - start) {
+          throw new ProviderError({
+            code: 'provider_bad_response', provider: ctx.provider, message: `Provider "${ctx.provider}" returned ${r.embeddings.length} embeddings for ${end - start} inputs.`,
+            ...(r.requestId ? { requestId: r.requestId } : {}),
+          });
+        }
+        return { result: r, usage: r.usage, requestId: r.requestId };
+      });
+      results.push(result);
+      if (results.length < batches.length) return NEXT_CALL;
+      if (results.length === 1) return result;
+      return {
+        embeddings: results.flatMap((r) => r.embeddings),
+        usage: results.reduce((sum, r) => addUsage(sum, r.usage), emptyUsage(true)),
+        ...(results[0]!.responseModelId ? { responseModelId: results[0]!.responseModelId } : {}),
+      };
+    });
   }
 
   async generate(name: string, options: GenerateOptionsV1, attribution: Attribution, abortSignal?: AbortSignal): Promise<GenerateResultV1> {

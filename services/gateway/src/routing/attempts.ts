@@ -56,6 +56,15 @@ export function ledgerBase(ctx: AttemptContext, attribution: Attribution, capabi
   } satisfies Partial<LedgerEntry>;
 }
 
+/**
+ * What `run` resolves to when its attempt made one provider call of several that the request needs
+ * (an embeddings request split by the target's caps): that call succeeded and wrote its own ledger
+ * row, and the next call goes to the same target as a new attempt, with a fresh timer and the full
+ * retry budget. `run` keeps its own progress, so a retry or the next call never repeats a call that
+ * succeeded.
+ */
+export const NEXT_CALL: unique symbol = Symbol('next provider call');
+
 export interface AttemptLoopDeps {
   ledger: Ledger;
   logger: Logger;
@@ -66,7 +75,8 @@ export interface AttemptLoopDeps {
 /**
  * Runs a plan: each target in order (circuits permitting), retries what is retryable with backoff
  * and jitter (honouring retry-after), and falls back to the next target on target failures. Every
- * failed attempt is a ledger row; `run` writes the row of the attempt that succeeds.
+ * failed attempt is a ledger row; `run` writes the row of the attempt that succeeds. An attempt is
+ * one provider call: a request that needs several (see NEXT_CALL) numbers them on, one row each.
  */
 export async function runPlan<T>(
   deps: AttemptLoopDeps,
@@ -75,7 +85,7 @@ export async function runPlan<T>(
   stream: boolean,
   attribution: Attribution,
   clientSignal: AbortSignal | undefined,
-  run: (ctx: AttemptContext) => Promise<T>,
+  run: (ctx: AttemptContext) => Promise<T | typeof NEXT_CALL>,
 ): Promise<T> {
   const gated = plan.route !== null;
   const skipped: string[] = [];
@@ -104,7 +114,12 @@ export async function runPlan<T>(
         started: performance.now(), health, plan,
       };
       try {
-        return { done: true, value: await run(ctx) };
+        const value = await run(ctx);
+        if (value === NEXT_CALL) {
+          tries = 0; // the call succeeded: the next one starts with the whole retry budget
+          continue;
+        }
+        return { done: true, value };
       } catch (raw) {
         timer.clear();
         if (gated && (raw as { name?: string } | null)?.name === 'RegistryError') {
