@@ -2,6 +2,7 @@ import { HEADERS, isErrorCode } from '@quire/contracts';
 import {
   createOpenAICompatible,
   emptyUsage,
+  parseRetryAfterMs,
   ProviderError,
   type EmbeddingModelV1,
   type GenerationModelV1,
@@ -9,7 +10,14 @@ import {
   type StreamPartV1,
 } from '@quire/models';
 import { AppError } from '@quire/server-kit';
+import { z } from 'zod';
 import type { GatewayCallContext, GatewayModels } from './gateway-models.js';
+
+/** The gateway's `POST /v1/rerank` answer (services/gateway/src/model-api/rerank.ts). */
+const RerankResponseSchema = z.object({
+  results: z.array(z.object({ index: z.number().int().nonnegative(), relevance_score: z.number() })),
+  usage: z.object({ search_units: z.number().nonnegative().optional(), total_tokens: z.number().int().nonnegative().optional() }).optional(),
+});
 
 /** Gateway codes after which the same call may succeed if tried again. */
 const RETRYABLE = new Set(['provider_rate_limited', 'provider_overloaded', 'provider_server_error', 'provider_network_error', 'provider_timeout', 'provider_conflict', 'service_unavailable']);
@@ -157,18 +165,21 @@ async function rerankOverHttp(doFetch: typeof fetch, url: string, headers: Recor
     const code = typeof err?.code === 'string' ? err.code : '';
     const message = typeof err?.message === 'string' ? err.message : `The gateway answered ${res.status} to a rerank call.`;
     if (RETRYABLE.has(code) || (!code && res.status >= 500)) {
-      throw new ProviderError({ code: res.status === 429 ? 'provider_rate_limited' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body });
+      const retryAfterMs = parseRetryAfterMs(res.headers);
+      throw new ProviderError({
+        code: res.status === 429 ? 'provider_rate_limited' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      });
     }
     throw new AppError(isErrorCode(code) ? code : 'provider_bad_response', message);
   }
-  const parsed = body as { results?: { index?: unknown; relevance_score?: unknown }[]; usage?: { search_units?: unknown; total_tokens?: unknown } } | undefined;
-  if (!parsed || !Array.isArray(parsed.results)) throw new AppError('provider_bad_response', 'The gateway returned a rerank response without results.');
+  const parsed = RerankResponseSchema.safeParse(body);
+  if (!parsed.success) throw new AppError('provider_bad_response', `The gateway returned a rerank response Quire cannot read: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
+  const outOfRange = parsed.data.results.find((r) => r.index >= opts.documents.length);
+  if (outOfRange) throw new AppError('provider_bad_response', `The gateway ranked document ${outOfRange.index}, but only ${opts.documents.length} were sent.`);
   const usage = emptyUsage();
-  if (typeof parsed.usage?.search_units === 'number') usage.searchUnits = parsed.usage.search_units;
-  if (typeof parsed.usage?.total_tokens === 'number') usage.inputTokens = parsed.usage.total_tokens;
-  const results = parsed.results
-    .filter((r): r is { index: number; relevance_score: number } => typeof r.index === 'number' && typeof r.relevance_score === 'number' && r.index >= 0 && r.index < opts.documents.length)
-    .map((r) => ({ index: r.index, relevanceScore: r.relevance_score }))
-    .sort((a, b) => b.relevanceScore - a.relevanceScore);
+  if (parsed.data.usage?.search_units !== undefined) usage.searchUnits = parsed.data.usage.search_units;
+  if (parsed.data.usage?.total_tokens !== undefined) usage.inputTokens = parsed.data.usage.total_tokens;
+  const results = parsed.data.results.map((r) => ({ index: r.index, relevanceScore: r.relevance_score })).sort((a, b) => b.relevanceScore - a.relevanceScore);
   return { results, usage, ...(res.headers.get('x-request-id') ? { requestId: res.headers.get('x-request-id')! } : {}) };
 }

@@ -1,0 +1,52 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ProviderError } from '@quire/models';
+import { AppError } from '@quire/server-kit';
+import { createHttpGatewayModels } from './http-gateway-models.js';
+
+/** A gateway stand-in that answers `/v1/rerank` with whatever the test sets next. */
+let next: { status: number; body: unknown; headers?: Record<string, string> };
+let server: http.Server;
+let baseUrl: string;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+      res.end(JSON.stringify(next.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+const context = { identityToken: 't', traceId: 'trace-1', purpose: 'rerank' as const };
+const rerank = () => createHttpGatewayModels({ baseUrl }).rerankingModel('cohere/rerank-v3.5', context).doRerank({ query: 'q', documents: ['a', 'b', 'c'] });
+const failure = () => rerank().then(() => undefined, (e: unknown) => e);
+
+describe('the gateway client reads rerank answers through a schema', () => {
+  it('reads results best first, with usage', async () => {
+    next = { status: 200, body: { results: [{ index: 2, relevance_score: 0.1 }, { index: 0, relevance_score: 0.9 }], usage: { search_units: 1 } } };
+    const out = await rerank();
+    expect(out.results).toEqual([{ index: 0, relevanceScore: 0.9 }, { index: 2, relevanceScore: 0.1 }]);
+    expect(out.usage.searchUnits).toBe(1);
+  });
+
+  it.each([
+    ['a result without a score', { results: [{ index: 0 }] }],
+    ['an index that is not an integer', { results: [{ index: '1', relevance_score: 0.5 }] }],
+    ['no results at all', { usage: {} }],
+    ['an index beyond the documents sent', { results: [{ index: 3, relevance_score: 0.5 }] }],
+  ])('refuses %s as provider_bad_response rather than dropping it', async (_name, body) => {
+    next = { status: 200, body };
+    const error = await failure();
+    expect(AppError.is(error) && error.code).toBe('provider_bad_response');
+  });
+
+  it("keeps the gateway's retry-after on a rate-limited answer", async () => {
+    next = { status: 429, body: { error: { code: 'provider_rate_limited', message: 'slow down' } }, headers: { 'retry-after': '3' } };
+    const error = await failure();
+    expect(ProviderError.is(error) && { retryable: error.retryable, retryAfterMs: error.retryAfterMs }).toEqual({ retryable: true, retryAfterMs: 3000 });
+  });
+});
