@@ -1,7 +1,7 @@
 import { DEFAULT_TRANSPORT, HTTP_HOOKS, ProviderError, type HttpHooks } from '@quire/models';
 import type { Timeouts } from './route-config.js';
 
-type Phase = 'connect' | 'first byte' | 'total';
+export type Phase = 'connect' | 'first byte' | 'total';
 
 /**
  * Kept for callers that pass it as the registry's fetch: it marks the default transport, so
@@ -101,6 +101,11 @@ export class AttemptTimer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** The deadline that ended this attempt, if one did. */
+  get firedPhase(): Phase | undefined {
+    return this.fired;
   }
 
   get clientAborted(): boolean {

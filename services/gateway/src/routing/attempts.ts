@@ -1,9 +1,9 @@
 import type { UsageV1 } from '@quire/models';
-import { emptyUsage, ProviderError } from '@quire/models';
+import { EGRESS_REFUSED, emptyUsage, ProviderError } from '@quire/models';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
 import { errorCodeOf, toAppError } from '../model-errors.js';
-import { AttemptTimer } from './attempt-timer.js';
+import { AttemptTimer, type Phase } from './attempt-timer.js';
 import type { RouteRetryPolicy } from './route-config.js';
 import type { Capability, Plan, PlanStep } from './route-planner.js';
 import type { HealthBook, TargetHealth } from './target-health.js';
@@ -34,6 +34,32 @@ export function isTargetFailure(error: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Failures where the request never reached a provider that could act on it. */
+const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', EGRESS_REFUSED]);
+
+/**
+ * Whether a failed attempt may still be billed. A provider that answered with an error status did
+ * not bill it, and a request that never left (refused connection, no DNS, egress refused) cannot
+ * be billed (nor can one cut off by the connect deadline): those cost 0. A deadline, a reset connection or a client abort after the request went
+ * out may have left the provider generating (and billing) an answer nobody read: its cost is
+ * unknown, so the row says NULL (with usage_reported false) rather than a zero that would
+ * understate spend.
+ */
+export function mayBeBilled(error: unknown, aborted: boolean, deadline?: Phase): boolean {
+  if (aborted) return true;
+  // A connect deadline fires before the request could be written.
+  if (deadline === 'connect') return false;
+  if (!ProviderError.is(error) || error.status > 0) return false;
+  if (error.code === 'provider_not_configured') return false;
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_DELIVERED.has(code)) return false;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return true;
+}
 
 export function backoffMs(policy: RouteRetryPolicy, tries: number, error: unknown): number {
   const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
@@ -135,7 +161,7 @@ export async function runPlan<T>(
         if (ProviderError.is(error) || aborted) {
           await deps.ledger.record({
             ...ledgerBase(ctx, attribution, capability, stream), status: aborted ? 'aborted' : 'error', errorCode: errorCodeOf(error),
-            usage: emptyUsage(false), costUsd: deps.costOf(step.model, emptyUsage(true)), latencyMs: performance.now() - ctx.started,
+            usage: emptyUsage(false), costUsd: mayBeBilled(error, aborted, timer.firedPhase) ? null : deps.costOf(step.model, emptyUsage(true)), latencyMs: performance.now() - ctx.started,
             ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
           });
         }
