@@ -8,7 +8,7 @@ import { teamsKeysRouter } from './admin/teams-keys-api.js';
 import { callerIdentity } from './caller-identity.js';
 import { budgetCheckRouter } from './governance/budget-check.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
-import { modelGuard, platformGuard, refusalAudit } from './governance/guards.js';
+import { modelGuard, platformGuard, platformRateLimit, refusalAudit, upstreamRefusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
@@ -81,7 +81,8 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   app.use(callerIdentity(deps.internalSecret, governance));
   app.use(teamsKeysRouter(governance), budgetsAuditRouter(governance), platformGuard());
   // Platform routes stream their bodies straight to the services, so they come before any body parser.
-  app.use(platformRouter(deps.upstreams, deps.internalSecret));
+  // They share the model API's rate limits, and the refusals the services raise are audited here.
+  app.use(platformRouter(deps.upstreams, deps.internalSecret, { admit: platformRateLimit(governance), onUpstreamError: upstreamRefusalAudit(governance) }));
 
   const modelApi = express.Router();
   modelApi.use(express.json({ limit: '20mb' }), modelGuard(governance));

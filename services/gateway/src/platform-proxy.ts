@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Request, Response, NextFunction, Router } from 'express';
+import type { Request, RequestHandler, Response, NextFunction, Router } from 'express';
 import express from 'express';
 import { HEADERS } from '@quire/contracts';
 import { AppError, signIdentity } from '@quire/server-kit';
@@ -17,11 +17,59 @@ const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-con
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** How much of an error answer is read for its code; Quire's error bodies are a few hundred bytes. */
+const ERROR_BODY_CAP = 4096;
+
+/** A 4xx JSON answer from a service, with the code from its body (null when it could not be read). */
+export interface UpstreamError {
+  service: 'ingestion' | 'retrieval';
+  status: number;
+  code: string | null;
+}
+
+export interface PlatformHooks {
+  /** Runs before every forwarded request (the platform API's rate limits). */
+  admit?: RequestHandler;
+  /** Sees each 4xx JSON answer of a service once it has been passed on (the audit of refusals raised there). */
+  onUpstreamError?: (req: Request, res: Response, error: UpstreamError) => void;
+}
+
+/**
+ * Copies at most ERROR_BODY_CAP bytes of an error answer while it is piped on (nothing is held
+ * back from the client), then hands over the `error.code` of Quire's error body.
+ */
+function readErrorCode(body: http.IncomingMessage, done: (code: string | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  body.on('data', (chunk: Buffer) => {
+    if (size >= ERROR_BODY_CAP) return;
+    chunks.push(chunk);
+    size += chunk.length;
+  });
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    const text = Buffer.concat(chunks).subarray(0, ERROR_BODY_CAP).toString('utf8');
+    let code: string | null = null;
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: unknown } };
+      if (typeof parsed?.error?.code === 'string') code = parsed.error.code.slice(0, 100);
+    } catch {
+      // Past the cap (a long message): the code comes before the message in Quire's error body.
+      code = /^\{"error":\{[^{}]*?"code":"([a-z0-9_]{1,100})"/.exec(text)?.[1] ?? null;
+    }
+    done(code);
+  };
+  body.once('end', finish);
+  body.once('close', finish);
+}
+
 /**
  * Forwards the platform API to the service that owns it, streaming both ways (uploads and SSE
  * answers are never buffered here), with the caller's identity signed for the service.
  */
-function forwardTo(baseUrl: string, internalSecret: string) {
+function forwardTo(service: UpstreamError['service'], baseUrl: string, internalSecret: string, hooks: PlatformHooks) {
   const target = new URL(baseUrl);
   return (req: Request, res: Response, next: NextFunction) => {
     const locals = res.locals as CallerLocals;
@@ -35,12 +83,19 @@ function forwardTo(baseUrl: string, internalSecret: string) {
     const upstream = http.request(
       { protocol: target.protocol, hostname: target.hostname, port: target.port, path: req.originalUrl, method: req.method, headers, agent },
       (upstreamRes) => {
-        res.status(upstreamRes.statusCode ?? 502);
+        const status = upstreamRes.statusCode ?? 502;
+        const contentType = String(upstreamRes.headers['content-type'] ?? '');
+        res.status(status);
         for (const name of FORWARDED_RESPONSE_HEADERS) {
           const value = upstreamRes.headers[name];
           if (value !== undefined) res.setHeader(name, value);
         }
-        if (String(upstreamRes.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+        if (contentType.startsWith('text/event-stream')) res.flushHeaders();
+        // Only a service's JSON 4xx answer is looked into; successes and streams pass untouched.
+        const onError = hooks.onUpstreamError;
+        if (onError && status >= 400 && status < 500 && contentType.startsWith('application/json')) {
+          readErrorCode(upstreamRes, (code) => onError(req, res, { service, status, code }));
+        }
         upstreamRes.pipe(res);
       },
     );
@@ -59,10 +114,11 @@ function forwardTo(baseUrl: string, internalSecret: string) {
   };
 }
 
-export function platformRouter(upstreams: PlatformUpstreams, internalSecret: string): Router {
+export function platformRouter(upstreams: PlatformUpstreams, internalSecret: string, hooks: PlatformHooks = {}): Router {
   const router = express.Router();
-  const toIngestion = forwardTo(upstreams.ingestionUrl, internalSecret);
-  const toRetrieval = forwardTo(upstreams.retrievalUrl, internalSecret);
+  const admitted = (forward: RequestHandler): RequestHandler[] => (hooks.admit ? [hooks.admit, forward] : [forward]);
+  const toIngestion = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks));
+  const toRetrieval = admitted(forwardTo('retrieval', upstreams.retrievalUrl, internalSecret, hooks));
   // Lets /v1/chat/completions forward `kb/<collection>` models to retrieval (model-api/kb-chat.ts).
   router.use(kbChatLocals(upstreams.retrievalUrl, internalSecret));
   router.post('/v1/collections/:id/search', toRetrieval);

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
+import type { UpstreamError } from '../platform-proxy.js';
 import { modelAllowed, type Policy } from './authenticator.js';
 import { estimateRequest } from './cost-estimate.js';
 import type { CallState, Governance } from './governance.js';
@@ -18,18 +19,18 @@ const MODEL_PATHS = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/rera
 export interface ModelCaller {
   traceId: string;
   identity: Identity;
-  /** True for the services' signed identities: their calls count once, at the request that caused them. */
+  /** True for the services' signed identities: their tokens count, their requests were counted at the request that caused them. */
   internal: boolean;
   policy?: Policy | undefined;
 }
 
 /**
- * Before a model call goes out: the model allow lists (team, then key), the rate limits (API-key
- * callers) and the budget reservation of the worst-case cost. Rate-limit headers go out through
- * `setHeader` (a refusal's ride on its AppError). Returns the per-request identity that every ledger
- * row of the call must carry (the ledger hook finds this request's state by it, never by a
- * caller-chosen trace id), and `settle`, to run once when the response closes: the reservation is
- * settled to the real cost.
+ * Before a model call goes out: the model allow lists (team, then key), the rate limits (requests and
+ * tokens for API-key callers, tokens only for the services' calls) and the budget reservation of the
+ * worst-case cost. Rate-limit headers go out through `setHeader` (a refusal's ride on its AppError).
+ * Returns the per-request identity that every ledger row of the call must carry (the ledger hook
+ * finds this request's state by it, never by a caller-chosen trace id), and `settle`, to run once
+ * when the response closes: the reservation is settled to the real cost and the tokens to the real use.
  */
 export async function admitModelCall(
   gov: Governance,
@@ -44,8 +45,12 @@ export async function admitModelCall(
     throw new AppError('model_not_allowed', `Your ${policy.key?.allowed_models ? 'key' : 'team'} may not call "${model}".`, { param: 'model', details: { model } });
   }
   const estimate = await estimateRequest(body, path, gov.costOf, gov.routes);
-  let admission: Admission | null = null;
-  if (!caller.internal) {
+  let admission: Admission;
+  if (caller.internal) {
+    // A service's call for a request already admitted at the door (platformRateLimit): its tokens
+    // count against the caller's tpm, but it is not another request and is never refused halfway.
+    admission = gov.rates.meterTokens(caller.identity, policy);
+  } else {
     // A refusal carries its headers (retry-after, x-ratelimit-*) on the AppError: the error answer sends them.
     admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
     for (const k in admission.headers) setHeader(k, admission.headers[k]!);
@@ -57,8 +62,8 @@ export async function admitModelCall(
   const settle = () => {
     if (state.settled) return;
     state.settled = true;
-    if (!reservation && !admission) return;
-    void Promise.all([reservation ? gov.budgets.settle(reservation) : undefined, admission ? gov.rates.correctTokens(admission, state.tokens) : undefined]).catch(
+    if (!reservation && admission.tokenKeys.length === 0) return;
+    void Promise.all([reservation ? gov.budgets.settle(reservation) : undefined, gov.rates.correctTokens(admission, state.tokens)]).catch(
       (error: unknown) => gov.options.logger.error('budget settlement failed', { trace_id: caller.traceId, err: String(error) }),
     );
   };
@@ -109,6 +114,66 @@ export function platformGuard(): RequestHandler {
     const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && COLLECTION_QUERY.test(path)) || path.startsWith('/v1/queries');
     if (reads || role === 'admin' || role === 'knowledge-admin') return next();
     next(new AppError('collection_write_denied', `A ${role} key may search and ask, not change collections or documents; use a knowledge-admin key.`, { details: { role } }));
+  };
+}
+
+/**
+ * The key's and team's requests per minute cover the platform API too, in the same window as the
+ * model API (same counters, same 429 body, `retry-after` and `x-ratelimit-*` headers). Each request
+ * a caller sends counts once: the model calls that retrieval and ingestion make for it come back
+ * signed (internal) and add only their tokens. A request is also refused while the token window is
+ * full, since the tokens it would spend arrive later. GET and HEAD are not counted: they read state
+ * (a document's status, an index build's progress, the SSE progress streams, lists) without model
+ * calls, and a UI polling progress once a second would otherwise use 60 requests a minute of a
+ * limit that is meant to bound searches, answers and uploads.
+ */
+export function platformRateLimit(gov: Governance): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const locals = res.locals as GovernedLocals;
+    if (locals.internal || !locals.policy || req.method === 'GET' || req.method === 'HEAD') return next();
+    gov.rates.admit(locals.identity, locals.policy, 0).then((admission) => {
+      for (const k in admission.headers) res.setHeader(k, admission.headers[k]!);
+      next();
+    }, next);
+  };
+}
+
+/** 404 codes that the services answer for another team's resources as for missing ones. */
+const SCOPED_NOT_FOUND = new Set(['collection_not_found', 'document_not_found', 'query_not_found']);
+const PLATFORM_TARGET = /^\/v1\/(collections|documents|queries)\/([^/]+)/;
+const TARGET_TYPE: Record<string, string> = { collections: 'collection', documents: 'document', queries: 'query' };
+
+/** Whether a service's error answer is a refusal for the audit log, as the gateway's own 401/402/403/429 are. */
+export function isUpstreamRefusal(status: number, code: string | null): boolean {
+  if (status === 401 || status === 402 || status === 403) return true;
+  // A provider's own 429 (provider_rate_limited) is not a refusal of the caller; ours is.
+  if (status === 429) return code === 'rate_limit_exceeded';
+  // Retrieval and ingestion answer another team's collection, document or query as missing: the
+  // gateway cannot tell that from a wrong id, so both are audited (probing ids is worth seeing).
+  return status === 404 && code !== null && SCOPED_NOT_FOUND.has(code);
+}
+
+/**
+ * Refusals raised inside retrieval and ingestion (no access to a collection, a role or model not
+ * allowed, a budget) in the audit log, like the gateway's own: the caller's key and team, the route,
+ * the service's code and the target collection, document or query.
+ */
+export function upstreamRefusalAudit(gov: Governance) {
+  return (req: Request, res: Response, error: UpstreamError): void => {
+    if (!isUpstreamRefusal(error.status, error.code)) return;
+    const locals = res.locals as Partial<GovernedLocals>;
+    const target = PLATFORM_TARGET.exec(req.path);
+    gov.audit.refused({
+      requestId: locals.traceId,
+      actorKeyId: locals.identity?.key_id ?? null,
+      actorTeamId: locals.identity?.team_id ?? null,
+      action: `${req.method} ${req.path}`.slice(0, 200),
+      outcome: 'refused',
+      code: error.code,
+      targetType: target ? TARGET_TYPE[target[1]!]! : null,
+      targetId: target ? target[2]!.slice(0, 200) : null,
+      details: { status: error.status, service: error.service },
+    });
   };
 }
 

@@ -29,10 +29,14 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private limits(identity: Identity, policy: Policy, windowStart: number): Limit[] {
+  private windowStart(now: number): number {
+    return Math.floor(now / WINDOW_MS) * WINDOW_MS;
+  }
+
+  private limits(identity: Identity, policy: Policy, windowStart: number, kinds: readonly Limit['kind'][]): Limit[] {
     const out: Limit[] = [];
     const add = (kind: Limit['kind'], scope: string, id: string, limit: number | null | undefined) => {
-      if (limit) out.push({ kind, key: `rl:${scope}:${id}:${kind}:${windowStart}`, limit });
+      if (limit && kinds.includes(kind)) out.push({ kind, key: `rl:${scope}:${id}:${kind}:${windowStart}`, limit });
     };
     add('requests', 'key', identity.key_id, policy.key?.rpm);
     add('requests', 'team', identity.team_id, policy.team?.rpm);
@@ -41,11 +45,16 @@ export class RateLimiter {
     return out;
   }
 
-  /** Counts the request, or throws 429 carrying the same headers plus `retry-after`; the headers are for the response either way. */
+  /**
+   * Counts one request and `estimatedTokens`, or throws 429 carrying the same headers plus
+   * `retry-after`; the headers are for the response either way. The model API passes its estimate;
+   * the platform API (search, answer, upload) passes 0: its tokens arrive through the model calls the
+   * services make for it, so it only waits while the token window is already full.
+   */
   async admit(identity: Identity, policy: Policy, estimatedTokens: number): Promise<Admission> {
     const now = this.now();
-    const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
-    const limits = this.limits(identity, policy, windowStart);
+    const windowStart = this.windowStart(now);
+    const limits = this.limits(identity, policy, windowStart, ['requests', 'tokens']);
     if (limits.length === 0) return { headers: {}, tokenKeys: [], estimatedTokens };
     const checks: CounterCheck[] = limits.map((l) => ({
       key: l.key,
@@ -81,6 +90,15 @@ export class RateLimiter {
       });
     }
     return { headers, tokenKeys: limits.filter((l) => l.kind === 'tokens').map((l) => l.key), estimatedTokens };
+  }
+
+  /**
+   * A model call a service makes for a request already admitted (an answer's query embedding and
+   * generation): no request is counted and nothing is refused; `correctTokens` adds what it used.
+   */
+  meterTokens(identity: Identity, policy: Policy): Admission {
+    const tokenKeys = this.limits(identity, policy, this.windowStart(this.now()), ['tokens']).map((l) => l.key);
+    return { headers: {}, tokenKeys, estimatedTokens: 0 };
   }
 
   async correctTokens(admission: Admission, actualTokens: number): Promise<void> {

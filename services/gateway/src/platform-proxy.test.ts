@@ -1,0 +1,92 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { platformRouter, type UpstreamError } from './platform-proxy.js';
+
+/** A stand-in service: answers by path, as retrieval would. */
+function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  const big = JSON.stringify({ error: { code: 'collection_not_found', message: 'x'.repeat(10_000), request_id: 'r' } });
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? '';
+    if (path.endsWith('/forbidden/search')) {
+      res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: { code: 'permission_denied', message: 'no', request_id: 'r' } }));
+    } else if (path.endsWith('/big/search')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(big);
+    } else if (path.endsWith('/text/search')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not json');
+    } else if (path.endsWith('/stream/answer')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"delta":"a"}\n\n');
+      setTimeout(() => res.end('data: [DONE]\n\n'), 20);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) })));
+}
+
+describe('platformRouter hooks', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let gateway: http.Server;
+  let url = '';
+  const seen: (UpstreamError & { path: string })[] = [];
+  const admitted: string[] = [];
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.traceId = 'trace-1';
+      res.locals.identity = { team_id: 't', key_id: 'k', role: 'member', groups: [] };
+      res.locals.internal = false;
+      next();
+    });
+    app.use(platformRouter({ ingestionUrl: upstream.url, retrievalUrl: upstream.url }, 'secret', {
+      admit: (req, res, next) => {
+        admitted.push(`${req.method} ${req.path}`);
+        res.setHeader('x-ratelimit-limit-requests', '9');
+        next();
+      },
+      onUpstreamError: (req, _res, error) => seen.push({ ...error, path: req.path }),
+    }));
+    gateway = await new Promise<http.Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => gateway.close(r));
+    await upstream.close();
+  });
+
+  const post = (path: string) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const settled = () => new Promise((r) => setTimeout(r, 50));
+
+  test("a JSON 4xx answer is passed on whole and its code handed to the hook; the admit step's headers stay", async () => {
+    const res = await post('/v1/collections/forbidden/search');
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBe('9');
+    expect(((await res.json()) as any).error.code).toBe('permission_denied');
+    await settled();
+    expect(seen).toContainEqual({ service: 'retrieval', status: 403, code: 'permission_denied', path: '/v1/collections/forbidden/search' });
+    expect(admitted).toContain('POST /v1/collections/forbidden/search');
+  });
+
+  test("an error body past the cap reaches the client intact; the hook still gets the code from the body's start", async () => {
+    const res = await post('/v1/collections/big/search');
+    expect(res.status).toBe(404);
+    expect((await res.text()).length).toBeGreaterThan(10_000);
+    await settled();
+    expect(seen).toContainEqual({ service: 'retrieval', status: 404, code: 'collection_not_found', path: '/v1/collections/big/search' });
+  });
+
+  test('successes, streams and non-JSON errors are not looked into', async () => {
+    const before = seen.length;
+    expect((await post('/v1/collections/ok/search')).status).toBe(200);
+    const stream = await post('/v1/collections/stream/answer');
+    expect(await stream.text()).toContain('[DONE]');
+    expect((await post('/v1/collections/text/search')).status).toBe(404);
+    await settled();
+    expect(seen.length).toBe(before);
+  });
+});
