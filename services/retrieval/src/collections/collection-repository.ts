@@ -1,4 +1,4 @@
-import { SearchSettingsSchema, type SearchSettings } from '@quire/contracts';
+import { SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import type { HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
@@ -16,14 +16,25 @@ export interface CollectionForQuery {
   /** How the version's HNSW graph is kept (`graph`: some vectors may still wait outside it). */
   hnswState?: HnswState;
   rerankModel?: string | null;
+  /**
+   * Set only when a benchmark or replay measures an index version built with other chunking: search
+   * reads that version's own chunk set (its id here) instead of the active one. Absent for queries.
+   */
+  chunkSetVersionId?: string | null;
   /** `collections.search_settings`; a stored value that no longer parses counts as empty. */
   settings?: SearchSettings;
+}
+
+/** A collection as the repository loads it: with the team that owns it. */
+export interface OwnedCollection extends CollectionForQuery {
+  teamId: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Row {
   id: string;
+  team_id: string;
   name: string;
   generation_model: string | null;
   rerank_model: string | null;
@@ -35,15 +46,16 @@ interface Row {
   hnsw_state: HnswState | null;
 }
 
-const SELECT = `SELECT c.id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.hnsw_state
+const SELECT = `SELECT c.id, c.team_id, c.name, c.generation_model, c.rerank_model, c.search_settings, iv.id AS index_version_id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.hnsw_state
 FROM collections c
 LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id`;
 
-function toCollection(row: Row): CollectionForQuery {
+function toCollection(row: Row): OwnedCollection {
   const raw = typeof row.search_settings === 'string' ? JSON.parse(row.search_settings) : row.search_settings;
   const settings = SearchSettingsSchema.safeParse(raw ?? {});
   return {
     id: row.id,
+    teamId: row.team_id,
     name: row.name,
     generationModel: row.generation_model,
     indexVersionId: row.index_version_id,
@@ -59,19 +71,38 @@ function toCollection(row: Row): CollectionForQuery {
 /**
  * Which collections a team reaches: its own, plus (with `grants`) those another team granted it in
  * `collection_grants` (either access reads). Only the query paths pass `grants`; settings, eval sets
- * and promotions stay with the owning team. `$2` is the team.
+ * and promotions stay with the owning team, or (with `anyTeam`, see `ownerReach`) reach every
+ * team's for an organisation admin. `$2` is the team.
  */
 export interface Reach {
   grants?: boolean;
+  anyTeam?: boolean;
 }
+// With `anyTeam`, `$2` stays referenced: a parameter no statement mentions has no type.
 const teamScope = (reach: Reach | undefined) =>
-  reach?.grants ? `(c.team_id = $2 OR EXISTS (SELECT 1 FROM collection_grants g WHERE g.collection_id = c.id AND g.team_id = $2))` : 'c.team_id = $2';
+  reach?.anyTeam ? `($2::text IS NOT NULL)` : reach?.grants ? `(c.team_id = $2 OR EXISTS (SELECT 1 FROM collection_grants g WHERE g.collection_id = c.id AND g.team_id = $2))` : 'c.team_id = $2';
+
+/**
+ * An organisation admin: role `admin` (admin keys belong to the organisation, team `default`). As
+ * through the admin API (grants, budgets, audit), it acts on every team's collections.
+ */
+export function isOrgAdmin(identity: Pick<Identity, 'role'>): boolean {
+  return identity.role === 'admin';
+}
+
+/**
+ * Reach on the owner-only paths (eval sets, benchmarks, promotion, quality, settings): the caller's
+ * team, or every team for an organisation admin. Anyone else meets another team's rows as missing.
+ */
+export function ownerReach(identity: Pick<Identity, 'role'>): Reach {
+  return isOrgAdmin(identity) ? { anyTeam: true } : {};
+}
 
 /**
  * Loads a collection the caller's team may query. Another team's (ungranted) collection, a missing
  * one and a malformed id all answer the same 404, so ids reveal nothing across teams.
  */
-export async function loadCollection(db: Queryable, teamId: string, collectionId: string, reach?: Reach): Promise<CollectionForQuery> {
+export async function loadCollection(db: Queryable, teamId: string, collectionId: string, reach?: Reach): Promise<OwnedCollection> {
   const notFound = new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
   if (!UUID.test(collectionId)) throw notFound;
   const result = await db.query<Row>(`${SELECT}\nWHERE c.id = $1 AND ${teamScope(reach)}`, [collectionId, teamId]);
@@ -81,7 +112,7 @@ export async function loadCollection(db: Queryable, teamId: string, collectionId
 }
 
 /** Several collections the caller may read, in the order asked; any missing one is a 404 naming it. */
-export async function loadCollections(db: Queryable, teamId: string, collectionIds: string[], reach?: Reach): Promise<CollectionForQuery[]> {
+export async function loadCollections(db: Queryable, teamId: string, collectionIds: string[], reach?: Reach): Promise<OwnedCollection[]> {
   const ids = [...new Set(collectionIds.map((id) => id.toLowerCase()))];
   const result = await db.query<Row>(`${SELECT}\nWHERE c.id = ANY($1::uuid[]) AND ${teamScope(reach)}`, [ids, teamId]);
   const byId = new Map(result.rows.map((r) => [r.id, toCollection(r)]));
@@ -93,7 +124,7 @@ export async function loadCollections(db: Queryable, teamId: string, collectionI
 }
 
 /** A collection by id or by name (case-insensitive), for `kb/<collection id or name>` models; the team's own name wins. */
-export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string, reach?: Reach): Promise<CollectionForQuery> {
+export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string, reach?: Reach): Promise<OwnedCollection> {
   if (UUID.test(ref)) return loadCollection(db, teamId, ref, reach);
   const result = await db.query<Row>(`${SELECT}\nWHERE lower(c.name) = lower($1) AND ${teamScope(reach)}\nORDER BY (c.team_id = $2) DESC, c.created_at LIMIT 1`, [ref, teamId]);
   const row = result.rows[0];
@@ -101,7 +132,7 @@ export async function findCollectionByIdOrName(db: Queryable, teamId: string, re
   return toCollection(row);
 }
 
-export async function saveSearchSettings(db: Queryable, teamId: string, collectionId: string, settings: SearchSettings): Promise<void> {
-  await loadCollection(db, teamId, collectionId);
-  await db.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collectionId, teamId, JSON.stringify(settings)]);
+export async function saveSearchSettings(db: Queryable, teamId: string, collectionId: string, settings: SearchSettings, reach?: Reach): Promise<void> {
+  const collection = await loadCollection(db, teamId, collectionId, reach);
+  await db.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collection.id, collection.teamId, JSON.stringify(settings)]);
 }

@@ -1,6 +1,7 @@
 import type { Identity } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
+import type { Reach } from '../collections/collection-repository.js';
 import { isUuid, json } from './eval-repo.js';
 import type { StoredConfiguration } from './eval-schemas.js';
 
@@ -46,16 +47,21 @@ VALUES ($1, $2, $3, $4::jsonb, $5, $6::numeric, $7::jsonb, $8) RETURNING id`,
   return r.rows[0]!.id;
 }
 
-export async function getBenchmark(db: Queryable, teamId: string, id: string): Promise<BenchmarkRow> {
+/** A run of the caller's team (any team's with `anyTeam`: an organisation admin); otherwise 404. */
+export async function getBenchmark(db: Queryable, teamId: string, id: string, reach: Reach = {}): Promise<BenchmarkRow> {
   const notFound = new AppError('not_found', `No benchmark ${id}.`, { param: 'id' });
   if (!isUuid(id)) throw notFound;
-  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE id = $1 AND team_id = $2`, [id, teamId]);
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE id = $1 AND (team_id = $2 OR $3::boolean)`, [id, teamId, reach.anyTeam === true]);
   if (!r.rows[0]) throw notFound;
   return toRow(r.rows[0]);
 }
 
-export async function listBenchmarks(db: Queryable, teamId: string, evalSetId: string | null): Promise<BenchmarkRow[]> {
-  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE team_id = $1 AND ($2::uuid IS NULL OR eval_set_id = $2::uuid) ORDER BY created_at DESC LIMIT 100`, [teamId, evalSetId]);
+export async function listBenchmarks(db: Queryable, teamId: string, evalSetId: string | null, reach: Reach = {}): Promise<BenchmarkRow[]> {
+  const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE (team_id = $1 OR $3::boolean) AND ($2::uuid IS NULL OR eval_set_id = $2::uuid) ORDER BY created_at DESC LIMIT 100`, [
+    teamId,
+    evalSetId,
+    reach.anyTeam === true,
+  ]);
   return r.rows.map(toRow);
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
-import { loadCollection } from '../collections/collection-repository.js';
+import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
@@ -27,22 +27,26 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(CreateBenchmarkSchema, req.body);
-      const set = await getEvalSet(db, identity.team_id, body.eval_set_id);
+      const reach = ownerReach(identity);
+      const set = await getEvalSet(db, identity.team_id, body.eval_set_id, reach);
       if (set.cases === 0) throw new AppError('invalid_request', 'The eval set has no cases.', { param: 'eval_set_id' });
-      const collection = await loadCollection(db, identity.team_id, set.collection_id);
+      const collection = await loadCollection(db, identity.team_id, set.collection_id, reach);
       // Each configuration is checked now (index version ready, mode possible) and pinned to an index version.
       const configurations: StoredConfiguration[] = [];
       for (const c of body.configurations) {
-        if (c.mode === 'keyword' && c.index_version_id) {
-          throw new AppError('invalid_request', `Configuration "${c.name}": keyword search does not use vectors, so an index version makes no difference to it; use vector or hybrid mode to compare index versions.`, { param: 'configurations' });
-        }
         const view = await applyConfiguration(deps, collection, c);
+        // A version with its own chunk set changes what keyword search reads; any other does not.
+        if (c.mode === 'keyword' && c.index_version_id && !view.chunkSetVersionId) {
+          throw new AppError('invalid_request', `Configuration "${c.name}": keyword search does not use vectors, so an index version makes no difference to it unless it was built with other chunking; use vector or hybrid mode to compare index versions.`, { param: 'configurations' });
+        }
         if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
         if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });
         configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });
       }
+      // The run belongs to the collection's team (what an organisation admin runs there too); it
+      // calls models as, and is billed to, the caller's identity.
       const id = await insertBenchmark(db, {
-        teamId: identity.team_id,
+        teamId: collection.teamId,
         evalSetId: set.id,
         collectionId: collection.id,
         configurations,
@@ -52,7 +56,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         casesTotal: set.cases,
       });
       runner.kick(id);
-      res.status(202).json(await benchmarkView(db, await getBenchmark(db, identity.team_id, id)));
+      res.status(202).json(await benchmarkView(db, await getBenchmark(db, collection.teamId, id)));
     }),
   );
 
@@ -60,7 +64,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     '/v1/benchmarks',
     handle(async (req, res) => {
       const q = parseWith(ListQuery, req.query, 'query');
-      const rows = await listBenchmarks(db, ctx(res).identity.team_id, q.eval_set_id ?? null);
+      const { identity } = ctx(res);
+      const rows = await listBenchmarks(db, identity.team_id, q.eval_set_id ?? null, ownerReach(identity));
       res.json({
         object: 'list',
         data: rows.map((b) => ({ id: b.id, eval_set_id: b.eval_set_id, collection_id: b.collection_id, status: b.status, configurations: b.configurations.map((c) => c.name), budget_usd: b.budget_usd, created_at: b.created_at, finished_at: b.finished_at })),
@@ -71,7 +76,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
   router.get(
     '/v1/benchmarks/:id',
     handle(async (req, res) => {
-      const b = await getBenchmark(db, ctx(res).identity.team_id, String(req.params.id));
+      const { identity } = ctx(res);
+      const b = await getBenchmark(db, identity.team_id, String(req.params.id), ownerReach(identity));
       // A run left `running` by a stopped process resumes when anyone looks at it (and at start-up).
       if (b.status === 'queued' || b.status === 'running') runner.kick(b.id);
       res.json(await benchmarkView(db, b));
@@ -81,7 +87,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
   router.get(
     '/v1/benchmarks/:id/compare',
     handle(async (req, res) => {
-      const b = await getBenchmark(db, ctx(res).identity.team_id, String(req.params.id));
+      const { identity } = ctx(res);
+      const b = await getBenchmark(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const q = parseWith(CompareQuery, req.query, 'query');
       const out = await compareConfigurations(db, b, configIndex(b, q.a, 'a'), configIndex(b, q.b, 'b'));
       res.json({
@@ -134,7 +141,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       const body = parseWith(ToEvalCaseSchema, req.body);
       const query = await findQuery(db, identity.team_id, String(req.params.id));
       if (!query) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
-      const set = await getEvalSet(db, identity.team_id, body.eval_set_id);
+      const set = await getEvalSet(db, identity.team_id, body.eval_set_id, ownerReach(identity));
       if (query.collection_id !== set.collection_id) throw new AppError('invalid_request', 'The query was asked over another collection than the eval set\'s.', { param: 'eval_set_id' });
       // Without explicit ids, the documents the answer cited stand in (a person should confirm them).
       const cited = [...new Set((query.citations as { document_id?: string }[]).flatMap((c) => (c.document_id ? [c.document_id] : [])))];

@@ -1,5 +1,6 @@
 import type { AnswerBody, Citation, Identity } from '@quire/contracts';
 import { dedupe, retrievalMetrics } from '@quire/eval';
+import type { HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 import { answerQuestion } from '../answer/answer-pipeline.js';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
@@ -22,13 +23,20 @@ export interface CaseRun {
   noAnswer: boolean | null;
 }
 
-/** The collection as a configuration sees it: another index version, rerank or generation model. */
+/**
+ * The collection as a configuration sees it: another index version, rerank or generation model.
+ * Another index version brings its embedding model, vector size and graph state, and, when it was
+ * built with other chunking (it has its own chunk set, migration 0008; a version retired by a
+ * re-chunking activation keeps the set it had), that chunk set: every leg then reads its chunks.
+ */
 export async function applyConfiguration(deps: SearchDeps, base: CollectionForQuery, config: Configuration & { resolved_index_version_id?: string | null }): Promise<CollectionForQuery> {
   const out: CollectionForQuery = { ...base };
   const versionId = config.resolved_index_version_id ?? config.index_version_id;
   if (versionId && versionId !== base.indexVersionId) {
-    const r = await deps.db.query<{ id: string; embedding_model: string | null; dimensions: number | null; status: string }>(
-      `SELECT id, embedding_model, dimensions, status FROM index_versions WHERE id = $1 AND collection_id = $2`,
+    const r = await deps.db.query<{ id: string; embedding_model: string | null; dimensions: number | null; requested_dimensions: number | null; hnsw_state: HnswState; status: string; own_chunks: boolean }>(
+      `SELECT iv.id, iv.embedding_model, iv.dimensions, iv.requested_dimensions, iv.hnsw_state, iv.status,
+       EXISTS (SELECT 1 FROM chunks ch WHERE ch.index_version_id = iv.id) AS own_chunks
+FROM index_versions iv WHERE iv.id = $1 AND iv.collection_id = $2`,
       [versionId, base.id],
     );
     const v = r.rows[0];
@@ -37,6 +45,9 @@ export async function applyConfiguration(deps: SearchDeps, base: CollectionForQu
     out.indexVersionId = v.id;
     out.embeddingModel = v.embedding_model;
     out.dimensions = v.dimensions === null ? null : Number(v.dimensions);
+    out.requestedDimensions = v.requested_dimensions === null ? null : Number(v.requested_dimensions);
+    out.hnswState = v.hnsw_state;
+    out.chunkSetVersionId = v.own_chunks ? v.id : null;
   }
   if (config.rerank_model) out.rerankModel = config.rerank_model;
   if (config.generation_model) out.generationModel = config.generation_model;

@@ -1,5 +1,6 @@
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
+import type { Reach } from '../collections/collection-repository.js';
 import type { EvalCaseBody, Relevant } from './eval-schemas.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,24 +40,27 @@ export async function createEvalSet(db: Queryable, input: { teamId: string; coll
   return r.rows[0]!.id;
 }
 
-/** An eval set of the caller's team; another team's answers the same 404 as a missing one. */
-export async function getEvalSet(db: Queryable, teamId: string, id: string): Promise<EvalSetRow> {
+/**
+ * An eval set of the caller's team (or of any team with `anyTeam`: an organisation admin, see
+ * `ownerReach`); another team's answers the same 404 as a missing one.
+ */
+export async function getEvalSet(db: Queryable, teamId: string, id: string, reach: Reach = {}): Promise<EvalSetRow> {
   const notFound = new AppError('not_found', `No eval set ${id}.`, { param: 'eval_set_id' });
   if (!isUuid(id)) throw notFound;
   const r = await db.query<EvalSetRow>(
     `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
-FROM eval_sets s WHERE s.id = $1 AND s.team_id = $2`,
-    [id, teamId],
+FROM eval_sets s WHERE s.id = $1 AND (s.team_id = $2 OR $3::boolean)`,
+    [id, teamId, reach.anyTeam === true],
   );
   if (!r.rows[0]) throw notFound;
   return r.rows[0];
 }
 
-export async function listEvalSets(db: Queryable, teamId: string, collectionId: string | null): Promise<EvalSetRow[]> {
+export async function listEvalSets(db: Queryable, teamId: string, collectionId: string | null, reach: Reach = {}): Promise<EvalSetRow[]> {
   const r = await db.query<EvalSetRow>(
     `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
-FROM eval_sets s WHERE s.team_id = $1 AND ($2::uuid IS NULL OR s.collection_id = $2::uuid) ORDER BY s.created_at DESC LIMIT 200`,
-    [teamId, collectionId],
+FROM eval_sets s WHERE (s.team_id = $1 OR $3::boolean) AND ($2::uuid IS NULL OR s.collection_id = $2::uuid) ORDER BY s.created_at DESC LIMIT 200`,
+    [teamId, collectionId, reach.anyTeam === true],
   );
   return r.rows;
 }

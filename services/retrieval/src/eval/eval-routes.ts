@@ -3,13 +3,17 @@ import { z } from 'zod';
 import type { GatewayModels } from '@quire/gateway-client';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
-import { loadCollection } from '../collections/collection-repository.js';
+import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, listCases, listEvalSets, relevantOf, type NewCase } from './eval-repo.js';
 import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
 import { generateSyntheticCases } from './synthetic.js';
 
-/** Eval sets and benchmarks spend money and shape decisions: members read, knowledge admins and admins write. */
+/**
+ * Eval sets and benchmarks spend money and shape decisions: members read, knowledge admins and admins
+ * write. They belong to the team that owns their collection; an organisation admin reaches every
+ * team's (`ownerReach`), and what it creates on another team's collection belongs to that team.
+ */
 export function requireWriter(res: Response) {
   const { identity } = ctx(res);
   if (identity.role === 'member') throw new AppError('role_not_allowed', 'Creating eval sets and benchmarks needs a knowledge-admin or admin key.');
@@ -34,14 +38,14 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(CreateEvalSetSchema, req.body);
-      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id, ownerReach(identity));
       const cases = await toNewCases(db, collection.id, body.cases ?? []);
       const id = await db.transaction(async (tx) => {
-        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: body.description ?? null });
+        const setId = await createEvalSet(tx, { teamId: collection.teamId, collectionId: collection.id, name: body.name, description: body.description ?? null });
         if (cases.length) await addCases(tx, setId, cases);
         return setId;
       });
-      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)) });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id, ownerReach(identity))) });
     }),
   );
 
@@ -49,14 +53,16 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets',
     handle(async (req, res) => {
       const q = parseWith(ListQuery, req.query, 'query');
-      res.json({ object: 'list', data: await listEvalSets(db, ctx(res).identity.team_id, q.collection_id ?? null) });
+      const { identity } = ctx(res);
+      res.json({ object: 'list', data: await listEvalSets(db, identity.team_id, q.collection_id ?? null, ownerReach(identity)) });
     }),
   );
 
   router.get(
     '/v1/eval-sets/:id',
     handle(async (req, res) => {
-      const set = await getEvalSet(db, ctx(res).identity.team_id, String(req.params.id));
+      const { identity } = ctx(res);
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
       res.json({ object: 'eval_set', ...set, data: await listCases(db, set.id) });
     }),
   );
@@ -65,7 +71,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id/cases',
     handle(async (req, res) => {
       const identity = requireWriter(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id));
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const parsed = parseWith(AddCasesSchema, req.body);
       const bodies = Array.isArray(parsed) ? parsed : parsed.cases;
       const ids = await addCases(db, set.id, await toNewCases(db, set.collection_id, bodies));
@@ -78,7 +84,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id/import',
     handle(async (req, res) => {
       const identity = requireWriter(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id));
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const { jsonl } = parseWith(JsonlImport, req.body);
       const bodies = jsonl
         .split('\n')
@@ -107,7 +113,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(BeirImportSchema, req.body);
-      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id, ownerReach(identity));
       const docs = await documentsByBeirId(db, collection.id, [...new Set(body.qrels.map((q) => q.corpus_id))]);
       const byQuery = new Map<string, { document_id: string; grade: number }[]>();
       const unmapped = new Set<string>();
@@ -124,11 +130,11 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
       const cases: NewCase[] = body.queries.filter((q) => byQuery.has(q._id)).map((q) => ({ question: q.text.slice(0, 4000), relevant: byQuery.get(q._id)!, externalId: q._id }));
       if (cases.length === 0) throw new AppError('invalid_request', 'No query has a relevant document that is in the collection (upload the corpus with metadata beir_id first).', { param: 'qrels' });
       const id = await db.transaction(async (tx) => {
-        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: 'Imported from a BEIR-style set' });
+        const setId = await createEvalSet(tx, { teamId: collection.teamId, collectionId: collection.id, name: body.name, description: 'Imported from a BEIR-style set' });
         await addCases(tx, setId, cases);
         return setId;
       });
-      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)), unmapped_corpus_ids: [...unmapped].slice(0, 100), unmapped_count: unmapped.size });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id, ownerReach(identity))), unmapped_corpus_ids: [...unmapped].slice(0, 100), unmapped_count: unmapped.size });
     }),
   );
 
@@ -137,7 +143,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(GenerateSetSchema, req.body);
-      const collection = await loadCollection(db, identity.team_id, body.collection_id);
+      const collection = await loadCollection(db, identity.team_id, body.collection_id, ownerReach(identity));
       const { identityToken, traceId } = ctx(res);
       let cases: NewCase[];
       try {
@@ -147,11 +153,11 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
       }
       if (cases.length === 0) throw new AppError('invalid_request', 'The model produced no usable question (or the collection has no chunks).');
       const id = await db.transaction(async (tx) => {
-        const setId = await createEvalSet(tx, { teamId: identity.team_id, collectionId: collection.id, name: body.name, description: `Draft generated by ${body.model}; review before trusting it`, synthetic: true });
+        const setId = await createEvalSet(tx, { teamId: collection.teamId, collectionId: collection.id, name: body.name, description: `Draft generated by ${body.model}; review before trusting it`, synthetic: true });
         await addCases(tx, setId, cases);
         return setId;
       });
-      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id)) });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id, ownerReach(identity))) });
     }),
   );
   return router;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith, toErrorResponse } from '@quire/server-kit';
-import { loadCollection } from '../collections/collection-repository.js';
+import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
@@ -22,11 +22,12 @@ export function promotionRoutes(db: Db): Router {
       const identity = requireWriter(res);
       const body = parseWith(PromoteSchema, req.body);
       if (body.force && identity.role !== 'admin') throw new AppError('permission_denied', 'Only admins may force a promotion.', { param: 'force' });
-      const collection = await loadCollection(db, identity.team_id, String(req.params.id));
+      // The owning team's writers, or an organisation admin for any team's collection.
+      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const vid = String(req.params.vid);
       if (!isUuid(vid)) throw new AppError('not_found', `No index version ${vid}.`);
       if (vid === collection.indexVersionId) throw new AppError('conflict', 'This index version is already the current one.');
-      const evidence = await promotionEvidence(db, { teamId: identity.team_id, collectionId: collection.id, current: collection.indexVersionId, candidate: vid, margin: body.margin, ...(body.benchmark_id ? { benchmarkId: body.benchmark_id } : {}) });
+      const evidence = await promotionEvidence(db, { teamId: collection.teamId, collectionId: collection.id, current: collection.indexVersionId, candidate: vid, margin: body.margin, ...(body.benchmark_id ? { benchmarkId: body.benchmark_id } : {}) });
       const allowed = evidence?.allowed ?? false;
       const record = (outcome: 'promoted' | 'refused' | 'forced') =>
         db.query(
@@ -69,7 +70,8 @@ VALUES ($1, $2, $3, 'index_version.promote', 'ok', $4, 'collection', $5, $6::jso
     '/v1/collections/:id/quality',
     handle(async (req, res) => {
       const q = parseWith(QualityQuerySchema, req.query, 'query');
-      const collection = await loadCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const { identity } = ctx(res);
+      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const to = q.to ?? new Date().toISOString();
       const from = q.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
       res.json({ object: 'collection_quality', collection_id: collection.id, from, to, days: await qualityByDay(db, collection.id, from, to) });

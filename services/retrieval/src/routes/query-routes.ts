@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { QueryFeedbackBodySchema, SearchSettingsSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
-import { loadCollection, saveSearchSettings } from '../collections/collection-repository.js';
+import { loadCollection, ownerReach, saveSearchSettings } from '../collections/collection-repository.js';
 import { findQuery } from '../queries/query-repository.js';
 import { addFeedback, collectionQueryStats, feedbackFor } from '../queries/query-stats.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
@@ -38,7 +38,8 @@ export function queryRoutes(db: Db): Router {
     '/v1/collections/:id/query-stats',
     handle(async (req, res) => {
       const { since } = parseWith(StatsQuerySchema, req.query);
-      const collection = await loadCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const { identity } = ctx(res);
+      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
       res.json(await collectionQueryStats(db, collection.id, since ?? null));
     }),
   );
@@ -46,7 +47,8 @@ export function queryRoutes(db: Db): Router {
     '/v1/collections/:id/search-settings',
     handle(async (req, res) => {
       const settings = parseWith(SearchSettingsSchema, req.body);
-      await saveSearchSettings(db, ctx(res).identity.team_id, String(req.params.id), settings);
+      const { identity } = ctx(res);
+      await saveSearchSettings(db, identity.team_id, String(req.params.id), settings, ownerReach(identity));
       res.json(settings);
     }),
   );

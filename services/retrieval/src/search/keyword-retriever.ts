@@ -7,6 +7,8 @@ export interface KeywordSearchOptions {
   bm25?: Bm25Params;
   analyzer?: AnalyzerName;
   maxPostingsPerTerm?: number;
+  /** Search this index version's own chunk set instead of the active one (see `scopeConditions`). */
+  chunkSetVersionId?: string | null;
 }
 
 /** The keyword leg of a search: BM25 over the postings (`bm25-retriever.ts`). */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bm25KeywordQuery } from './bm25-retriever.js';
+import { chunkSetScopeQuery } from './chunk-set-bm25.js';
 import { vectorQuery } from './vector-search.js';
 
 /**
@@ -19,6 +20,8 @@ function render(): string {
     ['vector leg of a version whose graph is still filling (graph + exact pending tail)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, pendingTail: true })],
     ['BM25 keyword leg (no filters)', bm25KeywordQuery(COLLECTION, 'tide "port zephyr" moor*', 40)],
     ['BM25 keyword leg (document and metadata filters)', bm25KeywordQuery(COLLECTION, 'tide', 40, filters)],
+    ['vector leg of a benchmarked index version with its own chunk set (other chunking)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, chunkSetVersionId: VERSION, filters })],
+    ['BM25 over a version\'s own chunk set: the scope check of the chunks scored in memory', chunkSetScopeQuery(COLLECTION, VERSION, ['00000000-0000-4000-8000-0000000000c1'], filters)],
   ] as const;
   return `${blocks.map(([name, q]) => `-- ${name}; params: ${JSON.stringify(q.params)}\n${q.sql};`).join('\n\n')}\n`;
 }

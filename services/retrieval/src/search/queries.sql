@@ -135,3 +135,28 @@ WHERE c.collection_id = $9
   AND d.metadata @> $11::jsonb
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
+
+-- vector leg of a benchmarked index version with its own chunk set (other chunking); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
+FROM chunk_vectors cv
+JOIN chunks c ON c.id = cv.chunk_id
+JOIN documents d ON d.id = c.document_id
+WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
+  AND c.collection_id = $3
+  AND c.index_version_id = $4::uuid
+  AND d.status = 'ready'
+  AND c.document_id = ANY($5::uuid[])
+  AND d.metadata @> $6::jsonb
+ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
+LIMIT $2;
+
+-- BM25 over a version's own chunk set: the scope check of the chunks scored in memory; params: [["00000000-0000-4000-8000-0000000000c1"],"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+SELECT c.id
+FROM chunks c
+JOIN documents d ON d.id = c.document_id
+WHERE c.id = ANY($1::uuid[])
+  AND c.collection_id = $2
+  AND c.index_version_id = $3::uuid
+  AND d.status = 'ready'
+  AND c.document_id = ANY($4::uuid[])
+  AND d.metadata @> $5::jsonb;

@@ -9,14 +9,24 @@ export interface SqlFragment {
 }
 
 /**
- * The WHERE conditions every leg shares: the collection, documents that are ready, and the caller's
- * filters. Filters live inside the SQL (not applied afterwards) so a filtered search still fills
- * top_k. Expects `c` = chunks and `d` = documents; parameters are numbered from `firstParam`.
+ * The WHERE conditions every leg shares: the collection, its chunk set, documents that are ready, and
+ * the caller's filters. Filters live inside the SQL (not applied afterwards) so a filtered search
+ * still fills top_k. Expects `c` = chunks and `d` = documents; parameters are numbered from `firstParam`.
+ *
+ * `chunkSetVersionId`: the index version whose own chunk set to read (a version built with other
+ * chunking, measured by a benchmark before it is activated; migration 0008). Absent or null: the
+ * collection's active set (`index_version_id IS NULL`), which every other version's vectors point at.
  */
-export function scopeConditions(collectionId: string, filters: SearchFilters | undefined, firstParam: number): SqlFragment {
+export function scopeConditions(collectionId: string, filters: SearchFilters | undefined, firstParam: number, chunkSetVersionId?: string | null): SqlFragment {
   const params: unknown[] = [collectionId];
-  // index_version_id NULL: the active chunk set (a version being built with other chunking has its own).
-  const conditions = [`c.collection_id = $${firstParam}`, `c.index_version_id IS NULL`, `d.status = 'ready'`];
+  const conditions = [`c.collection_id = $${firstParam}`];
+  if (chunkSetVersionId) {
+    params.push(chunkSetVersionId);
+    conditions.push(`c.index_version_id = $${firstParam + params.length - 1}::uuid`);
+  } else {
+    conditions.push(`c.index_version_id IS NULL`);
+  }
+  conditions.push(`d.status = 'ready'`);
   if (filters?.document_ids && filters.document_ids.length > 0) {
     params.push(filters.document_ids);
     conditions.push(`c.document_id = ANY($${firstParam + params.length - 1}::uuid[])`);

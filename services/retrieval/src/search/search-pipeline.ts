@@ -128,6 +128,7 @@ async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: 
     embedding,
     limit,
     pendingTail: collection.hnswState === 'graph',
+    ...(collection.chunkSetVersionId ? { chunkSetVersionId: collection.chunkSetVersionId } : {}),
     ...(input.filters ? { filters: input.filters } : {}),
   });
   add(timings, 'vector', start);
@@ -140,6 +141,7 @@ async function keywordLeg(deps: SearchDeps, input: MultiSearchInput, collection:
   const hits = await deps.keyword.search(collection.id, input.query, limit, input.filters, {
     bm25: resolveBm25(settings),
     analyzer: settings.language ?? 'english',
+    ...(collection.chunkSetVersionId ? { chunkSetVersionId: collection.chunkSetVersionId } : {}),
   });
   add(timings, 'keyword', start);
   return hits;

@@ -11,6 +11,11 @@ export interface VectorSearchInput {
   limit: number;
   filters?: SearchFilters;
   /**
+   * The index version whose own chunk set the vectors belong to (a re-chunked version under
+   * evaluation, see `scopeConditions`); absent: the active chunk set.
+   */
+  chunkSetVersionId?: string | null;
+  /**
    * The version's graph is deferred (`hnsw_state = 'graph'`): vectors not moved into it yet are
    * searched exactly beside it. A version without a graph (`exact`) needs nothing: with no index the
    * planner scans, which is exact.
@@ -26,7 +31,7 @@ export interface VectorSearchInput {
 export function vectorQuery(input: VectorSearchInput): SqlFragment {
   const d = input.dimensions;
   if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
-  const scope = scopeConditions(input.collectionId, input.filters, 3);
+  const scope = scopeConditions(input.collectionId, input.filters, 3, input.chunkSetVersionId);
   const version = uuidLiteral(input.indexVersionId);
   const select = `SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
 FROM chunk_vectors cv
@@ -76,7 +81,7 @@ export function toVectorLiteral(values: number[]): string {
 export function exactVectorQuery(input: VectorSearchInput): SqlFragment {
   const d = input.dimensions;
   if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
-  const scope = scopeConditions(input.collectionId, input.filters, 3);
+  const scope = scopeConditions(input.collectionId, input.filters, 3, input.chunkSetVersionId);
   return {
     sql: `WITH scoped AS MATERIALIZED (
   SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
@@ -95,7 +100,7 @@ LIMIT $2`,
 export const EXACT_SEARCH_THRESHOLD = 5000;
 
 async function matchingChunks(db: Db, input: VectorSearchInput, cap: number): Promise<number> {
-  const scope = scopeConditions(input.collectionId, input.filters, 1);
+  const scope = scopeConditions(input.collectionId, input.filters, 1, input.chunkSetVersionId);
   const r = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE ${scope.sql} LIMIT ${cap}) x`,
     scope.params,

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { openTestDatabase, type Db } from '@quire/db';
+import { DRAFT, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import { createBm25KeywordRetriever } from './bm25-retriever.js';
+import type { KeywordRetriever } from './keyword-retriever.js';
+
+/**
+ * An index version's own chunk set has no BM25 postings; it is searched in memory
+ * (`chunk-set-bm25.ts`). Given the same texts, it must rank and score exactly as the postings do.
+ */
+let db: Db;
+let seeded: SeededCollection;
+let versionId: string;
+let retriever: KeywordRetriever;
+/** The version's copy of each active chunk, by the active chunk's id. */
+const copyOf = new Map<string, string>();
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  seeded = await seedCollection(db, { teamId: 'team-k', name: 'chunk sets', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE, GARDEN_NOTES, DRAFT] });
+  versionId = randomUUID();
+  await db.query(`INSERT INTO index_versions (id, collection_id, embedding_model, dimensions, status) VALUES ($1, $2, 'fake/embed', 32, 'ready')`, [versionId, seeded.collectionId]);
+  // The version's own set: the same texts under new ids, as a re-chunking build with unchanged output would write.
+  const copies = await db.query<{ id: string; active: string }>(
+    `WITH src AS (SELECT c.*, gen_random_uuid() AS new_id FROM chunks c WHERE c.collection_id = $1 AND c.index_version_id IS NULL),
+          ins AS (INSERT INTO chunks (id, document_id, collection_id, index_version_id, ordinal, text, content_sha256, char_start, char_end)
+                  SELECT new_id, document_id, collection_id, $2, ordinal, text, content_sha256, char_start, char_end FROM src RETURNING id)
+     SELECT new_id AS id, id AS active FROM src`,
+    [seeded.collectionId, versionId],
+  );
+  for (const r of copies.rows) copyOf.set(r.active, r.id);
+  retriever = createBm25KeywordRetriever(db);
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+const QUERIES = ['harbour', 'high tide Port Zephyr', 'moor* harbour', '"port zephyr" tide', 'soil compost soil', 'nothing matches this'];
+
+test.each(QUERIES)('the version set ranks and scores %p as the postings rank the same texts', async (query) => {
+  const active = await retriever.search(seeded.collectionId, query, 10);
+  const version = await retriever.search(seeded.collectionId, query, 10, undefined, { chunkSetVersionId: versionId });
+  // Equal scores tie-break on chunk id, which differs between the copies: compare in one order.
+  const inOrder = (hits: { chunkId: string; score: number }[]) => hits.map((h) => `${h.score.toFixed(9)} ${h.chunkId}`).sort();
+  expect(inOrder(version)).toEqual(inOrder(active.map((h) => ({ chunkId: copyOf.get(h.chunkId)!, score: h.score }))));
+  expect(version.map((h) => h.score)).toEqual([...version.map((h) => h.score)].sort((a, b) => b - a));
+});
+
+test('the version set keeps to its chunks and the same scope: ready documents and the caller\'s filters', async () => {
+  const all = await retriever.search(seeded.collectionId, 'tide', 10, undefined, { chunkSetVersionId: versionId });
+  const ids = new Set(copyOf.values());
+  expect(all.length).toBeGreaterThan(0);
+  expect(all.every((h) => ids.has(h.chunkId))).toBe(true);
+  // The draft (still processing) mentions Port Zephyr's tide too, and is never found.
+  const draft = seeded.chunkIds[2]!.map((id) => copyOf.get(id));
+  expect(all.some((h) => draft.includes(h.chunkId))).toBe(false);
+  const garden = await retriever.search(seeded.collectionId, 'tide soil', 10, { document_ids: [seeded.documentIds[1]!] }, { chunkSetVersionId: versionId });
+  expect(garden.length).toBeGreaterThan(0);
+  expect(garden.every((h) => seeded.chunkIds[1]!.map((id) => copyOf.get(id)).includes(h.chunkId))).toBe(true);
+});
+
+test('chunks written to the version later are found (the index follows the version)', async () => {
+  expect(await retriever.search(seeded.collectionId, 'lighthouse keeper', 10, undefined, { chunkSetVersionId: versionId })).toHaveLength(1);
+  await db.query(
+    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, char_start, char_end) VALUES ($1, $2, $3, 100, 'The lighthouse keeper logs every ship.', 'sha', 0, 10)`,
+    [seeded.documentIds[0], seeded.collectionId, versionId],
+  );
+  // A build round bumps the version as it writes chunks.
+  await db.query(`UPDATE index_versions SET chunks_total = chunks_total + 1, updated_at = now() WHERE id = $1`, [versionId]);
+  expect(await retriever.search(seeded.collectionId, 'lighthouse keeper', 10, undefined, { chunkSetVersionId: versionId })).toHaveLength(2);
+});
