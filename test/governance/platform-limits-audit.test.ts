@@ -140,6 +140,14 @@ describe('refusals raised inside the services are audited by the gateway', () =>
     expect(rows.some((r) => r.action === `POST /v1/collections/${coll}/search` && r.code === 'collection_not_found')).toBe(true);
   });
 
+  test("kb/<collection> chat for another team's collection is refused and audited the same way", async () => {
+    const b = await teamKey(url, team('kb'), 'member', {}, AUTH);
+    const asked = await call(url, 'POST', '/v1/chat/completions', { model: `kb/${coll}`, messages: [{ role: 'user', content: 'warranty?' }] }, b.auth);
+    expect(asked.status).toBe(404);
+    const rows = await auditRows(team('kb'));
+    expect(rows.find((r) => r.action === 'POST /v1/chat/completions')).toMatchObject({ actor_key_id: b.id, outcome: 'refused', code: 'collection_not_found' });
+  });
+
   test('a 403 raised in retrieval (role) and a model the team may not use (raised at the inner call) are audited for the outer request', async () => {
     const member = await teamKey(url, team('a'), 'member', {}, AUTH);
     const evalSet = await call(url, 'POST', '/v1/eval-sets', { name: 'x', collection_id: coll }, member.auth);

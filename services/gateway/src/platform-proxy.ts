@@ -5,6 +5,7 @@ import { HEADERS } from '@quire/contracts';
 import { AppError, signIdentity } from '@quire/server-kit';
 import type { CallerLocals } from './caller-identity.js';
 import { kbChatLocals } from './model-api/kb-chat.js';
+import { watchRefusal, type UpstreamError } from './upstream-error.js';
 
 export interface PlatformUpstreams {
   ingestionUrl: string;
@@ -17,52 +18,13 @@ const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-con
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** How much of an error answer is read for its code; Quire's error bodies are a few hundred bytes. */
-const ERROR_BODY_CAP = 4096;
-
-/** A 4xx JSON answer from a service, with the code from its body (null when it could not be read). */
-export interface UpstreamError {
-  service: 'ingestion' | 'retrieval';
-  status: number;
-  code: string | null;
-}
+export type { UpstreamError } from './upstream-error.js';
 
 export interface PlatformHooks {
   /** Runs before every forwarded request (the platform API's rate limits). */
   admit?: RequestHandler;
   /** Sees each 4xx JSON answer of a service once it has been passed on (the audit of refusals raised there). */
   onUpstreamError?: (req: Request, res: Response, error: UpstreamError) => void;
-}
-
-/**
- * Copies at most ERROR_BODY_CAP bytes of an error answer while it is piped on (nothing is held
- * back from the client), then hands over the `error.code` of Quire's error body.
- */
-function readErrorCode(body: http.IncomingMessage, done: (code: string | null) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  body.on('data', (chunk: Buffer) => {
-    if (size >= ERROR_BODY_CAP) return;
-    chunks.push(chunk);
-    size += chunk.length;
-  });
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    const text = Buffer.concat(chunks).subarray(0, ERROR_BODY_CAP).toString('utf8');
-    let code: string | null = null;
-    try {
-      const parsed = JSON.parse(text) as { error?: { code?: unknown } };
-      if (typeof parsed?.error?.code === 'string') code = parsed.error.code.slice(0, 100);
-    } catch {
-      // Past the cap (a long message): the code comes before the message in Quire's error body.
-      code = /^\{"error":\{[^{}]*?"code":"([a-z0-9_]{1,100})"/.exec(text)?.[1] ?? null;
-    }
-    done(code);
-  };
-  body.once('end', finish);
-  body.once('close', finish);
 }
 
 /**
@@ -91,11 +53,7 @@ function forwardTo(service: UpstreamError['service'], baseUrl: string, internalS
           if (value !== undefined) res.setHeader(name, value);
         }
         if (contentType.startsWith('text/event-stream')) res.flushHeaders();
-        // Only a service's JSON 4xx answer is looked into; successes and streams pass untouched.
-        const onError = hooks.onUpstreamError;
-        if (onError && status >= 400 && status < 500 && contentType.startsWith('application/json')) {
-          readErrorCode(upstreamRes, (code) => onError(req, res, { service, status, code }));
-        }
+        watchRefusal(upstreamRes, service, (error) => hooks.onUpstreamError?.(req, res, error));
         upstreamRes.pipe(res);
       },
     );
@@ -120,7 +78,7 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   const toIngestion = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks));
   const toRetrieval = admitted(forwardTo('retrieval', upstreams.retrievalUrl, internalSecret, hooks));
   // Lets /v1/chat/completions forward `kb/<collection>` models to retrieval (model-api/kb-chat.ts).
-  router.use(kbChatLocals(upstreams.retrievalUrl, internalSecret));
+  router.use(kbChatLocals(upstreams.retrievalUrl, internalSecret, hooks.onUpstreamError));
   router.post('/v1/collections/:id/search', toRetrieval);
   router.post('/v1/collections/:id/answer', toRetrieval);
   // Retrieval: multi-collection search and answers, kb chat, query stats and search settings.

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HEADERS } from '@quire/contracts';
 import { AppError, signIdentity } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
+import { watchRefusal, type UpstreamError } from '../upstream-error.js';
 
 /**
  * `model: "kb/<collection id or name>"` on `/v1/chat/completions`: answered with RAG by retrieval's
@@ -13,14 +14,19 @@ import type { CallerLocals } from '../caller-identity.js';
 const KB_PREFIX = 'kb/';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+type OnUpstreamError = (req: Request, res: Response, error: UpstreamError) => void;
+
 interface KbChatLocals {
-  kbChat?: { retrievalUrl: string; internalSecret: string };
+  kbChat?: { retrievalUrl: string; internalSecret: string; onUpstreamError: OnUpstreamError | undefined };
 }
 
-/** Mounted by the platform router, which knows retrieval's address: lets the chat handler forward. */
-export function kbChatLocals(retrievalUrl: string, internalSecret: string): RequestHandler {
+/**
+ * Mounted by the platform router, which knows retrieval's address and the audit of refusals raised
+ * there: lets the chat handler forward, and its refusals be audited like the platform API's.
+ */
+export function kbChatLocals(retrievalUrl: string, internalSecret: string, onUpstreamError?: OnUpstreamError): RequestHandler {
   return (_req, res, next) => {
-    (res.locals as KbChatLocals).kbChat = { retrievalUrl, internalSecret };
+    (res.locals as KbChatLocals).kbChat = { retrievalUrl, internalSecret, onUpstreamError };
     next();
   };
 }
@@ -56,11 +62,12 @@ export function forwardKbChat(req: Request, res: Response, next?: NextFunction):
       },
       (upstreamRes) => {
         res.status(upstreamRes.statusCode ?? 502);
-        for (const name of ['content-type', 'cache-control', 'x-request-id', 'x-quire-query-id']) {
+        for (const name of ['content-type', 'cache-control', 'x-request-id', 'x-quire-query-id', 'retry-after']) {
           const value = upstreamRes.headers[name];
           if (value !== undefined) res.setHeader(name, value);
         }
         if (String(upstreamRes.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+        watchRefusal(upstreamRes, 'retrieval', (error) => config.onUpstreamError?.(req, res, error));
         upstreamRes.pipe(res);
         upstreamRes.on('end', () => resolve());
         upstreamRes.on('error', () => resolve());
