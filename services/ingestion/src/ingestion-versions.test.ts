@@ -103,6 +103,28 @@ describe('content hash, replacement and progress', () => {
     expect(failed.rows[0]).toMatchObject({ status: 'failed', error_code: 'stalled', error_stage: 'parsing' });
     expect(failed.rows[0]!.error_message).toMatch(/No progress for 60 s during parsing on attempt 3 of 3/);
   });
+
+  test('the time left is estimated from the embedding rate so far, and only while embedding', async () => {
+    const coll = await api.createCollection({ name: 'Eta', embedding_model: 'openai/small' });
+    const id = (await postText(coll.id, { text: text('delta', 40) })).body.documents[0].id as string;
+    await api.waitForDocument(id);
+    // A quarter of the chunks embedded in 10 s: the other three quarters take about 30 s more.
+    await db.query(
+      `UPDATE documents SET status = 'processing', stage = 'embedding', chunks_total = 100, chunks_embedded = 25,
+              embed_started_at = now() - interval '10 seconds', heartbeat_at = now() WHERE id = $1`,
+      [id],
+    );
+    const eta = (await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds as number;
+    expect(eta).toBeGreaterThanOrEqual(30);
+    expect(eta).toBeLessThanOrEqual(32);
+    await db.query(`UPDATE documents SET chunks_embedded = 75 WHERE id = $1`, [id]);
+    expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeLessThanOrEqual(5);
+    // Nothing embedded yet, or a later stage: no basis for an estimate, so none is shown.
+    await db.query(`UPDATE documents SET chunks_embedded = 0 WHERE id = $1`, [id]);
+    expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeNull();
+    await db.query(`UPDATE documents SET stage = 'indexing', chunks_embedded = 100 WHERE id = $1`, [id]);
+    expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeNull();
+  });
 });
 
 describe('swapping the embedding model', () => {
