@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
 import type { IngestionChunking } from './chunking-settings.js';
-import { findHeadings, headingPathAt } from './markdown-headings.js';
+import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
 import { tokenLength } from './token-length.js';
 
 export interface ChunkDraft {
@@ -63,9 +63,11 @@ function rowSplitter(size: number, measure: (s: string) => number, fallback: Tex
  * Splits extracted text with the collection's chunking settings. `markdown` applies to
  * Markdown-like documents (Markdown, HTML, DOCX); `tokens` counts sizes in cl100k tokens; CSV keeps
  * rows whole. PDF pages are split one at a time, so a chunk never crosses a page and a citation
- * names exactly one page (small pages give small chunks; accuracy wins).
+ * names exactly one page (small pages give small chunks; accuracy wins). A chunk's heading path
+ * comes from the parser's own headings when it found some (PDF), else from `#` lines in
+ * Markdown-like text; it spans pages, so a section begun on page 11 still heads page 12's chunks.
  */
-export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
+export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
   const measure = chunking.strategy === 'tokens' ? tokenLength : (s: string) => s.length;
   const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap, lengthFunction: measure };
   const recursive = new RecursiveCharacterTextSplitter(options);
@@ -74,7 +76,7 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
     : chunking.strategy === 'markdown' && doc.markdown
       ? new MarkdownTextSplitter(options)
       : recursive;
-  const headings = doc.markdown ? findHeadings(doc.text) : [];
+  const headings = doc.headings ?? (doc.markdown ? findHeadings(doc.text) : []);
   const segments = doc.pages ? doc.pages.map((p) => ({ start: p.start, end: p.end })) : [{ start: 0, end: doc.text.length }];
   const drafts: ChunkDraft[] = [];
   for (const segment of segments) {

@@ -1,3 +1,4 @@
+import type { HeadingMark } from '../chunk/markdown-headings.js';
 import { joinPages, type ExtractedText } from './extracted-text.js';
 
 /** What a parser hands to chunking; it crosses the worker boundary, so it is plain data. */
@@ -5,6 +6,11 @@ export interface ParsedDocument extends ExtractedText {
   pagesTotal: number | null;
   /** Markdown-like text: `#` headings give chunks their heading path (Markdown, HTML, DOCX). */
   markdown: boolean;
+  /**
+   * Headings the parser found itself (PDF: outline, type sizes, section numbers), offsets into
+   * `text`; they give chunks their heading path where the text has no `#` lines.
+   */
+  headings?: HeadingMark[];
   /** CSV: one row per line, chunked by rows and never split inside a row. */
   rows: boolean;
   /** Pages without a text layer (scans). */

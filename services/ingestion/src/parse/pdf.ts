@@ -1,7 +1,8 @@
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { ParseError } from './extracted-text.js';
+import { ParseError, stripNul } from './extracted-text.js';
 import type { ParseLimits, ParsedDocument } from './parsed-document.js';
 import { fromPages } from './parsed-document.js';
+import { inferHeadings, outlineHeadings, readOutline, type PdfLine } from './pdf-headings.js';
 
 /** One positioned run of text from pdf.js (`transform[4..5]` is the baseline origin). */
 interface Item {
@@ -16,16 +17,18 @@ interface Item {
  * Reading order for one page: pdf.js returns runs in content-stream order, which for two-column
  * layouts often interleaves the columns line by line. We look for a vertical gutter (a band no run
  * crosses, with enough text on both sides) and read the left column before the right; within a
- * column, lines go top to bottom and runs left to right.
+ * column, lines go top to bottom and runs left to right. The lines come back too, with their type
+ * size, for finding headings; their offsets count from the start of the page's text.
  */
-export function orderPageText(items: Item[], pageWidth: number): string {
+export function layoutPage(items: Item[], pageWidth: number, page: number): { text: string; lines: PdfLine[] } {
   const runs = items.filter((i) => i.str.length > 0);
-  if (runs.length === 0) return '';
+  const lines: PdfLine[] = [];
+  if (runs.length === 0) return { text: '', lines };
   const gutter = findGutter(runs, pageWidth);
-  if (gutter === null) return linesOf(runs);
-  const left = runs.filter((r) => r.x + r.w / 2 < gutter);
-  const right = runs.filter((r) => r.x + r.w / 2 >= gutter);
-  return `${linesOf(left)}\n\n${linesOf(right)}`;
+  if (gutter === null) return { text: linesOf(runs, { page, base: 0 }, lines), lines };
+  const left = linesOf(runs.filter((r) => r.x + r.w / 2 < gutter), { page, base: 0 }, lines);
+  const right = linesOf(runs.filter((r) => r.x + r.w / 2 >= gutter), { page, base: left.length + 2 }, lines);
+  return { text: `${left}\n\n${right}`, lines };
 }
 
 function findGutter(runs: Item[], pageWidth: number): number | null {
@@ -54,7 +57,8 @@ function findGutter(runs: Item[], pageWidth: number): number | null {
   return leftLines.size >= 3 && rightLines.size >= 3 ? gutter : null;
 }
 
-function linesOf(runs: Item[]): string {
+/** The text of `runs` as lines; each line is also appended to `out`, its offset counted from `at.base`. */
+function linesOf(runs: Item[], at: { page: number; base: number }, out: PdfLine[]): string {
   const sorted = [...runs].sort((a, b) => b.y - a.y || a.x - b.x);
   const lines: { y: number; h: number; runs: Item[] }[] = [];
   for (const run of sorted) {
@@ -63,17 +67,27 @@ function linesOf(runs: Item[]): string {
     if (line && Math.abs(line.y - run.y) <= tolerance) line.runs.push(run);
     else lines.push({ y: run.y, h: run.h || 10, runs: [run] });
   }
-  let out = '';
+  let text = '';
   let previous: { y: number; h: number } | null = null;
   for (const line of lines) {
-    const text = joinRuns(line.runs.sort((a, b) => a.x - b.x));
-    if (!text.trim()) continue;
+    const runsInOrder = line.runs.sort((a, b) => a.x - b.x);
+    const lineText = joinRuns(runsInOrder);
+    if (!lineText.trim()) continue;
     // A gap of more than ~1.6 line heights reads as a paragraph break.
-    if (previous) out += previous.y - line.y > Math.max(previous.h, line.h) * 1.6 ? '\n\n' : '\n';
-    out += text;
+    const gap = previous === null || previous.y - line.y > Math.max(previous.h, line.h) * 1.6;
+    if (previous) text += gap ? '\n\n' : '\n';
+    out.push({ page: at.page, offset: at.base + text.length, text: lineText, size: sizeOf(runsInOrder), y: line.y, blockStart: gap });
+    text += lineText;
     previous = line;
   }
-  return out;
+  return text;
+}
+
+/** A line's type size: that of its longest run (a footnote mark or a drop cap does not count). */
+function sizeOf(runs: Item[]): number {
+  let longest = runs[0]!;
+  for (const run of runs) if (run.str.length > longest.str.length) longest = run;
+  return longest.h;
 }
 
 function joinRuns(runs: Item[]): string {
@@ -88,9 +102,11 @@ function joinRuns(runs: Item[]): string {
 }
 
 /**
- * Extracts each page with its number, in reading order. `isEvalSupported: false` keeps pdf.js from
- * compiling fonts with `eval` (CVE-2024-4367), since uploads are untrusted. Pages without a text
- * layer (scans) are reported, not failed: a document fails only when no page has text.
+ * Extracts each page with its number, in reading order, and the headings chunks cite: from the
+ * outline when it has at least two entries that land on pages, otherwise inferred from type sizes
+ * and section numbers (pdf-headings.ts). `isEvalSupported: false` keeps pdf.js from compiling
+ * fonts with `eval` (CVE-2024-4367), since uploads are untrusted. Pages without a text layer
+ * (scans) are reported, not failed: a document fails only when no page has text.
  */
 export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<ParsedDocument> {
   let doc: Awaited<ReturnType<typeof getDocument>['promise']> | undefined;
@@ -101,6 +117,7 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
       throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages}.`);
     }
     const pages: { num: number; text: string }[] = [];
+    const pageLines: PdfLine[][] = [];
     let chars = 0;
     for (let num = 1; num <= doc.numPages; num++) {
       const page = await doc.getPage(num);
@@ -108,16 +125,25 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
       const items: Item[] = [];
       for (const it of content.items) {
         if (!('str' in it)) continue;
-        items.push({ str: it.str, x: it.transform[4] as number, y: it.transform[5] as number, w: it.width, h: it.height || Math.abs(it.transform[3] as number) });
+        // NULs go before layout (joinPages would drop them later) so line offsets stay true.
+        items.push({ str: stripNul(it.str), x: it.transform[4] as number, y: it.transform[5] as number, w: it.width, h: it.height || Math.abs(it.transform[3] as number) });
       }
-      const text = orderPageText(items, page.view[2]! - page.view[0]!);
+      const { text, lines } = layoutPage(items, page.view[2]! - page.view[0]!, num);
       chars += text.length;
       if (chars > limits.maxChars) throw new ParseError(`The PDF has more than ${limits.maxChars} characters of text (the limit).`);
       pages.push({ num, text });
+      pageLines.push(lines);
       page.cleanup();
       limits.onPage?.(num, doc.numPages);
     }
-    return fromPages(pages, doc.numPages);
+    const parsed = fromPages(pages, doc.numPages);
+    const spans = parsed.pages!;
+    // Page offsets become document offsets in place: a long PDF has hundreds of thousands of lines.
+    pageLines.forEach((list, i) => list.forEach((l) => (l.offset += spans[i]!.start)));
+    const lines = pageLines.flat();
+    const outline = await readOutline(doc);
+    parsed.headings = outline.length >= 2 ? outlineHeadings(outline, lines, spans) : inferHeadings(lines);
+    return parsed;
   } catch (error) {
     if (error instanceof ParseError) throw error;
     const reason = (error as Error)?.message ?? String(error);
