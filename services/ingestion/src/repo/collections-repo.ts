@@ -1,4 +1,4 @@
-import type { Collection, CreateCollectionBody } from '@quire/contracts';
+import type { Collection, CreateCollectionBody, Identity } from '@quire/contracts';
 import { IngestionChunkingSchema as ChunkingSchema, sameChunking, type IngestionChunking as Chunking } from '../chunk/chunking-settings.js';
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
@@ -110,6 +110,28 @@ export async function listCollections(db: Queryable, viewer: Viewer): Promise<Co
     viewerParams(viewer),
   );
   return r.rows.map(toView);
+}
+
+/**
+ * An organisation admin: role `admin` (admin keys belong to the organisation, team `default`). It
+ * acts on every team's collections, as it does through retrieval's owner-only paths and the admin API.
+ */
+export function isOrgAdmin(identity: Pick<Identity, 'role'>): boolean {
+  return identity.role === 'admin';
+}
+
+/** The team that owns a collection; null for a missing collection or a malformed id. */
+export async function collectionOwner(db: Queryable, collectionId: string): Promise<string | null> {
+  if (!isUuid(collectionId)) return null;
+  const r = await db.query<{ team_id: string }>(`SELECT team_id FROM collections WHERE id = $1`, [collectionId]);
+  return r.rows[0]?.team_id ?? null;
+}
+
+/** The team that owns the collection a document is in; null for a missing document or a malformed id. */
+export async function documentOwner(db: Queryable, documentId: string): Promise<string | null> {
+  if (!isUuid(documentId)) return null;
+  const r = await db.query<{ team_id: string }>(`SELECT c.team_id FROM documents d JOIN collections c ON c.id = d.collection_id WHERE d.id = $1`, [documentId]);
+  return r.rows[0]?.team_id ?? null;
 }
 
 /**

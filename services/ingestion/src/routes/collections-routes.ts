@@ -3,6 +3,7 @@ import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
 import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
 import { createCollection, deleteCollection, listCollections, requireCollection } from '../repo/collections-repo.js';
+import { actingViewer } from './acting-viewer.js';
 
 export function collectionsRoutes(db: Db): Router {
   const router = Router();
@@ -25,7 +26,8 @@ export function collectionsRoutes(db: Db): Router {
   router.get(
     '/v1/collections/:id',
     handle(async (req, res) => {
-      res.json(await requireCollection(db, ctx(res).identity, String(req.params.id), 'read'));
+      const id = String(req.params.id);
+      res.json(await requireCollection(db, await actingViewer(db, ctx(res).identity, { collectionId: id }), id, 'read'));
     }),
   );
 
@@ -33,7 +35,8 @@ export function collectionsRoutes(db: Db): Router {
     '/v1/collections/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      if (!(await deleteCollection(db, ctx(res).identity.team_id, id))) throw new AppError('collection_not_found', `No collection ${id}.`);
+      const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
+      if (!(await deleteCollection(db, viewer.team_id, id))) throw new AppError('collection_not_found', `No collection ${id}.`);
       res.json({ id, object: 'collection', deleted: true });
     }),
   );

@@ -18,6 +18,8 @@ import {
   type IngestionDocumentView,
 } from '../repo/documents-repo.js';
 import { readUpload } from '../upload/read-upload.js';
+import type { Viewer } from '../repo/access-sql.js';
+import { actingViewer } from './acting-viewer.js';
 import { checkUploadBudget } from './upload-budget.js';
 
 const ListQuerySchema = z.object({
@@ -44,13 +46,15 @@ export function documentsRoutes(deps: Deps): Router {
    * Rows and bytes commit before anything is enqueued: a job never sees a missing document, and an
    * enqueue that fails after commit is picked up by the reconciler. Identical bytes already in the
    * collection are answered with the existing document (`duplicate: true`) and not stored again.
+   * `viewer` finds the documents (see `actingViewer`); a new document belongs to the collection's
+   * team, while its submitter, and so its embedding cost and budget, is the caller's identity.
    */
-  const accept = async (req: Request, res: Response, collectionId: string, replaceId: string | null) => {
+  const accept = async (req: Request, res: Response, viewer: Viewer, collectionId: string, replaceId: string | null) => {
     const { identity, traceId } = ctx(res);
     const upload = await readUpload(req, res, deps.limits);
     const target = replaceId ?? upload.replaceDocumentId;
     if (target) {
-      const existing = await getDocument(db, identity, target, 'write');
+      const existing = await getDocument(db, viewer, target, 'write');
       if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
         throw new AppError('document_not_found', `No document ${target} in this collection.`);
       }
@@ -87,8 +91,10 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
       // Checked before reading the body, so a wrong id costs no upload buffering. Own or write-granted.
-      const collection = await requireCollection(db, ctx(res).identity, String(req.params.id), 'write');
-      await accept(req, res, collection.id, null);
+      const id = String(req.params.id);
+      const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
+      const collection = await requireCollection(db, viewer, id, 'write');
+      await accept(req, res, viewer, collection.id, null);
     }),
   );
 
@@ -96,20 +102,23 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const doc = await getDocument(db, ctx(res).identity, id, 'write');
+      const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
+      const doc = await getDocument(db, viewer, id, 'write');
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
-      await accept(req, res, doc.collection_id, id);
+      await accept(req, res, viewer, doc.collection_id, id);
     }),
   );
 
   router.get(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
-      const collection = await requireCollection(db, ctx(res).identity, String(req.params.id), 'read');
+      const id = String(req.params.id);
+      const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
+      const collection = await requireCollection(db, viewer, id, 'read');
       const query = parseWith(ListQuerySchema, req.query, 'query');
       const after = query.cursor ? decodeCursor(query.cursor) : null;
       if (query.cursor && !after) throw new AppError('invalid_request', 'The cursor is not valid.', { param: 'cursor' });
-      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query.limit, after, ctx(res).identity)) });
+      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query.limit, after, viewer)) });
     }),
   );
 
@@ -117,7 +126,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const doc = await getDocument(db, ctx(res).identity, id);
+      const doc = await getDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id);
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
       res.json(doc);
     }),
@@ -132,7 +141,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id/events',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const viewer = ctx(res).identity;
+      const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
       const first = await getDocument(db, viewer, id);
       if (!first) throw new AppError('document_not_found', `No document ${id}.`);
       const sse = openSse(res);
@@ -164,7 +173,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      if (!(await deleteDocument(db, ctx(res).identity, id))) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!(await deleteDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id))) throw new AppError('document_not_found', `No document ${id}.`);
       res.json({ id, object: 'document', deleted: true });
     }),
   );

@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ModelNameSchema } from '@quire/contracts';
+import { ModelNameSchema, type Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { createPriceBook, type PriceBook } from '@quire/models';
 import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
 import { IngestionChunkingSchema } from '../chunk/chunking-settings.js';
 import { requireCollection } from '../repo/collections-repo.js';
+import { actingViewer } from './acting-viewer.js';
 import type { IndexVersionBuilder } from '../versions/index-version-builder.js';
 import { activateVersion, collectionChunkStats, createBuildingVersion, deleteVersion, getVersion, listVersions } from '../versions/index-versions-repo.js';
 
@@ -27,11 +28,14 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   const prices = deps.priceBook ?? createPriceBook();
   const router = Router();
 
+  /** Index versions stay with the owning team (no grants); an organisation admin reaches every team's. */
+  const ownedCollection = async (identity: Identity, id: string) => requireCollection(db, (await actingViewer(db, identity, { collectionId: id })).team_id, id);
+
   router.post(
     '/v1/collections/:id/index-versions',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const collection = await requireCollection(db, identity.team_id, String(req.params.id));
+      const collection = await ownedCollection(identity, String(req.params.id));
       const body = parseWith(CreateVersionBodySchema, req.body);
       const current = IngestionChunkingSchema.parse(collection.chunking);
       // Other chunking builds the version's own chunk set from the stored bytes (versions/rechunk-round.ts).
@@ -58,6 +62,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
         dimensions: body.dimensions ?? null,
         chunking,
         activateOnReady: body.activate === 'on_ready',
+        // The caller's, also an organisation admin's on another team's collection: the build's model calls are its cost.
         identity,
       });
       void deps.builder.start(collection.id, id);
@@ -69,7 +74,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.get(
     '/v1/collections/:id/index-versions',
     handle(async (req, res) => {
-      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
       res.json({ object: 'list', data: await listVersions(db, collection.id) });
     }),
   );
@@ -77,7 +82,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.post(
     '/v1/collections/:id/index-versions/:vid/activate',
     handle(async (req, res) => {
-      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
       const vid = String(req.params.vid);
       if (!(await getVersion(db, collection.id, vid))) throw new AppError('not_found', `No index version ${vid}.`);
       const outcome = await activateVersion(db, collection.id, vid);
@@ -93,7 +98,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.delete(
     '/v1/collections/:id/index-versions/:vid',
     handle(async (req, res) => {
-      const collection = await requireCollection(db, ctx(res).identity.team_id, String(req.params.id));
+      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
       const vid = String(req.params.vid);
       const outcome = await deleteVersion(db, collection.id, vid);
       if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);

@@ -3,7 +3,8 @@ import { signIdentity } from '@quire/server-kit';
 
 export const TEST_SECRET = 'ingestion-test-secret-0123456789';
 export const TEAM_A: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'admin', groups: [] };
-export const TEAM_B: Identity = { team_id: 'team-b', key_id: 'key-b', role: 'admin', groups: [] };
+/** Another team's writer: a knowledge-admin, since an `admin` is an organisation admin and reaches every team's collections. */
+export const TEAM_B: Identity = { team_id: 'team-b', key_id: 'key-b', role: 'knowledge-admin', groups: [] };
 
 export interface FileSpec {
   name: string;
