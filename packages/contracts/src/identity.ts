@@ -12,6 +12,14 @@ export const IdentitySchema = z.object({
 });
 export type Identity = z.infer<typeof IdentitySchema>;
 
+/**
+ * An organisation admin: role `admin` (admin keys belong to the organisation, team `default`). It acts
+ * on every team's collections and settings: the admin API, retrieval's and ingestion's owner routes.
+ */
+export function isOrgAdmin(identity: Pick<Identity, 'role'>): boolean {
+  return identity.role === 'admin';
+}
+
 /** Why a service calls a model: the ledger and budgets attribute cost by it. */
 export const PurposeSchema = z.enum(['ingest-embed', 'query-embed', 'rerank', 'generate', 'rewrite', 'judge', 'api']);
 export type Purpose = z.infer<typeof PurposeSchema>;

@@ -1,5 +1,5 @@
 import type { Request, Response, NextFunction } from 'express';
-import { HEADERS, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
+import { HEADERS, isOrgAdmin, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
 import { AppError, verifyIdentity } from '@quire/server-kit';
 import { ON_BEHALF_OF_GROUPS } from './governance/authenticator.js';
 import type { Governance } from './governance/governance.js';
@@ -72,7 +72,7 @@ export function attributionFrom(caller: CallerLocals, header: (name: string) => 
 
 /** Admin-only endpoints (route changes, every team's usage) ask here, so the rule lives with identity. */
 export function isAdmin(identity: Identity): boolean {
-  return identity.role === 'admin';
+  return isOrgAdmin(identity);
 }
 
 export function requireAdmin(res: Response): Identity {

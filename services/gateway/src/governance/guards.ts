@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Identity } from '@quire/contracts';
+import { isOrgAdmin, type Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import type { UpstreamError } from '../platform-proxy.js';
@@ -178,7 +178,7 @@ export function upstreamRefusalAudit(gov: Governance) {
 }
 
 export function isAdminIdentity(identity: Identity): boolean {
-  return identity.role === 'admin';
+  return isOrgAdmin(identity);
 }
 
 /** Every refused request (401, 402, 403, 429) lands in the audit log, in the background. */

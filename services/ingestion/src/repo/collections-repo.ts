@@ -112,13 +112,6 @@ export async function listCollections(db: Queryable, viewer: Viewer): Promise<Co
   return r.rows.map(toView);
 }
 
-/**
- * An organisation admin: role `admin` (admin keys belong to the organisation, team `default`). It
- * acts on every team's collections, as it does through retrieval's owner-only paths and the admin API.
- */
-export function isOrgAdmin(identity: Pick<Identity, 'role'>): boolean {
-  return identity.role === 'admin';
-}
 
 /** The team that owns a collection; null for a missing collection or a malformed id. */
 export async function collectionOwner(db: Queryable, collectionId: string): Promise<string | null> {

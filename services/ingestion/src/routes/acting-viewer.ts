@@ -1,7 +1,7 @@
-import type { Identity } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import type { Viewer } from '../repo/access-sql.js';
-import { collectionOwner, documentOwner, isOrgAdmin } from '../repo/collections-repo.js';
+import { isOrgAdmin, type Identity } from '@quire/contracts';
+import { collectionOwner, documentOwner } from '../repo/collections-repo.js';
 
 /** What a request acts on: a collection, or a document and so its collection. */
 export type ActingTarget = { collectionId: string } | { documentId: string };

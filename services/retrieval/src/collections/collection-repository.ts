@@ -1,4 +1,4 @@
-import { SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
+import { isOrgAdmin, SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import type { HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
@@ -82,13 +82,6 @@ export interface Reach {
 const teamScope = (reach: Reach | undefined) =>
   reach?.anyTeam ? `($2::text IS NOT NULL)` : reach?.grants ? `(c.team_id = $2 OR EXISTS (SELECT 1 FROM collection_grants g WHERE g.collection_id = c.id AND g.team_id = $2))` : 'c.team_id = $2';
 
-/**
- * An organisation admin: role `admin` (admin keys belong to the organisation, team `default`). As
- * through the admin API (grants, budgets, audit), it acts on every team's collections.
- */
-export function isOrgAdmin(identity: Pick<Identity, 'role'>): boolean {
-  return identity.role === 'admin';
-}
 
 /**
  * Reach on the owner-only paths (eval sets, benchmarks, promotion, quality, settings): the caller's
