@@ -2,7 +2,8 @@ import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { ParseError, stripNul } from './extracted-text.js';
 import type { ParseLimits, ParsedDocument } from './parsed-document.js';
 import { fromPages } from './parsed-document.js';
-import { inferHeadings, outlineHeadings, readOutline, type PdfLine } from './pdf-headings.js';
+import { inferHeadings, type PdfLine } from './pdf-headings.js';
+import { outlineHeadings, readOutline } from './pdf-outline.js';
 
 /** One positioned run of text from pdf.js (`transform[4..5]` is the baseline origin). */
 interface Item {
