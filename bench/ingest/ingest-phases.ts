@@ -6,7 +6,6 @@ import { openDatabase, openTestDatabase } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { createLogger, listen } from '@quire/server-kit';
 import { graphThreshold } from '../../packages/index-versions/src/index.js';
-import { chunkText } from '../../services/ingestion/src/chunk/chunk-text.js';
 import { createIngestionService, DEFAULT_LIMITS } from '../../services/ingestion/src/index.js';
 import { createParsePool } from '../../services/ingestion/src/parse/parse-pool.js';
 import { createFakeGatewayModels } from '../../services/ingestion/src/testing/fake-gateway-models.js';
@@ -31,11 +30,12 @@ export async function runParse(corpus: Uint8Array[]): Promise<ParseResult> {
   const pool = createParsePool({
     size: limits.parseWorkers,
     timeoutMs: limits.parseTimeoutMs,
+    chunkTimeoutMs: limits.chunkTimeoutMs,
     maxHeapMb: limits.parseHeapMb,
     limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
   });
   // Worker start-up and JIT warm-up (about a second per worker) are not parsing.
-  await Promise.all(Array.from({ length: limits.parseWorkers * 2 }, (_, i) => pool.parse(corpus[i % corpus.length]!, 'application/pdf')));
+  await Promise.all(Array.from({ length: limits.parseWorkers * 2 }, (_, i) => pool.parseAndChunk(corpus[i % corpus.length]!, 'application/pdf', CHUNKING)));
   const t = performance.now();
   let pages = 0;
   let chunks = 0;
@@ -43,9 +43,10 @@ export async function runParse(corpus: Uint8Array[]): Promise<ParseResult> {
   await Promise.all(
     Array.from({ length: limits.parseWorkers }, async () => {
       while (next < corpus.length) {
-        const parsed = await pool.parse(corpus[next++]!, 'application/pdf');
+        // Parsed and chunked in the worker, as the service does.
+        const parsed = await pool.parseAndChunk(corpus[next++]!, 'application/pdf', CHUNKING);
         pages += parsed.pagesTotal ?? 0;
-        chunks += (await chunkText(parsed, CHUNKING)).length;
+        chunks += parsed.chunks.length;
       }
     }),
   );

@@ -57,6 +57,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   const parsePool = createParsePool({
     size: limits.parseWorkers,
     timeoutMs: limits.parseTimeoutMs,
+    chunkTimeoutMs: limits.chunkTimeoutMs,
     maxHeapMb: limits.parseHeapMb,
     limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
   });

@@ -32,6 +32,11 @@ export interface IngestionLimits {
   parseWorkers: number;
   parseHeapMb: number;
   parseTimeoutMs: number;
+  /**
+   * Chunking runs in the same worker, after parsing, under the same heap: its wall-clock budget,
+   * counted from the end of parsing (the `tokens` strategy is by far the slowest).
+   */
+  chunkTimeoutMs: number;
   /** Refused beyond these (the document fails with a clear parse error). */
   maxPages: number;
   maxExtractedChars: number;
@@ -80,6 +85,7 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   parseWorkers: 2,
   parseHeapMb: 512,
   parseTimeoutMs: 120_000,
+  chunkTimeoutMs: 120_000,
   maxPages: 2000,
   maxExtractedChars: 20_000_000,
   maxChunks: 50_000,

@@ -4,6 +4,7 @@ import { AppError } from '@quire/server-kit';
 import { ChunkingError } from '../chunk/chunk-text.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { IndexVersionChangedError } from '../index/index-chunks.js';
+import { ChunkingStoppedError } from '../parse/chunking-stopped-error.js';
 import { ParseError } from '../parse/extracted-text.js';
 
 export interface ClassifiedFailure {
@@ -47,6 +48,8 @@ export function classifyFailure(error: unknown, stage: DocumentStage): Classifie
   const reason = (error as Error)?.message ?? String(error);
   if (error instanceof ParseError) return { code: 'parse_failed', reason, stage: 'parsing', retryable: false };
   if (error instanceof NoTextError) return { code: 'no_text_extracted', reason, stage: 'parsing', retryable: false };
+  // A chunking stopped at its deadline or heap limit would stop again: no retry.
+  if (error instanceof ChunkingStoppedError) return { code: error.code, reason, stage: 'chunking', retryable: false };
   if (error instanceof ChunkingError) return { code: 'chunking_failed', reason, stage: 'chunking', retryable: false };
   if (error instanceof EmbeddingValidationError) return { code: error.code, reason, stage, retryable: false };
   if (error instanceof IndexVersionChangedError) return { code: 'indexing_failed', reason, stage, retryable: true };

@@ -3,11 +3,11 @@ import type { DocumentStage } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity, type Logger } from '@quire/server-kit';
-import { ChunkingError, chunkText } from '../chunk/chunk-text.js';
 import { embedChunks } from '../embed/embed-chunks.js';
 import type { ProviderLimiter } from '../embed/provider-semaphore.js';
 import { indexChunks, type VersionVectors } from '../index/index-chunks.js';
 import type { IngestionLimits } from '../limits.js';
+import type { ChunkedDocument, ParseSummary } from '../parse/parse-and-chunk.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
 import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument } from '../repo/documents-repo.js';
@@ -28,7 +28,7 @@ export interface IngestHandlerDeps {
 }
 
 /**
- * parse -> chunk -> embed -> index for one document version. The handler records the final state
+ * parse + chunk (in a parse worker) -> embed -> index for one document version. The handler records the final state
  * itself (it knows whether this was the last attempt), then tells the runner whether to retry.
  */
 export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler<IngestDocumentPayload> {
@@ -92,34 +92,50 @@ async function runStages(
   const target = await loadIndexTarget(db, claimed.collectionId);
   if (!target) return 'superseded';
 
+  // Parsing and chunking run together in a parse worker, each under its own deadline; only the
+  // chunks (with offsets, pages, heading paths and hashes) come back, not the extracted text.
   enter('parsing');
   let lastPageWrite = 0;
-  const parsed = await deps.parsePool.parse(claimed.bytes, claimed.mime, (page, total) => {
-    // Page progress doubles as the heartbeat; written at most every 500 ms.
-    if (Date.now() - lastPageWrite < 500) return;
-    lastPageWrite = Date.now();
-    void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).catch(() => undefined);
-  });
-  if (parsed.text.trim().length === 0) {
+  let chunkingRecorded: Promise<void> = Promise.resolve();
+  const onParsed = (summary: ParseSummary) => {
+    if (!summary.hasText) return;
+    enter('chunking');
+    chunkingRecorded = updateProgress(db, documentId, version, {
+      stage: 'chunking',
+      pagesParsed: summary.pagesTotal,
+      pagesTotal: summary.pagesTotal,
+      warnings: summary.warnings,
+      scannedPages: summary.scannedPages,
+    });
+    // Awaited below; handled now so that a failed write is not an unhandled rejection meanwhile.
+    chunkingRecorded.catch(() => undefined);
+  };
+  let parsed: ChunkedDocument;
+  try {
+    parsed = await deps.parsePool.parseAndChunk(claimed.bytes, claimed.mime, target.chunking, {
+      maxChunks: deps.limits.maxChunks,
+      onPage: (page, total) => {
+        // Page progress doubles as the heartbeat; written at most every 500 ms.
+        if (Date.now() - lastPageWrite < 500) return;
+        lastPageWrite = Date.now();
+        void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).catch(() => undefined);
+      },
+      onParsed,
+    });
+  } catch (error) {
+    // The 'chunking' write lands before the failure is recorded, never after it.
+    await chunkingRecorded.catch(() => undefined);
+    throw error;
+  }
+  await chunkingRecorded;
+  if (!parsed.hasText) {
     throw new NoTextError(
       parsed.scannedPages.length > 0
         ? `No page of the PDF has a text layer (${parsed.scannedPages.length} scanned page(s)); OCR is not supported yet.`
         : 'The document has no text.',
     );
   }
-  await updateProgress(db, documentId, version, {
-    stage: 'chunking',
-    pagesParsed: parsed.pagesTotal,
-    pagesTotal: parsed.pagesTotal,
-    warnings: parsed.warnings,
-    scannedPages: parsed.scannedPages,
-  });
-
-  enter('chunking');
-  const chunks = await chunkText(parsed, target.chunking);
-  if (chunks.length > deps.limits.maxChunks) {
-    throw new ChunkingError(`The document gives ${chunks.length} chunks; the limit is ${deps.limits.maxChunks}.`);
-  }
+  const chunks = parsed.chunks;
   const embedding = target.embeddingModel;
   // Text uploads were estimated (and refused if over budget) when they arrived; other formats are
   // only known after parsing, so they are checked here, before their first embedding call.

@@ -1,15 +1,31 @@
 import { Worker } from 'node:worker_threads';
+import { ChunkingError } from '../chunk/chunk-text.js';
+import type { IngestionChunking } from '../chunk/chunking-settings.js';
+import { ChunkingStoppedError } from './chunking-stopped-error.js';
 import { ParseError } from './extracted-text.js';
-import type { ParseLimits, ParsedDocument } from './parsed-document.js';
+import type { ChunkedDocument, ParseSummary } from './parse-and-chunk.js';
+import type { WorkerError, WorkerReply, WorkerRequest } from './parse-worker.js';
+import type { ParseLimits } from './parsed-document.js';
+import { TooManyChunksError } from './too-many-chunks-error.js';
 
 export interface ParsePoolOptions {
-  /** Workers kept; each parses one document at a time. */
+  /** Workers kept; each parses and chunks one document at a time. */
   size: number;
   /** Wall-clock budget of one parse; the worker is terminated when it runs over. */
   timeoutMs: number;
-  /** V8 old-generation heap of a worker; exceeding it kills that worker only. */
+  /** Wall-clock budget of chunking the parsed text, counted from the end of parsing; `timeoutMs` when unset. */
+  chunkTimeoutMs?: number;
+  /** V8 old-generation heap of a worker, for parsing and chunking together; exceeding it kills that worker only. */
   maxHeapMb: number;
   limits: Omit<ParseLimits, 'onPage'>;
+}
+
+export interface ParseAndChunkHooks {
+  /** More chunks than this fail with TooManyChunksError, raised in the worker. */
+  maxChunks?: number;
+  onPage?: (page: number, total: number) => void;
+  /** Parsing is done and chunking starts (its budget starts now). */
+  onParsed?: (summary: ParseSummary) => void;
 }
 
 interface Slot {
@@ -18,13 +34,23 @@ interface Slot {
   busy: boolean;
 }
 
-interface Pending {
-  resolve: (doc: ParsedDocument) => void;
-  reject: (error: unknown) => void;
-  onPage?: (page: number, total: number) => void;
-}
-
 const BOOT = new URL('./parse-worker-boot.mjs', import.meta.url);
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+/** The worker's error as the class the service classifies (see jobs/classify-failure.ts). */
+function workerError(error: WorkerError): Error {
+  switch (error.kind) {
+    case 'parse':
+      return new ParseError(error.message);
+    case 'chunking':
+      return new ChunkingError(error.message);
+    case 'too_many_chunks':
+      return new TooManyChunksError(error.count, error.limit);
+    default:
+      return new Error(error.message || 'parse worker failed');
+  }
+}
 
 /**
  * The process's flags minus an inherited `--import tsx`: the boot file loads pdf.js with Node's own
@@ -47,11 +73,14 @@ function workerExecArgv(): string[] {
 }
 
 /**
- * Every parse runs in a worker thread with a heap limit and a deadline: a hostile or broken file
- * (a zip bomb, an endless content stream, a parser bug) costs one worker, which is replaced, and
- * never the service. Parsers receive a copy of the bytes; results come back as plain data.
+ * Every parse, and the chunking of its text, runs in a worker thread with a heap limit and a
+ * deadline per step: a hostile or broken file (a zip bomb, an endless content stream, a parser bug,
+ * a text that takes the chunker minutes) costs one worker, which is replaced, and never the service
+ * or its event loop. Workers receive a copy of the bytes and send back the chunks (with their
+ * offsets, pages, heading paths and hashes) as plain data; the extracted text stays in the worker.
  */
 export function createParsePool(options: ParsePoolOptions) {
+  const chunkTimeoutMs = options.chunkTimeoutMs ?? options.timeoutMs;
   const slots: Slot[] = [];
   const waiters: ((slot: Slot) => void)[] = [];
   let nextId = 1;
@@ -116,7 +145,8 @@ export function createParsePool(options: ParsePoolOptions) {
   };
 
   return {
-    async parse(bytes: Uint8Array, mime: string, onPage?: (page: number, total: number) => void): Promise<ParsedDocument> {
+    /** Parses the bytes and chunks the text with `chunking`, both in a worker, each step under its own deadline. */
+    async parseAndChunk(bytes: Uint8Array, mime: string, chunking: IngestionChunking, hooks: ParseAndChunkHooks = {}): Promise<ChunkedDocument> {
       const slot = await acquire();
       let broken = false;
       try {
@@ -125,8 +155,13 @@ export function createParsePool(options: ParsePoolOptions) {
           throw new ParseError(`The parser could not start: ${(error as Error)?.message ?? String(error)}`);
         });
         const id = nextId++;
-        return await new Promise<ParsedDocument>((resolve, reject) => {
-          const pending: Pending = { resolve, reject, ...(onPage ? { onPage } : {}) };
+        return await new Promise<ChunkedDocument>((resolve, reject) => {
+          let step: 'parsing' | 'chunking' = 'parsing';
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = (ms: number, message: () => Error) => {
+            clearTimeout(timer);
+            timer = setTimeout(() => fail(message()), ms);
+          };
           const done = () => {
             clearTimeout(timer);
             slot.worker.off('message', onMessage);
@@ -136,31 +171,50 @@ export function createParsePool(options: ParsePoolOptions) {
           const fail = (error: unknown) => {
             broken = true;
             done();
-            pending.reject(error);
+            reject(error);
           };
-          const onMessage = (m: { id?: number; result?: ParsedDocument; error?: { message: string; parse: boolean }; progress?: { page: number; total: number } }) => {
+          // A hook that throws fails this document; thrown out of a 'message' listener it would take the service down.
+          const hook = (call: () => void) => {
+            try {
+              call();
+            } catch (error) {
+              fail(error);
+            }
+          };
+          const onMessage = (m: WorkerReply) => {
             if (m.id !== id) return;
-            if (m.progress) return pending.onPage?.(m.progress.page, m.progress.total);
+            if ('progress' in m) return hook(() => hooks.onPage?.(m.progress.page, m.progress.total));
+            if ('parsed' in m) {
+              step = 'chunking';
+              deadline(chunkTimeoutMs, () => new ChunkingStoppedError('chunk_timeout', `Chunking took longer than ${seconds(chunkTimeoutMs)} s (the limit) and was stopped.`));
+              return hook(() => hooks.onParsed?.(m.parsed));
+            }
             done();
-            if (m.result) pending.resolve(m.result);
-            else pending.reject(m.error?.parse ? new ParseError(m.error.message) : new Error(m.error?.message ?? 'parse worker failed'));
+            if ('result' in m) resolve(m.result);
+            else reject(workerError(m.error));
           };
-          const onError = (error: Error & { code?: string }) =>
+          const onError = (error: Error & { code?: string }) => {
+            const oom = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+            if (step === 'parsing') {
+              return fail(
+                oom ? new ParseError(`Parsing ran out of its ${options.maxHeapMb} MB memory limit; the file is too large or malformed.`) : new ParseError(`The parser crashed: ${error.message}`),
+              );
+            }
             fail(
-              error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-                ? new ParseError(`Parsing ran out of its ${options.maxHeapMb} MB memory limit; the file is too large or malformed.`)
-                : new ParseError(`The parser crashed: ${error.message}`),
+              oom
+                ? new ChunkingStoppedError('chunk_out_of_memory', `Chunking ran out of its ${options.maxHeapMb} MB memory limit; the text is too large for these chunking settings.`)
+                : new ChunkingError(`The chunker crashed: ${error.message}`),
             );
-          const onExit = (code: number) => fail(new ParseError(`The parser stopped unexpectedly (exit ${code}).`));
-          const timer = setTimeout(
-            () => fail(new ParseError(`Parsing took longer than ${Math.round(options.timeoutMs / 100) / 10} s (the limit) and was stopped.`)),
-            options.timeoutMs,
-          );
+          };
+          const onExit = (code: number) =>
+            fail(step === 'chunking' ? new ChunkingError(`The chunker stopped unexpectedly (exit ${code}).`) : new ParseError(`The parser stopped unexpectedly (exit ${code}).`));
+          deadline(options.timeoutMs, () => new ParseError(`Parsing took longer than ${seconds(options.timeoutMs)} s (the limit) and was stopped.`));
           slot.worker.on('message', onMessage);
           slot.worker.on('error', onError);
           slot.worker.on('exit', onExit);
+          const request: WorkerRequest = { id, bytes: new Uint8Array(bytes), mime, limits: options.limits, chunking, ...(hooks.maxChunks !== undefined ? { maxChunks: hooks.maxChunks } : {}) };
           // A copy goes to the worker, so the caller's bytes stay intact.
-          slot.worker.postMessage({ id, bytes: new Uint8Array(bytes), mime, limits: options.limits });
+          slot.worker.postMessage(request);
         });
       } finally {
         release(slot, broken);

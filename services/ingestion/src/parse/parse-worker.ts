@@ -1,20 +1,52 @@
 import { parentPort } from 'node:worker_threads';
+import { ChunkingError } from '../chunk/chunk-text.js';
+import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { ParseError } from './extracted-text.js';
-import { parseDocument, type ParseLimits } from './parse-document.js';
+import { parseAndChunk, type ChunkedDocument, type ParseSummary } from './parse-and-chunk.js';
+import type { ParseLimits } from './parse-document.js';
+import { TooManyChunksError } from './too-many-chunks-error.js';
 
-interface Request {
+/** One task: parse the bytes, then chunk the text (see parse-pool.ts). */
+export interface WorkerRequest {
   id: number;
   bytes: Uint8Array;
   mime: string;
   limits: Omit<ParseLimits, 'onPage'>;
+  chunking: IngestionChunking;
+  maxChunks?: number;
 }
 
-parentPort!.on('message', (req: Request) => {
-  const onPage = (page: number, total: number) => parentPort!.postMessage({ id: req.id, progress: { page, total } });
-  parseDocument(req.bytes, req.mime, { ...req.limits, onPage }).then(
-    (result) => parentPort!.postMessage({ id: req.id, result }),
-    (error: unknown) =>
-      parentPort!.postMessage({ id: req.id, error: { message: (error as Error)?.message ?? String(error), parse: error instanceof ParseError } }),
+/** An error's class does not survive the message, so its kind travels with it. */
+export type WorkerError =
+  | { kind: 'parse' | 'chunking' | 'other'; message: string }
+  | { kind: 'too_many_chunks'; message: string; count: number; limit: number };
+
+/** Replies to a task, in order: page progress, `parsed` (chunking starts), then `result` or `error`. */
+export type WorkerReply = { id: number } & (
+  | { progress: { page: number; total: number } }
+  | { parsed: ParseSummary }
+  | { result: ChunkedDocument }
+  | { error: WorkerError }
+);
+
+function describe(error: unknown): WorkerError {
+  const message = (error as Error)?.message ?? String(error);
+  if (error instanceof ParseError) return { kind: 'parse', message };
+  if (error instanceof TooManyChunksError) return { kind: 'too_many_chunks', message, count: error.count, limit: error.limit };
+  if (error instanceof ChunkingError) return { kind: 'chunking', message };
+  return { kind: 'other', message };
+}
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  const post = (reply: WorkerReply) => parentPort!.postMessage(reply);
+  const onPage = (page: number, total: number) => post({ id: req.id, progress: { page, total } });
+  // `parsed` starts the chunking budget on the service's side (see parse-pool.ts).
+  parseAndChunk(req.bytes, req.mime, { ...req.limits, onPage }, req.chunking, {
+    ...(req.maxChunks !== undefined ? { maxChunks: req.maxChunks } : {}),
+    onParsed: (summary) => post({ id: req.id, parsed: summary }),
+  }).then(
+    (result) => post({ id: req.id, result }),
+    (error: unknown) => post({ id: req.id, error: describe(error) }),
   );
 });
 // pdf.js loads its (in-thread) worker module on first use; loading it now keeps that second out of

@@ -1,9 +1,9 @@
 import type { Db } from '@quire/db';
-import { chunkText } from '../chunk/chunk-text.js';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
+import { TooManyChunksError } from '../parse/too-many-chunks-error.js';
 import { fromBase64 } from '../repo/blob-transfer.js';
 import { BuildLeaseLostError } from './build-lease.js';
 
@@ -50,9 +50,14 @@ export async function pendingRechunk(db: Db, collectionId: string, versionId: st
 export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput): Promise<number> {
   const docs = await pendingRechunk(deps.db, input.collectionId, input.versionId, input.documents);
   for (const doc of docs) {
-    const parsed = await deps.parsePool.parse(doc.bytes, doc.mime_type);
-    const chunks = await chunkText(parsed, input.chunking);
-    if (chunks.length > deps.maxChunks) throw new EmbeddingValidationError('embedding_invalid', `Document ${doc.id} gives ${chunks.length} chunks with the new chunking; the limit is ${deps.maxChunks}.`);
+    // Parsed and chunked in a parse worker, under the same deadlines and heap limit as an upload.
+    const chunks = await deps.parsePool
+      .parseAndChunk(doc.bytes, doc.mime_type, input.chunking, { maxChunks: deps.maxChunks })
+      .then((parsed) => parsed.chunks)
+      .catch((error: unknown) => {
+        if (!(error instanceof TooManyChunksError)) throw error;
+        throw new EmbeddingValidationError('embedding_invalid', `Document ${doc.id} gives ${error.count} chunks with the new chunking; the limit is ${error.limit}.`);
+      });
     const embedded = await input.embed(chunks.map((c) => c.text), chunks.map((c) => c.contentSha256));
     await deps.db.transaction(async (tx) => {
       const live = await tx.query<{ version: number; status: string }>(`SELECT version, status FROM documents WHERE id = $1 FOR UPDATE`, [doc.id]);
