@@ -38,6 +38,10 @@ export function estimateTokens(chars: number): number {
   return Math.ceil(chars / 4);
 }
 
+function promptChars(options: GenerateOptionsV1): number {
+  return options.messages.reduce((n, m) => n + JSON.stringify(m.content ?? '').length, 0);
+}
+
 export interface StreamSession {
   /** Parts in order; the first one was already received from the provider when this resolves. */
   parts: AsyncIterable<StreamPartV1>;
@@ -99,6 +103,7 @@ export class ModelService {
       }
       const { batches, results } = split;
       const [start, end] = batches[results.length]!;
+      ctx.estimateInput = () => estimateTokens(values.slice(start, end).reduce((n, v) => n + v.length, 0));
       // On the attempt's own context, so a failure row (written by runPlan) names the call too.
       if (batches.length > 1) ctx.reason += `; call ${results.length + 1}/${batches.length} (inputs ${start}-${end - 1})`;
       const result = await this.once(ctx, 'embedding', attribution, async () => {
@@ -130,19 +135,21 @@ export class ModelService {
 
   async generate(name: string, options: GenerateOptionsV1, attribution: Attribution, abortSignal?: AbortSignal): Promise<GenerateResultV1> {
     const plan = await this.plan(name, 'chat', attribution);
-    return runPlan(this.loop, plan, 'chat', false, attribution, abortSignal, (ctx) =>
-      this.once(ctx, 'chat', attribution, async () => {
+    return runPlan(this.loop, plan, 'chat', false, attribution, abortSignal, (ctx) => {
+      ctx.estimateInput = () => estimateTokens(promptChars(options));
+      return this.once(ctx, 'chat', attribution, async () => {
         const model = this.catalog.generationModel(ctx.model);
         const result = await ctx.timer.run(() => model.doGenerate({ ...options, abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }));
         return { result, usage: result.usage, requestId: result.requestId };
-      }),
-    );
+      });
+    });
   }
 
   async rerank(name: string, query: string, documents: string[], topN: number | undefined, attribution: Attribution): Promise<RerankResultV1 & { model: string }> {
     const plan = await this.plan(name, 'rerank', attribution);
-    return runPlan(this.loop, plan, 'rerank', false, attribution, undefined, (ctx) =>
-      this.once(ctx, 'rerank', attribution, async () => {
+    return runPlan(this.loop, plan, 'rerank', false, attribution, undefined, (ctx) => {
+      ctx.estimateInput = () => estimateTokens(documents.reduce((n, d) => n + d.length + query.length, 0));
+      return this.once(ctx, 'rerank', attribution, async () => {
         const model = this.catalog.rerankingModel(ctx.model);
         if (documents.length > model.maxDocumentsPerCall) {
           throw new AppError('invalid_request', `"${ctx.model}" reranks at most ${model.maxDocumentsPerCall} documents per call; got ${documents.length}.`, { param: 'documents' });
@@ -151,8 +158,8 @@ export class ModelService {
           model.doRerank({ query, documents, ...(topN !== undefined ? { topN } : {}), abortSignal: ctx.timer.signal, headers: { 'x-request-id': attribution.traceId } }),
         );
         return { result: { ...result, model: ctx.model }, usage: result.usage, requestId: result.requestId };
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -163,8 +170,9 @@ export class ModelService {
    */
   async stream(name: string, options: GenerateOptionsV1, attribution: Attribution, abortSignal: AbortSignal): Promise<StreamSession> {
     const plan = await this.plan(name, 'chat', attribution);
-    const promptChars = options.messages.reduce((n, m) => n + JSON.stringify(m.content ?? '').length, 0);
+    const prompt = promptChars(options);
     return runPlan(this.loop, plan, 'chat', true, attribution, abortSignal, async (ctx) => {
+      ctx.estimateInput = () => estimateTokens(prompt);
       const model = this.catalog.generationModel(ctx.model);
       let iterator: AsyncIterator<StreamPartV1> | undefined;
       try {
@@ -176,7 +184,7 @@ export class ModelService {
         const firstTokenMs = performance.now() - ctx.started;
         ctx.health?.success(firstTokenMs, ctx.plan.breaker);
         return {
-          parts: this.meteredParts(first, iterator, ctx, attribution, firstTokenMs, promptChars, opened.requestId),
+          parts: this.meteredParts(first, iterator, ctx, attribution, firstTokenMs, prompt, opened.requestId),
           ...(opened.requestId ? { requestId: opened.requestId } : {}),
           model: ctx.model,
         };

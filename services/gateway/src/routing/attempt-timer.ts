@@ -1,7 +1,7 @@
 import { DEFAULT_TRANSPORT, HTTP_HOOKS, ProviderError, type HttpHooks } from '@quire/models';
 import type { Timeouts } from './route-config.js';
 
-export type Phase = 'connect' | 'first byte' | 'total';
+type Phase = 'connect' | 'first byte' | 'total';
 
 /**
  * Kept for callers that pass it as the registry's fetch: it marks the default transport, so
@@ -28,6 +28,11 @@ export class AttemptTimer {
   private totalAt = Infinity;
   /** The connect deadline only applies once a request went out over HTTP (postJson says when). */
   private started = false;
+  /**
+   * The request reached a connection to the provider (or, through `fetch`, which cannot tell, its
+   * answer's headers arrived): from here the provider may act on it, and bill it.
+   */
+  delivered = false;
   private timer: NodeJS.Timeout | undefined;
   private fired: Phase | undefined;
   private readonly onClientAbort: (() => void) | undefined;
@@ -44,14 +49,17 @@ export class AttemptTimer {
         clientSignal.addEventListener('abort', this.onClientAbort, { once: true });
       }
     }
+    // The transport says when the request left (a ledger row needs to know whether it could be billed)
+    // and when the connection was ready (the connect deadline).
+    const connected = () => {
+      this.delivered = true;
+      this.done('connect');
+    };
+    const hooks: HttpHooks = { started: () => (this.started = true), connected, headers: connected };
+    (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
     if (!timeouts) return;
     const now = performance.now();
-    if (timeouts.connectMs) {
-      const connected = () => this.done('connect');
-      const hooks: HttpHooks = { started: () => (this.started = true), connected, headers: connected };
-      (this.signal as AbortSignal & { [HTTP_HOOKS]?: HttpHooks })[HTTP_HOOKS] = hooks;
-      this.connectAt = now + timeouts.connectMs;
-    }
+    if (timeouts.connectMs) this.connectAt = now + timeouts.connectMs;
     if (timeouts.firstByteMs) this.firstByteAt = now + timeouts.firstByteMs;
     if (timeouts.totalMs) this.totalAt = now + timeouts.totalMs;
     this.arm();
@@ -101,11 +109,6 @@ export class AttemptTimer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-  }
-
-  /** The deadline that ended this attempt, if one did. */
-  get firedPhase(): Phase | undefined {
-    return this.fired;
   }
 
   get clientAborted(): boolean {

@@ -1,9 +1,9 @@
 import type { UsageV1 } from '@quire/models';
-import { EGRESS_REFUSED, emptyUsage, ProviderError } from '@quire/models';
+import { emptyUsage, ProviderError } from '@quire/models';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
 import { errorCodeOf, toAppError } from '../model-errors.js';
-import { AttemptTimer, type Phase } from './attempt-timer.js';
+import { AttemptTimer } from './attempt-timer.js';
 import type { RouteRetryPolicy } from './route-config.js';
 import type { Capability, Plan, PlanStep } from './route-planner.js';
 import type { HealthBook, TargetHealth } from './target-health.js';
@@ -21,6 +21,8 @@ export interface AttemptContext {
   started: number;
   health: TargetHealth | undefined;
   plan: Plan;
+  /** The call's input in tokens, estimated (only asked for when a failure may still be billed). */
+  estimateInput?: () => number;
 }
 
 /** Provider failures that say something about the target (so: circuit breaker, next target). */
@@ -35,30 +37,24 @@ export function isTargetFailure(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Failures where the request never reached a provider that could act on it. */
-const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', EGRESS_REFUSED]);
-
 /**
- * Whether a failed attempt may still be billed. A provider that answered with an error status did
- * not bill it, and a request that never left (refused connection, no DNS, egress refused) cannot
- * be billed (nor can one cut off by the connect deadline): those cost 0. A deadline, a reset connection or a client abort after the request went
- * out may have left the provider generating (and billing) an answer nobody read: its cost is
- * unknown, so the row says NULL (with usage_reported false) rather than a zero that would
- * understate spend.
+ * Whether a failed attempt may still be billed. A request that never reached a connection (refused,
+ * no DNS, egress refused, a TLS failure, the connect deadline, a client gone before it was sent)
+ * cannot be, nor one the provider answered with an error status. A deadline, a reset or a client
+ * abort after the request went out may have left the provider generating (and billing) an answer
+ * nobody read: that row is priced on the estimated input, with usage flagged unreported, as an
+ * aborted stream is, so spend and budgets see a lower bound rather than zero.
  */
-export function mayBeBilled(error: unknown, aborted: boolean, deadline?: Phase): boolean {
+export function mayBeBilled(error: unknown, aborted: boolean, delivered: boolean): boolean {
+  if (!delivered) return false;
   if (aborted) return true;
-  // A connect deadline fires before the request could be written.
-  if (deadline === 'connect') return false;
-  if (!ProviderError.is(error) || error.status > 0) return false;
-  if (error.code === 'provider_not_configured') return false;
-  let cause: unknown = error.cause;
-  for (let depth = 0; cause && depth < 4; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && NOT_DELIVERED.has(code)) return false;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return true;
+  return !ProviderError.is(error) || error.status === 0;
+}
+
+function failedUsage(deps: AttemptLoopDeps, ctx: AttemptContext, billed: boolean): { usage: UsageV1; costUsd: string | null } {
+  if (!billed) return { usage: emptyUsage(false), costUsd: deps.costOf(ctx.model, emptyUsage(true)) };
+  const usage = { ...emptyUsage(false), inputTokens: ctx.estimateInput?.() ?? 0 };
+  return { usage, costUsd: deps.costOf(ctx.model, usage) };
 }
 
 export function backoffMs(policy: RouteRetryPolicy, tries: number, error: unknown): number {
@@ -161,7 +157,7 @@ export async function runPlan<T>(
         if (ProviderError.is(error) || aborted) {
           await deps.ledger.record({
             ...ledgerBase(ctx, attribution, capability, stream), status: aborted ? 'aborted' : 'error', errorCode: errorCodeOf(error),
-            usage: emptyUsage(false), costUsd: mayBeBilled(error, aborted, timer.firedPhase) ? null : deps.costOf(step.model, emptyUsage(true)), latencyMs: performance.now() - ctx.started,
+            ...failedUsage(deps, ctx, mayBeBilled(error, aborted, timer.delivered)), latencyMs: performance.now() - ctx.started,
             ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
           });
         }
