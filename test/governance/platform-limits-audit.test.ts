@@ -96,6 +96,18 @@ describe('platform API rate limits', () => {
     expect((await search(k.auth)).status).toBe(429);
   });
 
+  test("an upload's background embedding does not use the uploader's token window", async () => {
+    const k = await teamKey(url, team('a'), 'knowledge-admin', { rpm: 10, tpm: 1_000_000 }, AUTH);
+    await awayFromWindowEdge();
+    await upload(k.auth, coll, 'Spare batteries are kept in the second drawer of the supply cabinet. '.repeat(40));
+    await sleep(300);
+    const after = await search(k.auth);
+    expect(after.status).toBe(200);
+    // The upload counted as one request, its embedding calls as nothing; only the search's query embedding has settled yet.
+    expect(remaining(after)).toBe('8');
+    expect(Number(after.headers.get('x-ratelimit-remaining-tokens'))).toBe(1_000_000);
+  });
+
   test('the model API and the platform API share one per-key window', async () => {
     const k = await teamKey(url, team('a'), 'member', { rpm: 3 }, AUTH);
     await awayFromWindowEdge();

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { isOrgAdmin, type Identity } from '@quire/contracts';
+import { HEADERS, isOrgAdmin, type Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import type { UpstreamError } from '../platform-proxy.js';
@@ -22,6 +22,8 @@ export interface ModelCaller {
   /** True for the services' signed identities: their tokens count, their requests were counted at the request that caused them. */
   internal: boolean;
   policy?: Policy | undefined;
+  /** The services' `x-quire-purpose` (`ingest-embed`, `query-embed`, ...): why an internal call is made. */
+  purpose?: string | undefined;
 }
 
 /**
@@ -49,7 +51,9 @@ export async function admitModelCall(
   if (caller.internal) {
     // A service's call for a request already admitted at the door (platformRateLimit): its tokens
     // count against the caller's tpm, but it is not another request and is never refused halfway.
-    admission = gov.rates.meterTokens(caller.identity, policy);
+    // Background indexing is not: a large upload would otherwise fill the uploader's token window
+    // for as long as it indexes, and refuse their searches and chats (its cost still meets budgets).
+    admission = caller.purpose === 'ingest-embed' ? { headers: {}, tokenKeys: [], estimatedTokens: 0 } : gov.rates.meterTokens(caller.identity, policy);
   } else {
     // A refusal carries its headers (retry-after, x-ratelimit-*) on the AppError: the error answer sends them.
     admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
@@ -77,7 +81,8 @@ export function modelGuard(gov: Governance): RequestHandler {
     const body = req.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object' || typeof body.model !== 'string') return next();
     const locals = res.locals as GovernedLocals;
-    admitModelCall(gov, locals, body, req.path, (k, v) => res.setHeader(k, v)).then(({ identity, settle }) => {
+    const caller: ModelCaller = { ...locals, purpose: req.get(HEADERS.purpose) };
+    admitModelCall(gov, caller, body, req.path, (k, v) => res.setHeader(k, v)).then(({ identity, settle }) => {
       locals.identity = identity;
       res.once('close', settle);
       next();

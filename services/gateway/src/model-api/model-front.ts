@@ -86,7 +86,7 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
 
   const caller = async (req: IncomingMessage, traceId: string): Promise<ModelCaller> => {
     const token = header(req, HEADERS.identity);
-    if (token) return { traceId, identity: verifyIdentity(token, deps.internalSecret), internal: true };
+    if (token) return { traceId, identity: verifyIdentity(token, deps.internalSecret), internal: true, purpose: header(req, HEADERS.purpose) };
     await gov.ready;
     const { identity, policy } = await gov.auth.authenticate(header(req, 'authorization'), header(req, ON_BEHALF_OF_GROUPS));
     return { traceId, identity, internal: false, policy };
