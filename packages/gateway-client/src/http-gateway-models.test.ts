@@ -44,6 +44,12 @@ describe('the gateway client reads rerank answers through a schema', () => {
     expect(AppError.is(error) && error.code).toBe('provider_bad_response');
   });
 
+  it('an overloaded answer stays overloaded (503, so its retry-after can reach the client)', async () => {
+    next = { status: 503, body: { error: { code: 'provider_overloaded', message: 'busy' } }, headers: { 'retry-after': '2' } };
+    const error = await failure();
+    expect(ProviderError.is(error) && { code: error.code, retryAfterMs: error.retryAfterMs }).toEqual({ code: 'provider_overloaded', retryAfterMs: 2000 });
+  });
+
   it("keeps the gateway's retry-after on a rate-limited answer", async () => {
     next = { status: 429, body: { error: { code: 'provider_rate_limited', message: 'slow down' } }, headers: { 'retry-after': '3' } };
     const error = await failure();

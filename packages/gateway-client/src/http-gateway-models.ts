@@ -167,7 +167,7 @@ async function rerankOverHttp(doFetch: typeof fetch, url: string, headers: Recor
     if (RETRYABLE.has(code) || (!code && res.status >= 500)) {
       const retryAfterMs = parseRetryAfterMs(res.headers);
       throw new ProviderError({
-        code: res.status === 429 ? 'provider_rate_limited' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body,
+        code: res.status === 429 ? 'provider_rate_limited' : res.status === 503 ? 'provider_overloaded' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
     }
