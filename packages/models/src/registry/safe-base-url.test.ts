@@ -44,6 +44,17 @@ describe('classifyAddress', () => {
     ['fe80::1', 'link-local'],
     ['169.254.169.254', 'metadata'],
     ['fd00:ec2::254', 'metadata'],
+    // NAT64 and 6to4 addresses are what the IPv4 address they carry is.
+    ['64:ff9b::a00:5', 'private'],
+    ['64:ff9b::10.0.0.5', 'private'],
+    ['64:ff9b::a9fe:a9fe', 'metadata'],
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::808:808', 'public'],
+    ['64:ff9b:1::a00:5', 'private'],
+    ['64:ff9b:1::808:808', 'private'],
+    ['2002:a00:5::1', 'private'],
+    ['2002:a9fe:a9fe::', 'metadata'],
+    ['2002:808:808::1', 'public'],
   ])('%s is %s', (address, expected) => {
     expect(classifyAddress(address)).toBe(expected);
   });

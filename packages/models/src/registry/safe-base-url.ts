@@ -60,11 +60,46 @@ const PRIVATE = blockList([
   ['fc00::', 7, 'ipv6'],
 ]);
 
+// IPv6 forms that carry an IPv4 address a translator or relay connects to: NAT64's well-known prefix
+// (RFC 6052) in the last 32 bits, 6to4 (RFC 3056) in bits 16-47. The local-use NAT64 prefix
+// (64:ff9b:1::/48, RFC 8215) is an operator's own translator, placed as it chose: private.
+const NAT64 = blockList([['64:ff9b::', 96, 'ipv6']]);
+const LOCAL_NAT64 = blockList([['64:ff9b:1::', 48, 'ipv6']]);
+const SIX_TO_FOUR = blockList([['2002::', 16, 'ipv6']]);
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
+function hextets(address: string): number[] {
+  let text = address;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((g) => parseInt(g, 16));
+}
+
+function ipv4Of(high: number, low: number): string {
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+}
+
 /** Classifies a literal IPv4 or IPv6 address (no brackets). */
 export function classifyAddress(address: string): HostClass {
   const family = isIP(address);
   if (family === 0) throw new TypeError(`not an IP address: ${address}`);
   const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (type === 'ipv6' && NAT64.check(address, 'ipv6')) {
+    const h = hextets(address);
+    return classifyAddress(ipv4Of(h[6]!, h[7]!));
+  }
+  if (type === 'ipv6' && LOCAL_NAT64.check(address, 'ipv6')) return 'private';
+  if (type === 'ipv6' && SIX_TO_FOUR.check(address, 'ipv6')) {
+    const h = hextets(address);
+    return classifyAddress(ipv4Of(h[1]!, h[2]!));
+  }
   if (METADATA.check(address, type)) return 'metadata';
   if (LOOPBACK.check(address, type)) return 'loopback';
   if (LINK_LOCAL.check(address, type)) return 'link-local';
