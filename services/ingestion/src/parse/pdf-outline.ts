@@ -17,6 +17,8 @@ export interface OutlineEntry {
   top: number | null;
 }
 
+/** Outline entries on one page whose title is looked for among its lines (the rest start at the top edge). */
+const MAX_SEARCHED_ENTRIES_PER_PAGE = 64;
 /** Bounds the destination lookups a hostile outline can ask for. */
 const MAX_OUTLINE_NODES = 5000;
 const MAX_OUTLINE_DEPTH = 16;
@@ -78,28 +80,34 @@ async function resolveDestination(doc: PDFDocumentProxy, dest: OutlineNode['dest
  * entry starts at the first line below that top edge, or at the top of its page.
  */
 export function outlineHeadings(entries: OutlineEntry[], lines: PdfLine[], pages: PageSpan[]): HeadingMark[] {
-  const byPage = new Map<number, PdfLine[]>();
+  // Each line normalised once: a hostile outline aims thousands of entries at one page of many lines.
+  const byPage = new Map<number, { line: PdfLine; norm: string }[]>();
   for (const line of lines) {
+    const item = { line, norm: normalized(line.text) };
     const list = byPage.get(line.page);
-    if (list) list.push(line);
-    else byPage.set(line.page, [line]);
+    if (list) list.push(item);
+    else byPage.set(line.page, [item]);
   }
   const pageStart = new Map(pages.map((p) => [p.num, p.start]));
+  const searched = new Map<number, number>();
   const marks: HeadingMark[] = [];
   for (const entry of entries) {
     const start = pageStart.get(entry.page);
     if (start === undefined) continue;
     const onPage = byPage.get(entry.page) ?? [];
-    const below = entry.top === null ? onPage : onPage.filter((l) => l.y <= entry.top! + l.size);
-    const want = normalized(entry.title);
-    const exact = (l: PdfLine) => normalized(l.text) === want;
-    const prefix = (l: PdfLine) => {
-      const have = normalized(l.text);
+    const below = entry.top === null ? onPage : onPage.filter((l) => l.line.y <= entry.top! + l.line.size);
+    const count = (searched.get(entry.page) ?? 0) + 1;
+    searched.set(entry.page, count);
+    let hit: PdfLine | undefined;
+    // Past a real document's share of bookmarks on one page, entries are not looked for in its lines.
+    if (count <= MAX_SEARCHED_ENTRIES_PER_PAGE) {
+      const want = normalized(entry.title);
+      const exact = (l: { norm: string }) => l.norm === want;
       // A title wrapped over two lines: the first line is a prefix of the title.
-      return have.length > 0 && (have.startsWith(want) || (have.length >= 4 && want.startsWith(have)));
-    };
-    const hit = below.find(exact) ?? below.find(prefix) ?? onPage.find(exact);
-    const offset = hit?.offset ?? (entry.top !== null ? below[0]?.offset : undefined) ?? start;
+      const prefix = ({ norm }: { norm: string }) => norm.length > 0 && (norm.startsWith(want) || (norm.length >= 4 && want.startsWith(norm)));
+      hit = (below.find(exact) ?? below.find(prefix) ?? onPage.find(exact))?.line;
+    }
+    const offset = hit?.offset ?? (entry.top !== null ? below[0]?.line.offset : undefined) ?? start;
     marks.push({ offset, level: entry.level, title: entry.title });
   }
   // Array#sort is stable: a parent and its first child at the same offset keep their order.
