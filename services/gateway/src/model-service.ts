@@ -91,7 +91,11 @@ export class ModelService {
    * the serving target's. `encoding`: the wire format the caller wants, passed to providers that can
    * send base64 (see EmbedOptionsV1).
    */
-  async embed(name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64'): Promise<EmbedResultV1> {
+  async embed(
+    name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64',
+    /** Asked before each further call of a split request: a caller that went away stops paying for the rest. */
+    callerGone?: () => boolean,
+  ): Promise<EmbedResultV1> {
     const plan = await this.plan(name, 'embedding', attribution);
     const tokens = values.map(estimateEmbeddingTokens);
     let split: { target: string; batches: [number, number][]; results: EmbedResultV1[] } | undefined;
@@ -102,6 +106,7 @@ export class ModelService {
         split = { target: ctx.model, batches: batches.length > 0 ? batches : [[0, 0]], results: [] };
       }
       const { batches, results } = split;
+      if (results.length > 0 && callerGone?.()) throw new DOMException('The client closed the request.', 'AbortError');
       const [start, end] = batches[results.length]!;
       ctx.estimateInput = () => estimateTokens(values.slice(start, end).reduce((n, v) => n + v.length, 0));
       // On the attempt's own context, so a failure row (written by runPlan) names the call too.

@@ -106,6 +106,15 @@ describe('POST /v1/embeddings splits by the target model caps', () => {
     expect(rows.map((r) => r.route_reason)).toEqual(['direct; call 1/4 (inputs 0-31)', 'direct; call 2/4 (inputs 32-63)', 'direct; call 3/4 (inputs 64-95)', 'direct; call 4/4 (inputs 96-99)']);
   });
 
+  test('a caller that went away stops a split request before its next call; the call made stays metered', async () => {
+    const identity = { team_id: 'default', key_id: 'k-gone', role: 'admin' as const, groups: [] };
+    const attribution = { traceId: 'split-gone', identity, purpose: 'api' as const };
+    const gone = () => tei.requests.length >= 1;
+    await expect(gw.models.embed(TEI, texts(100), undefined, attribution, undefined, gone)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(tei.requests).toHaveLength(1);
+    expect((await ledgerFor(db, 'split-gone')).map((r) => [r.attempt, r.status])).toEqual([[1, 'ok']]);
+  });
+
   test('base64 answers keep the order across calls', async () => {
     const values = texts(40);
     const { json } = await embed({ model: TEI, input: values, encoding_format: 'base64' }, 'split-b64');

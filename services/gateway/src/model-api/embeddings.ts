@@ -22,7 +22,7 @@ export async function embeddings(models: ModelService, raw: unknown, attribution
   const values = typeof body.input === 'string' ? [body.input] : body.input;
   // A base64 caller (the OpenAI SDK's default) gets base64 from providers that offer it: float32 bytes
   // pass through without becoming JSON numbers on either side.
-  const result = await models.embed(body.model, values, body.dimensions, attribution, body.encoding_format === 'base64' ? 'base64' : undefined);
+  const result = await models.embed(body.model, values, body.dimensions, attribution, body.encoding_format === 'base64' ? 'base64' : undefined, () => res.destroyed);
   writeJson(res, 200, {
     object: 'list',
     data: result.embeddings.map((embedding, index) => ({
