@@ -5,6 +5,7 @@ import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
+import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 import { getBenchmark, insertBenchmark, listBenchmarks } from './benchmark-repo.js';
@@ -39,6 +40,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         if (c.mode === 'keyword' && c.index_version_id && !view.chunkSetVersionId) {
           throw new AppError('invalid_request', `Configuration "${c.name}": keyword search does not use vectors, so an index version makes no difference to it unless it was built with other chunking; use vector or hybrid mode to compare index versions.`, { param: 'configurations' });
         }
+        // Keyword search over a version's own chunk set indexes it in memory; a set over the cap is refused now, not case by case.
+        if (c.mode !== 'vector' && view.chunkSetVersionId) await assertChunkSetIndexable(db, collection.id, view.chunkSetVersionId);
         if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
         if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });
         configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });

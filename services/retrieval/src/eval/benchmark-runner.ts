@@ -6,7 +6,7 @@ import { AppError, signIdentity, type Logger } from '@quire/server-kit';
 import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { doneKeys, findBenchmark, insertResult, recordQueryStart, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
-import { applyConfiguration, executeCase, generatesAnswers, scoreAnswer, scoreRetrieval } from './case-executor.js';
+import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
 import { listCases } from './eval-repo.js';
 
 export interface RunnerDeps extends SearchDeps {
@@ -145,6 +145,8 @@ export class BenchmarkRunner {
     const config = b.configurations[index]!;
     const attempts = this.deps.attempts ?? 3;
     let lastError: unknown = null;
+    // Chunk judgments map onto a re-chunked version's own chunks (see relevantInChunkSet).
+    const relevant = await relevantInChunkSet(db, c.relevant, collection.chunkSetVersionId);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const queryId = randomUUID();
       const traceId = `eval_${b.id.slice(0, 8)}_${queryId.replace(/-/g, '').slice(0, 16)}`;
@@ -152,7 +154,7 @@ export class BenchmarkRunner {
       await recordQueryStart(db, b.id, queryId);
       try {
         const run = await executeCase({ deps: this.deps, collection, config, question: c.question, identity: b.identity, identityToken, traceId, queryId, abortSignal: this.abort.signal });
-        const metrics: Record<string, number | null> = { ...(scoreRetrieval(run.ranked, c.relevant, config.top_k) ?? {}) };
+        const metrics: Record<string, number | null> = { ...(scoreRetrieval(run.ranked, relevant, config.top_k) ?? {}) };
         let details: unknown = null;
         if (generatesAnswers(config)) {
           const scored = await scoreAnswer(this.deps, run, {

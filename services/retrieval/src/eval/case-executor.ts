@@ -128,6 +128,41 @@ export function scoreRetrieval(ranked: RankedItem[], relevant: Relevant[], k: nu
   return retrievalMetrics(ids, qrels, k);
 }
 
+/**
+ * A case's relevance as a configuration that reads an index version's own chunk set can score it.
+ * Judgments by chunk name chunks of the active set (synthetic sets, hand-picked passages), which the
+ * version's chunks never are; scored as they are, such a configuration would always score 0. Each
+ * judged chunk is therefore mapped to the version's chunks of the same document whose character
+ * ranges cover it: overlapping by at least half of the shorter of the two, so a neighbour touching
+ * the passage by a few characters (chunk overlap) does not count while the pieces a passage was
+ * split into, or the larger chunk holding it, do. Each keeps the judged grade. A judged chunk that
+ * maps to none (its row gone, or no version chunk covers it) leaves the case to be judged per
+ * document instead (entries without a chunk id make `scoreRetrieval` score per document).
+ * Judgments by document, and configurations on the active set, are returned unchanged.
+ */
+export async function relevantInChunkSet(db: SearchDeps['db'], relevant: Relevant[], chunkSetVersionId: string | null | undefined): Promise<Relevant[]> {
+  if (!chunkSetVersionId || relevant.length === 0 || !relevant.every((r) => r.chunk_id)) return relevant;
+  const r = await db.query<{ source: string; source_document_id: string; id: string | null; document_id: string | null }>(
+    `SELECT j.id AS source, j.document_id AS source_document_id, v.id, v.document_id
+FROM chunks j
+LEFT JOIN chunks v ON v.document_id = j.document_id AND v.index_version_id = $2
+ AND LEAST(v.char_end, j.char_end) - GREATEST(v.char_start, j.char_start) > 0
+ AND 2 * (LEAST(v.char_end, j.char_end) - GREATEST(v.char_start, j.char_start)) >= LEAST(v.char_end - v.char_start, j.char_end - j.char_start)
+WHERE j.id = ANY($1::uuid[])`,
+    [relevant.map((x) => x.chunk_id!), chunkSetVersionId],
+  );
+  const documentOf = new Map(r.rows.map((row) => [row.source, row.source_document_id]));
+  const bySource = new Map<string, { id: string; document_id: string }[]>();
+  for (const row of r.rows) if (row.id && row.document_id) bySource.set(row.source, [...(bySource.get(row.source) ?? []), { id: row.id, document_id: row.document_id }]);
+  if (!relevant.every((x) => bySource.has(x.chunk_id!))) {
+    return relevant.flatMap((x) => {
+      const documentId = x.document_id ?? documentOf.get(x.chunk_id!);
+      return documentId ? [{ document_id: documentId, grade: x.grade }] : [];
+    });
+  }
+  return relevant.flatMap((x) => bySource.get(x.chunk_id!)!.map((t) => ({ chunk_id: t.id, document_id: t.document_id, grade: x.grade })));
+}
+
 /** Answer metrics: citation precision (lexical support, as the answer pipeline checks it), no-answer, and the judge's scores. */
 export async function scoreAnswer(
   deps: SearchDeps,

@@ -11,14 +11,21 @@ Reply with JSON only: {"question": "...", "answer": "..."}`;
  * A draft eval set from the collection's active chunks (never a re-chunked version's own set): a
  * seeded sample of chunks, one question each (purpose `generate`, metered), the chunk as the
  * relevant passage. Marked synthetic: a model wrote it, so people should review it before trusting
- * numbers measured with it.
+ * numbers measured with it. Only chunks of ready documents without access groups are sampled: an
+ * eval set is readable by everyone who can read the collection's sets, and its questions and
+ * reference answers restate the passage, so a group-restricted document would leak through them
+ * (search keeps such documents to the groups in `scopeConditions`; an eval set has no groups).
  */
 export async function generateSyntheticCases(
   deps: { db: Db; models: GatewayModels },
   input: { collectionId: string; model: string; count: number; seed: number; call: Omit<GatewayCallContext, 'purpose'> },
 ): Promise<NewCase[]> {
   const chunks = await deps.db.query<{ id: string; document_id: string; text: string }>(
-    `SELECT id, document_id, text FROM chunks WHERE collection_id = $1 AND index_version_id IS NULL AND length(text) >= 80 ORDER BY md5(id::text || $2::text) LIMIT $3`,
+    `SELECT c.id, c.document_id, c.text
+FROM chunks c
+JOIN documents d ON d.id = c.document_id
+WHERE c.collection_id = $1 AND c.index_version_id IS NULL AND d.status = 'ready' AND d.access_groups = '{}' AND length(c.text) >= 80
+ORDER BY md5(c.id::text || $2::text) LIMIT $3`,
     [input.collectionId, String(input.seed), input.count],
   );
   const model = deps.models.generationModel(input.model, { ...input.call, purpose: 'generate' });

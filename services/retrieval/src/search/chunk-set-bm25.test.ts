@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { openTestDatabase, type Db } from '@quire/db';
 import { DRAFT, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import { AppError } from '@quire/server-kit';
 import { createBm25KeywordRetriever } from './bm25-retriever.js';
+import { assertChunkSetIndexable, createChunkSetBm25, indexChunkSet, MAX_CHUNK_SET_CHUNKS } from './chunk-set-bm25.js';
 import type { KeywordRetriever } from './keyword-retriever.js';
 
 /**
@@ -69,4 +71,28 @@ test('chunks written to the version later are found (the index follows the versi
   // A build round bumps the version as it writes chunks.
   await db.query(`UPDATE index_versions SET chunks_total = chunks_total + 1, updated_at = now() WHERE id = $1`, [versionId]);
   expect(await retriever.search(seeded.collectionId, 'lighthouse keeper', 10, undefined, { chunkSetVersionId: versionId })).toHaveLength(2);
+});
+
+test('a set over the cap is refused with a 400 saying what to do, before any text is read', async () => {
+  const small = createChunkSetBm25(db, { maxChunks: 3 });
+  const error = await small.search(seeded.collectionId, versionId, 'harbour', { limit: 10, analyzer: 'english' }).catch((e: unknown) => e);
+  expect(AppError.is(error)).toBe(true);
+  const e = error as AppError;
+  expect(e.status).toBe(400);
+  expect(e.code).toBe('invalid_request');
+  expect(e.details).toMatchObject({ reason: 'chunk_set_too_large', index_version_id: versionId, max_chunks: 3 });
+  expect(e.message).toMatch(/activate the version .* vector mode/);
+  // The same check the benchmark route runs on creation; the default cap admits this set.
+  await expect(assertChunkSetIndexable(db, seeded.collectionId, versionId, 3)).rejects.toMatchObject({ code: 'invalid_request', details: { reason: 'chunk_set_too_large' } });
+  expect(await assertChunkSetIndexable(db, seeded.collectionId, versionId)).toBeLessThanOrEqual(MAX_CHUNK_SET_CHUNKS);
+});
+
+test('indexing yields to the event loop between slices of chunks', async () => {
+  const chunks = Array.from({ length: 2000 }, (_, i) => ({ id: `c${i}`, text: `harbour tide ferry pier number ${i} word${i % 97}` }));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const index = await indexChunkSet(chunks, 'english');
+  clearInterval(timer);
+  expect(index.ids).toHaveLength(2000);
+  expect(ticks).toBeGreaterThan(0);
 });
