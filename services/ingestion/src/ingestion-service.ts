@@ -91,7 +91,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     leaseMs: limits.staleAfterMs,
     sweepIntervalMs: limits.reconcileIntervalMs,
   });
-  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, maxAttempts: limits.attempts });
+  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, deadAfterMs: limits.deadAfterMs, maxAttempts: limits.attempts });
 
   const app = createServiceApp({
     name: 'ingestion',

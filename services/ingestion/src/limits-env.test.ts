@@ -32,6 +32,7 @@ describe('readIngestionLimitsEnv', () => {
       QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER: '2',
       QUIRE_INGEST_RECONCILE_INTERVAL_MS: '30000',
       QUIRE_INGEST_STALE_AFTER_MS: '120000',
+      QUIRE_INGEST_DEAD_AFTER_MS: '30000',
       QUIRE_INGEST_PARSE_WORKERS: '4',
       QUIRE_INGEST_PARSE_HEAP_MB: '1024',
       QUIRE_INGEST_PARSE_TIMEOUT_MS: '60000',
@@ -58,6 +59,8 @@ describe('readIngestionLimitsEnv', () => {
       embedConcurrencyPerProvider: 2,
       reconcileIntervalMs: 30_000,
       staleAfterMs: 120_000,
+      deadAfterMs: 30_000,
+      aliveIntervalMs: DEFAULT_LIMITS.aliveIntervalMs,
       parseWorkers: 4,
       parseHeapMb: 1024,
       parseTimeoutMs: 60_000,
@@ -103,6 +106,20 @@ describe('readIngestionLimitsEnv', () => {
     expect(error.code).toBe('ingestion_config_invalid');
     expect(error.issues).toEqual([message]);
     expect(error.message).toBe(`Invalid ingestion configuration: ${message}`);
+  });
+
+  it('refuses a stale-after time within the parse and chunk budgets (they write no progress)', () => {
+    expect(refusal({ QUIRE_INGEST_STALE_AFTER_MS: '200000' }).issues).toEqual([
+      'QUIRE_INGEST_STALE_AFTER_MS (200000) must exceed QUIRE_INGEST_PARSE_TIMEOUT_MS + QUIRE_INGEST_CHUNK_TIMEOUT_MS (240000): parsing and chunking write no progress, so a document still within those limits would be taken over as stalled',
+    ]);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_STALE_AFTER_MS: '200000', QUIRE_INGEST_PARSE_TIMEOUT_MS: '100000', QUIRE_INGEST_CHUNK_TIMEOUT_MS: '60000' }).staleAfterMs).toBe(200_000);
+  });
+
+  it('refuses a dead-after time too close to the alive refresh interval', () => {
+    expect(refusal({ QUIRE_INGEST_DEAD_AFTER_MS: '10000' }).issues).toEqual([
+      'QUIRE_INGEST_DEAD_AFTER_MS (10000) must be at least 15000, three times the 5000 ms at which a running attempt shows it is alive, so a late refresh is not taken for a dead worker',
+    ]);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_DEAD_AFTER_MS: '15000' }).deadAfterMs).toBe(15_000);
   });
 
   it('reports every bad variable at once', () => {

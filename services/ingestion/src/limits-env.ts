@@ -60,6 +60,7 @@ export const IngestionLimitsEnvSchema = z
     QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER: integer('QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER', 1),
     QUIRE_INGEST_RECONCILE_INTERVAL_MS: integer('QUIRE_INGEST_RECONCILE_INTERVAL_MS', 1),
     QUIRE_INGEST_STALE_AFTER_MS: integer('QUIRE_INGEST_STALE_AFTER_MS', 1),
+    QUIRE_INGEST_DEAD_AFTER_MS: integer('QUIRE_INGEST_DEAD_AFTER_MS', 1),
     QUIRE_INGEST_PARSE_WORKERS: integer('QUIRE_INGEST_PARSE_WORKERS', 1, 64),
     QUIRE_INGEST_PARSE_HEAP_MB: integer('QUIRE_INGEST_PARSE_HEAP_MB', 1),
     QUIRE_INGEST_PARSE_TIMEOUT_MS: integer('QUIRE_INGEST_PARSE_TIMEOUT_MS', 1),
@@ -90,6 +91,7 @@ export const IngestionLimitsEnvSchema = z
       embedConcurrencyPerProvider: env.QUIRE_INGEST_EMBED_CONCURRENCY_PER_PROVIDER ?? DEFAULT_LIMITS.embedConcurrencyPerProvider,
       reconcileIntervalMs: env.QUIRE_INGEST_RECONCILE_INTERVAL_MS ?? DEFAULT_LIMITS.reconcileIntervalMs,
       staleAfterMs: env.QUIRE_INGEST_STALE_AFTER_MS ?? DEFAULT_LIMITS.staleAfterMs,
+      deadAfterMs: env.QUIRE_INGEST_DEAD_AFTER_MS ?? DEFAULT_LIMITS.deadAfterMs,
       parseWorkers: env.QUIRE_INGEST_PARSE_WORKERS ?? DEFAULT_LIMITS.parseWorkers,
       parseHeapMb: env.QUIRE_INGEST_PARSE_HEAP_MB ?? DEFAULT_LIMITS.parseHeapMb,
       parseTimeoutMs: env.QUIRE_INGEST_PARSE_TIMEOUT_MS ?? DEFAULT_LIMITS.parseTimeoutMs,
@@ -108,6 +110,24 @@ export const IngestionLimitsEnvSchema = z
   .superRefine((limits, ctx) => {
     if (limits.maxUploadTotalBytes < limits.maxUploadBytes) {
       ctx.addIssue({ code: 'custom', message: 'QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB must be at least QUIRE_INGEST_MAX_UPLOAD_MB (one file at the limit must fit in an upload)' });
+    }
+    // Parsing formats other than PDF, and chunking, write no progress: a stale-after time within
+    // their budgets would take over a document that is only being parsed or chunked slowly.
+    const quiet = limits.parseTimeoutMs + limits.chunkTimeoutMs;
+    if (limits.staleAfterMs <= quiet) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `QUIRE_INGEST_STALE_AFTER_MS (${limits.staleAfterMs}) must exceed QUIRE_INGEST_PARSE_TIMEOUT_MS + QUIRE_INGEST_CHUNK_TIMEOUT_MS (${quiet}): parsing and chunking write no progress, so a document still within those limits would be taken over as stalled`,
+      });
+    }
+    // A running attempt shows it is alive every aliveIntervalMs; a few missed refreshes (a busy
+    // event loop, a slow write) must not count as a dead worker.
+    const minDead = 3 * limits.aliveIntervalMs;
+    if (limits.deadAfterMs < minDead) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `QUIRE_INGEST_DEAD_AFTER_MS (${limits.deadAfterMs}) must be at least ${minDead}, three times the ${limits.aliveIntervalMs} ms at which a running attempt shows it is alive, so a late refresh is not taken for a dead worker`,
+      });
     }
   });
 

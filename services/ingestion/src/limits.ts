@@ -26,8 +26,20 @@ export interface IngestionLimits {
   embedBatchMaxTokens: number;
   /** How often the reconciler sweeps for documents nobody is working on. */
   reconcileIntervalMs: number;
-  /** A `processing` document whose heartbeat is older than this is taken over under a new version. */
+  /**
+   * A `processing` document whose progress heartbeat is older than this has stalled (its worker is
+   * alive but stuck) and is taken over under a new version. Parsing other formats than PDF, and
+   * chunking, write no progress, so this must exceed `parseTimeoutMs + chunkTimeoutMs`.
+   */
   staleAfterMs: number;
+  /**
+   * A `processing` document whose holder has shown no sign of life (`alive_at`) for this long has
+   * lost its worker (killed, restarted) and is taken over at once, whatever its progress.
+   * Well above `aliveIntervalMs`, so a busy event loop or a slow write is not taken for a death.
+   */
+  deadAfterMs: number;
+  /** How often a running attempt refreshes its document's `alive_at`. */
+  aliveIntervalMs: number;
   /** Parsing runs in worker threads: how many, each one's heap and wall-clock budget. */
   parseWorkers: number;
   parseHeapMb: number;
@@ -82,6 +94,8 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   embedBatchMaxTokens: 100_000,
   reconcileIntervalMs: 60_000,
   staleAfterMs: 10 * 60_000,
+  deadAfterMs: 60_000,
+  aliveIntervalMs: 5_000,
   parseWorkers: 2,
   parseHeapMb: 512,
   parseTimeoutMs: 120_000,

@@ -11,6 +11,7 @@ import type { ChunkedDocument, ParseSummary } from '../parse/parse-and-chunk.js'
 import type { ParsePool } from '../parse/parse-pool.js';
 import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
 import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument } from '../repo/documents-repo.js';
+import { keepAttemptAlive } from './attempt-alive.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobContext, JobHandler } from '@quire/jobs';
@@ -34,22 +35,30 @@ export interface IngestHandlerDeps {
 export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler<IngestDocumentPayload> {
   return async (delivered, context) => {
     const log = deps.logger.child({ trace_id: delivered.traceId, document_id: delivered.documentId, job_id: context.jobId, attempt: context.attempt });
-    const claim = await claimDocument(deps.db, delivered.documentId, delivered.version, { staleAfterMs: deps.limits.staleAfterMs, maxAttempts: deps.limits.attempts });
+    const claim = await claimDocument(deps.db, delivered.documentId, delivered.version, {
+      staleAfterMs: deps.limits.staleAfterMs,
+      deadAfterMs: deps.limits.deadAfterMs,
+      maxAttempts: deps.limits.attempts,
+    });
     if (claim.kind === 'gone') {
       log.info('job skipped: document finished, deleted or superseded');
       return;
     }
     if (claim.kind === 'held') {
       // A no-op, not a failure: the live attempt finishes or retries on its own, and if it dies its
-      // heartbeat goes stale and the reconciler (or a later delivery) takes the document over. A
-      // retry from here would burn attempts of the job the holder may itself be running.
-      log.info('job skipped: another attempt holds the document and is making progress');
+      // sign of life (alive_at) goes stale within the dead-after time and a later delivery or the
+      // reconciler takes the document over. A retry from here would burn attempts of the job the
+      // holder may itself be running.
+      log.info('job skipped: another attempt holds the document, alive and making progress');
       return;
     }
     const claimed = claim.document;
-    if (claimed.takenOver) log.warn('took over a stalled attempt', { version: claimed.version });
+    if (claimed.takenOver) log.warn('took over an abandoned attempt', { version: claimed.version });
     // Everything from here writes under the version this attempt owns.
     const payload = { ...delivered, version: claimed.version };
+    const alive = keepAttemptAlive(deps.db, payload.documentId, payload.version, deps.limits.aliveIntervalMs, (error) =>
+      log.warn('could not record that the attempt is alive', { err: String((error as Error)?.message ?? error) }),
+    );
     let stage: DocumentStage = 'parsing';
     try {
       const outcome = await runStages(deps, payload, claimed, (s) => {
@@ -72,6 +81,8 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
       // After a takeover the runner's retry still carries the old version and stops at the claim;
       // the reconciler re-enqueues the document under its new version on its next sweep.
       throw error;
+    } finally {
+      await alive.stop();
     }
   };
 }

@@ -1,5 +1,6 @@
 import type { Db } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
+import { DEFAULT_LIMITS } from '../limits.js';
 import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/documents-repo.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobQueue } from '@quire/jobs';
@@ -16,7 +17,7 @@ export interface Reconciler {
 /**
  * Postgres is the record of accepted work; the queue only carries it. The reconciler closes the
  * gap between them: uploads whose enqueue failed after commit, jobs lost with a crashed process,
- * and workers that stopped heartbeating. Duplicate enqueues are harmless (same job id, and the
+ * workers that died (no sign of life) and attempts that stopped making progress. Duplicate enqueues are harmless (same job id, and the
  * handler's exclusive claim: a delivery while a live attempt holds the document is a no-op).
  */
 export function createReconciler(deps: {
@@ -25,6 +26,8 @@ export function createReconciler(deps: {
   logger: Logger;
   intervalMs: number;
   staleAfterMs: number;
+  /** A processing document whose holder showed no sign of life for this long is taken over (default: DEFAULT_LIMITS.deadAfterMs). */
+  deadAfterMs?: number;
   /** A stalled document that has had this many attempts fails (`stalled`) instead of being retried. */
   maxAttempts: number;
 }): Reconciler {
@@ -46,7 +49,7 @@ export function createReconciler(deps: {
   };
 
   const sweepOnce = async (all: boolean): Promise<number> => {
-    const stale = await takeOverStale(deps.db, deps.staleAfterMs, SWEEP_LIMIT, deps.maxAttempts);
+    const stale = await takeOverStale(deps.db, deps.staleAfterMs, SWEEP_LIMIT, deps.maxAttempts, deps.deadAfterMs ?? DEFAULT_LIMITS.deadAfterMs);
     // Waiting a whole interval before touching a document leaves fresh uploads to their own enqueue.
     const unfinished = await findUnfinished(deps.db, all ? 0 : deps.intervalMs, SWEEP_LIMIT);
     const byId = new Map([...unfinished, ...stale].map((d) => [d.documentId, d]));

@@ -3,6 +3,7 @@ import type { Db, Queryable } from '@quire/db';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { fromBase64, toBase64 } from './blob-transfer.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 
 interface DocumentRow {
   id: string;
@@ -204,20 +205,34 @@ export interface ClaimedDocument {
 }
 
 /**
- * `held`: another attempt owns the document and is still making progress (or has stalled on its last
- * attempt, which the reconciler fails). `gone`: finished, deleted or superseded by a newer version.
+ * `held`: another attempt owns the document, is alive and making progress (or has been abandoned on
+ * its last attempt, which the reconciler fails). `gone`: finished, deleted or superseded by a newer version.
  */
 export type ClaimResult = { kind: 'claimed'; document: ClaimedDocument } | { kind: 'held' } | { kind: 'gone' };
 
 export interface ClaimOptions {
-  /** An attempt whose heartbeat is older than this has stalled, and may be taken over. */
+  /** An attempt whose progress heartbeat is older than this has stalled, and may be taken over. */
   staleAfterMs: number;
-  /** A stalled attempt that was the document's last is left to the reconciler to fail (`stalled`). */
+  /** An attempt that has shown no sign of life (`alive_at`) for this long has lost its worker, and may be taken over. */
+  deadAfterMs: number;
+  /** An abandoned attempt that was the document's last is left to the reconciler to fail (`stalled`). */
   maxAttempts: number;
 }
 
-/** Why an attempt counts as stalled; `ms` is the SQL parameter holding the stale-after time. */
-const noProgressSql = (ms: string) => `'No progress for ' || round(${ms}::numeric / 1000) || ' s during ' || stage`;
+// An attempt is abandoned when it is stalled (alive, perhaps, but no progress for `stale` ms) or its
+// holder is dead (no sign of life for `dead` ms). `stale` and `dead` are the SQL parameters holding
+// those times. Liveness falls back to progress for rows written before alive_at existed, or by an
+// older worker during a rolling deploy: GREATEST skips a NULL.
+const olderThanSql = (column: string, ms: string) => `${column} <= now() - (${ms}::int * interval '1 millisecond')`;
+const stalledSql = (stale: string) => olderThanSql('COALESCE(heartbeat_at, updated_at)', stale);
+const deadSql = (dead: string) => olderThanSql('COALESCE(GREATEST(alive_at, heartbeat_at), updated_at)', dead);
+const abandonedSql = (stale: string, dead: string) => `(${stalledSql(stale)} OR ${deadSql(dead)})`;
+/** A time in ms as text: '60 s', or '400 ms' below a second. */
+const durationSql = (ms: string) => `CASE WHEN ${ms}::int < 1000 THEN ${ms}::int || ' ms' ELSE round(${ms}::numeric / 1000) || ' s' END`;
+/** Why an attempt counts as abandoned, read from the row before the takeover changes it. */
+const abandonedReasonSql = (stale: string, dead: string) =>
+  `CASE WHEN ${stalledSql(stale)} THEN 'No progress for ' || ${durationSql(stale)} || ' during ' || stage
+        ELSE 'Worker stopped (no sign of life for ' || ${durationSql(dead)} || ') during ' || stage END`;
 const utcNowSql = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 
 /**
@@ -225,8 +240,9 @@ const utcNowSql = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"
  * a duplicate delivery while another attempt runs (a second worker, a stalled-job redelivery of a
  * live job) neither parses nor embeds, and one after success, or for a deleted document, stops
  * here. The single UPDATE is the lock: of two concurrent claims, the second re-reads the row the
- * first wrote and no longer matches. An attempt that stopped heartbeating is taken over under the
- * next version, the same fence the reconciler uses, so the old attempt cannot commit if it wakes up.
+ * first wrote and no longer matches. An abandoned attempt (its worker died, or it stopped making
+ * progress) is taken over under the next version, the same fence the reconciler uses, so the old
+ * attempt cannot commit if it wakes up.
  */
 export async function claimDocument(db: Queryable, documentId: string, version: number, options: ClaimOptions): Promise<ClaimResult> {
   // In SET, every column reference reads the row as it was before this UPDATE.
@@ -235,17 +251,15 @@ export async function claimDocument(db: Queryable, documentId: string, version: 
        UPDATE documents
           SET version = CASE WHEN status = 'processing' THEN version + 1 ELSE version END,
               stall_reason = CASE WHEN status = 'processing'
-                THEN ${noProgressSql('$3')} || ' (attempt ' || attempts || '); taken over by a redelivered job at ' || ${utcNowSql} || '.'
+                THEN ${abandonedReasonSql('$3', '$5')} || ' (attempt ' || attempts || '); taken over by a redelivered job at ' || ${utcNowSql} || '.'
                 ELSE stall_reason END,
               status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
-              heartbeat_at = now(), updated_at = now()
+              heartbeat_at = now(), alive_at = now(), updated_at = now()
         WHERE id = $1 AND version = $2
-          AND (status = 'queued'
-               OR (status = 'processing' AND attempts < $4::int
-                   AND COALESCE(heartbeat_at, updated_at) <= now() - ($3::int * interval '1 millisecond')))
+          AND (status = 'queued' OR (status = 'processing' AND attempts < $4::int AND ${abandonedSql('$3', '$5')}))
         RETURNING id, collection_id, mime_type, version)
      SELECT c.collection_id, c.mime_type, c.version, encode(b.bytes, 'base64') AS bytes FROM claimed c JOIN document_blobs b ON b.document_id = c.id`,
-    [documentId, version, options.staleAfterMs, options.maxAttempts],
+    [documentId, version, options.staleAfterMs, options.maxAttempts, options.deadAfterMs],
   );
   const row = r.rows[0];
   if (row) {
@@ -269,7 +283,7 @@ export interface ProgressUpdate {
   embedStarted?: boolean;
 }
 
-/** Writes progress and the heartbeat, only while this job's version is still the live one. */
+/** Writes progress and the heartbeat (progress is a sign of life too), only while this job's version is still the live one. */
 export async function updateProgress(db: Queryable, documentId: string, version: number, p: ProgressUpdate): Promise<void> {
   await db.query(
     `UPDATE documents
@@ -281,7 +295,7 @@ export async function updateProgress(db: Queryable, documentId: string, version:
             warnings = COALESCE($10::jsonb, warnings),
             scanned_pages = COALESCE($11::int[], scanned_pages),
             embed_started_at = CASE WHEN $12::boolean THEN now() ELSE embed_started_at END,
-            heartbeat_at = now(), updated_at = now()
+            heartbeat_at = now(), alive_at = now(), updated_at = now()
       WHERE id = $1 AND version = $2 AND status = 'processing'`,
     [
       documentId,
@@ -298,6 +312,16 @@ export async function updateProgress(db: Queryable, documentId: string, version:
       p.embedStarted ?? false,
     ],
   );
+}
+
+/**
+ * The running attempt's sign of life, apart from its progress: false once the attempt no longer owns
+ * the document (finished, taken over, deleted). Leaves updated_at alone, which tells when the
+ * document last changed.
+ */
+export async function markAlive(db: Queryable, documentId: string, version: number): Promise<boolean> {
+  const r = await db.query(`UPDATE documents SET alive_at = now() WHERE id = $1 AND version = $2 AND status = 'processing' RETURNING id`, [documentId, version]);
+  return r.rows.length > 0;
 }
 
 export interface Failure {
@@ -361,30 +385,34 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
 }
 
 /**
- * Takes over documents whose worker stopped heartbeating: the version bump fences the old worker
+ * Takes over abandoned documents: those whose worker died (no sign of life for `deadAfterMs`) or
+ * stopped making progress (no heartbeat for `staleAfterMs`). The version bump fences the old worker
  * out, so if it wakes up it cannot commit over the new attempt. A document that has used all its
  * attempts (one that keeps killing its worker, say) fails for good with code `stalled`, its stage
- * and the reason, instead of being retried for ever.
+ * and the reason, instead of being retried for ever. Each UPDATE re-checks the condition outside
+ * the sub-select: under READ COMMITTED only the outer WHERE is re-evaluated on a row another
+ * transaction (a redelivered job's claim, say) changed meanwhile.
  */
-export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number): Promise<UnfinishedDocument[]> {
-  // $1: stale after (ms), $2: limit per sweep.
-  const stale = `status = 'processing' AND COALESCE(heartbeat_at, updated_at) <= now() - ($1::int * interval '1 millisecond')`;
-  const noProgress = noProgressSql('$1');
+export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number, deadAfterMs = DEFAULT_LIMITS.deadAfterMs): Promise<UnfinishedDocument[]> {
+  // $1: stale after (ms), $2: limit per sweep, $3: attempts, $4: dead after (ms).
+  const params = [staleAfterMs, limit, maxAttempts, deadAfterMs];
+  const exhausted = `status = 'processing' AND attempts >= $3::int AND ${abandonedSql('$1', '$4')}`;
   await db.query(
     `UPDATE documents SET version = version + 1, status = 'failed', error_code = 'stalled', error_stage = stage,
-            error_message = ${noProgress} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
+            error_message = ${abandonedReasonSql('$1', '$4')} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
             heartbeat_at = now(), updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE ${stale} AND attempts >= $3::int LIMIT $2)`,
-    [staleAfterMs, limit, maxAttempts],
+      WHERE id IN (SELECT id FROM documents WHERE ${exhausted} LIMIT $2) AND ${exhausted}`,
+    params,
   );
+  const retried = `status = 'processing' AND attempts < $3::int AND ${abandonedSql('$1', '$4')}`;
   const r = await db.query<UnfinishedRow>(
     `UPDATE documents SET version = version + 1, status = 'queued',
-            stall_reason = ${noProgress} || ' (attempt ' || attempts
+            stall_reason = ${abandonedReasonSql('$1', '$4')} || ' (attempt ' || attempts
               || '); taken over and retried at ' || ${utcNowSql} || '.',
             stage = 'queued', updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE ${stale} LIMIT $2)
+      WHERE id IN (SELECT id FROM documents WHERE ${retried} LIMIT $2) AND ${retried}
       RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,
-    [staleAfterMs, limit],
+    params,
   );
   return r.rows.map(toUnfinished);
 }
