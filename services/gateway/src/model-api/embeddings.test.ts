@@ -115,6 +115,30 @@ describe('POST /v1/embeddings splits by the target model caps', () => {
     expect((await ledgerFor(db, 'split-gone')).map((r) => [r.attempt, r.status])).toEqual([[1, 'ok']]);
   });
 
+  test("a circuit that opens between calls sends the rest of the request to the route's next target", async () => {
+    const values = texts(100);
+    // TEI's first call counts against its circuit as a slow success does (slowCallMs), five times over:
+    // the circuit opens while the request is between its first and second call.
+    const health = gw.models.health.of(TEI);
+    const success = health.success.bind(health);
+    health.success = (_latencyMs, settings) => {
+      for (let i = 0; i < settings.failureThreshold; i++) health.failure(settings);
+    };
+    try {
+      const { status, json } = await embed({ model: 'embed-ha', input: values }, 'split-circuit');
+      expect(status).toBe(200);
+      expect(json.data).toHaveLength(100);
+    } finally {
+      health.success = success;
+      health.success(1, { failureThreshold: 5, cooldownMs: 30_000 });
+    }
+    expect(tei.requests).toHaveLength(1);
+    expect(openai.requests.map((r) => r.body.input)).toEqual([values]);
+    const rows = await ledgerFor(db, 'split-circuit');
+    expect(rows.map((r) => [r.provider, r.status])).toEqual([['tei', 'ok'], ['openai', 'ok']]);
+    expect(rows[1]!.route_reason).toMatch(/skipped tei\/bge-small-en-v1.5: circuit open/);
+  });
+
   test('base64 answers keep the order across calls', async () => {
     const values = texts(40);
     const { json } = await embed({ model: TEI, input: values, encoding_format: 'base64' }, 'split-b64');

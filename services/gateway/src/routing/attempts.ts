@@ -138,6 +138,12 @@ export async function runPlan<T>(
       try {
         const value = await run(ctx);
         if (value === NEXT_CALL) {
+          // The next call asks the circuit again: a slow success, or other requests' failures, may have opened it.
+          if (health && !forced && !health.acquire(plan.breaker)) {
+            skipped.push(`${step.model}: circuit ${health.state(plan.breaker)}`);
+            fallbackFrom = step.model;
+            return { done: false };
+          }
           tries = 0; // the call succeeded: the next one starts with the whole retry budget
           continue;
         }
