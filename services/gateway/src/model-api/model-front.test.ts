@@ -1,11 +1,10 @@
 import { gzipSync } from 'node:zlib';
-import { openTestDatabase, type Db } from '@quire/db';
-import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
-import { createModelRegistry, createPriceBook } from '@quire/models';
-import { listen, type RunningServer } from '@quire/server-kit';
-import { createGatewayService, type GatewayService } from '../gateway-service.js';
-import { createModelCatalog } from '../model-catalog.js';
-import { ADMIN_AUTH, logger, SECRET, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
+import type { Db } from '@quire/db';
+import type { FakeOpenAI } from '@quire/fakes';
+import type { RunningServer } from '@quire/server-kit';
+import type { GatewayService } from '../gateway-service.js';
+import { startBothDoors, type BothDoors } from '../testing/both-doors.js';
+import { ADMIN_AUTH } from '../testing/gateway-harness.js';
 
 let db: Db;
 let openai: FakeOpenAI;
@@ -13,27 +12,14 @@ let service: GatewayService;
 let front: RunningServer;
 let viaExpress: RunningServer;
 
+let doors: BothDoors;
+
 beforeAll(async () => {
-  [db, openai] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test' })]);
-  const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true } });
-  const prices = createPriceBook({
-    'openai/gpt-4o-mini': { input: '1', output: '2', asOf: 'test', source: 'test' },
-    'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'test', source: 'test' },
-  });
-  service = createGatewayService({
-    db, catalog: createModelCatalog(registry, prices, logger), logger, internalSecret: SECRET,
-    upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
-    governance: { adminKey: TEST_ADMIN_KEY },
-  });
-  [front, viaExpress] = await Promise.all([listen(service.handler, 0), listen(service.app, 0)]);
+  doors = await startBothDoors();
+  ({ db, openai, service, front, viaExpress } = doors);
 });
 
-afterAll(async () => {
-  await Promise.all([front?.close(), viaExpress?.close()]);
-  await service?.governance.close();
-  await openai?.close();
-  await db?.close();
-});
+afterAll(() => doors?.close());
 
 const chat = { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] };
 const send = (server: RunningServer, path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
