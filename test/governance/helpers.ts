@@ -31,3 +31,26 @@ export async function teamKey(url: string, team: string, role: string, extra: Re
 
 export const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'Hello there' }], ...extra });
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls a document until it is ready or failed (30 s at most); returns its view. */
+export async function documentDone(url: string, auth: Record<string, string>, id: string): Promise<any> {
+  for (let i = 0; i < 300; i++) {
+    const doc = await call(url, 'GET', `/v1/documents/${id}`, undefined, auth);
+    if (doc.body.status === 'ready' || doc.body.status === 'failed') return doc.body;
+    await sleep(100);
+  }
+  throw new Error(`document ${id} did not finish`);
+}
+
+/** Uploads `text` as a file with `metadata`, expects 202 and a ready document; returns its id. */
+export async function uploadText(url: string, auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}): Promise<string> {
+  const form = new FormData();
+  form.append('file', new Blob([text], { type: 'text/plain' }), name);
+  form.append('metadata', JSON.stringify(metadata));
+  const res = await fetch(`${url}/v1/collections/${collection}/documents`, { method: 'POST', headers: auth, body: form });
+  if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+  const id = ((await res.json()) as any).documents[0].id as string;
+  const done = await documentDone(url, auth, id);
+  if (done.status !== 'ready') throw new Error(`document ${id} failed: ${JSON.stringify(done.error ?? done)}`);
+  return id;
+}

@@ -1,5 +1,5 @@
 import { AUTH, startHarness, type Harness } from '../e2e/quire-harness.js';
-import { bearer, call, sleep } from './helpers.js';
+import { bearer, call, uploadText } from './helpers.js';
 
 let h: Harness;
 let url = '';
@@ -19,23 +19,8 @@ async function key(team: string, role: string, groups: string[] = []) {
   return bearer(r.body.key);
 }
 
-async function upload(auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}) {
-  const form = new FormData();
-  form.append('file', new Blob([text], { type: 'text/plain' }), name);
-  form.append('metadata', JSON.stringify(metadata));
-  const res = await fetch(`${url}/v1/collections/${collection}/documents`, { method: 'POST', headers: auth, body: form });
-  expect(res.status).toBe(202);
-  const id = ((await res.json()) as any).documents[0].id as string;
-  for (let i = 0; i < 300; i++) {
-    const doc = await call(url, 'GET', `/v1/documents/${id}`, undefined, auth);
-    if (doc.body.status === 'ready' || doc.body.status === 'failed') {
-      expect(doc.body.status).toBe('ready');
-      break;
-    }
-    await sleep(100);
-  }
-  return id;
-}
+const upload = (auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}) =>
+  uploadText(url, auth, collection, name, text, metadata);
 
 describe('team isolation and document-level access', () => {
   let aAdmin: Record<string, string>, aMember: Record<string, string>, aHr: Record<string, string>, bAdmin: Record<string, string>, bMember: Record<string, string>;

@@ -1,5 +1,5 @@
 import { AUTH, startHarness, type Harness } from '../e2e/quire-harness.js';
-import { bearer, call, sleep } from './helpers.js';
+import { call, documentDone, sleep, teamKey, uploadText } from './helpers.js';
 
 /**
  * An organisation admin (role `admin`, team `default`) acts on another team's collection on
@@ -19,12 +19,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function key(team: string, role: string, groups: string[] = []) {
-  await call(url, 'POST', '/v1/teams', { id: team, name: team }, admin);
-  const r = await call(url, 'POST', '/v1/keys', { team_id: team, name: `${team}-${role}-${groups.join('.')}`, role, groups }, admin);
-  expect(r.status).toBe(201);
-  return bearer(r.body.key);
-}
+const key = async (team: string, role: string) => (await teamKey(url, team, role, {}, admin)).auth;
 
 function form(name: string, text: string, metadata: Record<string, unknown> = {}) {
   const body = new FormData();
@@ -38,22 +33,9 @@ async function send(auth: Record<string, string>, method: 'POST' | 'PUT', path: 
   return { status: res.status, body: (await res.json()) as any };
 }
 
-async function waitReady(auth: Record<string, string>, id: string) {
-  for (let i = 0; i < 300; i++) {
-    const doc = await call(url, 'GET', `/v1/documents/${id}`, undefined, auth);
-    if (doc.body.status === 'ready' || doc.body.status === 'failed') return doc.body;
-    await sleep(100);
-  }
-  throw new Error(`document ${id} did not finish`);
-}
-
-async function upload(auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}) {
-  const res = await send(auth, 'POST', `/v1/collections/${collection}/documents`, name, text, metadata);
-  expect(res.status).toBe(202);
-  const id = res.body.documents[0].id as string;
-  expect((await waitReady(auth, id)).status).toBe('ready');
-  return id;
-}
+const waitReady = (auth: Record<string, string>, id: string) => documentDone(url, auth, id);
+const upload = (auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}) =>
+  uploadText(url, auth, collection, name, text, metadata);
 
 async function versionReady(auth: Record<string, string>, collection: string, vid: string) {
   for (let i = 0; i < 300; i++) {

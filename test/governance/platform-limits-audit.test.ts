@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AUTH, startHarness, type Harness } from '../e2e/quire-harness.js';
-import { call, sleep, teamKey } from './helpers.js';
+import { call, sleep, teamKey, uploadText } from './helpers.js';
 
 let h: Harness;
 let url = '';
@@ -14,22 +14,7 @@ async function awayFromWindowEdge() {
   if (left < 15_000) await sleep(left + 100);
 }
 
-async function upload(auth: Record<string, string>, collection: string, text: string) {
-  const form = new FormData();
-  form.append('file', new Blob([text], { type: 'text/plain' }), 'warranty.txt');
-  const res = await fetch(`${url}/v1/collections/${collection}/documents`, { method: 'POST', headers: auth, body: form });
-  expect(res.status).toBe(202);
-  const id = ((await res.json()) as any).documents[0].id as string;
-  for (let i = 0; i < 300; i++) {
-    const doc = await call(url, 'GET', `/v1/documents/${id}`, undefined, auth);
-    if (doc.body.status === 'ready' || doc.body.status === 'failed') {
-      expect(doc.body.status).toBe('ready');
-      return id;
-    }
-    await sleep(100);
-  }
-  throw new Error('document not ready');
-}
+const upload = (auth: Record<string, string>, collection: string, text: string) => uploadText(url, auth, collection, 'warranty.txt', text);
 
 async function auditRows(teamId: string): Promise<any[]> {
   const r = await call(url, 'GET', `/v1/audit?outcome=refused&team=${teamId}&limit=100`, undefined, AUTH);
