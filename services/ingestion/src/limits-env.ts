@@ -10,33 +10,34 @@ const MB = 1024 * 1024;
 /** Set-but-blank counts as unset: compose files often pass `VAR=` through. */
 const present = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
 
-function integer(name: string, min: 0 | 1, max = Number.MAX_SAFE_INTEGER) {
-  const kind = min === 1 ? 'a positive integer' : 'a non-negative integer';
-  const message = max < Number.MAX_SAFE_INTEGER ? `${name} must be ${kind} no larger than ${max}` : `${name} must be ${kind}`;
+/** An optional variable: `problem` names what is wrong with a set value, `convert` reads a good one. */
+function variable(problem: (value: string) => string | undefined, convert: (value: string) => number) {
   return z
     .string()
     .optional()
     .transform(present)
     .superRefine((value, ctx) => {
-      if (value === undefined) return;
-      const n = /^\d+$/.test(value) ? Number(value) : NaN;
-      if (!Number.isSafeInteger(n) || n < min || n > max) ctx.addIssue({ code: 'custom', message: `${message} (got "${value}")` });
+      const wrong = value === undefined ? undefined : problem(value);
+      if (wrong) ctx.addIssue({ code: 'custom', message: `${wrong} (got "${value}")` });
     })
-    .transform((value) => (value === undefined ? undefined : Number(value)));
+    .transform((value) => (value === undefined ? undefined : convert(value)));
+}
+
+function integer(name: string, min: 0 | 1, max = Number.MAX_SAFE_INTEGER) {
+  const kind = min === 1 ? 'a positive integer' : 'a non-negative integer';
+  const message = max < Number.MAX_SAFE_INTEGER ? `${name} must be ${kind} no larger than ${max}` : `${name} must be ${kind}`;
+  return variable((value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    return !Number.isSafeInteger(n) || n < min || n > max ? message : undefined;
+  }, Number);
 }
 
 /** Sizes are set in megabytes (fractions allowed) and kept in bytes. */
 function megabytes(name: string) {
-  return z
-    .string()
-    .optional()
-    .transform(present)
-    .superRefine((value, ctx) => {
-      if (value === undefined) return;
-      const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-      if (!(n > 0) || !Number.isFinite(n)) ctx.addIssue({ code: 'custom', message: `${name} must be a positive number of megabytes (got "${value}")` });
-    })
-    .transform((value) => (value === undefined ? undefined : Math.round(Number(value) * MB)));
+  return variable((value) => {
+    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+    return n > 0 && Number.isFinite(n) ? undefined : `${name} must be a positive number of megabytes`;
+  }, (value) => Math.round(Number(value) * MB));
 }
 
 /**
