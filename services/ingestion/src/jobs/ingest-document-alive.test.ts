@@ -3,12 +3,12 @@ import { createLogger } from '@quire/server-kit';
 import { createProviderLimiter } from '../embed/provider-semaphore.js';
 import { resolveLimits } from '../limits.js';
 import { createParsePool } from '../parse/parse-pool.js';
-import { insertDocument, takeOverStale } from '../repo/documents-repo.js';
+import { takeOverStale } from '../repo/documents-repo.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { TEAM_A, TEST_SECRET } from '../testing/http.js';
+import { TEST_SECRET } from '../testing/http.js';
+import { storeQueuedText } from '../testing/queued-document.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 import { createIngestDocumentHandler } from './ingest-document-handler.js';
-import type { IngestDocumentPayload } from './ingest-document-job.js';
 
 /**
  * Liveness apart from progress: a claim whose holder stopped showing signs of life is taken over
@@ -42,13 +42,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function storeQueued(topic: string): Promise<IngestDocumentPayload> {
-  const text = Array.from({ length: 20 }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i} in some detail.`).join('\n\n');
-  const view = await db.transaction((tx) =>
-    insertDocument(tx, { collectionId, title: topic, filename: `${topic}.txt`, mime: 'text/plain', bytes: new TextEncoder().encode(text), sha256: topic, metadata: {}, identity: TEAM_A, traceId: `trace-${topic}` }),
-  );
-  return { documentId: view.id, collectionId, version: 1, identity: TEAM_A, traceId: `trace-${topic}` };
-}
+const storeQueued = (topic: string) => storeQueuedText(db, collectionId, topic, 20);
 
 const providerCalls = (documentId: string) => provider.calls.filter((c) => c.context.documentId === documentId).length;
 

@@ -3,12 +3,11 @@ import { createLogger } from '@quire/server-kit';
 import { createProviderLimiter } from '../embed/provider-semaphore.js';
 import { resolveLimits } from '../limits.js';
 import { createParsePool } from '../parse/parse-pool.js';
-import { insertDocument } from '../repo/documents-repo.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { TEAM_A, TEST_SECRET } from '../testing/http.js';
+import { TEST_SECRET } from '../testing/http.js';
+import { storeQueuedText } from '../testing/queued-document.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 import { createIngestDocumentHandler } from './ingest-document-handler.js';
-import type { IngestDocumentPayload } from './ingest-document-job.js';
 
 /**
  * Exclusive claims: the handler runs on a real database against a counting fake provider, as two
@@ -41,15 +40,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** A committed upload that nobody has enqueued: the test delivers its job itself. */
-async function storeQueued(topic: string): Promise<IngestDocumentPayload> {
-  const text = Array.from({ length: 30 }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i} in some detail.`).join('\n\n');
-  const bytes = new TextEncoder().encode(text);
-  const view = await db.transaction((tx) =>
-    insertDocument(tx, { collectionId, title: topic, filename: `${topic}.txt`, mime: 'text/plain', bytes, sha256: topic, metadata: {}, identity: TEAM_A, traceId: `trace-${topic}` }),
-  );
-  return { documentId: view.id, collectionId, version: 1, identity: TEAM_A, traceId: `trace-${topic}` };
-}
+const storeQueued = (topic: string) => storeQueuedText(db, collectionId, topic, 30);
 
 const providerCalls = (documentId: string) => provider.calls.filter((c) => c.context.documentId === documentId);
 
