@@ -2,7 +2,7 @@ import { HEADERS, isErrorCode } from '@quire/contracts';
 import {
   createOpenAICompatible,
   emptyUsage,
-  parseRetryAfterMs,
+  providerErrorFromResponse,
   ProviderError,
   type EmbeddingModelV1,
   type GenerationModelV1,
@@ -160,19 +160,8 @@ async function rerankOverHttp(doFetch: typeof fetch, url: string, headers: Recor
   } catch {
     body = undefined;
   }
-  if (!res.ok) {
-    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const code = typeof err?.code === 'string' ? err.code : '';
-    const message = typeof err?.message === 'string' ? err.message : `The gateway answered ${res.status} to a rerank call.`;
-    if (RETRYABLE.has(code) || (!code && res.status >= 500)) {
-      const retryAfterMs = parseRetryAfterMs(res.headers);
-      throw new ProviderError({
-        code: res.status === 429 ? 'provider_rate_limited' : res.status === 503 ? 'provider_overloaded' : 'provider_server_error', provider: 'gateway', message, status: res.status, retryable: true, providerBody: body,
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      });
-    }
-    throw new AppError(isErrorCode(code) ? code : 'provider_bad_response', message);
-  }
+  // The gateway's error answers are OpenAI-shaped, like the chat and embedding calls': read them the same way.
+  if (!res.ok) throw restoreGatewayError(providerErrorFromResponse('gateway', res.status, res.headers, body));
   const parsed = RerankResponseSchema.safeParse(body);
   if (!parsed.success) throw new AppError('provider_bad_response', `The gateway returned a rerank response Quire cannot read: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
   const outOfRange = parsed.data.results.find((r) => r.index >= opts.documents.length);
