@@ -69,8 +69,13 @@ export function requiresThoughtSignatures(model: string): boolean {
   return /^gemini-3/.test(model);
 }
 
-/** The documented placeholder that turns the check off for histories that never had signatures. */
+/**
+ * The placeholders Google documents for function calls Gemini never signed (another model's history,
+ * injected calls): https://ai.google.dev/gemini-api/docs/thought-signatures#faqs. The API takes
+ * either in place of a signature; a missing one is still refused.
+ */
 export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+const PLACEHOLDER_SIGNATURES = new Set([SKIP_THOUGHT_SIGNATURE, 'context_engineering_is_the_way_to_go']);
 
 /** The real 400 for a replayed function call that lost its signature (INVALID_ARGUMENT, no details). */
 export function geminiMissingSignatureBody(functionName: string, position: number) {
@@ -99,7 +104,7 @@ function signatureViolation(contents: any[], issued: Set<string>): unknown {
     if (!first) continue;
     const signature = first.thoughtSignature;
     if (typeof signature !== 'string' || signature === '') return geminiMissingSignatureBody(String(first.functionCall.name), i + 1);
-    if (signature !== SKIP_THOUGHT_SIGNATURE && !issued.has(signature)) return geminiErrorBody(400, 'Corrupted thought signature.');
+    if (!PLACEHOLDER_SIGNATURES.has(signature) && !issued.has(signature)) return geminiErrorBody(400, 'Corrupted thought signature.');
   }
   return undefined;
 }

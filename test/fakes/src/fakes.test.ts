@@ -111,8 +111,10 @@ describe('startFakeGemini thought signatures', () => {
       const unsigned = [ask, { role: 'model', parts: parts.map((p: any) => ({ functionCall: p.functionCall })) }, answered];
       expect(await generate('gemini-3-pro-preview', unsigned)).toEqual({ status: 400, body: geminiMissingSignatureBody('a', 2) });
       expect(await generate('gemini-3-pro-preview', [ask, { role: 'model', parts: [{ ...parts[0], thoughtSignature: 'bm9wZQ==' }, parts[1]] }, answered])).toMatchObject({ status: 400, body: { error: { message: 'Corrupted thought signature.' } } });
-      // The documented placeholder passes; 2.5 does not check; turns before the last user text are not checked.
-      expect((await generate('gemini-3-pro-preview', [ask, { role: 'model', parts: [{ ...parts[0], thoughtSignature: SKIP_THOUGHT_SIGNATURE }, parts[1]] }, answered])).status).toBe(200);
+      // Both documented placeholders pass; 2.5 does not check; turns before the last user text are not checked.
+      for (const placeholder of [SKIP_THOUGHT_SIGNATURE, 'context_engineering_is_the_way_to_go']) {
+        expect((await generate('gemini-3-pro-preview', [ask, { role: 'model', parts: [{ ...parts[0], thoughtSignature: placeholder }, parts[1]] }, answered])).status).toBe(200);
+      }
       expect((await generate('gemini-2.5-flash', unsigned)).status).toBe(200);
       expect((await generate('gemini-3-pro-preview', [...unsigned, { role: 'model', parts: [{ text: 'Done.' }] }, { role: 'user', parts: [{ text: 'Again?' }] }])).status).toBe(200);
     } finally {

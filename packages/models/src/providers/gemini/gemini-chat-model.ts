@@ -14,7 +14,7 @@ import { geminiResponseSchema, type GeminiResponse, type GeminiUsage } from './g
 import { asGeminiError, geminiStreamError } from './gemini-error.js';
 import { toGeminiContents, toGeminiToolConfig, toGeminiTools } from './gemini-messages.js';
 import type { GeminiConfig } from './gemini-provider.js';
-import { thoughtSignatureMetadata } from './gemini-thought-signature.js';
+import { requiresThoughtSignatures, thoughtSignatureMetadata } from './gemini-thought-signature.js';
 
 /**
  * `promptTokenCount` includes cached tokens (as UsageV1 wants) but `candidatesTokenCount` excludes
@@ -73,7 +73,7 @@ export class GeminiChatModel implements GenerationModelV1 {
   }
 
   private requestBody(options: GenerateOptionsV1): Record<string, unknown> {
-    const { systemInstruction, contents } = toGeminiContents(this.provider, options.messages);
+    const { systemInstruction, contents } = toGeminiContents(this.provider, options.messages, { requireSignatures: requiresThoughtSignatures(this.modelId) });
     const generationConfig: Record<string, unknown> = {};
     if (options.maxOutputTokens !== undefined) generationConfig.maxOutputTokens = options.maxOutputTokens;
     if (options.temperature !== undefined) generationConfig.temperature = options.temperature;

@@ -1,6 +1,6 @@
 import { ProviderError } from '../../errors/provider-error.js';
 import type { ContentPartV1, MessageV1, ToolChoiceV1, ToolDefinitionV1 } from '../../spec/generation/generation-model-v1.js';
-import { thoughtSignatureOf } from './gemini-thought-signature.js';
+import { SKIP_THOUGHT_SIGNATURE_VALIDATOR, thoughtSignatureOf } from './gemini-thought-signature.js';
 
 type Part = Record<string, unknown>;
 export interface GeminiContent {
@@ -36,12 +36,34 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * Index of the message that opens the current turn, the only part of the history Gemini 3 checks
+ * for signatures: the last user message with content (tool results are user content in Gemini, but
+ * belong to the turn they answer). -1 when there is none, so every step is in the current turn.
+ */
+function currentTurnStart(messages: MessageV1[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message?.role === 'user' && userParts(message.content).length > 0) return i;
+  }
+  return -1;
+}
+
+/**
  * Converts normalised messages to Gemini `contents`: system prompts move to `systemInstruction`,
  * assistant turns become role `model` with `functionCall` parts, tool results become `functionResponse`
  * parts in a user turn (Gemini matches them by function name, so we look the name up from the call id),
  * and consecutive turns of one role are merged, as the API expects alternating roles.
+ *
+ * With `requireSignatures` (Gemini 3 and later), each step of the current turn whose first function
+ * call has no signature (it came from another model) gets Google's documented placeholder, so the
+ * request is not refused; a real signature is never replaced.
  */
-export function toGeminiContents(provider: string, messages: MessageV1[]): { systemInstruction?: { parts: Part[] }; contents: GeminiContent[] } {
+export function toGeminiContents(
+  provider: string,
+  messages: MessageV1[],
+  options: { requireSignatures?: boolean } = {},
+): { systemInstruction?: { parts: Part[] }; contents: GeminiContent[] } {
+  const turnStart = options.requireSignatures ? currentTurnStart(messages) : messages.length;
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   const callNames = new Map<string, string>();
@@ -51,7 +73,7 @@ export function toGeminiContents(provider: string, messages: MessageV1[]): { sys
     if (last && last.role === role) last.parts.push(...parts);
     else contents.push({ role, parts });
   };
-  for (const message of messages) {
+  for (const [index, message] of messages.entries()) {
     switch (message.role) {
       case 'system':
         system.push(message.content);
@@ -64,10 +86,12 @@ export function toGeminiContents(provider: string, messages: MessageV1[]): { sys
         // each call's on its functionCall part. Gemini 3 refuses a replayed call without one.
         const textSignature = thoughtSignatureOf(message.providerMetadata);
         const parts: Part[] = message.content ? [{ text: message.content, ...(textSignature && { thoughtSignature: textSignature }) }] : [];
-        for (const call of message.toolCalls ?? []) {
+        for (const [i, call] of (message.toolCalls ?? []).entries()) {
           callNames.set(call.id, call.name);
           const args = parseJson(provider, `Tool call "${call.name}" arguments`, call.arguments);
-          const signature = thoughtSignatureOf(call.providerMetadata);
+          // Only a step's first call is checked (parallel calls after it are never signed).
+          const placeholder = i === 0 && index > turnStart ? SKIP_THOUGHT_SIGNATURE_VALIDATOR : undefined;
+          const signature = thoughtSignatureOf(call.providerMetadata) ?? placeholder;
           parts.push({ functionCall: { name: call.name, args: isObject(args) ? args : {} }, ...(signature && { thoughtSignature: signature }) });
         }
         push('model', parts);

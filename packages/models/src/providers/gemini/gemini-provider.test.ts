@@ -2,6 +2,7 @@ import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
 import type { MessageV1, StreamPartV1, ToolCallV1 } from '../../spec/generation/generation-model-v1.js';
 import { parseRetryDelayMs } from './gemini-error.js';
 import { createGemini } from './gemini-provider.js';
+import { requiresThoughtSignatures, SKIP_THOUGHT_SIGNATURE_VALIDATOR } from './gemini-thought-signature.js';
 import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
 
 /** The fake's signatures are opaque; the Gemini 3 tests below prove they come back byte for byte. */
@@ -209,7 +210,7 @@ describe('Gemini 3 thought signatures across a tool-call turn', () => {
     fake.requests.length = 0;
   });
 
-  it('generate: the signature comes back on the call, is replayed on its functionCall part, and the turn succeeds only then', async () => {
+  it('generate: the signature comes back on the call, is replayed unchanged on its functionCall part, and the turn succeeds', async () => {
     const first = await model().doGenerate({ messages: [question], tools });
     expect(first.toolCalls).toEqual([expect.objectContaining({ name: 'get_weather', providerMetadata: signed }), expect.not.objectContaining({ providerMetadata: expect.anything() })]);
     const signature = first.toolCalls[0]?.providerMetadata?.google?.thoughtSignature;
@@ -222,11 +223,6 @@ describe('Gemini 3 thought signatures across a tool-call turn', () => {
       { functionCall: { name: 'get_time', args: { zone: 'CET' } } },
     ]);
 
-    // The same history without the signature is what Gemini 3 refuses.
-    const unsigned: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: withoutSignatures(first.toolCalls) }, ...results(first.toolCalls)];
-    const error = await caught(model().doGenerate({ messages: unsigned, tools }));
-    expect(error).toMatchObject({ code: 'provider_bad_request', status: 400, retryable: false });
-    expect(error.message).toContain('missing a thought_signature');
   });
 
   it('stream: the signature rides on the first tool-call delta, and a replay built from the deltas succeeds', async () => {
@@ -247,9 +243,62 @@ describe('Gemini 3 thought signatures across a tool-call turn', () => {
     await model().doGenerate({ messages: [...history, { role: 'assistant', content: 'Sunny, 18 degrees, 12:00.', providerMetadata: textMetadata }, { role: 'user', content: 'Thanks!' }] });
     expect(fake.requests.at(-1)?.body.contents.at(-2)).toEqual({ role: 'model', parts: [{ text: 'Sunny, 18 degrees, 12:00.', thoughtSignature: textMetadata?.google?.thoughtSignature }] });
 
+    // Unsigned calls (as from another model) stream too: the first one carries the placeholder.
     const unsigned: MessageV1[] = [question, { role: 'assistant', content: null, toolCalls: withoutSignatures(calls) }, ...results(calls)];
-    const error = await caught(model().doStream({ messages: unsigned, tools }));
-    expect(error).toMatchObject({ code: 'provider_bad_request', status: 400 });
+    expect((await collect((await model().doStream({ messages: unsigned, tools })).stream)).at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.at(-1)?.body.contents[1].parts[0].thoughtSignature).toBe(SKIP_THOUGHT_SIGNATURE_VALIDATOR);
+  });
+
+  it('tool calls from another model get the documented placeholder on the first call of each current-turn step, and Gemini 3 accepts them', async () => {
+    const signedStep = (await model().doGenerate({ messages: [question], tools })).toolCalls;
+    const signature = signedStep[0]?.providerMetadata?.google?.thoughtSignature;
+    const foreign: ToolCallV1[] = [
+      { id: 'o2', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { id: 'o3', name: 'get_time', arguments: '{"zone":"CET"}', providerMetadata: { openai: { itemId: 'fc_1' } } },
+    ];
+    const history: MessageV1[] = [
+      // An earlier turn, which Gemini does not check: left as it was.
+      { role: 'user', content: 'Weather in Rome?' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'o1', name: 'get_weather', arguments: '{"city":"Rome"}' }] },
+      { role: 'tool', toolCallId: 'o1', content: '{"ok":true}' },
+      { role: 'assistant', content: 'Sunny in Rome.' },
+      // The current turn: one step from another model, then one from Gemini 3 with its real signature.
+      question,
+      { role: 'assistant', content: 'Let me check.', toolCalls: foreign },
+      ...results(foreign),
+      { role: 'assistant', content: null, toolCalls: signedStep },
+      ...results(signedStep),
+    ];
+    const answer = await model().doGenerate({ messages: history, tools });
+    expect(answer).toMatchObject({ text: 'Sunny, 18 degrees, 12:00.', finishReason: 'stop' });
+    const contents = fake.requests.at(-1)?.body.contents;
+    expect(contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] });
+    expect(contents[5]).toEqual({
+      role: 'model',
+      parts: [
+        { text: 'Let me check.' },
+        { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: SKIP_THOUGHT_SIGNATURE_VALIDATOR },
+        { functionCall: { name: 'get_time', args: { zone: 'CET' } } },
+      ],
+    });
+    expect(contents[7]).toEqual({
+      role: 'model',
+      parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: signature }, { functionCall: { name: 'get_time', args: { zone: 'CET' } } }],
+    });
+
+    // Gemini 2.5 does not check signatures, so it gets the history without placeholders.
+    await createGemini({ baseURL: fake.url, apiKey: 'g-key' }).chatModel('gemini-2.5-flash').doGenerate({ messages: history, tools });
+    expect(JSON.stringify(fake.requests.at(-1)?.body)).not.toContain(SKIP_THOUGHT_SIGNATURE_VALIDATOR);
+  });
+
+  it.each([
+    ['gemini-3-pro-preview', true],
+    ['models/gemini-3-flash-preview', true],
+    ['gemini-3.1-pro-preview', true],
+    ['gemini-2.5-flash', false],
+    ['gemini-2.0-flash', false],
+  ])('%s requires thought signatures: %s', (id, expected) => {
+    expect(requiresThoughtSignatures(id)).toBe(expected);
   });
 
   it('a signature the server never issued is refused too (it must be replayed unchanged)', async () => {

@@ -15,3 +15,20 @@ export function thoughtSignatureOf(metadata: ProviderMetadataV1 | undefined): st
   const value = metadata?.google?.thoughtSignature;
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
+
+/**
+ * The value Google documents for a functionCall part that Gemini never signed: history from another
+ * model (a route fell back, or the client switched models) or a call the client made up. Gemini 3
+ * takes it in place of a real signature instead of answering 400; Google lists it (with one
+ * alternative) in the FAQ of https://ai.google.dev/gemini-api/docs/thought-signatures#faqs,
+ * and Vertex AI documents the same one at
+ * https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures, so it works on both.
+ * The model then reasons without the lost context, which beats refusing the turn.
+ */
+export const SKIP_THOUGHT_SIGNATURE_VALIDATOR = 'skip_thought_signature_validator';
+
+/** Gemini 3 and later refuse a replayed function call without its signature; 2.5 and older accept one. */
+export function requiresThoughtSignatures(modelId: string): boolean {
+  const major = /^(?:models\/)?gemini-(\d+)(?:[.-]|$)/.exec(modelId)?.[1];
+  return major !== undefined && Number(major) >= 3;
+}
