@@ -78,9 +78,10 @@ export {
   type ProviderType,
 } from './registry/providers-config.js';
 export { RegistryError, type RegistryErrorCode } from './registry/registry-error.js';
-export { assertSafeProviderConfig, providerBaseURL } from './registry/provider-entries.js';
+export { providerBaseURL } from './registry/provider-entries.js';
 export { guardedLookup, EGRESS_REFUSED } from './net/guarded-lookup.js';
-export { assertSafeBaseUrl, assertSafeBaseUrlSync, classifyAddress, type BaseUrlPolicy, type HostClass, type LookupAll } from './registry/safe-base-url.js';
+export { classifyAddress, classifyHostSync, type HostClass } from './net/classify-address.js';
+export { assertSafeBaseUrlSync, type BaseUrlPolicy } from './registry/safe-base-url.js';
 
 // Pricing
 export { PRICE_CATALOG, type ModelPrice, type PriceCatalog } from './pricing/catalog.js';

@@ -16,7 +16,12 @@ export interface ModelRegistry {
 }
 
 export interface ModelRegistryOptions {
-  /** Replaces global fetch for every provider (tests, proxies). */
+  /**
+   * Replaces the transport for every provider (tests, proxies). Such a fetch is the embedder's own
+   * transport: the connect-time egress guard does not run inside it, only the build-time check of
+   * each base URL's literal address or well-known name does. A fetch marked DEFAULT_TRANSPORT (the
+   * gateway's `scopedFetch`) or the global fetch keeps Quire's own, guarded transport.
+   */
   fetch?: FetchFunction;
 }
 

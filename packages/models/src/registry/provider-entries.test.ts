@@ -1,6 +1,5 @@
 import { startFakeCohere, startFakeGemini, startFakeOllama, startFakeOpenAI, startFakeOpenAIDialect, startFakeTei, startFakeVoyage, type FakeServer } from '@quire/fakes';
 import { createModelRegistry } from './model-registry.js';
-import { assertSafeProviderConfig } from './provider-entries.js';
 import { providersFromEnv } from './providers-config.js';
 import { RegistryError } from './registry-error.js';
 
@@ -71,8 +70,21 @@ describe('registry with every provider type', () => {
     expect(registryError(() => createModelRegistry({ x: { type: 'ollama', baseURL: 'http://169.254.169.254', allowPrivateNetwork: true } })).message).toContain('metadata');
     // A default URL on localhost (Ollama's) needs the flag too.
     expect(registryError(() => createModelRegistry({ ollama: { type: 'ollama' } })).code).toBe('unsafe_base_url');
-    await expect(assertSafeProviderConfig('x', { type: 'gemini', baseURL: 'http://127.0.0.1:9/v1beta' })).rejects.toMatchObject({ code: 'unsafe_base_url' });
-    await expect(assertSafeProviderConfig('x', { type: 'local' })).resolves.toBeUndefined();
+  });
+
+  it('checks literal addresses when a caller supplies its own fetch, and then calls that fetch as given', async () => {
+    const seen: string[] = [];
+    const fetch = (async (url: string | URL | Request) => {
+      seen.push(String(url));
+      return new Response(JSON.stringify({ data: [{ index: 0, embedding: [0.5] }], usage: { prompt_tokens: 1, total_tokens: 1 } }), { headers: { 'content-type': 'application/json' } });
+    }) as typeof globalThis.fetch;
+    for (const baseURL of ['http://10.0.0.8/v1', 'http://[::ffff:127.0.0.1]/v1', 'http://169.254.169.254/v1', 'http://localhost:1/v1']) {
+      expect(registryError(() => createModelRegistry({ p: { type: 'openai-compatible', baseURL } }, { fetch })).code).toBe('unsafe_base_url');
+    }
+    // A name is the embedder's transport's business: the connect-time guard does not run inside it.
+    const registry = createModelRegistry({ p: { type: 'openai-compatible', baseURL: 'http://models.internal.test/v1' } }, { fetch });
+    expect((await registry.embeddingModel('p/e').doEmbed({ values: ['a'] })).embeddings).toEqual([[0.5]]);
+    expect(seen).toEqual(['http://models.internal.test/v1/embeddings']);
   });
 
   it('calls a provider named by a host name through the connect-time guard when the policy allows it', async () => {

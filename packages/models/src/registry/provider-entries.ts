@@ -16,7 +16,7 @@ import type { ProviderConfig, ProviderType } from './providers-config.js';
 import { RegistryError } from './registry-error.js';
 import { guardedLookup } from '../net/guarded-lookup.js';
 import { setEgressGuard } from '../providers/shared/node-http.js';
-import { assertSafeBaseUrl, assertSafeBaseUrlSync, egressRefusal, type BaseUrlPolicy, type LookupAll } from './safe-base-url.js';
+import { assertSafeBaseUrlSync, egressRefusal, type BaseUrlPolicy } from './safe-base-url.js';
 
 export interface ProviderEntry {
   type: ProviderType;
@@ -72,8 +72,10 @@ function withName(name: string, error: unknown): unknown {
 }
 
 /**
- * The checks run while the registry is built: literal IPs and well-known names now, and a guard in
- * the HTTP client's DNS lookup that checks every later connection against the same policy.
+ * The checks run while the registry is built: literal IPs and well-known names now, whatever the
+ * transport, and a guard in the DNS lookup of Quire's own transports (node:http, or fetch under
+ * QUIRE_HTTP_CLIENT=fetch) that checks every later connection against the same policy. A
+ * caller-supplied fetch gets the first check only (see ModelRegistryOptions.fetch).
  */
 export function guardProviderBaseURL(name: string, config: ProviderConfig): void {
   const url = providerBaseURL(config);
@@ -85,17 +87,6 @@ export function guardProviderBaseURL(name: string, config: ProviderConfig): void
     throw withName(name, error);
   }
   setEgressGuard(url, guardedLookup(egressRefusal(policy)));
-}
-
-/** The same check with DNS resolution up front, for a caller that wants to refuse a configuration before using it. */
-export async function assertSafeProviderConfig(name: string, config: ProviderConfig, options: { lookup?: LookupAll } = {}): Promise<void> {
-  const url = providerBaseURL(config);
-  if (url === undefined) return;
-  try {
-    await assertSafeBaseUrl(url, { ...policyFor(config), lookup: options.lookup });
-  } catch (error) {
-    throw withName(name, error);
-  }
 }
 
 /** Builds the model factories of every remote provider type; `local` is built by the registry itself. */

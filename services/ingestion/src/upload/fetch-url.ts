@@ -1,26 +1,21 @@
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP } from 'node:net';
-import { EGRESS_REFUSED, guardedLookup } from '@quire/models';
+import { classifyAddress, classifyHostSync, EGRESS_REFUSED, guardedLookup, type HostClass } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 
-/** Addresses a server-side fetch must never reach (SSRF): private, loopback, link-local, metadata. */
-const BLOCKED = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
-  ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) BLOCKED.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) BLOCKED.addSubnet(net, bits, 'ipv6');
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
+/**
+ * What a server-side fetch may reach (SSRF): public hosts, and loopback with `allowLoopback` (tests,
+ * a same-host server). Private, link-local, metadata and reserved addresses are refused, including
+ * IPv4-mapped, NAT64 and 6to4 forms of them (the shared `classifyAddress` of `@quire/models`).
+ */
+function admits(hostClass: HostClass, allowLoopback: boolean): boolean {
+  return hostClass === 'public' || (hostClass === 'loopback' && allowLoopback);
+}
 
-export function isForbiddenAddress(address: string, allowLoopback: boolean): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const ip = mapped ?? address;
-  const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-  if (LOOPBACK.check(ip, family)) return !allowLoopback;
-  return BLOCKED.check(ip, family);
+/** Why a resolved address may not be fetched, or undefined when it may. */
+export function forbiddenAddressReason(address: string, allowLoopback: boolean): string | undefined {
+  const hostClass = classifyAddress(address);
+  return admits(hostClass, allowLoopback) ? undefined : `${address} is a forbidden address (${hostClass})`;
 }
 
 export interface FetchedUrl {
@@ -64,10 +59,12 @@ export async function fetchUrl(raw: string, options: FetchUrlOptions): Promise<F
 }
 
 function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<{ redirect?: string; body?: { bytes: Uint8Array; contentType: string | null } }> {
-  const lookup = guardedLookup((address) => (isForbiddenAddress(address, options.allowLoopback) ? `${address} is a forbidden address` : undefined));
-  const hostIp = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(hostIp) && isForbiddenAddress(hostIp, options.allowLoopback)) {
-    return Promise.reject(new AppError('invalid_request', `The URL points to a forbidden address (${hostIp}).`, { param: 'url' }));
+  const lookup = guardedLookup((address) => forbiddenAddressReason(address, options.allowLoopback));
+  // Literal IPs skip the socket's lookup, and well-known names (localhost, metadata) need no DNS.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const hostClass = classifyHostSync(host);
+  if (hostClass !== undefined && !admits(hostClass, options.allowLoopback)) {
+    return Promise.reject(new AppError('invalid_request', `The URL points to a forbidden address (${host}: ${hostClass}).`, { param: 'url' }));
   }
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

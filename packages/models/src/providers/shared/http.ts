@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ProviderError } from '../../errors/provider-error.js';
 import { providerErrorFromFetchFailure, providerErrorFromResponse } from '../../errors/provider-error-from-response.js';
 import { HTTP_HOOKS, type HookedSignal } from './http-hooks.js';
-import { nodePost, type HttpResponse } from './node-http.js';
+import { guardedFetch, nodePost, type HttpResponse } from './node-http.js';
 
 export type { HttpResponse } from './node-http.js';
 export type FetchFunction = typeof fetch;
@@ -15,12 +15,26 @@ export const DEFAULT_TRANSPORT = Symbol.for('quire.models.defaultTransport');
 
 export { HTTP_HOOKS, type HttpHooks } from './http-hooks.js';
 
-/** QUIRE_HTTP_CLIENT=fetch sends every call through `fetch` (a debugging switch). */
+/** QUIRE_HTTP_CLIENT=fetch serves default-transport calls with WHATWG `fetch` (a debugging switch). */
 const FORCE_FETCH = process.env.QUIRE_HTTP_CLIENT === 'fetch';
 
-function usesNodeClient(fetchFn: FetchFunction | undefined): boolean {
-  if (FORCE_FETCH) return false;
+function isDefaultTransport(fetchFn: FetchFunction | undefined): boolean {
   return fetchFn === undefined || fetchFn === globalThis.fetch || (fetchFn as { [DEFAULT_TRANSPORT]?: boolean })[DEFAULT_TRANSPORT] === true;
+}
+
+/**
+ * Which transport serves a call. Quire's own (the node:http client, or `fetch` under the switch)
+ * connect through the registry's egress guard. A caller-supplied `fetch` without DEFAULT_TRANSPORT
+ * is the embedder's own transport (a proxy, a test double) and is called as given: the connect-time
+ * guard cannot reach inside it, so only the registry's build-time check of literal addresses and
+ * well-known names applies to it.
+ */
+function send(fetchFn: FetchFunction | undefined, url: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
+  const own = isDefaultTransport(fetchFn);
+  if (own && !FORCE_FETCH) return nodePost(url, headers, body, signal);
+  // A redirect would carry the provider key (x-api-key, api-key, x-goog-api-key) to another host.
+  const init: RequestInit = { method: 'POST', headers, body, signal, redirect: 'error' };
+  return own ? guardedFetch(url, init) : fetchFn!(url, init);
 }
 
 export interface PostJsonArgs {
@@ -78,10 +92,7 @@ export async function postJson(args: PostJsonArgs): Promise<PostJsonResult> {
   const body = JSON.stringify(args.body);
   let response: HttpResponse;
   try {
-    response = usesNodeClient(args.fetch)
-      ? await nodePost(args.url, headers, body, args.abortSignal)
-      : // A redirect would carry the provider key (x-api-key, api-key, x-goog-api-key) to another host.
-        await args.fetch!(args.url, { method: 'POST', headers, body, signal: args.abortSignal, redirect: 'error' });
+    response = await send(args.fetch, args.url, headers, body, args.abortSignal);
   } catch (error) {
     throw providerErrorFromFetchFailure(args.provider, error, args.abortSignal);
   }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { fetchThroughLookup, type PlainFetch } from '../../net/guarded-fetch.js';
 import { HTTP_HOOKS, type HookedSignal } from './http-hooks.js';
 
 /** What the adapters read from a provider response: the subset that `fetch`'s Response and ours share. */
@@ -37,13 +38,14 @@ function originOf(protocol: string, hostname: string, port: string): string {
 /**
  * DNS lookups that check the addresses a provider's connections may reach, by origin. The model
  * registry installs one per configured provider (its SSRF policy); origins without one (an adapter
- * built directly in code) connect as usual. Pooled sockets were checked when they connected.
+ * built directly in code) connect as usual. Pooled sockets were checked when they connected. Both
+ * of Quire's own transports use them: `nodePost` and, under `QUIRE_HTTP_CLIENT=fetch`, `guardedFetch`.
  */
-const egressGuards = new Map<string, LookupFunction>();
+const egressGuards = new Map<string, { lookup: LookupFunction; fetch?: PlainFetch }>();
 
 export function setEgressGuard(baseURL: string, lookup: LookupFunction): void {
   const u = new URL(baseURL);
-  egressGuards.set(originOf(u.protocol, u.hostname.replace(/^\[|\]$/g, ''), u.port), lookup);
+  egressGuards.set(originOf(u.protocol, u.hostname.replace(/^\[|\]$/g, ''), u.port), { lookup });
 }
 function targetOf(url: string): Target {
   let t = targets.get(url);
@@ -132,7 +134,7 @@ export function nodePost(url: string, headers: Record<string, string>, body: str
     const req = (target.protocol === 'https:' ? https : http).request({
       protocol: target.protocol, hostname: target.hostname, port: target.port, path: target.path, method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: agents[target.protocol],
-      lookup: egressGuards.get(target.origin),
+      lookup: egressGuards.get(target.origin)?.lookup,
     });
     const connected = (signal as HookedSignal | undefined)?.[HTTP_HOOKS]?.connected;
     if (connected) {
@@ -162,6 +164,25 @@ export function nodePost(url: string, headers: Record<string, string>, body: str
     // A string body goes out in the same write as the request head (a Buffer would take a second chunk: writev).
     req.end(body, 'utf8');
   });
+}
+
+/**
+ * The `fetch` transport (`QUIRE_HTTP_CLIENT=fetch`): the global fetch for origins without a guard,
+ * and for guarded ones a fetch whose connections resolve through the guard, so the switch does not
+ * turn the egress check off. Literal-IP hosts skip DNS here as in `nodePost` (the registry checks
+ * those when it is built).
+ */
+export function guardedFetch(url: string, init: RequestInit): Promise<Response> {
+  let target: Target;
+  try {
+    target = targetOf(url);
+  } catch (error) {
+    return Promise.reject(new TypeError('fetch failed', { cause: error }));
+  }
+  const guard = egressGuards.get(target.origin);
+  if (!guard) return globalThis.fetch(url, init);
+  guard.fetch ??= fetchThroughLookup(guard.lookup);
+  return guard.fetch(url, init);
 }
 
 export type { NodeHttpResponse };

@@ -1,0 +1,69 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fetchUrl, forbiddenAddressReason } from './fetch-url.js';
+
+const strict = { maxBytes: 1e6, timeoutMs: 2000, allowLoopback: false };
+
+describe('forbiddenAddressReason (the shared classifier, URL-ingestion policy)', () => {
+  it.each([
+    '127.0.0.1', '::1', '0.0.0.0', '::', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', 'fd00::1',
+    '169.254.1.1', 'fe80::1', '169.254.169.254', 'fd00:ec2::254', '224.0.0.1', '240.0.0.1', '198.18.0.1', 'ff02::1',
+    // The same hosts in IPv6 clothing: IPv4-mapped (dotted and hex), NAT64, 6to4.
+    '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::a00:5', '64:ff9b::a9fe:a9fe', '2002:a00:5::1', '2002:a9fe:a9fe::',
+  ])('refuses %s', (address) => {
+    expect(forbiddenAddressReason(address, false)).toContain('is a forbidden address');
+  });
+
+  it('admits public addresses, and loopback only with allowLoopback', () => {
+    for (const address of ['8.8.8.8', '2606:4700::1111', '64:ff9b::808:808', '2002:808:808::1']) expect(forbiddenAddressReason(address, false)).toBeUndefined();
+    expect(forbiddenAddressReason('127.0.0.1', true)).toBeUndefined();
+    expect(forbiddenAddressReason('::ffff:127.0.0.1', true)).toBeUndefined();
+    expect(forbiddenAddressReason('10.0.0.1', true)).toContain('(private)');
+    expect(forbiddenAddressReason('169.254.169.254', true)).toContain('(metadata)');
+  });
+});
+
+describe('fetchUrl', () => {
+  let site: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    site = http.createServer((req, res) => {
+      if (req.url?.startsWith('/redirect-to/')) return void res.writeHead(302, { location: decodeURIComponent(req.url.slice('/redirect-to/'.length)) }).end();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('hello');
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => site.close(() => resolve())));
+
+  it.each([
+    'http://[::ffff:127.0.0.1]:1/x',
+    'http://[::ffff:a9fe:a9fe]/latest',
+    'http://[64:ff9b::a00:5]/x',
+    'http://[2002:a9fe:a9fe::]/x',
+    'http://[fe80::1]/x',
+    'http://224.0.0.1/x',
+    'http://2130706433/x', // 127.0.0.1 as one number
+    'http://metadata.google.internal/computeMetadata/v1',
+    'http://LOCALHOST.:1/x',
+  ])('refuses %s before connecting', async (url) => {
+    await expect(fetchUrl(url, strict)).rejects.toThrow(/forbidden address/);
+  });
+
+  it('fetches from loopback only with allowLoopback, and checks every redirect hop', async () => {
+    await expect(fetchUrl(`${base}/doc.txt`, strict)).rejects.toThrow(/forbidden address/);
+    const fetched = await fetchUrl(`${base}/doc.txt`, { ...strict, allowLoopback: true });
+    expect(Buffer.from(fetched.bytes).toString()).toBe('hello');
+    expect(fetched.filename).toBe('doc.txt');
+    for (const target of ['http://[::ffff:169.254.169.254]/latest', 'http://10.0.0.1/x']) {
+      await expect(fetchUrl(`${base}/redirect-to/${encodeURIComponent(target)}`, { ...strict, allowLoopback: true })).rejects.toThrow(/forbidden address/);
+    }
+  });
+
+  it('admits localhost only with allowLoopback', async () => {
+    const port = new URL(base).port;
+    await expect(fetchUrl(`http://localhost:${port}/doc.txt`, strict)).rejects.toThrow(/forbidden address/);
+    await expect(fetchUrl(`http://localhost:${port}/doc.txt`, { ...strict, allowLoopback: true })).resolves.toMatchObject({ contentType: 'text/plain' });
+  });
+});
