@@ -12,6 +12,8 @@ import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-setting
 import type { ParsePool } from '../parse/parse-pool.js';
 import { rechunkRound } from './rechunk-round.js';
 import { acquireBuildLease, assertBuildLease, BuildLeaseLostError, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
+import { keepBuildLeaseAlive } from './build-lease-heartbeat.js';
+import { leaseBoundModels } from './lease-bound-models.js';
 
 export interface BuilderDeps {
   db: Db;
@@ -34,10 +36,17 @@ export interface BuilderDeps {
   /** Names this process on the versions it builds (default: host, pid and a random suffix). */
   holderId?: string;
   /**
-   * A build renews its lease at every round and embedding batch; one not renewed for this long has
-   * stalled (its process died or hangs) and any live process resumes it. Default 10 minutes.
+   * A build renews its lease on a timer (a third of this) while its process works on it, and at
+   * every round and embedding batch; one not renewed for this long has stalled (its process died or
+   * its event loop hangs) and any live process resumes it. Default 10 minutes.
    */
   leaseMs?: number;
+  /**
+   * The longest one embedding call may take before the build gives up on it (a retryable
+   * `provider_timeout` for the round). The heartbeat keeps the lease while a call is in flight, so
+   * this, not the lease, is what ends a call that hangs. Default 5 minutes.
+   */
+  callTimeoutMs?: number;
   /** How often to look for builds nobody holds (stalled or released); 0: only when `resume()` is called. Default 60 s. */
   sweepIntervalMs?: number;
 }
@@ -47,9 +56,10 @@ export interface BuilderDeps {
  * through the gateway, with the embedding cache, until every visible chunk has a vector in the
  * version; then marks it ready (and activates it when asked). Rounds pick "chunks still missing a
  * vector", so documents indexed or replaced during the build are caught up, and whichever process
- * resumes a build starts where the last one stopped. A lease (build-lease.ts) lets one process build
- * a version at a time, so no chunk is embedded, and billed, twice; periodic sweeps resume builds
- * whose holder stopped renewing it, and the version records that it stalled and who resumed it.
+ * resumes a build starts where the last one stopped. A lease (build-lease.ts), renewed on a timer
+ * while its process works (build-lease-heartbeat.ts), lets one process build a version at a time, so
+ * no chunk is embedded, and billed, twice; periodic sweeps resume builds whose holder stopped
+ * renewing it, and the version records that it stalled and who resumed it.
  */
 export function createIndexVersionBuilder(deps: BuilderDeps) {
   const running = new Map<string, Promise<void>>();
@@ -64,19 +74,22 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
     const lease = await acquireBuildLease(deps.db, versionId, holder, leaseMs);
     if (!lease) return; // another process holds a live lease, or the build has ended
     if (lease.stallReason) log.info('building index version', { resumes: lease.resumes, last_stall: lease.stallReason });
+    const heartbeat = keepBuildLeaseAlive(deps.db, versionId, holder, leaseMs, (error) => log.warn('could not renew the build lease', { err: String(error) }));
     try {
-      await rounds(collectionId, versionId, log);
+      await rounds(collectionId, versionId, log, leaseBoundModels(deps.models, heartbeat.signal, deps.callTimeoutMs ?? 5 * 60_000));
     } finally {
+      await heartbeat.stop();
       await releaseBuildLease(deps.db, versionId, holder).catch((error: unknown) => log.warn('could not release the build lease', { err: String(error) }));
     }
   };
 
-  /** Keeps the lease alive while the build makes progress; stops the build once it has passed to another holder. */
+  /** Renews at each round and batch too: a lease passed to another holder stops the build before its next call, not a heartbeat later. */
   const renew = async (versionId: string): Promise<void> => {
     if (!(await renewBuildLease(deps.db, versionId, holder, leaseMs))) throw new BuildLeaseLostError(`The lease on index version ${versionId} is no longer ${holder}'s.`);
   };
 
-  const rounds = async (collectionId: string, versionId: string, log: ReturnType<Logger['child']>): Promise<void> => {
+  /** `models` cancels its calls once the heartbeat finds the lease gone (and after `callTimeoutMs`). */
+  const rounds = async (collectionId: string, versionId: string, log: ReturnType<Logger['child']>, models: GatewayModels): Promise<void> => {
     let failures = 0;
     for (;;) {
       if (stopped) return;
@@ -92,7 +105,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
       const embedTexts = (texts: string[], hashes: string[]) =>
         embedChunks({
-          models: deps.models,
+          models,
           modelName: embeddingModel,
           texts,
           hashes,
