@@ -3,6 +3,7 @@ import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
 import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
+import { splitRecursiveSpans } from './recursive-spans.js';
 import { tokenLength } from './token-length.js';
 
 export interface ChunkDraft {
@@ -68,9 +69,14 @@ function rowSplitter(size: number, measure: (s: string) => number, fallback: Tex
  * Markdown-like text; it spans pages, so a section begun on page 11 still heads page 12's chunks.
  */
 export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
-  const measure = chunking.strategy === 'tokens' ? tokenLength : (s: string) => s.length;
+  const tokens = chunking.strategy === 'tokens';
+  const measure = tokens ? tokenLength : (s: string) => s.length;
   const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap, lengthFunction: measure };
-  const recursive = new RecursiveCharacterTextSplitter(options);
+  // `tokens` splits on offsets (see recursive-spans.ts): each piece is tokenized once, no chunk search.
+  const tokenSpans = (text: string) => splitRecursiveSpans(text, { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap, measure });
+  const recursive: TextSplitter = tokens
+    ? { splitText: async (text) => tokenSpans(text).map((s) => text.slice(s.start, s.end)) }
+    : new RecursiveCharacterTextSplitter(options);
   const splitter: TextSplitter = doc.rows
     ? rowSplitter(chunking.chunk_size, measure, recursive)
     : chunking.strategy === 'markdown' && doc.markdown
@@ -79,26 +85,32 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
   const headings = doc.headings ?? (doc.markdown ? findHeadings(doc.text) : []);
   const segments = doc.pages ? doc.pages.map((p) => ({ start: p.start, end: p.end })) : [{ start: 0, end: doc.text.length }];
   const drafts: ChunkDraft[] = [];
+  const draft = (start: number, end: number) => {
+    const text = doc.text.slice(start, end);
+    drafts.push({
+      ordinal: drafts.length,
+      text,
+      contentSha256: createHash('sha256').update(text).digest('hex'),
+      charStart: start,
+      charEnd: end,
+      pageStart: doc.pages ? pageAt(doc.pages, start) : null,
+      pageEnd: doc.pages ? pageAt(doc.pages, end - 1) : null,
+      headingPath: headingPathAt(headings, start),
+    });
+  };
   for (const segment of segments) {
     const part = doc.text.slice(segment.start, segment.end);
+    if (tokens && !doc.rows) {
+      for (const span of tokenSpans(part)) draft(segment.start + span.start, segment.start + span.end);
+      continue;
+    }
     const pieces = (await splitter.splitText(part)).filter((p) => p.trim().length > 0);
     let prevStart = -1;
     let prevEnd = 0;
     for (const piece of pieces) {
-      const local = locate(part, piece, prevEnd - (chunking.strategy === 'tokens' ? piece.length : chunking.chunk_overlap) - 1, prevStart + 1);
+      const local = locate(part, piece, prevEnd - (tokens ? piece.length : chunking.chunk_overlap) - 1, prevStart + 1);
       if (local < 0) throw new ChunkingError(`Chunk ${drafts.length} could not be located in the extracted text.`);
-      const start = segment.start + local;
-      const end = start + piece.length;
-      drafts.push({
-        ordinal: drafts.length,
-        text: piece,
-        contentSha256: createHash('sha256').update(piece).digest('hex'),
-        charStart: start,
-        charEnd: end,
-        pageStart: doc.pages ? pageAt(doc.pages, start) : null,
-        pageEnd: doc.pages ? pageAt(doc.pages, end - 1) : null,
-        headingPath: headingPathAt(headings, start),
-      });
+      draft(segment.start + local, segment.start + local + piece.length);
       prevStart = local;
       prevEnd = local + piece.length;
     }

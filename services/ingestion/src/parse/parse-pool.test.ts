@@ -67,7 +67,7 @@ describe('parse + chunk in the worker', () => {
   test('a chunking over its budget is stopped, while the service thread keeps running; the pool carries on', async () => {
     const strict = createParsePool({ size: 1, timeoutMs: 30_000, chunkTimeoutMs: 1_000, maxHeapMb: 256, limits });
     try {
-      // Chunked on this thread, this text takes several seconds (about 10 s on a 2-CPU machine).
+      // Chunked on this thread, this text takes several seconds (about 7 s on a 2-CPU machine).
       const bytes = utf8(slowChunkingText());
       await strict.parseAndChunk(utf8(prose(1)), 'text/plain', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 }); // worker started
       // The main thread's timer keeps firing through the chunking: none of it runs on this thread.
