@@ -239,3 +239,34 @@ describe('POST /v1/embeddings splits by the target model caps', () => {
     expect(tei.requests).toHaveLength(64);
   });
 });
+
+describe('POST /v1/embeddings input forms SDKs send', () => {
+  // cl100k_base ids of 'Hello wörld, embeddings!' and 'Bananas are yellow.', as tiktoken gives them.
+  const hello = { text: 'Hello wörld, embeddings!', ids: [9906, 289, 9603, 509, 11, 71647, 0] };
+
+  test("token ids (LangChain's default) are read as cl100k_base and embedded as the text they came from", async () => {
+    const { Tiktoken } = await import('js-tiktoken/lite');
+    const ranks = (await import('js-tiktoken/ranks/cl100k_base')).default;
+    const bananas = 'Bananas are yellow.';
+    const bananaIds = new Tiktoken(ranks).encode(bananas);
+    const many = await embed({ model: TEI, input: [hello.ids, bananaIds] }, 'token-ids');
+    expect(many.status).toBe(200);
+    expect(tei.requests.map((r) => r.body.inputs)).toEqual([[hello.text, bananas]]);
+    expect(many.json.data.map((d: { embedding: number[] }) => d.embedding)).toEqual([fakeEmbedding(hello.text), fakeEmbedding(bananas)]);
+    const one = await embed({ model: TEI, input: hello.ids }, 'token-ids-one');
+    expect(one.status).toBe(200);
+    expect(tei.requests[1]?.body.inputs).toEqual([hello.text]);
+  });
+
+  test('a token id cl100k_base does not define is refused by name, before any provider call', async () => {
+    const { status, json } = await embed({ model: TEI, input: [[9906, 100_265]] }, 'token-ids-bad');
+    expect(status).toBe(400);
+    expect(json.error).toMatchObject({ code: 'invalid_request', param: 'input', message: expect.stringContaining('token id 100265') });
+    expect(tei.requests).toHaveLength(0);
+  });
+
+  test('null for an option left unset is accepted, as SDK wrappers send it', async () => {
+    const { status } = await embed({ model: TEI, input: 'x', dimensions: null, encoding_format: null, user: null }, 'nulls');
+    expect(status).toBe(200);
+  });
+});

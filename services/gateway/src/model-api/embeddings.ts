@@ -5,10 +5,19 @@ import { attributionOf } from '../caller-identity.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
 import type { Attribution } from '../ledger.js';
 import type { ModelService } from '../model-service.js';
-import { EmbeddingsBodySchema } from './validators.js';
+import { decodeTokenInputs } from './token-input.js';
+import { EmbeddingsBodySchema, type EmbeddingsBody } from './validators.js';
 
 function toBase64(vector: number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString('base64');
+}
+
+/** The inputs as texts: token ids (one list, or a list per input) are decoded (token-input.ts). */
+async function inputTexts(input: EmbeddingsBody['input']): Promise<string[]> {
+  if (typeof input === 'string') return [input];
+  if (input.every((item): item is string => typeof item === 'string')) return input;
+  if (input.every((item): item is number => typeof item === 'number')) return decodeTokenInputs([input]);
+  return decodeTokenInputs(input as number[][]);
 }
 
 export function embeddingsHandler(models: ModelService) {
@@ -19,10 +28,10 @@ export function embeddingsHandler(models: ModelService) {
 export async function embeddings(models: ModelService, raw: unknown, attribution: Attribution, res: ServerResponse): Promise<void> {
   assertNoForbiddenFields(raw);
   const body = parseWith(EmbeddingsBodySchema, raw);
-  const values = typeof body.input === 'string' ? [body.input] : body.input;
+  const values = await inputTexts(body.input);
   // A base64 caller (the OpenAI SDK's default) gets base64 from providers that offer it: float32 bytes
   // pass through without becoming JSON numbers on either side.
-  const result = await models.embed(body.model, values, body.dimensions, attribution, body.encoding_format === 'base64' ? 'base64' : undefined, () => res.destroyed);
+  const result = await models.embed(body.model, values, body.dimensions ?? undefined, attribution, body.encoding_format === 'base64' ? 'base64' : undefined, () => res.destroyed);
   writeJson(res, 200, {
     object: 'list',
     data: result.embeddings.map((embedding, index) => ({

@@ -78,12 +78,21 @@ export const ChatCompletionBodySchema = z.object({
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 
+const TokenIdsSchema = z.array(z.number().int().nonnegative()).min(1, 'a token-id input must not be empty').max(8192, 'a token-id input holds at most 8192 tokens');
+
 export const EmbeddingsBodySchema = z.object({
   model: ModelOrRouteSchema,
-  input: z.union([z.string().min(1, 'input must not be empty'), z.array(z.string().min(1, 'input items must not be empty')).min(1).max(2048)]),
-  encoding_format: z.enum(['float', 'base64']).optional(),
-  dimensions: z.number().int().positive().max(16000).optional(),
-  user: z.string().optional(),
+  // Text, or token ids (cl100k_base) as OpenAI's API takes them: one list, or a list per input.
+  input: z.union([
+    z.string().min(1, 'input must not be empty'),
+    z.array(z.string().min(1, 'input items must not be empty')).min(1).max(2048),
+    TokenIdsSchema,
+    z.array(TokenIdsSchema).min(1).max(2048),
+  ]),
+  // SDK wrappers send null for options left unset.
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().positive().max(16000).nullish(),
+  user: z.string().nullish(),
 });
 export type EmbeddingsBody = z.infer<typeof EmbeddingsBodySchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EmbedOptionsV1, EmbedResultV1, EmbeddingModelV1 } from '../../spec/embedding/embedding-model-v1.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { emptyUsage } from '../../spec/usage.js';
 import { assertEmbeddingBatchSize, assertEmbeddingCount } from '../shared/embedding-batch.js';
 import { readJson } from '../shared/http.js';
@@ -27,10 +28,22 @@ export class TeiEmbeddingModel implements EmbeddingModelV1 {
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
     assertEmbeddingBatchSize(this.provider, options.values.length, this.maxEmbeddingsPerCall);
     if (options.values.length === 0) return { embeddings: [], usage: emptyUsage(true) };
-    // `dimensions` and `inputType` have no portable TEI equivalent (prompts are server-configured).
+    // `inputType` has no portable TEI equivalent (prompts are server-configured), and neither has
+    // `dimensions`: the server answers at its model's width, checked below instead of passed on.
     const result = await postToProvider(this.config, 'embed', { inputs: options.values, normalize: true, truncate: false }, options, asTeiError);
     const embeddings = await readJson(this.provider, result, responseSchema, options.abortSignal);
     assertEmbeddingCount(this.provider, options.values.length, embeddings.length, result.requestId);
+    const width = embeddings[0]?.length ?? 0;
+    if (options.dimensions !== undefined && options.dimensions !== width) {
+      // Truncating would be wrong for models not trained for it (Matryoshka), and a caller storing
+      // the vectors in a column of the width it asked for would fail later, less clearly.
+      throw new ProviderError({
+        code: 'provider_bad_request',
+        provider: this.provider,
+        message: `TEI model "${this.modelId}" produces ${width}-dimensional vectors; ${options.dimensions} were requested.`,
+        ...(result.requestId ? { requestId: result.requestId } : {}),
+      });
+    }
     return { embeddings, usage: teiUsage(result.response.headers), requestId: result.requestId };
   }
 }

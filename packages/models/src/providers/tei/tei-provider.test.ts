@@ -26,6 +26,14 @@ describe('TEI against the fake', () => {
     expect(fake.requests[0]?.headers.authorization).toBeUndefined();
   });
 
+  it('refuses a dimensions request the model does not produce, instead of answering at its own width', async () => {
+    const model = tei().embeddingModel('bge-small');
+    const width = (await model.doEmbed({ values: ['x'] })).embeddings[0]!.length;
+    expect((await model.doEmbed({ values: ['x'], dimensions: width })).embeddings[0]).toHaveLength(width);
+    const error = await caught(model.doEmbed({ values: ['x'], dimensions: width - 1 }));
+    expect(error).toMatchObject({ code: 'provider_bad_request', retryable: false, message: `TEI model "bge-small" produces ${width}-dimensional vectors; ${width - 1} were requested.` });
+  });
+
   it('splits by the server batch size through embedMany', async () => {
     const values = Array.from({ length: 10 }, (_, i) => `text number ${i}`);
     const result = await embedMany(tei().embeddingModel('bge-small'), values);
