@@ -7,7 +7,7 @@ import { createIngestDocumentHandler } from './jobs/ingest-document-handler.js';
 import { ingestDocumentJob, type IngestDocumentPayload } from './jobs/ingest-document-job.js';
 import { createReconciler } from './jobs/reconciler.js';
 import type { PriceBook } from '@quire/models';
-import { createProviderLimiter } from './embed/provider-semaphore.js';
+import { createProviderLimiter, createRedisProviderLimiter } from './embed/provider-semaphore.js';
 import { createGraphMaintainer } from './index/graph-maintainer.js';
 import { resolveLimits, type IngestionLimits } from './limits.js';
 import { createParsePool } from './parse/parse-pool.js';
@@ -45,10 +45,11 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   const limits = resolveLimits(deps.limits);
   const logger = deps.logger;
   const retry = { attempts: limits.attempts, baseDelayMs: limits.retryBaseDelayMs };
+  const queueName = deps.queueName ?? 'quire-ingestion';
   const queue: JobQueue<IngestDocumentPayload> = deps.redisUrl
     ? createBullmqQueue(ingestDocumentJob, {
         redisUrl: deps.redisUrl,
-        queueName: deps.queueName ?? 'quire-ingestion',
+        queueName,
         concurrency: limits.concurrency,
         retry,
         logger,
@@ -61,7 +62,10 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     maxHeapMb: limits.parseHeapMb,
     limits: { maxPages: limits.maxPages, maxChars: limits.maxExtractedChars, maxZipEntries: limits.maxZipEntries, maxUncompressedBytes: limits.maxUncompressedBytes },
   });
-  const limiter = createProviderLimiter(limits.embedConcurrencyPerProvider);
+  // On BullMQ several processes share the queue, so the per-provider bound is kept in Redis for all of them.
+  const limiter = deps.redisUrl
+    ? createRedisProviderLimiter({ redisUrl: deps.redisUrl, queueName, limit: limits.embedConcurrencyPerProvider, logger })
+    : createProviderLimiter(limits.embedConcurrencyPerProvider);
   let activeJobs = 0;
   const graphs = createGraphMaintainer({ db: deps.db, logger, minVectors: limits.hnswMinVectors, sliceMs: limits.hnswSliceMs, busy: () => activeJobs > 0 });
   const graph = { maxPending: limits.hnswMaxPending };
@@ -124,6 +128,8 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       await queue.stop();
       await graphs.stop();
       await parsePool.close();
+      // Last: the jobs and builds above, which hold and wait for slots, have ended.
+      await limiter.close();
       started = false;
     },
     reconcile: () => reconciler.sweep(true),

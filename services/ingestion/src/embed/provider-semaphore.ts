@@ -1,5 +1,8 @@
+import { createRedisSemaphores, type CountingSemaphore } from '@quire/jobs';
+import type { Logger } from '@quire/server-kit';
+
 /** A counting semaphore; FIFO so a long job cannot starve the others. */
-export class Semaphore {
+export class Semaphore implements CountingSemaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
@@ -21,16 +24,40 @@ export class Semaphore {
   }
 }
 
-/** One semaphore per provider (the part of `provider/model` before the slash). */
-export function createProviderLimiter(limit: number) {
+/** Bounds concurrent embedding calls per provider (the part of `provider/model` before the slash). */
+export interface ProviderLimiter {
+  forModel(model: string): CountingSemaphore;
+}
+
+/** A limiter the service owns and closes on stop. */
+export interface OwnedProviderLimiter extends ProviderLimiter {
+  close(): Promise<void>;
+}
+
+const providerOf = (model: string) => model.split('/')[0] ?? model;
+
+/** In this process only: the bound when jobs run in process. */
+export function createProviderLimiter(limit: number): OwnedProviderLimiter {
   const byProvider = new Map<string, Semaphore>();
   return {
-    forModel(model: string): Semaphore {
-      const provider = model.split('/')[0] ?? model;
+    forModel(model) {
+      const provider = providerOf(model);
       let s = byProvider.get(provider);
       if (!s) byProvider.set(provider, (s = new Semaphore(Math.max(1, limit))));
       return s;
     },
+    close: async () => undefined,
   };
 }
-export type ProviderLimiter = ReturnType<typeof createProviderLimiter>;
+
+/**
+ * Across every process consuming the queue: the bound when jobs run on BullMQ. Slots live in Redis
+ * (`quire:sem:<queue>:<provider>`); a Redis failure while waiting fails the attempt retryably.
+ */
+export function createRedisProviderLimiter(options: { redisUrl: string; queueName: string; limit: number; logger: Logger }): OwnedProviderLimiter {
+  const semaphores = createRedisSemaphores({ redisUrl: options.redisUrl, namespace: options.queueName, limit: Math.max(1, options.limit) }, options.logger);
+  return {
+    forModel: (model) => semaphores.forName(providerOf(model)),
+    close: () => semaphores.close(),
+  };
+}

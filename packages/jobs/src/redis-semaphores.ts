@@ -1,0 +1,53 @@
+import { setMaxListeners } from 'node:events';
+import { Redis } from 'ioredis';
+import { AppError, type Logger } from '@quire/server-kit';
+import type { AbortableSemaphore } from './counting-semaphore.js';
+import { withSemaphoreCommands } from './redis-semaphore-commands.js';
+import { createRedisSemaphore, type RedisSemaphore } from './redis-semaphore.js';
+import { redisSemaphoresSettingsSchema, type RedisSemaphoresSettings } from './redis-semaphores-settings.js';
+
+export interface RedisSemaphores {
+  /** The semaphore for one name (e.g. a provider), created on first use; `limit` slots per name. */
+  forName(name: string): AbortableSemaphore;
+  /** Ends waits (they reject with a retryable `service_unavailable`), stops renewals, closes both connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Named counting semaphores shared by every process using the same Redis and namespace. One
+ * connection runs the scripts (failing fast, so a Redis outage fails the attempt and the job
+ * retries) and one listens for releases.
+ */
+export function createRedisSemaphores(settings: RedisSemaphoresSettings, logger?: Logger): RedisSemaphores {
+  const s = redisSemaphoresSettingsSchema.parse(settings);
+  const prefix = `quire:sem:${s.namespace}:`;
+  const channel = `${prefix}released`;
+  const closing = new AbortController();
+  // Every waiting run listens on it until its turn comes.
+  setMaxListeners(0, closing.signal);
+  // disconnectTimeout: ioredis otherwise keeps a never-connected socket (and a timer) for 2 s after close().
+  const redis = withSemaphoreCommands(new Redis(s.redisUrl, { maxRetriesPerRequest: 1, disconnectTimeout: 200 }));
+  const subscriber = new Redis(s.redisUrl, { maxRetriesPerRequest: null, disconnectTimeout: 200 });
+  const semaphores = new Map<string, RedisSemaphore>();
+  for (const c of [redis, subscriber]) c.on('error', (error: Error) => logger?.warn('semaphore redis connection error', { err: error.message }));
+  subscriber.on('message', (_channel: string, name: string) => semaphores.get(name)?.notify());
+  // Without notifications waiters still poll; they only wake later.
+  subscriber.subscribe(channel).catch((error: unknown) => logger?.warn('could not subscribe to semaphore releases', { err: String(error) }));
+
+  return {
+    forName(name) {
+      let semaphore = semaphores.get(name);
+      if (!semaphore) {
+        semaphore = createRedisSemaphore({ redis, key: prefix + name, channel, name, limit: s.limit, leaseMs: s.leaseMs, pollMinMs: s.pollMinMs, pollMaxMs: s.pollMaxMs, closed: closing.signal, logger });
+        semaphores.set(name, semaphore);
+      }
+      return semaphore;
+    },
+    async close() {
+      if (closing.signal.aborted) return;
+      closing.abort(new AppError('service_unavailable', 'The service is stopping; the wait for a concurrency slot ended.'));
+      // QUIT waits for a connection that never came up (it would queue forever): drop those instead.
+      await Promise.all([redis, subscriber].map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
+    },
+  };
+}
