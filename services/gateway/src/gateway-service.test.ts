@@ -217,4 +217,16 @@ describe('OpenAI-compatible model API', () => {
     expect(ids).toContain('anthropic/claude-haiku-4-5');
     expect(ids.every((id: string) => id.startsWith('openai/') || id.startsWith('anthropic/'))).toBe(true);
   });
+
+  test('GET /v1/models/{id} answers the model object (slash sent as is or encoded), or an OpenAI-style 404', async () => {
+    const object = { id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: expect.any(String) };
+    for (const path of ['/v1/models/openai/gpt-4o-mini', '/v1/models/openai%2Fgpt-4o-mini']) {
+      const res = await fetch(`${gateway.url}${path}`, { headers: ADMIN_AUTH });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(object);
+    }
+    const missing = await fetch(`${gateway.url}/v1/models/openai/no-such-model`, { headers: ADMIN_AUTH });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+  });
 });

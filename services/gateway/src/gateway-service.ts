@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
-import { createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
+import { AppError, createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
 import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
 import { teamsKeysRouter } from './admin/teams-keys-api.js';
@@ -86,10 +86,20 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
 
   const modelApi = express.Router();
   modelApi.use(express.json({ limit: '20mb' }), modelGuard(governance));
-  modelApi.get('/v1/models', handle(async (_req, res) => {
+  const listModels = async () => {
     const listed = (await routes.list()).map((r) => ({ id: r.name, owned_by: 'quire-route' }));
-    const data = [...listed, ...deps.catalog.listModels()].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
-    res.json({ object: 'list', data });
+    return [...listed, ...deps.catalog.listModels()].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
+  };
+  modelApi.get('/v1/models', handle(async (_req, res) => {
+    res.json({ object: 'list', data: await listModels() });
+  }));
+  // OpenAI SDKs' `models.retrieve(id)`: ids hold a slash (`openai/gpt-4o-mini`), sent as is or as %2F.
+  modelApi.get('/v1/models/*id', handle(async (req, res) => {
+    const segments = (req.params as { id?: string | string[] }).id ?? [];
+    const id = Array.isArray(segments) ? segments.join('/') : segments;
+    const model = (await listModels()).find((m) => m.id === id);
+    if (!model) throw new AppError('model_not_found', `The model "${id}" does not exist or is not offered here.`, { param: 'model' });
+    res.json(model);
   }));
   modelApi.post('/v1/chat/completions', handle(chatCompletionsHandler(models)));
   modelApi.post('/v1/embeddings', handle(embeddingsHandler(models)));

@@ -1,5 +1,5 @@
 import { isErrorCode } from '@quire/contracts';
-import { ProviderError } from '@quire/models';
+import { ProviderError, UnsupportedFunctionalityError } from '@quire/models';
 import { AppError, retryAfterHeaders } from '@quire/server-kit';
 
 /**
@@ -18,6 +18,11 @@ export function toAppError(error: unknown): AppError | unknown {
       cause: error,
     });
   }
+  if (UnsupportedFunctionalityError.is(error)) {
+    // The spec's names are OpenAI's in camelCase, so the request field is the snake_case form.
+    const param = error.setting.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    return new AppError('model_capability_unsupported', `${error.provider}: ${error.message}`, { param, details: { provider: error.provider }, cause: error });
+  }
   const registry = error as { name?: string; code?: string; message?: string };
   if (registry?.name === 'RegistryError' && typeof registry.code === 'string') {
     const mapped = registry.code === 'invalid_model_name' ? 'invalid_request' : registry.code === 'unknown_provider' ? 'model_not_found' : registry.code;
@@ -27,7 +32,7 @@ export function toAppError(error: unknown): AppError | unknown {
 }
 
 export function errorCodeOf(error: unknown): string {
-  if (AppError.is(error) || ProviderError.is(error)) return error.code;
+  if (AppError.is(error) || ProviderError.is(error) || UnsupportedFunctionalityError.is(error)) return error.code;
   if ((error as Error)?.name === 'AbortError') return 'aborted';
   return 'internal_error';
 }

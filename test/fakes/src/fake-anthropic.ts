@@ -16,6 +16,7 @@ import {
   type SSEFrame,
 } from './server.js';
 import { countTokens, splitEvenly, splitIntoDeltas } from './tokens.js';
+import { anthropicToolCalls, checkAnthropicParams } from './anthropic-request-checks.js';
 
 export interface FakeAnthropicOptions extends ListenOptions {
   /** When set, requests must send `x-api-key: <apiKey>` or get Anthropic's 401. */
@@ -106,12 +107,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     if (body.messages.some((m: any) => m?.role !== 'user' && m?.role !== 'assistant')) {
       return error(res, 400, undefined, {}, "messages: roles must be 'user' or 'assistant'; use the top-level system parameter for system prompts");
     }
+    const invalid = checkAnthropicParams(body);
+    if (invalid) return error(res, 400, undefined, {}, invalid);
     const answer: FakeReply = await resolveReply(reply, body, DEFAULT_ANTHROPIC_REPLY);
     const requestId = nextRequestId();
     const id = `msg_fake${counter}`;
     const model = body.model as string;
     const text = answer.text ?? '';
-    const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({ id: call.id ?? `toolu_fake${counter}_${i}`, name: call.name, input: argumentsText(call) }));
+    const toolCalls = anthropicToolCalls(body, answer.toolCalls ?? []).map((call, i) => ({ id: call.id ?? `toolu_fake${counter}_${i}`, name: call.name, input: argumentsText(call) }));
     const prompt = anthropicPromptTokens(body);
     const cacheRead = Math.min(answer.usage?.cachedTokens ?? 0, prompt);
     const cacheWrite = Math.min(answer.usage?.cacheWriteTokens ?? 0, prompt - cacheRead);

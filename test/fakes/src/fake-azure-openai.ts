@@ -16,6 +16,7 @@ import {
   type SSEFrame,
 } from './server.js';
 import { countTokens, splitEvenly, splitIntoDeltas } from './tokens.js';
+import { allowedToolCalls, checkOpenAIChatParams } from './openai-request-checks.js';
 
 export interface FakeAzureOpenAIOptions extends ListenOptions {
   /** When set, requests must send `api-key: <apiKey>` (Azure key auth) or get Azure's 401. */
@@ -60,9 +61,11 @@ export async function startFakeAzureOpenAI(options: FakeAzureOpenAIOptions = {})
 
   const chat = async (res: ServerResponse, req: RecordedRequest, model: string) => {
     const body = req.body;
+    const invalid = checkOpenAIChatParams(body);
+    if (invalid) return sendJson(res, 400, { error: { code: 'invalid_request_error', param: invalid.param, message: invalid.message } }, headers());
     const answer = await resolveReply(reply, body, DEFAULT_AZURE_REPLY);
     const text = answer.text ?? '';
-    const calls = (answer.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_az${counter + 1}_${i}`, name: c.name, arguments: argumentsText(c) }));
+    const calls = allowedToolCalls(body, answer.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_az${counter + 1}_${i}`, name: c.name, arguments: argumentsText(c) }));
     const prompt = openAIPromptTokens(body);
     const reasoning = answer.usage?.reasoningTokens ?? 0;
     const completion = countTokens(text) + calls.reduce((s, c) => s + countTokens(c.arguments), 0) + reasoning;

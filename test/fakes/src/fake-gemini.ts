@@ -122,6 +122,42 @@ export function geminiPromptTokens(body: any): number {
   return parts.flatMap(partTexts).reduce((sum: number, text: string) => sum + countTokens(text), 0);
 }
 
+const GENERATION_CONFIG = new Set([
+  'maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'seed', 'candidateCount', 'presencePenalty', 'frequencyPenalty',
+  'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseLogprobs', 'logprobs',
+]);
+const THINKING_LEVELS = ['minimal', 'low', 'medium', 'high'];
+
+/** generationConfig as the API checks it: unknown names refused, penalties numbers, thinking levels on Gemini 3 only. */
+function generationConfigViolation(config: any, model: string): string | undefined {
+  if (config === undefined) return undefined;
+  const unknown = Object.keys(config).find((key) => !GENERATION_CONFIG.has(key));
+  if (unknown) return `Invalid JSON payload received. Unknown name "${unknown}" at 'generation_config': Cannot find field.`;
+  for (const key of ['presencePenalty', 'frequencyPenalty']) {
+    if (config[key] !== undefined && typeof config[key] !== 'number') return `Invalid value at 'generation_config.${key}' (TYPE_FLOAT).`;
+  }
+  const level = config.thinkingConfig?.thinkingLevel;
+  if (level !== undefined) {
+    if (!requiresThoughtSignatures(model)) return 'Thinking level is not supported for this model.';
+    if (!THINKING_LEVELS.includes(level)) return `Invalid value at 'generation_config.thinking_config.thinking_level', "${level}".`;
+  }
+  return undefined;
+}
+
+/** `toolConfig.functionCallingConfig` as the API checks it: a known mode, allowed names only where a mode restricts calls. */
+const CALLING_MODES = ['MODE_UNSPECIFIED', 'AUTO', 'ANY', 'NONE', 'VALIDATED'];
+function toolConfigViolation(toolConfig: any): string | undefined {
+  const calling = toolConfig?.functionCallingConfig;
+  if (calling === undefined) return undefined;
+  if (calling.mode !== undefined && !CALLING_MODES.includes(calling.mode)) {
+    return `Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), "${calling.mode}"`;
+  }
+  if (calling.allowedFunctionNames !== undefined && !['ANY', 'VALIDATED'].includes(calling.mode)) {
+    return 'allowed_function_names can only be set when the mode is ANY or VALIDATED.';
+  }
+  return undefined;
+}
+
 export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const script = new FakeScript();
   const reply: ReplyFn = options.reply ?? (() => DEFAULT_GEMINI_REPLY);
@@ -142,6 +178,10 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     if (body.contents.some((c: any) => c?.role !== 'user' && c?.role !== 'model')) {
       return sendJson(res, 400, geminiErrorBody(400, 'Please use a valid role: user, model.'), headers());
     }
+    const configViolation = generationConfigViolation(body.generationConfig, model);
+    if (configViolation) return sendJson(res, 400, geminiErrorBody(400, configViolation), headers());
+    const toolViolation = toolConfigViolation(body.toolConfig);
+    if (toolViolation) return sendJson(res, 400, geminiErrorBody(400, toolViolation), headers());
     if (requiresThoughtSignatures(model)) {
       const violation = signatureViolation(body.contents, issued);
       if (violation) return sendJson(res, 400, violation, headers());

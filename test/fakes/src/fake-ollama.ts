@@ -53,6 +53,13 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   const chat = async (res: ServerResponse, req: RecordedRequest) => {
     const body = req.body;
     if (!Array.isArray(body?.messages)) return sendJson(res, 400, { error: 'messages is required' });
+    // Runner options are typed; a wrong type fails decoding, as the real server's does.
+    for (const key of ['presence_penalty', 'frequency_penalty']) {
+      const value = body.options?.[key];
+      if (value !== undefined && typeof value !== 'number') {
+        return sendJson(res, 400, { error: `json: cannot unmarshal ${typeof value} into Go struct field Options.options.${key} of type float32` });
+      }
+    }
     const answer = await resolveReply(reply, body, DEFAULT_OLLAMA_REPLY);
     const model = body.model as string;
     const text = answer.text ?? '';

@@ -17,6 +17,7 @@ import {
   type SSEFrame,
 } from './server.js';
 import { countTokens, splitEvenly, splitIntoDeltas } from './tokens.js';
+import { allowedToolCalls, checkOpenAIChatParams } from './openai-request-checks.js';
 
 export interface FakeOpenAIOptions extends ListenOptions {
   /** When set, requests must send `Authorization: Bearer <apiKey>` or get OpenAI's 401. */
@@ -119,9 +120,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (body.stream_options != null && body.stream !== true) {
       return error(res, 400, { error: { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", type: 'invalid_request_error', param: 'stream_options', code: null } });
     }
+    const invalid = checkOpenAIChatParams(body);
+    if (invalid) return error(res, 400, { error: { message: invalid.message, type: 'invalid_request_error', param: invalid.param, code: null } });
     const answer: FakeReply = await resolveReply(reply, body, DEFAULT_OPENAI_REPLY);
     const text = answer.text ?? '';
-    const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({ id: call.id ?? `call_fake_${counter + 1}_${i}`, name: call.name, arguments: argumentsText(call) }));
+    const toolCalls = allowedToolCalls(body, answer.toolCalls ?? []).map((call, i) => ({ id: call.id ?? `call_fake_${counter + 1}_${i}`, name: call.name, arguments: argumentsText(call) }));
     const promptTokens = openAIPromptTokens(body);
     const reasoningTokens = answer.usage?.reasoningTokens ?? countTokens(answer.reasoning ?? '');
     const completionTokens = countTokens(text) + toolCalls.reduce((s, c) => s + countTokens(c.arguments), 0) + reasoningTokens;

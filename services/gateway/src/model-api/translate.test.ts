@@ -62,3 +62,35 @@ describe('thought signatures in the OpenAI format (extra_content.google.thought_
     expect(toolCallDeltaToOpenAI({ type: 'tool-call-delta', index: 1, argumentsDelta: '"x"' })).toEqual({ index: 1, function: { arguments: '"x"' } });
   });
 });
+
+describe('chat fields into the spec', () => {
+  const base = { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
+
+  it('carries strict, parallel_tool_calls false, penalties, logit bias, reasoning effort and verbosity', () => {
+    const body = ChatCompletionBodySchema.parse({
+      ...base,
+      tools: [{ type: 'function', function: { name: 'f', description: null, parameters: { type: 'object' }, strict: true } }],
+      parallel_tool_calls: false,
+      response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object' }, strict: false } },
+      presence_penalty: -1, frequency_penalty: 2, logit_bias: { '42': 10 }, reasoning_effort: 'high', verbosity: 'medium',
+    });
+    expect(toGenerateOptions(body)).toEqual({
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [{ name: 'f', parameters: { type: 'object' }, strict: true }],
+      parallelToolCalls: false,
+      responseFormat: { type: 'json_schema', name: 'w', schema: { type: 'object' }, strict: false },
+      presencePenalty: -1, frequencyPenalty: 2, logitBias: { '42': 10 }, reasoningEffort: 'high', verbosity: 'medium',
+    });
+  });
+
+  it('leaves out the defaults and nulls: parallel_tool_calls true, empty logit bias, null fields', () => {
+    const body = ChatCompletionBodySchema.parse({ ...base, parallel_tool_calls: true, logit_bias: {}, tools: null, tool_choice: null, response_format: null, user: null });
+    expect(toGenerateOptions(body)).toEqual({ messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('refuses out-of-range values at the edge', () => {
+    for (const bad of [{ presence_penalty: 3 }, { logit_bias: { word: 1 } }, { logit_bias: { '1': 101 } }, { reasoning_effort: 'max' }, { verbosity: 'loud' }, { n: 0 }]) {
+      expect(ChatCompletionBodySchema.safeParse({ ...base, ...bad }).success).toBe(false);
+    }
+  });
+});

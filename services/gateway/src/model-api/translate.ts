@@ -1,4 +1,7 @@
-import type { ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, ProviderMetadataV1, StreamPartV1, UsageV1 } from '@quire/models';
+import type {
+  ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, ProviderMetadataV1, ResponseFormatV1, StreamPartV1, ToolDefinitionV1, UsageV1,
+} from '@quire/models';
+import { AppError } from '@quire/server-kit';
 import type { ChatCompletionBody, ChatMessage, ExtraContent } from './validators.js';
 
 /**
@@ -16,7 +19,7 @@ function providerMetadataOf(extra: ExtraContent | null | undefined): { providerM
   return signature ? { providerMetadata: { google: { thoughtSignature: signature } } } : undefined;
 }
 
-function textOf(content: ChatMessage['content'] | null | undefined): string {
+function textOf(content: Extract<ChatMessage, { role: 'user' }>['content'] | null | undefined): string {
   if (content == null) return '';
   if (typeof content === 'string') return content;
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
@@ -46,7 +49,21 @@ function toMessage(message: ChatMessage): MessageV1 {
       };
     case 'tool':
       return { role: 'tool', toolCallId: message.tool_call_id, content: textOf(message.content) };
+    case 'function':
+      // The schema refuses these; kept so the switch covers every role.
+      throw new AppError('invalid_request', 'role "function" is not supported; use role "tool".', { param: 'messages' });
   }
+}
+
+function toTool(tool: NonNullable<ChatCompletionBody['tools']>[number]): ToolDefinitionV1 {
+  const { name, description, parameters, strict } = tool.function;
+  return { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}), ...(strict != null ? { strict } : {}) };
+}
+
+function toResponseFormat(format: NonNullable<ChatCompletionBody['response_format']>): ResponseFormatV1 {
+  if (format.type !== 'json_schema') return { type: format.type };
+  const { name, schema, strict } = format.json_schema;
+  return { type: 'json_schema', name, schema: schema ?? {}, ...(strict != null ? { strict } : {}) };
 }
 
 /** OpenAI chat request → the normalised request every adapter understands. */
@@ -58,18 +75,16 @@ export function toGenerateOptions(body: ChatCompletionBody): GenerateOptionsV1 {
   if (body.top_p != null) options.topP = body.top_p;
   if (body.stop != null) options.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (body.seed != null) options.seed = body.seed;
-  if (body.tools?.length) {
-    options.tools = body.tools.map((t) => ({
-      name: t.function.name,
-      ...(t.function.description ? { description: t.function.description } : {}),
-      ...(t.function.parameters ? { parameters: t.function.parameters } : {}),
-    }));
-  }
+  if (body.tools?.length) options.tools = body.tools.map(toTool);
   if (body.tool_choice) options.toolChoice = typeof body.tool_choice === 'string' ? body.tool_choice : { name: body.tool_choice.function.name };
-  if (body.response_format) {
-    const rf = body.response_format;
-    options.responseFormat = rf.type === 'json_schema' ? { type: 'json_schema', name: rf.json_schema.name, schema: rf.json_schema.schema ?? {} } : rf;
-  }
+  // `true` is every provider's default, so only `false` travels (and is refused where it cannot be honoured).
+  if (body.parallel_tool_calls === false) options.parallelToolCalls = false;
+  if (body.response_format) options.responseFormat = toResponseFormat(body.response_format);
+  if (body.presence_penalty != null) options.presencePenalty = body.presence_penalty;
+  if (body.frequency_penalty != null) options.frequencyPenalty = body.frequency_penalty;
+  if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) options.logitBias = body.logit_bias;
+  if (body.reasoning_effort != null) options.reasoningEffort = body.reasoning_effort;
+  if (body.verbosity != null) options.verbosity = body.verbosity;
   return options;
 }
 

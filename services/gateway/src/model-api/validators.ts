@@ -27,6 +27,10 @@ const ToolCallSchema = z.object({
   extra_content: ExtraContentSchema.nullable().optional(),
 });
 
+/** A field Quire cannot honour: absent, null or `allowed` pass; anything else is refused with `message`. */
+const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
+  z.unknown().refine((value) => value === null || allowed(value), message).transform(() => undefined).optional();
+
 export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: ContentSchema, name: z.string().optional() }),
   z.object({ role: z.literal('developer'), content: ContentSchema, name: z.string().optional() }),
@@ -34,47 +38,69 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({
     role: z.literal('assistant'),
     content: ContentSchema.nullable().optional(),
-    tool_calls: z.array(ToolCallSchema).optional(),
+    tool_calls: z.array(ToolCallSchema).nullable().optional(),
     name: z.string().optional(),
     extra_content: ExtraContentSchema.nullable().optional(),
+    function_call: refused('function_call is deprecated and not supported; replay the call as tool_calls and its result as role "tool"'),
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ContentSchema }),
+  // Deprecated by OpenAI; refused by name so the caller learns what replaced it.
+  z.object({ role: z.literal('function') }).refine(() => false, 'role "function" is deprecated and not supported; send tool results as role "tool" with the tool_call_id'),
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
+const ToolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().min(1),
+    description: z.string().nullable().optional(),
+    parameters: z.record(z.string(), z.unknown()).nullable().optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+const ResponseFormatSchema = z.union([
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }),
+  }),
+]);
+
+/**
+ * Every field below is honoured or refused: one an adapter cannot honour is refused there (422
+ * model_capability_unsupported), and one no target can is refused here. Unknown fields are dropped.
+ */
 export const ChatCompletionBodySchema = z.object({
   model: ModelOrRouteSchema,
   messages: z.array(ChatMessageSchema).min(1, 'messages must not be empty').max(2000),
   stream: z.boolean().nullable().optional(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
+  n: refused('Quire returns one choice per request; n must be 1 (send separate requests for more).', (n) => n === 1),
+  logprobs: refused('logprobs are not supported; leave logprobs out or false.', (v) => v === false),
+  top_logprobs: refused('top_logprobs is not supported (logprobs are not returned); leave it out.', (v) => v === 0),
+  functions: refused('functions is deprecated and not supported; declare them in tools ({ type: "function", function }) instead.'),
+  function_call: refused('function_call is deprecated and not supported; use tool_choice instead.'),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  logit_bias: z.record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100)).nullable().optional(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
+  verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().min(0).max(1).nullable().optional(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
   seed: z.number().int().nullable().optional(),
-  tools: z
-    .array(
-      z.object({
-        type: z.literal('function'),
-        function: z.object({ name: z.string().min(1), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() }),
-      }),
-    )
-    .optional(),
+  tools: z.array(ToolSchema).nullable().optional(),
   tool_choice: z
     .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) })])
+    .nullable()
     .optional(),
-  response_format: z
-    .union([
-      z.object({ type: z.literal('text') }),
-      z.object({ type: z.literal('json_object') }),
-      z.object({
-        type: z.literal('json_schema'),
-        json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional() }),
-      }),
-    ])
-    .optional(),
-  user: z.string().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  response_format: ResponseFormatSchema.nullable().optional(),
+  user: z.string().nullable().optional(),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 

@@ -1,5 +1,5 @@
 import type { UsageV1 } from '@quire/models';
-import { emptyUsage, ProviderError } from '@quire/models';
+import { emptyUsage, ProviderError, UnsupportedFunctionalityError } from '@quire/models';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
 import { errorCodeOf, toAppError } from '../model-errors.js';
@@ -150,8 +150,10 @@ export async function runPlan<T>(
         return { done: true, value };
       } catch (raw) {
         timer.clear();
-        if (gated && (raw as { name?: string } | null)?.name === 'RegistryError') {
-          // A route target whose provider is not configured here: nothing was sent, so no ledger row.
+        if (gated && ((raw as { name?: string } | null)?.name === 'RegistryError' || UnsupportedFunctionalityError.is(raw))) {
+          // A route target whose provider is not configured here, or whose API cannot do what the
+          // request asks (JSON mode on Anthropic): nothing was sent, so no ledger row and no mark
+          // against its health; the next target may well do it. Retrying this one would not.
           attempt--;
           unresolved = raw;
           health?.release();

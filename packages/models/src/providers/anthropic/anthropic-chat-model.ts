@@ -14,6 +14,7 @@ import { anthropicMessageSchema, anthropicStreamEventSchema, type AnthropicStrea
 import { anthropicStreamError } from './anthropic-error.js';
 import { toAnthropicMessages, toAnthropicToolChoice, toAnthropicTools } from './anthropic-messages.js';
 import type { AnthropicConfig } from './anthropic-provider.js';
+import { refuseSettings, unsupported } from '../shared/unsupported-settings.js';
 
 /** The Messages API requires max_tokens; this is what we send when the caller gave none. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -77,7 +78,20 @@ export class AnthropicChatModel implements GenerationModelV1 {
     this.provider = config.provider;
   }
 
+  /**
+   * Structured outputs (`output_config.format`, Claude 4.5 and later) take a JSON schema and always
+   * decode strictly; there is no schema-less JSON mode, so `json_object` is refused.
+   */
+  private outputFormat(options: GenerateOptionsV1): Record<string, unknown> | undefined {
+    const format = options.responseFormat;
+    if (format?.type === 'json_object') {
+      throw unsupported(this.provider, 'responseFormat', 'Anthropic has no JSON mode without a schema (response_format json_object); send a json_schema response format instead.');
+    }
+    return format?.type === 'json_schema' ? { type: 'json_schema', schema: format.schema } : undefined;
+  }
+
   private requestBody(options: GenerateOptionsV1, stream: boolean): Record<string, unknown> {
+    refuseSettings(this.provider, 'Anthropic', options, ['presencePenalty', 'frequencyPenalty', 'logitBias', 'reasoningEffort', 'verbosity']);
     const { system, messages } = toAnthropicMessages(this.provider, options.messages);
     const body: Record<string, unknown> = {
       model: this.modelId,
@@ -89,10 +103,13 @@ export class AnthropicChatModel implements GenerationModelV1 {
     if (options.topP !== undefined) body.top_p = options.topP;
     if (options.stop?.length) body.stop_sequences = options.stop;
     if (options.tools?.length) body.tools = toAnthropicTools(options.tools);
-    if (options.toolChoice !== undefined && (options.tools?.length || options.toolChoice === 'none')) {
-      body.tool_choice = toAnthropicToolChoice(options.toolChoice);
+    const serial = options.parallelToolCalls === false && Boolean(options.tools?.length);
+    if ((options.toolChoice !== undefined && (options.tools?.length || options.toolChoice === 'none')) || serial) {
+      body.tool_choice = toAnthropicToolChoice(options.toolChoice ?? 'auto', serial);
     }
-    // `seed` and `responseFormat` have no Messages API equivalent in 2023-06-01 and are not sent.
+    const format = this.outputFormat(options);
+    if (format) body.output_config = { format };
+    // `seed` has no Messages API equivalent and is not sent.
     if (stream) body.stream = true;
     return body;
   }

@@ -76,11 +76,14 @@ export function toAnthropicTools(tools: ToolDefinitionV1[]): Block[] {
     name: tool.name,
     ...(tool.description !== undefined && { description: tool.description }),
     input_schema: tool.parameters ?? { type: 'object', properties: {} },
+    ...(tool.strict !== undefined && { strict: tool.strict }),
   }));
 }
 
-export function toAnthropicToolChoice(choice: ToolChoiceV1): Block {
-  if (typeof choice === 'object') return { type: 'tool', name: choice.name };
-  if (choice === 'required') return { type: 'any' };
-  return { type: choice };
+/** `serial`: at most one tool call (`disable_parallel_tool_use`, which `none` does not take). */
+export function toAnthropicToolChoice(choice: ToolChoiceV1, serial = false): Block {
+  const flag = serial && choice !== 'none' ? { disable_parallel_tool_use: true } : {};
+  if (typeof choice === 'object') return { type: 'tool', name: choice.name, ...flag };
+  if (choice === 'required') return { type: 'any', ...flag };
+  return { type: choice, ...flag };
 }

@@ -3,6 +3,7 @@ import type {
   GenerateOptionsV1,
   GenerateResultV1,
   GenerationModelV1,
+  ReasoningEffortV1,
   StreamPartV1,
   StreamResultV1,
   ToolCallV1,
@@ -15,6 +16,11 @@ import { asGeminiError, geminiStreamError } from './gemini-error.js';
 import { toGeminiContents, toGeminiToolConfig, toGeminiTools } from './gemini-messages.js';
 import type { GeminiConfig } from './gemini-provider.js';
 import { requiresThoughtSignatures, thoughtSignatureMetadata } from './gemini-thought-signature.js';
+import { refuseSerialToolCalls, refuseSettings, unsupported } from '../shared/unsupported-settings.js';
+
+const THINKING_LEVELS = new Set<string>(['minimal', 'low', 'medium', 'high']);
+/** Gemini 3 and later set thinking by level; the same models that require thought signatures. */
+const usesThinkingLevels = requiresThoughtSignatures;
 
 /**
  * `promptTokenCount` includes cached tokens (as UsageV1 wants) but `candidatesTokenCount` excludes
@@ -72,7 +78,21 @@ export class GeminiChatModel implements GenerationModelV1 {
     this.provider = config.provider;
   }
 
+  /**
+   * `reasoning_effort` is Gemini 3's `thinkingLevel` (minimal, low, medium, high; a model answers 400
+   * to a level it lacks). Gemini 2.5 and older take a token budget instead, with no documented
+   * mapping from an effort, and no Gemini turns thinking off (`none`) or past high (`xhigh`).
+   */
+  private thinkingLevel(effort: ReasoningEffortV1): string {
+    if (usesThinkingLevels(this.modelId) && THINKING_LEVELS.has(effort)) return effort;
+    const why = usesThinkingLevels(this.modelId) ? `has no thinking level "${effort}"` : 'sets thinking by a token budget, not a reasoning effort';
+    throw unsupported(this.provider, 'reasoningEffort', `Gemini model "${this.modelId}" ${why} (reasoning_effort); leave it out, or use a model that supports it.`);
+  }
+
   private requestBody(options: GenerateOptionsV1): Record<string, unknown> {
+    refuseSettings(this.provider, 'Gemini', options, ['logitBias', 'verbosity']);
+    refuseSerialToolCalls(this.provider, 'Gemini', options);
+    const strictTools = options.tools?.some((tool) => tool.strict === true) === true;
     const { systemInstruction, contents } = toGeminiContents(this.provider, options.messages, { requireSignatures: requiresThoughtSignatures(this.modelId) });
     const generationConfig: Record<string, unknown> = {};
     if (options.maxOutputTokens !== undefined) generationConfig.maxOutputTokens = options.maxOutputTokens;
@@ -80,6 +100,10 @@ export class GeminiChatModel implements GenerationModelV1 {
     if (options.topP !== undefined) generationConfig.topP = options.topP;
     if (options.stop?.length) generationConfig.stopSequences = options.stop;
     if (options.seed !== undefined) generationConfig.seed = options.seed;
+    if (options.presencePenalty !== undefined) generationConfig.presencePenalty = options.presencePenalty;
+    if (options.frequencyPenalty !== undefined) generationConfig.frequencyPenalty = options.frequencyPenalty;
+    if (options.reasoningEffort !== undefined) generationConfig.thinkingConfig = { thinkingLevel: this.thinkingLevel(options.reasoningEffort) };
+    // responseJsonSchema is decoded strictly, so `strict` on a json_schema format is honoured as well.
     const format = options.responseFormat;
     if (format && format.type !== 'text') generationConfig.responseMimeType = 'application/json';
     if (format?.type === 'json_schema') generationConfig.responseJsonSchema = format.schema;
@@ -87,7 +111,7 @@ export class GeminiChatModel implements GenerationModelV1 {
       ...(systemInstruction && { systemInstruction }),
       contents,
       ...(options.tools?.length && { tools: toGeminiTools(options.tools) }),
-      ...(options.toolChoice !== undefined && options.tools?.length && { toolConfig: toGeminiToolConfig(options.toolChoice) }),
+      ...(options.tools?.length && (options.toolChoice !== undefined || strictTools) && { toolConfig: toGeminiToolConfig(options.toolChoice ?? 'auto', strictTools) }),
       ...(Object.keys(generationConfig).length > 0 && { generationConfig }),
     };
   }

@@ -127,8 +127,14 @@ export function toGeminiTools(tools: ToolDefinitionV1[]): Part[] {
   ];
 }
 
-export function toGeminiToolConfig(choice: ToolChoiceV1): Part {
+/**
+ * `strict` tools (arguments must match their schema) need constrained decoding of function calls.
+ * Gemini's `ANY` mode (a call is required) already validates calls against their declarations;
+ * under `auto` that is the `VALIDATED` mode: text or a call, and a call decoded to its schema.
+ * https://ai.google.dev/api/caching#FunctionCallingConfig
+ */
+export function toGeminiToolConfig(choice: ToolChoiceV1, strict = false): Part {
   if (typeof choice === 'object') return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } };
-  const mode = choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : 'AUTO';
+  const mode = choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : strict ? 'VALIDATED' : 'AUTO';
   return { functionCallingConfig: { mode } };
 }

@@ -14,6 +14,7 @@ import { badResponse, guardStream, joinURL, parseEventJson, parseWith, postJson,
 import { toOllamaMessages, toOllamaTools } from './ollama-messages.js';
 import { parseNDJSONLines } from './ollama-ndjson.js';
 import type { OllamaConfig } from './ollama-provider.js';
+import { refuseSerialToolCalls, refuseSettings, refuseStrictTools, unsupported } from '../shared/unsupported-settings.js';
 
 const chatObjectSchema = z.object({
   model: z.string().nullish(),
@@ -60,14 +61,26 @@ export class OllamaChatModel implements GenerationModelV1 {
   }
 
   private requestBody(options: GenerateOptionsV1, stream: boolean): Record<string, unknown> {
+    refuseSettings(this.provider, 'Ollama', options, ['logitBias', 'reasoningEffort', 'verbosity']);
+    refuseSerialToolCalls(this.provider, 'Ollama', options);
+    refuseStrictTools(this.provider, 'Ollama', options);
+    // No tool_choice in the native API: "none" is honoured by not sending tools at all, "auto" is
+    // the default, and nothing can force a call.
+    const choice = options.toolChoice;
+    if (choice !== undefined && choice !== 'auto' && choice !== 'none' && options.tools?.length) {
+      const asked = typeof choice === 'object' ? `a call to "${choice.name}"` : 'a tool call ("required")';
+      throw unsupported(this.provider, 'toolChoice', `Ollama cannot force ${asked} (tool_choice); use "auto" or "none", or a model that supports it.`);
+    }
     const modelOptions: Record<string, unknown> = {};
     if (options.maxOutputTokens !== undefined) modelOptions.num_predict = options.maxOutputTokens;
     if (options.temperature !== undefined) modelOptions.temperature = options.temperature;
     if (options.topP !== undefined) modelOptions.top_p = options.topP;
     if (options.stop?.length) modelOptions.stop = options.stop;
     if (options.seed !== undefined) modelOptions.seed = options.seed;
+    if (options.presencePenalty !== undefined) modelOptions.presence_penalty = options.presencePenalty;
+    if (options.frequencyPenalty !== undefined) modelOptions.frequency_penalty = options.frequencyPenalty;
+    // `format` constrains decoding to the schema, so `strict` on a json_schema format is honoured too.
     const format = options.responseFormat;
-    // No tool_choice in the native API: "none" is honoured by not sending tools at all.
     const tools = options.toolChoice === 'none' ? undefined : options.tools;
     return {
       model: this.modelId,

@@ -113,8 +113,11 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
           name: tool.name,
           ...(tool.description !== undefined && { description: tool.description }),
           parameters: tool.parameters ?? { type: 'object', properties: {} },
+          ...(tool.strict !== undefined && { strict: tool.strict }),
         },
       }));
+      // OpenAI refuses parallel_tool_calls without tools, and without tools it means nothing.
+      if (options.parallelToolCalls !== undefined) body.parallel_tool_calls = options.parallelToolCalls;
     }
     if (options.toolChoice !== undefined) {
       body.tool_choice =
@@ -122,10 +125,18 @@ export class OpenAICompatibleChatModel implements GenerationModelV1 {
     }
     const format = options.responseFormat;
     if (format?.type === 'json_schema') {
-      body.response_format = { type: 'json_schema', json_schema: { name: format.name, schema: format.schema } };
+      body.response_format = {
+        type: 'json_schema',
+        json_schema: { name: format.name, schema: format.schema, ...(format.strict !== undefined && { strict: format.strict }) },
+      };
     } else if (format) {
       body.response_format = { type: format.type };
     }
+    if (options.presencePenalty !== undefined) body.presence_penalty = options.presencePenalty;
+    if (options.frequencyPenalty !== undefined) body.frequency_penalty = options.frequencyPenalty;
+    if (options.logitBias !== undefined) body.logit_bias = options.logitBias;
+    if (options.reasoningEffort !== undefined) body.reasoning_effort = options.reasoningEffort;
+    if (options.verbosity !== undefined) body.verbosity = options.verbosity;
     if (stream) {
       body.stream = true;
       if (this.config.streamUsageOption) body.stream_options = { include_usage: true };

@@ -6,6 +6,8 @@ export interface ToolDefinitionV1 {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters?: Record<string, unknown>;
+  /** The arguments must match `parameters` exactly (OpenAI `function.strict`, Anthropic `strict`). */
+  strict?: boolean;
 }
 
 /**
@@ -35,8 +37,21 @@ export type MessageV1 =
 
 export type ToolChoiceV1 = 'auto' | 'none' | 'required' | { name: string };
 
+/** JSON output: any object, or one matching `schema` (`strict`: exactly, by constrained decoding). */
+export type ResponseFormatV1 =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean };
+
+/** How hard a reasoning model thinks, in OpenAI's words (`reasoning_effort`). */
+export type ReasoningEffortV1 = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+
 export type FinishReasonV1 = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other';
 
+/**
+ * A request every adapter understands. An adapter honours each option it is given or throws an
+ * UnsupportedFunctionalityError before it sends anything; it never drops one silently.
+ */
 export interface GenerateOptionsV1 extends CallOptionsV1 {
   messages: MessageV1[];
   maxOutputTokens?: number;
@@ -46,7 +61,16 @@ export interface GenerateOptionsV1 extends CallOptionsV1 {
   seed?: number;
   tools?: ToolDefinitionV1[];
   toolChoice?: ToolChoiceV1;
-  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown> };
+  /** `false`: at most one tool call per answer. Absent (or true) lets the model call several at once. */
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormatV1;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Token id (as a string, in the model's own tokenizer) → bias from -100 to 100. */
+  logitBias?: Record<string, number>;
+  reasoningEffort?: ReasoningEffortV1;
+  /** How long the answer should be (OpenAI `verbosity`). */
+  verbosity?: 'low' | 'medium' | 'high';
 }
 
 export interface GenerateResultV1 extends ResponseMetaV1 {
