@@ -8,11 +8,35 @@ export const ModelNameSchema = z
 
 export const UuidSchema = z.string().uuid();
 
-/** Metadata values search can filter on. */
-export const MetadataSchema = z.record(
-  z.string().min(1).max(100),
-  z.union([z.string().max(2000), z.number(), z.boolean(), z.null(), z.array(z.string().max(200)).max(100)]),
-);
+/**
+ * Why Postgres would refuse a string stored `as` text or inside jsonb, or undefined when it stores
+ * it: neither takes the NUL character, and jsonb takes no lone UTF-16 surrogate (a text parameter's
+ * is sent as U+FFFD). Checked at the edge, so a caller gets a 400 naming the field, not a 500.
+ */
+export function unstorableTextReason(text: string, as: 'text' | 'jsonb' = 'jsonb'): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+  if (as === 'jsonb' && /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)) return 'must be valid Unicode (it has a lone surrogate)';
+  return undefined;
+}
+
+/** Metadata values search can filter on. Keys and strings must be storable (`unstorableTextReason`). */
+export const MetadataSchema = z
+  .record(
+    z.string().min(1).max(100),
+    z.union([z.string().max(2000), z.number(), z.boolean(), z.null(), z.array(z.string().max(200)).max(100)]),
+  )
+  .superRefine((metadata, ctx) => {
+    for (const [key, value] of Object.entries(metadata)) {
+      const keyReason = unstorableTextReason(key);
+      if (keyReason) ctx.addIssue({ code: 'custom', path: [key], message: `the key ${keyReason}` });
+      const strings: [string, (string | number)[]][] =
+        typeof value === 'string' ? [[value, [key]]] : Array.isArray(value) ? value.map((v, i) => [v, [key, i]]) : [];
+      for (const [text, path] of strings) {
+        const reason = unstorableTextReason(text);
+        if (reason) ctx.addIssue({ code: 'custom', path, message: reason });
+      }
+    }
+  });
 export type Metadata = z.infer<typeof MetadataSchema>;
 
 /** Cost of a request, summed exactly from the ledger; null when some call's price is unknown. */

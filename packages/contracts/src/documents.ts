@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MetadataSchema } from './common.js';
+import { MetadataSchema, unstorableTextReason } from './common.js';
 
 export const DocumentStatusSchema = z.enum(['queued', 'processing', 'ready', 'failed']);
 export type DocumentStatus = z.infer<typeof DocumentStatusSchema>;
@@ -7,11 +7,33 @@ export type DocumentStatus = z.infer<typeof DocumentStatusSchema>;
 export const DocumentStageSchema = z.enum(['queued', 'parsing', 'chunking', 'embedding', 'indexing', 'done']);
 export type DocumentStage = z.infer<typeof DocumentStageSchema>;
 
+/**
+ * A document's metadata as a caller sets it. `access_groups` restricts who may read the document, so
+ * it must say so unambiguously: a list of non-empty group names (`[]` restricts nothing). Anything
+ * else (`"hr"`, `null`, `[1]`) is refused rather than read as "no restriction".
+ */
+export const DocumentMetadataSchema = MetadataSchema.superRefine((metadata, ctx) => {
+  if (!('access_groups' in metadata)) return;
+  const groups = metadata.access_groups;
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string' || g.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['access_groups'], message: 'must be a list of non-empty group names, e.g. ["hr"]' });
+  }
+});
+
+/** A document title: text Postgres can store (no NUL character). */
+export const DocumentTitleSchema = z
+  .string()
+  .max(500)
+  .superRefine((title, ctx) => {
+    const reason = unstorableTextReason(title, 'text');
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+
 export const CreateTextDocumentBodySchema = z
   .object({
     text: z.string().min(1, 'text must not be empty').max(20_000_000),
-    title: z.string().max(500).optional(),
-    metadata: MetadataSchema.optional(),
+    title: DocumentTitleSchema.optional(),
+    metadata: DocumentMetadataSchema.optional(),
   })
   .strict();
 export type CreateTextDocumentBody = z.infer<typeof CreateTextDocumentBodySchema>;

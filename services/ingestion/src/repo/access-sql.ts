@@ -21,14 +21,27 @@ export function collectionReachSql(c: string, team: string, access: CollectionAc
  * everyone who reaches its collection; one with groups only to a caller holding one of them, or to
  * an admin or knowledge-admin of the team that owns it (they manage every document of their
  * collections). A granted team's admins get no such bypass. Same rule in GET, lists, counts, events.
+ * A pending replacement (`replaces_document_id`) is also visible only to who may see the document it
+ * replaces, which is in the same collection: its own metadata may not restrict what the target does.
  */
 export function documentVisibleSql(d: string, owner: string, team: string, groups: string, privileged: string): string {
-  return `(${d}.access_groups = '{}' OR ${d}.access_groups && ${groups}::text[] OR (${privileged}::boolean AND ${owner} = ${team}))`;
+  const visible = (x: string) => `(${x}.access_groups = '{}' OR ${x}.access_groups && ${groups}::text[] OR (${privileged}::boolean AND ${owner} = ${team}))`;
+  return `(${visible(d)} AND (${d}.replaces_document_id IS NULL OR EXISTS (SELECT 1 FROM documents replaced WHERE replaced.id = ${d}.replaces_document_id AND ${visible('replaced')})))`;
 }
 
-/** A document's `access_groups` from its metadata (an SQL jsonb expression): `metadata.access_groups`, a list of group names. */
+/**
+ * A document's `access_groups` from its metadata (an SQL jsonb expression): `metadata.access_groups`,
+ * a list of group names; no key, no restriction. It fails closed: any other value (a string, null, a
+ * list with a non-string or empty name), which uploads refuse but older rows may hold, becomes
+ * `{NULL}`, which no caller's groups overlap and which is not `{}`, so only the owning team's admins
+ * see the document (here and in retrieval's `d.access_groups && groups`).
+ */
 export function accessGroupsSql(metadata: string): string {
-  return `ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(${metadata} -> 'access_groups') = 'array' THEN ${metadata} -> 'access_groups' ELSE '[]'::jsonb END))`;
+  const groups = `${metadata} -> 'access_groups'`;
+  return `(CASE WHEN ${groups} IS NULL THEN '{}'::text[]
+    WHEN jsonb_typeof(${groups}) = 'array' AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${groups}) g WHERE jsonb_typeof(g) <> 'string' OR g #>> '{}' = '')
+      THEN ARRAY(SELECT jsonb_array_elements_text(${groups}))
+    ELSE ARRAY[NULL]::text[] END)`;
 }
 
 export const isPrivileged = (viewer: Viewer): boolean => viewer.role === 'admin' || viewer.role === 'knowledge-admin';

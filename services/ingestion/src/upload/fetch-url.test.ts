@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AppError } from '@quire/server-kit';
 import { fetchUrl, forbiddenAddressReason } from './fetch-url.js';
 
 const strict = { maxBytes: 1e6, timeoutMs: 2000, allowLoopback: false };
@@ -59,6 +60,17 @@ describe('fetchUrl', () => {
     for (const target of ['http://[::ffff:169.254.169.254]/latest', 'http://10.0.0.1/x']) {
       await expect(fetchUrl(`${base}/redirect-to/${encodeURIComponent(target)}`, { ...strict, allowLoopback: true })).rejects.toThrow(/forbidden address/);
     }
+  });
+
+  it('a path with malformed percent-encoding or a redirect to an invalid location is a 400 on url, not a 500', async () => {
+    const loopback = { ...strict, allowLoopback: true };
+    for (const url of [`${base}/bad%zz.txt`, `${base}/bad%E0%A4.txt`, `${base}/redirect-to/${encodeURIComponent('http://[not-a-host/x')}`]) {
+      const error = await fetchUrl(url, loopback).catch((e: unknown) => e);
+      expect([url, AppError.is(error) && error.code, AppError.is(error) && error.param]).toEqual([url, 'invalid_request', 'url']);
+    }
+    await expect(fetchUrl(`${base}/bad%zz.txt`, loopback)).rejects.toThrow(/invalid percent-encoding/);
+    await expect(fetchUrl(`${base}/redirect-to/${encodeURIComponent('http://[not-a-host/x')}`, loopback)).rejects.toThrow(/redirected to an invalid location/);
+    await expect(fetchUrl(`${base}/caf%C3%A9.txt`, loopback)).resolves.toMatchObject({ filename: 'café.txt' });
   });
 
   it('admits localhost only with allowLoopback', async () => {

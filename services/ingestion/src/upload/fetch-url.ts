@@ -50,12 +50,26 @@ export async function fetchUrl(raw: string, options: FetchUrlOptions): Promise<F
     if (url.username || url.password) throw new AppError('invalid_request', 'URLs with credentials are not accepted.', { param: 'url' });
     const res = await request(url, options, deadline);
     if (res.redirect) {
-      url = new URL(res.redirect, url);
+      try {
+        url = new URL(res.redirect, url);
+      } catch {
+        throw new AppError('invalid_request', `The URL redirected to an invalid location (${JSON.stringify(res.redirect.slice(0, 200))}).`, { param: 'url' });
+      }
       continue;
     }
-    return { ...res.body!, finalUrl: url.toString(), filename: decodeURIComponent(url.pathname.split('/').pop() ?? '') || null };
+    return { ...res.body!, finalUrl: url.toString(), filename: filenameOf(url) };
   }
   throw new AppError('invalid_request', 'The URL redirected too many times.', { param: 'url' });
+}
+
+/** The last path segment, percent-decoded; a malformed escape (`%zz`, `%E0%A4`) is a 400. */
+function filenameOf(url: URL): string | null {
+  const segment = url.pathname.split('/').pop() ?? '';
+  try {
+    return decodeURIComponent(segment) || null;
+  } catch {
+    throw new AppError('invalid_request', `The URL's path has invalid percent-encoding (${JSON.stringify(segment.slice(0, 200))}).`, { param: 'url' });
+  }
 }
 
 function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<{ redirect?: string; body?: { bytes: Uint8Array; contentType: string | null } }> {
