@@ -1,8 +1,13 @@
 import type { ServerResponse } from 'node:http';
 
 export interface SseWriter {
-  /** Sends one event; `event` names it (omit for OpenAI-style unnamed `data:` events). */
-  send(data: unknown, event?: string): void;
+  /**
+   * Sends one event; `event` names it (omit for OpenAI-style unnamed `data:` events). `retryMs` adds
+   * the standard `retry:` field: how long an EventSource waits before it reconnects.
+   */
+  send(data: unknown, event?: string, options?: { retryMs?: number }): void;
+  /** Sends a comment line (`: text`), which clients ignore: a keep-alive for proxies and load balancers. */
+  comment(text: string): void;
   /** Sends a raw data line such as `[DONE]`. */
   sendRaw(data: string): void;
   end(): void;
@@ -53,8 +58,12 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     }
   };
   return {
-    send(data, event) {
-      queue(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+    send(data, event, options) {
+      const retry = options?.retryMs !== undefined ? `retry: ${Math.max(0, Math.round(options.retryMs))}\n` : '';
+      queue(`${event ? `event: ${event}\n` : ''}${retry}data: ${JSON.stringify(data)}\n\n`);
+    },
+    comment(text) {
+      queue(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
     },
     sendRaw(data) {
       queue(`data: ${data}\n\n`);

@@ -65,7 +65,7 @@ describe('content hash, replacement and progress', () => {
     const replacementId = ((await put.json()) as any).documents[0].id as string;
     for (let i = 0; i < 400; i++) {
       const d = await api.call(`/v1/documents/${doc.id}`);
-      if (d.body.content_sha256 !== doc.content_sha256 && (await api.call(`/v1/documents/${replacementId}`)).status === 404) break;
+      if (d.body.content_sha256 !== doc.content_sha256 && (await api.call(`/v1/documents/${replacementId}`)).body.status === 'ready') break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     await new Promise((resolve) => setTimeout(resolve, 30));

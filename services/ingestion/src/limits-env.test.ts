@@ -46,6 +46,10 @@ describe('readIngestionLimitsEnv', () => {
       QUIRE_INGEST_HNSW_MAX_PENDING: '8000',
       QUIRE_INGEST_HNSW_SLICE_MS: '25',
       QUIRE_INGEST_URL_FETCH_TIMEOUT_MS: '5000',
+      QUIRE_INGEST_EVENTS_POLL_MS: '500',
+      QUIRE_INGEST_EVENTS_KEEPALIVE_MS: '10000',
+      QUIRE_INGEST_EVENTS_MAX_STREAM_MS: '300000',
+      QUIRE_INGEST_EVENTS_MAX_STREAMS: '50',
     });
     expect(limits).toEqual({
       maxUploadBytes: 10 * MB,
@@ -75,6 +79,10 @@ describe('readIngestionLimitsEnv', () => {
       hnswSliceMs: 25,
       urlFetchTimeoutMs: 5000,
       allowLoopbackUrls: false,
+      eventsPollMs: 500,
+      eventsKeepAliveMs: 10_000,
+      eventsMaxStreamMs: 300_000,
+      eventsMaxStreams: 50,
     });
   });
 

@@ -75,6 +75,10 @@ export const IngestionLimitsEnvSchema = z
     QUIRE_INGEST_HNSW_MAX_PENDING: integer('QUIRE_INGEST_HNSW_MAX_PENDING', 1),
     QUIRE_INGEST_HNSW_SLICE_MS: integer('QUIRE_INGEST_HNSW_SLICE_MS', 1),
     QUIRE_INGEST_URL_FETCH_TIMEOUT_MS: integer('QUIRE_INGEST_URL_FETCH_TIMEOUT_MS', 1),
+    QUIRE_INGEST_EVENTS_POLL_MS: integer('QUIRE_INGEST_EVENTS_POLL_MS', 1),
+    QUIRE_INGEST_EVENTS_KEEPALIVE_MS: integer('QUIRE_INGEST_EVENTS_KEEPALIVE_MS', 1),
+    QUIRE_INGEST_EVENTS_MAX_STREAM_MS: integer('QUIRE_INGEST_EVENTS_MAX_STREAM_MS', 1),
+    QUIRE_INGEST_EVENTS_MAX_STREAMS: integer('QUIRE_INGEST_EVENTS_MAX_STREAMS', 1),
   })
   .transform((env): IngestionLimits => {
     const maxUploadBytes = env.QUIRE_INGEST_MAX_UPLOAD_MB ?? env.INGESTION_MAX_UPLOAD_MB ?? DEFAULT_LIMITS.maxUploadBytes;
@@ -106,6 +110,10 @@ export const IngestionLimitsEnvSchema = z
       hnswMaxPending: env.QUIRE_INGEST_HNSW_MAX_PENDING ?? DEFAULT_LIMITS.hnswMaxPending,
       hnswSliceMs: env.QUIRE_INGEST_HNSW_SLICE_MS ?? DEFAULT_LIMITS.hnswSliceMs,
       urlFetchTimeoutMs: env.QUIRE_INGEST_URL_FETCH_TIMEOUT_MS ?? DEFAULT_LIMITS.urlFetchTimeoutMs,
+      eventsPollMs: env.QUIRE_INGEST_EVENTS_POLL_MS ?? DEFAULT_LIMITS.eventsPollMs,
+      eventsKeepAliveMs: env.QUIRE_INGEST_EVENTS_KEEPALIVE_MS ?? DEFAULT_LIMITS.eventsKeepAliveMs,
+      eventsMaxStreamMs: env.QUIRE_INGEST_EVENTS_MAX_STREAM_MS ?? DEFAULT_LIMITS.eventsMaxStreamMs,
+      eventsMaxStreams: env.QUIRE_INGEST_EVENTS_MAX_STREAMS ?? DEFAULT_LIMITS.eventsMaxStreams,
     };
   })
   .superRefine((limits, ctx) => {

@@ -78,6 +78,15 @@ export interface IngestionLimits {
   /** `{url}` ingestion: deadline, and whether loopback addresses are allowed (tests only). */
   urlFetchTimeoutMs: number;
   allowLoopbackUrls: boolean;
+  /**
+   * Progress streams (GET /v1/documents/:id/events): how often each re-reads its document, how long
+   * a quiet stream waits before a keep-alive comment, how long one stream lasts before it asks the
+   * client to reconnect, and how many may be open at once in this process.
+   */
+  eventsPollMs: number;
+  eventsKeepAliveMs: number;
+  eventsMaxStreamMs: number;
+  eventsMaxStreams: number;
 }
 
 export const DEFAULT_LIMITS: IngestionLimits = {
@@ -113,6 +122,11 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   hnswSliceMs: 50,
   urlFetchTimeoutMs: 20_000,
   allowLoopbackUrls: false,
+  eventsPollMs: 1000,
+  // Under the 30-60 s idle timeouts common in proxies and load balancers.
+  eventsKeepAliveMs: 15_000,
+  eventsMaxStreamMs: 10 * 60_000,
+  eventsMaxStreams: 500,
 };
 
 export function resolveLimits(partial: Partial<IngestionLimits> = {}): IngestionLimits {

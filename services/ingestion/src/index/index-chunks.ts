@@ -5,6 +5,7 @@ import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
 import { ensureHnswIndex } from './hnsw-index.js';
 import { accessGroupsSql } from '../repo/access-sql.js';
+import { newerReplacement, settleReplacements, supersedeReplacements } from '../repo/replacements-repo.js';
 
 export interface VersionVectors {
   indexVersionId: string;
@@ -142,10 +143,20 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
  * sees the old chunks or the new ones, never a mix or nothing. The row lock plus the version and
  * status checks make a late or duplicate job a no-op: it can neither bring back a deleted document
  * nor write a second set of chunks. A replacement upload writes onto the document it replaces,
- * then removes its own row.
+ * then stays as a `ready` pointer to it; one that a newer replacement of the same document followed
+ * (superseded, or not marked so yet) never swaps: it is marked superseded instead.
  */
 export async function indexChunks(db: Db, input: IndexChunksInput): Promise<IndexOutcome> {
   return db.transaction(async (tx) => {
+    // A replacement locks the document it replaces before its own row, the order an upload that
+    // supersedes it takes (repo/replacements-repo.ts): the two serialise instead of deadlocking, and
+    // this swap sees every replacement accepted before it.
+    const own = await tx.query<{ replaces_document_id: string | null }>(`SELECT replaces_document_id FROM documents WHERE id = $1`, [input.documentId]);
+    const replaces = own.rows[0]?.replaces_document_id ?? null;
+    if (replaces) {
+      const target = await tx.query(`SELECT 1 FROM documents WHERE id = $1 FOR UPDATE`, [replaces]);
+      if (target.rows.length === 0) return 'superseded';
+    }
     const current = await tx.query<{ version: number; status: string; current_index_version_id: string | null; replaces_document_id: string | null; analyzer: 'english' | 'simple' | null }>(
       `SELECT d.version, d.status, c.current_index_version_id, d.replaces_document_id,
               CASE WHEN c.search_settings->>'language' = 'simple' THEN 'simple' ELSE 'english' END AS analyzer
@@ -162,8 +173,13 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     // Chunks belong to the document being replaced when this row is a replacement upload.
     const targetId = doc.replaces_document_id ?? input.documentId;
     if (doc.replaces_document_id) {
-      const target = await tx.query(`SELECT 1 FROM documents WHERE id = $1 FOR UPDATE`, [targetId]);
-      if (target.rows.length === 0) return 'superseded';
+      // The latest accepted replacement wins, whichever finishes last: this check, under the target's
+      // lock, is what guarantees it (marking older ones superseded at upload only stops their work early).
+      const newer = await newerReplacement(tx, targetId, input.documentId);
+      if (newer) {
+        await supersedeReplacements(tx, targetId, newer, [input.documentId]);
+        return 'superseded';
+      }
     }
 
     // Every chunk set of the document goes: a build that re-chunks picks the document up again.
@@ -202,16 +218,16 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
         `UPDATE document_blobs t SET sha256 = r.sha256, bytes = r.bytes FROM document_blobs r WHERE t.document_id = $1 AND r.document_id = $2`,
         [targetId, input.documentId],
       );
-      await tx.query(`DELETE FROM documents WHERE id = $1`, [input.documentId]);
-    } else {
-      await tx.query(
-        `UPDATE documents
-            SET status = 'ready', stage = 'done', chunks_total = $2, chunks_embedded = $3, stall_reason = NULL,
-                error_code = NULL, error_message = NULL, error_stage = NULL, heartbeat_at = now(), updated_at = now()
-          WHERE id = $1`,
-        [input.documentId, c.length, embedded],
-      );
+      await settleReplacements(tx, targetId, input.documentId);
     }
+    // A replacement row stays, `ready`, as a pointer to the document that now holds its content.
+    await tx.query(
+      `UPDATE documents
+          SET status = 'ready', stage = 'done', chunks_total = $2, chunks_embedded = $3, stall_reason = NULL,
+              error_code = NULL, error_message = NULL, error_stage = NULL, heartbeat_at = now(), updated_at = now()
+        WHERE id = $1`,
+      [input.documentId, c.length, embedded],
+    );
     return 'indexed';
   });
 }

@@ -22,16 +22,19 @@ interface CollectionRow {
   failed: number;
 }
 
-/** `visible` limits the documents counted (document-level access); see access-sql.ts. */
+/**
+ * `visible` limits the documents counted (document-level access); see access-sql.ts. Documents, not
+ * replacement rows (pending, failed or swapped in), the same rows `listDocuments` lists.
+ */
 const selectCollection = (visible = 'TRUE') => `
   SELECT c.id, c.name, c.description, c.embedding_model, c.embedding_dimensions, c.generation_model,
          c.rerank_model, c.chunking, c.created_at,
-         (count(d.id) FILTER (WHERE d.status = 'queued' AND d.replaces_document_id IS NULL))::int AS queued,
-         (count(d.id) FILTER (WHERE d.status = 'processing' AND d.replaces_document_id IS NULL))::int AS processing,
+         (count(d.id) FILTER (WHERE d.status = 'queued'))::int AS queued,
+         (count(d.id) FILTER (WHERE d.status = 'processing'))::int AS processing,
          (count(d.id) FILTER (WHERE d.status = 'ready'))::int AS ready,
-         (count(d.id) FILTER (WHERE d.status = 'failed' AND d.replaces_document_id IS NULL))::int AS failed
+         (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed
     FROM collections c
-    LEFT JOIN documents d ON d.collection_id = c.id AND ${visible}`;
+    LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible}`;
 
 /** The contract's view; `chunking.strategy` may also be `tokens` (an ingestion extension). */
 function toView(row: CollectionRow): Collection {

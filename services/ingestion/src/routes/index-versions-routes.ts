@@ -67,7 +67,8 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       });
       void deps.builder.start(collection.id, id);
       const view = await getVersion(db, collection.id, id);
-      res.status(202).json({ ...stripInternal(view!), estimate });
+      if (!view) throw new AppError('not_found', `No index version ${id}.`);
+      res.status(202).json({ ...stripInternal(view), estimate });
     }),
   );
 
@@ -86,12 +87,16 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       const vid = String(req.params.vid);
       if (!(await getVersion(db, collection.id, vid))) throw new AppError('not_found', `No index version ${vid}.`);
       const outcome = await activateVersion(db, collection.id, vid);
+      // Deleted between the check above and the activation: a 404 like any missing version.
+      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet; watch its progress and try again.');
       if (outcome === 'incomplete') {
         void deps.builder.start(collection.id, vid);
         throw new AppError('conflict', 'The index version is missing vectors for recently indexed chunks; it is catching up, try again shortly.');
       }
-      res.json(stripInternal((await getVersion(db, collection.id, vid))!));
+      const view = await getVersion(db, collection.id, vid);
+      if (!view) throw new AppError('not_found', `No index version ${vid}.`);
+      res.json(stripInternal(view));
     }),
   );
 

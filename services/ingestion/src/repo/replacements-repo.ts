@@ -1,0 +1,92 @@
+import type { Queryable } from '@quire/db';
+
+/**
+ * A replacement upload (PUT /v1/documents/:id) is its own row, `replaces_document_id` naming its
+ * target, until its content is swapped in (index/index-chunks.ts). Only the latest accepted one may
+ * swap: accepting a new one supersedes the target's unfinished ones, and the swap refuses a row that
+ * a newer replacement followed. After the swap the row stays as a `ready` pointer to its target, so
+ * its id keeps answering; failed rows (superseded ones included) stay for inspection until a later
+ * replacement succeeds or the document is deleted (ON DELETE CASCADE).
+ */
+
+/** The `error.code` of a replacement that a newer one superseded before it finished. */
+export const SUPERSEDED_CODE = 'superseded';
+
+/**
+ * Locks the document a replacement is for, so concurrent replacements of it are accepted one at a
+ * time and a swap (which takes the same lock first) sees every acceptance before or after it. False
+ * when it is gone (deleted since the caller checked), is not in the collection, or is itself a
+ * replacement row.
+ */
+export async function lockReplacementTarget(tx: Queryable, targetId: string, collectionId: string): Promise<boolean> {
+  const r = await tx.query(`SELECT 1 FROM documents WHERE id = $1 AND collection_id = $2 AND replaces_document_id IS NULL FOR UPDATE`, [targetId, collectionId]);
+  return r.rows.length > 0;
+}
+
+/**
+ * Marks replacement rows failed with code `superseded` and bumps their version, which fences their
+ * jobs: a claim, progress write or swap at the old version does nothing. Returns the ids marked.
+ * With `ids` null, every unfinished replacement of the target but `by`.
+ */
+export async function supersedeReplacements(tx: Queryable, targetId: string, by: string, ids: string[] | null = null): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `UPDATE documents
+        SET status = 'failed', version = version + 1, error_code = '${SUPERSEDED_CODE}', error_stage = stage,
+            error_message = 'Superseded by replacement ' || $2::text || ', accepted before this one finished; its content was not swapped in.',
+            heartbeat_at = now(), updated_at = now()
+      WHERE replaces_document_id = $1 AND id <> $2 AND status IN ('queued', 'processing') AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
+      RETURNING id`,
+    [targetId, by, ids],
+  );
+  return r.rows.map((row) => row.id);
+}
+
+/**
+ * A replacement of the same target accepted after this one, if any (its id). Acceptance order is
+ * `created_at`, which `insertDocument` makes strictly increasing per target under the target's lock.
+ */
+export async function newerReplacement(tx: Queryable, targetId: string, replacementId: string): Promise<string | null> {
+  const r = await tx.query<{ id: string }>(
+    `SELECT n.id FROM documents n, documents me
+      WHERE me.id = $2 AND n.replaces_document_id = $1 AND n.id <> me.id AND n.created_at > me.created_at
+      ORDER BY n.created_at DESC LIMIT 1`,
+    [targetId, replacementId],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
+/**
+ * After a successful swap: the replacement's bytes now live with its target (its own copy goes), and
+ * the target's failed replacements are resolved by this success (they go too).
+ */
+export async function settleReplacements(tx: Queryable, targetId: string, replacementId: string): Promise<void> {
+  await tx.query(`DELETE FROM document_blobs WHERE document_id = $1`, [replacementId]);
+  await tx.query(`DELETE FROM documents WHERE replaces_document_id = $1 AND id <> $2 AND status = 'failed'`, [targetId, replacementId]);
+}
+
+/** What a document's listing shows of its latest unfinished or failed replacement. */
+export interface ReplacementState {
+  id: string;
+  status: 'queued' | 'processing' | 'failed';
+  stage: string;
+  error: { code: string; message: string; stage: string | null } | null;
+  created_at: string;
+}
+
+/**
+ * SQL for a `replacement` column of document `d`: its latest replacement that is not swapped in yet
+ * or failed, as JSON, or NULL. `visible` is the document-level access condition on `r`.
+ */
+export const replacementStateSql = (visible: string) => `(
+  SELECT jsonb_build_object('id', r.id, 'status', r.status, 'stage', r.stage, 'created_at', r.created_at,
+           'error', CASE WHEN r.status = 'failed' AND r.error_code IS NOT NULL
+                         THEN jsonb_build_object('code', r.error_code, 'message', COALESCE(r.error_message, ''), 'stage', r.error_stage) END)
+    FROM documents r
+   WHERE r.collection_id = d.collection_id AND r.replaces_document_id = d.id AND r.status <> 'ready' AND ${visible}
+   ORDER BY r.created_at DESC, r.id DESC LIMIT 1)`;
+
+export function toReplacementState(value: unknown): ReplacementState | null {
+  if (!value) return null;
+  const v = (typeof value === 'string' ? JSON.parse(value) : value) as ReplacementState;
+  return { id: v.id, status: v.status, stage: v.stage, error: v.error ?? null, created_at: new Date(v.created_at).toISOString() };
+}
