@@ -12,6 +12,7 @@ import { createGraphMaintainer } from './index/graph-maintainer.js';
 import { resolveLimits, type IngestionLimits } from './limits.js';
 import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
+import { documentRetryRoutes } from './routes/document-retry-routes.js';
 import { documentsRoutes } from './routes/documents-routes.js';
 import { indexVersionsRoutes } from './routes/index-versions-routes.js';
 import { createIndexVersionBuilder } from './versions/index-version-builder.js';
@@ -108,6 +109,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   });
   app.use(collectionsRoutes(deps.db));
   app.use(documentsRoutes({ db: deps.db, queue, limits, logger, models: deps.models }));
+  app.use(documentRetryRoutes({ db: deps.db, queue, logger }));
   app.use(indexVersionsRoutes({ db: deps.db, builder, ...(deps.priceBook ? { priceBook: deps.priceBook } : {}) }));
   finishServiceApp(app, logger);
 

@@ -36,6 +36,11 @@ export interface EmbedChunksInput {
    */
   batchMaxTokens?: number;
   onBatch: (embedded: number) => Promise<void>;
+  /**
+   * Aborted: no further batch starts, and the call in flight is given the signal to cancel it; the
+   * embedding throws the signal's reason. A job aborts it once it no longer owns its document.
+   */
+  signal?: AbortSignal;
 }
 
 export interface EmbedChunksResult {
@@ -93,13 +98,23 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
   const tokens = missing.map((m) => estimateEmbeddingTokens(m.text));
   const tokenCap = input.batchMaxTokens ?? DEFAULT_LIMITS.embedBatchMaxTokens;
   for (let i = 0; i < missing.length; ) {
+    input.signal?.throwIfAborted();
     const model = input.models.embeddingModel(input.modelName, input.context());
     const end = embeddingBatchEnd(tokens, i, {
       maxInputs: Math.min(model.maxEmbeddingsPerCall || 1, input.batchCap),
       maxTokens: Math.min(model.maxTokensPerCall ?? Infinity, tokenCap),
     });
     const batch = missing.slice(i, end);
-    const call = () => model.doEmbed({ values: batch.map((b) => b.text), inputType: 'document', ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}) });
+    const call = () => {
+      // Checked again once a provider slot is free: the wait for one may be long.
+      input.signal?.throwIfAborted();
+      return model.doEmbed({
+        values: batch.map((b) => b.text),
+        inputType: 'document',
+        ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}),
+        ...(input.signal ? { abortSignal: input.signal } : {}),
+      });
+    };
     const result = semaphore ? await semaphore.run(call) : await call();
     if (result.embeddings.length !== batch.length) {
       throw new EmbeddingValidationError('embedding_invalid', `The model returned ${result.embeddings.length} vectors for ${batch.length} texts.`);

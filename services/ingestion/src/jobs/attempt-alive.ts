@@ -11,17 +11,28 @@ export interface AttemptAlive {
  * attempt is doing (a long parse, one slow embedding call): liveness apart from progress, so a
  * redelivery after this worker is killed takes over within the dead-after time, while one during a
  * slow but live attempt stays a no-op. Stops by itself once the attempt no longer owns the
- * document. The timer does not keep the process alive.
+ * document, and then calls `onLost` (while not stopped), so the attempt can stop too. The timer does
+ * not keep the process alive.
  */
-export function keepAttemptAlive(db: Queryable, documentId: string, version: number, intervalMs: number, onError: (error: unknown) => void): AttemptAlive {
+export function keepAttemptAlive(
+  db: Queryable,
+  documentId: string,
+  version: number,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+  onLost: () => void = () => undefined,
+): AttemptAlive {
   let writing: Promise<void> | null = null;
+  let stopped = false;
   const timer = setInterval(() => {
     // One refresh at a time: a slow database must not pile them up.
     if (writing) return;
     writing = markAlive(db, documentId, version)
       .then(
         (owned) => {
-          if (!owned) clearInterval(timer);
+          if (owned) return;
+          clearInterval(timer);
+          if (!stopped) onLost();
         },
         onError,
       )
@@ -32,6 +43,7 @@ export function keepAttemptAlive(db: Queryable, documentId: string, version: num
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await writing;
     },

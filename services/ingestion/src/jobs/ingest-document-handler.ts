@@ -10,8 +10,9 @@ import type { IngestionLimits } from '../limits.js';
 import type { ChunkedDocument, ParseSummary } from '../parse/parse-and-chunk.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
-import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument } from '../repo/documents-repo.js';
+import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument, type ProgressUpdate } from '../repo/documents-repo.js';
 import { keepAttemptAlive } from './attempt-alive.js';
+import { AttemptLostError } from './attempt-lost-error.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobContext, JobHandler } from '@quire/jobs';
@@ -31,6 +32,11 @@ export interface IngestHandlerDeps {
 /**
  * parse + chunk (in a parse worker) -> embed -> index for one document version. The handler records the final state
  * itself (it knows whether this was the last attempt), then tells the runner whether to retry.
+ *
+ * An attempt that learns it no longer owns its document (a progress write or the keep-alive finds
+ * the row deleted, taken over or replaced under a newer version, or no longer `processing`) stops
+ * before its next embedding batch and cancels the call in flight. That is not a failure of the
+ * document, which is deleted or another attempt's now: the job completes, writing nothing.
  */
 export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler<IngestDocumentPayload> {
   return async (delivered, context) => {
@@ -56,16 +62,27 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
     if (claimed.takenOver) log.warn('took over an abandoned attempt', { version: claimed.version });
     // Everything from here writes under the version this attempt owns.
     const payload = { ...delivered, version: claimed.version };
-    const alive = keepAttemptAlive(deps.db, payload.documentId, payload.version, deps.limits.aliveIntervalMs, (error) =>
-      log.warn('could not record that the attempt is alive', { err: String((error as Error)?.message ?? error) }),
+    const hold = attemptHold(payload);
+    const alive = keepAttemptAlive(
+      deps.db,
+      payload.documentId,
+      payload.version,
+      deps.limits.aliveIntervalMs,
+      (error) => log.warn('could not record that the attempt is alive', { err: String((error as Error)?.message ?? error) }),
+      hold.lose,
     );
     let stage: DocumentStage = 'parsing';
     try {
-      const outcome = await runStages(deps, payload, claimed, (s) => {
+      const outcome = await runStages(deps, payload, claimed, hold, (s) => {
         stage = s;
       });
       log.info(outcome === 'indexed' ? 'document ready' : 'job superseded before indexing');
     } catch (error) {
+      if (hold.signal.aborted) {
+        // Whatever was thrown (the lost hold itself, or the cancelled call): nothing to record, no retry.
+        log.info('job stopped: document deleted, superseded or taken over by another attempt', { stage, err: String((error as Error)?.message ?? error) });
+        return;
+      }
       const failure = classifyFailure(error, stage);
       const last = !failure.retryable || context.attempt >= context.maxAttempts;
       log.warn('ingestion attempt failed', { stage: failure.stage, code: failure.code, reason: failure.reason, final: last });
@@ -87,6 +104,23 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
   };
 }
 
+/** This attempt's hold on its document version: `lose` aborts `signal` with an AttemptLostError. */
+interface AttemptHold {
+  readonly signal: AbortSignal;
+  lose(): void;
+}
+
+function attemptHold(payload: IngestDocumentPayload): AttemptHold {
+  const controller = new AbortController();
+  return {
+    signal: controller.signal,
+    lose() {
+      if (controller.signal.aborted) return;
+      controller.abort(new AttemptLostError(`Document ${payload.documentId} is no longer this attempt's (version ${payload.version}): deleted, superseded or taken over.`));
+    },
+  };
+}
+
 /** The cache key `embedChunks` reports, with each chunk's text hash, so indexing copies the vectors from the cache. */
 function cachedAs(cached: { model: string; requestedDimensions: number } | undefined, hashes: string[]): Pick<VersionVectors, 'cached'> {
   return cached ? { cached: { ...cached, hashes } } : {};
@@ -96,10 +130,16 @@ async function runStages(
   deps: IngestHandlerDeps,
   payload: IngestDocumentPayload,
   claimed: ClaimedDocument,
+  hold: AttemptHold,
   enter: (stage: DocumentStage) => void,
 ): Promise<'indexed' | 'superseded'> {
   const { db } = deps;
   const { documentId, version } = payload;
+  /** Writes progress; a write that finds the document no longer this attempt's stops the attempt here. */
+  const progress = async (p: ProgressUpdate) => {
+    if (!(await updateProgress(db, documentId, version, p))) hold.lose();
+    hold.signal.throwIfAborted();
+  };
   const target = await loadIndexTarget(db, claimed.collectionId);
   if (!target) return 'superseded';
 
@@ -117,6 +157,8 @@ async function runStages(
       pagesTotal: summary.pagesTotal,
       warnings: summary.warnings,
       scannedPages: summary.scannedPages,
+    }).then((owned) => {
+      if (!owned) hold.lose();
     });
     // Awaited below; handled now so that a failed write is not an unhandled rejection meanwhile.
     chunkingRecorded.catch(() => undefined);
@@ -129,7 +171,7 @@ async function runStages(
         // Page progress doubles as the heartbeat; written at most every 500 ms.
         if (Date.now() - lastPageWrite < 500) return;
         lastPageWrite = Date.now();
-        void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).catch(() => undefined);
+        void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).then((owned) => owned || hold.lose(), () => undefined);
       },
       onParsed,
     });
@@ -139,6 +181,8 @@ async function runStages(
     throw error;
   }
   await chunkingRecorded;
+  // The parse itself cannot be cancelled; a document lost meanwhile stops before any embedding.
+  hold.signal.throwIfAborted();
   if (!parsed.hasText) {
     throw new NoTextError(
       parsed.scannedPages.length > 0
@@ -157,7 +201,7 @@ async function runStages(
       { model: embedding, tokens },
     );
   }
-  await updateProgress(db, documentId, version, { stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, embedStarted: true });
+  await progress({ stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, embedStarted: true });
 
   const embedFor = (model: string, expected: number | null, requested: number | null, onBatch: (n: number) => Promise<void>) =>
     embedChunks({
@@ -179,19 +223,18 @@ async function runStages(
       batchCap: deps.limits.embedBatchCap,
       batchMaxTokens: deps.limits.embedBatchMaxTokens,
       onBatch,
+      signal: hold.signal,
     });
 
   let vectors: VersionVectors | undefined;
   const buildingVectors: VersionVectors[] = [];
   if (embedding && chunks.length > 0) {
     enter('embedding');
-    // Progress doubles as the heartbeat; one write per 500 ms is enough (a batch is often faster).
-    let lastWrite = Date.now();
-    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, async (embedded) => {
-      if (embedded < chunks.length && Date.now() - lastWrite < 500) return;
-      lastWrite = Date.now();
-      await updateProgress(db, documentId, version, { chunksEmbedded: embedded });
-    });
+    // One write per batch: progress doubles as the heartbeat, and the write is also how the attempt
+    // learns before its next provider call that the document was deleted, replaced or taken over.
+    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, (embedded) =>
+      progress({ chunksEmbedded: embedded }),
+    );
     vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) };
   }
   // New uploads during an embedding-model swap are indexed into the version being built as well.
@@ -203,12 +246,10 @@ async function runStages(
     for (const building of await loadBuildingVersions(db, claimed.collectionId, target.chunking)) {
       if (!building.embeddingModel) continue;
       try {
-        const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () =>
-          updateProgress(db, documentId, version, {}),
-        );
+        const result = await embedFor(building.embeddingModel, building.dimensions ?? building.requestedDimensions, building.requestedDimensions, () => progress({}));
         buildingVectors.push({ indexVersionId: building.id, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) });
       } catch (error) {
-        if (building.status !== 'building') throw error;
+        if (building.status !== 'building' || hold.signal.aborted) throw error;
         deps.logger.warn('embedding for an index version being built failed; its builder will catch this document up', {
           document_id: documentId,
           index_version_id: building.id,
@@ -217,7 +258,7 @@ async function runStages(
       }
     }
   }
-  await updateProgress(db, documentId, version, { stage: 'indexing' });
+  await progress({ stage: 'indexing' });
 
   enter('indexing');
   const outcome = await indexChunks(db, {

@@ -1,9 +1,11 @@
 import { IdentitySchema, type DocumentStage, type DocumentView, type Identity, type Metadata } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
+import { AppError } from '@quire/server-kit';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { fromBase64, toBase64 } from './blob-transfer.js';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { replacementStateSql, toReplacementState, type ReplacementState } from './replacements-repo.js';
 
 interface DocumentRow {
   id: string;
@@ -32,6 +34,8 @@ interface DocumentRow {
   scanned_pages: number[] | null;
   eta_seconds: number | null;
   replaces_document_id: string | null;
+  /** Only where the query selects it (GET and lists of documents). */
+  replacement?: unknown;
 }
 
 const COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
@@ -47,6 +51,13 @@ export type IngestionDocumentView = DocumentView & {
   progress: DocumentView['progress'] & { eta_seconds: number | null; stalled: string | null; scanned_pages: number[] };
   warnings: string[];
   replaces_document_id: string | null;
+  /**
+   * A replacement row only: the document its content is for, and (once it is `ready`) the one that
+   * now holds it. Present on every replacement row, so a client never has to guess where content went.
+   */
+  document_id?: string;
+  /** A document only (GET and lists): its latest replacement not swapped in yet, or failed; null when none. */
+  replacement?: ReplacementState | null;
   duplicate?: boolean;
 };
 
@@ -74,6 +85,8 @@ export function toDocumentView(row: DocumentRow): IngestionDocumentView {
     },
     warnings: Array.isArray(row.warnings) ? (row.warnings as string[]) : [],
     replaces_document_id: row.replaces_document_id ?? null,
+    ...(row.replaces_document_id ? { document_id: row.replaces_document_id } : {}),
+    ...(row.replacement !== undefined && !row.replaces_document_id ? { replacement: toReplacementState(row.replacement) } : {}),
     error: row.status === 'failed' && row.error_code ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage } : null,
     job_id: row.job_id,
     created_at: isoString(row.created_at),
@@ -94,16 +107,26 @@ export interface NewDocument {
   replacesDocumentId?: string | null;
 }
 
-/** Document row and original bytes together: once this commits, the upload survives any crash. */
+/**
+ * Document row and original bytes together: once this commits, the upload survives any crash. The
+ * collection row is locked (KEY SHARE) first: a collection deleted since the route checked it is a
+ * 404 with nothing written, and a delete that comes later waits for this commit and then cascades.
+ * A replacement row's created_at is its acceptance order among its target's replacements (strictly
+ * increasing; the caller holds the target's lock, see replacements-repo.ts).
+ */
 export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<IngestionDocumentView> {
+  const owner = await tx.query<{ team_id: string }>(`SELECT team_id FROM collections WHERE id = $1 FOR KEY SHARE`, [doc.collectionId]);
+  if (!owner.rows[0]) throw new AppError('collection_not_found', `No collection ${doc.collectionId}.`);
   const r = await tx.query<DocumentRow>(
-    `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id, replaces_document_id, access_groups)
+    `INSERT INTO documents AS d (collection_id, team_id, title, filename, mime_type, byte_size, content_sha256, metadata, submitted_identity, trace_id, replaces_document_id, access_groups, created_at)
      -- team_id is the collection's owner, also when a team with a write grant uploads.
-     VALUES ($1, (SELECT team_id FROM collections WHERE id = $1), $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10,
+     VALUES ($1, $11, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10,
        -- Document-level access (governance).
-       ${accessGroupsSql('$7::jsonb')})
+       ${accessGroupsSql('$7::jsonb')},
+       CASE WHEN $10::uuid IS NULL THEN now()
+            ELSE GREATEST(clock_timestamp(), (SELECT max(p.created_at) + interval '1 microsecond' FROM documents p WHERE p.replaces_document_id = $10::uuid)) END)
      RETURNING ${COLUMNS}`,
-    [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null],
+    [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null, owner.rows[0].team_id],
   );
   const row = r.rows[0]!;
   await tx.query(`INSERT INTO document_blobs (document_id, sha256, bytes) VALUES ($1, $2, decode($3, 'base64'))`, [row.id, doc.sha256, toBase64(doc.bytes)]);
@@ -111,15 +134,18 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
 }
 
 /**
- * An earlier upload of the same bytes to the same collection that has not failed. The caller holds
- * an advisory lock on (collection, hash), so two identical uploads at once still make one document.
+ * An earlier upload of the same bytes to the same collection that has not failed and that `viewer`
+ * may see (document-level access). The caller holds an advisory lock on (collection, hash), so two
+ * identical uploads at once still make one document. A copy the viewer may not see is not answered,
+ * nor refused (that would tell it exists): the upload is stored as a document of its own.
  */
-export async function findDuplicate(tx: Queryable, collectionId: string, sha256: string): Promise<IngestionDocumentView | null> {
+export async function findDuplicate(tx: Queryable, viewer: Viewer, collectionId: string, sha256: string): Promise<IngestionDocumentView | null> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${collectionId}:${sha256}`]);
   const r = await tx.query<DocumentRow>(
-    `SELECT ${COLUMNS} FROM documents d WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.status <> 'failed'
-       AND d.replaces_document_id IS NULL ORDER BY d.created_at LIMIT 1`,
-    [collectionId, sha256],
+    `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+      WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.status <> 'failed'
+       AND d.replaces_document_id IS NULL AND ${documentVisibleSql('d', 'c.team_id', '$3', '$4', '$5')} ORDER BY d.created_at LIMIT 1`,
+    [collectionId, sha256, ...viewerParams(viewer)],
   );
   return r.rows[0] ? { ...toDocumentView(r.rows[0]), duplicate: true } : null;
 }
@@ -132,7 +158,8 @@ export async function findDuplicate(tx: Queryable, collectionId: string, sha256:
 export async function getDocument(db: Queryable, viewer: Viewer, id: string, access: 'read' | 'write' = 'read'): Promise<IngestionDocumentView | null> {
   if (!isUuid(id)) return null;
   const r = await db.query<DocumentRow>(
-    `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+    `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
+       FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.id = $1 AND ${collectionReachSql('c', '$2', access)} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}`,
     [id, ...viewerParams(viewer)],
   );
@@ -148,10 +175,29 @@ function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 }
 
+/**
+ * `created_at::text` as Postgres writes it (`2024-05-01 12:34:56.123456+00`, the offset per the
+ * session's TimeZone), or ISO 8601 with a `T` or `Z`. Nothing looser: `Date.parse` takes "1", which
+ * Postgres refuses as a timestamptz.
+ */
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2})(?::?(\d{2}))?)?)$/;
+
+function isCursorTime(value: string): boolean {
+  const m = CURSOR_TIME.exec(value);
+  if (!m) return false;
+  // An offset's missing minutes and seconds read as 0.
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes, offsetSeconds] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number, number, number, number];
+  // A real calendar day (no 2024-02-30, no year 0), as Postgres checks it; setUTCFullYear keeps years below 100.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 &&
+    offsetHours < 16 && offsetMinutes < 60 && offsetSeconds < 60;
+}
+
 export function decodeCursor(cursor: string): [string, string] | null {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'string' && isUuid(value[1]) && !Number.isNaN(Date.parse(value[0]))) {
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && isUuid(value[1]) && isCursorTime(value[0])) {
       return [value[0], value[1]];
     }
   } catch {
@@ -162,12 +208,15 @@ export function decodeCursor(cursor: string): [string, string] | null {
 
 /**
  * Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds.
- * Only the documents the viewer may see (the caller has checked it reaches the collection).
+ * Only the documents the viewer may see (the caller has checked it reaches the collection). Documents,
+ * not replacement rows: a document's pending or failed replacement shows as its `replacement`, so the
+ * list agrees with the collection's document counts.
  */
 export async function listDocuments(db: Queryable, collectionId: string, limit: number, after: [string, string] | null, viewer: Viewer): Promise<DocumentPage> {
   const r = await db.query<DocumentRow & { cursor_ts: string }>(
-    `SELECT ${COLUMNS}, d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
-      WHERE d.collection_id = $1 AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
+    `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$5', '$6', '$7'))} AS replacement,
+            d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
+      WHERE d.collection_id = $1 AND d.replaces_document_id IS NULL AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
         AND ${documentVisibleSql('d', 'c.team_id', '$5', '$6', '$7')}
       ORDER BY d.created_at, d.id LIMIT $4`,
     [collectionId, after?.[0] ?? null, after?.[1] ?? null, limit + 1, ...viewerParams(viewer)],
@@ -283,9 +332,13 @@ export interface ProgressUpdate {
   embedStarted?: boolean;
 }
 
-/** Writes progress and the heartbeat (progress is a sign of life too), only while this job's version is still the live one. */
-export async function updateProgress(db: Queryable, documentId: string, version: number, p: ProgressUpdate): Promise<void> {
-  await db.query(
+/**
+ * Writes progress and the heartbeat (progress is a sign of life too), only while this job's version is
+ * still the live one. False once the attempt no longer owns the document (deleted, taken over or
+ * replaced under a newer version, no longer `processing`): the caller stops instead of embedding on.
+ */
+export async function updateProgress(db: Queryable, documentId: string, version: number, p: ProgressUpdate): Promise<boolean> {
+  const r = await db.query(
     `UPDATE documents
         SET stage = COALESCE($3, stage),
             pages_parsed = CASE WHEN $4::boolean THEN $5::int ELSE pages_parsed END,
@@ -296,7 +349,8 @@ export async function updateProgress(db: Queryable, documentId: string, version:
             scanned_pages = COALESCE($11::int[], scanned_pages),
             embed_started_at = CASE WHEN $12::boolean THEN now() ELSE embed_started_at END,
             heartbeat_at = now(), alive_at = now(), updated_at = now()
-      WHERE id = $1 AND version = $2 AND status = 'processing'`,
+      WHERE id = $1 AND version = $2 AND status = 'processing'
+      RETURNING id`,
     [
       documentId,
       version,
@@ -312,6 +366,7 @@ export async function updateProgress(db: Queryable, documentId: string, version:
       p.embedStarted ?? false,
     ],
   );
+  return r.rows.length > 0;
 }
 
 /**
@@ -346,6 +401,35 @@ export async function markRetrying(db: Queryable, documentId: string, version: n
       WHERE id = $1 AND version = $2 AND status = 'processing'`,
     [documentId, version],
   );
+}
+
+/**
+ * Sends a failed document back to the queue for a fresh run (`POST /v1/documents/:id/retry`): `queued`
+ * under the next version (the job id and fence of the new attempt; any late job of the failed run
+ * is fenced out), its attempt count restarted (it is the new run's retry budget, which the claim
+ * and the reconciler read), progress and the final error cleared, the stored bytes kept. The
+ * retrying caller becomes the submitter, so the new run's model calls are billed to it. Only a
+ * `failed` row matches: of two retries at once, the second finds it `queued` and gets null, as does
+ * any other state. For a replacement upload the caller holds its target's lock and has checked that
+ * no newer replacement followed it (see document-retry-routes.ts).
+ */
+export async function requeueFailedDocument(
+  tx: Queryable,
+  documentId: string,
+  identity: Identity,
+  traceId: string,
+): Promise<{ document: IngestionDocumentView; version: number } | null> {
+  const r = await tx.query<DocumentRow & { version: number }>(
+    `UPDATE documents AS d
+        SET version = d.version + 1, status = 'queued', stage = 'queued', attempts = 0, chunks_embedded = 0,
+            embed_started_at = NULL, error_code = NULL, error_message = NULL, error_stage = NULL, stall_reason = NULL,
+            submitted_identity = $2::jsonb, trace_id = $3, updated_at = now()
+      WHERE d.id = $1 AND d.status = 'failed'
+      RETURNING ${COLUMNS}, d.version`,
+    [documentId, JSON.stringify(identity), traceId],
+  );
+  const row = r.rows[0];
+  return row ? { document: toDocumentView(row), version: toNumber(row.version) } : null;
 }
 
 // ---- reconciler ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   setJobId,
   type IngestionDocumentView,
 } from '../repo/documents-repo.js';
+import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
 import { readUpload } from '../upload/read-upload.js';
 import type { Viewer } from '../repo/access-sql.js';
 import { actingViewer } from './acting-viewer.js';
@@ -34,8 +35,6 @@ interface Deps {
   logger: Logger;
   /** Asked for the budget check before an upload is accepted (absent: no check). */
   models?: GatewayModels;
-  /** How often the events stream re-reads the document (it works across processes). */
-  eventsPollMs?: number;
 }
 
 export function documentsRoutes(deps: Deps): Router {
@@ -48,11 +47,16 @@ export function documentsRoutes(deps: Deps): Router {
    * collection are answered with the existing document (`duplicate: true`) and not stored again.
    * `viewer` finds the documents (see `actingViewer`); a new document belongs to the collection's
    * team, while its submitter, and so its embedding cost and budget, is the caller's identity.
+   * A replacement is exactly one file; accepting it supersedes the target's unfinished replacements
+   * (listed as `superseded_replacement_ids`), so the latest accepted one is the one that swaps in.
    */
   const accept = async (req: Request, res: Response, viewer: Viewer, collectionId: string, replaceId: string | null) => {
     const { identity, traceId } = ctx(res);
     const upload = await readUpload(req, res, deps.limits);
     const target = replaceId ?? upload.replaceDocumentId;
+    if (target && upload.items.length !== 1) {
+      throw new AppError('invalid_request', `Replace a document with exactly one file; this upload has ${upload.items.length}.`, { param: 'file' });
+    }
     if (target) {
       const existing = await getDocument(db, viewer, target, 'write');
       if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
@@ -61,15 +65,22 @@ export function documentsRoutes(deps: Deps): Router {
     }
     // Refused with 402 before anything is stored, rather than failing the job at its first embed call.
     if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, upload.items);
+    const superseded: string[] = [];
     const accepted = await db.transaction(async (tx) => {
+      // Deleted since the check above: a 404, not the foreign key's 500. The lock also orders this
+      // upload against other replacements of the target and against their swaps.
+      if (target && !(await lockReplacementTarget(tx, target, collectionId))) {
+        throw new AppError('document_not_found', `No document ${target} in this collection.`);
+      }
       const out: { view: IngestionDocumentView; payload?: IngestDocumentPayload }[] = [];
       for (const item of upload.items) {
-        const duplicate = target ? null : await findDuplicate(tx, collectionId, item.sha256);
+        const duplicate = target ? null : await findDuplicate(tx, viewer, collectionId, item.sha256);
         if (duplicate) {
           out.push({ view: duplicate });
           continue;
         }
         const view = await insertDocument(tx, { ...item, collectionId, identity, traceId, replacesDocumentId: target });
+        if (target) superseded.push(...(await supersedeReplacements(tx, target, view.id)));
         const payload: IngestDocumentPayload = { documentId: view.id, collectionId, version: 1, identity, traceId };
         view.job_id = ingestDocumentJob.jobId(payload);
         await setJobId(tx, view.id, view.job_id);
@@ -84,7 +95,7 @@ export function documentsRoutes(deps: Deps): Router {
       });
     }
     const allDuplicates = accepted.every((a) => !a.payload);
-    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target } : {}) });
+    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target, superseded_replacement_ids: superseded } : {}) });
   };
 
   router.post(
@@ -122,20 +133,36 @@ export function documentsRoutes(deps: Deps): Router {
     }),
   );
 
+  /**
+   * A document, or a replacement upload (PUT). A replacement's id keeps answering 200 after its
+   * content is swapped in: `status: 'ready'` with `document_id` (and a `Content-Location` header)
+   * naming the document that now holds the content, which is where to read it. Before that it shows
+   * its own progress, or `failed` with the reason (`error.code: 'superseded'` when a newer replacement
+   * was accepted first); a failed one answers until a later replacement succeeds or the document is
+   * deleted. A document shows its latest pending or failed replacement as `replacement`.
+   */
   router.get(
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
       const doc = await getDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id);
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      if (doc.document_id && doc.status === 'ready') res.setHeader('content-location', `/v1/documents/${doc.document_id}`);
       res.json(doc);
     }),
   );
 
+  /** Streams open in this process: each polls the database while it lasts. */
+  let openStreams = 0;
+
   /**
    * Live progress as server-sent events: `progress` whenever stage, pages or chunks change, and a
-   * final `done` with the final state (or `deleted`). The stream reads Postgres, so it follows a job
-   * running in any process.
+   * final `done` with the final state (or `deleted`). For a replacement upload, `done` carries
+   * `status: 'ready'` and `document_id`, the document now holding its content. The stream reads
+   * Postgres every `eventsPollMs`, so it follows a job running in any process; a comment line every
+   * `eventsKeepAliveMs` keeps proxies from closing a quiet stream. After `eventsMaxStreamMs` it ends
+   * with a `reconnect` event carrying the SSE `retry:` field: an EventSource reconnects by itself and
+   * gets the current state first. Beyond `eventsMaxStreams` open streams a new one is refused (503).
    */
   router.get(
     '/v1/documents/:id/events',
@@ -144,28 +171,67 @@ export function documentsRoutes(deps: Deps): Router {
       const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
       const first = await getDocument(db, viewer, id);
       if (!first) throw new AppError('document_not_found', `No document ${id}.`);
-      const sse = openSse(res);
-      let last = '';
-      let doc: IngestionDocumentView | null = first;
-      while (!sse.closed) {
-        if (!doc) {
-          sse.send({ id, deleted: true }, 'deleted');
-          break;
-        }
-        const { stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled } = doc.progress;
-        const key = JSON.stringify([doc.status, stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled]);
-        if (key !== last) {
-          last = key;
-          sse.send({ id, status: doc.status, progress: doc.progress, error: doc.error }, 'progress');
-        }
-        if (doc.status === 'ready' || doc.status === 'failed') {
-          sse.send(doc, 'done');
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, deps.eventsPollMs ?? 250));
-        doc = await getDocument(db, viewer, id);
+      const { eventsPollMs, eventsKeepAliveMs, eventsMaxStreamMs, eventsMaxStreams } = deps.limits;
+      const retryMs = Math.max(1000, eventsPollMs);
+      if (openStreams >= eventsMaxStreams) {
+        throw new AppError('service_unavailable', 'Too many progress streams are open; poll GET /v1/documents/:id or retry shortly.', {
+          headers: { 'retry-after': String(Math.ceil(retryMs / 1000)) },
+        });
       }
-      sse.end();
+      openStreams++;
+      try {
+        const sse = openSse(res);
+        let wake: () => void = () => undefined;
+        sse.onClose(() => wake());
+        const started = Date.now();
+        const deadline = started + eventsMaxStreamMs;
+        let nextPoll = started + eventsPollMs;
+        let lastWrite = started;
+        let last = '';
+        let doc: IngestionDocumentView | null = first;
+        while (!sse.closed) {
+          if (!doc) {
+            sse.send({ id, deleted: true }, 'deleted');
+            break;
+          }
+          const { stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled } = doc.progress;
+          const key = JSON.stringify([doc.status, stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled]);
+          if (key !== last) {
+            last = key;
+            sse.send({ id, status: doc.status, progress: doc.progress, error: doc.error }, 'progress');
+            lastWrite = Date.now();
+          }
+          if (doc.status === 'ready' || doc.status === 'failed') {
+            sse.send(doc, 'done');
+            break;
+          }
+          const now = Date.now();
+          if (now >= deadline) {
+            sse.send({ id, reason: 'max_duration', retry_ms: retryMs }, 'reconnect', { retryMs });
+            break;
+          }
+          if (now - lastWrite >= eventsKeepAliveMs) {
+            sse.comment('keep-alive');
+            lastWrite = now;
+          }
+          // Until the next poll, keep-alive or the deadline, whichever is first; the client leaving wakes it.
+          const sleep = Math.max(0, Math.min(nextPoll, deadline, lastWrite + eventsKeepAliveMs) - now);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, sleep);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          if (!sse.closed && Date.now() >= nextPoll) {
+            doc = await getDocument(db, viewer, id);
+            nextPoll = Date.now() + eventsPollMs;
+          }
+        }
+        sse.end();
+      } finally {
+        openStreams--;
+      }
     }),
   );
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import { MetadataSchema, type Metadata } from '@quire/contracts';
+import { DocumentMetadataSchema, DocumentTitleSchema, unstorableTextReason, type Metadata } from '@quire/contracts';
 import { AppError, parseWith } from '@quire/server-kit';
 import type { IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
@@ -13,8 +13,8 @@ const JsonDocumentBodySchema = z
   .object({
     text: z.string().min(1, 'text must not be empty').max(20_000_000).optional(),
     url: z.string().max(4000).optional(),
-    title: z.string().max(500).optional(),
-    metadata: MetadataSchema.optional(),
+    title: DocumentTitleSchema.optional(),
+    metadata: DocumentMetadataSchema.optional(),
     replace_document_id: z.string().uuid().optional(),
   })
   .strict()
@@ -72,7 +72,14 @@ function parseMetadata(raw: unknown): Metadata {
   } catch {
     throw new AppError('invalid_request', "The 'metadata' field is not valid JSON.", { param: 'metadata' });
   }
-  return parseWith(MetadataSchema, value, 'metadata');
+  // Wrapped so the 400 names the field as the JSON body does: `metadata.access_groups`.
+  return parseWith(z.object({ metadata: DocumentMetadataSchema }), { metadata: value }, 'metadata').metadata;
+}
+
+/** A title or file name Postgres cannot store as text is the caller's error (400 naming `param`), not a 500. */
+function requireStorable(text: string | null, param: string, what: string): void {
+  const reason = text === null ? undefined : unstorableTextReason(text, 'text');
+  if (reason) throw new AppError('invalid_request', `The ${what} ${reason}.`, { param });
 }
 
 function titleFromFilename(filename: string): string {
@@ -154,6 +161,8 @@ async function readMultipart(req: Request, res: Response, limits: IngestionLimit
   const fields = (req.body ?? {}) as Record<string, unknown>;
   const metadata = parseMetadata(fields.metadata);
   const title = typeof fields.title === 'string' && fields.title.trim() && files.length === 1 ? fields.title.trim().slice(0, 500) : null;
+  requireStorable(title, 'title', 'title');
+  for (const file of files) requireStorable(file.originalname, 'file', 'file name');
   const replace = typeof fields.replace_document_id === 'string' && fields.replace_document_id ? fields.replace_document_id : null;
   if (replace && files.length !== 1) throw new AppError('invalid_request', 'Replace a document with exactly one file.', { param: 'replace_document_id' });
   const items = files.map((file) => {
@@ -172,6 +181,7 @@ async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUplo
     const { mime } = detectType(fetched.bytes, fetched.filename, fetched.contentType);
     const metadata = { ...(body.metadata ?? {}), source_url: fetched.finalUrl };
     const title = body.title ?? (fetched.filename ? titleFromFilename(fetched.filename) : fetched.finalUrl);
+    requireStorable(fetched.filename, 'url', "file name in the URL's path");
     return { items: [{ bytes: fetched.bytes, sha256: sha256(fetched.bytes), mime, filename: fetched.filename, title, metadata }], replaceDocumentId };
   }
   const text = body.text!;

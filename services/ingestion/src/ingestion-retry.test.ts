@@ -1,0 +1,124 @@
+import { ProviderError } from '@quire/models';
+import type { Identity } from '@quire/contracts';
+import { TEAM_B } from './testing/http.js';
+import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
+
+/** `POST /v1/documents/:id/retry`: a failed document runs again from its stored bytes. */
+let t: TestIngestion;
+let collectionId: string;
+
+beforeAll(async () => {
+  t = await startTestIngestion('ingestion-retry');
+  collectionId = (await t.api.createCollection({ name: 'Retry', embedding_model: 'openai/small' })).id;
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+const text = (topic: string, n = 30) => Array.from({ length: n }, (_, i) => `Paragraph ${i} of the ${topic} document explains item ${i}.`).join('\n\n');
+/** A provider failure that no retry fixes (until the test says the provider has recovered). */
+const failForGood = () => t.fake.failures.push(new ProviderError({ code: 'provider_auth_failed', provider: 'openai', message: 'The provider rejected the API key.', status: 401 }));
+const retry = (id: string, identity?: Identity) => t.api.call(`/v1/documents/${id}/retry`, { method: 'POST', ...(identity ? { identity } : {}) });
+const counts = async (id = collectionId) => (await t.api.call(`/v1/collections/${id}`)).body.document_counts;
+
+async function failedDocument(topic: string, collection = collectionId, identity?: Identity): Promise<string> {
+  failForGood();
+  const r = await t.api.upload(collection, [{ name: `${topic}.txt`, bytes: text(topic), type: 'text/plain' }], identity ? { identity } : {});
+  expect(r.status).toBe(202);
+  const doc = await t.api.waitForDocument(r.body.documents[0].id);
+  expect(doc).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+  return doc.id;
+}
+
+async function stored(id: string) {
+  const r = await t.db.query<{ version: number; attempts: number; chunks: number; ordinals: number; vectors: number }>(
+    `SELECT d.version, d.attempts,
+            (SELECT count(*)::int FROM chunks c WHERE c.document_id = d.id) AS chunks,
+            (SELECT count(DISTINCT c.ordinal)::int FROM chunks c WHERE c.document_id = d.id) AS ordinals,
+            (SELECT count(*)::int FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id WHERE c.document_id = d.id) AS vectors
+       FROM documents d WHERE d.id = $1`,
+    [id],
+  );
+  return r.rows[0]!;
+}
+
+test('a document that failed for good is retried once the provider recovers and becomes ready, with one set of chunks', async () => {
+  const id = await failedDocument('recovered');
+  expect(await counts()).toMatchObject({ failed: 1, ready: 0 });
+  const callsBefore = t.fake.calls.length;
+
+  const r = await retry(id);
+  expect(r.status).toBe(202);
+  expect(r.body).toMatchObject({ id, status: 'queued', error: null, job_id: `${id}-v2`, progress: { attempts: 0 } });
+  const doc = await t.api.waitForDocument(id);
+  expect(doc).toMatchObject({ status: 'ready', error: null, progress: { attempts: 1 } });
+  expect(t.fake.calls.length).toBeGreaterThan(callsBefore);
+  const row = await stored(id);
+  expect(row).toMatchObject({ version: 2, chunks: doc.progress.chunks_total, ordinals: doc.progress.chunks_total, vectors: doc.progress.chunks_total });
+  expect(await counts()).toMatchObject({ failed: 0, ready: 1, queued: 0, processing: 0 });
+});
+
+test('a document that is not failed cannot be retried: 409', async () => {
+  const r = await t.api.upload(collectionId, [{ name: 'fine.txt', bytes: text('fine'), type: 'text/plain' }]);
+  const doc = await t.api.waitForDocument(r.body.documents[0].id);
+  expect(doc.status).toBe('ready');
+  const again = await retry(doc.id);
+  expect(again.status).toBe(409);
+  expect(again.body.error).toMatchObject({ code: 'conflict', message: `Document ${doc.id} is ready; only a failed document can be retried.` });
+  expect(await stored(doc.id)).toMatchObject({ version: 1, attempts: 1 });
+});
+
+test('two retries at once (a double click) start one attempt', async () => {
+  const id = await failedDocument('double-click');
+  const [a, b] = await Promise.all([retry(id), retry(id)]);
+  expect([a.status, b.status].sort()).toEqual([202, 409]);
+  expect([a, b].find((x) => x.status === 409)!.body.error.message).toMatch(/ is (queued|processing|ready); only a failed document can be retried\.$/);
+  const doc = await t.api.waitForDocument(id);
+  expect(doc).toMatchObject({ status: 'ready', progress: { attempts: 1 } });
+  expect(await stored(id)).toMatchObject({ version: 2, attempts: 1, chunks: doc.progress.chunks_total, ordinals: doc.progress.chunks_total });
+});
+
+test("another team's key gets 404 and changes nothing; an organisation admin may retry any team's document", async () => {
+  const id = await failedDocument('other-team');
+  const denied = await retry(id, TEAM_B);
+  expect(denied.status).toBe(404);
+  expect(denied.body.error.code).toBe('document_not_found');
+  expect((await t.api.call(`/v1/documents/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+
+  // TEAM_A's key is an organisation admin (role `admin`): it reaches team B's documents.
+  const theirs = (await t.api.createCollection({ name: 'Team B retry', embedding_model: 'openai/small' }, TEAM_B)).id;
+  const bDoc = await failedDocument('team-b', theirs, TEAM_B);
+  expect((await retry(bDoc)).status).toBe(202);
+  expect((await t.api.waitForDocument(bDoc)).status).toBe('ready');
+});
+
+test('a failed replacement is retried while it is the latest one; an older one is 409 naming the newer', async () => {
+  const r = await t.api.upload(collectionId, [{ name: 'replaced.txt', bytes: text('replaced-v1'), type: 'text/plain' }]);
+  const doc = await t.api.waitForDocument(r.body.documents[0].id);
+  const put = async (topic: string) => {
+    failForGood();
+    const form = new FormData();
+    form.append('file', new Blob([text(topic)], { type: 'text/plain' }), `${topic}.txt`);
+    const res = await t.api.call(`/v1/documents/${doc.id}`, { method: 'PUT', form });
+    expect(res.status).toBe(202);
+    const replacement = await t.api.waitForDocument(res.body.documents[0].id);
+    expect(replacement).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+    return replacement.id as string;
+  };
+  const older = await put('replaced-v2');
+  const latest = await put('replaced-v3');
+
+  const refused = await retry(older);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe('conflict');
+  expect(refused.body.error.message).toContain(`A newer replacement (${latest}) of document ${doc.id}`);
+
+  const accepted = await retry(latest);
+  expect(accepted.status).toBe(202);
+  expect(accepted.body).toMatchObject({ id: latest, status: 'queued', document_id: doc.id });
+  expect((await t.api.waitForDocument(latest)).status).toBe('ready');
+  const now = (await t.api.call(`/v1/documents/${doc.id}`)).body;
+  expect(now).toMatchObject({ status: 'ready', filename: 'replaced-v3.txt' });
+  expect((await stored(doc.id)).chunks).toBe(now.progress.chunks_total);
+});

@@ -1,0 +1,75 @@
+import { Router } from 'express';
+import type { Db } from '@quire/db';
+import type { JobQueue } from '@quire/jobs';
+import { AppError, ctx, handle, type Logger } from '@quire/server-kit';
+import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
+import { getDocument, requeueFailedDocument, setJobId } from '../repo/documents-repo.js';
+import { lockReplacementTarget, newerReplacement } from '../repo/replacements-repo.js';
+import { actingViewer } from './acting-viewer.js';
+
+interface Deps {
+  db: Db;
+  queue: JobQueue<IngestDocumentPayload>;
+  logger: Logger;
+}
+
+/**
+ * `POST /v1/documents/:id/retry`: runs a `failed` document again from its stored bytes (no
+ * re-upload), answering 202 with the document, now `queued` under a new version and job. Who may: as
+ * for the other document writes (own or `write`-granted collection, document visible; organisation
+ * admins act as the owning team); anyone else gets 404. Any other state is 409 `conflict`, its
+ * message naming the state; so is the second of two retries at once (a double click): the first
+ * requeued the document, and only one attempt is enqueued.
+ *
+ * A failed replacement upload (the row a PUT created, listed as the document's `replacement`) is
+ * retried too while it is its document's latest replacement: its bytes are kept until it is swapped
+ * in, and its swap still refuses it if a newer replacement arrives meanwhile. One that a newer
+ * replacement followed (superseded, or accepted after it failed) is 409 `conflict` naming the newer
+ * one: retrying it would bring back content older than the latest upload.
+ */
+export function documentRetryRoutes(deps: Deps): Router {
+  const { db } = deps;
+  const router = Router();
+
+  router.post(
+    '/v1/documents/:id/retry',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const { identity, traceId } = ctx(res);
+      const viewer = await actingViewer(db, identity, { documentId: id });
+      const doc = await getDocument(db, viewer, id, 'write');
+      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      const requeued = await db.transaction(async (tx) => {
+        const target = doc.replaces_document_id;
+        // A replacement takes its document's lock first, as accepting and swapping replacements do.
+        if (target && !(await lockReplacementTarget(tx, target, doc.collection_id))) return null;
+        const newer = target ? await newerReplacement(tx, target, id) : null;
+        if (target && newer) {
+          throw new AppError('conflict', `A newer replacement (${newer}) of document ${target} was uploaded after this one; retry that one, or upload the file again with PUT /v1/documents/${target}.`, {
+            details: { status: doc.status, document_id: target, newer_replacement_id: newer },
+          });
+        }
+        const row = await requeueFailedDocument(tx, id, identity, traceId);
+        if (!row) return null;
+        const payload: IngestDocumentPayload = { documentId: id, collectionId: row.document.collection_id, version: row.version, identity, traceId };
+        const jobId = ingestDocumentJob.jobId(payload);
+        await setJobId(tx, id, jobId);
+        return { view: (await getDocument(tx, viewer, id)) ?? { ...row.document, job_id: jobId }, payload };
+      });
+      if (!requeued) {
+        // Not failed (any more), or gone: read again so the answer names the state it is in now.
+        const now = await getDocument(db, viewer, id, 'write');
+        if (!now) throw new AppError('document_not_found', `No document ${id}.`);
+        throw new AppError('conflict', `Document ${id} is ${now.status}; only a failed document can be retried.`, { details: { status: now.status } });
+      }
+      // Committed first: an enqueue lost here is picked up by the reconciler, as for uploads.
+      await deps.queue.enqueue(requeued.payload).catch((error: unknown) => {
+        deps.logger.warn('enqueue failed; the reconciler will retry', { trace_id: traceId, document_id: id, err: String(error) });
+      });
+      deps.logger.info('document retried', { trace_id: traceId, document_id: id, version: requeued.payload.version, previous_error: doc.error ? `${doc.error.code}: ${doc.error.message}` : null });
+      res.status(202).json(requeued.view);
+    }),
+  );
+
+  return router;
+}
