@@ -94,6 +94,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     // A build that makes no progress for as long as a document may is stalled; the reconciler's
     // cadence is how often other processes look for stalled builds to resume.
     leaseMs: limits.staleAfterMs,
+    callTimeoutMs: limits.embedCallTimeoutMs,
     sweepIntervalMs: limits.reconcileIntervalMs,
   });
   const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, deadAfterMs: limits.deadAfterMs, maxAttempts: limits.attempts });

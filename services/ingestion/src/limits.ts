@@ -24,6 +24,11 @@ export interface IngestionLimits {
    * provider a route ends at, so the default fits every documented cap but Mistral's (16,384).
    */
   embedBatchMaxTokens: number;
+  /**
+   * The longest one embedding call may take before it is stopped and retried as a provider timeout.
+   * A live worker keeps its claim while it waits, so this, not the stale time, ends a call that hangs.
+   */
+  embedCallTimeoutMs: number;
   /** How often the reconciler sweeps for documents nobody is working on. */
   reconcileIntervalMs: number;
   /**
@@ -101,6 +106,7 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   // Under Voyage's 120K (voyage-3-large, voyage-code-3), the smallest token cap but Mistral's, with room
   // to spare; 96 chunks of the default 1,000 characters (about 98K estimated) still go in one call.
   embedBatchMaxTokens: 100_000,
+  embedCallTimeoutMs: 5 * 60_000,
   reconcileIntervalMs: 60_000,
   staleAfterMs: 10 * 60_000,
   deadAfterMs: 60_000,

@@ -1,6 +1,7 @@
 import type { Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { withinDeadline } from './call-deadline.js';
 import { embeddingBatchEnd, estimateEmbeddingTokens } from './embedding-batches.js';
 import type { ProviderLimiter } from './provider-semaphore.js';
 
@@ -41,6 +42,8 @@ export interface EmbedChunksInput {
    * embedding throws the signal's reason. A job aborts it once it no longer owns its document.
    */
   signal?: AbortSignal;
+  /** The longest one provider call may take (see call-deadline.ts); default `DEFAULT_LIMITS.embedCallTimeoutMs`. */
+  callTimeoutMs?: number;
 }
 
 export interface EmbedChunksResult {
@@ -105,16 +108,23 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
       maxTokens: Math.min(model.maxTokensPerCall ?? Infinity, tokenCap),
     });
     const batch = missing.slice(i, end);
-    const call = () => {
-      // Checked again once a provider slot is free: the wait for one may be long.
-      input.signal?.throwIfAborted();
-      return model.doEmbed({
-        values: batch.map((b) => b.text),
-        inputType: 'document',
-        ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}),
-        ...(input.signal ? { abortSignal: input.signal } : {}),
-      });
-    };
+    // Signal checked again once a provider slot is free: the wait for one may be long.
+    const call = () =>
+      withinDeadline(
+        (abortSignal) =>
+          model.doEmbed({
+            values: batch.map((b) => b.text),
+            inputType: 'document',
+            ...(input.requestDimensions ? { dimensions: input.requestDimensions } : {}),
+            abortSignal,
+          }),
+        {
+          ...(input.signal ? { signal: input.signal } : {}),
+          timeoutMs: input.callTimeoutMs ?? DEFAULT_LIMITS.embedCallTimeoutMs,
+          provider: model.provider,
+          what: `Embedding ${batch.length} texts with ${input.modelName}`,
+        },
+      );
     const result = semaphore ? await semaphore.run(call) : await call();
     if (result.embeddings.length !== batch.length) {
       throw new EmbeddingValidationError('embedding_invalid', `The model returned ${result.embeddings.length} vectors for ${batch.length} texts.`);

@@ -222,6 +222,7 @@ async function runStages(
       ...(requested ? { requestDimensions: requested } : {}),
       batchCap: deps.limits.embedBatchCap,
       batchMaxTokens: deps.limits.embedBatchMaxTokens,
+      callTimeoutMs: deps.limits.embedCallTimeoutMs,
       onBatch,
       signal: hold.signal,
     });

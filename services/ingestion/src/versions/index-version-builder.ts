@@ -13,7 +13,6 @@ import type { ParsePool } from '../parse/parse-pool.js';
 import { rechunkRound } from './rechunk-round.js';
 import { acquireBuildLease, assertBuildLease, BuildLeaseLostError, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
 import { keepBuildLeaseAlive } from './build-lease-heartbeat.js';
-import { leaseBoundModels } from './lease-bound-models.js';
 
 export interface BuilderDeps {
   db: Db;
@@ -44,7 +43,7 @@ export interface BuilderDeps {
   /**
    * The longest one embedding call may take before the build gives up on it (a retryable
    * `provider_timeout` for the round). The heartbeat keeps the lease while a call is in flight, so
-   * this, not the lease, is what ends a call that hangs. Default 5 minutes.
+   * this, not the lease, is what ends a call that hangs. Default `DEFAULT_LIMITS.embedCallTimeoutMs`.
    */
   callTimeoutMs?: number;
   /** How often to look for builds nobody holds (stalled or released); 0: only when `resume()` is called. Default 60 s. */
@@ -76,7 +75,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
     if (lease.stallReason) log.info('building index version', { resumes: lease.resumes, last_stall: lease.stallReason });
     const heartbeat = keepBuildLeaseAlive(deps.db, versionId, holder, leaseMs, (error) => log.warn('could not renew the build lease', { err: String(error) }));
     try {
-      await rounds(collectionId, versionId, log, leaseBoundModels(deps.models, heartbeat.signal, deps.callTimeoutMs ?? 5 * 60_000));
+      await rounds(collectionId, versionId, log, heartbeat.signal);
     } finally {
       await heartbeat.stop();
       await releaseBuildLease(deps.db, versionId, holder).catch((error: unknown) => log.warn('could not release the build lease', { err: String(error) }));
@@ -88,8 +87,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
     if (!(await renewBuildLease(deps.db, versionId, holder, leaseMs))) throw new BuildLeaseLostError(`The lease on index version ${versionId} is no longer ${holder}'s.`);
   };
 
-  /** `models` cancels its calls once the heartbeat finds the lease gone (and after `callTimeoutMs`). */
-  const rounds = async (collectionId: string, versionId: string, log: ReturnType<Logger['child']>, models: GatewayModels): Promise<void> => {
+  /** `leaseLost` cancels the embedding call in flight once the heartbeat finds the lease gone. */
+  const rounds = async (collectionId: string, versionId: string, log: ReturnType<Logger['child']>, leaseLost: AbortSignal): Promise<void> => {
     let failures = 0;
     for (;;) {
       if (stopped) return;
@@ -105,7 +104,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
       const embedTexts = (texts: string[], hashes: string[]) =>
         embedChunks({
-          models,
+          models: deps.models,
           modelName: embeddingModel,
           texts,
           hashes,
@@ -122,6 +121,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           ...(version.requestedDimensions ? { requestDimensions: version.requestedDimensions } : {}),
           batchCap: deps.batchCap,
           ...(deps.batchMaxTokens ? { batchMaxTokens: deps.batchMaxTokens } : {}),
+          signal: leaseLost,
+          ...(deps.callTimeoutMs ? { callTimeoutMs: deps.callTimeoutMs } : {}),
           onBatch: () => renew(versionId),
         });
       const current = await deps.db.query<{ chunking: unknown }>(`SELECT chunking FROM collections WHERE id = $1`, [collectionId]);
