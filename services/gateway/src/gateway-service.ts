@@ -69,7 +69,7 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => deps.catalog.costOf(n, u), routes, ...deps.governance });
   void governance.ready.catch((error: unknown) => deps.logger.error('governance bootstrap failed', { err: String(error) }));
   const ledger = governance.ledger(deps.db, deps.logger, deps.ledger);
-  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, budget: deps.budgetProbe ?? governance.budgets });
+  const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, budget: deps.budgetProbe ?? governance });
   const app = createServiceApp({
     name: 'gateway',
     logger: deps.logger,

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import fs, { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openTestDatabase, type Db } from '@quire/db';
 import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
 import { emptyUsage } from '@quire/models';
-import { createLogger } from '@quire/server-kit';
+import { createLogger, type Logger } from '@quire/server-kit';
 import { Ledger, type Attribution, type LedgerEntry } from './ledger.js';
 import { LedgerJournal } from './ledger-journal.js';
-import { insertRows } from './ledger-sql.js';
+import { insertRows, rowValues } from './ledger-sql.js';
 import { ADMIN_AUTH } from './testing/gateway-harness.js';
 
 const logger = createLogger({ test: 'ledger-journal' }, 'error');
@@ -137,5 +137,91 @@ describe('ledger journal', () => {
       child.kill('SIGKILL');
       await openai.close();
     }
+  });
+});
+
+describe('ledger journal edge cases', () => {
+  let db: Db;
+  let down = false;
+  /** The test database, refusing every query while `down`. */
+  const flaky = () => ({ query: (sql: string, params?: unknown[]) => (down ? Promise.reject(new Error('database is down')) : db.query(sql, params)) }) as unknown as Db;
+  const errors: string[] = [];
+  const capturing: Logger = { ...logger, error: (msg) => void errors.push(msg) };
+  const until = async (check: () => Promise<boolean> | boolean) => {
+    for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  const line = (row: unknown[]) => `{"v":1,"r":${JSON.stringify(row)}}\n`;
+  beforeEach(async () => {
+    db = await openTestDatabase();
+    down = false;
+    errors.length = 0;
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('a replay the database refuses at start is tried again later; the start does not wait for it', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'earlier-000000.jsonl'), [entry(), entry()].map((e) => line(rowValues(e, randomUUID()))).join(''));
+    down = true;
+    const ledger = new Ledger(flaky(), capturing, { journalDir: dir, flushDelayMs: 1, replayRetryMs: 20 });
+    await ledger.ready;
+    expect(errors).toContain('ledger journal replay failed; kept, and tried again later');
+    expect(files(dir)).toContain('earlier-000000.jsonl');
+    down = false;
+    await until(async () => (await count(db)).n === 2);
+    expect((await count(db)).n).toBe(2);
+    await until(() => !files(dir).includes('earlier-000000.jsonl'));
+    expect(files(dir)).not.toContain('earlier-000000.jsonl');
+    await ledger.close();
+  });
+
+  it('one row the database refuses is set aside in quarantine; the rest of its file is replayed', async () => {
+    const dir = tempDir();
+    const rows = [entry(), entry(), entry()].map((e) => rowValues(e, randomUUID()));
+    rows[1]![11] = 'not a number'; // the attempt column: no integer cast takes it
+    writeFileSync(path.join(dir, 'earlier-000001.jsonl'), rows.map(line).join(''));
+    const ledger = new Ledger(db, capturing, { journalDir: dir });
+    await ledger.ready;
+    expect((await count(db)).n).toBe(2);
+    expect(files(dir)).not.toContain('earlier-000001.jsonl');
+    const quarantined = readFileSync(path.join(dir, 'quarantine', 'earlier-000001.jsonl'), 'utf8').trim().split('\n');
+    expect(quarantined.map((l) => JSON.parse(l).r)).toEqual([rows[1]]);
+    expect(errors.some((m) => m.includes('set aside'))).toBe(true);
+    await ledger.close();
+    // Quarantined rows are not replayed by the next start.
+    expect(LedgerJournal.readLeftovers(dir, logger)).toEqual([]);
+  });
+
+  it('a journal write that fails (disk full) does not throw into the caller: the row is written from memory', async () => {
+    const dir = tempDir();
+    const ledger = new Ledger(db, capturing, { journalDir: dir, flushDelayMs: 60_000 });
+    const writeSync = fs.writeSync;
+    let mode: 'enospc' | 'short' | 'ok' = 'enospc';
+    (fs as { writeSync: unknown }).writeSync = (fd: number, data: string) => {
+      if (mode === 'ok') return writeSync(fd, data);
+      if (mode === 'short') return writeSync(fd, data.slice(0, 20));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const first = entry();
+    const second = entry();
+    try {
+      await expect(ledger.record(first)).resolves.toBeUndefined();
+      mode = 'short';
+      await expect(ledger.record(second)).resolves.toBeUndefined();
+    } finally {
+      mode = 'ok';
+      (fs as { writeSync: unknown }).writeSync = writeSync;
+    }
+    expect(errors).toContain('ledger journal write failed; rows are kept in memory until committed');
+    // Rows journalled after a torn write stay readable.
+    await ledger.record(entry());
+    expect(LedgerJournal.readLeftovers(dir, logger).flatMap((f) => f.rows)).toHaveLength(1);
+    // The rows that missed the journal waited for their INSERT (memory path) rather than the batch timer.
+    const traces = await db.query<{ trace_id: string }>('SELECT trace_id FROM usage_ledger');
+    expect(traces.rows.map((r) => r.trace_id).sort()).toEqual([first.attribution.traceId, second.attribution.traceId].sort());
+    await ledger.flush();
+    expect((await count(db)).n).toBe(3);
+    await ledger.close();
   });
 });

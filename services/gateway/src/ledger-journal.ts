@@ -17,6 +17,8 @@ export class Segment {
   bytes = 0;
   sealed = false;
   dirty = false;
+  /** A write failed part-way: the file may end in a torn line, so the next row starts on a line of its own. */
+  torn = false;
   constructor(
     readonly file: string,
     readonly fd: number,
@@ -87,6 +89,18 @@ export class LedgerJournal {
     fs.rmSync(file, { force: true });
   }
 
+  /**
+   * Sets rows the database refuses aside in `quarantine/` beside the journal, in the journal's own
+   * format (so a fixed file moved back is replayed like any other); returns the file's path.
+   */
+  static quarantine(file: string, rows: RowValues[]): string {
+    const dir = path.join(path.dirname(file), 'quarantine');
+    fs.mkdirSync(dir, { recursive: true });
+    const target = path.join(dir, path.basename(file));
+    fs.appendFileSync(target, rows.map((row) => `{"v":1,"r":${JSON.stringify(row)}}\n`).join(''));
+    return target;
+  }
+
   private open(): Segment {
     const file = path.join(this.dir, `${this.prefix}-${String(this.seq++).padStart(6, '0')}${SUFFIX}`);
     const segment = new Segment(file, fs.openSync(file, 'a'));
@@ -94,15 +108,30 @@ export class LedgerJournal {
     return segment;
   }
 
-  /** Appends one row; returns the segment that holds it (to settle once the row is committed). */
+  /**
+   * Appends one row; returns the segment that holds it (to settle once the row is committed). Throws
+   * when the row is not wholly written (a full disk): the caller keeps that row some other way.
+   */
   append(row: RowValues): Segment {
     if (this.current.bytes >= SEGMENT_BYTES) {
       this.current.sealed = true;
       this.current = this.open();
     }
     const segment = this.current;
-    const line = `{"v":1,"r":${JSON.stringify(row)}}\n`;
-    segment.bytes += fs.writeSync(segment.fd, line);
+    const line = `${segment.torn ? '\n' : ''}{"v":1,"r":${JSON.stringify(row)}}\n`;
+    let written: number;
+    try {
+      written = fs.writeSync(segment.fd, line);
+    } catch (error) {
+      segment.torn = true;
+      throw error;
+    }
+    segment.bytes += written;
+    if (written < Buffer.byteLength(line)) {
+      segment.torn = true;
+      throw new Error(`ledger journal: short write to ${segment.file} (${written} of ${Buffer.byteLength(line)} bytes)`);
+    }
+    segment.torn = false;
     segment.uncommitted++;
     segment.dirty = true;
     return segment;

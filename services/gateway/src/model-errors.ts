@@ -11,7 +11,8 @@ export function toAppError(error: unknown): AppError | unknown {
   if (AppError.is(error)) return error;
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
-    const headers = retryAfterHeaders(error.retryAfterMs, code);
+    // The hint however long: a wait too long to retry within the request is exactly what the client should know.
+    const headers = retryAfterHeaders(error.retryAfterHintMs ?? error.retryAfterMs, code);
     return new AppError(code, `${error.provider}: ${error.message}`, {
       details: { provider: error.provider, retryable: error.retryable },
       ...(headers ? { headers } : {}),

@@ -5,7 +5,7 @@ import { addUsage, embeddingBatchLimitsOf, emptyUsage, estimateEmbeddingTokens, 
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger } from './ledger.js';
 import { errorCodeOf, toAppError } from './model-errors.js';
-import { ledgerBase, NEXT_CALL, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
+import { ledgerBase, meter, NEXT_CALL, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
 import { NO_BUDGETS, type BudgetProbe } from './routing/budget-probe.js';
 import type { RouteRetryPolicy } from './routing/route-config.js';
 import { RoutePlanner, type Capability, type Plan } from './routing/route-planner.js';
@@ -68,7 +68,7 @@ export class ModelService {
 
   constructor(
     private readonly catalog: ModelCatalog,
-    private readonly ledger: Ledger,
+    ledger: Ledger,
     private readonly logger: Logger,
     retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5000 },
     options: ModelServiceOptions = {},
@@ -89,24 +89,22 @@ export class ModelService {
    * the call that failed. Falling back to another target starts over there, since one model's vectors
    * cannot sit beside another's; the calls already made stay in the ledger, and the answer's usage is
    * the serving target's. `encoding`: the wire format the caller wants, passed to providers that can
-   * send base64 (see EmbedOptionsV1).
+   * send base64 (see EmbedOptionsV1). `abortSignal`: the client's; when it aborts, the call in flight
+   * is cancelled (and metered as aborted) and no further call, retry or fallback is made.
    */
   async embed(
-    name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64',
-    /** Asked before each further call of a split request: a caller that went away stops paying for the rest. */
-    callerGone?: () => boolean,
+    name: string, values: string[], dimensions: number | undefined, attribution: Attribution, encoding?: 'float' | 'base64', abortSignal?: AbortSignal,
   ): Promise<EmbedResultV1> {
     const plan = await this.plan(name, 'embedding', attribution);
     const tokens = values.map(estimateEmbeddingTokens);
     let split: { target: string; batches: [number, number][]; results: EmbedResultV1[] } | undefined;
-    return runPlan(this.loop, plan, 'embedding', false, attribution, undefined, async (ctx) => {
+    return runPlan(this.loop, plan, 'embedding', false, attribution, abortSignal, async (ctx) => {
       const model = this.catalog.embeddingModel(ctx.model);
       if (split?.target !== ctx.model) {
         const batches = planEmbeddingBatches(tokens, embeddingBatchLimitsOf(model));
         split = { target: ctx.model, batches: batches.length > 0 ? batches : [[0, 0]], results: [] };
       }
       const { batches, results } = split;
-      if (results.length > 0 && callerGone?.()) throw new DOMException('The client closed the request.', 'AbortError');
       const [start, end] = batches[results.length]!;
       ctx.estimateInput = () => estimateTokens(values.slice(start, end).reduce((n, v) => n + v.length, 0));
       // On the attempt's own context, so a failure row (written by runPlan) names the call too.
@@ -150,9 +148,11 @@ export class ModelService {
     });
   }
 
-  async rerank(name: string, query: string, documents: string[], topN: number | undefined, attribution: Attribution): Promise<RerankResultV1 & { model: string }> {
+  async rerank(
+    name: string, query: string, documents: string[], topN: number | undefined, attribution: Attribution, abortSignal?: AbortSignal,
+  ): Promise<RerankResultV1 & { model: string }> {
     const plan = await this.plan(name, 'rerank', attribution);
-    return runPlan(this.loop, plan, 'rerank', false, attribution, undefined, (ctx) => {
+    return runPlan(this.loop, plan, 'rerank', false, attribution, abortSignal, (ctx) => {
       ctx.estimateInput = () => estimateTokens(documents.reduce((n, d) => n + d.length + query.length, 0));
       return this.once(ctx, 'rerank', attribution, async () => {
         const model = this.catalog.rerankingModel(ctx.model);
@@ -185,9 +185,16 @@ export class ModelService {
         ctx.timer.done('connect');
         iterator = opened.stream[Symbol.asyncIterator]();
         const first = await iterator.next();
+        if (first.done) {
+          // Nothing to serve: a failure before the first byte like any other, so the next try or target gets the request.
+          throw new ProviderError({
+            code: 'provider_bad_response', provider: ctx.provider, message: `Provider "${ctx.provider}" ended the stream before sending anything.`, retryable: true,
+            ...(opened.requestId ? { requestId: opened.requestId } : {}),
+          });
+        }
         ctx.timer.done('first byte');
         const firstTokenMs = performance.now() - ctx.started;
-        ctx.health?.success(firstTokenMs, ctx.plan.breaker);
+        ctx.health?.success(firstTokenMs);
         return {
           parts: this.meteredParts(first, iterator, ctx, attribution, firstTokenMs, prompt, opened.requestId),
           ...(opened.requestId ? { requestId: opened.requestId } : {}),
@@ -216,8 +223,8 @@ export class ModelService {
     const { result, usage, requestId } = await call();
     ctx.timer.clear();
     const latencyMs = performance.now() - ctx.started;
-    ctx.health?.success(latencyMs, ctx.plan.breaker);
-    await this.ledger.record({
+    ctx.health?.success(latencyMs);
+    await meter(this.loop, {
       ...ledgerBase(ctx, attribution, capability, false), status: 'ok', usage, costUsd: this.catalog.costOf(ctx.model, usage), latencyMs,
       ...(requestId ? { providerRequestId: requestId } : {}),
     });
@@ -251,7 +258,7 @@ export class ModelService {
       const error = ctx.timer.normalise(raw, ctx.provider);
       status = ctx.timer.clientAborted || (error as Error)?.name === 'AbortError' ? 'aborted' : 'error';
       errorCode = errorCodeOf(error);
-      if (status === 'error') ctx.health?.failure(ctx.plan.breaker);
+      if (status === 'error') ctx.health?.failure();
       throw toAppError(error);
     } finally {
       // Runs on normal end, on error and when the consumer stops early (client went away).
@@ -261,12 +268,10 @@ export class ModelService {
         usage = { ...emptyUsage(false), inputTokens: estimateTokens(promptChars), outputTokens: estimateTokens(outputChars) };
       }
       await iterator.return?.().catch(() => undefined);
-      await this.ledger
-        .record({
-          ...ledgerBase(ctx, attribution, 'chat', true), status, ...(errorCode ? { errorCode } : {}), usage, costUsd: this.catalog.costOf(ctx.model, usage),
-          latencyMs: performance.now() - ctx.started, firstTokenMs, ...(requestId ? { providerRequestId: requestId } : {}),
-        })
-        .catch(() => undefined);
+      await meter(this.loop, {
+        ...ledgerBase(ctx, attribution, 'chat', true), status, ...(errorCode ? { errorCode } : {}), usage, costUsd: this.catalog.costOf(ctx.model, usage),
+        latencyMs: performance.now() - ctx.started, firstTokenMs, ...(requestId ? { providerRequestId: requestId } : {}),
+      });
     }
   }
 }

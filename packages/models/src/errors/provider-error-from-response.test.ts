@@ -1,5 +1,5 @@
 import { ProviderError } from './provider-error.js';
-import { parseRetryAfterMs, providerErrorFromFetchFailure, providerErrorFromResponse } from './provider-error-from-response.js';
+import { parseRetryAfterHintMs, parseRetryAfterMs, providerErrorFromFetchFailure, providerErrorFromResponse } from './provider-error-from-response.js';
 
 describe('providerErrorFromResponse', () => {
   it.each([
@@ -38,6 +38,7 @@ describe('providerErrorFromResponse', () => {
       code: 'provider_quota_exceeded',
       retryable: false,
       retryAfterMs: undefined,
+      retryAfterHintMs: undefined,
     });
     expect(providerErrorFromResponse('anthropic', 400, {}, { type: 'error', error: { type: 'billing_error', message: 'b' } }).code).toBe('provider_quota_exceeded');
   });
@@ -60,6 +61,16 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
     expect(parseRetryAfterMs({ 'retry-after-ms': 'x', 'retry-after': '3' }, now)).toBe(3000);
     expect(parseRetryAfterMs({}, now)).toBeUndefined();
+  });
+
+  it('keeps a hint over the cap apart from a missing one: a long wait is a reason to go elsewhere, not to retry at once', () => {
+    const error = providerErrorFromResponse('openai', 429, { 'retry-after': '3600' }, {});
+    expect(error).toMatchObject({ retryable: true, retryAfterMs: undefined, retryAfterHintMs: 3_600_000 });
+    expect(providerErrorFromResponse('openai', 503, { 'retry-after-ms': '90000' }, {}).retryAfterHintMs).toBe(90_000);
+    expect(providerErrorFromResponse('openai', 429, { 'retry-after': '7' }, {})).toMatchObject({ retryAfterMs: 7000, retryAfterHintMs: 7000 });
+    expect(providerErrorFromResponse('openai', 429, {}, {}).retryAfterHintMs).toBeUndefined();
+    expect(parseRetryAfterHintMs({ 'retry-after': 'Thu, 01 Jan 2026 01:00:00 GMT' }, now)).toBe(3_600_000);
+    expect(parseRetryAfterHintMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
   });
 });
 

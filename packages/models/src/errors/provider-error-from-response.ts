@@ -17,27 +17,31 @@ export function getHeader(headers: HeadersLike | undefined, name: string): strin
 }
 
 /**
- * Reads `retry-after-ms` (OpenAI/Azure, non-standard), then `retry-after` (seconds or HTTP date).
- * Returns undefined for missing, invalid, negative or over-cap values so callers fall back to backoff.
+ * Reads `retry-after-ms` (OpenAI/Azure, non-standard), then `retry-after` (seconds or HTTP date), as
+ * sent: undefined only for missing, invalid or negative values. A long hint is kept, since "not for
+ * an hour" is worth knowing even when nobody should sleep that long (see parseRetryAfterMs).
  */
-export function parseRetryAfterMs(headers: HeadersLike | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfterHintMs(headers: HeadersLike | undefined, now: number = Date.now()): number | undefined {
   const ms = getHeader(headers, 'retry-after-ms');
   if (ms !== undefined && ms.trim() !== '') {
     const value = Number(ms);
-    if (Number.isFinite(value) && value >= 0) return value <= MAX_RETRY_AFTER_MS ? Math.round(value) : undefined;
+    if (Number.isFinite(value) && value >= 0) return Math.round(value);
   }
   const after = getHeader(headers, 'retry-after');
   if (after === undefined || after.trim() === '') return undefined;
   const trimmed = after.trim();
-  let value: number;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    value = Number(trimmed) * 1000;
-  } else {
-    const date = Date.parse(trimmed);
-    if (Number.isNaN(date)) return undefined;
-    value = Math.max(0, date - now);
-  }
-  return value <= MAX_RETRY_AFTER_MS ? Math.round(value) : undefined;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The hint as a wait to honour in process: undefined over MAX_RETRY_AFTER_MS as well, so callers
+ * that simply sleep fall back to their own backoff.
+ */
+export function parseRetryAfterMs(headers: HeadersLike | undefined, now: number = Date.now()): number | undefined {
+  const value = parseRetryAfterHintMs(headers, now);
+  return value !== undefined && value <= MAX_RETRY_AFTER_MS ? value : undefined;
 }
 
 interface ErrorDetails {
@@ -156,6 +160,7 @@ export function providerErrorFromResponse(
     status,
     retryable,
     retryAfterMs: retryable ? parseRetryAfterMs(headers) : undefined,
+    retryAfterHintMs: retryable ? parseRetryAfterHintMs(headers) : undefined,
     requestId,
     providerBody: body,
   });

@@ -25,7 +25,13 @@ export class ProviderError extends Error {
   readonly provider: string;
   readonly status: number;
   readonly retryable: boolean;
+  /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * The hint as the provider sent it, however long. A caller that can go elsewhere reads it as "not
+   * this target for now" rather than sleeping on it, and passes it on to its own client.
+   */
+  readonly retryAfterHintMs: number | undefined;
   readonly requestId: string | undefined;
   /** The provider's own error body, for logs; never forwarded verbatim to callers. */
   readonly providerBody: unknown;
@@ -37,6 +43,7 @@ export class ProviderError extends Error {
     status?: number;
     retryable?: boolean;
     retryAfterMs?: number;
+    retryAfterHintMs?: number;
     requestId?: string;
     providerBody?: unknown;
     cause?: unknown;
@@ -48,6 +55,8 @@ export class ProviderError extends Error {
     this.status = args.status ?? 0;
     this.retryable = args.retryable ?? false;
     this.retryAfterMs = args.retryAfterMs;
+    // Errors rebuilt from another ProviderError often copy only retryAfterMs: it is the hint then.
+    this.retryAfterHintMs = args.retryAfterHintMs ?? args.retryAfterMs;
     this.requestId = args.requestId;
     this.providerBody = args.providerBody;
   }

@@ -160,12 +160,17 @@ export class Budgets implements BudgetProbe {
     })().catch((error: unknown) => this.logger.warn('budget alert failed', { budget_id: slot.budget.id, err: String(error) }));
   }
 
-  /** BudgetProbe for route downgrades: the most used of the caller's budgets. */
-  async usedFraction(identity: Identity): Promise<number | null> {
+  /**
+   * For route downgrades: the most used of the caller's budgets. `own`, the asking request's
+   * reservation, is left out: its worst case is what the request might cost, not spend, and counting
+   * it would downgrade a request for its own estimate (a large max_tokens on a small budget).
+   */
+  async usedFraction(identity: Identity, own?: Reservation | null): Promise<number | null> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return null;
     const values = await this.counters.get(slots.map((s) => s.key));
-    return Math.max(...slots.map((s, i) => (s.limit === 0 ? 1 : values[i]! / s.limit)));
+    const ownShare = (slot: Slot) => (own && !own.settled && own.slots.some((o) => o.key === slot.key) ? own.reserved : 0);
+    return Math.max(...slots.map((s, i) => (s.limit === 0 ? 1 : Math.max(0, values[i]! - ownShare(s)) / s.limit)));
   }
 
   /** What a budget has used this period (spent + in flight), for the admin API. */

@@ -2,6 +2,7 @@ import type { Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { Ledger, type LedgerEntry } from '../ledger.js';
+import type { BudgetProbe } from '../routing/budget-probe.js';
 import type { RouteStore } from '../routing/route-store.js';
 import { AuditLog } from './audit.js';
 import { Authenticator } from './authenticator.js';
@@ -41,7 +42,7 @@ export interface CallState {
  * limits and the audit log, plus the ledger hook that tells budgets and token limits what each call
  * really cost.
  */
-export class Governance {
+export class Governance implements BudgetProbe {
   readonly store: GovernanceStore;
   readonly auth: Authenticator;
   readonly counters: Counters;
@@ -67,6 +68,11 @@ export class Governance {
 
   get routes(): RouteStore {
     return this.options.routes;
+  }
+
+  /** The route planner's budget probe: the asking request's own reservation is not counted as used. */
+  usedFraction(identity: Identity): Promise<number | null> {
+    return this.budgets.usedFraction(identity, this.calls.get(identity)?.reservation);
   }
 
   /** A ledger that reports each row's cost to governance before writing it. */

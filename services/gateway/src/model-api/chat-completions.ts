@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { openSse, parseWith, toErrorResponse, writeJson } from '@quire/server-kit';
 import { attributionOf } from '../caller-identity.js';
+import { clientSignal } from './client-signal.js';
 import type { Attribution } from '../ledger.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
 import type { ModelService } from '../model-service.js';
@@ -27,19 +28,16 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
   const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
   const created = Math.floor(Date.now() / 1000);
 
-  const abort = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+  const signal = clientSignal(res);
   if (!body.stream) {
-    const result = await models.generate(body.model, options, attribution, abort.signal);
+    const result = await models.generate(body.model, options, attribution, signal);
     writeJson(res, 200, completionToOpenAI(id, body.model, created, result));
     return;
   }
 
   // Fallback and retries happen inside stream() until the first part arrives; errors before that
   // still answer with a normal JSON error and status.
-  const session = await models.stream(body.model, options, attribution, abort.signal);
+  const session = await models.stream(body.model, options, attribution, signal);
   const sse = openSse(res, { flushHeaders: false });
   const includeUsage = body.stream_options?.include_usage === true;
   const chunk = (choices: unknown[], usage: unknown = null) => ({

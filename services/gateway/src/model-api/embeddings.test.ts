@@ -106,31 +106,76 @@ describe('POST /v1/embeddings splits by the target model caps', () => {
     expect(rows.map((r) => r.route_reason)).toEqual(['direct; call 1/4 (inputs 0-31)', 'direct; call 2/4 (inputs 32-63)', 'direct; call 3/4 (inputs 64-95)', 'direct; call 4/4 (inputs 96-99)']);
   });
 
-  test('a caller that went away stops a split request before its next call; the call made stays metered', async () => {
+  test('a caller that goes away cancels the call in flight (metered as aborted) and makes no further call', async () => {
     const identity = { team_id: 'default', key_id: 'k-gone', role: 'admin' as const, groups: [] };
     const attribution = { traceId: 'split-gone', identity, purpose: 'api' as const };
-    const gone = () => tei.requests.length >= 1;
-    await expect(gw.models.embed(TEI, texts(100), undefined, attribution, undefined, gone)).rejects.toMatchObject({ name: 'AbortError' });
-    expect(tei.requests).toHaveLength(1);
-    expect((await ledgerFor(db, 'split-gone')).map((r) => [r.attempt, r.status])).toEqual([[1, 'ok']]);
+    const client = new AbortController();
+    // The client leaves while call 2 of 4 is at the provider.
+    const push = tei.requests.push.bind(tei.requests);
+    tei.requests.push = (...items) => {
+      const length = push(...items);
+      if (length === 2) client.abort();
+      return length;
+    };
+    try {
+      await expect(gw.models.embed(TEI, texts(100), undefined, attribution, undefined, client.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    } finally {
+      tei.requests.push = push;
+    }
+    expect(tei.requests).toHaveLength(2);
+    expect((await ledgerFor(db, 'split-gone')).map((r) => [r.attempt, r.status])).toEqual([[1, 'ok'], [2, 'aborted']]);
+  });
+
+  test('a client that disconnects over HTTP cancels the upstream call: no retry, no fallback, one aborted row', async () => {
+    const slow = await startFakeOpenAI({ apiKey: 'sk-test', latencyMs: 2_000 });
+    const gw2 = await startHarness(db, {
+      providers: { slow: slow.url, openai: openai.url },
+      routes: `routes:
+  embed-slow:
+    targets: [slow/text-embedding-3-small, openai/text-embedding-3-small]
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 20 }
+`,
+    });
+    try {
+      const client = new AbortController();
+      const started = performance.now();
+      const sent = gw2.post('/v1/embeddings', { model: 'embed-slow', input: 'x' }, { 'x-request-id': 'embed-gone' }, client.signal).catch((e: unknown) => e);
+      while (slow.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+      client.abort();
+      await sent;
+      let rows = await ledgerFor(db, 'embed-gone');
+      for (let i = 0; i < 200 && rows.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        rows = await ledgerFor(db, 'embed-gone');
+      }
+      // Well before the provider's 2 s answer: the call was cut, not waited for.
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(rows.map((r) => [r.provider, r.status])).toEqual([['slow', 'aborted']]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(slow.requests).toHaveLength(1);
+      expect(openai.requests).toHaveLength(0);
+    } finally {
+      await gw2.close();
+      await slow.close();
+    }
   });
 
   test("a circuit that opens between calls sends the rest of the request to the route's next target", async () => {
     const values = texts(100);
     // TEI's first call counts against its circuit as a slow success does (slowCallMs), five times over:
     // the circuit opens while the request is between its first and second call.
-    const health = gw.models.health.of(TEI);
-    const success = health.success.bind(health);
-    health.success = (_latencyMs, settings) => {
-      for (let i = 0; i < settings.failureThreshold; i++) health.failure(settings);
+    const breaker = gw.models.health.breaker('embed-ha', TEI);
+    const success = breaker.success.bind(breaker);
+    breaker.success = (permit, _latencyMs, settings) => {
+      for (let i = 0; i < settings.failureThreshold; i++) breaker.failure(permit, settings);
     };
     try {
       const { status, json } = await embed({ model: 'embed-ha', input: values }, 'split-circuit');
       expect(status).toBe(200);
       expect(json.data).toHaveLength(100);
     } finally {
-      health.success = success;
-      health.success(1, { failureThreshold: 5, cooldownMs: 30_000 });
+      breaker.success = success;
+      breaker.success({ probe: false }, 1, { failureThreshold: 5, cooldownMs: 30_000 });
     }
     expect(tei.requests).toHaveLength(1);
     expect(openai.requests.map((r) => r.body.input)).toEqual([values]);

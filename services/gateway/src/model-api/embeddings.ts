@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { parseWith, writeJson } from '@quire/server-kit';
 import { attributionOf } from '../caller-identity.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
+import { clientSignal } from './client-signal.js';
 import type { Attribution } from '../ledger.js';
 import type { ModelService } from '../model-service.js';
 import { decodeTokenInputs } from './token-input.js';
@@ -31,7 +32,7 @@ export async function embeddings(models: ModelService, raw: unknown, attribution
   const values = await inputTexts(body.input);
   // A base64 caller (the OpenAI SDK's default) gets base64 from providers that offer it: float32 bytes
   // pass through without becoming JSON numbers on either side.
-  const result = await models.embed(body.model, values, body.dimensions ?? undefined, attribution, body.encoding_format === 'base64' ? 'base64' : undefined, () => res.destroyed);
+  const result = await models.embed(body.model, values, body.dimensions ?? undefined, attribution, body.encoding_format === 'base64' ? 'base64' : undefined, clientSignal(res));
   writeJson(res, 200, {
     object: 'list',
     data: result.embeddings.map((embedding, index) => ({

@@ -1,5 +1,6 @@
 import { HEADERS } from '@quire/contracts';
 import { openTestDatabase, type Db } from '@quire/db';
+import { emptyUsage, type RerankingModelV1 } from '@quire/models';
 import {
   fakeRank,
   rerankTokens,
@@ -210,5 +211,53 @@ describe('POST /v1/rerank through real rerank adapters', () => {
       ['cohere', 'error', 'provider_overloaded', 'rerank-ha', null],
       ['tei', 'ok', null, 'rerank-ha', 'cohere/rerank-v3.5'],
     ]);
+  });
+});
+
+describe('a rerank client that goes away', () => {
+  test('cancels the call upstream: no retry, no fallback, one row metered as aborted', async () => {
+    const called: string[] = [];
+    const cancelled: string[] = [];
+    // Answers after 2 s unless its call is cancelled first.
+    const slow = (provider: string): RerankingModelV1 => ({
+      specificationVersion: 'v1', provider, modelId: 'slow', maxDocumentsPerCall: 100,
+      doRerank: ({ abortSignal }) =>
+        new Promise((resolve, reject) => {
+          called.push(provider);
+          const timer = setTimeout(() => resolve({ results: [{ index: 0, relevanceScore: 1 }], usage: emptyUsage(true) }), 2_000);
+          abortSignal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            cancelled.push(provider);
+            reject(new DOMException('The operation was aborted.', 'AbortError'));
+          }, { once: true });
+        }),
+    });
+    const gw2 = await startHarness(db, {
+      providers: {},
+      rerankers: { 'slow-a/slow': slow('slow-a'), 'slow-b/slow': slow('slow-b') },
+      routes: `routes:
+  rerank-slow:
+    targets: [slow-a/slow, slow-b/slow]
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 20 }
+`,
+    });
+    try {
+      const client = new AbortController();
+      const sent = gw2.post('/v1/rerank', { model: 'rerank-slow', query: QUERY, documents: DOCS }, { 'x-request-id': 'rr-gone' }, client.signal).catch((e: unknown) => e);
+      while (called.length === 0) await new Promise((r) => setTimeout(r, 5));
+      client.abort();
+      await sent;
+      let metered = await rows('rr-gone');
+      for (let i = 0; i < 200 && metered.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        metered = await rows('rr-gone');
+      }
+      expect(metered.map((r) => [r.provider, r.status])).toEqual([['slow-a', 'aborted']]);
+      expect(cancelled).toEqual(['slow-a']);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(called).toEqual(['slow-a']);
+    } finally {
+      await gw2.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { parseWith, writeJson } from '@quire/server-kit';
 import { attributionOf } from '../caller-identity.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
+import { clientSignal } from './client-signal.js';
 import type { Attribution } from '../ledger.js';
 import type { ModelService } from '../model-service.js';
 import { RerankBodySchema } from './validators.js';
@@ -21,7 +22,7 @@ export async function rerank(models: ModelService, raw: unknown, attribution: At
   const body = parseWith(RerankBodySchema, raw);
   const texts = body.documents.map((d) => (typeof d === 'string' ? d : d.text));
   const topN = body.top_n === undefined ? undefined : Math.min(body.top_n, texts.length);
-  const result = await models.rerank(body.model, body.query, texts, topN, attribution);
+  const result = await models.rerank(body.model, body.query, texts, topN, attribution, clientSignal(res));
   const ranked = [...result.results].sort((a, b) => b.relevanceScore - a.relevanceScore).slice(0, topN ?? texts.length);
   const usage: { search_units?: number; total_tokens?: number } = {};
   if (result.usage.searchUnits > 0) usage.search_units = result.usage.searchUnits;

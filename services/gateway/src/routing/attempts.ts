@@ -1,12 +1,12 @@
 import type { UsageV1 } from '@quire/models';
 import { emptyUsage, ProviderError, UnsupportedFunctionalityError } from '@quire/models';
-import { AppError, type Logger } from '@quire/server-kit';
+import { AppError, retryAfterHeaders, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
 import { errorCodeOf, toAppError } from '../model-errors.js';
 import { AttemptTimer } from './attempt-timer.js';
 import type { RouteRetryPolicy } from './route-config.js';
 import type { Capability, Plan, PlanStep } from './route-planner.js';
-import type { HealthBook, TargetHealth } from './target-health.js';
+import { TargetPass, type HealthBook } from './target-health.js';
 
 /** Everything one provider attempt needs to run and to be metered. */
 export interface AttemptContext {
@@ -19,7 +19,8 @@ export interface AttemptContext {
   fallbackFrom: string | undefined;
   timer: AttemptTimer;
   started: number;
-  health: TargetHealth | undefined;
+  /** The attempt's hold on the route's circuit for this target; none for direct calls, which have no breaker. */
+  health: TargetPass | undefined;
   plan: Plan;
   /** The call's input in tokens, estimated (only asked for when a failure may still be billed). */
   estimateInput?: () => number;
@@ -35,7 +36,26 @@ export function isTargetFailure(error: unknown): boolean {
   return ProviderError.is(error) && (error.retryable || TARGET_FAILURES.has(error.code));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when the client goes away (the caller looks at the signal afterwards). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+const clientGone = () => new DOMException('The client closed the request.', 'AbortError');
+
+/** The provider's wait hint however long; an error built by hand may carry only the capped one. */
+export function retryHintMs(error: unknown): number | undefined {
+  return ProviderError.is(error) ? (error.retryAfterHintMs ?? error.retryAfterMs) : undefined;
+}
 
 /**
  * Whether a failed attempt may still be billed. A request that never reached a connection (refused,
@@ -58,7 +78,7 @@ function failedUsage(deps: AttemptLoopDeps, ctx: AttemptContext, billed: boolean
 }
 
 export function backoffMs(policy: RouteRetryPolicy, tries: number, error: unknown): number {
-  const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
+  const hinted = retryHintMs(error);
   const exponential = policy.baseDelayMs * 2 ** (tries - 1);
   const jittered = exponential / 2 + Math.random() * (exponential / 2);
   return Math.min(policy.maxDelayMs, hinted ?? jittered);
@@ -87,6 +107,24 @@ export function ledgerBase(ctx: AttemptContext, attribution: Attribution, capabi
  */
 export const NEXT_CALL: unique symbol = Symbol('next provider call');
 
+/**
+ * Writes a ledger row without letting the write decide the request: the provider call happened (and
+ * may be billed) whatever the database says, so a billed success stays a success and a failed
+ * attempt still falls back. The Ledger keeps rows it could not write and logs them itself; what
+ * escapes it anyway is logged here with the row's cost, so it is never lost silently.
+ */
+export async function meter(deps: Pick<AttemptLoopDeps, 'ledger' | 'logger'>, entry: LedgerEntry): Promise<void> {
+  try {
+    await deps.ledger.record(entry);
+  } catch (error) {
+    deps.logger.error('ledger row not recorded', {
+      trace_id: entry.attribution.traceId, team_id: entry.attribution.identity.team_id, provider: entry.provider, model: entry.model,
+      attempt: entry.attempt, status: entry.status, cost_usd: entry.costUsd, input_tokens: entry.usage.inputTokens, output_tokens: entry.usage.outputTokens,
+      err: String(error),
+    });
+  }
+}
+
 export interface AttemptLoopDeps {
   ledger: Ledger;
   logger: Logger;
@@ -95,10 +133,24 @@ export interface AttemptLoopDeps {
 }
 
 /**
+ * Every target of the plan was held back by an open circuit: nobody is asked, and the caller learns
+ * when a circuit lets a probe through again.
+ */
+function circuitsOpen(route: string | null, waitMs: number, skipped: string[]): AppError {
+  const headers = retryAfterHeaders(waitMs, 'service_unavailable');
+  return new AppError('service_unavailable', `Every target of "${route}" is held back by its circuit breaker after repeated failures (${skipped.join(', ')}); retry in ${Math.ceil(waitMs / 1000)} s.`, {
+    details: { retryable: true },
+    ...(headers ? { headers } : {}),
+  });
+}
+
+/**
  * Runs a plan: each target in order (circuits permitting), retries what is retryable with backoff
  * and jitter (honouring retry-after), and falls back to the next target on target failures. Every
  * failed attempt is a ledger row; `run` writes the row of the attempt that succeeds. An attempt is
  * one provider call: a request that needs several (see NEXT_CALL) numbers them on, one row each.
+ * When every circuit is open the request fails fast (503 with Retry-After) rather than pile onto a
+ * failing target; a half-open circuit lets exactly one request through as its probe.
  */
 export async function runPlan<T>(
   deps: AttemptLoopDeps,
@@ -109,38 +161,54 @@ export async function runPlan<T>(
   clientSignal: AbortSignal | undefined,
   run: (ctx: AttemptContext) => Promise<T | typeof NEXT_CALL>,
 ): Promise<T> {
-  const gated = plan.route !== null;
+  const route = plan.route;
   const skipped: string[] = [];
+  /** The soonest a target skipped for its open circuit may be tried again. */
+  let reopensInMs: number | undefined;
   let attempt = 0;
   let fallbackFrom: string | undefined;
   let lastError: unknown;
   let unresolved: unknown;
 
-  const tryStep = async (step: PlanStep, forced: boolean): Promise<{ done: true; value: T } | { done: false }> => {
-    const health = gated ? deps.health.of(step.model) : undefined;
-    if (health && !forced && !health.acquire(plan.breaker)) {
-      skipped.push(`${step.model}: circuit ${health.state(plan.breaker)}`);
-      return { done: false };
-    }
+  /** Asks the route's circuit for `model`: a pass to call it, or undefined (noted as skipped). Direct calls have no circuit. */
+  const admit = (model: string): { pass: TargetPass | undefined } | undefined => {
+    if (route === null) return { pass: undefined };
+    const breaker = deps.health.breaker(route, model);
+    const permit = breaker.acquire(plan.breaker);
+    if (permit) return { pass: new TargetPass(breaker, permit, deps.health.latency(model), plan.breaker) };
+    skipped.push(`${model}: circuit ${breaker.state(plan.breaker)}`);
+    reopensInMs = Math.min(reopensInMs ?? Infinity, breaker.retryInMs(plan.breaker));
+    return undefined;
+  };
+
+  const tryStep = async (step: PlanStep): Promise<{ done: true; value: T } | { done: false }> => {
+    let admitted = admit(step.model);
+    if (!admitted) return { done: false };
     const { provider, modelId } = splitModel(step.model);
     for (let tries = 1; tries <= plan.retry.maxAttempts; tries++) {
+      const health = admitted.pass;
+      // A client gone during a backoff pause, or between calls of a split request: no further attempt, and no row for one.
+      if (clientSignal?.aborted) {
+        health?.release();
+        throw clientGone();
+      }
       attempt++;
-      const parts = [forced ? `${step.reason}, forced: every circuit is open` : step.reason];
+      const parts = [step.reason];
       if (plan.note) parts.push(plan.note);
       if (fallbackFrom) parts.push(`fallback after ${errorCodeOf(lastError)}`);
       if (skipped.length) parts.push(`skipped ${skipped.join(', ')}`);
       if (tries > 1) parts.push(`retry ${tries}/${plan.retry.maxAttempts}`);
       const timer = new AttemptTimer(step.timeouts, clientSignal);
       const ctx: AttemptContext = {
-        model: step.model, provider, modelId, attempt, route: plan.route, reason: parts.join('; '), fallbackFrom, timer,
+        model: step.model, provider, modelId, attempt, route, reason: parts.join('; '), fallbackFrom, timer,
         started: performance.now(), health, plan,
       };
       try {
         const value = await run(ctx);
         if (value === NEXT_CALL) {
           // The next call asks the circuit again: a slow success, or other requests' failures, may have opened it.
-          if (health && !forced && !health.acquire(plan.breaker)) {
-            skipped.push(`${step.model}: circuit ${health.state(plan.breaker)}`);
+          admitted = admit(step.model);
+          if (!admitted) {
             fallbackFrom = step.model;
             return { done: false };
           }
@@ -150,7 +218,7 @@ export async function runPlan<T>(
         return { done: true, value };
       } catch (raw) {
         timer.clear();
-        if (gated && ((raw as { name?: string } | null)?.name === 'RegistryError' || UnsupportedFunctionalityError.is(raw))) {
+        if (route !== null && ((raw as { name?: string } | null)?.name === 'RegistryError' || UnsupportedFunctionalityError.is(raw))) {
           // A route target whose provider is not configured here, or whose API cannot do what the
           // request asks (JSON mode on Anthropic): nothing was sent, so no ledger row and no mark
           // against its health; the next target may well do it. Retrying this one would not.
@@ -163,7 +231,7 @@ export async function runPlan<T>(
         const error = timer.normalise(raw, provider);
         const aborted = timer.clientAborted;
         if (ProviderError.is(error) || aborted) {
-          await deps.ledger.record({
+          await meter(deps, {
             ...ledgerBase(ctx, attribution, capability, stream), status: aborted ? 'aborted' : 'error', errorCode: errorCodeOf(error),
             ...failedUsage(deps, ctx, mayBeBilled(error, aborted, timer.delivered)), latencyMs: performance.now() - ctx.started,
             ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
@@ -173,17 +241,19 @@ export async function runPlan<T>(
           health?.release();
           throw toAppError(error);
         }
-        if (health) health.failure(plan.breaker);
+        health?.failure();
         lastError = error;
         const retryable = ProviderError.is(error) && error.retryable;
         if (!retryable || tries >= plan.retry.maxAttempts) break;
-        const hinted = ProviderError.is(error) ? error.retryAfterMs : undefined;
-        // A provider that asks for a longer wait than the route allows is not asked again early (it
-        // would refuse again): the next target is tried, or the caller gets the error and the hint.
+        // A provider that asks for a longer wait than the route allows (an hour, say) is not asked
+        // again early: it would refuse again. The next target is tried, or the caller gets the error
+        // and the hint as Retry-After.
+        const hinted = retryHintMs(error);
         if (hinted !== undefined && hinted > plan.retry.maxDelayMs) break;
-        if (health && !health.acquire(plan.breaker)) break;
+        admitted = admit(step.model);
+        if (!admitted) break;
         deps.logger.warn('retrying model call', { trace_id: attribution.traceId, model: step.model, attempt, code: errorCodeOf(error) });
-        await sleep(backoffMs(plan.retry, tries, error));
+        await pause(backoffMs(plan.retry, tries, error), clientSignal);
       }
     }
     fallbackFrom = step.model;
@@ -191,16 +261,12 @@ export async function runPlan<T>(
   };
 
   for (const step of plan.steps) {
-    const out = await tryStep(step, false);
+    const out = await tryStep(step);
     if (out.done) return out.value;
     if (clientSignal?.aborted) break;
   }
-  if (attempt === 0 && plan.steps.length > 0) {
-    // Every circuit is open: try the first target anyway rather than fail without asking anyone.
-    const out = await tryStep(plan.steps[0]!, true);
-    if (out.done) return out.value;
-  }
-  if (lastError === undefined && unresolved !== undefined) throw toAppError(unresolved);
-  if (lastError === undefined) throw new AppError('service_unavailable', `No target of "${plan.route}" could be tried.`);
-  throw toAppError(lastError);
+  if (lastError !== undefined) throw toAppError(lastError);
+  if (reopensInMs !== undefined) throw circuitsOpen(route, reopensInMs, skipped);
+  if (unresolved !== undefined) throw toAppError(unresolved);
+  throw new AppError('service_unavailable', `No target of "${route}" could be tried.`);
 }

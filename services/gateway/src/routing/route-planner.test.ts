@@ -5,13 +5,12 @@ import { RoutePlanner } from './route-planner.js';
 import { HealthBook } from './target-health.js';
 
 const identity: Identity = { team_id: 'team-1', key_id: 'key-1', role: 'member', groups: [] };
-const BREAKER = { failureThreshold: 5, cooldownMs: 30_000 };
 const LATENCY = { p95AboveMs: 100, windowMs: 60_000, minSamples: 3 };
 
 /** A planner over one route `r`, with each listed target having answered `samples` times in `ms`. */
 function planner(route: RouteInput, latencies: Record<string, number>) {
   const health = new HealthBook();
-  for (const [model, ms] of Object.entries(latencies)) for (let i = 0; i < 3; i++) health.of(model).success(ms, BREAKER);
+  for (const [model, ms] of Object.entries(latencies)) for (let i = 0; i < 3; i++) health.latency(model).sample(ms);
   const routes = new Map([['r', RouteSchema.parse(route)]]);
   return new RoutePlanner({ get: async (name: string) => routes.get(name) }, health, NO_BUDGETS, () => undefined, { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
 }

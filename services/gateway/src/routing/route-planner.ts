@@ -77,7 +77,7 @@ export class RoutePlanner {
       const { p95AboveMs, windowMs, minSamples } = route.latencySwitch;
       const slowP95 = new Map<PlanStep, number>();
       for (const step of steps) {
-        const p95 = this.health.of(step.model).p95(windowMs);
+        const p95 = this.health.latency(step.model).p95(windowMs);
         if (p95.value !== undefined && p95.n >= minSamples && p95.value > p95AboveMs) slowP95.set(step, p95.value);
       }
       // Slow targets go behind the fast ones. Only those with a fast target after them actually move:
@@ -103,7 +103,7 @@ export class RoutePlanner {
         return weightedOrder(targets, this.random);
       case 'lowest-latency': {
         if (this.random() < route.exploreFraction) return weightedOrder(targets, this.random).map((s) => ({ ...s, reason: 'lowest-latency exploration' }));
-        const known = targets.map((t, i) => ({ t, i, ewma: this.health.of(t.model).ewmaMs }));
+        const known = targets.map((t, i) => ({ t, i, ewma: this.health.latency(t.model).ewmaMs }));
         // Unmeasured targets go first, so every target gets a latency estimate.
         known.sort((a, b) => (a.ewma ?? -1) - (b.ewma ?? -1) || a.i - b.i);
         return known.map(({ t, ewma }) => step(t, ewma === undefined ? 'lowest-latency (not measured yet)' : `lowest-latency (ewma ${ewma.toFixed(1)}ms)`));

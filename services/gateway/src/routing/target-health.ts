@@ -7,13 +7,11 @@ const EWMA_ALPHA = 0.2;
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
- * What this gateway process has seen of one target (`provider/model`): a circuit breaker and its
- * recent latencies. In memory and per process, like every breaker: each gateway learns on its own.
+ * What this gateway process has measured of one target's (`provider/model`) latency. Shared by every
+ * route that uses the target: a latency is an observation of the target itself, whatever a route
+ * tolerates, and more samples make the lowest-latency order and the p95 switch settle sooner.
  */
-export class TargetHealth {
-  private consecutiveFailures = 0;
-  private openedAt: number | undefined;
-  private probeInFlight = false;
+export class TargetLatency {
   ewmaMs: number | undefined;
   private readonly latencies = new Float64Array(SAMPLES);
   private readonly times = new Float64Array(SAMPLES);
@@ -21,50 +19,8 @@ export class TargetHealth {
   private next = 0;
   private p95Cache: { at: number; windowMs: number; value: number | undefined; n: number } | undefined;
 
-  /** The breaker's state now; an open circuit turns half-open once its cool-down has passed. */
-  state(settings: CircuitBreakerSettings, now = performance.now()): CircuitState {
-    if (this.openedAt === undefined) return 'closed';
-    return now - this.openedAt >= settings.cooldownMs ? 'half-open' : 'open';
-  }
-
-  /**
-   * Asks to send a call. Closed: yes. Open: no. Half-open: yes for exactly one probe at a time, whose
-   * outcome closes or re-opens the circuit.
-   */
-  acquire(settings: CircuitBreakerSettings, now = performance.now()): boolean {
-    const state = this.state(settings, now);
-    if (state === 'closed') return true;
-    if (state === 'open' || this.probeInFlight) return false;
-    this.probeInFlight = true;
-    return true;
-  }
-
-  /** A call that got an answer. `latencyMs` is time to first byte (streams) or to the whole answer. */
-  success(latencyMs: number, settings: CircuitBreakerSettings, now = performance.now()): void {
-    this.probeInFlight = false;
-    this.sample(latencyMs, now);
-    if (settings.slowCallMs !== undefined && latencyMs > settings.slowCallMs) {
-      this.failure(settings, now);
-      return;
-    }
-    this.consecutiveFailures = 0;
-    this.openedAt = undefined;
-  }
-
-  /** A call that failed because of the target (timeouts, 5xx, 429, network, auth), not the request. */
-  failure(settings: CircuitBreakerSettings, now = performance.now()): void {
-    this.probeInFlight = false;
-    this.consecutiveFailures++;
-    const halfOpen = this.openedAt !== undefined;
-    if (halfOpen || this.consecutiveFailures >= settings.failureThreshold) this.openedAt = now;
-  }
-
-  /** A call whose outcome says nothing about the target (the client went away, a bad request). */
-  release(): void {
-    this.probeInFlight = false;
-  }
-
-  private sample(latencyMs: number, now: number): void {
+  /** `latencyMs` is time to first byte (streams) or to the whole answer. */
+  sample(latencyMs: number, now = performance.now()): void {
     this.ewmaMs = this.ewmaMs === undefined ? latencyMs : this.ewmaMs + EWMA_ALPHA * (latencyMs - this.ewmaMs);
     this.latencies[this.next] = latencyMs;
     this.times[this.next] = now;
@@ -86,15 +42,128 @@ export class TargetHealth {
   }
 }
 
-export class HealthBook {
-  private readonly targets = new Map<string, TargetHealth>();
+/**
+ * A breaker's answer to "may I call?": its identity is what lets the half-open probe, and only it,
+ * report the outcome that ends the probe (see CircuitBreaker.acquire).
+ */
+export interface Permit {
+  readonly probe: boolean;
+}
 
-  of(model: string): TargetHealth {
-    let health = this.targets.get(model);
-    if (!health) {
-      health = new TargetHealth();
-      this.targets.set(model, health);
+/**
+ * One route's circuit breaker for one target. Per route because the settings are: a route with a
+ * strict `slowCallMs` or a low threshold must not open the circuit for a lax route that shares the
+ * target. In memory and per process, like every breaker: each gateway learns on its own.
+ */
+export class CircuitBreaker {
+  private consecutiveFailures = 0;
+  private openedAt: number | undefined;
+  private probe: { permit: Permit; since: number } | undefined;
+
+  /** The breaker's state now; an open circuit turns half-open once its cool-down has passed. */
+  state(settings: CircuitBreakerSettings, now = performance.now()): CircuitState {
+    if (this.openedAt === undefined) return 'closed';
+    return now - this.openedAt >= settings.cooldownMs ? 'half-open' : 'open';
+  }
+
+  /**
+   * Asks to send a call. Closed: yes. Open: no. Half-open: yes for exactly one probe at a time, whose
+   * outcome closes or re-opens the circuit. A probe that never reports (a leak would otherwise keep
+   * the target shut for good) is given up after a cool-down of its own.
+   */
+  acquire(settings: CircuitBreakerSettings, now = performance.now()): Permit | undefined {
+    const state = this.state(settings, now);
+    if (state === 'closed') return { probe: false };
+    if (state === 'open') return undefined;
+    if (this.probe && now - this.probe.since < settings.cooldownMs) return undefined;
+    const permit = { probe: true };
+    this.probe = { permit, since: now };
+    return permit;
+  }
+
+  /** How long until a call may be tried again (at least 1 s while a probe is out: its outcome decides). */
+  retryInMs(settings: CircuitBreakerSettings, now = performance.now()): number {
+    if (this.openedAt === undefined) return 0;
+    return Math.max(1_000, settings.cooldownMs - (now - this.openedAt));
+  }
+
+  /** A call that got an answer: one slower than `slowCallMs` counts as a failure. */
+  success(permit: Permit, latencyMs: number, settings: CircuitBreakerSettings, now = performance.now()): void {
+    if (settings.slowCallMs !== undefined && latencyMs > settings.slowCallMs) {
+      this.failure(permit, settings, now);
+      return;
     }
-    return health;
+    this.endProbe(permit);
+    this.consecutiveFailures = 0;
+    this.openedAt = undefined;
+  }
+
+  /** A call that failed because of the target (timeouts, 5xx, 429, network, auth), not the request. */
+  failure(permit: Permit, settings: CircuitBreakerSettings, now = performance.now()): void {
+    this.endProbe(permit);
+    this.consecutiveFailures++;
+    const halfOpen = this.openedAt !== undefined;
+    if (halfOpen || this.consecutiveFailures >= settings.failureThreshold) this.openedAt = now;
+  }
+
+  /** A call whose outcome says nothing about the target (the client went away, a bad request). */
+  release(permit: Permit): void {
+    this.endProbe(permit);
+  }
+
+  /** Only the probe's own outcome ends it: a call let through while the circuit was closed does not. */
+  private endProbe(permit: Permit): void {
+    if (this.probe?.permit === permit) this.probe = undefined;
+  }
+}
+
+/**
+ * One attempt's hold on a target: the route's breaker, the permit it was given, and the target's
+ * latency record. The attempt reports through it, so the permit never leaves the attempt loop.
+ */
+export class TargetPass {
+  constructor(
+    private readonly breaker: CircuitBreaker,
+    readonly permit: Permit,
+    private readonly latency: TargetLatency,
+    private readonly settings: CircuitBreakerSettings,
+  ) {}
+
+  success(latencyMs: number, now = performance.now()): void {
+    this.latency.sample(latencyMs, now);
+    this.breaker.success(this.permit, latencyMs, this.settings, now);
+  }
+
+  failure(now = performance.now()): void {
+    this.breaker.failure(this.permit, this.settings, now);
+  }
+
+  release(): void {
+    this.breaker.release(this.permit);
+  }
+}
+
+/** Every target's latency, and every (route, target) pair's breaker, seen by this process. */
+export class HealthBook {
+  private readonly latencies = new Map<string, TargetLatency>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  latency(model: string): TargetLatency {
+    let latency = this.latencies.get(model);
+    if (!latency) {
+      latency = new TargetLatency();
+      this.latencies.set(model, latency);
+    }
+    return latency;
+  }
+
+  breaker(route: string, model: string): CircuitBreaker {
+    const key = `${route}\u0000${model}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new CircuitBreaker();
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
   }
 }
