@@ -40,6 +40,7 @@ function restoreGatewayError(error: unknown): unknown {
       status: error.status,
       retryable: true,
       ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+      ...(error.retryAfterHintMs !== undefined ? { retryAfterHintMs: error.retryAfterHintMs } : {}),
       cause: error,
     });
   }

@@ -8,7 +8,7 @@ import { AppError, retryAfterHeaders } from '@quire/server-kit';
 export function toAppError(error: unknown): AppError {
   if (AppError.is(error)) return error;
   if (ProviderError.is(error)) {
-    const headers = retryAfterHeaders(error.retryAfterMs, error.code);
+    const headers = retryAfterHeaders(error.retryAfterHintMs, error.code);
     return new AppError(error.code, error.message, { cause: error, ...(headers ? { headers } : {}) });
   }
   return new AppError('internal_error', 'Internal error.', { cause: error });

@@ -18,17 +18,22 @@ function detailsOf(error: GoogleRpcError): Record<string, unknown>[] {
 }
 
 /** `google.rpc.RetryInfo.retryDelay` is a protobuf Duration in JSON: `"53s"`, `"1.5s"`. Over the cap counts as no hint. */
-export function parseRetryDelayMs(body: unknown): number | undefined {
+/** RetryInfo's `retryDelay` as sent, however long (a daily quota says hours). */
+export function parseRetryDelayHintMs(body: unknown): number | undefined {
   const error = rpcError(body);
   if (!error) return undefined;
   for (const detail of detailsOf(error)) {
     if (!String(detail['@type'] ?? '').endsWith('google.rpc.RetryInfo')) continue;
     const match = /^(\d+(?:\.\d+)?)s$/.exec(String(detail.retryDelay ?? '').trim());
-    if (!match) return undefined;
-    const ms = Math.round(Number(match[1]) * 1000);
-    return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
+    return match ? Math.round(Number(match[1]) * 1000) : undefined;
   }
   return undefined;
+}
+
+/** The same as a wait to honour in process: undefined over MAX_RETRY_AFTER_MS. */
+export function parseRetryDelayMs(body: unknown): number | undefined {
+  const ms = parseRetryDelayHintMs(body);
+  return ms !== undefined && ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
 }
 
 /**
@@ -43,6 +48,7 @@ export function geminiErrorFromResponse(provider: string, status: number, header
   const keyInvalid = error ? detailsOf(error).some((d) => d.reason === 'API_KEY_INVALID') : false;
   const base = providerErrorFromResponse(provider, keyInvalid ? 401 : status, headers, error ? { error: { message, type: canonical } } : body);
   const retryAfterMs = base.retryable ? (base.retryAfterMs ?? parseRetryDelayMs(body)) : undefined;
+  const retryAfterHintMs = base.retryable ? (base.retryAfterHintMs ?? parseRetryDelayHintMs(body)) : undefined;
   return new ProviderError({
     code: base.code,
     provider,
@@ -50,6 +56,7 @@ export function geminiErrorFromResponse(provider: string, status: number, header
     status,
     retryable: base.retryable,
     retryAfterMs,
+    retryAfterHintMs,
     requestId: base.requestId,
     providerBody: body,
   });

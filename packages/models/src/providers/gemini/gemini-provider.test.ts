@@ -1,6 +1,6 @@
 import { countTokens, startFakeGemini, type FakeGemini } from '@quire/fakes';
 import type { MessageV1, StreamPartV1, ToolCallV1 } from '../../spec/generation/generation-model-v1.js';
-import { parseRetryDelayMs } from './gemini-error.js';
+import { geminiErrorFromResponse, parseRetryDelayHintMs, parseRetryDelayMs } from './gemini-error.js';
 import { createGemini } from './gemini-provider.js';
 import { requiresThoughtSignatures, SKIP_THOUGHT_SIGNATURE_VALIDATOR } from './gemini-thought-signature.js';
 import { collect, caught, collectUntilError } from '../../testing/provider-test-helpers.js';
@@ -153,7 +153,11 @@ describe('Gemini against the fake', () => {
     expect(error).toMatchObject({ code: 'provider_rate_limited', retryable: true, retryAfterMs: 7000, status: 429 });
     expect(error.message).toContain('RESOURCE_EXHAUSTED');
     expect(parseRetryDelayMs({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.5s' }] } })).toBe(1500);
-    expect(parseRetryDelayMs({ error: { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3600s' }] } })).toBeUndefined();
+    const daily = { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3600s' }] } };
+    expect(parseRetryDelayMs(daily)).toBeUndefined();
+    // Too long to wait for in process, but kept as the hint, so a route moves on and the client hears when to come back.
+    expect(parseRetryDelayHintMs(daily)).toBe(3_600_000);
+    expect(geminiErrorFromResponse('gemini', 429, {}, daily)).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: 3_600_000 });
   });
 
   it('an invalid key (400 API_KEY_INVALID) is an auth failure; errors on embeddings map the same way', async () => {

@@ -25,6 +25,7 @@ export function withDetailMessage(provider: string, error: unknown): unknown {
     status: error.status,
     retryable: error.retryable,
     retryAfterMs: error.retryAfterMs,
+    retryAfterHintMs: error.retryAfterHintMs,
     requestId: error.requestId,
     providerBody: error.providerBody,
   });

@@ -18,6 +18,7 @@ export function asTeiError(provider: string, error: unknown): unknown {
     status: 429,
     retryable: true,
     retryAfterMs: error.retryAfterMs,
+    retryAfterHintMs: error.retryAfterHintMs,
     requestId: error.requestId,
     providerBody: error.providerBody,
   });
