@@ -39,11 +39,20 @@ export function traceMiddleware(): RequestHandler {
   };
 }
 
+/**
+ * Logs a failed request once: server faults as errors; a request its client abandoned (the work
+ * was cancelled on purpose: an AbortError) at info, since nothing failed and nobody reads the answer.
+ */
+export function logRequestFailure(logger: Logger, error: unknown, traceId: string, status: number, code: string): void {
+  if ((error as Error | null)?.name === 'AbortError') logger.info('request abandoned by the client', { trace_id: traceId });
+  else if (status >= 500) logger.error('request failed', { trace_id: traceId, code, err: String((error as Error)?.stack ?? error) });
+}
+
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const traceId = (res.locals.traceId as string | undefined) ?? 'unknown';
     const { status, body, headers } = toErrorResponse(error, traceId);
-    if (status >= 500) logger.error('request failed', { trace_id: traceId, code: body.error.code, err: String((error as Error)?.stack ?? error) });
+    logRequestFailure(logger, error, traceId, status, body.error.code);
     if (res.headersSent) {
       next(error);
       return;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { HEADERS, type Identity } from '@quire/contracts';
-import { AppError, toErrorResponse, traceIdOf, verifyIdentity, writeJson, type Logger } from '@quire/server-kit';
+import { AppError, logRequestFailure, toErrorResponse, traceIdOf, verifyIdentity, writeJson, type Logger } from '@quire/server-kit';
 import { attributionFrom } from '../caller-identity.js';
 import { ON_BEHALF_OF_GROUPS } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
@@ -95,7 +95,7 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, traceId: string, identity: Identity | undefined, body: unknown) => {
     auditRefusal(gov, error, { method: 'POST', path: req.url ?? '', traceId, identity, body });
     const { status, body: payload, headers } = toErrorResponse(error, traceId);
-    if (status >= 500) deps.logger.error('request failed', { trace_id: traceId, code: payload.error.code, err: String((error as Error)?.stack ?? error) });
+    logRequestFailure(deps.logger, error, traceId, status, payload.error.code);
     if (res.headersSent) {
       res.end();
       return;
