@@ -3,6 +3,7 @@ import type { Identity } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
+import { drewOnHiddenSql } from '../queries/query-repository.js';
 
 export interface Turn {
   role: 'user' | 'assistant';
@@ -12,13 +13,51 @@ export interface Turn {
 /** Turns of history a rewrite sees: enough for "and the second one?", small enough to stay cheap. */
 export const HISTORY_TURNS = 8;
 
+/** Characters of one turn a rewrite sees. */
+export const HISTORY_TURN_CHARS = 1500;
+
+/**
+ * Characters of history a rewrite sees in all. A reference ("and the second one?") points at the
+ * last turns, so when the budget runs out the oldest turns go first.
+ */
+export const HISTORY_CHARS = 6000;
+
+/**
+ * The part of a history a rewrite sees: the last HISTORY_TURNS turns, each cut to
+ * HISTORY_TURN_CHARS, newest first into HISTORY_CHARS. Stored conversations are already read
+ * HISTORY_TURNS at a time; the history an OpenAI client sends with each request is not.
+ */
+export function recentHistory(history: Turn[]): Turn[] {
+  const kept: Turn[] = [];
+  let budget = HISTORY_CHARS;
+  for (const turn of history.slice(-HISTORY_TURNS).reverse()) {
+    if (budget <= 0) break;
+    const content = turn.content.slice(0, Math.min(HISTORY_TURN_CHARS, budget));
+    kept.push({ role: turn.role, content });
+    budget -= content.length;
+  }
+  return kept.reverse();
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The conversation's recent turns (oldest first); a conversation of another team is a 404. */
+/**
+ * The conversation's recent turns (oldest first). The rule of `findQuery` holds for the whole
+ * conversation, since its answers go into the rewrite and can come back in `rewritten_query`: the key
+ * that started it continues it, another key of the team only when it may read everything each of
+ * its queries drew on (a turn whose query row is gone counts as drawing on something hidden).
+ * Anyone else, like another team, gets a 404.
+ */
 export async function loadHistory(db: Queryable, identity: Identity, conversationId: string): Promise<Turn[]> {
   const notFound = new AppError('not_found', `No conversation ${conversationId}.`, { param: 'conversation_id' });
   if (!UUID.test(conversationId)) throw notFound;
-  const owner = await db.query(`SELECT 1 FROM conversations WHERE id = $1 AND team_id = $2`, [conversationId, identity.team_id]);
+  const owner = await db.query(
+    `SELECT 1 FROM conversations cv WHERE cv.id = $1 AND cv.team_id = $2
+  AND (cv.key_id = $3 OR NOT EXISTS (
+    SELECT 1 FROM conversation_turns t LEFT JOIN queries q ON q.id = t.query_id
+    WHERE t.conversation_id = cv.id AND (q.id IS NULL OR ${drewOnHiddenSql('q', '$4')})))`,
+    [conversationId, identity.team_id, identity.key_id, identity.groups],
+  );
   if (owner.rows.length === 0) throw notFound;
   const r = await db.query<Turn>(
     `SELECT role, content FROM (SELECT id, role, content FROM conversation_turns WHERE conversation_id = $1 ORDER BY id DESC LIMIT ${HISTORY_TURNS}) t ORDER BY id`,
@@ -55,7 +94,7 @@ export const REWRITE_PROMPT = [
  */
 export async function rewriteFollowUp(models: GatewayModels, model: string, call: Omit<GatewayCallContext, 'purpose'>, history: Turn[], question: string, abortSignal?: AbortSignal): Promise<string> {
   if (history.length === 0) return question;
-  const transcript = history.map((t) => `${t.role === 'user' ? 'User' : 'Assistant'}: ${t.content.slice(0, 1500)}`).join('\n');
+  const transcript = recentHistory(history).map((t) => `${t.role === 'user' ? 'User' : 'Assistant'}: ${t.content}`).join('\n');
   const generation = models.generationModel(model, { ...call, purpose: 'rewrite' });
   const result = await generation.doGenerate({
     messages: [

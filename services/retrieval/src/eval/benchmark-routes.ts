@@ -108,7 +108,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const body = parseWith(ReplaySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const original = await findQuery(db, identity.team_id, String(req.params.id));
+      const original = await findQuery(db, identity, String(req.params.id));
       if (!original || !original.collection_id) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
       const collection = await applyConfiguration(deps, await loadCollection(db, identity.team_id, original.collection_id), body.configuration);
       const queryId = randomUUID();
@@ -142,7 +142,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(ToEvalCaseSchema, req.body);
-      const query = await findQuery(db, identity.team_id, String(req.params.id));
+      const query = await findQuery(db, identity, String(req.params.id));
       if (!query) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
       const set = await getEvalSet(db, identity.team_id, body.eval_set_id, ownerReach(identity));
       if (query.collection_id !== set.collection_id) throw new AppError('invalid_request', 'The query was asked over another collection than the eval set\'s.', { param: 'eval_set_id' });

@@ -88,7 +88,7 @@ export async function executeCase(input: ExecuteInput): Promise<CaseRun> {
     const body: AnswerBody = { question: input.question, top_k: config.top_k, mode: config.mode, stream: false, ...tuning };
     // An empty history: no conversation is read, rewritten or stored for evaluation questions.
     const out = await answerQuestion(deps, { collection, body, identity, queryId, call, abortSignal: input.abortSignal ?? new AbortController().signal, history: [] });
-    const row = await findQuery(deps.db, identity.team_id, queryId);
+    const row = await findQuery(deps.db, identity, queryId);
     const ranked = ((row?.results ?? []) as RankedItem[]).map((r) => ({ chunk_id: r.chunk_id, document_id: r.document_id }));
     return { queryId, ranked, timings: out.timings_ms, answer: out.answer, citations: out.citations, noAnswer: out.no_answer ?? null };
   }

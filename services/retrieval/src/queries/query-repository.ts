@@ -86,15 +86,43 @@ export interface StoredQuery {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A query of the caller's team, or null (also for malformed ids, which cannot exist). */
-export async function findQuery(db: Queryable, teamId: string, id: string): Promise<StoredQuery | null> {
+/**
+ * SQL: the stored query `q` drew on something `$groups` may not read. The documents its results and
+ * citations name (a document deleted since counts as unreadable: its text may be in the answer), and
+ * the chunks its trace ranked. Same access rule as search (`scopeConditions`).
+ */
+export function drewOnHiddenSql(q: string, groups: string): string {
+  const hidden = `NOT (d.access_groups = '{}' OR d.access_groups && ${groups}::text[])`;
+  return `(EXISTS (
+    SELECT 1 FROM (
+      SELECT r ->> 'document_id' AS id FROM jsonb_array_elements(${q}.results) r
+      UNION SELECT ci ->> 'document_id' FROM jsonb_array_elements(${q}.citations) ci
+    ) used
+    LEFT JOIN documents d ON d.id = used.id::uuid
+    WHERE used.id IS NOT NULL AND (d.id IS NULL OR ${hidden}))
+  OR EXISTS (
+    SELECT 1 FROM jsonb_path_query(${q}.trace, 'strict $.**.chunk_id') tc
+    JOIN chunks c ON c.id = (tc #>> '{}')::uuid
+    JOIN documents d ON d.id = c.document_id
+    WHERE ${hidden}))`;
+}
+
+/**
+ * A query the caller may read, or null (also for malformed ids, which cannot exist). The key that
+ * asked it reads it; another key of the team only when it may read everything the query drew on,
+ * since the answer and quotes carry text of those documents. Otherwise it is missing, not
+ * forbidden, so ids reveal nothing. Organisation admins get no wider reach: search keeps them to
+ * their groups too.
+ */
+export async function findQuery(db: Queryable, identity: Pick<Identity, 'team_id' | 'key_id' | 'groups'>, id: string): Promise<StoredQuery | null> {
   if (!UUID.test(id)) return null;
   const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown; trace: unknown }>(
-    `SELECT id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models, trace,
-  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
-FROM queries WHERE id = $1 AND team_id = $2`,
-    [id, teamId],
+    `SELECT q.id, q.collection_id, q.kind, q.query, q.mode, q.status, q.answer, q.results, q.citations, q.timings_ms, q.models, q.trace,
+  q.collection_ids, q.conversation_id, q.rewritten_query, q.prompt_tokens, q.no_answer, q.latency_ms,
+  to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+FROM queries q WHERE q.id = $1 AND q.team_id = $2
+  AND (q.key_id = $3 OR NOT ${drewOnHiddenSql('q', '$4')})`,
+    [id, identity.team_id, identity.key_id, identity.groups],
   );
   const row = result.rows[0];
   if (!row) return null;

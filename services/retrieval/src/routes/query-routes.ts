@@ -16,7 +16,7 @@ export function queryRoutes(db: Db): Router {
     '/v1/queries/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const query = await findQuery(db, ctx(res).identity.team_id, id);
+      const query = await findQuery(db, ctx(res).identity, id);
       if (!query) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
       // Usage is read from the ledger now, so calls metered after the response (streams) count too.
       res.json({ ...query, usage: await usageForQuery(db, query.id), feedback: await feedbackFor(db, query.id) });
@@ -28,7 +28,7 @@ export function queryRoutes(db: Db): Router {
       const body = parseWith(QueryFeedbackBodySchema, req.body);
       const { identity } = ctx(res);
       const id = String(req.params.id);
-      const query = await findQuery(db, identity.team_id, id);
+      const query = await findQuery(db, identity, id);
       if (!query) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
       await addFeedback(db, identity.team_id, identity.key_id, query.id, body.rating, body.comment);
       res.status(201).json({ query_id: query.id, rating: body.rating });

@@ -1,0 +1,51 @@
+import type { GatewayModels } from '@quire/gateway-client';
+import { emptyUsage, type GenerateOptionsV1, type GenerationModelV1 } from '@quire/models';
+import { HISTORY_CHARS, HISTORY_TURN_CHARS, HISTORY_TURNS, recentHistory, rewriteFollowUp, type Turn } from './conversation.js';
+
+/** Gateway models whose generation model records the prompts it gets; nothing else is called. */
+function recordingModels(prompts: GenerateOptionsV1[]): GatewayModels {
+  const unused = (): never => {
+    throw new Error('not used');
+  };
+  const generation = (name: string): GenerationModelV1 => ({
+    specificationVersion: 'v1',
+    provider: 'fake',
+    modelId: name,
+    async doGenerate(options) {
+      prompts.push(options);
+      return { text: 'harbour opening hours', toolCalls: [], finishReason: 'stop', usage: emptyUsage() };
+    },
+    doStream: unused,
+  });
+  return { embeddingModel: unused, rerankingModel: unused, generationModel: generation };
+}
+
+const call = { identityToken: 'token', traceId: 'trace' };
+const turns = (n: number, size: number): Turn[] => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i} `.padEnd(size, 'x') }));
+
+describe('the history a rewrite sees', () => {
+  test('an OpenAI client\'s 400 messages give a prompt no longer than a stored conversation\'s', async () => {
+    const prompts: GenerateOptionsV1[] = [];
+    const rewritten = await rewriteFollowUp(recordingModels(prompts), 'fake/gen', call, turns(400, 1500), 'and when does it open?');
+    expect(rewritten).toBe('harbour opening hours');
+    const prompt = String(prompts[0]!.messages[1]!.content);
+    expect(prompt.length).toBeLessThan(HISTORY_CHARS + 500);
+    // The most recent turns are the ones a follow-up refers to.
+    expect(prompt).toContain('turn 399 ');
+    expect(prompt).not.toContain('turn 0 ');
+    expect(prompt).toContain('Last user question: and when does it open?');
+  });
+
+  test('keeps the last turns, each cut, newest first into the character budget', () => {
+    const short = recentHistory(turns(20, 50));
+    expect(short).toHaveLength(HISTORY_TURNS);
+    expect(short[0]!.content.startsWith('turn 12 ')).toBe(true);
+    expect(short.at(-1)!.content.startsWith('turn 19 ')).toBe(true);
+
+    const long = recentHistory(turns(8, 5000));
+    expect(long.every((t) => t.content.length <= HISTORY_TURN_CHARS)).toBe(true);
+    expect(long.reduce((n, t) => n + t.content.length, 0)).toBeLessThanOrEqual(HISTORY_CHARS);
+    expect(long.at(-1)!.content.startsWith('turn 7 ')).toBe(true);
+    expect(long.map((t) => t.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+  });
+});
