@@ -1,5 +1,5 @@
 import type { RetrievedChunk } from '../search/search-pipeline.js';
-import { CitationStreamFilter, extractCitations, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
+import { CitationStreamFilter, extractCitations, MAX_MARKER_LIST, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
 
 const chunk = (id: string, text: string, page: number): RetrievedChunk => ({
   chunkId: id,
@@ -32,6 +32,34 @@ describe('citation markers', () => {
       out += filter.flush();
       expect(out).toBe(expected);
     }
+  });
+
+  const streamed = (pieces: string[], sources: number) => {
+    const filter = new CitationStreamFilter(sources);
+    return pieces.map((p) => filter.push(p)).join('') + filter.flush();
+  };
+
+  test('a long marker split across deltas is rewritten as a whole, as without streaming', () => {
+    const pieces = ['Tides vary [1, 2, 3, 4, 5, 6, 1', '0, 11, 12', '].'];
+    expect(streamed(pieces, 6)).toBe('Tides vary [1, 2, 3, 4, 5, 6].');
+    expect(streamed(pieces, 6)).toBe(rewriteMarkers(pieces.join(''), 6));
+    // One character per delta: the marker is never released half-way.
+    const full = `See ${'[' + Array.from({ length: 30 }, (_, i) => i + 1).join(', ') + ']'} and [40].`;
+    expect(streamed([...full], 6)).toBe(rewriteMarkers(full, 6));
+    expect(rewriteMarkers(full, 6)).toBe('See [1, 2, 3, 4, 5, 6] and.');
+  });
+
+  test('an unclosed bracket list is released as text once longer than a marker can be', () => {
+    const open = `[${'1, '.repeat(MAX_MARKER_LIST)}`;
+    const filter = new CitationStreamFilter(6);
+    expect(filter.push('Numbers: ')).toBe('Numbers:');
+    const released = filter.push(open);
+    expect(released.length).toBeGreaterThan(MAX_MARKER_LIST);
+    // Too long to be a marker: plain text, with or without streaming, and not a citation.
+    const full = `Numbers: ${open.slice(0, -2)}] end.`;
+    expect(streamed([...full], 6)).toBe(full);
+    expect(rewriteMarkers(full, 6)).toBe(full);
+    expect(extractCitations(full, [chunk('a', 'x', 1)])).toEqual([]);
   });
 
   test('citations map to sources in order of first mention with the best-overlapping quote', () => {

@@ -6,11 +6,21 @@ import type { RetrievedChunk } from '../search/search-pipeline.js';
 const MARKER = /[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
 
 /**
+ * The longest list between brackets that counts as a marker. The stream filter must hold a possible
+ * marker back until it closes, and this bounds what it holds; a longer list is plain text on both
+ * paths, so streamed and non-streamed answers still agree.
+ */
+export const MAX_MARKER_LIST = 200;
+
+const isMarker = (list: string) => list.length <= MAX_MARKER_LIST;
+
+/**
  * Keeps only the source numbers that exist (1..sourceCount) in each marker; a marker left empty
  * disappears together with the blank before it.
  */
 export function rewriteMarkers(text: string, sourceCount: number): string {
   return text.replace(MARKER, (whole, list: string) => {
+    if (!isMarker(list)) return whole;
     const valid = list
       .split(',')
       .map((s) => Number(s.trim()))
@@ -22,11 +32,12 @@ export function rewriteMarkers(text: string, sourceCount: number): string {
 }
 
 // A tail that may still become a marker once more text arrives: blanks, `[`, digits, commas.
-const OPEN_TAIL = /[ \t]*(?:\[[\d,\s]{0,24})?$/;
+const OPEN_TAIL = new RegExp(`[ \\t]*(?:\\[[\\d,\\s]{0,${MAX_MARKER_LIST}})?$`);
 
 /**
- * Rewrites markers in a stream of deltas. A marker can span deltas (`[` then `9]`), so the
- * tail that might still become one is held back until it closes or clearly is not a marker.
+ * Rewrites markers in a stream of deltas. A marker can span many deltas (`[1, 2, 3, 1` then `0]`),
+ * so the tail that might still become one is held back until it closes or grows past
+ * MAX_MARKER_LIST, when it is released as the plain text `rewriteMarkers` also leaves it as.
  */
 export class CitationStreamFilter {
   private pending = '';
@@ -106,6 +117,7 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
     // A marker standing after the full stop (`... capital. [1]`) cites the sentence before it.
     if (words(said).size < 2) said = `${previous} ${said}`;
     for (const match of sentence.matchAll(MARKER)) {
+      if (!isMarker(match[1]!)) continue;
       for (const part of match[1]!.split(',')) {
         const n = Number(part.trim());
         if (n < 1 || n > sources.length) continue;
