@@ -20,9 +20,11 @@ function sameChunking(a: Chunking, b: Chunking): boolean {
 }
 
 /**
- * Switches the collection to a built version inside the caller's transaction: queries read the
- * current version id per query, so each sees the old index or the new one. The previous version is
- * retired but kept (its vectors stay) until deleted.
+ * Switches the collection to a built version inside the caller's transaction. A query reads the
+ * current version id once, before its legs run; it then reads the chunk set that version's vectors
+ * point at (retrieval's `scopeConditions`), which the swap below relabels but never changes, so a
+ * query loaded before the switch still sees the old version whole. The previous version is retired
+ * but kept (its vectors and, when re-chunked, its chunks stay) until deleted.
  */
 export async function activateIndexVersion(tx: Queryable, collectionId: string, id: string): Promise<ActivationOutcome> {
   const c = await tx.query<{ chunking: unknown; current_index_version_id: string | null }>(

@@ -6,8 +6,8 @@ import type { KeywordRetriever } from './keyword-retriever.js';
 import { scopeConditions, type SqlFragment } from './scope-sql.js';
 
 /** The BM25 leg's SQL as reviewers read it (rendered into queries.sql). */
-export function bm25KeywordQuery(collectionId: string, query: string, limit: number, filters?: SearchFilters, params: Bm25Params = DEFAULT_BM25): SqlFragment {
-  return bm25Query({ collectionId, query: parseQuery(query), limit, params, maxPostingsPerTerm: DEFAULT_POSTINGS_CAP, scope: (first) => scopeConditions(collectionId, filters, first) });
+export function bm25KeywordQuery(collectionId: string, query: string, limit: number, filters?: SearchFilters, params: Bm25Params = DEFAULT_BM25, pinnedVersionId?: string): SqlFragment {
+  return bm25Query({ collectionId, query: parseQuery(query), limit, params, maxPostingsPerTerm: DEFAULT_POSTINGS_CAP, scope: (first) => scopeConditions(collectionId, filters, first, pinnedVersionId ? { of: pinnedVersionId } : null) });
 }
 
 /**
@@ -44,7 +44,7 @@ export function createBm25KeywordRetriever(db: Queryable): KeywordRetriever {
         limit,
         ...(options?.bm25 ? { params: options.bm25 } : {}),
         ...(options?.analyzer ? { analyzer: options.analyzer } : {}),
-        scope: (first) => scopeConditions(collectionId, filters, first),
+        scope: (first) => scopeConditions(collectionId, filters, first, options?.pinnedVersionId ? { of: options.pinnedVersionId } : null),
         scopeRarelyExcludes: !hasSelectiveFilters(filters),
         maxPostingsPerTerm: options?.maxPostingsPerTerm ?? DEFAULT_POSTINGS_CAP,
       });

@@ -159,7 +159,7 @@ export function scoreChunkSet(index: ChunkSetIndex, q: ParsedQuery, options: Omi
 
 /** Which of the scored chunks the search may return: the version's, of ready documents, within the caller's filters. */
 export function chunkSetScopeQuery(collectionId: string, versionId: string, chunkIds: string[], filters?: SearchFilters): SqlFragment {
-  const scope = scopeConditions(collectionId, filters, 2, versionId);
+  const scope = scopeConditions(collectionId, filters, 2, { own: versionId });
   return {
     sql: `SELECT c.id
 FROM chunks c

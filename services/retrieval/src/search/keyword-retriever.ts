@@ -9,6 +9,11 @@ export interface KeywordSearchOptions {
   maxPostingsPerTerm?: number;
   /** Search this index version's own chunk set instead of the active one (see `scopeConditions`). */
   chunkSetVersionId?: string | null;
+  /**
+   * Search the active chunk set only while it is still this version's: a hybrid search pins its
+   * keyword leg to the version its vector leg reads (`ChunkSet` `of` in `scopeConditions`).
+   */
+  pinnedVersionId?: string | null;
 }
 
 /** The keyword leg of a search: BM25 over the postings (`bm25-retriever.ts`). */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bm25KeywordQuery } from './bm25-retriever.js';
 import { chunkSetScopeQuery } from './chunk-set-bm25.js';
-import { vectorQuery } from './vector-search.js';
+import { exactVectorQuery, vectorQuery } from './vector-search.js';
 
 /**
  * The search SQL as reviewers read it: `queries.sql` is rendered from the builders, so a change to
@@ -20,6 +20,8 @@ function render(): string {
     ['vector leg of a version whose graph is still filling (graph + exact pending tail)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, pendingTail: true })],
     ['BM25 keyword leg (no filters)', bm25KeywordQuery(COLLECTION, 'tide "port zephyr" moor*', 40)],
     ['BM25 keyword leg (document and metadata filters)', bm25KeywordQuery(COLLECTION, 'tide', 40, filters)],
+    ['BM25 keyword leg of a hybrid search, pinned to the chunk set of the version the vector leg reads', bm25KeywordQuery(COLLECTION, 'tide', 40, undefined, undefined, VERSION)],
+    ['exact vector leg (few chunks match the filters or the caller\'s access groups)', exactVectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, filters: { ...filters, accessGroups: ['hr'] } })],
     ['vector leg of a benchmarked index version with its own chunk set (other chunking)', vectorQuery({ collectionId: COLLECTION, indexVersionId: VERSION, dimensions: 1536, embedding: [0.1], limit: 40, chunkSetVersionId: VERSION, filters })],
     ['BM25 over a version\'s own chunk set: the scope check of the chunks scored in memory', chunkSetScopeQuery(COLLECTION, VERSION, ['00000000-0000-4000-8000-0000000000c1'], filters)],
   ] as const;

@@ -5,7 +5,6 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
-  AND c.index_version_id IS NULL
   AND d.status = 'ready'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
@@ -17,7 +16,6 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
-  AND c.index_version_id IS NULL
   AND d.status = 'ready'
   AND c.document_id = ANY($4::uuid[])
   AND d.metadata @> $5::jsonb
@@ -32,7 +30,6 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND NOT cv.graph_pending
   AND c.collection_id = $3
-  AND c.index_version_id IS NULL
   AND d.status = 'ready'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2)
@@ -43,7 +40,6 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND cv.graph_pending
   AND c.collection_id = $3
-  AND c.index_version_id IS NULL
   AND d.status = 'ready'
 ORDER BY score DESC, cv.chunk_id
 LIMIT $2)
@@ -135,6 +131,62 @@ WHERE c.collection_id = $9
   AND d.metadata @> $11::jsonb
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
+
+-- BM25 keyword leg of a hybrid search, pinned to the chunk set of the version the vector leg reads; params: ["00000000-0000-4000-8000-00000000000c",["tide"],[1],[],0.9,0.4,40,32,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1"]
+WITH s AS (
+  SELECT doc_count::float8 AS n, total_length::float8 / GREATEST(doc_count, 1) AS avgdl
+  FROM bm25_collection_stats WHERE collection_id = $1
+), q AS (
+  SELECT a.term, sum(a.qtf)::float8 AS qtf FROM (
+    SELECT u.term, u.qtf FROM unnest($2::text[], $3::float8[]) AS u(term, qtf)
+    UNION ALL
+    SELECT x.term, 1 FROM unnest($4::text[]) AS pr(prefix)
+    CROSS JOIN LATERAL (
+      SELECT t.term FROM bm25_terms t
+      WHERE t.collection_id = $1 AND t.term >= pr.prefix AND t.term < pr.prefix || chr(1114111)
+      ORDER BY t.df DESC, t.term LIMIT $8
+    ) x
+  ) a GROUP BY a.term
+), w AS (
+  SELECT t.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS weight, s.avgdl
+  FROM q JOIN bm25_terms t ON t.collection_id = $1 AND t.term = q.term CROSS JOIN s
+), scored AS (
+  SELECT p.chunk_id, sum(w.weight * p.tf * ($5::float8 + 1) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.doc_length / w.avgdl))) AS score
+  FROM w CROSS JOIN LATERAL (
+    SELECT p.chunk_id, p.tf, p.doc_length FROM bm25_postings p
+    WHERE p.collection_id = $1 AND p.term = w.term
+    ORDER BY p.tf DESC, p.doc_length
+    LIMIT 1000
+  ) p
+  WHERE true
+  
+  GROUP BY p.chunk_id
+)
+SELECT sc.chunk_id, sc.score::float8 AS score
+FROM scored sc
+JOIN chunks c ON c.id = sc.chunk_id
+JOIN documents d ON d.id = c.document_id
+WHERE c.collection_id = $9
+  AND c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = $10::uuid LIMIT 1)
+  AND d.status = 'ready'
+ORDER BY sc.score DESC, sc.chunk_id
+LIMIT $7;
+
+-- exact vector leg (few chunks match the filters or the caller's access groups); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}",["hr"]]
+WITH scoped AS MATERIALIZED (
+  SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+  WHERE c.collection_id = $3
+  AND c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = $4::uuid LIMIT 1)
+  AND d.status = 'ready'
+  AND c.document_id = ANY($5::uuid[])
+  AND d.metadata @> $6::jsonb
+  AND (d.access_groups = '{}' OR d.access_groups && $7::text[])
+)
+SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
+FROM scoped s
+JOIN chunk_vectors cv ON cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND cv.chunk_id = s.id
+ORDER BY score DESC, cv.chunk_id
+LIMIT $2;
 
 -- vector leg of a benchmarked index version with its own chunk set (other chunking); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
 SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score

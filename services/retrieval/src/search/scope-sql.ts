@@ -9,20 +9,38 @@ export interface SqlFragment {
 }
 
 /**
+ * Which chunk set a leg reads (migration 0008: `index_version_id` NULL is the collection's active
+ * set; a set with an id belongs to that version only).
+ * - absent or null: the active set, whichever version is current when the statement runs;
+ * - `own`: that version's own set, for a version built with other chunking and measured by a
+ *   benchmark before it is activated;
+ * - `of`: the set the version's vectors point at. Activating a re-chunked version relabels the sets
+ *   (the active one takes the outgoing version's id), so a query that loaded the collection before
+ *   the switch would otherwise read the new chunks with the old version's vectors. Resolved inside
+ *   the statement from one of the version's vectors, so the statement reads one version's chunks
+ *   whichever side of the switch it runs on;
+ * - `vectors`: no condition, because the statement already joins one version's vectors, and those
+ *   point into that version's set only.
+ */
+export type ChunkSet = { own: string } | { of: string } | 'vectors' | null | undefined;
+
+/**
  * The WHERE conditions every leg shares: the collection, its chunk set, documents that are ready, and
  * the caller's filters. Filters live inside the SQL (not applied afterwards) so a filtered search
  * still fills top_k. Expects `c` = chunks and `d` = documents; parameters are numbered from `firstParam`.
- *
- * `chunkSetVersionId`: the index version whose own chunk set to read (a version built with other
- * chunking, measured by a benchmark before it is activated; migration 0008). Absent or null: the
- * collection's active set (`index_version_id IS NULL`), which every other version's vectors point at.
  */
-export function scopeConditions(collectionId: string, filters: SearchFilters | undefined, firstParam: number, chunkSetVersionId?: string | null): SqlFragment {
+export function scopeConditions(collectionId: string, filters: SearchFilters | undefined, firstParam: number, chunkSet?: ChunkSet): SqlFragment {
   const params: unknown[] = [collectionId];
   const conditions = [`c.collection_id = $${firstParam}`];
-  if (chunkSetVersionId) {
-    params.push(chunkSetVersionId);
+  if (chunkSet === 'vectors') {
+    // The join to the version's vectors is the chunk-set condition.
+  } else if (chunkSet && 'own' in chunkSet) {
+    params.push(chunkSet.own);
     conditions.push(`c.index_version_id = $${firstParam + params.length - 1}::uuid`);
+  } else if (chunkSet && 'of' in chunkSet) {
+    params.push(chunkSet.of);
+    const version = `$${firstParam + params.length - 1}::uuid`;
+    conditions.push(`c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = ${version} LIMIT 1)`);
   } else {
     conditions.push(`c.index_version_id IS NULL`);
   }

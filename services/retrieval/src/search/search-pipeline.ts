@@ -135,13 +135,27 @@ async function vectorLeg(deps: SearchDeps, input: MultiSearchInput, collection: 
   return hits;
 }
 
-async function keywordLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
+/**
+ * The version a hybrid search's keyword leg is pinned to: the one its vector leg reads. The two legs
+ * are separate statements and the collection was loaded before either, so an activation of a
+ * re-chunked version in between would otherwise fuse the old version's vector hits with the new
+ * chunks' keyword hits. Pinned, the keyword leg finds nothing once the version is no longer the
+ * active set's, and the search answers from the old version alone.
+ */
+function keywordPin(collection: CollectionForQuery, mode: SearchMode): string | null {
+  if (mode !== 'hybrid' || collection.chunkSetVersionId) return null;
+  return collection.embeddingModel && collection.dimensions && collection.indexVersionId ? collection.indexVersionId : null;
+}
+
+async function keywordLeg(deps: SearchDeps, input: MultiSearchInput, collection: CollectionForQuery, mode: SearchMode, limit: number, timings: Record<string, number>): Promise<RankedHit[]> {
   const start = performance.now();
   const settings = collection.settings ?? {};
+  const pinned = keywordPin(collection, mode);
   const hits = await deps.keyword.search(collection.id, input.query, limit, input.filters, {
     bm25: resolveBm25(settings),
     analyzer: settings.language ?? 'english',
     ...(collection.chunkSetVersionId ? { chunkSetVersionId: collection.chunkSetVersionId } : {}),
+    ...(pinned ? { pinnedVersionId: pinned } : {}),
   });
   add(timings, 'keyword', start);
   return hits;
@@ -176,7 +190,7 @@ export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput):
       models[input.collections.length === 1 ? 'embedding' : `embedding:${collection.id}`] = m === 'keyword' ? null : collection.embeddingModel;
       const [v, kw] = await Promise.all([
         m === 'keyword' ? [] : vectorLeg(deps, input, collection, embed, limit, timings),
-        m === 'vector' ? [] : keywordLeg(deps, input, collection, limit, timings),
+        m === 'vector' ? [] : keywordLeg(deps, input, collection, m, limit, timings),
       ]);
       const suffix = input.collections.length === 1 ? '' : `:${collection.id}`;
       legs[`vector${suffix}`] = v;

@@ -1,7 +1,7 @@
 import type { SearchFilters } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { RankedHit } from './rrf.js';
-import { scopeConditions, uuidLiteral, type SqlFragment } from './scope-sql.js';
+import { scopeConditions, uuidLiteral, type AccessFilters, type ChunkSet, type SqlFragment } from './scope-sql.js';
 
 export interface VectorSearchInput {
   collectionId: string;
@@ -9,10 +9,11 @@ export interface VectorSearchInput {
   dimensions: number;
   embedding: number[];
   limit: number;
-  filters?: SearchFilters;
+  filters?: AccessFilters;
   /**
    * The index version whose own chunk set the vectors belong to (a re-chunked version under
-   * evaluation, see `scopeConditions`); absent: the active chunk set.
+   * evaluation, see `scopeConditions`); absent: the set `indexVersionId`'s vectors point at, which
+   * stays that version's across an activation.
    */
   chunkSetVersionId?: string | null;
   /**
@@ -31,7 +32,7 @@ export interface VectorSearchInput {
 export function vectorQuery(input: VectorSearchInput): SqlFragment {
   const d = input.dimensions;
   if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
-  const scope = scopeConditions(input.collectionId, input.filters, 3, input.chunkSetVersionId);
+  const scope = scopeConditions(input.collectionId, input.filters, 3, input.chunkSetVersionId ? { own: input.chunkSetVersionId } : 'vectors');
   const version = uuidLiteral(input.indexVersionId);
   const select = `SELECT cv.chunk_id, (1 - (cv.embedding::vector(${d}) <=> $1::vector(${d})))::float8 AS score
 FROM chunk_vectors cv
@@ -81,7 +82,7 @@ export function toVectorLiteral(values: number[]): string {
 export function exactVectorQuery(input: VectorSearchInput): SqlFragment {
   const d = input.dimensions;
   if (!Number.isInteger(d) || d <= 0 || d > 16000) throw new Error(`bad dimensions: ${d}`);
-  const scope = scopeConditions(input.collectionId, input.filters, 3, input.chunkSetVersionId);
+  const scope = scopeConditions(input.collectionId, input.filters, 3, chunkSetOf(input));
   return {
     sql: `WITH scoped AS MATERIALIZED (
   SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
@@ -99,8 +100,13 @@ LIMIT $2`,
 /** Below this many matching chunks a filtered vector search is exact instead of approximate. */
 export const EXACT_SEARCH_THRESHOLD = 5000;
 
+/** Without the vectors joined, the chunk set is named: the version's own, or the one its vectors point at. */
+function chunkSetOf(input: VectorSearchInput): ChunkSet {
+  return input.chunkSetVersionId ? { own: input.chunkSetVersionId } : { of: input.indexVersionId };
+}
+
 async function matchingChunks(db: Db, input: VectorSearchInput, cap: number): Promise<number> {
-  const scope = scopeConditions(input.collectionId, input.filters, 1, input.chunkSetVersionId);
+  const scope = scopeConditions(input.collectionId, input.filters, 1, chunkSetOf(input));
   const r = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE ${scope.sql} LIMIT ${cap}) x`,
     scope.params,
@@ -113,16 +119,41 @@ function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
 }
 
 /**
- * Runs the kNN in a transaction so the HNSW settings stay local to it: ef_search twice the
- * candidate count and at least 80 (the default 40 would cap the result and lose recall), and iterative scans so filters applied
- * after the index scan still fill the limit (pgvector >= 0.8).
+ * Whether a ready document of the collection is hidden from the caller's groups. Only then can the
+ * access check leave a caller few of the collection's chunks; documents, not chunks, are read, and
+ * the scan stops at the first hidden one.
+ */
+async function hidesDocuments(db: Db, collectionId: string, groups: string[]): Promise<boolean> {
+  const r = await db.query<{ hidden: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = $1 AND d.status = 'ready'
+  AND NOT (d.access_groups = '{}' OR d.access_groups && $2::text[])) AS hidden`,
+    [collectionId, groups],
+  );
+  return r.rows[0]?.hidden === true;
+}
+
+async function exactSearch(db: Db, input: VectorSearchInput): Promise<RankedHit[]> {
+  const exact = exactVectorQuery(input);
+  const rows = (await db.query<{ chunk_id: string; score: number }>(exact.sql, exact.params)).rows;
+  return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+}
+
+/**
+ * A filtered search, the caller's access groups included, is exact when few chunks match: the graph
+ * applies filters after its scan, and its iterative scan gives up after `hnsw.max_scan_tuples`, so
+ * a caller who may read a small share of a large collection would get fewer than `limit` hits. When
+ * many chunks match, the graph is tried first and the exact search runs only if it came back short.
+ *
+ * The graph search runs in a transaction so the HNSW settings stay local to it: ef_search twice the
+ * candidate count and at least 80 (the default 40 would cap the result and lose recall), and
+ * iterative scans so filters applied after the index scan still fill the limit (pgvector >= 0.8).
  */
 export async function vectorSearch(db: Db, input: VectorSearchInput): Promise<RankedHit[]> {
-  if (hasSelectiveFilters(input.filters) && (await matchingChunks(db, input, EXACT_SEARCH_THRESHOLD)) < EXACT_SEARCH_THRESHOLD) {
-    const exact = exactVectorQuery(input);
-    const rows = (await db.query<{ chunk_id: string; score: number }>(exact.sql, exact.params)).rows;
-    return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
-  }
+  const groups = input.filters?.accessGroups;
+  const filtered = hasSelectiveFilters(input.filters) || (groups !== undefined && (await hidesDocuments(db, input.collectionId, groups)));
+  // Counting to at least `limit` makes "at least this many match" mean the graph should fill it.
+  const threshold = Math.max(EXACT_SEARCH_THRESHOLD, input.limit);
+  if (filtered && (await matchingChunks(db, input, threshold)) < threshold) return exactSearch(db, input);
   const { sql, params } = vectorQuery(input);
   // pgvector's default 40 gave recall@10 0.93 on the 100k benchmark; 80 keeps it >= 0.95 (docs/benchmarks.md).
   const efSearch = Math.min(1000, Math.max(80, input.limit * 2));
@@ -131,6 +162,7 @@ export async function vectorSearch(db: Db, input: VectorSearchInput): Promise<Ra
     await tx.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
     return (await tx.query<{ chunk_id: string; score: number }>(sql, params)).rows;
   });
+  if (filtered && rows.length < input.limit) return exactSearch(db, input);
   // relaxed_order may return slightly out of order; the exact similarity is the truth.
   return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) })).sort((a, b) => b.score - a.score);
 }
