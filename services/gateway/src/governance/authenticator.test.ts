@@ -13,10 +13,14 @@ function setup(overrides: Partial<KeyRow> = {}) {
     created_by: 'test', created_at: '', updated_at: '', ...overrides,
   };
   const reads = { keys: 0 };
+  /** When set, the next key read returns the row as it was and waits for this before answering. */
+  let hold: Promise<void> | undefined;
   const store = {
     key: async () => {
       reads.keys++;
-      return row;
+      const snapshot = row;
+      if (hold) await hold;
+      return snapshot;
     },
     team: async () => TEAM,
   } as unknown as GovernanceStore;
@@ -25,6 +29,7 @@ function setup(overrides: Partial<KeyRow> = {}) {
   return {
     auth, key, reads,
     setRow: (patch: Partial<KeyRow>) => (row = { ...row, ...patch }),
+    holdReads: (until: Promise<void> | undefined) => (hold = until),
     advance: (ms: number) => (now += ms),
     now: () => now,
   };
@@ -81,5 +86,21 @@ describe('Authenticator: verified keys are cached no longer than the rows they w
     h.advance(1500);
     expect(await codeOf(h.auth.authenticate(`Bearer ${oldKey}`, undefined))).toBe('invalid_api_key');
     expect(await codeOf(h.auth.authenticate(`Bearer ${h.key.key}`, undefined))).toBe('ok');
+  });
+
+  test('a key row read before a revocation here is not cached after it', async () => {
+    const h = setup();
+    let answer!: () => void;
+    h.holdReads(new Promise<void>((r) => (answer = r)));
+    // In flight: the database answered with the row as it was before the revocation.
+    const inFlight = h.auth.authenticate(`Bearer ${h.key.key}`, undefined);
+    await Promise.resolve();
+    h.setRow({ revoked_at: new Date(h.now()).toISOString() });
+    h.auth.invalidateKey(h.key.id);
+    h.holdReads(undefined);
+    answer();
+    // The request that started before the revocation may finish; the next one must not.
+    expect(await codeOf(inFlight)).toBe('ok');
+    expect(await codeOf(h.auth.authenticate(`Bearer ${h.key.key}`, undefined))).toBe('api_key_revoked');
   });
 });

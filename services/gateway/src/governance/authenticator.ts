@@ -32,6 +32,12 @@ export class Authenticator {
    * its rotated-out secret) stops being valid, and any admin change here clears them all.
    */
   private readonly verified = new Map<string, { at: number; validUntil: number; result: Authenticated }>();
+  /**
+   * Bumped by every invalidation. A row read from the database before a revocation may arrive after
+   * it: caching it then would undo the revocation for a whole TTL, so a read that straddles an
+   * invalidation serves only its own request and is not cached.
+   */
+  private generation = 0;
 
   constructor(
     private readonly store: GovernanceStore,
@@ -40,11 +46,13 @@ export class Authenticator {
   ) {}
 
   invalidateKey(id: string): void {
+    this.generation++;
     this.keys.delete(id);
     this.verified.clear();
   }
 
   invalidateTeam(id: string): void {
+    this.generation++;
     this.teams.delete(id);
     this.verified.clear();
   }
@@ -52,7 +60,9 @@ export class Authenticator {
   async keyRow(id: string): Promise<KeyRow | null> {
     const hit = this.keys.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.row;
+    const generation = this.generation;
     const row = await this.store.key(id);
+    if (generation !== this.generation) return row;
     if (this.keys.size > 50_000) this.keys.clear();
     this.keys.set(id, { row, at: this.now() });
     return row;
@@ -61,7 +71,9 @@ export class Authenticator {
   async teamRow(id: string): Promise<TeamRow | null> {
     const hit = this.teams.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.row;
+    const generation = this.generation;
     const row = await this.store.team(id);
+    if (generation !== this.generation) return row;
     if (this.teams.size > 10_000) this.teams.clear();
     this.teams.set(id, { row, at: this.now() });
     return row;
@@ -89,6 +101,7 @@ export class Authenticator {
       }
     }
     const { id, secret } = Authenticator.parseHeader(header);
+    const generation = this.generation;
     const row = await this.keyRow(id);
     const hash = hashSecret(secret);
     const now = this.now();
@@ -109,7 +122,7 @@ export class Authenticator {
     }
     const team = await this.teamRow(row.team_id);
     const result: Authenticated = { identity: { team_id: row.team_id, key_id: row.id, role: row.role, groups }, policy: { team, key: row } };
-    if (onBehalfOfGroups === undefined) {
+    if (onBehalfOfGroups === undefined && generation === this.generation) {
       const expires = row.expires_at ? Date.parse(row.expires_at) : Infinity;
       const validUntil = current ? expires : Math.min(expires, Date.parse(row.previous_valid_until!));
       if (this.verified.size > 10_000) this.verified.clear();

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Identity } from '@quire/contracts';
 import { openTestDatabase } from '@quire/db';
 import { createLogger } from '@quire/server-kit';
 import type { RouteStore } from '../routing/route-store.js';
 import { Budgets, type Reservation } from './budgets.js';
-import { MemoryCounters } from './counters.js';
+import { MemoryCounters, RedisCounters } from './counters.js';
 import { Governance } from './governance.js';
 import type { BudgetRow, GovernanceStore } from './store.js';
 
@@ -54,4 +56,44 @@ test("the gateway's probe finds the asking request's reservation by its per-requ
   } finally {
     await db.close();
   }
+});
+
+describe('budget counters lost by Redis', () => {
+  const prefix = `quire-test-${randomUUID()}:`;
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const counters = new RedisCounters('redis://127.0.0.1:6379', prefix);
+  /** What the ledger says the period spent. */
+  let ledger = '0.20';
+  const ledgerStore = { ...store, spend: async () => ledger } as unknown as GovernanceStore;
+  const restartRedis = async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  };
+  afterAll(async () => {
+    await restartRedis();
+    await counters.close();
+    await redis.quit();
+  });
+
+  test('are seeded again from the ledger, by a reservation or by a settlement, in the same process', async () => {
+    const budgets = new Budgets(ledgerStore, counters, createLogger({ test: 'budgets' }, 'error'));
+    const first = (await budgets.reserve(identity, 100_000))!;
+    first.actual = 300_000;
+    await budgets.settle(first);
+    ledger = '0.50';
+    expect(await budgets.usedFraction(identity)).toBeCloseTo(0.5);
+
+    await restartRedis();
+    // Started from zero, the counter would let $0.60 more through a $1 budget with $0.50 spent.
+    await expect(budgets.reserve(identity, 600_000)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    expect(await budgets.usedFraction(identity)).toBeCloseTo(0.5);
+
+    const second = (await budgets.reserve(identity, 400_000))!;
+    await restartRedis();
+    // Lost between reservation and settlement: the ledger, which has this request's cost, is the value.
+    ledger = '0.70';
+    second.actual = 200_000;
+    await budgets.settle(second);
+    expect(await budgets.usedFraction(identity)).toBeCloseTo(0.7);
+  });
 });

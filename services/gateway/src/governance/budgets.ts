@@ -37,22 +37,35 @@ export interface Reservation {
   settled: boolean;
 }
 
+function slotOf(budget: BudgetRow, now: number): Slot {
+  const start = periodStart(budget.period, now);
+  return { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
+}
+
 function exceeded(s: Slot, used: number): AppError {
   return new AppError('budget_exceeded', `The ${s.budget.period}ly budget of ${s.budget.scope} "${s.budget.scope_id}" ($${s.budget.limit_usd.replace(/\.?0+$/, '')}) does not cover this request.`, {
     details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromMicros(used) },
   });
 }
 
+/** Tries of a reservation whose counter goes missing again right after it was seeded. */
+const SEED_TRIES = 3;
+
 /**
  * Budgets per team and per key, per UTC day or month. The counter of a budget holds spent plus
- * reserved micro-dollars for its period; it is seeded once from the ledger (the source of truth)
- * and then moved only by reservations and settlements, atomically (one event-loop turn in memory,
- * one Lua script in Redis), so concurrent requests can never take more than the limit between them.
+ * reserved micro-dollars for its period; it is seeded from the ledger (the source of truth) whenever
+ * it does not exist, and otherwise moved only by reservations and settlements, atomically (one
+ * event-loop turn in memory, one Lua script in Redis), so concurrent requests can never take more
+ * than the limit between them. Counters are never created by a move: a counter that Redis lost
+ * (restart, eviction, flush) would otherwise restart from zero and forget the period's spend.
  */
 export class Budgets implements BudgetProbe {
   private readonly cache = new Map<string, { rows: BudgetRow[]; at: number }>();
-  private readonly seeded = new Map<string, Promise<void>>();
+  /** Seeds in flight, one per counter; removed when done, so nothing here outlives a seed. */
+  private readonly seeding = new Map<string, Promise<void>>();
   private readonly alerted = new Set<string>();
+  /** Bumped by `invalidate`: rows read across a change are not cached (see Authenticator). */
+  private generation = 0;
 
   constructor(
     private readonly store: GovernanceStore,
@@ -63,6 +76,7 @@ export class Budgets implements BudgetProbe {
   ) {}
 
   invalidate(): void {
+    this.generation++;
     this.cache.clear();
   }
 
@@ -70,7 +84,9 @@ export class Budgets implements BudgetProbe {
     const id = `${identity.team_id}\u0000${identity.key_id}`;
     const hit = this.cache.get(id);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.rows;
+    const generation = this.generation;
     const rows = await this.store.budgetsFor(identity.team_id, identity.key_id);
+    if (generation !== this.generation) return rows;
     if (this.cache.size > 50_000) this.cache.clear();
     this.cache.set(id, { rows, at: this.now() });
     return rows;
@@ -80,33 +96,46 @@ export class Budgets implements BudgetProbe {
     const rows = await this.rows(identity);
     if (rows.length === 0) return [];
     const now = this.now();
-    const slots = rows.map((budget) => {
-      const start = periodStart(budget.period, now);
-      return { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
-    });
-    await Promise.all(slots.map((s) => this.seed(s)));
-    return slots;
+    return rows.map((budget) => slotOf(budget, now));
   }
 
+  /**
+   * Sets the counter to the period's spend in the ledger if it does not exist (SET NX, so a counter
+   * another replica seeded or moved meanwhile is kept). Concurrent seeds of one counter share a query.
+   */
   private seed(slot: Slot): Promise<void> {
-    let p = this.seeded.get(slot.key);
+    let p = this.seeding.get(slot.key);
     if (!p) {
       p = this.store
         .spend(slot.budget.scope, slot.budget.scope_id, slot.start)
-        .then((spent) => this.counters.seed(slot.key, toMicros(spent), slot.ttlMs));
-      p.catch(() => this.seeded.delete(slot.key));
-      this.seeded.set(slot.key, p);
+        .then((spent) => this.counters.seed(slot.key, toMicros(spent), slot.ttlMs))
+        .finally(() => this.seeding.delete(slot.key));
+      this.seeding.set(slot.key, p);
     }
     return p;
+  }
+
+  /** The counters' values, seeding those that do not exist. */
+  private async values(slots: Slot[]): Promise<number[]> {
+    const found = await this.counters.get(slots.map((s) => s.key));
+    const missing = slots.filter((_s, i) => found[i] === null);
+    if (missing.length === 0) return found.map((v) => v ?? 0);
+    await Promise.all(missing.map((s) => this.seed(s)));
+    return (await this.counters.get(slots.map((s) => s.key))).map((v) => v ?? 0);
   }
 
   /** Takes the worst-case cost out of every budget that applies, or refuses with 402. */
   async reserve(identity: Identity, micros: number): Promise<Reservation | null> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return null;
-    const result = await this.counters.tryAdd(slots.map((s) => ({ key: s.key, amount: micros, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs })));
-    if (!result.ok) throw exceeded(slots[result.failed]!, result.values[result.failed]!);
-    return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
+    const checks = slots.map((s) => ({ key: s.key, amount: micros, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs, mustExist: true }));
+    for (let tries = 1; ; tries++) {
+      const result = await this.counters.tryAdd(checks);
+      if (result.ok) return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
+      if (!result.missing) throw exceeded(slots[result.failed]!, result.values[result.failed]!);
+      if (tries >= SEED_TRIES) throw new Error(`budget counter ${slots[result.failed]!.key} keeps disappearing after it is seeded`);
+      await Promise.all(slots.map((s) => this.seed(s)));
+    }
   }
 
   /**
@@ -117,7 +146,7 @@ export class Budgets implements BudgetProbe {
   async check(identity: Identity, micros: number): Promise<void> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return;
-    const values = await this.counters.get(slots.map((s) => s.key));
+    const values = await this.values(slots);
     const failed = slots.findIndex((s, i) => values[i]! + micros > s.limit);
     if (failed >= 0) throw exceeded(slots[failed]!, values[failed]!);
   }
@@ -137,9 +166,16 @@ export class Budgets implements BudgetProbe {
   }
 
   private async move(slots: Slot[], delta: number): Promise<void> {
-    const values = await this.counters.add(slots.map((s) => ({ key: s.key, amount: delta, ttlMs: s.ttlMs })));
+    const values = await this.counters.add(slots.map((s) => ({ key: s.key, amount: delta, ttlMs: s.ttlMs, mustExist: true })));
+    // A counter lost since its reservation: the delta was relative to a value that is gone. The
+    // ledger has this request's rows (its real cost), so seeding from it is the right value, not
+    // seed + delta. Requests in flight at the loss settle against a counter that never held their
+    // reservation, so it can undercount by up to what was in flight then: the most a loss lets through.
+    const missing = slots.filter((_s, i) => values[i] === null);
+    if (missing.length > 0) await Promise.all(missing.map((s) => this.seed(s)));
     slots.forEach((s, i) => {
-      if (values[i]! >= Number(s.budget.soft_fraction) * s.limit) this.alert(s, values[i]!);
+      const value = values[i];
+      if (value != null && value >= Number(s.budget.soft_fraction) * s.limit) this.alert(s, value);
     });
   }
 
@@ -147,6 +183,8 @@ export class Budgets implements BudgetProbe {
   private alert(slot: Slot, used: number): void {
     const id = `${slot.budget.id}:${slot.start.getTime()}`;
     if (this.alerted.has(id)) return;
+    // Past periods' ids are dead weight; the database's claim keeps a cleared id from alerting twice.
+    if (this.alerted.size >= 10_000) this.alerted.clear();
     this.alerted.add(id);
     void (async () => {
       if (!(await this.store.claimAlert(slot.budget.id, slot.start))) return;
@@ -168,17 +206,15 @@ export class Budgets implements BudgetProbe {
   async usedFraction(identity: Identity, own?: Reservation | null): Promise<number | null> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return null;
-    const values = await this.counters.get(slots.map((s) => s.key));
+    const values = await this.values(slots);
     const ownShare = (slot: Slot) => (own && !own.settled && own.slots.some((o) => o.key === slot.key) ? own.reserved : 0);
     return Math.max(...slots.map((s, i) => (s.limit === 0 ? 1 : Math.max(0, values[i]! - ownShare(s)) / s.limit)));
   }
 
   /** What a budget has used this period (spent + in flight), for the admin API. */
   async used(budget: BudgetRow): Promise<{ period_start: string; used_usd: string }> {
-    const start = periodStart(budget.period, this.now());
-    const slot = { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
-    await this.seed(slot);
-    const [value] = await this.counters.get([slot.key]);
-    return { period_start: start.toISOString(), used_usd: fromMicros(value ?? 0) };
+    const slot = slotOf(budget, this.now());
+    const [value] = await this.values([slot]);
+    return { period_start: slot.start.toISOString(), used_usd: fromMicros(value ?? 0) };
   }
 }

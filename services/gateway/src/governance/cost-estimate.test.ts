@@ -33,4 +33,17 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
     const unpriced = await estimateRequest({ model: 'p/unknown', input: 'hello' }, '/v1/embeddings', costOf, noRoutes);
     expect(unpriced.micros).toBe(0);
   });
+
+  test('tool definitions and a response schema are input: they count as much as the same characters in a message', async () => {
+    const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`field_${i}`, { type: 'string', description: 'a long description '.repeat(5) }])) };
+    const tools = [{ type: 'function', function: { name: 'lookup', description: 'Looks things up.', parameters: schema } }];
+    const response_format = { type: 'json_schema', json_schema: { name: 'answer', schema } };
+    const messages = [{ role: 'user', content: 'hi' }];
+    const bare = await estimateRequest({ model: 'p/dear', messages, max_tokens: 1 }, '/v1/chat/completions', costOf, noRoutes);
+    const full = await estimateRequest({ model: 'p/dear', messages, tools, response_format, max_tokens: 1 }, '/v1/chat/completions', costOf, noRoutes);
+    const extraChars = JSON.stringify(tools).length + JSON.stringify(response_format).length;
+    expect(full.inputTokens).toBe(Math.ceil((JSON.stringify(messages).length + extraChars) / 4));
+    expect(full.inputTokens - bare.inputTokens).toBeGreaterThanOrEqual(Math.floor(extraChars / 4));
+    expect(full.micros).toBeGreaterThan(bare.micros);
+  });
 });

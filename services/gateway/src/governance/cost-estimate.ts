@@ -52,9 +52,10 @@ const charsOf = (value: unknown): number => (typeof value === 'string' ? value.l
 
 /**
  * The worst case a request can cost before it goes out: input tokens estimated from characters
- * (4 per token, rounded up), output at max_tokens (or a default), priced at the dearest target the
- * name can reach (a route's targets and downgrade targets). An unpriced model reserves nothing:
- * its calls are metered with cost NULL and never count against a budget.
+ * (4 per token, rounded up; tool definitions and a response schema reach the model as input too),
+ * output at max_tokens (or a default, which admission then sends as the cap under a budget), priced
+ * at the dearest target the name can reach (a route's targets and downgrade targets). An unpriced
+ * model reserves nothing: its calls are metered with cost NULL and never count against a budget.
  */
 export async function estimateRequest(body: Record<string, unknown>, path: string, costOf: CostOf, routes: RouteStore): Promise<Estimate> {
   const model = String(body.model);
@@ -62,7 +63,8 @@ export async function estimateRequest(body: Record<string, unknown>, path: strin
   let outputTokens = 0;
   let usage: UsageV1;
   if (path.endsWith('/chat/completions')) {
-    inputTokens = Math.ceil(charsOf(body.messages) / 4);
+    const extras = [body.tools, body.response_format].reduce<number>((n, v) => (v == null ? n : n + charsOf(v)), 0);
+    inputTokens = Math.ceil((charsOf(body.messages) + extras) / 4);
     const max = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
     outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : DEFAULT_MAX_OUTPUT_TOKENS;
     usage = { ...emptyUsage(), inputTokens, outputTokens };

@@ -12,29 +12,40 @@ export interface CounterCheck {
   mode: 'fit' | 'below';
   limit: number;
   ttlMs: number;
+  /**
+   * Budget counters start from the ledger's spend, not from zero: one that does not exist (never
+   * seeded, or lost with a Redis restart or eviction) fails the whole call with `missing` instead of
+   * being created, so the caller seeds it and tries again.
+   */
+  mustExist?: boolean;
 }
 
 export interface CounterDelta {
   key: string;
   amount: number;
   ttlMs: number;
+  /** As for CounterCheck: a missing counter is left missing and its value comes back null. */
+  mustExist?: boolean;
 }
 
 export interface TryAddResult {
   ok: boolean;
   /** Index of the first check that failed (-1 when ok). */
   failed: number;
-  /** The values after adding (when ok) or as found (when not). */
+  /** The failed check's counter does not exist (`mustExist` only): seed it, then retry. */
+  missing: boolean;
+  /** The values after adding (when ok) or as found (when not; 0 for a missing counter). */
   values: number[];
 }
 
 export interface Counters {
   tryAdd(checks: CounterCheck[]): Promise<TryAddResult>;
-  /** Unconditional (settling a reservation may subtract); returns the values after. */
-  add(deltas: CounterDelta[]): Promise<number[]>;
+  /** Unconditional (settling a reservation may subtract); returns the values after (null: a `mustExist` counter that is missing). */
+  add(deltas: CounterDelta[]): Promise<(number | null)[]>;
   /** Sets a counter only if it does not exist yet (seeding from the ledger). */
   seed(key: string, value: number, ttlMs: number): Promise<void>;
-  get(keys: string[]): Promise<number[]>;
+  /** Current values; null for a counter that does not exist. */
+  get(keys: string[]): Promise<(number | null)[]>;
   close(): Promise<void>;
 }
 
@@ -46,12 +57,12 @@ export class MemoryCounters implements Counters {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  private read(key: string, now: number): number {
+  private read(key: string, now: number): number | null {
     const entry = this.values.get(key);
-    if (!entry) return 0;
+    if (!entry) return null;
     if (entry.expiresAt <= now) {
       this.values.delete(key);
-      return 0;
+      return null;
     }
     return entry.value;
   }
@@ -74,15 +85,18 @@ export class MemoryCounters implements Counters {
 
   tryAddSync(checks: CounterCheck[]): TryAddResult {
     const now = this.now();
-    const values = checks.map((c) => this.read(c.key, now));
+    const found = checks.map((c) => this.read(c.key, now));
+    const values = found.map((v) => v ?? 0);
+    const missing = checks.findIndex((c, i) => c.mustExist && found[i] === null);
+    if (missing >= 0) return { ok: false, failed: missing, missing: true, values };
     const failed = checks.findIndex((c, i) => !passes(c, values[i]!));
-    if (failed >= 0) return { ok: false, failed, values };
-    return { ok: true, failed: -1, values: checks.map((c) => this.write(c.key, c.amount, c.ttlMs, now)) };
+    if (failed >= 0) return { ok: false, failed, missing: false, values };
+    return { ok: true, failed: -1, missing: false, values: checks.map((c) => this.write(c.key, c.amount, c.ttlMs, now)) };
   }
 
-  async add(deltas: CounterDelta[]): Promise<number[]> {
+  async add(deltas: CounterDelta[]): Promise<(number | null)[]> {
     const now = this.now();
-    return deltas.map((d) => this.write(d.key, d.amount, d.ttlMs, now));
+    return deltas.map((d) => (d.mustExist && this.read(d.key, now) === null ? null : this.write(d.key, d.amount, d.ttlMs, now)));
   }
 
   async seed(key: string, value: number, ttlMs: number): Promise<void> {
@@ -91,7 +105,7 @@ export class MemoryCounters implements Counters {
     this.values.set(key, { value, expiresAt: now + ttlMs });
   }
 
-  async get(keys: string[]): Promise<number[]> {
+  async get(keys: string[]): Promise<(number | null)[]> {
     const now = this.now();
     return keys.map((k) => this.read(k, now));
   }
@@ -99,36 +113,50 @@ export class MemoryCounters implements Counters {
   async close(): Promise<void> {}
 }
 
-// ARGV per key: amount, mode (1 = fit, 0 = below), limit, ttl ms.
+// ARGV per key: amount, mode (1 = fit, 0 = below), limit, ttl ms, must exist (1/0).
+// Returns {ok, failed index, missing, values...}.
 const TRY_ADD = `
 local n = #KEYS
 local vals = {}
-for i = 1, n do vals[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
 for i = 1, n do
-  local amount = tonumber(ARGV[(i - 1) * 4 + 1])
-  local fit = ARGV[(i - 1) * 4 + 2] == '1'
-  local limit = tonumber(ARGV[(i - 1) * 4 + 3])
+  local raw = redis.call('GET', KEYS[i])
+  if not raw and ARGV[(i - 1) * 5 + 5] == '1' then
+    local out = {0, i - 1, 1}
+    for j = 1, n do out[j + 3] = 0 end
+    return out
+  end
+  vals[i] = tonumber(raw or '0')
+end
+for i = 1, n do
+  local amount = tonumber(ARGV[(i - 1) * 5 + 1])
+  local fit = ARGV[(i - 1) * 5 + 2] == '1'
+  local limit = tonumber(ARGV[(i - 1) * 5 + 3])
   local ok
   if fit then ok = vals[i] + amount <= limit and vals[i] < limit else ok = vals[i] < limit end
   if not ok then
-    local out = {0, i - 1}
-    for j = 1, n do out[j + 2] = vals[j] end
+    local out = {0, i - 1, 0}
+    for j = 1, n do out[j + 3] = vals[j] end
     return out
   end
 end
-local out = {1, -1}
+local out = {1, -1, 0}
 for i = 1, n do
-  local v = redis.call('INCRBY', KEYS[i], ARGV[(i - 1) * 4 + 1])
-  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 4 + 4]) end
-  out[i + 2] = v
+  local v = redis.call('INCRBY', KEYS[i], ARGV[(i - 1) * 5 + 1])
+  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 5 + 4]) end
+  out[i + 3] = v
 end
 return out`;
 
+// ARGV per key: amount, ttl ms, must exist (1/0). A missing must-exist counter answers false (nil).
 const ADD = `
 local out = {}
 for i = 1, #KEYS do
-  out[i] = redis.call('INCRBY', KEYS[i], ARGV[(i - 1) * 2 + 1])
-  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 2 + 2]) end
+  if ARGV[(i - 1) * 3 + 3] == '1' and redis.call('EXISTS', KEYS[i]) == 0 then
+    out[i] = false
+  else
+    out[i] = redis.call('INCRBY', KEYS[i], ARGV[(i - 1) * 3 + 1])
+    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 3 + 2]) end
+  end
 end
 return out`;
 
@@ -142,27 +170,28 @@ export class RedisCounters implements Counters {
   }
 
   async tryAdd(checks: CounterCheck[]): Promise<TryAddResult> {
-    const args = checks.flatMap((c) => [String(Math.round(c.amount)), c.mode === 'fit' ? '1' : '0', String(c.limit), String(c.ttlMs)]);
+    const args = checks.flatMap((c) => [String(Math.round(c.amount)), c.mode === 'fit' ? '1' : '0', String(c.limit), String(c.ttlMs), c.mustExist ? '1' : '0']);
     const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).quireTryAdd!;
     const out = await run.call(this.redis, checks.length, ...checks.map((c) => this.prefix + c.key), ...args);
-    return { ok: out[0] === 1, failed: Number(out[1]), values: out.slice(2).map(Number) };
+    return { ok: out[0] === 1, failed: Number(out[1]), missing: out[2] === 1, values: out.slice(3).map(Number) };
   }
 
-  async add(deltas: CounterDelta[]): Promise<number[]> {
+  async add(deltas: CounterDelta[]): Promise<(number | null)[]> {
     if (deltas.length === 0) return [];
-    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).quireAdd!;
-    const out = await run.call(this.redis, deltas.length, ...deltas.map((d) => this.prefix + d.key), ...deltas.flatMap((d) => [String(Math.round(d.amount)), String(d.ttlMs)]));
-    return out.map(Number);
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<(number | null)[]>>).quireAdd!;
+    const args = deltas.flatMap((d) => [String(Math.round(d.amount)), String(d.ttlMs), d.mustExist ? '1' : '0']);
+    const out = await run.call(this.redis, deltas.length, ...deltas.map((d) => this.prefix + d.key), ...args);
+    return out.map((v) => (v === null ? null : Number(v)));
   }
 
   async seed(key: string, value: number, ttlMs: number): Promise<void> {
     await this.redis.set(this.prefix + key, String(Math.round(value)), 'PX', ttlMs, 'NX');
   }
 
-  async get(keys: string[]): Promise<number[]> {
+  async get(keys: string[]): Promise<(number | null)[]> {
     if (keys.length === 0) return [];
     const values = await this.redis.mget(...keys.map((k) => this.prefix + k));
-    return values.map((v) => Number(v ?? 0));
+    return values.map((v) => (v === null ? null : Number(v)));
   }
 
   async close(): Promise<void> {

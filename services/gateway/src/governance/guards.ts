@@ -1,9 +1,11 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { HEADERS, isOrgAdmin, type Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import type { UpstreamError } from '../platform-proxy.js';
 import { modelAllowed, type Policy } from './authenticator.js';
+import type { Reservation } from './budgets.js';
 import { estimateRequest } from './cost-estimate.js';
 import type { CallState, Governance } from './governance.js';
 import type { Admission } from './rate-limits.js';
@@ -32,7 +34,13 @@ export interface ModelCaller {
  * worst-case cost. Rate-limit headers go out through `setHeader` (a refusal's ride on its AppError).
  * Returns the per-request identity that every ledger row of the call must carry (the ledger hook
  * finds this request's state by it, never by a caller-chosen trace id), and `settle`, to run once
- * when the response closes: the reservation is settled to the real cost and the tokens to the real use.
+ * when the response closes (`settleOnClose`): the reservation is settled to the real cost and the
+ * tokens to the real use. A refusal after the rate limits counted the request gives the count back.
+ *
+ * A chat call under a budget that sets no max_tokens gets `max_completion_tokens` set to the output
+ * the reservation assumed (DEFAULT_MAX_OUTPUT_TOKENS): without a cap the provider's own default (or
+ * none) decides, and one long answer could spend past a hard limit. Callers without a budget, and
+ * unpriced models (which never count against one), are sent as they asked.
  */
 export async function admitModelCall(
   gov: Governance,
@@ -53,13 +61,25 @@ export async function admitModelCall(
     // count against the caller's tpm, but it is not another request and is never refused halfway.
     // Background indexing is not: a large upload would otherwise fill the uploader's token window
     // for as long as it indexes, and refuse their searches and chats (its cost still meets budgets).
-    admission = caller.purpose === 'ingest-embed' ? { headers: {}, tokenKeys: [], estimatedTokens: 0 } : gov.rates.meterTokens(caller.identity, policy);
+    admission = caller.purpose === 'ingest-embed' ? { headers: {}, tokenKeys: [], requestKeys: [], estimatedTokens: 0 } : gov.rates.meterTokens(caller.identity, policy);
   } else {
     // A refusal carries its headers (retry-after, x-ratelimit-*) on the AppError: the error answer sends them.
     admission = await gov.rates.admit(caller.identity, policy, estimate.inputTokens + estimate.outputTokens);
-    for (const k in admission.headers) setHeader(k, admission.headers[k]!);
   }
-  const reservation = await gov.budgets.reserve(caller.identity, estimate.micros);
+  let reservation: Reservation | null;
+  try {
+    reservation = await gov.budgets.reserve(caller.identity, estimate.micros);
+  } catch (error) {
+    await gov.rates.refund(admission).catch((refundError: unknown) =>
+      gov.options.logger.error('rate limit refund failed', { trace_id: caller.traceId, err: String(refundError) }),
+    );
+    throw error;
+  }
+  // Only now: the counts in them hold for a request that is served.
+  for (const k in admission.headers) setHeader(k, admission.headers[k]!);
+  if (reservation && estimate.micros > 0 && path.endsWith('/chat/completions') && body.max_tokens == null && body.max_completion_tokens == null) {
+    body.max_completion_tokens = estimate.outputTokens;
+  }
   const identity: Identity = { ...caller.identity };
   const state: CallState = { reservation, tokens: 0, settled: false };
   gov.calls.set(identity, state);
@@ -74,6 +94,20 @@ export async function admitModelCall(
   return { identity, settle };
 }
 
+/**
+ * Runs `settle` when the response closes. Admission awaits (keys, budgets, Redis), and a client may
+ * go away meanwhile: its 'close' has then already fired, so `settle` runs at once and the answer is
+ * false: the call must not go out, since nobody is there to receive it and its reservation is gone.
+ */
+export function settleOnClose(res: ServerResponse, settle: () => void): boolean {
+  if (res.destroyed || res.writableFinished) {
+    settle();
+    return false;
+  }
+  res.once('close', settle);
+  return true;
+}
+
 /** Governed model paths that reach express (the model front hands over only unusual requests). */
 export function modelGuard(gov: Governance): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -84,8 +118,7 @@ export function modelGuard(gov: Governance): RequestHandler {
     const caller: ModelCaller = { ...locals, purpose: req.get(HEADERS.purpose) };
     admitModelCall(gov, caller, body, req.path, (k, v) => res.setHeader(k, v)).then(({ identity, settle }) => {
       locals.identity = identity;
-      res.once('close', settle);
-      next();
+      if (settleOnClose(res, settle)) next();
     }, next);
   };
 }

@@ -15,6 +15,8 @@ export interface Admission {
   headers: Record<string, string>;
   /** Token counters to correct once the real usage is known. */
   tokenKeys: string[];
+  /** Request counters this admission took one from (for `refund`). */
+  requestKeys: string[];
   estimatedTokens: number;
 }
 
@@ -55,7 +57,7 @@ export class RateLimiter {
     const now = this.now();
     const windowStart = this.windowStart(now);
     const limits = this.limits(identity, policy, windowStart, ['requests', 'tokens']);
-    if (limits.length === 0) return { headers: {}, tokenKeys: [], estimatedTokens };
+    if (limits.length === 0) return { headers: {}, tokenKeys: [], requestKeys: [], estimatedTokens };
     const checks: CounterCheck[] = limits.map((l) => ({
       key: l.key,
       amount: l.kind === 'requests' ? 1 : estimatedTokens,
@@ -89,7 +91,8 @@ export class RateLimiter {
         headers,
       });
     }
-    return { headers, tokenKeys: limits.filter((l) => l.kind === 'tokens').map((l) => l.key), estimatedTokens };
+    const keysOf = (kind: Limit['kind']) => limits.filter((l) => l.kind === kind).map((l) => l.key);
+    return { headers, tokenKeys: keysOf('tokens'), requestKeys: keysOf('requests'), estimatedTokens };
   }
 
   /**
@@ -98,7 +101,19 @@ export class RateLimiter {
    */
   meterTokens(identity: Identity, policy: Policy): Admission {
     const tokenKeys = this.limits(identity, policy, this.windowStart(this.now()), ['tokens']).map((l) => l.key);
-    return { headers: {}, tokenKeys, estimatedTokens: 0 };
+    return { headers: {}, tokenKeys, requestKeys: [], estimatedTokens: 0 };
+  }
+
+  /**
+   * Gives back what `admit` counted, for a request refused later in the same admission (a budget's
+   * 402): a request that was never served must not use up the caller's requests or tokens.
+   */
+  async refund(admission: Admission): Promise<void> {
+    const deltas = [
+      ...admission.requestKeys.map((key) => ({ key, amount: -1, ttlMs: WINDOW_MS + 5000 })),
+      ...(admission.estimatedTokens > 0 ? admission.tokenKeys.map((key) => ({ key, amount: -admission.estimatedTokens, ttlMs: WINDOW_MS + 5000 })) : []),
+    ];
+    if (deltas.length > 0) await this.counters.add(deltas);
   }
 
   async correctTokens(admission: Admission, actualTokens: number): Promise<void> {

@@ -4,7 +4,7 @@ import { AppError, logRequestFailure, toErrorResponse, traceIdOf, verifyIdentity
 import { attributionFrom } from '../caller-identity.js';
 import { ON_BEHALF_OF_GROUPS } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
-import { admitModelCall, auditRefusal, type ModelCaller } from '../governance/guards.js';
+import { admitModelCall, auditRefusal, settleOnClose, type ModelCaller } from '../governance/guards.js';
 import type { Attribution } from '../ledger.js';
 import type { ModelService } from '../model-service.js';
 import { chatCompletions } from './chat-completions.js';
@@ -127,7 +127,7 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
       if (object) {
         const admitted = await admitModelCall(gov, who, body as Record<string, unknown>, req.url!, (k, v) => res.setHeader(k, v));
         who.identity = admitted.identity;
-        res.once('close', admitted.settle);
+        if (!settleOnClose(res, admitted.settle)) return;
       }
       await endpoint(deps.models, body, attributionFrom(who, (name) => header(req, name)), res);
     } catch (error) {
