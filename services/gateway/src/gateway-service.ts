@@ -105,7 +105,7 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   modelApi.post('/v1/embeddings', handle(embeddingsHandler(models)));
   modelApi.post('/v1/rerank', handle(rerankHandler(models)));
   modelApi.use(budgetCheckRouter(governance));
-  modelApi.use(routesAdminRouter(routes));
+  modelApi.use(routesAdminRouter(routes, deps.catalog, governance.audit));
   modelApi.use(usageRouter(deps.db));
   app.use(modelApi);
   app.use(refusalAudit(governance));

@@ -4,6 +4,7 @@ import { AppError, handle, parseWith } from '@quire/server-kit';
 import { requireAdmin, type CallerLocals } from '../caller-identity.js';
 import type { Governance } from '../governance/governance.js';
 import { decodeCursor } from '../governance/store.js';
+import { csvCell } from '../csv.js';
 import { change, PageQuery } from './admin-common.js';
 
 const Decimal = z.string().regex(/^\d{1,12}(\.\d{1,12})?$/, 'a decimal string of USD such as "25" or "0.50"');
@@ -16,21 +17,17 @@ const PutBudget = z.object({
   alert_webhook: z.string().url().max(2000).nullable().default(null),
 }).strict();
 const BudgetsQuery = PageQuery.extend({ scope: z.enum(['team', 'key']).optional(), scope_id: z.string().max(100).optional() });
+const MAX_BIGINT = 2n ** 63n - 1n;
 const AuditQuery = PageQuery.extend({
   format: z.enum(['json', 'jsonl', 'csv']).default('json'),
   action: z.string().max(200).optional(),
   outcome: z.enum(['ok', 'refused']).optional(),
   team: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
-  cursor: z.string().regex(/^\d+$/).optional(),
+  // An audit row id: Postgres would refuse one past bigint with a 500.
+  cursor: z.string().regex(/^\d{1,19}$/, 'an audit row id (from x-next-cursor)').refine((v) => BigInt(v) <= MAX_BIGINT, 'an audit row id (from x-next-cursor)').optional(),
 });
 const PutGrant = z.object({ access: z.enum(['read', 'write']) }).strict();
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only. */
 export function budgetsAuditRouter(gov: Governance): Router {

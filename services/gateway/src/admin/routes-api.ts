@@ -1,8 +1,12 @@
 import express, { type Router } from 'express';
+import { emptyUsage } from '@quire/models';
 import { AppError, handle, parseWith } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
-import { ROUTE_NAME, RouteSchema } from '../routing/route-config.js';
+import type { AuditLog } from '../governance/audit.js';
+import type { ModelCatalog } from '../model-service.js';
+import { ROUTE_NAME, RouteSchema, type Route } from '../routing/route-config.js';
 import type { RouteStore, RouteView } from '../routing/route-store.js';
+import { change } from './admin-common.js';
 
 function routeName(raw: string | string[] | undefined): string {
   const name = String(raw ?? '');
@@ -12,11 +16,49 @@ function routeName(raw: string | string[] | undefined): string {
 
 const present = (v: RouteView) => ({ name: v.name, source: v.source, ...v.route, ...(v.updated_at ? { updated_at: v.updated_at, updated_by: v.updated_by } : {}) });
 
+/** Why the registry cannot make any model (chat, embedding or rerank) of `model`; null when it can. */
+function unresolvable(catalog: ModelCatalog, model: string): string | null {
+  let first: unknown;
+  const makers: ((name: string) => unknown)[] = [(n) => catalog.generationModel(n), (n) => catalog.embeddingModel(n), (n) => catalog.rerankingModel(n)];
+  for (const make of makers) {
+    try {
+      make(model);
+      return null;
+    } catch (error) {
+      // "No such capability" says less than "no such provider": keep the first, most telling reason.
+      first ??= error;
+    }
+  }
+  return first instanceof Error ? first.message : String(first);
+}
+
+/**
+ * A route whose target the registry cannot resolve fails every call routed to it, so it is refused
+ * here (400, naming the targets), not found out by callers. A target without a price is allowed:
+ * its calls are metered with cost null and never count against a budget, which the answer's
+ * `warnings` says.
+ */
+function checkTargets(catalog: ModelCatalog, route: Route): string[] {
+  const targets = [
+    ...route.targets.map((t, i) => ({ model: t.model, param: `targets.${i}` })),
+    ...(route.downgrade?.targets ?? []).map((t, i) => ({ model: t.model, param: `downgrade.targets.${i}` })),
+  ];
+  const bad = targets.map((t) => ({ ...t, reason: unresolvable(catalog, t.model) })).filter((t) => t.reason !== null);
+  if (bad.length > 0) {
+    throw new AppError('invalid_request', `Unknown route target${bad.length > 1 ? 's' : ''}: ${bad.map((t) => `"${t.model}" (${t.reason})`).join('; ')}`, {
+      param: bad[0]!.param,
+      details: { targets: bad.map((t) => t.model) },
+    });
+  }
+  const unpriced = [...new Set(targets.map((t) => t.model))].filter((m) => catalog.costOf(m, { ...emptyUsage(), inputTokens: 1 }) === null);
+  return unpriced.map((m) => `Target "${m}" has no price: its calls are metered with cost null and count against no budget.`);
+}
+
 /**
  * `GET/PUT/DELETE /v1/admin/routes[/:name]`: routes changed at run time, stored in the database,
- * overriding the routes file. Admins only.
+ * overriding the routes file. Admins only; every change is audited with its before and after.
  */
-export function routesAdminRouter(store: RouteStore): Router {
+export function routesAdminRouter(store: RouteStore, catalog: ModelCatalog, audit: AuditLog): Router {
   const router = express.Router();
   router.use('/v1/admin', (_req, res, next) => {
     try {
@@ -37,13 +79,19 @@ export function routesAdminRouter(store: RouteStore): Router {
   router.put('/v1/admin/routes/:name', handle(async (req, res) => {
     const name = routeName(req.params.name);
     const route = parseWith(RouteSchema, req.body, 'route');
+    const warnings = checkTargets(catalog, route);
     const identity = requireAdmin(res);
-    res.json(present(await store.put(name, route, identity.key_id)));
+    const before = await store.view(name);
+    const after = present(await store.put(name, route, identity.key_id));
+    await audit.write(change(res, before ? 'route.update' : 'route.create', 'route', name, before ? present(before) : null, after));
+    res.json({ ...after, warnings });
   }));
   router.delete('/v1/admin/routes/:name', handle(async (req, res) => {
     const name = routeName(req.params.name);
     const identity = requireAdmin(res);
-    if (!(await store.delete(name, identity.key_id))) throw new AppError('not_found', `No route named "${name}".`);
+    const before = await store.view(name);
+    if (!before || !(await store.delete(name, identity.key_id))) throw new AppError('not_found', `No route named "${name}".`);
+    await audit.write(change(res, 'route.delete', 'route', name, present(before), null));
     res.json({ name, deleted: true });
   }));
   return router;

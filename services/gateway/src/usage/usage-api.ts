@@ -4,6 +4,7 @@ import type { Db } from '@quire/db';
 import { addDecimal } from '@quire/models';
 import { AppError, handle, parseWith } from '@quire/server-kit';
 import { isAdmin, type CallerLocals } from '../caller-identity.js';
+import { csvCell } from '../csv.js';
 
 /** What `group_by` accepts, and the SQL each dimension groups by. */
 const DIMENSIONS = {
@@ -22,8 +23,15 @@ type Dimension = keyof typeof DIMENSIONS;
 /** Filters: the same dimensions (but day, which is from/to), matched exactly. */
 const FILTERS: Partial<Record<Dimension, string>> = { ...DIMENSIONS, day: undefined };
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const Instant = z.string().refine((v) => DATE.test(v) || !Number.isNaN(Date.parse(v)), 'must be a date (YYYY-MM-DD) or an ISO timestamp');
+/** A calendar date that exists (zod checks month lengths and leap years); year 0 is not one to Postgres. */
+const Day = z.iso.date().refine((v) => !v.startsWith('0000'), 'year 0000 is not a date');
+/** With `Z` or an offset only: a bare timestamp would be read in the database session's time zone. */
+const Timestamp = z.iso.datetime({ offset: true }).refine((v) => !v.startsWith('0000'), 'year 0000 is not a date');
+const isDay = (v: string) => Day.safeParse(v).success;
+const Bound = z
+  .string()
+  .max(64)
+  .refine((v) => isDay(v) || Timestamp.safeParse(v).success, 'must be a calendar date (YYYY-MM-DD, UTC) or an ISO timestamp with Z or an offset (2024-05-01T00:00:00Z)');
 
 const QuerySchema = z.object({
   group_by: z
@@ -32,9 +40,9 @@ const QuerySchema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((dims) => dims.every((d) => d in DIMENSIONS), `group_by takes a comma-separated list of: ${Object.keys(DIMENSIONS).join(', ')}`)
     .transform((dims) => [...new Set(dims)] as Dimension[]),
-  from: Instant.optional(),
+  from: Bound.optional(),
   /** Exclusive; a bare date includes that whole day. */
-  to: Instant.optional(),
+  to: Bound.optional(),
   format: z.enum(['json', 'csv']).default('json'),
   team: z.string().optional(),
   key: z.string().optional(),
@@ -51,22 +59,15 @@ const INT_METRICS = METRICS.filter((m) => m !== 'cost_usd');
 
 type Row = Record<string, string | number | null>;
 
-function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * `GET /v1/usage`: cost and tokens from the ledger, grouped by any of team, key, collection, model,
  * route, purpose, day; exact decimal sums (strings); JSON or `format=csv`. Non-admins see their own
  * team only.
+ *
+ * `requests` counts distinct trace ids (one per caller request, however many attempts, retries and
+ * fallbacks it made), so it cannot be summed across groups. `cost_usd` sums the priced attempts and
+ * is null for a group whose attempts are all unpriced; `unpriced_attempts` says how many were left
+ * out, so a non-null cost with unpriced attempts is a lower bound.
  */
 export function usageRouter(db: Db): Router {
   const router = express.Router();
@@ -80,8 +81,9 @@ export function usageRouter(db: Db): Router {
     const where: string[] = [];
     const params: unknown[] = [];
     const bind = (value: unknown) => `$${params.push(value)}`;
-    if (q.from) where.push(`created_at >= ${bind(DATE.test(q.from) ? `${q.from}T00:00:00Z` : q.from)}::timestamptz`);
-    if (q.to) where.push(`created_at < ${bind(DATE.test(q.to) ? `${nextDay(q.to)}T00:00:00Z` : q.to)}::timestamptz`);
+    // Days are UTC days, computed by Postgres so that no bound depends on the session's time zone.
+    if (q.from) where.push(isDay(q.from) ? `created_at >= (${bind(q.from)}::date::timestamp AT TIME ZONE 'UTC')` : `created_at >= ${bind(q.from)}::timestamptz`);
+    if (q.to) where.push(isDay(q.to) ? `created_at < ((${bind(q.to)}::date + 1)::timestamp AT TIME ZONE 'UTC')` : `created_at < ${bind(q.to)}::timestamptz`);
     for (const [dim, sql] of Object.entries(FILTERS) as [Dimension, string | undefined][]) {
       const value = q[dim as keyof typeof q];
       if (sql && typeof value === 'string') where.push(`${sql} = ${bind(value)}`);
@@ -97,7 +99,8 @@ export function usageRouter(db: Db): Router {
       'coalesce(sum(cached_input_tokens), 0)::text AS cached_input_tokens',
       'coalesce(sum(reasoning_tokens), 0)::text AS reasoning_tokens',
       'coalesce(sum(search_units), 0)::text AS search_units',
-      'coalesce(sum(cost_usd), 0)::text AS cost_usd',
+      // NULL when every attempt of the group is unpriced: its cost is unknown, not zero.
+      'sum(cost_usd)::text AS cost_usd',
     ].join(', ')}
       FROM usage_ledger ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ${groups.length ? `GROUP BY ${q.group_by.map((_d, i) => i + 1).join(', ')} ORDER BY ${q.group_by.map((_d, i) => i + 1).join(', ')}` : ''}`;
@@ -108,14 +111,15 @@ export function usageRouter(db: Db): Router {
         const row: Row = {};
         for (const d of q.group_by) row[d] = r[d] ?? null;
         for (const m of INT_METRICS) row[m] = Number(r[m]);
-        row.cost_usd = r.cost_usd ?? '0';
+        row.cost_usd = r.cost_usd ?? null;
         return row;
       });
     const totals: Row = {};
     for (const m of INT_METRICS) totals[m] = data.reduce((n, r) => n + (r[m] as number), 0);
     // `requests` are distinct traces; summing groups would count a request once per group it spans.
     if (q.group_by.length > 0) delete totals.requests;
-    totals.cost_usd = data.reduce((sum, r) => addDecimal(sum, r.cost_usd as string), '0');
+    const priced = data.filter((r) => r.cost_usd !== null);
+    totals.cost_usd = data.length > 0 && priced.length === 0 ? null : priced.reduce((sum, r) => addDecimal(sum, r.cost_usd as string), '0');
 
     if (q.format === 'csv') {
       const header = [...q.group_by, ...METRICS];
