@@ -39,6 +39,23 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** Takes a slot of `name` and keeps it until `release()`, which resolves once the slot is given back. */
+async function holdSlot(s: RedisSemaphores, name = 'openai'): Promise<{ release: () => Promise<void> }> {
+  const held = deferred();
+  const entered = deferred();
+  const run = s.forName(name).run(async () => {
+    entered.resolve();
+    await held.promise;
+  });
+  await entered.promise;
+  return {
+    release: async () => {
+      held.resolve();
+      await run;
+    },
+  };
+}
+
 test('three processes with limit 2 never run more than 2 at once, but do run 2', async () => {
   const instances = [instance(), instance(), instance()];
   let current = 0;
@@ -61,16 +78,9 @@ test('three processes with limit 2 never run more than 2 at once, but do run 2',
 
 test('each name has its own slots', async () => {
   const s = instance({ limit: 1 });
-  const held = deferred();
-  const entered = deferred();
-  const first = s.forName('openai').run(async () => {
-    entered.resolve();
-    await held.promise;
-  });
-  await entered.promise;
+  const first = await holdSlot(s);
   await expect(s.forName('cohere').run(async () => 'ran')).resolves.toBe('ran');
-  held.resolve();
-  await first;
+  await first.release();
 });
 
 test("a killed holder's slot frees once its lease runs out", async () => {
@@ -111,38 +121,24 @@ test('a running holder keeps renewing its slot past the lease', async () => {
 test('closing ends waits with a retryable error and the waiter takes no slot', async () => {
   const holder = instance({ limit: 1 });
   const waiter = instance({ limit: 1 });
-  const held = deferred();
-  const entered = deferred();
-  const first = holder.forName('openai').run(async () => {
-    entered.resolve();
-    await held.promise;
-  });
-  await entered.promise;
+  const first = await holdSlot(holder);
   const waiting = waiter.forName('openai').run(async () => 'should not run');
   await sleep(100);
   await waiter.close();
   await expect(waiting).rejects.toMatchObject({ code: 'service_unavailable' });
-  held.resolve();
-  await first;
+  await first.release();
   expect(await admin.exists(`quire:sem:${namespace}:openai`)).toBe(0);
 });
 
 test("a caller's signal abandons its wait only", async () => {
   const s = instance({ limit: 1 });
-  const held = deferred();
-  const entered = deferred();
-  const first = s.forName('openai').run(async () => {
-    entered.resolve();
-    await held.promise;
-  });
-  await entered.promise;
+  const first = await holdSlot(s);
   const controller = new AbortController();
   const abandoned = s.forName('openai').run(async () => 'should not run', { signal: controller.signal });
   const next = s.forName('openai').run(async () => 'ran');
   controller.abort(new Error('caller gave up'));
   await expect(abandoned).rejects.toThrow('caller gave up');
-  held.resolve();
-  await first;
+  await first.release();
   await expect(next).resolves.toBe('ran');
 });
 
