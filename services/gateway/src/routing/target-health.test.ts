@@ -38,6 +38,18 @@ describe('a circuit breaker in half-open', () => {
     expect(breaker.acquire(SETTINGS, 2_110)).toMatchObject({ probe: false });
   });
 
+  test('a call let through while the circuit was closed and answering late neither closes it nor restarts its cool-down', () => {
+    const breaker = new CircuitBreaker();
+    const early = breaker.acquire(SETTINGS, 0)!;
+    const late = breaker.acquire(SETTINGS, 0)!;
+    breaker.failure(breaker.acquire(SETTINGS, 0)!, SETTINGS, 10);
+    breaker.success(early, 5, SETTINGS, 200);
+    expect(breaker.state(SETTINGS, 200)).toBe('open');
+    breaker.failure(late, SETTINGS, 900);
+    // Still half-open at the end of the first cool-down, not pushed to 1,900.
+    expect(breaker.state(SETTINGS, 1_010)).toBe('half-open');
+  });
+
   test('a probe that never reports is given up after a cool-down, so a leak cannot shut the target for good', () => {
     const breaker = new CircuitBreaker();
     breaker.failure(breaker.acquire(SETTINGS, 0)!, SETTINGS, 0);

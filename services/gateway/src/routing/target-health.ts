@@ -93,6 +93,7 @@ export class CircuitBreaker {
       this.failure(permit, settings, now);
       return;
     }
+    if (this.stale(permit)) return;
     this.endProbe(permit);
     this.consecutiveFailures = 0;
     this.openedAt = undefined;
@@ -100,10 +101,20 @@ export class CircuitBreaker {
 
   /** A call that failed because of the target (timeouts, 5xx, 429, network, auth), not the request. */
   failure(permit: Permit, settings: CircuitBreakerSettings, now = performance.now()): void {
+    if (this.stale(permit)) return;
     this.endProbe(permit);
     this.consecutiveFailures++;
     const halfOpen = this.openedAt !== undefined;
     if (halfOpen || this.consecutiveFailures >= settings.failureThreshold) this.openedAt = now;
+  }
+
+  /**
+   * Once the circuit is open, only the current probe speaks for the target: a call let through
+   * while it was closed and answering late must neither close it (traffic would flood back to a
+   * failing target) nor restart its cool-down.
+   */
+  private stale(permit: Permit): boolean {
+    return this.openedAt !== undefined && this.probe?.permit !== permit;
   }
 
   /** A call whose outcome says nothing about the target (the client went away, a bad request). */
