@@ -321,9 +321,10 @@ export class Ledger {
           try {
             await insertRows(this.db, [row]);
           } catch (error) {
-            // A row refused by a database that answers is bad (a value it cannot take): it would
-            // refuse it on every start and hold back the rest of the file, so it is set aside.
-            if (!(await this.reachable())) return false;
+            // A row refused for its data (SQLSTATE class 22, data exception; 23, integrity) would be
+            // refused on every start and hold back the rest of the file, so it is set aside. Anything
+            // else (a lock or statement timeout, a database going away) is retried later, whole.
+            if (!isBadRow(error) || !(await this.reachable())) return false;
             firstError ??= error;
             bad.push(row);
           }
@@ -350,4 +351,10 @@ export class Ledger {
       return false;
     }
   }
+}
+
+/** A row the database refuses for what it holds, not for the database's own state. */
+function isBadRow(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

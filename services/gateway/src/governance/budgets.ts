@@ -133,7 +133,12 @@ export class Budgets implements BudgetProbe {
       const result = await this.counters.tryAdd(checks);
       if (result.ok) return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
       if (!result.missing) throw exceeded(slots[result.failed]!, result.values[result.failed]!);
-      if (tries >= SEED_TRIES) throw new Error(`budget counter ${slots[result.failed]!.key} keeps disappearing after it is seeded`);
+      if (tries >= SEED_TRIES) {
+        // The counter store is losing keys as fast as they are seeded (Redis evicting or restarting): retryable, not a fault of the request.
+        throw new AppError('service_unavailable', 'Budgets cannot be checked right now (their counters keep disappearing); try again shortly.', {
+          details: { retryable: true, counter: slots[result.failed]!.key },
+        });
+      }
       await Promise.all(slots.map((s) => this.seed(s)));
     }
   }
@@ -167,10 +172,11 @@ export class Budgets implements BudgetProbe {
 
   private async move(slots: Slot[], delta: number): Promise<void> {
     const values = await this.counters.add(slots.map((s) => ({ key: s.key, amount: delta, ttlMs: s.ttlMs, mustExist: true })));
-    // A counter lost since its reservation: the delta was relative to a value that is gone. The
-    // ledger has this request's rows (its real cost), so seeding from it is the right value, not
-    // seed + delta. Requests in flight at the loss settle against a counter that never held their
-    // reservation, so it can undercount by up to what was in flight then: the most a loss lets through.
+    // A counter lost since its reservation: the delta was relative to a value that is gone, so the
+    // counter is seeded from the ledger instead of seed + delta. Without a journal this request's
+    // rows are in the ledger by now; with one they reach it up to a flush later, and requests in
+    // flight at the loss settle against a counter that never held their reservation. Both can
+    // undercount by what was in flight then: the most a lost counter lets through.
     const missing = slots.filter((_s, i) => values[i] === null);
     if (missing.length > 0) await Promise.all(missing.map((s) => this.seed(s)));
     slots.forEach((s, i) => {

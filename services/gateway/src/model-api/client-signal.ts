@@ -6,8 +6,13 @@ import type { ServerResponse } from 'node:http';
  */
 export function clientSignal(res: ServerResponse): AbortSignal {
   const abort = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+  // A client that left before the handler asked (during an await) closed the response already: its
+  // 'close' event has fired and will not fire again.
+  if (res.destroyed && !res.writableFinished) abort.abort();
+  else {
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+  }
   return abort.signal;
 }

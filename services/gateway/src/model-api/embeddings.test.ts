@@ -175,7 +175,7 @@ describe('POST /v1/embeddings splits by the target model caps', () => {
       expect(json.data).toHaveLength(100);
     } finally {
       breaker.success = success;
-      breaker.success({ probe: false }, 1, { failureThreshold: 5, cooldownMs: 30_000 });
+      breaker.reset();
     }
     expect(tei.requests).toHaveLength(1);
     expect(openai.requests.map((r) => r.body.input)).toEqual([values]);

@@ -266,7 +266,7 @@ export async function runPlan<T>(
     if (clientSignal?.aborted) break;
   }
   if (lastError !== undefined) throw toAppError(lastError);
-  if (reopensInMs !== undefined) throw circuitsOpen(route, reopensInMs, skipped);
+  if (reopensInMs !== undefined) throw circuitsOpen(route, reopensInMs, skipped.filter((note) => note.includes(': circuit ')));
   if (unresolved !== undefined) throw toAppError(unresolved);
   throw new AppError('service_unavailable', `No target of "${route}" could be tried.`);
 }

@@ -117,6 +117,13 @@ export class CircuitBreaker {
     return this.openedAt !== undefined && this.probe?.permit !== permit;
   }
 
+  /** Closes the circuit at once, forgetting failures and any probe: for a target known to be fixed. */
+  reset(): void {
+    this.consecutiveFailures = 0;
+    this.openedAt = undefined;
+    this.probe = undefined;
+  }
+
   /** A call whose outcome says nothing about the target (the client went away, a bad request). */
   release(permit: Permit): void {
     this.endProbe(permit);

@@ -126,7 +126,7 @@ export function activateVersion(db: Db, collectionId: string, id: string): Promi
 export async function deleteVersion(db: Db, collectionId: string, id: string): Promise<'deleted' | 'current' | 'missing'> {
   if (!isUuid(id)) return 'missing';
   return db.transaction(async (tx) => {
-    const c = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR UPDATE`, [collectionId]);
+    const c = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR NO KEY UPDATE`, [collectionId]);
     if (c.rows[0]?.current_index_version_id === id) return 'current';
     const d = await tx.query(`DELETE FROM index_versions WHERE id = $1 AND collection_id = $2 RETURNING id`, [id, collectionId]);
     if (d.rows.length === 0) return 'missing';

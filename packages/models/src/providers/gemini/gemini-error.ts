@@ -17,8 +17,10 @@ function detailsOf(error: GoogleRpcError): Record<string, unknown>[] {
   return Array.isArray(error.details) ? error.details.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null) : [];
 }
 
-/** `google.rpc.RetryInfo.retryDelay` is a protobuf Duration in JSON: `"53s"`, `"1.5s"`. Over the cap counts as no hint. */
-/** RetryInfo's `retryDelay` as sent, however long (a daily quota says hours). */
+/**
+ * RetryInfo's `retryDelay` (a protobuf Duration in JSON: `"53s"`, `"1.5s"`) as sent, however long (a
+ * daily quota says hours).
+ */
 export function parseRetryDelayHintMs(body: unknown): number | undefined {
   const error = rpcError(body);
   if (!error) return undefined;

@@ -50,7 +50,9 @@ export type FinishReasonV1 = 'stop' | 'length' | 'tool_calls' | 'content_filter'
 
 /**
  * A request every adapter understands. An adapter honours each option it is given or throws an
- * UnsupportedFunctionalityError before it sends anything; it never drops one silently.
+ * UnsupportedFunctionalityError before it sends anything; it never drops one silently. One
+ * exception: `seed`, which OpenAI itself documents as best effort (no determinism is promised), is
+ * left out where an API has none (Anthropic) rather than refusing every request an eval harness sends.
  */
 export interface GenerateOptionsV1 extends CallOptionsV1 {
   messages: MessageV1[];
