@@ -33,8 +33,9 @@ export function documentVisibleSql(d: string, owner: string, team: string, group
  * A document's `access_groups` from its metadata (an SQL jsonb expression): `metadata.access_groups`,
  * a list of group names; no key, no restriction. It fails closed: any other value (a string, null, a
  * list with a non-string or empty name), which uploads refuse but older rows may hold, becomes
- * `{NULL}`, which no caller's groups overlap and which is not `{}`, so only the owning team's admins
- * see the document (here and in retrieval's `d.access_groups && groups`).
+ * `{NULL}`, which no caller's groups overlap and which is not `{}`: only the owning team's admins
+ * see the document on ingestion's routes (to replace it with corrected metadata), and search, which
+ * gives admins no bypass, finds it for nobody.
  */
 export function accessGroupsSql(metadata: string): string {
   const groups = `${metadata} -> 'access_groups'`;
