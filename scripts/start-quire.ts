@@ -66,7 +66,11 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     // The ledger journals rows in the data folder and commits them in the background (tests pass their own db: no journal).
     ...(options.db ? {} : { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } }),
     // API keys: QUIRE_ADMIN_KEY is the bootstrap admin key; without it a first start prints a new one once.
-    governance: { adminKey: env.QUIRE_ADMIN_KEY || undefined, redisUrl },
+    governance: {
+      adminKey: env.QUIRE_ADMIN_KEY || undefined,
+      redisUrl,
+      ...(gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
+    },
   });
   await governance.ready;
   const gateway = await listen(handler, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);

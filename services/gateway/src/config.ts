@@ -17,6 +17,11 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   /** The bootstrap admin key installed on a first start with no keys (without it a new one is printed once). */
   QUIRE_ADMIN_KEY: z.string().optional(),
+  /**
+   * Output tokens a chat call without max_tokens reserves against budgets, and is capped at when a
+   * budget applies (default 4096). Reasoning models count their thinking in it: raise it for them.
+   */
+  QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 

@@ -40,7 +40,7 @@ export interface GatewayDeps {
   /** The ledger's write-ahead journal (`journalDir`, normally `$QUIRE_DATA_DIR/ledger-journal`); none: every row is committed before the response. */
   ledger?: LedgerOptions;
   /** API keys, budgets, rate limits: the bootstrap admin key, Redis for shared counters, cache TTL. */
-  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print'>;
+  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print' | 'defaultMaxOutputTokens'>;
 }
 
 function fileRoutes(deps: GatewayDeps): Map<string, Route> {

@@ -24,7 +24,11 @@ const { handler, ledger, governance } = createGatewayService({
   internalSecret: env.QUIRE_INTERNAL_SECRET,
   upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
   // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
-  governance: { ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}), ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}) },
+  governance: {
+    ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
+  },
   // With a local data folder the ledger journals rows and commits them in the background.
   ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
 });

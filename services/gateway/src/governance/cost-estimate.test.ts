@@ -26,6 +26,13 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
     }
   });
 
+  test('a chat call without max_tokens assumes the default output, 4,096 tokens unless the deployment sets another', async () => {
+    const body = { model: 'p/dear', messages: [{ role: 'user', content: 'hi' }] };
+    expect((await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes)).outputTokens).toBe(4096);
+    expect((await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes, 32_768)).outputTokens).toBe(32_768);
+    expect((await estimateRequest({ ...body, max_tokens: 100 }, '/v1/chat/completions', costOf, noRoutes, 32_768)).outputTokens).toBe(100);
+  });
+
   test('search units are priced for rerank; an unpriced model reserves nothing', async () => {
     const docs = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
     const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes);

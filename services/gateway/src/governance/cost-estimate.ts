@@ -57,7 +57,13 @@ const charsOf = (value: unknown): number => (typeof value === 'string' ? value.l
  * at the dearest target the name can reach (a route's targets and downgrade targets). An unpriced
  * model reserves nothing: its calls are metered with cost NULL and never count against a budget.
  */
-export async function estimateRequest(body: Record<string, unknown>, path: string, costOf: CostOf, routes: RouteStore): Promise<Estimate> {
+export async function estimateRequest(
+  body: Record<string, unknown>,
+  path: string,
+  costOf: CostOf,
+  routes: RouteStore,
+  defaultMaxOutputTokens: number = DEFAULT_MAX_OUTPUT_TOKENS,
+): Promise<Estimate> {
   const model = String(body.model);
   let inputTokens: number;
   let outputTokens = 0;
@@ -65,8 +71,8 @@ export async function estimateRequest(body: Record<string, unknown>, path: strin
   if (path.endsWith('/chat/completions')) {
     const extras = [body.tools, body.response_format].reduce<number>((n, v) => (v == null ? n : n + charsOf(v)), 0);
     inputTokens = Math.ceil((charsOf(body.messages) + extras) / 4);
-    const max = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
-    outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : DEFAULT_MAX_OUTPUT_TOKENS;
+    const max = Number(body.max_completion_tokens ?? body.max_tokens ?? defaultMaxOutputTokens);
+    outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMaxOutputTokens;
     usage = { ...emptyUsage(), inputTokens, outputTokens };
   } else if (path.endsWith('/embeddings')) {
     inputTokens = Math.ceil(charsOf(body.input) / 4);

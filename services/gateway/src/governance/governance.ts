@@ -28,6 +28,11 @@ export interface GovernanceOptions {
   cacheTtlMs?: number;
   /** Where a generated bootstrap key is printed (stdout by default, never the logger). */
   print?: (line: string) => void;
+  /**
+   * Output tokens a chat call without max_tokens reserves, and under a budget is capped at
+   * (QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS; default DEFAULT_MAX_OUTPUT_TOKENS).
+   */
+  defaultMaxOutputTokens?: number;
 }
 
 /** Per-request state of a governed model call, found again from the ledger rows it writes. */

@@ -38,7 +38,8 @@ export interface ModelCaller {
  * tokens to the real use. A refusal after the rate limits counted the request gives the count back.
  *
  * A chat call under a budget that sets no max_tokens gets `max_completion_tokens` set to the output
- * the reservation assumed (DEFAULT_MAX_OUTPUT_TOKENS): without a cap the provider's own default (or
+ * the reservation assumed (`defaultMaxOutputTokens`, 4,096 unless set; reasoning models count their
+ * thinking in it, so deployments that route to them raise it): without a cap the provider's own default (or
  * none) decides, and one long answer could spend past a hard limit. Callers without a budget, and
  * unpriced models (which never count against one), are sent as they asked.
  */
@@ -54,7 +55,7 @@ export async function admitModelCall(
   if (!modelAllowed(policy, model)) {
     throw new AppError('model_not_allowed', `Your ${policy.key?.allowed_models ? 'key' : 'team'} may not call "${model}".`, { param: 'model', details: { model } });
   }
-  const estimate = await estimateRequest(body, path, gov.costOf, gov.routes);
+  const estimate = await estimateRequest(body, path, gov.costOf, gov.routes, gov.options.defaultMaxOutputTokens);
   let admission: Admission;
   if (caller.internal) {
     // A service's call for a request already admitted at the door (platformRateLimit): its tokens
