@@ -24,7 +24,8 @@ export async function generateSyntheticCases(
     `SELECT c.id, c.document_id, c.text
 FROM chunks c
 JOIN documents d ON d.id = c.document_id
-WHERE c.collection_id = $1 AND c.index_version_id IS NULL AND d.status = 'ready' AND d.access_groups = '{}' AND length(c.text) >= 80
+WHERE c.collection_id = $1 AND c.index_version_id IS NULL AND d.status = 'ready' AND d.replaces_document_id IS NULL
+  AND d.access_groups = '{}' AND length(c.text) >= 80
 ORDER BY md5(c.id::text || $2::text) LIMIT $3`,
     [input.collectionId, String(input.seed), input.count],
   );

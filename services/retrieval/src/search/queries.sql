@@ -5,7 +5,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
@@ -16,7 +16,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($4::uuid[])
   AND d.metadata @> $5::jsonb
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
@@ -30,7 +30,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND NOT cv.graph_pending
   AND c.collection_id = $3
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2)
 UNION ALL
@@ -40,7 +40,7 @@ JOIN chunks c ON c.id = cv.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1' AND cv.graph_pending
   AND c.collection_id = $3
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
 ORDER BY score DESC, cv.chunk_id
 LIMIT $2)
 ) v
@@ -86,7 +86,7 @@ JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE c.collection_id = $11
   AND c.index_version_id IS NULL
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
 
@@ -126,7 +126,7 @@ JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE c.collection_id = $9
   AND c.index_version_id IS NULL
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($10::uuid[])
   AND d.metadata @> $11::jsonb
 ORDER BY sc.score DESC, sc.chunk_id
@@ -168,7 +168,7 @@ JOIN chunks c ON c.id = sc.chunk_id
 JOIN documents d ON d.id = c.document_id
 WHERE c.collection_id = $9
   AND c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = $10::uuid LIMIT 1)
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
 
@@ -177,7 +177,7 @@ WITH scoped AS MATERIALIZED (
   SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
   WHERE c.collection_id = $3
   AND c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = $4::uuid LIMIT 1)
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($5::uuid[])
   AND d.metadata @> $6::jsonb
   AND (d.access_groups = '{}' OR d.access_groups && $7::text[])
@@ -196,7 +196,7 @@ JOIN documents d ON d.id = c.document_id
 WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
   AND c.index_version_id = $4::uuid
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($5::uuid[])
   AND d.metadata @> $6::jsonb
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
@@ -209,6 +209,6 @@ JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY($1::uuid[])
   AND c.collection_id = $2
   AND c.index_version_id = $3::uuid
-  AND d.status = 'ready'
+  AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($4::uuid[])
   AND d.metadata @> $5::jsonb;

@@ -44,7 +44,8 @@ export function scopeConditions(collectionId: string, filters: SearchFilters | u
   } else {
     conditions.push(`c.index_version_id IS NULL`);
   }
-  conditions.push(`d.status = 'ready'`);
+  // Documents, not replacement rows: a swapped-in replacement stays `ready` as a pointer to its document.
+  conditions.push(`d.status = 'ready' AND d.replaces_document_id IS NULL`);
   if (filters?.document_ids && filters.document_ids.length > 0) {
     params.push(filters.document_ids);
     conditions.push(`c.document_id = ANY($${firstParam + params.length - 1}::uuid[])`);

@@ -118,17 +118,19 @@ function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
   return !!f && !!(f.document_ids?.length || (f.metadata && Object.keys(f.metadata).length) || f.tags?.length || f.created_after || f.created_before || (f.metadata_dates && Object.keys(f.metadata_dates).length));
 }
 
+export const HIDES_DOCUMENTS_SQL = `SELECT EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = $1
+  AND d.access_groups <> '{}' AND d.replaces_document_id IS NULL AND d.status = 'ready'
+  AND NOT (d.access_groups && $2::text[])) AS hidden`;
+
 /**
  * Whether a ready document of the collection is hidden from the caller's groups. Only then can the
  * access check leave a caller few of the collection's chunks; documents, not chunks, are read, and
- * the scan stops at the first hidden one.
+ * the scan stops at the first hidden one. Replacement rows hold no chunks, so they hide nothing.
+ * The first three conditions are the predicate of `documents_restricted_idx` (migration 0016),
+ * written the same way so the planner can use it: a collection that restricts nothing is a probe.
  */
-async function hidesDocuments(db: Db, collectionId: string, groups: string[]): Promise<boolean> {
-  const r = await db.query<{ hidden: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = $1 AND d.status = 'ready'
-  AND NOT (d.access_groups = '{}' OR d.access_groups && $2::text[])) AS hidden`,
-    [collectionId, groups],
-  );
+export async function hidesDocuments(db: Db, collectionId: string, groups: string[]): Promise<boolean> {
+  const r = await db.query<{ hidden: boolean }>(HIDES_DOCUMENTS_SQL, [collectionId, groups]);
   return r.rows[0]?.hidden === true;
 }
 
