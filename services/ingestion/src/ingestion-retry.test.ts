@@ -1,4 +1,5 @@
 import { ProviderError } from '@quire/models';
+import { AppError } from '@quire/server-kit';
 import type { Identity } from '@quire/contracts';
 import { TEAM_B } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
@@ -47,10 +48,15 @@ test('a document that failed for good is retried once the provider recovers and 
   const id = await failedDocument('recovered');
   expect(await counts()).toMatchObject({ failed: 1, ready: 0 });
   const callsBefore = t.fake.calls.length;
+  // Progress the failed run left behind; a text file has no pages, warnings or scanned pages of its own.
+  await t.db.query(`UPDATE documents SET pages_parsed = 2, pages_total = 3, warnings = '["Page 2 has no text layer."]'::jsonb, scanned_pages = '{2}' WHERE id = $1`, [id]);
+  expect((await t.api.call(`/v1/documents/${id}`)).body.progress).toMatchObject({ chunks_total: expect.any(Number) });
 
   const r = await retry(id);
   expect(r.status).toBe(202);
   expect(r.body).toMatchObject({ id, status: 'queued', error: null, job_id: `${id}-v2`, progress: { attempts: 0 } });
+  const cleared = await t.db.query(`SELECT pages_parsed, pages_total, chunks_total, chunks_embedded, warnings, scanned_pages, embed_started_at FROM documents WHERE id = $1`, [id]);
+  expect(cleared.rows[0]).toEqual({ pages_parsed: null, pages_total: null, chunks_total: null, chunks_embedded: 0, warnings: [], scanned_pages: [], embed_started_at: null });
   const doc = await t.api.waitForDocument(id);
   expect(doc).toMatchObject({ status: 'ready', error: null, progress: { attempts: 1 } });
   expect(t.fake.calls.length).toBeGreaterThan(callsBefore);
@@ -121,4 +127,48 @@ test('a failed replacement is retried while it is the latest one; an older one i
   const now = (await t.api.call(`/v1/documents/${doc.id}`)).body;
   expect(now).toMatchObject({ status: 'ready', filename: 'replaced-v3.txt' });
   expect((await stored(doc.id)).chunks).toBe(now.progress.chunks_total);
+});
+
+test('a superseded replacement is final: 409 even once the newer replacement is deleted', async () => {
+  const r = await t.api.upload(collectionId, [{ name: 'superseded.txt', bytes: text('superseded-v1'), type: 'text/plain' }]);
+  const doc = await t.api.waitForDocument(r.body.documents[0].id);
+  const put = async (topic: string) => {
+    failForGood();
+    const form = new FormData();
+    form.append('file', new Blob([text(topic)], { type: 'text/plain' }), `${topic}.txt`);
+    const res = await t.api.call(`/v1/documents/${doc.id}`, { method: 'PUT', form });
+    expect(res.status).toBe(202);
+    return (await t.api.waitForDocument(res.body.documents[0].id)).id as string;
+  };
+  const older = await put('superseded-v2');
+  const newer = await put('superseded-v3');
+  // As accepting `newer` marks a replacement that was still running when it arrived.
+  await t.db.query(`UPDATE documents SET error_code = 'superseded', error_message = $2 WHERE id = $1`, [older, `Superseded by replacement ${newer}.`]);
+  expect((await t.api.call(`/v1/documents/${newer}`, { method: 'DELETE' })).status).toBe(200);
+
+  const refused = await retry(older);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(`upload the file again with PUT /v1/documents/${doc.id}`) });
+  expect(await stored(older)).toMatchObject({ version: 1 });
+  expect((await t.api.call(`/v1/documents/${doc.id}`)).body).toMatchObject({ status: 'ready', filename: 'superseded.txt' });
+});
+
+test("a retry is refused 402 when the caller's budget cannot cover the stored file, and changes nothing", async () => {
+  const id = await failedDocument('over-budget');
+  const estimates: { model: string; tokens: number }[] = [];
+  t.fake.models.checkBudget = async (_context, estimate) => {
+    estimates.push(estimate);
+    throw new AppError('budget_exceeded', 'The team budget is spent.');
+  };
+  try {
+    const r = await retry(id);
+    expect(r.status).toBe(402);
+    expect(r.body.error.code).toBe('budget_exceeded');
+  } finally {
+    delete t.fake.models.checkBudget;
+  }
+  const byteSize = (await t.api.call(`/v1/documents/${id}`)).body.byte_size as number;
+  expect(estimates).toEqual([{ model: 'openai/small', tokens: Math.ceil(byteSize / 4) }]);
+  expect((await t.api.call(`/v1/documents/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+  expect(await stored(id)).toMatchObject({ version: 1 });
 });

@@ -108,7 +108,8 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
       maxTokens: Math.min(model.maxTokensPerCall ?? Infinity, tokenCap),
     });
     const batch = missing.slice(i, end);
-    // Signal checked again once a provider slot is free: the wait for one may be long.
+    // A stopped job leaves the wait for a provider slot (which may be long) rather than queueing on;
+    // the call checks the signal again in case it aborted just as the slot came free.
     const call = () =>
       withinDeadline(
         (abortSignal) =>
@@ -125,7 +126,7 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
           what: `Embedding ${batch.length} texts with ${input.modelName}`,
         },
       );
-    const result = semaphore ? await semaphore.run(call) : await call();
+    const result = semaphore ? await semaphore.run(call, input.signal ? { signal: input.signal } : {}) : await call();
     if (result.embeddings.length !== batch.length) {
       throw new EmbeddingValidationError('embedding_invalid', `The model returned ${result.embeddings.length} vectors for ${batch.length} texts.`);
     }

@@ -1,14 +1,19 @@
-import { createRedisSemaphores, type CountingSemaphore } from '@quire/jobs';
+import { createRedisSemaphores, type AbortableSemaphore } from '@quire/jobs';
 import type { Logger } from '@quire/server-kit';
 
-/** A counting semaphore; FIFO so a long job cannot starve the others. */
-export class Semaphore implements CountingSemaphore {
+/**
+ * A counting semaphore; FIFO so a long job cannot starve the others. A waiter whose signal aborts
+ * leaves the queue without taking a slot, so a stopped job does not hold up the ones behind it.
+ */
+export class Semaphore implements AbortableSemaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(fn: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    if (this.active >= this.limit) await this.wait(signal);
     else this.active++;
     try {
       return await fn();
@@ -19,6 +24,25 @@ export class Semaphore implements CountingSemaphore {
     }
   }
 
+  /** Resolves once a releasing holder hands its slot over (the slot count stays as it was). */
+  private wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      // Only a waiter still queued can abort: once granted, it owns the slot and must release it.
+      const onAbort = () => {
+        const at = this.waiting.indexOf(grant);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      this.waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   get inFlight(): number {
     return this.active;
   }
@@ -26,7 +50,7 @@ export class Semaphore implements CountingSemaphore {
 
 /** Bounds concurrent embedding calls per provider (the part of `provider/model` before the slash). */
 export interface ProviderLimiter {
-  forModel(model: string): CountingSemaphore;
+  forModel(model: string): AbortableSemaphore;
 }
 
 /** A limiter the service owns and closes on stop. */

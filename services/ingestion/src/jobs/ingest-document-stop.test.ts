@@ -1,3 +1,4 @@
+import { UnrecoverableError } from 'bullmq';
 import type { Db } from '@quire/db';
 import { createLogger } from '@quire/server-kit';
 import { createProviderLimiter } from '../embed/provider-semaphore.js';
@@ -143,7 +144,10 @@ test('a provider call that hangs is stopped at the call deadline, although the k
   const payload = await storeQueuedText(db, collectionId, 'hung-deadline', 20);
   const started = Date.now();
   const limits = resolveLimits({ ...quiet, aliveIntervalMs: 30, embedCallTimeoutMs: 300 });
-  const outcome = await worker(hung, limits)(payload, { jobId: `${payload.documentId}-v1`, attempt: 1, maxAttempts: 1 }).catch((e: unknown) => e);
+  const run = worker(hung, limits)(payload, { jobId: `${payload.documentId}-v1`, attempt: 1, maxAttempts: 1 });
+  // The last attempt: marked failed, and thrown as unrecoverable so the queue does not retry it.
+  await expect(run).rejects.toBeInstanceOf(UnrecoverableError);
+  await expect(run).rejects.toThrow(/300 ms/);
   expect(Date.now() - started).toBeLessThan(10_000);
   const calls = callsFor(hung, payload.documentId);
   expect(calls).toHaveLength(1);
@@ -151,5 +155,4 @@ test('a provider call that hangs is stopped at the call deadline, although the k
   expect(calls[0]!.signal?.reason).toMatchObject({ code: 'provider_timeout', retryable: true });
   expect(await stored(payload.documentId)).toMatchObject({ status: 'failed', error_code: 'provider_timeout' });
   expect(await chunkCount(payload.documentId)).toBe(0);
-  void outcome;
 });

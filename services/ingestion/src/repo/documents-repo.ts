@@ -5,7 +5,7 @@ import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { fromBase64, toBase64 } from './blob-transfer.js';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { replacementStateSql, toReplacementState, type ReplacementState } from './replacements-repo.js';
+import { replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
 
 interface DocumentRow {
   id: string;
@@ -410,7 +410,7 @@ export async function markRetrying(db: Queryable, documentId: string, version: n
  * and the reconciler read), progress and the final error cleared, the stored bytes kept. The
  * retrying caller becomes the submitter, so the new run's model calls are billed to it. Only a
  * `failed` row matches: of two retries at once, the second finds it `queued` and gets null, as does
- * any other state. For a replacement upload the caller holds its target's lock and has checked that
+ * any other state, and a superseded replacement (final: see document-retry-routes.ts). For a replacement upload the caller holds its target's lock and has checked that
  * no newer replacement followed it (see document-retry-routes.ts).
  */
 export async function requeueFailedDocument(
@@ -421,10 +421,12 @@ export async function requeueFailedDocument(
 ): Promise<{ document: IngestionDocumentView; version: number } | null> {
   const r = await tx.query<DocumentRow & { version: number }>(
     `UPDATE documents AS d
-        SET version = d.version + 1, status = 'queued', stage = 'queued', attempts = 0, chunks_embedded = 0,
-            embed_started_at = NULL, error_code = NULL, error_message = NULL, error_stage = NULL, stall_reason = NULL,
+        SET version = d.version + 1, status = 'queued', stage = 'queued', attempts = 0,
+            pages_parsed = NULL, pages_total = NULL, chunks_total = NULL, chunks_embedded = 0,
+            warnings = '[]'::jsonb, scanned_pages = '{}', embed_started_at = NULL,
+            error_code = NULL, error_message = NULL, error_stage = NULL, stall_reason = NULL,
             submitted_identity = $2::jsonb, trace_id = $3, updated_at = now()
-      WHERE d.id = $1 AND d.status = 'failed'
+      WHERE d.id = $1 AND d.status = 'failed' AND d.error_code IS DISTINCT FROM '${SUPERSEDED_CODE}'
       RETURNING ${COLUMNS}, d.version`,
     [documentId, JSON.stringify(identity), traceId],
   );

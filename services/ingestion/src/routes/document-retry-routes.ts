@@ -4,14 +4,26 @@ import type { JobQueue } from '@quire/jobs';
 import { AppError, ctx, handle, type Logger } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import { getDocument, requeueFailedDocument, setJobId } from '../repo/documents-repo.js';
-import { lockReplacementTarget, newerReplacement } from '../repo/replacements-repo.js';
+import { lockReplacementTarget, newerReplacement, SUPERSEDED_CODE } from '../repo/replacements-repo.js';
+import type { GatewayModels } from '@quire/gateway-client';
 import { actingViewer } from './acting-viewer.js';
+import { checkUploadBudget } from './upload-budget.js';
 
 interface Deps {
   db: Db;
   queue: JobQueue<IngestDocumentPayload>;
   logger: Logger;
+  models?: GatewayModels;
 }
+
+/** The document a superseded replacement targeted, or null for any other document. */
+const supersededTarget = (doc: { replaces_document_id: string | null; error: { code: string } | null }) =>
+  doc.replaces_document_id && doc.error?.code === SUPERSEDED_CODE ? doc.replaces_document_id : null;
+
+const supersededError = (id: string, target: string) =>
+  new AppError('conflict', `Replacement ${id} was superseded by a newer upload and cannot be retried; upload the file again with PUT /v1/documents/${target}.`, {
+    details: { status: 'failed', document_id: target },
+  });
 
 /**
  * `POST /v1/documents/:id/retry`: runs a `failed` document again from its stored bytes (no
@@ -25,7 +37,12 @@ interface Deps {
  * retried too while it is its document's latest replacement: its bytes are kept until it is swapped
  * in, and its swap still refuses it if a newer replacement arrives meanwhile. One that a newer
  * replacement followed (superseded, or accepted after it failed) is 409 `conflict` naming the newer
- * one: retrying it would bring back content older than the latest upload.
+ * one: retrying it would bring back content older than the latest upload. A superseded replacement
+ * is refused (409) for good, even once the newer replacements are gone (deleted): its content is
+ * still older than an upload the caller made after it, so only a new PUT may bring it back.
+ *
+ * The caller becomes the submitter, billed for the new run's embeddings, so its budget is checked
+ * as for an upload (402 `budget_exceeded`), from the stored size.
  */
 export function documentRetryRoutes(deps: Deps): Router {
   const { db } = deps;
@@ -39,6 +56,11 @@ export function documentRetryRoutes(deps: Deps): Router {
       const viewer = await actingViewer(db, identity, { documentId: id });
       const doc = await getDocument(db, viewer, id, 'write');
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      const superseded = supersededTarget(doc);
+      if (superseded) throw supersededError(id, superseded);
+      if (doc.status === 'failed' && deps.models) {
+        await checkUploadBudget(deps.models, db, ctx(res), doc.collection_id, [{ mime: doc.mime_type, byteSize: doc.byte_size }]);
+      }
       const requeued = await db.transaction(async (tx) => {
         const target = doc.replaces_document_id;
         // A replacement takes its document's lock first, as accepting and swapping replacements do.
@@ -60,6 +82,9 @@ export function documentRetryRoutes(deps: Deps): Router {
         // Not failed (any more), or gone: read again so the answer names the state it is in now.
         const now = await getDocument(db, viewer, id, 'write');
         if (!now) throw new AppError('document_not_found', `No document ${id}.`);
+        // Superseded since the check above: the requeue refused it.
+        const supersededNow = supersededTarget(now);
+        if (supersededNow) throw supersededError(id, supersededNow);
         throw new AppError('conflict', `Document ${id} is ${now.status}; only a failed document can be retried.`, { details: { status: now.status } });
       }
       // Committed first: an enqueue lost here is picked up by the reconciler, as for uploads.

@@ -21,7 +21,7 @@ import { lockReplacementTarget, supersedeReplacements } from '../repo/replacemen
 import { readUpload } from '../upload/read-upload.js';
 import type { Viewer } from '../repo/access-sql.js';
 import { actingViewer } from './acting-viewer.js';
-import { checkUploadBudget } from './upload-budget.js';
+import { budgetItemsOf, checkUploadBudget } from './upload-budget.js';
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -64,7 +64,7 @@ export function documentsRoutes(deps: Deps): Router {
       }
     }
     // Refused with 402 before anything is stored, rather than failing the job at its first embed call.
-    if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, upload.items);
+    if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, budgetItemsOf(upload.items));
     const superseded: string[] = [];
     const accepted = await db.transaction(async (tx) => {
       // Deleted since the check above: a 404, not the foreign key's 500. The lock also orders this

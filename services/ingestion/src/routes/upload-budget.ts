@@ -10,16 +10,24 @@ import type { UploadItem } from '../upload/read-upload.js';
  * about their text, so they count 0 here: their embedding calls are still refused one by one by the
  * gateway's reservations once the budget is spent.
  */
-export function estimateEmbeddingTokens(items: Pick<UploadItem, 'bytes' | 'mime'>[]): number {
-  return items.reduce((sum, item) => sum + (item.mime.startsWith('text/') ? Math.ceil(item.bytes.length / 4) : 0), 0);
+export function estimateEmbeddingTokens(items: BudgetItem[]): number {
+  return items.reduce((sum, item) => sum + (item.mime.startsWith('text/') ? Math.ceil(item.byteSize / 4) : 0), 0);
 }
+
+/** What the estimate needs of a file: an upload's bytes, or a stored document's `byte_size` on retry. */
+export interface BudgetItem {
+  mime: string;
+  byteSize: number;
+}
+
+export const budgetItemsOf = (items: Pick<UploadItem, 'bytes' | 'mime'>[]): BudgetItem[] => items.map((i) => ({ mime: i.mime, byteSize: i.bytes.length }));
 
 /**
  * Refuses an upload (402 `budget_exceeded`, before anything is stored or embedded) whose estimated
  * embedding cost does not fit what is left of the uploader's team or key budgets. Asks the gateway,
  * which owns budgets; a collection without an embedding model (keyword-only) costs nothing.
  */
-export async function checkUploadBudget(models: GatewayModels, db: Queryable, context: RequestContext, collectionId: string, items: Pick<UploadItem, 'bytes' | 'mime'>[]): Promise<void> {
+export async function checkUploadBudget(models: GatewayModels, db: Queryable, context: RequestContext, collectionId: string, items: BudgetItem[]): Promise<void> {
   if (!models.checkBudget) return;
   const tokens = estimateEmbeddingTokens(items);
   if (tokens === 0) return;

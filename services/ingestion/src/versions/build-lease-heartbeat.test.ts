@@ -105,14 +105,16 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms = 20_000): Pr
 
 test('a provider call longer than the lease keeps it: a sweeping builder never takes over, and the batch is embedded once', async () => {
   const vid = await newVersion('openai/slow-call');
-  const slow = slowProvider(1_200);
-  const a = builder('builder-slow', slow.models, { leaseMs: 300 });
+  // A 2 s lease renewed every third of it: a loaded machine's stall does not let it lapse, as a
+  // 300 ms one could, so only a heartbeat that stops (the failure under test) hands the build over.
+  const slow = slowProvider(4_500);
+  const a = builder('builder-slow', slow.models, { leaseMs: 2_000 });
   const run = a.start(collectionId, vid);
   await waitFor(() => slow.calls.length > 0);
 
-  // Another process sweeps for stalled builds every 50 ms while the call (four leases long) is in flight.
+  // Another process sweeps for stalled builds every 50 ms while the call (over two leases long) is in flight.
   const other = slowProvider(10);
-  const b = builder('builder-sweeper', other.models, { leaseMs: 300, sweepIntervalMs: 50 });
+  const b = builder('builder-sweeper', other.models, { leaseMs: 2_000, sweepIntervalMs: 50 });
   await b.resume();
   const holders = new Set<string | null>();
   let watching = true;
@@ -147,7 +149,8 @@ test('a lease lost mid-call aborts the call in flight, and the build stops witho
   const takenAt = Date.now();
   await db.query(`UPDATE index_versions SET build_holder = 'usurper', build_lease_until = now() + interval '1 hour' WHERE id = $1`, [vid]);
   await run;
-  expect(Date.now() - takenAt).toBeLessThan(2_000);
+  // Well before the 10 s call would have ended: the heartbeat (every 100 ms) aborted it.
+  expect(Date.now() - takenAt).toBeLessThan(5_000);
 
   expect(slow.calls).toHaveLength(1);
   expect(slow.calls[0]!.done).toBe(false);
