@@ -1,7 +1,7 @@
 import type { Db } from '@quire/db';
 import { HEADERS } from '@quire/contracts';
 import { signIdentity, type RunningServer } from '@quire/server-kit';
-import { takeOverStale } from './repo/documents-repo.js';
+import { takeOverStale } from './repo/document-jobs-repo.js';
 import type { createFakeGatewayModels } from './testing/fake-gateway-models.js';
 import { TEAM_A, TEST_SECRET, type client } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';

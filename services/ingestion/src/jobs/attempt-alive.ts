@@ -1,5 +1,5 @@
 import type { Queryable } from '@quire/db';
-import { markAlive } from '../repo/documents-repo.js';
+import { markAlive } from '../repo/document-jobs-repo.js';
 
 export interface AttemptAlive {
   /** Stops refreshing; resolves once a refresh in flight has settled, so none lands after the attempt. */

@@ -3,7 +3,7 @@ import { createLogger } from '@quire/server-kit';
 import { createProviderLimiter } from '../embed/provider-semaphore.js';
 import { resolveLimits } from '../limits.js';
 import { createParsePool } from '../parse/parse-pool.js';
-import { takeOverStale } from '../repo/documents-repo.js';
+import { takeOverStale } from '../repo/document-jobs-repo.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { TEST_SECRET } from '../testing/http.js';
 import { storeQueuedText } from '../testing/queued-document.js';

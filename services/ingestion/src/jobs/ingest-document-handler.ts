@@ -10,7 +10,7 @@ import type { IngestionLimits } from '../limits.js';
 import type { ChunkedDocument, ParseSummary } from '../parse/parse-and-chunk.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { loadBuildingVersions, loadIndexTarget } from '../repo/collections-repo.js';
-import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument, type ProgressUpdate } from '../repo/documents-repo.js';
+import { claimDocument, markFailed, markRetrying, updateProgress, type ClaimedDocument, type ProgressUpdate } from '../repo/document-jobs-repo.js';
 import { keepAttemptAlive } from './attempt-alive.js';
 import { AttemptLostError } from './attempt-lost-error.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';

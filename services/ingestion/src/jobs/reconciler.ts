@@ -1,7 +1,7 @@
 import type { Db } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/documents-repo.js';
+import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/document-jobs-repo.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobQueue } from '@quire/jobs';
 

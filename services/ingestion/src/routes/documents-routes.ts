@@ -7,16 +7,8 @@ import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-do
 import type { JobQueue } from '@quire/jobs';
 import type { IngestionLimits } from '../limits.js';
 import { requireCollection } from '../repo/collections-repo.js';
-import {
-  decodeCursor,
-  deleteDocument,
-  findDuplicate,
-  getDocument,
-  insertDocument,
-  listDocuments,
-  setJobId,
-  type IngestionDocumentView,
-} from '../repo/documents-repo.js';
+import { decodeCursor, deleteDocument, findDuplicate, getDocument, insertDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
+import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
 import { readUpload } from '../upload/read-upload.js';
 import type { Viewer } from '../repo/access-sql.js';
