@@ -17,5 +17,12 @@ export function fetchThroughLookup(lookup: LookupFunction): PlainFetch {
     const dispatcher = new Agent({ connect: { lookup } });
     return (url, init) => fetch(url, { ...(init as Parameters<typeof fetch>[1]), dispatcher }) as unknown as Promise<Response>;
   };
-  return async (url, init) => (await (ready ??= load()))(url, init);
+  return async (url, init) => {
+    // A failed load is not kept: the next call tries again rather than failing for good.
+    ready ??= load().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return (await ready)(url, init);
+  };
 }
