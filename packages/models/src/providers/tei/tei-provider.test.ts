@@ -30,8 +30,14 @@ describe('TEI against the fake', () => {
     const model = tei().embeddingModel('bge-small');
     const width = (await model.doEmbed({ values: ['x'] })).embeddings[0]!.length;
     expect((await model.doEmbed({ values: ['x'], dimensions: width })).embeddings[0]).toHaveLength(width);
-    const error = await caught(model.doEmbed({ values: ['x'], dimensions: width - 1 }));
-    expect(error).toMatchObject({ code: 'provider_bad_request', retryable: false, message: `TEI model "bge-small" produces ${width}-dimensional vectors; ${width - 1} were requested.` });
+    // The width is known from the first answer: a request for another one is refused before it goes out.
+    const sent = fake.requests.length;
+    const error = await model.doEmbed({ values: ['x'], dimensions: width - 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'model_capability_unsupported', retryable: false, message: `TEI model "bge-small" produces ${width}-dimensional vectors; ${width - 1} were requested.` });
+    expect(fake.requests).toHaveLength(sent);
+    // Before any answer it can only be found out from one.
+    const fresh = await caught(tei().embeddingModel('bge-small').doEmbed({ values: ['x'], dimensions: width - 1 }));
+    expect(fresh).toMatchObject({ code: 'provider_bad_request', retryable: false });
   });
 
   it('splits by the server batch size through embedMany', async () => {

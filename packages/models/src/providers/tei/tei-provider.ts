@@ -25,6 +25,11 @@ export type TeiSettings = z.input<typeof teiSettingsSchema>;
 
 export interface TeiConfig extends HttpProviderConfig {
   maxBatchSize: number;
+  /**
+   * The width of each model's vectors, learnt from its first answer: TEI has no `dimensions`, so a
+   * request for another width can then be refused before it is sent (and a route try its next target).
+   */
+  widths: Map<string, number>;
 }
 
 export interface TeiProvider {
@@ -36,7 +41,7 @@ export interface TeiProvider {
 
 export function createTei(settings: TeiSettings): TeiProvider {
   const parsed = teiSettingsSchema.parse(settings);
-  const config: TeiConfig = { ...createHttpProviderConfig(parsed), maxBatchSize: parsed.maxBatchSize };
+  const config: TeiConfig = { ...createHttpProviderConfig(parsed), maxBatchSize: parsed.maxBatchSize, widths: new Map() };
   return {
     name: parsed.name,
     embeddingModel: (modelId) => new TeiEmbeddingModel(modelId, config),
