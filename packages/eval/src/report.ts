@@ -6,6 +6,10 @@ export interface ConfigSummary {
   name: string;
   cases_done: number;
   errors: number;
+  /** Cases the metrics, latency and cost are over: those every configuration of the run finished. */
+  compared_cases?: number;
+  /** Cases this configuration finished but another did not, so they are left out of its numbers. */
+  excluded_cases?: number;
   metrics: Record<string, Estimate>;
   /** Per stage (embed, vector, keyword, fuse, rerank, generate, total). */
   latency_ms: Record<string, { p50: number; p95: number }>;

@@ -82,8 +82,9 @@ export async function setStatus(db: Queryable, id: string, status: BenchmarkStat
   await db.query(`UPDATE benchmarks SET status = $2, error_message = COALESCE($3, error_message), updated_at = now(), finished_at = CASE WHEN $4 THEN now() ELSE NULL END WHERE id = $1`, [id, status, error, final]);
 }
 
+/** Cases finished without error; an errored case is tried again when the run resumes. */
 export async function doneKeys(db: Queryable, id: string): Promise<Set<string>> {
-  const r = await db.query<{ config_index: number; case_id: string }>(`SELECT config_index, case_id FROM benchmark_results WHERE benchmark_id = $1`, [id]);
+  const r = await db.query<{ config_index: number; case_id: string }>(`SELECT config_index, case_id FROM benchmark_results WHERE benchmark_id = $1 AND status = 'ok'`, [id]);
   return new Set(r.rows.map((x) => `${Number(x.config_index)}:${x.case_id}`));
 }
 
@@ -105,11 +106,14 @@ export interface ResultInput {
   error: string | null;
 }
 
-/** Idempotent: a case finished twice (a restart racing a slow write) keeps its first result. */
+/** Idempotent: a case finished twice (a restart racing a slow write) keeps its first ok result; a retry replaces an error. */
 export async function insertResult(db: Queryable, r: ResultInput): Promise<void> {
   await db.query(
     `INSERT INTO benchmark_results (benchmark_id, config_index, case_id, query_id, status, metrics, ranked, timings_ms, answer, details, error_message)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11) ON CONFLICT DO NOTHING`,
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11)
+ON CONFLICT (benchmark_id, config_index, case_id) DO UPDATE SET query_id = EXCLUDED.query_id, status = EXCLUDED.status, metrics = EXCLUDED.metrics, ranked = EXCLUDED.ranked,
+  timings_ms = EXCLUDED.timings_ms, answer = EXCLUDED.answer, details = EXCLUDED.details, error_message = EXCLUDED.error_message, created_at = now()
+WHERE benchmark_results.status = 'error'`,
     [r.benchmarkId, r.configIndex, r.caseId, r.queryId, r.status, JSON.stringify(r.metrics), JSON.stringify(r.ranked), JSON.stringify(r.timings), r.answer, JSON.stringify(r.details ?? null), r.error],
   );
 }

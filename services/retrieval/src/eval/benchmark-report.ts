@@ -2,13 +2,14 @@ import { bootstrapCI, comparePaired, paretoFrontier, percentile, type ConfigSumm
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { costByQueryAndStage, loadResults, spentUsd, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
+import { listCases, staleCases } from './eval-repo.js';
 
 /** Every interval and test is seeded, so the same results always print the same numbers. */
 export const REPORT_SEED = 42;
 export const RESAMPLES = 1000;
 const LOWER_IS_BETTER = new Set(['no_answer', 'cost_usd', 'latency_ms']);
 
-interface Loaded {
+export interface Loaded {
   rows: ResultRow[];
   costs: Map<string, Map<string, number | null>>;
 }
@@ -35,9 +36,25 @@ function queryCost(costs: Loaded['costs'], queryId: string | null): number | nul
   return total;
 }
 
-function summarize(b: BenchmarkRow, index: number, data: Loaded): ConfigSummary {
-  const rows = data.rows.filter((r) => r.config_index === index);
-  const ok = rows.filter((r) => r.status === 'ok');
+/**
+ * The cases every configuration finished without error (stale cases left out). Averaging each
+ * configuration over its own successes compares means over different questions: a configuration that
+ * errors on the hard ones looks better than one that answers them.
+ */
+export function commonCaseIds(rows: readonly ResultRow[], configurations: number, stale: ReadonlySet<string> = new Set()): Set<string> {
+  const okBy = new Map<string, Set<number>>();
+  for (const r of rows) {
+    if (r.status !== 'ok' || stale.has(r.case_id)) continue;
+    if (!okBy.has(r.case_id)) okBy.set(r.case_id, new Set());
+    okBy.get(r.case_id)!.add(r.config_index);
+  }
+  return new Set([...okBy].filter(([, configs]) => configs.size === configurations).map(([id]) => id));
+}
+
+export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number, data: Loaded, common: ReadonlySet<string>, stale: ReadonlySet<string> = new Set()): ConfigSummary {
+  const rows = data.rows.filter((r) => r.config_index === index && !stale.has(r.case_id));
+  const own = rows.filter((r) => r.status === 'ok');
+  const ok = own.filter((r) => common.has(r.case_id));
   const metricKeys = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))];
   const metrics: ConfigSummary['metrics'] = {};
   for (const key of metricKeys) {
@@ -71,7 +88,9 @@ function summarize(b: BenchmarkRow, index: number, data: Loaded): ConfigSummary 
     index,
     name: b.configurations[index]!.name,
     cases_done: rows.length,
-    errors: rows.length - ok.length,
+    errors: rows.length - own.length,
+    compared_cases: ok.length,
+    excluded_cases: own.length - ok.length,
     metrics,
     latency_ms: latency,
     cost_usd: {
@@ -85,7 +104,10 @@ function summarize(b: BenchmarkRow, index: number, data: Loaded): ConfigSummary 
 
 export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
   const data = await load(db, b);
-  const summaries = b.configurations.map((_, i) => summarize(b, i, data));
+  const stale = await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id));
+  const staleIds = new Set(stale.map((c) => c.case_id));
+  const common = commonCaseIds(data.rows, b.configurations.length, staleIds);
+  const summaries = b.configurations.map((_, i) => summarize(b, i, data, common, staleIds));
   const spend = await spentUsd(db, b.id);
   const quality = (s: ConfigSummary) => s.metrics['ndcg@10']?.mean ?? NaN;
   return {
@@ -100,6 +122,9 @@ export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
     budget_usd: b.budget_usd,
     spent_usd: spend.spent,
     progress: { cases_per_configuration: b.cases_total, total: b.cases_total * b.configurations.length, done: data.rows.length, per_configuration: summaries.map((s) => s.cases_done) },
+    /** Every summary, and the Pareto frontier, is over these cases only: the ones each configuration finished. */
+    comparison_basis: { cases: common.size, rule: 'means, intervals, latency and cost per query are over the cases every configuration finished without error; errors and excluded_cases say what each configuration lost' },
+    stale_cases: { count: stale.length, case_ids: stale.slice(0, 100).map((c) => c.case_id), missing_ids: [...new Set(stale.flatMap((c) => c.missing))].slice(0, 100) },
     summary: summaries,
     pareto: {
       metric: 'ndcg@10',

@@ -106,8 +106,10 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
   router.post(
     '/v1/queries/:id/replay',
     handle(async (req, res) => {
+      // Replay calls models billed to the team, so it needs the same role as starting a benchmark.
+      const identity = requireWriter(res);
       const body = parseWith(ReplaySchema, req.body);
-      const { identity, identityToken, traceId } = ctx(res);
+      const { identityToken, traceId } = ctx(res);
       const original = await findQuery(db, identity, String(req.params.id));
       if (!original || !original.collection_id) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
       const collection = await applyConfiguration(deps, await loadCollection(db, identity.team_id, original.collection_id), body.configuration);

@@ -7,7 +7,7 @@ import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { doneKeys, findBenchmark, insertResult, recordQueryStart, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
-import { listCases } from './eval-repo.js';
+import { listCases, staleCases, withChunkDocuments } from './eval-repo.js';
 
 export interface RunnerDeps extends SearchDeps {
   internalSecret: string;
@@ -115,11 +115,13 @@ export class BenchmarkRunner {
     const base = await loadCollection(db, b.team_id, b.collection_id);
     const cases = await listCases(db, b.eval_set_id);
     const done = await doneKeys(db, b.id);
+    // Running a case whose judged documents are gone would pay for a guaranteed zero; the report lists them instead.
+    const stale = new Set((await staleCases(db, b.collection_id, cases)).map((c) => c.case_id));
     for (const [index, config] of b.configurations.entries()) {
       const collection = await applyConfiguration(this.deps, base, config);
       for (const c of cases) {
         if (this.stopping) return;
-        if (done.has(`${index}:${c.id}`)) continue;
+        if (done.has(`${index}:${c.id}`) || stale.has(c.id)) continue;
         if (b.budget_usd !== null && (await this.overBudget(b))) {
           await setStatus(db, b.id, 'stopped_budget', `Stopped by the budget cap of $${b.budget_usd}; results so far are kept.`);
           return;
@@ -146,7 +148,7 @@ export class BenchmarkRunner {
     const attempts = this.deps.attempts ?? 3;
     let lastError: unknown = null;
     // Chunk judgments map onto a re-chunked version's own chunks (see relevantInChunkSet).
-    const relevant = await relevantInChunkSet(db, c.relevant, collection.chunkSetVersionId);
+    const relevant = await relevantInChunkSet(db, await withChunkDocuments(db, c.relevant), collection.chunkSetVersionId);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const queryId = randomUUID();
       const traceId = `eval_${b.id.slice(0, 8)}_${queryId.replace(/-/g, '').slice(0, 16)}`;
@@ -167,7 +169,7 @@ export class BenchmarkRunner {
           Object.assign(metrics, scored.metrics);
           details = { citations: run.citations.map((x) => ({ chunk_id: x.chunk_id, document_id: x.document_id, supported: x.supported ?? null })), judge: scored.verdict };
         }
-        if (this.stopping) return;
+        // Kept even when stopping: the case is finished and paid for, and a resumed run would pay again.
         await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId, status: 'ok', metrics, ranked: run.ranked, timings: run.timings, answer: run.answer, details, error: null });
         return;
       } catch (error) {
@@ -177,7 +179,7 @@ export class BenchmarkRunner {
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
-    // Recorded as an error (not retried forever): the summary counts errors next to each configuration.
+    // Recorded as an error so this pass moves on; a resumed run tries it again (doneKeys counts only ok rows).
     const message = lastError instanceof Error ? lastError.message : String(lastError);
     await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId: null as unknown as string, status: 'error', metrics: {}, ranked: [], timings: {}, answer: null, details: null, error: message.slice(0, 1000) });
   }

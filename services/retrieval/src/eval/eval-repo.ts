@@ -135,3 +135,41 @@ export async function documentsByBeirId(db: Queryable, collectionId: string, bei
   );
   return new Map(r.rows.map((x) => [x.beir_id, x.id]));
 }
+
+export interface StaleCase {
+  case_id: string;
+  /** The relevant document or chunk ids that no longer exist in the collection. */
+  missing: string[];
+}
+
+/**
+ * Cases naming a relevant document or chunk that is gone (deleted, or re-ingested into new chunk ids).
+ * Scored as they are, they would count as misses of every configuration and drag every mean towards 0,
+ * so the run leaves them out and reports them instead.
+ */
+export async function staleCases(db: Queryable, collectionId: string, cases: readonly { id: string; relevant: Relevant[] }[]): Promise<StaleCase[]> {
+  const docs = [...new Set(cases.flatMap((c) => c.relevant.flatMap((r) => (r.document_id ? [r.document_id] : []))))];
+  const chunks = [...new Set(cases.flatMap((c) => c.relevant.flatMap((r) => (r.chunk_id ? [r.chunk_id] : []))))];
+  const found = new Set<string>();
+  if (docs.length) for (const x of (await db.query<{ id: string }>(`SELECT id FROM documents WHERE collection_id = $1 AND id = ANY($2::uuid[])`, [collectionId, docs])).rows) found.add(x.id);
+  if (chunks.length) for (const x of (await db.query<{ id: string }>(`SELECT id FROM chunks WHERE collection_id = $1 AND id = ANY($2::uuid[])`, [collectionId, chunks])).rows) found.add(x.id);
+  const out: StaleCase[] = [];
+  for (const c of cases) {
+    const missing = [...new Set(c.relevant.flatMap((r) => [r.document_id, r.chunk_id].filter((id): id is string => Boolean(id) && !found.has(id!))))];
+    if (missing.length) out.push({ case_id: c.id, missing });
+  }
+  return out;
+}
+
+/**
+ * Gives chunk-only entries their document. A case mixing chunk and document entries is scored per
+ * document, where an entry without a document id would be dropped, shrinking recall's denominator
+ * and the ideal DCG.
+ */
+export async function withChunkDocuments(db: Queryable, relevant: Relevant[]): Promise<Relevant[]> {
+  const need = [...new Set(relevant.flatMap((r) => (r.chunk_id && !r.document_id ? [r.chunk_id] : [])))];
+  if (need.length === 0) return relevant;
+  const r = await db.query<{ id: string; document_id: string }>(`SELECT id, document_id FROM chunks WHERE id = ANY($1::uuid[])`, [need]);
+  const doc = new Map(r.rows.map((x) => [x.id, x.document_id]));
+  return relevant.map((x) => (x.chunk_id && !x.document_id && doc.has(x.chunk_id) ? { ...x, document_id: doc.get(x.chunk_id)! } : x));
+}

@@ -26,6 +26,29 @@ async function toNewCases(db: Db, collectionId: string, bodies: EvalCaseBody[]):
   return cases;
 }
 
+/**
+ * BEIR queries and qrels as cases. A query whose qrels are all grade 0 has nothing relevant: every
+ * configuration scores 0 (nDCG's ideal is 0), so it only dilutes the means; it is skipped and counted.
+ */
+export function beirCases(body: Pick<z.infer<typeof BeirImportSchema>, 'queries' | 'qrels'>, docs: Map<string, string>): { cases: NewCase[]; unmapped: Set<string>; skippedAllZero: number } {
+  const byQuery = new Map<string, { document_id: string; grade: number }[]>();
+  const unmapped = new Set<string>();
+  for (const q of body.qrels) {
+    const documentId = docs.get(q.corpus_id);
+    if (!documentId) {
+      unmapped.add(q.corpus_id);
+      continue;
+    }
+    if (!byQuery.has(q.query_id)) byQuery.set(q.query_id, []);
+    byQuery.get(q.query_id)!.push({ document_id: documentId, grade: q.grade });
+  }
+  // Only judged queries become cases (BEIR evaluates the queries in the qrels).
+  const judged = body.queries.filter((q) => byQuery.has(q._id));
+  const useful = judged.filter((q) => byQuery.get(q._id)!.some((r) => r.grade > 0));
+  const cases: NewCase[] = useful.map((q) => ({ question: q.text.slice(0, 4000), relevant: byQuery.get(q._id)!, externalId: q._id }));
+  return { cases, unmapped, skippedAllZero: judged.length - useful.length };
+}
+
 const ListQuery = z.object({ collection_id: z.string().uuid().optional() });
 const JsonlImport = z.object({ jsonl: z.string().min(1).max(50_000_000) }).strict();
 
@@ -115,26 +138,14 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
       const body = parseWith(BeirImportSchema, req.body);
       const collection = await loadCollection(db, identity.team_id, body.collection_id, ownerReach(identity));
       const docs = await documentsByBeirId(db, collection.id, [...new Set(body.qrels.map((q) => q.corpus_id))]);
-      const byQuery = new Map<string, { document_id: string; grade: number }[]>();
-      const unmapped = new Set<string>();
-      for (const q of body.qrels) {
-        const documentId = docs.get(q.corpus_id);
-        if (!documentId) {
-          unmapped.add(q.corpus_id);
-          continue;
-        }
-        if (!byQuery.has(q.query_id)) byQuery.set(q.query_id, []);
-        byQuery.get(q.query_id)!.push({ document_id: documentId, grade: q.grade });
-      }
-      // Only judged queries become cases (BEIR evaluates the queries in the qrels).
-      const cases: NewCase[] = body.queries.filter((q) => byQuery.has(q._id)).map((q) => ({ question: q.text.slice(0, 4000), relevant: byQuery.get(q._id)!, externalId: q._id }));
+      const { cases, unmapped, skippedAllZero } = beirCases(body, docs);
       if (cases.length === 0) throw new AppError('invalid_request', 'No query has a relevant document that is in the collection (upload the corpus with metadata beir_id first).', { param: 'qrels' });
       const id = await db.transaction(async (tx) => {
         const setId = await createEvalSet(tx, { teamId: collection.teamId, collectionId: collection.id, name: body.name, description: 'Imported from a BEIR-style set' });
         await addCases(tx, setId, cases);
         return setId;
       });
-      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id, ownerReach(identity))), unmapped_corpus_ids: [...unmapped].slice(0, 100), unmapped_count: unmapped.size });
+      res.status(201).json({ object: 'eval_set', ...(await getEvalSet(db, identity.team_id, id, ownerReach(identity))), unmapped_corpus_ids: [...unmapped].slice(0, 100), unmapped_count: unmapped.size, skipped_all_zero_queries: skippedAllZero });
     }),
   );
 

@@ -40,7 +40,7 @@ export const BeirImportSchema = z
     collection_id: z.string().uuid(),
     name: z.string().trim().min(1).max(200),
     queries: z.array(z.object({ _id: z.union([z.string(), z.number()]).transform(String), text: z.string().min(1).max(4000) }).passthrough()).min(1).max(20_000),
-    qrels: z.array(z.object({ query_id: z.union([z.string(), z.number()]).transform(String), corpus_id: z.union([z.string(), z.number()]).transform(String), grade: z.number().default(1) }).strict()).min(1).max(200_000),
+    qrels: z.array(z.object({ query_id: z.union([z.string(), z.number()]).transform(String), corpus_id: z.union([z.string(), z.number()]).transform(String), grade: z.number().min(0).max(10).default(1) }).strict()).min(1).max(200_000),
   })
   .strict();
 

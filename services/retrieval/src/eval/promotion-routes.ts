@@ -37,7 +37,9 @@ export function promotionRoutes(db: Db): Router {
       if (!allowed && !body.force) {
         await record('refused');
         const d = evidence?.comparison.diff;
-        const message = evidence
+        const message = evidence?.candidate_errors
+          ? `Not promoted: ${evidence.reason}. Admins may pass force: true.`
+          : evidence
           ? `Not promoted: nDCG@10 new - current = ${d!.mean.toFixed(4)} (95% CI ${d!.lower.toFixed(4)} to ${d!.upper.toFixed(4)}, n = ${evidence.comparison.n}); the lower bound is below -${body.margin}. Admins may pass force: true.`
           : 'Not promoted: no completed benchmark on this collection ran both the current and this index version. Run one (configurations with index_version_id), or an admin may pass force: true.';
         const { body: errorBody } = toErrorResponse(new AppError('conflict', message), ctx(res).traceId);

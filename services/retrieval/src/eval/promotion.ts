@@ -2,7 +2,7 @@ import type { Queryable } from '@quire/db';
 import type { PairedComparison } from '@quire/eval';
 import { compareConfigurations } from './benchmark-report.js';
 import { isUuid } from './eval-repo.js';
-import { getBenchmark, listBenchmarks, type BenchmarkRow } from './benchmark-repo.js';
+import { getBenchmark, listBenchmarks, loadResults, type BenchmarkRow } from './benchmark-repo.js';
 
 export const DEFAULT_MARGIN = 0.02;
 
@@ -15,9 +15,23 @@ export interface PromotionEvidence {
   margin: number;
   rule: string;
   allowed: boolean;
+  /** Cases the candidate configuration errored on in the benchmark. */
+  candidate_errors: number;
+  /** Why promotion is refused; null when allowed. */
+  reason: string | null;
 }
 
-export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority), on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same vector or hybrid mode';
+/**
+ * A candidate that errored on some cases is compared only on the ones it answered, which may be the
+ * easy ones; its interval says nothing about the rest, so any error refuses promotion.
+ */
+export function promotionDecision(comparison: PairedComparison, margin: number, candidateErrors: number): { allowed: boolean; reason: string | null } {
+  if (candidateErrors > 0) return { allowed: false, reason: `the candidate configuration errored on ${candidateErrors} case(s); rerun the benchmark until every case finishes` };
+  if (comparison.diff.lower < -margin) return { allowed: false, reason: `the lower bound of the CI is below -${margin}` };
+  return { allowed: true, reason: null };
+}
+
+export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority) and the candidate errored on no case, on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same vector or hybrid mode';
 
 /** The pair of configurations that isolates the index version: same mode, top_k and rerank where possible. */
 function pickPair(b: BenchmarkRow, current: string | null, candidate: string): [number, number] | null {
@@ -44,6 +58,8 @@ export async function promotionEvidence(db: Queryable, input: { teamId: string; 
     const { comparisons } = await compareConfigurations(db, b, pair[0], pair[1]);
     const comparison = comparisons.find((c) => c.metric === 'ndcg@10');
     if (!comparison) continue;
+    const candidateErrors = (await loadResults(db, b.id)).filter((r) => r.config_index === pair[1] && r.status === 'error').length;
+    const decision = promotionDecision(comparison, input.margin, candidateErrors);
     return {
       benchmark_id: b.id,
       current: { index_version_id: input.current, configuration: b.configurations[pair[0]]!.name },
@@ -52,7 +68,9 @@ export async function promotionEvidence(db: Queryable, input: { teamId: string; 
       comparison,
       margin: input.margin,
       rule: PROMOTION_RULE,
-      allowed: comparison.diff.lower >= -input.margin,
+      allowed: decision.allowed,
+      candidate_errors: candidateErrors,
+      reason: decision.reason,
     };
   }
   return null;
