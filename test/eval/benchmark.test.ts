@@ -11,6 +11,7 @@ describe('benchmarks end to end (fake providers)', () => {
   let quire: RunningQuire;
   let client: QuireEvalClient;
   let seeded: Awaited<ReturnType<typeof seedCollection>>;
+  let firstRun: string;
 
   beforeAll(async () => {
     openai = await startEvalFake();
@@ -40,6 +41,7 @@ describe('benchmarks end to end (fake providers)', () => {
     });
     expect(created.progress.total).toBe(48);
     const b = await client.waitForBenchmark(created.id, { timeoutMs: 90_000 });
+    firstRun = created.id;
     expect(b.status).toBe('completed');
     expect(b.progress.done).toBe(48);
     const [vector, keyword, hybrid, answer] = b.summary;
@@ -166,4 +168,19 @@ describe('benchmarks end to end (fake providers)', () => {
     const decisions = await db.query<{ outcome: string }>(`SELECT outcome FROM index_version_promotions WHERE collection_id = $1 ORDER BY id`, [cid]);
     expect(decisions.rows.map((r) => r.outcome)).toEqual(['refused', 'promoted', 'refused', 'forced']);
   }, 90_000);
+
+  test('a judged document deleted after a run: its questions leave the summary and the comparison, and are listed as stale', async () => {
+    const set = await client.request('GET', `/v1/eval-sets/${seeded.evalSet.id}`);
+    const gone = set.data[0].relevant[0].document_id as string;
+    const affected = set.data.filter((c: any) => c.relevant.some((r: any) => r.document_id === gone)).length;
+    expect(affected).toBeGreaterThan(0);
+    await client.request('DELETE', `/v1/documents/${gone}`);
+
+    const b = await client.request('GET', `/v1/benchmarks/${firstRun}`);
+    expect(b.stale_cases.count).toBe(affected);
+    expect(b.summary[0].metrics['ndcg@10'].n).toBe(12 - affected);
+    const cmp = await client.request('GET', `/v1/benchmarks/${firstRun}/compare?a=keyword&b=vector`);
+    expect(cmp.stale_cases).toBe(affected);
+    expect(cmp.comparisons.find((c: any) => c.metric === 'ndcg@10').n).toBe(12 - affected);
+  });
 });

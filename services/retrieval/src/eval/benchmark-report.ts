@@ -144,10 +144,14 @@ export function configIndex(b: BenchmarkRow, ref: string, param: string): number
   throw new AppError('invalid_request', `No configuration "${ref}" in benchmark ${b.id} (give a name or an index).`, { param });
 }
 
-/** Paired comparison of two configurations over the cases both finished: every metric, cost and latency. */
-export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[] }> {
+/**
+ * Paired comparison of two configurations over the cases both finished, stale cases left out as in
+ * the summary (promotion reads this too): every metric, cost and latency.
+ */
+export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[]; stale_cases: number }> {
   const data = await load(db, b);
-  const rowsOf = (i: number) => new Map(data.rows.filter((r) => r.config_index === i && r.status === 'ok').map((r) => [r.case_id, r]));
+  const stale = new Set((await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id))).map((c) => c.case_id));
+  const rowsOf = (i: number) => new Map(data.rows.filter((r) => r.config_index === i && r.status === 'ok' && !stale.has(r.case_id)).map((r) => [r.case_id, r]));
   const ra = rowsOf(a);
   const rb = rowsOf(bIndex);
   const shared = [...ra.keys()].filter((id) => rb.has(id));
@@ -169,5 +173,5 @@ export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: n
   for (const key of keys) pair(key, (r) => r.metrics[key]);
   pair('cost_usd', (r) => queryCost(data.costs, r.query_id));
   pair('latency_ms', (r) => r.timings_ms.total);
-  return { a: b.configurations[a]!.name, b: b.configurations[bIndex]!.name, comparisons };
+  return { a: b.configurations[a]!.name, b: b.configurations[bIndex]!.name, comparisons, stale_cases: stale.size };
 }
