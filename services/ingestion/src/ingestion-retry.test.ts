@@ -32,6 +32,18 @@ async function failedDocument(topic: string, collection = collectionId, identity
   return doc.id;
 }
 
+/** PUTs `topic`'s text over `documentId` with the provider failing for good; the replacement's id once it has failed. */
+async function failedReplacement(documentId: string, topic: string): Promise<string> {
+  failForGood();
+  const form = new FormData();
+  form.append('file', new Blob([text(topic)], { type: 'text/plain' }), `${topic}.txt`);
+  const res = await t.api.call(`/v1/documents/${documentId}`, { method: 'PUT', form });
+  expect(res.status).toBe(202);
+  const replacement = await t.api.waitForDocument(res.body.documents[0].id);
+  expect(replacement).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+  return replacement.id as string;
+}
+
 async function stored(id: string) {
   const r = await t.db.query<{ version: number; attempts: number; chunks: number; ordinals: number; vectors: number }>(
     `SELECT d.version, d.attempts,
@@ -102,18 +114,8 @@ test("another team's key gets 404 and changes nothing; an organisation admin may
 test('a failed replacement is retried while it is the latest one; an older one is 409 naming the newer', async () => {
   const r = await t.api.upload(collectionId, [{ name: 'replaced.txt', bytes: text('replaced-v1'), type: 'text/plain' }]);
   const doc = await t.api.waitForDocument(r.body.documents[0].id);
-  const put = async (topic: string) => {
-    failForGood();
-    const form = new FormData();
-    form.append('file', new Blob([text(topic)], { type: 'text/plain' }), `${topic}.txt`);
-    const res = await t.api.call(`/v1/documents/${doc.id}`, { method: 'PUT', form });
-    expect(res.status).toBe(202);
-    const replacement = await t.api.waitForDocument(res.body.documents[0].id);
-    expect(replacement).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
-    return replacement.id as string;
-  };
-  const older = await put('replaced-v2');
-  const latest = await put('replaced-v3');
+  const older = await failedReplacement(doc.id, 'replaced-v2');
+  const latest = await failedReplacement(doc.id, 'replaced-v3');
 
   const refused = await retry(older);
   expect(refused.status).toBe(409);
@@ -132,16 +134,8 @@ test('a failed replacement is retried while it is the latest one; an older one i
 test('a superseded replacement is final: 409 even once the newer replacement is deleted', async () => {
   const r = await t.api.upload(collectionId, [{ name: 'superseded.txt', bytes: text('superseded-v1'), type: 'text/plain' }]);
   const doc = await t.api.waitForDocument(r.body.documents[0].id);
-  const put = async (topic: string) => {
-    failForGood();
-    const form = new FormData();
-    form.append('file', new Blob([text(topic)], { type: 'text/plain' }), `${topic}.txt`);
-    const res = await t.api.call(`/v1/documents/${doc.id}`, { method: 'PUT', form });
-    expect(res.status).toBe(202);
-    return (await t.api.waitForDocument(res.body.documents[0].id)).id as string;
-  };
-  const older = await put('superseded-v2');
-  const newer = await put('superseded-v3');
+  const older = await failedReplacement(doc.id, 'superseded-v2');
+  const newer = await failedReplacement(doc.id, 'superseded-v3');
   // As accepting `newer` marks a replacement that was still running when it arrived.
   await t.db.query(`UPDATE documents SET error_code = 'superseded', error_message = $2 WHERE id = $1`, [older, `Superseded by replacement ${newer}.`]);
   expect((await t.api.call(`/v1/documents/${newer}`, { method: 'DELETE' })).status).toBe(200);
