@@ -70,13 +70,9 @@ export function attributionFrom(caller: CallerLocals, header: (name: string) => 
   };
 }
 
-/** Admin-only endpoints (route changes, every team's usage) ask here, so the rule lives with identity. */
-export function isAdmin(identity: Identity): boolean {
-  return isOrgAdmin(identity);
-}
-
+/** Admin-only endpoints (route changes, every team's usage); the rule itself is `isOrgAdmin`. */
 export function requireAdmin(res: Response): Identity {
   const identity = (res.locals as CallerLocals).identity;
-  if (!isAdmin(identity)) throw new AppError('permission_denied', 'This endpoint is for administrators only.');
+  if (!isOrgAdmin(identity)) throw new AppError('permission_denied', 'This endpoint is for administrators only.');
   return identity;
 }

@@ -12,7 +12,7 @@ export function toAppError(error: unknown): AppError | unknown {
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
     // The hint however long: a wait too long to retry within the request is exactly what the client should know.
-    const headers = retryAfterHeaders(error.retryAfterHintMs ?? error.retryAfterMs, code);
+    const headers = retryAfterHeaders(error.retryAfterHintMs, code);
     return new AppError(code, `${error.provider}: ${error.message}`, {
       details: { provider: error.provider, retryable: error.retryable },
       ...(headers ? { headers } : {}),

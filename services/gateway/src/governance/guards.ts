@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { HEADERS, isOrgAdmin, type Identity } from '@quire/contracts';
+import { HEADERS, type Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import type { UpstreamError } from '../platform-proxy.js';
@@ -214,10 +214,6 @@ export function upstreamRefusalAudit(gov: Governance) {
       details: { status: error.status, service: error.service },
     });
   };
-}
-
-export function isAdminIdentity(identity: Identity): boolean {
-  return isOrgAdmin(identity);
 }
 
 /** Every refused request (401, 402, 403, 429) lands in the audit log, in the background. */

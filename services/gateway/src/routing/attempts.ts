@@ -52,10 +52,8 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 const clientGone = () => new DOMException('The client closed the request.', 'AbortError');
 
-/** The provider's wait hint however long; an error built by hand may carry only the capped one. */
-export function retryHintMs(error: unknown): number | undefined {
-  return ProviderError.is(error) ? (error.retryAfterHintMs ?? error.retryAfterMs) : undefined;
-}
+/** The provider's wait hint however long (ProviderError fills it from the capped one when only that was given). */
+const retryHintMs = (error: unknown): number | undefined => (ProviderError.is(error) ? error.retryAfterHintMs : undefined);
 
 /**
  * Whether a failed attempt may still be billed. A request that never reached a connection (refused,

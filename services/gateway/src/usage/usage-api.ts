@@ -1,9 +1,10 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import { isOrgAdmin } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { addDecimal } from '@quire/models';
 import { AppError, handle, parseWith } from '@quire/server-kit';
-import { isAdmin, type CallerLocals } from '../caller-identity.js';
+import type { CallerLocals } from '../caller-identity.js';
 import { csvCell } from '../csv.js';
 
 /** What `group_by` accepts, and the SQL each dimension groups by. */
@@ -74,7 +75,7 @@ export function usageRouter(db: Db): Router {
   router.get('/v1/usage', handle(async (req: Request, res: Response) => {
     const q = parseWith(QuerySchema, req.query, 'query');
     const identity = (res.locals as CallerLocals).identity;
-    if (!isAdmin(identity)) {
+    if (!isOrgAdmin(identity)) {
       if (q.team !== undefined && q.team !== identity.team_id) throw new AppError('permission_denied', 'You can see the usage of your own team only.', { param: 'team' });
       q.team = identity.team_id;
     }
@@ -129,7 +130,7 @@ export function usageRouter(db: Db): Router {
       res.send(`${lines.join('\r\n')}\r\n`);
       return;
     }
-    res.json({ object: 'usage', group_by: q.group_by, from: q.from ?? null, to: q.to ?? null, ...(isAdmin(identity) ? {} : { team: identity.team_id }), data, totals });
+    res.json({ object: 'usage', group_by: q.group_by, from: q.from ?? null, to: q.to ?? null, ...(isOrgAdmin(identity) ? {} : { team: identity.team_id }), data, totals });
   }));
   return router;
 }

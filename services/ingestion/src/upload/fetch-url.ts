@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { classifyAddress, classifyHostSync, EGRESS_REFUSED, guardedLookup, type HostClass } from '@quire/models';
+import { classifyAddress, classifyHostSync, EGRESS_REFUSED, guardedLookup, hostOf, type HostClass } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 
 /**
@@ -75,7 +75,7 @@ function filenameOf(url: URL): string | null {
 function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<{ redirect?: string; body?: { bytes: Uint8Array; contentType: string | null } }> {
   const lookup = guardedLookup((address) => forbiddenAddressReason(address, options.allowLoopback));
   // Literal IPs skip the socket's lookup, and well-known names (localhost, metadata) need no DNS.
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = hostOf(url);
   const hostClass = classifyHostSync(host);
   if (hostClass !== undefined && !admits(hostClass, options.allowLoopback)) {
     return Promise.reject(new AppError('invalid_request', `The URL points to a forbidden address (${host}: ${hostClass}).`, { param: 'url' }));
