@@ -1,5 +1,6 @@
 import type { Queryable } from '@quire/db';
 import { markAlive } from '../repo/document-jobs-repo.js';
+import { keepAlive } from './keep-alive.js';
 
 export interface AttemptAlive {
   /** Stops refreshing; resolves once a refresh in flight has settled, so none lands after the attempt. */
@@ -22,30 +23,15 @@ export function keepAttemptAlive(
   onError: (error: unknown) => void,
   onLost: () => void = () => undefined,
 ): AttemptAlive {
-  let writing: Promise<void> | null = null;
   let stopped = false;
-  const timer = setInterval(() => {
-    // One refresh at a time: a slow database must not pile them up.
-    if (writing) return;
-    writing = markAlive(db, documentId, version)
-      .then(
-        (owned) => {
-          if (owned) return;
-          clearInterval(timer);
-          if (!stopped) onLost();
-        },
-        onError,
-      )
-      .finally(() => {
-        writing = null;
-      });
-  }, intervalMs);
-  timer.unref();
+  const alive = keepAlive({ renew: () => markAlive(db, documentId, version), intervalMs, onError });
+  alive.signal.addEventListener('abort', () => {
+    if (!stopped) onLost();
+  });
   return {
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await writing;
+      await alive.stop();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '@quire/db';
+import { keepAlive } from '../jobs/keep-alive.js';
 import { BuildLeaseLostError, renewBuildLease } from './build-lease.js';
 
 export interface BuildLeaseHeartbeat {
@@ -9,7 +10,7 @@ export interface BuildLeaseHeartbeat {
 }
 
 /** Renew a few times per lease, so one late or failed renewal does not let it lapse; no busier than the database needs. */
-export const heartbeatIntervalMs = (leaseMs: number) => Math.min(60_000, Math.max(50, Math.floor(leaseMs / 3)));
+const heartbeatIntervalMs = (leaseMs: number) => Math.min(60_000, Math.max(50, Math.floor(leaseMs / 3)));
 
 /**
  * Renews a build's lease on a timer for as long as the build holds it, whatever the build is
@@ -27,30 +28,10 @@ export function keepBuildLeaseAlive(
   leaseMs: number,
   onError: (error: unknown) => void,
 ): BuildLeaseHeartbeat {
-  const lost = new AbortController();
-  let renewing: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    // One renewal at a time: a slow database must not pile them up.
-    if (renewing) return;
-    renewing = renewBuildLease(db, versionId, holder, leaseMs)
-      .then(
-        (held) => {
-          if (held) return;
-          clearInterval(timer);
-          lost.abort(new BuildLeaseLostError(`The lease on index version ${versionId} is no longer ${holder}'s.`));
-        },
-        onError,
-      )
-      .finally(() => {
-        renewing = null;
-      });
-  }, heartbeatIntervalMs(leaseMs));
-  timer.unref();
-  return {
-    signal: lost.signal,
-    async stop() {
-      clearInterval(timer);
-      await renewing;
-    },
-  };
+  return keepAlive({
+    renew: () => renewBuildLease(db, versionId, holder, leaseMs),
+    intervalMs: heartbeatIntervalMs(leaseMs),
+    onError,
+    lostReason: () => new BuildLeaseLostError(`The lease on index version ${versionId} is no longer ${holder}'s.`),
+  });
 }
