@@ -3,4 +3,3 @@ export { createBullmqQueue } from './bullmq-queue.js';
 export { createInProcessQueue } from './in-process-queue.js';
 export type { AbortableSemaphore, CountingSemaphore } from './counting-semaphore.js';
 export { createRedisSemaphores, type RedisSemaphores } from './redis-semaphores.js';
-export { redisSemaphoresSettingsSchema, type RedisSemaphoresSettings } from './redis-semaphores-settings.js';

@@ -2,7 +2,7 @@ import { bootstrapCI, comparePaired, paretoFrontier, percentile, type ConfigSumm
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { costByQueryAndStage, loadResults, spentUsd, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
-import { listCases, staleCases } from './eval-repo.js';
+import { listCases, staleCases, type StaleCase } from './eval-repo.js';
 
 /** Every interval and test is seeded, so the same results always print the same numbers. */
 export const REPORT_SEED = 42;
@@ -22,6 +22,20 @@ async function load(db: Queryable, b: BenchmarkRow): Promise<Loaded> {
     costs.get(c.query_id)!.set(c.purpose, c.cost);
   }
   return { rows, costs };
+}
+
+interface ReportData {
+  data: Loaded;
+  /** The cases whose relevant documents or chunks are gone from the collection; left out of every figure. */
+  stale: StaleCase[];
+  staleIds: Set<string>;
+}
+
+/** A benchmark's results and costs, with the stale set every report leaves out. */
+async function loadReport(db: Queryable, b: BenchmarkRow): Promise<ReportData> {
+  const data = await load(db, b);
+  const stale = await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id));
+  return { data, stale, staleIds: new Set(stale.map((c) => c.case_id)) };
 }
 
 /** A query's cost without judge calls (what the configuration itself costs); null when unpriced. */
@@ -103,9 +117,7 @@ export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number
 }
 
 export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
-  const data = await load(db, b);
-  const stale = await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id));
-  const staleIds = new Set(stale.map((c) => c.case_id));
+  const { data, stale, staleIds } = await loadReport(db, b);
   const common = commonCaseIds(data.rows, b.configurations.length, staleIds);
   const summaries = b.configurations.map((_, i) => summarize(b, i, data, common, staleIds));
   const spend = await spentUsd(db, b.id);
@@ -149,12 +161,14 @@ export function configIndex(b: BenchmarkRow, ref: string, param: string): number
  * the summary (promotion reads this too): every metric, cost and latency.
  */
 export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[]; stale_cases: number }> {
-  const data = await load(db, b);
-  const stale = new Set((await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id))).map((c) => c.case_id));
-  const rowsOf = (i: number) => new Map(data.rows.filter((r) => r.config_index === i && r.status === 'ok' && !stale.has(r.case_id)).map((r) => [r.case_id, r]));
+  const { data, staleIds: stale } = await loadReport(db, b);
+  const pairRows = data.rows.filter((r) => r.config_index === a || r.config_index === bIndex);
+  const common = commonCaseIds(pairRows, new Set([a, bIndex]).size, stale);
+  const rowsOf = (i: number) => new Map(pairRows.filter((r) => r.config_index === i && common.has(r.case_id) && r.status === 'ok').map((r) => [r.case_id, r]));
   const ra = rowsOf(a);
   const rb = rowsOf(bIndex);
-  const shared = [...ra.keys()].filter((id) => rb.has(id));
+  // In a's row order, as before: the seeded resampling pairs cases by position.
+  const shared = [...ra.keys()];
   const keys = [...new Set(shared.flatMap((id) => [...Object.keys(ra.get(id)!.metrics), ...Object.keys(rb.get(id)!.metrics)]))];
   const comparisons: PairedComparison[] = [];
   const pair = (name: string, pick: (r: ResultRow) => number | null | undefined) => {

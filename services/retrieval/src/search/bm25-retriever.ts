@@ -3,7 +3,7 @@ import type { Queryable } from '@quire/db';
 import { bm25Query, bm25Search, DEFAULT_BM25, parseQuery, type Bm25Params } from '@quire/keyword-index';
 import { createChunkSetBm25 } from './chunk-set-bm25.js';
 import type { KeywordRetriever } from './keyword-retriever.js';
-import { scopeConditions, type SqlFragment } from './scope-sql.js';
+import { hasSelectiveFilters, scopeConditions, type SqlFragment } from './scope-sql.js';
 
 /** The BM25 leg's SQL as reviewers read it (rendered into queries.sql). */
 export function bm25KeywordQuery(collectionId: string, query: string, limit: number, filters?: SearchFilters, params: Bm25Params = DEFAULT_BM25, pinnedVersionId?: string): SqlFragment {
@@ -15,11 +15,6 @@ export function bm25KeywordQuery(collectionId: string, query: string, limit: num
  * bound on the work a very common term costs (SciFact: same nDCG@10 as uncapped, see benchmarks).
  */
 export const DEFAULT_POSTINGS_CAP = 1000;
-
-/** Caller filters that may exclude most chunks; the access-group check and the status rarely do. */
-function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
-  return !!f && !!(f.document_ids?.length || (f.metadata && Object.keys(f.metadata).length) || f.tags?.length || f.created_after || f.created_before || (f.metadata_dates && Object.keys(f.metadata_dates).length));
-}
 
 /**
  * Okapi BM25 over `@quire/keyword-index`'s postings (written with the chunks by ingestion). The

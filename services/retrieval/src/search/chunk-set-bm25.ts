@@ -134,7 +134,7 @@ function phraseChunks(index: ChunkSetIndex, phrase: ParsedQuery['phrases'][numbe
  * Okapi BM25 over the index, as `bm25Query` computes it over the postings tables: the same
  * formula, query frequencies, prefix expansion, phrase filter and per-term cap. Best first.
  */
-export function scoreChunkSet(index: ChunkSetIndex, q: ParsedQuery, options: Omit<ChunkSetSearchOptions, 'limit' | 'analyzer' | 'filters'> = {}): { chunkId: string; score: number }[] {
+function scoreChunkSet(index: ChunkSetIndex, q: ParsedQuery, options: Omit<ChunkSetSearchOptions, 'limit' | 'analyzer' | 'filters'> = {}): { chunkId: string; score: number }[] {
   const { k1, b } = options.params ?? DEFAULT_BM25;
   const n = index.ids.length;
   const cap = options.maxPostingsPerTerm && q.phrases.length === 0 ? Math.trunc(options.maxPostingsPerTerm) : Infinity;
@@ -199,11 +199,14 @@ export function createChunkSetBm25(db: Queryable, options: { maxSets?: number; m
       cache.set(key, hit);
       return hit.index;
     }
-    // The cap is checked before any text is read; LIMIT keeps a set that grew since from being read whole.
-    const index = assertChunkSetIndexable(db, collectionId, versionId, maxChunks)
-      .then(() => db.query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE collection_id = $1 AND index_version_id = $2 LIMIT $3`, [collectionId, versionId, maxChunks + 1]))
-      .then((r) => {
-        if (r.rows.length > maxChunks) throw chunkSetTooLarge(versionId, r.rows.length, maxChunks);
+    // LIMIT caps what is read: one row past the cap means the set is too large (counted only then, for the error).
+    const index = db
+      .query<{ id: string; text: string }>(`SELECT id, text FROM chunks WHERE collection_id = $1 AND index_version_id = $2 LIMIT $3`, [collectionId, versionId, maxChunks + 1])
+      .then(async (r) => {
+        if (r.rows.length > maxChunks) {
+          await assertChunkSetIndexable(db, collectionId, versionId, maxChunks);
+          throw chunkSetTooLarge(versionId, r.rows.length, maxChunks);
+        }
         return indexChunkSet(r.rows, analyzer);
       });
     cache.delete(key);

@@ -91,3 +91,8 @@ export function uuidLiteral(value: string): string {
   if (!UUID.test(value)) throw new Error(`not a uuid: ${value}`);
   return `'${value.toLowerCase()}'`;
 }
+
+/** Caller filters that may exclude most chunks; the access-group check and the status rarely do. */
+export function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
+  return !!f && !!(f.document_ids?.length || (f.metadata && Object.keys(f.metadata).length) || f.tags?.length || f.created_after || f.created_before || (f.metadata_dates && Object.keys(f.metadata_dates).length));
+}

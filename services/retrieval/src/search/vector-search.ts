@@ -1,7 +1,7 @@
 import type { SearchFilters } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { RankedHit } from './rrf.js';
-import { scopeConditions, uuidLiteral, type AccessFilters, type ChunkSet, type SqlFragment } from './scope-sql.js';
+import { hasSelectiveFilters, scopeConditions, uuidLiteral, type AccessFilters, type ChunkSet, type SqlFragment } from './scope-sql.js';
 
 export interface VectorSearchInput {
   collectionId: string;
@@ -112,10 +112,6 @@ async function matchingChunks(db: Db, input: VectorSearchInput, cap: number): Pr
     scope.params,
   );
   return Number(r.rows[0]?.n ?? 0);
-}
-
-function hasSelectiveFilters(f: SearchFilters | undefined): boolean {
-  return !!f && !!(f.document_ids?.length || (f.metadata && Object.keys(f.metadata).length) || f.tags?.length || f.created_after || f.created_before || (f.metadata_dates && Object.keys(f.metadata_dates).length));
 }
 
 export const HIDES_DOCUMENTS_SQL = `SELECT EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = $1
