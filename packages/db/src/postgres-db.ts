@@ -3,8 +3,19 @@ import type { Db, Queryable } from './db.js';
 
 // pg returns int8 and numeric as strings (exact money); queries cast counts to int where they need numbers.
 
-export function openPostgres(connectionString: string, options: { max?: number } = {}): Db {
+export interface PostgresOptions {
+  max?: number;
+  /** Told when the server drops an idle connection; a process warning by default. */
+  onIdleError?: (error: Error) => void;
+}
+
+export function openPostgres(connectionString: string, options: PostgresOptions = {}): Db {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // An idle connection the server drops (a restart, a failover, pg_terminate_backend) makes the pool emit
+  // 'error'; unheard, that event would end the process. pg has already removed the broken client and the
+  // next query opens a new one, so a warning is all it takes. A query in flight gets its own error.
+  const onIdleError = options.onIdleError ?? ((error: Error) => process.emitWarning(`PostgreSQL dropped an idle connection: ${error.message}`, { code: 'QUIRE_PG_IDLE_ERROR' }));
+  pool.on('error', onIdleError);
   const queryable = (client: pg.Pool | pg.PoolClient): Queryable => ({
     query: async <T>(sql: string, params?: unknown[]) => {
       const result = await client.query(sql, params as unknown[]);
