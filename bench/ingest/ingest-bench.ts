@@ -1,5 +1,5 @@
 /**
- * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50,1000] [--sweep] [--within 1.15] [--dims 256] [--statements] [--memory]
+ * pnpm bench:ingest [--docs 200] [--pages 20] [--latency-ms 50,1000] [--sweep] [--within 1.15] [--dims 256] [--statements] [--memory] [--database-url URL]
  *
  * A generated corpus of text PDFs (corpus.ts), then, each phase in its own process so that each
  * peak RSS is its own (getrusage's maxrss, worker threads and the WASM database included):
@@ -11,7 +11,9 @@
  * 4. with `--sweep` (on by default; `--no-sweep`), the same at latencies around where the budget meets
  *    Quire's own time, until the crossover is bracketed: the smallest latency a call at which a
  *    run takes at most `--within` times the budget (sweep.ts).
- * PGlite keeps its data in a temporary folder, as the embedded mode does (`--memory`: in memory).
+ * PGlite keeps its data in a temporary folder, as the embedded mode does (`--memory`: in memory;
+ * `--database-url postgres://...`: a fresh database on that PostgreSQL server with pgvector instead, as
+ * docker-compose runs it; the server's processes share the same cores, and their memory is not in the RSS).
  * `--statements` lists the database statements that took the most time in phase 2.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     dims: { type: 'string', default: '256' },
     statements: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
     phase: { type: 'string' },
     corpus: { type: 'string' },
   },
@@ -54,14 +57,14 @@ async function child(): Promise<void> {
   const result =
     args.phase === 'parse'
       ? await runParse(corpus)
-      : await runE2e(corpus, { latencyMs: Number(args['latency-ms']), dimensions: DIMS, waitForGraphs: args.phase === 'capacity', statements: args.statements!, memory: args.memory! });
+      : await runE2e(corpus, { latencyMs: Number(args['latency-ms']), dimensions: DIMS, waitForGraphs: args.phase === 'capacity', statements: args.statements!, memory: args.memory!, databaseUrl: args['database-url'] });
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
 }
 
 function phase<T>(name: string, corpusDir: string, extra: string[] = []): T {
   const script = fileURLToPath(import.meta.url);
-  const flags = [...(args.statements ? ['--statements'] : []), ...(args.memory ? ['--memory'] : [])];
+  const flags = [...(args.statements ? ['--statements'] : []), ...(args.memory ? ['--memory'] : []), ...(args['database-url'] ? ['--database-url', args['database-url']] : [])];
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--phase', name, '--corpus', corpusDir, '--dims', String(DIMS), ...flags, ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`phase ${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, openTestDatabase } from '@quire/db';
+import { openDatabase, openPostgresTestDatabase, openTestDatabase } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { createLogger, listen } from '@quire/server-kit';
 import { graphThreshold } from '../../packages/index-versions/src/index.js';
@@ -98,12 +98,13 @@ function countingInFlight(models: GatewayModels): { models: GatewayModels; max: 
 
 export async function runE2e(
   corpus: Uint8Array[],
-  options: { latencyMs: number; dimensions: number; waitForGraphs: boolean; statements?: boolean; memory?: boolean },
+  options: { latencyMs: number; dimensions: number; waitForGraphs: boolean; statements?: boolean; memory?: boolean; databaseUrl?: string | undefined },
 ): Promise<E2eResult> {
   const limits = DEFAULT_LIMITS;
-  // On disk, as the embedded mode runs (an in-memory PGlite keeps every table in the process's RSS).
-  const dataDir = options.memory ? null : mkdtempSync(path.join(os.tmpdir(), 'quire-ingest-db-'));
-  const raw = dataDir ? await openDatabase({ dataDir }) : await openTestDatabase();
+  // On disk, as the embedded mode runs (an in-memory PGlite keeps every table in the process's RSS); or a
+  // fresh database on a PostgreSQL server, as docker-compose runs it.
+  const dataDir = options.memory || options.databaseUrl ? null : mkdtempSync(path.join(os.tmpdir(), 'quire-ingest-db-'));
+  const raw = options.databaseUrl ? await openPostgresTestDatabase(options.databaseUrl) : dataDir ? await openDatabase({ dataDir }) : await openTestDatabase();
   const timings: StatementTimings = new Map();
   const db = options.statements ? timedDb(raw, timings) : raw;
   const fake = createFakeGatewayModels({ dimensions: options.dimensions, maxEmbeddingsPerCall: 96, latencyMs: options.latencyMs });

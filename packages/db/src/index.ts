@@ -4,4 +4,4 @@ export * from './postgres-db.js';
 export * from './migrate.js';
 export * from './open-database.js';
 export * from './test-database.js';
-export type { PostgresTestDatabase } from './postgres-test-database.js';
+export { openPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
