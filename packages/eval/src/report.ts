@@ -11,6 +11,11 @@ export interface ConfigSummary {
   /** Cases this configuration finished but another did not, so they are left out of its numbers. */
   excluded_cases?: number;
   metrics: Record<string, Estimate>;
+  /**
+   * Plain means over every case this configuration finished, shared or not: progress while a run is
+   * partial (before any case is shared, `metrics` is empty). Not comparable across configurations.
+   */
+  own_means?: { cases: number; metrics: Record<string, number> };
   /** Per stage (embed, vector, keyword, fuse, rerank, generate, total). */
   latency_ms: Record<string, { p50: number; p95: number }>;
   cost_usd: {

@@ -98,6 +98,11 @@ export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number
     total = total === null || c === null ? null : total + c;
   }
   const n = Math.max(1, ok.length);
+  const ownMeans: Record<string, number> = {};
+  for (const key of [...new Set(own.flatMap((r) => Object.keys(r.metrics)))]) {
+    const values = own.map((r) => r.metrics[key]).filter((v): v is number => typeof v === 'number');
+    if (values.length) ownMeans[key] = values.reduce((a, v) => a + v, 0) / values.length;
+  }
   return {
     index,
     name: b.configurations[index]!.name,
@@ -106,6 +111,7 @@ export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number
     compared_cases: ok.length,
     excluded_cases: own.length - ok.length,
     metrics,
+    own_means: { cases: own.length, metrics: ownMeans },
     latency_ms: latency,
     cost_usd: {
       per_query: total === null ? null : total / n,
@@ -135,7 +141,10 @@ export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
     spent_usd: spend.spent,
     progress: { cases_per_configuration: b.cases_total, total: b.cases_total * b.configurations.length, done: data.rows.length, per_configuration: summaries.map((s) => s.cases_done) },
     /** Every summary, and the Pareto frontier, is over these cases only: the ones each configuration finished. */
-    comparison_basis: { cases: common.size, rule: 'means, intervals, latency and cost per query are over the cases every configuration finished without error; errors and excluded_cases say what each configuration lost' },
+    comparison_basis: {
+      cases: common.size,
+      rule: 'means, intervals, latency and cost per query are over the cases every configuration finished without error; errors and excluded_cases say what each configuration lost; own_means are over each configuration\'s own finished cases (progress while a run is partial) and are not comparable',
+    },
     stale_cases: { count: stale.length, case_ids: stale.slice(0, 100).map((c) => c.case_id), missing_ids: [...new Set(stale.flatMap((c) => c.missing))].slice(0, 100) },
     summary: summaries,
     pareto: {

@@ -44,6 +44,21 @@ test('1: every configuration is summarised over the cases all configurations fin
   expect(steady.metrics['ndcg@10']!.mean).toBe(flaky.metrics['ndcg@10']!.mean);
   expect(flaky).toMatchObject({ errors: 1, compared_cases: 2, excluded_cases: 0 });
   expect(steady).toMatchObject({ errors: 0, compared_cases: 2, excluded_cases: 1 });
+  // Each configuration's own progress stays readable: steady answered the hard case too.
+  expect(flaky.own_means).toEqual({ cases: 2, metrics: { 'ndcg@10': 1 } });
+  expect(steady.own_means!.cases).toBe(3);
+  expect(steady.own_means!.metrics['ndcg@10']).toBeCloseTo(2 / 3, 10);
+});
+
+test('1: a run stopped before a second configuration ran shares no case, yet shows the first one\'s own means', () => {
+  const data: Loaded = { rows: [row(0, 'a', 'ok', 1), row(0, 'b', 'ok', 0.5)], costs: new Map() };
+  const b = { configurations: [{ name: 'first' }, { name: 'not-started' }] } as Parameters<typeof summarize>[0];
+  const common = commonCaseIds(data.rows, 2);
+  expect(common.size).toBe(0);
+  const first = summarize(b, 0, data, common);
+  expect(first.metrics).toEqual({});
+  expect(first.own_means).toEqual({ cases: 2, metrics: { 'ndcg@10': 0.75 } });
+  expect(summarize(b, 1, data, common).own_means).toEqual({ cases: 0, metrics: {} });
 });
 
 test('1: promotion is refused, with a reason, when the candidate errored on any case', () => {
