@@ -58,6 +58,12 @@ export function createBullmqQueue<S extends z.ZodType>(
       );
       worker.on('error', (error) => options.logger.warn('queue worker error', { queue: options.queueName, err: String(error) }));
     },
+    async discard(jobId) {
+      // BullMQ's remove refuses (0) a job a worker holds the lock of, so a running job stays; it also
+      // answers 1 for an id it does not hold, hence the look first.
+      if (!(await queue.getJob(jobId))) return false;
+      return (await queue.remove(jobId)) === 1;
+    },
     async stop() {
       if (worker) await worker.close();
       worker = null;

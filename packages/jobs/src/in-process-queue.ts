@@ -19,7 +19,7 @@ export function createInProcessQueue<S extends z.ZodType>(
   type P = z.infer<S>;
   const waiting: Entry<P>[] = [];
   const known = new Set<string>(); // waiting, delayed or running: duplicates are absorbed
-  const timers = new Set<NodeJS.Timeout>();
+  const delayed = new Map<string, NodeJS.Timeout>(); // jobs waiting out a retry's backoff
   const running = new Set<Promise<void>>();
   let handler: JobHandler<P> | null = null;
   let stopped = false;
@@ -52,11 +52,11 @@ export function createInProcessQueue<S extends z.ZodType>(
         return;
       }
       const timer = setTimeout(() => {
-        timers.delete(timer);
+        delayed.delete(entry.jobId);
         waiting.push({ ...entry, attempt: entry.attempt + 1 });
         pump();
       }, backoffDelay(options.retry, entry.attempt));
-      timers.add(timer);
+      delayed.set(entry.jobId, timer);
     }
   };
 
@@ -76,10 +76,24 @@ export function createInProcessQueue<S extends z.ZodType>(
       stopped = false;
       pump();
     },
+    async discard(jobId) {
+      const timer = delayed.get(jobId);
+      if (timer) {
+        clearTimeout(timer);
+        delayed.delete(jobId);
+        known.delete(jobId);
+        return true;
+      }
+      const at = waiting.findIndex((e) => e.jobId === jobId);
+      if (at < 0) return false;
+      waiting.splice(at, 1);
+      known.delete(jobId);
+      return true;
+    },
     async stop() {
       stopped = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      for (const t of delayed.values()) clearTimeout(t);
+      delayed.clear();
       waiting.length = 0;
       known.clear();
       await Promise.allSettled([...running]);

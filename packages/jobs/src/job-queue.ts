@@ -24,6 +24,11 @@ export type JobHandler<P> = (payload: P, context: JobContext) => Promise<void>;
 export interface JobQueue<P> {
   enqueue(payload: P): Promise<{ jobId: string }>;
   start(handler: JobHandler<P>): Promise<void>;
+  /**
+   * Removes a job that has not started (waiting, or delayed before a retry) and says whether it did.
+   * A running job is left alone: what makes it stop is its own check (the document version fence).
+   */
+  discard(jobId: string): Promise<boolean>;
   /** Stops taking jobs and waits for running ones to finish. */
   stop(): Promise<void>;
   /** Throws when the queue's backing store does not answer (readiness). */

@@ -25,20 +25,21 @@ export async function lockReplacementTarget(tx: Queryable, targetId: string, col
 
 /**
  * Marks replacement rows failed with code `superseded` and bumps their version, which fences their
- * jobs: a claim, progress write or swap at the old version does nothing. Returns the ids marked.
+ * jobs: a claim, progress write or swap at the old version does nothing. Returns the rows marked,
+ * with the id of the job each had queued (for the caller to discard once committed).
  * With `ids` null, every unfinished replacement of the target but `by`.
  */
-export async function supersedeReplacements(tx: Queryable, targetId: string, by: string, ids: string[] | null = null): Promise<string[]> {
-  const r = await tx.query<{ id: string }>(
+export async function supersedeReplacements(tx: Queryable, targetId: string, by: string, ids: string[] | null = null): Promise<{ id: string; jobId: string | null }[]> {
+  const r = await tx.query<{ id: string; job_id: string | null }>(
     `UPDATE documents
         SET status = 'failed', version = version + 1, error_code = '${SUPERSEDED_CODE}', error_stage = stage,
             error_message = 'Superseded by replacement ' || $2::text || ', accepted before this one finished; its content was not swapped in.',
             heartbeat_at = now(), updated_at = now()
       WHERE replaces_document_id = $1 AND id <> $2 AND status IN ('queued', 'processing') AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
-      RETURNING id`,
+      RETURNING id, job_id`,
     [targetId, by, ids],
   );
-  return r.rows.map((row) => row.id);
+  return r.rows.map((row) => ({ id: row.id, jobId: row.job_id }));
 }
 
 /**

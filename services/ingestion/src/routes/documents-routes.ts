@@ -57,7 +57,7 @@ export function documentsRoutes(deps: Deps): Router {
     }
     // Refused with 402 before anything is stored, rather than failing the job at its first embed call.
     if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, budgetItemsOf(upload.items));
-    const superseded: string[] = [];
+    const superseded: { id: string; jobId: string | null }[] = [];
     const accepted = await db.transaction(async (tx) => {
       // Deleted since the check above: a 404, not the foreign key's 500. The lock also orders this
       // upload against other replacements of the target and against their swaps.
@@ -86,8 +86,16 @@ export function documentsRoutes(deps: Deps): Router {
         deps.logger.warn('enqueue failed; the reconciler will retry', { trace_id: traceId, document_id: payload.documentId, err: String(error) });
       });
     }
+    // A superseded replacement's queued job would only be stopped by the version fence when a worker took
+    // it up (a claim that does nothing); taking it out of the queue spares that turn. A running one stops itself.
+    for (const { id, jobId } of superseded) {
+      if (!jobId) continue;
+      await deps.queue.discard(jobId).catch((error: unknown) => {
+        deps.logger.warn('could not discard a superseded replacement\'s job; its version fence stops it', { trace_id: traceId, document_id: id, job_id: jobId, err: String(error) });
+      });
+    }
     const allDuplicates = accepted.every((a) => !a.payload);
-    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target, superseded_replacement_ids: superseded } : {}) });
+    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target, superseded_replacement_ids: superseded.map((s) => s.id) } : {}) });
   };
 
   router.post(
