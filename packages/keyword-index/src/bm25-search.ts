@@ -1,5 +1,6 @@
 import type { Queryable } from '@quire/db';
 import type { AnalyzerName } from './analyzer.js';
+import { bm25TermScore, bm25TermWeight, sqlArithmetic, sqlExpr } from './bm25-formula.js';
 import { collectionAnalyzer } from './postings.js';
 import { isEmptyQuery, parseQuery, type ParsedQuery } from './query-parser.js';
 
@@ -75,9 +76,19 @@ function phraseSql(phrase: ParsedQuery['phrases'][number], params: unknown[]): s
       AND EXISTS (SELECT 1 FROM unnest(p0.positions) AS x(pos) WHERE ${checks.join(' AND ')})`;
 }
 
+/** The formula's two steps as SQL over the query's columns and the k1, b parameters ($5, $6). */
+const WEIGHT_SQL = bm25TermWeight(sqlArithmetic, { qtf: sqlExpr('q.qtf'), n: sqlExpr('s.n'), df: sqlExpr('t.df') }).sql;
+const SCORE_SQL = bm25TermScore(sqlArithmetic, {
+  weight: sqlExpr('w.weight'),
+  tf: sqlExpr('p.tf'),
+  dl: sqlExpr('p.doc_length'),
+  avgdl: sqlExpr('w.avgdl'),
+  k1: sqlExpr('$5::float8'),
+  b: sqlExpr('$6::float8'),
+}).sql;
+
 /**
- * Okapi BM25 in one statement: score(q, d) = Σ_t qtf · ln(1 + (N − df + 0.5)/(df + 0.5)) ·
- * tf·(k1 + 1) / (tf + k1·(1 − b + b·|d|/avgdl)), with N, avgdl and df read from the statistics
+ * Okapi BM25 (`bm25-formula.ts`) in one statement, with N, avgdl and df read from the statistics
  * tables the writer keeps, so nothing is counted at query time.
  */
 export function bm25Query(input: Bm25QueryInput): SqlFragment {
@@ -103,10 +114,10 @@ export function bm25Query(input: Bm25QueryInput): SqlFragment {
     ) x
   ) a GROUP BY a.term
 ), w AS (
-  SELECT t.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS weight, s.avgdl
+  SELECT t.term, ${WEIGHT_SQL} AS weight, s.avgdl
   FROM q JOIN bm25_terms t ON t.collection_id = $1 AND t.term = q.term CROSS JOIN s
 ), scored AS (
-  SELECT p.chunk_id, sum(w.weight * p.tf * ($5::float8 + 1) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.doc_length / w.avgdl))) AS score
+  SELECT p.chunk_id, sum(${SCORE_SQL}) AS score
   FROM w CROSS JOIN LATERAL (
     SELECT p.chunk_id, p.tf, p.doc_length FROM bm25_postings p
     WHERE p.collection_id = $1 AND p.term = w.term

@@ -10,4 +10,5 @@ export {
   writePostings,
   type ChunkText,
 } from './postings.js';
+export { bm25TermScore, bm25TermWeight, numberArithmetic, sqlArithmetic, sqlExpr, type Arithmetic, type SqlExpr } from './bm25-formula.js';
 export { bm25Query, bm25Search, DEFAULT_BM25, type Bm25Hit, type Bm25Params, type Bm25QueryInput, type Bm25SearchOptions, type ScopeBuilder, type SqlFragment } from './bm25-search.js';

@@ -2,7 +2,7 @@ import type { SearchFilters } from '@quire/contracts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
-import { analyze, collectionAnalyzer, DEFAULT_BM25, isEmptyQuery, parseQuery, type AnalyzerName, type Bm25Params, type ParsedQuery } from '@quire/keyword-index';
+import { analyze, bm25TermScore, bm25TermWeight, collectionAnalyzer, DEFAULT_BM25, isEmptyQuery, numberArithmetic, parseQuery, type AnalyzerName, type Bm25Params, type ParsedQuery } from '@quire/keyword-index';
 import type { RankedHit } from './rrf.js';
 import { scopeConditions, type SqlFragment } from './scope-sql.js';
 
@@ -132,7 +132,8 @@ function phraseChunks(index: ChunkSetIndex, phrase: ParsedQuery['phrases'][numbe
 
 /**
  * Okapi BM25 over the index, as `bm25Query` computes it over the postings tables: the same
- * formula, query frequencies, prefix expansion, phrase filter and per-term cap. Best first.
+ * formula (the package's, evaluated over numbers), query frequencies, prefix expansion, phrase
+ * filter and per-term cap. Best first.
  */
 function scoreChunkSet(index: ChunkSetIndex, q: ParsedQuery, options: Omit<ChunkSetSearchOptions, 'limit' | 'analyzer' | 'filters'> = {}): { chunkId: string; score: number }[] {
   const { k1, b } = options.params ?? DEFAULT_BM25;
@@ -143,12 +144,10 @@ function scoreChunkSet(index: ChunkSetIndex, q: ParsedQuery, options: Omit<Chunk
   for (const [term, qtf] of queryTerms(index, q, options.maxPrefixExpansions ?? 32)) {
     const list = index.postings.get(term);
     if (!list) continue;
-    const df = list.length;
-    const weight = qtf * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    const weight = bm25TermWeight(numberArithmetic, { qtf, n, df: list.length });
     for (const p of list.slice(0, cap)) {
       if (!phrases.every((set) => set.has(p.chunk))) continue;
-      const dl = index.lengths[p.chunk]!;
-      const s = (weight * p.tf * (k1 + 1)) / (p.tf + k1 * (1 - b + (b * dl) / index.avgdl));
+      const s = bm25TermScore(numberArithmetic, { weight, tf: p.tf, dl: index.lengths[p.chunk]!, avgdl: index.avgdl, k1, b });
       scores.set(p.chunk, (scores.get(p.chunk) ?? 0) + s);
     }
   }
