@@ -55,4 +55,11 @@ describe('the gateway client reads rerank answers through a schema', () => {
     const error = await failure();
     expect(ProviderError.is(error) && { retryable: error.retryable, retryAfterMs: error.retryAfterMs }).toEqual({ retryable: true, retryAfterMs: 3000 });
   });
+
+  it('keeps a retry-after too long to sleep on as the hint, without making it the in-process wait', async () => {
+    next = { status: 429, body: { error: { code: 'provider_rate_limited', message: 'slow down' } }, headers: { 'retry-after': '3600' } };
+    const error = await failure();
+    expect(ProviderError.is(error) && { provider: error.provider, retryAfterMs: error.retryAfterMs, retryAfterHintMs: error.retryAfterHintMs, requestId: error.requestId, providerBody: error.providerBody })
+      .toEqual({ provider: 'gateway', retryAfterMs: undefined, retryAfterHintMs: 3_600_000, requestId: undefined, providerBody: undefined });
+  });
 });

@@ -33,16 +33,8 @@ function restoreGatewayError(error: unknown): unknown {
   const message = typeof body?.error?.message === 'string' ? body.error.message : error.message;
   if (!code || !isErrorCode(code)) return error;
   if (RETRYABLE.has(code)) {
-    return new ProviderError({
-      code: error.code,
-      provider: 'gateway',
-      message,
-      status: error.status,
-      retryable: true,
-      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
-      ...(error.retryAfterHintMs !== undefined ? { retryAfterHintMs: error.retryAfterHintMs } : {}),
-      cause: error,
-    });
+    // The gateway's envelope and request id stay on `cause` only; this error carries what callers act on.
+    return error.withChanges({ provider: 'gateway', message, retryable: true, requestId: undefined, providerBody: undefined, cause: error });
   }
   return new AppError(code, message, { cause: error });
 }

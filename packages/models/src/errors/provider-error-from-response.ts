@@ -1,10 +1,10 @@
 import { EGRESS_REFUSED } from '../net/guarded-lookup.js';
-import { ProviderError, type ProviderErrorCode } from './provider-error.js';
+import { MAX_RETRY_AFTER_MS, ProviderError, type ProviderErrorCode } from './provider-error.js';
 
 export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
 
-/** SDKs cap server-suggested waits at 60 s; a longer hint is more likely a bug than a plan. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+// The cap lives with ProviderError, which derives its capped wait from the hint; kept importable here.
+export { MAX_RETRY_AFTER_MS };
 
 export function getHeader(headers: HeadersLike | undefined, name: string): string | undefined {
   if (!headers) return undefined;
@@ -159,7 +159,6 @@ export function providerErrorFromResponse(
     message,
     status,
     retryable,
-    retryAfterMs: retryable ? parseRetryAfterMs(headers) : undefined,
     retryAfterHintMs: retryable ? parseRetryAfterHintMs(headers) : undefined,
     requestId,
     providerBody: body,

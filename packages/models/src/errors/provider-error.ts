@@ -17,6 +17,25 @@ export type ProviderErrorCode =
   | 'provider_bad_response' // a body we could not understand
   | 'provider_not_configured'; // no key/base URL for this provider
 
+/** SDKs cap server-suggested waits at 60 s; a longer hint is more likely a bug than a plan. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+export interface ProviderErrorArgs {
+  code: ProviderErrorCode;
+  provider: string;
+  message: string;
+  status?: number;
+  retryable?: boolean;
+  /**
+   * The provider's wait hint as sent, however long. The only retry field taken: the capped
+   * `retryAfterMs` is derived from it, so the two cannot disagree however an error is rebuilt.
+   */
+  retryAfterHintMs?: number;
+  requestId?: string;
+  providerBody?: unknown;
+  cause?: unknown;
+}
+
 const BRAND = Symbol.for('quire.ProviderError');
 
 export class ProviderError extends Error {
@@ -25,8 +44,6 @@ export class ProviderError extends Error {
   readonly provider: string;
   readonly status: number;
   readonly retryable: boolean;
-  /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
-  readonly retryAfterMs: number | undefined;
   /**
    * The hint as the provider sent it, however long. A caller that can go elsewhere reads it as "not
    * this target for now" rather than sleeping on it, and passes it on to its own client.
@@ -36,29 +53,41 @@ export class ProviderError extends Error {
   /** The provider's own error body, for logs; never forwarded verbatim to callers. */
   readonly providerBody: unknown;
 
-  constructor(args: {
-    code: ProviderErrorCode;
-    provider: string;
-    message: string;
-    status?: number;
-    retryable?: boolean;
-    retryAfterMs?: number;
-    retryAfterHintMs?: number;
-    requestId?: string;
-    providerBody?: unknown;
-    cause?: unknown;
-  }) {
+  constructor(args: ProviderErrorArgs) {
     super(args.message, { cause: args.cause });
     this.name = 'ProviderError';
     this.code = args.code;
     this.provider = args.provider;
     this.status = args.status ?? 0;
     this.retryable = args.retryable ?? false;
-    this.retryAfterMs = args.retryAfterMs;
-    // Errors rebuilt from another ProviderError often copy only retryAfterMs: it is the hint then.
-    this.retryAfterHintMs = args.retryAfterHintMs ?? args.retryAfterMs;
+    this.retryAfterHintMs = args.retryAfterHintMs;
     this.requestId = args.requestId;
     this.providerBody = args.providerBody;
+  }
+
+  /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
+  get retryAfterMs(): number | undefined {
+    const hint = this.retryAfterHintMs;
+    return hint !== undefined && hint <= MAX_RETRY_AFTER_MS ? hint : undefined;
+  }
+
+  /**
+   * A copy with `changes` applied and everything else (retry hint, request id, body, cause) carried
+   * over, for adapters that re-read an error: copying fields by hand is how one gets dropped.
+   */
+  withChanges(changes: Partial<ProviderErrorArgs>): ProviderError {
+    return new ProviderError({
+      code: this.code,
+      provider: this.provider,
+      message: this.message,
+      status: this.status,
+      retryable: this.retryable,
+      retryAfterHintMs: this.retryAfterHintMs,
+      requestId: this.requestId,
+      providerBody: this.providerBody,
+      cause: this.cause,
+      ...changes,
+    });
   }
 
   static is(error: unknown): error is ProviderError {

@@ -49,17 +49,10 @@ export function geminiErrorFromResponse(provider: string, status: number, header
   const message = typeof error?.message === 'string' ? error.message : undefined;
   const keyInvalid = error ? detailsOf(error).some((d) => d.reason === 'API_KEY_INVALID') : false;
   const base = providerErrorFromResponse(provider, keyInvalid ? 401 : status, headers, error ? { error: { message, type: canonical } } : body);
-  const retryAfterMs = base.retryable ? (base.retryAfterMs ?? parseRetryDelayMs(body)) : undefined;
-  const retryAfterHintMs = base.retryable ? (base.retryAfterHintMs ?? parseRetryDelayHintMs(body)) : undefined;
-  return new ProviderError({
-    code: base.code,
-    provider,
+  return base.withChanges({
     message: base.message.replace(`(HTTP ${keyInvalid ? 401 : status}`, `(HTTP ${status}`),
     status,
-    retryable: base.retryable,
-    retryAfterMs,
-    retryAfterHintMs,
-    requestId: base.requestId,
+    retryAfterHintMs: base.retryable ? (base.retryAfterHintMs ?? parseRetryDelayHintMs(body)) : undefined,
     providerBody: body,
   });
 }

@@ -18,15 +18,5 @@ export function withDetailMessage(provider: string, error: unknown): unknown {
   const detail = detailText(error.providerBody);
   if (detail === undefined) return error;
   const mapped = providerErrorFromResponse(provider, error.status, {}, { message: detail });
-  return new ProviderError({
-    code: mapped.code,
-    provider,
-    message: mapped.message,
-    status: error.status,
-    retryable: error.retryable,
-    retryAfterMs: error.retryAfterMs,
-    retryAfterHintMs: error.retryAfterHintMs,
-    requestId: error.requestId,
-    providerBody: error.providerBody,
-  });
+  return error.withChanges({ code: mapped.code, provider, message: mapped.message });
 }

@@ -35,9 +35,50 @@ describe('TEI against the fake', () => {
     const error = await model.doEmbed({ values: ['x'], dimensions: width - 1 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'model_capability_unsupported', retryable: false, message: `TEI model "bge-small" produces ${width}-dimensional vectors; ${width - 1} were requested.` });
     expect(fake.requests).toHaveLength(sent);
-    // Before any answer it can only be found out from one.
-    const fresh = await caught(tei().embeddingModel('bge-small').doEmbed({ values: ['x'], dimensions: width - 1 }));
-    expect(fresh).toMatchObject({ code: 'provider_bad_request', retryable: false });
+  });
+
+  it('learns the width from a one-word probe when the first call asks for dimensions, and refuses a mismatch before sending the inputs', async () => {
+    const width = (await tei().embeddingModel('bge-small').doEmbed({ values: ['x'] })).embeddings[0]!.length;
+    fake.requests.length = 0;
+    const model = createTei({ baseURL: fake.url, apiKey: 'tei-key' }).embeddingModel('bge-small');
+    const error = await model.doEmbed({ values: ['secret document text'], dimensions: width - 1, headers: { 'x-trace-id': 'trace-7' } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'model_capability_unsupported', retryable: false, message: `TEI model "bge-small" produces ${width}-dimensional vectors; ${width - 1} were requested.` });
+    // The fake saw the probe only, sent like the call itself (its headers and key), never the caller's inputs.
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({ path: '/embed', body: { inputs: ['a'] } });
+    expect(fake.requests[0]?.headers).toMatchObject({ 'x-trace-id': 'trace-7', authorization: 'Bearer tei-key' });
+    // The probe's answer is cached like any other: the next mismatch goes nowhere.
+    await expect(model.doEmbed({ values: ['x'], dimensions: width + 1 })).rejects.toMatchObject({ code: 'model_capability_unsupported' });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('a probe that matches lets the call through once, and is not repeated', async () => {
+    const width = (await tei().embeddingModel('bge-small').doEmbed({ values: ['x'] })).embeddings[0]!.length;
+    fake.requests.length = 0;
+    const model = tei().embeddingModel('bge-small');
+    expect((await model.doEmbed({ values: ['hello', 'world'], dimensions: width })).embeddings).toHaveLength(2);
+    expect((await model.doEmbed({ values: ['again'], dimensions: width })).embeddings).toHaveLength(1);
+    expect(fake.requests.map((r) => r.body.inputs)).toEqual([['a'], ['hello', 'world'], ['again']]);
+  });
+
+  it('a call that needed a probe reports the probe\'s tokens in its usage, so the ledger meters both', async () => {
+    const plain = tei().embeddingModel('bge-small');
+    const probeTokens = (await plain.doEmbed({ values: ['a'] })).usage.inputTokens;
+    const callTokens = (await plain.doEmbed({ values: ['hello', 'world'] })).usage.inputTokens;
+    const width = (await plain.doEmbed({ values: ['x'] })).embeddings[0]!.length;
+    const probed = await tei().embeddingModel('bge-small').doEmbed({ values: ['hello', 'world'], dimensions: width });
+    expect(probeTokens).toBeGreaterThan(0);
+    expect(probed.usage).toMatchObject({ inputTokens: probeTokens + callTokens, reported: true });
+  });
+
+  it('the probe follows the call: an aborted signal sends nothing, a failed probe fails the call', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(tei().embeddingModel('bge-small').doEmbed({ values: ['x'], dimensions: 3, abortSignal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fake.requests).toHaveLength(0);
+    fake.script.failNext(1, { status: 429, headers: { 'retry-after': '1' } });
+    expect(await caught(tei().embeddingModel('bge-small').doEmbed({ values: ['x'], dimensions: 3 }))).toMatchObject({ code: 'provider_overloaded', retryable: true });
+    expect(fake.requests.map((r) => r.body.inputs)).toEqual([['a']]);
   });
 
   it('splits by the server batch size through embedMany', async () => {
@@ -79,6 +120,9 @@ describe('TEI against the fake', () => {
     const error = await caught(tei().rerankingModel('m').doRerank({ query: 'q', documents }));
     expect(error).toMatchObject({ code: 'provider_overloaded', retryable: true, retryAfterMs: 1000 });
     expect(error.message).toContain('Model is overloaded');
+    // Re-read as overloaded, the error keeps a long hint as the hint only, not as a wait to sleep on.
+    fake.script.failNext(1, { status: 429, headers: { 'retry-after': '3600' } });
+    expect(await caught(tei().embeddingModel('m').doEmbed({ values: ['x'] }))).toMatchObject({ code: 'provider_overloaded', retryAfterMs: undefined, retryAfterHintMs: 3_600_000 });
     await createTei({ baseURL: fake.url, apiKey: 'tei-key' }).embeddingModel('m').doEmbed({ values: ['x'] });
     expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer tei-key');
   });

@@ -26,8 +26,9 @@ export type TeiSettings = z.input<typeof teiSettingsSchema>;
 export interface TeiConfig extends HttpProviderConfig {
   maxBatchSize: number;
   /**
-   * The width of each model's vectors, learnt from its first answer: TEI has no `dimensions`, so a
-   * request for another width can then be refused before it is sent (and a route try its next target).
+   * The width of each model's vectors, learnt from its first answer (or from a one-word probe when the
+   * first call asks for `dimensions`): TEI has no `dimensions`, so a request for another width is
+   * refused before its inputs are sent (and a route tries its next target).
    */
   widths: Map<string, number>;
 }

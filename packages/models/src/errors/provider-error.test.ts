@@ -1,0 +1,42 @@
+import { MAX_RETRY_AFTER_MS, ProviderError } from './provider-error.js';
+import { providerErrorFromResponse } from './provider-error-from-response.js';
+
+describe('ProviderError retry fields', () => {
+  const original = (retryAfterHintMs: number | undefined) =>
+    new ProviderError({
+      code: 'provider_rate_limited', provider: 'openai', message: 'slow down', status: 429, retryable: true,
+      retryAfterHintMs, requestId: 'req-1', providerBody: { error: 'x' }, cause: new Error('root'),
+    });
+
+  it('derives the capped wait from the one hint: within the cap both read the same, past it only the hint is kept', () => {
+    expect(original(7000)).toMatchObject({ retryAfterMs: 7000, retryAfterHintMs: 7000 });
+    expect(original(MAX_RETRY_AFTER_MS)).toMatchObject({ retryAfterMs: MAX_RETRY_AFTER_MS, retryAfterHintMs: MAX_RETRY_AFTER_MS });
+    expect(original(3_600_000)).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: 3_600_000 });
+    expect(original(undefined)).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: undefined });
+  });
+
+  it.each([
+    [7000, 7000],
+    [3_600_000, undefined],
+  ])('a rebuilt error (hint %i ms) keeps both the capped and the uncapped wait, and everything it was not told to change', (hint, capped) => {
+    const source = original(hint);
+    const rebuilt = source.withChanges({ code: 'provider_overloaded', message: 'busy' });
+    expect(rebuilt).not.toBe(source);
+    expect(ProviderError.is(rebuilt)).toBe(true);
+    expect(rebuilt).toMatchObject({
+      code: 'provider_overloaded', message: 'busy', provider: 'openai', status: 429, retryable: true,
+      retryAfterMs: capped, retryAfterHintMs: hint, requestId: 'req-1', providerBody: { error: 'x' }, cause: source.cause,
+    });
+  });
+
+  it('a rebuilt error read from response headers keeps the retry-after it was parsed with', () => {
+    const parsed = providerErrorFromResponse('openai', 429, { 'retry-after': '3600' }, {});
+    expect(parsed.withChanges({ provider: 'gateway' })).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: 3_600_000 });
+    expect(providerErrorFromResponse('openai', 429, { 'retry-after': '2' }, {}).withChanges({ message: 'm' })).toMatchObject({ retryAfterMs: 2000, retryAfterHintMs: 2000 });
+  });
+
+  it('changes given as undefined clear the field, so a rebuild can drop what it must not pass on', () => {
+    const rebuilt = original(7000).withChanges({ retryAfterHintMs: undefined, requestId: undefined });
+    expect(rebuilt).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: undefined, requestId: undefined, providerBody: { error: 'x' } });
+  });
+});
