@@ -2,13 +2,35 @@ import { PRICE_CATALOG, parseModelName, type ModelRegistry, type PriceBook, type
 import type { Logger } from '@quire/server-kit';
 import type { ModelCatalog } from './model-service.js';
 
+/** Says whether a model name resolves without building the model (admin checks, not the call path). */
+export interface ModelResolver {
+  /**
+   * Null when the registry can make some model (chat, embedding or rerank) of `name`, else why not.
+   * Every provider type offers at least one of the three, so "resolves" is: the name is
+   * `provider/model` and the provider is configured.
+   */
+  resolveProblem(name: string): string | null;
+}
+
 /** Joins the provider registry and the price book into what the gateway's model service needs. */
 export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook, logger: Logger, extraModels: string[] = []) {
   const warned = new Set<string>();
+  // The registry's providers are fixed once it is built.
+  const configured = new Set(registry.providers().map((p) => p.name));
   return {
     embeddingModel: (name: string) => registry.embeddingModel(name),
     generationModel: (name: string) => registry.generationModel(name),
     rerankingModel: (name: string) => registry.rerankingModel(name),
+    resolveProblem(name: string): string | null {
+      try {
+        if (configured.has(parseModelName(name).provider)) return null;
+        // Unconfigured: the registry refuses before building anything, and its message says what to set.
+        registry.generationModel(name);
+        return null;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
     costOf(name: string, usage: UsageV1): string | null {
       const cost = priceBook.costOf(name, usage);
       if (cost.priced) return cost.costUsd;
@@ -21,9 +43,8 @@ export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook
     },
     /** Models callers can use: priced models of configured providers, plus any configured extras. */
     listModels(): { id: string; owned_by: string }[] {
-      const configured = new Set(registry.providers().map((p) => p.name));
       const ids = new Set([...Object.keys(PRICE_CATALOG), ...extraModels].filter((id) => configured.has(parseModelName(id).provider)));
       return [...ids].sort().map((id) => ({ id, owned_by: parseModelName(id).provider }));
     },
-  } satisfies ModelCatalog & Record<string, unknown>;
+  } satisfies ModelCatalog & ModelResolver & Record<string, unknown>;
 }

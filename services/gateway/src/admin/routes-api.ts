@@ -3,6 +3,7 @@ import { emptyUsage } from '@quire/models';
 import { AppError, handle, parseWith } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import type { AuditLog } from '../governance/audit.js';
+import type { ModelResolver } from '../model-catalog.js';
 import type { ModelCatalog } from '../model-service.js';
 import { ROUTE_NAME, RouteSchema, type Route } from '../routing/route-config.js';
 import type { RouteStore, RouteView } from '../routing/route-store.js';
@@ -16,8 +17,12 @@ function routeName(raw: string | string[] | undefined): string {
 
 const present = (v: RouteView) => ({ name: v.name, source: v.source, ...v.route, ...(v.updated_at ? { updated_at: v.updated_at, updated_by: v.updated_by } : {}) });
 
+/** The catalog as this API needs it; catalogs that cannot check names lightly are checked by building. */
+type RoutesCatalog = ModelCatalog & Partial<ModelResolver>;
+
 /** Why the registry cannot make any model (chat, embedding or rerank) of `model`; null when it can. */
-function unresolvable(catalog: ModelCatalog, model: string): string | null {
+function unresolvable(catalog: RoutesCatalog, model: string): string | null {
+  if (catalog.resolveProblem) return catalog.resolveProblem(model);
   let first: unknown;
   const makers: ((name: string) => unknown)[] = [(n) => catalog.generationModel(n), (n) => catalog.embeddingModel(n), (n) => catalog.rerankingModel(n)];
   for (const make of makers) {
@@ -38,7 +43,7 @@ function unresolvable(catalog: ModelCatalog, model: string): string | null {
  * its calls are metered with cost null and never count against a budget, which the answer's
  * `warnings` says.
  */
-function checkTargets(catalog: ModelCatalog, route: Route): string[] {
+function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
   const targets = [
     ...route.targets.map((t, i) => ({ model: t.model, param: `targets.${i}` })),
     ...(route.downgrade?.targets ?? []).map((t, i) => ({ model: t.model, param: `downgrade.targets.${i}` })),
@@ -58,7 +63,7 @@ function checkTargets(catalog: ModelCatalog, route: Route): string[] {
  * `GET/PUT/DELETE /v1/admin/routes[/:name]`: routes changed at run time, stored in the database,
  * overriding the routes file. Admins only; every change is audited with its before and after.
  */
-export function routesAdminRouter(store: RouteStore, catalog: ModelCatalog, audit: AuditLog): Router {
+export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, audit: AuditLog): Router {
   const router = express.Router();
   router.use('/v1/admin', (_req, res, next) => {
     try {

@@ -94,6 +94,11 @@ export const RouteSchema = z
 export type Route = z.infer<typeof RouteSchema>;
 export type RouteInput = z.input<typeof RouteSchema>;
 
+/** Every model a route may call: its targets and, when its budget runs low, its downgrade targets. */
+export function routeModels(route: Route): Set<string> {
+  return new Set([...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model));
+}
+
 export const RoutesFileSchema = z
   .object({
     routes: z.record(z.string().regex(ROUTE_NAME, 'route names are letters, digits and _ . : - (no slash)'), RouteSchema),

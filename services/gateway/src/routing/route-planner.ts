@@ -1,6 +1,6 @@
 import type { Identity } from '@quire/contracts';
 import type { BudgetProbe } from './budget-probe.js';
-import type { CircuitBreakerSettings, RouteRetryPolicy, Route, RouteTarget, Timeouts } from './route-config.js';
+import { routeModels, type CircuitBreakerSettings, type RouteRetryPolicy, type Route, type RouteTarget, type Timeouts } from './route-config.js';
 import type { RouteStore } from './route-store.js';
 import type { HealthBook } from './target-health.js';
 
@@ -44,16 +44,23 @@ function weightedOrder(targets: RouteTarget[], random: () => number): PlanStep[]
   return out;
 }
 
-/** Orders a route's targets for one request: the strategy, then budget and latency decisions. */
+/**
+ * Orders a route's targets for one request: the strategy, then budget and latency decisions. It is
+ * where routes meet the health book, so it also keeps the book to the routes that exist: when a store
+ * that reports changes (`onChange`) loads a new route set, breakers and latencies of deleted routes
+ * and removed targets are dropped.
+ */
 export class RoutePlanner {
   constructor(
-    private readonly routes: Pick<RouteStore, 'get'> | undefined,
+    private readonly routes: (Pick<RouteStore, 'get'> & Partial<Pick<RouteStore, 'onChange'>>) | undefined,
     private readonly health: HealthBook,
     private readonly budget: BudgetProbe,
     private readonly priceIndex: PriceIndex,
     private readonly directRetry: RouteRetryPolicy,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    routes?.onChange?.((set) => health.retain(new Map([...set].map(([name, route]) => [name, routeModels(route)]))));
+  }
 
   /** Undefined when `name` is neither a route nor a `provider/model` name. */
   async plan(name: string, capability: Capability, identity: Identity): Promise<Plan | undefined> {

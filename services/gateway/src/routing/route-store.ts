@@ -26,6 +26,7 @@ export class RouteStore {
   private effective = new Map<string, RouteView>();
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
+  private readonly listeners = new Set<(routes: ReadonlyMap<string, Route>) => void>();
 
   constructor(
     private readonly db: Db,
@@ -53,13 +54,23 @@ export class RouteStore {
     return this.effective.get(name);
   }
 
+  /**
+   * Calls `listener` with the whole route set after every load (admin changes here, refreshes that
+   * pick up other processes' changes), so per-route state kept elsewhere can follow deletions and
+   * replaced targets. Returns the unsubscribe function.
+   */
+  onChange(listener: (routes: ReadonlyMap<string, Route>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async put(name: string, route: Route, by: string): Promise<RouteView> {
     await this.db.query(
       `INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
        ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now()`,
       [name, JSON.stringify(route), by],
     );
-    await this.reload();
+    await this.reloadAfterWrite();
     return this.effective.get(name)!;
   }
 
@@ -79,7 +90,7 @@ export class RouteStore {
     } else {
       await this.db.query('DELETE FROM gateway_routes WHERE name = $1', [name]);
     }
-    await this.reload();
+    await this.reloadAfterWrite();
     return true;
   }
 
@@ -88,6 +99,17 @@ export class RouteStore {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  /**
+   * A load that starts after the caller's write. Joining a background refresh already in flight could
+   * serve rows read before the write: `put` would answer without its route, and a deleted route would
+   * linger (with its breakers) until the next refresh.
+   */
+  private async reloadAfterWrite(): Promise<void> {
+    // The background refresh reports its own failure; only its end matters here.
+    await this.loading?.catch(() => undefined);
+    await this.reload();
   }
 
   private async load(): Promise<void> {
@@ -112,5 +134,14 @@ export class RouteStore {
     }
     this.effective = next;
     this.loadedAt = performance.now();
+    const routes = new Map([...next].map(([name, view]) => [name, view.route]));
+    for (const listener of this.listeners) {
+      try {
+        listener(routes);
+      } catch (error) {
+        // A listener's bug must not stop routes from loading: the request path depends on them.
+        this.logger.error('route change listener failed', { err: String(error) });
+      }
+    }
   }
 }

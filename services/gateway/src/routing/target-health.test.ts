@@ -66,3 +66,23 @@ test('breakers are per route and target; latency is per target', () => {
   health.latency('p/m').sample(40);
   expect(health.latency('p/m').ewmaMs).toBe(40);
 });
+
+test('retain drops breakers of deleted routes and removed targets, and latency no live route uses', () => {
+  const health = new HealthBook();
+  const kept = health.breaker('r', 'p/kept');
+  const removed = health.breaker('r', 'p/removed');
+  removed.failure(removed.acquire(SETTINGS, 0)!, SETTINGS, 0);
+  expect(removed.state(SETTINGS, 1)).toBe('open');
+  const deleted = health.breaker('gone', 'p/kept');
+  for (const model of ['p/kept', 'p/removed']) health.latency(model).sample(40);
+
+  health.retain(new Map([['r', new Set(['p/kept'])]]));
+
+  expect(health.breaker('r', 'p/kept')).toBe(kept);
+  // Put back (or a route re-created under the same name), the target starts with a closed circuit.
+  expect(health.breaker('r', 'p/removed')).not.toBe(removed);
+  expect(health.breaker('r', 'p/removed').state(SETTINGS, 1)).toBe('closed');
+  expect(health.breaker('gone', 'p/kept')).not.toBe(deleted);
+  expect(health.latency('p/kept').ewmaMs).toBe(40);
+  expect(health.latency('p/removed').ewmaMs).toBeUndefined();
+});

@@ -164,7 +164,8 @@ export class TargetPass {
 /** Every target's latency, and every (route, target) pair's breaker, seen by this process. */
 export class HealthBook {
   private readonly latencies = new Map<string, TargetLatency>();
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Route name, then target: nested so that pruning a route drops its breakers in one step. */
+  private readonly breakers = new Map<string, Map<string, CircuitBreaker>>();
 
   latency(model: string): TargetLatency {
     let latency = this.latencies.get(model);
@@ -176,12 +177,38 @@ export class HealthBook {
   }
 
   breaker(route: string, model: string): CircuitBreaker {
-    const key = `${route}\u0000${model}`;
-    let breaker = this.breakers.get(key);
+    let byTarget = this.breakers.get(route);
+    if (!byTarget) {
+      byTarget = new Map();
+      this.breakers.set(route, byTarget);
+    }
+    let breaker = byTarget.get(model);
     if (!breaker) {
       breaker = new CircuitBreaker();
-      this.breakers.set(key, breaker);
+      byTarget.set(model, breaker);
     }
     return breaker;
+  }
+
+  /**
+   * Forgets the breakers of routes and targets not in `live` (route name -> its target models), and
+   * the latency of targets no live route uses. Without this a deleted route's breakers would stay for
+   * the life of the process, and a route created again under the same name (or a target put back)
+   * would start with the old, possibly open, circuit. Latency is only ever recorded and read for route
+   * targets, so a target no route names has no reader left. An attempt still holding a pruned breaker
+   * reports to it harmlessly: nothing looks it up again.
+   */
+  retain(live: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [route, byTarget] of this.breakers) {
+      const models = live.get(route);
+      if (!models) {
+        this.breakers.delete(route);
+        continue;
+      }
+      for (const model of byTarget.keys()) if (!models.has(model)) byTarget.delete(model);
+    }
+    const used = new Set<string>();
+    for (const models of live.values()) for (const model of models) used.add(model);
+    for (const model of this.latencies.keys()) if (!used.has(model)) this.latencies.delete(model);
   }
 }

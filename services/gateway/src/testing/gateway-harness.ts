@@ -44,6 +44,7 @@ export async function startHarness(
   const catalog = {
     ...base,
     rerankingModel: (name: string) => options.rerankers?.[name] ?? base.rerankingModel(name),
+    resolveProblem: (name: string) => (options.rerankers?.[name] ? null : base.resolveProblem(name)),
   };
   const { handler, models, governance } = createGatewayService({
     db, catalog, logger, internalSecret: SECRET,

@@ -1,0 +1,53 @@
+import { createModelRegistry, createPriceBook, type ModelRegistry } from '@quire/models';
+import { createLogger } from '@quire/server-kit';
+import { createModelCatalog } from './model-catalog.js';
+
+const logger = createLogger({ test: 'model-catalog' }, 'error');
+
+/** A registry with a chat+embedding, a chat-only and an embedding+rerank provider, its factories counted. */
+function countedRegistry() {
+  const registry = createModelRegistry({
+    primary: { type: 'openai-compatible', baseURL: 'http://127.0.0.1:9', apiKey: 'sk-test', allowLoopback: true },
+    claude: { type: 'anthropic', apiKey: 'sk-test' },
+    co: { type: 'cohere', apiKey: 'sk-test' },
+  });
+  const calls: string[] = [];
+  const counted: ModelRegistry = {
+    providers: () => registry.providers(),
+    generationModel: (n) => (calls.push(n), registry.generationModel(n)),
+    embeddingModel: (n) => (calls.push(n), registry.embeddingModel(n)),
+    rerankingModel: (n) => (calls.push(n), registry.rerankingModel(n)),
+  };
+  return { registry, counted, calls };
+}
+
+/** What the routes API used to do: try to build each kind of model, keep the first refusal. */
+function byBuilding(registry: ModelRegistry, name: string): string | null {
+  let first: unknown;
+  for (const make of [registry.generationModel, registry.embeddingModel, registry.rerankingModel]) {
+    try {
+      make(name);
+      return null;
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  return (first as Error).message;
+}
+
+const NAMES = ['primary/gpt-4o-mini', 'primary/meta-llama/Llama-3.1-8B', 'claude/claude-3-5-haiku', 'co/rerank-v3.5', 'openai/gpt-4o', 'nope/x', 'no-slash', 'a/', '/b'];
+
+describe('resolveProblem', () => {
+  test.each(NAMES)('answers as building the model would, for %s', (name) => {
+    const { registry, counted } = countedRegistry();
+    const catalog = createModelCatalog(counted, createPriceBook({}), logger);
+    expect(catalog.resolveProblem(name)).toBe(byBuilding(registry, name));
+  });
+
+  test('builds no model for a name that resolves', () => {
+    const { counted, calls } = countedRegistry();
+    const catalog = createModelCatalog(counted, createPriceBook({}), logger);
+    for (const name of ['primary/gpt-4o-mini', 'claude/claude-3-5-haiku', 'co/rerank-v3.5']) expect(catalog.resolveProblem(name)).toBeNull();
+    expect(calls).toEqual([]);
+  });
+});
