@@ -1,2 +1,3 @@
 export * from './activate-index-version.js';
 export * from './vector-graph.js';
+export * from './collection-locks.js';

@@ -1,3 +1,4 @@
+import { lockCollectionOfVersion } from './collection-locks.js';
 import type { Queryable } from '@quire/db';
 
 /**
@@ -52,6 +53,9 @@ export async function countPendingVectors(q: Queryable, indexVersionId: string, 
  */
 export async function startVersionGraph(tx: Queryable, indexVersionId: string): Promise<'started' | 'not_exact' | 'no_graph_possible'> {
   const name = hnswIndexName(indexVersionId);
+  // CREATE INDEX waits for every writer of chunk_vectors; the collection lock first (collection-locks.ts)
+  // keeps this collection's writers from waiting on the version row it then holds.
+  if (!(await lockCollectionOfVersion(tx, indexVersionId))) return 'not_exact';
   const v = await tx.query<{ hnsw_state: HnswState; dimensions: number | null }>(`SELECT hnsw_state, dimensions FROM index_versions WHERE id = $1 FOR UPDATE`, [indexVersionId]);
   const row = v.rows[0];
   if (!row || row.hnsw_state !== 'exact') return 'not_exact';

@@ -1,3 +1,4 @@
+import { dropOrphanGraphs } from './index/hnsw-index.js';
 import type { Express } from 'express';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
@@ -120,6 +121,9 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     async start() {
       if (started) return;
       started = true;
+      // Graphs a stopped process left behind between deleting a version and dropping its index.
+      const orphans = await dropOrphanGraphs(deps.db);
+      if (orphans > 0) logger.info('dropped graph indexes of deleted index versions', { count: orphans });
       await queue.start(handler);
       await reconciler.start();
       await builder.resume();

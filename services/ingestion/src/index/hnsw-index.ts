@@ -1,4 +1,4 @@
-import type { Queryable } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
 import { HNSW_MAX_DIMENSIONS, hnswIndexName } from '@quire/index-versions';
 
 export { HNSW_MAX_DIMENSIONS, hnswIndexName };
@@ -23,4 +23,28 @@ export async function ensureHnswIndex(tx: Queryable, indexVersionId: string, dim
       `WHERE index_version_id = '${indexVersionId.toLowerCase()}'`,
   );
   return 'created';
+}
+
+/**
+ * Drops the graphs of deleted versions after the deleting transaction commits. Inside it, DROP INDEX
+ * would queue an exclusive lock on chunk_vectors behind every writer of every collection, and every
+ * search would queue behind that. On a server CONCURRENTLY waits for those without blocking anyone
+ * (it cannot run in a transaction); PGlite runs one statement at a time, so a plain drop is the same
+ * there. A process that stops before this leaves an empty index: `dropOrphanGraphs` finds it.
+ */
+export async function dropVersionGraphs(db: Db, indexVersionIds: string[]): Promise<void> {
+  const concurrently = db.kind === 'postgres' ? 'CONCURRENTLY ' : '';
+  for (const id of indexVersionIds) await db.query(`DROP INDEX ${concurrently}IF EXISTS ${hnswIndexName(id)}`);
+}
+
+/** Graph indexes whose version no longer exists (left by a process stopped between a delete and its drop); drops them. */
+export async function dropOrphanGraphs(db: Db): Promise<number> {
+  const r = await db.query<{ indexname: string }>(
+    `SELECT i.indexname FROM pg_indexes i
+      WHERE i.tablename = 'chunk_vectors' AND i.indexname LIKE 'chunk\\_vectors\\_hnsw\\_%'
+        AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE replace(v.id::text, '-', '') = substr(i.indexname, length('chunk_vectors_hnsw_') + 1))`,
+  );
+  const ids = r.rows.map((row) => row.indexname.slice('chunk_vectors_hnsw_'.length).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'));
+  await dropVersionGraphs(db, ids);
+  return ids.length;
 }

@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '@quire/db';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
-import { countPendingVectors, graphThreshold, type HnswState } from '@quire/index-versions';
+import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, type HnswState } from '@quire/index-versions';
 import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
 import { ensureHnswIndex } from './hnsw-index.js';
@@ -55,7 +55,7 @@ export { vectorLiterals } from '../embed/embed-chunks.js';
  * they are written for an `inline` version and past the cap.
  */
 export async function prepareVersionWrite(tx: Queryable, indexVersionId: string, dimensions: number, policy: GraphWritePolicy = DEFAULT_GRAPH_WRITE_POLICY): Promise<{ pending: boolean }> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [indexVersionId]);
+  await lockVersionWrites(tx, indexVersionId);
   const fixed = await tx.query<{ dimensions: number | null; hnsw_state: HnswState }>(
     `UPDATE index_versions SET dimensions = COALESCE(dimensions, $2) WHERE id = $1 RETURNING dimensions, hnsw_state`,
     [indexVersionId, dimensions],
@@ -148,6 +148,11 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
  */
 export async function indexChunks(db: Db, input: IndexChunksInput): Promise<IndexOutcome> {
   return db.transaction(async (tx) => {
+    // The collection first, shared with other writers (@quire/index-versions collection-locks.ts): an
+    // activation waits for this transaction, so it counts the chunks written here, and the version read
+    // here stays current until commit.
+    const collection = await lockCollectionForIndexWrite(tx, input.collectionId);
+    if (!collection) return 'superseded';
     // A replacement locks the document it replaces before its own row, the order an upload that
     // supersedes it takes (repo/replacements-repo.ts): the two serialise instead of deadlocking, and
     // this swap sees every replacement accepted before it.
@@ -157,17 +162,14 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
       const target = await tx.query(`SELECT 1 FROM documents WHERE id = $1 FOR UPDATE`, [replaces]);
       if (target.rows.length === 0) return 'superseded';
     }
-    const current = await tx.query<{ version: number; status: string; current_index_version_id: string | null; replaces_document_id: string | null; analyzer: 'english' | 'simple' | null }>(
-      `SELECT d.version, d.status, c.current_index_version_id, d.replaces_document_id,
-              CASE WHEN c.search_settings->>'language' = 'simple' THEN 'simple' ELSE 'english' END AS analyzer
-         FROM documents d JOIN collections c ON c.id = d.collection_id
-        WHERE d.id = $1 FOR UPDATE OF d`,
-      [input.documentId],
+    const current = await tx.query<{ version: number; status: string; replaces_document_id: string | null }>(
+      `SELECT version, status, replaces_document_id FROM documents WHERE id = $1 AND collection_id = $2 FOR UPDATE`,
+      [input.documentId, input.collectionId],
     );
     const doc = current.rows[0];
     if (!doc || doc.version !== input.version || doc.status !== 'processing') return 'superseded';
     const expected = input.expectedIndexVersionId ?? input.vectors?.indexVersionId;
-    if (expected && expected !== doc.current_index_version_id) {
+    if (expected && expected !== collection.currentIndexVersionId) {
       throw new IndexVersionChangedError('The collection switched index versions while this document was embedding.');
     }
     // Chunks belong to the document being replaced when this row is a replacement upload.
@@ -189,7 +191,7 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     const ids = await insertChunks(tx, targetId, input.collectionId, c, null);
 
     // BM25 postings and statistics commit (or roll back) with the chunks they index.
-    await writePostings(tx, input.collectionId, c.map((x, i) => ({ chunkId: ids[i]!, text: x.text })), doc.analyzer ? { analyzer: doc.analyzer } : {});
+    await writePostings(tx, input.collectionId, c.map((x, i) => ({ chunkId: ids[i]!, text: x.text })), { analyzer: collection.analyzer });
     if (input.vectors && c.length > 0) await writeVectors(tx, ids, input.vectors, input.graph);
     for (const v of input.buildingVectors ?? []) {
       // A build deleted or failed meanwhile is skipped; one still building gets this document too.

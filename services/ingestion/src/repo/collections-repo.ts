@@ -3,7 +3,7 @@ import { IngestionChunkingSchema as ChunkingSchema, sameChunking, type Ingestion
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
-import { hnswIndexName } from '../index/hnsw-index.js';
+import { dropVersionGraphs } from '../index/hnsw-index.js';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {
@@ -136,16 +136,18 @@ export async function documentOwner(db: Queryable, documentId: string): Promise<
  */
 export async function deleteCollection(db: Db, teamId: string, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  return db.transaction(async (tx) => {
-    const versions = await tx.query<{ id: string }>(
-      `SELECT iv.id FROM index_versions iv JOIN collections c ON c.id = iv.collection_id WHERE c.id = $1 AND c.team_id = $2`,
-      [id, teamId],
-    );
-    const deleted = await tx.query(`DELETE FROM collections WHERE id = $1 AND team_id = $2 RETURNING id`, [id, teamId]);
-    if (deleted.rows.length === 0) return false;
-    for (const v of versions.rows) await tx.query(`DROP INDEX IF EXISTS ${hnswIndexName(v.id)}`);
-    return true;
+  const versionIds = await db.transaction(async (tx) => {
+    // Locked first (collection-locks.ts): indexing writes in flight finish, and no version is created
+    // between the list below and the delete, so no graph is left behind.
+    const locked = await tx.query(`SELECT 1 FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [id, teamId]);
+    if (locked.rows.length === 0) return null;
+    const versions = await tx.query<{ id: string }>(`SELECT id FROM index_versions WHERE collection_id = $1`, [id]);
+    await tx.query(`DELETE FROM collections WHERE id = $1`, [id]);
+    return versions.rows.map((v) => v.id);
   });
+  if (versionIds === null) return false;
+  await dropVersionGraphs(db, versionIds);
+  return true;
 }
 
 /** What a job needs to know about the collection it indexes into. */

@@ -11,7 +11,7 @@ import { activateVersion, getVersion } from './index-versions-repo.js';
 import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { rechunkRound } from './rechunk-round.js';
-import { acquireBuildLease, assertBuildLease, BuildLeaseLostError, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
+import { acquireBuildLease, BuildLeaseLostError, lockBuildRound, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
 import { keepBuildLeaseAlive } from './build-lease-heartbeat.js';
 
 export interface BuilderDeps {
@@ -178,7 +178,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           batch.rows.map((r) => r.content_sha256),
         );
         await deps.db.transaction(async (tx) => {
-          await assertBuildLease(tx, versionId, holder);
+          await lockBuildRound(tx, collectionId, versionId, holder);
           const { pending } = await prepareVersionWrite(tx, versionId, result.dimensions, deps.graph);
           // Chunks deleted meanwhile drop out through the join.
           await tx.query(

@@ -1,3 +1,4 @@
+import { lockCollectionForIndexWrite, lockVersionWrites } from '@quire/index-versions';
 import type { Db } from '@quire/db';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
@@ -60,9 +61,12 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
       });
     const embedded = await input.embed(chunks.map((c) => c.text), chunks.map((c) => c.contentSha256));
     await deps.db.transaction(async (tx) => {
+      // The lock order of @quire/index-versions collection-locks.ts: collection, document, version.
+      if (!(await lockCollectionForIndexWrite(tx, input.collectionId))) return;
       const live = await tx.query<{ version: number; status: string }>(`SELECT version, status FROM documents WHERE id = $1 FOR UPDATE`, [doc.id]);
       const row = live.rows[0];
       if (!row || row.version !== doc.version || row.status !== 'ready') return;
+      await lockVersionWrites(tx, input.versionId);
       const building = await tx.query<{ build_holder: string | null }>(`SELECT build_holder FROM index_versions WHERE id = $1 AND status = 'building' FOR UPDATE`, [input.versionId]);
       if (building.rows.length === 0) return;
       if (building.rows[0]!.build_holder !== input.holder) throw new BuildLeaseLostError(`The lease on index version ${input.versionId} passed to another builder.`);
