@@ -45,7 +45,7 @@ export function createReconciler(deps: {
       traceId: doc.traceId ?? `reconcile_${doc.documentId.replace(/-/g, '')}`,
     });
     // A takeover bumps the version, and with it the job id the document reports.
-    await setJobId(deps.db, doc.documentId, jobId);
+    await setJobId(deps.db, doc.documentId, jobId, doc.version);
   };
 
   const sweepOnce = async (all: boolean): Promise<number> => {

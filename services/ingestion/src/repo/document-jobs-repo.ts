@@ -10,8 +10,13 @@ import { toNumber } from './sql-values.js';
  * version it belongs to, so an attempt that lost its document writes nothing.
  */
 
-export async function setJobId(db: Queryable, documentId: string, jobId: string): Promise<void> {
-  await db.query(`UPDATE documents SET job_id = $2 WHERE id = $1`, [documentId, jobId]);
+/**
+ * Records the job that runs the document. With `version`, only while the document is still at it: a
+ * reconciler that enqueued for a version another process has since taken over must not overwrite the
+ * newer job's id (the document would report, and a supersede would discard, the wrong job).
+ */
+export async function setJobId(db: Queryable, documentId: string, jobId: string, version?: number): Promise<void> {
+  await db.query(`UPDATE documents SET job_id = $2 WHERE id = $1 AND ($3::int IS NULL OR version = $3)`, [documentId, jobId, version ?? null]);
 }
 
 // ---- job state -------------------------------------------------------------------------------

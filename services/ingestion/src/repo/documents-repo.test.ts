@@ -2,6 +2,7 @@ import { openTestDatabase, type Db } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { TEAM_A } from '../testing/http.js';
 import { decodeCursor, insertDocument } from './documents-repo.js';
+import { setJobId } from './document-jobs-repo.js';
 
 const UUID = '00000000-0000-4000-8000-000000000000';
 const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -41,5 +42,27 @@ describe('insertDocument', () => {
     expect(AppError.is(error) && [error.code, error.status]).toEqual(['collection_not_found', 404]);
     expect((await db.query(`SELECT 1 FROM documents WHERE collection_id = $1`, [coll])).rows).toEqual([]);
     expect((await db.query(`SELECT 1 FROM document_blobs WHERE sha256 = 'vanishing'`)).rows).toEqual([]);
+  });
+});
+
+describe('setJobId', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(() => db?.close());
+
+  test('with a version, a reconciler that enqueued for an older version does not overwrite the newer job id', async () => {
+    const coll = (await db.query<{ id: string }>(`INSERT INTO collections (team_id, name, chunking) VALUES ('team-a', 'Jobs', '{}') RETURNING id`)).rows[0]!.id;
+    const doc = await db.transaction((tx) =>
+      insertDocument(tx, { collectionId: coll, title: 't', filename: 'f.txt', mime: 'text/plain', bytes: new TextEncoder().encode('jobs'), sha256: 'jobs', metadata: {}, identity: TEAM_A, traceId: 'trace-jobs' }),
+    );
+    // Another process took the document over (version 2) and recorded its job.
+    await db.query(`UPDATE documents SET version = 2, job_id = $2 WHERE id = $1`, [doc.id, `${doc.id}-v2`]);
+    await setJobId(db, doc.id, `${doc.id}-v1`, 1);
+    const jobId = async () => (await db.query<{ job_id: string }>(`SELECT job_id FROM documents WHERE id = $1`, [doc.id])).rows[0]!.job_id;
+    expect(await jobId()).toBe(`${doc.id}-v2`);
+    await setJobId(db, doc.id, `${doc.id}-v2-again`, 2);
+    expect(await jobId()).toBe(`${doc.id}-v2-again`);
   });
 });

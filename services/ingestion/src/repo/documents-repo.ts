@@ -133,13 +133,22 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
 }
 
 /**
+ * The advisory locks `findDuplicate` takes, for every file of an upload at once and in hash order:
+ * taken file by file in upload order, two uploads of the same files in opposite orders could each
+ * hold one and wait for the other's. Re-entrant, so `findDuplicate` taking its own again is free.
+ */
+export async function lockUploadHashes(tx: Queryable, collectionId: string, sha256s: string[]): Promise<void> {
+  for (const sha of [...new Set(sha256s)].sort()) await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${collectionId}:${sha}`]);
+}
+
+/**
  * An earlier upload of the same bytes to the same collection that has not failed and that `viewer`
  * may see (document-level access). The caller holds an advisory lock on (collection, hash), so two
  * identical uploads at once still make one document. A copy the viewer may not see is not answered,
  * nor refused (that would tell it exists): the upload is stored as a document of its own.
  */
 export async function findDuplicate(tx: Queryable, viewer: Viewer, collectionId: string, sha256: string): Promise<IngestionDocumentView | null> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${collectionId}:${sha256}`]);
+  await lockUploadHashes(tx, collectionId, [sha256]);
   const r = await tx.query<DocumentRow>(
     `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.status <> 'failed'

@@ -7,7 +7,7 @@ import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-do
 import type { JobQueue } from '@quire/jobs';
 import type { IngestionLimits } from '../limits.js';
 import { requireCollection } from '../repo/collections-repo.js';
-import { decodeCursor, deleteDocument, findDuplicate, getDocument, insertDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
+import { decodeCursor, deleteDocument, findDuplicate, lockUploadHashes, getDocument, insertDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
 import { readUpload } from '../upload/read-upload.js';
@@ -65,6 +65,7 @@ export function documentsRoutes(deps: Deps): Router {
         throw new AppError('document_not_found', `No document ${target} in this collection.`);
       }
       const out: { view: IngestionDocumentView; payload?: IngestDocumentPayload }[] = [];
+      if (!target) await lockUploadHashes(tx, collectionId, upload.items.map((item) => item.sha256));
       for (const item of upload.items) {
         const duplicate = target ? null : await findDuplicate(tx, viewer, collectionId, item.sha256);
         if (duplicate) {

@@ -47,6 +47,11 @@ export function promotionRoutes(db: Db): Router {
         return;
       }
       const outcome = await db.transaction(async (tx) => {
+        // The evidence compared the candidate with the version current when it was read. Another
+        // promotion or activation since then makes that comparison (and the recorded previous version)
+        // stale: refuse rather than promote against a version that is no longer current.
+        const now = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR NO KEY UPDATE`, [collection.id]);
+        if (now.rows[0]?.current_index_version_id !== collection.indexVersionId) return 'changed' as const;
         const result = await activateIndexVersion(tx, collection.id, vid);
         if (result !== 'activated') return result;
         const kind = allowed ? 'promoted' : 'forced';
@@ -61,6 +66,7 @@ VALUES ($1, $2, $3, 'index_version.promote', 'ok', $4, 'collection', $5, $6::jso
         );
         return result;
       });
+      if (outcome === 'changed') throw new AppError('conflict', 'The collection switched index versions while this promotion was being checked (another promotion or activation). Check again against the version now current.');
       if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet.');
       if (outcome === 'incomplete') throw new AppError('conflict', 'The index version lacks vectors for some chunks; activate it through ingestion (which catches up) or wait.');

@@ -1,0 +1,45 @@
+/**
+ * Concurrent multi-file uploads on a PostgreSQL server (PGlite runs one transaction at a time).
+ */
+import pg from 'pg';
+import type { PostgresTestDatabase } from '@quire/db';
+import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
+
+let t: TestIngestion;
+let gate: pg.Client;
+
+beforeAll(async () => {
+  t = await startTestIngestion('upload-races');
+  gate = new pg.Client({ connectionString: (t.db as PostgresTestDatabase).connectionString });
+  await gate.connect();
+});
+afterAll(async () => {
+  await gate?.end();
+  await t?.stop();
+});
+
+test('two uploads of the same files in opposite orders both succeed, with one document per file', async () => {
+  const coll = await t.api.createCollection({ name: 'Races' });
+  const a = { name: 'a.txt', bytes: new TextEncoder().encode('Alpha file about harbours.') };
+  const b = { name: 'b.txt', bytes: new TextEncoder().encode('Beta file about gardens.') };
+  const { createHash } = await import('node:crypto');
+  const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+  // Hold the duplicate-check lock of the second file in hash order, so both uploads are inside their
+  // transactions at once: taken in upload order, one would hold a's lock and the other b's.
+  const [, later] = [sha(a.bytes), sha(b.bytes)].sort();
+  await gate.query('SELECT pg_advisory_lock(hashtext($1))', [`${coll.id}:${later}`]);
+  const first = t.api.upload(coll.id, [a, b]);
+  const second = t.api.upload(coll.id, [b, a]);
+  for (let i = 0; i < 200; i++) {
+    const waiting = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`);
+    if (waiting.rows[0]!.n >= 2) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await gate.query('SELECT pg_advisory_unlock(hashtext($1))', [`${coll.id}:${later}`]);
+  const [r1, r2] = await Promise.all([first, second]);
+  expect([r1.status, r2.status].sort()).toEqual([200, 202]);
+  const ids = (r: { body: { documents: { id: string }[] } }) => r.body.documents.map((d) => d.id).sort();
+  expect(ids(r1)).toEqual(ids(r2));
+  const rows = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM documents WHERE collection_id = $1`, [coll.id]);
+  expect(rows.rows[0]!.n).toBe(2);
+});
