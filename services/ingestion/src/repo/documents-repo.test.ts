@@ -23,13 +23,13 @@ describe('decodeCursor', () => {
   });
 });
 
-describe('insertDocument', () => {
-  let db: Db;
-  beforeAll(async () => {
-    db = await openTestDatabase();
-  });
-  afterAll(() => db?.close());
+let db: Db;
+beforeAll(async () => {
+  db = await openTestDatabase();
+});
+afterAll(() => db?.close());
 
+describe('insertDocument', () => {
   test('a collection deleted since the route checked it is collection_not_found, with no document or blob written', async () => {
     const coll = (await db.query<{ id: string }>(`INSERT INTO collections (team_id, name, chunking) VALUES ('team-a', 'Vanishing', '{}') RETURNING id`)).rows[0]!.id;
     // The upload's transaction: the collection goes (a concurrent delete) before this insert runs.
@@ -46,12 +46,6 @@ describe('insertDocument', () => {
 });
 
 describe('setJobId', () => {
-  let db: Db;
-  beforeAll(async () => {
-    db = await openTestDatabase();
-  });
-  afterAll(() => db?.close());
-
   test('with a version, a reconciler that enqueued for an older version does not overwrite the newer job id', async () => {
     const coll = (await db.query<{ id: string }>(`INSERT INTO collections (team_id, name, chunking) VALUES ('team-a', 'Jobs', '{}') RETURNING id`)).rows[0]!.id;
     const doc = await db.transaction((tx) =>
