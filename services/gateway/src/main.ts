@@ -35,6 +35,10 @@ const { handler, ledger, governance } = createGatewayService({
 await governance.ready;
 const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST);
 logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
+if (!env.REDIS_URL) {
+  // Each replica would count only the spend and requests it served itself since it first counted them.
+  logger.warn('without REDIS_URL, budgets and rate limits are counted per gateway process: run a single gateway replica, or set REDIS_URL to share them');
+}
 const shutdown = async () => {
   await server.close();
   await ledger.close();

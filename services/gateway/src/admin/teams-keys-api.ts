@@ -94,35 +94,42 @@ export function teamsKeysRouter(gov: Governance): Router {
   }));
   router.patch('/v1/keys/:id', handle(async (req, res) => {
     const patch = parseWith(PatchKey, req.body);
-    const before = await store.key(String(req.params.id));
-    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
-    if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id))!, patch.allowed_models);
-    const after = (await store.updateKey(before.id, patch))!;
+    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
+      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+      if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id))!, patch.allowed_models);
+      return { before, after: (await store.updateKey(before.id, patch, tx))! };
+    });
     auth.invalidateKey(before.id);
     gov.budgets.invalidate();
     await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)));
     res.json(keyView(after));
   }));
   router.post('/v1/keys/:id/revoke', handle(async (req, res) => {
-    const before = await store.key(String(req.params.id));
-    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
-    const after = before.revoked_at ? before : (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }))!;
+    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
+      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+      if (before.revoked_at) return { before, after: before };
+      return { before, after: (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }, tx))! };
+    });
     auth.invalidateKey(before.id);
     await audit.write(change(res, 'key.revoke', 'api_key', before.id, keyView(before), keyView(after)));
     res.json(keyView(after));
   }));
   router.post('/v1/keys/:id/rotate', handle(async (req, res) => {
     const { grace_seconds } = parseWith(Rotate, req.body ?? {});
-    const before = await store.key(String(req.params.id));
-    if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
-    if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
-    // Same public id, new secret: the old secret keeps working until the grace period ends.
+    // Same public id, new secret: the old secret keeps working until the grace period ends. Under the
+    // row's lock, so the secret kept as previous is the one current now (not one a concurrent rotation
+    // already replaced), and a revocation that got there first is seen.
     const { secret } = newKey();
-    const after = (await store.updateKey(before.id, {
-      secret_hash: hashSecret(secret),
-      previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,
-      previous_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
-    }))!;
+    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
+      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+      if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
+      const after = (await store.updateKey(before.id, {
+        secret_hash: hashSecret(secret),
+        previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,
+        previous_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
+      }, tx))!;
+      return { before, after };
+    });
     auth.invalidateKey(before.id);
     await audit.write(change(res, 'key.rotate', 'api_key', before.id, keyView(before), { ...keyView(after), grace_seconds }));
     res.json({ ...keyView(after), key: formatKey(before.id, secret) });

@@ -127,9 +127,15 @@ export class Governance implements BudgetProbe {
       }
       return;
     }
-    if ((await this.store.countKeys()) > 0) return;
     const key = newKey();
-    await this.store.insertKey({ id: key.id, team_id: 'default', name: 'bootstrap admin', role: 'admin', groups: [], allowed_models: null, rpm: null, tpm: null, secret_hash: hashSecret(key.secret), expires_at: null, created_by: 'bootstrap' });
+    // Replicas starting together on an empty database: one lock, so exactly one creates (and prints) a key.
+    const created = await this.store.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quire:bootstrap-admin-key'))`);
+      if ((await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys')).rows[0]!.n > 0) return false;
+      await this.store.insertKey({ id: key.id, team_id: 'default', name: 'bootstrap admin', role: 'admin', groups: [], allowed_models: null, rpm: null, tpm: null, secret_hash: hashSecret(key.secret), expires_at: null, created_by: 'bootstrap' }, tx);
+      return true;
+    });
+    if (!created) return;
     const print = this.options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
     print(`\nQuire created the first admin API key. It is shown this once; store it now:\n\n  ${key.key}\n\nUse it as "Authorization: Bearer <key>" (pnpm quire reads QUIRE_API_KEY).\n`);
   }

@@ -111,16 +111,21 @@ export class GovernanceStore {
     return (await q.query<KeyRow>(`SELECT ${KEY_COLS} FROM api_keys WHERE id = $1`, [id])).rows[0] ?? null;
   }
 
+  /**
+   * Runs `fn` on the key's row locked FOR UPDATE (null when there is none), in one transaction: a
+   * change that reads the row to write it (rotation keeps the current secret as the previous one)
+   * must not interleave with another change to the same key, or one caller's new secret is lost.
+   */
+  async withKeyLocked<T>(id: string, fn: (row: KeyRow | null, tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => fn((await tx.query<KeyRow>(`SELECT ${KEY_COLS} FROM api_keys WHERE id = $1 FOR UPDATE`, [id])).rows[0] ?? null, tx));
+  }
+
   async keys(teamId: string | null, limit: number, cursor: string | null): Promise<Page<KeyRow>> {
     const r = await this.db.query<KeyRow>(
       `SELECT ${KEY_COLS} FROM api_keys WHERE ($1::text IS NULL OR team_id = $1) AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [teamId, cursor, limit + 1],
     );
     return page(r.rows, limit);
-  }
-
-  async countKeys(): Promise<number> {
-    return (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys')).rows[0]!.n;
   }
 
   async insertKey(
