@@ -77,9 +77,47 @@ export async function findBenchmark(db: Queryable, id: string): Promise<Benchmar
   return r.rows[0] ? toRow(r.rows[0]) : null;
 }
 
-export async function setStatus(db: Queryable, id: string, status: BenchmarkStatus, error: string | null = null): Promise<void> {
+/**
+ * Sets a run's status. With `holder`, only while that worker holds the run: a worker that lost it
+ * (its lease lapsed and another took over) must not overwrite the status the other one sets.
+ * A final status releases the run.
+ */
+export async function setStatus(db: Queryable, id: string, status: BenchmarkStatus, error: string | null = null, holder: string | null = null): Promise<void> {
   const final = status !== 'queued' && status !== 'running';
-  await db.query(`UPDATE benchmarks SET status = $2, error_message = COALESCE($3, error_message), updated_at = now(), finished_at = CASE WHEN $4 THEN now() ELSE NULL END WHERE id = $1`, [id, status, error, final]);
+  await db.query(
+    `UPDATE benchmarks SET status = $2, error_message = COALESCE($3, error_message), updated_at = now(), finished_at = CASE WHEN $4 THEN now() ELSE NULL END,
+            runner = CASE WHEN $4 THEN NULL ELSE runner END, runner_lease_until = CASE WHEN $4 THEN NULL ELSE runner_lease_until END
+      WHERE id = $1 AND ($5::text IS NULL OR runner = $5)`,
+    [id, status, error, final, holder],
+  );
+}
+
+/**
+ * Takes an unfinished run for `holder`, or renews its hold: false while another worker holds a live
+ * lease on it, and when it is final. Taking it marks it running.
+ */
+export async function claimRun(db: Queryable, id: string, holder: string, leaseMs: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE benchmarks SET runner = $2, runner_lease_until = now() + $3::int * interval '1 millisecond', status = 'running', finished_at = NULL, updated_at = now()
+      WHERE id = $1 AND status IN ('queued', 'running') AND (runner IS NULL OR runner = $2 OR runner_lease_until < now())
+      RETURNING id`,
+    [id, holder, Math.ceil(leaseMs)],
+  );
+  return r.rows.length > 0;
+}
+
+/** Extends `holder`'s lease; false when it no longer holds the run (lapsed and taken over, or final). */
+export async function renewRun(db: Queryable, id: string, holder: string, leaseMs: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE benchmarks SET runner_lease_until = now() + $3::int * interval '1 millisecond' WHERE id = $1 AND runner = $2 AND status = 'running' RETURNING id`,
+    [id, holder, Math.ceil(leaseMs)],
+  );
+  return r.rows.length > 0;
+}
+
+/** Gives the run up without finishing it (the worker is stopping), so another takes it over at once. */
+export async function releaseRun(db: Queryable, id: string, holder: string): Promise<void> {
+  await db.query(`UPDATE benchmarks SET runner = NULL, runner_lease_until = NULL WHERE id = $1 AND runner = $2`, [id, holder]);
 }
 
 /** Cases finished without error; an errored case is tried again when the run resumes. */

@@ -154,7 +154,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       if (ids.length === 0) throw new AppError('invalid_request', 'Give relevant_document_ids: the query has no cited documents to use.', { param: 'relevant_document_ids' });
       const relevant = ids.map((id) => ({ document_id: id, grade: 1 }));
       await checkRelevantIds(db, set.collection_id, relevant);
-      const [caseId] = await addCases(db, set.id, [{ question: query.query, relevant, referenceAnswer: body.reference_answer ?? null, sourceQueryId: query.id }]);
+      const [caseId] = await db.transaction((tx) => addCases(tx, set.id, [{ question: query.query, relevant, referenceAnswer: body.reference_answer ?? null, sourceQueryId: query.id }]));
       res.status(201).json({ object: 'eval_case', id: caseId, eval_set_id: set.id, question: query.query, relevant, source_query_id: query.id });
     }),
   );

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { JobDefinition, JobQueue } from '@quire/jobs';
 import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
 import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
-import { doneKeys, findBenchmark, insertResult, recordQueryStart, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
+import { claimRun, doneKeys, findBenchmark, insertResult, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
 import { listCases, staleCases, withChunkDocuments } from './eval-repo.js';
 
@@ -16,6 +17,13 @@ export interface RunnerDeps extends SearchDeps {
   resumeDelayMs?: number;
   /** Tries per case for retryable provider errors (default 3). */
   attempts?: number;
+  /**
+   * How long a worker's hold on a run lasts without renewal (default 60 s; renewed every third of it).
+   * Another worker that takes the run up waits, checking every `runPollMs` (default 1 s), until the run
+   * is final or the lease lapses.
+   */
+  runLeaseMs?: number;
+  runPollMs?: number;
 }
 
 const BenchmarkJobSchema = z.object({ benchmarkId: z.string().uuid() });
@@ -43,6 +51,8 @@ const isRetryable = (e: unknown) => (ProviderError.is(e) && e.retryable) || (App
  * last stopped: finished cases are skipped, an interrupted case runs again.
  */
 export class BenchmarkRunner {
+  /** This worker, as the runs it holds name it. */
+  private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private stopping = false;
   private abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
@@ -94,24 +104,48 @@ export class BenchmarkRunner {
     }
   }
 
+  /**
+   * Runs the run once this worker holds it. Two workers can be handed one run (two processes resume
+   * it at start-up, or a queue hands a stalled job out again): the second waits until the run is
+   * final, or until the first's lease lapses (it died) and it resumes the run itself.
+   */
   private async handle(benchmarkId: string): Promise<void> {
-    const benchmark = await findBenchmark(this.deps.db, benchmarkId);
-    if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
+    const { db } = this.deps;
+    const leaseMs = this.deps.runLeaseMs ?? 60_000;
+    let benchmark: BenchmarkRow | null;
+    for (;;) {
+      if (this.stopping) throw new RunnerStopping('The benchmark runner stopped before it took the run.');
+      benchmark = await findBenchmark(db, benchmarkId);
+      if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
+      if (await claimRun(db, benchmarkId, this.holder, leaseMs)) break;
+      await new Promise((resolve) => setTimeout(resolve, this.deps.runPollMs ?? 1000));
+    }
+    let held = true;
+    const renewal = setInterval(() => {
+      renewRun(db, benchmarkId, this.holder, leaseMs)
+        .then((still) => (held &&= still))
+        .catch((error: unknown) => this.deps.logger.warn('could not renew a benchmark run\'s lease', { benchmark_id: benchmarkId, err: String(error) }));
+    }, leaseMs / 3);
     try {
-      await this.run(benchmark);
+      await this.run(benchmark, () => held);
     } catch (error) {
       if (!this.stopping) {
         this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
-        await setStatus(this.deps.db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error));
+        await setStatus(db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error), this.holder);
         return;
       }
+    } finally {
+      clearInterval(renewal);
     }
-    if (this.stopping) throw new RunnerStopping('The benchmark runner stopped mid-run.');
+    if (this.stopping) {
+      await releaseRun(db, benchmark.id, this.holder).catch(() => undefined);
+      throw new RunnerStopping('The benchmark runner stopped mid-run.');
+    }
   }
 
-  private async run(b: BenchmarkRow): Promise<void> {
+  /** `held` turns false when this worker lost the run (its lease lapsed and another took over): it stops. */
+  private async run(b: BenchmarkRow, held: () => boolean): Promise<void> {
     const { db } = this.deps;
-    await setStatus(db, b.id, 'running');
     const base = await loadCollection(db, b.team_id, b.collection_id);
     const cases = await listCases(db, b.eval_set_id);
     const done = await doneKeys(db, b.id);
@@ -120,16 +154,16 @@ export class BenchmarkRunner {
     for (const [index, config] of b.configurations.entries()) {
       const collection = await applyConfiguration(this.deps, base, config);
       for (const c of cases) {
-        if (this.stopping) return;
+        if (this.stopping || !held()) return;
         if (done.has(`${index}:${c.id}`) || stale.has(c.id)) continue;
         if (b.budget_usd !== null && (await this.overBudget(b))) {
-          await setStatus(db, b.id, 'stopped_budget', `Stopped by the budget cap of $${b.budget_usd}; results so far are kept.`);
+          await setStatus(db, b.id, 'stopped_budget', `Stopped by the budget cap of $${b.budget_usd}; results so far are kept.`, this.holder);
           return;
         }
         await this.runCase(b, index, collection, c);
       }
     }
-    await setStatus(db, b.id, 'completed');
+    if (held()) await setStatus(db, b.id, 'completed', null, this.holder);
   }
 
   /**

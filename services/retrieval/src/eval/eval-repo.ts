@@ -97,7 +97,12 @@ export interface NewCase {
   sourceQueryId?: string | null;
 }
 
+/**
+ * Appends cases after the set's last ordinal. Call it in a transaction: the set's row lock taken first
+ * makes concurrent appends to one set take turns, so no two cases share an ordinal.
+ */
 export async function addCases(db: Queryable, evalSetId: string, cases: NewCase[]): Promise<string[]> {
+  await db.query(`SELECT 1 FROM eval_sets WHERE id = $1 FOR UPDATE`, [evalSetId]);
   const start = await db.query<{ n: number }>(`SELECT COALESCE(max(ordinal), 0)::int AS n FROM eval_cases WHERE eval_set_id = $1`, [evalSetId]);
   let ordinal = Number(start.rows[0]!.n);
   const ids: string[] = [];

@@ -97,7 +97,8 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
       const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const parsed = parseWith(AddCasesSchema, req.body);
       const bodies = Array.isArray(parsed) ? parsed : parsed.cases;
-      const ids = await addCases(db, set.id, await toNewCases(db, set.collection_id, bodies));
+      const cases = await toNewCases(db, set.collection_id, bodies);
+      const ids = await db.transaction((tx) => addCases(tx, set.id, cases));
       res.status(201).json({ object: 'list', eval_set_id: set.id, ids });
     }),
   );
@@ -122,7 +123,8 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
           }
           return parseWith(EvalCaseBodySchema, value, `jsonl line ${i + 1}`);
         });
-      const ids = await addCases(db, set.id, await toNewCases(db, set.collection_id, bodies));
+      const cases = await toNewCases(db, set.collection_id, bodies);
+      const ids = await db.transaction((tx) => addCases(tx, set.id, cases));
       res.status(201).json({ object: 'list', eval_set_id: set.id, ids });
     }),
   );

@@ -1,0 +1,112 @@
+/**
+ * Benchmark runs and eval sets under real concurrency (PGlite runs one statement at a time).
+ * Races are driven as in ingestion's *-races tests: a gate connection holds a table lock, waits in
+ * pg_stat_activity until the racers block behind it, then lets them go together.
+ */
+import { createLogger } from '@quire/server-kit';
+import { openPostgres, openTestDatabase, type Db, type PostgresTestDatabase, type Queryable } from '@quire/db';
+import { GARDEN_NOTES, HARBOUR_GUIDE, DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
+import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
+import { createBm25KeywordRetriever } from '../search/bm25-retriever.js';
+import { insertBenchmark } from './benchmark-repo.js';
+import { BenchmarkRunner } from './benchmark-runner.js';
+import { addCases, createEvalSet, listCases } from './eval-repo.js';
+import type { StoredConfiguration } from './eval-schemas.js';
+
+const TEAM = 'team-bench-races';
+const SECRET = 'test-secret-test-secret-test-secret-0123';
+let db: PostgresTestDatabase;
+let other: Db;
+/** The gate's own pool, so that holding its lock takes no connection from the racers'. */
+let gate: Db;
+let seeded: SeededCollection;
+
+beforeAll(async () => {
+  db = (await openTestDatabase()) as PostgresTestDatabase;
+  other = openPostgres(db.connectionString);
+  gate = openPostgres(db.connectionString, { max: 1 });
+  seeded = await seedCollection(db, { teamId: TEAM, name: 'races', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE, GARDEN_NOTES] });
+});
+afterAll(async () => {
+  await gate?.close();
+  await other?.close();
+  await db?.close();
+});
+
+/** Waits until `n` other backends of this database wait on a heavyweight lock. */
+async function waitForBlocked(tx: Queryable, n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    // The gate may be inside a transaction, where statistics views are read once: drop that snapshot.
+    await tx.query('SELECT pg_stat_clear_snapshot()');
+    const r = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+    );
+    if (r.rows[0]!.n >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`fewer than ${n} backends blocked behind the gate`);
+}
+
+function runnerOn(runDb: Db): { runner: BenchmarkRunner; handle: (id: string) => Promise<void> } {
+  const deps = { db: runDb, models: createFakeGatewayModels(runDb, DIMENSIONS), keyword: createBm25KeywordRetriever(runDb), internalSecret: SECRET, logger: createLogger({}, 'error'), runPollMs: 50 };
+  // The queue is not used: each "worker" is handed the job directly, as two processes' queues would.
+  const runner = new BenchmarkRunner(deps, {} as never);
+  return { runner, handle: (id) => (runner as unknown as { handle(id: string): Promise<void> }).handle(id) };
+}
+
+test('two workers that take up the same run (two processes resuming it) run and pay for every case once, not twice', async () => {
+  const setId = await createEvalSet(db, { teamId: TEAM, collectionId: seeded.collectionId, name: 'double-run' });
+  const questions = ['When is high tide at Port Zephyr?', 'Where do ferries leave from?', 'How do I keep slugs away?'];
+  await addCases(db, setId, questions.map((q, i) => ({ question: q, relevant: [{ document_id: seeded.documentIds[i < 2 ? 0 : 1]!, grade: 1 }] })));
+  const configurations: StoredConfiguration[] = [{ name: 'vec', mode: 'vector', top_k: 10, answer: false, resolved_index_version_id: seeded.indexVersionId }];
+  const benchmarkId = await insertBenchmark(db, {
+    teamId: TEAM, evalSetId: setId, collectionId: seeded.collectionId, configurations, judgeModel: null, budgetUsd: null,
+    identity: { team_id: TEAM, key_id: 'key-bench', role: 'member', groups: [] }, casesTotal: questions.length,
+  });
+  const a = runnerOn(db);
+  const b = runnerOn(other);
+  // Hold inserts into benchmark_queries (reads go on): the worker that took the run blocks at its first
+  // case's recordQueryStart while the other tries to take the run too (both used to get this far, and
+  // run every case). Then both go on.
+  const racing: Promise<void>[] = [];
+  await gate.transaction(async (tx) => {
+    await tx.query('LOCK TABLE benchmark_queries IN SHARE MODE');
+    racing.push(a.handle(benchmarkId), b.handle(benchmarkId));
+    await waitForBlocked(tx, 1);
+    await new Promise((r) => setTimeout(r, 200));
+  });
+  await Promise.all(racing);
+
+  const status = await db.query<{ status: string }>(`SELECT status FROM benchmarks WHERE id = $1`, [benchmarkId]);
+  expect(status.rows[0]!.status).toBe('completed');
+  const results = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM benchmark_results WHERE benchmark_id = $1`, [benchmarkId]);
+  expect(results.rows[0]!.n).toBe(questions.length);
+  // Each case should have been executed (and billed: one query embedding each) once.
+  const started = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM benchmark_queries WHERE benchmark_id = $1`, [benchmarkId]);
+  const billed = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM usage_ledger l JOIN benchmark_queries q ON q.query_id = l.query_id WHERE q.benchmark_id = $1`,
+    [benchmarkId],
+  );
+  expect({ started: started.rows[0]!.n, billed: billed.rows[0]!.n }).toEqual({ started: questions.length, billed: questions.length });
+});
+
+test('cases added to one eval set at the same time get distinct ordinals', async () => {
+  const setId = await createEvalSet(db, { teamId: TEAM, collectionId: seeded.collectionId, name: 'concurrent-adds' });
+  await addCases(db, setId, [{ question: 'seed case', relevant: [{ document_id: seeded.documentIds[0]!, grade: 1 }] }]);
+  const relevant = [{ document_id: seeded.documentIds[0]!, grade: 1 }];
+  // Both requests append as the routes do (a transaction each); the gate holds their INSERTs.
+  const racing: Promise<string[]>[] = [];
+  await gate.transaction(async (tx) => {
+    await tx.query('LOCK TABLE eval_cases IN SHARE MODE');
+    racing.push(
+      db.transaction((t) => addCases(t, setId, [{ question: 'from request one, first', relevant }, { question: 'from request one, second', relevant }])),
+      other.transaction((t) => addCases(t, setId, [{ question: 'from request two, first', relevant }, { question: 'from request two, second', relevant }])),
+    );
+    await waitForBlocked(tx, 2);
+  });
+  await Promise.all(racing);
+  const cases = await listCases(db, setId);
+  expect(cases).toHaveLength(5);
+  const ordinals = cases.map((c) => Number(c.ordinal));
+  expect(new Set(ordinals).size).toBe(ordinals.length);
+});
