@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
 import { drewOnHiddenSql } from '../queries/query-repository.js';
@@ -66,17 +66,23 @@ export async function loadHistory(db: Queryable, identity: Identity, conversatio
   return r.rows;
 }
 
-/** Records a question and its answer, creating the conversation on its first turn. */
-export async function appendTurns(db: Queryable, identity: Identity, conversationId: string, collectionIds: string[], queryId: string, question: string, answer: string): Promise<void> {
-  await db.query(
-    `INSERT INTO conversations (id, team_id, key_id, collection_ids) VALUES ($1, $2, $3, $4::uuid[])
-     ON CONFLICT (id) DO UPDATE SET updated_at = now()`,
-    [conversationId, identity.team_id, identity.key_id, collectionIds],
-  );
-  await db.query(
-    `INSERT INTO conversation_turns (conversation_id, query_id, role, content) VALUES ($1, $2, 'user', $3), ($1, $2, 'assistant', $4)`,
-    [conversationId, queryId, question, answer],
-  );
+/**
+ * Records a question and its answer, creating the conversation on its first turn. One transaction:
+ * the conversation row's lock (the upsert takes it) makes two answers of one conversation append in
+ * turn, so each question stays next to its answer in the turns' order.
+ */
+export async function appendTurns(db: Db, identity: Identity, conversationId: string, collectionIds: string[], queryId: string, question: string, answer: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO conversations (id, team_id, key_id, collection_ids) VALUES ($1, $2, $3, $4::uuid[])
+       ON CONFLICT (id) DO UPDATE SET updated_at = now()`,
+      [conversationId, identity.team_id, identity.key_id, collectionIds],
+    );
+    await tx.query(
+      `INSERT INTO conversation_turns (conversation_id, query_id, role, content) VALUES ($1, $2, 'user', $3), ($1, $2, 'assistant', $4)`,
+      [conversationId, queryId, question, answer],
+    );
+  });
 }
 
 export function newConversationId(): string {
