@@ -6,6 +6,7 @@
  * CPU per request comes from /proc/<pid>/stat (utime + stime) over the saturation phase.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openPostgres, openPostgresTestDatabase } from '@quire/db';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -80,8 +81,8 @@ interface Target {
   name: string;
   port: number;
   pid: number | undefined;
-  /** The database server this target writes to, when it runs in its own process. */
-  dbPid?: number | undefined;
+  /** CPU seconds used so far by the database server this target writes to, when it runs in processes of its own. */
+  dbCpu?: (() => Promise<number>) | undefined;
   body(w: Workload): string;
   path(w: Workload): string;
   headers: Record<string, string>;
@@ -133,7 +134,7 @@ const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : s
 async function closedLoop(t: Target, w: Workload, ms: number) {
   const body = t.body(w);
   const cpu0 = t.pid ? cpuSeconds(t.pid) : 0;
-  const db0 = t.dbPid ? cpuSeconds(t.dbPid) : 0;
+  const db0 = t.dbCpu ? await t.dbCpu() : 0;
   const started = performance.now();
   let done = 0;
   let errors = 0;
@@ -151,7 +152,7 @@ async function closedLoop(t: Target, w: Workload, ms: number) {
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = t.pid ? cpuSeconds(t.pid) - cpu0 : NaN;
-  const dbCpu = t.dbPid ? cpuSeconds(t.dbPid) - db0 : NaN;
+  const dbCpu = t.dbCpu ? (await t.dbCpu()) - db0 : NaN;
   return { rps: done / seconds, errors, cpuPerReqUs: (cpu / Math.max(1, done)) * 1e6, dbCpuPerReqUs: (dbCpu / Math.max(1, done)) * 1e6 };
 }
 
@@ -180,17 +181,47 @@ async function openLoop(t: Target, w: Workload, rate: number, ms: number) {
   return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), n: latencies.length, errors };
 }
 
+/** The database server Quire's deployed shape writes to, and how much CPU it has used. */
+async function benchDatabase(tsx: string[]): Promise<{ url: string; cpu: () => Promise<number>; close(): Promise<void> }> {
+  const adminUrl = process.env.BENCH_DATABASE_URL;
+  if (!adminUrl) {
+    const server = await start('db-server', [...tsx, path.join(here, 'db-server.ts')]);
+    return {
+      url: `postgres://postgres@127.0.0.1:${server.port}/postgres`,
+      cpu: async () => cpuSeconds(server.child.pid!),
+      close: async () => void server.child.kill('SIGTERM'),
+    };
+  }
+  const db = await openPostgresTestDatabase(adminUrl);
+  const admin = openPostgres(adminUrl, { max: 1 });
+  const name = new URL(db.connectionString).pathname.slice(1);
+  return {
+    url: db.connectionString,
+    // The backends serving that database (the gateway's pool keeps its connections while under load).
+    cpu: async () => {
+      const pids = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+      return pids.rows.reduce((sum, r) => sum + (() => { try { return cpuSeconds(r.pid); } catch { return 0; } })(), 0);
+    },
+    async close() {
+      await admin.close();
+      await db.close();
+    },
+  };
+}
+
 async function main() {
   const tsx = ['--import', 'tsx'];
   const upstream = await start('upstream', [...tsx, path.join(here, 'upstream.ts')]);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  // Quire as deployed (gateway + database server, two processes) and embedded (PGlite inside the gateway process).
-  const dbServer = await start('db-server', [...tsx, path.join(here, 'db-server.ts')]);
+  // Quire as deployed (gateway + database server) and embedded (PGlite inside the gateway process). The
+  // server is PostgreSQL with pgvector when BENCH_DATABASE_URL names one (a fresh database is cloned
+  // there), else PGlite behind pglite-socket in its own process.
+  const database = await benchDatabase(tsx);
   const prof = (name: string) => (process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/quire-prof/${name}`] : []);
   const [passthrough, floor, quire, embedded, portkey] = await Promise.all([
     start('passthrough', [...tsx, path.join(here, 'passthrough.ts')], { UPSTREAM_URL: upstreamUrl }),
     start('floor', [...tsx, path.join(here, 'floor.ts')], { UPSTREAM_URL: upstreamUrl }),
-    start('quire', [...tsx, ...prof('quire'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl, DATABASE_URL: `postgres://postgres@127.0.0.1:${dbServer.port}/postgres` }),
+    start('quire', [...tsx, ...prof('quire'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl, DATABASE_URL: database.url }),
     start('quire-embedded', [...tsx, ...prof('embedded'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl }),
     startPortkey(),
   ]);
@@ -200,7 +231,7 @@ async function main() {
     { name: 'direct', port: upstream.port, pid: undefined, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'passthrough', port: passthrough.port, pid: passthrough.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'floor', port: floor.port, pid: floor.child.pid, path: plain, headers: { authorization: 'Bearer floor-key' }, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
-    { name: 'quire', port: quire.port, pid: quire.child.pid, dbPid: dbServer.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(quire) },
+    { name: 'quire', port: quire.port, pid: quire.child.pid, dbCpu: database.cpu, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(quire) },
     { name: 'quire-embedded', port: embedded.port, pid: embedded.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(embedded) },
     {
       name: 'portkey', port: portkey.port, pid: portkey.child.pid, path: plain,
@@ -223,7 +254,7 @@ async function main() {
       for (const t of targets) {
         const r = await closedLoop(t, w, SAT_MS);
         (rounds[t.name] ??= []).push(r);
-        const db = t.dbPid ? ` (+ ${r.dbCpuPerReqUs.toFixed(0)} µs in the database process)` : '';
+        const db = t.dbCpu ? ` (+ ${r.dbCpuPerReqUs.toFixed(0)} µs in the database server)` : '';
         process.stderr.write(`${w} ${t.name} saturation round ${round}: ${r.rps.toFixed(0)} req/s, ${r.cpuPerReqUs.toFixed(0)} µs CPU/req${db}, ${r.errors} errors\n`);
       }
     }
@@ -257,7 +288,8 @@ async function main() {
     });
   const ledger = await ledgerRows(quire);
   const ledgerEmbedded = await ledgerRows(embedded);
-  for (const p of [upstream, passthrough, floor, quire, embedded, portkey, dbServer]) p.child.kill('SIGTERM');
+  for (const p of [upstream, passthrough, floor, quire, embedded, portkey]) p.child.kill('SIGTERM');
+  await database.close();
 
   const lines: string[] = [];
   const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
@@ -272,7 +304,7 @@ async function main() {
     for (const t of targets) {
       const r = results[w]![t.name]!;
       const errors = (r.satErrors ?? 0) + (r.errors_200 ?? 0) + (r.errors_500 ?? 0);
-      lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${t.dbPid ? fmt(r.dbCpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
+      lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${t.dbCpu ? fmt(r.dbCpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
     }
   }
   lines.push('');
