@@ -296,7 +296,11 @@ async function main() {
   lines.push(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${ROUNDS} interleaved rounds of ${SAT_MS / 1000}s per target (medians) after ${WARM_MS / 1000}s of warm-up; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger} (requests it answered: ${answered.quire ?? 0}), embedded: ${ledgerEmbedded} (answered: ${answered['quire-embedded'] ?? 0})`);
   lines.push('floor: the least a metering gateway does (floor.ts: parse, key lookup, forward, parse the usage, journal line, answer), no validation, routing, governance or database.');
-  lines.push('quire: gateway process + a database server process (PGlite over the PostgreSQL wire protocol, as docker-compose runs PostgreSQL); quire-embedded: PGlite inside the gateway process (`pnpm start`).');
+  lines.push(
+    process.env.BENCH_DATABASE_URL
+      ? 'quire: gateway process + PostgreSQL 15 with pgvector (BENCH_DATABASE_URL; the CPU of the backends serving its database is the DB column), as docker-compose runs it; quire-embedded: PGlite inside the gateway process (`pnpm start`).'
+      : 'quire: gateway process + a database server process (PGlite over the PostgreSQL wire protocol, standing in for docker-compose\'s PostgreSQL); quire-embedded: PGlite inside the gateway process (`pnpm start`).',
+  );
   lines.push('');
   lines.push('| workload | target | req/s (sat.) | CPU µs/req | DB process CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
