@@ -44,9 +44,13 @@ export function teamsKeysRouter(gov: Governance): Router {
 
   router.post('/v1/teams', handle(async (req, res) => {
     const body = parseWith(CreateTeam, req.body);
-    const team = await store.insertTeam(body);
-    if (!team) throw new AppError('conflict', `Team "${body.id}" already exists.`, { param: 'id' });
-    await audit.write(change(res, 'team.create', 'team', team.id, null, team));
+    // The change and its audit row commit together.
+    const team = await store.db.transaction(async (tx) => {
+      const team = await store.insertTeam(body, tx);
+      if (!team) throw new AppError('conflict', `Team "${body.id}" already exists.`, { param: 'id' });
+      await audit.write(change(res, 'team.create', 'team', team.id, null, team), tx);
+      return team;
+    });
     res.status(201).json({ object: 'team', ...team });
   }));
   router.get('/v1/teams', handle(async (req, res) => {
@@ -61,11 +65,14 @@ export function teamsKeysRouter(gov: Governance): Router {
   }));
   router.patch('/v1/teams/:id', handle(async (req, res) => {
     const patch = parseWith(PatchTeam, req.body);
-    const before = await store.team(String(req.params.id));
-    if (!before) throw new AppError('team_not_found', `No team "${req.params.id}".`);
-    const after = (await store.updateTeam(before.id, patch))!;
+    const { before, after } = await store.db.transaction(async (tx) => {
+      const before = await store.team(String(req.params.id), tx, true);
+      if (!before) throw new AppError('team_not_found', `No team "${req.params.id}".`);
+      const after = (await store.updateTeam(before.id, patch, tx))!;
+      await audit.write(change(res, 'team.update', 'team', before.id, before, after), tx);
+      return { before, after };
+    });
     auth.invalidateTeam(before.id);
-    await audit.write(change(res, 'team.update', 'team', before.id, before, after));
     res.json({ object: 'team', ...after });
   }));
 
@@ -76,9 +83,12 @@ export function teamsKeysRouter(gov: Governance): Router {
     if (body.role === 'admin' && team.id !== 'default') throw new AppError('invalid_request', 'Admin keys belong to the organisation (team "default").', { param: 'role' });
     assertNarrows(team, body.allowed_models);
     const generated = newKey();
-    const row = await store.insertKey({ ...body, id: generated.id, secret_hash: hashSecret(generated.secret), created_by: requireAdmin(res).key_id });
+    const row = await store.db.transaction(async (tx) => {
+      const row = await store.insertKey({ ...body, id: generated.id, secret_hash: hashSecret(generated.secret), created_by: requireAdmin(res).key_id }, tx);
+      await audit.write(change(res, 'key.create', 'api_key', row.id, null, keyView(row)), tx);
+      return row;
+    });
     auth.invalidateKey(row.id);
-    await audit.write(change(res, 'key.create', 'api_key', row.id, null, keyView(row)));
     // The only time the secret is ever shown.
     res.status(201).json({ ...keyView(row), key: generated.key });
   }));
@@ -97,21 +107,22 @@ export function teamsKeysRouter(gov: Governance): Router {
     const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
       if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
       if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id))!, patch.allowed_models);
-      return { before, after: (await store.updateKey(before.id, patch, tx))! };
+      const after = (await store.updateKey(before.id, patch, tx))!;
+      await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)), tx);
+      return { before, after };
     });
     auth.invalidateKey(before.id);
     gov.budgets.invalidate();
-    await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)));
     res.json(keyView(after));
   }));
   router.post('/v1/keys/:id/revoke', handle(async (req, res) => {
     const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
       if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
-      if (before.revoked_at) return { before, after: before };
-      return { before, after: (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }, tx))! };
+      const after = before.revoked_at ? before : (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }, tx))!;
+      await audit.write(change(res, 'key.revoke', 'api_key', before.id, keyView(before), keyView(after)), tx);
+      return { before, after };
     });
     auth.invalidateKey(before.id);
-    await audit.write(change(res, 'key.revoke', 'api_key', before.id, keyView(before), keyView(after)));
     res.json(keyView(after));
   }));
   router.post('/v1/keys/:id/rotate', handle(async (req, res) => {
@@ -128,10 +139,10 @@ export function teamsKeysRouter(gov: Governance): Router {
         previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,
         previous_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
       }, tx))!;
+      await audit.write(change(res, 'key.rotate', 'api_key', before.id, keyView(before), { ...keyView(after), grace_seconds }), tx);
       return { before, after };
     });
     auth.invalidateKey(before.id);
-    await audit.write(change(res, 'key.rotate', 'api_key', before.id, keyView(before), { ...keyView(after), grace_seconds }));
     res.json({ ...keyView(after), key: formatKey(before.id, secret) });
   }));
   return router;

@@ -1,4 +1,4 @@
-import type { Db } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 
 export interface AuditEntry {
@@ -50,7 +50,8 @@ export class AuditLog {
     private readonly logger: Logger,
   ) {}
 
-  async write(entries: AuditEntry | AuditEntry[]): Promise<void> {
+  /** `q`: the transaction of the change being audited, so the change and its row commit together. */
+  async write(entries: AuditEntry | AuditEntry[], q: Queryable = this.db): Promise<void> {
     const list = Array.isArray(entries) ? entries : [entries];
     if (list.length === 0) return;
     const params: unknown[] = [];
@@ -59,7 +60,7 @@ export class AuditLog {
       params.push(e.requestId ?? null, e.actorKeyId, e.actorTeamId, e.action, e.outcome, e.code ?? null, e.targetType ?? null, e.targetId ?? null, json(e.before), json(e.after), json(e.details));
       return `(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}${i >= 8 ? '::jsonb' : ''}`).join(', ')})`;
     });
-    await this.db.query(
+    await q.query(
       `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, code, target_type, target_id, before, after, details) VALUES ${rows.join(', ')}`,
       params,
     );

@@ -78,8 +78,9 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
 export class GovernanceStore {
   constructor(readonly db: Db) {}
 
-  async team(id: string, q: Queryable = this.db): Promise<TeamRow | null> {
-    return (await q.query<TeamRow>(`SELECT ${TEAM_COLS} FROM teams WHERE id = $1`, [id])).rows[0] ?? null;
+  /** `lock`: FOR UPDATE, for a change that reads the row it writes (inside the caller's transaction `q`). */
+  async team(id: string, q: Queryable = this.db, lock = false): Promise<TeamRow | null> {
+    return (await q.query<TeamRow>(`SELECT ${TEAM_COLS} FROM teams WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id])).rows[0] ?? null;
   }
 
   async teams(limit: number, cursor: string | null): Promise<Page<TeamRow>> {
