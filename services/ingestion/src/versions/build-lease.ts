@@ -59,6 +59,11 @@ export async function renewBuildLease(db: Queryable, versionId: string, holder: 
  * Inside a build's write transaction: locks the version row and throws unless this holder still
  * has it, so a holder that lost its lease cannot write over its successor's work.
  */
+export async function assertBuildLease(tx: Queryable, versionId: string, holder: string): Promise<void> {
+  const r = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND build_holder = $2 FOR UPDATE`, [versionId, holder]);
+  if (r.rows.length === 0) throw new BuildLeaseLostError(`The lease on index version ${versionId} passed to another builder.`);
+}
+
 /**
  * The start of a build round's write transaction, in the lock order of @quire/index-versions
  * collection-locks.ts (the collection, the version's advisory lock, then its row, as an indexing job
@@ -68,11 +73,6 @@ export async function lockBuildRound(tx: Queryable, collectionId: string, versio
   if (!(await lockCollectionForIndexWrite(tx, collectionId))) throw new BuildLeaseLostError(`Index version ${versionId}'s collection is gone.`);
   await lockVersionWrites(tx, versionId);
   await assertBuildLease(tx, versionId, holder);
-}
-
-export async function assertBuildLease(tx: Queryable, versionId: string, holder: string): Promise<void> {
-  const r = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND build_holder = $2 FOR UPDATE`, [versionId, holder]);
-  if (r.rows.length === 0) throw new BuildLeaseLostError(`The lease on index version ${versionId} passed to another builder.`);
 }
 
 /** Gives the lease up (the build ended or the process is stopping), so another process resumes without waiting. */
