@@ -106,7 +106,7 @@ export function teamsKeysRouter(gov: Governance): Router {
     const patch = parseWith(PatchKey, req.body);
     const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
       if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
-      if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id))!, patch.allowed_models);
+      if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id, tx))!, patch.allowed_models);
       const after = (await store.updateKey(before.id, patch, tx))!;
       await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)), tx);
       return { before, after };

@@ -1,5 +1,5 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import { startHarness, type Harness } from '../testing/gateway-harness.js';
+import { ADMIN_AUTH, startHarness, type Harness } from '../testing/gateway-harness.js';
 
 let db: Db;
 let harness: Harness;
@@ -32,4 +32,17 @@ test('a key change and its audit row commit together: when the audit row cannot 
   expect(await secretOf()).not.toBe(before);
   const audit = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE target_id = $1 ORDER BY id`, [created.id]);
   expect(audit.rows.map((r) => r.action)).toEqual(['key.create', 'key.rotate']);
+});
+
+test('a key patch that narrows its models reads the team inside its own transaction (embedded PGlite has one connection)', async () => {
+  await harness.post('/v1/teams', { id: 'team-narrow', name: 'Narrow', allowed_models: ['openai/*'] });
+  const created = (await (await harness.post('/v1/keys', { team_id: 'team-narrow', name: 'k', role: 'member' })).json()) as { id: string };
+  const patched = await fetch(`${harness.url}/v1/keys/${created.id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', ...ADMIN_AUTH },
+    body: JSON.stringify({ allowed_models: ['openai/gpt-4o-mini'] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  expect(patched.status).toBe(200);
+  expect(((await patched.json()) as { allowed_models: string[] }).allowed_models).toEqual(['openai/gpt-4o-mini']);
 });
