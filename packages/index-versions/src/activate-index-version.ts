@@ -1,5 +1,6 @@
 import type { Queryable } from '@quire/db';
 import { rebuildCollectionPostings } from '@quire/keyword-index';
+import { lockCollectionForVersionChange } from './collection-locks.js';
 
 export type ActivationOutcome = 'activated' | 'not_ready' | 'incomplete' | 'missing';
 
@@ -26,11 +27,13 @@ function sameChunking(a: Chunking, b: Chunking): boolean {
  * query loaded before the switch still sees the old version whole. The previous version is retired
  * but kept (its vectors and, when re-chunked, its chunks stay) until deleted.
  */
-// The collection row is locked FOR NO KEY UPDATE first (collection-locks.ts): it waits for the index
-// writes in flight, which hold it FOR SHARE, so the count of missing vectors below sees their chunks;
-// uploads, which take only their foreign key's key-share lock while holding a document's row lock, are
-// not blocked into a cycle with this transaction's later UPDATE of documents.
+// The collection's lock is taken exclusive first (collection-locks.ts): activation waits for the index
+// writes in flight, which hold it shared, so the count of missing vectors below sees their chunks. The
+// row lock after it serialises activations and version deletes; uploads, which take only their foreign
+// key's key-share lock while holding a document's row lock, are not blocked into a cycle with this
+// transaction's later UPDATE of documents.
 export async function activateIndexVersion(tx: Queryable, collectionId: string, id: string): Promise<ActivationOutcome> {
+  await lockCollectionForVersionChange(tx, collectionId);
   const c = await tx.query<{ chunking: unknown; current_index_version_id: string | null }>(
     `SELECT chunking, current_index_version_id FROM collections WHERE id = $1 FOR NO KEY UPDATE`,
     [collectionId],

@@ -55,7 +55,7 @@ export async function startVersionGraph(tx: Queryable, indexVersionId: string): 
   const name = hnswIndexName(indexVersionId);
   // CREATE INDEX waits for every writer of chunk_vectors; the collection lock first (collection-locks.ts)
   // keeps this collection's writers from waiting on the version row it then holds.
-  if (!(await lockCollectionOfVersion(tx, indexVersionId))) return 'not_exact';
+  if (!(await lockCollectionOfVersion(tx, indexVersionId, 'exclusive'))) return 'not_exact';
   const v = await tx.query<{ hnsw_state: HnswState; dimensions: number | null }>(`SELECT hnsw_state, dimensions FROM index_versions WHERE id = $1 FOR UPDATE`, [indexVersionId]);
   const row = v.rows[0];
   if (!row || row.hnsw_state !== 'exact') return 'not_exact';
@@ -75,6 +75,8 @@ export async function startVersionGraph(tx: Queryable, indexVersionId: string): 
  * for ingestion and search in between. Returns how many moved (0: none left).
  */
 export async function moveIntoGraph(tx: Queryable, indexVersionId: string, limit: number): Promise<number> {
+  // A writer of the version's vectors (collection-locks.ts), so a version delete or activation waits for it.
+  if (!(await lockCollectionOfVersion(tx, indexVersionId, 'shared'))) return 0;
   const r = await tx.query(
     `UPDATE chunk_vectors SET graph_pending = false
       WHERE index_version_id = $1 AND graph_pending

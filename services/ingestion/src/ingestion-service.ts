@@ -122,8 +122,11 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       if (started) return;
       started = true;
       // Graphs a stopped process left behind between deleting a version and dropping its index.
-      const orphans = await dropOrphanGraphs(deps.db);
-      if (orphans > 0) logger.info('dropped graph indexes of deleted index versions', { count: orphans });
+      // Housekeeping: a failure here must not keep the service from starting.
+      await dropOrphanGraphs(deps.db).then(
+        (orphans) => orphans > 0 && logger.info('dropped graph indexes of deleted index versions', { count: orphans }),
+        (error: unknown) => logger.warn('could not look for graph indexes of deleted index versions', { err: String(error) }),
+      );
       await queue.start(handler);
       await reconciler.start();
       await builder.resume();

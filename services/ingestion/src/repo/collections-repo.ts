@@ -4,6 +4,7 @@ import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
+import { lockCollectionForVersionChange } from '@quire/index-versions';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {
@@ -139,6 +140,7 @@ export async function deleteCollection(db: Db, teamId: string, id: string): Prom
   const versionIds = await db.transaction(async (tx) => {
     // Locked first (collection-locks.ts): indexing writes in flight finish, and no version is created
     // between the list below and the delete, so no graph is left behind.
+    await lockCollectionForVersionChange(tx, id);
     const locked = await tx.query(`SELECT 1 FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [id, teamId]);
     if (locked.rows.length === 0) return null;
     const versions = await tx.query<{ id: string }>(`SELECT id FROM index_versions WHERE collection_id = $1`, [id]);

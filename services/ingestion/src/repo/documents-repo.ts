@@ -1,5 +1,6 @@
 import type { DocumentStage, DocumentView, Identity, Metadata } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
+import { lockCollectionForIndexWrite } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
@@ -234,16 +235,25 @@ export async function listDocuments(db: Queryable, collectionId: string, limit: 
   return { data: rows.map(toDocumentView), next_cursor: r.rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null };
 }
 
-/** Deletes a document the viewer may change (own or `write`-granted collection, and may see it). */
-export async function deleteDocument(db: Queryable, viewer: Viewer, id: string): Promise<boolean> {
+/**
+ * Deletes a document the viewer may change (own or `write`-granted collection, and may see it). Its
+ * chunks, vectors and postings go by cascade, so it is a writer in collection-locks.ts's order: the
+ * collection's shared lock first, which an activation that rewrites chunks and documents waits for.
+ */
+export async function deleteDocument(db: Db, viewer: Viewer, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  const r = await db.query(
-    `DELETE FROM documents d USING collections c
-      WHERE d.id = $1 AND c.id = d.collection_id AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
-      RETURNING d.id`,
-    [id, ...viewerParams(viewer)],
-  );
-  return r.rows.length > 0;
+  return db.transaction(async (tx) => {
+    const owner = await tx.query<{ collection_id: string }>(`SELECT collection_id FROM documents WHERE id = $1`, [id]);
+    if (!owner.rows[0]) return false;
+    await lockCollectionForIndexWrite(tx, owner.rows[0].collection_id);
+    const r = await tx.query(
+      `DELETE FROM documents d USING collections c
+        WHERE d.id = $1 AND c.id = d.collection_id AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
+        RETURNING d.id`,
+      [id, ...viewerParams(viewer)],
+    );
+    return r.rows.length > 0;
+  });
 }
 
 /**

@@ -70,7 +70,8 @@ export async function assertBuildLease(tx: Queryable, versionId: string, holder:
  * takes them), ending with the lease check.
  */
 export async function lockBuildRound(tx: Queryable, collectionId: string, versionId: string, holder: string): Promise<void> {
-  if (!(await lockCollectionForIndexWrite(tx, collectionId))) throw new BuildLeaseLostError(`Index version ${versionId}'s collection is gone.`);
+  // A deleted collection took the version with it: the build is over, as when the lease passed on.
+  if (!(await lockCollectionForIndexWrite(tx, collectionId))) throw new BuildLeaseLostError(`Index version ${versionId} is gone with its collection.`);
   await lockVersionWrites(tx, versionId);
   await assertBuildLease(tx, versionId, holder);
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db } from '@quire/db';
 import { openTestDatabase, type PostgresTestDatabase } from '@quire/db';
-import { startVersionGraph } from '@quire/index-versions';
+import { lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { indexChunks } from '../index/index-chunks.js';
 import { createCollection } from '../repo/collections-repo.js';
@@ -177,9 +177,10 @@ test('activating a built version does not deadlock with an indexing job that wri
   await closeGate(v2);
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
   await waitForLockWait('advisory');
-  // Activation (the builder's activate-on-ready, or POST .../activate) locks V2's row, then retires V1: waits for the job.
+  // Activation (the builder's activate-on-ready, or POST .../activate) used to lock V2's row, then wait
+  // to retire V1 behind the job, which waited for V2's row. It now waits for the job's collection lock first.
   const activating = activateVersion(db, collectionId, v2);
-  await waitForLockWait('transactionid');
+  await waitForWaiters(2);
   await openGate(v2);
   expect(await errorCodes(indexing, activating)).toEqual([]);
 });
@@ -193,12 +194,15 @@ test('a builder\'s write round does not deadlock with an indexing job (both: col
   // check the lease row first, then take the version lock the job holds while it waits for that row).
   let goOn!: () => void;
   const paused = new Promise<void>((r) => (goOn = r));
+  let locked!: () => void;
+  const holding = new Promise<void>((r) => (locked = r));
   const round = db.transaction(async (tx) => {
     await lockBuildRound(tx, collectionId, v2, 'builder-1');
+    locked();
     await paused; // one round trip in the real code
     await prepareVersionWrite(tx, v2, 3);
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await holding;
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
   // The job waits for the version lock the round holds; the round, once it goes on, waits for nothing the job holds.
   await waitForLockWait('advisory');
@@ -246,4 +250,33 @@ test('a re-chunking build round does not deadlock with an indexing job that feed
   } finally {
     await held.end();
   }
+});
+
+test('a version change waiting for the writers in flight is not starved by writers that come after it', async () => {
+  const { collectionId, v2 } = await collectionWithTwoVersions();
+  await db.query(`UPDATE index_versions SET status = 'ready', dimensions = 3 WHERE id = $1`, [v2]);
+  const order: string[] = [];
+  let endFirst!: () => void;
+  const firstHeld = new Promise<void>((r) => (endFirst = r));
+  let firstIn!: () => void;
+  const firstLocked = new Promise<void>((r) => (firstIn = r));
+  // A writer holds the collection's shared lock.
+  const first = db.transaction(async (tx) => {
+    await lockCollectionForIndexWrite(tx, collectionId);
+    firstIn();
+    await firstHeld;
+    order.push('first writer');
+  });
+  await firstLocked;
+  const activating = activateVersion(db, collectionId, v2).then((outcome) => order.push(`activation: ${outcome}`));
+  await waitForWaiters(1);
+  // A writer that arrives while the activation waits queues behind it (a row share lock would have been granted at once).
+  const second = db.transaction(async (tx) => {
+    await lockCollectionForIndexWrite(tx, collectionId);
+    order.push('second writer');
+  });
+  await waitForWaiters(2);
+  endFirst();
+  await Promise.all([first, activating, second]);
+  expect(order).toEqual(['first writer', 'activation: activated', 'second writer']);
 });

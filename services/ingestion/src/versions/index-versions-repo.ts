@@ -2,7 +2,7 @@ import type { Db, Queryable } from '@quire/db';
 import { IdentitySchema, type Identity } from '@quire/contracts';
 import { IngestionChunkingSchema, type IngestionChunking } from '../chunk/chunking-settings.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
-import { activateIndexVersion, type ActivationOutcome } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForVersionChange, type ActivationOutcome } from '@quire/index-versions';
 import { isoString, isUuid, toNullableNumber, toNumber } from '../repo/sql-values.js';
 
 interface VersionRow {
@@ -126,6 +126,7 @@ export function activateVersion(db: Db, collectionId: string, id: string): Promi
 export async function deleteVersion(db: Db, collectionId: string, id: string): Promise<'deleted' | 'current' | 'missing'> {
   if (!isUuid(id)) return 'missing';
   const outcome = await db.transaction(async (tx) => {
+    await lockCollectionForVersionChange(tx, collectionId);
     const c = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR NO KEY UPDATE`, [collectionId]);
     if (c.rows[0]?.current_index_version_id === id) return 'current';
     const d = await tx.query(`DELETE FROM index_versions WHERE id = $1 AND collection_id = $2 RETURNING id`, [id, collectionId]);

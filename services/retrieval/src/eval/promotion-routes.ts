@@ -5,7 +5,7 @@ import { loadCollection, ownerReach } from '../collections/collection-repository
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
-import { activateIndexVersion } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForVersionChange } from '@quire/index-versions';
 import { promotionEvidence, qualityByDay } from './promotion.js';
 
 export function promotionRoutes(db: Db): Router {
@@ -50,6 +50,7 @@ export function promotionRoutes(db: Db): Router {
         // The evidence compared the candidate with the version current when it was read. Another
         // promotion or activation since then makes that comparison (and the recorded previous version)
         // stale: refuse rather than promote against a version that is no longer current.
+        await lockCollectionForVersionChange(tx, collection.id);
         const now = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1 FOR NO KEY UPDATE`, [collection.id]);
         if (now.rows[0]?.current_index_version_id !== collection.indexVersionId) return 'changed' as const;
         const result = await activateIndexVersion(tx, collection.id, vid);
