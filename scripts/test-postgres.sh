@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 ADMIN_URL=${QUIRE_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 bash scripts/install-pgvector.sh || exit 3
 
-# Databases left by an earlier run that was killed before its tests closed them.
-psql "$ADMIN_URL" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'quire\_test\_%'" | while read -r name; do
-  [ -n "$name" ] && psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+# Databases left by an earlier run that was killed before its tests closed them. Their names carry the
+# creating process's id (quire_test_<pid>_..., quire_scratch_<pid>_...): those of a live process belong
+# to a run still going, and stay.
+psql "$ADMIN_URL" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^quire_(test|scratch)_[0-9]+_'" | while read -r name; do
+  pid=$(echo "$name" | cut -d_ -f3)
+  [ -n "$name" ] && ! kill -0 "$pid" 2>/dev/null && psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
 done
 
 results=.jest-results-postgres.json
