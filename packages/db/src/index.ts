@@ -5,3 +5,4 @@ export * from './migrate.js';
 export * from './open-database.js';
 export * from './test-database.js';
 export { openPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
+export * from './lock-waiters.js';

@@ -2,7 +2,7 @@
  * Concurrent multi-file uploads on a PostgreSQL server (PGlite runs one transaction at a time).
  */
 import pg from 'pg';
-import type { PostgresTestDatabase } from '@quire/db';
+import { waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
 let t: TestIngestion;
@@ -30,11 +30,7 @@ test('two uploads of the same files in opposite orders both succeed, with one do
   await gate.query('SELECT pg_advisory_lock(hashtext($1))', [`${coll.id}:${later}`]);
   const first = t.api.upload(coll.id, [a, b]);
   const second = t.api.upload(coll.id, [b, a]);
-  for (let i = 0; i < 200; i++) {
-    const waiting = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`);
-    if (waiting.rows[0]!.n >= 2) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitForLockWaiters(gate, 2);
   await gate.query('SELECT pg_advisory_unlock(hashtext($1))', [`${coll.id}:${later}`]);
   const [r1, r2] = await Promise.all([first, second]);
   expect([r1.status, r2.status].sort()).toEqual([200, 202]);

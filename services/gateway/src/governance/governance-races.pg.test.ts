@@ -5,7 +5,7 @@
  * pg_stat_activity until the racers block behind it, then lets them go together.
  */
 import type { Identity } from '@quire/contracts';
-import { openPostgres, openTestDatabase, type Db, type PostgresTestDatabase, type Queryable } from '@quire/db';
+import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
 import { createLogger } from '@quire/server-kit';
 import type { RouteStore } from '../routing/route-store.js';
 import { startHarness, type Harness } from '../testing/gateway-harness.js';
@@ -29,20 +29,6 @@ afterAll(async () => {
   await gate?.close();
   await db?.close();
 });
-
-/** Waits until `n` other backends of the gate's database wait on a heavyweight lock. */
-async function waitForBlocked(client: Queryable, n: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    // Inside a transaction the statistics views are read once: drop that snapshot each time.
-    await client.query('SELECT pg_stat_clear_snapshot()');
-    const r = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
-    );
-    if (r.rows[0]!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`fewer than ${n} backends blocked behind the gate`);
-}
 
 async function json<T>(res: Response): Promise<T> {
   const body = (await res.json()) as T;
@@ -68,7 +54,7 @@ test('two rotations of one key at once: every new secret handed out works (or on
   await gate.transaction(async (tx) => {
     await tx.query('SELECT 1 FROM api_keys WHERE id = $1 FOR UPDATE', [created.id]);
     racing.push(harness.post(`/v1/keys/${created.id}/rotate`, { grace_seconds: 3600 }), harness.post(`/v1/keys/${created.id}/rotate`, { grace_seconds: 3600 }));
-    await waitForBlocked(tx, 2);
+    await waitForLockWaiters(tx, 2);
   });
   const responses = await Promise.all(racing);
   const handedOut: string[] = [];
@@ -86,9 +72,9 @@ test('a rotation racing a revocation does not answer 200 with a new secret for a
   await gate.transaction(async (tx) => {
     await tx.query('SELECT 1 FROM api_keys WHERE id = $1 FOR UPDATE', [created.id]);
     racing.push(harness.post(`/v1/keys/${created.id}/revoke`, {}));
-    await waitForBlocked(tx, 1);
+    await waitForLockWaiters(tx, 1);
     racing.push(harness.post(`/v1/keys/${created.id}/rotate`, { grace_seconds: 0 }));
-    await waitForBlocked(tx, 2);
+    await waitForLockWaiters(tx, 2);
   });
   const [revoked, rotated] = await Promise.all(racing) as [Response, Response];
   expect(revoked.status).toBe(200);
@@ -110,7 +96,7 @@ test('two replicas starting on an empty database create one bootstrap admin key,
     await freshGate.transaction(async (tx) => {
       await tx.query('LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE');
       racing.push(replica(fresh).bootstrap(), replica(other).bootstrap());
-      await waitForBlocked(tx, 2);
+      await waitForLockWaiters(tx, 2);
     });
     await Promise.all(racing);
     const admins = await fresh.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin'`);

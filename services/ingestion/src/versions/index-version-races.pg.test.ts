@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db } from '@quire/db';
-import { openTestDatabase, type PostgresTestDatabase } from '@quire/db';
+import { openTestDatabase, waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
 import { lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { indexChunks } from '../index/index-chunks.js';
@@ -45,32 +45,6 @@ async function openGate(versionId: string): Promise<void> {
   await gate.query('SELECT pg_advisory_unlock(hashtext($1))', [versionId]);
 }
 
-/** Waits until some other backend of this database waits on a lock (of `type`, when given). */
-async function waitForLockWait(type?: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await gate.query(
-      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-          AND wait_event_type = 'Lock' AND ($1::text IS NULL OR wait_event = $1)`,
-      [type ?? null],
-    );
-    if (r.rows.length > 0) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('nobody waited on a lock');
-}
-
-/** Waits until `n` other backends of this database wait on locks at once. */
-async function waitForWaiters(n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await gate.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
-    );
-    if (r.rows[0]!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`fewer than ${n} backends waited on locks`);
-}
-
 async function processingDocument(db: Db, collectionId: string, topic: string): Promise<string> {
   const view = await db.transaction((tx) =>
     insertDocument(tx, { collectionId, title: topic, filename: `${topic}.txt`, mime: 'text/plain', bytes: new TextEncoder().encode(topic), sha256: sha(topic), metadata: {}, identity: TEAM_A, traceId: `t-${topic}` }),
@@ -98,12 +72,12 @@ test('activation does not switch to a version while a committed-later document l
   const late = await processingDocument(db, collectionId, 'late');
   await closeGate(v1);
   const indexing = indexChunks(db, { documentId: late, collectionId, version: 1, chunks: [chunk('late')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] } });
-  await waitForLockWait('advisory');
+  await waitForLockWaiters(gate, 1, 'advisory');
 
   // Meanwhile an activation of V2 starts: it waits for the job (the collection lock), so its count of
   // chunks missing a V2 vector sees the job's chunk.
   const activating = activateVersion(db, collectionId, v2);
-  await waitForWaiters(2);
+  await waitForLockWaiters(gate, 2);
   await openGate(v1);
   expect(await indexing).toBe('indexed');
   const outcome = await activating;
@@ -129,11 +103,11 @@ test('starting a building version\'s graph does not deadlock with an indexing jo
   // The job has written its V1 vectors (a RowExclusiveLock on chunk_vectors) and is about to write V2's.
   await closeGate(v2);
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
-  await waitForLockWait('advisory');
+  await waitForLockWaiters(gate, 1, 'advisory');
   // The graph maintainer (which used to lock V2's row, then wait in CREATE INDEX for the job's lock on
   // chunk_vectors while the job waited for that row: a cycle) now waits for the job first.
   const graph = db.transaction((tx) => startVersionGraph(tx, v2));
-  await waitForWaiters(2);
+  await waitForLockWaiters(gate, 2);
   await openGate(v2);
   const results = await Promise.allSettled([indexing, graph]);
   const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
@@ -149,11 +123,11 @@ test('deleting a graphed building version does not deadlock with an indexing job
 
   await closeGate(v2);
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
-  await waitForLockWait('advisory');
+  await waitForLockWaiters(gate, 1, 'advisory');
   // The delete (which used to delete V2's row, then wait in DROP INDEX for the job's lock on chunk_vectors
   // while the job waited for that row) now waits for the job first, and drops the graph after its commit.
   const deleting = deleteVersion(db, collectionId, v2);
-  await waitForWaiters(2);
+  await waitForLockWaiters(gate, 2);
   await openGate(v2);
   const results = await Promise.allSettled([indexing, deleting]);
   const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
@@ -176,11 +150,11 @@ test('activating a built version does not deadlock with an indexing job that wri
   // The job has locked V1's row (prepareVersionWrite's UPDATE) and is about to lock V2's.
   await closeGate(v2);
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
-  await waitForLockWait('advisory');
+  await waitForLockWaiters(gate, 1, 'advisory');
   // Activation (the builder's activate-on-ready, or POST .../activate) used to lock V2's row, then wait
   // to retire V1 behind the job, which waited for V2's row. It now waits for the job's collection lock first.
   const activating = activateVersion(db, collectionId, v2);
-  await waitForWaiters(2);
+  await waitForLockWaiters(gate, 2);
   await openGate(v2);
   expect(await errorCodes(indexing, activating)).toEqual([]);
 });
@@ -205,7 +179,7 @@ test('a builder\'s write round does not deadlock with an indexing job (both: col
   await holding;
   const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
   // The job waits for the version lock the round holds; the round, once it goes on, waits for nothing the job holds.
-  await waitForLockWait('advisory');
+  await waitForLockWaiters(gate, 1, 'advisory');
   goOn();
   expect(await errorCodes(indexing, round)).toEqual([]);
 });
@@ -237,14 +211,11 @@ test('a re-chunking build round does not deadlock with an indexing job that feed
         },
       },
     );
-    await waitForLockWait('transactionid'); // the round: V2 row locked, its DELETE waits
+    await waitForLockWaiters(gate, 1, 'transactionid'); // the round: V2 row locked, its DELETE waits
     const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
-    // The job takes V2's version lock, then waits for V2's row.
-    for (let i = 0; i < 200; i++) {
-      const r = await gate.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      if (r.rows[0].n >= 2) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    // The job waits for V2's version lock, which the round holds (it used to take it after V2's row,
+    // while the job held the version lock and waited for the row).
+    await waitForLockWaiters(gate, 2);
     await held.query('COMMIT');
     expect(await errorCodes(indexing, round)).toEqual([]);
   } finally {
@@ -269,13 +240,13 @@ test('a version change waiting for the writers in flight is not starved by write
   });
   await firstLocked;
   const activating = activateVersion(db, collectionId, v2).then((outcome) => order.push(`activation: ${outcome}`));
-  await waitForWaiters(1);
+  await waitForLockWaiters(gate, 1);
   // A writer that arrives while the activation waits queues behind it (a row share lock would have been granted at once).
   const second = db.transaction(async (tx) => {
     await lockCollectionForIndexWrite(tx, collectionId);
     order.push('second writer');
   });
-  await waitForWaiters(2);
+  await waitForLockWaiters(gate, 2);
   endFirst();
   await Promise.all([first, activating, second]);
   expect(order).toEqual(['first writer', 'activation: activated', 'second writer']);

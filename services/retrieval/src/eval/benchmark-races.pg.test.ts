@@ -4,7 +4,7 @@
  * pg_stat_activity until the racers block behind it, then lets them go together.
  */
 import { createLogger } from '@quire/server-kit';
-import { openPostgres, openTestDatabase, type Db, type PostgresTestDatabase, type Queryable } from '@quire/db';
+import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
 import { GARDEN_NOTES, HARBOUR_GUIDE, DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { createBm25KeywordRetriever } from '../search/bm25-retriever.js';
@@ -33,20 +33,6 @@ afterAll(async () => {
   await db?.close();
 });
 
-/** Waits until `n` other backends of this database wait on a heavyweight lock. */
-async function waitForBlocked(tx: Queryable, n: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    // The gate may be inside a transaction, where statistics views are read once: drop that snapshot.
-    await tx.query('SELECT pg_stat_clear_snapshot()');
-    const r = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
-    );
-    if (r.rows[0]!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`fewer than ${n} backends blocked behind the gate`);
-}
-
 function runnerOn(runDb: Db): { runner: BenchmarkRunner; handle: (id: string) => Promise<void> } {
   const deps = { db: runDb, models: createFakeGatewayModels(runDb, DIMENSIONS), keyword: createBm25KeywordRetriever(runDb), internalSecret: SECRET, logger: createLogger({}, 'error'), runPollMs: 50 };
   // The queue is not used: each "worker" is handed the job directly, as two processes' queues would.
@@ -72,7 +58,7 @@ test('two workers that take up the same run (two processes resuming it) run and 
   await gate.transaction(async (tx) => {
     await tx.query('LOCK TABLE benchmark_queries IN SHARE MODE');
     racing.push(a.handle(benchmarkId), b.handle(benchmarkId));
-    await waitForBlocked(tx, 1);
+    await waitForLockWaiters(tx, 1);
     await new Promise((r) => setTimeout(r, 200));
   });
   await Promise.all(racing);
@@ -102,7 +88,7 @@ test('cases added to one eval set at the same time get distinct ordinals', async
       db.transaction((t) => addCases(t, setId, [{ question: 'from request one, first', relevant }, { question: 'from request one, second', relevant }])),
       other.transaction((t) => addCases(t, setId, [{ question: 'from request two, first', relevant }, { question: 'from request two, second', relevant }])),
     );
-    await waitForBlocked(tx, 2);
+    await waitForLockWaiters(tx, 2);
   });
   await Promise.all(racing);
   const cases = await listCases(db, setId);
