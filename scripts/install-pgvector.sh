@@ -11,7 +11,7 @@ set -uo pipefail
 
 ADMIN_URL=${QUIRE_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SOURCE_VERSION=${PGVECTOR_SOURCE_VERSION:-0.8.0-1}
-APT_OPTS=(-o Acquire::Retries=2 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20)
+APT_OPTS=(-o Acquire::Retries=2 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20 -o DPkg::Lock::Timeout=60)
 
 fail() { echo "install-pgvector: $*" >&2; exit 1; }
 available() { psql "$ADMIN_URL" -tAc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" 2>/dev/null | grep -q 1; }
@@ -22,7 +22,9 @@ available && exit 0
 
 [ -f /etc/debian_version ] || fail "pgvector is missing and this is not a Debian system; install pgvector for the server by hand"
 [ "$(id -u)" = 0 ] || fail "pgvector is missing; installing it needs root (apt-get): sudo bash $0"
-major=$(( $(psql "$ADMIN_URL" -tAc 'SHOW server_version_num') / 10000 ))
+version_num=$(psql "$ADMIN_URL" -tAc 'SHOW server_version_num' 2>/dev/null)
+[[ "$version_num" =~ ^[0-9]+$ ]] || fail "could not read the server's version"
+major=$(( version_num / 10000 ))
 log=$(mktemp /tmp/install-pgvector.XXXXXX.log)
 step() { # runs a step with its output in the log; on failure prints the log's tail
   if ! "$@" >>"$log" 2>&1; then

@@ -13,7 +13,8 @@ bash scripts/install-pgvector.sh || exit 3
 # to a run still going, and stay.
 psql "$ADMIN_URL" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^quire_(test|scratch)_[0-9]+_'" | while read -r name; do
   pid=$(echo "$name" | cut -d_ -f3)
-  [ -n "$name" ] && ! kill -0 "$pid" 2>/dev/null && psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+  # ps, not kill -0: kill -0 fails for a live process of another user too.
+  [ -n "$name" ] && ! ps -p "$pid" >/dev/null 2>&1 && psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
 done
 
 results=.jest-results-postgres.json

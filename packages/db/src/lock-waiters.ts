@@ -1,3 +1,7 @@
+/** What the wait needs of a connection: a pool, a transaction, or a plain `pg.Client`. */
+export interface StatementRunner {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
 
 /**
  * For race tests on a PostgreSQL server: waits until at least `n` other backends of the database `q`
@@ -5,11 +9,6 @@
  * when given). `q` may be a gate's transaction: statistics views are read once per transaction, so the
  * snapshot is dropped before each look.
  */
-/** What the wait needs of a connection: a pool, a transaction, or a plain `pg.Client`. */
-export interface StatementRunner {
-  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
-}
-
 export async function waitForLockWaiters(q: StatementRunner, n: number, waitEvent?: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

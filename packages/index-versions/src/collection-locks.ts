@@ -19,12 +19,15 @@ import type { Queryable } from '@quire/db';
  *   4. data rows, and DDL last.
  */
 
-/** Two-key advisory locks of this class, then the collection id's hash, are collection locks (no other lock uses the class). */
+/**
+ * Two-key advisory locks of this class, then the hash of the collection id, are collection locks (no
+ * other lock uses the class). Ids are hashed lower-cased: a route may pass one as the caller spelled it.
+ */
 const COLLECTION_LOCK_CLASS = 7411;
 
 /** Step 1 for a writer: the collection's index settings, or null when the collection is gone. */
 export async function lockCollectionForIndexWrite(tx: Queryable, collectionId: string): Promise<{ currentIndexVersionId: string | null; analyzer: 'english' | 'simple' } | null> {
-  await tx.query(`SELECT pg_advisory_xact_lock_shared(${COLLECTION_LOCK_CLASS}, hashtext($1))`, [collectionId]);
+  await tx.query(`SELECT pg_advisory_xact_lock_shared(${COLLECTION_LOCK_CLASS}, hashtext(lower($1)))`, [collectionId]);
   // Read after the lock: a change that committed before it was granted is seen.
   const r = await tx.query<{ current_index_version_id: string | null; analyzer: 'english' | 'simple' }>(
     `SELECT current_index_version_id, CASE WHEN search_settings->>'language' = 'simple' THEN 'simple' ELSE 'english' END AS analyzer
@@ -37,7 +40,7 @@ export async function lockCollectionForIndexWrite(tx: Queryable, collectionId: s
 
 /** Step 1 for a change to the collection's versions. */
 export async function lockCollectionForVersionChange(tx: Queryable, collectionId: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(${COLLECTION_LOCK_CLASS}, hashtext($1))`, [collectionId]);
+  await tx.query(`SELECT pg_advisory_xact_lock(${COLLECTION_LOCK_CLASS}, hashtext(lower($1)))`, [collectionId]);
 }
 
 /** Step 1 by the id of one of the collection's versions (`exclusive` for a change): false when the version is gone. */
@@ -46,11 +49,11 @@ export async function lockCollectionOfVersion(tx: Queryable, indexVersionId: str
   const collectionId = v.rows[0]?.collection_id;
   if (!collectionId) return false;
   if (mode === 'exclusive') await lockCollectionForVersionChange(tx, collectionId);
-  else await tx.query(`SELECT pg_advisory_xact_lock_shared(${COLLECTION_LOCK_CLASS}, hashtext($1))`, [collectionId]);
+  else await tx.query(`SELECT pg_advisory_xact_lock_shared(${COLLECTION_LOCK_CLASS}, hashtext(lower($1)))`, [collectionId]);
   return true;
 }
 
 /** Step 3: serialises the writers of one version's vectors (it fixes the version's dimension on first use). Re-entrant within a transaction. */
 export async function lockVersionWrites(tx: Queryable, indexVersionId: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [indexVersionId]);
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext(lower($1)))`, [indexVersionId]);
 }

@@ -36,10 +36,14 @@ export async function dropVersionGraphs(db: Db, indexVersionIds: string[]): Prom
   for (const id of indexVersionIds) {
     const name = hnswIndexName(id);
     // The delete has committed whatever happens here: a drop that fails leaves an empty index, which
-    // the next start's sweep removes, not an error for a request that succeeded. PGlite behind
-    // pglite-socket speaks the server's protocol but may refuse CONCURRENTLY: a plain drop then.
-    const dropped = db.kind === 'postgres' && (await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`).then(() => true, () => false));
-    if (!dropped) await db.query(`DROP INDEX IF EXISTS ${name}`).catch(() => undefined);
+    // the next start's sweep removes, not an error for a request that succeeded.
+    if (db.kind === 'postgres') {
+      const failure = await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`).then(() => null, (error: unknown) => error as { code?: string });
+      // Only a server that cannot drop concurrently (PGlite behind pglite-socket) gets a plain drop:
+      // after a timeout or a cancel, a plain drop's exclusive lock would stop every search until it ran.
+      if (failure === null || (failure.code !== '0A000' && failure.code !== '25001')) continue;
+    }
+    await db.query(`DROP INDEX IF EXISTS ${name}`).catch(() => undefined);
   }
 }
 

@@ -11,7 +11,7 @@ import { openTestDatabase, waitForLockWaiters, type PostgresTestDatabase } from 
 import { lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { indexChunks } from '../index/index-chunks.js';
-import { createCollection } from '../repo/collections-repo.js';
+import { createCollection, deleteCollection } from '../repo/collections-repo.js';
 import { insertDocument } from '../repo/documents-repo.js';
 import { TEAM_A } from '../testing/http.js';
 import { activateVersion, createBuildingVersion, deleteVersion } from './index-versions-repo.js';
@@ -250,4 +250,23 @@ test('a version change waiting for the writers in flight is not starved by write
   endFirst();
   await Promise.all([first, activating, second]);
   expect(order).toEqual(['first writer', 'activation: activated', 'second writer']);
+});
+
+test('a collection deleted by its id in upper case still waits for the writers in flight', async () => {
+  const { collectionId } = await collectionWithTwoVersions();
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const holding = new Promise<void>((r) => (locked = r));
+  const writer = db.transaction(async (tx) => {
+    await lockCollectionForIndexWrite(tx, collectionId);
+    locked();
+    await held;
+  });
+  await holding;
+  const deleting = deleteCollection(db, TEAM_A.team_id, collectionId.toUpperCase());
+  await waitForLockWaiters(gate, 1, 'advisory');
+  release();
+  await writer;
+  expect(await deleting).toBe(true);
 });
