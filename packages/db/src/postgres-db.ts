@@ -31,7 +31,9 @@ export function openPostgres(connectionString: string, options: PostgresOptions 
     async transaction(fn) {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        // Explicit, whatever the server's default: the lock protocols (collection-locks.ts) read what
+        // committed before a lock was granted, which needs a fresh snapshot per statement.
+        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         const value = await fn(queryable(client));
         await client.query('COMMIT');
         return value;
