@@ -6,6 +6,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ADMIN_URL=${QUIRE_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+# This machine kind runs PostgreSQL from Debian's packages; start the cluster if it is down (as the test
+# script starts Redis).
+if ! psql "$ADMIN_URL" -tAc 'SELECT 1' >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  for version in $(ls /etc/postgresql); do pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true; done
+  for _ in $(seq 1 50); do psql "$ADMIN_URL" -tAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
+fi
 bash scripts/install-pgvector.sh || exit 3
 
 # Databases left by an earlier run that was killed before its tests closed them. Their names carry the
