@@ -33,11 +33,13 @@ afterAll(async () => {
   await db?.close();
 });
 
-function runnerOn(runDb: Db): { runner: BenchmarkRunner; handle: (id: string) => Promise<void> } {
-  const deps = { db: runDb, models: createFakeGatewayModels(runDb, DIMENSIONS), keyword: createBm25KeywordRetriever(runDb), internalSecret: SECRET, logger: createLogger({}, 'error'), runPollMs: 50 };
-  // The queue is not used: each "worker" is handed the job directly, as two processes' queues would.
-  const runner = new BenchmarkRunner(deps, {} as never);
-  return { runner, handle: (id) => (runner as unknown as { handle(id: string): Promise<void> }).handle(id) };
+/** A runner whose queue only records what it was asked to queue (each "worker" is handed the job directly, as two processes' queues would). */
+function runnerOn(runDb: Db, runLeaseMs = 60_000): { runner: BenchmarkRunner; handle: (id: string) => Promise<void>; queued: string[] } {
+  const deps = { db: runDb, models: createFakeGatewayModels(runDb, DIMENSIONS), keyword: createBm25KeywordRetriever(runDb), internalSecret: SECRET, logger: createLogger({}, 'error'), runLeaseMs };
+  const queued: string[] = [];
+  const queue = { enqueue: async (p: { benchmarkId: string }) => (queued.push(p.benchmarkId), { jobId: `benchmark-${p.benchmarkId}` }) };
+  const runner = new BenchmarkRunner(deps, queue as never);
+  return { runner, handle: (id) => (runner as unknown as { handle(id: string): Promise<void> }).handle(id), queued };
 }
 
 test('two workers that take up the same run (two processes resuming it) run and pay for every case once, not twice', async () => {
@@ -50,7 +52,7 @@ test('two workers that take up the same run (two processes resuming it) run and 
     identity: { team_id: TEAM, key_id: 'key-bench', role: 'member', groups: [] }, casesTotal: questions.length,
   });
   const a = runnerOn(db);
-  const b = runnerOn(other);
+  const b = runnerOn(other, 300);
   // Hold inserts into benchmark_queries (reads go on): the worker that took the run blocks at its first
   // case's recordQueryStart while the other tries to take the run too (both used to get this far, and
   // run every case). Then both go on.
@@ -74,6 +76,10 @@ test('two workers that take up the same run (two processes resuming it) run and 
     [benchmarkId],
   );
   expect({ started: started.rows[0]!.n, billed: billed.rows[0]!.n }).toEqual({ started: questions.length, billed: questions.length });
+  // The worker that found the run held let it be, and queues it again once the lease could have lapsed.
+  for (let i = 0; i < 100 && b.queued.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(b.queued).toEqual([benchmarkId]);
+  expect(a.queued).toEqual([]);
 });
 
 test('cases added to one eval set at the same time get distinct ordinals', async () => {

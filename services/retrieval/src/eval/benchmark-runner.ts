@@ -19,11 +19,9 @@ export interface RunnerDeps extends SearchDeps {
   attempts?: number;
   /**
    * How long a worker's hold on a run lasts without renewal (default 60 s; renewed every third of it).
-   * Another worker that takes the run up waits, checking every `runPollMs` (default 1 s), until the run
-   * is final or the lease lapses.
+   * Another worker handed the run lets it be and looks again after this long.
    */
   runLeaseMs?: number;
-  runPollMs?: number;
 }
 
 const BenchmarkJobSchema = z.object({ benchmarkId: z.string().uuid() });
@@ -54,6 +52,8 @@ export class BenchmarkRunner {
   /** This worker, as the runs it holds name it. */
   private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private stopping = false;
+  /** Looks again at runs another worker held, once their lease could have lapsed. */
+  private readonly rechecks = new Set<NodeJS.Timeout>();
   private abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
 
@@ -87,6 +87,8 @@ export class BenchmarkRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    for (const t of this.rechecks) clearTimeout(t);
+    this.rechecks.clear();
     this.abort.abort();
     await this.queue.stop();
   }
@@ -106,19 +108,23 @@ export class BenchmarkRunner {
 
   /**
    * Runs the run once this worker holds it. Two workers can be handed one run (two processes resume
-   * it at start-up, or a queue hands a stalled job out again): the second waits until the run is
-   * final, or until the first's lease lapses (it died) and it resumes the run itself.
+   * it at start-up, or a queue hands a stalled job out again): the second lets it be, without holding
+   * one of its queue's slots, and looks again once the first's lease could have lapsed. Then the run
+   * is final, or its holder died and this worker resumes it.
    */
   private async handle(benchmarkId: string): Promise<void> {
     const { db } = this.deps;
     const leaseMs = this.deps.runLeaseMs ?? 60_000;
-    let benchmark: BenchmarkRow | null;
-    for (;;) {
-      if (this.stopping) throw new RunnerStopping('The benchmark runner stopped before it took the run.');
-      benchmark = await findBenchmark(db, benchmarkId);
-      if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
-      if (await claimRun(db, benchmarkId, this.holder, leaseMs)) break;
-      await new Promise((resolve) => setTimeout(resolve, this.deps.runPollMs ?? 1000));
+    const benchmark = await findBenchmark(db, benchmarkId);
+    if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
+    if (!(await claimRun(db, benchmarkId, this.holder, leaseMs))) {
+      const recheck = setTimeout(() => {
+        this.rechecks.delete(recheck);
+        this.kick(benchmarkId);
+      }, leaseMs);
+      recheck.unref?.();
+      this.rechecks.add(recheck);
+      return;
     }
     let held = true;
     const renewal = setInterval(() => {
