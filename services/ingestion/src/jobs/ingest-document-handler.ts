@@ -147,17 +147,20 @@ async function runStages(
   // chunks (with offsets, pages, heading paths and hashes) come back, not the extracted text.
   enter('parsing');
   let lastPageWrite = 0;
+  // Progress writes of this job go one after another: on a server, writes in flight on different pool
+  // connections can commit out of order, and a late "page 1 of 3" would undo "3 of 3".
+  let pageWrites: Promise<unknown> = Promise.resolve();
   let chunkingRecorded: Promise<void> = Promise.resolve();
   const onParsed = (summary: ParseSummary) => {
     if (!summary.hasText) return;
     enter('chunking');
-    chunkingRecorded = updateProgress(db, documentId, version, {
+    chunkingRecorded = pageWrites.then(() => updateProgress(db, documentId, version, {
       stage: 'chunking',
       pagesParsed: summary.pagesTotal,
       pagesTotal: summary.pagesTotal,
       warnings: summary.warnings,
       scannedPages: summary.scannedPages,
-    }).then((owned) => {
+    })).then((owned) => {
       if (!owned) hold.lose();
     });
     // Awaited below; handled now so that a failed write is not an unhandled rejection meanwhile.
@@ -171,7 +174,7 @@ async function runStages(
         // Page progress doubles as the heartbeat; written at most every 500 ms.
         if (Date.now() - lastPageWrite < 500) return;
         lastPageWrite = Date.now();
-        void updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total }).then((owned) => owned || hold.lose(), () => undefined);
+        pageWrites = pageWrites.then(() => updateProgress(db, documentId, version, { pagesParsed: page, pagesTotal: total })).then((owned) => owned || hold.lose(), () => undefined);
       },
       onParsed,
     });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db } from '@quire/db';
 import { openTestDatabase, waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
-import { lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { indexChunks } from '../index/index-chunks.js';
 import { createCollection, deleteCollection } from '../repo/collections-repo.js';
@@ -239,7 +239,8 @@ test('a version change waiting for the writers in flight is not starved by write
     order.push('first writer');
   });
   await firstLocked;
-  const activating = activateVersion(db, collectionId, v2).then((outcome) => order.push(`activation: ${outcome}`));
+  // Recorded inside the activation's transaction, before its commit lets the second writer in.
+  const activating = db.transaction(async (tx) => order.push(`activation: ${await activateIndexVersion(tx, collectionId, v2)}`));
   await waitForLockWaiters(gate, 1);
   // A writer that arrives while the activation waits queues behind it (a row share lock would have been granted at once).
   const second = db.transaction(async (tx) => {
