@@ -15,6 +15,7 @@ import { embeddingsHandler } from './model-api/embeddings.js';
 import { createModelFront } from './model-api/model-front.js';
 import { rerankHandler } from './model-api/rerank.js';
 import { ModelService, type ModelCatalog, type RetryPolicy } from './model-service.js';
+import type { ModelResolver } from './model-catalog.js';
 import { platformRouter, type PlatformUpstreams } from './platform-proxy.js';
 import type { BudgetProbe } from './routing/budget-probe.js';
 import { loadRoutesFile, parseRoutesText, type Route } from './routing/route-config.js';
@@ -23,7 +24,7 @@ import { usageRouter } from './usage/usage-api.js';
 
 export interface GatewayDeps {
   db: Db;
-  catalog: ModelCatalog & { listModels(): { id: string; owned_by: string }[] };
+  catalog: ModelCatalog & ModelResolver & { listModels(): { id: string; owned_by: string }[] };
   logger: Logger;
   internalSecret: string;
   upstreams: PlatformUpstreams;

@@ -17,25 +17,7 @@ function routeName(raw: string | string[] | undefined): string {
 
 const present = (v: RouteView) => ({ name: v.name, source: v.source, ...v.route, ...(v.updated_at ? { updated_at: v.updated_at, updated_by: v.updated_by } : {}) });
 
-/** The catalog as this API needs it; catalogs that cannot check names lightly are checked by building. */
-type RoutesCatalog = ModelCatalog & Partial<ModelResolver>;
-
-/** Why the registry cannot make any model (chat, embedding or rerank) of `model`; null when it can. */
-function unresolvable(catalog: RoutesCatalog, model: string): string | null {
-  if (catalog.resolveProblem) return catalog.resolveProblem(model);
-  let first: unknown;
-  const makers: ((name: string) => unknown)[] = [(n) => catalog.generationModel(n), (n) => catalog.embeddingModel(n), (n) => catalog.rerankingModel(n)];
-  for (const make of makers) {
-    try {
-      make(model);
-      return null;
-    } catch (error) {
-      // "No such capability" says less than "no such provider": keep the first, most telling reason.
-      first ??= error;
-    }
-  }
-  return first instanceof Error ? first.message : String(first);
-}
+type RoutesCatalog = ModelCatalog & ModelResolver;
 
 /**
  * A route whose target the registry cannot resolve fails every call routed to it, so it is refused
@@ -48,7 +30,7 @@ function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
     ...route.targets.map((t, i) => ({ model: t.model, param: `targets.${i}` })),
     ...(route.downgrade?.targets ?? []).map((t, i) => ({ model: t.model, param: `downgrade.targets.${i}` })),
   ];
-  const bad = targets.map((t) => ({ ...t, reason: unresolvable(catalog, t.model) })).filter((t) => t.reason !== null);
+  const bad = targets.map((t) => ({ ...t, reason: catalog.resolveProblem(t.model) })).filter((t) => t.reason !== null);
   if (bad.length > 0) {
     throw new AppError('invalid_request', `Unknown route target${bad.length > 1 ? 's' : ''}: ${bad.map((t) => `"${t.model}" (${t.reason})`).join('; ')}`, {
       param: bad[0]!.param,
