@@ -33,8 +33,11 @@ export async function ensureHnswIndex(tx: Queryable, indexVersionId: string, dim
  * there. A process that stops before this leaves an empty index: `dropOrphanGraphs` finds it.
  */
 export async function dropVersionGraphs(db: Db, indexVersionIds: string[]): Promise<void> {
-  for (const id of indexVersionIds) {
-    const name = hnswIndexName(id);
+  await dropGraphIndexes(db, indexVersionIds.map(hnswIndexName));
+}
+
+async function dropGraphIndexes(db: Db, names: string[]): Promise<void> {
+  for (const name of names) {
     // The delete has committed whatever happens here: a drop that fails leaves an empty index, which
     // the next start's sweep removes, not an error for a request that succeeded.
     if (db.kind === 'postgres') {
@@ -52,9 +55,8 @@ export async function dropOrphanGraphs(db: Db): Promise<number> {
   const r = await db.query<{ indexname: string }>(
     `SELECT i.indexname FROM pg_indexes i
       WHERE i.tablename = 'chunk_vectors' AND i.indexname LIKE 'chunk\\_vectors\\_hnsw\\_%'
-        AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE replace(v.id::text, '-', '') = substr(i.indexname, length('chunk_vectors_hnsw_') + 1))`,
+        AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE 'chunk_vectors_hnsw_' || replace(v.id::text, '-', '') = i.indexname)`,
   );
-  const ids = r.rows.map((row) => row.indexname.slice('chunk_vectors_hnsw_'.length).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'));
-  await dropVersionGraphs(db, ids);
-  return ids.length;
+  await dropGraphIndexes(db, r.rows.map((row) => row.indexname));
+  return r.rows.length;
 }
