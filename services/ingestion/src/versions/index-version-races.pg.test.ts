@@ -10,6 +10,7 @@ import type { Db } from '@quire/db';
 import { openTestDatabase, waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
 import { activateIndexVersion, lockCollectionForIndexWrite, startVersionGraph } from '@quire/index-versions';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
+import { hnswIndexName } from '../index/hnsw-index.js';
 import { indexChunks } from '../index/index-chunks.js';
 import { createCollection, deleteCollection } from '../repo/collections-repo.js';
 import { insertDocument } from '../repo/documents-repo.js';
@@ -53,6 +54,21 @@ async function processingDocument(db: Db, collectionId: string, topic: string): 
   return view.id;
 }
 
+/** An indexing job's transaction for one processing document: one chunk, its vector in `v1` and, when given, in the building `v2`. */
+function indexOne(documentId: string, collectionId: string, v1: string, v2?: string, x = 0.3) {
+  return indexChunks(db, {
+    documentId, collectionId, version: 1, chunks: [chunk(documentId)],
+    vectors: { indexVersionId: v1, dimensions: 3, values: [vec(x)] },
+    ...(v2 ? { buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(x + 0.1)] }] } : {}),
+  });
+}
+
+/** Settles both, returning the error codes of those that failed. */
+async function errorCodes(...ps: Promise<unknown>[]): Promise<(string | undefined)[]> {
+  const results = await Promise.allSettled(ps);
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+}
+
 async function collectionWithTwoVersions(): Promise<{ collectionId: string; v1: string; v2: string }> {
   const coll = await createCollection(db, TEAM_A.team_id, { name: `c-${Date.now()}`, embedding_model: 'openai/small' });
   const v1 = (await db.query<{ current_index_version_id: string }>(`SELECT current_index_version_id FROM collections WHERE id = $1`, [coll.id])).rows[0]!.current_index_version_id;
@@ -64,14 +80,14 @@ test('activation does not switch to a version while a committed-later document l
   const { collectionId, v1, v2 } = await collectionWithTwoVersions();
   // One document indexed before the build, with vectors in both versions: the new version is complete, and ready.
   const early = await processingDocument(db, collectionId, 'early');
-  expect(await indexChunks(db, { documentId: early, collectionId, version: 1, chunks: [chunk('early')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.1)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.2)] }] })).toBe('indexed');
+  expect(await indexOne(early, collectionId, v1, v2, 0.1)).toBe('indexed');
   await db.query(`UPDATE index_versions SET status = 'ready' WHERE id = $1`, [v2]);
 
   // A job that read the version list before the build began indexes a second document, V1 vectors only.
   // Its transaction has written the chunks and postings and is about to write vectors (the gate).
   const late = await processingDocument(db, collectionId, 'late');
   await closeGate(v1);
-  const indexing = indexChunks(db, { documentId: late, collectionId, version: 1, chunks: [chunk('late')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] } });
+  const indexing = indexOne(late, collectionId, v1);
   await waitForLockWaiters(gate, 1, 'advisory');
 
   // Meanwhile an activation of V2 starts: it waits for the job (the collection lock), so its count of
@@ -102,17 +118,15 @@ test('starting a building version\'s graph does not deadlock with an indexing jo
 
   // The job has written its V1 vectors (a RowExclusiveLock on chunk_vectors) and is about to write V2's.
   await closeGate(v2);
-  const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
+  const indexing = indexOne(doc, collectionId, v1, v2);
   await waitForLockWaiters(gate, 1, 'advisory');
   // The graph maintainer (which used to lock V2's row, then wait in CREATE INDEX for the job's lock on
   // chunk_vectors while the job waited for that row: a cycle) now waits for the job first.
   const graph = db.transaction((tx) => startVersionGraph(tx, v2));
   await waitForLockWaiters(gate, 2);
   await openGate(v2);
-  const results = await Promise.allSettled([indexing, graph]);
-  const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
-  expect(errors).toEqual([]);
-  expect((results[1] as PromiseFulfilledResult<string>).value).toBe('started');
+  expect(await errorCodes(indexing, graph)).toEqual([]);
+  expect(await graph).toBe('started');
 });
 
 test('deleting a graphed building version does not deadlock with an indexing job that feeds that version', async () => {
@@ -122,26 +136,18 @@ test('deleting a graphed building version does not deadlock with an indexing job
   const doc = await processingDocument(db, collectionId, 'doc');
 
   await closeGate(v2);
-  const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
+  const indexing = indexOne(doc, collectionId, v1, v2);
   await waitForLockWaiters(gate, 1, 'advisory');
   // The delete (which used to delete V2's row, then wait in DROP INDEX for the job's lock on chunk_vectors
   // while the job waited for that row) now waits for the job first, and drops the graph after its commit.
   const deleting = deleteVersion(db, collectionId, v2);
   await waitForLockWaiters(gate, 2);
   await openGate(v2);
-  const results = await Promise.allSettled([indexing, deleting]);
-  const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
-  expect(errors).toEqual([]);
-  expect((results[1] as PromiseFulfilledResult<string>).value).toBe('deleted');
-  const graphs = await db.query(`SELECT 1 FROM pg_indexes WHERE indexname = $1`, [`chunk_vectors_hnsw_${v2.replace(/-/g, '')}`]);
+  expect(await errorCodes(indexing, deleting)).toEqual([]);
+  expect(await deleting).toBe('deleted');
+  const graphs = await db.query(`SELECT 1 FROM pg_indexes WHERE indexname = $1`, [hnswIndexName(v2)]);
   expect(graphs.rows).toEqual([]);
 });
-
-/** Settles both, returning the error codes of those that failed. */
-async function errorCodes(...ps: Promise<unknown>[]): Promise<(string | undefined)[]> {
-  const results = await Promise.allSettled(ps);
-  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
-}
 
 test('activating a built version does not deadlock with an indexing job that writes vectors into it', async () => {
   const { collectionId, v1, v2 } = await collectionWithTwoVersions();
@@ -149,7 +155,7 @@ test('activating a built version does not deadlock with an indexing job that wri
   const doc = await processingDocument(db, collectionId, 'doc');
   // The job has locked V1's row (prepareVersionWrite's UPDATE) and is about to lock V2's.
   await closeGate(v2);
-  const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
+  const indexing = indexOne(doc, collectionId, v1, v2);
   await waitForLockWaiters(gate, 1, 'advisory');
   // Activation (the builder's activate-on-ready, or POST .../activate) used to lock V2's row, then wait
   // to retire V1 behind the job, which waited for V2's row. It now waits for the job's collection lock first.
@@ -177,7 +183,7 @@ test('a builder\'s write round does not deadlock with an indexing job (both: col
     await prepareVersionWrite(tx, v2, 3);
   });
   await holding;
-  const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
+  const indexing = indexOne(doc, collectionId, v1, v2);
   // The job waits for the version lock the round holds; the round, once it goes on, waits for nothing the job holds.
   await waitForLockWaiters(gate, 1, 'advisory');
   goOn();
@@ -190,7 +196,7 @@ test('a re-chunking build round does not deadlock with an indexing job that feed
   expect(await acquireBuildLease(db, v2, 'builder-1', 60_000)).not.toBeNull();
   // A ready document to re-chunk, and a processing one an upload job is indexing.
   const old = await processingDocument(db, collectionId, 'old');
-  expect(await indexChunks(db, { documentId: old, collectionId, version: 1, chunks: [chunk('old')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.1)] } })).toBe('indexed');
+  expect(await indexOne(old, collectionId, v1, undefined, 0.1)).toBe('indexed');
   const doc = await processingDocument(db, collectionId, 'doc');
 
   const parsePool = { parseAndChunk: async () => ({ chunks: [chunk('old, re-chunked')] }) } as unknown as ParsePool;
@@ -212,7 +218,7 @@ test('a re-chunking build round does not deadlock with an indexing job that feed
       },
     );
     await waitForLockWaiters(gate, 1, 'transactionid'); // the round: V2 row locked, its DELETE waits
-    const indexing = indexChunks(db, { documentId: doc, collectionId, version: 1, chunks: [chunk('doc')], vectors: { indexVersionId: v1, dimensions: 3, values: [vec(0.3)] }, buildingVectors: [{ indexVersionId: v2, dimensions: 3, values: [vec(0.4)] }] });
+    const indexing = indexOne(doc, collectionId, v1, v2);
     // The job waits for V2's version lock, which the round holds (it used to take it after V2's row,
     // while the job held the version lock and waited for the row).
     await waitForLockWaiters(gate, 2);
