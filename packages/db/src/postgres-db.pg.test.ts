@@ -6,7 +6,7 @@ import pg from 'pg';
 import { openPostgres } from './postgres-db.js';
 import { loadMigrations, migrate } from './migrate.js';
 import { openTestDatabase } from './test-database.js';
-import type { PostgresTestDatabase } from './postgres-test-database.js';
+import { withDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
 
 const adminUrl = process.env.QUIRE_TEST_DATABASE_URL!;
 
@@ -15,10 +15,8 @@ async function withScratchDatabase(fn: (url: string) => Promise<void>): Promise<
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
   try {
-    await fn(url.toString());
+    await fn(withDatabase(adminUrl, name));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();

@@ -80,7 +80,8 @@ async function createFromTemplate(admin: pg.Client, name: string, template: stri
   }
 }
 
-function withDatabase(url: string, database: string): string {
+/** `url` with its database replaced by `database`. */
+export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
