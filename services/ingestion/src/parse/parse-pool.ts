@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ChunkingError } from '../chunk/chunk-text.js';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { ChunkingStoppedError } from './chunking-stopped-error.js';
@@ -7,6 +7,7 @@ import type { ChunkedDocument, ParseSummary } from './parse-and-chunk.js';
 import type { WorkerError, WorkerReply, WorkerRequest } from './parse-worker.js';
 import type { ParseLimits } from './parsed-document.js';
 import { TooManyChunksError } from './too-many-chunks-error.js';
+import { startWorker } from './worker-exec-argv.js';
 
 export interface ParsePoolOptions {
   /** Workers kept; each parses and chunks one document at a time. */
@@ -53,26 +54,6 @@ function workerError(error: WorkerError): Error {
 }
 
 /**
- * The process's flags minus an inherited `--import tsx`: the boot file loads pdf.js with Node's own
- * loader and registers tsx after it, which an inherited tsx hook would defeat (about 200 MB of
- * transformed sources and source maps per worker).
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (['--import', '--loader', '--experimental-loader', '--require', '-r'].includes(arg) && /^tsx(\/|$)/.test(args[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader|experimental-loader|require)=tsx(\/|$)/.test(arg)) continue;
-    out.push(arg);
-  }
-  return out;
-}
-
-/**
  * Every parse, and the chunking of its text, runs in a worker thread with a heap limit and a
  * deadline per step: a hostile or broken file (a zip bomb, an endless content stream, a parser bug,
  * a text that takes the chunker minutes) costs one worker, which is replaced, and never the service
@@ -87,8 +68,7 @@ export function createParsePool(options: ParsePoolOptions) {
   let closed = false;
 
   const spawn = (): Slot => {
-    const worker = new Worker(BOOT, {
-      execArgv: workerExecArgv(),
+    const worker = startWorker(BOOT, {
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, options.maxHeapMb / 8)) },
       stdout: false,
       stderr: false,
