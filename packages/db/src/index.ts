@@ -1,5 +1,6 @@
 export * from './db.js';
 export * from './pglite-db.js';
+export { DataDirInUseError } from './data-dir-lock.js';
 export * from './postgres-db.js';
 export * from './migrate.js';
 export * from './open-database.js';

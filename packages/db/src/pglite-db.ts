@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 function wrap<T>(result: { rows: T[]; affectedRows?: number }): QueryResult<T> {
@@ -21,13 +23,24 @@ const startParams = [...PGlite.defaultStartParams, ...EXTRA_START_PARAMS];
  * `loadDataDir` starts from a dump (a migrated template, so tests skip migrations).
  */
 export async function openPGlite(options: { dataDir?: string; loadDataDir?: Blob | File } = {}): Promise<Db & { raw: PGlite }> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pg = await PGlite.create({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-    extensions: { vector },
-    startParams,
-  });
+  let lock: { release(): void } | undefined;
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    // Beside the folder, not in it: the folder is Postgres's own.
+    lock = lockDataDir(`${path.resolve(options.dataDir)}.lock`);
+  }
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      extensions: { vector },
+      startParams,
+    });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const queryable = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
     query: async <T>(sql: string, params?: unknown[]) => wrap<T>(await q.query<T>(sql, params as unknown[])),
     exec: async (sql: string) => {
@@ -39,6 +52,12 @@ export async function openPGlite(options: { dataDir?: string; loadDataDir?: Blob
     raw: pg,
     ...queryable(pg),
     transaction: (fn) => pg.transaction((tx) => fn(queryable(tx))),
-    close: () => pg.close(),
+    close: async () => {
+      try {
+        await pg.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
