@@ -3,7 +3,8 @@ import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
 import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
-import { splitRecursiveSpans } from './recursive-spans.js';
+import { bodyOffset, keepHeadingsWithBodies } from './heading-anchors.js';
+import { splitRecursiveSpans, type Span } from './recursive-spans.js';
 import { tokenLength } from './token-length.js';
 
 export interface ChunkDraft {
@@ -67,6 +68,8 @@ function rowSplitter(size: number, measure: (s: string) => number, fallback: Tex
  * names exactly one page (small pages give small chunks; accuracy wins). A chunk's heading path
  * comes from the parser's own headings when it found some (PDF), else from `#` lines in
  * Markdown-like text; it spans pages, so a section begun on page 11 still heads page 12's chunks.
+ * Headings are kept with the text under them (heading-anchors.ts), and a chunk that opens with
+ * headings takes its path from below them.
  */
 export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
   const tokens = chunking.strategy === 'tokens';
@@ -95,25 +98,28 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
       charEnd: end,
       pageStart: doc.pages ? pageAt(doc.pages, start) : null,
       pageEnd: doc.pages ? pageAt(doc.pages, end - 1) : null,
-      headingPath: headingPathAt(headings, start),
+      headingPath: headingPathAt(headings, bodyOffset(doc.text, { start, end }, headings)),
     });
   };
+  const mayGrow = tokens ? (span: Span) => measure(doc.text.slice(span.start, span.end)) <= chunking.chunk_size : () => true;
   for (const segment of segments) {
     const part = doc.text.slice(segment.start, segment.end);
+    const spans: Span[] = [];
     if (tokens && !doc.rows) {
-      for (const span of tokenSpans(part)) draft(segment.start + span.start, segment.start + span.end);
-      continue;
+      for (const span of tokenSpans(part)) spans.push({ start: segment.start + span.start, end: segment.start + span.end });
+    } else {
+      const pieces = (await splitter.splitText(part)).filter((p) => p.trim().length > 0);
+      let prevStart = -1;
+      let prevEnd = 0;
+      for (const piece of pieces) {
+        const local = locate(part, piece, prevEnd - (tokens ? piece.length : chunking.chunk_overlap) - 1, prevStart + 1);
+        if (local < 0) throw new ChunkingError(`Chunk ${drafts.length + spans.length} could not be located in the extracted text.`);
+        spans.push({ start: segment.start + local, end: segment.start + local + piece.length });
+        prevStart = local;
+        prevEnd = local + piece.length;
+      }
     }
-    const pieces = (await splitter.splitText(part)).filter((p) => p.trim().length > 0);
-    let prevStart = -1;
-    let prevEnd = 0;
-    for (const piece of pieces) {
-      const local = locate(part, piece, prevEnd - (tokens ? piece.length : chunking.chunk_overlap) - 1, prevStart + 1);
-      if (local < 0) throw new ChunkingError(`Chunk ${drafts.length} could not be located in the extracted text.`);
-      draft(segment.start + local, segment.start + local + piece.length);
-      prevStart = local;
-      prevEnd = local + piece.length;
-    }
+    for (const span of doc.rows ? spans : keepHeadingsWithBodies(doc.text, spans, headings, mayGrow)) draft(span.start, span.end);
   }
   return drafts;
 }
