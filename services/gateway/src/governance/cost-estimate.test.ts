@@ -33,6 +33,19 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
     expect((await estimateRequest({ ...body, max_tokens: 100 }, '/v1/chat/completions', costOf, noRoutes, 32_768)).outputTokens).toBe(100);
   });
 
+  test('a chat or embedding estimate never asks for a search-unit price (the catalog warns on every model it cannot price)', async () => {
+    const asked: string[] = [];
+    const watching: CostOf = (name, usage) => {
+      if (usage.searchUnits > 0) asked.push(name);
+      return costOf(name, usage);
+    };
+    await estimateRequest({ model: 'p/cheap', messages: [{ role: 'user', content: 'hi' }] }, '/v1/chat/completions', watching, noRoutes);
+    await estimateRequest({ model: 'p/dear', input: 'hello' }, '/v1/embeddings', watching, noRoutes);
+    expect(asked).toEqual([]);
+    await estimateRequest({ model: 'p/rerank', query: 'q', documents: ['a', 'b'] }, '/v1/rerank', watching, noRoutes);
+    expect(asked).toEqual(['p/rerank']);
+  });
+
   test('search units are priced for rerank; an unpriced model reserves nothing', async () => {
     const docs = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
     const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes);

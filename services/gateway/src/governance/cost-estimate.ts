@@ -17,7 +17,8 @@ export interface Estimate {
 interface Rates {
   input: number;
   output: number;
-  unit: number | null;
+  /** Per search unit; undefined until a call with search units asks (see unitRate). */
+  unit?: number | null;
 }
 
 const PER_MILLION = 1_000_000;
@@ -35,17 +36,31 @@ function ratesOf(costOf: CostOf, model: string): Rates | null {
   if (rates === undefined) {
     const input = costOf(model, { ...emptyUsage(), inputTokens: PER_MILLION });
     const output = costOf(model, { ...emptyUsage(), outputTokens: PER_MILLION });
-    const unit = costOf(model, { ...emptyUsage(), searchUnits: PER_MILLION });
-    rates = input === null || output === null ? null : { input: toMicros(input) / PER_MILLION, output: toMicros(output) / PER_MILLION, unit: unit === null ? null : toMicros(unit) / PER_MILLION };
+    rates = input === null || output === null ? null : { input: toMicros(input) / PER_MILLION, output: toMicros(output) / PER_MILLION };
     if (byModel.size < 10_000) byModel.set(model, rates);
   }
   return rates;
 }
 
+/**
+ * A search unit's price, asked only for calls that have search units (reranks): asking every model
+ * made the catalog warn "model has no price" for chat and embedding models, which have none and need
+ * none, and that one warning per model was then spent on a false alarm.
+ */
+function unitRate(costOf: CostOf, model: string, rates: Rates): number | null {
+  if (rates.unit === undefined) {
+    const unit = costOf(model, { ...emptyUsage(), searchUnits: PER_MILLION });
+    rates.unit = unit === null ? null : toMicros(unit) / PER_MILLION;
+  }
+  return rates.unit;
+}
+
 function estimateMicros(costOf: CostOf, model: string, usage: UsageV1): number {
   const rates = ratesOf(costOf, model);
-  if (!rates || (usage.searchUnits > 0 && rates.unit === null)) return 0;
-  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * (rates.unit ?? 0));
+  if (!rates) return 0;
+  const unit = usage.searchUnits > 0 ? unitRate(costOf, model, rates) : 0;
+  if (unit === null) return 0;
+  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * unit);
 }
 
 const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
