@@ -7,18 +7,19 @@ import { DEFAULT_PARSE_LIMITS, parseDocument } from './parse-document.js';
 const limits = DEFAULT_PARSE_LIMITS;
 
 describe('formats', () => {
-  test('PDF: a two-column page reads column by column; a page without text is reported as scanned', async () => {
+  test('PDF: a two-column page reads column by column; a page that shows only an image is reported as scanned, a blank one is not', async () => {
     const pdf = await makeTwoColumnPdf(
       ['Left column starts here.', 'It keeps going in the left.', 'The left column ends.', 'Left four.'],
       ['Right column begins.', 'More right column text.', 'The right column ends.', 'Right four.'],
-      ['blank'],
+      ['scan', 'blank'],
     );
     const parsed = await parseDocument(pdf, 'application/pdf', limits);
     const left = parsed.text.indexOf('The left column ends.');
     expect(left).toBeGreaterThan(parsed.text.indexOf('Left column starts here.'));
     expect(parsed.text.indexOf('Right column begins.')).toBeGreaterThan(left);
     expect(parsed.scannedPages).toEqual([2]);
-    expect(parsed.warnings[0]).toMatch(/no text layer/);
+    expect(parsed.warnings).toEqual([expect.stringMatching(/^1 page\(s\) have no text layer \(scanned\?\) and were skipped: 2\.$/)]);
+    expect(parsed.pagesTotal).toBe(3);
   });
 
   test('DOCX: detected from content, headings become a heading path and tables keep their rows', async () => {

@@ -57,7 +57,10 @@ describe('parse + chunk in the worker', () => {
 
   test('a document without text is not chunked; one with too many chunks fails in the worker', async () => {
     const blank = await pool.parseAndChunk(await makePdf([[], []]), 'application/pdf', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 });
-    expect(blank).toMatchObject({ hasText: false, chunks: [], scannedPages: [1, 2], pagesTotal: 2 });
+    expect(blank).toMatchObject({ hasText: false, chunks: [], scannedPages: [], pagesTotal: 2 });
+    const scans = await pool.parseAndChunk(await makeTwoColumnPdf([], [], ['scan', 'scan']), 'application/pdf', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 });
+    // The first page (no columns given) is blank: only the two image pages are scans.
+    expect(scans).toMatchObject({ hasText: false, chunks: [], scannedPages: [2, 3], pagesTotal: 3 });
     const many = await pool.parseAndChunk(utf8(prose(50)), 'text/plain', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 }, { maxChunks: 10 }).catch((e: unknown) => e);
     expect(many).toBeInstanceOf(TooManyChunksError);
     expect(many).toMatchObject({ limit: 10, message: expect.stringMatching(/^The document gives \d+ chunks; the limit is 10\.$/) });

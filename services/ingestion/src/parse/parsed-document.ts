@@ -13,7 +13,7 @@ export interface ParsedDocument extends ExtractedText {
   headings?: HeadingMark[];
   /** CSV: one row per line, chunked by rows and never split inside a row. */
   rows: boolean;
-  /** Pages without a text layer (scans). */
+  /** Pages without a text layer that paint an image (scans; blank pages are not among them). */
   scannedPages: number[];
   warnings: string[];
 }
@@ -28,8 +28,9 @@ export interface ParseLimits {
   onPage?: (page: number, total: number) => void;
 }
 
-export function fromPages(pages: { num: number; text: string }[], pagesTotal: number): ParsedDocument {
-  const scannedPages = pages.filter((p) => p.text.trim().length === 0).map((p) => p.num);
+/** `blank`: a page without text that shows nothing else either (PDF), which is not reported as scanned. */
+export function fromPages(pages: { num: number; text: string; blank?: boolean }[], pagesTotal: number): ParsedDocument {
+  const scannedPages = pages.filter((p) => p.text.trim().length === 0 && !p.blank).map((p) => p.num);
   const warnings =
     scannedPages.length > 0 && scannedPages.length < pages.length
       ? [`${scannedPages.length} page(s) have no text layer (scanned?) and were skipped: ${scannedPages.slice(0, 20).join(', ')}${scannedPages.length > 20 ? ', ...' : ''}.`]
