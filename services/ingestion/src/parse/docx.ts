@@ -1,119 +1,310 @@
+import { listNumbering, type ListNumbering } from './docx-numbering.js';
+import { paragraphStyles, type ParagraphStyles } from './docx-styles.js';
+import { attr, decodeXmlEntities } from './docx-xml.js';
 import { ParseError } from './extracted-text.js';
 import { fromText, type ParseLimits, type ParsedDocument } from './parsed-document.js';
 import { openZip } from './zip.js';
 
-const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+export { decodeXmlEntities } from './docx-xml.js';
 
-export function decodeXmlEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-    }
-    return ENTITY[e.toLowerCase()] ?? m;
-  });
+type NoteKind = 'footnote' | 'endnote';
+
+interface Env {
+  styles: ParagraphStyles;
+  lists: ListNumbering;
+  /** 1 where the document has a Title paragraph: headings move one level down to sit under it. */
+  headingShift: number;
+  /** Notes read into one line: their heading styles are not section headings. */
+  flat?: boolean;
+  /** A note's label, and its definition the first time it is cited; null for a missing or empty note. */
+  cite?: (kind: NoteKind, id: string) => { label: string; definition: string | null } | null;
 }
 
-const attr = (attrs: string, name: string): string | undefined => new RegExp(`${name}="([^"]*)"`).exec(attrs)?.[1];
+interface Para {
+  kind: 'p';
+  text: string;
+  styleId?: string;
+  /** Heading level from the paragraph's own `w:outlineLvl`. */
+  outline?: number;
+  numId?: string;
+  ilvl?: number;
+}
 
-/** Style id -> heading level, from names like "heading 2" / "Title" or an explicit outline level. */
-function headingStyles(stylesXml: string | null): Map<string, number> {
-  const levels = new Map<string, number>();
-  if (!stylesXml) return levels;
-  for (const m of stylesXml.matchAll(/<w:style\b([^>]*)>([\s\S]*?)<\/w:style>/g)) {
-    const id = attr(m[1]!, 'w:styleId');
-    if (!id) continue;
-    const name = /<w:name w:val="([^"]*)"/.exec(m[2]!)?.[1]?.toLowerCase() ?? '';
-    const outline = /<w:outlineLvl w:val="(\d)"/.exec(m[2]!)?.[1];
-    const byName = /^heading (\d)$/.exec(name)?.[1];
-    if (name === 'title') levels.set(id, 1);
-    else if (byName) levels.set(id, Number(byName));
-    else if (outline !== undefined) levels.set(id, Number(outline) + 1);
+interface Cell {
+  kind: 'cell';
+  parts: string[];
+}
+
+interface Block {
+  text: string;
+  listItem: boolean;
+}
+
+const NOTE_LABEL = /\[\^\d+\]/g;
+// Tracked changes keep the previous paragraph properties here; they would override the current ones.
+const SKIPPED = new Set(['w:pPrChange', 'w:rPrChange']);
+
+/** `nested`: in a table cell or a text box, where a heading style does not start a section. */
+function renderPara(p: Para, env: Env, nested: boolean): Block | null {
+  const raw = p.styleId !== undefined ? env.styles.heading(p.styleId) : undefined;
+  const level = raw ?? (p.outline !== undefined && p.outline < 9 ? p.outline + 1 : undefined);
+  const text = p.text.replace(/\s+$/, '');
+  if (!nested && !env.flat && (level === 0 || (level !== undefined && level <= 6))) {
+    const title = text.replace(NOTE_LABEL, '').replace(/\s+/g, ' ').trim();
+    return title ? { text: `${'#'.repeat(level === 0 ? 1 : Math.min(level + env.headingShift, 6))} ${title}`, listItem: false } : null;
   }
-  return levels;
+  const fromStyle = p.styleId !== undefined ? env.styles.numbering(p.styleId) : undefined;
+  const numId = p.numId ?? fromStyle?.numId;
+  const ilvl = p.ilvl ?? (p.numId === undefined ? fromStyle?.ilvl : undefined) ?? 0;
+  // numId 0 switches numbering off. Empty items still count, as Word numbers them.
+  const marker = numId !== undefined && numId !== '0' ? env.lists.marker(numId, ilvl) : null;
+  if (!text.trim()) return null;
+  // Leading tabs and spaces in a list item are layout (the gap after the number), not content.
+  // Four spaces a level nest under any marker up to "99." in Markdown.
+  if (marker !== null) return { text: `${'    '.repeat(ilvl)}${marker} ${text.trimStart()}`, listItem: true };
+  return { text, listItem: false };
 }
 
 /**
- * DOCX -> Markdown-like text: headings become `#` lines (so chunks get heading paths) and tables
- * become `| a | b |` rows. Reads word/document.xml through the bounded ZIP reader.
+ * Walks the body of a WordprocessingML part (document, footnote, endnote) into Markdown-like
+ * blocks. Paragraphs nest (text boxes hold their own `w:p` inside the anchoring one), so they are
+ * kept on a stack with table cells; nested paragraphs' blocks follow the outermost paragraph.
  */
-export function parseDocx(bytes: Uint8Array, limits: ParseLimits): ParsedDocument {
-  const zip = openZip(bytes, limits);
-  if (!zip.has('word/document.xml')) throw new ParseError('The archive is not a Word document (no word/document.xml).');
-  const styles = headingStyles(zip.has('word/styles.xml') ? zip.read('word/styles.xml').toString('utf8') : null);
-  const xml = zip.read('word/document.xml').toString('utf8');
+function renderBody(xml: string, env: Env): string[] {
   const blocks: string[] = [];
-  let para = '';
-  let level = 0;
+  // Note definitions cited in the block being read; they follow it (or the list it belongs to).
+  const cited: string[] = [];
+  let held: string[] = [];
+  let listOpen = false;
+  const emit = (block: Block, notes: string[]) => {
+    if (block.listItem && listOpen) {
+      // Consecutive items stay in one block, so a list is split only where it is too long.
+      blocks[blocks.length - 1] += `\n${block.text}`;
+    } else {
+      append(blocks, held);
+      blocks.push(block.text);
+      held = [];
+    }
+    listOpen = block.listItem;
+    append(listOpen ? held : blocks, notes);
+  };
+
+  const stack: (Para | Cell)[] = [];
+  const para = (): Para | undefined => {
+    const top = stack[stack.length - 1];
+    return top?.kind === 'p' ? top : undefined;
+  };
+  // Blocks of nested paragraphs (and tables in text boxes) waiting for their outermost paragraph
+  // to end. One list for all depths keeps deep nesting linear; boxes in boxes come out inner first.
+  const boxes: Block[] = [];
+  const deliver = (block: Block | null) => {
+    const top = stack[stack.length - 1];
+    if (top?.kind === 'p') {
+      if (block) boxes.push(block);
+      return;
+    }
+    const out = block ? [block, ...boxes.splice(0)] : boxes.splice(0);
+    if (top?.kind === 'cell') append(top.parts, out.map((b) => b.text.trim().replace(/\s*\n\s*/g, ' ')));
+    else out.forEach((b, i) => emit(b, i === out.length - 1 ? cited.splice(0) : []));
+  };
+
   let inText = false;
+  let inTabs = false;
+  let skip: { name: string; depth: number } | null = null;
+  // Per open mc:AlternateContent: whether a branch was read. Only the first is: Choice and
+  // Fallback hold the same content (a text box is written twice).
+  const alternates: boolean[] = [];
   let tableDepth = 0;
+  let rows: string[] = [];
   let row: string[] | null = null;
-  let cell: string[] | null = null;
-  let rowsInTable = 0;
-  const tag = /<(\/?)([a-zA-Z]+:[a-zA-Z]+)([^>]*?)(\/?)>|([^<]+)/g;
+
+  const tag = /<(\/?)([\w.-]+:[\w.-]+)([^>]*?)(\/?)>|([^<]+)/g;
   for (const m of xml.matchAll(tag)) {
-    const [, close, name, attrs = '', selfClose, text] = m;
+    const [, close, name = '', attrs = '', selfClose, text] = m;
+    if (skip) {
+      if (name === skip.name && !selfClose) skip.depth += close ? -1 : 1;
+      if (skip.depth === 0) skip = null;
+      continue;
+    }
     if (text !== undefined) {
-      if (inText) para += decodeXmlEntities(text);
+      const p = para();
+      if (inText && p) p.text += decodeXmlEntities(text);
       continue;
     }
     const opening = !close;
+    const start = opening && !selfClose;
+    if (start && SKIPPED.has(name)) {
+      skip = { name, depth: 1 };
+      continue;
+    }
     switch (name) {
       case 'w:t':
-        inText = opening && !selfClose;
+        inText = start;
+        break;
+      case 'w:tabs':
+        // Tab stops in the paragraph properties, not tab characters.
+        inTabs = start;
         break;
       case 'w:tab':
-        if (opening) para += '\t';
+      case 'w:ptab':
+        if (opening && !inTabs) appendText(para(), '\t');
         break;
       case 'w:br':
       case 'w:cr':
-        if (opening) para += '\n';
+        if (opening) appendText(para(), '\n');
         break;
-      case 'w:pStyle': {
-        const id = attr(attrs, 'w:val');
-        if (id && styles.has(id)) level = styles.get(id)!;
-        else if (id && /^heading(\d)$/i.test(id)) level = Number(/(\d)$/.exec(id)![1]);
+      case 'w:noBreakHyphen':
+        if (opening) appendText(para(), '-');
+        break;
+      case 'w:sym':
+        if (opening) appendText(para(), symbol(attr(attrs, 'w:char')));
+        break;
+      case 'w:footnoteReference':
+      case 'w:endnoteReference': {
+        const id = attr(attrs, 'w:id');
+        const note = opening && id !== undefined ? env.cite?.(name === 'w:footnoteReference' ? 'footnote' : 'endnote', id) : null;
+        if (note) {
+          appendText(para(), `[^${note.label}]`);
+          if (note.definition !== null) cited.push(note.definition);
+        }
         break;
       }
-      case 'w:outlineLvl':
-        if (level === 0) level = Number(attr(attrs, 'w:val') ?? 9) + 1;
+      case 'mc:AlternateContent':
+        if (start) alternates.push(false);
+        else if (!opening) alternates.pop();
         break;
+      case 'mc:Choice':
+      case 'mc:Fallback':
+        if (start && alternates.length > 0) {
+          if (alternates[alternates.length - 1]) skip = { name, depth: 1 };
+          else alternates[alternates.length - 1] = true;
+        }
+        break;
+      case 'w:pStyle': {
+        const p = para();
+        if (p) p.styleId = attr(attrs, 'w:val');
+        break;
+      }
+      case 'w:outlineLvl': {
+        const p = para();
+        if (p) p.outline = Number(attr(attrs, 'w:val') ?? 9);
+        break;
+      }
+      case 'w:numId': {
+        const p = para();
+        if (p) p.numId = attr(attrs, 'w:val');
+        break;
+      }
+      case 'w:ilvl': {
+        const p = para();
+        if (p) p.ilvl = Number(attr(attrs, 'w:val') ?? 0) || 0;
+        break;
+      }
       case 'w:p':
-        if (opening && !selfClose) {
-          para = '';
-          level = 0;
-        } else if (!opening) {
-          const t = para.replace(/\s+$/, '');
-          if (cell) cell.push(t.replace(/\s*\n\s*/g, ' '));
-          else if (t.trim()) blocks.push(level >= 1 && level <= 6 ? `${'#'.repeat(level)} ${t.replace(/\s+/g, ' ').trim()}` : t);
+        if (start) stack.push({ kind: 'p', text: '' });
+        else if (!opening && para()) {
+          const p = stack.pop() as Para;
+          deliver(renderPara(p, env, stack.length > 0));
         }
         break;
       case 'w:tbl':
+        if (selfClose) break;
         tableDepth += opening ? 1 : -1;
-        if (opening) rowsInTable = 0;
+        if (opening && tableDepth === 1) rows = [];
+        else if (!opening && tableDepth === 0 && rows.length > 0) {
+          // Rows of one table stay in one block so the table reads as a unit.
+          deliver({ text: rows.join('\n'), listItem: false });
+          rows = [];
+        }
         break;
       case 'w:tr':
-        if (opening && tableDepth === 1) row = [];
+        if (start && tableDepth === 1) row = [];
         else if (!opening && tableDepth === 1 && row) {
-          const line = `| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-          const sep = rowsInTable === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : '';
-          // Rows of one table stay in one block so the table reads as a unit.
-          if (rowsInTable === 0) blocks.push(line + sep);
-          else blocks[blocks.length - 1] += `\n${line}`;
-          rowsInTable++;
+          rows.push(`| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+          if (rows.length === 1) rows.push(`|${row.map(() => ' --- ').join('|')}|`);
           row = null;
         }
         break;
       case 'w:tc':
-        if (opening && tableDepth === 1) cell = [];
-        else if (!opening && tableDepth === 1 && cell) {
-          row?.push(cell.filter((c) => c.trim()).join(' '));
-          cell = null;
+        if (start && tableDepth === 1) stack.push({ kind: 'cell', parts: [] });
+        else if (!opening && tableDepth === 1 && stack[stack.length - 1]?.kind === 'cell') {
+          const cell = stack.pop() as Cell;
+          row?.push(cell.parts.filter((c) => c.trim()).join(' '));
         }
         break;
       default:
         break;
     }
   }
-  return fromText(blocks.join('\n\n'), { markdown: true });
+  append(blocks, held);
+  append(blocks, cited);
+  return blocks;
+}
+
+// A loop, not push(...items): a hostile file can nest more text boxes or notes than call arguments allow.
+function append<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
+}
+
+function appendText(p: Para | undefined, s: string): void {
+  if (p) p.text += s;
+}
+
+/** `w:sym`: symbol-font characters (Wingdings, Symbol) sit in the private-use area and mean nothing as text. */
+function symbol(hex: string | undefined): string {
+  const code = hex ? parseInt(hex, 16) : NaN;
+  if (!Number.isFinite(code) || code < 0x20 || code > 0x10ffff || (code >= 0xe000 && code <= 0xf8ff)) return '';
+  return String.fromCodePoint(code);
+}
+
+/** `w:footnote`/`w:endnote` bodies by id, without the separator lines Word stores as notes. */
+function notesOf(xml: string | null, kind: NoteKind): Map<string, string> {
+  const notes = new Map<string, string>();
+  const re = new RegExp(`<w:${kind}\\b([^>]*)>([\\s\\S]*?)</w:${kind}>`, 'g');
+  for (const m of (xml ?? '').matchAll(re)) {
+    const id = attr(m[1]!, 'w:id');
+    const type = attr(m[1]!, 'w:type');
+    if (id !== undefined && (type === undefined || type === 'normal')) notes.set(id, m[2]!);
+  }
+  return notes;
+}
+
+/**
+ * DOCX -> Markdown-like text: headings become `#` lines (so chunks get heading paths), list items
+ * `- ` / `1. ` lines, tables `| a | b |` rows. Footnotes and endnotes are cited as `[^n]` and
+ * defined (`[^n]: text`) right after the block that cites them, so a note lands in the same chunk
+ * and under the same headings as the passage it explains. Reads the parts through the bounded ZIP
+ * reader.
+ */
+export function parseDocx(bytes: Uint8Array, limits: ParseLimits): ParsedDocument {
+  const zip = openZip(bytes, limits);
+  if (!zip.has('word/document.xml')) throw new ParseError('The archive is not a Word document (no word/document.xml).');
+  const part = (name: string) => (zip.has(name) ? zip.read(name).toString('utf8') : null);
+  const styles = paragraphStyles(part('word/styles.xml'));
+  const xml = zip.read('word/document.xml').toString('utf8');
+  let usesTitle = false;
+  for (const m of xml.matchAll(/<w:pStyle w:val="([^"]*)"/g)) {
+    if (styles.heading(m[1]!) !== 0) continue;
+    usesTitle = true;
+    break;
+  }
+  const base = { styles, lists: listNumbering(part('word/numbering.xml')), headingShift: usesTitle ? 1 : 0 };
+
+  const notes = { footnote: notesOf(part('word/footnotes.xml'), 'footnote'), endnote: notesOf(part('word/endnotes.xml'), 'endnote') };
+  const labels = new Map<string, string | null>();
+  let noteCount = 0;
+  const cite = (kind: NoteKind, id: string) => {
+    const key = `${kind}:${id}`;
+    if (labels.has(key)) {
+      const label = labels.get(key)!;
+      return label === null ? null : { label, definition: null };
+    }
+    const body = notes[kind].get(id);
+    const text = body === undefined ? '' : renderBody(body, { ...base, flat: true }).join(' ').replace(/\s+/g, ' ').trim();
+    // Footnotes and endnotes share one sequence, so labels never collide.
+    const label = text ? String(++noteCount) : null;
+    labels.set(key, label);
+    return label === null ? null : { label, definition: `[^${label}]: ${text}` };
+  };
+  return fromText(renderBody(xml, { ...base, cite }).join('\n\n'), { markdown: true });
 }
