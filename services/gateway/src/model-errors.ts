@@ -12,10 +12,13 @@ export function toAppError(error: unknown): AppError | unknown {
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
     // The hint however long: a wait too long to retry within the request is exactly what the client should know.
-    const headers = retryAfterHeaders(error.retryAfterHintMs, code);
+    // Without one, the gateway's own retries and fallbacks have already been spent on this error (or it is not
+    // worth retrying): `x-should-retry: false` tells OpenAI's SDKs, which otherwise retry a 5xx or 429 twice
+    // more, each time through the gateway's whole retry loop again (9 provider calls for one request).
+    const headers: Record<string, string> = retryAfterHeaders(error.retryAfterHintMs, code) ?? { 'x-should-retry': 'false' };
     return new AppError(code, `${error.provider}: ${error.message}`, {
       details: { provider: error.provider, retryable: error.retryable },
-      ...(headers ? { headers } : {}),
+      headers,
       cause: error,
     });
   }

@@ -4,7 +4,7 @@ import { openAIQuotaErrorBody, type FakeOpenAI } from '@quire/fakes';
 import type { RunningServer } from '@quire/server-kit';
 import type { GatewayService } from '../gateway-service.js';
 import { startBothDoors, type BothDoors } from '../testing/both-doors.js';
-import { ADMIN_AUTH } from '../testing/gateway-harness.js';
+import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
 
 /**
  * A provider's rate-limit or overload hint reaches the gateway's client as `Retry-After` once the
@@ -51,6 +51,8 @@ describe.each(DOORS)('Retry-After through the %s', (_door, server) => {
     const res = await send(server(), '/v1/chat/completions', chat('wait'));
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('30');
+    // With a hint the client may come back after it.
+    expect(res.headers.get('x-should-retry')).toBeNull();
     expect(await errorOf(res)).toMatchObject({ code: 'provider_rate_limited', type: 'rate_limit_error' });
   });
 
@@ -86,13 +88,27 @@ describe.each(DOORS)('Retry-After through the %s', (_door, server) => {
     const failed = await send(server(), '/v1/chat/completions', chat('boom'));
     expect(failed.status).toBe(502);
     expect(failed.headers.get('retry-after')).toBeNull();
+    // The gateway retried it already: OpenAI's SDKs are told not to go round again.
+    expect(failed.headers.get('x-should-retry')).toBe('false');
 
     openai.script.failNext(1, { status: 429, body: openAIQuotaErrorBody(), headers: { 'retry-after': '5' } });
     const quota = await send(server(), '/v1/chat/completions', chat('broke'));
     expect(quota.status).toBe(429);
     expect(await errorOf(quota)).toMatchObject({ code: 'provider_quota_exceeded' });
     expect(quota.headers.get('retry-after')).toBeNull();
+    expect(quota.headers.get('x-should-retry')).toBe('false');
   });
+});
+
+test("OpenAI's SDK does not retry an upstream failure the gateway already retried (it made 3 rounds of the gateway's retries)", async () => {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: TEST_ADMIN_KEY, baseURL: `${front.url}/v1`, maxRetries: 2 });
+  openai.script.failNext(10, { status: 500 });
+  const before = openai.requests.length;
+  await expect(client.chat.completions.create(chat('boom') as never)).rejects.toMatchObject({ status: 502 });
+  // maxAttempts 2 in this gateway: two provider calls, not six.
+  expect(openai.requests.length - before).toBe(2);
+  openai.script.reset();
 });
 
 test('a gzip body, which the front hands to express, gets the hint too', async () => {
