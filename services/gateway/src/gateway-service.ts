@@ -14,6 +14,7 @@ import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
 import { createModelFront } from './model-api/model-front.js';
 import { rerankHandler } from './model-api/rerank.js';
+import { responsesHandler } from './model-api/responses.js';
 import { ModelService, type ModelCatalog, type RetryPolicy } from './model-service.js';
 import type { ModelResolver } from './model-catalog.js';
 import { platformRouter, type PlatformUpstreams } from './platform-proxy.js';
@@ -105,6 +106,7 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   modelApi.post('/v1/chat/completions', handle(chatCompletionsHandler(models)));
   modelApi.post('/v1/embeddings', handle(embeddingsHandler(models)));
   modelApi.post('/v1/rerank', handle(rerankHandler(models)));
+  modelApi.post('/v1/responses', handle(responsesHandler(models)));
   modelApi.use(budgetCheckRouter(governance));
   modelApi.use(routesAdminRouter(routes, deps.catalog, governance.audit));
   modelApi.use(usageRouter(deps.db));

@@ -89,6 +89,12 @@ export async function estimateRequest(
     const max = Number(body.max_completion_tokens ?? body.max_tokens ?? defaultMaxOutputTokens);
     outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMaxOutputTokens;
     usage = { ...emptyUsage(), inputTokens, outputTokens };
+  } else if (path.endsWith('/responses')) {
+    const extras = [body.instructions, body.tools, body.text].reduce<number>((n, v) => (v == null ? n : n + charsOf(v)), 0);
+    inputTokens = Math.ceil((charsOf(body.input) + extras) / 4);
+    const max = Number(body.max_output_tokens ?? defaultMaxOutputTokens);
+    outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMaxOutputTokens;
+    usage = { ...emptyUsage(), inputTokens, outputTokens };
   } else if (path.endsWith('/embeddings')) {
     inputTokens = Math.ceil(charsOf(body.input) / 4);
     usage = { ...emptyUsage(), inputTokens };

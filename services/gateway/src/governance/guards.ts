@@ -15,7 +15,7 @@ export interface GovernedLocals extends CallerLocals {
   policy?: Policy;
 }
 
-const MODEL_PATHS = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/rerank']);
+const MODEL_PATHS = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/rerank', '/v1/responses']);
 
 /** Who is making a governed model call, as the identity step found them. */
 export interface ModelCaller {
@@ -81,6 +81,7 @@ export async function admitModelCall(
   if (reservation && estimate.micros > 0 && path.endsWith('/chat/completions') && body.max_tokens == null && body.max_completion_tokens == null) {
     body.max_completion_tokens = estimate.outputTokens;
   }
+  if (reservation && estimate.micros > 0 && path.endsWith('/responses') && body.max_output_tokens == null) body.max_output_tokens = estimate.outputTokens;
   const identity: Identity = { ...caller.identity };
   const state: CallState = { reservation, tokens: 0, settled: false };
   gov.calls.set(identity, state);

@@ -11,6 +11,7 @@ import { chatCompletions } from './chat-completions.js';
 import { embeddings } from './embeddings.js';
 import { isKbModel } from './kb-chat.js';
 import { rerank } from './rerank.js';
+import { responses } from './responses.js';
 
 type Endpoint = (models: ModelService, body: unknown, attribution: Attribution, res: ServerResponse) => Promise<void>;
 
@@ -18,6 +19,7 @@ const ENDPOINTS = new Map<string, Endpoint>([
   ['/v1/chat/completions', chatCompletions],
   ['/v1/embeddings', embeddings],
   ['/v1/rerank', rerank],
+  ['/v1/responses', responses],
 ]);
 
 /** The same limit express's JSON parser has on the model API. */
@@ -73,8 +75,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * The model API on node:http directly: `POST /v1/chat/completions`, `/v1/embeddings` and
- * `/v1/rerank` with a plain JSON body are read, authenticated, admitted (allow lists, rate limits,
+ * The model API on node:http directly: `POST /v1/chat/completions`, `/v1/responses`,
+ * `/v1/embeddings` and `/v1/rerank` with a plain JSON body are read, authenticated, admitted (allow lists, rate limits,
  * budget reservation) and served here, without express's router, body parser and response
  * helpers, which cost more CPU per call than the whole provider round trip on a fast upstream.
  * The steps and the handlers are the ones the express routes use, so both doors behave the same;
