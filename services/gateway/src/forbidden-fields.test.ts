@@ -22,6 +22,11 @@ describe('assertNoForbiddenFields', () => {
     expect(refusal({ model: 'm', response_format: { type: 'json_schema', json_schema: { schema: { properties: { endpoint: { type: 'string' } } } } } })).toBeUndefined();
   });
 
+  test("a request's metadata is the caller's own tags: any key is accepted there, and only there", () => {
+    expect(refusal({ model: 'm', input: 'hi', metadata: { endpoint: 'billing', headers: 'x', api_key: 'ticket-7' } })).toBeUndefined();
+    expect(refusal({ model: 'm', extra: { metadata: { endpoint: 'x' } } })).toMatchObject({ param: 'extra.metadata.endpoint' });
+  });
+
   test('message text is data: a forbidden word inside a string is not a field', () => {
     expect(refusal({ model: 'm', messages: [{ role: 'user', content: 'set api_base and headers please' }] })).toBeUndefined();
   });

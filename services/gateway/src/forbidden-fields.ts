@@ -31,6 +31,9 @@ function walk(value: unknown, trail: string[], depth: number, inToolSchema: bool
       const param = [...trail, key].join('.');
       throw new AppError('forbidden_field', `The field "${param}" is not accepted: provider hosts, keys and headers are set by the gateway's configuration, not by requests.`, { param });
     }
+    // `metadata` is the caller's own tags (OpenAI's free-form string map, echoed back, never a setting):
+    // its keys are data, like a tool schema's property names.
+    if (depth === 0 && key === 'metadata') continue;
     trail.push(key);
     walk((value as Record<string, unknown>)[key], trail, depth + 1, inToolSchema || key === 'parameters' || key === 'schema');
     trail.pop();
