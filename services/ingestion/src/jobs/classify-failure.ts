@@ -46,7 +46,7 @@ export class NoTextError extends Error {
 /** Turns whatever a stage threw into a stored failure and a retry decision (flags, never messages). */
 export function classifyFailure(error: unknown, stage: DocumentStage): ClassifiedFailure {
   const reason = (error as Error)?.message ?? String(error);
-  if (error instanceof ParseError) return { code: 'parse_failed', reason, stage: 'parsing', retryable: false };
+  if (error instanceof ParseError) return { code: error.code, reason, stage: 'parsing', retryable: false };
   if (error instanceof NoTextError) return { code: 'no_text_extracted', reason, stage: 'parsing', retryable: false };
   // A chunking stopped at its deadline or heap limit would stop again: no retry.
   if (error instanceof ChunkingStoppedError) return { code: error.code, reason, stage: 'chunking', retryable: false };

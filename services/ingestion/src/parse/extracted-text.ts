@@ -11,10 +11,15 @@ export interface PageSpan {
   end: number;
 }
 
+/** Stable codes of parse failures a person can act on; anything else is `parse_failed`. */
+export type ParseFailureCode = 'parse_failed' | 'password_protected';
+
 export class ParseError extends Error {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
+  readonly code: ParseFailureCode;
+  constructor(message: string, options: { cause?: unknown; code?: ParseFailureCode } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ParseError';
+    this.code = options.code ?? 'parse_failed';
   }
 }
 

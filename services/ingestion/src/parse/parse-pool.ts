@@ -43,7 +43,7 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 function workerError(error: WorkerError): Error {
   switch (error.kind) {
     case 'parse':
-      return new ParseError(error.message);
+      return new ParseError(error.message, { code: error.code });
     case 'chunking':
       return new ChunkingError(error.message);
     case 'too_many_chunks':

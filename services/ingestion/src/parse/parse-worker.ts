@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ChunkingError } from '../chunk/chunk-text.js';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
-import { ParseError } from './extracted-text.js';
+import { ParseError, type ParseFailureCode } from './extracted-text.js';
 import { parseAndChunk, type ChunkedDocument, type ParseSummary } from './parse-and-chunk.js';
 import type { ParseLimits } from './parse-document.js';
 import { TooManyChunksError } from './too-many-chunks-error.js';
@@ -18,7 +18,8 @@ export interface WorkerRequest {
 
 /** An error's class does not survive the message, so its kind travels with it. */
 export type WorkerError =
-  | { kind: 'parse' | 'chunking' | 'other'; message: string }
+  | { kind: 'parse'; message: string; code: ParseFailureCode }
+  | { kind: 'chunking' | 'other'; message: string }
   | { kind: 'too_many_chunks'; message: string; count: number; limit: number };
 
 /** Replies to a task, in order: page progress, `parsed` (chunking starts), then `result` or `error`. */
@@ -31,7 +32,7 @@ export type WorkerReply = { id: number } & (
 
 function describe(error: unknown): WorkerError {
   const message = (error as Error)?.message ?? String(error);
-  if (error instanceof ParseError) return { kind: 'parse', message };
+  if (error instanceof ParseError) return { kind: 'parse', message, code: error.code };
   if (error instanceof TooManyChunksError) return { kind: 'too_many_chunks', message, count: error.count, limit: error.limit };
   if (error instanceof ChunkingError) return { kind: 'chunking', message };
   return { kind: 'other', message };

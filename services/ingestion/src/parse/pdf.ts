@@ -110,6 +110,11 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
     return parsed;
   } catch (error) {
     if (error instanceof ParseError) throw error;
+    // pdf.js asks for the user password of an encrypted PDF (an owner password alone, which only
+    // restricts printing or copying, opens without one).
+    if ((error as Error)?.name === 'PasswordException') {
+      throw new ParseError('The PDF is protected by a password, so its text cannot be read. Upload a copy saved without the password.', { code: 'password_protected', cause: error });
+    }
     const reason = (error as Error)?.message ?? String(error);
     throw new ParseError(`The PDF could not be read: ${reason}`, { cause: error });
   } finally {
