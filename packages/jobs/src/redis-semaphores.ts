@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { AbortableSemaphore } from './counting-semaphore.js';
+import { closeRedisClient, redisErrorLog } from './redis-health.js';
 import { withSemaphoreCommands } from './redis-semaphore-commands.js';
 import { createRedisSemaphore, type RedisSemaphore } from './redis-semaphore.js';
 import { redisSemaphoresSettingsSchema, type RedisSemaphoresSettings } from './redis-semaphores-settings.js';
@@ -29,7 +30,12 @@ export function createRedisSemaphores(settings: RedisSemaphoresSettings, logger?
   const redis = withSemaphoreCommands(new Redis(s.redisUrl, { maxRetriesPerRequest: 1, disconnectTimeout: 200 }));
   const subscriber = new Redis(s.redisUrl, { maxRetriesPerRequest: null, disconnectTimeout: 200 });
   const semaphores = new Map<string, RedisSemaphore>();
-  for (const c of [redis, subscriber]) c.on('error', (error: Error) => logger?.warn('semaphore redis connection error', { err: error.message }));
+  // One rate-limited line per outage for both connections; without a logger the errors are still handled (no ioredis stderr spam).
+  const errors = logger ? redisErrorLog(logger, 'semaphore redis connection error', { namespace: s.namespace }) : undefined;
+  for (const c of [redis, subscriber]) {
+    if (errors) errors.watch(c);
+    else c.on('error', () => undefined);
+  }
   subscriber.on('message', (_channel: string, name: string) => semaphores.get(name)?.notify());
   // Without notifications waiters still poll; they only wake later.
   subscriber.subscribe(channel).catch((error: unknown) => logger?.warn('could not subscribe to semaphore releases', { err: String(error) }));
@@ -46,8 +52,8 @@ export function createRedisSemaphores(settings: RedisSemaphoresSettings, logger?
     async close() {
       if (closing.signal.aborted) return;
       closing.abort(new AppError('service_unavailable', 'The service is stopping; the wait for a concurrency slot ended.'));
-      // QUIT waits for a connection that never came up (it would queue forever): drop those instead.
-      await Promise.all([redis, subscriber].map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
+      // QUIT waits for a connection that never came up (it would queue forever): those are dropped, and so is one whose QUIT hangs.
+      await Promise.all([redis, subscriber].map((c) => closeRedisClient(c, 1_000)));
     },
   };
 }

@@ -1,11 +1,34 @@
 import type { Express } from 'express';
-import http, { type RequestListener, type Server } from 'node:http';
+import http, { type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import type { Logger } from './logger.js';
+
+/**
+ * How long a stopping server lets requests in progress finish by default. docker-compose sends
+ * SIGKILL 10 s after SIGTERM (its default stop_grace_period): 8 s of draining leaves about 2 s to
+ * flush the ledger and close the database and Redis before that.
+ */
+export const DEFAULT_DRAIN_MS = 8_000;
+
+/** `QUIRE_SHUTDOWN_DRAIN_MS`, read by every service's main. */
+export const drainMsSchema = z.coerce.number().int().min(0).max(600_000).default(DEFAULT_DRAIN_MS);
+
+export interface ListenOptions {
+  /** How long close() waits for requests in progress before it cuts them off (default DEFAULT_DRAIN_MS). */
+  drainMs?: number;
+  /** Told when the drain deadline cuts requests off. */
+  logger?: Logger;
+}
 
 export interface RunningServer {
   server: Server;
   url: string;
   port: number;
+  /**
+   * Stops accepting connections, closes idle keep-alive ones, lets requests in progress finish (up to
+   * the drain deadline, then cuts them off), and resolves once every connection is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -13,23 +36,73 @@ export interface RunningServer {
  * Listens on host:port (0 picks a free port) and resolves once the port is bound. Takes an express app
  * or any node:http request listener (the gateway's model front, which hands the rest to express).
  */
-export function listen(app: Express | RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
+export function listen(app: Express | RequestListener, port: number, host = '127.0.0.1', options: ListenOptions = {}): Promise<RunningServer> {
+  const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
+  const inFlight = new Set<ServerResponse>();
+  let closing: Promise<void> | undefined;
+  const server = http.createServer();
+  // Registered before the app, so a response the app answers synchronously is still seen unsent.
+  server.on('request', (_req, res: ServerResponse) => {
+    // A request that came in on a kept-alive connection while stopping: its connection goes with it.
+    if (closing) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      // A finished response leaves its keep-alive connection idle, and an idle one would hold close() for keepAliveTimeout.
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  server.on('request', app as RequestListener);
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((done) => {
+      let deadline: NodeJS.Timeout | undefined;
+      server.close(() => {
+        clearTimeout(deadline);
+        done();
+      });
+      server.closeIdleConnections();
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      deadline = setTimeout(() => {
+        if (inFlight.size > 0) options.logger?.warn('drain deadline passed; cutting off the requests still in progress', { requests: inFlight.size, drain_ms: drainMs });
+        server.closeAllConnections();
+      }, drainMs);
+    });
+    return closing;
+  };
   return new Promise((resolve, reject) => {
-    const server = http.createServer(app as RequestListener).listen(port, host);
+    server.listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       const address = server.address() as AddressInfo;
       server.keepAliveTimeout = 65_000;
-      resolve({
-        server,
-        port: address.port,
-        url: `http://${host}:${address.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
+      resolve({ server, port: address.port, url: `http://${host}:${address.port}`, close });
     });
   });
+}
+
+/**
+ * Runs `stop` on the first SIGTERM or SIGINT and exits 0 once it is done (1 if it failed). A second
+ * signal exits at once with 1: whoever asks twice wants the process gone, whatever the first stop is
+ * still waiting on.
+ */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, exit: (code: number) => void = (code) => process.exit(code)): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('second signal: exiting without finishing the shutdown', { signal });
+      exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { err: String((error as Error)?.stack ?? error) });
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

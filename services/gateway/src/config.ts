@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { drainMsSchema } from '@quire/server-kit';
 
 const EnvSchema = z.object({
   QUIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -22,14 +23,23 @@ const EnvSchema = z.object({
    * budget applies (default 4096). Reasoning models count their thinking in it: raise it for them.
    */
   QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /** How long a stopping gateway lets requests in progress finish before it cuts them off (default 8 s, under docker-compose's 10 s). */
+  QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 
+/** A setting the gateway cannot start with; its message names the variable (mains exit 2 on it). */
+export class GatewayConfigError extends Error {
+  override name = 'GatewayConfigError';
+  readonly code = 'gateway_config_invalid' as const;
+  constructor(readonly issues: string[]) {
+    super(`Invalid gateway configuration: ${issues.join('; ')}`);
+  }
+}
+
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`Invalid gateway configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
+  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   return parsed.data;
 }
 
@@ -53,9 +63,9 @@ export function parsePricingOverrides(json: string | undefined): PricingOverride
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new Error(`QUIRE_PRICING_JSON is not valid JSON: ${(error as Error).message}`);
+    throw new GatewayConfigError([`QUIRE_PRICING_JSON is not valid JSON: ${(error as Error).message}`]);
   }
   const parsed = PricingOverridesSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`QUIRE_PRICING_JSON is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new GatewayConfigError([`QUIRE_PRICING_JSON is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`]);
   return parsed.data;
 }

@@ -102,6 +102,8 @@ function rowFields(row: RowValues): Record<string, unknown> {
  * `readBackSoon`) still wait for their first INSERT. The cost of the fast path: `/v1/usage` and
  * budgets see an external call up to `flushDelayMs` (plus one INSERT) late, and the database lags
  * behind the journal while it is unreachable.
+ *
+ * A row recorded after `close()` is not dropped either (see `recordAfterClose`).
  */
 export class Ledger {
   /** Resolves once the previous process's journal had its first replay (at once without a journal). */
@@ -117,6 +119,7 @@ export class Ledger {
   private replayTimer: NodeJS.Timeout | undefined;
   private journalFailures = 0;
   private readonly journal: LedgerJournal | undefined;
+  private readonly journalDir: string | undefined;
   private readonly flushDelayMs: number;
   private readonly replayRetryMs: number;
 
@@ -127,6 +130,7 @@ export class Ledger {
   ) {
     this.flushDelayMs = options.flushDelayMs ?? 50;
     this.replayRetryMs = options.replayRetryMs ?? 5_000;
+    this.journalDir = options.journalDir;
     if (options.journalDir) {
       const leftovers = LedgerJournal.readLeftovers(options.journalDir, logger);
       this.journal = new LedgerJournal(options.journalDir, logger, options.fsyncIntervalMs ?? 100);
@@ -138,6 +142,10 @@ export class Ledger {
 
   record(entry: LedgerEntry): Promise<void> {
     const row = rowValues(entry, randomUUID());
+    if (this.closed) {
+      this.recordAfterClose(row);
+      return RESOLVED;
+    }
     const segment = this.append(row);
     const pending: Pending = { row, segment, tries: 0, resolve: undefined };
     this.queue.push(pending);
@@ -181,6 +189,29 @@ export class Ledger {
     for (const p of this.retrying) if (!p.segment) this.giveUp(p, 'the gateway stopped before the database took it');
     this.retrying = [];
     this.journal?.close();
+  }
+
+  /**
+   * A row of a call that ended after close() (a handler the drain deadline cut off, a stream whose
+   * client left): the database may already be gone, so it goes to a journal file of its own, which the
+   * next start replays, or, without a journal or when that write fails, whole into the log.
+   */
+  private recordAfterClose(row: RowValues): void {
+    if (this.journalDir) {
+      try {
+        const late = new LedgerJournal(this.journalDir, this.logger, 60_000);
+        try {
+          late.append(row);
+        } finally {
+          late.close();
+        }
+        this.logger.warn('ledger row recorded after close; journalled for the next start to replay', rowFields(row));
+        return;
+      } catch (error) {
+        this.logger.error('ledger journal write after close failed', { ...rowFields(row), err: String(error) });
+      }
+    }
+    this.logger.error('ledger row recorded after close; not written, the row follows', { ...rowFields(row), row: JSON.stringify(row) });
   }
 
   /**

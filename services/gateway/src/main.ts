@@ -1,50 +1,94 @@
 /**
  * The gateway on its own (distributed mode): PostgreSQL with pgvector at DATABASE_URL, the other
  * services at QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL. `pnpm start` runs all three in one process instead.
+ * Exits 2 on a configuration it cannot start with, 1 when starting fails (database, port).
  */
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { openDatabase } from '@quire/db';
-import { createLogger, listen } from '@quire/server-kit';
-import { readGatewayEnv } from './config.js';
+import { RegistryError } from '@quire/models';
+import { createLogger, listen, stopOnSignals } from '@quire/server-kit';
+import { GatewayConfigError, readGatewayEnv, type GatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
+import type { Counters } from './governance/counters.js';
 
-const env = readGatewayEnv();
+type StandaloneEnv = GatewayEnv & { DATABASE_URL: string; QUIRE_INTERNAL_SECRET: string; QUIRE_INGESTION_URL: string; QUIRE_RETRIEVAL_URL: string };
+
 const logger = createLogger({ service: 'gateway' });
-if (!env.DATABASE_URL || !env.QUIRE_INTERNAL_SECRET || !env.QUIRE_INGESTION_URL || !env.QUIRE_RETRIEVAL_URL) {
-  logger.error('the standalone gateway needs DATABASE_URL, QUIRE_INTERNAL_SECRET, QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL (use `pnpm start` for the embedded mode)');
-  process.exit(2);
+
+function readStandaloneEnv(): StandaloneEnv {
+  const env = readGatewayEnv();
+  const missing = (['DATABASE_URL', 'QUIRE_INTERNAL_SECRET', 'QUIRE_INGESTION_URL', 'QUIRE_RETRIEVAL_URL'] as const).filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new GatewayConfigError([`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`]);
+  }
+  return env as StandaloneEnv;
 }
-const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
-const dataDir = process.env.QUIRE_DATA_DIR;
-const { handler, ledger, governance } = createGatewayService({
-  db,
-  catalog: catalogFromEnv(env, logger),
-  logger,
-  internalSecret: env.QUIRE_INTERNAL_SECRET,
-  upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
-  // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
-  governance: {
-    ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
-    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
-    ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
-  },
-  // With a local data folder the ledger journals rows and commits them in the background.
-  ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
+
+/**
+ * The service's /readyz asks the database. With budgets and rate limits in Redis, a replica that
+ * cannot reach it refuses every governed call, so it is not ready either: asked here, before the rest.
+ */
+function withRedisReadiness(handler: RequestListener, counters: Counters): RequestListener {
+  return (req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/readyz') return handler(req, res);
+    counters.ping().then(
+      () => handler(req, res),
+      (error: unknown) => {
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ status: 'not_ready', service: 'gateway', reason: String((error as Error)?.message ?? error) }));
+      },
+    );
+  };
+}
+
+async function main(): Promise<void> {
+  let env: StandaloneEnv;
+  let catalog: ReturnType<typeof catalogFromEnv>;
+  try {
+    env = readStandaloneEnv();
+    catalog = catalogFromEnv(env, logger);
+  } catch (error) {
+    if (!(error instanceof GatewayConfigError) && !RegistryError.is(error)) throw error;
+    logger.error('invalid configuration', { reason: error.message });
+    process.exit(2);
+  }
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+  const dataDir = process.env.QUIRE_DATA_DIR;
+  const { handler, ledger, governance } = createGatewayService({
+    db,
+    catalog,
+    logger,
+    internalSecret: env.QUIRE_INTERNAL_SECRET,
+    upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
+    // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
+    governance: {
+      ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
+      ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+      ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
+    },
+    // With a local data folder the ledger journals rows and commits them in the background.
+    ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
+  });
+  await governance.ready;
+  const serve = env.REDIS_URL ? withRedisReadiness(handler, governance.counters) : handler;
+  const server = await listen(serve, env.QUIRE_PORT, env.QUIRE_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
+  logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
+  if (!env.REDIS_URL) {
+    // Each replica would count only the spend and requests it served itself since it first counted them.
+    logger.warn('without REDIS_URL, budgets and rate limits are counted per gateway process: run a single gateway replica, or set REDIS_URL to share them');
+  }
+  // In this order: the handlers still running write ledger rows, which need the ledger and the database.
+  stopOnSignals(logger, async () => {
+    await server.close();
+    await ledger.close();
+    await governance.close();
+    await db.close();
+  });
+}
+
+main().catch((error: unknown) => {
+  logger.error('gateway failed to start', { err: String((error as Error)?.stack ?? error) });
+  process.exit(1);
 });
-await governance.ready;
-const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST);
-logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
-if (!env.REDIS_URL) {
-  // Each replica would count only the spend and requests it served itself since it first counted them.
-  logger.warn('without REDIS_URL, budgets and rate limits are counted per gateway process: run a single gateway replica, or set REDIS_URL to share them');
-}
-const shutdown = async () => {
-  await server.close();
-  await ledger.close();
-  await governance.close();
-  await db.close();
-  process.exit(0);
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);

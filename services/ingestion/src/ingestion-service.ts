@@ -104,9 +104,9 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     name: 'ingestion',
     logger,
     internalSecret: deps.internalSecret,
+    // Side by side, so that a Redis outage answers 503 at once (ping is bounded) whatever the database takes.
     ready: async () => {
-      await deps.db.query('SELECT 1');
-      await queue.ping();
+      await Promise.all([deps.db.query('SELECT 1'), queue.ping()]);
     },
   });
   app.use(collectionsRoutes(deps.db));

@@ -5,19 +5,24 @@
 import { z } from 'zod';
 import { openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, describeZodError, listen } from '@quire/server-kit';
+import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
 import { createIngestionService } from './ingestion-service.js';
 import type { IngestionLimits } from './limits.js';
 import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
 
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (PostgreSQL with pgvector)'),
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required (PostgreSQL with pgvector)' })
+    .min(1, 'DATABASE_URL is required (PostgreSQL with pgvector)')
+    .url('DATABASE_URL must be a URL such as postgres://user:password@host:5432/quire'),
   REDIS_URL: z.string().min(1).optional(),
   QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET is required (at least 16 characters, shared with the gateway)'),
   QUIRE_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8080'),
   INGESTION_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   INGESTION_HOST: z.string().default('0.0.0.0'),
   INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
+  /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
+  QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
 });
 
 async function main(): Promise<void> {
@@ -47,22 +52,15 @@ async function main(): Promise<void> {
     queueName: env.INGESTION_QUEUE,
     limits,
   });
-  const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST);
+  const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   await service.start();
   logger.info('ingestion listening', { url: server.url, jobs: env.REDIS_URL ? 'bullmq' : 'in-process' });
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
+  // Requests first (an upload commits, then enqueues), then the jobs (bounded: see createBullmqQueue's stopTimeoutMs).
+  stopOnSignals(logger, async () => {
     await server.close();
     await service.stop();
     await db.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {

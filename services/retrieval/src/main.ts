@@ -1,30 +1,41 @@
+/**
+ * Runs retrieval alone (distributed mode): PostgreSQL with pgvector at DATABASE_URL, model calls
+ * through the gateway. The embedded mode composes the services in scripts/start-quire.ts.
+ * Exits 2 on a configuration it cannot start with, 1 when starting fails (database, port).
+ */
 import { z } from 'zod';
 import { openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, listen } from '@quire/server-kit';
+import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
 import { createRetrievalService } from './retrieval-service.js';
 
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().min(1).optional(),
-  QUIRE_DATA_DIR: z.string().min(1).optional(),
+  // Required: alone, an embedded database would be an empty one of this process's own.
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required (PostgreSQL with pgvector, shared with the other services)' })
+    .min(1, 'DATABASE_URL is required (PostgreSQL with pgvector, shared with the other services)')
+    .url('DATABASE_URL must be a URL such as postgres://user:password@host:5432/quire'),
   QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET must be at least 16 characters'),
   QUIRE_GATEWAY_URL: z.string().url(),
   // Benchmark runs as BullMQ jobs shared by every retrieval process; without it, in process.
   REDIS_URL: z.string().url().optional(),
   RETRIEVAL_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   RETRIEVAL_HOST: z.string().default('127.0.0.1'),
+  /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
+  QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
 });
+
+const logger = createLogger({ service: 'retrieval' });
 
 async function main(): Promise<void> {
   const parsed = EnvSchema.safeParse(process.env);
-  const logger = createLogger({ service: 'retrieval' });
   if (!parsed.success) {
-    logger.error('bad configuration', { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
-    process.exit(1);
+    logger.error('invalid configuration', { reason: describeZodError(parsed.error) });
+    process.exit(2);
   }
   const env = parsed.data;
   // Migrations belong to whoever owns the schema rollout; a second runner is safe (advisory lock).
-  const db = await openDatabase({ ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}), ...(env.QUIRE_DATA_DIR ? { dataDir: env.QUIRE_DATA_DIR } : {}) });
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
   const service = await createRetrievalService({
     db,
     models: createHttpGatewayModels({ baseUrl: env.QUIRE_GATEWAY_URL }),
@@ -32,16 +43,16 @@ async function main(): Promise<void> {
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   });
-  const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST);
+  const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   logger.info('retrieval listening', { url: server.url });
-  const shutdown = async () => {
+  stopOnSignals(logger, async () => {
     await server.close();
     await service.stop();
     await db.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  });
 }
 
-void main();
+main().catch((error: unknown) => {
+  logger.error('retrieval failed to start', { err: String((error as Error)?.stack ?? error) });
+  process.exit(1);
+});

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { AppError, createLogger, type Logger } from '@quire/server-kit';
 
 /**
  * Integer counters with atomic check-and-add, the one primitive that budgets and rate limits need.
@@ -46,6 +47,8 @@ export interface Counters {
   seed(key: string, value: number, ttlMs: number): Promise<void>;
   /** Current values; null for a counter that does not exist. */
   get(keys: string[]): Promise<(number | null)[]>;
+  /** Throws, within about a second, when the counters' store does not answer (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,6 +113,8 @@ export class MemoryCounters implements Counters {
     return keys.map((k) => this.read(k, now));
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 
@@ -160,13 +165,22 @@ for i = 1, #KEYS do
 end
 return out`;
 
+/** ioredis reports one error per reconnect attempt while Redis is down: one line per this long is enough. */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+const PING_TIMEOUT_MS = 1_000;
+const QUIT_TIMEOUT_MS = 1_000;
+/** ioredis states in which Redis is known lost (between reconnect attempts) or the client is closed. */
+const LOST = new Set(['reconnecting', 'close', 'end']);
+
 export class RedisCounters implements Counters {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix = 'quire:gov:') {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+  /** `logger` gets the connection's errors (rate-limited); without one they go to a gateway logger of its own. */
+  constructor(url: string, private readonly prefix = 'quire:gov:', logger: Logger = createLogger({ service: 'gateway' })) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, disconnectTimeout: 200 });
     this.redis.defineCommand('quireTryAdd', { lua: TRY_ADD });
     this.redis.defineCommand('quireAdd', { lua: ADD });
+    logConnectionErrors(this.redis, logger);
   }
 
   async tryAdd(checks: CounterCheck[]): Promise<TryAddResult> {
@@ -194,7 +208,56 @@ export class RedisCounters implements Counters {
     return values.map((v) => (v === null ? null : Number(v)));
   }
 
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+  async ping(): Promise<void> {
+    // Not left to the offline queue while Redis is lost: every governed call fails meanwhile, so the replica is not ready now.
+    if (LOST.has(this.redis.status)) throw new AppError('service_unavailable', `Redis (budgets and rate limits) is not connected (${this.redis.status}).`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AppError('service_unavailable', `Redis (budgets and rate limits) did not answer within ${PING_TIMEOUT_MS} ms.`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.redis.ping(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
+
+  async close(): Promise<void> {
+    // QUIT waits behind commands queued for a Redis that is gone: bounded, then the connection is dropped.
+    if (this.redis.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.redis.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+    }
+    if (this.redis.status !== 'end') this.redis.disconnect();
+  }
+}
+
+/**
+ * Logs the client's errors through the logger, the first at once and then at most one line per
+ * interval (counting the ones left out), and says when the connection is back. Without an 'error'
+ * listener ioredis prints `[ioredis] Unhandled error event` to stderr on every reconnect attempt.
+ */
+function logConnectionErrors(redis: Redis, logger: Logger): void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  let failing = false;
+  redis.on('error', (error: Error) => {
+    failing = true;
+    const now = Date.now();
+    if (now - lastAt < ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    logger.warn('budgets and rate limits: redis connection error', { err: error.message, ...(suppressed > 0 ? { suppressed } : {}) });
+    lastAt = now;
+    suppressed = 0;
+  });
+  redis.on('ready', () => {
+    if (!failing) return;
+    failing = false;
+    lastAt = -Infinity;
+    suppressed = 0;
+    logger.info('budgets and rate limits: redis connection restored');
+  });
 }

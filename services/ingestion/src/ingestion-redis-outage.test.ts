@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { openTestDatabase, type Db } from '@quire/db';
+import { createLogger, listen, type RunningServer } from '@quire/server-kit';
+import { createIngestionService, type IngestionService } from './ingestion-service.js';
+import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
+import { client, TEST_SECRET } from './testing/http.js';
+
+/**
+ * Redis stops under a running ingestion service (reached through a TCP proxy the test cuts): readiness
+ * says so at once, an upload is still accepted (the reconciler enqueues it later), and the service stops.
+ */
+const REDIS = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const queueName = `ingestion-outage-${randomUUID()}`;
+
+let db: Db;
+let service: IngestionService;
+let server: RunningServer;
+const sockets = new Set<net.Socket>();
+const proxy = net.createServer((inbound) => {
+  const upstream = net.connect(Number(REDIS.port || 6379), REDIS.hostname);
+  for (const s of [inbound, upstream]) {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  }
+  inbound.pipe(upstream).pipe(inbound);
+});
+
+async function cutRedis(): Promise<void> {
+  const closed = new Promise((resolve) => proxy.close(resolve));
+  for (const s of sockets) s.destroy();
+  await closed;
+}
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  db = await openTestDatabase();
+  service = await createIngestionService({
+    db,
+    models: createFakeGatewayModels({ dimensions: 32 }).models,
+    logger: createLogger({ test: 'ingestion-outage' }, 'error'),
+    internalSecret: TEST_SECRET,
+    redisUrl: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+    queueName,
+    limits: { reconcileIntervalMs: 3_600_000 },
+  });
+  await service.start();
+  server = await listen(service.app, 0);
+});
+
+afterAll(async () => {
+  if (proxy.listening) await cutRedis();
+  await server?.close();
+  await service?.stop();
+  const connection = new Redis(REDIS.toString(), { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await connection.quit();
+  await db?.close();
+});
+
+test('with Redis down, /readyz answers 503 at once, an upload is still accepted, and the service stops', async () => {
+  expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  const api = client(server.url);
+  const collection = await api.createCollection({ name: 'Outage', embedding_model: 'openai/text-embedding-3-small' });
+
+  await cutRedis();
+  // Long enough for ioredis to notice and be between reconnect attempts.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  let t0 = Date.now();
+  const ready = await fetch(`${server.url}/readyz`);
+  expect(ready.status).toBe(503);
+  expect(Date.now() - t0).toBeLessThan(1_500);
+  expect(((await ready.json()) as { reason: string }).reason).toMatch(/Redis/);
+
+  t0 = Date.now();
+  const up = await api.upload(collection.id, [{ name: 'notes.txt', bytes: Buffer.from('Vacation policy: 25 days.') }]);
+  expect(up.status).toBe(202);
+  expect(Date.now() - t0).toBeLessThan(3_000);
+  const id = up.body.documents[0].id as string;
+  // Committed before the enqueue: the reconciler's sweep enqueues it once Redis is back.
+  expect((await db.query<{ status: string }>('SELECT status FROM documents WHERE id = $1', [id])).rows[0]?.status).toBe('queued');
+
+  t0 = Date.now();
+  await server.close();
+  await service.stop();
+  expect(Date.now() - t0).toBeLessThan(10_000);
+});

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { HEADERS } from '@quire/contracts';
+import { signIdentity } from '@quire/server-kit';
+import { startSocketDatabase } from './testing/socket-database.js';
+import { TEAM_A, TEST_SECRET } from './testing/http.js';
+
+/**
+ * services/ingestion/src/main.ts as docker-compose runs it: a bad setting exits 2, a stop with Redis
+ * gone still ends (bounded), and a second signal ends a stop that is still waiting.
+ */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REDIS = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const queueName = `ingestion-main-${randomUUID()}`;
+let database: Awaited<ReturnType<typeof startSocketDatabase>>;
+const children: ChildProcess[] = [];
+
+interface Child {
+  process: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp, ms?: number): Promise<string>;
+}
+
+function startIngestion(env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingestion/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', QUIRE_LOG_LEVEL: 'info',
+      DATABASE_URL: database.url, QUIRE_INTERNAL_SECRET: TEST_SECRET, INGESTION_HOST: '127.0.0.1', INGESTION_PORT: '0', INGESTION_QUEUE: queueName,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    lines,
+    exited,
+    async waitFor(pattern, ms = 30_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const line = lines.find((l) => pattern.test(l));
+        if (line) return line;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line matching ${pattern}:\n${lines.join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+/** Resolves with the exit code, or with 'still running' after `ms`. */
+const exitWithin = (child: Child, ms: number) => Promise.race([child.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), ms).unref())]);
+const urlOf = (line: string) => (JSON.parse(line) as { url: string }).url;
+
+beforeAll(async () => {
+  database = await startSocketDatabase();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await database?.stop();
+  const connection = new Redis(REDIS.toString(), { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await connection.quit();
+});
+
+test('a DATABASE_URL that is not a URL exits 2 with one clear log line', async () => {
+  const child = startIngestion({ DATABASE_URL: 'quire database please' });
+  expect(await child.exited).toBe(2);
+  expect(child.lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+    expect.objectContaining({ level: 'error', msg: 'invalid configuration', reason: expect.stringContaining('DATABASE_URL must be a URL') }),
+  ]);
+});
+
+test('with Redis gone, /readyz answers 503 at once and SIGTERM still ends the process', async () => {
+  // Redis reached through a proxy this test cuts, as when the Redis container stops.
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((inbound) => {
+    const upstream = net.connect(Number(REDIS.port || 6379), REDIS.hostname);
+    for (const s of [inbound, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    inbound.pipe(upstream).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const child = startIngestion({ REDIS_URL: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}` });
+  const url = urlOf(await child.waitFor(/"ingestion listening"/));
+  for (let i = 0; i < 100 && (await fetch(`${url}/readyz`)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+  const closed = new Promise((resolve) => proxy.close(resolve));
+  for (const s of sockets) s.destroy();
+  await closed;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+  const t0 = Date.now();
+  expect((await fetch(`${url}/readyz`)).status).toBe(503);
+  expect(Date.now() - t0).toBeLessThan(1_500);
+  child.process.kill('SIGTERM');
+  expect(await exitWithin(child, 15_000)).toBe(0);
+  expect(child.lines.filter((l) => !l.startsWith('{'))).toEqual([]);
+}, 60_000);
+
+test('a second signal ends a stop that is still draining, at once', async () => {
+  const child = startIngestion({ QUIRE_SHUTDOWN_DRAIN_MS: '60000' });
+  const { port } = new URL(urlOf(await child.waitFor(/"ingestion listening"/)));
+  // A request whose body never finishes arriving: the drain waits for it.
+  const socket = net.connect(Number(port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `POST /v1/collections HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n${HEADERS.identity}: ${signIdentity(TEAM_A, TEST_SECRET)}\r\n\r\n{"name":`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.process.kill('SIGTERM');
+  await child.waitFor(/"shutting down"/);
+  expect(await exitWithin(child, 500)).toBe('still running');
+  child.process.kill('SIGTERM');
+  expect(await exitWithin(child, 3_000)).toBe(1);
+  socket.destroy();
+}, 60_000);
