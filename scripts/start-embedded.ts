@@ -1,4 +1,5 @@
 import { DataDirInUseError } from '@quire/db';
+import { createLogger, stopOnSignals } from '@quire/server-kit';
 import { startQuire } from './start-quire.js';
 
 const quire = await startQuire().catch((error: unknown) => {
@@ -6,13 +7,6 @@ const quire = await startQuire().catch((error: unknown) => {
   process.stderr.write(`\nQuire did not start: ${error instanceof DataDirInUseError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });
-process.stdout.write(`\nQuire is listening on ${quire.url}  (Ctrl+C to stop)\n\n`);
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  await quire.stop();
-  process.exit(0);
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.stdout.write(`\nQuire is listening on ${quire.url}  (Ctrl+C to stop; twice to stop without waiting)\n\n`);
+// The first signal lets requests in progress finish (QUIRE_SHUTDOWN_DRAIN_MS), then flushes the ledger.
+stopOnSignals(createLogger({ app: 'quire' }), () => quire.stop());

@@ -73,7 +73,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     },
   });
   await governance.ready;
-  const gateway = await listen(handler, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST);
+  const gateway = await listen(handler, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, { drainMs: gatewayEnv.QUIRE_SHUTDOWN_DRAIN_MS, logger: gatewayLogger });
   servers.push(gateway);
   gatewayUrl = gateway.url;
   await ingestion.start();

@@ -76,8 +76,10 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
     name: 'gateway',
     logger: deps.logger,
     json: false,
+    // With budgets and rate limits in Redis, a replica that cannot reach it refuses every governed
+    // call, so it is not ready either.
     ready: async () => {
-      await deps.db.query('SELECT 1');
+      await Promise.all([deps.db.query('SELECT 1'), governance.counters.ping()]);
     },
   });
   app.use(callerIdentity(deps.internalSecret, governance));

@@ -3,7 +3,6 @@
  * services at QUIRE_INGESTION_URL and QUIRE_RETRIEVAL_URL. `pnpm start` runs all three in one process instead.
  * Exits 2 on a configuration it cannot start with, 1 when starting fails (database, port).
  */
-import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
@@ -11,7 +10,6 @@ import { createLogger, listen, stopOnSignals } from '@quire/server-kit';
 import { GatewayConfigError, readGatewayEnv, type GatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
-import type { Counters } from './governance/counters.js';
 
 type StandaloneEnv = GatewayEnv & { DATABASE_URL: string; QUIRE_INTERNAL_SECRET: string; QUIRE_INGESTION_URL: string; QUIRE_RETRIEVAL_URL: string };
 
@@ -24,23 +22,6 @@ function readStandaloneEnv(): StandaloneEnv {
     throw new GatewayConfigError([`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`]);
   }
   return env as StandaloneEnv;
-}
-
-/**
- * The service's /readyz asks the database. With budgets and rate limits in Redis, a replica that
- * cannot reach it refuses every governed call, so it is not ready either: asked here, before the rest.
- */
-function withRedisReadiness(handler: RequestListener, counters: Counters): RequestListener {
-  return (req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/readyz') return handler(req, res);
-    counters.ping().then(
-      () => handler(req, res),
-      (error: unknown) => {
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ status: 'not_ready', service: 'gateway', reason: String((error as Error)?.message ?? error) }));
-      },
-    );
-  };
 }
 
 async function main(): Promise<void> {
@@ -72,8 +53,7 @@ async function main(): Promise<void> {
     ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
   });
   await governance.ready;
-  const serve = env.REDIS_URL ? withRedisReadiness(handler, governance.counters) : handler;
-  const server = await listen(serve, env.QUIRE_PORT, env.QUIRE_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
+  const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
   if (!env.REDIS_URL) {
     // Each replica would count only the spend and requests it served itself since it first counted them.

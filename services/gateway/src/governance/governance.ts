@@ -61,7 +61,7 @@ export class Governance implements BudgetProbe {
     const ttl = options.cacheTtlMs ?? 5000;
     this.store = new GovernanceStore(options.db);
     this.auth = new Authenticator(this.store, ttl);
-    this.counters = options.redisUrl ? new RedisCounters(options.redisUrl, options.redisPrefix) : new MemoryCounters();
+    this.counters = options.redisUrl ? new RedisCounters(options.redisUrl, options.redisPrefix, options.logger) : new MemoryCounters();
     this.budgets = new Budgets(this.store, this.counters, options.logger, ttl);
     this.rates = new RateLimiter(this.counters);
     this.audit = new AuditLog(options.db, options.logger);
