@@ -32,6 +32,8 @@ export const DocumentTitleSchema = z
 export const CreateTextDocumentBodySchema = z
   .object({
     text: z.string().min(1, 'text must not be empty').max(20_000_000),
+    /** How `text` is written; detected from the text when left out. */
+    format: z.enum(['markdown', 'text']).optional(),
     title: DocumentTitleSchema.optional(),
     metadata: DocumentMetadataSchema.optional(),
   })

@@ -158,6 +158,20 @@ describe('upload and indexing', () => {
     );
     expect(hits).toBe(terms.length);
   });
+
+  test("JSON text may say how it is written; a URL's type is its answer's, so format is refused beside it", async () => {
+    const post = (json: Record<string, unknown>) => api.call(`/v1/collections/${keywordOnly.id}/documents`, { json });
+    const plain = await post({ text: '# 1 is not a heading here\n\nA shell transcript, say.', format: 'text' });
+    expect(plain.status).toBe(202);
+    expect(await api.waitForDocument(plain.body.documents[0].id)).toMatchObject({ status: 'ready', mime_type: 'text/plain' });
+    const md = await post({ text: 'Travel\n======\n\nBook trains first.', format: 'markdown' });
+    expect(await api.waitForDocument(md.body.documents[0].id)).toMatchObject({ status: 'ready', mime_type: 'text/markdown' });
+    const refused = await post({ url: 'https://example.com/a.md', format: 'markdown' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_request', param: 'format' });
+    const bad = await post({ text: 'x', format: 'html' });
+    expect(bad.status).toBe(400);
+  });
 });
 
 describe('refusals', () => {

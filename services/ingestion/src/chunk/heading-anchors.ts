@@ -1,10 +1,12 @@
-import type { HeadingMark } from './markdown-headings.js';
+import { isSetextUnderline, type HeadingMark } from './markdown-headings.js';
 import type { Span } from './recursive-spans.js';
 
-const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
-
-/** Where a heading's own lines end: its line, and a setext underline below it. */
+/**
+ * Where a heading's own lines end. findHeadings says so itself (a setext title may span lines);
+ * marks from other parsers are one line, with a setext underline below it counted by the same rule.
+ */
 function headingEnd(text: string, mark: HeadingMark): number {
+  if (mark.end !== undefined) return mark.end;
   const lineEnd = (from: number) => {
     const at = text.indexOf('\n', from);
     return at < 0 ? text.length : at;
@@ -12,7 +14,7 @@ function headingEnd(text: string, mark: HeadingMark): number {
   const end = lineEnd(mark.offset);
   if (end < text.length) {
     const next = lineEnd(end + 1);
-    if (SETEXT_UNDERLINE.test(text.slice(end + 1, next))) return next;
+    if (isSetextUnderline(text.slice(end + 1, next))) return next;
   }
   return end;
 }

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { AppError } from '@quire/server-kit';
 import { detectType } from './detect-type.js';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../testing/text-files/${name}`, import.meta.url))));
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const codeOf = (fn: () => unknown) => {
@@ -15,7 +19,7 @@ describe('detectType', () => {
   test('decides by content, using the name only to tell Markdown from text', () => {
     expect(detectType(bytes('%PDF-1.7\n...'), 'report.txt').mime).toBe('application/pdf');
     expect(detectType(bytes('plain words'), 'notes.md').mime).toBe('text/markdown');
-    expect(detectType(bytes('# Title\n\nbody'), 'upload.bin', 'application/octet-stream').mime).toBe('text/markdown');
+    expect(detectType(fixture('npm-install.md'), 'upload.bin', 'application/octet-stream').mime).toBe('text/markdown');
     expect(detectType(bytes('just text'), 'a.txt', 'text/plain').mime).toBe('text/plain');
   });
 
@@ -25,5 +29,54 @@ describe('detectType', () => {
     expect(codeOf(() => detectType(new Uint8Array([0xc3, 0x28, 0x41]), 'latin.txt'))).toBe('unsupported_media_type');
     expect(codeOf(() => detectType(new Uint8Array([]), 'empty.txt'))).toBe('invalid_request');
     expect(codeOf(() => detectType(bytes('  \n\t '), 'blank.txt'))).toBe('invalid_request');
+  });
+
+  test('a .txt name or a text/plain type keeps plain text, whatever `#` lines it has', () => {
+    const copyright = fixture('rust-docs-COPYRIGHT.txt');
+    expect(detectType(copyright, 'COPYRIGHT-7fb11f4e.txt').mime).toBe('text/plain');
+    expect(detectType(copyright, 'copyright', 'text/plain').mime).toBe('text/plain');
+    expect(detectType(fixture('tslib-readme-crlf.md'), 'notes.txt', 'text/plain; charset=utf-8').mime).toBe('text/plain');
+    // The name or type saying Markdown still decides.
+    expect(detectType(copyright, 'COPYRIGHT.md').mime).toBe('text/markdown');
+    expect(detectType(copyright, 'x.txt', 'text/markdown').mime).toBe('text/markdown');
+  });
+
+  test('with nothing said about the type, `# ` comment lines are not Markdown; a titled text, or headings with other Markdown syntax, are', () => {
+    expect(detectType(bytes('# comment\nkey = 1\n# another\nother = 2\n')).mime).toBe('text/plain');
+    expect(detectType(bytes('Intro\n\n# not at the start\n\nbody')).mime).toBe('text/plain');
+    // Opening with a title line and a blank line: a titled document (wiki pages sent as JSON text).
+    expect(detectType(bytes('# Title\n\nbody')).mime).toBe('text/markdown');
+    expect(detectType(bytes('\r\n## Title\r\n\r\nbody')).mime).toBe('text/markdown');
+    // So a licence file that opens the same way is Markdown when nothing names it: its .txt name keeps it text (above).
+    expect(detectType(fixture('rust-docs-COPYRIGHT.txt')).mime).toBe('text/markdown');
+    expect(detectType(fixture('npm-install.md')).mime).toBe('text/markdown');
+    expect(detectType(fixture('tslib-readme-crlf.md'), 'README').mime).toBe('text/markdown');
+  });
+
+  test('XHTML with an XML prolog, HTML after comments, and fragments in .html files are HTML', () => {
+    expect(detectType(fixture('libxslt-templates.html'), 'libxslt-templates.html').mime).toBe('text/html');
+    expect(detectType(fixture('libxslt-templates.html')).mime).toBe('text/html');
+    expect(detectType(bytes('\uFEFF<?xml version="1.0"?>\n<!-- generated -->\n<html xmlns="http://www.w3.org/1999/xhtml"><body>x</body></html>')).mime).toBe('text/html');
+    expect(detectType(bytes('<!-- a --><!-- b -->\n<body><p>x</p></body>')).mime).toBe('text/html');
+    const fragment = fixture('rust-version_info.html');
+    expect(detectType(fragment, 'version_info.html').mime).toBe('text/html');
+    expect(detectType(fragment, 'page', 'text/html; charset=utf-8').mime).toBe('text/html');
+    // A fragment with nothing saying HTML is text, and so is a .html file that does not start with a tag.
+    expect(detectType(fragment, 'version_info.txt').mime).toBe('text/plain');
+    expect(detectType(bytes('Use <b> for bold.'), 'tips.html').mime).toBe('text/plain');
+    // Other XML is not HTML.
+    expect(detectType(bytes('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'), 'x.svg').mime).toBe('text/plain');
+  });
+
+  test('content still decides over the name', () => {
+    expect(detectType(bytes('%PDF-1.4\n<html>'), 'page.html').mime).toBe('application/pdf');
+    expect(detectType(bytes('Notes on the %PDF-1.7 header.\n'), 'notes.pdf').mime).toBe('text/plain');
+    expect(codeOf(() => detectType(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2]), 'pic.html', 'text/html'))).toBe('unsupported_media_type');
+  });
+
+  test('a .csv with a header and rows is CSV, one column too; one row is not enough for the CSV parser', () => {
+    expect(detectType(bytes('email\na@example.com\nb@example.com\n'), 'emails.csv').mime).toBe('text/csv');
+    expect(detectType(bytes('name,city\r\n"Robbins, Arnold",MyTown\r\n'), 'people.csv').mime).toBe('text/csv');
+    expect(detectType(bytes('Robbins,Arnold,"1234 A Pretty Street, NE",MyTown\n'), 'addresses.csv').mime).toBe('text/plain');
   });
 });

@@ -1,4 +1,6 @@
 import { AppError } from '@quire/server-kit';
+import { findHeadings } from '../chunk/markdown-headings.js';
+import { parseCsvRecords } from '../parse/csv.js';
 
 export const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 export type SupportedMime = 'application/pdf' | typeof DOCX_MIME | 'text/html' | 'text/csv' | 'text/markdown' | 'text/plain';
@@ -8,7 +10,8 @@ export interface DetectedType {
 }
 
 const MARKDOWN_EXT = /\.(md|markdown|mdown|mkd)$/i;
-const MARKDOWN_HEADING = /^#{1,6}[ \t]+\S/m;
+// Syntax that plain text rarely has by accident (unlike `# ` comment lines and `-` lists).
+const MARKDOWN_SYNTAX = [/^ {0,3}(`{3,}|~{3,})/m, /!?\[[^\]\n]+\]\([^)\s]+\)/, /(\*\*|__)\w[^*_\n]*?[\w.)]\1/, /^ {0,3}\|?[ \t]*:?-{3,}:?[ \t]*\|/m];
 
 // Common binary formats people try to upload, so the refusal can say what the file looked like.
 const KNOWN_BINARY: { magic: number[]; what: string }[] = [
@@ -52,23 +55,53 @@ export function isDocx(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('word/document.xml');
 }
 
-export function looksLikeHtml(text: string): boolean {
-  const head = text.slice(0, 2048).replace(/^\uFEFF/, '').trimStart().toLowerCase();
-  return head.startsWith('<!doctype html') || head.startsWith('<html') || /^(<!--[\s\S]*?-->\s*)*<(html|head|body)\b/.test(head);
+/** BOM, whitespace, an XML declaration, comments and a doctype that are not an HTML one may come before the first tag. */
+function htmlStart(text: string): string {
+  let head = text.slice(0, 8192).replace(/^\uFEFF/, '');
+  for (;;) {
+    const next = head.replace(/^\s+/, '').replace(/^<\?xml\b[\s\S]*?\?>/i, '').replace(/^<!--[\s\S]*?-->/, '');
+    if (next === head) return head.toLowerCase();
+    head = next;
+  }
 }
 
-/** By name or declared type, confirmed by the content: at least two lines with the same delimiter count. */
+/** An HTML document by its content; with an HTML name or declared type, any text starting with a tag (a fragment). */
+export function looksLikeHtml(text: string, filename?: string | null, declaredMime?: string | null): boolean {
+  const head = htmlStart(text);
+  if (head.startsWith('<!doctype html') || /^<(html|head|body)[\s>/]/.test(head)) return true;
+  const named = (filename && /\.x?html?$/i.test(filename)) || (declaredMime && /^(text\/html|application\/xhtml\+xml)\b/i.test(declaredMime));
+  return Boolean(named) && /^<(!doctype\b|[a-z][a-z0-9-]*[\s/>])/.test(head);
+}
+
+/**
+ * By name or declared type, confirmed by the content: at least two records (a header and a row),
+ * which the CSV parser needs; one column is fine.
+ */
 export function looksLikeCsv(text: string, filename?: string | null, declaredMime?: string | null): boolean {
   const named = (filename && /\.(csv|tsv)$/i.test(filename)) || (declaredMime && /^text\/(csv|tab-separated-values)\b/i.test(declaredMime));
   if (!named) return false;
-  const lines = text.split(/\r?\n/, 3).filter((l) => l.trim());
-  return lines.length >= 2 && [',', ';', '\t', '|'].some((d) => lines[0]!.split(d).length > 1);
+  return parseCsvRecords(text.slice(0, 65_536)).length >= 2;
 }
+
+/**
+ * A Markdown name or declared type decides; a `.txt` name or `text/plain` keeps plain text (`#`
+ * starts comments in licences and config files). Otherwise it takes two headings and some other
+ * Markdown syntax: one `# ` line is not enough.
+ */
+const TITLED = /^(?:\uFEFF)?(?:[ \t]*\r?\n)*[ ]{0,3}#{1,6}[ \t]+\S[^\n]*\n[ \t]*(?:\r?\n|$)/;
 
 export function looksLikeMarkdown(text: string, filename?: string | null, declaredMime?: string | null): boolean {
   if (filename && MARKDOWN_EXT.test(filename)) return true;
   if (declaredMime && /^text\/(x-)?markdown\b/i.test(declaredMime)) return true;
-  return MARKDOWN_HEADING.test(text.slice(0, 100_000));
+  if (filename && /\.txt$/i.test(filename)) return false;
+  if (declaredMime && /^text\/plain\b/i.test(declaredMime)) return false;
+  const head = text.slice(0, 100_000);
+  // A text that opens with a `# Title` line and a blank line is a titled Markdown document (the usual
+  // shape of wiki pages sent as JSON text); a `# comment` over `key = value` lines is not.
+  if (TITLED.test(head)) return true;
+  // Setext underlines are left out: licences draw `---` rules under paragraphs.
+  const atx = findHeadings(head).filter((h) => /^[ \t]*#/.test(head.slice(h.offset, h.offset + 8)));
+  return atx.length >= 2 && MARKDOWN_SYNTAX.some((re) => re.test(head));
 }
 
 /**
@@ -87,7 +120,7 @@ export function detectType(bytes: Uint8Array, filename?: string | null, declared
     throw new AppError('unsupported_media_type', `${name} is neither a PDF nor valid UTF-8 text. ${SUPPORTED}`);
   }
   if (text.trim().length === 0) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
-  if (looksLikeHtml(text)) return { mime: 'text/html' };
+  if (looksLikeHtml(text, filename, declaredMime)) return { mime: 'text/html' };
   if (looksLikeCsv(text, filename, declaredMime)) return { mime: 'text/csv' };
   return { mime: looksLikeMarkdown(text, filename, declaredMime) ? 'text/markdown' : 'text/plain' };
 }

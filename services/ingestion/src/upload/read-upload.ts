@@ -12,13 +12,16 @@ import { fetchUrl } from './fetch-url.js';
 const JsonDocumentBodySchema = z
   .object({
     text: z.string().min(1, 'text must not be empty').max(20_000_000).optional(),
+    /** How `text` is written; detected from the text when left out. */
+    format: z.enum(['markdown', 'text']).optional(),
     url: z.string().max(4000).optional(),
     title: DocumentTitleSchema.optional(),
     metadata: DocumentMetadataSchema.optional(),
     replace_document_id: z.string().uuid().optional(),
   })
   .strict()
-  .refine((b) => (b.text === undefined) !== (b.url === undefined), { message: "send exactly one of 'text' and 'url'", path: ['text'] });
+  .refine((b) => (b.text === undefined) !== (b.url === undefined), { message: "send exactly one of 'text' and 'url'", path: ['text'] })
+  .refine((b) => b.format === undefined || b.text !== undefined, { message: "'format' describes 'text'; a fetched URL's type comes from its answer", path: ['format'] });
 
 export interface ReadUpload {
   items: UploadItem[];
@@ -188,7 +191,7 @@ async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUplo
   if (text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });
   const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
   return {
-    items: [{ bytes, sha256: sha256(bytes), mime: looksLikeMarkdown(text) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, metadata: body.metadata ?? {} }],
+    items: [{ bytes, sha256: sha256(bytes), mime: (body.format ? body.format === 'markdown' : looksLikeMarkdown(text)) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, metadata: body.metadata ?? {} }],
     replaceDocumentId,
   };
 }
