@@ -1,106 +1,178 @@
-import { parse, NodeType, type HTMLElement, type Node } from 'node-html-parser';
+// parse5 rather than htmlparser2 (both linear time): parse5 builds the tree the WHATWG algorithm,
+// and so a browser, builds (implied </p>, </dt>, </dd>, </li>, misnested tags, tables, <pre>'s
+// first newline), so what we index is what a reader saw; htmlparser2 only approximates those rules.
+// node-html-parser, used before, took ~30 s on a 242 KB page of unclosed <p>/<dt>/<dd> tags.
+import { parse } from 'parse5';
+import { boilerplateTest, contentRoots, isPermalink, titleBefore } from './html-content.js';
+import { attr, childrenOf, classTokens, descendants, find, isElement, isText, plainText, type HtmlElement, type HtmlNode } from './html-dom.js';
 import { fromText, type ParsedDocument } from './parsed-document.js';
 
-const DROP = new Set(['script', 'style', 'noscript', 'template', 'nav', 'footer', 'aside', 'form', 'iframe', 'svg', 'canvas', 'button', 'select', 'head']);
-const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'blockquote', 'pre', 'ul', 'ol', 'dl', 'dt', 'dd', 'figure', 'figcaption', 'address', 'header', 'table', 'body']);
-const BOILERPLATE_ROLE = /^(navigation|banner|contentinfo|complementary|search)$/i;
-// Whole class or id tokens only: a substring match would drop `<body class="no-sidebar">` or a
-// `#menu-wrapper` that wraps the page, and with it everything.
-const BOILERPLATE_TOKENS = new Set([
-  'cookie', 'cookies', 'cookie-banner', 'cookie-notice', 'cookie-consent', 'breadcrumb', 'breadcrumbs', 'sidebar',
-  'site-nav', 'menu', 'nav-menu', 'main-menu', 'advert', 'advertisement', 'ad-banner', 'share-buttons', 'social-share',
+const BLOCK = new Set([
+  'p', 'div', 'section', 'article', 'main', 'blockquote', 'ul', 'ol', 'dl', 'dt', 'dd', 'figure', 'figcaption', 'address',
+  'header', 'table', 'caption', 'body', 'details', 'summary', 'hr', 'center', 'hgroup', 'fieldset', 'li', 'tr', 'td', 'th',
 ]);
 
-function isBoilerplate(el: HTMLElement): boolean {
-  const tag = el.rawTagName?.toLowerCase() ?? '';
-  if (DROP.has(tag)) return true;
-  const role = el.getAttribute('role');
-  if (role && BOILERPLATE_ROLE.test(role)) return true;
-  if (el.getAttribute('aria-hidden') === 'true' || el.hasAttribute('hidden')) return true;
-  // A page-level header (site banner) is boilerplate; a header inside an article is content.
-  if (tag === 'header' && !el.closest('article, main')) return true;
-  const tokens = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`.toLowerCase().split(/\s+/);
-  return tokens.some((t) => BOILERPLATE_TOKENS.has(t));
-}
+type Drop = (el: HtmlElement) => boolean;
 
 const squash = (s: string) => s.replace(/\s+/g, ' ');
 
+// Real pages nest a few dozen levels; a hostile one nests thousands, which would overflow the
+// stack of the recursive walk. Below this depth a subtree is read as plain text (iteratively).
+const MAX_DEPTH = 500;
+
+// A text line that reads as Markdown structure would give the chunker a fake heading (`# x`, a
+// `---` under a line) or open a code fence or an HTML block (text `&lt;pre>` reads `<pre>`) that
+// swallows the real headings after it.
+const MARKDOWN_LOOKALIKE = /^(#{1,6}(\s|$)|```|~~~|=+$|-+$|<)/;
+const escapeLine = (l: string) => (MARKDOWN_LOOKALIKE.test(l) ? `\\${l}` : l);
+
+/** Text of an inline run: links as `[text](href)`, `<br>` as a newline, permalink markers gone. */
+function inline(node: HtmlNode, drop: Drop, depth = 0): string {
+  if (isText(node)) return squash(node.value);
+  if (!isElement(node) || drop(node) || isPermalink(node)) return '';
+  if (node.tagName === 'br') return '\n';
+  if (depth > MAX_DEPTH) return squash(plainText(node));
+  const inner = childrenOf(node).map((c) => inline(c, drop, depth + 1)).join('');
+  if (node.tagName === 'a') {
+    const href = attr(node, 'href');
+    return href && /^(https?:|mailto:|\/)/i.test(href) && inner.trim() ? `[${inner.trim()}](${href})` : inner;
+  }
+  // Keeps `<td><p>a</p><p>b</p></td>` from reading "ab".
+  return BLOCK.has(node.tagName) ? ` ${inner} ` : inner;
+}
+
+function languageOf(pre: HtmlElement): string {
+  const code = find(pre, (el) => el.tagName === 'code');
+  for (const el of code ? [pre, code] : [pre]) {
+    for (const c of classTokens(el)) {
+      const m = /^(?:language|lang)-([\w+#.-]+)$/.exec(c);
+      if (m) return m[1]!;
+    }
+  }
+  return '';
+}
+
+/** A fenced block of the `<pre>`'s plain text: markup and highlighting spans gone, `#` lines not headings. */
+function fencedPre(pre: HtmlElement): string | null {
+  const code = plainText(pre).replace(/^(?:[ \t]*\n)+/, '').replace(/\s+$/, '');
+  if (!code.trim()) return null;
+  const longestRun = Math.max(0, ...(code.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(Math.max(3, longestRun + 1));
+  return `${fence}${languageOf(pre)}\n${code}\n${fence}`;
+}
+
+function tableRows(table: HtmlElement, drop: Drop): string[] {
+  const rows: string[] = [];
+  let headerDone = false;
+  for (const tr of descendants(table, (el) => el.tagName === 'table')) {
+    if (tr.tagName !== 'tr') continue;
+    const cells = childrenOf(tr).filter((c): c is HtmlElement => isElement(c) && (c.tagName === 'td' || c.tagName === 'th'));
+    if (cells.length === 0) continue;
+    rows.push(`| ${cells.map((c) => squash(inline(c, drop)).trim().replace(/\|/g, '\\|')).join(' | ')} |`);
+    // A first row of header cells becomes a Markdown table header, as DOCX tables do.
+    if (!headerDone && rows.length === 1 && cells.every((c) => c.tagName === 'th')) rows.push(`| ${cells.map(() => '---').join(' | ')} |`);
+    headerDone = true;
+  }
+  return rows;
+}
+
+class MarkdownWriter {
+  readonly blocks: { text: string; item: boolean }[] = [];
+  line = '';
+  /** A list marker waiting for its item's first text, which may sit in a `<p>` inside the `<li>`. */
+  marker = '';
+  listDepth = 0;
+
+  flush(): void {
+    const text = this.line.replace(/[ \t]+/g, ' ').replace(/ ?\n ?/g, '\n').trim();
+    this.line = '';
+    if (!text) return;
+    this.blocks.push({ text: this.marker + text.split('\n').map(escapeLine).join('\n'), item: this.marker !== '' });
+    this.marker = '';
+  }
+
+  block(text: string): void {
+    this.flush();
+    this.marker = '';
+    this.blocks.push({ text, item: false });
+  }
+
+  /** Blocks apart by a blank line; the items of a list (or of nested lists) one under another. */
+  text(): string {
+    return this.blocks.map((b, i) => (i === 0 ? '' : b.item && this.blocks[i - 1]!.item ? '\n' : '\n\n') + b.text).join('');
+  }
+}
+
+function walk(node: HtmlNode, w: MarkdownWriter, roots: HtmlElement[], drop: Drop, depth = 0): void {
+  if (isText(node)) {
+    w.line += squash(node.value);
+    return;
+  }
+  if (!isElement(node) || (!roots.includes(node) && drop(node))) return;
+  if (depth > MAX_DEPTH) {
+    w.line += ` ${squash(plainText(node))} `;
+    return;
+  }
+  const tag = node.tagName;
+  const heading = /^h([1-6])$/.exec(tag);
+  if (heading) {
+    const title = squash(inline(node, drop)).trim();
+    if (title) w.block(`${'#'.repeat(Number(heading[1]))} ${title}`);
+    else w.flush();
+    return;
+  }
+  if (tag === 'pre') {
+    const fenced = fencedPre(node);
+    if (fenced) w.block(fenced);
+    return;
+  }
+  if (tag === 'table') {
+    w.flush();
+    const caption = find(node, (el) => el.tagName === 'caption');
+    if (caption) walk(caption, w, roots, drop);
+    const rows = tableRows(node, drop);
+    if (rows.length > 0) w.block(rows.join('\n'));
+    return;
+  }
+  if (tag === 'li') {
+    w.flush();
+    w.marker = `${'  '.repeat(Math.max(0, w.listDepth - 1))}- `;
+    for (const c of childrenOf(node)) walk(c, w, roots, drop, depth + 1);
+    w.flush();
+    w.marker = '';
+    return;
+  }
+  if (tag === 'a' || tag === 'br') {
+    w.line += inline(node, drop);
+    return;
+  }
+  const list = tag === 'ul' || tag === 'ol';
+  const block = BLOCK.has(tag);
+  if (block) w.flush();
+  if (list) w.listDepth++;
+  for (const c of childrenOf(node)) walk(c, w, roots, drop, depth + 1);
+  if (list) w.listDepth--;
+  if (block) w.flush();
+}
+
 /**
- * HTML -> Markdown-like text of the main content: `<main>`/`<article>` when present, else the body,
+ * HTML -> Markdown-like text of the main content: `<main>`/`<article>`s when present, else the body,
  * without scripts, styles, navigation, footers and other boilerplate. Headings become `#` lines
- * (heading paths for chunks), links keep their target as `[text](href)`, tables become rows.
+ * (heading paths for chunks), links keep their target as `[text](href)`, tables become rows under
+ * their header, `<pre>` becomes a fenced code block of its plain text.
  */
 export function parseHtml(html: string): ParsedDocument {
-  const root = parse(html, { comment: false, blockTextElements: { script: false, style: false, noscript: false, pre: true } });
-  const main = root.querySelector('main') ?? root.querySelector('[role=main]') ?? root.querySelector('article') ?? root.querySelector('body') ?? root;
-  const blocks: string[] = [];
-  let line = '';
-  const flush = () => {
-    const t = line.replace(/[ \t]+/g, ' ').trim();
-    if (t) blocks.push(t);
-    line = '';
-  };
-  const inline = (node: Node): string => {
-    if (node.nodeType === NodeType.TEXT_NODE) return squash(node.text);
-    if (node.nodeType !== NodeType.ELEMENT_NODE) return '';
-    const el = node as HTMLElement;
-    if (isBoilerplate(el)) return '';
-    const tag = el.rawTagName?.toLowerCase();
-    if (tag === 'br') return '\n';
-    const inner = el.childNodes.map(inline).join('');
-    if (tag === 'a') {
-      const href = el.getAttribute('href');
-      return href && /^(https?:|mailto:|\/)/i.test(href) && inner.trim() ? `[${inner.trim()}](${href})` : inner;
-    }
-    return inner;
-  };
-  const walk = (node: Node) => {
-    if (node.nodeType === NodeType.TEXT_NODE) {
-      line += squash(node.text);
-      return;
-    }
-    if (node.nodeType !== NodeType.ELEMENT_NODE) return;
-    const el = node as HTMLElement;
-    if (el !== main && isBoilerplate(el)) return;
-    const tag = el.rawTagName?.toLowerCase() ?? '';
-    const heading = /^h([1-6])$/.exec(tag);
-    if (heading) {
-      flush();
-      const t = squash(inline(el)).trim();
-      if (t) blocks.push(`${'#'.repeat(Number(heading[1]))} ${t}`);
-      return;
-    }
-    if (tag === 'tr') {
-      flush();
-      const cells = el.childNodes.filter((c) => c.nodeType === NodeType.ELEMENT_NODE && /^t[hd]$/i.test((c as HTMLElement).rawTagName ?? ''));
-      const row = `| ${cells.map((c) => squash(inline(c)).trim().replace(/\|/g, '\\|')).join(' | ')} |`;
-      blocks.push(row);
-      return;
-    }
-    if (tag === 'li') {
-      flush();
-      line = '- ';
-      for (const c of el.childNodes) walk(c);
-      flush();
-      return;
-    }
-    if (tag === 'pre') {
-      flush();
-      blocks.push(el.text.replace(/\s+$/, ''));
-      return;
-    }
-    if (tag === 'a' || tag === 'br') {
-      line += inline(el);
-      return;
-    }
-    const block = BLOCK.has(tag) || tag === 'li';
-    if (block) flush();
-    for (const c of el.childNodes) walk(c);
-    if (block) flush();
-  };
-  walk(main);
-  flush();
-  // Table rows are separate blocks above; join consecutive rows with single newlines.
-  const text = blocks.join('\n\n').replace(/\|\n\n\|/g, '|\n|');
-  return fromText(text, { markdown: true });
+  const doc = parse(html);
+  // parse5 always builds <html> and <body>, except for a frameset page, which has no body.
+  const body = find(doc, (el) => el.tagName === 'body') ?? find(doc, (el) => el.tagName === 'html')!;
+  const drop = boilerplateTest(body);
+  const roots = contentRoots(body, drop);
+  const w = new MarkdownWriter();
+  const title = titleBefore(body, roots, drop);
+  if (title) walk(title, w, roots, drop);
+  for (const root of roots) {
+    walk(root, w, roots, drop);
+    w.flush();
+  }
+  return fromText(w.text(), { markdown: true });
 }

@@ -1,0 +1,102 @@
+import { findHeadings } from '../chunk/markdown-headings.js';
+import { parseHtml } from './html.js';
+
+const text = (html: string) => parseHtml(html).text;
+const titles = (t: string) => findHeadings(t).map((h) => `${'#'.repeat(h.level)} ${h.title}`);
+
+describe('parseHtml', () => {
+  test('a few hundred KB of unclosed <p>, <dt> and <dd> parses in linear time', () => {
+    // Shaped like socat's man page (/usr/share/doc/socat/socat.html, 242 KB), which node-html-parser
+    // took ~30 s on (20 KB 53 ms, 40 KB 303 ms, 80 KB 2.3 s). parse5 takes well under a second; the
+    // bound is generous so that a loaded CI machine does not flake.
+    const entries = Array.from(
+      { length: 2500 },
+      (_, i) => `<dt><code><strong>option-${i}</strong></code><dd>Sets option ${i}. See <a href="#x">there</a>.\n<p>More on ${i}<p>And more.`,
+    );
+    const html = `<html><body><h1>socat</h1><h2>OPTIONS</h2><dl>${entries.join('\n')}</dl></body></html>`;
+    expect(html.length).toBeGreaterThan(300_000);
+    const started = performance.now();
+    const out = text(html);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(out).toContain('option-2499\n\nSets option 2499. See there.\n\nMore on 2499\n\nAnd more.');
+  });
+
+  test('<pre> becomes a fence of its plain text: no markup, `#` lines not headings, the language from its class', () => {
+    const html = `<main><h1>Build</h1><pre><code class="language-sh"><span class="c"># install it</span>
+<span class="kw">cargo</span> install   quire
+## not a heading either</code></pre><p>After.</p></main>`;
+    const out = text(html);
+    expect(out).toBe('# Build\n\n```sh\n# install it\ncargo install   quire\n## not a heading either\n```\n\nAfter.');
+    expect(titles(out)).toEqual(['# Build']);
+  });
+
+  test('code containing a ``` fence gets a longer fence, so the block cannot end early', () => {
+    const out = text('<pre class="lang-markdown">Intro\n```rust\nfn main() {}\n```\n# Title</pre><h2>Next</h2>');
+    expect(out).toBe('````markdown\nIntro\n```rust\nfn main() {}\n```\n# Title\n````\n\n## Next');
+    expect(titles(out)).toEqual(['## Next']);
+  });
+
+  test('permalink markers (§, ¶, # anchors) are not heading text; other in-page links keep their text', () => {
+    const html = `<body>
+      <h1 id="a"><a class="doc-anchor" href="#a">§</a>Examples</h1>
+      <h2 id="b">Install<a class="headerlink" href="#b" title="Permalink">¶</a></h2>
+      <h3 id="c"><a href="#c">#</a> Usage <a href="#c" aria-label="link">¶</a></h3>
+      <h3 id="d"><a class="anchor" href="#d"></a>Options</h3>
+      <h2 id="e"><a class="header" href="#e">Linked title</a></h2>
+      <p>See <a href="#b">the install section</a>.</p></body>`;
+    const out = text(html);
+    expect(titles(out)).toEqual(['# Examples', '## Install', '### Usage', '### Options', '## Linked title']);
+    expect(out).toContain('See the install section.');
+    expect(out).not.toMatch(/[§¶]/);
+  });
+
+  test('a list item whose text is in a <p> gets its marker on that text, not a lone "-"', () => {
+    const out = text('<ul><li><p>First <b>item</b></p><p>More of it.</p></li><li>\n<p>Second</p></li><li><p></p></li></ul>');
+    expect(out).toBe('- First item\n\nMore of it.\n\n- Second');
+  });
+
+  test('doctype, comments and processing instructions never become text, with or without <body>', () => {
+    expect(text('<!DOCTYPE html>\n<!-- built by x -->\n<title>T</title>\n<h1>Gateway</h1><p>Running.</p>')).toBe('# Gateway\n\nRunning.');
+    expect(text('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x.dtd">\n<html><p>Body <!-- hidden --> text</p></html>')).toBe(
+      'Body text',
+    );
+    expect(text('<!doctype html>')).toBe('');
+  });
+
+  test('a line after <br> starts without a space', () => {
+    expect(text('<p>NAME<br>\n  SYNOPSIS <br/> socat [options]</p>')).toBe('NAME\nSYNOPSIS\nsocat [options]');
+  });
+
+  test('every top-level <article> is content, not only the first', () => {
+    const html = `<body><nav>Menu</nav><article><h2>First post</h2><p>One.</p></article>
+      <aside><article><p>Related teaser</p></article></aside>
+      <article><h2>Second post</h2><p>Two.</p><article><p>A quoted reply.</p></article></article></body>`;
+    const out = text(html);
+    expect(out).toBe('## First post\n\nOne.\n\n## Second post\n\nTwo.\n\nA quoted reply.');
+  });
+
+  test('a page-level <header> holding the page h1 keeps it; a banner <header> with navigation is dropped', () => {
+    const page = `<body><header class="site"><a href="/">Logo</a><nav><a href="/a">About</a></nav></header>
+      <header><h1>Quarterly report</h1><p>By the finance team</p></header>
+      <div><h2>Revenue</h2><p>Up 4%.</p></div></body>`;
+    const out = text(page);
+    expect(out).toBe('# Quarterly report\n\nBy the finance team\n\n## Revenue\n\nUp 4%.');
+    // The title stands before <main>: it still roots the heading paths of what <main> holds.
+    const withMain = text('<body><header><h1>Handbook</h1></header><main><h2>Leave</h2><p>30 days.</p></main><footer>f</footer></body>');
+    expect(withMain).toBe('# Handbook\n\n## Leave\n\n30 days.');
+    expect(text('<body><div class="menu-bar"><h1>Site</h1></div><main><h1>Page</h1></main></body>')).toBe('# Page');
+  });
+
+  test('tables: a header row of <th> becomes a Markdown table header; cells of block content keep a space', () => {
+    const html = `<table><caption>Limits</caption><thead><tr><th>Plan</th><th>Docs</th></tr></thead>
+      <tbody><tr><td><p>Free</p><p>tier</p></td><td>100</td></tr><tr><td>A | B</td><td>1<br>000</td></tr></tbody></table>`;
+    expect(text(html)).toBe('Limits\n\n| Plan | Docs |\n| --- | --- |\n| Free tier | 100 |\n| A \\| B | 1 000 |');
+  });
+
+  test('text that reads as Markdown structure is escaped, so it gives no fake heading or fence', () => {
+    const out = text('<h1>Real</h1><p># not a heading</p><p>```</p><h2>Still found</h2><p>Title<br>---</p><p>&lt;pre> opens a block</p><h2>After</h2>');
+    expect(titles(out)).toEqual(['# Real', '## Still found', '## After']);
+    expect(out).toContain('\\<pre> opens a block');
+    expect(out).toContain('\\# not a heading');
+  });
+});
