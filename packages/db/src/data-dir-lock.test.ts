@@ -50,6 +50,15 @@ describe('an embedded database folder is held by one process at a time', () => {
     lock.release();
   });
 
+  test("a lock naming this process's own pid that this process does not hold is stale (the pid was reused after a crash)", () => {
+    const file = path.join(dir, 'pgdata.lock');
+    writeFileSync(file, JSON.stringify({ pid: process.pid, host: os.hostname() }));
+    const lock = lockDataDir(file);
+    // Held now: a second open in this process is refused.
+    expect(() => lockDataDir(file)).toThrow(DataDirInUseError);
+    lock.release();
+  });
+
   test('a lock written on another host (a shared volume) is respected', () => {
     const file = path.join(dir, 'pgdata.lock');
     writeFileSync(file, JSON.stringify({ pid: 1, host: `${os.hostname()}-elsewhere` }));

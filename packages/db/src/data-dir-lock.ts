@@ -31,6 +31,9 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
+/** Lock files this process holds: a file naming this pid but not in here was left by an earlier process given the same pid. */
+const held = new Set<string>();
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -58,11 +61,13 @@ export function lockDataDir(lockFile: string): { release(): void } {
         linkSync(staged, lockFile);
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (attempt >= 3) throw new DataDirInUseError(lockFile, readHolder(lockFile)?.pid ?? -1);
       }
       const holder = readHolder(lockFile);
       // A lock from another host (a shared volume) cannot be checked from here: it is respected.
-      if (holder && (holder.host !== me.host || (holder.pid !== me.pid && alive(holder.pid)) || holder.pid === me.pid)) {
+      const mine = holder?.pid === me.pid && holder.host === me.host;
+      if (holder && (holder.host !== me.host || (mine ? held.has(lockFile) : alive(holder.pid)))) {
         throw new DataDirInUseError(lockFile, holder.pid);
       }
       // Stale (its holder is gone) or unreadable (a crash while it was written): moved aside, then
@@ -78,6 +83,10 @@ export function lockDataDir(lockFile: string): { release(): void } {
       if (holder && moved && (moved.pid !== holder.pid || moved.host !== holder.host)) {
         try {
           linkSync(aside, lockFile);
+        } catch (error) {
+          // A third starter took the place meanwhile: it and the one put aside both think they hold it,
+          // so this one, at least, stands down.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         } finally {
           unlinkSync(aside);
         }
@@ -88,10 +97,12 @@ export function lockDataDir(lockFile: string): { release(): void } {
   } finally {
     unlinkSync(staged);
   }
+  held.add(lockFile);
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
+    held.delete(lockFile);
     process.off('exit', release);
     const holder = readHolder(lockFile);
     if (holder?.pid === me.pid && holder.host === me.host) unlinkSync(lockFile);
