@@ -7,18 +7,21 @@ import { AppError, retryAfterHeaders } from '@quire/server-kit';
  * OpenAI-style body with the right status (and the provider's retry-after), and the ledger records
  * the code.
  */
-export function toAppError(error: unknown): AppError | unknown {
+export function toAppError(error: unknown, options: { final?: boolean } = {}): AppError | unknown {
   if (AppError.is(error)) return error;
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
     // The hint however long: a wait too long to retry within the request is exactly what the client should know.
-    // Without one, the gateway's own retries and fallbacks have already been spent on this error (or it is not
-    // worth retrying): `x-should-retry: false` tells OpenAI's SDKs, which otherwise retry a 5xx or 429 twice
-    // more, each time through the gateway's whole retry loop again (9 provider calls for one request).
-    const headers: Record<string, string> = retryAfterHeaders(error.retryAfterHintMs, code) ?? { 'x-should-retry': 'false' };
+    // Without one, when the gateway's own retries or fallbacks were spent on this error, or it is not worth
+    // retrying (`final`), `x-should-retry: false` tells OpenAI's SDKs, which otherwise retry a 5xx or 429
+    // twice more, each time through the gateway's whole retry loop again (9 provider calls for one
+    // request). A retryable call the gateway made once (a route with one attempt, a circuit that opened on
+    // it) is the client's to retry.
+    const hint = retryAfterHeaders(error.retryAfterHintMs, code);
+    const headers: Record<string, string> = hint ?? (options.final ? { 'x-should-retry': 'false' } : {});
     return new AppError(code, `${error.provider}: ${error.message}`, {
       details: { provider: error.provider, retryable: error.retryable },
-      headers,
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
       cause: error,
     });
   }

@@ -111,6 +111,18 @@ test("OpenAI's SDK does not retry an upstream failure the gateway already retrie
   openai.script.reset();
 });
 
+test('a retryable failure the gateway called only once (a route with one attempt) is left for the client to retry', async () => {
+  const once = await startBothDoors({ retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 20 } });
+  try {
+    once.openai.script.failNext(1, { status: 500 });
+    const res = await send(once.front, '/v1/chat/completions', chat('once'));
+    expect(res.status).toBe(502);
+    expect(res.headers.get('x-should-retry')).toBeNull();
+  } finally {
+    await once.close();
+  }
+});
+
 test('a gzip body, which the front hands to express, gets the hint too', async () => {
   openai.script.failNext(1, { status: 429, headers: { 'retry-after': '12' } });
   const res = await send(front, '/v1/chat/completions', chat('zipped'), {}, true);

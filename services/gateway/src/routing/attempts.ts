@@ -263,7 +263,9 @@ export async function runPlan<T>(
     if (out.done) return out.value;
     if (clientSignal?.aborted) break;
   }
-  if (lastError !== undefined) throw toAppError(lastError);
+  // Final for the client when more than one provider call was made for it (the gateway's retries or
+  // fallbacks were spent) or when it is not worth retrying at all.
+  if (lastError !== undefined) throw toAppError(lastError, { final: attempt > 1 || !(ProviderError.is(lastError) && lastError.retryable) });
   if (reopensInMs !== undefined) throw circuitsOpen(route, reopensInMs, skipped.filter((note) => note.includes(': circuit ')));
   if (unresolved !== undefined) throw toAppError(unresolved);
   throw new AppError('service_unavailable', `No target of "${route}" could be tried.`);
