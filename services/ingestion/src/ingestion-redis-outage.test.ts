@@ -29,7 +29,11 @@ const proxy = net.createServer((inbound) => {
   inbound.pipe(upstream).pipe(inbound);
 });
 
+/** The proxy's port once cut: nothing listens there any more. */
+let closedPort = 0;
+
 async function cutRedis(): Promise<void> {
+  closedPort = (proxy.address() as net.AddressInfo | null)?.port ?? closedPort;
   const closed = new Promise((resolve) => proxy.close(resolve));
   for (const s of sockets) s.destroy();
   await closed;
@@ -90,4 +94,19 @@ test('with Redis down, /readyz answers 503 at once, an upload is still accepted,
   await server.close();
   await service.stop();
   expect(Date.now() - t0).toBeLessThan(10_000);
+
+  // A new process starting while Redis is still down, with that document unfinished: its start-up
+  // sweep cannot enqueue it, and that must not stop the start (it did: the first enqueue now fails fast).
+  const again = await createIngestionService({
+    db,
+    models: createFakeGatewayModels({ dimensions: 32 }).models,
+    logger: createLogger({ test: 'ingestion-outage-restart' }, 'error'),
+    internalSecret: TEST_SECRET,
+    redisUrl: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo | null)?.port ?? closedPort}`,
+    queueName,
+    limits: { reconcileIntervalMs: 3_600_000 },
+  });
+  await expect(again.start()).resolves.toBeUndefined();
+  expect((await db.query<{ status: string }>('SELECT status FROM documents WHERE id = $1', [id])).rows[0]?.status).toBe('queued');
+  await again.stop();
 });

@@ -68,7 +68,9 @@ export function createReconciler(deps: {
   return {
     sweep,
     async start() {
-      await sweep(true);
+      // Redis down at start (enqueues now fail fast) must not keep the service from starting: the
+      // documents stay queued in the database and the next interval's sweep enqueues them.
+      await sweep(true).catch((error: unknown) => deps.logger.warn('reconciler start-up sweep failed; the next sweep will retry', { err: String(error) }));
       timer = setInterval(() => {
         sweep(false).catch((error) => deps.logger.warn('reconciler sweep failed', { err: String(error) }));
       }, deps.intervalMs);
