@@ -22,6 +22,8 @@ export interface RunnerDeps extends SearchDeps {
    * Another worker handed the run lets it be and looks again after this long.
    */
   runLeaseMs?: number;
+  /** First wait before asking a refusing queue again to take a run (default 1000 ms, doubling to a minute). */
+  kickRetryBaseMs?: number;
 }
 
 const BenchmarkJobSchema = z.object({ benchmarkId: z.string().uuid() });
@@ -77,10 +79,29 @@ export class BenchmarkRunner {
     this.timer.unref?.();
   }
 
-  /** Queues a run (nothing happens if its job is already queued or running). */
-  kick(benchmarkId: string): void {
+  /**
+   * Queues a run (nothing happens if its job is already queued or running). A queue that refuses
+   * (Redis down: enqueues fail fast) is asked again with backoff, up to a minute apart, until it takes
+   * the run or this runner stops: nothing else would queue a run created meanwhile.
+   */
+  kick(benchmarkId: string, failures = 0): void {
     if (this.stopping) return;
-    this.queue.enqueue({ benchmarkId }).catch((error: unknown) => this.deps.logger.error('could not queue a benchmark run', { benchmark_id: benchmarkId, err: String(error) }));
+    this.queue.enqueue({ benchmarkId }).catch((error: unknown) => {
+      const delayMs = Math.min(60_000, (this.deps.kickRetryBaseMs ?? 1000) * 2 ** failures);
+      this.deps.logger.error('could not queue a benchmark run; trying again', { benchmark_id: benchmarkId, err: String(error), retry_in_ms: delayMs });
+      this.later(() => this.kick(benchmarkId, failures + 1), delayMs);
+    });
+  }
+
+  /** A timer stop() clears. */
+  private later(fn: () => void, ms: number): void {
+    if (this.stopping) return;
+    const timer = setTimeout(() => {
+      this.rechecks.delete(timer);
+      fn();
+    }, ms);
+    timer.unref?.();
+    this.rechecks.add(timer);
   }
 
   /** Stops after the case in flight is cancelled; its run stays `running` and its job goes back to the queue. */
@@ -118,12 +139,7 @@ export class BenchmarkRunner {
     const benchmark = await findBenchmark(db, benchmarkId);
     if (!benchmark || (benchmark.status !== 'queued' && benchmark.status !== 'running')) return;
     if (!(await claimRun(db, benchmarkId, this.holder, leaseMs))) {
-      const recheck = setTimeout(() => {
-        this.rechecks.delete(recheck);
-        this.kick(benchmarkId);
-      }, leaseMs);
-      recheck.unref?.();
-      this.rechecks.add(recheck);
+      this.later(() => this.kick(benchmarkId), leaseMs);
       return;
     }
     let held = true;
