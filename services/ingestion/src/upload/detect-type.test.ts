@@ -44,6 +44,9 @@ describe('detectType', () => {
   test('with nothing said about the type, `# ` comment lines are not Markdown; a titled text, or headings with other Markdown syntax, are', () => {
     expect(detectType(bytes('# comment\nkey = 1\n# another\nother = 2\n')).mime).toBe('text/plain');
     expect(detectType(bytes('Intro\n\n# not at the start\n\nbody')).mime).toBe('text/plain');
+    // Sections: headings with blank lines around them, after an opening paragraph.
+    expect(detectType(bytes('Our travel rules.\n\n## Booking\n\nBook early.\n\n## Refunds\n\nKeep receipts.\n')).mime).toBe('text/markdown');
+    expect(detectType(bytes('# comment\nkey = 1\n\n# another\nother = 2\n')).mime).toBe('text/plain');
     // Opening with a title line and a blank line: a titled document (wiki pages sent as JSON text).
     expect(detectType(bytes('# Title\n\nbody')).mime).toBe('text/markdown');
     expect(detectType(bytes('\r\n## Title\r\n\r\nbody')).mime).toBe('text/markdown');

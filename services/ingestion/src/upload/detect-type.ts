@@ -83,13 +83,23 @@ export function looksLikeCsv(text: string, filename?: string | null, declaredMim
   return parseCsvRecords(text.slice(0, 65_536)).length >= 2;
 }
 
-/**
- * A Markdown name or declared type decides; a `.txt` name or `text/plain` keeps plain text (`#`
- * starts comments in licences and config files). Otherwise it takes two headings and some other
- * Markdown syntax: one `# ` line is not enough.
- */
 const TITLED = /^(?:\uFEFF)?(?:[ \t]*\r?\n)*[ ]{0,3}#{1,6}[ \t]+\S[^\n]*\n[ \t]*(?:\r?\n|$)/;
 
+/** Whether the line before `offset` (a line start) is blank or absent, and the line after `end` (a line end) too. */
+function standsAlone(text: string, offset: number, end: number): boolean {
+  const before = text.lastIndexOf('\n', offset - 2);
+  const blankBefore = offset === 0 || text.slice(before + 1, offset).trim() === '';
+  const after = text.indexOf('\n', end + 1);
+  const blankAfter = end >= text.length - 1 || text.slice(end + 1, after < 0 ? text.length : after).trim() === '';
+  return blankBefore && blankAfter;
+}
+
+/**
+ * A Markdown name or declared type decides; a `.txt` name or `text/plain` keeps plain text (`#`
+ * starts comments in licences and config files). Otherwise it takes a `# Title` opening the text,
+ * two headings that stand apart as sections do (blank lines around them), or two headings and some
+ * other Markdown syntax: `# comment` lines over `key = value` lines are none of these.
+ */
 export function looksLikeMarkdown(text: string, filename?: string | null, declaredMime?: string | null): boolean {
   if (filename && MARKDOWN_EXT.test(filename)) return true;
   if (declaredMime && /^text\/(x-)?markdown\b/i.test(declaredMime)) return true;
@@ -101,7 +111,13 @@ export function looksLikeMarkdown(text: string, filename?: string | null, declar
   if (TITLED.test(head)) return true;
   // Setext underlines are left out: licences draw `---` rules under paragraphs.
   const atx = findHeadings(head).filter((h) => /^[ \t]*#/.test(head.slice(h.offset, h.offset + 8)));
-  return atx.length >= 2 && MARKDOWN_SYNTAX.some((re) => re.test(head));
+  if (atx.length < 2) return false;
+  const lineEnd = (from: number) => {
+    const at = head.indexOf('\n', from);
+    return at < 0 ? head.length : at;
+  };
+  if (atx.filter((h) => standsAlone(head, h.offset, lineEnd(h.offset))).length >= 2) return true;
+  return MARKDOWN_SYNTAX.some((re) => re.test(head));
 }
 
 /**
