@@ -69,58 +69,62 @@ function failure(error: unknown, traceId: string) {
  * `response.incomplete` with the whole response and its usage. A failure past the first byte ends
  * the stream with `response.failed` (whose `response.error` says what went wrong) and an `error` event.
  */
-async function streamResponse(body: ResponsesBody, meta: { id: string; createdAt: number }, parts: AsyncIterable<StreamPartV1>, sse: SseWriter, traceId: string) {
+export async function streamResponse(body: ResponsesBody, meta: { id: string; createdAt: number }, parts: AsyncIterable<StreamPartV1>, sse: SseWriter, traceId: string) {
   let sequence = 0;
   const emit = (type: string, fields: Record<string, unknown>) => sse.send({ type, sequence_number: sequence++, ...fields }, type);
   const output: OutputItem[] = [];
-  /** The item being written (events of one item never interleave with another's). */
-  let current: { item: OutputItem; index: number } | undefined;
+  /** The message being written, if any. */
+  let message: { item: OutputMessage; index: number } | undefined;
   /** Output index of each streamed tool call, by the stream's tool-call index. */
   const calls = new Map<number, number>();
 
-  const open = (item: OutputItem) => {
+  const added = (item: OutputItem): number => {
     output.push(item);
-    current = { item, index: output.length - 1 };
-    emit('response.output_item.added', { output_index: current.index, item });
-    if (item.type === 'message') {
-      emit('response.content_part.added', { item_id: item.id, output_index: current.index, content_index: 0, part: outputText('') });
-      item.content.push(outputText(''));
-    }
+    emit('response.output_item.added', { output_index: output.length - 1, item });
+    return output.length - 1;
   };
-  const close = (status: 'completed' | 'incomplete') => {
-    if (!current) return;
-    const { item, index } = current;
-    current = undefined;
+  const closeMessage = (status: 'completed' | 'incomplete') => {
+    if (!message) return;
+    const { item, index } = message;
+    message = undefined;
     item.status = status;
-    if (item.type === 'message') {
-      const text = item.content[0]!.text;
-      emit('response.output_text.done', { item_id: item.id, output_index: index, content_index: 0, text, logprobs: [] });
-      emit('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part: outputText(text) });
-    } else {
-      emit('response.function_call_arguments.done', { item_id: item.id, output_index: index, arguments: item.arguments });
-    }
+    const text = item.content[0]!.text;
+    emit('response.output_text.done', { item_id: item.id, output_index: index, content_index: 0, text, logprobs: [] });
+    emit('response.content_part.done', { item_id: item.id, output_index: index, content_index: 0, part: outputText(text) });
     emit('response.output_item.done', { output_index: index, item });
+  };
+  // Function calls are done only when the answer is: providers may interleave the fragments of
+  // parallel calls, and a call's `done` must carry its whole arguments, with no delta after it.
+  const closeCalls = (status: 'completed' | 'incomplete') => {
+    for (const index of calls.values()) {
+      const item = output[index] as OutputFunctionCall;
+      item.status = status;
+      emit('response.function_call_arguments.done', { item_id: item.id, output_index: index, arguments: item.arguments });
+      emit('response.output_item.done', { output_index: index, item });
+    }
+    calls.clear();
+  };
+  const openMessage = () => {
+    const item: OutputMessage = { id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+    const index = added(item);
+    emit('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part: outputText('') });
+    item.content.push(outputText(''));
+    message = { item, index };
   };
   const text = (delta: string) => {
     if (delta === '') return;
-    if (current?.item.type !== 'message') {
-      close('completed');
-      open({ id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] });
-    }
-    const { item, index } = current!;
-    (item as OutputMessage).content[0]!.text += delta;
+    if (!message) openMessage();
+    const { item, index } = message!;
+    item.content[0]!.text += delta;
     emit('response.output_text.delta', { item_id: item.id, output_index: index, content_index: 0, delta, logprobs: [] });
   };
   const toolCall = (part: Extract<StreamPartV1, { type: 'tool-call-delta' }>) => {
     let index = calls.get(part.index);
     if (index === undefined) {
-      close('completed');
-      open({ id: newId('fc'), type: 'function_call', status: 'in_progress', arguments: '', call_id: part.id ?? newId('call'), name: part.name ?? '' });
-      index = current!.index;
+      closeMessage('completed');
+      index = added({ id: newId('fc'), type: 'function_call', status: 'in_progress', arguments: '', call_id: part.id ?? newId('call'), name: part.name ?? '' });
       calls.set(part.index, index);
     }
-    // A fragment of a call already closed (a provider interleaving parallel calls) still joins its
-    // arguments, so the final response holds them whole.
     const item = output[index] as OutputFunctionCall;
     item.arguments += part.argumentsDelta;
     if (part.argumentsDelta !== '') emit('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: part.argumentsDelta });
@@ -139,8 +143,9 @@ async function streamResponse(body: ResponsesBody, meta: { id: string; createdAt
       else if (part.type === 'finish') {
         const incomplete = incompleteReason(part.finishReason);
         const status = incomplete ? 'incomplete' : 'completed';
-        if (output.length === 0) open({ id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] });
-        close(status);
+        if (output.length === 0) openMessage();
+        closeMessage(status);
+        closeCalls(status);
         emit(`response.${status}`, { response: responseObject(body, meta, { status, output, usage: part.usage, incomplete }) });
         finished = true;
       }
