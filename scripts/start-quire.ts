@@ -86,8 +86,9 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     url: gateway.url,
     db,
     async stop() {
-      await gateway.close();
+      // Ingestion first: its running jobs embed through the gateway, which still listens meanwhile.
       await ingestion.stop();
+      await gateway.close();
       await retrieval.stop();
       await Promise.all(servers.slice(0, 2).map((s) => s.close()));
       await ledger.close();
