@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { startCuttableProxy, testRedisTarget } from '@quire/fakes';
 import { createLogger, type Logger } from '@quire/server-kit';
 import { createBullmqQueue, type BullmqQueueOptions } from './bullmq-queue.js';
 import type { JobDefinition, JobQueue } from './job-queue.js';
@@ -23,26 +24,8 @@ interface Proxy {
 }
 
 async function startProxy(): Promise<Proxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(REDIS_URL.port || 6379), REDIS_URL.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cut: async () => {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
-  };
+  const proxy = await startCuttableProxy(testRedisTarget());
+  return { url: `redis://127.0.0.1:${proxy.port}`, cut: proxy.cut };
 }
 
 type Line = { level: string; msg: string; fields: Record<string, unknown> | undefined };

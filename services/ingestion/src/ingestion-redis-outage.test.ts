@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { openTestDatabase, type Db } from '@quire/db';
+import { startCuttableProxy, testRedisTarget, type CuttableProxy } from '@quire/fakes';
 import { createLogger, listen, type RunningServer } from '@quire/server-kit';
 import { createIngestionService, type IngestionService } from './ingestion-service.js';
 import { createFakeGatewayModels } from './testing/fake-gateway-models.js';
@@ -18,36 +18,24 @@ const queueName = `ingestion-outage-${randomUUID()}`;
 let db: Db;
 let service: IngestionService;
 let server: RunningServer;
-const sockets = new Set<net.Socket>();
-const proxy = net.createServer((inbound) => {
-  const upstream = net.connect(Number(REDIS.port || 6379), REDIS.hostname);
-  for (const s of [inbound, upstream]) {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  }
-  inbound.pipe(upstream).pipe(inbound);
-});
-
+let proxy: CuttableProxy;
 /** The proxy's port once cut: nothing listens there any more. */
 let closedPort = 0;
 
 async function cutRedis(): Promise<void> {
-  closedPort = (proxy.address() as net.AddressInfo | null)?.port ?? closedPort;
-  const closed = new Promise((resolve) => proxy.close(resolve));
-  for (const s of sockets) s.destroy();
-  await closed;
+  closedPort = proxy.port;
+  await proxy.cut();
 }
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxy = await startCuttableProxy(testRedisTarget());
   db = await openTestDatabase();
   service = await createIngestionService({
     db,
     models: createFakeGatewayModels({ dimensions: 32 }).models,
     logger: createLogger({ test: 'ingestion-outage' }, 'error'),
     internalSecret: TEST_SECRET,
-    redisUrl: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+    redisUrl: `redis://127.0.0.1:${proxy.port}`,
     queueName,
     limits: { reconcileIntervalMs: 3_600_000 },
   });
@@ -56,7 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (proxy.listening) await cutRedis();
+  await proxy?.cut();
   await server?.close();
   await service?.stop();
   const connection = new Redis(REDIS.toString(), { maxRetriesPerRequest: null });
@@ -102,7 +90,7 @@ test('with Redis down, /readyz answers 503 at once, an upload is still accepted,
     models: createFakeGatewayModels({ dimensions: 32 }).models,
     logger: createLogger({ test: 'ingestion-outage-restart' }, 'error'),
     internalSecret: TEST_SECRET,
-    redisUrl: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo | null)?.port ?? closedPort}`,
+    redisUrl: `redis://127.0.0.1:${closedPort}`,
     queueName,
     limits: { reconcileIntervalMs: 3_600_000 },
   });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HEADERS } from '@quire/contracts';
+import { startCuttableProxy, testRedisTarget } from '@quire/fakes';
 import { signIdentity } from '@quire/server-kit';
 import { startSocketDatabase } from './testing/socket-database.js';
 import { TEAM_A, TEST_SECRET } from './testing/http.js';
@@ -85,25 +86,13 @@ test('a DATABASE_URL that is not a URL exits 2 with one clear log line', async (
 
 test('with Redis gone, /readyz answers 503 at once and SIGTERM still ends the process', async () => {
   // Redis reached through a proxy this test cuts, as when the Redis container stops.
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((inbound) => {
-    const upstream = net.connect(Number(REDIS.port || 6379), REDIS.hostname);
-    for (const s of [inbound, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    inbound.pipe(upstream).pipe(inbound);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const child = startIngestion({ REDIS_URL: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}` });
+  const proxy = await startCuttableProxy(testRedisTarget());
+  const child = startIngestion({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
   const url = urlOf(await child.waitFor(/"ingestion listening"/));
   for (let i = 0; i < 100 && (await fetch(`${url}/readyz`)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
-  const closed = new Promise((resolve) => proxy.close(resolve));
-  for (const s of sockets) s.destroy();
-  await closed;
+  await proxy.cut();
   await new Promise((resolve) => setTimeout(resolve, 1_000));
 
   const t0 = Date.now();

@@ -23,3 +23,5 @@ export { startFakeOllama, ollamaErrorBody, ollamaPromptTokens, DEFAULT_OLLAMA_RE
 export type { FakeOllama, FakeOllamaOptions } from './fake-ollama.js';
 export { startFakeOpenAIDialect, dialectErrorBody, DEFAULT_DIALECT_REPLY } from './fake-openai-dialects.js';
 export type { FakeOpenAIDialect, FakeOpenAIDialectOptions, OpenAIDialect } from './fake-openai-dialects.js';
+export { startCuttableProxy, testRedisTarget } from './cuttable-proxy.js';
+export type { CuttableProxy } from './cuttable-proxy.js';
