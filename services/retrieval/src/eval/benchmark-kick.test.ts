@@ -1,5 +1,5 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import { AppError, createLogger } from '@quire/server-kit';
+import { AppError, type Logger } from '@quire/server-kit';
 import { createBm25KeywordRetriever } from '../search/bm25-retriever.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { DIMENSIONS } from '../testing/seed.js';
@@ -30,9 +30,12 @@ function flakyQueue(refusals: number) {
   };
 }
 
+/** The refusals are logged at error level by design; here they would only be noise in the test output. */
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
 const runnerWith = (queue: unknown) =>
   new BenchmarkRunner(
-    { db, models: createFakeGatewayModels(db, DIMENSIONS), keyword: createBm25KeywordRetriever(db), internalSecret: 'test-secret-test-secret-test-secret-0123', logger: createLogger({}, 'error'), kickRetryBaseMs: 10 },
+    { db, models: createFakeGatewayModels(db, DIMENSIONS), keyword: createBm25KeywordRetriever(db), internalSecret: 'test-secret-test-secret-test-secret-0123', logger: quiet, kickRetryBaseMs: 10 },
     queue as never,
   );
 
