@@ -7,10 +7,15 @@ export interface PostgresOptions {
   max?: number;
   /** Told when the server drops an idle connection; a process warning by default. */
   onIdleError?: (error: Error) => void;
+  /**
+   * How long opening a connection may take (default 10 s). pg's own default is to wait for ever, so a
+   * database host that accepts TCP but never answers hung start-up and every readiness probe.
+   */
+  connectTimeoutMs?: number;
 }
 
 export function openPostgres(connectionString: string, options: PostgresOptions = {}): Db {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   // An idle connection the server drops (a restart, a failover, pg_terminate_backend) makes the pool emit
   // 'error'; unheard, that event would end the process. pg has already removed the broken client and the
   // next query opens a new one, so a warning is all it takes. A query in flight gets its own error.
