@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { openPostgres, openTestDatabase, type Db, type PostgresTestDatabase } from '@quire/db';
-import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
+import { startFakeOpenAI, startServiceProcess, type FakeOpenAI, type ServiceProcess } from '@quire/fakes';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from './testing/gateway-harness.js';
 
 /**
@@ -28,54 +28,16 @@ async function startDatabase(): Promise<{ url: string; stop(): Promise<void> }> 
   return { url: `postgres://postgres@${server.getServerConn()}/postgres`, stop: async () => (await server.stop(), await db.close()) };
 }
 
-interface Child {
-  process: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, ms?: number): Promise<string>;
-}
-
-function startGateway(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', QUIRE_LOG_LEVEL: 'info',
-      DATABASE_URL: database.url, QUIRE_INTERNAL_SECRET: 'main-test-secret-main-test-secret-0123',
-      QUIRE_INGESTION_URL: 'http://127.0.0.1:9', QUIRE_RETRIEVAL_URL: 'http://127.0.0.1:9', QUIRE_HOST: '127.0.0.1', QUIRE_PORT: '0',
-      OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: slow.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai', QUIRE_ADMIN_KEY: TEST_ADMIN_KEY,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startGateway(env: Record<string, string>): ServiceProcess {
+  const child = startServiceProcess(ROOT, 'services/gateway/src/main.ts', {
+    QUIRE_LOG_LEVEL: 'info',
+    DATABASE_URL: database.url, QUIRE_INTERNAL_SECRET: 'main-test-secret-main-test-secret-0123',
+    QUIRE_INGESTION_URL: 'http://127.0.0.1:9', QUIRE_RETRIEVAL_URL: 'http://127.0.0.1:9', QUIRE_HOST: '127.0.0.1', QUIRE_PORT: '0',
+    OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: slow.url, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai', QUIRE_ADMIN_KEY: TEST_ADMIN_KEY,
+    ...env,
   });
-  children.push(child);
-  const lines: string[] = [];
-  let waiters: (() => void)[] = [];
-  const collect = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split('\n').filter(Boolean));
-    for (const w of waiters) w();
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    process: child,
-    lines,
-    exited,
-    waitFor: (pattern, ms = 30_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const line = lines.find((l) => pattern.test(l));
-          if (!line) return false;
-          clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== onLine);
-          resolve(line);
-          return true;
-        };
-        const onLine = () => void check();
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in ${ms} ms:\n${lines.join('\n')}`)), ms);
-        if (!check()) waiters.push(onLine);
-      }),
-  };
+  children.push(child.process);
+  return child;
 }
 
 const jsonLines = (lines: string[]) => lines.map((l) => JSON.parse(l) as { level: string; msg: string; reason?: string; err?: string; url?: string });

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HEADERS } from '@quire/contracts';
-import { startCuttableProxy, testRedisTarget } from '@quire/fakes';
+import { exitWithin, startCuttableProxy, startServiceProcess, testRedisTarget, type ServiceProcess } from '@quire/fakes';
 import { signIdentity } from '@quire/server-kit';
 import { startSocketDatabase } from './testing/socket-database.js';
 import { TEAM_A, TEST_SECRET } from './testing/http.js';
@@ -20,46 +20,16 @@ const queueName = `ingestion-main-${randomUUID()}`;
 let database: Awaited<ReturnType<typeof startSocketDatabase>>;
 const children: ChildProcess[] = [];
 
-interface Child {
-  process: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, ms?: number): Promise<string>;
-}
-
-function startIngestion(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingestion/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', QUIRE_LOG_LEVEL: 'info',
-      DATABASE_URL: database.url, QUIRE_INTERNAL_SECRET: TEST_SECRET, INGESTION_HOST: '127.0.0.1', INGESTION_PORT: '0', INGESTION_QUEUE: queueName,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startIngestion(env: Record<string, string>): ServiceProcess {
+  const child = startServiceProcess(ROOT, 'services/ingestion/src/main.ts', {
+    QUIRE_LOG_LEVEL: 'info',
+    DATABASE_URL: database.url, QUIRE_INTERNAL_SECRET: TEST_SECRET, INGESTION_HOST: '127.0.0.1', INGESTION_PORT: '0', INGESTION_QUEUE: queueName,
+    ...env,
   });
-  children.push(child);
-  const lines: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    process: child,
-    lines,
-    exited,
-    async waitFor(pattern, ms = 30_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const line = lines.find((l) => pattern.test(l));
-        if (line) return line;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line matching ${pattern}:\n${lines.join('\n')}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-  };
+  children.push(child.process);
+  return child;
 }
 
-/** Resolves with the exit code, or with 'still running' after `ms`. */
-const exitWithin = (child: Child, ms: number) => Promise.race([child.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), ms).unref())]);
 const urlOf = (line: string) => (JSON.parse(line) as { url: string }).url;
 
 beforeAll(async () => {

@@ -25,3 +25,5 @@ export { startFakeOpenAIDialect, dialectErrorBody, DEFAULT_DIALECT_REPLY } from 
 export type { FakeOpenAIDialect, FakeOpenAIDialectOptions, OpenAIDialect } from './fake-openai-dialects.js';
 export { startCuttableProxy, testRedisTarget } from './cuttable-proxy.js';
 export type { CuttableProxy } from './cuttable-proxy.js';
+export { exitWithin, startServiceProcess } from './service-process.js';
+export type { ServiceProcess } from './service-process.js';
