@@ -25,12 +25,24 @@ const blank = (text: string, start: number, end: number) => text.slice(start, en
  * Where the headings that end `span` begin (the chunk's text after them is blank), or undefined when
  * it does not end with one. Headings in a row ("# Part" then "## Chapter") go together.
  */
+/** The index of the first mark at or after `offset` (marks are in document order). */
+function firstAtOrAfter(marks: HeadingMark[], offset: number): number {
+  let lo = 0;
+  let hi = marks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (marks[mid]!.offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function trailingHeadingsAt(text: string, span: Span, marks: HeadingMark[]): number | undefined {
   let cut: number | undefined;
   let after = span.end;
-  for (let i = marks.length - 1; i >= 0; i--) {
+  // From the last mark inside the span, found by bisection: a long document has one mark list for all its chunks.
+  for (let i = firstAtOrAfter(marks, span.end) - 1; i >= 0; i--) {
     const mark = marks[i]!;
-    if (mark.offset >= span.end) continue;
     if (mark.offset < span.start) break;
     if (!blank(text, headingEnd(text, mark), after)) break;
     cut = mark.offset;
@@ -82,7 +94,8 @@ export function keepHeadingsWithBodies(text: string, spans: Span[], marks: Headi
  */
 export function bodyOffset(text: string, span: Span, marks: HeadingMark[]): number {
   let at = span.start;
-  for (const mark of marks) {
+  for (let i = firstAtOrAfter(marks, span.start); i < marks.length; i++) {
+    const mark = marks[i]!;
     if (mark.offset < at) continue;
     if (mark.offset >= span.end || !blank(text, at, mark.offset)) break;
     at = Math.min(headingEnd(text, mark), span.end);
