@@ -40,7 +40,7 @@ beforeAll(async () => {
     embeddingModel: 'fake/embed',
     generationModel: 'fake/gen',
     documents: [
-      { title: 'Salaries 2025', chunks: [{ text: 'The CEO salary is 950000 euros per year plus bonus.', page: 1 }] },
+      { title: 'Salaries 2025', chunks: [{ text: 'The CEO salary is 950,000 euros per year plus bonus.', page: 1 }] },
       { title: 'Canteen', chunks: [{ text: 'The canteen opens at noon and serves soup.', page: 1 }] },
     ],
   });
@@ -49,7 +49,7 @@ beforeAll(async () => {
     const system = String(o.messages[0]?.content ?? '');
     // The rewrite echoes its prompt, as a model may, to show what reaches `rewritten_query`.
     if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s+/g, ' ').slice(0, 500)}`];
-    return [JSON.stringify(o.messages).includes('950000') ? 'The CEO salary is 950000 euros [1].' : 'The canteen opens at noon [1].'];
+    return [JSON.stringify(o.messages).includes('950,000') ? 'The CEO salary is 950,000 euros [1].' : 'The canteen opens at noon [1].'];
   };
   const service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
   server = await listen(service.app, 0);
@@ -65,24 +65,24 @@ const ask = (who: Identity, question: string, conversationId?: string) =>
 test('an answer drawn from a restricted document is readable only by keys that may read the document', async () => {
   const hr = await ask(HR, 'What is the CEO salary?');
   expect(hr.status).toBe(200);
-  expect(hr.json.answer).toContain('950000');
+  expect(hr.json.answer).toContain('950,000');
   const id = hr.json.query_id as string;
 
   const own = await call(HR, `/v1/queries/${id}`);
   expect(own.status).toBe(200);
-  expect(own.json.citations[0].quote).toContain('950000');
+  expect(own.json.citations[0].quote).toContain('950,000');
   expect((await call(HR_TOO, `/v1/queries/${id}`)).status).toBe(200);
 
   // Missing, not forbidden: the id must not confirm that such a query exists.
   for (const who of [PLAIN, ADMIN]) {
     const other = await call(who, `/v1/queries/${id}`);
     expect(other.status).toBe(404);
-    expect(JSON.stringify(other.json)).not.toContain('950000');
+    expect(JSON.stringify(other.json)).not.toContain('950,000');
     expect((await call(who, `/v1/queries/${id}/feedback`, { rating: 'up' })).status).toBe(404);
     // Replay spends money, so a member is refused by role before any lookup (403 says nothing about the id).
     const replay = await call(who, `/v1/queries/${id}/replay`, { configuration: { name: 'replay', mode: 'vector', top_k: 3 } });
     expect(replay.status).toBe(who === PLAIN ? 403 : 404);
-    expect(JSON.stringify(replay.json)).not.toContain('950000');
+    expect(JSON.stringify(replay.json)).not.toContain('950,000');
   }
 });
 
@@ -92,11 +92,11 @@ test('a conversation that drew on a restricted document is continued only by key
 
   const plain = await ask(PLAIN, 'and the bonus?', conversation);
   expect(plain.status).toBe(404);
-  expect(JSON.stringify(plain.json)).not.toContain('950000');
+  expect(JSON.stringify(plain.json)).not.toContain('950,000');
 
   const again = await ask(HR, 'and the bonus?', conversation);
   expect(again.status).toBe(200);
-  expect(again.json.rewritten_query).toContain('950000');
+  expect(again.json.rewritten_query).toContain('950,000');
   expect((await ask(HR_TOO, 'and per month?', conversation)).status).toBe(200);
 });
 
