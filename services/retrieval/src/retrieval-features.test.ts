@@ -2,13 +2,14 @@ import type { Db } from '@quire/db';
 import { openTestDatabase } from '@quire/db';
 import { AnswerResponseSchema, SearchResponseSchema, type Identity } from '@quire/contracts';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from './retrieval-service.js';
+import { createRetrievalService, type RetrievalService } from './retrieval-service.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from './testing/fake-gateway-models.js';
 import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from './testing/seed.js';
 
 const SECRET = 'test-secret-for-retrieval-0123456789';
 const TEAM_A: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
 
+let service: RetrievalService | undefined;
 let db: Db;
 let server: RunningServer;
 let models: FakeGatewayModels;
@@ -58,12 +59,14 @@ beforeAll(async () => {
   });
   foreign = await seedCollection(db, { teamId: 'team-b', name: 'foreign', embeddingModel: null, generationModel: null, documents: [HARBOUR_GUIDE] });
   await db.query(`UPDATE documents SET metadata = metadata || '{"published": "2024-06-01"}'::jsonb WHERE id = $1`, [garden.documentIds[0]]);
-  const service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
+  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
   server = await listen(service.app, 0);
 });
 
 afterAll(async () => {
   await server?.close();
+  // The benchmark runner resumes runs in the background; stop it before the database closes.
+  await service?.stop();
   await db?.close();
 });
 

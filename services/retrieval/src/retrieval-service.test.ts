@@ -3,7 +3,7 @@ import { openTestDatabase } from '@quire/db';
 import { AnswerResponseSchema, SearchResponseSchema, type Identity } from '@quire/contracts';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
 import { NO_ANSWER } from './answer/prompt.js';
-import { createRetrievalService } from './retrieval-service.js';
+import { createRetrievalService, type RetrievalService } from './retrieval-service.js';
 import { bm25KeywordQuery } from './search/bm25-retriever.js';
 import { vectorQuery } from './search/vector-search.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from './testing/fake-gateway-models.js';
@@ -15,6 +15,7 @@ const TEAM_A: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', g
 const TEAM_B: Identity = { team_id: 'team-b', key_id: 'key-b', role: 'member', groups: [] };
 const QUESTION = 'When is high tide at Port Zephyr?';
 
+let service: RetrievalService | undefined;
 let db: Db;
 let server: RunningServer;
 let models: FakeGatewayModels;
@@ -61,12 +62,14 @@ beforeAll(async () => {
   bare = await seedCollection(db, { teamId: 'team-a', name: 'bare', embeddingModel: null, generationModel: null, withIndexVersion: false, documents: [] });
   await seedCollection(db, { teamId: 'team-b', name: 'other', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
   planted = main.chunkIds[0]![2]!;
-  const service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
+  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
   server = await listen(service.app, 0);
 });
 
 afterAll(async () => {
   await server?.close();
+  // The benchmark runner resumes runs in the background; stop it before the database closes.
+  await service?.stop();
   await db?.close();
 });
 

@@ -2,7 +2,7 @@ import type { Db } from '@quire/db';
 import { openTestDatabase } from '@quire/db';
 import type { Identity } from '@quire/contracts';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from '../retrieval-service.js';
+import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
 
@@ -16,6 +16,7 @@ const HR_TOO: Identity = { team_id: 'team-a', key_id: 'key-hr-2', role: 'member'
 const PLAIN: Identity = { team_id: 'team-a', key_id: 'key-plain', role: 'member', groups: [] };
 const ADMIN: Identity = { team_id: 'team-a', key_id: 'key-admin', role: 'admin', groups: [] };
 
+let service: RetrievalService | undefined;
 let db: Db;
 let server: RunningServer;
 let models: FakeGatewayModels;
@@ -51,11 +52,13 @@ beforeAll(async () => {
     if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s+/g, ' ').slice(0, 500)}`];
     return [JSON.stringify(o.messages).includes('950,000') ? 'The CEO salary is 950,000 euros [1].' : 'The canteen opens at noon [1].'];
   };
-  const service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
+  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
   server = await listen(service.app, 0);
 });
 afterAll(async () => {
   await server?.close();
+  // The benchmark runner resumes runs in the background; stop it before the database closes.
+  await service?.stop();
   await db?.close();
 });
 

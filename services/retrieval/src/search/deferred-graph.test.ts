@@ -3,7 +3,7 @@ import { SearchResponseSchema, type Identity } from '@quire/contracts';
 import { fakeEmbedding } from '@quire/fakes';
 import { hnswIndexName, moveIntoGraph, startVersionGraph } from '@quire/index-versions';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from '../retrieval-service.js';
+import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 import { vectorQuery } from './vector-search.js';
@@ -20,6 +20,7 @@ const FILLER = {
   title: 'Filler',
   chunks: Array.from({ length: 60 }, (_, i) => ({ text: `Logbook entry ${i}: ${['calm sea', 'north wind', 'ferry late', 'harbour busy', 'rain at noon'][i % 5]} near pier ${i % 7}.` })),
 };
+let service: RetrievalService | undefined;
 let db: Db;
 let server: RunningServer;
 let seeded: SeededCollection;
@@ -27,12 +28,14 @@ let seeded: SeededCollection;
 beforeAll(async () => {
   db = await openTestDatabase();
   seeded = await seedCollection(db, { teamId: TEAM.team_id, name: 'deferred', embeddingModel: 'fake/embed', generationModel: null, hnsw: 'exact', documents: [HARBOUR_GUIDE, GARDEN_NOTES, FILLER] });
-  const service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({}, 'error'), internalSecret: SECRET });
+  service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({}, 'error'), internalSecret: SECRET });
   server = await listen(service.app, 0);
 });
 
 afterAll(async () => {
   await server?.close();
+  // The benchmark runner resumes runs in the background; stop it before the database closes.
+  await service?.stop();
   await db?.close();
 });
 
