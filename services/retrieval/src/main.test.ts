@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { exitWithin, startServiceProcess } from '@quire/fakes';
 
 /**
  * services/retrieval/src/main.ts as docker-compose runs it: without DATABASE_URL it refuses to start
@@ -8,27 +8,18 @@ import { fileURLToPath } from 'node:url';
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function runRetrieval(env: Record<string, string>): Promise<{ code: number | null; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/retrieval/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', QUIRE_LOG_LEVEL: 'info',
-      QUIRE_INTERNAL_SECRET: 'retrieval-main-test-secret', QUIRE_GATEWAY_URL: 'http://127.0.0.1:9', RETRIEVAL_HOST: '127.0.0.1', RETRIEVAL_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function runRetrieval(env: Record<string, string>): Promise<{ code: number | null; lines: string[] }> {
+  const child = startServiceProcess(ROOT, 'services/retrieval/src/main.ts', {
+    QUIRE_LOG_LEVEL: 'info',
+    QUIRE_INTERNAL_SECRET: 'retrieval-main-test-secret', QUIRE_GATEWAY_URL: 'http://127.0.0.1:9', RETRIEVAL_HOST: '127.0.0.1', RETRIEVAL_PORT: '0',
+    ...env,
   });
-  const lines: string[] = [];
-  child.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  // Never expected to start: the harness kills one that does, so the test fails instead of hanging.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, lines });
-    }),
-  );
+  // Never expected to start: one that does is killed, so the test fails instead of hanging.
+  const code = await exitWithin(child, 30_000);
+  if (code !== 'still running') return { code, lines: child.lines };
+  child.process.kill('SIGKILL');
+  await child.exited;
+  return { code: null, lines: child.lines };
 }
 
 const parsed = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
