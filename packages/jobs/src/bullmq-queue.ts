@@ -112,6 +112,9 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
       if (!(await settlesWithin(w.close(true), FORCED_STEP_MS))) logger.warn('the queue worker did not close; leaving it', fields);
       return;
     }
+    // An idle worker closes at once: BullMQ's close() first disconnects its own blocking connection (a
+    // BZPOPMIN of up to drainDelay, 5 s), and running jobs report back on the other one. Held to that
+    // by bullmq-queue-stop.test.ts.
     const closing = w.close();
     if (await settlesWithin(closing, stopTimeoutMs)) return;
     // close(true) now would only return the close in progress. Disconnected first, so that BullMQ cannot

@@ -21,15 +21,81 @@ export interface ListenOptions {
   logger?: Logger;
 }
 
+/**
+ * A server's stop as its requests see it. Requests in progress are waited for, which suits an answer
+ * that ends by itself; a live stream (progress events) would hold the stop for the whole drain
+ * deadline, so it listens here and ends early, asking its client to reconnect.
+ */
+export interface Drain {
+  /** True once close() has begun. */
+  readonly draining: boolean;
+  /**
+   * Runs `listener` once when close() begins; in a microtask if it has begun already, so a request that
+   * arrives while stopping (on a kept-alive connection) is told as well. Returns a function that removes it.
+   */
+  onDrain(listener: () => void): () => void;
+}
+
 export interface RunningServer {
   server: Server;
   url: string;
   port: number;
+  /** Begins with close(); the same drain `drainOf(res)` gives this server's requests. */
+  drain: Drain;
   /**
-   * Stops accepting connections, closes idle keep-alive ones, lets requests in progress finish (up to
-   * the drain deadline, then cuts them off), and resolves once every connection is closed.
+   * Stops accepting connections, closes idle keep-alive ones, tells the drain's listeners, lets
+   * requests in progress finish (up to the drain deadline, then cuts them off), and resolves once
+   * every connection is closed.
    */
   close(): Promise<void>;
+}
+
+/** The drain of a response's server: set for each request a listen() server takes. */
+const drains = new WeakMap<ServerResponse, Drain>();
+
+/** For responses of servers not started by listen() (tests' own servers): they never drain. */
+const NEVER: Drain = { draining: false, onDrain: () => () => undefined };
+
+/** The drain of the server answering `res` (see Drain); a server not started by listen() never drains. */
+export function drainOf(res: ServerResponse): Drain {
+  return drains.get(res) ?? NEVER;
+}
+
+/** A Drain and the function that begins it; a listener that throws is logged and does not stop the others. */
+function createDrain(logger: Logger | undefined): { drain: Drain; begin(): void } {
+  const listeners = new Set<() => void>();
+  let draining = false;
+  const run = (listener: () => void) => {
+    try {
+      listener();
+    } catch (error) {
+      logger?.error('a drain listener failed', { err: String((error as Error)?.stack ?? error) });
+    }
+  };
+  const drain: Drain = {
+    get draining() {
+      return draining;
+    },
+    onDrain(listener) {
+      if (draining) {
+        let removed = false;
+        queueMicrotask(() => {
+          if (!removed) run(listener);
+        });
+        return () => void (removed = true);
+      }
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+  const begin = () => {
+    if (draining) return;
+    draining = true;
+    const told = [...listeners];
+    listeners.clear();
+    for (const listener of told) run(listener);
+  };
+  return { drain, begin };
 }
 
 /**
@@ -40,12 +106,14 @@ export function listen(app: Express | RequestListener, port: number, host = '127
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
+  const { drain, begin: beginDrain } = createDrain(options.logger);
   const server = http.createServer();
   // Registered before the app, so a response the app answers synchronously is still seen unsent.
   server.on('request', (_req, res: ServerResponse) => {
     // A request that came in on a kept-alive connection while stopping: its connection goes with it.
     if (closing) res.setHeader('connection', 'close');
     inFlight.add(res);
+    drains.set(res, drain);
     res.once('close', () => {
       inFlight.delete(res);
       // A finished response leaves its keep-alive connection idle, and an idle one would hold close() for keepAliveTimeout.
@@ -62,6 +130,8 @@ export function listen(app: Express | RequestListener, port: number, host = '127
       });
       server.closeIdleConnections();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      // After the headers above, so that a response a listener ends at once still says its connection closes.
+      beginDrain();
       deadline = setTimeout(() => {
         if (inFlight.size > 0) options.logger?.warn('drain deadline passed; cutting off the requests still in progress', { requests: inFlight.size, drain_ms: drainMs });
         server.closeAllConnections();
@@ -75,7 +145,7 @@ export function listen(app: Express | RequestListener, port: number, host = '127
     server.once('listening', () => {
       const address = server.address() as AddressInfo;
       server.keepAliveTimeout = 65_000;
-      resolve({ server, port: address.port, url: `http://${host}:${address.port}`, close });
+      resolve({ server, port: address.port, url: `http://${host}:${address.port}`, drain, close });
     });
   });
 }

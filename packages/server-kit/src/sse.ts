@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { drainOf } from './listen.js';
 
 export interface SseWriter {
   /**
@@ -16,12 +17,25 @@ export interface SseWriter {
   onClose(listener: () => void): void;
 }
 
+/** An open SSE response: its writer, and the stop of its server for a stream that would otherwise last. */
+export interface SseStream extends SseWriter {
+  /**
+   * True once the server began to stop (see listen()'s Drain). A stream that would otherwise last
+   * (live progress) should end now with an event asking the client to reconnect: it would hold the
+   * stop for the whole drain deadline, and its client is better served by another replica. A stream
+   * that ends by itself (an answer being generated) ignores this and is waited for.
+   */
+  readonly draining: boolean;
+  /** Runs `listener` once when the server begins to stop while this stream is open (soon, if it already has). */
+  onDrain(listener: () => void): void;
+}
+
 /**
  * Starts an SSE response. `flushHeaders: false` lets the headers travel with the first event, one
  * socket write instead of two, for a caller that sends its first event at once (the gateway opens its
  * stream only when the provider's first part is in hand).
  */
-export function openSse(res: ServerResponse, options: { flushHeaders?: boolean } = {}): SseWriter {
+export function openSse(res: ServerResponse, options: { flushHeaders?: boolean } = {}): SseStream {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
@@ -30,7 +44,17 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
   if (options.flushHeaders !== false) res.flushHeaders();
   let closed = false;
   const listeners: (() => void)[] = [];
+  const drain = drainOf(res);
+  const drainListeners: (() => void)[] = [];
+  let drained = false;
+  // One registration per stream, taken back when it ends: the server's drain outlives every stream.
+  const stopWatchingDrain = drain.onDrain(() => {
+    drained = true;
+    if (closed || res.writableEnded) return;
+    for (const l of drainListeners) l();
+  });
   res.on('close', () => {
+    stopWatchingDrain();
     if (!res.writableFinished) {
       closed = true;
       for (const l of listeners) l();
@@ -79,6 +103,16 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     },
     onClose(listener) {
       listeners.push(listener);
+    },
+    get draining() {
+      return drain.draining;
+    },
+    onDrain(listener) {
+      if (!drained) drainListeners.push(listener);
+      else
+        queueMicrotask(() => {
+          if (!closed && !res.writableEnded) listener();
+        });
     },
   };
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { listen } from '@quire/server-kit';
 import { platformRouter, type UpstreamError } from './platform-proxy.js';
 
 /** A stand-in service: answers by path, as retrieval would. */
@@ -88,5 +89,108 @@ describe('platformRouter hooks', () => {
     expect((await post('/v1/collections/text/search')).status).toBe(404);
     await settled();
     expect(seen.length).toBe(before);
+  });
+});
+
+describe('streams when the gateway stops', () => {
+  /** A stand-in ingestion whose progress stream never ends by itself; `/split/events` leaves an event half-sent for 300 ms. */
+  function startStreamingUpstream() {
+    const closedStreams: string[] = [];
+    const server = http.createServer((req, res) => {
+      const path = req.url ?? '';
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      res.on('close', () => closedStreams.push(path));
+      if (path.endsWith('/events')) {
+        res.write('event: progress\ndata: {"n":1}\n\n');
+        if (path.includes('/split/')) {
+          res.write('event: progress\ndata: {"n"');
+          setTimeout(() => res.write(':2}\n\n'), 300);
+        }
+        return;
+      }
+      // An answer being generated (POST, not a live stream): it ends by itself.
+      res.write('data: {"delta":"a"}\n\n');
+      setTimeout(() => res.end('data: [DONE]\n\n'), 400);
+    });
+    return new Promise<{ url: string; closedStreams: string[]; close: () => Promise<void> }>((resolve) =>
+      server.listen(0, '127.0.0.1', () =>
+        resolve({
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          closedStreams,
+          close: () => new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+        }),
+      ),
+    );
+  }
+
+  async function startGateway(upstreamUrl: string) {
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.traceId = 'trace-1';
+      res.locals.identity = { team_id: 't', key_id: 'k', role: 'member', groups: [] };
+      next();
+    });
+    app.use(platformRouter({ ingestionUrl: upstreamUrl, retrievalUrl: upstreamUrl }, 'secret'));
+    return listen(app, 0, '127.0.0.1', { drainMs: 10_000 });
+  }
+
+  /** Resolves once the first event is in; `rest()` reads to the end. */
+  async function openStream(url: string, init: RequestInit = {}) {
+    const res = await fetch(url, init);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    return {
+      res,
+      async rest() {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return text;
+          text += decoder.decode(value, { stream: true });
+        }
+      },
+    };
+  }
+
+  let upstream: Awaited<ReturnType<typeof startStreamingUpstream>>;
+  beforeAll(async () => {
+    upstream = await startStreamingUpstream();
+  });
+  afterAll(() => upstream.close());
+
+  const reconnect = (id: string) => `event: reconnect\nretry: 1000\ndata: ${JSON.stringify({ id, reason: 'shutdown', retry_ms: 1000 })}\n\n`;
+
+  test('an open progress stream ends at once with a reconnect event, and its service side is closed', async () => {
+    const gateway = await startGateway(upstream.url);
+    const stream = await openStream(`${gateway.url}/v1/documents/doc-1/events`);
+    expect(stream.res.status).toBe(200);
+    const t0 = Date.now();
+    await gateway.close();
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(await stream.rest()).toBe(`event: progress\ndata: {"n":1}\n\n${reconnect('doc-1')}`);
+    for (let i = 0; i < 100 && !upstream.closedStreams.includes('/v1/documents/doc-1/events'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(upstream.closedStreams).toContain('/v1/documents/doc-1/events');
+  });
+
+  test('an event half passed on when the stop begins is finished first, never cut', async () => {
+    const gateway = await startGateway(upstream.url);
+    const stream = await openStream(`${gateway.url}/v1/documents/split/events`);
+    await gateway.close();
+    expect(await stream.rest()).toBe(`event: progress\ndata: {"n":1}\n\nevent: progress\ndata: {"n":2}\n\n${reconnect('split')}`);
+  });
+
+  test('an answer stream (not a live one) is waited for, whole', async () => {
+    const gateway = await startGateway(upstream.url);
+    const stream = await openStream(`${gateway.url}/v1/collections/c/answer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await gateway.close();
+    expect(await stream.rest()).toBe('data: {"delta":"a"}\n\ndata: [DONE]\n\n');
   });
 });

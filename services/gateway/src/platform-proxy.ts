@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Request, RequestHandler, Response, NextFunction, Router } from 'express';
 import express from 'express';
 import { HEADERS } from '@quire/contracts';
-import { AppError, signIdentity } from '@quire/server-kit';
+import { AppError, drainOf, signIdentity } from '@quire/server-kit';
 import type { CallerLocals } from './caller-identity.js';
 import { kbChatLocals } from './model-api/kb-chat.js';
 import { watchRefusal, type UpstreamError } from './upstream-error.js';
@@ -27,14 +27,63 @@ export interface PlatformHooks {
   onUpstreamError?: (req: Request, res: Response, error: UpstreamError) => void;
 }
 
+/** The `retry:` hint of a live stream the gateway ends as it stops: ingestion's own (its poll interval, at least 1 s). */
+const LIVE_STREAM_RETRY_MS = 1_000;
+
+/** True when what was passed on so far ends between two events (or nothing was). */
+function endsAnEvent(tail: string): boolean {
+  return tail === '' || tail.endsWith('\n\n') || tail.endsWith('\r\n\r\n');
+}
+
+/**
+ * A live stream (an EventSource's subscription, such as a document's progress events) lasts until the
+ * service ends it, so it would hold this gateway's stop for the whole drain deadline. When the gateway
+ * begins to stop, the stream ends at the next event boundary (never inside an event) with a
+ * `reconnect` event (`reason: 'shutdown'`), as the service itself does when it stops, and the
+ * service's side is closed: the client reconnects through another gateway or the restarted one.
+ */
+function endOnDrain(id: string | undefined, res: Response, upstream: http.ClientRequest, upstreamRes: http.IncomingMessage): void {
+  let tail = '';
+  let draining = false;
+  const end = () => {
+    stopWatching();
+    upstreamRes.unpipe(res);
+    upstreamRes.off('data', onData);
+    // Closing the service's side may surface as an 'aborted' error on the answer; the client's side ends below.
+    upstreamRes.on('error', () => undefined);
+    upstream.destroy();
+    const data = { ...(id !== undefined ? { id } : {}), reason: 'shutdown', retry_ms: LIVE_STREAM_RETRY_MS };
+    res.end(`event: reconnect\nretry: ${LIVE_STREAM_RETRY_MS}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  // Registered after pipe(): a chunk has been written to the client by the time it is looked at here.
+  const onData = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('latin1')).slice(-4);
+    if (draining && endsAnEvent(tail)) end();
+  };
+  upstreamRes.on('data', onData);
+  const stopWatching = drainOf(res).onDrain(() => {
+    if (res.writableEnded || res.destroyed) return;
+    draining = true;
+    if (endsAnEvent(tail)) end();
+  });
+  res.once('close', stopWatching);
+}
+
+export interface ForwardOptions {
+  /** The answer may be a live stream that lasts until the service ends it: ended early when the gateway stops (see endOnDrain). */
+  liveStream?: boolean;
+}
+
 /**
  * Forwards the platform API to the service that owns it, streaming both ways (uploads and SSE
  * answers are never buffered here), with the caller's identity signed for the service.
  */
-function forwardTo(service: UpstreamError['service'], baseUrl: string, internalSecret: string, hooks: PlatformHooks) {
+function forwardTo(service: UpstreamError['service'], baseUrl: string, internalSecret: string, hooks: PlatformHooks, options: ForwardOptions = {}) {
   const target = new URL(baseUrl);
   return (req: Request, res: Response, next: NextFunction) => {
     const locals = res.locals as CallerLocals;
+    // Read now: the route's params are the request's only while this handler runs.
+    const streamId = typeof req.params.id === 'string' ? req.params.id : undefined;
     const headers: Record<string, string> = {};
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = req.headers[name];
@@ -55,9 +104,12 @@ function forwardTo(service: UpstreamError['service'], baseUrl: string, internalS
         if (contentType.startsWith('text/event-stream')) res.flushHeaders();
         watchRefusal(upstreamRes, service, (error) => hooks.onUpstreamError?.(req, res, error));
         upstreamRes.pipe(res);
+        if (options.liveStream && contentType.startsWith('text/event-stream')) endOnDrain(streamId, res, upstream, upstreamRes);
       },
     );
     upstream.on('error', (error) => {
+      // A live stream this gateway ended as it stopped: its last event is on its way out.
+      if (res.writableEnded) return;
       if (res.headersSent) {
         res.destroy(error);
         return;
@@ -76,6 +128,7 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   const router = express.Router();
   const admitted = (forward: RequestHandler): RequestHandler[] => (hooks.admit ? [hooks.admit, forward] : [forward]);
   const toIngestion = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks));
+  const toIngestionLive = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks, { liveStream: true }));
   const toRetrieval = admitted(forwardTo('retrieval', upstreams.retrievalUrl, internalSecret, hooks));
   // Lets /v1/chat/completions forward `kb/<collection>` models to retrieval (model-api/kb-chat.ts).
   router.use(kbChatLocals(upstreams.retrievalUrl, internalSecret, hooks.onUpstreamError));
@@ -98,6 +151,7 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   router.all('/v1/queries/*rest', toRetrieval);
   router.all('/v1/collections', toIngestion);
   router.all('/v1/collections/*rest', toIngestion);
+  router.get('/v1/documents/:id/events', toIngestionLive);
   router.all('/v1/documents', toIngestion);
   router.all('/v1/documents/*rest', toIngestion);
   return router;

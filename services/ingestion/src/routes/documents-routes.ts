@@ -162,8 +162,11 @@ export function documentsRoutes(deps: Deps): Router {
    * `status: 'ready'` and `document_id`, the document now holding its content. The stream reads
    * Postgres every `eventsPollMs`, so it follows a job running in any process; a comment line every
    * `eventsKeepAliveMs` keeps proxies from closing a quiet stream. After `eventsMaxStreamMs` it ends
-   * with a `reconnect` event carrying the SSE `retry:` field: an EventSource reconnects by itself and
-   * gets the current state first. Beyond `eventsMaxStreams` open streams a new one is refused (503).
+   * with a `reconnect` event (`reason: 'max_duration'`) carrying the SSE `retry:` field: an EventSource
+   * reconnects by itself and gets the current state first. A stopping server ends its streams at once
+   * the same way (`reason: 'shutdown'`) instead of holding its stop until the drain deadline: the
+   * client comes back to another replica or the restarted service. Beyond `eventsMaxStreams` open
+   * streams a new one is refused (503).
    */
   router.get(
     '/v1/documents/:id/events',
@@ -184,6 +187,7 @@ export function documentsRoutes(deps: Deps): Router {
         const sse = openSse(res);
         let wake: () => void = () => undefined;
         sse.onClose(() => wake());
+        sse.onDrain(() => wake());
         const started = Date.now();
         const deadline = started + eventsMaxStreamMs;
         let nextPoll = started + eventsPollMs;
@@ -207,15 +211,16 @@ export function documentsRoutes(deps: Deps): Router {
             break;
           }
           const now = Date.now();
-          if (now >= deadline) {
-            sse.send({ id, reason: 'max_duration', retry_ms: retryMs }, 'reconnect', { retryMs });
+          const reconnect = sse.draining ? 'shutdown' : now >= deadline ? 'max_duration' : null;
+          if (reconnect) {
+            sse.send({ id, reason: reconnect, retry_ms: retryMs }, 'reconnect', { retryMs });
             break;
           }
           if (now - lastWrite >= eventsKeepAliveMs) {
             sse.comment('keep-alive');
             lastWrite = now;
           }
-          // Until the next poll, keep-alive or the deadline, whichever is first; the client leaving wakes it.
+          // Until the next poll, keep-alive or the deadline, whichever is first; the client leaving or the server stopping wakes it.
           const sleep = Math.max(0, Math.min(nextPoll, deadline, lastWrite + eventsKeepAliveMs) - now);
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, sleep);
