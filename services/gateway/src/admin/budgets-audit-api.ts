@@ -29,7 +29,7 @@ const AuditQuery = PageQuery.extend({
 });
 const PutGrant = z.object({ access: z.enum(['read', 'write']) }).strict();
 
-/** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only. */
+/** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only; every change commits with its audit row. */
 export function budgetsAuditRouter(gov: Governance): Router {
   const router = express.Router();
   const { store, audit, budgets } = gov;
@@ -43,10 +43,16 @@ export function budgetsAuditRouter(gov: Governance): Router {
     const body = parseWith(PutBudget, req.body);
     const exists = body.scope === 'team' ? await store.team(body.scope_id) : await store.key(body.scope_id);
     if (!exists) throw new AppError(body.scope === 'team' ? 'team_not_found' : 'key_not_found', `No ${body.scope} "${body.scope_id}".`, { param: 'scope_id' });
-    const before = (await store.budgets({ scope: body.scope, scope_id: body.scope_id }, 10, null)).data.find((b) => b.period === body.period) ?? null;
-    const after = await store.upsertBudget({ ...body, soft_fraction: String(body.soft_fraction), updated_by: requireAdmin(res).key_id });
+    const updatedBy = requireAdmin(res).key_id;
+    // The change and its audit row commit together; the cached budgets are dropped only once it did
+    // (dropped before, a read in between could cache the rows the change is about to replace).
+    const { before, after } = await store.db.transaction(async (tx) => {
+      const before = await store.budgetOf(body, tx, true);
+      const after = await store.upsertBudget({ ...body, soft_fraction: String(body.soft_fraction), updated_by: updatedBy }, tx);
+      await audit.write(change(res, before ? 'budget.update' : 'budget.create', 'budget', after.id, before, after), tx);
+      return { before, after };
+    });
     budgets.invalidate();
-    await audit.write(change(res, before ? 'budget.update' : 'budget.create', 'budget', after.id, before, after));
     res.status(before ? 200 : 201).json(await withUse(after));
   }));
   router.get('/v1/budgets', handle(async (req, res) => {
@@ -60,10 +66,13 @@ export function budgetsAuditRouter(gov: Governance): Router {
     res.json(await withUse(b));
   }));
   router.delete('/v1/budgets/:id', handle(async (req, res) => {
-    const b = await store.deleteBudget(String(req.params.id));
-    if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+    const b = await store.db.transaction(async (tx) => {
+      const b = await store.deleteBudget(String(req.params.id), tx);
+      if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+      await audit.write(change(res, 'budget.delete', 'budget', b.id, b, null), tx);
+      return b;
+    });
     budgets.invalidate();
-    await audit.write(change(res, 'budget.delete', 'budget', b.id, b, null));
     res.json({ id: b.id, deleted: true });
   }));
 
@@ -80,16 +89,23 @@ export function budgetsAuditRouter(gov: Governance): Router {
     const { access } = parseWith(PutGrant, req.body);
     const team = String(req.params.team);
     if (!(await store.team(team))) throw new AppError('team_not_found', `No team "${team}".`);
-    const before = (await store.grants(id)).find((g) => g.team_id === team) ?? null;
-    const after = await store.putGrant({ collection_id: id, team_id: team, access, granted_by: requireAdmin(res).key_id });
-    await audit.write(change(res, 'grant.put', 'collection', id, before, after));
+    const grantedBy = requireAdmin(res).key_id;
+    const after = await store.db.transaction(async (tx) => {
+      const before = await store.grant(id, team, tx, true);
+      const after = await store.putGrant({ collection_id: id, team_id: team, access, granted_by: grantedBy }, tx);
+      await audit.write(change(res, 'grant.put', 'collection', id, before, after), tx);
+      return after;
+    });
     res.json(after);
   }));
   router.delete('/v1/collections/:id/grants/:team', handle(async (req, res) => {
     const id = await collectionOf(String(req.params.id));
-    const removed = await store.deleteGrant(id, String(req.params.team));
-    if (!removed) throw new AppError('not_found', `Team "${req.params.team}" has no grant on collection ${id}.`);
-    await audit.write(change(res, 'grant.delete', 'collection', id, removed, null));
+    const removed = await store.db.transaction(async (tx) => {
+      const removed = await store.deleteGrant(id, String(req.params.team), tx);
+      if (!removed) throw new AppError('not_found', `Team "${req.params.team}" has no grant on collection ${id}.`);
+      await audit.write(change(res, 'grant.delete', 'collection', id, removed, null), tx);
+      return removed;
+    });
     res.json({ ...removed, deleted: true });
   }));
 

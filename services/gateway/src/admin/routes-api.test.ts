@@ -10,6 +10,7 @@ const logger = createLogger({ test: 'routes-api' }, 'error');
 
 let db: Db;
 let server: RunningServer;
+let store: RouteStore;
 const built: string[] = [];
 
 /** Builds nothing willingly: a model made just to check a name would show up in `built`. */
@@ -38,7 +39,9 @@ beforeAll(async () => {
     Object.assign(res.locals, locals);
     next();
   });
-  app.use(routesAdminRouter(new RouteStore(db, new Map(), logger, 0), catalog, new AuditLog(db, logger)));
+  // No background refresh within a test: what `get` answers is what the store holds in memory.
+  store = new RouteStore(db, new Map(), logger, 60_000);
+  app.use(routesAdminRouter(store, catalog, new AuditLog(db, logger)));
   finishServiceApp(app, logger);
   server = await listen(app, 0);
 });
@@ -62,4 +65,45 @@ test('targets are checked with the catalog\'s light check, building no model', a
   const error = ((await bad.json()) as { error: { message: string; param: string } }).error;
   expect(error).toMatchObject({ message: 'Unknown route target: "nope/x" (Unknown provider "nope" (configured: ok).)', param: 'downgrade.targets.0' });
   expect(built).toEqual([]);
+});
+
+/** Runs `fn` while the audit log refuses rows whose action matches `like` (a full disk, a lost connection). */
+async function auditRefusing(like: string, fn: () => Promise<void>): Promise<void> {
+  await db.query(`ALTER TABLE audit_log ADD CONSTRAINT refuse_some CHECK (action NOT LIKE '${like}') NOT VALID`);
+  try {
+    await fn();
+  } finally {
+    await db.query('ALTER TABLE audit_log DROP CONSTRAINT refuse_some');
+  }
+}
+
+const targetsOf = async (name: string) => (await store.get(name))?.targets.map((t) => t.model);
+const auditActions = async (name: string) =>
+  (await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE target_type = 'route' AND target_id = $1 ORDER BY id`, [name])).rows.map((r) => r.action);
+
+test('a route change and its audit row commit together: when the row cannot be written, the change is not made', async () => {
+  expect((await put('audited', { targets: ['ok/priced'] })).status).toBe(200);
+  await auditRefusing('route.%', async () => {
+    const created = await put('audited-new', { targets: ['ok/priced'] });
+    expect(created.status).toBe(500);
+    expect(((await created.json()) as { error: { code: string } }).error.code).toBe('internal_error');
+    const updated = await put('audited', { targets: ['ok/unpriced'] });
+    expect(updated.status).toBe(500);
+    const deleted = await fetch(`${server.url}/v1/admin/routes/audited`, { method: 'DELETE' });
+    expect(deleted.status).toBe(500);
+    expect(((await deleted.json()) as { error: { code: string } }).error.code).toBe('internal_error');
+  });
+  // Neither the table nor the routes this gateway serves from memory took any of it.
+  const rows = await db.query<{ name: string; config: { targets: { model: string }[] } }>(`SELECT name, config FROM gateway_routes WHERE name LIKE 'audited%'`);
+  expect(rows.rows.map((r) => [r.name, r.config.targets.map((t) => t.model)])).toEqual([['audited', ['ok/priced']]]);
+  expect(await targetsOf('audited')).toEqual(['ok/priced']);
+  expect(await targetsOf('audited-new')).toBeUndefined();
+  expect(await auditActions('audited')).toEqual(['route.create']);
+  expect(await auditActions('audited-new')).toEqual([]);
+
+  // Once the log takes rows again, each change lands with its row.
+  expect((await put('audited', { targets: ['ok/unpriced'] })).status).toBe(200);
+  expect((await fetch(`${server.url}/v1/admin/routes/audited`, { method: 'DELETE' })).status).toBe(200);
+  expect(await targetsOf('audited')).toBeUndefined();
+  expect(await auditActions('audited')).toEqual(['route.create', 'route.update', 'route.delete']);
 });

@@ -43,7 +43,7 @@ function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
 
 /**
  * `GET/PUT/DELETE /v1/admin/routes[/:name]`: routes changed at run time, stored in the database,
- * overriding the routes file. Admins only; every change is audited with its before and after.
+ * overriding the routes file. Admins only; every change commits with its audit row (before and after).
  */
 export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, audit: AuditLog): Router {
   const router = express.Router();
@@ -68,17 +68,22 @@ export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, aud
     const route = parseWith(RouteSchema, req.body, 'route');
     const warnings = checkTargets(catalog, route);
     const identity = requireAdmin(res);
-    const before = await store.view(name);
-    const after = present(await store.put(name, route, identity.key_id));
-    await audit.write(change(res, before ? 'route.update' : 'route.create', 'route', name, before ? present(before) : null, after));
+    // The change and its audit row commit together.
+    const after = await store.transaction(async (routes, tx) => {
+      const { before, after } = await routes.put(name, route, identity.key_id);
+      await audit.write(change(res, before ? 'route.update' : 'route.create', 'route', name, before ? present(before) : null, present(after)), tx);
+      return present(after);
+    });
     res.json({ ...after, warnings });
   }));
   router.delete('/v1/admin/routes/:name', handle(async (req, res) => {
     const name = routeName(req.params.name);
     const identity = requireAdmin(res);
-    const before = await store.view(name);
-    if (!before || !(await store.delete(name, identity.key_id))) throw new AppError('not_found', `No route named "${name}".`);
-    await audit.write(change(res, 'route.delete', 'route', name, present(before), null));
+    await store.transaction(async (routes, tx) => {
+      const before = await routes.delete(name, identity.key_id);
+      if (!before) throw new AppError('not_found', `No route named "${name}".`);
+      await audit.write(change(res, 'route.delete', 'route', name, present(before), null), tx);
+    });
     res.json({ name, deleted: true });
   }));
   return router;

@@ -35,10 +35,17 @@ const MAX_PENDING = 5000;
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 
 /**
- * The append-only audit log (a trigger refuses UPDATE and DELETE). Administrative changes are
- * written before the change is acknowledged (`write`); refusals are queued and written in the
- * background (`refused`), so a flood of bad requests costs no database round trip each and, past
- * MAX_PENDING, is counted in a log line rather than stored row by row.
+ * The advisory lock every audit INSERT takes first, held until its transaction ends: a statement
+ * trigger on `audit_log` takes it (migrations/0020_audit_log_order.sql says why), so audit rows become
+ * visible in id order and a reader paging `list` never passes over one.
+ */
+export const AUDIT_ORDER_LOCK = '8175556638606980452';
+
+/**
+ * The append-only audit log (a trigger refuses UPDATE and DELETE). Administrative changes write
+ * their row in their own transaction (`write`), so a change never commits without it; refusals are
+ * queued and written in the background (`refused`), so a flood of bad requests costs no database
+ * round trip each and, past MAX_PENDING, is counted in a log line rather than stored row by row.
  */
 export class AuditLog {
   private pending: AuditEntry[] = [];
@@ -50,8 +57,11 @@ export class AuditLog {
     private readonly logger: Logger,
   ) {}
 
-  /** `q`: the transaction of the change being audited, so the change and its row commit together. */
-  async write(entries: AuditEntry | AuditEntry[], q: Queryable = this.db): Promise<void> {
+  /**
+   * `tx`: the transaction of the change being audited (required, so that no change commits without
+   * its row), as its last statement (see AUDIT_ORDER_LOCK).
+   */
+  async write(entries: AuditEntry | AuditEntry[], tx: Queryable): Promise<void> {
     const list = Array.isArray(entries) ? entries : [entries];
     if (list.length === 0) return;
     const params: unknown[] = [];
@@ -60,7 +70,7 @@ export class AuditLog {
       params.push(e.requestId ?? null, e.actorKeyId, e.actorTeamId, e.action, e.outcome, e.code ?? null, e.targetType ?? null, e.targetId ?? null, json(e.before), json(e.after), json(e.details));
       return `(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}${i >= 8 ? '::jsonb' : ''}`).join(', ')})`;
     });
-    await q.query(
+    await tx.query(
       `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, code, target_type, target_id, before, after, details) VALUES ${rows.join(', ')}`,
       params,
     );
@@ -84,7 +94,7 @@ export class AuditLog {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, 200);
-        await this.write(batch).catch((error: unknown) => this.logger.error('audit write failed', { rows: batch.length, err: String(error) }));
+        await this.write(batch, this.db).catch((error: unknown) => this.logger.error('audit write failed', { rows: batch.length, err: String(error) }));
       }
       if (this.dropped > 0) {
         this.logger.warn('audit refusals dropped under load', { dropped: this.dropped });
@@ -95,6 +105,7 @@ export class AuditLog {
     }
   }
 
+  /** Newest first; the cursor is the last id seen. Complete under concurrent writes: see AUDIT_ORDER_LOCK. */
   async list(filter: { limit: number; cursor: string | null; action?: string; outcome?: string; team?: string }): Promise<{ data: AuditRow[]; next_cursor: string | null }> {
     const r = await this.db.query<AuditRow>(
       `SELECT id::text AS id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at, request_id, actor_key_id, actor_team_id,

@@ -59,6 +59,7 @@ const KEY_COLS = `id, team_id, name, role, groups, allowed_models, rpm, tpm, sec
   ${TS('expires_at')}, ${TS('revoked_at')}, created_by, ${TS('created_at')}, ${TS('updated_at')}`;
 const BUDGET_COLS = `id, scope, scope_id, period, limit_usd::text AS limit_usd, soft_fraction::text AS soft_fraction, alert_webhook, updated_by,
   ${TS('created_at')}, ${TS('updated_at')}`;
+const GRANT_COLS = `collection_id::text AS collection_id, team_id, access, granted_by, ${TS('created_at')}`;
 
 /** A page of rows ordered by id; the cursor is the last id seen (opaque to callers). */
 export interface Page<T> {
@@ -175,8 +176,17 @@ export class GovernanceStore {
     return (await this.db.query<BudgetRow>(`SELECT ${BUDGET_COLS} FROM budgets WHERE id::text = $1`, [id])).rows[0] ?? null;
   }
 
-  async upsertBudget(b: Pick<BudgetRow, 'scope' | 'scope_id' | 'period' | 'limit_usd' | 'soft_fraction' | 'alert_webhook' | 'updated_by'>): Promise<BudgetRow> {
-    const r = await this.db.query<BudgetRow>(
+  /** The budget of one scope and period; `lock`: FOR UPDATE, inside the caller's transaction `q`. */
+  async budgetOf(b: Pick<BudgetRow, 'scope' | 'scope_id' | 'period'>, q: Queryable = this.db, lock = false): Promise<BudgetRow | null> {
+    const r = await q.query<BudgetRow>(
+      `SELECT ${BUDGET_COLS} FROM budgets WHERE scope = $1 AND scope_id = $2 AND period = $3${lock ? ' FOR UPDATE' : ''}`,
+      [b.scope, b.scope_id, b.period],
+    );
+    return r.rows[0] ?? null;
+  }
+
+  async upsertBudget(b: Pick<BudgetRow, 'scope' | 'scope_id' | 'period' | 'limit_usd' | 'soft_fraction' | 'alert_webhook' | 'updated_by'>, q: Queryable = this.db): Promise<BudgetRow> {
+    const r = await q.query<BudgetRow>(
       `INSERT INTO budgets (scope, scope_id, period, limit_usd, soft_fraction, alert_webhook, updated_by) VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6, $7)
        ON CONFLICT (scope, scope_id, period) DO UPDATE SET limit_usd = EXCLUDED.limit_usd, soft_fraction = EXCLUDED.soft_fraction,
          alert_webhook = EXCLUDED.alert_webhook, updated_by = EXCLUDED.updated_by, updated_at = now()
@@ -186,8 +196,8 @@ export class GovernanceStore {
     return r.rows[0]!;
   }
 
-  async deleteBudget(id: string): Promise<BudgetRow | null> {
-    return (await this.db.query<BudgetRow>(`DELETE FROM budgets WHERE id::text = $1 RETURNING ${BUDGET_COLS}`, [id])).rows[0] ?? null;
+  async deleteBudget(id: string, q: Queryable = this.db): Promise<BudgetRow | null> {
+    return (await q.query<BudgetRow>(`DELETE FROM budgets WHERE id::text = $1 RETURNING ${BUDGET_COLS}`, [id])).rows[0] ?? null;
   }
 
   /** Spend since `since` from the ledger (exact decimal string). */
@@ -216,11 +226,17 @@ export class GovernanceStore {
   }
 
   async grants(collectionId: string): Promise<GrantRow[]> {
-    const r = await this.db.query<GrantRow>(
-      `SELECT collection_id::text AS collection_id, team_id, access, granted_by, ${TS('created_at')} FROM collection_grants WHERE collection_id::text = $1 ORDER BY team_id`,
-      [collectionId],
-    );
+    const r = await this.db.query<GrantRow>(`SELECT ${GRANT_COLS} FROM collection_grants WHERE collection_id::text = $1 ORDER BY team_id`, [collectionId]);
     return r.rows;
+  }
+
+  /** One team's grant on a collection; `lock`: FOR UPDATE, inside the caller's transaction `q`. */
+  async grant(collectionId: string, teamId: string, q: Queryable = this.db, lock = false): Promise<GrantRow | null> {
+    const r = await q.query<GrantRow>(
+      `SELECT ${GRANT_COLS} FROM collection_grants WHERE collection_id::text = $1 AND team_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [collectionId, teamId],
+    );
+    return r.rows[0] ?? null;
   }
 
   async grantedCollections(teamId: string): Promise<{ collection_id: string; access: 'read' | 'write' }[]> {
@@ -231,20 +247,19 @@ export class GovernanceStore {
     return r.rows;
   }
 
-  async putGrant(g: Omit<GrantRow, 'created_at'>): Promise<GrantRow> {
-    const r = await this.db.query<GrantRow>(
+  async putGrant(g: Omit<GrantRow, 'created_at'>, q: Queryable = this.db): Promise<GrantRow> {
+    const r = await q.query<GrantRow>(
       `INSERT INTO collection_grants (collection_id, team_id, access, granted_by) VALUES ($1::uuid, $2, $3, $4)
        ON CONFLICT (collection_id, team_id) DO UPDATE SET access = EXCLUDED.access, granted_by = EXCLUDED.granted_by
-       RETURNING collection_id::text AS collection_id, team_id, access, granted_by, ${TS('created_at')}`,
+       RETURNING ${GRANT_COLS}`,
       [g.collection_id, g.team_id, g.access, g.granted_by],
     );
     return r.rows[0]!;
   }
 
-  async deleteGrant(collectionId: string, teamId: string): Promise<GrantRow | null> {
-    const r = await this.db.query<GrantRow>(
-      `DELETE FROM collection_grants WHERE collection_id::text = $1 AND team_id = $2
-       RETURNING collection_id::text AS collection_id, team_id, access, granted_by, ${TS('created_at')}`,
+  async deleteGrant(collectionId: string, teamId: string, q: Queryable = this.db): Promise<GrantRow | null> {
+    const r = await q.query<GrantRow>(
+      `DELETE FROM collection_grants WHERE collection_id::text = $1 AND team_id = $2 RETURNING ${GRANT_COLS}`,
       [collectionId, teamId],
     );
     return r.rows[0] ?? null;

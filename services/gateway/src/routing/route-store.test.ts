@@ -1,4 +1,4 @@
-import { openTestDatabase, type Db } from '@quire/db';
+import { openTestDatabase, type Db, type Queryable } from '@quire/db';
 import type { Identity } from '@quire/contracts';
 import { createLogger } from '@quire/server-kit';
 import { NO_BUDGETS } from './budget-probe.js';
@@ -92,17 +92,20 @@ test('a write that lands while a refresh is in flight is seen by the write itsel
   // The refresh reads the table before the write but answers after it, like a slow SELECT would.
   let release: () => void = () => undefined;
   let hold = false;
+  // Only reads outside a transaction are held (the refresh's); the write runs in one.
+  const hooked = (q: Queryable, holdable: boolean) => async (sql: string, params?: unknown[]) => {
+    const result = await q.query(sql, params);
+    if (holdable && hold && sql.trimStart().startsWith('SELECT')) {
+      hold = false;
+      await new Promise<void>((resolve) => (release = resolve));
+    }
+    if (sql.trimStart().startsWith('INSERT')) release();
+    return result;
+  };
   const slow = {
     ...db,
-    query: async (sql: string, params?: unknown[]) => {
-      const result = await db.query(sql, params);
-      if (hold && sql.trimStart().startsWith('SELECT')) {
-        hold = false;
-        await new Promise<void>((resolve) => (release = resolve));
-      }
-      if (sql.trimStart().startsWith('INSERT')) release();
-      return result;
-    },
+    query: hooked(db, true),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn({ ...tx, query: hooked(tx, false) } as Queryable)),
   } as Db;
   const store = new RouteStore(slow, new Map(), logger, 0);
   const health = new HealthBook();
@@ -122,4 +125,49 @@ test('the planner still plans from a store without onChange (plain { get } store
   const routes = new Map([['r', route(['p/a'])]]);
   const planner = new RoutePlanner({ get: async (name: string) => routes.get(name) }, new HealthBook(), NO_BUDGETS, () => undefined, { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
   expect((await planner.plan('r', 'chat', identity))?.steps.map((s) => s.model)).toEqual(['p/a']);
+});
+
+describe('writes in a caller\'s transaction', () => {
+  test('a transaction that fails after its route writes leaves the database, the routes in memory and the listeners as they were', async () => {
+    const store = new RouteStore(db, new Map(), logger, 60_000);
+    const loads: string[][] = [];
+    store.onChange((routes) => loads.push([...routes.keys()]));
+    await store.put('kept-on-rollback', route(['p/old']), 'admin');
+    const loadsBefore = loads.length;
+
+    const failed = store.transaction(async (routes) => {
+      await routes.put('kept-on-rollback', route(['p/new']), 'admin');
+      await routes.put('never-made', route(['p/x']), 'admin');
+      expect(await routes.delete('kept-on-rollback', 'admin')).toBeDefined();
+      throw new Error('the audit row could not be written');
+    });
+    await expect(failed).rejects.toThrow('the audit row could not be written');
+
+    // No refresh is due (60 s): these read the routes held in memory.
+    expect((await store.get('kept-on-rollback'))?.targets.map((t) => t.model)).toEqual(['p/old']);
+    expect(await store.get('never-made')).toBeUndefined();
+    expect(loads.length).toBe(loadsBefore);
+    const rows = await db.query<{ name: string }>(`SELECT name FROM gateway_routes WHERE name IN ('kept-on-rollback', 'never-made') ORDER BY name`);
+    expect(rows.rows.map((r) => r.name)).toEqual(['kept-on-rollback']);
+    expect((await store.view('kept-on-rollback'))?.route.targets.map((t) => t.model)).toEqual(['p/old']);
+  });
+
+  test('the writer reports each change\'s before and after, and memory follows once the transaction commits', async () => {
+    const store = new RouteStore(db, new Map([['tx-file', route(['p/f'])]]), logger, 60_000);
+    const seen = await store.transaction(async (routes) => {
+      const created = await routes.put('tx-new', route(['p/a']), 'admin-1');
+      const replaced = await routes.put('tx-new', route(['p/b']), 'admin-2');
+      const tombstoned = await routes.delete('tx-file', 'admin-2');
+      const missing = await routes.delete('tx-none', 'admin-2');
+      return { created, replaced, tombstoned, missing };
+    });
+    expect(seen.created.before).toBeUndefined();
+    expect(seen.created.after).toMatchObject({ name: 'tx-new', source: 'database', updated_by: 'admin-1' });
+    expect(seen.replaced.before?.route.targets.map((t) => t.model)).toEqual(['p/a']);
+    expect(seen.replaced.after.route.targets.map((t) => t.model)).toEqual(['p/b']);
+    expect(seen.tombstoned).toMatchObject({ name: 'tx-file', source: 'file' });
+    expect(seen.missing).toBeUndefined();
+    expect((await store.get('tx-new'))?.targets.map((t) => t.model)).toEqual(['p/b']);
+    expect(await store.get('tx-file')).toBeUndefined();
+  });
 });

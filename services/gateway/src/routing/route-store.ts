@@ -1,4 +1,4 @@
-import type { Db } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { RouteSchema, type Route } from './route-config.js';
 
@@ -15,6 +15,16 @@ interface DbRow {
   config: unknown;
   updated_by: string;
   updated_at: string;
+}
+
+const ROW_COLS = `name, config, updated_by, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at`;
+
+/** Route writes inside the transaction that `RouteStore.transaction` runs. */
+export interface RouteWriter {
+  /** The route's view before (undefined: there was none) and after. */
+  put(name: string, route: Route, by: string): Promise<{ before: RouteView | undefined; after: RouteView }>;
+  /** The view removed; undefined (and nothing written) when there was none. */
+  delete(name: string, by: string): Promise<RouteView | undefined>;
 }
 
 /**
@@ -65,33 +75,59 @@ export class RouteStore {
   }
 
   async put(name: string, route: Route, by: string): Promise<RouteView> {
-    await this.db.query(
-      `INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
-       ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [name, JSON.stringify(route), by],
-    );
-    await this.reloadAfterWrite();
-    return this.effective.get(name)!;
+    return (await this.transaction((routes) => routes.put(name, route, by))).after;
+  }
+
+  /** Returns false when there was no such route. */
+  async delete(name: string, by: string): Promise<boolean> {
+    return (await this.transaction((routes) => routes.delete(name, by))) !== undefined;
   }
 
   /**
-   * Removes a database route; a route that also exists in the file is hidden by a tombstone, so
-   * "delete" means the route is gone whichever source defined it. Returns false when there was none.
+   * Runs `fn` in one transaction with route writes (`routes`) and whatever must commit with them (the
+   * admin API's audit row, through `tx`). The routes in memory are reloaded only once it committed:
+   * a change rolled back is never served, and the change listeners never see it.
    */
-  async delete(name: string, by: string): Promise<boolean> {
-    await this.reload();
-    if (!this.effective.has(name)) return false;
-    if (this.fileRoutes.has(name)) {
-      await this.db.query(
-        `INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ($1, NULL, $2, now())
-         ON CONFLICT (name) DO UPDATE SET config = NULL, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-        [name, by],
-      );
-    } else {
-      await this.db.query('DELETE FROM gateway_routes WHERE name = $1', [name]);
-    }
+  async transaction<T>(fn: (routes: RouteWriter, tx: Queryable) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction((tx) => fn(this.writer(tx), tx));
     await this.reloadAfterWrite();
-    return true;
+    return result;
+  }
+
+  private writer(tx: Queryable): RouteWriter {
+    // One name's changes queue behind each other, so the view read as "before" is the one replaced
+    // (a row lock alone cannot hold a route that has no row yet).
+    const locked = async (name: string) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('quire:route:' || $1::text))`, [name]);
+      return this.viewOf(name, (await tx.query<DbRow>(`SELECT ${ROW_COLS} FROM gateway_routes WHERE name = $1 FOR UPDATE`, [name])).rows[0]);
+    };
+    return {
+      put: async (name, route, by) => {
+        const before = await locked(name);
+        const { rows } = await tx.query<DbRow>(
+          `INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
+           ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_by = EXCLUDED.updated_by, updated_at = now() RETURNING ${ROW_COLS}`,
+          [name, JSON.stringify(route), by],
+        );
+        return { before, after: this.viewOf(name, rows[0])! };
+      },
+      // A route that also exists in the file is hidden by a tombstone, so "delete" means the route
+      // is gone whichever source defined it.
+      delete: async (name, by) => {
+        const before = await locked(name);
+        if (!before) return undefined;
+        if (this.fileRoutes.has(name)) {
+          await tx.query(
+            `INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ($1, NULL, $2, now())
+             ON CONFLICT (name) DO UPDATE SET config = NULL, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+            [name, by],
+          );
+        } else {
+          await tx.query('DELETE FROM gateway_routes WHERE name = $1', [name]);
+        }
+        return before;
+      },
+    };
   }
 
   reload(): Promise<void> {
@@ -112,25 +148,29 @@ export class RouteStore {
     await this.reload();
   }
 
+  /** The route `name` given its database row (none: the file's), or undefined when there is none. */
+  private viewOf(name: string, row: DbRow | undefined): RouteView | undefined {
+    const file = this.fileRoutes.get(name);
+    const fromFile: RouteView | undefined = file ? { name, source: 'file', route: file } : undefined;
+    if (!row) return fromFile;
+    if (row.config === null) return undefined; // a tombstone over the file's route
+    const config = typeof row.config === 'string' ? (JSON.parse(row.config) as unknown) : row.config;
+    const parsed = RouteSchema.safeParse(config);
+    if (!parsed.success) {
+      // Written through the validated admin API, so this means a schema change; keep serving the rest.
+      this.logger.error('ignoring an invalid route in gateway_routes', { route: name, err: parsed.error.message });
+      return fromFile;
+    }
+    return { name, source: 'database', route: parsed.data, updated_at: row.updated_at, updated_by: row.updated_by };
+  }
+
   private async load(): Promise<void> {
-    const { rows } = await this.db.query<DbRow>(
-      `SELECT name, config, updated_by, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at FROM gateway_routes`,
-    );
+    const { rows } = await this.db.query<DbRow>(`SELECT ${ROW_COLS} FROM gateway_routes`);
+    const byName = new Map(rows.map((row) => [row.name, row]));
     const next = new Map<string, RouteView>();
-    for (const [name, route] of this.fileRoutes) next.set(name, { name, source: 'file', route });
-    for (const row of rows) {
-      if (row.config === null) {
-        next.delete(row.name);
-        continue;
-      }
-      const config = typeof row.config === 'string' ? (JSON.parse(row.config) as unknown) : row.config;
-      const parsed = RouteSchema.safeParse(config);
-      if (!parsed.success) {
-        // Written through the validated admin API, so this means a schema change; keep serving the rest.
-        this.logger.error('ignoring an invalid route in gateway_routes', { route: row.name, err: parsed.error.message });
-        continue;
-      }
-      next.set(row.name, { name: row.name, source: 'database', route: parsed.data, updated_at: row.updated_at, updated_by: row.updated_by });
+    for (const name of new Set([...this.fileRoutes.keys(), ...byName.keys()])) {
+      const view = this.viewOf(name, byName.get(name));
+      if (view) next.set(name, view);
     }
     this.effective = next;
     this.loadedAt = performance.now();
