@@ -64,6 +64,11 @@ export const SearchResultSchema = z.object({
   document_id: z.string(),
   document_title: z.string().nullable(),
   text: z.string(),
+  /**
+   * Set when the chunk starts inside a table past its header: the header and delimiter rows, which
+   * the text (exactly the document between char_start and char_end) does not hold.
+   */
+  context: z.string().optional(),
   score: z.number(),
   scores: z.object({ vector: z.number().optional(), keyword: z.number().optional(), fused: z.number().optional(), rerank: z.number().optional() }),
   page_start: z.number().int().nullable(),

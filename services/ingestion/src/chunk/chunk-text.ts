@@ -1,15 +1,24 @@
-import { createHash } from 'node:crypto';
 import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import { embeddingInput, embeddingKey } from '../embed/embedding-input.js';
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
 import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
 import { bodyOffset, keepHeadingsWithBodies } from './heading-anchors.js';
+import { findTables, makeRoomForHeaders, tableHeaderAt } from './markdown-tables.js';
 import { splitRecursiveSpans, type Span } from './recursive-spans.js';
 import { tokenLength } from './token-length.js';
 
 export interface ChunkDraft {
   ordinal: number;
+  /** Exactly the extracted text between the offsets: citations and highlights point into it. */
   text: string;
+  /**
+   * What the text cannot be read without, kept apart from it: a chunk that starts inside a table,
+   * past its header, gets the header and delimiter rows. Embedded and shown above the text; absent
+   * for most chunks.
+   */
+  context?: string;
+  /** The embedding cache key: SHA-256 of the embedding input (of the text alone without context; see embedding-input.ts). */
   contentSha256: string;
   charStart: number;
   charEnd: number;
@@ -69,7 +78,8 @@ function rowSplitter(size: number, measure: (s: string) => number, fallback: Tex
  * comes from the parser's own headings when it found some (PDF), else from `#` lines in
  * Markdown-like text; it spans pages, so a section begun on page 11 still heads page 12's chunks.
  * Headings are kept with the text under them (heading-anchors.ts), and a chunk that opens with
- * headings takes its path from below them.
+ * headings takes its path from below them. A chunk that starts inside a Markdown table, past its
+ * header, carries the header as its `context` (markdown-tables.ts); its text stays the plain slice.
  */
 export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
   const tokens = chunking.strategy === 'tokens';
@@ -86,14 +96,22 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
       ? new MarkdownTextSplitter(options)
       : recursive;
   const headings = doc.headings ?? (doc.markdown ? findHeadings(doc.text) : []);
+  const tables = doc.markdown && !doc.rows ? findTables(doc.text) : [];
+  // Like headings moved onto a chunk (mayGrow below), a header may not take a chunk sized in tokens
+  // over the size: that can be the embedding model's hard limit on an input. Such chunks inside a
+  // table are cut smaller to make room (makeRoomForHeaders); this catches what that could not fit.
+  const inputFits = tokens ? (input: string) => measure(input) <= chunking.chunk_size : () => true;
   const segments = doc.pages ? doc.pages.map((p) => ({ start: p.start, end: p.end })) : [{ start: 0, end: doc.text.length }];
   const drafts: ChunkDraft[] = [];
   const draft = (start: number, end: number) => {
     const text = doc.text.slice(start, end);
+    const header = tableHeaderAt(tables, start);
+    const context = header !== undefined && inputFits(embeddingInput({ text, context: header })) ? header : undefined;
     drafts.push({
       ordinal: drafts.length,
       text,
-      contentSha256: createHash('sha256').update(text).digest('hex'),
+      ...(context !== undefined ? { context } : {}),
+      contentSha256: embeddingKey({ text, context: context ?? null }),
       charStart: start,
       charEnd: end,
       pageStart: doc.pages ? pageAt(doc.pages, start) : null,
@@ -119,7 +137,8 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
         prevEnd = local + piece.length;
       }
     }
-    for (const span of doc.rows ? spans : keepHeadingsWithBodies(doc.text, spans, headings, mayGrow)) draft(span.start, span.end);
+    const fitted = tokens ? makeRoomForHeaders(doc.text, spans, tables, { chunkSize: chunking.chunk_size, measure }) : spans;
+    for (const span of doc.rows ? fitted : keepHeadingsWithBodies(doc.text, fitted, headings, mayGrow)) draft(span.start, span.end);
   }
   return drafts;
 }

@@ -18,8 +18,9 @@ export class EmbeddingValidationError extends Error {
 export interface EmbedChunksInput {
   models: GatewayModels;
   modelName: string;
+  /** What to embed for each chunk: `embeddingInput(chunk)`, its context (if any) above its text. */
   texts: string[];
-  /** SHA-256 of each text: the embedding cache key together with the model and requested dimension. */
+  /** SHA-256 of each of `texts` (`chunks.content_sha256`): the embedding cache key together with the model and requested dimension. */
   hashes: string[];
   /** Set: vectors are read from and written to `embedding_cache`. */
   cache?: Queryable;

@@ -13,7 +13,7 @@ export interface VersionVectors {
   values: number[][];
   /**
    * Where `embedChunks` left the same vectors in `embedding_cache` (model, requested dimension, and
-   * each chunk's text hash): the insert copies them there instead of sending and parsing each
+   * each chunk's embedding-input hash): the insert copies them there instead of sending and parsing each
    * vector's text a second time (about 0.3 ms a vector in PGlite).
    */
   cached?: { model: string; requestedDimensions: number; hashes: string[] };
@@ -114,11 +114,11 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
   if (c.length === 0) return [];
   // heading_path is text[] per row, and unnest would flatten a 2-D array, so each travels as JSON.
   const r = await tx.query<{ id: string; ordinal: number }>(
-    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end)
+    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end, context)
      SELECT $1, $2, $11::uuid, u.ordinal, u.text, u.sha, u.page_start, u.page_end,
-            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end
-       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[])
-         AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end)
+            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end, u.context
+       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[], $12::text[])
+         AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end, context)
      RETURNING id, ordinal`,
     [
       documentId,
@@ -132,6 +132,7 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
       c.map((x) => x.charStart),
       c.map((x) => x.charEnd),
       indexVersionId,
+      c.map((x) => x.context ?? null),
     ],
   );
   const byOrdinal = new Map(r.rows.map((row) => [Number(row.ordinal), row.id]));
@@ -190,7 +191,10 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     // Ids come back from the insert, so nothing is read again: postings and vectors key on them.
     const ids = await insertChunks(tx, targetId, input.collectionId, c, null);
 
-    // BM25 postings and statistics commit (or roll back) with the chunks they index.
+    // BM25 postings and statistics commit (or roll back) with the chunks they index. They index the
+    // text alone, not the context: a table's header words would otherwise count once per chunk of
+    // the table (as often as the chunker happened to cut it), so a column name would match every
+    // piece of the table alike and weigh less everywhere else.
     await writePostings(tx, input.collectionId, c.map((x, i) => ({ chunkId: ids[i]!, text: x.text })), { analyzer: collection.analyzer });
     if (input.vectors && c.length > 0) await writeVectors(tx, ids, input.vectors, input.graph);
     for (const v of input.buildingVectors ?? []) {

@@ -4,6 +4,7 @@ import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity, type Logger } from '@quire/server-kit';
 import { embedChunks } from '../embed/embed-chunks.js';
+import { embeddingInput } from '../embed/embedding-input.js';
 import type { ProviderLimiter } from '../embed/provider-semaphore.js';
 import { indexChunks, type VersionVectors } from '../index/index-chunks.js';
 import type { IngestionLimits } from '../limits.js';
@@ -121,7 +122,7 @@ function attemptHold(payload: IngestDocumentPayload): AttemptHold {
   };
 }
 
-/** The cache key `embedChunks` reports, with each chunk's text hash, so indexing copies the vectors from the cache. */
+/** The cache key `embedChunks` reports, with each chunk's embedding-input hash, so indexing copies the vectors from the cache. */
 function cachedAs(cached: { model: string; requestedDimensions: number } | undefined, hashes: string[]): Pick<VersionVectors, 'cached'> {
   return cached ? { cached: { ...cached, hashes } } : {};
 }
@@ -194,11 +195,12 @@ async function runStages(
     );
   }
   const chunks = parsed.chunks;
+  const inputs = chunks.map(embeddingInput);
   const embedding = target.embeddingModel;
   // Text uploads were estimated (and refused if over budget) when they arrived; other formats are
   // only known after parsing, so they are checked here, before their first embedding call.
   if (embedding && deps.models.checkBudget && !claimed.mime.startsWith('text/')) {
-    const tokens = Math.ceil(chunks.reduce((n, c) => n + c.text.length, 0) / 4);
+    const tokens = Math.ceil(inputs.reduce((n, input) => n + input.length, 0) / 4);
     await deps.models.checkBudget(
       { identityToken: signIdentity(payload.identity, deps.internalSecret), traceId: payload.traceId, purpose: 'ingest-embed', collectionId: payload.collectionId, documentId },
       { model: embedding, tokens },
@@ -210,7 +212,7 @@ async function runStages(
     embedChunks({
       models: deps.models,
       modelName: model,
-      texts: chunks.map((c) => c.text),
+      texts: inputs,
       hashes: chunks.map((c) => c.contentSha256),
       cache: db,
       limiter: deps.limiter,

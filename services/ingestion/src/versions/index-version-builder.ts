@@ -6,6 +6,7 @@ import { signIdentity, type Logger } from '@quire/server-kit';
 import { embedChunks } from '../embed/embed-chunks.js';
 import type { ProviderLimiter } from '../embed/provider-semaphore.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
+import { embeddingInput } from '../embed/embedding-input.js';
 import { prepareVersionWrite, vectorLiterals, type GraphWritePolicy } from '../index/index-chunks.js';
 import { activateVersion, getVersion } from './index-versions-repo.js';
 import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
@@ -152,8 +153,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           continue;
         }
       }
-      const batch = await deps.db.query<{ id: string; text: string; content_sha256: string }>(
-        `SELECT ch.id, ch.text, ch.content_sha256 FROM chunks ch
+      const batch = await deps.db.query<{ id: string; text: string; context: string | null; content_sha256: string }>(
+        `SELECT ch.id, ch.text, ch.context, ch.content_sha256 FROM chunks ch
           WHERE ch.collection_id = $1 AND ch.index_version_id IS NULL
             AND NOT EXISTS (SELECT 1 FROM chunk_vectors cv WHERE cv.chunk_id = ch.id AND cv.index_version_id = $2)
           ORDER BY ch.document_id, ch.ordinal LIMIT $3`,
@@ -173,8 +174,9 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
           return;
         }
+        // The input ingestion embedded (context and text), keyed as ingestion keyed it: the hash stored with the chunk.
         const result = await embedTexts(
-          batch.rows.map((r) => r.text),
+          batch.rows.map(embeddingInput),
           batch.rows.map((r) => r.content_sha256),
         );
         await deps.db.transaction(async (tx) => {

@@ -109,10 +109,11 @@ export async function createBuildingVersion(
   return r.rows[0]!.id;
 }
 
-/** Chunks of the collection (all documents whose chunks are visible) and their characters. */
+/** Chunks of the collection (all documents whose chunks are visible) and the characters a rebuild embeds (context and text, see embedding-input.ts). */
 export async function collectionChunkStats(db: Queryable, collectionId: string): Promise<{ chunks: number; chars: number }> {
   const r = await db.query<{ chunks: number; chars: string }>(
-    `SELECT count(*)::int AS chunks, COALESCE(sum(length(text)), 0)::text AS chars FROM chunks WHERE collection_id = $1 AND index_version_id IS NULL`,
+    `SELECT count(*)::int AS chunks, COALESCE(sum(length(text) + COALESCE(length(context) + 1, 0)), 0)::text AS chars
+       FROM chunks WHERE collection_id = $1 AND index_version_id IS NULL`,
     [collectionId],
   );
   return { chunks: r.rows[0]!.chunks, chars: Number(r.rows[0]!.chars) };

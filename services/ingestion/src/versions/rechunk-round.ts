@@ -2,6 +2,7 @@ import { lockCollectionForIndexWrite, lockVersionWrites } from '@quire/index-ver
 import type { Db } from '@quire/db';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
+import { embeddingInput } from '../embed/embedding-input.js';
 import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { TooManyChunksError } from '../parse/too-many-chunks-error.js';
@@ -21,7 +22,7 @@ export interface RechunkRoundInput {
   /** The builder holding the version's lease: a round whose lease passed to another writes nothing. */
   holder: string;
   chunking: IngestionChunking;
-  /** Embeds one document's chunk texts for the version (the builder's call, with cache and limiter). */
+  /** Embeds one document's chunks for the version (the builder's call, with cache and limiter): their embedding inputs and keys. */
   embed: (texts: string[], hashes: string[]) => Promise<{ vectors: number[][]; dimensions: number }>;
   documents: number;
 }
@@ -59,7 +60,7 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
         if (!(error instanceof TooManyChunksError)) throw error;
         throw new EmbeddingValidationError('embedding_invalid', `Document ${doc.id} gives ${error.count} chunks with the new chunking; the limit is ${error.limit}.`);
       });
-    const embedded = await input.embed(chunks.map((c) => c.text), chunks.map((c) => c.contentSha256));
+    const embedded = await input.embed(chunks.map(embeddingInput), chunks.map((c) => c.contentSha256));
     await deps.db.transaction(async (tx) => {
       // The lock order of @quire/index-versions collection-locks.ts: collection, document, version.
       if (!(await lockCollectionForIndexWrite(tx, input.collectionId))) return;

@@ -70,7 +70,10 @@ export function buildPrompt(question: string, chunks: RetrievedChunk[], budget =
     const tail = '\n</source>';
     const room = budget - used - head.length - tail.length;
     if (room < 200 && sources.length > 0) break;
-    const body = escapeSource(chunk.text);
+    // A chunk cut from the middle of a table is rows of bare values: its header goes above them,
+    // under the title line, so the model can tell the columns apart. It is document text too, so it
+    // is escaped like the rest.
+    const body = escapeSource(chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text);
     const text = body.length <= room ? body : `${body.slice(0, Math.max(room - 1, 0))}…`;
     blocks.push(head + text + tail);
     sources.push(chunk);

@@ -5,6 +5,8 @@ export interface ChunkView {
   documentId: string;
   documentTitle: string | null;
   text: string;
+  /** A table's header for a chunk that starts inside the table (see migration 0018); shown above the text, never quoted. */
+  context?: string;
   pageStart: number | null;
   pageEnd: number | null;
   headingPath: string[];
@@ -20,13 +22,14 @@ export async function loadChunks(db: Queryable, collectionId: string, chunkIds: 
     document_id: string;
     title: string | null;
     text: string;
+    context: string | null;
     page_start: number | null;
     page_end: number | null;
     heading_path: string[] | null;
     char_start: number;
     char_end: number;
   }>(
-    `SELECT c.id, c.document_id, d.title, c.text, c.page_start, c.page_end, c.heading_path, c.char_start, c.char_end
+    `SELECT c.id, c.document_id, d.title, c.text, c.context, c.page_start, c.page_end, c.heading_path, c.char_start, c.char_end
 FROM chunks c
 JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
@@ -40,6 +43,7 @@ WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
         documentId: r.document_id,
         documentTitle: r.title,
         text: r.text,
+        ...(r.context ? { context: r.context } : {}),
         pageStart: r.page_start === null ? null : Number(r.page_start),
         pageEnd: r.page_end === null ? null : Number(r.page_end),
         headingPath: r.heading_path ?? [],

@@ -269,6 +269,7 @@ export function toSearchResult(r: RetrievedChunk): SearchResult {
     document_id: r.documentId,
     document_title: r.documentTitle,
     text: r.text,
+    ...(r.context ? { context: r.context } : {}),
     score: r.score,
     scores: r.scores,
     page_start: r.pageStart,
