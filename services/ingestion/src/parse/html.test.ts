@@ -93,6 +93,12 @@ describe('parseHtml', () => {
     expect(text(html)).toBe('Limits\n\n| Plan | Docs |\n| --- | --- |\n| Free tier | 100 |\n| A \\| B | 1 000 |');
   });
 
+  test('tables: a first row of <td> cells is the header too (wiki and office exports write it so); one row is not a table', () => {
+    const html = '<table><tr><td><b>Region</b></td><td><b>Q1</b></td></tr><tr><td>North</td><td>12</td></tr><tr><td>South</td><td>9</td></tr></table>';
+    expect(text(html)).toBe('| Region | Q1 |\n| --- | --- |\n| North | 12 |\n| South | 9 |');
+    expect(text('<table><tr><td>Only</td><td>row</td></tr></table>')).toBe('| Only | row |');
+  });
+
   test('text that reads as Markdown structure is escaped, so it gives no fake heading or fence', () => {
     const out = text('<h1>Real</h1><p># not a heading</p><p>```</p><h2>Still found</h2><p>Title<br>---</p><p>&lt;pre> opens a block</p><h2>After</h2>');
     expect(titles(out)).toEqual(['# Real', '## Still found', '## After']);

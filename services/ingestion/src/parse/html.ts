@@ -61,18 +61,23 @@ function fencedPre(pre: HtmlElement): string | null {
   return `${fence}${languageOf(pre)}\n${code}\n${fence}`;
 }
 
+/**
+ * A table's rows as Markdown table rows. The first row is the header, as in DOCX tables: many pages
+ * (exports from wikis and office software among them) write their header row in `<td>` cells, and
+ * a table without a header line would not be a table to the chunker, whose later chunks of it then
+ * carry no header to read their rows by (chunk/markdown-tables.ts). A table of one row has no header.
+ */
 function tableRows(table: HtmlElement, drop: Drop): string[] {
   const rows: string[] = [];
-  let headerDone = false;
+  let firstWidth = 0;
   for (const tr of descendants(table, (el) => el.tagName === 'table')) {
     if (tr.tagName !== 'tr') continue;
     const cells = childrenOf(tr).filter((c): c is HtmlElement => isElement(c) && (c.tagName === 'td' || c.tagName === 'th'));
     if (cells.length === 0) continue;
+    if (rows.length === 0) firstWidth = cells.length;
     rows.push(`| ${cells.map((c) => squash(inline(c, drop)).trim().replace(/\|/g, '\\|')).join(' | ')} |`);
-    // A first row of header cells becomes a Markdown table header, as DOCX tables do.
-    if (!headerDone && rows.length === 1 && cells.every((c) => c.tagName === 'th')) rows.push(`| ${cells.map(() => '---').join(' | ')} |`);
-    headerDone = true;
   }
+  if (rows.length > 1) rows.splice(1, 0, `| ${Array.from({ length: firstWidth }, () => '---').join(' | ')} |`);
   return rows;
 }
 
