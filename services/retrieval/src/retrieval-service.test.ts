@@ -97,6 +97,9 @@ describe('search', () => {
     expect(body.usage.cost_usd).toBe(Number(await ledgerSum(body.query_id)));
     expect(body.usage.unpriced_calls).toBe(0);
     expect(Object.keys(body.timings_ms)).toEqual(expect.arrayContaining(['embed', 'vector', 'keyword', 'fuse', 'total']));
+    // The two legs run at the same time: the search stage is the longer of them, not their sum.
+    const t = body.timings_ms as Record<string, number>;
+    expect(t.search).toBe(Math.max(t.vector!, t.keyword!));
     const stored = await call(`/v1/queries/${body.query_id}`);
     expect(stored.json).toMatchObject({ kind: 'search', status: 'ok', mode: 'hybrid', usage: body.usage });
     expect(stored.json.results[0]).toMatchObject({ chunk_id: planted, rank: 1 });

@@ -13,6 +13,15 @@ export interface RerankRequest {
 }
 
 /**
+ * What the reranker reads of a chunk: its context (a table's header rows, for a chunk of a table's
+ * later rows) above its text, as the embedding model read it at ingest; rows alone would score as
+ * bare numbers.
+ */
+export function rerankInput(chunk: Pick<ChunkView, 'text' | 'context'>): string {
+  return chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text;
+}
+
+/**
  * Reorders candidates by the collection's rerank model (through the gateway's `/v1/rerank`, so the
  * call is metered with purpose `rerank`). Candidates the model leaves out keep their fused order
  * after the ones it scored.
@@ -22,7 +31,7 @@ export async function rerankChunks(models: GatewayModels, input: RerankRequest):
   const model = models.rerankingModel(input.model, { ...input.call, purpose: 'rerank' });
   const result = await model.doRerank({
     query: input.query,
-    documents: input.candidates.map((c) => c.text),
+    documents: input.candidates.map(rerankInput),
     ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}),
   });
   const seen = new Set<number>();

@@ -246,7 +246,8 @@ export async function runMultiSearch(deps: SearchDeps, input: MultiSearchInput):
     const score = rerank ?? hit.fused;
     return { ...chunk, rank: i + 1, score, scores, ...(input.collections.length > 1 ? { collectionId: owner.get(hit.chunkId)! } : {}) };
   });
-  timings.search = Math.round(((timings.vector ?? 0) + (timings.keyword ?? 0)) * 100) / 100;
+  // The legs run at the same time, so the stage takes as long as the longer of them, not their sum.
+  timings.search = Math.max(timings.vector ?? 0, timings.keyword ?? 0);
   timings.total = since(total);
   return { mode, results, trace, timings, models };
 }
