@@ -72,6 +72,15 @@ describe('citation markers', () => {
     expect(citations[1]!.quote).toBe('High tide is at 5pm on Tuesdays.');
   });
 
+  test("a sentence naming a table's columns is supported by a chunk of its rows under that header; the quote stays in the rows", () => {
+    const rows = { ...chunk('t', '| North | 12 | 14 |\n| South | 9 | 11 |', 2), context: '| Region | Revenue Q1 | Revenue Q2 |\n| --- | --- | --- |' };
+    const [citation] = extractCitations('The table gives revenue by region for Q1 and Q2 [1].', [rows]);
+    expect(citation!.supported).toBe(true);
+    expect(citation!.quote).not.toContain('Region');
+    const bare = extractCitations('The table gives revenue by region for Q1 and Q2 [1].', [chunk('t', rows.text, 2)]);
+    expect(bare[0]!.supported).toBe(false);
+  });
+
   test('quotes are at most 240 characters', () => {
     const quote = pickQuote('word '.repeat(200), 'word');
     expect(quote.length).toBeLessThanOrEqual(QUOTE_MAX);

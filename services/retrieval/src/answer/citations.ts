@@ -142,7 +142,8 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
       char_end: chunk.charEnd,
       quote: pickQuote(chunk.text, said.join(' ')),
       // Every citing sentence must be supported; one unsupported use flags the citation.
-      supported: said.every((sentence) => supportScore(sentence, chunk.text) >= SUPPORT_THRESHOLD),
+      // Against the context too: a sentence about a table's rows names their columns, which only the header holds.
+      supported: said.every((sentence) => supportScore(sentence, chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text) >= SUPPORT_THRESHOLD),
       ...(chunk.collectionId ? { collection_id: chunk.collectionId } : {}),
     };
   });
