@@ -1,16 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { openPostgres, type Db } from '@quire/db';
+import { openPostgres, startSocketTestDatabase, type Db, type SocketTestDatabase } from '@quire/db';
 import { createLogger, listen, type RunningServer } from '@quire/server-kit';
 import { createIngestionService, type IngestionService } from '../../services/ingestion/src/index.js';
 import { createFakeGatewayModels } from '../../services/ingestion/src/testing/fake-gateway-models.js';
 import { client, TEST_SECRET } from '../../services/ingestion/src/testing/http.js';
-import { startSocketDatabase } from '../../services/ingestion/src/testing/socket-database.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const QUEUE = `kill-test-${randomUUID()}`;
-let shared: Awaited<ReturnType<typeof startSocketDatabase>>;
+let shared: SocketTestDatabase;
 let db: Db;
 let api: IngestionService;
 let server: RunningServer;
@@ -39,7 +38,7 @@ function startWorker(staleAfterMs: number): Promise<{ child: ChildProcess; lines
 }
 
 beforeAll(async () => {
-  shared = await startSocketDatabase();
+  shared = await startSocketTestDatabase();
   databaseUrl = shared.url;
   db = openPostgres(databaseUrl, { max: 2 });
   // The API process accepts uploads and enqueues; it runs no jobs itself (start() is not called).

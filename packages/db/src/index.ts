@@ -5,5 +5,6 @@ export * from './postgres-db.js';
 export * from './migrate.js';
 export * from './open-database.js';
 export * from './test-database.js';
+export { startSocketTestDatabase, type SocketTestDatabase } from './socket-test-database.js';
 export { openPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
 export * from './lock-waiters.js';

@@ -1,8 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { openPostgres, openTestDatabase, type Db, type PostgresTestDatabase } from '@quire/db';
+import { openPostgres, startSocketTestDatabase, type Db, type SocketTestDatabase } from '@quire/db';
 import { startFakeOpenAI, startServiceProcess, type FakeOpenAI, type ServiceProcess } from '@quire/fakes';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from './testing/gateway-harness.js';
 
@@ -11,22 +10,10 @@ import { ADMIN_AUTH, TEST_ADMIN_KEY } from './testing/gateway-harness.js';
  * a start that fails exits 1 with one, and SIGTERM lets a call in flight finish and meter itself.
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-let database: { url: string; stop(): Promise<void> };
+let database: SocketTestDatabase;
 let reader: Db;
 let slow: FakeOpenAI;
 const children: ChildProcess[] = [];
-
-/** A migrated database the child process reaches over the wire: PGlite behind a socket, or the PostgreSQL pass's server. */
-async function startDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.QUIRE_TEST_DATABASE_URL) {
-    const db = (await openTestDatabase()) as PostgresTestDatabase;
-    return { url: db.connectionString, stop: () => db.close() };
-  }
-  const db = (await openTestDatabase()) as Db & { raw: ConstructorParameters<typeof PGLiteSocketServer>[0]['db'] };
-  const server = new PGLiteSocketServer({ db: db.raw, host: '127.0.0.1', port: 0, maxConnections: 32 });
-  await server.start();
-  return { url: `postgres://postgres@${server.getServerConn()}/postgres`, stop: async () => (await server.stop(), await db.close()) };
-}
 
 function startGateway(env: Record<string, string>): ServiceProcess {
   const child = startServiceProcess(ROOT, 'services/gateway/src/main.ts', {
@@ -43,7 +30,7 @@ function startGateway(env: Record<string, string>): ServiceProcess {
 const jsonLines = (lines: string[]) => lines.map((l) => JSON.parse(l) as { level: string; msg: string; reason?: string; err?: string; url?: string });
 
 beforeAll(async () => {
-  database = await startDatabase();
+  database = await startSocketTestDatabase();
   reader = openPostgres(database.url, { max: 1 });
   slow = await startFakeOpenAI({ apiKey: 'sk-test', latencyMs: 2_000, reply: () => 'the whole slow answer' });
 }, 60_000);

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HEADERS } from '@quire/contracts';
+import { startSocketTestDatabase, type SocketTestDatabase } from '@quire/db';
 import { exitWithin, startCuttableProxy, startServiceProcess, testRedisTarget, type ServiceProcess } from '@quire/fakes';
 import { signIdentity } from '@quire/server-kit';
-import { startSocketDatabase } from './testing/socket-database.js';
 import { TEAM_A, TEST_SECRET } from './testing/http.js';
 
 /**
@@ -17,7 +17,7 @@ import { TEAM_A, TEST_SECRET } from './testing/http.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const queueName = `ingestion-main-${randomUUID()}`;
-let database: Awaited<ReturnType<typeof startSocketDatabase>>;
+let database: SocketTestDatabase;
 const children: ChildProcess[] = [];
 
 function startIngestion(env: Record<string, string>): ServiceProcess {
@@ -33,7 +33,7 @@ function startIngestion(env: Record<string, string>): ServiceProcess {
 const urlOf = (line: string) => (JSON.parse(line) as { url: string }).url;
 
 beforeAll(async () => {
-  database = await startSocketDatabase();
+  database = await startSocketTestDatabase();
 }, 60_000);
 
 afterAll(async () => {
