@@ -102,6 +102,22 @@ describe('API keys at the front door', () => {
     expect(other.status).toBe(403);
   });
 
+  test('another spelling of a path (case, a trailing slash) reaches no route, so it cannot pass around a check', async () => {
+    await call(gw.url, 'POST', '/v1/teams', { id: 'keys-paths', name: 'P', allowed_models: ['primary/*'] });
+    const m = await teamKey(gw.url, 'keys-paths', 'member');
+    // Checks compare the exact path; express used to route /V1/Chat/Completions/ to the same handler.
+    for (const path of ['/V1/chat/completions', '/v1/CHAT/completions', '/v1/chat/completions/', '/v1/embeddings/', '/v1/Rerank', '/v1/responses/']) {
+      const res = await call(gw.url, 'POST', path, chat('backup/gpt-4o-mini'), m.auth);
+      expect([path, res.status]).toEqual([path, 404]);
+    }
+    for (const [method, path] of [['POST', '/V1/COLLECTIONS'], ['POST', '/v1/collections/'], ['DELETE', '/V1/collections/c1'], ['PUT', '/v1/Collections/c1/search-settings'], ['GET', '/V1/KEYS'], ['GET', '/v1/audit/']]) {
+      const res = await call(gw.url, method!, path!, method === 'GET' || method === 'DELETE' ? undefined : { name: 'x' }, m.auth);
+      // 404 where no route matches, 403 where a role check sees the path first: never served.
+      expect([path, [403, 404].includes(res.status)]).toEqual([path, true]);
+    }
+    expect((await call(gw.url, 'POST', '/v1/chat/completions', chat('backup/gpt-4o-mini'), m.auth)).status).toBe(403);
+  });
+
   test('the audit log records admin changes and refusals, is append-only and exports CSV and JSONL', async () => {
     const k = await teamKey(gw.url, 'keys-audit', 'member');
     await call(gw.url, 'POST', `/v1/keys/${k.id}/revoke`);

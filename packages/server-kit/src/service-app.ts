@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { randomBytes } from 'node:crypto';
 import { HEADERS, type Identity } from '@quire/contracts';
 import { AppError } from './app-error.js';
@@ -78,8 +78,21 @@ export interface ServiceAppOptions {
  * readiness, and (for internal services) verification of the gateway's signed identity.
  * Call `finishServiceApp` after mounting routes to add the 404 and error handlers.
  */
+/**
+ * A router that matches paths exactly: case and trailing slash count. Express's default matches
+ * `/V1/Keys/` to a route for `/v1/keys`, while checks that compare `req.path` (which roles may write,
+ * which paths are governed model calls) see another string; a route that cannot be reached under
+ * another spelling leaves no such gap. Every router of a Quire service is made with it.
+ */
+export function exactRouter(): Router {
+  return express.Router({ caseSensitive: true, strict: true });
+}
+
 export function createServiceApp(options: ServiceAppOptions): Express {
   const app = express();
+  // The app's own router matches exactly too (see exactRouter).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(traceMiddleware());

@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
-import { AppError, createServiceApp, finishServiceApp, handle, type Logger } from '@quire/server-kit';
+import { AppError, createServiceApp, finishServiceApp, handle, type Logger, exactRouter } from '@quire/server-kit';
 import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
 import { teamsKeysRouter } from './admin/teams-keys-api.js';
@@ -88,7 +88,7 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   // They share the model API's rate limits, and the refusals the services raise are audited here.
   app.use(platformRouter(deps.upstreams, deps.internalSecret, { admit: platformRateLimit(governance), onUpstreamError: upstreamRefusalAudit(governance) }));
 
-  const modelApi = express.Router();
+  const modelApi = exactRouter();
   modelApi.use(express.json({ limit: '20mb' }), modelGuard(governance));
   const listModels = async () => {
     const listed = (await routes.list()).map((r) => ({ id: r.name, owned_by: 'quire-route' }));

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { Request, RequestHandler, Response, NextFunction, Router } from 'express';
-import express from 'express';
 import { HEADERS } from '@quire/contracts';
-import { AppError, drainOf, signIdentity } from '@quire/server-kit';
+import { AppError, drainOf, signIdentity, exactRouter } from '@quire/server-kit';
 import type { CallerLocals } from './caller-identity.js';
 import { kbChatLocals } from './model-api/kb-chat.js';
 import { watchRefusal, type UpstreamError } from './upstream-error.js';
@@ -125,7 +124,7 @@ function forwardTo(service: UpstreamError['service'], baseUrl: string, internalS
 }
 
 export function platformRouter(upstreams: PlatformUpstreams, internalSecret: string, hooks: PlatformHooks = {}): Router {
-  const router = express.Router();
+  const router = exactRouter();
   const admitted = (forward: RequestHandler): RequestHandler[] => (hooks.admit ? [hooks.admit, forward] : [forward]);
   const toIngestion = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks));
   const toIngestionLive = admitted(forwardTo('ingestion', upstreams.ingestionUrl, internalSecret, hooks, { liveStream: true }));

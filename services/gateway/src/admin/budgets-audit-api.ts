@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, handle, parseWith } from '@quire/server-kit';
+import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin, type CallerLocals } from '../caller-identity.js';
 import type { Governance } from '../governance/governance.js';
 import { decodeCursor } from '../governance/store.js';
@@ -31,7 +31,7 @@ const PutGrant = z.object({ access: z.enum(['read', 'write']) }).strict();
 
 /** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only; every change commits with its audit row. */
 export function budgetsAuditRouter(gov: Governance): Router {
-  const router = express.Router();
+  const router = exactRouter();
   const { store, audit, budgets } = gov;
   router.use(['/v1/budgets', '/v1/audit', '/v1/collections/:id/grants'], express.json({ limit: '1mb' }), (_req, res, next) => {
     requireAdmin(res);

@@ -1,6 +1,6 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import { emptyUsage } from '@quire/models';
-import { AppError, handle, parseWith } from '@quire/server-kit';
+import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import type { AuditLog } from '../governance/audit.js';
 import type { ModelResolver } from '../model-catalog.js';
@@ -46,7 +46,7 @@ function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
  * overriding the routes file. Admins only; every change commits with its audit row (before and after).
  */
 export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, audit: AuditLog): Router {
-  const router = express.Router();
+  const router = exactRouter();
   router.use('/v1/admin', (_req, res, next) => {
     try {
       requireAdmin(res);

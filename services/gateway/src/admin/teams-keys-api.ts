@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, handle, parseWith } from '@quire/server-kit';
+import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import { listAllows } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
@@ -35,7 +35,7 @@ function assertNarrows(team: TeamRow, list: string[] | null): void {
 
 /** `/v1/teams` and `/v1/keys`: admins only; every change is audited with its before and after. */
 export function teamsKeysRouter(gov: Governance): Router {
-  const router = express.Router();
+  const router = exactRouter();
   const { store, auth, audit } = gov;
   router.use(['/v1/teams', '/v1/keys'], express.json({ limit: '1mb' }), (_req, res, next) => {
     requireAdmin(res);

@@ -1,7 +1,7 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { emptyUsage } from '@quire/models';
-import { AppError, handle, parseWith } from '@quire/server-kit';
+import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { fromMicros, toMicros } from './budgets.js';
 import { worstCaseMicros } from './cost-estimate.js';
 import type { Governance } from './governance.js';
@@ -20,7 +20,7 @@ const BudgetCheckSchema = z.union([
  * (a route at its dearest target). Signed service identities only: API keys get 403.
  */
 export function budgetCheckRouter(gov: Governance): Router {
-  const router = Router();
+  const router = exactRouter();
   router.post(
     '/v1/internal/budget-check',
     handle(async (req, res) => {

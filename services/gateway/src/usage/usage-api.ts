@@ -1,9 +1,9 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { isOrgAdmin } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { addDecimal } from '@quire/models';
-import { AppError, handle, parseWith } from '@quire/server-kit';
+import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import { csvCell } from '../csv.js';
 
@@ -71,7 +71,7 @@ type Row = Record<string, string | number | null>;
  * out, so a non-null cost with unpriced attempts is a lower bound.
  */
 export function usageRouter(db: Db): Router {
-  const router = express.Router();
+  const router = exactRouter();
   router.get('/v1/usage', handle(async (req: Request, res: Response) => {
     const q = parseWith(QuerySchema, req.query, 'query');
     const identity = (res.locals as CallerLocals).identity;

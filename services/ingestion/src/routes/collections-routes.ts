@@ -1,12 +1,12 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
 import { createCollection, deleteCollection, listCollections, requireCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
 
 export function collectionsRoutes(db: Db): Router {
-  const router = Router();
+  const router = exactRouter();
 
   router.post(
     '/v1/collections',

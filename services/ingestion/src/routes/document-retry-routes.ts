@@ -1,7 +1,7 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Db } from '@quire/db';
 import type { JobQueue } from '@quire/jobs';
-import { AppError, ctx, handle, type Logger } from '@quire/server-kit';
+import { AppError, ctx, handle, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import { getDocument, requeueFailedDocument } from '../repo/documents-repo.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
@@ -47,7 +47,7 @@ const supersededError = (id: string, target: string) =>
  */
 export function documentRetryRoutes(deps: Deps): Router {
   const { db } = deps;
-  const router = Router();
+  const router = exactRouter();
 
   router.post(
     '/v1/documents/:id/retry',

@@ -1,8 +1,8 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
-import { AppError, ctx, handle, openSse, parseWith, type Logger } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, parseWith, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import type { JobQueue } from '@quire/jobs';
 import type { IngestionLimits } from '../limits.js';
@@ -31,7 +31,7 @@ interface Deps {
 
 export function documentsRoutes(deps: Deps): Router {
   const { db } = deps;
-  const router = Router();
+  const router = exactRouter();
 
   /**
    * Rows and bytes commit before anything is enqueued: a job never sees a missing document, and an

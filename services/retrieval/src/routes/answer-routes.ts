@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { AnswerBodySchema, MultiAnswerBodySchema } from '@quire/contracts';
-import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger } from '@quire/server-kit';
+import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import { loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { isAbort, toAppError } from '../errors.js';
 import { resolveMode, type SearchDeps } from '../search/search-pipeline.js';
 
 export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
-  const router = Router();
+  const router = exactRouter();
   const answer = (multi: boolean) =>
     handle(async (req, res) => {
       const multiBody = multi ? parseWith(MultiAnswerBodySchema, req.body) : null;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { AnswerBodySchema } from '@quire/contracts';
-import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import type { Turn } from '../answer/conversation.js';
 import { findCollectionByIdOrName } from '../collections/collection-repository.js';
@@ -33,7 +33,7 @@ function text(content: z.infer<typeof ContentSchema> | undefined): string {
  * fields OpenAI clients ignore. The gateway sends `model: "kb/<collection>"` here.
  */
 export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
-  const router = Router();
+  const router = exactRouter();
   router.post(
     '/v1/collections/:id/chat',
     handle(async (req, res) => {

@@ -1,8 +1,8 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { QueryFeedbackBodySchema, SearchSettingsSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach, saveSearchSettings } from '../collections/collection-repository.js';
 import { findQuery } from '../queries/query-repository.js';
 import { addFeedback, collectionQueryStats, feedbackFor } from '../queries/query-stats.js';
@@ -11,7 +11,7 @@ import { usageForQuery } from '../usage/ledger-usage.js';
 const StatsQuerySchema = z.object({ since: z.string().datetime({ offset: true }).optional() });
 
 export function queryRoutes(db: Db): Router {
-  const router = Router();
+  const router = exactRouter();
   router.get(
     '/v1/queries/:id',
     handle(async (req, res) => {

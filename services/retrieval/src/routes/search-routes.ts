@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { MultiSearchBodySchema, SearchBodySchema, type FusionPreset, type FusionSettings, type SearchResponse } from '@quire/contracts';
-import { ctx, handle, parseWith } from '@quire/server-kit';
+import { ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { insertQuery } from '../queries/query-repository.js';
@@ -9,7 +9,7 @@ import { resolveMode, runMultiSearch, runSearch, toSearchResult, type SearchDeps
 import { usageForQuery } from '../usage/ledger-usage.js';
 
 export function searchRoutes(deps: SearchDeps): Router {
-  const router = Router();
+  const router = exactRouter();
   router.post(
     '/v1/collections/:id/search',
     handle(async (req, res) => {
