@@ -1,4 +1,4 @@
-import { dedupe, hitAt, ndcgAt, percentile, precisionAt, recallAt, reciprocalRank, retrievalMetrics } from './metrics.js';
+import { dedupe, hasRelevant, hitAt, ndcgAt, percentile, precisionAt, recallAt, reciprocalRank, retrievalMetrics } from './metrics.js';
 
 const qrels = new Map([
   ['d2', 1],
@@ -52,6 +52,23 @@ describe('ranking metrics (hand-computed)', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
     expect(percentile([10], 95)).toBe(10);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 95)).toBeCloseTo(10.5, 12);
-    expect(Object.keys(retrievalMetrics(ranked, qrels, 5))).toEqual(['ndcg@10', 'recall@5', 'precision@5', 'mrr', 'hit@5']);
+  });
+
+  test('every configuration reports the standard cut-offs whatever its top_k, plus its own', () => {
+    const keys = (k: number) => Object.keys(retrievalMetrics(ranked, qrels, k)).sort();
+    const standard = ['hit@10', 'hit@5', 'mrr', 'ndcg@10', 'precision@10', 'precision@5', 'recall@10', 'recall@5'];
+    expect(keys(5)).toEqual(standard);
+    expect(keys(10)).toEqual(standard);
+    expect(keys(20)).toEqual([...standard, 'hit@20', 'precision@20', 'recall@20'].sort());
+    // A list of 5 scored at 10: what those 5 found, precision still over 10 (trec_eval's P_10 of a short run).
+    const five = ['x', 'd2', 'y', 'd4', 'w'];
+    const m = retrievalMetrics(five, qrels, 5);
+    expect(m['recall@10']).toBe(m['recall@5']);
+    expect(m['recall@5']).toBeCloseTo(2 / 3, 12);
+    expect(m['precision@10']).toBeCloseTo(2 / 10, 12);
+    expect(m['precision@5']).toBeCloseTo(2 / 5, 12);
+    expect(m['ndcg@10']).toBe(ndcgAt(five, qrels, 10));
+    expect(hasRelevant(new Map([['a', 0]]))).toBe(false);
+    expect(hasRelevant(qrels)).toBe(true);
   });
 });

@@ -55,15 +55,32 @@ export function dedupe(ids: readonly string[]): string[] {
   return ids.filter((id) => (seen.has(id) ? false : (seen.add(id), true)));
 }
 
-/** The retrieval metrics Quire reports per question, keyed as in the tables. */
-export function retrievalMetrics(ranked: readonly string[], qrels: Qrels, k: number): Record<string, number> {
-  return {
-    'ndcg@10': ndcgAt(ranked, qrels, 10),
-    [`recall@${k}`]: recallAt(ranked, qrels, k),
-    [`precision@${k}`]: precisionAt(ranked, qrels, k),
-    mrr: reciprocalRank(ranked, qrels),
-    [`hit@${k}`]: hitAt(ranked, qrels, k),
-  };
+/** Whether any judged id is relevant (grade > 0). */
+export const hasRelevant = (qrels: Qrels): boolean => relevantCount(qrels) > 0;
+
+/**
+ * The cut-offs every configuration reports whatever its `top_k`, so two configurations always share
+ * their keys (`recall@10` on both sides) and compare pair by pair.
+ */
+export const RETRIEVAL_CUTOFFS: readonly number[] = [5, 10];
+
+/**
+ * The retrieval metrics Quire reports per question, keyed as in the tables: nDCG@10 and MRR, and
+ * recall, precision and hit at every standard cut-off, plus at `topK` when it is not one of them.
+ * `ranked` is what the configuration returned (its top_k): a configuration that returns 5 results
+ * has nothing at ranks 6 to 10, as a trec_eval run of 5 documents would not, so its @10 figures say
+ * what those 5 found (precision@10 still divides by 10). Callers leave out questions with nothing
+ * relevant (`hasRelevant`), as trec_eval does: every metric would be 0 for any ranking.
+ */
+export function retrievalMetrics(ranked: readonly string[], qrels: Qrels, topK?: number): Record<string, number> {
+  const cutoffs = [...new Set([...RETRIEVAL_CUTOFFS, ...(topK ? [topK] : [])])].sort((a, b) => a - b);
+  const out: Record<string, number> = { 'ndcg@10': ndcgAt(ranked, qrels, 10), mrr: reciprocalRank(ranked, qrels) };
+  for (const k of cutoffs) {
+    out[`recall@${k}`] = recallAt(ranked, qrels, k);
+    out[`precision@${k}`] = precisionAt(ranked, qrels, k);
+    out[`hit@${k}`] = hitAt(ranked, qrels, k);
+  }
+  return out;
 }
 
 export const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);

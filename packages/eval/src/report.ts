@@ -6,10 +6,14 @@ export interface ConfigSummary {
   name: string;
   cases_done: number;
   errors: number;
+  /** The commonest distinct error messages of this configuration's failed cases, with their counts. */
+  error_messages?: { message: string; count: number }[];
   /** Cases the metrics, latency and cost are over: those every configuration of the run finished. */
   compared_cases?: number;
   /** Cases this configuration finished but another did not, so they are left out of its numbers. */
   excluded_cases?: number;
+  /** Compared cases with nothing relevant (no judgment, or every grade 0): left out of the retrieval means. */
+  unjudged_cases?: number;
   metrics: Record<string, Estimate>;
   /**
    * Plain means over every case this configuration finished, shared or not: progress while a run is
@@ -52,13 +56,21 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/**
+ * The questions a configuration's figures are over: the cases every configuration finished
+ * (`compared_cases`), not the ones it ran, which may include questions left out of the comparison.
+ */
+function comparedCases(s: ConfigSummary): number {
+  return s.compared_cases ?? Math.max(0, ...Object.values(s.metrics).map((e) => e.n));
+}
+
 /** One row per configuration: each metric's mean [95 % CI], cost per query and latency. */
 export function formatSummaryTable(summaries: readonly ConfigSummary[], metrics?: string[]): string {
   const keys = metrics ?? [...new Set(summaries.flatMap((s) => Object.keys(s.metrics)))];
   const header = ['configuration', 'n', ...keys, 'cost/query', 'p50 ms', 'p95 ms'];
   const rows = summaries.map((s) => [
     s.name,
-    String(s.cases_done) + (s.errors ? ` (${s.errors} err)` : ''),
+    String(comparedCases(s)) + (s.errors ? ` (${s.errors} err)` : ''),
     ...keys.map((k) => formatEstimate(s.metrics[k])),
     formatUsd(s.cost_usd.per_query),
     f(s.latency_ms.total?.p50 ?? NaN, 1),
@@ -81,7 +93,7 @@ export function formatStageTable(summaries: readonly ConfigSummary[]): string {
 }
 
 /** a vs b per metric: means, difference with its CI, p-value, and a winner only when significant. */
-export function formatComparison(nameA: string, nameB: string, comparisons: readonly PairedComparison[]): string {
+export function formatComparison(nameA: string, nameB: string, comparisons: readonly PairedComparison[], skipped: readonly { metric: string; reason: string }[] = []): string {
   // Costs are tiny per query: three significant digits, not three decimals.
   const rows = comparisons.map((c) => {
     const g = c.metric === 'cost_usd' ? (x: number) => (x === 0 ? '0' : x.toPrecision(3)) : c.metric === 'latency_ms' ? (x: number) => f(x, 1) : (x: number) => f(x);
@@ -95,7 +107,8 @@ export function formatComparison(nameA: string, nameB: string, comparisons: read
     c.winner === 'a' ? nameA : c.winner === 'b' ? nameB : 'no significant difference',
     ];
   });
-  return table(['metric', 'n', nameA, nameB, `${nameB} − ${nameA} [95% CI]`, 'p', 'winner'], rows);
+  const out = table(['metric', 'n', nameA, nameB, `${nameB} − ${nameA} [95% CI]`, 'p', 'winner'], rows);
+  return skipped.length ? `${out}\n\nNot compared: ${skipped.map((x) => `${x.metric} (${x.reason})`).join('; ')}` : out;
 }
 
 /** Quality against cost per query and against p50 latency, with the frontier marked. */

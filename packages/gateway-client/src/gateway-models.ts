@@ -25,4 +25,9 @@ export interface GatewayModels {
    * budgets of the identity in `context`; reserves nothing. Optional: local test models have none.
    */
   checkBudget?(context: GatewayCallContext, estimate: { model: string; tokens: number }): Promise<void>;
+  /**
+   * The model and route names the gateway serves (its `GET /v1/models`), to refuse a request naming
+   * another before it is queued. Optional: local test models have none.
+   */
+  listModels?(context: Pick<GatewayCallContext, 'identityToken' | 'traceId'>): Promise<string[]>;
 }

@@ -19,6 +19,9 @@ const RerankResponseSchema = z.object({
   usage: z.object({ search_units: z.number().nonnegative().optional(), total_tokens: z.number().int().nonnegative().optional() }).optional(),
 });
 
+/** The gateway's `GET /v1/models` answer (OpenAI's list shape). */
+const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
+
 /** Gateway codes after which the same call may succeed if tried again. */
 const RETRYABLE = new Set(['provider_rate_limited', 'provider_overloaded', 'provider_server_error', 'provider_network_error', 'provider_timeout', 'provider_conflict', 'service_unavailable']);
 
@@ -108,6 +111,19 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
         doRerank: (opts) =>
           rerankOverHttp(options.fetch ?? fetch, `${baseUrl().replace(/\/$/, '')}/v1/rerank`, contextHeaders(context), name, opts),
       };
+    },
+    async listModels(context) {
+      let res: Response;
+      try {
+        res = await (options.fetch ?? fetch)(`${baseUrl().replace(/\/$/, '')}/v1/models`, {
+          headers: { [HEADERS.identity]: context.identityToken, [HEADERS.traceId]: context.traceId },
+        });
+      } catch (error) {
+        throw new AppError('service_unavailable', `The gateway could not be reached to list its models: ${String(error)}`, { cause: error });
+      }
+      const parsed = ModelListSchema.safeParse(await res.json().catch(() => undefined));
+      if (!res.ok || !parsed.success) throw new AppError('service_unavailable', `The gateway answered ${res.status} to GET /v1/models.`);
+      return parsed.data.data.map((m) => m.id);
     },
     async checkBudget(context, estimate) {
       let res: Response;

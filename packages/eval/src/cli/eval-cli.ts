@@ -17,7 +17,11 @@ export async function printBenchmark(client: QuireEvalClient, id: string, log: (
   const summaries = b.summary as ConfigSummary[];
   log(`Benchmark ${b.id}: ${b.status}, ${b.progress.done}/${b.progress.total} cases, spent $${Number(b.spent_usd).toPrecision(3)}${b.budget_usd ? ` of $${b.budget_usd}` : ''}`);
   log('Metrics: mean [95% bootstrap CI over questions, 1000 resamples, seed 42]\n');
+  if (b.error) log(`Error: ${b.error}\n`);
   log(formatSummaryTable(summaries));
+  for (const s of summaries) {
+    for (const e of s.error_messages ?? []) log(`${s.name}: ${e.count} case(s) failed: ${e.message}`);
+  }
   log('\nLatency per stage (p50 / p95) and cost per query per stage (ledger)\n');
   log(formatStageTable(summaries));
   log('\nPareto view (quality vs cost per query and vs p50 latency)\n');
@@ -26,7 +30,7 @@ export async function printBenchmark(client: QuireEvalClient, id: string, log: (
     for (let j = i + 1; j < summaries.length; j++) {
       const cmp = await client.request('GET', `/v1/benchmarks/${id}/compare?a=${i}&b=${j}`);
       log(`\n${cmp.a} vs ${cmp.b} (paired; winner only when significant)\n`);
-      log(formatComparison(cmp.a, cmp.b, cmp.comparisons));
+      log(formatComparison(cmp.a, cmp.b, cmp.comparisons, cmp.skipped));
     }
   }
 }
@@ -45,12 +49,17 @@ async function main(argv: string[]): Promise<void> {
       const [id, a, b] = args;
       if (!id || !a || !b) throw new Error('usage: pnpm eval compare <id> <a> <b>');
       const cmp = await client.request('GET', `/v1/benchmarks/${id}/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
-      console.log(formatComparison(cmp.a, cmp.b, cmp.comparisons));
+      console.log(formatComparison(cmp.a, cmp.b, cmp.comparisons, cmp.skipped));
       return;
     }
     case 'list': {
-      const list = await client.request('GET', '/v1/benchmarks');
-      for (const b of list.data) console.log(`${b.id}  ${b.status.padEnd(14)} ${b.created_at}  ${b.configurations.join(', ')}`);
+      // Every page, newest first.
+      let cursor: string | null = null;
+      do {
+        const list: { data: any[]; next_cursor: string | null } = await client.request('GET', `/v1/benchmarks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        for (const b of list.data) console.log(`${b.id}  ${b.status.padEnd(14)} ${b.created_at}  ${b.configurations.join(', ')}`);
+        cursor = list.next_cursor;
+      } while (cursor);
       return;
     }
     case 'import-beir': {

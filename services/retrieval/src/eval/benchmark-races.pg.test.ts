@@ -49,7 +49,7 @@ test('two workers that take up the same run (two processes resuming it) run and 
   const configurations: StoredConfiguration[] = [{ name: 'vec', mode: 'vector', top_k: 10, answer: false, resolved_index_version_id: seeded.indexVersionId }];
   const benchmarkId = await insertBenchmark(db, {
     teamId: TEAM, evalSetId: setId, collectionId: seeded.collectionId, configurations, judgeModel: null, budgetUsd: null,
-    identity: { team_id: TEAM, key_id: 'key-bench', role: 'member', groups: [] }, casesTotal: questions.length,
+    identity: { team_id: TEAM, key_id: 'key-bench', role: 'member', groups: [] },
   });
   const a = runnerOn(db);
   const b = runnerOn(other, 300);

@@ -2,8 +2,9 @@ import type { Identity } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import type { Reach } from '../collections/collection-repository.js';
-import { isUuid, json } from './eval-repo.js';
-import type { StoredConfiguration } from './eval-schemas.js';
+import { isUuid, json, type EvalCase } from './eval-repo.js';
+import type { Relevant, StoredConfiguration } from './eval-schemas.js';
+import { createdBefore, createdMicros, pageOf } from './page.js';
 
 export type BenchmarkStatus = 'queued' | 'running' | 'completed' | 'stopped_budget' | 'failed' | 'cancelled';
 
@@ -25,8 +26,9 @@ export interface BenchmarkRow {
 }
 
 const ts = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const SELECT = `SELECT id, team_id, eval_set_id, collection_id, status, configurations, judge_model, budget_usd::text AS budget_usd, identity, cases_total, error_message,
-  ${ts('created_at')} AS created_at, ${ts('updated_at')} AS updated_at, ${ts('finished_at')} AS finished_at FROM benchmarks`;
+const COLUMNS = `id, team_id, eval_set_id, collection_id, status, configurations, judge_model, budget_usd::text AS budget_usd, identity, cases_total, error_message,
+  ${ts('created_at')} AS created_at, ${ts('updated_at')} AS updated_at, ${ts('finished_at')} AS finished_at`;
+const SELECT = `SELECT ${COLUMNS} FROM benchmarks`;
 
 function toRow(r: Record<string, unknown>): BenchmarkRow {
   return {
@@ -38,13 +40,46 @@ function toRow(r: Record<string, unknown>): BenchmarkRow {
   };
 }
 
-export async function insertBenchmark(db: Queryable, b: { teamId: string; evalSetId: string; collectionId: string; configurations: StoredConfiguration[]; judgeModel: string | null; budgetUsd: number | null; identity: Identity; casesTotal: number }): Promise<string> {
+/**
+ * Creates a run and freezes the cases it measures: the eval set's cases now, in ordinal order. One
+ * statement, so `cases_total` and the frozen list come from the same snapshot.
+ */
+export async function insertBenchmark(db: Queryable, b: { teamId: string; evalSetId: string; collectionId: string; configurations: StoredConfiguration[]; judgeModel: string | null; budgetUsd: number | null; identity: Identity }): Promise<string> {
   const r = await db.query<{ id: string }>(
-    `INSERT INTO benchmarks (team_id, eval_set_id, collection_id, configurations, judge_model, budget_usd, identity, cases_total)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6::numeric, $7::jsonb, $8) RETURNING id`,
-    [b.teamId, b.evalSetId, b.collectionId, JSON.stringify(b.configurations), b.judgeModel, b.budgetUsd === null ? null : String(b.budgetUsd), JSON.stringify(b.identity), b.casesTotal],
+    `WITH run AS (
+  INSERT INTO benchmarks (team_id, eval_set_id, collection_id, configurations, judge_model, budget_usd, identity, cases_total)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6::numeric, $7::jsonb, (SELECT count(*) FROM eval_cases WHERE eval_set_id = $2)) RETURNING id
+), frozen AS (
+  INSERT INTO benchmark_cases (benchmark_id, position, case_id)
+  SELECT run.id, row_number() OVER (ORDER BY c.ordinal, c.id), c.id FROM run, eval_cases c WHERE c.eval_set_id = $2
+)
+SELECT id FROM run`,
+    [b.teamId, b.evalSetId, b.collectionId, JSON.stringify(b.configurations), b.judgeModel, b.budgetUsd === null ? null : String(b.budgetUsd), JSON.stringify(b.identity)],
   );
   return r.rows[0]!.id;
+}
+
+export interface FrozenCases {
+  /** The run's cases still in the set, in the run's order. */
+  cases: EvalCase[];
+  /** Frozen case ids no longer in the set (deleted after the run was created). */
+  deleted: string[];
+}
+
+/** The cases a run measures (frozen at creation), whatever was added to or removed from its set since. */
+export async function frozenCases(db: Queryable, benchmarkId: string): Promise<FrozenCases> {
+  const r = await db.query<{ case_id: string; id: string | null } & Omit<EvalCase, 'id'>>(
+    `SELECT f.case_id, c.id, c.ordinal, c.external_id, c.question, c.relevant, c.reference_answer, c.synthetic, c.source_query_id
+FROM benchmark_cases f LEFT JOIN eval_cases c ON c.id = f.case_id WHERE f.benchmark_id = $1 ORDER BY f.position`,
+    [benchmarkId],
+  );
+  const cases: EvalCase[] = [];
+  const deleted: string[] = [];
+  for (const row of r.rows) {
+    if (row.id === null) deleted.push(row.case_id);
+    else cases.push({ id: row.id, ordinal: Number(row.ordinal), external_id: row.external_id, question: row.question, relevant: json<Relevant[]>(row.relevant), reference_answer: row.reference_answer, synthetic: row.synthetic, source_query_id: row.source_query_id });
+  }
+  return { cases, deleted };
 }
 
 /** A run of the caller's team (any team's with `anyTeam`: an organisation admin); otherwise 404. */
@@ -63,6 +98,18 @@ export async function listBenchmarks(db: Queryable, teamId: string, evalSetId: s
     reach.anyTeam === true,
   ]);
   return r.rows.map(toRow);
+}
+
+/** One page of runs, newest first; `after` is the previous page's last (created micros, id). */
+export async function pageBenchmarks(db: Queryable, input: { teamId: string; evalSetId: string | null; reach: Reach; after: readonly [string, string] | null; limit: number }): Promise<{ data: BenchmarkRow[]; next_cursor: string | null }> {
+  const r = await db.query<Record<string, unknown> & { created_us: string }>(
+    `SELECT ${COLUMNS}, ${createdMicros('b')} FROM benchmarks b
+WHERE (b.team_id = $1 OR $3::boolean) AND ($2::uuid IS NULL OR b.eval_set_id = $2::uuid) AND ${createdBefore('b', 4)}
+ORDER BY b.created_at DESC, b.id DESC LIMIT $6`,
+    [input.teamId, input.evalSetId, input.reach.anyTeam === true, input.after?.[0] ?? null, input.after?.[1] ?? null, input.limit + 1],
+  );
+  const page = pageOf(r.rows, input.limit, (row) => [row.created_us, String(row.id)]);
+  return { data: page.data.map(toRow), next_cursor: page.next_cursor };
 }
 
 /** Runs that are not final: queued, or running when a process stopped mid-run (oldest first). */
@@ -181,13 +228,39 @@ export interface ResultRow {
   error_message: string | null;
 }
 
+/** A run's results for its frozen cases (a case added to the set later is not the run's), in the run's order. */
 export async function loadResults(db: Queryable, benchmarkId: string): Promise<ResultRow[]> {
   const r = await db.query<ResultRow>(
     `SELECT r.config_index, r.case_id, r.query_id, r.status, r.metrics, r.timings_ms, r.ranked, r.answer, r.details, r.error_message
-FROM benchmark_results r JOIN eval_cases c ON c.id = r.case_id WHERE r.benchmark_id = $1 ORDER BY r.config_index, c.ordinal`,
+FROM benchmark_results r JOIN benchmark_cases f ON f.benchmark_id = r.benchmark_id AND f.case_id = r.case_id
+WHERE r.benchmark_id = $1 ORDER BY r.config_index, f.position`,
     [benchmarkId],
   );
-  return r.rows.map((x) => ({ ...x, config_index: Number(x.config_index), metrics: json(x.metrics), timings_ms: json(x.timings_ms), ranked: json(x.ranked), details: json(x.details) }));
+  return r.rows.map(toResultRow);
+}
+
+export const toResultRow = <T extends ResultRow>(x: T): T => ({ ...x, config_index: Number(x.config_index), metrics: json(x.metrics), timings_ms: json(x.timings_ms), ranked: json(x.ranked), details: json(x.details) }) as T;
+
+/** Per configuration: cases finished, cases errored, and the commonest error messages with their counts. */
+export async function configurationOutcomes(db: Queryable, benchmarkId: string): Promise<Map<number, { ok: number; errors: number; messages: { message: string; count: number }[] }>> {
+  const r = await db.query<{ config_index: number; status: string; error_message: string | null; n: number }>(
+    `SELECT r.config_index, r.status, r.error_message, count(*)::int AS n
+FROM benchmark_results r JOIN benchmark_cases f ON f.benchmark_id = r.benchmark_id AND f.case_id = r.case_id
+WHERE r.benchmark_id = $1 GROUP BY 1, 2, 3 ORDER BY n DESC, r.error_message`,
+    [benchmarkId],
+  );
+  const out = new Map<number, { ok: number; errors: number; messages: { message: string; count: number }[] }>();
+  for (const row of r.rows) {
+    const index = Number(row.config_index);
+    const entry = out.get(index) ?? { ok: 0, errors: 0, messages: [] };
+    if (row.status === 'ok') entry.ok += Number(row.n);
+    else {
+      entry.errors += Number(row.n);
+      entry.messages.push({ message: row.error_message ?? 'unknown error', count: Number(row.n) });
+    }
+    out.set(index, entry);
+  }
+  return out;
 }
 
 /** Ledger cost per query and stage for a run's results (exact sums, read as text; null = unpriced). */

@@ -1,8 +1,8 @@
 import { bootstrapCI, comparePaired, paretoFrontier, percentile, type ConfigSummary, type PairedComparison } from '@quire/eval';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
-import { costByQueryAndStage, loadResults, spentUsd, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
-import { listCases, staleCases, type StaleCase } from './eval-repo.js';
+import { costByQueryAndStage, frozenCases, loadResults, spentUsd, type BenchmarkRow, type FrozenCases, type ResultRow } from './benchmark-repo.js';
+import { staleCases, type StaleCase } from './eval-repo.js';
 
 /** Every interval and test is seeded, so the same results always print the same numbers. */
 export const REPORT_SEED = 42;
@@ -29,17 +29,20 @@ interface ReportData {
   /** The cases whose relevant documents or chunks are gone from the collection; left out of every figure. */
   stale: StaleCase[];
   staleIds: Set<string>;
+  /** The run's frozen cases: those still in the set, and the ids of those deleted from it since. */
+  frozen: FrozenCases;
 }
 
-/** A benchmark's results and costs, with the stale set every report leaves out. */
+/** A benchmark's results and costs, with the stale set every report leaves out, over the run's frozen cases. */
 async function loadReport(db: Queryable, b: BenchmarkRow): Promise<ReportData> {
   const data = await load(db, b);
-  const stale = await staleCases(db, b.collection_id, await listCases(db, b.eval_set_id));
-  return { data, stale, staleIds: new Set(stale.map((c) => c.case_id)) };
+  const frozen = await frozenCases(db, b.id);
+  const stale = await staleCases(db, b.collection_id, frozen.cases);
+  return { data, stale, staleIds: new Set(stale.map((c) => c.case_id)), frozen };
 }
 
 /** A query's cost without judge calls (what the configuration itself costs); null when unpriced. */
-function queryCost(costs: Loaded['costs'], queryId: string | null): number | null {
+export function queryCost(costs: Loaded['costs'], queryId: string | null): number | null {
   if (!queryId) return null;
   let total = 0;
   for (const [purpose, cost] of costs.get(queryId) ?? []) {
@@ -63,6 +66,18 @@ export function commonCaseIds(rows: readonly ResultRow[], configurations: number
     okBy.get(r.case_id)!.add(r.config_index);
   }
   return new Set([...okBy].filter(([, configs]) => configs.size === configurations).map(([id]) => id));
+}
+
+/** Every retrieval-scored case has it (retrievalMetrics); a case without it had nothing relevant. */
+const RETRIEVAL_MARKER = 'ndcg@10';
+/** Distinct error messages shown per configuration. */
+const ERROR_MESSAGES_SHOWN = 5;
+
+/** The commonest distinct error messages of a configuration's failed cases, with their counts. */
+export function commonestErrors(rows: readonly ResultRow[], shown = ERROR_MESSAGES_SHOWN): { message: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const r of rows) if (r.status === 'error') counts.set(r.error_message ?? 'unknown error', (counts.get(r.error_message ?? 'unknown error') ?? 0) + 1);
+  return [...counts].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count || x.message.localeCompare(y.message)).slice(0, shown);
 }
 
 export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number, data: Loaded, common: ReadonlySet<string>, stale: ReadonlySet<string> = new Set()): ConfigSummary {
@@ -108,8 +123,11 @@ export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number
     name: b.configurations[index]!.name,
     cases_done: rows.length,
     errors: rows.length - own.length,
+    error_messages: commonestErrors(rows),
     compared_cases: ok.length,
     excluded_cases: own.length - ok.length,
+    // Nothing relevant (no judgment, or all grade 0): no retrieval metric, as in trec_eval (see scoreRetrieval).
+    unjudged_cases: ok.filter((r) => !(RETRIEVAL_MARKER in r.metrics)).length,
     metrics,
     own_means: { cases: own.length, metrics: ownMeans },
     latency_ms: latency,
@@ -123,7 +141,8 @@ export function summarize(b: Pick<BenchmarkRow, 'configurations'>, index: number
 }
 
 export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
-  const { data, stale, staleIds } = await loadReport(db, b);
+  const { data, stale, staleIds, frozen } = await loadReport(db, b);
+  const casesFrozen = frozen.cases.length + frozen.deleted.length;
   const common = commonCaseIds(data.rows, b.configurations.length, staleIds);
   const summaries = b.configurations.map((_, i) => summarize(b, i, data, common, staleIds));
   const spend = await spentUsd(db, b.id);
@@ -139,13 +158,16 @@ export async function benchmarkView(db: Queryable, b: BenchmarkRow) {
     judge_model: b.judge_model,
     budget_usd: b.budget_usd,
     spent_usd: spend.spent,
-    progress: { cases_per_configuration: b.cases_total, total: b.cases_total * b.configurations.length, done: data.rows.length, per_configuration: summaries.map((s) => s.cases_done) },
+    // Over the cases frozen when the run was created: cases added to the set later are not the run's.
+    progress: { cases_per_configuration: casesFrozen, total: casesFrozen * b.configurations.length, done: data.rows.length, per_configuration: summaries.map((s) => s.cases_done) },
     /** Every summary, and the Pareto frontier, is over these cases only: the ones each configuration finished. */
     comparison_basis: {
       cases: common.size,
       rule: 'means, intervals, latency and cost per query are over the cases every configuration finished without error; errors and excluded_cases say what each configuration lost; own_means are over each configuration\'s own finished cases (progress while a run is partial) and are not comparable',
     },
     stale_cases: { count: stale.length, case_ids: stale.slice(0, 100).map((c) => c.case_id), missing_ids: [...new Set(stale.flatMap((c) => c.missing))].slice(0, 100) },
+    /** Cases of the run deleted from the eval set after it was created: not run (their results went with them). */
+    deleted_cases: { count: frozen.deleted.length, case_ids: frozen.deleted.slice(0, 100) },
     summary: summaries,
     pareto: {
       metric: 'ndcg@10',
@@ -165,12 +187,21 @@ export function configIndex(b: BenchmarkRow, ref: string, param: string): number
   throw new AppError('invalid_request', `No configuration "${ref}" in benchmark ${b.id} (give a name or an index).`, { param });
 }
 
+export interface SkippedMetric {
+  metric: string;
+  reason: string;
+}
+
 /**
  * Paired comparison of two configurations over the cases both finished, stale cases left out as in
- * the summary (promotion reads this too): every metric, cost and latency.
+ * the summary (promotion reads this too): every metric, cost and latency. A metric that cannot be
+ * paired (one side does not report it, e.g. a cut-off at one configuration's own top_k, or answer
+ * metrics of a retrieval-only configuration) is listed in `skipped` with the reason, never dropped silently.
  */
-export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[]; stale_cases: number }> {
+export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: number, bIndex: number): Promise<{ a: string; b: string; comparisons: PairedComparison[]; skipped: SkippedMetric[]; stale_cases: number }> {
   const { data, staleIds: stale } = await loadReport(db, b);
+  const nameA = b.configurations[a]!.name;
+  const nameB = b.configurations[bIndex]!.name;
   const pairRows = data.rows.filter((r) => r.config_index === a || r.config_index === bIndex);
   const common = commonCaseIds(pairRows, new Set([a, bIndex]).size, stale);
   const rowsOf = (i: number) => new Map(pairRows.filter((r) => r.config_index === i && common.has(r.case_id) && r.status === 'ok').map((r) => [r.case_id, r]));
@@ -178,9 +209,12 @@ export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: n
   const rb = rowsOf(bIndex);
   // In a's row order, as before: the seeded resampling pairs cases by position.
   const shared = [...ra.keys()];
-  const keys = [...new Set(shared.flatMap((id) => [...Object.keys(ra.get(id)!.metrics), ...Object.keys(rb.get(id)!.metrics)]))];
+  const keysOf = (rows: Map<string, ResultRow>) => new Set([...rows.values()].flatMap((r) => Object.keys(r.metrics).filter((k) => typeof r.metrics[k] === 'number')));
+  const keysA = keysOf(ra);
+  const keysB = keysOf(rb);
   const comparisons: PairedComparison[] = [];
-  const pair = (name: string, pick: (r: ResultRow) => number | null | undefined) => {
+  const skipped: SkippedMetric[] = [];
+  const pair = (name: string, pick: (r: ResultRow) => number | null | undefined, whyNot: string) => {
     const xs: number[] = [];
     const ys: number[] = [];
     for (const id of shared) {
@@ -192,9 +226,14 @@ export async function compareConfigurations(db: Queryable, b: BenchmarkRow, a: n
       }
     }
     if (xs.length) comparisons.push(comparePaired(name, xs, ys, { seed: REPORT_SEED, resamples: RESAMPLES, higherIsBetter: !LOWER_IS_BETTER.has(name) }));
+    else skipped.push({ metric: name, reason: shared.length ? whyNot : 'the two configurations finished no question in common' });
   };
-  for (const key of keys) pair(key, (r) => r.metrics[key]);
-  pair('cost_usd', (r) => queryCost(data.costs, r.query_id));
-  pair('latency_ms', (r) => r.timings_ms.total);
-  return { a: b.configurations[a]!.name, b: b.configurations[bIndex]!.name, comparisons, stale_cases: stale.size };
+  for (const key of [...new Set([...keysA, ...keysB])]) {
+    const side = !keysB.has(key) ? `a (${nameA})` : !keysA.has(key) ? `b (${nameB})` : null;
+    const cutoff = /@\d+$/.test(key) ? ': a cut-off at that configuration\'s own top_k' : '';
+    pair(key, (r) => r.metrics[key], side ? `only ${side} reports it${cutoff}` : 'no question has it on both sides');
+  }
+  pair('cost_usd', (r) => queryCost(data.costs, r.query_id), 'no question is priced on both sides (unpriced model calls)');
+  pair('latency_ms', (r) => r.timings_ms.total, 'no question has a total latency on both sides');
+  return { a: nameA, b: nameB, comparisons, skipped, stale_cases: stale.size };
 }

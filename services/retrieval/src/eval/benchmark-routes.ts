@@ -1,27 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
-import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
 import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
-import { getBenchmark, insertBenchmark, listBenchmarks } from './benchmark-repo.js';
+import { getBenchmark, insertBenchmark, pageBenchmarks } from './benchmark-repo.js';
 import { benchmarkView, compareConfigurations, configIndex } from './benchmark-report.js';
 import type { BenchmarkRunner } from './benchmark-runner.js';
 import { applyConfiguration, executeCase, type RankedItem } from './case-executor.js';
 import { addCases, checkRelevantIds, getEvalSet } from './eval-repo.js';
 import { CreateBenchmarkSchema, ReplaySchema, ToEvalCaseSchema, type StoredConfiguration } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
+import { namedModels, unknownModelError, unknownModels } from './model-check.js';
+import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 
-const ListQuery = z.object({ eval_set_id: z.string().uuid().optional() });
+const ListQuery = pageQuery(20, 100).extend({ eval_set_id: z.string().uuid().optional() });
 const CompareQuery = z.object({ a: z.string().min(1).max(100), b: z.string().min(1).max(100) });
 
 export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Router {
   const { db } = deps;
-  const router = Router();
+  const router = exactRouter();
 
   router.post(
     '/v1/benchmarks',
@@ -34,8 +36,10 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       const collection = await loadCollection(db, identity.team_id, set.collection_id, reach);
       // Each configuration is checked now (index version ready, mode possible) and pinned to an index version.
       const configurations: StoredConfiguration[] = [];
+      const embeddingModels: (string | null)[] = [];
       for (const c of body.configurations) {
         const view = await applyConfiguration(deps, collection, c);
+        embeddingModels.push(view.embeddingModel);
         // A version with its own chunk set changes what keyword search reads; any other does not.
         if (c.mode === 'keyword' && c.index_version_id && !view.chunkSetVersionId) {
           throw new AppError('invalid_request', `Configuration "${c.name}": keyword search does not use vectors, so an index version makes no difference to it unless it was built with other chunking; use vector or hybrid mode to compare index versions.`, { param: 'configurations' });
@@ -46,8 +50,16 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });
         configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });
       }
+      // A model the gateway does not serve would fail every case of the run; refused now, by name.
+      const { identityToken, traceId } = ctx(res);
+      const unknown = await unknownModels(deps.models, { identityToken, traceId }, namedModels(body, (i) => embeddingModels[i] ?? null));
+      if (unknown.length) {
+        const { status, body: errorBody } = toErrorResponse(unknownModelError(unknown), traceId);
+        res.status(status).json({ ...errorBody, unknown_models: unknown });
+        return;
+      }
       // The run belongs to the collection's team (what an organisation admin runs there too); it
-      // calls models as, and is billed to, the caller's identity.
+      // calls models as, and is billed to, the caller's identity. Its cases are frozen now.
       const id = await insertBenchmark(db, {
         teamId: collection.teamId,
         evalSetId: set.id,
@@ -56,7 +68,6 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         judgeModel: body.judge_model ?? null,
         budgetUsd: body.budget_usd ?? null,
         identity,
-        casesTotal: set.cases,
       });
       runner.kick(id);
       res.status(202).json(await benchmarkView(db, await getBenchmark(db, collection.teamId, id)));
@@ -68,10 +79,12 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const q = parseWith(ListQuery, req.query, 'query');
       const { identity } = ctx(res);
-      const rows = await listBenchmarks(db, identity.team_id, q.eval_set_id ?? null, ownerReach(identity));
+      const after = q.cursor ? decodeCursor(q.cursor, CreatedCursor) : null;
+      const page = await pageBenchmarks(db, { teamId: identity.team_id, evalSetId: q.eval_set_id ?? null, reach: ownerReach(identity), after, limit: q.limit });
       res.json({
         object: 'list',
-        data: rows.map((b) => ({ id: b.id, eval_set_id: b.eval_set_id, collection_id: b.collection_id, status: b.status, configurations: b.configurations.map((c) => c.name), budget_usd: b.budget_usd, created_at: b.created_at, finished_at: b.finished_at })),
+        data: page.data.map((b) => ({ id: b.id, eval_set_id: b.eval_set_id, collection_id: b.collection_id, status: b.status, error: b.error_message, configurations: b.configurations.map((c) => c.name), budget_usd: b.budget_usd, created_at: b.created_at, finished_at: b.finished_at })),
+        next_cursor: page.next_cursor,
       });
     }),
   );

@@ -6,9 +6,9 @@ import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
 import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
-import { claimRun, doneKeys, findBenchmark, insertResult, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
+import { claimRun, configurationOutcomes, doneKeys, findBenchmark, frozenCases, insertResult, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
-import { listCases, staleCases, withChunkDocuments } from './eval-repo.js';
+import { staleCases, withChunkDocuments, type EvalCase } from './eval-repo.js';
 
 export interface RunnerDeps extends SearchDeps {
   internalSecret: string;
@@ -169,7 +169,9 @@ export class BenchmarkRunner {
   private async run(b: BenchmarkRow, held: () => boolean): Promise<void> {
     const { db } = this.deps;
     const base = await loadCollection(db, b.team_id, b.collection_id);
-    const cases = await listCases(db, b.eval_set_id);
+    // Only the cases frozen when the run was created: a case added since is not this run's, and one
+    // deleted since is skipped (the report lists it).
+    const { cases } = await frozenCases(db, b.id);
     const done = await doneKeys(db, b.id);
     // Running a case whose judged documents are gone would pay for a guaranteed zero; the report lists them instead.
     const stale = new Set((await staleCases(db, b.collection_id, cases)).map((c) => c.case_id));
@@ -185,7 +187,25 @@ export class BenchmarkRunner {
         await this.runCase(b, index, collection, c);
       }
     }
-    if (held()) await setStatus(db, b.id, 'completed', null, this.holder);
+    if (!held()) return;
+    const failure = await this.failedConfigurations(b);
+    await setStatus(db, b.id, failure ? 'failed' : 'completed', failure, this.holder);
+  }
+
+  /**
+   * Why the run failed, or null: a configuration that errored on every case it ran has no result to
+   * compare, and the comparison is over the cases every configuration finished, so the run measured
+   * nothing. Called `completed`, it hid the cause in per-case rows; the error says it instead.
+   */
+  private async failedConfigurations(b: BenchmarkRow): Promise<string | null> {
+    const outcomes = await configurationOutcomes(this.deps.db, b.id);
+    const failed = b.configurations.flatMap((c, i) => {
+      const o = outcomes.get(i);
+      if (!o || o.ok > 0 || o.errors === 0) return [];
+      const causes = o.messages.slice(0, 3).map((m) => `${m.message} (${m.count}x)`).join('; ');
+      return [`configuration "${c.name}" failed on every case (${o.errors}): ${causes}`];
+    });
+    return failed.length ? `No comparison: ${failed.join(' | ')}`.slice(0, 4000) : null;
   }
 
   /**
@@ -198,7 +218,7 @@ export class BenchmarkRunner {
     return spent >= b.budget_usd! || spent + perQuery > b.budget_usd!;
   }
 
-  private async runCase(b: BenchmarkRow, index: number, collection: Awaited<ReturnType<typeof applyConfiguration>>, c: Awaited<ReturnType<typeof listCases>>[number]): Promise<void> {
+  private async runCase(b: BenchmarkRow, index: number, collection: Awaited<ReturnType<typeof applyConfiguration>>, c: EvalCase): Promise<void> {
     const { db } = this.deps;
     const config = b.configurations[index]!;
     const attempts = this.deps.attempts ?? 3;

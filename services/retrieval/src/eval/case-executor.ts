@@ -1,5 +1,5 @@
 import type { AnswerBody, Citation, Identity } from '@quire/contracts';
-import { dedupe, retrievalMetrics } from '@quire/eval';
+import { dedupe, hasRelevant, retrievalMetrics } from '@quire/eval';
 import type { HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 import { answerQuestion } from '../answer/answer-pipeline.js';
@@ -114,18 +114,21 @@ export async function executeCase(input: ExecuteInput): Promise<CaseRun> {
 /**
  * Retrieval metrics for one case. Relevance is judged per chunk when every relevant entry names a
  * chunk, otherwise per document (chunks collapse to their document, first occurrence counts).
+ * Null when nothing is relevant (no judgment, or every grade 0): as in trec_eval, such a question is
+ * left out of the retrieval means instead of scoring 0 under every configuration; its answer
+ * metrics, if any, still count. Metrics are at the standard cut-offs plus `topK` (see retrievalMetrics).
  */
-export function scoreRetrieval(ranked: RankedItem[], relevant: Relevant[], k: number): Record<string, number> | null {
-  if (relevant.length === 0) return null;
-  const byChunk = relevant.every((r) => r.chunk_id);
+export function scoreRetrieval(ranked: RankedItem[], relevant: Relevant[], topK: number): Record<string, number> | null {
+  const byChunk = relevant.length > 0 && relevant.every((r) => r.chunk_id);
   const qrels = new Map<string, number>();
   for (const r of relevant) {
     const id = byChunk ? r.chunk_id! : r.document_id;
     if (!id) continue;
     qrels.set(id, Math.max(qrels.get(id) ?? 0, r.grade));
   }
+  if (!hasRelevant(qrels)) return null;
   const ids = dedupe(ranked.map((r) => (byChunk ? r.chunk_id : r.document_id)));
-  return retrievalMetrics(ids, qrels, k);
+  return retrievalMetrics(ids, qrels, topK);
 }
 
 /**

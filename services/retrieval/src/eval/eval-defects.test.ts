@@ -72,7 +72,7 @@ test('1: promotion is refused, with a reason, when the candidate errored on any 
 test('1: an errored case is not done, so a resumed run retries it, and its retry replaces the error', async () => {
   const setId = await createEvalSet(db, { teamId: 'team-defects', collectionId: seeded.collectionId, name: 'resume' });
   const [caseId] = await addCases(db, setId, [{ question: 'q', relevant: [{ document_id: seeded.documentIds[0]!, grade: 1 }] }]);
-  const benchmarkId = await insertBenchmark(db, { teamId: 'team-defects', evalSetId: setId, collectionId: seeded.collectionId, configurations: [], judgeModel: null, budgetUsd: null, identity: { team_id: 'team-defects' } as never, casesTotal: 1 });
+  const benchmarkId = await insertBenchmark(db, { teamId: 'team-defects', evalSetId: setId, collectionId: seeded.collectionId, configurations: [], judgeModel: null, budgetUsd: null, identity: { team_id: 'team-defects' } as never });
   const base = { benchmarkId, configIndex: 0, caseId: caseId!, metrics: {}, ranked: [], timings: {}, answer: null, details: null };
   await insertResult(db, { ...base, queryId: null as unknown as string, status: 'error', error: 'boom' });
   expect((await doneKeys(db, benchmarkId)).size).toBe(0);

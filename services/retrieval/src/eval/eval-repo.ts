@@ -2,6 +2,7 @@ import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import type { Reach } from '../collections/collection-repository.js';
 import type { EvalCaseBody, Relevant } from './eval-schemas.js';
+import { createdBefore, createdMicros, pageOf } from './page.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (id: string) => UUID.test(id);
@@ -56,13 +57,16 @@ FROM eval_sets s WHERE s.id = $1 AND (s.team_id = $2 OR $3::boolean)`,
   return r.rows[0];
 }
 
-export async function listEvalSets(db: Queryable, teamId: string, collectionId: string | null, reach: Reach = {}): Promise<EvalSetRow[]> {
-  const r = await db.query<EvalSetRow>(
-    `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
-FROM eval_sets s WHERE (s.team_id = $1 OR $3::boolean) AND ($2::uuid IS NULL OR s.collection_id = $2::uuid) ORDER BY s.created_at DESC LIMIT 200`,
-    [teamId, collectionId, reach.anyTeam === true],
+/** One page of eval sets, newest first; `after` is the previous page's last (created micros, id). */
+export async function pageEvalSets(db: Queryable, input: { teamId: string; collectionId: string | null; reach: Reach; after: readonly [string, string] | null; limit: number }): Promise<{ data: EvalSetRow[]; next_cursor: string | null }> {
+  const r = await db.query<EvalSetRow & { created_us?: string }>(
+    `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at, ${createdMicros('s')}
+FROM eval_sets s WHERE (s.team_id = $1 OR $3::boolean) AND ($2::uuid IS NULL OR s.collection_id = $2::uuid) AND ${createdBefore('s', 4)}
+ORDER BY s.created_at DESC, s.id DESC LIMIT $6`,
+    [input.teamId, input.collectionId, input.reach.anyTeam === true, input.after?.[0] ?? null, input.after?.[1] ?? null, input.limit + 1],
   );
-  return r.rows;
+  const page = pageOf(r.rows, input.limit, (row) => [row.created_us!, row.id]);
+  return { data: page.data.map(({ created_us: _, ...row }) => row), next_cursor: page.next_cursor };
 }
 
 /** Normalises a case body: `relevant_document_ids` become grade-1 entries. */
@@ -124,12 +128,21 @@ export async function addCases(db: Queryable, evalSetId: string, cases: NewCase[
   return ids;
 }
 
+const CASE_COLUMNS = 'id, ordinal, external_id, question, relevant, reference_answer, synthetic, source_query_id';
+
 export async function listCases(db: Queryable, evalSetId: string): Promise<EvalCase[]> {
-  const r = await db.query<EvalCase & { relevant: unknown }>(
-    `SELECT id, ordinal, external_id, question, relevant, reference_answer, synthetic, source_query_id FROM eval_cases WHERE eval_set_id = $1 ORDER BY ordinal`,
-    [evalSetId],
-  );
+  const r = await db.query<EvalCase & { relevant: unknown }>(`SELECT ${CASE_COLUMNS} FROM eval_cases WHERE eval_set_id = $1 ORDER BY ordinal`, [evalSetId]);
   return r.rows.map((row) => ({ ...row, relevant: json<Relevant[]>(row.relevant) }));
+}
+
+/** One page of a set's cases in ordinal order; `after` is the previous page's last (ordinal, id). */
+export async function pageCases(db: Queryable, evalSetId: string, after: readonly [number, string] | null, limit: number): Promise<{ data: EvalCase[]; next_cursor: string | null }> {
+  const r = await db.query<EvalCase & { relevant: unknown }>(
+    `SELECT ${CASE_COLUMNS} FROM eval_cases WHERE eval_set_id = $1 AND ($2::int IS NULL OR (ordinal, id) > ($2::int, $3::uuid)) ORDER BY ordinal, id LIMIT $4`,
+    [evalSetId, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+  );
+  const page = pageOf(r.rows, limit, (row) => [Number(row.ordinal), row.id]);
+  return { data: page.data.map((row) => ({ ...row, relevant: json<Relevant[]>(row.relevant) })), next_cursor: page.next_cursor };
 }
 
 /** BEIR corpus ids → document ids, through the `beir_id` metadata the importer set on upload. */

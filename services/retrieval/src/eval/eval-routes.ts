@@ -1,11 +1,12 @@
-import { Router, type Response } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
 import type { GatewayModels } from '@quire/gateway-client';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppError } from '../errors.js';
-import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, listCases, listEvalSets, relevantOf, type NewCase } from './eval-repo.js';
+import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, pageCases, pageEvalSets, relevantOf, type NewCase } from './eval-repo.js';
+import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
 import { generateSyntheticCases } from './synthetic.js';
 
@@ -49,12 +50,14 @@ export function beirCases(body: Pick<z.infer<typeof BeirImportSchema>, 'queries'
   return { cases, unmapped, skippedAllZero: judged.length - useful.length };
 }
 
-const ListQuery = z.object({ collection_id: z.string().uuid().optional() });
+const ListQuery = pageQuery(50, 200).extend({ collection_id: z.string().uuid().optional() });
+const CasesQuery = pageQuery(100, 1000);
+const CaseCursor = z.tuple([z.number().int(), z.string().uuid()]);
 const JsonlImport = z.object({ jsonl: z.string().min(1).max(50_000_000) }).strict();
 
 export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
   const { db } = deps;
-  const router = Router();
+  const router = exactRouter();
 
   router.post(
     '/v1/eval-sets',
@@ -77,16 +80,29 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const q = parseWith(ListQuery, req.query, 'query');
       const { identity } = ctx(res);
-      res.json({ object: 'list', data: await listEvalSets(db, identity.team_id, q.collection_id ?? null, ownerReach(identity)) });
+      const after = q.cursor ? decodeCursor(q.cursor, CreatedCursor) : null;
+      res.json({ object: 'list', ...(await pageEvalSets(db, { teamId: identity.team_id, collectionId: q.collection_id ?? null, reach: ownerReach(identity), after, limit: q.limit })) });
     }),
   );
 
+  // The set with one page of its cases (`data`, `next_cursor`); `/cases` pages the cases alone.
   router.get(
     '/v1/eval-sets/:id',
     handle(async (req, res) => {
       const { identity } = ctx(res);
       const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
-      res.json({ object: 'eval_set', ...set, data: await listCases(db, set.id) });
+      const q = parseWith(CasesQuery, req.query, 'query');
+      res.json({ object: 'eval_set', ...set, ...(await pageCases(db, set.id, q.cursor ? decodeCursor(q.cursor, CaseCursor) : null, q.limit)) });
+    }),
+  );
+
+  router.get(
+    '/v1/eval-sets/:id/cases',
+    handle(async (req, res) => {
+      const { identity } = ctx(res);
+      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const q = parseWith(CasesQuery, req.query, 'query');
+      res.json({ object: 'list', eval_set_id: set.id, ...(await pageCases(db, set.id, q.cursor ? decodeCursor(q.cursor, CaseCursor) : null, q.limit)) });
     }),
   );
 

@@ -1,10 +1,12 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { createBullmqQueue, createInProcessQueue } from '@quire/jobs';
 import type { SearchDeps } from '../search/search-pipeline.js';
+import { benchmarkResultsRoutes } from './benchmark-results.js';
 import { benchmarkRoutes } from './benchmark-routes.js';
 import { BenchmarkRunner, runBenchmarkJob, type RunnerDeps } from './benchmark-runner.js';
 import { evalSetRoutes } from './eval-routes.js';
 import { promotionRoutes } from './promotion-routes.js';
+import { exactRouter } from '@quire/server-kit';
 
 export { BenchmarkRunner } from './benchmark-runner.js';
 export { JUDGE_RUBRIC } from './judge.js';
@@ -29,9 +31,10 @@ export function evalModule(deps: EvalModuleDeps): { router: Router; runner: Benc
     { ...deps.search, internalSecret: deps.internalSecret, logger: deps.logger, ...(deps.resumeDelayMs !== undefined ? { resumeDelayMs: deps.resumeDelayMs } : {}) },
     queue,
   );
-  const router = Router();
+  const router = exactRouter();
   router.use(evalSetRoutes(deps.search));
   router.use(benchmarkRoutes(deps.search, runner));
+  router.use(benchmarkResultsRoutes(deps.search.db));
   router.use(promotionRoutes(deps.search.db));
   runner.start();
   return { router, runner };

@@ -3,6 +3,7 @@ import type { PairedComparison } from '@quire/eval';
 import { compareConfigurations } from './benchmark-report.js';
 import { isUuid } from './eval-repo.js';
 import { getBenchmark, listBenchmarks, loadResults, type BenchmarkRow } from './benchmark-repo.js';
+import type { StoredConfiguration } from './eval-schemas.js';
 
 export const DEFAULT_MARGIN = 0.02;
 
@@ -31,17 +32,28 @@ export function promotionDecision(comparison: PairedComparison, margin: number, 
   return { allowed: true, reason: null };
 }
 
-export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority) and the candidate errored on no case, on a completed benchmark of one of the collection\'s eval sets that ran both index versions with otherwise the same vector or hybrid mode';
+export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bootstrap CI of nDCG@10(new) - nDCG@10(current) is >= -margin (non-inferiority) and the candidate errored on no case, on a completed benchmark of one of the collection\'s eval sets that ran both index versions in two configurations that differ in nothing else (vector or hybrid mode)';
 
-/** The pair of configurations that isolates the index version: same mode, top_k and rerank where possible. */
-function pickPair(b: BenchmarkRow, current: string | null, candidate: string): [number, number] | null {
+/** A configuration without its name and index version: what must match for a pair to isolate the version. */
+function settingsOf(c: StoredConfiguration): string {
+  const { name: _name, index_version_id: _asked, resolved_index_version_id: _resolved, ...settings } = c;
+  // Sorted keys, absent and undefined alike: two configurations with the same settings give the same string.
+  return JSON.stringify(settings, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => x.localeCompare(y))) : value,
+  );
+}
+
+/**
+ * The pair of configurations that differ in the index version alone (same mode, fusion, top_k,
+ * rerank, candidate pool, answers), or null. Any other difference would be measured as the index
+ * version's: a top_k=5 current against a top_k=10 candidate is not evidence about the embedding.
+ */
+export function pickPair(b: Pick<BenchmarkRow, 'configurations'>, current: string | null, candidate: string): [number, number] | null {
   // Keyword search never reads vectors, so a keyword pair would compare a configuration with itself.
   const ranked = b.configurations.map((c, i) => ({ c, i })).filter(({ c }) => c.mode !== 'keyword');
   const cur = ranked.filter(({ c }) => c.resolved_index_version_id === current);
   const cand = ranked.filter(({ c }) => c.resolved_index_version_id === candidate);
-  const same = (x: (typeof cur)[number]['c'], y: (typeof cur)[number]['c']) => x.mode === y.mode && x.top_k === y.top_k && (x.rerank_model ?? null) === (y.rerank_model ?? null);
-  for (const a of cur) for (const n of cand) if (same(a.c, n.c)) return [a.i, n.i];
-  for (const a of cur) for (const n of cand) if (a.c.mode === n.c.mode) return [a.i, n.i];
+  for (const a of cur) for (const n of cand) if (settingsOf(a.c) === settingsOf(n.c)) return [a.i, n.i];
   return null;
 }
 
