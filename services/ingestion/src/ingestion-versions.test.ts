@@ -4,6 +4,7 @@ import { signIdentity, type RunningServer } from '@quire/server-kit';
 import { takeOverStale } from './repo/document-jobs-repo.js';
 import type { createFakeGatewayModels } from './testing/fake-gateway-models.js';
 import { TEAM_A, TEST_SECRET, type client } from './testing/http.js';
+import type { Identity } from '@quire/contracts';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
 let t: TestIngestion;
@@ -193,5 +194,57 @@ describe('swapping the embedding model', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(fake.calls.length).toBe(before);
+  });
+});
+
+describe('the promotion gate', () => {
+  const KNOWLEDGE_ADMIN: Identity = { team_id: TEAM_A.team_id, key_id: 'key-ka', role: 'knowledge-admin', groups: [] };
+  const waitFor = async (collectionId: string, vid: string, until: (v: any) => boolean) => {
+    for (let i = 0; i < 400; i++) {
+      const v = (await api.call(`/v1/collections/${collectionId}/index-versions`)).body.data.find((x: { id: string }) => x.id === vid);
+      if (until(v)) return v;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`index version ${vid} did not get there`);
+  };
+  const auditRows = async (collectionId: string) =>
+    (await db.query<{ action: string; actor_key_id: string; code: string; details: any; before: any; after: any }>(
+      `SELECT action, actor_key_id, code, details, before, after FROM audit_log WHERE target_type = 'collection' AND target_id = $1 ORDER BY id`,
+      [collectionId],
+    )).rows;
+
+  test('only an admin switches versions without the gate (directly or on_ready), and the audit log says it was forced', async () => {
+    const coll = await api.createCollection({ name: 'Gate', embedding_model: 'openai/text-embedding-3-small', chunking: { strategy: 'recursive', chunk_size: 200, chunk_overlap: 0 } });
+    const doc = (await postText(coll.id, { text: text('gate') })).body.documents[0].id as string;
+    expect((await api.waitForDocument(doc)).status).toBe('ready');
+    const built = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/slow-16', dimensions: 16 }, identity: KNOWLEDGE_ADMIN });
+    expect(built.status).toBe(202);
+    const vid = built.body.id as string;
+    await waitFor(coll.id, vid, (v) => v.status === 'ready');
+
+    // A knowledge admin builds versions, but queries switch through the gate: promote after a benchmark.
+    const refused = await api.call(`/v1/collections/${coll.id}/index-versions/${vid}/activate`, { json: {}, identity: KNOWLEDGE_ADMIN });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('permission_denied');
+    expect(refused.body.error.message).toContain('/promote');
+    const onReady = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/slow-16', dimensions: 16, activate: 'on_ready' }, identity: KNOWLEDGE_ADMIN });
+    expect([onReady.status, onReady.body.error?.param]).toEqual([403, 'activate']);
+    expect((await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data.find((v: { id: string }) => v.id === vid).current).toBe(false);
+    expect(await auditRows(coll.id)).toEqual([]);
+
+    // An admin may: recorded as a forced promotion, in the same transaction as the switch.
+    const previous = (await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data.find((v: { current: boolean }) => v.current).id as string;
+    expect((await api.call(`/v1/collections/${coll.id}/index-versions/${vid}/activate`, { json: {} })).status).toBe(200);
+    expect(await auditRows(coll.id)).toEqual([
+      expect.objectContaining({ action: 'index_version.activate', actor_key_id: TEAM_A.key_id, code: 'forced', details: expect.objectContaining({ forced: true, trigger: 'activate' }), before: { current_index_version_id: previous }, after: { current_index_version_id: vid } }),
+    ]);
+    const promotions = await db.query<{ outcome: string; key_id: string }>(`SELECT outcome, key_id FROM index_version_promotions WHERE collection_id = $1 AND index_version_id = $2`, [coll.id, vid]);
+    expect(promotions.rows).toEqual([{ outcome: 'forced', key_id: TEAM_A.key_id }]);
+
+    // An admin's on_ready switch is recorded in the admin's name when the build completes.
+    const next = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/text-embedding-3-small', activate: 'on_ready' } });
+    expect(next.status).toBe(202);
+    await waitFor(coll.id, next.body.id, (v) => v.current);
+    expect((await auditRows(coll.id)).at(-1)).toMatchObject({ action: 'index_version.activate', actor_key_id: TEAM_A.key_id, details: { forced: true, trigger: 'on_ready' }, after: { current_index_version_id: next.body.id } });
   });
 });

@@ -1,9 +1,9 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { ModelNameSchema, type Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { createPriceBook, type PriceBook } from '@quire/models';
-import { AppError, ctx, handle, parseWith } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { IngestionChunkingSchema } from '../chunk/chunking-settings.js';
 import { requireCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
@@ -20,13 +20,21 @@ const CreateVersionBodySchema = z
   })
   .strict();
 
+/**
+ * Queries switch to a new index version through the promotion gate (issue 7): a benchmark must show
+ * it is not worse than the current one. Switching without it (directly, or as soon as the build
+ * completes) is an admin's override, recorded as forced in the audit log.
+ */
+const GATE_MESSAGE =
+  'Only admins may switch index versions without the promotion gate. Build the version with activate: "manual", run a benchmark on the collection\'s eval set with both versions, then POST /v1/collections/{id}/index-versions/{version_id}/promote.';
+
 /** Tokens are estimated as characters / 4 (no tokenizer is right for every provider). */
 const CHARS_PER_TOKEN = 4;
 
 export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder; priceBook?: PriceBook }): Router {
   const { db } = deps;
   const prices = deps.priceBook ?? createPriceBook();
-  const router = Router();
+  const router = exactRouter();
 
   /** Index versions stay with the owning team (no grants); an organisation admin reaches every team's. */
   const ownedCollection = async (identity: Identity, id: string) => requireCollection(db, (await actingViewer(db, identity, { collectionId: id })).team_id, id);
@@ -37,6 +45,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       const { identity } = ctx(res);
       const collection = await ownedCollection(identity, String(req.params.id));
       const body = parseWith(CreateVersionBodySchema, req.body);
+      if (body.activate === 'on_ready' && identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE, { param: 'activate' });
       const current = IngestionChunkingSchema.parse(collection.chunking);
       // Other chunking builds the version's own chunk set from the stored bytes (versions/rechunk-round.ts).
       const chunking = body.chunking ?? current;
@@ -83,10 +92,12 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.post(
     '/v1/collections/:id/index-versions/:vid/activate',
     handle(async (req, res) => {
-      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
+      const { identity, traceId } = ctx(res);
+      const collection = await ownedCollection(identity, String(req.params.id));
       const vid = String(req.params.vid);
       if (!(await getVersion(db, collection.id, vid))) throw new AppError('not_found', `No index version ${vid}.`);
-      const outcome = await activateVersion(db, collection.id, vid);
+      if (identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE);
+      const outcome = await activateVersion(db, collection.id, vid, { actor: identity, requestId: traceId, trigger: 'activate' });
       // Deleted between the check above and the activation: a 404 like any missing version.
       if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet; watch its progress and try again.');

@@ -103,6 +103,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       }
       const embeddingModel = version.embedding_model;
       const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
+      // The switch an admin asked for when creating the version, recorded in their name.
+      const onReady = { actor: identity, requestId: `index_version_${versionId.replace(/-/g, '')}`, trigger: 'on_ready' as const };
       const embedTexts = (texts: string[], hashes: string[]) =>
         embedChunks({
           models: deps.models,
@@ -146,7 +148,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           ]);
           if (done.rows.length === 0) continue; // the next round's checks say why (lease lost, deleted)
           log.info('index version built (re-chunked)');
-          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
+          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId, onReady)) === 'incomplete') continue;
           return;
         } catch (error) {
           if (await roundFailed(error)) return;
@@ -171,7 +173,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           );
           if (done.rows.length === 0) continue; // the next round's checks say why (lease lost, deleted)
           log.info('index version built');
-          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId)) === 'incomplete') continue;
+          if (version.activate === 'on_ready' && (await activateVersion(deps.db, collectionId, versionId, onReady)) === 'incomplete') continue;
           return;
         }
         // The input ingestion embedded (context and text), keyed as ingestion keyed it: the hash stored with the chunk.

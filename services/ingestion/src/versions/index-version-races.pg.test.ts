@@ -21,6 +21,9 @@ import { rechunkRound } from './rechunk-round.js';
 import { prepareVersionWrite } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 
+/** Who switches: an admin's direct activation (recorded as a forced promotion). */
+const BY_ADMIN = { actor: { team_id: 'team-a', key_id: 'key-a' }, requestId: null, trigger: 'activate' as const };
+
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const chunk = (s: string): ChunkDraft => ({ ordinal: 0, text: s, contentSha256: sha(s), charStart: 0, charEnd: s.length, pageStart: null, pageEnd: null, headingPath: [] });
 const vec = (x: number) => [x, 1 - x, 0.5];
@@ -92,7 +95,7 @@ test('activation does not switch to a version while a committed-later document l
 
   // Meanwhile an activation of V2 starts: it waits for the job (the collection lock), so its count of
   // chunks missing a V2 vector sees the job's chunk.
-  const activating = activateVersion(db, collectionId, v2);
+  const activating = activateVersion(db, collectionId, v2, BY_ADMIN);
   await waitForLockWaiters(gate, 2);
   await openGate(v1);
   expect(await indexing).toBe('indexed');
@@ -159,7 +162,7 @@ test('activating a built version does not deadlock with an indexing job that wri
   await waitForLockWaiters(gate, 1, 'advisory');
   // Activation (the builder's activate-on-ready, or POST .../activate) used to lock V2's row, then wait
   // to retire V1 behind the job, which waited for V2's row. It now waits for the job's collection lock first.
-  const activating = activateVersion(db, collectionId, v2);
+  const activating = activateVersion(db, collectionId, v2, BY_ADMIN);
   await waitForLockWaiters(gate, 2);
   await openGate(v2);
   expect(await errorCodes(indexing, activating)).toEqual([]);

@@ -2,7 +2,7 @@ import type { Db, Queryable } from '@quire/db';
 import { IdentitySchema, type Identity } from '@quire/contracts';
 import { IngestionChunkingSchema, type IngestionChunking } from '../chunk/chunking-settings.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
-import { activateIndexVersion, lockCollectionForVersionChange, type ActivationOutcome } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForVersionChange, recordActivation, type ActivationOutcome } from '@quire/index-versions';
 import { isoString, isUuid, toNullableNumber, toNumber } from '../repo/sql-values.js';
 
 interface VersionRow {
@@ -120,8 +120,28 @@ export async function collectionChunkStats(db: Queryable, collectionId: string):
 }
 
 /** Switches the collection to a built version in one transaction (see @quire/index-versions). */
-export function activateVersion(db: Db, collectionId: string, id: string): Promise<ActivationOutcome> {
-  return db.transaction((tx) => activateIndexVersion(tx, collectionId, id));
+/**
+ * Switches the collection to a built version without the promotion gate (an admin's direct switch,
+ * or a version an admin created with `activate: "on_ready"`), recorded as a forced promotion in the
+ * same transaction (recordActivation): the audit log says the gate was skipped, and by whom.
+ */
+export function activateVersion(
+  db: Db,
+  collectionId: string,
+  id: string,
+  by: { actor: { team_id: string; key_id: string }; requestId: string | null; trigger: 'activate' | 'on_ready' },
+): Promise<ActivationOutcome> {
+  return db.transaction(async (tx) => {
+    // Taken again inside activateIndexVersion (advisory locks nest): the version read here is the one it replaces.
+    await lockCollectionForVersionChange(tx, collectionId);
+    const before = await tx.query<{ current_index_version_id: string | null }>(`SELECT current_index_version_id FROM collections WHERE id = $1`, [collectionId]);
+    const previous = before.rows[0]?.current_index_version_id ?? null;
+    const outcome = await activateIndexVersion(tx, collectionId, id);
+    if (outcome === 'activated' && previous !== id) {
+      await recordActivation(tx, { collectionId, indexVersionId: id, previousIndexVersionId: previous, outcome: 'forced', trigger: by.trigger, actor: by.actor, requestId: by.requestId });
+    }
+    return outcome;
+  });
 }
 
 export async function deleteVersion(db: Db, collectionId: string, id: string): Promise<'deleted' | 'current' | 'missing'> {
