@@ -16,10 +16,11 @@ const EnvSchema = z.object({
     .min(1, 'DATABASE_URL is required (PostgreSQL with pgvector)')
     .url('DATABASE_URL must be a URL such as postgres://user:password@host:5432/quire'),
   REDIS_URL: z.string().min(1).optional(),
-  QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET is required (at least 16 characters, shared with the gateway)'),
+  QUIRE_INTERNAL_SECRET: z.string().min(32, 'QUIRE_INTERNAL_SECRET is required (at least 32 characters, shared with the gateway)'),
   QUIRE_GATEWAY_URL: z.string().url().default('http://127.0.0.1:8080'),
   INGESTION_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  INGESTION_HOST: z.string().default('0.0.0.0'),
+  // Only the gateway is a public door: behind it, a service listens on loopback unless told (docker-compose sets 0.0.0.0).
+  INGESTION_HOST: z.string().default('127.0.0.1'),
   INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,

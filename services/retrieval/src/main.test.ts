@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 async function runRetrieval(env: Record<string, string>): Promise<{ code: number | null; lines: string[] }> {
   const child = startServiceProcess(ROOT, 'services/retrieval/src/main.ts', {
     QUIRE_LOG_LEVEL: 'info',
-    QUIRE_INTERNAL_SECRET: 'retrieval-main-test-secret', QUIRE_GATEWAY_URL: 'http://127.0.0.1:9', RETRIEVAL_HOST: '127.0.0.1', RETRIEVAL_PORT: '0',
+    QUIRE_INTERNAL_SECRET: 'retrieval-main-test-secret-0123456789', QUIRE_GATEWAY_URL: 'http://127.0.0.1:9', RETRIEVAL_HOST: '127.0.0.1', RETRIEVAL_PORT: '0',
     ...env,
   });
   // Never expected to start: one that does is killed, so the test fails instead of hanging.
@@ -40,4 +40,10 @@ test('a database it cannot reach exits 1 with the failure logged', async () => {
   const { code, lines } = await runRetrieval({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/quire' });
   expect(code).toBe(1);
   expect(parsed(lines).at(-1)).toMatchObject({ level: 'error', msg: 'retrieval failed to start', err: expect.stringContaining('ECONNREFUSED') });
+});
+
+test('an internal secret shorter than the gateway accepts exits 2', async () => {
+  const { code, lines } = await runRetrieval({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/quire', QUIRE_INTERNAL_SECRET: 'twenty-chars-secret!' });
+  expect(code).toBe(2);
+  expect(parsed(lines)).toEqual([expect.objectContaining({ msg: 'invalid configuration', reason: expect.stringContaining('at least 32 characters') })]);
 });

@@ -15,7 +15,7 @@ const EnvSchema = z.object({
     .string({ error: 'DATABASE_URL is required (PostgreSQL with pgvector, shared with the other services)' })
     .min(1, 'DATABASE_URL is required (PostgreSQL with pgvector, shared with the other services)')
     .url('DATABASE_URL must be a URL such as postgres://user:password@host:5432/quire'),
-  QUIRE_INTERNAL_SECRET: z.string().min(16, 'QUIRE_INTERNAL_SECRET must be at least 16 characters'),
+  QUIRE_INTERNAL_SECRET: z.string().min(32, 'QUIRE_INTERNAL_SECRET must be at least 32 characters (shared with the gateway)'),
   QUIRE_GATEWAY_URL: z.string().url(),
   // Benchmark runs as BullMQ jobs shared by every retrieval process; without it, in process.
   REDIS_URL: z.string().url().optional(),
