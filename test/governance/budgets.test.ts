@@ -74,6 +74,8 @@ describe('budgets', () => {
 
   test('a stream in flight finishes and is metered when the budget runs out; the next request is refused with 402', async () => {
     const k = await teamKey(gw.url, 'bud-stream', 'member');
+    const metadata = await call(gw.url, 'PUT', '/v1/budgets', { scope: 'key', scope_id: k.id, period: 'month', limit_usd: '0.15', alert_webhook: 'http://169.254.169.254/latest/meta-data/' });
+    expect([metadata.status, metadata.body.error.param]).toEqual([400, 'alert_webhook']);
     const put = await call(gw.url, 'PUT', '/v1/budgets', { scope: 'key', scope_id: k.id, period: 'month', limit_usd: '0.15', soft_fraction: 0.5, alert_webhook: hookUrl });
     expect(put.status).toBe(201);
     gate = new Promise<void>((r) => (release = r));

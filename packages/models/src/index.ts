@@ -81,6 +81,7 @@ export {
 export { RegistryError, type RegistryErrorCode } from './registry/registry-error.js';
 export { providerBaseURL } from './registry/provider-entries.js';
 export { guardedLookup, EGRESS_REFUSED } from './net/guarded-lookup.js';
+export { fetchThroughLookup, type PlainFetch } from './net/guarded-fetch.js';
 export { classifyAddress, classifyHostSync, hostOf, type HostClass } from './net/classify-address.js';
 export { assertSafeBaseUrlSync, type BaseUrlPolicy } from './registry/safe-base-url.js';
 

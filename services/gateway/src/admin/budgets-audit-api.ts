@@ -6,6 +6,7 @@ import type { Governance } from '../governance/governance.js';
 import { decodeCursor } from '../governance/store.js';
 import { csvCell } from '../csv.js';
 import { change, PageQuery } from './admin-common.js';
+import { webhookUrlProblem } from '../governance/alert-webhook.js';
 
 const Decimal = z.string().regex(/^\d{1,12}(\.\d{1,12})?$/, 'a decimal string of USD such as "25" or "0.50"');
 const PutBudget = z.object({
@@ -14,7 +15,15 @@ const PutBudget = z.object({
   period: z.enum(['day', 'month']),
   limit_usd: Decimal,
   soft_fraction: z.number().gt(0).max(1).default(0.8),
-  alert_webhook: z.string().url().max(2000).nullable().default(null),
+  alert_webhook: z
+    .string()
+    .max(2000)
+    .superRefine((value, issue) => {
+      const problem = webhookUrlProblem(value);
+      if (problem) issue.addIssue({ code: 'custom', message: `alert_webhook: ${problem}` });
+    })
+    .nullable()
+    .default(null),
 }).strict();
 const BudgetsQuery = PageQuery.extend({ scope: z.enum(['team', 'key']).optional(), scope_id: z.string().max(100).optional() });
 const MAX_BIGINT = 2n ** 63n - 1n;

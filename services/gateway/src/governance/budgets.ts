@@ -3,6 +3,7 @@ import { AppError, type Logger } from '@quire/server-kit';
 import type { BudgetProbe } from '../routing/budget-probe.js';
 import type { Counters } from './counters.js';
 import type { BudgetRow, GovernanceStore } from './store.js';
+import { postAlert } from './alert-webhook.js';
 
 /** Exact decimal USD to integer micro-dollars, rounded up (a reservation never undercounts). */
 export function toMicros(decimal: string | null): number {
@@ -198,7 +199,7 @@ export class Budgets implements BudgetProbe {
       const payload = { type: 'budget.soft_threshold', budget_id: b.id, scope: b.scope, scope_id: b.scope_id, period: b.period, period_start: slot.start.toISOString(), limit_usd: b.limit_usd, used_usd: fromMicros(used), soft_fraction: b.soft_fraction };
       this.logger.warn('budget soft threshold reached', payload);
       if (b.alert_webhook) {
-        const res = await fetch(b.alert_webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+        const res = await postAlert(b.alert_webhook, payload);
         if (!res.ok) this.logger.warn('budget alert webhook failed', { budget_id: b.id, status: res.status });
       }
     })().catch((error: unknown) => this.logger.warn('budget alert failed', { budget_id: slot.budget.id, err: String(error) }));
