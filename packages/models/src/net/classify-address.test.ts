@@ -37,6 +37,11 @@ describe('classifyAddress', () => {
     ['2002:a9fe:a9fe::', 'metadata'],
     ['2002:7f00:1::', 'loopback'],
     ['2002:808:808::1', 'public'],
+    // IPv4-translated (SIIT) addresses likewise; site-local is private.
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:a9fe:a9fe', 'metadata'],
+    ['::ffff:0:808:808', 'public'],
+    ['fec0::1', 'private'],
     // Special-purpose ranges that are not a public host.
     ['192.0.0.170', 'reserved'],
     ['192.0.2.1', 'reserved'],

@@ -7,13 +7,14 @@ import { BlockList, isIP } from 'node:net';
  * - `metadata`: cloud metadata endpoints (169.254.169.254, fd00:ec2::254, ...).
  * - `loopback`: 127/8, 0/8, ::1, ::, and the name `localhost`.
  * - `link-local`: 169.254/16, fe80::/10.
- * - `private`: 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), fc00::/7, 64:ff9b:1::/48.
+ * - `private`: 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), fc00::/7, fec0::/10, 64:ff9b:1::/48.
  * - `reserved`: special-purpose ranges no model server or document lives on: IETF protocol
  *   assignments, documentation, benchmarking (198.18/15), multicast, 240/4 and broadcast,
  *   IPv4-compatible IPv6 (::/96), discard (100::/64), Teredo (2001::/32).
  *
  * IPv4-mapped IPv6 (::ffff:a.b.c.d, in any spelling) is what its IPv4 address is; NAT64
- * (64:ff9b::/96) and 6to4 (2002::/16) addresses are what the IPv4 address they carry is.
+ * (64:ff9b::/96), IPv4-translated (::ffff:0:0/96) and 6to4 (2002::/16) addresses are what the IPv4
+ * address they carry is.
  */
 export type HostClass = 'public' | 'loopback' | 'private' | 'link-local' | 'metadata' | 'reserved';
 
@@ -49,6 +50,7 @@ const PRIVATE = blockList([
   ['192.168.0.0', 16, 'ipv4'],
   ['100.64.0.0', 10, 'ipv4'], // carrier-grade NAT, used inside some clouds
   ['fc00::', 7, 'ipv6'],
+  ['fec0::', 10, 'ipv6'], // site-local (deprecated by RFC 3879, still routed by some networks)
 ]);
 const RESERVED = blockList([
   ['192.0.0.0', 24, 'ipv4'], // IETF protocol assignments (DS-Lite, NAT64 discovery)
@@ -69,6 +71,10 @@ const RESERVED = blockList([
 // (RFC 6052) in the last 32 bits, 6to4 (RFC 3056) in bits 16-47. The local-use NAT64 prefix
 // (64:ff9b:1::/48, RFC 8215) is an operator's own translator, placed as it chose: private.
 const NAT64 = blockList([['64:ff9b::', 96, 'ipv6']]);
+/** SIIT's IPv4-translated addresses (::ffff:0:a.b.c.d, RFC 2765) carry one in the last 32 bits too. BlockList reads `::ffff:` prefixes as IPv4-mapped, so this compares the groups. */
+function translated(h: number[]): boolean {
+  return h[0] === 0 && h[1] === 0 && h[2] === 0 && h[3] === 0 && h[4] === 0xffff && h[5] === 0;
+}
 const LOCAL_NAT64 = blockList([['64:ff9b:1::', 48, 'ipv6']]);
 const SIX_TO_FOUR = blockList([['2002::', 16, 'ipv6']]);
 
@@ -96,7 +102,7 @@ export function classifyAddress(address: string): HostClass {
   const family = isIP(address);
   if (family === 0) throw new TypeError(`not an IP address: ${address}`);
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (type === 'ipv6' && NAT64.check(address, 'ipv6')) {
+  if (type === 'ipv6' && (NAT64.check(address, 'ipv6') || translated(hextets(address)))) {
     const h = hextets(address);
     return classifyAddress(ipv4Of(h[6]!, h[7]!));
   }
