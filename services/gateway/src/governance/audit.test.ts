@@ -30,3 +30,16 @@ test('an audit write takes the ordering lock, held by its transaction until it e
   expect(held).toContain(AUDIT_ORDER_LOCK);
   expect(await heldAdvisoryKeys(db)).not.toContain(AUDIT_ORDER_LOCK);
 });
+
+test('paging walks every row newest first, past ids of more digits (ids sort as numbers, not text)', async () => {
+  const audit = new AuditLog(db, logger);
+  for (let i = 0; i < 14; i++) await audit.write(entry(`paging.${i}`), db);
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { data: { id: string; action: string }[]; next_cursor: string | null } = await audit.list({ limit: 4, cursor, action: undefined });
+    seen.push(...page.data.filter((r) => r.action.startsWith('paging.')).map((r) => r.action));
+    cursor = page.next_cursor;
+  } while (cursor);
+  expect(seen).toEqual(Array.from({ length: 14 }, (_, i) => `paging.${13 - i}`));
+});

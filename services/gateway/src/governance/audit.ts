@@ -113,7 +113,7 @@ export class AuditLog {
          FROM audit_log
         WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR outcome = $3)
           AND ($4::text IS NULL OR actor_team_id = $4)
-        ORDER BY id DESC LIMIT $5`,
+        ORDER BY audit_log.id DESC LIMIT $5`,
       [filter.cursor, filter.action ?? null, filter.outcome ?? null, filter.team ?? null, filter.limit + 1],
     );
     const data = r.rows.slice(0, filter.limit);
