@@ -8,7 +8,9 @@ import { configIndex, queryCost } from './benchmark-report.js';
 import type { RankedItem } from './case-executor.js';
 import { json, staleCases } from './eval-repo.js';
 import type { Relevant } from './eval-schemas.js';
+import type { JudgeVerdict } from './judge.js';
 import { decodeCursor, encodeCursor, pageQuery } from './page.js';
+import { hiddenJudgedIds, ranIt, REDACTED_REASON, resultDrewOnHiddenSql, withoutHidden, type Reader } from './reader-access.js';
 
 const ResultsQuery = pageQuery(50, 500).extend({
   /** A configuration's name or index; all configurations (one after the other) when absent. */
@@ -23,20 +25,27 @@ interface ResultPageRow extends ResultRow {
   question: string;
   external_id: string | null;
   relevant: unknown;
+  /** It drew on a document hidden from the reader (see reader-access.ts). */
+  hidden: boolean;
 }
 
-/** Results of a run's frozen cases in (configuration, case position) order, after `after`. */
-async function resultRows(db: Queryable, benchmarkId: string, input: { configIndex: number | null; after: readonly [number, number] | null; limit: number }): Promise<ResultPageRow[]> {
+/**
+ * Results of a run's frozen cases in (configuration, case position) order, after `after`, each
+ * marked `hidden` when it drew on a document the reader may not read (never for the key that ran it).
+ */
+async function resultRows(db: Queryable, benchmarkId: string, input: { configIndex: number | null; after: readonly [number, number] | null; limit: number; ranIt: boolean; groups: readonly string[] }): Promise<ResultPageRow[]> {
   const r = await db.query<ResultPageRow>(
-    `SELECT r.config_index, r.case_id, r.query_id, r.status, r.metrics, r.timings_ms, r.ranked, r.answer, r.details, r.error_message, f.position, c.question, c.external_id, c.relevant
+    `SELECT r.config_index, r.case_id, r.query_id, r.status, r.metrics, r.timings_ms, r.ranked, r.answer, r.details, r.error_message, f.position, c.question, c.external_id, c.relevant,
+  (NOT $6::boolean AND ${resultDrewOnHiddenSql('r', 'q', '$7')}) AS hidden
 FROM benchmark_results r
 JOIN benchmark_cases f ON f.benchmark_id = r.benchmark_id AND f.case_id = r.case_id
 JOIN eval_cases c ON c.id = r.case_id
+LEFT JOIN queries q ON q.id = r.query_id
 WHERE r.benchmark_id = $1 AND ($2::int IS NULL OR r.config_index = $2::int) AND ($3::int IS NULL OR (r.config_index, f.position) > ($3::int, $4::int))
 ORDER BY r.config_index, f.position LIMIT $5`,
-    [benchmarkId, input.configIndex, input.after?.[0] ?? null, input.after?.[1] ?? null, input.limit],
+    [benchmarkId, input.configIndex, input.after?.[0] ?? null, input.after?.[1] ?? null, input.limit, input.ranIt, input.groups],
   );
-  return r.rows.map((row) => ({ ...toResultRow(row), position: Number(row.position) }));
+  return r.rows.map((row) => ({ ...toResultRow(row), position: Number(row.position), hidden: row.hidden === true }));
 }
 
 /** Ledger cost per query and stage for the given queries (null: unpriced). */
@@ -55,28 +64,36 @@ FROM usage_ledger WHERE query_id = ANY($1::uuid[]) GROUP BY query_id, purpose`,
   return costs;
 }
 
-/** One question under one configuration, as a person checking a number wants to see it. */
-function resultView(b: BenchmarkRow, row: ResultPageRow, costs: Map<string, Map<string, number | null>>, stale: ReadonlySet<string>) {
+/**
+ * One question under one configuration, as a person checking a number wants to see it. A result
+ * hidden from the reader keeps its metrics, latency and cost but not the answer, citations, ranked
+ * ids or the judge's reason (which may quote the answer); its judged documents the reader may not
+ * read are withheld as in the eval set's cases.
+ */
+function resultView(b: BenchmarkRow, row: ResultPageRow, costs: Map<string, Map<string, number | null>>, stale: ReadonlySet<string>, hiddenJudged: ReadonlySet<string>) {
   const ranked = row.ranked as RankedItem[];
   const stages = costs.get(row.query_id ?? '') ?? new Map<string, number | null>();
-  const details = (row.details ?? {}) as { citations?: unknown; judge?: unknown };
+  const details = (row.details ?? {}) as { citations?: unknown; judge?: JudgeVerdict | null };
+  const judge = details.judge ?? null;
   return {
     object: 'benchmark_result',
     configuration: { index: row.config_index, name: b.configurations[row.config_index]?.name ?? null },
     case_id: row.case_id,
     external_id: row.external_id,
     question: row.question,
-    relevant: json<Relevant[]>(row.relevant),
+    ...withoutHidden(json<Relevant[]>(row.relevant), hiddenJudged),
+    redacted: row.hidden,
+    redaction_reason: row.hidden ? REDACTED_REASON : null,
     /** The case's judged documents or chunks are gone: left out of the run's figures (see stale_cases). */
     stale: stale.has(row.case_id),
     status: row.status,
     error: row.error_message,
     query_id: row.query_id,
-    ranked: ranked.map((r, i) => ({ rank: i + 1, chunk_id: r.chunk_id, document_id: r.document_id })),
+    ranked: row.hidden ? null : ranked.map((r, i) => ({ rank: i + 1, chunk_id: r.chunk_id, document_id: r.document_id })),
     metrics: row.metrics,
-    answer: row.answer,
-    citations: details.citations ?? null,
-    judge: details.judge ?? null,
+    answer: row.hidden ? null : row.answer,
+    citations: row.hidden ? null : (details.citations ?? null),
+    judge: row.hidden && judge ? { ...judge, reason: null } : judge,
     latency_ms: row.timings_ms,
     cost_usd: {
       /** As in the summary: the configuration's own calls, judge excluded; null when any was unpriced. */
@@ -86,22 +103,24 @@ function resultView(b: BenchmarkRow, row: ResultPageRow, costs: Map<string, Map<
   };
 }
 
-async function page(db: Queryable, b: BenchmarkRow, configIndex: number | null, after: readonly [number, number] | null, limit: number) {
-  const rows = await resultRows(db, b.id, { configIndex, after, limit: limit + 1 });
+async function page(db: Queryable, b: BenchmarkRow, reader: Reader, configIndex: number | null, after: readonly [number, number] | null, limit: number) {
+  const rows = await resultRows(db, b.id, { configIndex, after, limit: limit + 1, ranIt: ranIt(reader, b.identity), groups: reader.groups });
   const data = rows.slice(0, limit);
   const costs = await costsOf(db, data.flatMap((r) => (r.query_id ? [r.query_id] : [])));
-  const stale = new Set((await staleCases(db, b.collection_id, data.map((r) => ({ id: r.case_id, relevant: json<Relevant[]>(r.relevant) })))).map((s) => s.case_id));
+  const cases = data.map((r) => ({ id: r.case_id, relevant: json<Relevant[]>(r.relevant) }));
+  const stale = new Set((await staleCases(db, b.collection_id, cases)).map((s) => s.case_id));
+  const hiddenJudged = await hiddenJudgedIds(db, cases.flatMap((c) => c.relevant), reader.groups);
   const last = data[data.length - 1];
-  return { data: data.map((r) => resultView(b, r, costs, stale)), next_cursor: rows.length > limit && last ? encodeCursor([last.config_index, last.position]) : null };
+  return { data: data.map((r) => resultView(b, r, costs, stale, hiddenJudged)), next_cursor: rows.length > limit && last ? encodeCursor([last.config_index, last.position]) : null };
 }
 
-/** JSONL export: every result from the cursor on, streamed page by page (one object per line). */
-async function streamJsonl(db: Queryable, res: Response, b: BenchmarkRow, configIndex: number | null, from: readonly [number, number] | null, limit: number): Promise<void> {
+/** JSONL export: every result from the cursor on, streamed page by page (one object per line), redacted as the JSON pages are. */
+async function streamJsonl(db: Queryable, res: Response, b: BenchmarkRow, reader: Reader, configIndex: number | null, from: readonly [number, number] | null, limit: number): Promise<void> {
   res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
   res.setHeader('content-disposition', `attachment; filename="benchmark-${b.id}-results.jsonl"`);
   let after = from;
   for (;;) {
-    const p = await page(db, b, configIndex, after, limit);
+    const p = await page(db, b, reader, configIndex, after, limit);
     if (p.data.length) res.write(p.data.map((x) => JSON.stringify(x)).join('\n') + '\n');
     if (!p.next_cursor) break;
     after = decodeCursor(p.next_cursor, ResultCursor);
@@ -114,6 +133,7 @@ async function streamJsonl(db: Queryable, res: Response, b: BenchmarkRow, config
  * configuration, what was retrieved (ranked ids), the metrics, the answer and the judge's verdict,
  * cost and latency, or the error, so any figure of the summary can be traced to its questions.
  * Stable order (configuration, then the run's case order); `format=jsonl` streams every result.
+ * What each reader sees of a result follows the documents it drew on (reader-access.ts).
  */
 export function benchmarkResultsRoutes(db: Db): Router {
   const router = exactRouter();
@@ -125,8 +145,8 @@ export function benchmarkResultsRoutes(db: Db): Router {
       const q = parseWith(ResultsQuery, req.query, 'query');
       const configIndexOf = q.configuration === undefined ? null : configIndex(b, q.configuration, 'configuration');
       const after = q.cursor ? decodeCursor(q.cursor, ResultCursor) : null;
-      if (q.format === 'jsonl') return streamJsonl(db, res, b, configIndexOf, after, q.limit);
-      res.json({ object: 'list', benchmark_id: b.id, ...(await page(db, b, configIndexOf, after, q.limit)) });
+      if (q.format === 'jsonl') return streamJsonl(db, res, b, identity, configIndexOf, after, q.limit);
+      res.json({ object: 'list', benchmark_id: b.id, ...(await page(db, b, identity, configIndexOf, after, q.limit)) });
     }),
   );
   return router;

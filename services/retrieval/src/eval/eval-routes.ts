@@ -1,6 +1,7 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import type { GatewayModels } from '@quire/gateway-client';
+import type { Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
@@ -8,6 +9,7 @@ import { toAppError } from '../errors.js';
 import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, pageCases, pageEvalSets, relevantOf, type NewCase } from './eval-repo.js';
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
+import { casesForReader } from './reader-access.js';
 import { generateSyntheticCases } from './synthetic.js';
 
 /**
@@ -55,6 +57,13 @@ const CasesQuery = pageQuery(100, 1000);
 const CaseCursor = z.tuple([z.number().int(), z.string().uuid()]);
 const JsonlImport = z.object({ jsonl: z.string().min(1).max(50_000_000) }).strict();
 
+/** One page of a set's cases as `reader` may see them: judgments naming documents hidden from it are withheld and counted. */
+async function casePage(db: Db, setId: string, query: unknown, reader: Pick<Identity, 'groups'>) {
+  const q = parseWith(CasesQuery, query, 'query');
+  const page = await pageCases(db, setId, q.cursor ? decodeCursor(q.cursor, CaseCursor) : null, q.limit);
+  return { data: await casesForReader(db, page.data, reader), next_cursor: page.next_cursor };
+}
+
 export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
   const { db } = deps;
   const router = exactRouter();
@@ -91,8 +100,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const { identity } = ctx(res);
       const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
-      const q = parseWith(CasesQuery, req.query, 'query');
-      res.json({ object: 'eval_set', ...set, ...(await pageCases(db, set.id, q.cursor ? decodeCursor(q.cursor, CaseCursor) : null, q.limit)) });
+      res.json({ object: 'eval_set', ...set, ...(await casePage(db, set.id, req.query, identity)) });
     }),
   );
 
@@ -101,8 +109,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     handle(async (req, res) => {
       const { identity } = ctx(res);
       const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
-      const q = parseWith(CasesQuery, req.query, 'query');
-      res.json({ object: 'list', eval_set_id: set.id, ...(await pageCases(db, set.id, q.cursor ? decodeCursor(q.cursor, CaseCursor) : null, q.limit)) });
+      res.json({ object: 'list', eval_set_id: set.id, ...(await casePage(db, set.id, req.query, identity)) });
     }),
   );
 

@@ -87,12 +87,21 @@ export interface StoredQuery {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
+ * SQL: the document `d` is hidden from a caller with `groups` (an SQL text[] parameter): search's
+ * rule (`scopeConditions`), which gives no role a bypass. Also used by evaluation (eval/reader-access.ts).
+ */
+export function documentHiddenSql(d: string, groups: string): string {
+  return `NOT (${d}.access_groups = '{}' OR ${d}.access_groups && ${groups}::text[])`;
+}
+
+/**
  * SQL: the stored query `q` drew on something `$groups` may not read. The documents its results and
  * citations name (a document deleted since counts as unreadable: its text may be in the answer), and
- * the chunks its trace ranked. Same access rule as search (`scopeConditions`).
+ * the chunks its trace ranked. Same access rule as search (`scopeConditions`). `q` may be any row
+ * with jsonb `results` and `citations` arrays (items naming `document_id`) and a jsonb `trace`.
  */
 export function drewOnHiddenSql(q: string, groups: string): string {
-  const hidden = `NOT (d.access_groups = '{}' OR d.access_groups && ${groups}::text[])`;
+  const hidden = documentHiddenSql('d', groups);
   return `(EXISTS (
     SELECT 1 FROM (
       SELECT r ->> 'document_id' AS id FROM jsonb_array_elements(${q}.results) r
