@@ -5,7 +5,7 @@ import { loadCollection, ownerReach } from '../collections/collection-repository
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
-import { activateIndexVersion, lockCollectionForVersionChange } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForVersionChange, recordActivation } from '@quire/index-versions';
 import { promotionEvidence, qualityByDay } from './promotion.js';
 
 export function promotionRoutes(db: Db): Router {
@@ -55,22 +55,23 @@ export function promotionRoutes(db: Db): Router {
         if (now.rows[0]?.current_index_version_id !== collection.indexVersionId) return 'changed' as const;
         const result = await activateIndexVersion(tx, collection.id, vid);
         if (result !== 'activated') return result;
-        const kind = allowed ? 'promoted' : 'forced';
-        await tx.query(
-          `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-          [collection.id, vid, collection.indexVersionId, evidence?.benchmark_id ?? null, kind, JSON.stringify(evidence), identity.team_id, identity.key_id],
-        );
-        await tx.query(
-          `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, code, target_type, target_id, before, after, details)
-VALUES ($1, $2, $3, 'index_version.promote', 'ok', $4, 'collection', $5, $6::jsonb, $7::jsonb, $8::jsonb)`,
-          [ctx(res).traceId, identity.key_id, identity.team_id, kind, collection.id, JSON.stringify({ current_index_version_id: collection.indexVersionId }), JSON.stringify({ current_index_version_id: vid }), JSON.stringify({ forced: kind === 'forced', evidence })],
-        );
+        await recordActivation(tx, {
+          collectionId: collection.id,
+          indexVersionId: vid,
+          previousIndexVersionId: collection.indexVersionId,
+          outcome: allowed ? 'promoted' : 'forced',
+          trigger: 'promote',
+          actor: identity,
+          requestId: ctx(res).traceId,
+          benchmarkId: evidence?.benchmark_id ?? null,
+          evidence,
+        });
         return result;
       });
       if (outcome === 'changed') throw new AppError('conflict', 'The collection switched index versions while this promotion was being checked (another promotion or activation). Check again against the version now current.');
       if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet.');
-      if (outcome === 'incomplete') throw new AppError('conflict', 'The index version lacks vectors for some chunks; activate it through ingestion (which catches up) or wait.');
+      if (outcome === 'incomplete') throw new AppError('conflict', 'The index version lacks vectors for chunks indexed since it was built; ingestion resumes its build within a minute. Watch its progress and promote again when it is ready.');
       res.json({ object: 'index_version_promotion', collection_id: collection.id, index_version_id: vid, previous_index_version_id: collection.indexVersionId, forced: !allowed, evidence });
     }),
   );
