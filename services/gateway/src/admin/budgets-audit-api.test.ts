@@ -5,6 +5,7 @@ import type { CallerLocals } from '../caller-identity.js';
 import { Governance } from '../governance/governance.js';
 import type { RouteStore } from '../routing/route-store.js';
 import { budgetsAuditRouter } from './budgets-audit-api.js';
+import { auditRefusing } from '../testing/audit-refusing.js';
 
 const logger = createLogger({ test: 'budgets-audit-api' }, 'error');
 const member: Identity = { team_id: 'team-b', key_id: 'key-b', role: 'member', groups: [] };
@@ -41,15 +42,6 @@ const send = async (method: string, path: string, body?: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
-/** Runs `fn` while the audit log refuses rows whose action matches `like` (a full disk, a lost connection). */
-async function auditRefusing(like: string, fn: () => Promise<void>): Promise<void> {
-  await db.query(`ALTER TABLE audit_log ADD CONSTRAINT refuse_some CHECK (action NOT LIKE '${like}') NOT VALID`);
-  try {
-    await fn();
-  } finally {
-    await db.query('ALTER TABLE audit_log DROP CONSTRAINT refuse_some');
-  }
-}
 
 const expectInternalError = (res: { status: number; body: any }) => {
   expect(res.status).toBe(500);
@@ -63,7 +55,7 @@ const actions = async (prefix: string) => (await db.query<{ action: string }>(`S
 
 test('a budget change and its audit row commit together: when the row cannot be written, neither the budget nor the budgets enforced change', async () => {
   const budget = { scope: 'team', scope_id: 'team-b', period: 'day', limit_usd: '1' };
-  await auditRefusing('budget.%', async () => expectInternalError(await send('PUT', '/v1/budgets', budget)));
+  await auditRefusing(db, 'budget.%', async () => expectInternalError(await send('PUT', '/v1/budgets', budget)));
   expect(await limits()).toEqual([]);
   expect(await fits(1000)).toBe(true);
 
@@ -72,14 +64,14 @@ test('a budget change and its audit row commit together: when the row cannot be 
   expect(await fits(1000)).toBe(true); // cached: $1 covers $0.001
 
   // Lowering it to $0.0001 would refuse that request; rolled back, the cached $1 still holds.
-  await auditRefusing('budget.%', async () => expectInternalError(await send('PUT', '/v1/budgets', { ...budget, limit_usd: '0.0001' })));
+  await auditRefusing(db, 'budget.%', async () => expectInternalError(await send('PUT', '/v1/budgets', { ...budget, limit_usd: '0.0001' })));
   expect(await limits()).toEqual([1]);
   expect(await fits(1000)).toBe(true);
 
   expect((await send('PUT', '/v1/budgets', { ...budget, limit_usd: '0.0001' })).status).toBe(200);
   expect(await fits(1000)).toBe(false);
 
-  await auditRefusing('budget.%', async () => expectInternalError(await send('DELETE', `/v1/budgets/${created.body.id}`)));
+  await auditRefusing(db, 'budget.%', async () => expectInternalError(await send('DELETE', `/v1/budgets/${created.body.id}`)));
   expect(await limits()).toEqual([0.0001]);
   expect(await fits(1000)).toBe(false);
 
@@ -90,11 +82,11 @@ test('a budget change and its audit row commit together: when the row cannot be 
 
 test('a grant change and its audit row commit together: when the row cannot be written, the grant stays as it was', async () => {
   const grants = async () => (await db.query<{ team_id: string; access: string }>(`SELECT team_id, access FROM collection_grants WHERE collection_id = $1::uuid`, [collection])).rows;
-  await auditRefusing('grant.%', async () => expectInternalError(await send('PUT', `/v1/collections/${collection}/grants/team-c`, { access: 'read' })));
+  await auditRefusing(db, 'grant.%', async () => expectInternalError(await send('PUT', `/v1/collections/${collection}/grants/team-c`, { access: 'read' })));
   expect(await grants()).toEqual([]);
 
   expect((await send('PUT', `/v1/collections/${collection}/grants/team-c`, { access: 'read' })).status).toBe(200);
-  await auditRefusing('grant.%', async () => {
+  await auditRefusing(db, 'grant.%', async () => {
     expectInternalError(await send('PUT', `/v1/collections/${collection}/grants/team-c`, { access: 'write' }));
     expectInternalError(await send('DELETE', `/v1/collections/${collection}/grants/team-c`));
   });

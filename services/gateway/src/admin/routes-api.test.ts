@@ -5,6 +5,7 @@ import { AuditLog } from '../governance/audit.js';
 import type { ModelCatalog } from '../model-service.js';
 import { RouteStore } from '../routing/route-store.js';
 import { routesAdminRouter } from './routes-api.js';
+import { auditRefusing } from '../testing/audit-refusing.js';
 
 const logger = createLogger({ test: 'routes-api' }, 'error');
 
@@ -67,15 +68,6 @@ test('targets are checked with the catalog\'s light check, building no model', a
   expect(built).toEqual([]);
 });
 
-/** Runs `fn` while the audit log refuses rows whose action matches `like` (a full disk, a lost connection). */
-async function auditRefusing(like: string, fn: () => Promise<void>): Promise<void> {
-  await db.query(`ALTER TABLE audit_log ADD CONSTRAINT refuse_some CHECK (action NOT LIKE '${like}') NOT VALID`);
-  try {
-    await fn();
-  } finally {
-    await db.query('ALTER TABLE audit_log DROP CONSTRAINT refuse_some');
-  }
-}
 
 const targetsOf = async (name: string) => (await store.get(name))?.targets.map((t) => t.model);
 const auditActions = async (name: string) =>
@@ -83,7 +75,7 @@ const auditActions = async (name: string) =>
 
 test('a route change and its audit row commit together: when the row cannot be written, the change is not made', async () => {
   expect((await put('audited', { targets: ['ok/priced'] })).status).toBe(200);
-  await auditRefusing('route.%', async () => {
+  await auditRefusing(db, 'route.%', async () => {
     const created = await put('audited-new', { targets: ['ok/priced'] });
     expect(created.status).toBe(500);
     expect(((await created.json()) as { error: { code: string } }).error.code).toBe('internal_error');
