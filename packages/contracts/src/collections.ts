@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelNameSchema } from './common.js';
+import { ModelNameSchema, unstorableTextReason } from './common.js';
 
 export const ChunkingSchema = z
   .object({
@@ -10,10 +10,19 @@ export const ChunkingSchema = z
   .refine((c) => c.chunk_overlap < c.chunk_size, { message: 'chunk_overlap must be smaller than chunk_size', path: ['chunk_overlap'] });
 export type Chunking = z.infer<typeof ChunkingSchema>;
 
+/** Text for a text column: no NUL character, so a 400 names the field instead of the insert failing with a 500. */
+const storable = (schema: z.ZodString) =>
+  schema.superRefine((text, ctx) => {
+    const reason = unstorableTextReason(text, 'text');
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+const CollectionNameSchema = storable(z.string().trim().min(1).max(200));
+const CollectionDescriptionSchema = storable(z.string().max(2000));
+
 export const CreateCollectionBodySchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
+    name: CollectionNameSchema,
+    description: CollectionDescriptionSchema.optional(),
     embedding_model: ModelNameSchema.nullable().optional(),
     embedding_dimensions: z.number().int().min(1).max(16000).optional(),
     generation_model: ModelNameSchema.nullable().optional(),
@@ -22,6 +31,23 @@ export const CreateCollectionBodySchema = z
   })
   .strict();
 export type CreateCollectionBody = z.infer<typeof CreateCollectionBodySchema>;
+
+/**
+ * `PATCH /v1/collections/:id`: the settings read per request, which change without re-indexing. A
+ * null clears a model (answers then need one again) or the description.
+ */
+export const UpdateCollectionBodySchema = z
+  .object({
+    name: CollectionNameSchema.optional(),
+    description: CollectionDescriptionSchema.nullable().optional(),
+    generation_model: ModelNameSchema.nullable().optional(),
+    rerank_model: ModelNameSchema.nullable().optional(),
+  })
+  .strict();
+export type UpdateCollectionBody = z.infer<typeof UpdateCollectionBodySchema>;
+
+/** Settings the index was built with: a PATCH naming one is refused with `reindex_required`. */
+export const REINDEX_ONLY_COLLECTION_FIELDS = ['embedding_model', 'embedding_dimensions', 'chunking'] as const;
 
 export const DocumentCountsSchema = z.object({
   queued: z.number().int(),
@@ -43,3 +69,22 @@ export const CollectionSchema = z.object({
   created_at: z.string(),
 });
 export type Collection = z.infer<typeof CollectionSchema>;
+
+/**
+ * Something a create or PATCH stored but that will likely not work, never a refusal: a model the
+ * gateway's `GET /v1/models` does not list (`model_not_listed`: its provider is listed, so the model
+ * may be newer than the catalog, or a typo; `provider_not_listed`: no model of its provider is), or
+ * a list that could not be read (`model_list_unavailable`).
+ */
+export const ModelNameWarningSchema = z.object({
+  code: z.enum(['model_not_listed', 'provider_not_listed', 'model_list_unavailable']),
+  message: z.string(),
+  param: z.string().optional(),
+  model: z.string().optional(),
+  suggestion: z.string().optional(),
+});
+export type ModelNameWarning = z.infer<typeof ModelNameWarningSchema>;
+
+/** What create and PATCH answer: the collection as stored, with `warnings` (empty when none). */
+export const CollectionWriteResponseSchema = CollectionSchema.extend({ warnings: z.array(ModelNameWarningSchema) });
+export type CollectionWriteResponse = z.infer<typeof CollectionWriteResponseSchema>;

@@ -4,7 +4,8 @@ import { z } from 'zod';
 export const ModelNameSchema = z
   .string()
   .max(200)
-  .regex(/^[a-z0-9][a-z0-9._-]*\/\S+$/i, 'must be "provider/model", for example "openai/text-embedding-3-small"');
+  // No NUL in the model id either: model names are stored in text columns.
+  .regex(/^[a-z0-9][a-z0-9._-]*\/[^\s\u0000]+$/i, 'must be "provider/model", for example "openai/text-embedding-3-small"');
 
 export const UuidSchema = z.string().uuid();
 

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   model_not_found: { status: 404, type: 'invalid_request_error' },
   // A request names a model the gateway does not serve (e.g. a benchmark configuration's): refused up front.
   unknown_model: { status: 400, type: 'invalid_request_error' },
+  // A PATCH names a setting fixed by the collection's index (embedding model, dimensions, chunking): it changes through a new index version.
+  reindex_required: { status: 400, type: 'invalid_request_error' },
   conflict: { status: 409, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },

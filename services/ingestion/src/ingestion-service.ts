@@ -109,7 +109,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       await Promise.all([deps.db.query('SELECT 1'), queue.ping()]);
     },
   });
-  app.use(collectionsRoutes(deps.db));
+  app.use(collectionsRoutes(deps.db, deps.models));
   app.use(documentsRoutes({ db: deps.db, queue, limits, logger, models: deps.models }));
   app.use(documentRetryRoutes({ db: deps.db, queue, logger, models: deps.models }));
   app.use(indexVersionsRoutes({ db: deps.db, builder, ...(deps.priceBook ? { priceBook: deps.priceBook } : {}) }));

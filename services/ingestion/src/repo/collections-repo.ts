@@ -1,4 +1,4 @@
-import type { Collection, CreateCollectionBody, Identity } from '@quire/contracts';
+import type { Collection, CreateCollectionBody, UpdateCollectionBody } from '@quire/contracts';
 import { IngestionChunkingSchema as ChunkingSchema, sameChunking, type IngestionChunking as Chunking } from '../chunk/chunking-settings.js';
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
@@ -116,6 +116,32 @@ export async function listCollections(db: Queryable, viewer: Viewer): Promise<Co
   return r.rows.map(toView);
 }
 
+/** Columns a PATCH may set, in a fixed order: the SQL below names only these, never a caller's key. */
+const UPDATABLE = ['name', 'description', 'generation_model', 'rerank_model'] as const satisfies readonly (keyof UpdateCollectionBody)[];
+
+/**
+ * Changes the settings that are read per request (retrieval loads the collection row on every
+ * search and answer, so a change applies to the next one). Only the owning team's collection: null
+ * when `teamId` does not own `id` (or it is missing), as for a delete.
+ */
+export async function updateCollection(db: Queryable, teamId: string, id: string, patch: UpdateCollectionBody): Promise<Collection | null> {
+  if (!isUuid(id)) return null;
+  const values: unknown[] = [id, teamId];
+  const sets: string[] = [];
+  for (const column of UPDATABLE) {
+    if (patch[column] === undefined) continue;
+    values.push(patch[column]);
+    sets.push(`${column} = $${values.length}`);
+  }
+  try {
+    const r = await db.query(`UPDATE collections SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND team_id = $2 RETURNING id`, values);
+    if (r.rows.length === 0) return null;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', `A collection named '${patch.name}' already exists.`, { param: 'name' });
+    throw error;
+  }
+  return getCollection(db, teamId, id);
+}
 
 /** The team that owns a collection; null for a missing collection or a malformed id. */
 export async function collectionOwner(db: Queryable, collectionId: string): Promise<string | null> {

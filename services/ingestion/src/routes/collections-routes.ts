@@ -1,18 +1,44 @@
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
+import { REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
 import type { Db } from '@quire/db';
+import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
-import { createCollection, deleteCollection, listCollections, requireCollection } from '../repo/collections-repo.js';
+import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
 
-export function collectionsRoutes(db: Db): Router {
+/** The models a create or PATCH body names, by field; a null (cleared) model names none. */
+function namedModels(body: Partial<Record<'embedding_model' | 'generation_model' | 'rerank_model', string | null | undefined>>): NamedModel[] {
+  const fields = ['embedding_model', 'generation_model', 'rerank_model'] as const;
+  return fields.flatMap((param) => (body[param] ? [{ param, model: body[param] }] : []));
+}
+
+/** Checked side by side with the write: the list is one call to the gateway, and the write does not wait for it. */
+async function withWarnings(write: Promise<Collection>, models: GatewayModels, res: Response, named: NamedModel[]): Promise<CollectionWriteResponse> {
+  const [collection, warnings] = await Promise.all([write, modelNameWarnings(models, ctx(res), named)]);
+  return { ...collection, warnings };
+}
+
+/** A PATCH naming a setting the index was built with: it needs a new index version, not an update. */
+function refuseReindexOnly(id: string, body: unknown): void {
+  if (!body || typeof body !== 'object') return;
+  const named = REINDEX_ONLY_COLLECTION_FIELDS.filter((field) => Object.hasOwn(body, field));
+  if (named.length === 0) return;
+  throw new AppError(
+    'reindex_required',
+    `${named.join(', ')} cannot be changed with PATCH: the collection's vectors and chunks were made with ${named.length === 1 ? 'it' : 'them'}. Build a new index version with POST /v1/collections/${id}/index-versions (it re-embeds, or re-chunks, the stored documents), then switch to it with POST /v1/collections/${id}/index-versions/{version_id}/promote.`,
+    { param: named[0]! },
+  );
+}
+
+export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   const router = exactRouter();
 
   router.post(
     '/v1/collections',
     handle(async (req, res) => {
       const body = parseWith(CreateCollectionBodyWithChunkingSchema, req.body);
-      res.status(201).json(await createCollection(db, ctx(res).identity.team_id, body));
+      res.status(201).json(await withWarnings(createCollection(db, ctx(res).identity.team_id, body), models, res, namedModels(body)));
     }),
   );
 
@@ -28,6 +54,23 @@ export function collectionsRoutes(db: Db): Router {
     handle(async (req, res) => {
       const id = String(req.params.id);
       res.json(await requireCollection(db, await actingViewer(db, ctx(res).identity, { collectionId: id }), id, 'read'));
+    }),
+  );
+
+  // Settings stay with the owning team, as for a delete: a granted team (even with `write`) meets
+  // the collection as missing here. Roles are the gateway's (knowledge-admins and admins change collections).
+  router.patch(
+    '/v1/collections/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      refuseReindexOnly(id, req.body);
+      const body = parseWith(UpdateCollectionBodySchema, req.body);
+      const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
+      const update = updateCollection(db, viewer.team_id, id, body).then((collection) => {
+        if (!collection) throw new AppError('collection_not_found', `No collection ${id}.`);
+        return collection;
+      });
+      res.json(await withWarnings(update, models, res, namedModels(body)));
     }),
   );
 

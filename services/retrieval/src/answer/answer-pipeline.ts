@@ -40,7 +40,10 @@ const since = (start: number) => Math.round((performance.now() - start) * 100) /
 
 export function requireGenerationModel(collection: CollectionForQuery): string {
   if (!collection.generationModel) {
-    throw new AppError('no_generation_model', `Collection ${collection.id} has no generation model; set one to get answers, or use search.`);
+    throw new AppError(
+      'no_generation_model',
+      `Collection ${collection.id} has no generation model; set one to get answers (PATCH /v1/collections/${collection.id} {"generation_model": "provider/model"}, a model from GET /v1/models), or use search.`,
+    );
   }
   return collection.generationModel;
 }

@@ -1,12 +1,8 @@
-import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import { findUnlistedModels, type GatewayCallContext, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
 import type { Configuration } from './eval-schemas.js';
 
-export interface NamedModel {
-  /** Where the request names it, as a body path (`configurations.1.rerank_model`, `judge_model`). */
-  param: string;
-  model: string;
-}
+export type { NamedModel } from '@quire/gateway-client';
 
 /**
  * The models a benchmark request names itself: each configuration's rerank and generation model,
@@ -25,8 +21,6 @@ export function namedModels(body: { configurations: Configuration[]; judge_model
   return named;
 }
 
-const providerOf = (model: string) => model.slice(0, Math.max(0, model.indexOf('/')));
-
 /**
  * The named models the gateway does not serve. Its `GET /v1/models` lists routes, the catalog's
  * models of configured providers and `QUIRE_MODELS`; a model it does not list is still accepted when
@@ -36,11 +30,8 @@ const providerOf = (model: string) => model.slice(0, Math.max(0, model.indexOf('
  * Models without a list (local test models) check nothing.
  */
 export async function unknownModels(models: GatewayModels, context: Pick<GatewayCallContext, 'identityToken' | 'traceId'>, named: readonly NamedModel[]): Promise<NamedModel[]> {
-  if (!models.listModels || named.length === 0) return [];
-  const listed = await models.listModels(context);
-  const served = new Set(listed);
-  const providers = new Set(listed.map(providerOf).filter((p) => p !== ''));
-  return named.filter((n) => !served.has(n.model) && !providers.has(providerOf(n.model)));
+  const unlisted = await findUnlistedModels(models, context, named);
+  return (unlisted ?? []).filter((u) => u.unlisted === 'provider').map(({ param, model }) => ({ param, model }));
 }
 
 /** 400 `unknown_model`, `param` at the first unknown one; the message names each. */
