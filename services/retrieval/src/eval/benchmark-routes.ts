@@ -47,7 +47,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         // Keyword search over a version's own chunk set indexes it in memory; a set over the cap is refused now, not case by case.
         if (c.mode !== 'vector' && view.chunkSetVersionId) await assertChunkSetIndexable(db, collection.id, view.chunkSetVersionId);
         if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
-        if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set.`, { param: 'configurations' });
+        if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set: name one in the configuration (generation_model), or set the collection's with PATCH /v1/collections/${collection.id} {"generation_model": "provider/model"}.`, { param: 'configurations' });
         configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });
       }
       // A model the gateway does not serve would fail every case of the run; refused now, by name.
