@@ -45,7 +45,11 @@ export function traceMiddleware(): RequestHandler {
  */
 export function logRequestFailure(logger: Logger, error: unknown, traceId: string, status: number, code: string): void {
   if ((error as Error | null)?.name === 'AbortError') logger.info('request abandoned by the client', { trace_id: traceId });
-  else if (status >= 500) logger.error('request failed', { trace_id: traceId, code, err: String((error as Error)?.stack ?? error) });
+  else if (status >= 500) {
+    // The cause says what the client's message leaves out (a provider's own words about the account).
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    logger.error('request failed', { trace_id: traceId, code, err: String((error as Error)?.stack ?? error), ...(cause instanceof Error ? { cause: cause.message } : {}) });
+  }
 }
 
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {

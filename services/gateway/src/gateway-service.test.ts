@@ -171,6 +171,8 @@ describe('OpenAI-compatible model API', () => {
     expect(res.status).toBe(502);
     const body = ((await res.json()) as any);
     expect(body.error).toMatchObject({ code: 'provider_auth_failed', type: 'upstream_error', request_id: 'trace-401' });
+    // The provider's text names the operator's (masked) key: the caller is not shown it.
+    expect(body.error.message).toBe('openai: Provider "openai" rejected the API key (HTTP 401, invalid_request_error/invalid_api_key).');
     expect(await ledgerFor('trace-401')).toHaveLength(1);
   });
 

@@ -19,7 +19,7 @@ export function toAppError(error: unknown, options: { final?: boolean } = {}): A
     // it) is the client's to retry.
     const hint = retryAfterHeaders(error.retryAfterHintMs, code);
     const headers: Record<string, string> = hint ?? (options.final ? { 'x-should-retry': 'false' } : {});
-    return new AppError(code, `${error.provider}: ${error.message}`, {
+    return new AppError(code, `${error.provider}: ${error.publicMessage}`, {
       details: { provider: error.provider, retryable: error.retryable },
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
       cause: error,

@@ -208,7 +208,8 @@ describe('routing with fallback', () => {
           expect(rows[0]!.input_tokens).toBeGreaterThan(0);
           expect(rows[0]!.cost_usd).toBe(micros(rows[0]!.input_tokens * 1));
         } else expect([rows[0]!.input_tokens, rows[0]!.cost_usd]).toEqual([0, micros(0)]);
-        expect(rows[0]!.latency_ms).toBeGreaterThanOrEqual(75);
+        // The 80 ms deadline: libuv arms timers from the loop's cached clock, which a busy loop leaves a few ms stale.
+        expect(rows[0]!.latency_ms).toBeGreaterThanOrEqual(65);
       }
       // A provider that connected at once but answers slowly is within its connect deadline.
       const slow = await gw.post('/v1/chat/completions', chat('chat-slow-but-connected'), { 'x-request-id': 'deadline-3' });

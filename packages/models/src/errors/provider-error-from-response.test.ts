@@ -24,6 +24,23 @@ describe('providerErrorFromResponse', () => {
     expect(error).toMatchObject({ code, retryable, status, provider: 'openai' });
   });
 
+  it("keeps the provider's words about the operator's account for logs, and gives callers the code's own", () => {
+    const auth = providerErrorFromResponse('openai', 401, {}, { error: { message: 'Incorrect API key provided: sk-proj-ab****wxyz.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    expect(auth.message).toContain('sk-proj-ab****wxyz');
+    expect(auth.publicMessage).toBe('Provider "openai" rejected the API key (HTTP 401, invalid_request_error/invalid_api_key).');
+    const limited = providerErrorFromResponse('openai', 429, {}, { error: { message: 'Rate limit reached for gpt-4o in organization org-abc123 on tokens per min (TPM): Limit 30000, Used 29000.', type: 'tokens' } });
+    expect(limited.publicMessage).not.toContain('org-abc123');
+    // A request's own mistakes stay readable, at most 300 characters of them.
+    const bad = providerErrorFromResponse('openai', 400, {}, { error: { message: "Invalid value for 'temperature'.", type: 'invalid_request_error' } });
+    expect(bad.publicMessage).toBe(bad.message);
+    const long = providerErrorFromResponse('openai', 400, {}, { error: { message: 'x'.repeat(5000), type: 'invalid_request_error' } });
+    expect(long.publicMessage.length).toBeLessThan(400);
+    expect(long.message).toContain('x'.repeat(5000));
+    // A copy with a new message drops the old public one; other changes keep it.
+    expect(auth.withChanges({ retryable: true }).publicMessage).toBe(auth.publicMessage);
+    expect(auth.withChanges({ message: 'rewritten' }).publicMessage).toBe('rewritten');
+  });
+
   it('writes a readable message with the provider text and reads request ids', () => {
     const error = providerErrorFromResponse('anthropic', 529, { 'request-id': 'req_1' }, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
     expect(error.message).toBe('Provider "anthropic" is overloaded (HTTP 529, overloaded_error): Overloaded');

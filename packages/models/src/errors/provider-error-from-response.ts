@@ -132,6 +132,15 @@ const CODE_TEXT: Record<ProviderErrorCode, string> = {
 };
 
 /**
+ * Errors about the operator's account rather than the request: their text names the organisation,
+ * its limits and spend, or a masked key (OpenAI's 401 shows the key's first and last characters).
+ * Callers get the code's own words; the log keeps the provider's.
+ */
+const ACCOUNT_CODES: ReadonlySet<ProviderErrorCode> = new Set(['provider_auth_failed', 'provider_permission_denied', 'provider_quota_exceeded', 'provider_rate_limited']);
+/** The longest provider text passed on to callers (a validation message rarely needs more). */
+const PUBLIC_DETAIL_MAX = 300;
+
+/**
  * Maps an HTTP error response to a ProviderError. `body` is the parsed JSON when it was JSON,
  * otherwise the raw text. `x-should-retry` (sent by OpenAI and Anthropic) overrides our guess,
  * except that quota errors stay non-retryable.
@@ -152,7 +161,9 @@ export function providerErrorFromResponse(
   const requestId = getHeader(headers, 'x-request-id') ?? getHeader(headers, 'request-id') ?? details.requestId;
   const tag = [details.type, details.code].filter((v, i, all) => v !== undefined && all.indexOf(v) === i).join('/');
   const said = details.message ? `: ${details.message}` : '.';
-  const message = `Provider "${provider}" ${CODE_TEXT[code]} (HTTP ${status}${tag ? `, ${tag}` : ''})${said}`;
+  const head = `Provider "${provider}" ${CODE_TEXT[code]} (HTTP ${status}${tag ? `, ${tag}` : ''})`;
+  const message = `${head}${said}`;
+  const publicMessage = ACCOUNT_CODES.has(code) ? `${head}.` : details.message && details.message.length > PUBLIC_DETAIL_MAX ? `${head}: ${details.message.slice(0, PUBLIC_DETAIL_MAX - 1)}…` : message;
   return new ProviderError({
     code,
     provider,
@@ -162,6 +173,7 @@ export function providerErrorFromResponse(
     retryAfterHintMs: retryable ? parseRetryAfterHintMs(headers) : undefined,
     requestId,
     providerBody: body,
+    publicMessage,
   });
 }
 

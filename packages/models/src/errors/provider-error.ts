@@ -33,6 +33,11 @@ export interface ProviderErrorArgs {
   retryAfterHintMs?: number;
   requestId?: string;
   providerBody?: unknown;
+  /**
+   * What a caller of the gateway may read, when it differs from `message` (which logs keep whole): the
+   * provider's own words can name the operator's account, organisation, limits or a masked key.
+   */
+  publicMessage?: string;
   cause?: unknown;
 }
 
@@ -52,6 +57,8 @@ export class ProviderError extends Error {
   readonly requestId: string | undefined;
   /** The provider's own error body, for logs; never forwarded verbatim to callers. */
   readonly providerBody: unknown;
+  /** The message for the gateway's callers (see ProviderErrorArgs.publicMessage); `message` when none differs. */
+  readonly publicMessage: string;
 
   constructor(args: ProviderErrorArgs) {
     super(args.message, { cause: args.cause });
@@ -63,6 +70,7 @@ export class ProviderError extends Error {
     this.retryAfterHintMs = args.retryAfterHintMs;
     this.requestId = args.requestId;
     this.providerBody = args.providerBody;
+    this.publicMessage = args.publicMessage ?? args.message;
   }
 
   /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
@@ -85,6 +93,8 @@ export class ProviderError extends Error {
       retryAfterHintMs: this.retryAfterHintMs,
       requestId: this.requestId,
       providerBody: this.providerBody,
+      // A new message makes the old public one stale, unless the change gives its own.
+      ...(changes.message === undefined && this.publicMessage !== this.message ? { publicMessage: this.publicMessage } : {}),
       cause: this.cause,
       ...changes,
     });

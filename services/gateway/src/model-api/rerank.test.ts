@@ -172,7 +172,8 @@ describe('POST /v1/rerank through real rerank adapters', () => {
     expect(res.headers.get('retry-after')).toBe('30');
     const body = (await res.json()) as any;
     expect(body).toEqual({
-      error: { type: 'rate_limit_error', code: 'provider_rate_limited', message: expect.stringContaining('Trial key'), param: null, request_id: 'rr-429-final' },
+      // Cohere's text is about the operator's key ("Trial key ..."): the log has it, the caller gets the code's words.
+      error: { type: 'rate_limit_error', code: 'provider_rate_limited', message: 'cohere: Provider "cohere" rate-limited the request (HTTP 429).', param: null, request_id: 'rr-429-final' },
     });
     expect((await rows('rr-429-final')).map((r) => [r.status, r.error_code])).toEqual([['error', 'provider_rate_limited']]);
   });

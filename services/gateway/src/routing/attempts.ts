@@ -235,6 +235,10 @@ export async function runPlan<T>(
             ...(ProviderError.is(error) && error.requestId ? { providerRequestId: error.requestId } : {}),
           });
         }
+        // What the caller is not told (the provider's words about the operator's key, organisation or limits), the operator reads here.
+        if (ProviderError.is(error) && error.publicMessage !== error.message) {
+          deps.logger.warn('provider refused the call', { trace_id: attribution.traceId, model: step.model, attempt, code: error.code, err: error.message });
+        }
         if (aborted || !isTargetFailure(error)) {
           health?.release();
           throw toAppError(error);
