@@ -1,10 +1,11 @@
 import { DataDirInUseError } from '@quire/db';
 import { createLogger, stopOnSignals } from '@quire/server-kit';
-import { startQuire } from './start-quire.js';
+import { PortInUseError, startQuire } from './start-quire.js';
 
 const quire = await startQuire().catch((error: unknown) => {
   // A refusal a person can act on is said in one line; anything else keeps its stack.
-  process.stderr.write(`\nQuire did not start: ${error instanceof DataDirInUseError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
+  const actionable = error instanceof DataDirInUseError || error instanceof PortInUseError;
+  process.stderr.write(`\nQuire did not start: ${actionable ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });
 process.stdout.write(`\nQuire is listening on ${quire.url}  (Ctrl+C to stop; twice to stop without waiting)\n\n`);

@@ -12,6 +12,9 @@ import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gat
 import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
 import { createRetrievalService } from '@quire/retrieval';
 import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
+import { bindPublicPort } from './public-port.js';
+
+export { PortInUseError } from './public-port.js';
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
@@ -36,14 +39,27 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   // QUIRE_INGEST_* limits, read as the standalone ingestion service reads them; a bad value stops the start.
   const ingestionLimits = readIngestionLimitsEnv(env);
   const logger = options.logger ?? createLogger({ app: 'quire' });
+  const gatewayLogger = logger.child({ service: 'gateway' });
+  // Bound before anything is opened or created: a port in use must stop a first start before it makes
+  // (and prints, once) the admin key. Requests are answered 503 until the gateway is ready.
+  const publicPort = await bindPublicPort(options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, {
+    drainMs: gatewayEnv.QUIRE_SHUTDOWN_DRAIN_MS,
+    logger: gatewayLogger,
+  });
+  const gateway = publicPort.server;
   const dataDir = env.QUIRE_DATA_DIR ?? './.quire';
-  const db = options.db ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir }));
+  const db =
+    options.db ??
+    (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir }).catch(async (error: unknown) => {
+      // The data folder is in use, say: the port is let go too, so whoever handles the error can start again.
+      await gateway.close();
+      throw error;
+    }));
   // Only this process signs and verifies identities in the embedded mode, so a fresh secret will do.
   const internalSecret = env.QUIRE_INTERNAL_SECRET ?? randomBytes(32).toString('hex');
   const redisUrl = env.REDIS_URL || undefined;
 
-  let gatewayUrl = '';
-  const models = createHttpGatewayModels({ baseUrl: () => gatewayUrl });
+  const models = createHttpGatewayModels({ baseUrl: () => gateway.url });
   const ingestion = await createIngestionService({
     db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionLimits,
     ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
@@ -55,7 +71,6 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const servers: RunningServer[] = [];
   servers.push(await listen(ingestion.app, 0));
   servers.push(await listen(retrieval.app, 0));
-  const gatewayLogger = logger.child({ service: 'gateway' });
   const { handler, ledger, governance } = createGatewayService({
     db,
     catalog: catalogFromEnv(gatewayEnv, gatewayLogger, env),
@@ -73,9 +88,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     },
   });
   await governance.ready;
-  const gateway = await listen(handler, options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, { drainMs: gatewayEnv.QUIRE_SHUTDOWN_DRAIN_MS, logger: gatewayLogger });
+  publicPort.serve(handler);
   servers.push(gateway);
-  gatewayUrl = gateway.url;
   await ingestion.start();
   logger.info('Quire is up', {
     url: gateway.url,

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-pnpm.sh
 pnpm install --frozen-lockfile
-exec pnpm start
+# What `pnpm start` runs, but as this process: a SIGTERM to it (kill %1 of `bash scripts/start.sh &`)
+# reaches Quire itself. Through pnpm it stopped pnpm only, and Quire kept running, data folder locked.
+exec node --import tsx scripts/start-embedded.ts

@@ -16,31 +16,49 @@ const HELP = `usage: pnpm quire <command> [options]
   budgets [--team T | --key K]
   usage [--group-by team,model,day] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--team T]
   audit [--limit N] [--format json|csv|jsonl]
+  help, --help, -h                           this text
 
-env: QUIRE_URL (default http://127.0.0.1:8080), QUIRE_API_KEY`;
+env: QUIRE_URL (default http://127.0.0.1:8080), QUIRE_API_KEY (an admin key for most commands)`;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
 const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
 
+const OPTIONS = {
+  name: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' }, tpm: { type: 'string' }, team: { type: 'string' }, key: { type: 'string' },
+  role: { type: 'string' }, groups: { type: 'string' }, expires: { type: 'string' }, grace: { type: 'string' }, limit: { type: 'string' },
+  period: { type: 'string' }, soft: { type: 'string' }, webhook: { type: 'string' }, 'group-by': { type: 'string' }, from: { type: 'string' },
+  to: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The parsed command line, or the message of a usage error (an unknown or malformed option). */
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
-  const { values: o, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' }, tpm: { type: 'string' }, team: { type: 'string' }, key: { type: 'string' },
-      role: { type: 'string' }, groups: { type: 'string' }, expires: { type: 'string' }, grace: { type: 'string' }, limit: { type: 'string' },
-      period: { type: 'string' }, soft: { type: 'string' }, webhook: { type: 'string' }, 'group-by': { type: 'string' }, from: { type: 'string' },
-      to: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const parsed = parse(argv);
+  if (typeof parsed === 'string') {
+    out(`${parsed}\n\n${HELP}`);
+    return 2;
+  }
+  const { values: o, positionals } = parsed;
   const [command, arg] = positionals;
-  if (!command || o.help) {
+  // Asked for, help is the answer (exit 0); with no command at all it explains a usage error (exit 2).
+  if (o.help || command === 'help') {
     out(HELP);
-    return command ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    out(HELP);
+    return 2;
   }
   const base = (env.QUIRE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
   if (!env.QUIRE_API_KEY) {
-    out('QUIRE_API_KEY is not set (an admin key; the first start of Quire prints one).');
+    out('QUIRE_API_KEY is not set: an admin key, such as the one the first start of Quire prints, or the QUIRE_ADMIN_KEY it was started with.');
     return 2;
   }
   const request = async (method: string, path: string, body?: unknown): Promise<number> => {
