@@ -4,7 +4,8 @@ import { PortInUseError, startQuire } from './start-quire.js';
 
 const quire = await startQuire().catch((error: unknown) => {
   // A refusal a person can act on is said in one line; anything else keeps its stack.
-  const actionable = error instanceof DataDirInUseError || error instanceof PortInUseError;
+  const code = (error as { code?: unknown } | null)?.code;
+  const actionable = error instanceof DataDirInUseError || error instanceof PortInUseError || (typeof code === 'string' && code.endsWith('_config_invalid'));
   process.stderr.write(`\nQuire did not start: ${actionable ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -10,7 +10,7 @@ import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
 import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
-import { createRetrievalService } from '@quire/retrieval';
+import { answerLinkHostsSchema, createRetrievalService } from '@quire/retrieval';
 import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
 import { bindPublicPort } from './public-port.js';
 
@@ -38,6 +38,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const gatewayEnv = readGatewayEnv(env);
   // QUIRE_INGEST_* limits, read as the standalone ingestion service reads them; a bad value stops the start.
   const ingestionLimits = readIngestionLimitsEnv(env);
+  const linkHosts = answerLinkHostsSchema.safeParse(env.QUIRE_ANSWER_LINK_HOSTS);
+  if (!linkHosts.success) throw Object.assign(new Error(`Invalid retrieval configuration: ${linkHosts.error.issues.map((i) => i.message).join('; ')}`), { code: 'retrieval_config_invalid' });
   const logger = options.logger ?? createLogger({ app: 'quire' });
   const gatewayLogger = logger.child({ service: 'gateway' });
   // Bound before anything is opened or created: a port in use must stop a first start before it makes
@@ -67,6 +69,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const retrieval = await createRetrievalService({
     db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),
     ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
+    ...(linkHosts.data ? { answerLinkHosts: linkHosts.data } : {}),
   });
   const servers: RunningServer[] = [];
   servers.push(await listen(ingestion.app, 0));

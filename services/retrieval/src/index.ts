@@ -5,3 +5,4 @@ export { createBm25KeywordRetriever } from './search/bm25-retriever.js';
 export { runSearch, type SearchDeps, type SearchInput, type SearchOutcome } from './search/search-pipeline.js';
 export { vectorQuery, vectorSearch, toVectorLiteral } from './search/vector-search.js';
 export type { CollectionForQuery } from './collections/collection-repository.js';
+export { answerLinkHostsSchema } from './answer/link-hosts-env.js';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
+import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
 import { createRetrievalService } from './retrieval-service.js';
 
 const EnvSchema = z.object({
@@ -23,6 +24,7 @@ const EnvSchema = z.object({
   RETRIEVAL_HOST: z.string().default('127.0.0.1'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
+  QUIRE_ANSWER_LINK_HOSTS: answerLinkHostsSchema,
 });
 
 const logger = createLogger({ service: 'retrieval' });
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     logger,
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    ...(env.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: env.QUIRE_ANSWER_LINK_HOSTS } : {}),
   });
   const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   logger.info('retrieval listening', { url: server.url });

@@ -21,6 +21,12 @@ export interface RetrievalServiceDeps {
   redisUrl?: string;
   /** The benchmark queue's name (default `quire-benchmarks`). */
   queueName?: string;
+  /**
+   * Hosts answers may link to besides URLs in their sources (an intranet, a ticket system): other
+   * links a model writes are removed, since a prompt-injected document could make it link out with
+   * data in the URL (`QUIRE_ANSWER_LINK_HOSTS`, comma-separated; a host also admits its subdomains).
+   */
+  answerLinkHosts?: string[];
 }
 
 export interface RetrievalService {
@@ -39,7 +45,7 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
       await evaluation.runner.ping();
     },
   });
-  const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createBm25KeywordRetriever(deps.db) };
+  const searchDeps = { db: deps.db, models: deps.models, keyword: deps.keyword ?? createBm25KeywordRetriever(deps.db), ...(deps.answerLinkHosts ? { answerLinkHosts: deps.answerLinkHosts } : {}) };
   app.use(searchRoutes(searchDeps));
   app.use(answerRoutes(searchDeps, deps.logger));
   app.use(chatRoutes(searchDeps, deps.logger));

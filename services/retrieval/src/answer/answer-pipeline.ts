@@ -24,8 +24,6 @@ export interface AnswerInput {
   call: Omit<GatewayCallContext, 'purpose'>;
   abortSignal: AbortSignal;
   sink?: AnswerEventSink;
-  /** Hosts answers may link to besides URLs in the sources (QUIRE_ANSWER_LINK_HOSTS). */
-  allowedLinkHosts?: string[];
   /** History carried by the caller (OpenAI messages): used for the rewrite, nothing is stored. */
   history?: Turn[];
 }
@@ -125,7 +123,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, question));
     sources = prompt.sources;
     promptTokens = prompt.messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0);
-    const policy: LinkPolicy = { sourceUrls: urlsIn(sources.map((x) => x.text)), allowedHosts: input.allowedLinkHosts ?? [] };
+    const policy: LinkPolicy = { sourceUrls: urlsIn(sources.map((x) => x.text)), allowedHosts: deps.answerLinkHosts ?? [] };
     sink?.('retrieval', {
       query_id: input.queryId,
       conversation_id: conversationId,

@@ -15,6 +15,8 @@ export interface SearchDeps {
   db: Db;
   models: GatewayModels;
   keyword: KeywordRetriever;
+  /** Hosts answers may link to besides URLs in their sources (`QUIRE_ANSWER_LINK_HOSTS`). */
+  answerLinkHosts?: string[];
 }
 
 export interface SearchTuning {
