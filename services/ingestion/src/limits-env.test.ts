@@ -51,6 +51,8 @@ describe('readIngestionLimitsEnv', () => {
       QUIRE_INGEST_EVENTS_KEEPALIVE_MS: '10000',
       QUIRE_INGEST_EVENTS_MAX_STREAM_MS: '300000',
       QUIRE_INGEST_EVENTS_MAX_STREAMS: '50',
+      QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY: '5',
+      QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM: '40',
     });
     expect(limits).toEqual({
       maxUploadBytes: 10 * MB,
@@ -85,7 +87,19 @@ describe('readIngestionLimitsEnv', () => {
       eventsKeepAliveMs: 10_000,
       eventsMaxStreamMs: 300_000,
       eventsMaxStreams: 50,
+      eventsMaxStreamsPerKey: 5,
+      eventsMaxStreamsPerTeam: 40,
     });
+  });
+
+  it('gives a team half the process\'s progress streams unless set, and refuses a team share above the process cap', () => {
+    expect(readIngestionLimitsEnv({}).eventsMaxStreamsPerTeam).toBe(250);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_EVENTS_MAX_STREAMS: '20' })).toMatchObject({ eventsMaxStreams: 20, eventsMaxStreamsPerTeam: 10, eventsMaxStreamsPerKey: 20 });
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_EVENTS_MAX_STREAMS: '1' }).eventsMaxStreamsPerTeam).toBe(1);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_EVENTS_MAX_STREAMS: '20', QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM: '20' }).eventsMaxStreamsPerTeam).toBe(20);
+    expect(refusal({ QUIRE_INGEST_EVENTS_MAX_STREAMS: '20', QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM: '21' }).issues).toEqual([
+      'QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM (21) must be at most QUIRE_INGEST_EVENTS_MAX_STREAMS (20), the streams of the whole process',
+    ]);
   });
 
   it('still reads the older INGESTION_* names, the new names winning', () => {
@@ -110,6 +124,8 @@ describe('readIngestionLimitsEnv', () => {
     ['QUIRE_INGEST_RETRY_BASE_DELAY_MS', '-1', 'QUIRE_INGEST_RETRY_BASE_DELAY_MS must be a non-negative integer (got "-1")'],
     ['QUIRE_INGEST_CONCURRENCY', '65', 'QUIRE_INGEST_CONCURRENCY must be a positive integer no larger than 64 (got "65")'],
     ['QUIRE_INGEST_MAX_UPLOAD_MB', '0', 'QUIRE_INGEST_MAX_UPLOAD_MB must be a positive number of megabytes (got "0")'],
+    ['QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY', '0', 'QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY must be a positive integer (got "0")'],
+    ['QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM', 'half', 'QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM must be a positive integer (got "half")'],
     ['QUIRE_INGEST_MAX_UNCOMPRESSED_MB', 'ten', 'QUIRE_INGEST_MAX_UNCOMPRESSED_MB must be a positive number of megabytes (got "ten")'],
   ])('refuses %s=%s with a clear message', (name, value, message) => {
     const error = refusal({ [name]: value });

@@ -3,7 +3,7 @@
  * and by the all-in-one scripts/start-quire.ts, so both modes are tuned the same way.
  */
 import { z } from 'zod';
-import { DEFAULT_LIMITS, type IngestionLimits } from './limits.js';
+import { DEFAULT_LIMITS, streamsPerTeamDefault, type IngestionLimits } from './limits.js';
 
 const MB = 1024 * 1024;
 
@@ -80,8 +80,11 @@ export const IngestionLimitsEnvSchema = z
     QUIRE_INGEST_EVENTS_KEEPALIVE_MS: integer('QUIRE_INGEST_EVENTS_KEEPALIVE_MS', 1),
     QUIRE_INGEST_EVENTS_MAX_STREAM_MS: integer('QUIRE_INGEST_EVENTS_MAX_STREAM_MS', 1),
     QUIRE_INGEST_EVENTS_MAX_STREAMS: integer('QUIRE_INGEST_EVENTS_MAX_STREAMS', 1),
+    QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY: integer('QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY', 1),
+    QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM: integer('QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM', 1),
   })
   .transform((env): IngestionLimits => {
+    const eventsMaxStreams = env.QUIRE_INGEST_EVENTS_MAX_STREAMS ?? DEFAULT_LIMITS.eventsMaxStreams;
     const maxUploadBytes = env.QUIRE_INGEST_MAX_UPLOAD_MB ?? env.INGESTION_MAX_UPLOAD_MB ?? DEFAULT_LIMITS.maxUploadBytes;
     return {
       ...DEFAULT_LIMITS,
@@ -115,7 +118,10 @@ export const IngestionLimitsEnvSchema = z
       eventsPollMs: env.QUIRE_INGEST_EVENTS_POLL_MS ?? DEFAULT_LIMITS.eventsPollMs,
       eventsKeepAliveMs: env.QUIRE_INGEST_EVENTS_KEEPALIVE_MS ?? DEFAULT_LIMITS.eventsKeepAliveMs,
       eventsMaxStreamMs: env.QUIRE_INGEST_EVENTS_MAX_STREAM_MS ?? DEFAULT_LIMITS.eventsMaxStreamMs,
-      eventsMaxStreams: env.QUIRE_INGEST_EVENTS_MAX_STREAMS ?? DEFAULT_LIMITS.eventsMaxStreams,
+      eventsMaxStreams,
+      eventsMaxStreamsPerKey: env.QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY ?? DEFAULT_LIMITS.eventsMaxStreamsPerKey,
+      // Half the process's streams unless set, also when only the process cap is changed.
+      eventsMaxStreamsPerTeam: env.QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM ?? streamsPerTeamDefault(eventsMaxStreams),
     };
   })
   .superRefine((limits, ctx) => {
@@ -129,6 +135,13 @@ export const IngestionLimitsEnvSchema = z
       ctx.addIssue({
         code: 'custom',
         message: `QUIRE_INGEST_STALE_AFTER_MS (${limits.staleAfterMs}) must exceed QUIRE_INGEST_PARSE_TIMEOUT_MS + QUIRE_INGEST_CHUNK_TIMEOUT_MS (${quiet}): parsing and chunking write no progress, so a document still within those limits would be taken over as stalled`,
+      });
+    }
+    // A team share above the process cap is no share: one team could take every place again.
+    if (limits.eventsMaxStreamsPerTeam > limits.eventsMaxStreams) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM (${limits.eventsMaxStreamsPerTeam}) must be at most QUIRE_INGEST_EVENTS_MAX_STREAMS (${limits.eventsMaxStreams}), the streams of the whole process`,
       });
     }
     // A running attempt shows it is alive every aliveIntervalMs; a few missed refreshes (a busy

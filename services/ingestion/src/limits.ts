@@ -92,6 +92,19 @@ export interface IngestionLimits {
   eventsKeepAliveMs: number;
   eventsMaxStreamMs: number;
   eventsMaxStreams: number;
+  /**
+   * Open progress streams one API key, and one team (all its keys), may hold in this process; more
+   * are refused with 429. They keep one caller from taking every place of `eventsMaxStreams`, which
+   * would refuse every other team. The team's share defaults to half the process cap (see
+   * `streamsPerTeamDefault`), so a second team always has room.
+   */
+  eventsMaxStreamsPerKey: number;
+  eventsMaxStreamsPerTeam: number;
+}
+
+/** The default team share of the process's progress streams: half, at least one. */
+export function streamsPerTeamDefault(eventsMaxStreams: number): number {
+  return Math.max(1, Math.floor(eventsMaxStreams / 2));
 }
 
 export const DEFAULT_LIMITS: IngestionLimits = {
@@ -133,8 +146,14 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   eventsKeepAliveMs: 15_000,
   eventsMaxStreamMs: 10 * 60_000,
   eventsMaxStreams: 500,
+  // A browser tab per document being watched is a handful; a script opening one per upload of a
+  // 20-file batch fits too.
+  eventsMaxStreamsPerKey: 20,
+  eventsMaxStreamsPerTeam: streamsPerTeamDefault(500),
 };
 
+/** The defaults with `partial` over them; the team's stream share follows a changed process cap unless set. */
 export function resolveLimits(partial: Partial<IngestionLimits> = {}): IngestionLimits {
-  return { ...DEFAULT_LIMITS, ...partial };
+  const eventsMaxStreams = partial.eventsMaxStreams ?? DEFAULT_LIMITS.eventsMaxStreams;
+  return { ...DEFAULT_LIMITS, ...partial, eventsMaxStreamsPerTeam: partial.eventsMaxStreamsPerTeam ?? streamsPerTeamDefault(eventsMaxStreams) };
 }

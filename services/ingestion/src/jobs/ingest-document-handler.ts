@@ -170,6 +170,9 @@ async function runStages(
   let parsed: ChunkedDocument;
   try {
     parsed = await deps.parsePool.parseAndChunk(claimed.bytes, claimed.mime, target.chunking, {
+      // Workers are shared fairly by team: the submitter's, whose key sent the file (also into
+      // another team's collection through a write grant), so its backlog queues behind its own turns.
+      tenant: payload.identity.team_id,
       maxChunks: deps.limits.maxChunks,
       onPage: (page, total) => {
         // Page progress doubles as the heartbeat; written at most every 500 ms.

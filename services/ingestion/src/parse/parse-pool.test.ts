@@ -120,3 +120,91 @@ describe('parse + chunk in the worker', () => {
     }
   });
 });
+
+describe('fair sharing of the workers between tenants', () => {
+  // Parsed in milliseconds, then chunked until the 1 s chunking deadline stops it: a stand-in for a
+  // file that is cheap to upload and runs to its deadline. `onParsed` tells when its worker took it.
+  const slow = utf8(slowChunkingText(3_000_000));
+  const slowChunking: IngestionChunking = { strategy: 'tokens', chunk_size: 1000, chunk_overlap: 150 };
+  const quick = utf8('One line of another team.');
+  const quickChunking: IngestionChunking = { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 };
+  const strictPool = (size: number) => createParsePool({ size, timeoutMs: 30_000, chunkTimeoutMs: 1_000, maxHeapMb: 256, limits });
+
+  /** Starts the jobs in the order given and answers the order in which they settled, with how each ended. */
+  async function settleOrder(pool: ReturnType<typeof strictPool>, jobs: { name: string; tenant: string; slow: boolean }[]) {
+    const settled: string[] = [];
+    const outcomes = new Map<string, unknown>();
+    await Promise.all(
+      jobs.map((job) =>
+        pool
+          .parseAndChunk(job.slow ? slow : quick, 'text/plain', job.slow ? slowChunking : quickChunking, { tenant: job.tenant })
+          .then((doc) => doc, (error: unknown) => error)
+          .then((outcome) => {
+            settled.push(job.name);
+            outcomes.set(job.name, outcome);
+          }),
+      ),
+    );
+    return { settled, outcomes };
+  }
+
+  test('with one worker, a second tenant is served before the first one\'s backlog, and the two alternate', async () => {
+    const strict = strictPool(1);
+    try {
+      const { settled, outcomes } = await settleOrder(strict, [
+        { name: 'a1', tenant: 'team-a', slow: true },
+        { name: 'a2', tenant: 'team-a', slow: true },
+        { name: 'a3', tenant: 'team-a', slow: true },
+        { name: 'b1', tenant: 'team-b', slow: false },
+        { name: 'b2', tenant: 'team-b', slow: false },
+      ]);
+      // One shared FIFO queue would give a1, a2, a3, b1, b2: team B behind all of team A's files.
+      expect(settled).toEqual(['a1', 'b1', 'a2', 'b2', 'a3']);
+      for (const name of ['a1', 'a2', 'a3']) expect(outcomes.get(name)).toMatchObject({ code: 'chunk_timeout' });
+      for (const name of ['b1', 'b2']) expect(outcomes.get(name)).toMatchObject({ chunks: [expect.objectContaining({ text: 'One line of another team.' })] });
+    } finally {
+      await strict.close();
+    }
+  }, 60_000);
+
+  test('with two workers, the first worker to free up goes to the waiting tenant, not to the backlog', async () => {
+    const strict = strictPool(2);
+    try {
+      const { settled, outcomes } = await settleOrder(strict, [
+        { name: 'a1', tenant: 'team-a', slow: true },
+        { name: 'a2', tenant: 'team-a', slow: true },
+        { name: 'a3', tenant: 'team-a', slow: true },
+        { name: 'a4', tenant: 'team-a', slow: true },
+        { name: 'b1', tenant: 'team-b', slow: false },
+      ]);
+      // In FIFO order b1 would start only once a3 or a4 had ended.
+      expect(settled.indexOf('b1')).toBeLessThan(settled.indexOf('a3'));
+      expect(settled.indexOf('b1')).toBeLessThan(settled.indexOf('a4'));
+      expect(outcomes.get('b1')).toMatchObject({ chunks: [expect.objectContaining({ text: 'One line of another team.' })] });
+    } finally {
+      await strict.close();
+    }
+  }, 60_000);
+
+  test('a tenant alone uses every worker', async () => {
+    const strict = strictPool(2);
+    try {
+      const events: string[] = [];
+      const run = (name: string) =>
+        strict
+          .parseAndChunk(slow, 'text/plain', slowChunking, { tenant: 'team-a', onParsed: () => events.push(`start ${name}`) })
+          .catch((error: unknown) => error)
+          .then((outcome) => {
+            events.push(`end ${name}`);
+            return outcome;
+          });
+      const outcomes = await Promise.all([run('a1'), run('a2')]);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'chunk_timeout' });
+      // Both were being chunked at once: each started before either ended.
+      expect(events.slice(0, 2).sort()).toEqual(['start a1', 'start a2']);
+      expect(events.slice(2).sort()).toEqual(['end a1', 'end a2']);
+    } finally {
+      await strict.close();
+    }
+  }, 60_000);
+});

@@ -10,7 +10,7 @@ import { TooManyChunksError } from './too-many-chunks-error.js';
 import { startWorker } from './worker-exec-argv.js';
 
 export interface ParsePoolOptions {
-  /** Workers kept; each parses and chunks one document at a time. */
+  /** Workers kept; each parses and chunks one document at a time, shared fairly between tenants. */
   size: number;
   /** Wall-clock budget of one parse; the worker is terminated when it runs over. */
   timeoutMs: number;
@@ -22,6 +22,11 @@ export interface ParsePoolOptions {
 }
 
 export interface ParseAndChunkHooks {
+  /**
+   * Whose work this is (a team id): the pool shares its workers fairly between tenants (see
+   * createParsePool). Work without one shares a single tenant.
+   */
+  tenant?: string;
   /** More chunks than this fail with TooManyChunksError, raised in the worker. */
   maxChunks?: number;
   onPage?: (page: number, total: number) => void;
@@ -34,6 +39,15 @@ interface Slot {
   ready: Promise<void>;
   busy: boolean;
 }
+
+/** One tenant's share of the pool: workers it holds now, its requests waiting in order, and its last turn. */
+interface Tenant {
+  running: number;
+  waiting: ((slot: Slot) => void)[];
+  servedAt: number;
+}
+
+const SHARED_TENANT = '';
 
 const BOOT = new URL('./parse-worker-boot.mjs', import.meta.url);
 
@@ -59,13 +73,44 @@ function workerError(error: WorkerError): Error {
  * a text that takes the chunker minutes) costs one worker, which is replaced, and never the service
  * or its event loop. Workers receive a copy of the bytes and send back the chunks (with their
  * offsets, pages, heading paths and hashes) as plain data; the extracted text stays in the worker.
+ *
+ * Workers are shared fairly between tenants (teams): a file that is cheap to upload but parses until
+ * its deadline (minutes by default) must not make every other team wait behind a backlog of them.
+ * A free worker goes to the waiting tenant that holds the fewest workers, of equals the one served
+ * longest ago, so tenants with work waiting take turns, and while others wait a tenant keeps at most
+ * `size - 1` workers (with one worker, tenants alternate). A tenant alone uses every worker.
  */
 export function createParsePool(options: ParsePoolOptions) {
   const chunkTimeoutMs = options.chunkTimeoutMs ?? options.timeoutMs;
   const slots: Slot[] = [];
-  const waiters: ((slot: Slot) => void)[] = [];
+  const tenants = new Map<string, Tenant>();
+  let turn = 0;
   let nextId = 1;
   let closed = false;
+
+  const tenantOf = (key: string): Tenant => {
+    let tenant = tenants.get(key);
+    if (!tenant) tenants.set(key, (tenant = { running: 0, waiting: [], servedAt: 0 }));
+    return tenant;
+  };
+  const grant = (tenant: Tenant, slot: Slot): Slot => {
+    slot.busy = true;
+    tenant.running++;
+    tenant.servedAt = ++turn;
+    return slot;
+  };
+  // Tenants are kept only while they hold or wait for a worker: the map does not grow with every team ever seen.
+  const forgetIfIdle = (key: string, tenant: Tenant) => {
+    if (tenant.running === 0 && tenant.waiting.length === 0) tenants.delete(key);
+  };
+  const nextWaiting = (): Tenant | undefined => {
+    let best: Tenant | undefined;
+    for (const tenant of tenants.values()) {
+      if (tenant.waiting.length === 0) continue;
+      if (!best || tenant.running < best.running || (tenant.running === best.running && tenant.servedAt < best.servedAt)) best = tenant;
+    }
+    return best;
+  };
 
   const spawn = (): Slot => {
     const worker = startWorker(BOOT, {
@@ -92,22 +137,22 @@ export function createParsePool(options: ParsePoolOptions) {
     return { worker, ready, busy: false };
   };
 
-  const acquire = async (): Promise<Slot> => {
+  const acquire = async (key: string): Promise<Slot> => {
+    const tenant = tenantOf(key);
     const idle = slots.find((s) => !s.busy);
-    if (idle) {
-      idle.busy = true;
-      return idle;
-    }
+    if (idle) return grant(tenant, idle);
     if (slots.length < options.size) {
       const slot = spawn();
-      slot.busy = true;
       slots.push(slot);
-      return slot;
+      return grant(tenant, slot);
     }
-    return new Promise((resolve) => waiters.push(resolve));
+    return new Promise((resolve) => tenant.waiting.push(resolve));
   };
 
-  const release = (slot: Slot, broken: boolean) => {
+  const release = (slot: Slot, broken: boolean, key: string) => {
+    const owner = tenantOf(key);
+    owner.running--;
+    forgetIfIdle(key, owner);
     let target = slot;
     if (broken) {
       void slot.worker.terminate();
@@ -117,17 +162,16 @@ export function createParsePool(options: ParsePoolOptions) {
       target = spawn();
       slots.push(target);
     }
-    const waiter = waiters.shift();
-    if (waiter) {
-      target.busy = true;
-      waiter(target);
-    } else target.busy = false;
+    const next = nextWaiting();
+    if (next) next.waiting.shift()!(grant(next, target));
+    else target.busy = false;
   };
 
   return {
     /** Parses the bytes and chunks the text with `chunking`, both in a worker, each step under its own deadline. */
     async parseAndChunk(bytes: Uint8Array, mime: string, chunking: IngestionChunking, hooks: ParseAndChunkHooks = {}): Promise<ChunkedDocument> {
-      const slot = await acquire();
+      const tenant = hooks.tenant ?? SHARED_TENANT;
+      const slot = await acquire(tenant);
       let broken = false;
       try {
         await slot.ready.catch((error: unknown) => {
@@ -197,7 +241,7 @@ export function createParsePool(options: ParsePoolOptions) {
           slot.worker.postMessage(request);
         });
       } finally {
-        release(slot, broken);
+        release(slot, broken, tenant);
       }
     },
     /** Terminates the workers; a later parse starts new ones. */

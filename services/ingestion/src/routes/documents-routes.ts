@@ -2,7 +2,8 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
-import { AppError, ctx, handle, openSse, parseWith, type Logger, exactRouter } from '@quire/server-kit';
+import type { Identity } from '@quire/contracts';
+import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import type { JobQueue } from '@quire/jobs';
 import type { IngestionLimits } from '../limits.js';
@@ -19,6 +20,48 @@ const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(500).optional(),
 });
+
+/**
+ * Progress streams open in this process, in all, by API key and by team: each polls the database
+ * while it lasts, so the process caps them, and the key and team shares keep one caller (a script
+ * opening a stream per document, or the same one over and over) from taking every place.
+ */
+function streamCounts(limits: IngestionLimits) {
+  let total = 0;
+  const byKey = new Map<string, number>();
+  const byTeam = new Map<string, number>();
+  const add = (counts: Map<string, number>, key: string, by: number) => {
+    const n = (counts.get(key) ?? 0) + by;
+    if (n > 0) counts.set(key, n);
+    else counts.delete(key);
+  };
+  return {
+    /**
+     * Takes a place for `identity`'s new stream, or says which cap refuses it: the process's first,
+     * then the key's, then the team's. `release` gives the place back, once however often it is called.
+     */
+    open(identity: Identity): { refused: 'process' | 'key' | 'team'; open: number } | { release: () => void } {
+      const key = byKey.get(identity.key_id) ?? 0;
+      const team = byTeam.get(identity.team_id) ?? 0;
+      if (total >= limits.eventsMaxStreams) return { refused: 'process', open: total };
+      if (key >= limits.eventsMaxStreamsPerKey) return { refused: 'key', open: key };
+      if (team >= limits.eventsMaxStreamsPerTeam) return { refused: 'team', open: team };
+      total++;
+      add(byKey, identity.key_id, 1);
+      add(byTeam, identity.team_id, 1);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          total--;
+          add(byKey, identity.key_id, -1);
+          add(byTeam, identity.team_id, -1);
+        },
+      };
+    },
+  };
+}
 
 interface Deps {
   db: Db;
@@ -153,8 +196,24 @@ export function documentsRoutes(deps: Deps): Router {
     }),
   );
 
-  /** Streams open in this process: each polls the database while it lasts. */
-  let openStreams = 0;
+  const streams = streamCounts(deps.limits);
+
+  /**
+   * A refused stream is the caller's or the load's doing, not a fault: logged at warn, and answered
+   * here rather than through the error middleware, which logs every 5xx as a failure with its stack.
+   */
+  const refuseStream = (res: Response, refused: 'process' | 'key' | 'team', open: number, retryMs: number) => {
+    const headers = { 'retry-after': String(Math.ceil(retryMs / 1000)) };
+    const poll = 'poll GET /v1/documents/:id instead, or retry once one of them has ended';
+    const error =
+      refused === 'process'
+        ? new AppError('service_unavailable', 'Too many progress streams are open; poll GET /v1/documents/:id or retry shortly.', { headers })
+        : new AppError('rate_limit_exceeded', `${refused === 'key' ? 'This API key' : 'Your team'} has ${open} progress streams open, the most allowed; ${poll}.`, { headers });
+    const { identity, traceId } = ctx(res);
+    deps.logger.warn('progress stream refused', { trace_id: traceId, cap: refused, open, key_id: identity.key_id, team_id: identity.team_id });
+    const answer = toErrorResponse(error, traceId);
+    res.set(answer.headers).status(answer.status).json(answer.body);
+  };
 
   /**
    * Live progress as server-sent events: `progress` whenever stage, pages or chunks change, and a
@@ -165,25 +224,24 @@ export function documentsRoutes(deps: Deps): Router {
    * with a `reconnect` event (`reason: 'max_duration'`) carrying the SSE `retry:` field: an EventSource
    * reconnects by itself and gets the current state first. A stopping server ends its streams at once
    * the same way (`reason: 'shutdown'`) instead of holding its stop until the drain deadline: the
-   * client comes back to another replica or the restarted service. Beyond `eventsMaxStreams` open
-   * streams a new one is refused (503).
+   * client comes back to another replica or the restarted service. A key beyond
+   * `eventsMaxStreamsPerKey` open streams, or a team beyond `eventsMaxStreamsPerTeam`, is refused a
+   * new one (429); beyond `eventsMaxStreams` in the process, anyone is (503). Counted before the
+   * document is looked up, so a refusal costs no query.
    */
   router.get(
     '/v1/documents/:id/events',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
-      const first = await getDocument(db, viewer, id);
-      if (!first) throw new AppError('document_not_found', `No document ${id}.`);
-      const { eventsPollMs, eventsKeepAliveMs, eventsMaxStreamMs, eventsMaxStreams } = deps.limits;
+      const { eventsPollMs, eventsKeepAliveMs, eventsMaxStreamMs } = deps.limits;
       const retryMs = Math.max(1000, eventsPollMs);
-      if (openStreams >= eventsMaxStreams) {
-        throw new AppError('service_unavailable', 'Too many progress streams are open; poll GET /v1/documents/:id or retry shortly.', {
-          headers: { 'retry-after': String(Math.ceil(retryMs / 1000)) },
-        });
-      }
-      openStreams++;
+      const place = streams.open(ctx(res).identity);
+      if ('refused' in place) return refuseStream(res, place.refused, place.open, retryMs);
+      // Every way out below, a thrown lookup included, passes the finally: the place is given back once.
       try {
+        const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
+        const first = await getDocument(db, viewer, id);
+        if (!first) throw new AppError('document_not_found', `No document ${id}.`);
         const sse = openSse(res);
         let wake: () => void = () => undefined;
         sse.onClose(() => wake());
@@ -236,7 +294,7 @@ export function documentsRoutes(deps: Deps): Router {
         }
         sse.end();
       } finally {
-        openStreams--;
+        place.release();
       }
     }),
   );

@@ -32,8 +32,8 @@ export interface RechunkRoundInput {
  * no chunks has no text to re-chunk, so it is never pending (and cannot keep a build running).
  */
 export async function pendingRechunk(db: Db, collectionId: string, versionId: string, limit: number) {
-  const r = await db.query<{ id: string; version: number; mime_type: string; bytes: string }>(
-    `SELECT d.id, d.version, d.mime_type, encode(b.bytes, 'base64') AS bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id
+  const r = await db.query<{ id: string; version: number; mime_type: string; team_id: string; bytes: string }>(
+    `SELECT d.id, d.version, d.mime_type, d.team_id, encode(b.bytes, 'base64') AS bytes FROM documents d JOIN document_blobs b ON b.document_id = d.id
       WHERE d.collection_id = $1 AND d.status = 'ready' AND d.replaces_document_id IS NULL AND COALESCE(d.chunks_total, 0) > 0
         AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.document_id = d.id AND ch.index_version_id = $2)
       ORDER BY d.id LIMIT $3`,
@@ -52,9 +52,11 @@ export async function pendingRechunk(db: Db, collectionId: string, versionId: st
 export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput): Promise<number> {
   const docs = await pendingRechunk(deps.db, input.collectionId, input.versionId, input.documents);
   for (const doc of docs) {
-    // Parsed and chunked in a parse worker, under the same deadlines and heap limit as an upload.
+    // Parsed and chunked in a parse worker, under the same deadlines and heap limit as an upload, and
+    // in the turns of the collection's team (a document's team is its collection's owner): a large
+    // re-chunk shares the workers with other teams' uploads instead of holding them all.
     const chunks = await deps.parsePool
-      .parseAndChunk(doc.bytes, doc.mime_type, input.chunking, { maxChunks: deps.maxChunks })
+      .parseAndChunk(doc.bytes, doc.mime_type, input.chunking, { tenant: doc.team_id, maxChunks: deps.maxChunks })
       .then((parsed) => parsed.chunks)
       .catch((error: unknown) => {
         if (!(error instanceof TooManyChunksError)) throw error;
