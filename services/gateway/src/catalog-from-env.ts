@@ -13,7 +13,8 @@ export function catalogFromEnv(env: GatewayEnv, logger: Logger, processEnv: Node
   if (providers.length === 0) {
     logger.warn(
       'no model provider is configured: keyword search works, but embeddings and answers need one. ' +
-        'Set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server) or ANTHROPIC_API_KEY, or QUIRE_PROVIDERS_JSON.',
+        'Set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server) or ANTHROPIC_API_KEY, or QUIRE_PROVIDERS_JSON; ' +
+        'to try Quire without a key, run the fake provider (pnpm fake-provider, see the README walk-through).',
     );
   } else {
     logger.info('model providers configured', { providers: providers.map((p) => `${p.name} (${p.type})`) });

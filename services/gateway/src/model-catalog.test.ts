@@ -51,3 +51,17 @@ describe('resolveProblem', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('costOf', () => {
+  test('an unpriced model is warned about once; a kb/ collection, which is not a model, never', () => {
+    const warnings: string[] = [];
+    const quiet = createLogger({ test: 'model-catalog' }, 'error');
+    const capturing = { ...quiet, warn: (msg: string, fields?: Record<string, unknown>) => void warnings.push(`${msg} ${String(fields?.model)}`) };
+    const catalog = createModelCatalog(countedRegistry().registry, createPriceBook(), capturing, []);
+    const usage = { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, searchUnits: 0, reported: true };
+    expect(catalog.costOf('kb/Handbook', usage)).toBeNull();
+    expect(catalog.costOf('primary/unpriced-model', usage)).toBeNull();
+    expect(catalog.costOf('primary/unpriced-model', usage)).toBeNull();
+    expect(warnings).toEqual(['model has no price; its calls are metered with cost null primary/unpriced-model']);
+  });
+});

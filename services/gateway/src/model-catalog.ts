@@ -34,8 +34,9 @@ export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook
     costOf(name: string, usage: UsageV1): string | null {
       const cost = priceBook.costOf(name, usage);
       if (cost.priced) return cost.costUsd;
-      // Unknown prices are recorded as NULL cost (never zero) and said once per model.
-      if (!warned.has(name)) {
+      // Unknown prices are recorded as NULL cost (never zero) and said once per model. `kb/<collection>`
+      // names a collection, not a model: its answer's own model calls are metered and priced one by one.
+      if (!warned.has(name) && !name.startsWith('kb/')) {
         warned.add(name);
         logger.warn('model has no price; its calls are metered with cost null', { model: name, reason: cost.warning });
       }
