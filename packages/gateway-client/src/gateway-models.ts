@@ -26,8 +26,18 @@ export interface GatewayModels {
    */
   checkBudget?(context: GatewayCallContext, estimate: { model: string; tokens: number }): Promise<void>;
   /**
-   * The model and route names the gateway serves (its `GET /v1/models`), to refuse a request naming
-   * another before it is queued. Optional: local test models have none.
+   * The model and route names the gateway lists (its `GET /v1/models`) and its configured providers,
+   * to check the names a request gives before it is queued. Optional: local test models have none.
    */
-  listModels?(context: Pick<GatewayCallContext, 'identityToken' | 'traceId'>): Promise<string[]>;
+  listModels?(context: Pick<GatewayCallContext, 'identityToken' | 'traceId'>): Promise<ModelList>;
+}
+
+export interface ModelList {
+  /** Listed model and route names: priced models of configured providers, `QUIRE_MODELS`, routes. */
+  models: string[];
+  /**
+   * Configured providers, which serve models the list does not name (a provider from
+   * `QUIRE_PROVIDERS_JSON` with no priced model lists nothing).
+   */
+  providers: string[];
 }

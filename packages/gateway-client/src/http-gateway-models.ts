@@ -12,6 +12,7 @@ import {
 import { AppError } from '@quire/server-kit';
 import { z } from 'zod';
 import type { GatewayCallContext, GatewayModels } from './gateway-models.js';
+import { providerOf } from './model-names.js';
 
 /** The gateway's `POST /v1/rerank` answer (services/gateway/src/model-api/rerank.ts). */
 const RerankResponseSchema = z.object({
@@ -20,7 +21,7 @@ const RerankResponseSchema = z.object({
 });
 
 /** The gateway's `GET /v1/models` answer (OpenAI's list shape). */
-const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
+const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })), providers: z.array(z.string()).optional() });
 
 /** Gateway codes after which the same call may succeed if tried again. */
 const RETRYABLE = new Set(['provider_rate_limited', 'provider_overloaded', 'provider_server_error', 'provider_network_error', 'provider_timeout', 'provider_conflict', 'service_unavailable']);
@@ -123,7 +124,10 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
       }
       const parsed = ModelListSchema.safeParse(await res.json().catch(() => undefined));
       if (!res.ok || !parsed.success) throw new AppError('service_unavailable', `The gateway answered ${res.status} to GET /v1/models.`);
-      return parsed.data.data.map((m) => m.id);
+      const models = parsed.data.data.map((m) => m.id);
+      // A gateway from before `providers` was listed: the providers of its listed models.
+      const providers = parsed.data.providers ?? [...new Set(models.map(providerOf).filter((p) => p !== ''))];
+      return { models, providers };
     },
     async checkBudget(context, estimate) {
       let res: Response;

@@ -1,7 +1,7 @@
 import type { GatewayModels } from './gateway-models.js';
 import { findUnlistedModels, modelNameWarnings, unlistedModels } from './model-names.js';
 
-const LISTED = ['openai/text-embedding-3-small', 'openai/text-embedding-3-large', 'openai/gpt-4o-mini', 'cohere/rerank-v3.5', 'fast-answers'];
+const LISTED = { models: ['openai/text-embedding-3-small', 'openai/text-embedding-3-large', 'openai/gpt-4o-mini', 'cohere/rerank-v3.5', 'fast-answers'], providers: ['openai', 'cohere'] };
 const context = { identityToken: 't', traceId: 'trace-1' };
 
 describe('checking model names against the gateway list', () => {
@@ -23,6 +23,12 @@ describe('checking model names against the gateway list', () => {
 
   it('flags a model whose provider the list does not hold at all', () => {
     expect(unlistedModels(LISTED, [{ param: 'rerank_model', model: 'cohree/rerank-v3.5' }])).toEqual([{ param: 'rerank_model', model: 'cohree/rerank-v3.5', unlisted: 'provider' }]);
+  });
+
+  it('a configured provider that lists no model (one from QUIRE_PROVIDERS_JSON) serves models all the same', () => {
+    const list = { models: LISTED.models, providers: [...LISTED.providers, 'ollama-local'] };
+    expect(unlistedModels(list, [{ param: 'generation_model', model: 'ollama-local/llama3.1' }])).toEqual([{ param: 'generation_model', model: 'ollama-local/llama3.1', unlisted: 'model' }]);
+    expect(unlistedModels(LISTED, [{ param: 'generation_model', model: 'ollama-local/llama3.1' }])).toEqual([{ param: 'generation_model', model: 'ollama-local/llama3.1', unlisted: 'provider' }]);
   });
 
   it('asks the gateway only when there is something to check, and checks nothing without a list', async () => {

@@ -1,5 +1,5 @@
 import type { ModelNameWarning } from '@quire/contracts';
-import type { GatewayCallContext, GatewayModels } from './gateway-models.js';
+import type { GatewayCallContext, GatewayModels, ModelList } from './gateway-models.js';
 
 /** A model a request names, and where: a body path (`generation_model`, `configurations.1.rerank_model`). */
 export interface NamedModel {
@@ -49,11 +49,11 @@ function closest(model: string, candidates: readonly string[]): string | undefin
   return best?.name;
 }
 
-/** The named models that `listed` (the gateway's model and route names) does not hold, and why. */
-export function unlistedModels(listed: readonly string[], named: readonly NamedModel[]): UnlistedModel[] {
-  const served = new Set(listed);
-  const byProvider = new Map<string, string[]>();
-  for (const id of listed) {
+/** The named models that `list` (the gateway's model and route names, and its providers) does not hold, and why. */
+export function unlistedModels(list: ModelList, named: readonly NamedModel[]): UnlistedModel[] {
+  const served = new Set(list.models);
+  const byProvider = new Map<string, string[]>(list.providers.map((p) => [p, []]));
+  for (const id of list.models) {
     const provider = providerOf(id);
     if (provider !== '') byProvider.set(provider, [...(byProvider.get(provider) ?? []), id]);
   }

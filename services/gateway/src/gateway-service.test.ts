@@ -218,6 +218,8 @@ describe('OpenAI-compatible model API', () => {
     expect(ids).toContain('openai/gpt-4o-mini');
     expect(ids).toContain('anthropic/claude-haiku-4-5');
     expect(ids.every((id: string) => id.startsWith('openai/') || id.startsWith('anthropic/'))).toBe(true);
+    // Beside the list: the configured providers, which serve models it does not name.
+    expect(body.providers).toEqual(expect.arrayContaining(['anthropic', 'openai']));
   });
 
   test('GET /v1/models/{id} answers the model object (slash sent as is or encoded), or an OpenAI-style 404', async () => {

@@ -10,6 +10,7 @@ import { budgetCheckRouter } from './governance/budget-check.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
 import { modelGuard, platformGuard, platformRateLimit, refusalAudit, upstreamRefusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
+import { bodyDepthGuard } from './model-api/body-depth.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
 import { createModelFront } from './model-api/model-front.js';
@@ -25,7 +26,7 @@ import { usageRouter } from './usage/usage-api.js';
 
 export interface GatewayDeps {
   db: Db;
-  catalog: ModelCatalog & ModelResolver & { listModels(): { id: string; owned_by: string }[] };
+  catalog: ModelCatalog & ModelResolver & { listModels(): { id: string; owned_by: string }[]; providerNames(): string[] };
   logger: Logger;
   internalSecret: string;
   upstreams: PlatformUpstreams;
@@ -89,13 +90,14 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   app.use(platformRouter(deps.upstreams, deps.internalSecret, { admit: platformRateLimit(governance), onUpstreamError: upstreamRefusalAudit(governance) }));
 
   const modelApi = exactRouter();
-  modelApi.use(express.json({ limit: '20mb' }), modelGuard(governance));
+  modelApi.use(express.json({ limit: '20mb' }), bodyDepthGuard(), modelGuard(governance));
   const listModels = async () => {
     const listed = (await routes.list()).map((r) => ({ id: r.name, owned_by: 'quire-route' }));
     return [...listed, ...deps.catalog.listModels()].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
   };
   modelApi.get('/v1/models', handle(async (_req, res) => {
-    res.json({ object: 'list', data: await listModels() });
+    // `providers` beside OpenAI's list shape (clients read `data`): configured providers serve models the list does not name.
+    res.json({ object: 'list', data: await listModels(), providers: deps.catalog.providerNames() });
   }));
   // OpenAI SDKs' `models.retrieve(id)`: ids hold a slash (`openai/gpt-4o-mini`), sent as is or as %2F.
   modelApi.get('/v1/models/*id', handle(async (req, res) => {

@@ -42,6 +42,10 @@ export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook
       }
       return null;
     },
+    /** The configured providers' names: each serves models the list below may not name. */
+    providerNames(): string[] {
+      return [...configured].sort();
+    },
     /** Models callers can use: priced models of configured providers, plus any configured extras. */
     listModels(): { id: string; owned_by: string }[] {
       const ids = new Set([...Object.keys(PRICE_CATALOG), ...extraModels].filter((id) => configured.has(parseModelName(id).provider)));

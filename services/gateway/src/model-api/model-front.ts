@@ -7,6 +7,7 @@ import type { Governance } from '../governance/governance.js';
 import { admitModelCall, auditRefusal, settleOnClose, type ModelCaller } from '../governance/guards.js';
 import type { Attribution } from '../ledger.js';
 import type { ModelService } from '../model-service.js';
+import { assertBodyDepth } from './body-depth.js';
 import { chatCompletions } from './chat-completions.js';
 import { embeddings } from './embeddings.js';
 import { isKbModel } from './kb-chat.js';
@@ -125,6 +126,8 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
       }
       const who = await caller(req, traceId);
       identity = who.identity;
+      // After authentication, as on the express door (its parser runs after the identity step).
+      assertBodyDepth(body);
       const object = body !== null && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string';
       if (object) {
         const admitted = await admitModelCall(gov, who, body as Record<string, unknown>, req.url!, (k, v) => res.setHeader(k, v));

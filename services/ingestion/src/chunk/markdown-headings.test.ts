@@ -118,3 +118,58 @@ describe('headingTitle', () => {
     expect(titles('##### [Homebrew](https://brew.sh) in macOS\n')).toEqual([[5, 'Homebrew in macOS']]);
   });
 });
+
+/** The quicker of two runs, so a busy machine's pause does not fail a linear run; a quadratic one fails them all. */
+function fastestMs(run: () => unknown, boundMs: number): number {
+  let best = Infinity;
+  for (let i = 0; i < 2 && best >= boundMs; i++) {
+    const started = performance.now();
+    run();
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
+
+describe('findHeadings on crafted lines', () => {
+  // 100,000 characters, the size of the uploads that froze ingestion: a pattern that backtracks over
+  // a run takes seconds on them (one line of spaces in an ATX heading took 6 s at 80,000), a linear
+  // scan a few milliseconds. The bound is generous for a busy machine.
+  const N = 100_000;
+  const BOUND_MS = 200;
+  const starts = ['', '# x', '###### ', '- ', '1. ', '> ', '    ', '```', 'Para\n'];
+  // A lone `\r` last: before, `# x`, spaces and `\rx` took minutes (cubic), so a slow case found
+  // earlier ends the test first.
+  const ends = ['', 'x', ' #a', '#', '\rx'];
+  const cases = starts.flatMap((start) => ends.map((end) => [start, end] as const));
+
+  test.each([' ', '#', '[', '(', '|', '`', '-', '=', '*', '_', '<', '\t'])('a line of %j runs, after any block start and before any end, is read in linear time', (run) => {
+    const slow: string[] = [];
+    for (const [start, end] of cases) {
+      const text = start + run.repeat(N) + end;
+      const ms = fastestMs(() => findHeadings(text), BOUND_MS);
+      if (ms < BOUND_MS) continue;
+      slow.push(`${JSON.stringify(start)} + ${JSON.stringify(run)} x ${N} + ${JSON.stringify(end)}: ${Math.round(ms)} ms`);
+      break;
+    }
+    expect(slow).toEqual([]);
+  });
+
+  test('the reported heading (spaces around a word, a `#` at the end) is quick and still one heading', () => {
+    const text = `#${' '.repeat(49_990)}x${' '.repeat(49_990)}#a\nfoo\n`;
+    expect(fastestMs(() => findHeadings(text), BOUND_MS)).toBeLessThan(BOUND_MS);
+    expect(findHeadings(text)).toEqual([{ offset: 0, level: 1, title: 'x #a', end: text.indexOf('\n') }]);
+    // Runs of spaces before a closing sequence; a lone `\r` inside the line opens no heading, as before.
+    expect(titles(`## Title${' '.repeat(N)}##${' '.repeat(N)}\n`)).toEqual([[2, 'Title']]);
+    expect(titles('# x \rx\n# After')).toEqual([[1, 'After']]);
+  });
+
+  test('ATX headings still follow CommonMark: closing sequences, the space after the opening run, empty headings', () => {
+    expect(titles('# foo ##')).toEqual([[1, 'foo']]);
+    expect(titles('#\tfoo\t#\t')).toEqual([[1, 'foo']]);
+    expect(titles('## C#')).toEqual([[2, 'C#']]);
+    expect(titles('# foo # bar')).toEqual([[1, 'foo # bar']]);
+    expect(titles('# foo \\#')).toEqual([[1, 'foo #']]);
+    expect(titles('# ## ###')).toEqual([[1, '##']]);
+    expect(titles('#5 bolt\n\n####### seven\n\n### ###\n\n#\n\n  ###   Indented   ###  ')).toEqual([[3, 'Indented']]);
+  });
+});

@@ -14,11 +14,16 @@ export interface HeadingMark {
 // heading paths of chunks, without building a document tree. They read lines with the `\r` of a CRLF
 // ending removed, but offsets always count the text as it is.
 
-const ATX = /^(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*$/;
+// Every line is read in time linear in its length: a crafted line (a long run of spaces, backticks,
+// `#`) must not stall a worker or the upload handler. So ATX headings are scanned by hand, and no
+// pattern below backtracks into a run it has matched (`(.*)$` after a run did, on a lone `\r`).
 const SETEXT = /^(=+|-+)[ \t]*$/;
-const FENCE = /^(`{3,}|~{3,})(.*)$/;
+const FENCE_RUN = /^(`{3,}|~{3,})/;
 const THEMATIC_BREAK = /^(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/;
-const LIST_ITEM = /^([-+*]|\d{1,9}[.)])(?=[ \t]|$)([ \t]*)(.*)$/;
+const LIST_MARKER = /^([-+*]|\d{1,9}[.)])(?=[ \t]|$)([ \t]*)/;
+// Line breaks other than `\n` left inside a line (a lone `\r`): such a line opens no fence, list
+// item or ATX heading, as when these were read with `.`, which stops at them.
+const INNER_BREAK = /[\r\u2028\u2029]/;
 const LINK_DEFINITION = /^\[[^\]]+\]:[ \t]*\S/;
 // A GFM table's delimiter row: cells of dashes with optional alignment colons.
 const TABLE_DELIMITER = /^\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
@@ -55,6 +60,39 @@ function splitIndent(line: string): { indent: number; rest: string } {
   return { indent: column, rest: line.slice(i) };
 }
 
+const spaceOrTab = (c: string | undefined) => c === ' ' || c === '\t';
+
+/** An ATX heading (`## Title ##`), given the line without its indentation: its level and title, or null. */
+function atxHeading(rest: string): { level: number; title: string } | null {
+  let level = 0;
+  while (level < 7 && rest[level] === '#') level++;
+  if (level === 0 || level > 6 || (level < rest.length && !spaceOrTab(rest[level])) || INNER_BREAK.test(rest)) return null;
+  let end = rest.length;
+  while (end > level && spaceOrTab(rest[end - 1])) end--;
+  // A closing run of `#` counts only after a space or tab: `# C#` keeps its `#`.
+  let close = end;
+  while (close > level && rest[close - 1] === '#') close--;
+  if (close < end && spaceOrTab(rest[close - 1])) {
+    end = close;
+    while (end > level && spaceOrTab(rest[end - 1])) end--;
+  }
+  return { level, title: rest.slice(level, end).trim() };
+}
+
+/** A code fence line (given without its indentation): the marker run and the info string after it, or null. */
+function fenceLine(rest: string): { marker: string; info: string } | null {
+  const run = FENCE_RUN.exec(rest);
+  if (!run || INNER_BREAK.test(rest)) return null;
+  return { marker: run[1]!, info: rest.slice(run[1]!.length) };
+}
+
+/** A list item's marker, the spaces after it and its content, or null (given the line without its indentation). */
+function listItem(rest: string): { marker: string; spaces: string; content: string } | null {
+  const item = LIST_MARKER.exec(rest);
+  if (!item || INNER_BREAK.test(rest)) return null;
+  return { marker: item[1]!, spaces: item[2]!, content: rest.slice(item[0].length) };
+}
+
 /** YAML (`---`) or TOML (`+++`) front matter at the very start: metadata, not a thematic break and a heading. */
 function frontMatterLines(lines: string[]): number {
   const first = withoutCr(lines[0] ?? '').replace(/^\uFEFF/, '');
@@ -82,11 +120,14 @@ function literalSpans(raw: string): { start: number; end: number; text: string }
 }
 
 const MAX_STYLED_TITLE = 1000;
+// Characters the passes below act on (the placeholders included): a title without any is plain words.
+const STYLED = /[[`\\*_~<\uE000\uE001]/;
 
 /** A heading's text without its Markdown syntax: links and images keep their text, code and emphasis lose their markers. */
 export function headingTitle(raw: string): string {
   // The link patterns backtrack on long runs of brackets; a real title, badges and all, is shorter.
-  if (raw.length > MAX_STYLED_TITLE) return raw.replace(/\s+/g, ' ').trim();
+  // Plain titles skip the passes: a file of many short headings costs one replace each.
+  if (raw.length > MAX_STYLED_TITLE || !STYLED.test(raw)) return raw.replace(/\s+/g, ' ').trim();
   // Literal text is set aside (as numbered placeholders) while the other syntax is removed.
   const clean = raw.replace(/[\uE000\uE001]/g, '');
   const literals = literalSpans(clean);
@@ -160,8 +201,8 @@ export function findHeadings(text: string): HeadingMark[] {
       if (!blank && indent < fence.base) {
         fence = null;
       } else {
-        const close = indent - fence.base <= 3 ? FENCE.exec(rest) : null;
-        if (close && close[1]![0] === fence.char && close[1]!.length >= fence.length && close[2]!.trim() === '') fence = null;
+        const close = indent - fence.base <= 3 ? fenceLine(rest) : null;
+        if (close && close.marker[0] === fence.char && close.marker.length >= fence.length && close.info.trim() === '') fence = null;
         continue;
       }
     }
@@ -176,16 +217,16 @@ export function findHeadings(text: string): HeadingMark[] {
     }
 
     const rel = indent - baseFor(indent);
-    const fenceOpen = rel <= 3 ? FENCE.exec(rest) : null;
-    const opensFence = fenceOpen !== null && !(fenceOpen[1]![0] === '`' && fenceOpen[2]!.includes('`'));
-    const atx = rel <= 3 ? ATX.exec(rest) : null;
+    const fenceOpen = rel <= 3 ? fenceLine(rest) : null;
+    const opensFence = fenceOpen !== null && !(fenceOpen.marker[0] === '`' && fenceOpen.info.includes('`'));
+    const atx = rel <= 3 ? atxHeading(rest) : null;
     const thematic = rel <= 3 && THEMATIC_BREAK.test(rest);
     const quote = rel <= 3 && rest.startsWith('>');
-    const list = rel <= 3 && !thematic ? LIST_ITEM.exec(rest) : null;
+    const list = rel <= 3 && !thematic ? listItem(rest) : null;
     const htmlEnd = rel <= 3 ? HTML_BLOCK_ENDS.find((h) => h.start.test(rest)) : undefined;
     const htmlBlock = htmlEnd !== undefined || (rel <= 3 && (HTML_BLOCK_TAG.test(rest) || (!paragraph && HTML_LONE_TAG.test(rest))));
     // Markers that may not interrupt a paragraph: an empty item, or an ordered list not starting at 1.
-    const listInterrupts = list !== null && list[3]!.trim() !== '' && (/^[-+*]/.test(list[1]!) || /^0*1[.)]$/.test(list[1]!));
+    const listInterrupts = list !== null && list.content.trim() !== '' && (/^[-+*]/.test(list.marker) || /^0*1[.)]$/.test(list.marker));
     const startsBlock = opensFence || atx !== null || thematic || quote || htmlBlock || (list !== null && (!paragraph || listInterrupts));
 
     // A line indented less than the innermost item's content leaves it, unless it lazily continues a paragraph.
@@ -207,11 +248,10 @@ export function findHeadings(text: string): HeadingMark[] {
     }
 
     if (opensFence) {
-      fence = { char: fenceOpen[1]![0]!, length: fenceOpen[1]!.length, base: baseFor(indent) };
+      fence = { char: fenceOpen.marker[0]!, length: fenceOpen.marker.length, base: baseFor(indent) };
       paragraph = null;
     } else if (atx) {
-      const title = atx[2]?.trim() ?? '';
-      if (title) marks.push({ offset, level: atx[1]!.length, title: headingTitle(title), end: lineEnd });
+      if (atx.title) marks.push({ offset, level: atx.level, title: headingTitle(atx.title), end: lineEnd });
       paragraph = null;
     } else if (thematic) {
       paragraph = null;
@@ -222,12 +262,12 @@ export function findHeadings(text: string): HeadingMark[] {
     } else if (quote) {
       paragraph = { offset, lines: [rest], titleOk: false, base: baseFor(indent) };
     } else if (list && (!paragraph || listInterrupts)) {
-      const marker = list[1]!.length;
-      const spaces = splitIndent(' '.repeat(indent + marker) + list[2]!).indent - indent - marker;
-      const content = list[3]!.trim() === '' || spaces > 4 ? 1 : spaces;
+      const marker = list.marker.length;
+      const spaces = splitIndent(' '.repeat(indent + marker) + list.spaces).indent - indent - marker;
+      const content = list.content.trim() === '' || spaces > 4 ? 1 : spaces;
       while (lists.length > 0 && lists[lists.length - 1]! > indent) lists.pop();
       lists.push(indent + marker + content);
-      paragraph = list[3]!.trim() ? { offset, lines: [list[3]!], titleOk: false, base: indent + marker + content } : null;
+      paragraph = list.content.trim() ? { offset, lines: [list.content], titleOk: false, base: indent + marker + content } : null;
       table = false;
     } else if (paragraph) {
       if (!table && paragraph.lines.length === 1 && paragraph.lines[0]!.includes('|') && rest.includes('|') && TABLE_DELIMITER.test(rest)) table = true;

@@ -83,3 +83,53 @@ describe('detectType', () => {
     expect(detectType(bytes('Robbins,Arnold,"1234 A Pretty Street, NE",MyTown\n'), 'addresses.csv').mime).toBe('text/plain');
   });
 });
+
+/** The quicker of two runs, so a busy machine's pause does not fail a linear run; a quadratic one fails them all. */
+function fastestMs(run: () => unknown, boundMs: number): number {
+  let best = Infinity;
+  for (let i = 0; i < 2 && best >= boundMs; i++) {
+    const started = performance.now();
+    run();
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
+
+describe('detectType on crafted uploads (it runs in the request handler: a slow pattern blocks every request)', () => {
+  // Generous for a busy machine; the patterns this replaced took 16-25 s on the first two uploads.
+  const BOUND_MS = 200;
+  const detect = (text: string) => detectType(bytes(text), 'notes', 'application/octet-stream').mime;
+
+  test('the uploads from the security review are quick and typed as before', () => {
+    const spaced = `#${' '.repeat(49_990)}x${' '.repeat(49_990)}#a\nfoo\n`;
+    const brackets = `# a\nx\n# b\ny\n${'['.repeat(99_900)}`;
+    expect(fastestMs(() => detect(spaced), BOUND_MS)).toBeLessThan(BOUND_MS);
+    expect(fastestMs(() => detect(brackets), BOUND_MS)).toBeLessThan(BOUND_MS);
+    expect(detect(spaced)).toBe('text/plain');
+    expect(detect(brackets)).toBe('text/plain');
+  });
+
+  // A megabyte of one character after two headings, so every Markdown check reads it; links and
+  // targets repeated so that every `[` and `(` starts a candidate.
+  test.each([' ', '#', '[', '(', '|', '`', '-', '=', '*', '_', '<', '[a](', '](', '[a](b ', '**a', '|-', '<!--'])('a megabyte of %j is typed in linear time', (run) => {
+    const slow: string[] = [];
+    for (const end of ['', ')', '\rx', ' #a']) {
+      const text = `# a\nx\n# b\ny\n${run.repeat(Math.ceil(1_000_000 / run.length))}${end}`;
+      const ms = fastestMs(() => detect(text), BOUND_MS);
+      if (ms < BOUND_MS) continue;
+      // One slow case is enough (the patterns this replaced took a minute on some of these).
+      slow.push(`${JSON.stringify(run)} + ${JSON.stringify(end)}: ${Math.round(ms)} ms`);
+      break;
+    }
+    expect(slow).toEqual([]);
+  });
+
+  test('inline links and images still count as Markdown syntax; brackets alone do not', () => {
+    const twoHeadings = '# a\nx\n# b\ny\n';
+    expect(detect(`${twoHeadings}See [the docs](https://example.com/docs).`)).toBe('text/markdown');
+    expect(detect(`${twoHeadings}![logo](logo.png)`)).toBe('text/markdown');
+    expect(detect(`${twoHeadings}[[nested]](x) and [a](b[c](d)`)).toBe('text/markdown');
+    expect(detect(`${twoHeadings}[a] (b) and [a](b c) and [](x) and [a]()`)).toBe('text/plain');
+    expect(detect(`${twoHeadings}[a\n](b)`)).toBe('text/plain');
+  });
+});

@@ -10,8 +10,43 @@ export interface DetectedType {
 }
 
 const MARKDOWN_EXT = /\.(md|markdown|mdown|mkd)$/i;
-// Syntax that plain text rarely has by accident (unlike `# ` comment lines and `-` lists).
-const MARKDOWN_SYNTAX = [/^ {0,3}(`{3,}|~{3,})/m, /!?\[[^\]\n]+\]\([^)\s]+\)/, /(\*\*|__)\w[^*_\n]*?[\w.)]\1/, /^ {0,3}\|?[ \t]*:?-{3,}:?[ \t]*\|/m];
+// Syntax that plain text rarely has by accident (unlike `# ` comment lines and `-` lists): a fence,
+// bold text, a table rule, and links (hasInlineLink). These patterns start only at a line start or
+// a `**`/`__` and stop at the line's end or the next `*` or `_`, so their work stays linear.
+const MARKDOWN_SYNTAX = [/^ {0,3}(`{3,}|~{3,})/m, /(\*\*|__)\w[^*_\n]*?[\w.)]\1/, /^ {0,3}\|?[ \t]*:?-{3,}:?[ \t]*\|/m];
+const LINK_TARGET_END = /[)\s]/g;
+
+/**
+ * Whether the text has an inline link or image, `[text](target)`: text without `]` or a line break,
+ * a target without `)` or spaces. One pass; the equivalent pattern restarts at every `[` and rescans
+ * to the line's end, which a line of 40,000 `[` turns into seconds of blocked event loop.
+ */
+function hasInlineLink(text: string): boolean {
+  // The first `[` since the last `]` or line break: every `[` in that stretch sees the same `]`.
+  let open = -1;
+  // Where the target that starts at `from` ends (the first `)` or space at or after it); targets
+  // starting before `targetEnd` all end there, so it is found again only past it.
+  let targetEnd = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '[') {
+      if (open < 0) open = i;
+    } else if (c === '\n') {
+      open = -1;
+    } else if (c === ']') {
+      if (open >= 0 && i - open >= 2 && text[i + 1] === '(') {
+        const from = i + 2;
+        if (targetEnd < from) {
+          LINK_TARGET_END.lastIndex = from;
+          targetEnd = LINK_TARGET_END.exec(text)?.index ?? text.length;
+        }
+        if (targetEnd > from && text[targetEnd] === ')') return true;
+      }
+      open = -1;
+    }
+  }
+  return false;
+}
 
 // Common binary formats people try to upload, so the refusal can say what the file looked like.
 const KNOWN_BINARY: { magic: number[]; what: string }[] = [
@@ -117,7 +152,7 @@ export function looksLikeMarkdown(text: string, filename?: string | null, declar
     return at < 0 ? head.length : at;
   };
   if (atx.filter((h) => standsAlone(head, h.offset, lineEnd(h.offset))).length >= 2) return true;
-  return MARKDOWN_SYNTAX.some((re) => re.test(head));
+  return hasInlineLink(head) || MARKDOWN_SYNTAX.some((re) => re.test(head));
 }
 
 /**
