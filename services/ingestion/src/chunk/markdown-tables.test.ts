@@ -111,3 +111,11 @@ describe('findTables', () => {
     expect(text.slice(table!.start, table!.end)).toBe('| a | b |\r\n| - | - |\r\n| 1 | 2 |');
   });
 });
+
+test('a crafted line (a long run of backticks before a lone carriage return) is read in linear time', () => {
+  const line = `${'`'.repeat(100_000)}\rx`;
+  const started = performance.now();
+  expect(findTables(`${line}\n| a | b |\n| --- | --- |\n| 1 | 2 |`)).toHaveLength(1);
+  // Quadratic, this took seconds (2.5 s at 40,000 characters); linear, milliseconds.
+  expect(performance.now() - started).toBeLessThan(500);
+});

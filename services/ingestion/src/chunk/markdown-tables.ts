@@ -14,7 +14,11 @@ export interface TableMark {
   header: string;
 }
 
-const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+// The run alone: `(.*)$` after it backtracked through the run on a line with a lone `\r` (quadratic
+// on a long line of backticks). A line with such a break opens no fence, as when `.` stopped at it.
+const FENCE_RUN = /^ {0,3}(`{3,}|~{3,})/;
+const INNER_BREAK = /[\r\u2028\u2029]/;
+const fenceRun = (line: string) => (INNER_BREAK.test(line) ? null : FENCE_RUN.exec(line));
 const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
 const ATX = /^ {0,3}#{1,6}(?:[ \t]|$)/;
 const DELIMITER_CELL = /^:?-+:?$/;
@@ -57,7 +61,7 @@ function indented(line: string): boolean {
 /** A line that continues a table's body: it has a cell boundary and starts no other block. */
 function isRow(line: string): boolean {
   const rest = line.trimStart();
-  return rest !== '' && !rest.startsWith('>') && !ATX.test(line) && !FENCE_OPEN.test(line) && cells(line) !== null;
+  return rest !== '' && !rest.startsWith('>') && !ATX.test(line) && !fenceRun(line) && cells(line) !== null;
 }
 
 /**
@@ -79,8 +83,8 @@ export function findTables(text: string): TableMark[] {
       if (close && close[1]![0] === fence.char && close[1]!.length >= fence.length) fence = null;
       continue;
     }
-    const open = FENCE_OPEN.exec(line);
-    if (open && !(open[1]![0] === '`' && open[2]!.includes('`'))) {
+    const open = fenceRun(line);
+    if (open && !(open[1]![0] === '`' && line.slice(open[0].length).includes('`'))) {
       fence = { char: open[1]![0]!, length: open[1]!.length };
       continue;
     }
