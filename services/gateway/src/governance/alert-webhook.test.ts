@@ -20,3 +20,18 @@ test('alert webhooks may be internal services, never the metadata service or lin
 test('a post to a refused address is not sent', async () => {
   await expect(postAlert('http://169.254.169.254/latest/meta-data/', { type: 'budget.soft_threshold' })).rejects.toThrow(/metadata/);
 });
+
+test('a webhook that redirects (to the metadata service, say) is not followed', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => {
+    res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data/' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    await expect(postAlert(`http://127.0.0.1:${port}/hook`, { type: 'budget.soft_threshold' })).rejects.toThrow();
+  } finally {
+    server.close();
+  }
+});

@@ -29,5 +29,6 @@ const guardedFetch = fetchThroughLookup(guardedLookup((address) => refusal(class
 export async function postAlert(url: string, payload: unknown): Promise<Response> {
   const problem = webhookUrlProblem(url);
   if (problem) throw new Error(`alert webhook refused: ${problem}`);
-  return guardedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+  // No redirects: a 307 to a literal metadata address would skip the lookup (an IP is not looked up).
+  return guardedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), redirect: 'error', signal: AbortSignal.timeout(5000) });
 }
