@@ -1,5 +1,7 @@
 import { ProviderError } from './provider-error.js';
 import { parseRetryAfterHintMs, parseRetryAfterMs, providerErrorFromFetchFailure, providerErrorFromResponse } from './provider-error-from-response.js';
+import { geminiErrorFromResponse } from '../providers/gemini/gemini-error.js';
+import { withDetailMessage } from '../providers/shared/detail-error.js';
 
 describe('providerErrorFromResponse', () => {
   it.each([
@@ -39,6 +41,17 @@ describe('providerErrorFromResponse', () => {
     // A copy with a new message drops the old public one; other changes keep it.
     expect(auth.withChanges({ retryable: true }).publicMessage).toBe(auth.publicMessage);
     expect(auth.withChanges({ message: 'rewritten' }).publicMessage).toBe('rewritten');
+  });
+
+  it('adapters that reread an error (Gemini, the FastAPI detail of Voyage and Jina) keep the account text out of the public message', () => {
+    const gemini = geminiErrorFromResponse('gemini', 429, {}, { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded for quota metric for consumer project_number:123456789012. Limit 15' } });
+    expect(gemini.message).toContain('project_number:123456789012');
+    expect(gemini.publicMessage).not.toContain('123456789012');
+    const badKey = geminiErrorFromResponse('gemini', 400, {}, { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'API key not valid for project 987654', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } });
+    expect([badKey.code, badKey.publicMessage.includes('987654')]).toEqual(['provider_auth_failed', false]);
+    const voyage = withDetailMessage('voyage', providerErrorFromResponse('voyage', 429, {}, { detail: 'You have exceeded your organisation org-XYZ TPM limit of 3M, billing tier 1' })) as ProviderError;
+    expect(voyage.message).toContain('org-XYZ');
+    expect(voyage.publicMessage).not.toContain('org-XYZ');
   });
 
   it('writes a readable message with the provider text and reads request ids', () => {

@@ -49,8 +49,10 @@ export function geminiErrorFromResponse(provider: string, status: number, header
   const message = typeof error?.message === 'string' ? error.message : undefined;
   const keyInvalid = error ? detailsOf(error).some((d) => d.reason === 'API_KEY_INVALID') : false;
   const base = providerErrorFromResponse(provider, keyInvalid ? 401 : status, headers, error ? { error: { message, type: canonical } } : body);
+  const retold = (text: string) => text.replace(`(HTTP ${keyInvalid ? 401 : status}`, `(HTTP ${status}`);
   return base.withChanges({
-    message: base.message.replace(`(HTTP ${keyInvalid ? 401 : status}`, `(HTTP ${status}`),
+    message: retold(base.message),
+    publicMessage: retold(base.publicMessage),
     status,
     retryAfterHintMs: base.retryable ? (base.retryAfterHintMs ?? parseRetryDelayHintMs(body)) : undefined,
     providerBody: body,

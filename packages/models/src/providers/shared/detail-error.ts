@@ -18,5 +18,5 @@ export function withDetailMessage(provider: string, error: unknown): unknown {
   const detail = detailText(error.providerBody);
   if (detail === undefined) return error;
   const mapped = providerErrorFromResponse(provider, error.status, {}, { message: detail });
-  return error.withChanges({ code: mapped.code, provider, message: mapped.message });
+  return error.withChanges({ code: mapped.code, provider, message: mapped.message, publicMessage: mapped.publicMessage });
 }

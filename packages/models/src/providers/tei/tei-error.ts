@@ -11,7 +11,8 @@ export function asTeiError(provider: string, error: unknown): unknown {
   const type = (error.providerBody as { error_type?: unknown } | null)?.error_type;
   if (typeof type !== 'string' || type.toLowerCase() !== 'overloaded') return error;
   const mapped = providerErrorFromResponse(provider, 503, {}, error.providerBody);
-  return error.withChanges({ code: mapped.code, provider, message: mapped.message.replace('HTTP 503', 'HTTP 429, overloaded'), retryable: true });
+  const retold = (text: string) => text.replace('HTTP 503', 'HTTP 429, overloaded');
+  return error.withChanges({ code: mapped.code, provider, message: retold(mapped.message), publicMessage: retold(mapped.publicMessage), retryable: true });
 }
 
 /** TEI puts no usage in `/embed` or `/rerank` bodies; `x-compute-tokens` is the only count (providers.md §7.3). */
