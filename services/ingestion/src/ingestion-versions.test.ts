@@ -229,6 +229,9 @@ describe('the promotion gate', () => {
     expect(refused.body.error.message).toContain('/promote');
     const onReady = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/slow-16', dimensions: 16, activate: 'on_ready' }, identity: KNOWLEDGE_ADMIN });
     expect([onReady.status, onReady.body.error?.param]).toEqual([403, 'activate']);
+    // Asking what such a build would cost is not switching anything.
+    const estimate = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/slow-16', dimensions: 16, activate: 'on_ready', dry_run: true }, identity: KNOWLEDGE_ADMIN });
+    expect([estimate.status, estimate.body.dry_run]).toEqual([200, true]);
     expect((await api.call(`/v1/collections/${coll.id}/index-versions`)).body.data.find((v: { id: string }) => v.id === vid).current).toBe(false);
     expect(await auditRows(coll.id)).toEqual([]);
 

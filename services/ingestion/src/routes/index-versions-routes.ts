@@ -45,7 +45,8 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       const { identity } = ctx(res);
       const collection = await ownedCollection(identity, String(req.params.id));
       const body = parseWith(CreateVersionBodySchema, req.body);
-      if (body.activate === 'on_ready' && identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE, { param: 'activate' });
+      // A dry run only estimates: anyone who may build may ask what a build would cost.
+      if (!body.dry_run && body.activate === 'on_ready' && identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE, { param: 'activate' });
       const current = IngestionChunkingSchema.parse(collection.chunking);
       // Other chunking builds the version's own chunk set from the stored bytes (versions/rechunk-round.ts).
       const chunking = body.chunking ?? current;
