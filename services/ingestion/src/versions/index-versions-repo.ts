@@ -119,7 +119,6 @@ export async function collectionChunkStats(db: Queryable, collectionId: string):
   return { chunks: r.rows[0]!.chunks, chars: Number(r.rows[0]!.chars) };
 }
 
-/** Switches the collection to a built version in one transaction (see @quire/index-versions). */
 /**
  * Switches the collection to a built version without the promotion gate (an admin's direct switch,
  * or a version an admin created with `activate: "on_ready"`), recorded as a forced promotion in the

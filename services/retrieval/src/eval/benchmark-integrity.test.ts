@@ -140,6 +140,9 @@ test('promotion pairs only configurations that differ in the index version alone
   expect(pickPair({ configurations: [at(current, 'cur', { top_k: 5 }), at(candidate, 'cand', { top_k: 10 })] }, current, candidate)).toBeNull();
   expect(pickPair({ configurations: [at(current, 'cur', { rerank_model: 'fake/rerank' }), at(candidate, 'cand')] }, current, candidate)).toBeNull();
   expect(pickPair({ configurations: [at(current, 'cur', { mode: 'hybrid', preset: 'keyword-heavy' }), at(candidate, 'cand', { mode: 'hybrid' })] }, current, candidate)).toBeNull();
+  // No generation, said as null or by leaving it out, is the same setting; a reranker turned off (null) is not the collection's.
+  expect(pickPair({ configurations: [at(current, 'cur', { generation_model: null }), at(candidate, 'cand')] }, current, candidate)).toEqual([0, 1]);
+  expect(pickPair({ configurations: [at(current, 'cur', { rerank_model: null }), at(candidate, 'cand')] }, current, candidate)).toBeNull();
   // The matching pair is found among others, whatever the key order or the names.
   const configurations = [at(current, 'cur-k5', { top_k: 5 }), at(candidate, 'cand-k10'), at(current, 'cur-k10', { index_version_id: current }), at(candidate, 'cand-k5', { top_k: 5 })];
   expect(pickPair({ configurations }, current, candidate)).toEqual([0, 3]);

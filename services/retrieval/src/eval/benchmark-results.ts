@@ -119,13 +119,25 @@ async function streamJsonl(db: Queryable, res: Response, b: BenchmarkRow, reader
   res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
   res.setHeader('content-disposition', `attachment; filename="benchmark-${b.id}-results.jsonl"`);
   let after = from;
-  for (;;) {
+  // Page by page as the client reads: a client gone ends the export, a slow one is waited for
+  // rather than buffered (a run's results can be many megabytes).
+  while (!res.destroyed) {
     const p = await page(db, b, reader, configIndex, after, limit);
-    if (p.data.length) res.write(p.data.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    if (p.data.length && !res.write(p.data.map((x) => JSON.stringify(x)).join('\n') + '\n')) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
     if (!p.next_cursor) break;
     after = decodeCursor(p.next_cursor, ResultCursor);
   }
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
 /**

@@ -37,6 +37,9 @@ export const PROMOTION_RULE = 'allowed when the lower bound of the 95% paired bo
 /** A configuration without its name and index version: what must match for a pair to isolate the version. */
 function settingsOf(c: StoredConfiguration): string {
   const { name: _name, index_version_id: _asked, resolved_index_version_id: _resolved, ...settings } = c;
+  // `generation_model: null` and leaving it out both mean no generation (unlike `rerank_model`, whose
+  // null turns the collection's reranker off).
+  if (settings.generation_model === null) delete settings.generation_model;
   // Sorted keys, absent and undefined alike: two configurations with the same settings give the same string.
   return JSON.stringify(settings, (_key, value: unknown) =>
     value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => x.localeCompare(y))) : value,
