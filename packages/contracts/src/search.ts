@@ -158,3 +158,12 @@ export type SearchSettings = z.infer<typeof SearchSettingsSchema>;
 
 export const QueryFeedbackBodySchema = z.object({ rating: z.enum(['up', 'down']), comment: z.string().max(4000).optional() }).strict();
 export type QueryFeedbackBody = z.infer<typeof QueryFeedbackBodySchema>;
+
+/**
+ * A chunk as it reads in full: its context (a table's header rows, for a chunk of a table's later
+ * rows) above its text. What is embedded, reranked, shown to the answering model and checked for
+ * support is this one reading, so none of them drifts from the others.
+ */
+export function chunkReading(chunk: { text: string; context?: string | null | undefined }): string {
+  return chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text;
+}

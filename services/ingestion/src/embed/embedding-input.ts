@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { chunkReading } from '@quire/contracts';
 
 /** What of a chunk is embedded: its text, and the context it cannot be read without (a table's header). */
 export interface EmbeddableChunk {
@@ -13,7 +14,7 @@ export interface EmbeddableChunk {
  * its text alone, byte for byte as before contexts existed, so vectors cached then stay valid.
  */
 export function embeddingInput(chunk: EmbeddableChunk): string {
-  return chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text;
+  return chunkReading(chunk);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Citation } from '@quire/contracts';
 import { analyze } from '@quire/keyword-index';
 import type { RetrievedChunk } from '../search/search-pipeline.js';
+import { chunkReading } from '@quire/contracts';
 
 // `[1]`, `[1, 3]`, with the spaces or tabs before it (removed with an invalid marker).
 const MARKER = /[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
@@ -143,7 +144,7 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
       quote: pickQuote(chunk.text, said.join(' ')),
       // Every citing sentence must be supported; one unsupported use flags the citation.
       // Against the context too: a sentence about a table's rows names their columns, which only the header holds.
-      supported: said.every((sentence) => supportScore(sentence, chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text) >= SUPPORT_THRESHOLD),
+      supported: said.every((sentence) => supportScore(sentence, chunkReading(chunk)) >= SUPPORT_THRESHOLD),
       ...(chunk.collectionId ? { collection_id: chunk.collectionId } : {}),
     };
   });

@@ -1,5 +1,6 @@
 import type { MessageV1 } from '@quire/models';
 import type { RetrievedChunk } from '../search/search-pipeline.js';
+import { chunkReading } from '@quire/contracts';
 
 export const NO_ANSWER = "I could not find this in the collection's documents.";
 
@@ -73,7 +74,7 @@ export function buildPrompt(question: string, chunks: RetrievedChunk[], budget =
     // A chunk cut from the middle of a table is rows of bare values: its header goes above them,
     // under the title line, so the model can tell the columns apart. It is document text too, so it
     // is escaped like the rest.
-    const body = escapeSource(chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text);
+    const body = escapeSource(chunkReading(chunk));
     const text = body.length <= room ? body : `${body.slice(0, Math.max(room - 1, 0))}…`;
     blocks.push(head + text + tail);
     sources.push(chunk);

@@ -1,5 +1,6 @@
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import type { ChunkView } from './hydrate.js';
+import { chunkReading } from '@quire/contracts';
 
 /** How many fused candidates go to the reranker unless the request or collection says otherwise. */
 export const DEFAULT_RERANK_CANDIDATES = 30;
@@ -18,7 +19,7 @@ export interface RerankRequest {
  * bare numbers.
  */
 export function rerankInput(chunk: Pick<ChunkView, 'text' | 'context'>): string {
-  return chunk.context ? `${chunk.context}\n${chunk.text}` : chunk.text;
+  return chunkReading(chunk);
 }
 
 /**
