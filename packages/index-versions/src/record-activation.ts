@@ -8,17 +8,30 @@ import type { Queryable } from '@quire/db';
  */
 export type ActivationTrigger = 'promote' | 'activate' | 'on_ready';
 
-export interface ActivationRecord {
+export interface PromotionDecision {
   collectionId: string;
   indexVersionId: string;
   previousIndexVersionId: string | null;
-  /** `promoted`: the gate's evidence allowed it; `forced`: an admin skipped or overrode the gate. */
-  outcome: 'promoted' | 'forced';
-  trigger: ActivationTrigger;
+  /** `promoted`: the gate's evidence allowed it; `forced`: an admin skipped or overrode the gate; `refused`: the gate said no. */
+  outcome: 'promoted' | 'forced' | 'refused';
   actor: { team_id: string; key_id: string };
-  requestId: string | null;
   benchmarkId?: string | null;
   evidence?: unknown;
+}
+
+/** A row of the collection's promotion history (`index_version_promotions`); refusals are kept too. */
+export async function recordPromotionDecision(q: Queryable, d: PromotionDecision): Promise<void> {
+  await q.query(
+    `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+    [d.collectionId, d.indexVersionId, d.previousIndexVersionId, d.benchmarkId ?? null, d.outcome, d.evidence === undefined ? null : JSON.stringify(d.evidence), d.actor.team_id, d.actor.key_id],
+  );
+}
+
+export interface ActivationRecord extends PromotionDecision {
+  outcome: 'promoted' | 'forced';
+  trigger: ActivationTrigger;
+  requestId: string | null;
 }
 
 /**
@@ -28,12 +41,7 @@ export interface ActivationRecord {
  * waits on the audit log's ordering lock (migrations/0020_audit_log_order.sql).
  */
 export async function recordActivation(tx: Queryable, r: ActivationRecord): Promise<void> {
-  const evidence = r.evidence === undefined ? null : JSON.stringify(r.evidence);
-  await tx.query(
-    `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-    [r.collectionId, r.indexVersionId, r.previousIndexVersionId, r.benchmarkId ?? null, r.outcome, evidence, r.actor.team_id, r.actor.key_id],
-  );
+  await recordPromotionDecision(tx, r);
   await tx.query(
     `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, code, target_type, target_id, before, after, details)
      VALUES ($1, $2, $3, $4, 'ok', $5, 'collection', $6, $7::jsonb, $8::jsonb, $9::jsonb)`,

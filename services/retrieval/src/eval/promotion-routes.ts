@@ -5,7 +5,7 @@ import { loadCollection, ownerReach } from '../collections/collection-repository
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
-import { activateIndexVersion, lockCollectionForVersionChange, recordActivation } from '@quire/index-versions';
+import { activateIndexVersion, lockCollectionForVersionChange, recordActivation, recordPromotionDecision } from '@quire/index-versions';
 import { promotionEvidence, qualityByDay } from './promotion.js';
 
 export function promotionRoutes(db: Db): Router {
@@ -29,13 +29,8 @@ export function promotionRoutes(db: Db): Router {
       if (vid === collection.indexVersionId) throw new AppError('conflict', 'This index version is already the current one.');
       const evidence = await promotionEvidence(db, { teamId: collection.teamId, collectionId: collection.id, current: collection.indexVersionId, candidate: vid, margin: body.margin, ...(body.benchmark_id ? { benchmarkId: body.benchmark_id } : {}) });
       const allowed = evidence?.allowed ?? false;
-      const record = (outcome: 'promoted' | 'refused' | 'forced') =>
-        db.query(
-          `INSERT INTO index_version_promotions (collection_id, index_version_id, previous_index_version_id, benchmark_id, outcome, evidence, team_id, key_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-          [collection.id, vid, collection.indexVersionId, evidence?.benchmark_id ?? null, outcome, JSON.stringify(evidence), identity.team_id, identity.key_id],
-        );
       if (!allowed && !body.force) {
-        await record('refused');
+        await recordPromotionDecision(db, { collectionId: collection.id, indexVersionId: vid, previousIndexVersionId: collection.indexVersionId, outcome: 'refused', actor: identity, benchmarkId: evidence?.benchmark_id ?? null, evidence });
         const d = evidence?.comparison.diff;
         const message = evidence?.candidate_errors
           ? `Not promoted: ${evidence.reason}. Admins may pass force: true.`
