@@ -47,7 +47,7 @@ describe('the all-in-one start reads QUIRE_INGEST_* limits', () => {
       };
       const two = await upload(['a.txt', 'b.txt']);
       expect(two.status).toBe(400);
-      expect(((await two.json()) as { error: { message: string } }).error.message).toBe('At most 1 files per upload.');
+      expect(((await two.json()) as { error: { message: string } }).error.message).toBe('At most 1 files per upload (QUIRE_INGEST_MAX_FILES_PER_UPLOAD).');
       expect((await upload(['a.txt'])).status).toBe(202);
     } finally {
       await quire.stop();

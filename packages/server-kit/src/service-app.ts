@@ -65,6 +65,48 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/**
+ * A body express.json did not read (sent without `content-type: application/json`) reaches a route
+ * as `undefined`, and the route's validation then blames each field ("name: expected string, received
+ * undefined") as if nothing had been sent, or, where every field is optional, ignores it. Such a body
+ * is refused with 415 saying what to send. Multipart bodies pass (ingestion's upload route reads them
+ * itself), and so do empty ones: a chunked body counts only once a byte of it arrives, since proxies
+ * forward body-less POSTs that way.
+ */
+export function unreadBodyGuard(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.body !== undefined || req.is('multipart/form-data')) return next();
+    const type = req.headers['content-type'];
+    const refuse = () =>
+      next(new AppError('unsupported_media_type', `The request body was not read: send it as JSON with the header 'content-type: application/json' (${type ? `this request's content-type is '${type}'` : 'this request has no content-type'}).`));
+    const length = req.headers['content-length'];
+    if (length !== undefined) return Number(length) > 0 ? refuse() : next();
+    if (req.headers['transfer-encoding'] === undefined) return next();
+    const settle = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
+      settle();
+      req.pause();
+      refuse();
+    };
+    const onEnd = () => {
+      settle();
+      next();
+    };
+    const onError = (error: Error) => {
+      settle();
+      next(error);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  };
+}
+
 export interface ServiceAppOptions {
   name: string;
   logger: Logger;
@@ -124,7 +166,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       }
     });
   }
-  if (options.json !== false) app.use(express.json({ limit: options.jsonLimit ?? '25mb' }));
+  if (options.json !== false) app.use(express.json({ limit: options.jsonLimit ?? '25mb' }), unreadBodyGuard());
   return app;
 }
 

@@ -77,7 +77,7 @@ describe('hostile input is refused or failed, and other documents are unaffected
     for (const name of ['a.txt', 'b.txt']) form.append('file', new Blob([Buffer.alloc(900 * 1024, 0x61)]), name);
     const res = await fetch(`${server.url}/v1/collections/${coll.id}/documents`, { method: 'POST', body: form, headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as any).error.message).toContain('together are larger than the 1.5 MB limit');
+    expect(((await res.json()) as any).error.message).toContain('together are larger than the 1.5 MiB limit (QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB)');
     const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM documents WHERE collection_id = $1 AND filename IN ('a.txt', 'b.txt')`, [coll.id]);
     expect(stored.rows[0]!.n).toBe(0);
   });

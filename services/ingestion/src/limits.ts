@@ -102,6 +102,35 @@ export interface IngestionLimits {
   eventsMaxStreamsPerTeam: number;
 }
 
+/**
+ * The setting (see limits-env.ts) behind each limit a refusal or a document failure reports, so the
+ * message says what an operator would raise. Parse workers import this too: keep the module free of imports.
+ */
+export const LIMIT_SETTING = {
+  maxUploadBytes: 'QUIRE_INGEST_MAX_UPLOAD_MB',
+  maxUploadTotalBytes: 'QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB',
+  maxFilesPerUpload: 'QUIRE_INGEST_MAX_FILES_PER_UPLOAD',
+  maxPages: 'QUIRE_INGEST_MAX_PAGES',
+  maxExtractedChars: 'QUIRE_INGEST_MAX_EXTRACTED_CHARS',
+  maxChunks: 'QUIRE_INGEST_MAX_CHUNKS',
+  maxZipEntries: 'QUIRE_INGEST_MAX_ZIP_ENTRIES',
+  maxUncompressedBytes: 'QUIRE_INGEST_MAX_UNCOMPRESSED_MB',
+  parseTimeoutMs: 'QUIRE_INGEST_PARSE_TIMEOUT_MS',
+  parseHeapMb: 'QUIRE_INGEST_PARSE_HEAP_MB',
+  chunkTimeoutMs: 'QUIRE_INGEST_CHUNK_TIMEOUT_MS',
+  urlFetchTimeoutMs: 'QUIRE_INGEST_URL_FETCH_TIMEOUT_MS',
+} as const satisfies Partial<Record<keyof IngestionLimits, `QUIRE_INGEST_${string}`>>;
+
+const MIB = 1024 * 1024;
+
+/**
+ * A byte size as the `_MB` settings count it: mebibytes (2^20 bytes), so "50 MiB" and not "50 MB"
+ * (which reads as 50,000,000 bytes). Sizes under a tenth of a MiB (tests' limits) in bytes.
+ */
+export function mebibytes(bytes: number): string {
+  return bytes < MIB / 10 ? `${bytes} bytes` : `${Math.round((bytes / MIB) * 10) / 10} MiB`;
+}
+
 /** The default team share of the process's progress streams: half, at least one. */
 export function streamsPerTeamDefault(eventsMaxStreams: number): number {
   return Math.max(1, Math.floor(eventsMaxStreams / 2));

@@ -47,7 +47,7 @@ test('a chunking over its budget fails the document at stage chunking (chunk_tim
   expect(doc).toMatchObject({
     status: 'failed',
     progress: { attempts: 1 },
-    error: { code: 'chunk_timeout', stage: 'chunking', message: 'Chunking failed: Chunking took longer than 2 s (the limit) and was stopped.' },
+    error: { code: 'chunk_timeout', stage: 'chunking', message: 'Chunking failed: Chunking took longer than 2 s (the limit, QUIRE_INGEST_CHUNK_TIMEOUT_MS) and was stopped.' },
   });
   // Answers came during the 2 s of chunking, each (and every pause of the timer) well under it.
   expect(whileChunking.length).toBeGreaterThanOrEqual(3);

@@ -1,3 +1,5 @@
+import { LIMIT_SETTING } from '../limits.js';
+
 /** A document's text as chunking sees it; every chunk offset points into `text`. */
 export interface ExtractedText {
   text: string;
@@ -11,8 +13,11 @@ export interface PageSpan {
   end: number;
 }
 
-/** Stable codes of parse failures a person can act on; anything else is `parse_failed`. */
-export type ParseFailureCode = 'parse_failed' | 'password_protected';
+/**
+ * Stable codes of parse failures a person can act on; anything else is `parse_failed`.
+ * `too_much_text`: more extracted text than `maxExtractedChars` (split the document, or raise the limit).
+ */
+export type ParseFailureCode = 'parse_failed' | 'password_protected' | 'too_much_text';
 
 export class ParseError extends Error {
   readonly code: ParseFailureCode;
@@ -21,6 +26,11 @@ export class ParseError extends Error {
     this.name = 'ParseError';
     this.code = options.code ?? 'parse_failed';
   }
+}
+
+/** `what` (e.g. "The PDF") has more text than the limit allows. */
+export function tooMuchTextError(what: string, maxChars: number): ParseError {
+  return new ParseError(`${what} has more than ${maxChars} characters of text (the limit, ${LIMIT_SETTING.maxExtractedChars}).`, { code: 'too_much_text' });
 }
 
 /** Postgres text cannot hold NUL; PDF extraction sometimes yields them. */

@@ -1,6 +1,6 @@
 import { chunkText } from '../chunk/chunk-text.js';
 import { makeDocx } from '../testing/docx-fixtures.js';
-import { makeTwoColumnPdf } from '../testing/fixtures.js';
+import { makePdf, makeTwoColumnPdf } from '../testing/fixtures.js';
 import { DOCX_MIME, detectType } from '../upload/detect-type.js';
 import { DEFAULT_PARSE_LIMITS, parseDocument } from './parse-document.js';
 
@@ -97,13 +97,27 @@ describe('formats', () => {
     const small = { ...limits, maxUncompressedBytes: 5 * 1024 * 1024 };
     const declared = makeDocx([{ text: 'hi' }], [{ name: 'word/media/bomb.bin', data: Buffer.alloc(64 * 1024 * 1024) }]);
     expect(declared.length).toBeLessThan(200_000);
-    await expect(parseDocument(declared, DOCX_MIME, small)).rejects.toThrow(/zip bomb/);
+    await expect(parseDocument(declared, DOCX_MIME, small)).rejects.toThrow('The archive expands to more than 5 MiB (the limit, QUIRE_INGEST_MAX_UNCOMPRESSED_MB); refusing a possible zip bomb.');
     const lying = makeDocx([{ text: 'x'.repeat(8 * 1024 * 1024) }]).slice();
     // Patch every declared size down to 1 KB: the central directory now lies.
     const buf = Buffer.from(lying);
     for (let i = 0; i < buf.length - 4; i++) if (buf.readUInt32LE(i) === 0x02014b50) buf.writeUInt32LE(1024, i + 24);
-    await expect(parseDocument(buf, DOCX_MIME, small)).rejects.toThrow(/zip bomb/);
+    await expect(parseDocument(buf, DOCX_MIME, small)).rejects.toThrow(/more than 5 MiB \(the limit, QUIRE_INGEST_MAX_UNCOMPRESSED_MB\); refusing a possible zip bomb/);
     const many = makeDocx([{ text: 'x' }], Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.xml`, data: 'x' })));
-    await expect(parseDocument(many, DOCX_MIME, { ...limits, maxZipEntries: 10 })).rejects.toThrow(/entries/);
+    await expect(parseDocument(many, DOCX_MIME, { ...limits, maxZipEntries: 10 })).rejects.toThrow(/entries; the limit is 10 \(QUIRE_INGEST_MAX_ZIP_ENTRIES\)\.$/);
+  });
+
+  test('too much text fails with its own code, too_much_text, and a too-long PDF names its limit; both name the setting to raise', async () => {
+    const text = new TextEncoder().encode('word '.repeat(300));
+    for (const [bytes, mime, what] of [
+      [text, 'text/plain', 'The document'],
+      [makeDocx([{ text: 'word '.repeat(300) }]), DOCX_MIME, 'The document'],
+      [await makePdf([Array.from({ length: 40 }, () => 'word word word word word word word word')]), 'application/pdf', 'The PDF'],
+    ] as const) {
+      const error = await parseDocument(bytes, mime, { ...limits, maxChars: 1000 }).catch((e: unknown) => e);
+      expect([mime, error]).toEqual([mime, expect.objectContaining({ code: 'too_much_text', message: `${what} has more than 1000 characters of text (the limit, QUIRE_INGEST_MAX_EXTRACTED_CHARS).` })]);
+    }
+    const pages = await parseDocument(await makePdf([['one'], ['two'], ['three']]), 'application/pdf', { ...limits, maxPages: 2 }).catch((e: unknown) => e);
+    expect(pages).toMatchObject({ code: 'parse_failed', message: 'The PDF has 3 pages; the limit is 2 (QUIRE_INGEST_MAX_PAGES).' });
   });
 });

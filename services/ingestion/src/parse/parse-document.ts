@@ -1,7 +1,7 @@
 import { decodeUtf8, type SupportedMime } from '../upload/detect-type.js';
 import { parseCsv } from './csv.js';
 import { parseDocx } from './docx.js';
-import { ParseError } from './extracted-text.js';
+import { ParseError, tooMuchTextError } from './extracted-text.js';
 import { parseHtml } from './html.js';
 import { fromText, type ParseLimits, type ParsedDocument } from './parsed-document.js';
 import { parsePdf } from './pdf.js';
@@ -22,7 +22,7 @@ function utf8(bytes: Uint8Array): string {
 }
 
 function capped(doc: ParsedDocument, limits: ParseLimits): ParsedDocument {
-  if (doc.text.length > limits.maxChars) throw new ParseError(`The document has more than ${limits.maxChars} characters of text (the limit).`);
+  if (doc.text.length > limits.maxChars) throw tooMuchTextError('The document', limits.maxChars);
   return doc;
 }
 

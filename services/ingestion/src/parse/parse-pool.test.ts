@@ -1,5 +1,6 @@
 import { chunkText } from '../chunk/chunk-text.js';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
+import { classifyFailure } from '../jobs/classify-failure.js';
 import { makeDocx } from '../testing/docx-fixtures.js';
 import { GUIDE_MARKDOWN, makeEndlessPdf, makePdf, makeTwoColumnPdf } from '../testing/fixtures.js';
 import { slowChunkingText } from '../testing/slow-chunking-text.js';
@@ -63,7 +64,7 @@ describe('parse + chunk in the worker', () => {
     expect(scans).toMatchObject({ hasText: false, chunks: [], scannedPages: [2, 3], pagesTotal: 3 });
     const many = await pool.parseAndChunk(utf8(prose(50)), 'text/plain', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 }, { maxChunks: 10 }).catch((e: unknown) => e);
     expect(many).toBeInstanceOf(TooManyChunksError);
-    expect(many).toMatchObject({ limit: 10, message: expect.stringMatching(/^The document gives \d+ chunks; the limit is 10\.$/) });
+    expect(many).toMatchObject({ limit: 10, message: expect.stringMatching(/^The document gives \d+ chunks; the limit is 10 \(QUIRE_INGEST_MAX_CHUNKS\)\.$/) });
     expect((many as TooManyChunksError).count).toBeGreaterThan(10);
   });
 
@@ -92,7 +93,7 @@ describe('parse + chunk in the worker', () => {
       const chunkingMs = performance.now() - parsedAt;
       clearInterval(timer);
       expect(error).toBeInstanceOf(ChunkingStoppedError);
-      expect(error).toMatchObject({ code: 'chunk_timeout', message: 'Chunking took longer than 1 s (the limit) and was stopped.' });
+      expect(error).toMatchObject({ code: 'chunk_timeout', message: 'Chunking took longer than 1 s (the limit, QUIRE_INGEST_CHUNK_TIMEOUT_MS) and was stopped.' });
       // Stopped at the chunking deadline, counted from the end of parsing.
       expect(parsedAt).toBeGreaterThan(0);
       expect(chunkingMs).toBeGreaterThanOrEqual(990);
@@ -114,7 +115,19 @@ describe('parse + chunk in the worker', () => {
     try {
       const error = await strict.parseAndChunk(await makeEndlessPdf(), 'application/pdf', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ParseError);
-      expect((error as Error).message).toMatch(/^Parsing took longer than 0.5 s|memory limit/);
+      expect((error as Error).message).toMatch(/^Parsing took longer than 0.5 s \(the limit, QUIRE_INGEST_PARSE_TIMEOUT_MS\)|memory limit \(QUIRE_INGEST_PARSE_HEAP_MB\)/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('too much text keeps its code across the worker boundary, and is stored as too_much_text, not parse_failed', async () => {
+    const strict = createParsePool({ size: 1, timeoutMs: 30_000, maxHeapMb: 256, limits: { ...limits, maxChars: 1000 } });
+    try {
+      const error = await strict.parseAndChunk(utf8(prose(20)), 'text/plain', { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ParseError);
+      expect(error).toMatchObject({ code: 'too_much_text', message: expect.stringContaining('QUIRE_INGEST_MAX_EXTRACTED_CHARS') });
+      expect(classifyFailure(error, 'parsing')).toMatchObject({ code: 'too_much_text', stage: 'parsing', retryable: false });
     } finally {
       await strict.close();
     }

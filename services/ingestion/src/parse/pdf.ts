@@ -1,5 +1,6 @@
 import { getDocument, OPS, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { ParseError, stripNul } from './extracted-text.js';
+import { LIMIT_SETTING } from '../limits.js';
+import { ParseError, stripNul, tooMuchTextError } from './extracted-text.js';
 import type { ParseLimits, ParsedDocument } from './parsed-document.js';
 import { fromPages } from './parsed-document.js';
 import { inferHeadings, type PdfLine } from './pdf-headings.js';
@@ -78,7 +79,7 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
     // pdf.js detaches the buffer it is given; copy so the caller's bytes stay usable.
     doc = await getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, useSystemFonts: false, verbosity: 0, stopAtErrors: false }).promise;
     if (doc.numPages > limits.maxPages) {
-      throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages}.`);
+      throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages} (${LIMIT_SETTING.maxPages}).`);
     }
     const pages: { num: number; text: string; blank?: boolean }[] = [];
     const pageLines: PdfLine[][] = [];
@@ -94,7 +95,7 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
       }
       const { text, lines } = layoutPage(items, page.view[2]! - page.view[0]!, num);
       chars += text.length;
-      if (chars > limits.maxChars) throw new ParseError(`The PDF has more than ${limits.maxChars} characters of text (the limit).`);
+      if (chars > limits.maxChars) throw tooMuchTextError('The PDF', limits.maxChars);
       pages.push(text.trim() === '' && !(await paintsImage(page)) ? { num, text, blank: true } : { num, text });
       pageLines.push(lines);
       page.cleanup();

@@ -1,4 +1,5 @@
 import { ChunkingError } from '../chunk/chunk-text.js';
+import { LIMIT_SETTING } from '../limits.js';
 
 /**
  * A document gave more chunks than the caller's limit. Raised in the parse worker, so the chunks
@@ -10,6 +11,6 @@ export class TooManyChunksError extends ChunkingError {
     readonly count: number,
     readonly limit: number,
   ) {
-    super(`The document gives ${count} chunks; the limit is ${limit}.`);
+    super(`The document gives ${count} chunks; the limit is ${limit} (${LIMIT_SETTING.maxChunks}).`);
   }
 }

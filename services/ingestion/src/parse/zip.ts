@@ -1,4 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
+import { LIMIT_SETTING, mebibytes } from '../limits.js';
 import { ParseError } from './extracted-text.js';
 
 export interface ZipEntry {
@@ -12,6 +13,10 @@ export interface ZipEntry {
 export interface ZipLimits {
   maxZipEntries: number;
   maxUncompressedBytes: number;
+}
+
+function expandsTooFar(maxBytes: number): string {
+  return `The archive expands to more than ${mebibytes(maxBytes)} (the limit, ${LIMIT_SETTING.maxUncompressedBytes}); refusing a possible zip bomb.`;
 }
 
 /**
@@ -33,7 +38,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
   const count = buf.readUInt16LE(eocd + 10);
   const cdOffset = buf.readUInt32LE(eocd + 16);
   if (count === 0xffff || cdOffset === 0xffffffff) throw new ParseError('ZIP64 archives are not supported.');
-  if (count > limits.maxZipEntries) throw new ParseError(`The archive has ${count} entries; the limit is ${limits.maxZipEntries}.`);
+  if (count > limits.maxZipEntries) throw new ParseError(`The archive has ${count} entries; the limit is ${limits.maxZipEntries} (${LIMIT_SETTING.maxZipEntries}).`);
   const entries = new Map<string, ZipEntry>();
   let declared = 0;
   let at = cdOffset;
@@ -49,7 +54,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
     };
     declared += entry.uncompressedSize;
     if (declared > limits.maxUncompressedBytes) {
-      throw new ParseError(`The archive expands to more than ${limits.maxUncompressedBytes} bytes (the limit); refusing a possible zip bomb.`);
+      throw new ParseError(expandsTooFar(limits.maxUncompressedBytes));
     }
     entries.set(entry.name, entry);
     at += 46 + nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
@@ -74,12 +79,12 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
         } catch (error) {
           const tooBig = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError;
           throw new ParseError(
-            tooBig ? `The archive expands to more than ${limits.maxUncompressedBytes} bytes (the limit); refusing a possible zip bomb.` : `The ZIP entry ${name} could not be inflated.`,
+            tooBig ? expandsTooFar(limits.maxUncompressedBytes) : `The ZIP entry ${name} could not be inflated.`,
           );
         }
       } else throw new ParseError(`The ZIP entry ${name} uses an unsupported compression method (${e.method}).`);
       inflated += out.length;
-      if (out.length > budget) throw new ParseError(`The archive expands to more than ${limits.maxUncompressedBytes} bytes (the limit); refusing a possible zip bomb.`);
+      if (out.length > budget) throw new ParseError(expandsTooFar(limits.maxUncompressedBytes));
       return out;
     },
   };

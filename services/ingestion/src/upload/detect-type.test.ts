@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '@quire/server-kit';
-import { detectType } from './detect-type.js';
+import { makeDocx, makeZip } from '../testing/docx-fixtures.js';
+import { DOCX_MIME, detectType } from './detect-type.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../testing/text-files/${name}`, import.meta.url))));
 
@@ -75,6 +76,36 @@ describe('detectType', () => {
     expect(detectType(bytes('%PDF-1.4\n<html>'), 'page.html').mime).toBe('application/pdf');
     expect(detectType(bytes('Notes on the %PDF-1.7 header.\n'), 'notes.pdf').mime).toBe('text/plain');
     expect(codeOf(() => detectType(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2]), 'pic.html', 'text/html'))).toBe('unsupported_media_type');
+  });
+
+  test('a file sent as .docx that is not a Word document is refused as a broken Word file, not with a list that offers Word', () => {
+    const refusal = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return AppError.is(error) ? { code: error.code, message: error.message } : error;
+      }
+      return 'accepted';
+    };
+    const sheet = makeZip([{ name: 'xl/workbook.xml', data: '<workbook/>' }]);
+    const random = new Uint8Array(Array.from({ length: 256 }, (_, i) => (i * 151 + 7) % 256));
+    expect(refusal(() => detectType(sheet, 'x.docx'))).toEqual({
+      code: 'unsupported_media_type',
+      message: "'x.docx' is not a readable Word document (no word/document.xml; a damaged file, or another ZIP format renamed): re-save it as .docx from Word or LibreOffice.",
+    });
+    expect(refusal(() => detectType(random, 'x.DOCX'))).toEqual({
+      code: 'unsupported_media_type',
+      message: "'x.DOCX' is not a readable Word document (a .docx is a ZIP archive; this is not one): re-save it as .docx from Word or LibreOffice.",
+    });
+    // The declared type says Word too, whatever the name.
+    expect(refusal(() => detectType(random, 'upload.bin', `${DOCX_MIME}; charset=binary`))).toMatchObject({ message: expect.stringMatching(/^'upload\.bin' is not a readable Word document/) });
+    expect(refusal(() => detectType(new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0, 1]), 'old.docx'))).toMatchObject({ message: expect.stringContaining('it looks like a legacy Office file') });
+    // Not sent as Word: the generic refusal, which no longer offers .docx as an example of an unsupported ZIP.
+    const zip = refusal(() => detectType(sheet, 'book.xlsx')) as { message: string };
+    expect(zip.message).toMatch(/^'book\.xlsx' looks like a ZIP archive that is not a Word document \(e\.g\. \.zip, \.xlsx, \.pptx\), which is not supported yet\./);
+    // Text named .docx is still read by its content, like any other misnamed text.
+    expect(detectType(bytes('plain words'), 'notes.docx').mime).toBe('text/plain');
+    expect(detectType(makeDocx([{ text: 'hi' }]), 'real.docx').mime).toBe(DOCX_MIME);
   });
 
   test('a .csv with a header and rows is CSV, one column too; one row is not enough for the CSV parser', () => {

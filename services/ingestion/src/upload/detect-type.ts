@@ -48,9 +48,12 @@ function hasInlineLink(text: string): boolean {
   return false;
 }
 
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+
 // Common binary formats people try to upload, so the refusal can say what the file looked like.
+// A ZIP here is not a Word document (isDocx has already said no), so .docx is not offered as an example.
 const KNOWN_BINARY: { magic: number[]; what: string }[] = [
-  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a ZIP archive (e.g. .docx, .xlsx, .pptx)' },
+  { magic: ZIP_MAGIC, what: 'a ZIP archive that is not a Word document (e.g. .zip, .xlsx, .pptx)' },
   { magic: [0x89, 0x50, 0x4e, 0x47], what: 'a PNG image' },
   { magic: [0xff, 0xd8, 0xff], what: 'a JPEG image' },
   { magic: [0x47, 0x49, 0x46, 0x38], what: 'a GIF image' },
@@ -86,7 +89,7 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
 
 /** A ZIP whose central directory names word/document.xml (OOXML word processing). */
 export function isDocx(bytes: Uint8Array): boolean {
-  if (!startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return false;
+  if (!startsWith(bytes, ZIP_MAGIC)) return false;
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('word/document.xml');
 }
 
@@ -155,15 +158,34 @@ export function looksLikeMarkdown(text: string, filename?: string | null, declar
   return hasInlineLink(head) || MARKDOWN_SYNTAX.some((re) => re.test(head));
 }
 
+/** The name or the declared type says Word (.docx). */
+function claimsDocx(filename?: string | null, declaredMime?: string | null): boolean {
+  return Boolean((filename && /\.docx$/i.test(filename)) || (declaredMime && declaredMime.trim().toLowerCase().startsWith(DOCX_MIME)));
+}
+
+/**
+ * Why a file sent as Word is not one. The generic refusal would list Word among the supported
+ * types, as if the caller had sent something else; a damaged or renamed .docx needs re-saving.
+ */
+function notWordMessage(name: string, bytes: Uint8Array): string {
+  const fix = 're-save it as .docx from Word or LibreOffice.';
+  if (startsWith(bytes, ZIP_MAGIC)) return `${name} is not a readable Word document (no word/document.xml; a damaged file, or another ZIP format renamed): ${fix}`;
+  const binary = KNOWN_BINARY.find((k) => startsWith(bytes, k.magic));
+  if (binary) return `${name} is not a readable Word document (it looks like ${binary.what}): ${fix}`;
+  return `${name} is not a readable Word document (a .docx is a ZIP archive; this is not one): ${fix}`;
+}
+
 /**
  * Decides the type from the bytes, not from what the client claims: a `.txt` that is really a
- * PNG is refused, and a Markdown file sent as `application/octet-stream` is still accepted.
+ * PNG is refused, and a Markdown file sent as `application/octet-stream` is still accepted. Text
+ * sent as .docx is still read as text; binary content sent as .docx is refused as a broken Word file.
  */
 export function detectType(bytes: Uint8Array, filename?: string | null, declaredMime?: string | null): DetectedType {
   const name = filename ? `'${filename}'` : 'The document';
   if (bytes.length === 0) throw new AppError('invalid_request', `${name} is empty.`, { param: 'file' });
   if (isPdf(bytes)) return { mime: 'application/pdf' };
   if (isDocx(bytes)) return { mime: DOCX_MIME };
+  if (claimsDocx(filename, declaredMime) && (startsWith(bytes, ZIP_MAGIC) || decodeUtf8(bytes) === undefined)) throw new AppError('unsupported_media_type', notWordMessage(name, bytes));
   const binary = KNOWN_BINARY.find((k) => startsWith(bytes, k.magic));
   if (binary) throw new AppError('unsupported_media_type', `${name} looks like ${binary.what}, which is not supported yet. ${SUPPORTED}`);
   const text = decodeUtf8(bytes);

@@ -29,6 +29,10 @@ describe('fetchUrl', () => {
   let base: string;
   beforeAll(async () => {
     site = http.createServer((req, res) => {
+      if (req.url === '/slow') {
+        const late = setTimeout(() => res.end('late'), 1_000);
+        return void res.on('close', () => clearTimeout(late));
+      }
       if (req.url?.startsWith('/redirect-to/')) return void res.writeHead(302, { location: decodeURIComponent(req.url.slice('/redirect-to/'.length)) }).end();
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('hello');
@@ -71,6 +75,14 @@ describe('fetchUrl', () => {
     await expect(fetchUrl(`${base}/bad%zz.txt`, loopback)).rejects.toThrow(/invalid percent-encoding/);
     await expect(fetchUrl(`${base}/redirect-to/${encodeURIComponent('http://[not-a-host/x')}`, loopback)).rejects.toThrow(/redirected to an invalid location/);
     await expect(fetchUrl(`${base}/caf%C3%A9.txt`, loopback)).resolves.toMatchObject({ filename: 'café.txt' });
+  });
+
+  it('a document over the size limit, or a fetch over the deadline, is refused naming the setting to raise', async () => {
+    const loopback = { ...strict, allowLoopback: true };
+    const big = await fetchUrl(`${base}/doc.txt`, { ...loopback, maxBytes: 3 }).catch((e: unknown) => e);
+    expect(big).toMatchObject({ code: 'payload_too_large', param: 'url', message: "The URL's document is larger than the 3 bytes limit (QUIRE_INGEST_MAX_UPLOAD_MB)." });
+    const slow = await fetchUrl(`${base}/slow`, { ...loopback, timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(slow).toMatchObject({ code: 'invalid_request', param: 'url', message: 'Fetching the URL took longer than 100 ms (the limit, QUIRE_INGEST_URL_FETCH_TIMEOUT_MS).' });
   });
 
   it('admits localhost only with allowLoopback', async () => {

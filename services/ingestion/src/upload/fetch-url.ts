@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { classifyAddress, classifyHostSync, EGRESS_REFUSED, guardedLookup, hostOf, type HostClass } from '@quire/models';
 import { AppError } from '@quire/server-kit';
+import { LIMIT_SETTING, mebibytes } from '../limits.js';
 
 /**
  * What a server-side fetch may reach (SSRF): public hosts, and loopback with `allowLoopback` (tests,
@@ -72,6 +73,11 @@ function filenameOf(url: URL): string | null {
   }
 }
 
+/** The fetched body counts against the upload size limit, as the same file uploaded would. */
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('payload_too_large', `The URL's document is larger than the ${mebibytes(maxBytes)} limit (${LIMIT_SETTING.maxUploadBytes}).`, { param: 'url' });
+}
+
 function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<{ redirect?: string; body?: { bytes: Uint8Array; contentType: string | null } }> {
   const lookup = guardedLookup((address) => forbiddenAddressReason(address, options.allowLoopback));
   // Literal IPs skip the socket's lookup, and well-known names (localhost, metadata) need no DNS.
@@ -98,7 +104,7 @@ function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<
       const declared = Number(res.headers['content-length'] ?? NaN);
       if (declared > options.maxBytes) {
         req.destroy();
-        reject(new AppError('payload_too_large', `The URL's document is larger than the ${options.maxBytes} byte limit.`, { param: 'url' }));
+        reject(tooLarge(options.maxBytes));
         return;
       }
       const parts: Buffer[] = [];
@@ -107,7 +113,7 @@ function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<
         size += chunk.length;
         if (size > options.maxBytes) {
           req.destroy();
-          reject(new AppError('payload_too_large', `The URL's document is larger than the ${options.maxBytes} byte limit.`, { param: 'url' }));
+          reject(tooLarge(options.maxBytes));
           return;
         }
         parts.push(chunk);
@@ -120,7 +126,7 @@ function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<
     req.on('close', () => clearTimeout(timer));
     req.on('error', (error: Error & { code?: string }) => {
       if (error.code === EGRESS_REFUSED) reject(new AppError('invalid_request', error.message, { param: 'url' }));
-      else if (error.code === 'QUIRE_TIMEOUT') reject(new AppError('invalid_request', `Fetching the URL took longer than ${options.timeoutMs} ms.`, { param: 'url' }));
+      else if (error.code === 'QUIRE_TIMEOUT') reject(new AppError('invalid_request', `Fetching the URL took longer than ${options.timeoutMs} ms (the limit, ${LIMIT_SETTING.urlFetchTimeoutMs}).`, { param: 'url' }));
       else reject(new AppError('invalid_request', `The URL could not be fetched: ${error.message}`, { param: 'url' }));
     });
   });

@@ -4,7 +4,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { DocumentMetadataSchema, DocumentTitleSchema, unstorableTextReason, type Metadata } from '@quire/contracts';
 import { AppError, parseWith } from '@quire/server-kit';
-import type { IngestionLimits } from '../limits.js';
+import { LIMIT_SETTING, mebibytes, type IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
 import { fetchUrl } from './fetch-url.js';
 
@@ -20,7 +20,14 @@ const JsonDocumentBodySchema = z
     replace_document_id: z.string().uuid().optional(),
   })
   .strict()
-  .refine((b) => (b.text === undefined) !== (b.url === undefined), { message: "send exactly one of 'text' and 'url'", path: ['text'] })
+  .superRefine((b, ctx) => {
+    // A body with neither is most often a file upload sent the wrong way: say how files are sent.
+    if (b.text === undefined && b.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: "send 'text' or 'url' (files go as multipart/form-data 'file' parts, not in JSON)" });
+    } else if (b.text !== undefined && b.url !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: "send only one of 'text' and 'url'" });
+    }
+  })
   .refine((b) => b.format === undefined || b.text !== undefined, { message: "'format' describes 'text'; a fetched URL's type comes from its answer", path: ['format'] });
 
 export interface ReadUpload {
@@ -43,10 +50,6 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function megabytes(bytes: number): string {
-  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
-}
-
 function multerToAppError(error: unknown, limits: IngestionLimits): unknown {
   if (!(error instanceof multer.MulterError)) {
     // busboy's messages for a malformed body ("Unexpected end of form", ...) are safe to show.
@@ -56,9 +59,9 @@ function multerToAppError(error: unknown, limits: IngestionLimits): unknown {
   switch (error.code) {
     case 'LIMIT_FILE_SIZE':
       // The rest of the body is not read: the connection closes after the 413.
-      return new AppError('payload_too_large', `A file${field} is larger than the ${megabytes(limits.maxUploadBytes)} limit.`, { param: 'file' });
+      return new AppError('payload_too_large', `A file${field} is larger than the ${mebibytes(limits.maxUploadBytes)} limit (${LIMIT_SETTING.maxUploadBytes}).`, { param: 'file' });
     case 'LIMIT_FILE_COUNT':
-      return new AppError('invalid_request', `At most ${limits.maxFilesPerUpload} files per upload.`, { param: 'file' });
+      return new AppError('invalid_request', `At most ${limits.maxFilesPerUpload} files per upload (${LIMIT_SETTING.maxFilesPerUpload}).`, { param: 'file' });
     case 'LIMIT_UNEXPECTED_FILE':
       return new AppError('invalid_request', `Unexpected file field${field}: send files as 'file' parts.`, { param: error.field });
     default:
@@ -111,7 +114,7 @@ function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, onLimit: 
         size += d.length;
         total += d.length;
         if (total > maxTotalBytes) {
-          const error = new AppError('payload_too_large', `The files of one upload together are larger than the ${megabytes(maxTotalBytes)} limit.`, { param: 'file' });
+          const error = new AppError('payload_too_large', `The files of one upload together are larger than the ${mebibytes(maxTotalBytes)} limit (${LIMIT_SETTING.maxUploadTotalBytes}).`, { param: 'file' });
           onLimit(error);
           finish(error);
         } else if (size <= maxBytes) parts.push(d);
