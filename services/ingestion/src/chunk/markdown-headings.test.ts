@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chunkText } from './chunk-text.js';
 import { findHeadings, headingTitle } from './markdown-headings.js';
+import { fastestMs } from '../testing/fastest-ms.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../testing/text-files/${name}`, import.meta.url)), 'utf8');
 const titles = (text: string) => findHeadings(text).map((h) => [h.level, h.title]);
@@ -119,16 +120,6 @@ describe('headingTitle', () => {
   });
 });
 
-/** The quicker of two runs, so a busy machine's pause does not fail a linear run; a quadratic one fails them all. */
-function fastestMs(run: () => unknown, boundMs: number): number {
-  let best = Infinity;
-  for (let i = 0; i < 2 && best >= boundMs; i++) {
-    const started = performance.now();
-    run();
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
 
 describe('findHeadings on crafted lines', () => {
   // 100,000 characters, the size of the uploads that froze ingestion: a pattern that backtracks over

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { AppError } from '@quire/server-kit';
 import { makeDocx, makeZip } from '../testing/docx-fixtures.js';
 import { DOCX_MIME, detectType } from './detect-type.js';
+import { fastestMs } from '../testing/fastest-ms.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../testing/text-files/${name}`, import.meta.url))));
 
@@ -115,16 +116,6 @@ describe('detectType', () => {
   });
 });
 
-/** The quicker of two runs, so a busy machine's pause does not fail a linear run; a quadratic one fails them all. */
-function fastestMs(run: () => unknown, boundMs: number): number {
-  let best = Infinity;
-  for (let i = 0; i < 2 && best >= boundMs; i++) {
-    const started = performance.now();
-    run();
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
 
 describe('detectType on crafted uploads (it runs in the request handler: a slow pattern blocks every request)', () => {
   // Generous for a busy machine; the patterns this replaced took 16-25 s on the first two uploads.
