@@ -38,9 +38,10 @@ describe('providerErrorFromResponse', () => {
     const long = providerErrorFromResponse('openai', 400, {}, { error: { message: 'x'.repeat(5000), type: 'invalid_request_error' } });
     expect(long.publicMessage.length).toBeLessThan(400);
     expect(long.message).toContain('x'.repeat(5000));
-    // A copy with a new message drops the old public one; other changes keep it.
+    // A copy with a new message drops the old public one (an account code's falls back to the code's words); other changes keep it.
     expect(auth.withChanges({ retryable: true }).publicMessage).toBe(auth.publicMessage);
-    expect(auth.withChanges({ message: 'rewritten' }).publicMessage).toBe('rewritten');
+    expect(auth.withChanges({ message: 'rewritten' }).publicMessage).toBe('Provider "openai" rejected the API key.');
+    expect(bad.withChanges({ message: 'rewritten' }).publicMessage).toBe('rewritten');
   });
 
   it('adapters that reread an error (Gemini, the FastAPI detail of Voyage and Jina) keep the account text out of the public message', () => {

@@ -1,5 +1,5 @@
 import { EGRESS_REFUSED } from '../net/guarded-lookup.js';
-import { MAX_RETRY_AFTER_MS, ProviderError, type ProviderErrorCode } from './provider-error.js';
+import { ACCOUNT_CODES, CODE_TEXT, MAX_RETRY_AFTER_MS, ProviderError, type ProviderErrorCode } from './provider-error.js';
 
 export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
 
@@ -115,28 +115,8 @@ function classify(status: number, details: ErrorDetails): [ProviderErrorCode, bo
   return ['provider_bad_response', false];
 }
 
-const CODE_TEXT: Record<ProviderErrorCode, string> = {
-  provider_bad_request: 'rejected the request as invalid',
-  provider_auth_failed: 'rejected the API key',
-  provider_permission_denied: 'denied permission',
-  provider_model_not_found: 'could not find the model or route',
-  provider_timeout: 'timed out',
-  provider_conflict: 'reported a conflict',
-  provider_rate_limited: 'rate-limited the request',
-  provider_quota_exceeded: 'reported that the quota or billing limit is exhausted',
-  provider_overloaded: 'is overloaded',
-  provider_server_error: 'had an internal error',
-  provider_network_error: 'could not be reached',
-  provider_bad_response: 'sent a response we could not understand',
-  provider_not_configured: 'is not configured',
-};
 
-/**
- * Errors about the operator's account rather than the request: their text names the organisation,
- * its limits and spend, or a masked key (OpenAI's 401 shows the key's first and last characters).
- * Callers get the code's own words; the log keeps the provider's.
- */
-const ACCOUNT_CODES: ReadonlySet<ProviderErrorCode> = new Set(['provider_auth_failed', 'provider_permission_denied', 'provider_quota_exceeded', 'provider_rate_limited']);
+
 /** The longest provider text passed on to callers (a validation message rarely needs more). */
 const PUBLIC_DETAIL_MAX = 300;
 

@@ -40,3 +40,14 @@ describe('ProviderError retry fields', () => {
     expect(rebuilt).toMatchObject({ retryAfterMs: undefined, retryAfterHintMs: undefined, requestId: undefined, providerBody: { error: 'x' } });
   });
 });
+
+describe('ProviderError public message', () => {
+  it("gives callers the code's own words for account errors built without one, whoever builds them", () => {
+    const said = 'Rate limit reached for gpt-4o in organization org-abc123: Limit 30000, Used 29000.';
+    expect(new ProviderError({ code: 'provider_rate_limited', provider: 'openai', message: said }).publicMessage).toBe('Provider "openai" rate-limited the request.');
+    expect(new ProviderError({ code: 'provider_auth_failed', provider: 'x', message: 'key sk-ab****yz' }).publicMessage).not.toContain('sk-ab');
+    // Other codes keep the message, and an explicit public message wins.
+    expect(new ProviderError({ code: 'provider_bad_request', provider: 'x', message: 'topN must be positive' }).publicMessage).toBe('topN must be positive');
+    expect(new ProviderError({ code: 'provider_quota_exceeded', provider: 'x', message: said, publicMessage: 'over quota' }).publicMessage).toBe('over quota');
+  });
+});

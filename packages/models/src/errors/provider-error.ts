@@ -17,6 +17,30 @@ export type ProviderErrorCode =
   | 'provider_bad_response' // a body we could not understand
   | 'provider_not_configured'; // no key/base URL for this provider
 
+/** What each code says, in the provider's name: `Provider "x" <text>`. */
+export const CODE_TEXT: Record<ProviderErrorCode, string> = {
+  provider_bad_request: 'rejected the request as invalid',
+  provider_auth_failed: 'rejected the API key',
+  provider_permission_denied: 'denied permission',
+  provider_model_not_found: 'could not find the model or route',
+  provider_timeout: 'timed out',
+  provider_conflict: 'reported a conflict',
+  provider_rate_limited: 'rate-limited the request',
+  provider_quota_exceeded: 'reported that the quota or billing limit is exhausted',
+  provider_overloaded: 'is overloaded',
+  provider_server_error: 'had an internal error',
+  provider_network_error: 'could not be reached',
+  provider_bad_response: 'sent a response we could not understand',
+  provider_not_configured: 'is not configured',
+};
+
+/**
+ * Errors about the operator's account rather than the request: their text names the organisation,
+ * its limits and spend, or a masked key (OpenAI's 401 shows the key's first and last characters).
+ * Callers get the code's own words; the log keeps the provider's.
+ */
+export const ACCOUNT_CODES: ReadonlySet<ProviderErrorCode> = new Set(['provider_auth_failed', 'provider_permission_denied', 'provider_quota_exceeded', 'provider_rate_limited']);
+
 /** SDKs cap server-suggested waits at 60 s; a longer hint is more likely a bug than a plan. */
 export const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -36,6 +60,8 @@ export interface ProviderErrorArgs {
   /**
    * What a caller of the gateway may read, when it differs from `message` (which logs keep whole): the
    * provider's own words can name the operator's account, organisation, limits or a masked key.
+   * Left out, it is `message`, except for the account codes (ACCOUNT_CODES), which get the code's own
+   * words: an adapter that forgets to say it cannot pass an account's details on.
    */
   publicMessage?: string;
   cause?: unknown;
@@ -70,7 +96,7 @@ export class ProviderError extends Error {
     this.retryAfterHintMs = args.retryAfterHintMs;
     this.requestId = args.requestId;
     this.providerBody = args.providerBody;
-    this.publicMessage = args.publicMessage ?? args.message;
+    this.publicMessage = args.publicMessage ?? (ACCOUNT_CODES.has(args.code) ? `Provider "${args.provider}" ${CODE_TEXT[args.code]}.` : args.message);
   }
 
   /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
