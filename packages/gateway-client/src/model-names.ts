@@ -55,7 +55,10 @@ export function unlistedModels(list: ModelList, named: readonly NamedModel[]): U
   const byProvider = new Map<string, string[]>(list.providers.map((p) => [p, []]));
   for (const id of list.models) {
     const provider = providerOf(id);
-    if (provider !== '') byProvider.set(provider, [...(byProvider.get(provider) ?? []), id]);
+    if (provider === '') continue;
+    const ids = byProvider.get(provider);
+    if (ids) ids.push(id);
+    else byProvider.set(provider, [id]);
   }
   return named
     .filter((n) => !served.has(n.model))
