@@ -114,7 +114,10 @@ export const CitationSchema = z.object({
   char_start: z.number().int(),
   char_end: z.number().int(),
   quote: z.string(),
-  /** False when the citing sentence shares too few words with the chunk (kept, flagged). */
+  /** Where the quote lies in the document's extracted text (`char_start`..`char_end` is the whole chunk), for highlighting. */
+  quote_start: z.number().int().optional(),
+  quote_end: z.number().int().optional(),
+  /** False when the citing sentence shares too few words with the chunk, or states a figure none of its sources holds (kept, flagged). */
   supported: z.boolean().optional(),
   collection_id: z.string().optional(),
 });

@@ -142,6 +142,14 @@ describe('upload and indexing', () => {
     expect([...page1.body.data, ...page2.body.data].map((d: { id: string }) => d.id).sort()).toEqual([pdfDoc.id, mdDoc.id, txtDoc.id].sort());
   });
 
+  test('a chunk that runs into later sections stores where each begins (chunks.marks)', async () => {
+    const text = '# Policy\n\n## 1. Hours\n\nWork starts at nine.\n\n## 2. Leave\n\nEveryone gets 25 days.\n';
+    const r = await api.call(`/v1/collections/${keywordOnly.id}/documents`, { json: { text, title: 'Policy' } });
+    const doc = await api.waitForDocument(r.body.documents[0].id);
+    const rows = await db.query<{ heading_path: string[]; marks: unknown }>(`SELECT heading_path, marks FROM chunks WHERE document_id = $1`, [doc.id]);
+    expect(rows.rows).toEqual([{ heading_path: ['Policy', '1. Hours'], marks: [{ at: text.indexOf('## 2.'), heading_path: ['Policy', '2. Leave'] }] }]);
+  });
+
   test('a keyword-only collection indexes JSON text without any model', async () => {
     const before = fake.calls.length;
     const r = await api.call(`/v1/collections/${keywordOnly.id}/documents`, { json: { text: '# Notes\n\nKeyword search needs no embedding provider.', title: 'Notes' } });

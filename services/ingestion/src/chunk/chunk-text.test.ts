@@ -27,6 +27,20 @@ describe('chunkText on Markdown', () => {
     for (let i = 1; i < chunks.length; i++) expect(chunks[i]!.charStart).toBeGreaterThan(chunks[i - 1]!.charStart);
   });
 
+  test('a chunk that runs across headings records where each later section begins', async () => {
+    const text = '# Handbook\n\n## 1. Hours\n\nWork starts at nine.\n\n## 2. Leave\n\nLeave is booked ahead.\n\n### 2.1 Vacation\n\nEveryone gets 25 days.\n';
+    const [only, ...rest] = await chunkText({ text, pages: null, markdown: true }, { strategy: 'recursive', chunk_size: 1000, chunk_overlap: 0 });
+    expect(rest).toEqual([]);
+    expect(only!.headingPath).toEqual(['Handbook', '1. Hours']);
+    expect(only!.sections).toEqual([
+      { at: text.indexOf('## 2. Leave'), heading_path: ['Handbook', '2. Leave'] },
+      { at: text.indexOf('### 2.1'), heading_path: ['Handbook', '2. Leave', '2.1 Vacation'] },
+    ]);
+    // A chunk that stays in one section carries none.
+    const small = await chunkText({ text: '# A\n\nOne line only.', pages: null, markdown: true }, { strategy: 'recursive', chunk_size: 1000, chunk_overlap: 0 });
+    expect(small[0]!.sections).toBeUndefined();
+  });
+
   test('repeated passages get their own offsets, not the first copy', async () => {
     const text = Array.from({ length: 12 }, () => 'The same sentence again and again.').join('\n\n');
     const chunks = await chunkText({ text, pages: null, markdown: false }, { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 });

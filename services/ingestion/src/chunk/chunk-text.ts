@@ -4,6 +4,7 @@ import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
 import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
 import { bodyOffset, keepHeadingsWithBodies } from './heading-anchors.js';
+import { headingPaths, sectionMarks, type SectionMark } from './section-marks.js';
 import { findTables, makeRoomForHeaders, tableHeaderAt } from './markdown-tables.js';
 import { splitRecursiveSpans, type Span } from './recursive-spans.js';
 import { tokenLength } from './token-length.js';
@@ -24,7 +25,10 @@ export interface ChunkDraft {
   charEnd: number;
   pageStart: number | null;
   pageEnd: number | null;
+  /** The headings in force where the chunk's text begins (past any headings it opens with). */
   headingPath: string[];
+  /** Where the text runs into later sections (see section-marks.ts); absent when it stays in one. */
+  sections?: SectionMark[];
 }
 
 export class ChunkingError extends Error {
@@ -96,6 +100,7 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
       ? new MarkdownTextSplitter(options)
       : recursive;
   const headings = doc.headings ?? (doc.markdown ? findHeadings(doc.text) : []);
+  const paths = headingPaths(headings);
   const tables = doc.markdown && !doc.rows ? findTables(doc.text) : [];
   // Like headings moved onto a chunk (mayGrow below), a header may not take a chunk sized in tokens
   // over the size: that can be the embedding model's hard limit on an input. Such chunks inside a
@@ -107,6 +112,8 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
     const text = doc.text.slice(start, end);
     const header = tableHeaderAt(tables, start);
     const context = header !== undefined && inputFits(embeddingInput({ text, context: header })) ? header : undefined;
+    const from = bodyOffset(doc.text, { start, end }, headings);
+    const sections = sectionMarks(headings, paths, { start, end }, from);
     drafts.push({
       ordinal: drafts.length,
       text,
@@ -116,7 +123,8 @@ export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?:
       charEnd: end,
       pageStart: doc.pages ? pageAt(doc.pages, start) : null,
       pageEnd: doc.pages ? pageAt(doc.pages, end - 1) : null,
-      headingPath: headingPathAt(headings, bodyOffset(doc.text, { start, end }, headings)),
+      headingPath: headingPathAt(headings, from),
+      ...(sections ? { sections } : {}),
     });
   };
   const mayGrow = tokens ? (span: Span) => measure(doc.text.slice(span.start, span.end)) <= chunking.chunk_size : () => true;

@@ -114,11 +114,11 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
   if (c.length === 0) return [];
   // heading_path is text[] per row, and unnest would flatten a 2-D array, so each travels as JSON.
   const r = await tx.query<{ id: string; ordinal: number }>(
-    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end, context)
+    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, page_start, page_end, heading_path, char_start, char_end, context, marks)
      SELECT $1, $2, $11::uuid, u.ordinal, u.text, u.sha, u.page_start, u.page_end,
-            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end, u.context
-       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[], $12::text[])
-         AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end, context)
+            ARRAY(SELECT jsonb_array_elements_text(u.heading_path::jsonb)), u.char_start, u.char_end, u.context, u.marks::jsonb
+       FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int[], $12::text[], $13::text[])
+         AS u(ordinal, text, sha, page_start, page_end, heading_path, char_start, char_end, context, marks)
      RETURNING id, ordinal`,
     [
       documentId,
@@ -133,6 +133,7 @@ export async function insertChunks(tx: Queryable, documentId: string, collection
       c.map((x) => x.charEnd),
       indexVersionId,
       c.map((x) => x.context ?? null),
+      c.map((x) => (x.sections ? JSON.stringify(x.sections) : null)),
     ],
   );
   const byOrdinal = new Map(r.rows.map((row) => [Number(row.ordinal), row.id]));

@@ -1,5 +1,5 @@
 import type { RetrievedChunk } from '../search/search-pipeline.js';
-import { CitationStreamFilter, extractCitations, MAX_MARKER_LIST, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
+import { CitationStreamFilter, extractCitations, figuresSupported, MAX_MARKER_LIST, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
 
 const chunk = (id: string, text: string, page: number): RetrievedChunk => ({
   chunkId: id,
@@ -85,5 +85,49 @@ describe('citation markers', () => {
     const quote = pickQuote('word '.repeat(200), 'word');
     expect(quote.length).toBeLessThanOrEqual(QUOTE_MAX);
     expect(quote.endsWith('…')).toBe(true);
+  });
+});
+
+describe('what a citation points at', () => {
+  const doc = 'Intro line.\n\n# Handbook\n\n## 1. Hours\n\nWork starts at nine every weekday.\n\n## 2. Leave\n\n### 2.1 Vacation\n\nEveryone gets 25 vacation days a year.\n';
+  const start = doc.indexOf('# Handbook');
+  const text = doc.slice(start);
+  const handbook: RetrievedChunk = {
+    ...chunk('h', text, 1),
+    charStart: start,
+    charEnd: doc.length,
+    headingPath: ['Handbook', '1. Hours'],
+    sections: [
+      { at: text.indexOf('## 2. Leave'), heading_path: ['Handbook', '2. Leave'] },
+      { at: text.indexOf('### 2.1'), heading_path: ['Handbook', '2. Leave', '2.1 Vacation'] },
+    ],
+  };
+
+  test('the section and offsets are those of the quoted sentence, not of the chunk start', () => {
+    const [vacation] = extractCitations('Staff get 25 vacation days per year [1].', [handbook]);
+    expect(vacation).toMatchObject({ heading_path: ['Handbook', '2. Leave', '2.1 Vacation'], quote: 'Everyone gets 25 vacation days a year.', supported: true });
+    expect(doc.slice(vacation!.quote_start, vacation!.quote_end)).toBe(vacation!.quote);
+    const [hours] = extractCitations('Work starts at nine on weekdays [1].', [handbook]);
+    expect(hours).toMatchObject({ heading_path: ['Handbook', '1. Hours'], quote: 'Work starts at nine every weekday.' });
+    // Chunks stored before sections were recorded keep their own path.
+    const [old] = extractCitations('Staff get 25 vacation days per year [1].', [{ ...handbook, sections: undefined }]);
+    expect(old!.heading_path).toEqual(['Handbook', '1. Hours']);
+  });
+
+  test('a figure none of the cited sources states makes the citation unsupported, however many words match', () => {
+    const [wrong] = extractCitations('Everyone gets 40 vacation days a year [1].', [handbook]);
+    expect(wrong!.supported).toBe(false);
+    const table = chunk('t', '| Item | Refresh cycle | Budget (EUR) |\n| --- | --- | --- |\n| Laptop | 36 months | 2,000 |\n| Monitor | 48 months | 400 |', 1);
+    const [monitor] = extractCitations('Monitors are refreshed every 48 months with a budget of EUR 400 [1].', [table]);
+    // The row with the figures, not the header that names the columns.
+    expect(monitor).toMatchObject({ quote: '| Monitor | 48 months | 400 |', supported: true });
+    const [madeUp] = extractCitations('Monitors have a budget of EUR 9,999 and are refreshed every 12 months [1].', [table]);
+    expect(madeUp!.supported).toBe(false);
+    // A sentence citing two sources may take its figures from either; thousands separators do not matter.
+    const other = chunk('o', 'Laptops cost 2000 euros at most.', 1);
+    const [first] = extractCitations('Monitors last 48 months and laptops cost 2000 euros [1, 2].', [table, other]);
+    expect(first!.supported).toBe(true);
+    expect(figuresSupported('It costs 9,999 euros.', ['priced at 9999'])).toBe(true);
+    expect(figuresSupported('No figures here.', ['anything'])).toBe(true);
   });
 });

@@ -66,27 +66,84 @@ function words(text: string): Set<string> {
   return new Set((text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length > 2 && !STOP.has(w)));
 }
 
-function sentences(text: string): string[] {
-  return (text.match(/[^.!?\n]+[.!?]*/g) ?? []).map((s) => s.trim()).filter((s) => s.length > 0);
+/** The sentences of `text` (table rows and lines count as sentences), with where each starts and ends. */
+function sentenceSpans(text: string): { text: string; start: number; end: number }[] {
+  const out: { text: string; start: number; end: number }[] = [];
+  for (const m of text.matchAll(/[^.!?\n]+[.!?]*/g)) {
+    const lead = m[0].length - m[0].trimStart().length;
+    const body = m[0].trim();
+    if (body.length > 0) out.push({ text: body, start: m.index + lead, end: m.index + lead + body.length });
+  }
+  return out;
 }
 
 export const QUOTE_MAX = 240;
 
-/** The chunk sentence sharing the most words with the citing sentences, cut to QUOTE_MAX characters. */
-export function pickQuote(chunkText: string, citing: string): string {
-  const want = words(citing);
-  let best = '';
+/** Stemmed content terms, numbers counted twice: a row that holds the figures cited beats the header that names its columns. */
+function quoteTerms(text: string): Map<string, number> {
+  const terms = new Map<string, number>();
+  for (const t of analyze(text)) if (t.term.length > 1 || /\d/.test(t.term)) terms.set(t.term, /\d/.test(t.term) ? 2 : 1);
+  return terms;
+}
+
+/**
+ * The chunk sentence that best matches the citing sentences (stemmed, so "refreshed" finds
+ * "refresh"), cut to QUOTE_MAX characters, and where it sits in the chunk's text.
+ */
+export function pickQuoteSpan(chunkText: string, citing: string): { quote: string; start: number; end: number } {
+  const want = quoteTerms(citing);
+  let best: { text: string; start: number; end: number } | undefined;
   let bestScore = -1;
-  for (const s of sentences(chunkText)) {
+  for (const s of sentenceSpans(chunkText)) {
     let score = 0;
-    for (const w of words(s)) if (want.has(w)) score += 1;
+    for (const [term] of quoteTerms(s.text)) score += want.get(term) ?? 0;
     if (score > bestScore) {
       best = s;
       bestScore = score;
     }
   }
-  const quote = best || chunkText.trim();
-  return quote.length <= QUOTE_MAX ? quote : `${quote.slice(0, QUOTE_MAX - 1).trimEnd()}…`;
+  if (!best) {
+    const trimmed = chunkText.trim();
+    const start = chunkText.indexOf(trimmed);
+    best = { text: trimmed, start: Math.max(0, start), end: Math.max(0, start) + trimmed.length };
+  }
+  if (best.text.length <= QUOTE_MAX) return { quote: best.text, start: best.start, end: best.end };
+  const kept = best.text.slice(0, QUOTE_MAX - 1).trimEnd();
+  return { quote: `${kept}…`, start: best.start, end: best.start + kept.length };
+}
+
+/** The chunk sentence sharing the most terms with the citing sentences, cut to QUOTE_MAX characters. */
+export function pickQuote(chunkText: string, citing: string): string {
+  return pickQuoteSpan(chunkText, citing).quote;
+}
+
+/** The headings in force at `offset` in a chunk's text: its own path, or that of the last section it entered before. */
+export function headingPathAt(chunk: Pick<RetrievedChunk, 'headingPath' | 'sections'>, offset: number): string[] {
+  let path = chunk.headingPath;
+  for (const mark of chunk.sections ?? []) {
+    if (mark.at > offset) break;
+    if (Array.isArray(mark.heading_path)) path = mark.heading_path;
+  }
+  return path;
+}
+
+/** Figures as written, thousands separators dropped ("9,999" and "9999" are one figure). */
+function figures(text: string): Set<string> {
+  return new Set((text.match(/\d+(?:[.,]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}(?:\D|$))/g, '')));
+}
+
+/**
+ * Whether every figure the citing sentence states is in one of the sources it cites. Term overlap
+ * alone passes "40 days of sick leave" against a chunk that says 10: the words match, the number
+ * is what is wrong.
+ */
+export function figuresSupported(citing: string, readings: readonly string[]): boolean {
+  const said = figures(citing.replace(MARKER, ''));
+  if (said.size === 0) return true;
+  const found = new Set<string>();
+  for (const reading of readings) for (const f of figures(reading)) found.add(f);
+  for (const f of said) if (!found.has(f)) return false;
+  return true;
 }
 
 /**
@@ -111,26 +168,31 @@ export const SUPPORT_THRESHOLD = 0.3;
  * chunk in the prompt; its quote favours the sentence the answer cites it from.
  */
 export function extractCitations(answer: string, sources: RetrievedChunk[]): Citation[] {
-  const citing = new Map<number, string[]>();
+  // Per source: each sentence citing it, with every source that sentence cites (its figures may come from any of them).
+  const citing = new Map<number, { said: string; cited: number[] }[]>();
   let previous = '';
   for (const sentence of answer.split(/(?<=[.!?])\s+|\n+/)) {
     let said = sentence.replace(MARKER, '');
     // A marker standing after the full stop (`... capital. [1]`) cites the sentence before it.
     if (words(said).size < 2) said = `${previous} ${said}`;
+    const cited: number[] = [];
     for (const match of sentence.matchAll(MARKER)) {
       if (!isMarker(match[1]!)) continue;
       for (const part of match[1]!.split(',')) {
         const n = Number(part.trim());
-        if (n < 1 || n > sources.length) continue;
-        const list = citing.get(n) ?? [];
-        list.push(said);
-        citing.set(n, list);
+        if (n >= 1 && n <= sources.length && !cited.includes(n)) cited.push(n);
       }
+    }
+    for (const n of cited) {
+      const list = citing.get(n) ?? [];
+      list.push({ said, cited });
+      citing.set(n, list);
     }
     previous = said;
   }
-  return [...citing.entries()].map(([n, said]) => {
+  return [...citing.entries()].map(([n, uses]) => {
     const chunk = sources[n - 1]!;
+    const quote = pickQuoteSpan(chunk.text, uses.map((u) => u.said).join(' '));
     return {
       index: n,
       chunk_id: chunk.chunkId,
@@ -138,13 +200,18 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
       document_title: chunk.documentTitle,
       page: chunk.pageStart,
       page_end: chunk.pageEnd,
-      heading_path: chunk.headingPath,
+      // The section of the quoted sentence: a chunk often runs across a heading.
+      heading_path: headingPathAt(chunk, quote.start),
       char_start: chunk.charStart,
       char_end: chunk.charEnd,
-      quote: pickQuote(chunk.text, said.join(' ')),
+      quote: quote.quote,
+      quote_start: chunk.charStart + quote.start,
+      quote_end: chunk.charStart + quote.end,
       // Every citing sentence must be supported; one unsupported use flags the citation.
       // Against the context too: a sentence about a table's rows names their columns, which only the header holds.
-      supported: said.every((sentence) => supportScore(sentence, chunkReading(chunk)) >= SUPPORT_THRESHOLD),
+      supported: uses.every(
+        (u) => supportScore(u.said, chunkReading(chunk)) >= SUPPORT_THRESHOLD && figuresSupported(u.said, u.cited.map((i) => chunkReading(sources[i - 1]!))),
+      ),
       ...(chunk.collectionId ? { collection_id: chunk.collectionId } : {}),
     };
   });

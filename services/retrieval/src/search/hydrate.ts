@@ -10,6 +10,8 @@ export interface ChunkView {
   pageStart: number | null;
   pageEnd: number | null;
   headingPath: string[];
+  /** Where the text runs into later sections (migration 0021): `at` is an offset in `text`. */
+  sections?: { at: number; heading_path: string[] }[];
   charStart: number;
   charEnd: number;
 }
@@ -26,10 +28,11 @@ export async function loadChunks(db: Queryable, collectionId: string, chunkIds: 
     page_start: number | null;
     page_end: number | null;
     heading_path: string[] | null;
+    marks: { at: number; heading_path: string[] }[] | null;
     char_start: number;
     char_end: number;
   }>(
-    `SELECT c.id, c.document_id, d.title, c.text, c.context, c.page_start, c.page_end, c.heading_path, c.char_start, c.char_end
+    `SELECT c.id, c.document_id, d.title, c.text, c.context, c.page_start, c.page_end, c.heading_path, c.marks, c.char_start, c.char_end
 FROM chunks c
 JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
@@ -47,6 +50,7 @@ WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
         pageStart: r.page_start === null ? null : Number(r.page_start),
         pageEnd: r.page_end === null ? null : Number(r.page_end),
         headingPath: r.heading_path ?? [],
+        ...(r.marks ? { sections: r.marks } : {}),
         charStart: Number(r.char_start),
         charEnd: Number(r.char_end),
       },
