@@ -2,7 +2,8 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { AppError, type Logger } from '@quire/server-kit';
-import type { JobDefinition, JobHandler, JobQueue, RetryPolicy } from './job-queue.js';
+import { isUnrecoverable, type JobDefinition, type JobHandler, type JobQueue, type RetryPolicy } from './job-queue.js';
+import { createFairRanks } from './redis-fair-ranks.js';
 import { closeRedisClient, redisErrorLog, settlesWithin, withDeadline } from './redis-health.js';
 
 export interface BullmqQueueOptions {
@@ -40,6 +41,9 @@ function abandonment(): { promise: Promise<never>; reject: (reason: Error) => vo
  * tolerates through the document version check. Finished jobs are removed from Redis: Postgres is
  * the record of outcomes, and a removed id can be enqueued again by the reconciler if the final
  * database write was lost.
+ *
+ * With a fairness key, a job's priority is its rank among its key's jobs in the queue (redis-fair-ranks.ts):
+ * BullMQ serves lower priorities first, so keys take turns (BullMQ's own groups are not open source).
  */
 export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition<S>, options: BullmqQueueOptions): JobQueue<z.infer<S>> {
   type P = z.infer<S>;
@@ -67,6 +71,7 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
   });
   // The queue re-emits its connection's errors: the same outage, so the same rate limit.
   queue.on('error', producerErrors);
+  const ranks = createFairRanks(producer, options.queueName, queue.toKey(''));
   let worker: Worker | null = null;
   // Rejects the jobs a forced stop gives up on, so that BullMQ's close (which waits for them) can end.
   let abandon = abandonment();
@@ -125,11 +130,23 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
     if (!(await settlesWithin(closing, FORCED_STEP_MS))) logger.warn('the queue worker did not close; leaving it', fields);
   };
 
+  /** Best effort: a release lost here is a leak, which a later admission of the key finds and drops. */
+  const release = async (fairness: unknown, jobId: string | undefined) => {
+    if (typeof fairness !== 'string' || !jobId) return;
+    await call('release a fairness rank', () => ranks.release(fairness, jobId)).catch((error: unknown) =>
+      logger.warn('could not release a job\'s fairness rank; a later enqueue drops it', { queue: options.queueName, job_id: jobId, err: String(error) }),
+    );
+  };
+
   return {
     async enqueue(payload) {
       const valid = definition.payloadSchema.parse(payload) as P;
       const jobId = definition.jobId(valid);
-      await call('enqueue', () => queue.add(definition.name, { v: definition.version, payload: valid }, { jobId }));
+      const fairness = definition.fairnessKey?.(valid);
+      // A duplicate enqueue is absorbed by BullMQ, priority and all, and is counted once (ranks are sets).
+      const priority = fairness === undefined ? undefined : await call('enqueue', () => ranks.admit(fairness, jobId));
+      const data = { v: definition.version, payload: valid, ...(fairness === undefined ? {} : { fairness }) };
+      await call('enqueue', () => queue.add(definition.name, data, { jobId, ...(priority === undefined ? {} : { priority }) }));
       return { jobId };
     },
     async start(handler: JobHandler<P>) {
@@ -139,20 +156,30 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
       worker = new Worker(
         options.queueName,
         async (job) => {
-          const data = job.data as { v?: unknown; payload?: unknown };
+          const data = job.data as { v?: unknown; payload?: unknown; fairness?: unknown };
           const parsed = definition.payloadSchema.safeParse(data?.payload);
           if (data?.v !== definition.version || !parsed.success) {
             logger.error('dropping job with an invalid payload', { job: definition.name, job_id: job.id });
+            await release(data?.fairness, job.id);
             throw new UnrecoverableError('invalid job payload');
           }
-          const running = handler(parsed.data, {
-            jobId: job.id ?? definition.jobId(parsed.data),
-            attempt: job.attemptsMade + 1,
-            maxAttempts: job.opts.attempts ?? options.retry.attempts,
+          const maxAttempts = job.opts.attempts ?? options.retry.attempts;
+          let settled = false;
+          const running = handler(parsed.data, { jobId: job.id ?? definition.jobId(parsed.data), attempt: job.attemptsMade + 1, maxAttempts }).finally(() => {
+            settled = true;
           });
           // An abandoned job's handler goes on unobserved (its document version fence guards its writes).
           running.catch(() => undefined);
-          await Promise.race([running, abandon.promise]);
+          // Released before BullMQ removes the job: a crash in between runs the job again, one rank short
+          // meanwhile, rather than leaving a rank that outlives it.
+          try {
+            await Promise.race([running, abandon.promise]);
+          } catch (error) {
+            // A job the stop cut off stays in the queue (its lock lapses); a retried one waits in it.
+            if (settled && (isUnrecoverable(error) || job.attemptsMade + 1 >= maxAttempts)) await release(data.fairness, job.id);
+            throw error;
+          }
+          await release(data.fairness, job.id);
         },
         { connection: workerConnection, concurrency: options.concurrency, autorun: true },
       );
@@ -162,8 +189,11 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
     async discard(jobId) {
       // BullMQ's remove refuses (0) a job a worker holds the lock of, so a running job stays; it also
       // answers 1 for an id it does not hold, hence the look first.
-      if (!(await call('discard', () => queue.getJob(jobId)))) return false;
-      return (await call('discard', () => queue.remove(jobId))) === 1;
+      const job = await call('discard', () => queue.getJob(jobId));
+      if (!job) return false;
+      if ((await call('discard', () => queue.remove(jobId))) !== 1) return false;
+      await release((job.data as { fairness?: unknown } | undefined)?.fairness, jobId);
+      return true;
     },
     async stop() {
       const w = worker;

@@ -1,23 +1,27 @@
 import type { z } from 'zod';
 import type { Logger } from '@quire/server-kit';
+import { createFairLine } from './fair-line.js';
 import { backoffDelay, isUnrecoverable, type JobDefinition, type JobHandler, type JobQueue, type RetryPolicy } from './job-queue.js';
 
 interface Entry<P> {
   jobId: string;
+  /** Its fairness key ('' when the definition has none: one line, first come first served). */
+  key: string;
   payload: P;
   attempt: number;
 }
 
 /**
- * The embedded runner: jobs live in memory, with the same retry rules as BullMQ. Nothing is lost
- * on a crash because Postgres holds every accepted document and the reconciler re-enqueues them.
+ * The embedded runner: jobs live in memory, with the same retry rules as BullMQ, and waiting jobs
+ * take turns by fairness key (fair-line.ts). Nothing is lost on a crash because Postgres holds every
+ * accepted document and the reconciler re-enqueues them.
  */
 export function createInProcessQueue<S extends z.ZodType>(
   definition: JobDefinition<S>,
   options: { concurrency: number; retry: RetryPolicy; logger: Logger },
 ): JobQueue<z.infer<S>> {
   type P = z.infer<S>;
-  const waiting: Entry<P>[] = [];
+  const waiting = createFairLine<Entry<P>>();
   const known = new Set<string>(); // waiting, delayed or running: duplicates are absorbed
   const delayed = new Map<string, NodeJS.Timeout>(); // jobs waiting out a retry's backoff
   const running = new Set<Promise<void>>();
@@ -25,9 +29,10 @@ export function createInProcessQueue<S extends z.ZodType>(
   let stopped = false;
 
   const pump = () => {
-    while (handler && !stopped && running.size < options.concurrency && waiting.length > 0) {
-      const entry = waiting.shift()!;
+    while (handler && !stopped && running.size < options.concurrency && waiting.size > 0) {
+      const { key, entry } = waiting.take()!;
       const task = run(handler, entry).finally(() => {
+        waiting.finished(key);
         running.delete(task);
         pump();
       });
@@ -53,7 +58,7 @@ export function createInProcessQueue<S extends z.ZodType>(
       }
       const timer = setTimeout(() => {
         delayed.delete(entry.jobId);
-        waiting.push({ ...entry, attempt: entry.attempt + 1 });
+        waiting.push(entry.key, { ...entry, attempt: entry.attempt + 1 });
         pump();
       }, backoffDelay(options.retry, entry.attempt));
       delayed.set(entry.jobId, timer);
@@ -66,7 +71,8 @@ export function createInProcessQueue<S extends z.ZodType>(
       const jobId = definition.jobId(valid);
       if (!known.has(jobId) && !stopped) {
         known.add(jobId);
-        waiting.push({ jobId, payload: valid, attempt: 1 });
+        const key = definition.fairnessKey?.(valid) ?? '';
+        waiting.push(key, { jobId, key, payload: valid, attempt: 1 });
         pump();
       }
       return { jobId };
@@ -84,9 +90,7 @@ export function createInProcessQueue<S extends z.ZodType>(
         known.delete(jobId);
         return true;
       }
-      const at = waiting.findIndex((e) => e.jobId === jobId);
-      if (at < 0) return false;
-      waiting.splice(at, 1);
+      if (!waiting.remove((e) => e.jobId === jobId)) return false;
       known.delete(jobId);
       return true;
     },
@@ -94,7 +98,7 @@ export function createInProcessQueue<S extends z.ZodType>(
       stopped = true;
       for (const t of delayed.values()) clearTimeout(t);
       delayed.clear();
-      waiting.length = 0;
+      waiting.clear();
       known.clear();
       await Promise.allSettled([...running]);
     },

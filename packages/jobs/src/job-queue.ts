@@ -9,6 +9,12 @@ export interface JobDefinition<S extends z.ZodType> {
   readonly payloadSchema: S;
   /** One id per logical job, so a duplicate enqueue is absorbed while the first is pending. */
   jobId(payload: z.infer<S>): string;
+  /**
+   * Whose job this is, for admission: waiting jobs are served in turns between keys (e.g. teams), so a
+   * key's backlog does not make another key's first job wait behind all of it. Without it, first come
+   * first served.
+   */
+  fairnessKey?(payload: z.infer<S>): string;
 }
 
 export interface JobContext {

@@ -20,4 +20,6 @@ export const ingestDocumentJob = {
   payloadSchema: IngestDocumentPayloadSchema,
   // BullMQ refuses ':' in custom ids.
   jobId: (p: IngestDocumentPayload) => `${p.documentId}-v${p.version}`,
+  // The submitter's team, as in the parse pool's turns: a team's backlog waits behind its own turns.
+  fairnessKey: (p: IngestDocumentPayload) => p.identity.team_id,
 } as const satisfies JobDefinition<typeof IngestDocumentPayloadSchema>;
