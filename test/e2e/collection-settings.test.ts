@@ -123,4 +123,28 @@ describe('changing a collection after it was created', () => {
     const clean = await call(stack.url, 'POST', '/v1/collections', { name: 'Clean', embedding_model: EMBEDDING, generation_model: GENERATION }, writer);
     expect(clean.body.warnings).toEqual([]);
   });
+  test('creating, changing and deleting a collection and its search settings show in the audit log, each with its request', async () => {
+    const auditor = await teamKey(stack.url, 'cs-a', 'knowledge-admin', {}, stack.adminAuth);
+    const created = await call(stack.url, 'POST', '/v1/collections', { name: 'Audited', embedding_model: EMBEDDING }, auditor.auth);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const steps = [
+      created,
+      await call(stack.url, 'PATCH', `/v1/collections/${id}`, { generation_model: GENERATION }, auditor.auth),
+      await call(stack.url, 'PUT', `/v1/collections/${id}/search-settings`, { preset: 'keyword-heavy' }, auditor.auth),
+      await call(stack.url, 'DELETE', `/v1/collections/${id}`, undefined, auditor.auth),
+    ];
+    for (const step of steps) expect(step.status).toBeLessThan(300);
+
+    const audit = await call(stack.url, 'GET', '/v1/audit?team=cs-a&outcome=ok&limit=100', undefined, stack.adminAuth);
+    expect(audit.status).toBe(200);
+    const rows = (audit.body.data as any[]).filter((r) => r.target_id === id).reverse();
+    expect(rows.map((r) => r.action)).toEqual(['collection.create', 'collection.update', 'search_settings.put', 'collection.delete']);
+    rows.forEach((row, i) => {
+      expect(row).toMatchObject({ actor_key_id: auditor.id, actor_team_id: 'cs-a', target_type: 'collection', details: expect.objectContaining({ owner_team_id: 'cs-a' }) });
+      expect(row.request_id).toBe(steps[i]!.headers.get('x-request-id'));
+    });
+    expect(rows[1]).toMatchObject({ before: { generation_model: null }, after: { generation_model: GENERATION }, details: { fields: ['generation_model'] } });
+    expect(rows[2]).toMatchObject({ after: { preset: 'keyword-heavy' }, details: { fields: ['preset'] } });
+  });
 });

@@ -2,3 +2,4 @@ export * from './activate-index-version.js';
 export * from './vector-graph.js';
 export * from './collection-locks.js';
 export * from './record-activation.js';
+export * from './collection-audit.js';

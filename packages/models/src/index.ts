@@ -6,7 +6,7 @@ export * from './spec/rerank/reranking-model-v1.js';
 export * from './spec/generation/generation-model-v1.js';
 
 // Errors
-export { ProviderError, type ProviderErrorArgs, type ProviderErrorCode } from './errors/provider-error.js';
+export { ACCOUNT_CODES, CODE_TEXT, ProviderError, type ProviderErrorArgs, type ProviderErrorCode } from './errors/provider-error.js';
 export { UnsupportedFunctionalityError } from './errors/unsupported-functionality-error.js';
 export {
   MAX_RETRY_AFTER_MS,

@@ -209,7 +209,7 @@ describe('the promotion gate', () => {
   };
   const auditRows = async (collectionId: string) =>
     (await db.query<{ action: string; actor_key_id: string; code: string; details: any; before: any; after: any }>(
-      `SELECT action, actor_key_id, code, details, before, after FROM audit_log WHERE target_type = 'collection' AND target_id = $1 ORDER BY id`,
+      `SELECT action, actor_key_id, code, details, before, after FROM audit_log WHERE target_type = 'collection' AND target_id = $1 AND action LIKE 'index_version.%' ORDER BY id`,
       [collectionId],
     )).rows;
 

@@ -23,7 +23,7 @@ async function graphedVersion(collectionId: string): Promise<string> {
 }
 
 test('deleting a version drops its graph after the delete commits; a graph whose version vanished without it is found and dropped at start', async () => {
-  const coll = await createCollection(db, TEAM_A.team_id, { name: 'graphs', embedding_model: 'openai/small' });
+  const coll = await createCollection(db, TEAM_A.team_id, { name: 'graphs', embedding_model: 'openai/small' }, { ...TEAM_A, requestId: null });
   const deleted = await graphedVersion(coll.id);
   const orphaned = await graphedVersion(coll.id);
   const kept = await graphedVersion(coll.id);

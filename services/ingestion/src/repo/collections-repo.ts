@@ -4,7 +4,7 @@ import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
-import { lockCollectionForVersionChange } from '@quire/index-versions';
+import { changedFields, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {
@@ -53,32 +53,36 @@ function toView(row: CollectionRow): Collection {
   };
 }
 
-/** Creates the collection and its first index version together, so a collection is never without one. */
-export async function createCollection(db: Db, teamId: string, body: Omit<CreateCollectionBody, 'chunking'> & { chunking?: Chunking | undefined }): Promise<Collection> {
+/**
+ * Creates the collection and its first index version together, so a collection is never without
+ * one, and its audit row (`by`: who asked) in the same transaction.
+ */
+export async function createCollection(db: Db, teamId: string, body: Omit<CreateCollectionBody, 'chunking'> & { chunking?: Chunking | undefined }, by: CollectionActor): Promise<Collection> {
   const chunking = ChunkingSchema.parse(body.chunking ?? {});
+  const settings = {
+    name: body.name,
+    description: body.description ?? null,
+    embedding_model: body.embedding_model ?? null,
+    embedding_dimensions: body.embedding_dimensions ?? null,
+    generation_model: body.generation_model ?? null,
+    rerank_model: body.rerank_model ?? null,
+    chunking,
+  };
   try {
     const id = await db.transaction(async (tx) => {
       const inserted = await tx.query<{ id: string }>(
         `INSERT INTO collections (team_id, name, description, embedding_model, embedding_dimensions, generation_model, rerank_model, chunking)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id`,
-        [
-          teamId,
-          body.name,
-          body.description ?? null,
-          body.embedding_model ?? null,
-          body.embedding_dimensions ?? null,
-          body.generation_model ?? null,
-          body.rerank_model ?? null,
-          JSON.stringify(chunking),
-        ],
+        [teamId, settings.name, settings.description, settings.embedding_model, settings.embedding_dimensions, settings.generation_model, settings.rerank_model, JSON.stringify(chunking)],
       );
       const collectionId = inserted.rows[0]!.id;
       const version = await tx.query<{ id: string }>(
         `INSERT INTO index_versions (collection_id, embedding_model, dimensions, requested_dimensions, chunking, status, activated_at, hnsw_state)
          VALUES ($1, $2, $3, $3, $4::jsonb, 'ready', now(), 'exact') RETURNING id`,
-        [collectionId, body.embedding_model ?? null, body.embedding_dimensions ?? null, JSON.stringify(chunking)],
+        [collectionId, settings.embedding_model, settings.embedding_dimensions, JSON.stringify(chunking)],
       );
       await tx.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [collectionId, version.rows[0]!.id]);
+      await recordCollectionChange(tx, by, { action: 'collection.create', collectionId, ownerTeamId: teamId, before: null, after: settings, fields: Object.keys(settings) });
       return collectionId;
     });
     return (await getCollection(db, teamId, id))!;
@@ -121,21 +125,28 @@ const UPDATABLE = ['name', 'description', 'generation_model', 'rerank_model'] as
 
 /**
  * Changes the settings that are read per request (retrieval loads the collection row on every
- * search and answer, so a change applies to the next one). Only the owning team's collection: null
+ * search and answer, so a change applies to the next one), with its audit row (the fields whose
+ * value changed, before and after) in the same transaction. Only the owning team's collection: null
  * when `teamId` does not own `id` (or it is missing), as for a delete.
  */
-export async function updateCollection(db: Queryable, teamId: string, id: string, patch: UpdateCollectionBody): Promise<Collection | null> {
+export async function updateCollection(db: Db, teamId: string, id: string, patch: UpdateCollectionBody, by: CollectionActor): Promise<Collection | null> {
   if (!isUuid(id)) return null;
-  const values: unknown[] = [id, teamId];
-  const sets: string[] = [];
-  for (const column of UPDATABLE) {
-    if (patch[column] === undefined) continue;
-    values.push(patch[column]);
-    sets.push(`${column} = $${values.length}`);
-  }
+  const named = UPDATABLE.filter((column) => patch[column] !== undefined);
+  const values: unknown[] = [id, teamId, ...named.map((column) => patch[column])];
+  const sets = named.map((column, i) => `${column} = $${i + 3}`);
   try {
-    const r = await db.query(`UPDATE collections SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND team_id = $2 RETURNING id`, values);
-    if (r.rows.length === 0) return null;
+    const found = await db.transaction(async (tx) => {
+      // Locked, so the "before" the audit row states is the one this update replaced.
+      const old = await tx.query<Record<(typeof UPDATABLE)[number], unknown>>(`SELECT ${UPDATABLE.join(', ')} FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [id, teamId]);
+      const before = old.rows[0];
+      if (!before) return false;
+      await tx.query(`UPDATE collections SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND team_id = $2`, values);
+      const pick = (from: Partial<Record<string, unknown>>, keys: readonly string[]) => Object.fromEntries(keys.map((key) => [key, from[key] ?? null]));
+      const fields = changedFields(pick(before, named), pick(patch, named));
+      await recordCollectionChange(tx, by, { action: 'collection.update', collectionId: id, ownerTeamId: teamId, before: pick(before, fields), after: pick(patch, fields), fields });
+      return true;
+    });
+    if (!found) return null;
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('conflict', `A collection named '${patch.name}' already exists.`, { param: 'name' });
     throw error;
@@ -159,18 +170,35 @@ export async function documentOwner(db: Queryable, documentId: string): Promise<
 
 /**
  * Deletes the collection (documents, chunks and vectors go by cascade) and drops its per-version
- * HNSW indexes, which a cascade would leave behind empty.
+ * HNSW indexes, which a cascade would leave behind empty. Its audit row (the settings it had, how
+ * many documents went with it) commits with the delete.
  */
-export async function deleteCollection(db: Db, teamId: string, id: string): Promise<boolean> {
+export async function deleteCollection(db: Db, teamId: string, id: string, by: CollectionActor): Promise<boolean> {
   if (!isUuid(id)) return false;
   const versionIds = await db.transaction(async (tx) => {
     // Locked first (collection-locks.ts): indexing writes in flight finish, and no version is created
     // between the list below and the delete, so no graph is left behind.
     await lockCollectionForVersionChange(tx, id);
-    const locked = await tx.query(`SELECT 1 FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [id, teamId]);
-    if (locked.rows.length === 0) return null;
+    const locked = await tx.query<Record<string, unknown>>(
+      `SELECT name, description, embedding_model, embedding_dimensions, generation_model, rerank_model, chunking,
+              (SELECT count(*) FROM documents d WHERE d.collection_id = c.id AND d.replaces_document_id IS NULL)::int AS documents
+         FROM collections c WHERE id = $1 AND team_id = $2 FOR UPDATE`,
+      [id, teamId],
+    );
+    const row = locked.rows[0];
+    if (!row) return null;
     const versions = await tx.query<{ id: string }>(`SELECT id FROM index_versions WHERE collection_id = $1`, [id]);
     await tx.query(`DELETE FROM collections WHERE id = $1`, [id]);
+    const { documents, ...settings } = row;
+    await recordCollectionChange(tx, by, {
+      action: 'collection.delete',
+      collectionId: id,
+      ownerTeamId: teamId,
+      before: { ...settings, embedding_dimensions: toNullableNumber(settings.embedding_dimensions) },
+      after: null,
+      fields: Object.keys(settings),
+      details: { documents: Number(documents), index_versions: versions.rows.length },
+    });
     return versions.rows.map((v) => v.id);
   });
   if (versionIds === null) return false;

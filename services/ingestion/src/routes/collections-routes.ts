@@ -2,6 +2,7 @@ import type { Response, Router } from 'express';
 import { REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
+import type { CollectionActor } from '@quire/index-versions';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
 import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
@@ -31,6 +32,12 @@ function refuseReindexOnly(id: string, body: unknown): void {
   );
 }
 
+/** Who the audit row of a change names: the caller's signed identity (an organisation admin as itself, not as the owning team). */
+function actor(res: Response): CollectionActor {
+  const { identity, traceId } = ctx(res);
+  return { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
+}
+
 export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   const router = exactRouter();
 
@@ -38,7 +45,7 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
     '/v1/collections',
     handle(async (req, res) => {
       const body = parseWith(CreateCollectionBodyWithChunkingSchema, req.body);
-      res.status(201).json(await withWarnings(createCollection(db, ctx(res).identity.team_id, body), models, res, namedModels(body)));
+      res.status(201).json(await withWarnings(createCollection(db, ctx(res).identity.team_id, body, actor(res)), models, res, namedModels(body)));
     }),
   );
 
@@ -66,7 +73,7 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
       refuseReindexOnly(id, req.body);
       const body = parseWith(UpdateCollectionBodySchema, req.body);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
-      const update = updateCollection(db, viewer.team_id, id, body).then((collection) => {
+      const update = updateCollection(db, viewer.team_id, id, body, actor(res)).then((collection) => {
         if (!collection) throw new AppError('collection_not_found', `No collection ${id}.`);
         return collection;
       });
@@ -79,7 +86,7 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
     handle(async (req, res) => {
       const id = String(req.params.id);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
-      if (!(await deleteCollection(db, viewer.team_id, id))) throw new AppError('collection_not_found', `No collection ${id}.`);
+      if (!(await deleteCollection(db, viewer.team_id, id, actor(res)))) throw new AppError('collection_not_found', `No collection ${id}.`);
       res.json({ id, object: 'collection', deleted: true });
     }),
   );

@@ -73,7 +73,7 @@ async function errorCodes(...ps: Promise<unknown>[]): Promise<(string | undefine
 }
 
 async function collectionWithTwoVersions(): Promise<{ collectionId: string; v1: string; v2: string }> {
-  const coll = await createCollection(db, TEAM_A.team_id, { name: `c-${Date.now()}`, embedding_model: 'openai/small' });
+  const coll = await createCollection(db, TEAM_A.team_id, { name: `c-${Date.now()}`, embedding_model: 'openai/small' }, { ...TEAM_A, requestId: null });
   const v1 = (await db.query<{ current_index_version_id: string }>(`SELECT current_index_version_id FROM collections WHERE id = $1`, [coll.id])).rows[0]!.current_index_version_id;
   const v2 = await createBuildingVersion(db, { collectionId: coll.id, embeddingModel: 'openai/large', dimensions: null, chunking: { strategy: 'recursive', chunk_size: 1000, chunk_overlap: 150 }, activateOnReady: false, identity: TEAM_A });
   return { collectionId: coll.id, v1, v2 };
@@ -274,7 +274,7 @@ test('a collection deleted by its id in upper case still waits for the writers i
     await held;
   });
   await holding;
-  const deleting = deleteCollection(db, TEAM_A.team_id, collectionId.toUpperCase());
+  const deleting = deleteCollection(db, TEAM_A.team_id, collectionId.toUpperCase(), { ...TEAM_A, requestId: null });
   await waitForLockWaiters(gate, 1, 'advisory');
   release();
   await writer;

@@ -1,6 +1,6 @@
 import { isOrgAdmin, SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
-import type { HnswState } from '@quire/index-versions';
+import type { Db, Queryable } from '@quire/db';
+import { changedFields, recordCollectionChange, type CollectionActor, type HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 
 export interface CollectionForQuery {
@@ -125,7 +125,21 @@ export async function findCollectionByIdOrName(db: Queryable, teamId: string, re
   return toCollection(row);
 }
 
-export async function saveSearchSettings(db: Queryable, teamId: string, collectionId: string, settings: SearchSettings, reach?: Reach): Promise<void> {
+/**
+ * Replaces a collection's search settings, with its audit row (the settings whose value changed,
+ * before and after) in the same transaction. `by`: the caller, as the audit row names it.
+ */
+export async function saveSearchSettings(db: Db, teamId: string, collectionId: string, settings: SearchSettings, reach: Reach | undefined, by: CollectionActor): Promise<void> {
   const collection = await loadCollection(db, teamId, collectionId, reach);
-  await db.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collection.id, collection.teamId, JSON.stringify(settings)]);
+  await db.transaction(async (tx) => {
+    // Locked, so the "before" the audit row states is the one this write replaced.
+    const old = await tx.query<{ search_settings: unknown }>(`SELECT search_settings FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [collection.id, collection.teamId]);
+    if (!old.rows[0]) throw new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
+    const raw = old.rows[0].search_settings;
+    const before = ((typeof raw === 'string' ? JSON.parse(raw) : raw) ?? {}) as Record<string, unknown>;
+    await tx.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collection.id, collection.teamId, JSON.stringify(settings)]);
+    const fields = changedFields(before, settings);
+    const pick = (from: Record<string, unknown>) => Object.fromEntries(fields.map((f) => [f, from[f] ?? null]));
+    await recordCollectionChange(tx, by, { action: 'search_settings.put', collectionId: collection.id, ownerTeamId: collection.teamId, before: pick(before), after: pick(settings), fields });
+  });
 }

@@ -3,7 +3,8 @@
  * questions with nothing relevant, metrics at shared cut-offs, and which configurations promotion pairs.
  */
 import { loadMigrations, migrate, openPGlite, openTestDatabase, type Db } from '@quire/db';
-import { createLogger } from '@quire/server-kit';
+import { ProviderError } from '@quire/models';
+import { AppError, createLogger } from '@quire/server-kit';
 import { createBm25KeywordRetriever } from '../search/bm25-retriever.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
@@ -74,7 +75,8 @@ test('a run measures the cases its set held when it was created: later additions
 test('a configuration that fails on every case fails the run, with its commonest errors and their counts', async () => {
   const models = createFakeGatewayModels(db, DIMENSIONS);
   models.rerank = () => {
-    throw new Error('Unknown provider "nosuchprov" (configured: fake)');
+    // As the gateway client restores the gateway's 404 for a model of an unknown provider.
+    throw new AppError('model_not_found', 'Unknown provider "nosuchprov" (configured: fake)');
   };
   const { id } = await newRun([about(0, 'When is high tide at Port Zephyr?'), about(1, 'How do I keep slugs away?')], [config('fine'), config('broken', { rerank_model: 'nosuchprov/x' })]);
 
@@ -91,7 +93,7 @@ test('a configuration that fails on every case fails the run, with its commonest
 test('a run where some cases of a configuration fail still completes, and shows the errors', async () => {
   const models = createFakeGatewayModels(db, DIMENSIONS);
   models.rerank = (query, documents) => {
-    if (query.includes('slugs')) throw new Error('rerank timed out');
+    if (query.includes('slugs')) throw new ProviderError({ code: 'provider_timeout', provider: 'gateway', message: 'rerank timed out', retryable: true });
     return documents.map((d) => d.length);
   };
   const { id } = await newRun([about(0, 'When is high tide at Port Zephyr?'), about(1, 'How do I keep slugs away?')], [config('flaky', { rerank_model: 'fake/rerank' })]);

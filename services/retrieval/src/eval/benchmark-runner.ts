@@ -9,6 +9,7 @@ import type { SearchDeps } from '../search/search-pipeline.js';
 import { claimRun, configurationOutcomes, doneKeys, findBenchmark, frozenCases, insertResult, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
 import { staleCases, withChunkDocuments, type EvalCase } from './eval-repo.js';
+import { publicRunError } from './run-errors.js';
 
 export interface RunnerDeps extends SearchDeps {
   internalSecret: string;
@@ -153,7 +154,7 @@ export class BenchmarkRunner {
     } catch (error) {
       if (!this.stopping) {
         this.deps.logger.error('benchmark failed', { benchmark_id: benchmark.id, err: String((error as Error)?.stack ?? error) });
-        await setStatus(db, benchmark.id, 'failed', error instanceof Error ? error.message : String(error), this.holder);
+        await setStatus(db, benchmark.id, 'failed', publicRunError(error), this.holder);
         return;
       }
     } finally {
@@ -256,7 +257,8 @@ export class BenchmarkRunner {
       }
     }
     // Recorded as an error so this pass moves on; a resumed run tries it again (doneKeys counts only ok rows).
-    const message = lastError instanceof Error ? lastError.message : String(lastError);
-    await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId: null as unknown as string, status: 'error', metrics: {}, ranked: [], timings: {}, answer: null, details: null, error: message.slice(0, 1000) });
+    // The team reads the stored text (publicRunError says what it keeps); the log keeps the error whole.
+    this.deps.logger.warn('benchmark case failed', { benchmark_id: b.id, configuration: index, case_id: c.id, err: String((lastError as Error)?.message ?? lastError) });
+    await insertResult(db, { benchmarkId: b.id, configIndex: index, caseId: c.id, queryId: null as unknown as string, status: 'error', metrics: {}, ranked: [], timings: {}, answer: null, details: null, error: publicRunError(lastError) });
   }
 }

@@ -79,7 +79,7 @@ export function promotionRoutes(db: Db): Router {
       const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
       const to = q.to ?? new Date().toISOString();
       const from = q.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
-      res.json({ object: 'collection_quality', collection_id: collection.id, from, to, days: await qualityByDay(db, collection.id, from, to) });
+      res.json({ object: 'collection_quality', collection_id: collection.id, from, to, days: await qualityByDay(db, collection.id, collection.teamId, from, to) });
     }),
   );
   return router;

@@ -91,24 +91,32 @@ export async function promotionEvidence(db: Queryable, input: { teamId: string; 
   return null;
 }
 
-/** Online quality per UTC day (benchmark traffic excluded): volume, feedback, no-answer rate, cost per query, latency. */
-export async function qualityByDay(db: Queryable, collectionId: string, from: string, to: string) {
-  const r = await db.query<{ day: string; queries: number; answers: number; no_answer: number; with_feedback: number; up: number; down: number; p50: number | null; p95: number | null; cost: string | null; unpriced: number }>(
+/**
+ * Online quality per UTC day (benchmark traffic excluded): volume, feedback, no-answer rate, cost per
+ * query, latency, over the owning team's (`teamId`) own queries. Of the teams the collection is granted
+ * to it gets only how many queries and answers they made (`other_teams`), as in the collection's query
+ * stats (queries/query-stats.ts says why).
+ */
+export async function qualityByDay(db: Queryable, collectionId: string, teamId: string, from: string, to: string) {
+  const r = await db.query<{ day: string; queries: number; answers: number; no_answer: number; with_feedback: number; up: number; down: number; p50: number | null; p95: number | null; cost: string | null; unpriced: number; other_queries: number; other_answers: number }>(
     `WITH q AS (
-  SELECT id, kind, latency_ms, no_answer, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM queries
+  SELECT id, kind, latency_ms, no_answer, team_id = $4 AS mine, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM queries
   WHERE (collection_id = $1 OR $1 = ANY(collection_ids)) AND created_at >= $2::timestamptz AND created_at < $3::timestamptz
     AND NOT EXISTS (SELECT 1 FROM benchmark_queries b WHERE b.query_id = queries.id)
 ), fb AS (
-  SELECT f.query_id, bool_or(f.rating = 'up') AS up, bool_or(f.rating = 'down') AS down FROM query_feedback f JOIN q ON q.id = f.query_id GROUP BY f.query_id
+  SELECT f.query_id, bool_or(f.rating = 'up') AS up, bool_or(f.rating = 'down') AS down FROM query_feedback f JOIN q ON q.id = f.query_id AND q.mine GROUP BY f.query_id
 ), cost AS (
-  SELECT l.query_id, sum(l.cost_usd) AS c, count(*) FILTER (WHERE l.cost_usd IS NULL) AS unpriced FROM usage_ledger l JOIN q ON q.id = l.query_id GROUP BY l.query_id
+  SELECT l.query_id, sum(l.cost_usd) AS c, count(*) FILTER (WHERE l.cost_usd IS NULL) AS unpriced FROM usage_ledger l JOIN q ON q.id = l.query_id AND q.mine GROUP BY l.query_id
 )
-SELECT q.day, count(*)::int AS queries, (count(*) FILTER (WHERE q.kind = 'answer'))::int AS answers, (count(*) FILTER (WHERE q.no_answer))::int AS no_answer,
+SELECT q.day, (count(*) FILTER (WHERE q.mine))::int AS queries, (count(*) FILTER (WHERE q.mine AND q.kind = 'answer'))::int AS answers,
+  (count(*) FILTER (WHERE q.mine AND q.no_answer))::int AS no_answer,
   count(fb.query_id)::int AS with_feedback, (count(*) FILTER (WHERE fb.up))::int AS up, (count(*) FILTER (WHERE fb.down))::int AS down,
-  (percentile_cont(0.5) WITHIN GROUP (ORDER BY q.latency_ms))::float8 AS p50, (percentile_cont(0.95) WITHIN GROUP (ORDER BY q.latency_ms))::float8 AS p95,
-  COALESCE(sum(cost.c), 0)::text AS cost, COALESCE(sum(cost.unpriced), 0)::int AS unpriced
+  (percentile_cont(0.5) WITHIN GROUP (ORDER BY q.latency_ms) FILTER (WHERE q.mine))::float8 AS p50,
+  (percentile_cont(0.95) WITHIN GROUP (ORDER BY q.latency_ms) FILTER (WHERE q.mine))::float8 AS p95,
+  COALESCE(sum(cost.c), 0)::text AS cost, COALESCE(sum(cost.unpriced), 0)::int AS unpriced,
+  (count(*) FILTER (WHERE NOT q.mine))::int AS other_queries, (count(*) FILTER (WHERE NOT q.mine AND q.kind = 'answer'))::int AS other_answers
 FROM q LEFT JOIN fb ON fb.query_id = q.id LEFT JOIN cost ON cost.query_id = q.id GROUP BY q.day ORDER BY q.day`,
-    [collectionId, from, to],
+    [collectionId, from, to, teamId],
   );
   return r.rows.map((d) => {
     const queries = Number(d.queries);
@@ -126,6 +134,7 @@ FROM q LEFT JOIN fb ON fb.query_id = q.id LEFT JOIN cost ON cost.query_id = q.id
       cost_per_query_usd: priced && queries ? Number(d.cost) / queries : null,
       unpriced_calls: Number(d.unpriced),
       latency_ms: { p50: d.p50 === null ? null : Number(d.p50), p95: d.p95 === null ? null : Number(d.p95) },
+      other_teams: { queries: Number(d.other_queries), answers: Number(d.other_answers) },
     };
   });
 }

@@ -18,12 +18,26 @@ export async function feedbackFor(db: Queryable, queryId: string): Promise<Query
   return r.rows;
 }
 
+/** Whose queries a collection's stats cover (see `collectionQueryStats`). */
+export interface StatsViewer {
+  /** The team whose queries the figures are over: the caller's, or the owner's for an organisation admin. */
+  teamId: string;
+  /** The team owns the collection: it also gets the volume of the teams the collection is granted to. */
+  owner: boolean;
+}
+
 /**
- * Per-collection aggregates over a time window: volume, latency percentiles, cost per query (exact,
- * from the ledger; NULL when any call was unpriced), the share of answers that found nothing and
- * the share of queries with feedback.
+ * Per-collection aggregates over a time window, over the viewer's own team's queries: volume,
+ * latency percentiles, cost per query (exact, from the ledger; NULL when any call was unpriced), the
+ * share of answers that found nothing and the share of queries with feedback.
+ *
+ * Other teams' queries stay out of those figures. A granted team's query is its own business: its
+ * cost is that team's spend, its feedback that team's opinion, and a multi-collection query's
+ * latency, cost and no-answer also describe that team's other (private) collections. So a granted
+ * team sees only its own queries, and the owner sees, of the others, only how many queries and
+ * answers they made on its collection (`other_teams`: one total, no team, key or figure of theirs).
  */
-export async function collectionQueryStats(db: Queryable, collectionId: string, since: string | null) {
+export async function collectionQueryStats(db: Queryable, collectionId: string, viewer: StatsViewer, since: string | null) {
   const r = await db.query<{
     queries: number;
     answers: number;
@@ -35,10 +49,14 @@ export async function collectionQueryStats(db: Queryable, collectionId: string, 
     thumbs_down: number;
     cost: string | null;
     unpriced: number;
+    other_queries: number;
+    other_answers: number;
   }>(
-    `WITH q AS (
-  SELECT id, kind, latency_ms, no_answer FROM queries
+    `WITH mine AS (
+  SELECT id, team_id, kind, latency_ms, no_answer FROM queries
   WHERE (collection_id = $1 OR $1 = ANY(collection_ids)) AND ($2::timestamptz IS NULL OR created_at >= $2::timestamptz)
+), q AS (
+  SELECT id, kind, latency_ms, no_answer FROM mine WHERE team_id = $3
 ), fb AS (
   SELECT f.query_id, bool_or(f.rating = 'up') AS up, bool_or(f.rating = 'down') AS down FROM query_feedback f JOIN q ON q.id = f.query_id GROUP BY f.query_id
 ), cost AS (
@@ -53,8 +71,10 @@ SELECT (SELECT count(*) FROM q)::int AS queries,
   (SELECT count(*) FROM fb WHERE up)::int AS thumbs_up,
   (SELECT count(*) FROM fb WHERE down)::int AS thumbs_down,
   (SELECT total FROM cost)::text AS cost,
-  (SELECT unpriced FROM cost)::int AS unpriced`,
-    [collectionId, since],
+  (SELECT unpriced FROM cost)::int AS unpriced,
+  (SELECT count(*) FROM mine WHERE team_id <> $3)::int AS other_queries,
+  (SELECT count(*) FROM mine WHERE team_id <> $3 AND kind = 'answer')::int AS other_answers`,
+    [collectionId, since, viewer.teamId],
   );
   const row = r.rows[0]!;
   const queries = Number(row.queries);
@@ -64,6 +84,8 @@ SELECT (SELECT count(*) FROM q)::int AS queries,
   return {
     collection_id: collectionId,
     since,
+    /** The team whose queries the figures below are over. */
+    team_id: viewer.teamId,
     queries,
     answers,
     latency_ms: { p50: row.p50 === null ? null : Number(row.p50), p95: row.p95 === null ? null : Number(row.p95) },
@@ -71,5 +93,6 @@ SELECT (SELECT count(*) FROM q)::int AS queries,
     no_answer_rate: answers > 0 ? Number(row.no_answer) / answers : null,
     feedback_rate: queries > 0 ? Number(row.with_feedback) / queries : null,
     feedback: { up: Number(row.thumbs_up), down: Number(row.thumbs_down) },
+    other_teams: viewer.owner ? { queries: Number(row.other_queries), answers: Number(row.other_answers) } : null,
   };
 }

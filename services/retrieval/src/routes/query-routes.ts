@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { QueryFeedbackBodySchema, SearchSettingsSchema } from '@quire/contracts';
+import { isOrgAdmin, QueryFeedbackBodySchema, SearchSettingsSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach, saveSearchSettings } from '../collections/collection-repository.js';
@@ -39,16 +39,19 @@ export function queryRoutes(db: Db): Router {
     handle(async (req, res) => {
       const { since } = parseWith(StatsQuerySchema, req.query);
       const { identity } = ctx(res);
-      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
-      res.json(await collectionQueryStats(db, collection.id, since ?? null));
+      // Granted teams reach it too, for their own queries' figures; an organisation admin sees the owner's view.
+      const reach = isOrgAdmin(identity) ? ownerReach(identity) : { grants: true };
+      const collection = await loadCollection(db, identity.team_id, String(req.params.id), reach);
+      const teamId = isOrgAdmin(identity) ? collection.teamId : identity.team_id;
+      res.json(await collectionQueryStats(db, collection.id, { teamId, owner: teamId === collection.teamId }, since ?? null));
     }),
   );
   router.put(
     '/v1/collections/:id/search-settings',
     handle(async (req, res) => {
       const settings = parseWith(SearchSettingsSchema, req.body);
-      const { identity } = ctx(res);
-      await saveSearchSettings(db, identity.team_id, String(req.params.id), settings, ownerReach(identity));
+      const { identity, traceId } = ctx(res);
+      await saveSearchSettings(db, identity.team_id, String(req.params.id), settings, ownerReach(identity), { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId });
       res.json(settings);
     }),
   );
