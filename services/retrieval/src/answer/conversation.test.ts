@@ -1,6 +1,7 @@
 import type { GatewayModels } from '@quire/gateway-client';
 import { emptyUsage, type GenerateOptionsV1, type GenerationModelV1 } from '@quire/models';
-import { HISTORY_CHARS, HISTORY_TURN_CHARS, HISTORY_TURNS, recentHistory, rewriteFollowUp, type Turn } from './conversation.js';
+import { HISTORY_CHARS, HISTORY_TURN_CHARS, HISTORY_TURNS, looksLikeQuery, recentHistory, rewriteFollowUp, type Turn } from './conversation.js';
+import { NO_ANSWER } from './prompt.js';
 
 /** Gateway models whose generation model records the prompts it gets; nothing else is called. */
 function recordingModels(prompts: GenerateOptionsV1[]): GatewayModels {
@@ -47,5 +48,16 @@ describe('the history a rewrite sees', () => {
     expect(long.reduce((n, t) => n + t.content.length, 0)).toBeLessThanOrEqual(HISTORY_CHARS);
     expect(long.at(-1)!.content.startsWith('turn 7 ')).toBe(true);
     expect(long.map((t) => t.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+  });
+});
+
+describe('a rewrite that is not a query', () => {
+  test('an answer, a refusal or cited text is not searched for: the question is', () => {
+    expect(looksLikeQuery('hotel cap per night in London')).toBe(true);
+    expect(looksLikeQuery(NO_ANSWER)).toBe(false);
+    expect(looksLikeQuery('The cap is 180 EUR a night [1].')).toBe(false);
+    expect(looksLikeQuery("I don't know which city you mean.")).toBe(false);
+    expect(looksLikeQuery('')).toBe(false);
+    expect(looksLikeQuery('x'.repeat(1001))).toBe(false);
   });
 });

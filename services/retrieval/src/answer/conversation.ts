@@ -4,6 +4,7 @@ import type { Db, Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
 import { drewOnHiddenSql } from '../queries/query-repository.js';
+import { NO_ANSWER } from './prompt.js';
 
 export interface Turn {
   role: 'user' | 'assistant';
@@ -111,5 +112,18 @@ export async function rewriteFollowUp(models: GatewayModels, model: string, call
   });
   const rewritten = result.text.trim().replace(/^["']|["']$/g, '').split('\n')[0]!.trim();
   // A model that answers instead of rewriting (or returns nothing) must not derail retrieval.
-  return rewritten.length > 0 && rewritten.length <= 1000 ? rewritten : question;
+  return looksLikeQuery(rewritten) ? rewritten : question;
+}
+
+const letters = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
+
+/**
+ * Whether a rewrite is a query rather than an answer: models asked to rewrite sometimes answer, refuse
+ * in the words the answer prompt taught them, or cite sources. Such text would be searched for instead
+ * of the question.
+ */
+export function looksLikeQuery(rewritten: string): boolean {
+  if (rewritten.length === 0 || rewritten.length > 1000) return false;
+  if (/\[\d{1,3}(?:\s*,\s*\d{1,3})*\]/.test(rewritten)) return false;
+  return !letters(rewritten).includes(letters(NO_ANSWER)) && !/^(i (could not|cannot|can't|don't|do not)|sorry|as an ai)\b/i.test(rewritten);
 }

@@ -53,7 +53,8 @@ function label(chunk: RetrievedChunk): string {
   if (chunk.pageStart !== null) {
     parts.push(chunk.pageEnd !== null && chunk.pageEnd !== chunk.pageStart ? `pages ${chunk.pageStart}-${chunk.pageEnd}` : `page ${chunk.pageStart}`);
   }
-  if (chunk.headingPath.length > 0) parts.push(chunk.headingPath.join(' > '));
+  // Not ' > ': attr() blanks angle brackets (they would end the tag), which left the levels run together.
+  if (chunk.headingPath.length > 0) parts.push(chunk.headingPath.join(' › '));
   return parts.join(', ');
 }
 
