@@ -4,7 +4,7 @@
  * Exits 2 on a configuration it cannot start with, 1 when starting fails (database, port).
  */
 import path from 'node:path';
-import { openDatabase } from '@quire/db';
+import { migrate, openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
 import { createLogger, listen, stopOnSignals } from '@quire/server-kit';
 import { GatewayConfigError, readGatewayEnv, type GatewayEnv } from './config.js';
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     logger.error('invalid configuration', { reason: error.message });
     process.exit(2);
   }
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, migrate: false });
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
   const dataDir = process.env.QUIRE_DATA_DIR;
   const { handler, ledger, governance } = createGatewayService({
     db,
@@ -69,6 +71,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  logger.error('gateway failed to start', { err: String((error as Error)?.stack ?? error) });
+  // A refusal the operator can act on (a database role without a privilege the migrations need) is one line; anything else keeps its stack.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.endsWith('_config_invalid')) logger.error('gateway failed to start', { code, reason: (error as Error).message });
+  else logger.error('gateway failed to start', { err: String((error as Error)?.stack ?? error) });
   process.exit(1);
 });

@@ -3,7 +3,7 @@
  * model calls through the gateway. The embedded mode composes the services in scripts/start-quire.ts.
  */
 import { z } from 'zod';
-import { openDatabase } from '@quire/db';
+import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
 import { createIngestionService } from './ingestion-service.js';
@@ -21,7 +21,11 @@ const EnvSchema = z.object({
   INGESTION_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   // Only the gateway is a public door: behind it, a service listens on loopback unless told (docker-compose sets 0.0.0.0).
   INGESTION_HOST: z.string().default('127.0.0.1'),
-  INGESTION_QUEUE: z.string().min(1).default('quire-ingestion'),
+  // Deployments sharing one Redis database need their own queue names (better: one Redis database each, redis://host:6379/N).
+  INGESTION_QUEUE: z
+    .string()
+    .regex(/^[^:\s]+$/, 'INGESTION_QUEUE must be a BullMQ queue name: not empty, no ":" and no spaces')
+    .default('quire-ingestion'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
 });
@@ -43,7 +47,9 @@ async function main(): Promise<void> {
     logger.error('invalid configuration', { reason: error.issues.join('; ') });
     process.exit(2);
   }
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, migrate: false });
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
   const service = await createIngestionService({
     db,
     models: createHttpGatewayModels({ baseUrl: env.QUIRE_GATEWAY_URL }),
@@ -65,6 +71,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  createLogger({ service: 'ingestion' }).error('ingestion failed to start', { err: String((error as Error)?.stack ?? error) });
+  // A refusal the operator can act on (a database role without a privilege the migrations need) is one line; anything else keeps its stack.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.endsWith('_config_invalid')) createLogger({ service: 'ingestion' }).error('ingestion failed to start', { code, reason: (error as Error).message });
+  else createLogger({ service: 'ingestion' }).error('ingestion failed to start', { err: String((error as Error)?.stack ?? error) });
   process.exit(1);
 });

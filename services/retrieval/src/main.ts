@@ -4,7 +4,7 @@
  * Exits 2 on a configuration it cannot start with, 1 when starting fails (database, port).
  */
 import { z } from 'zod';
-import { openDatabase } from '@quire/db';
+import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
 import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
@@ -20,6 +20,11 @@ const EnvSchema = z.object({
   QUIRE_GATEWAY_URL: z.string().url(),
   // Benchmark runs as BullMQ jobs shared by every retrieval process; without it, in process.
   REDIS_URL: z.string().url().optional(),
+  // Deployments sharing one Redis database need their own queue names (better: one Redis database each, redis://host:6379/N).
+  RETRIEVAL_BENCHMARK_QUEUE: z
+    .string()
+    .regex(/^[^:\s]+$/, 'RETRIEVAL_BENCHMARK_QUEUE must be a BullMQ queue name: not empty, no ":" and no spaces')
+    .default('quire-benchmarks'),
   RETRIEVAL_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   RETRIEVAL_HOST: z.string().default('127.0.0.1'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
@@ -37,13 +42,16 @@ async function main(): Promise<void> {
   }
   const env = parsed.data;
   // Migrations belong to whoever owns the schema rollout; a second runner is safe (advisory lock).
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL });
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, migrate: false });
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
   const service = await createRetrievalService({
     db,
     models: createHttpGatewayModels({ baseUrl: env.QUIRE_GATEWAY_URL }),
     logger,
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    queueName: env.RETRIEVAL_BENCHMARK_QUEUE,
     ...(env.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: env.QUIRE_ANSWER_LINK_HOSTS } : {}),
   });
   const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
@@ -56,6 +64,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  logger.error('retrieval failed to start', { err: String((error as Error)?.stack ?? error) });
+  // A refusal the operator can act on (a database role without a privilege the migrations need) is one line; anything else keeps its stack.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.endsWith('_config_invalid')) logger.error('retrieval failed to start', { code, reason: (error as Error).message });
+  else logger.error('retrieval failed to start', { err: String((error as Error)?.stack ?? error) });
   process.exit(1);
 });

@@ -141,6 +141,28 @@ describe('providersFromEnv for every provider', () => {
     expect(() => providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai,mistral' })).toThrow('"mistral", which is not a configured provider');
   });
 
+  it('lets QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK name the env-configured providers that may use a private-network host', () => {
+    const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'http://10.0.0.5:4000/v1', ANTHROPIC_API_KEY: 'a', ANTHROPIC_BASE_URL: 'http://127.0.0.1:4001/v1' };
+    const refused = registryError(() => createModelRegistry(providersFromEnv({ ...env, ANTHROPIC_BASE_URL: undefined })));
+    expect(refused.code).toBe('unsafe_base_url');
+    // The remedy names both the JSON setting and the variable for providers configured by their variables.
+    expect(refused.message).toContain('"allowPrivateNetwork": true');
+    expect(refused.message).toContain('QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK');
+    const loopback = registryError(() => createModelRegistry(providersFromEnv({ ...env, OPENAI_BASE_URL: undefined })));
+    expect(loopback.message).toContain('"allowLoopback": true');
+    expect(loopback.message).toContain('QUIRE_PROVIDERS_ALLOW_LOOPBACK');
+    const allowed = providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK: 'openai , anthropic' });
+    expect(allowed.openai).toMatchObject({ allowPrivateNetwork: true });
+    expect(allowed.anthropic).toMatchObject({ allowPrivateNetwork: true });
+    expect(allowed.openai).not.toHaveProperty('allowLoopback');
+    expect(createModelRegistry(allowed).providers()).toHaveLength(2);
+    // Loopback alone does not admit a private address.
+    expect(registryError(() => createModelRegistry(providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_LOOPBACK: 'openai,anthropic' }))).code).toBe('unsafe_base_url');
+    expect(() => providersFromEnv({ ...env, QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK: 'openai,mistral' })).toThrow(
+      'QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK names "mistral", which is not a configured provider',
+    );
+  });
+
   it('needs both Azure variables, and names the missing ones when a provider is used', () => {
     expect(providersFromEnv({ AZURE_OPENAI_API_KEY: 'az' })).toEqual({});
     expect(providersFromEnv({ DASHSCOPE_API_KEY: 'q', DASHSCOPE_BASE_URL: 'https://dashscope.aliyuncs.com/compatible-mode/v1' }).qwen).toEqual({

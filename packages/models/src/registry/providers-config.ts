@@ -168,23 +168,26 @@ export function providersFromEnv(env: Record<string, string | undefined> = proce
     const built = entry.build(entry.key ? nonEmpty(env[entry.key]) : undefined, entry.baseURL ? nonEmpty(env[entry.baseURL]) : undefined, env);
     if (built) config[name] = built;
   }
-  allowLoopbackFromEnv(config, nonEmpty(env.QUIRE_PROVIDERS_ALLOW_LOOPBACK));
+  allowFromEnv(config, 'QUIRE_PROVIDERS_ALLOW_LOOPBACK', 'allowLoopback', nonEmpty(env.QUIRE_PROVIDERS_ALLOW_LOOPBACK));
+  allowFromEnv(config, 'QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK', 'allowPrivateNetwork', nonEmpty(env.QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK));
   return parseProvidersConfig(config, 'environment variables');
 }
 
 /**
  * `QUIRE_PROVIDERS_ALLOW_LOOPBACK=openai,anthropic` lets those providers' base URLs point at this
- * host (a local proxy or fake in development): the explicit form of `"allowLoopback": true` for
- * providers configured by their environment variables.
+ * host (a local proxy or fake in development), and `QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK=openai`
+ * at loopback, private and link-local hosts (a proxy or model server on the deployment's network):
+ * the explicit forms of `"allowLoopback": true` and `"allowPrivateNetwork": true` for providers
+ * configured by their environment variables (or by QUIRE_PROVIDERS_JSON).
  */
-function allowLoopbackFromEnv(config: Record<string, unknown>, list: string | undefined): void {
+function allowFromEnv(config: Record<string, unknown>, variable: string, flag: 'allowLoopback' | 'allowPrivateNetwork', list: string | undefined): void {
   if (!list) return;
   for (const name of list.split(',').map((n) => n.trim()).filter(Boolean)) {
     const entry = config[name];
     if (typeof entry !== 'object' || entry === null) {
-      throw new RegistryError('invalid_provider_config', `QUIRE_PROVIDERS_ALLOW_LOOPBACK names "${name}", which is not a configured provider.`);
+      throw new RegistryError('invalid_provider_config', `${variable} names "${name}", which is not a configured provider.`);
     }
-    config[name] = { ...entry, allowLoopback: true };
+    config[name] = { ...entry, [flag]: true };
   }
 }
 

@@ -58,8 +58,14 @@ function check(raw: string, address: string, hostClass: HostClass, policy: BaseU
 
 function refusalReason(address: string, hostClass: HostClass): string {
   if (hostClass === 'metadata') return `${address} is a cloud metadata endpoint`;
-  const flag = hostClass === 'loopback' ? '"allowLoopback": true (or "allowPrivateNetwork": true)' : '"allowPrivateNetwork": true';
-  return `${address} is a ${hostClass} address; set ${flag} on this provider if it is a self-hosted server`;
+  // Both remedies: the JSON flag for QUIRE_PROVIDERS_JSON entries, the variable for providers set by their own variables.
+  const [flag, variable] = hostClass === 'loopback'
+    ? ['"allowLoopback": true (or "allowPrivateNetwork": true)', 'QUIRE_PROVIDERS_ALLOW_LOOPBACK']
+    : ['"allowPrivateNetwork": true', 'QUIRE_PROVIDERS_ALLOW_PRIVATE_NETWORK'];
+  return (
+    `${address} is a ${hostClass} address; if this provider is a self-hosted server, set ${flag} in its QUIRE_PROVIDERS_JSON settings, ` +
+    `or for a provider configured by its own variables name it in ${variable} (e.g. ${variable}=openai for OPENAI_BASE_URL)`
+  );
 }
 
 /** The per-address check for connections made under `policy`: a reason to refuse, or undefined. */
