@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   provider_network_error: { status: 502, type: 'upstream_error' },
   provider_bad_response: { status: 502, type: 'upstream_error' },
   service_unavailable: { status: 503, type: 'server_error' },
+  // Ingestion holds uploads in memory: the process's budget for them is taken (QUIRE_INGEST_UPLOAD_MEMORY_MB); retry after `retry-after`.
+  uploads_busy: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
   // Governance (API keys, permissions, budgets, rate limits).
   invalid_api_key: { status: 401, type: 'authentication_error' },

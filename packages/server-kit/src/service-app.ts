@@ -115,6 +115,11 @@ export interface ServiceAppOptions {
   /** Resolves when the service's dependencies (database, queue) answer; throws otherwise. */
   ready: () => Promise<void>;
   jsonLimit?: string;
+  /**
+   * Runs after the identity check and before any body is read: where a route that holds bodies in
+   * memory reserves room for one (ingestion's upload memory), since JSON is parsed ahead of routes.
+   */
+  beforeBody?: RequestHandler;
   /** Parse JSON bodies for every route (default true); the gateway parses only where it must. */
   json?: boolean;
 }
@@ -166,6 +171,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       }
     });
   }
+  if (options.beforeBody) app.use(options.beforeBody);
   if (options.json !== false) app.use(express.json({ limit: options.jsonLimit ?? '25mb' }), unreadBodyGuard());
   return app;
 }

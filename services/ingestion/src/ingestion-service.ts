@@ -10,11 +10,12 @@ import { createReconciler } from './jobs/reconciler.js';
 import type { PriceBook } from '@quire/models';
 import { createProviderLimiter, createRedisProviderLimiter } from './embed/provider-semaphore.js';
 import { createGraphMaintainer } from './index/graph-maintainer.js';
-import { resolveLimits, type IngestionLimits } from './limits.js';
+import { JSON_BODY_MAX_BYTES, resolveLimits, type IngestionLimits } from './limits.js';
 import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
 import { documentRetryRoutes } from './routes/document-retry-routes.js';
-import { documentsRoutes } from './routes/documents-routes.js';
+import { documentsRoutes, uploadMemoryGate } from './routes/documents-routes.js';
+import { createUploadMemory } from './upload/upload-memory.js';
 import { indexVersionsRoutes } from './routes/index-versions-routes.js';
 import { createIndexVersionBuilder } from './versions/index-version-builder.js';
 
@@ -108,6 +109,9 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     ready: async () => {
       await Promise.all([deps.db.query('SELECT 1'), queue.ping()]);
     },
+    // The size the upload memory counts a JSON upload sent without a length at.
+    jsonLimit: String(JSON_BODY_MAX_BYTES),
+    beforeBody: uploadMemoryGate(createUploadMemory(limits, logger)),
   });
   app.use(collectionsRoutes(deps.db, deps.models));
   app.use(documentsRoutes({ db: deps.db, queue, limits, logger, models: deps.models }));

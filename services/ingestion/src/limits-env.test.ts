@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
 
 const MB = 1024 * 1024;
@@ -24,6 +24,7 @@ describe('readIngestionLimitsEnv', () => {
       QUIRE_INGEST_MAX_UPLOAD_MB: '10',
       QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '25.5',
       QUIRE_INGEST_MAX_FILES_PER_UPLOAD: '5',
+      QUIRE_INGEST_UPLOAD_MEMORY_MB: '300',
       QUIRE_INGEST_CONCURRENCY: '3',
       QUIRE_INGEST_ATTEMPTS: '7',
       QUIRE_INGEST_RETRY_BASE_DELAY_MS: '0',
@@ -58,6 +59,7 @@ describe('readIngestionLimitsEnv', () => {
       maxUploadBytes: 10 * MB,
       maxUploadTotalBytes: Math.round(25.5 * MB),
       maxFilesPerUpload: 5,
+      uploadMemoryBytes: 300 * MB,
       concurrency: 3,
       attempts: 7,
       retryBaseDelayMs: 0,
@@ -112,6 +114,20 @@ describe('readIngestionLimitsEnv', () => {
     expect(refusal({ QUIRE_INGEST_MAX_UPLOAD_MB: '200', QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '150' }).message).toBe(
       'Invalid ingestion configuration: QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB must be at least QUIRE_INGEST_MAX_UPLOAD_MB (one file at the limit must fit in an upload)',
     );
+  });
+
+  it('holds four of the largest uploads in upload memory unless set, and refuses less than one upload at the limit', () => {
+    expect(DEFAULT_LIMITS.uploadMemoryBytes).toBe(400 * MB);
+    // Follows a raised upload size; never under four JSON bodies (25 MiB, read before any route).
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '250' }).uploadMemoryBytes).toBe(1000 * MB);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_MAX_UPLOAD_MB: '300' }).uploadMemoryBytes).toBe(1200 * MB);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_MAX_UPLOAD_MB: '1', QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: '2' }).uploadMemoryBytes).toBe(100 * MB);
+    expect(resolveLimits({ maxUploadTotalBytes: 250 * MB }).uploadMemoryBytes).toBe(1000 * MB);
+    expect(readIngestionLimitsEnv({ QUIRE_INGEST_UPLOAD_MEMORY_MB: '100' }).uploadMemoryBytes).toBe(100 * MB);
+    expect(refusal({ QUIRE_INGEST_UPLOAD_MEMORY_MB: '99.5' }).issues).toEqual([
+      'QUIRE_INGEST_UPLOAD_MEMORY_MB must be at least QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB (one upload at the limit must fit in the memory for uploads)',
+    ]);
+    expect(refusal({ QUIRE_INGEST_UPLOAD_MEMORY_MB: 'lots' }).issues).toEqual(['QUIRE_INGEST_UPLOAD_MEMORY_MB must be a positive number of megabytes (got "lots")']);
   });
 
   it.each([

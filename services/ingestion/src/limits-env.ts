@@ -3,7 +3,7 @@
  * and by the all-in-one scripts/start-quire.ts, so both modes are tuned the same way.
  */
 import { z } from 'zod';
-import { DEFAULT_LIMITS, streamsPerTeamDefault, type IngestionLimits } from './limits.js';
+import { DEFAULT_LIMITS, streamsPerTeamDefault, uploadMemoryDefault, type IngestionLimits } from './limits.js';
 
 const MB = 1024 * 1024;
 
@@ -51,6 +51,7 @@ export const IngestionLimitsEnvSchema = z
     INGESTION_MAX_UPLOAD_MB: megabytes('INGESTION_MAX_UPLOAD_MB'),
     QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB: megabytes('QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB'),
     QUIRE_INGEST_MAX_FILES_PER_UPLOAD: integer('QUIRE_INGEST_MAX_FILES_PER_UPLOAD', 1),
+    QUIRE_INGEST_UPLOAD_MEMORY_MB: megabytes('QUIRE_INGEST_UPLOAD_MEMORY_MB'),
     QUIRE_INGEST_CONCURRENCY: integer('QUIRE_INGEST_CONCURRENCY', 1, 64),
     /** Older name of QUIRE_INGEST_CONCURRENCY, still read. */
     INGESTION_CONCURRENCY: integer('INGESTION_CONCURRENCY', 1, 64),
@@ -86,12 +87,15 @@ export const IngestionLimitsEnvSchema = z
   .transform((env): IngestionLimits => {
     const eventsMaxStreams = env.QUIRE_INGEST_EVENTS_MAX_STREAMS ?? DEFAULT_LIMITS.eventsMaxStreams;
     const maxUploadBytes = env.QUIRE_INGEST_MAX_UPLOAD_MB ?? env.INGESTION_MAX_UPLOAD_MB ?? DEFAULT_LIMITS.maxUploadBytes;
+    // Raising only the per-file limit raises the per-upload total with it: one file at the limit must fit.
+    const maxUploadTotalBytes = env.QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB ?? Math.max(DEFAULT_LIMITS.maxUploadTotalBytes, maxUploadBytes);
     return {
       ...DEFAULT_LIMITS,
       maxUploadBytes,
-      // Raising only the per-file limit raises the per-upload total with it: one file at the limit must fit.
-      maxUploadTotalBytes: env.QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB ?? Math.max(DEFAULT_LIMITS.maxUploadTotalBytes, maxUploadBytes),
+      maxUploadTotalBytes,
       maxFilesPerUpload: env.QUIRE_INGEST_MAX_FILES_PER_UPLOAD ?? DEFAULT_LIMITS.maxFilesPerUpload,
+      // Follows a raised upload size unless set, so that a few uploads at the new size still fit at once.
+      uploadMemoryBytes: env.QUIRE_INGEST_UPLOAD_MEMORY_MB ?? uploadMemoryDefault(maxUploadTotalBytes),
       concurrency: env.QUIRE_INGEST_CONCURRENCY ?? env.INGESTION_CONCURRENCY ?? DEFAULT_LIMITS.concurrency,
       attempts: env.QUIRE_INGEST_ATTEMPTS ?? DEFAULT_LIMITS.attempts,
       retryBaseDelayMs: env.QUIRE_INGEST_RETRY_BASE_DELAY_MS ?? DEFAULT_LIMITS.retryBaseDelayMs,
@@ -127,6 +131,10 @@ export const IngestionLimitsEnvSchema = z
   .superRefine((limits, ctx) => {
     if (limits.maxUploadTotalBytes < limits.maxUploadBytes) {
       ctx.addIssue({ code: 'custom', message: 'QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB must be at least QUIRE_INGEST_MAX_UPLOAD_MB (one file at the limit must fit in an upload)' });
+    }
+    // Smaller, every upload between the two sizes would be refused as too large for the memory.
+    if (limits.uploadMemoryBytes < limits.maxUploadTotalBytes) {
+      ctx.addIssue({ code: 'custom', message: 'QUIRE_INGEST_UPLOAD_MEMORY_MB must be at least QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB (one upload at the limit must fit in the memory for uploads)' });
     }
     // Parsing formats other than PDF, and chunking, write no progress: a stale-after time within
     // their budgets would take over a document that is only being parsed or chunked slowly.

@@ -6,6 +6,12 @@ export interface IngestionLimits {
   maxUploadTotalBytes: number;
   maxFilesPerUpload: number;
   /**
+   * Upload bytes one process holds at once, over every upload being received or stored (multipart
+   * files, JSON bodies, fetched URLs): an upload that does not fit waits for others (503
+   * `uploads_busy`), one larger than all of it is refused (413). See upload/upload-memory.ts.
+   */
+  uploadMemoryBytes: number;
+  /**
    * Jobs one process runs at once (in-process runner and BullMQ worker alike). Twice the
    * per-provider embedding cap: a job parses, embeds and indexes its document in turn, so while
    * some jobs parse or index, others keep the provider's calls in flight (the cap still bounds
@@ -110,6 +116,7 @@ export const LIMIT_SETTING = {
   maxUploadBytes: 'QUIRE_INGEST_MAX_UPLOAD_MB',
   maxUploadTotalBytes: 'QUIRE_INGEST_MAX_UPLOAD_TOTAL_MB',
   maxFilesPerUpload: 'QUIRE_INGEST_MAX_FILES_PER_UPLOAD',
+  uploadMemoryBytes: 'QUIRE_INGEST_UPLOAD_MEMORY_MB',
   maxPages: 'QUIRE_INGEST_MAX_PAGES',
   maxExtractedChars: 'QUIRE_INGEST_MAX_EXTRACTED_CHARS',
   maxChunks: 'QUIRE_INGEST_MAX_CHUNKS',
@@ -131,6 +138,20 @@ export function mebibytes(bytes: number): string {
   return bytes < MIB / 10 ? `${bytes} bytes` : `${Math.round((bytes / MIB) * 10) / 10} MiB`;
 }
 
+/**
+ * The largest JSON body the service reads (JSON `{text}` uploads), in bytes. The JSON parser reads
+ * it before any route runs, so a JSON upload sent without a length is counted at this size.
+ */
+export const JSON_BODY_MAX_BYTES = 25 * MIB;
+
+/**
+ * The default upload memory: four uploads of the largest size one may have (multipart files
+ * together, or a JSON body), so a few big uploads at once are received while a burst waits.
+ */
+export function uploadMemoryDefault(maxUploadTotalBytes: number): number {
+  return 4 * Math.max(maxUploadTotalBytes, JSON_BODY_MAX_BYTES);
+}
+
 /** The default team share of the process's progress streams: half, at least one. */
 export function streamsPerTeamDefault(eventsMaxStreams: number): number {
   return Math.max(1, Math.floor(eventsMaxStreams / 2));
@@ -140,6 +161,7 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   maxUploadBytes: 50 * 1024 * 1024,
   maxUploadTotalBytes: 100 * 1024 * 1024,
   maxFilesPerUpload: 20,
+  uploadMemoryBytes: uploadMemoryDefault(100 * 1024 * 1024),
   concurrency: 8,
   attempts: 3,
   retryBaseDelayMs: 1000,
@@ -181,8 +203,17 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   eventsMaxStreamsPerTeam: streamsPerTeamDefault(500),
 };
 
-/** The defaults with `partial` over them; the team's stream share follows a changed process cap unless set. */
+/**
+ * The defaults with `partial` over them; the team's stream share follows a changed process cap, and
+ * the upload memory a changed upload size, unless set.
+ */
 export function resolveLimits(partial: Partial<IngestionLimits> = {}): IngestionLimits {
   const eventsMaxStreams = partial.eventsMaxStreams ?? DEFAULT_LIMITS.eventsMaxStreams;
-  return { ...DEFAULT_LIMITS, ...partial, eventsMaxStreamsPerTeam: partial.eventsMaxStreamsPerTeam ?? streamsPerTeamDefault(eventsMaxStreams) };
+  const maxUploadTotalBytes = partial.maxUploadTotalBytes ?? DEFAULT_LIMITS.maxUploadTotalBytes;
+  return {
+    ...DEFAULT_LIMITS,
+    ...partial,
+    uploadMemoryBytes: partial.uploadMemoryBytes ?? uploadMemoryDefault(maxUploadTotalBytes),
+    eventsMaxStreamsPerTeam: partial.eventsMaxStreamsPerTeam ?? streamsPerTeamDefault(eventsMaxStreams),
+  };
 }

@@ -12,9 +12,24 @@ import { decodeCursor, deleteDocument, findDuplicate, lockUploadHashes, getDocum
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
 import { readUpload } from '../upload/read-upload.js';
+import { uploadHandler, type UploadMemory } from '../upload/upload-memory.js';
 import type { Viewer } from '../repo/access-sql.js';
 import { actingViewer } from './acting-viewer.js';
 import { budgetItemsOf, checkUploadBudget } from './upload-budget.js';
+
+/** Where uploads are sent: the routes below, and the upload memory's gate in front of body parsing. */
+const UPLOAD_PATHS = { create: '/v1/collections/:id/documents', replace: '/v1/documents/:id' } as const;
+
+/**
+ * Takes each upload's room in the upload memory before its body is read. Mounted ahead of the JSON
+ * parser (createServiceApp's `beforeBody`), which reads JSON uploads before any route runs.
+ */
+export function uploadMemoryGate(memory: UploadMemory): Router {
+  const router = exactRouter();
+  router.post(UPLOAD_PATHS.create, memory.reserve);
+  router.put(UPLOAD_PATHS.replace, memory.reserve);
+  return router;
+}
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -143,9 +158,9 @@ export function documentsRoutes(deps: Deps): Router {
   };
 
   router.post(
-    '/v1/collections/:id/documents',
-    handle(async (req, res) => {
-      // Checked before reading the body, so a wrong id costs no upload buffering. Own or write-granted.
+    UPLOAD_PATHS.create,
+    uploadHandler(deps.logger, async (req, res) => {
+      // Checked before reading a multipart body, so a wrong id costs no upload buffering. Own or write-granted.
       const id = String(req.params.id);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'write');
@@ -154,8 +169,8 @@ export function documentsRoutes(deps: Deps): Router {
   );
 
   router.put(
-    '/v1/documents/:id',
-    handle(async (req, res) => {
+    UPLOAD_PATHS.replace,
+    uploadHandler(deps.logger, async (req, res) => {
       const id = String(req.params.id);
       const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
       const doc = await getDocument(db, viewer, id, 'write');

@@ -117,6 +117,37 @@ describe('detectType', () => {
 });
 
 
+describe('detectType reads only the start of a large upload as text', () => {
+  test('it never decodes the whole upload into a string (one more copy of it in the request handler)', () => {
+    const upload = bytes(`Notes\n\n# One\n\nbody\n\n# Two\n\n${'word '.repeat(2_000_000)}`);
+    const decode = TextDecoder.prototype.decode;
+    let largest = 0;
+    TextDecoder.prototype.decode = function (this: InstanceType<typeof TextDecoder>, ...args: Parameters<typeof decode>) {
+      largest = Math.max(largest, (args[0] as ArrayBufferView | undefined)?.byteLength ?? 0);
+      return decode.apply(this, args);
+    };
+    try {
+      expect(detectType(upload, 'notes').mime).toBe('text/markdown');
+      expect(() => detectType(new Uint8Array(upload.length).fill(0x20), 'blank.txt')).toThrow('contains only whitespace');
+    } finally {
+      TextDecoder.prototype.decode = decode;
+    }
+    expect(largest).toBeLessThanOrEqual(400_000);
+  });
+
+  test('whitespace and types past the first pieces read are judged as before', () => {
+    const blank = `\uFEFF${' '.repeat(70_000)}\u3000\n\u00A0${'\t'.repeat(70_000)}\u2029`;
+    expect(codeOf(() => detectType(bytes(blank), 'blank.txt'))).toBe('invalid_request');
+    expect(detectType(bytes(`${' '.repeat(70_000)}\u3000x`), 'late.txt').mime).toBe('text/plain');
+    // Three-byte characters: the checks still see their first 100,000 characters.
+    const wide = `# 标题\n\n${'字'.repeat(99_990)}\n\n## 二\n\n正文\n\n## 三\n\n正文`;
+    expect(detectType(bytes(wide), 'notes').mime).toBe('text/markdown');
+    expect(detectType(bytes(`${'字'.repeat(200_000)}\n`), 'notes').mime).toBe('text/plain');
+    // Invalid UTF-8 anywhere, also far past the start, is still refused.
+    expect(codeOf(() => detectType(new Uint8Array([...bytes('a'.repeat(500_000)), 0xc3, 0x28]), 'late.txt'))).toBe('unsupported_media_type');
+  });
+});
+
 describe('detectType on crafted uploads (it runs in the request handler: a slow pattern blocks every request)', () => {
   // Generous for a busy machine; the patterns this replaced took 16-25 s on the first two uploads.
   const BOUND_MS = 200;

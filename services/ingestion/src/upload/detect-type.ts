@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { AppError } from '@quire/server-kit';
 import { findHeadings } from '../chunk/markdown-headings.js';
 import { parseCsvRecords } from '../parse/csv.js';
@@ -85,6 +86,29 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What decodeUtf8 accepts, checked without making a string of the whole upload. */
+function isUtf8Text(bytes: Uint8Array): boolean {
+  return !bytes.includes(0) && isUtf8(bytes);
+}
+
+// The type checks read at most the first 100,000 characters (looksLikeMarkdown's head): at most 3
+// bytes of UTF-8 each (4 bytes make 2 UTF-16 characters), with room for a BOM and a cut character.
+const HEAD_BYTES = 4 * 100_000;
+
+/** The start of UTF-8 `bytes` as text, enough for the type checks; a character cut at the end is left out. */
+function decodeHead(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes.subarray(0, HEAD_BYTES), { stream: true });
+}
+
+/** Whether UTF-8 `bytes` are only whitespace, as `trim` sees it; decoded a piece at a time, so text stops at its first piece. */
+function isBlank(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder('utf-8');
+  for (let at = 0; at < bytes.length; at += 65_536) {
+    if (decoder.decode(bytes.subarray(at, at + 65_536), { stream: true }).trim() !== '') return false;
+  }
+  return true;
 }
 
 /** A ZIP whose central directory names word/document.xml (OOXML word processing). */
@@ -185,14 +209,16 @@ export function detectType(bytes: Uint8Array, filename?: string | null, declared
   if (bytes.length === 0) throw new AppError('invalid_request', `${name} is empty.`, { param: 'file' });
   if (isPdf(bytes)) return { mime: 'application/pdf' };
   if (isDocx(bytes)) return { mime: DOCX_MIME };
-  if (claimsDocx(filename, declaredMime) && (startsWith(bytes, ZIP_MAGIC) || decodeUtf8(bytes) === undefined)) throw new AppError('unsupported_media_type', notWordMessage(name, bytes));
+  if (claimsDocx(filename, declaredMime) && (startsWith(bytes, ZIP_MAGIC) || !isUtf8Text(bytes))) throw new AppError('unsupported_media_type', notWordMessage(name, bytes));
   const binary = KNOWN_BINARY.find((k) => startsWith(bytes, k.magic));
   if (binary) throw new AppError('unsupported_media_type', `${name} looks like ${binary.what}, which is not supported yet. ${SUPPORTED}`);
-  const text = decodeUtf8(bytes);
-  if (text === undefined) {
+  // Checked and typed without decoding the whole upload: a string of it would be one more copy of
+  // every text upload, held in the request handler (the parser decodes it again anyway).
+  if (!isUtf8Text(bytes)) {
     throw new AppError('unsupported_media_type', `${name} is neither a PDF nor valid UTF-8 text. ${SUPPORTED}`);
   }
-  if (text.trim().length === 0) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
+  if (isBlank(bytes)) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
+  const text = decodeHead(bytes);
   if (looksLikeHtml(text, filename, declaredMime)) return { mime: 'text/html' };
   if (looksLikeCsv(text, filename, declaredMime)) return { mime: 'text/csv' };
   return { mime: looksLikeMarkdown(text, filename, declaredMime) ? 'text/markdown' : 'text/plain' };

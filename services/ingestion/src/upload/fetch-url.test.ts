@@ -33,6 +33,7 @@ describe('fetchUrl', () => {
         const late = setTimeout(() => res.end('late'), 1_000);
         return void res.on('close', () => clearTimeout(late));
       }
+      if (req.url === '/sized.txt') return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' }).end('hello');
       if (req.url?.startsWith('/redirect-to/')) return void res.writeHead(302, { location: decodeURIComponent(req.url.slice('/redirect-to/'.length)) }).end();
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('hello');
@@ -83,6 +84,29 @@ describe('fetchUrl', () => {
     expect(big).toMatchObject({ code: 'payload_too_large', param: 'url', message: "The URL's document is larger than the 3 bytes limit (QUIRE_INGEST_MAX_UPLOAD_MB)." });
     const slow = await fetchUrl(`${base}/slow`, { ...loopback, timeoutMs: 100 }).catch((e: unknown) => e);
     expect(slow).toMatchObject({ code: 'invalid_request', param: 'url', message: 'Fetching the URL took longer than 100 ms (the limit, QUIRE_INGEST_URL_FETCH_TIMEOUT_MS).' });
+  });
+
+  it('tells onBytes the declared size before reading the body, then the bytes so far; what it throws stops the fetch', async () => {
+    const loopback = { ...strict, allowLoopback: true };
+    const seen: number[] = [];
+    const fetched = await fetchUrl(`${base}/sized.txt`, { ...loopback, onBytes: (bytes) => seen.push(bytes) });
+    expect(seen).toEqual([5, 5]);
+    // Without a declared size, only as the bytes come.
+    const chunked: number[] = [];
+    await fetchUrl(`${base}/doc.txt`, { ...loopback, onBytes: (bytes) => chunked.push(bytes) });
+    expect(chunked).toEqual([5]);
+    // Held as received: no second copy of the document.
+    expect(Buffer.isBuffer(fetched.bytes)).toBe(true);
+    const full = new AppError('uploads_busy', 'No room.');
+    const told: number[] = [];
+    const refused = await fetchUrl(`${base}/sized.txt`, {
+      ...loopback,
+      onBytes: (bytes) => {
+        told.push(bytes);
+        throw full;
+      },
+    }).catch((e: unknown) => e);
+    expect([refused, told]).toEqual([full, [5]]);
   });
 
   it('admits localhost only with allowLoopback', async () => {

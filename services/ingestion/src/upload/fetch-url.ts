@@ -31,6 +31,11 @@ export interface FetchUrlOptions {
   timeoutMs: number;
   allowLoopback: boolean;
   maxRedirects?: number;
+  /**
+   * Told the body's size before it is read (when the answer declares it), then the bytes received so
+   * far as they arrive; what it throws stops the fetch and is its error (the upload memory's refusal).
+   */
+  onBytes?: (bytes: number) => void;
 }
 
 /**
@@ -101,24 +106,31 @@ function request(url: URL, options: FetchUrlOptions, deadline: number): Promise<
         reject(new AppError('invalid_request', `Fetching the URL answered HTTP ${status}.`, { param: 'url' }));
         return;
       }
-      const declared = Number(res.headers['content-length'] ?? NaN);
-      if (declared > options.maxBytes) {
+      const stop = (error: unknown) => {
         req.destroy();
-        reject(tooLarge(options.maxBytes));
-        return;
+        reject(error);
+      };
+      const declared = Number(res.headers['content-length'] ?? NaN);
+      if (declared > options.maxBytes) return stop(tooLarge(options.maxBytes));
+      try {
+        if (Number.isSafeInteger(declared)) options.onBytes?.(declared);
+      } catch (error) {
+        return stop(error);
       }
       const parts: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > options.maxBytes) {
-          req.destroy();
-          reject(tooLarge(options.maxBytes));
-          return;
+        if (size > options.maxBytes) return stop(tooLarge(options.maxBytes));
+        try {
+          options.onBytes?.(size);
+        } catch (error) {
+          return stop(error);
         }
         parts.push(chunk);
       });
-      res.on('end', () => resolve({ body: { bytes: new Uint8Array(Buffer.concat(parts)), contentType: res.headers['content-type'] ?? null } }));
+      // Buffer.concat's result is a Uint8Array already; wrapping it would copy the document again.
+      res.on('end', () => resolve({ body: { bytes: Buffer.concat(parts), contentType: res.headers['content-type'] ?? null } }));
       res.on('error', reject);
     });
     req.setTimeout(remaining, () => req.destroy(Object.assign(new Error('timeout'), { code: 'QUIRE_TIMEOUT' })));

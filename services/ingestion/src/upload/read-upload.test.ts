@@ -2,6 +2,7 @@ import { createLogger, createServiceApp, finishServiceApp, handle, listen, type 
 import { resolveLimits } from '../limits.js';
 import { makeZip } from '../testing/docx-fixtures.js';
 import { readUpload } from './read-upload.js';
+import { createUploadMemory } from './upload-memory.js';
 
 const logger = createLogger({ test: 'read-upload' }, 'error');
 const MIB = 1024 * 1024;
@@ -11,7 +12,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   // The service's own app setup (JSON parsing and its guard, error handler) around readUpload alone.
-  const app = createServiceApp({ name: 'read-upload-test', logger, ready: async () => undefined });
+  const app = createServiceApp({ name: 'read-upload-test', logger, ready: async () => undefined, beforeBody: createUploadMemory(limits, logger).reserve });
   app.post(
     '/documents',
     handle(async (req, res) => {

@@ -7,6 +7,7 @@ import { AppError, parseWith } from '@quire/server-kit';
 import { LIMIT_SETTING, mebibytes, type IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
 import { fetchUrl } from './fetch-url.js';
+import { closeAfterAnswer, uploadLease, type UploadLease } from './upload-memory.js';
 
 /** JSON uploads: raw text, or a URL to fetch; either may replace an existing document. */
 const JsonDocumentBodySchema = z
@@ -58,7 +59,7 @@ function multerToAppError(error: unknown, limits: IngestionLimits): unknown {
   const field = error.field ? ` ('${error.field}')` : '';
   switch (error.code) {
     case 'LIMIT_FILE_SIZE':
-      // The rest of the body is not read: the connection closes after the 413.
+      // The rest of the body is dropped, not held, and the connection cut soon after the 413 (closeAfterAnswer).
       return new AppError('payload_too_large', `A file${field} is larger than the ${mebibytes(limits.maxUploadBytes)} limit (${LIMIT_SETTING.maxUploadBytes}).`, { param: 'file' });
     case 'LIMIT_FILE_COUNT':
       return new AppError('invalid_request', `At most ${limits.maxFilesPerUpload} files per upload (${LIMIT_SETTING.maxFilesPerUpload}).`, { param: 'file' });
@@ -95,8 +96,10 @@ function titleFromFilename(filename: string): string {
 /**
  * multer's memory storage, except that a file over the limit fails at once: multer's own storage
  * waits for the whole body before reporting the limit, which for a 1 GB upload means reading 1 GB.
+ * The bytes held are counted in the upload memory as they arrive (room a declared length took
+ * already covers them; a chunked body takes it here).
  */
-function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, onLimit: (error: unknown) => void): multer.StorageEngine {
+function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, lease: UploadLease, onLimit: (error: unknown) => void): multer.StorageEngine {
   let total = 0;
   return {
     _handleFile(_req, file, cb) {
@@ -117,7 +120,16 @@ function boundedMemoryStorage(maxBytes: number, maxTotalBytes: number, onLimit: 
           const error = new AppError('payload_too_large', `The files of one upload together are larger than the ${mebibytes(maxTotalBytes)} limit (${LIMIT_SETTING.maxUploadTotalBytes}).`, { param: 'file' });
           onLimit(error);
           finish(error);
-        } else if (size <= maxBytes) parts.push(d);
+          return;
+        }
+        try {
+          lease.need(total);
+        } catch (error) {
+          onLimit(error);
+          finish(error as Error);
+          return;
+        }
+        if (size <= maxBytes) parts.push(d);
       });
       file.stream.on('limit', () => {
         const error = new multer.MulterError('LIMIT_FILE_SIZE', file.fieldname);
@@ -138,15 +150,15 @@ async function readMultipart(req: Request, res: Response, limits: IngestionLimit
   let refuse: (error: unknown) => void = () => undefined;
   let stopped = false;
   const stop = () => {
-    // Stop reading an oversized or broken body instead of draining it (memory and time stay flat).
-    if (stopped || res.headersSent) return;
+    // Drop the rest of an oversized or broken body and cut the connection soon after the answer,
+    // rather than reading it all (memory and time stay flat).
+    if (stopped) return;
     stopped = true;
-    res.setHeader('connection', 'close');
-    res.once('finish', () => req.socket?.destroy());
+    closeAfterAnswer(req, res);
   };
   const middleware = multer({
     // multer reports the size limit only once the whole body has been read; refuse at the limit.
-    storage: boundedMemoryStorage(limits.maxUploadBytes, limits.maxUploadTotalBytes, (error) => {
+    storage: boundedMemoryStorage(limits.maxUploadBytes, limits.maxUploadTotalBytes, uploadLease(res), (error) => {
       stop();
       refuse(multerToAppError(error, limits));
     }),
@@ -179,11 +191,13 @@ async function readMultipart(req: Request, res: Response, limits: IngestionLimit
   return { items, replaceDocumentId: replace };
 }
 
-async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUpload> {
+async function readJson(req: Request, res: Response, limits: IngestionLimits): Promise<ReadUpload> {
   const body = parseWith(JsonDocumentBodySchema, req.body);
   const replaceDocumentId = body.replace_document_id ?? null;
   if (body.url !== undefined) {
-    const fetched = await fetchUrl(body.url, { maxBytes: limits.maxUploadBytes, timeoutMs: limits.urlFetchTimeoutMs, allowLoopback: limits.allowLoopbackUrls });
+    // The fetched document is held like an uploaded file: counted in the upload memory as it arrives.
+    const lease = uploadLease(res);
+    const fetched = await fetchUrl(body.url, { maxBytes: limits.maxUploadBytes, timeoutMs: limits.urlFetchTimeoutMs, allowLoopback: limits.allowLoopbackUrls, onBytes: (bytes) => lease.need(bytes) });
     const { mime } = detectType(fetched.bytes, fetched.filename, fetched.contentType);
     const metadata = { ...(body.metadata ?? {}), source_url: fetched.finalUrl };
     const title = body.title ?? (fetched.filename ? titleFromFilename(fetched.filename) : fetched.finalUrl);
@@ -192,7 +206,8 @@ async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUplo
   }
   const text = body.text!;
   if (text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });
-  const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
+  // A Buffer is a Uint8Array already: wrapping it in another would copy the text's bytes once more.
+  const bytes = Buffer.from(text, 'utf8');
   return {
     items: [{ bytes, sha256: sha256(bytes), mime: (body.format ? body.format === 'markdown' : looksLikeMarkdown(text)) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, metadata: body.metadata ?? {} }],
     replaceDocumentId,
@@ -202,6 +217,6 @@ async function readJson(req: Request, limits: IngestionLimits): Promise<ReadUplo
 /** Reads either a multipart upload or a JSON `{text}` body; anything else is a 415. */
 export async function readUpload(req: Request, res: Response, limits: IngestionLimits): Promise<ReadUpload> {
   if (req.is('multipart/form-data')) return readMultipart(req, res, limits);
-  if (req.is('application/json')) return readJson(req, limits);
+  if (req.is('application/json')) return readJson(req, res, limits);
   throw new AppError('unsupported_media_type', 'Send documents as multipart/form-data file parts or as JSON {"text": ...} or {"url": ...}.');
 }
