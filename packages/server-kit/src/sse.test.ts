@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen } from './listen.js';
 import { createLogger } from './logger.js';
-import { openSse } from './sse.js';
+import { openSse, type SseStream } from './sse.js';
 
 /**
  * Streams and the server's stop: a live stream that listens for the drain ends at once with its own
@@ -102,4 +102,140 @@ test("a stream of a server listen() did not start never drains (its server's own
   await body;
   expect(draining).toBe(false);
   await new Promise((resolve) => plain.close(resolve));
+});
+
+describe('backpressure: ready()', () => {
+  const servers: http.Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  /**
+   * One SSE response and its client, the client paused from its headers on (it reads nothing until
+   * `read()`): `body` resolves with everything it got once the stream ends.
+   */
+  async function pausedPair(handler?: (sse: SseStream, res: http.ServerResponse) => void) {
+    let opened!: (value: { sse: SseStream; res: http.ServerResponse }) => void;
+    const server = http.createServer((_req, res) => {
+      const sse = openSse(res);
+      handler?.(sse, res);
+      opened({ sse, res });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const serverSide = new Promise<{ sse: SseStream; res: http.ServerResponse }>((resolve) => (opened = resolve));
+    const client = await new Promise<{ req: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
+      const req = http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, (res) => {
+        res.pause();
+        resolve({ req, res });
+      });
+      req.on('error', reject);
+    });
+    let text = '';
+    const body = new Promise<string>((resolve, reject) => {
+      client.res.on('end', () => resolve(text));
+      client.res.on('error', reject);
+    });
+    body.catch(() => undefined);
+    const read = () => {
+      client.res.setEncoding('utf8');
+      client.res.on('data', (chunk: string) => (text += chunk));
+      client.res.resume();
+    };
+    return { ...(await serverSide), client, read, body };
+  }
+
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  /** One event far past any socket buffer: its write cannot be taken whole, whoever reads. */
+  const HUGE = 'x'.repeat(8 * 1024 * 1024);
+
+  test('nothing to wait for while writes are taken; one shared wait once a batch or a write is past the buffer, released by the drain', async () => {
+    const pair = await pausedPair();
+    pair.sse.send({ n: 1 });
+    expect(pair.sse.ready()).toBeUndefined();
+    await nextTurn();
+    expect(pair.sse.ready()).toBeUndefined();
+    pair.sse.send({ huge: HUGE });
+    // Still this turn's batch, not written yet, but already more than the socket takes at once.
+    const wait = pair.sse.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    expect(pair.sse.ready()).toBe(wait);
+    await nextTurn();
+    // Written now, and not taken whole: the same wait holds until the socket drains.
+    expect(pair.sse.ready()).toBe(wait);
+    pair.read();
+    await wait;
+    expect(pair.sse.ready()).toBeUndefined();
+    pair.sse.sendRaw('[DONE]');
+    pair.sse.end();
+    const body = await pair.body;
+    expect(body.length).toBe(`data: {"n":1}\n\ndata: {"huge":"${HUGE}"}\n\ndata: [DONE]\n\n`.length);
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  test('a client that goes away releases the wait, and the stream reads as closed', async () => {
+    const pair = await pausedPair();
+    pair.sse.send({ huge: HUGE });
+    await nextTurn();
+    const wait = pair.sse.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    pair.client.req.destroy();
+    await wait;
+    expect(pair.sse.closed).toBe(true);
+    expect(pair.sse.ready()).toBeUndefined();
+  });
+
+  test.each([
+    ['a network source, 16 events a turn', 16],
+    ['a source with every event at hand', Infinity],
+  ])('a relay loop that waits on it stops pulling while its reader reads nothing, and buffers no more than a socket buffer and a batch (%s)', async (_name, perTurn) => {
+    const EVENTS = 4000;
+    const PIECE = 'lorem ipsum '.repeat(340);
+    let pulled = 0;
+    let ended = false;
+    let maxBuffered = 0;
+    /** Resolves when the loop first waits, or when it ends without having waited. */
+    let stopped!: () => void;
+    const stop = new Promise<void>((resolve) => (stopped = resolve));
+    /** Like a provider's stream: `perTurn` events per network chunk, each chunk in its own turn. */
+    async function* source() {
+      for (let i = 0; i < EVENTS; i++) {
+        if (i % perTurn === 0) await nextTurn();
+        pulled++;
+        yield { i, text: PIECE };
+      }
+    }
+    const pair = await pausedPair((sse, res) => {
+      void (async () => {
+        for await (const event of source()) {
+          if (sse.closed) break;
+          sse.send(event);
+          maxBuffered = Math.max(maxBuffered, res.writableLength);
+          const full = sse.ready();
+          if (full) {
+            stopped();
+            await full;
+          }
+        }
+        sse.sendRaw('[DONE]');
+        sse.end();
+        ended = true;
+        stopped();
+      })();
+    });
+    // The loop comes to wait while the client reads nothing; written regardless, it would run to the end.
+    await stop;
+    expect(ended).toBe(false);
+    expect(pulled).toBeLessThan(EVENTS);
+    pair.read();
+    const events = (await pair.body).split('\n\n').filter(Boolean);
+    expect(events).toHaveLength(EVENTS + 1);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(JSON.parse(events[EVENTS - 1]!.slice('data: '.length)).i).toBe(EVENTS - 1);
+    // Below the socket's mark (16 KiB) before a write, plus a batch held at that mark, plus the event that crossed it.
+    expect(maxBuffered).toBeLessThan(64 * 1024);
+  });
 });

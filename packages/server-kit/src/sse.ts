@@ -12,6 +12,14 @@ export interface SseWriter {
   /** Sends a raw data line such as `[DONE]`. */
   sendRaw(data: string): void;
   end(): void;
+  /**
+   * Undefined while the client keeps up; otherwise a promise that resolves once the response's
+   * socket has drained, or the response closed or ended (check `closed` after it). A loop relaying
+   * another stream waits on it before pulling its next part: not reading upstream is what slows a
+   * provider down to a slow reader's pace, where writing regardless would buffer the whole answer
+   * here. Undefined rather than a resolved promise so the usual case costs no await per event.
+   */
+  ready(): Promise<void> | undefined;
   /** True once the client has gone away. */
   readonly closed: boolean;
   onClose(listener: () => void): void;
@@ -53,12 +61,25 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     if (closed || res.writableEnded) return;
     for (const l of drainListeners) l();
   });
+  // Backpressure, for ready(): set when a write found the socket's buffer past its high-water mark,
+  // cleared by its 'drain'. One waiter serves every caller until then.
+  let backedUp = false;
+  let waiting: { promise: Promise<void>; release: () => void } | undefined;
+  const release = () => {
+    backedUp = false;
+    const w = waiting;
+    waiting = undefined;
+    w?.release();
+  };
+  res.on('drain', release);
   res.on('close', () => {
     stopWatchingDrain();
     if (!res.writableFinished) {
       closed = true;
       for (const l of listeners) l();
     }
+    // A response that closes never drains: its waiter must not wait forever.
+    release();
   });
   // Events sent in the same turn of the event loop (one upstream network chunk's worth) go out as one
   // write: one chunked-encoding frame and one syscall instead of one per event. setImmediate, not
@@ -71,7 +92,9 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
     if (pending === '' || closed) return;
     const text = pending;
     pending = '';
-    res.write(text);
+    // A waiter held by a full batch (see ready()) goes on once the batch is taken.
+    if (res.write(text)) release();
+    else backedUp = true;
   };
   const queue = (text: string) => {
     if (closed) return;
@@ -97,6 +120,18 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
       const text = pending;
       pending = '';
       res.end(text);
+    },
+    ready() {
+      if (closed || res.writableEnded) return undefined;
+      // A turn's batch counts as buffered too: a source that has many events at hand (a large
+      // network chunk, a cached answer) stops at a socket buffer's worth until it is written.
+      if (!backedUp && pending.length < res.writableHighWaterMark) return undefined;
+      if (!waiting) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        waiting = { promise, release: resolve };
+      }
+      return waiting.promise;
     },
     get closed() {
       return closed;

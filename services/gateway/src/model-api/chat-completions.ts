@@ -57,6 +57,10 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
         sse.send(chunk([{ index: 0, delta: { ...extraContentToOpenAI(part.providerMetadata) }, logprobs: null, finish_reason: finishReasonToOpenAI(part.finishReason) }]));
         if (includeUsage) sse.send(chunk([], usageToOpenAI(part.usage)));
       }
+      // Not pulling the next part while the client's socket is full leaves the provider's bytes
+      // unread, so TCP slows the provider to the client's pace instead of this process buffering.
+      const full = sse.ready();
+      if (full) await full;
     }
     sse.sendRaw('[DONE]');
   } catch (error) {

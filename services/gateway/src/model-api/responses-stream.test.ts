@@ -6,7 +6,7 @@ import { streamResponse } from './responses.js';
 /** The events a stream sends, as a client reads them. */
 function recorder(): { sse: SseWriter; events: { type: string; [k: string]: unknown }[] } {
   const events: { type: string; [k: string]: unknown }[] = [];
-  const sse = { send: (data: unknown) => void events.push(data as { type: string }), comment() {}, sendRaw() {}, end() {}, closed: false, onClose() {} } as SseWriter;
+  const sse = { send: (data: unknown) => void events.push(data as { type: string }), comment() {}, sendRaw() {}, end() {}, ready: () => undefined, closed: false, onClose() {} } as SseWriter;
   return { sse, events };
 }
 

@@ -149,6 +149,9 @@ export async function streamResponse(body: ResponsesBody, meta: { id: string; cr
         emit(`response.${status}`, { response: responseObject(body, meta, { status, output, usage: part.usage, incomplete }) });
         finished = true;
       }
+      // As on the chat endpoint: a client whose socket is full is not fed, so the provider is not read.
+      const full = sse.ready();
+      if (full) await full;
     }
     if (!finished && !sse.closed) throw new AppError('provider_bad_response', 'The provider\'s stream ended before its answer was finished.');
   } catch (error) {

@@ -11,8 +11,11 @@ import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citati
 import { SafeMarkdownStream, sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
 import { buildPrompt, estimateTokens, NO_ANSWER, sourceBudgetFor } from './prompt.js';
 
-/** Receives streaming events; absent for a plain JSON answer. */
-export type AnswerEventSink = (event: 'retrieval' | 'delta' | 'citations' | 'usage', data: unknown) => void;
+/**
+ * Receives streaming events; absent for a plain JSON answer. A promise it returns (a slow reader's
+ * socket is full) holds the generation until it resolves: the model's stream is not read meanwhile.
+ */
+export type AnswerEventSink = (event: 'retrieval' | 'delta' | 'citations' | 'usage', data: unknown) => void | Promise<void>;
 
 export interface AnswerInput {
   collection: CollectionForQuery;
@@ -159,7 +162,8 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
           if (timings.first_token === undefined) timings.first_token = since(start);
           const text = safe.push(filter.push(part.text));
           answer += text;
-          if (text) sink('delta', { text });
+          const full = text ? sink('delta', { text }) : undefined;
+          if (full) await full;
         }
         const rest = safe.push(filter.flush()) + safe.flush();
         answer += rest;

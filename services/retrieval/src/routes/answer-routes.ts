@@ -36,7 +36,11 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
       // A caller that goes away stops the generation; the gateway meters what was produced.
       sse.onClose(() => abort.abort());
       try {
-        const result = await answerQuestion(deps, { ...input, sink: (event, data) => sse.send(data, event) });
+        const sink = (event: string, data: unknown) => {
+          sse.send(data, event);
+          return sse.ready();
+        };
+        const result = await answerQuestion(deps, { ...input, sink });
         sse.send({ query_id: queryId, timings_ms: result.timings_ms }, 'done');
       } catch (error) {
         if (sse.closed || isAbort(error, abort.signal)) {

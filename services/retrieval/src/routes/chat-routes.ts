@@ -85,7 +85,9 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         const result = await answerQuestion(deps, {
           ...input,
           sink: (event, data) => {
-            if (event === 'delta') sse.send(chunk({ content: (data as { text: string }).text }, null));
+            if (event !== 'delta') return undefined;
+            sse.send(chunk({ content: (data as { text: string }).text }, null));
+            return sse.ready();
           },
         });
         sse.send(chunk({}, 'stop', { citations: result.citations, query_id: queryId }));

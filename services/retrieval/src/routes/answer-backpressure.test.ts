@@ -1,0 +1,138 @@
+import http from 'node:http';
+import { openTestDatabase, type Db } from '@quire/db';
+import type { Identity } from '@quire/contracts';
+import { emptyUsage, type StreamPartV1 } from '@quire/models';
+import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
+import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
+import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
+import { DIMENSIONS, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+
+/**
+ * A caller that reads a streamed answer slowly must slow the generation down instead of making
+ * retrieval buffer the answer: the pipeline does not read the model's stream while the caller's
+ * socket is full.
+ */
+
+const SECRET = 'test-secret-for-retrieval-0123456789';
+const TEAM: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
+/** 4,000 deltas of 4 KiB: 16 MiB, several times what the socket buffers to a caller take in. */
+const DELTAS = 4000;
+const PIECE = 'lorem ipsum '.repeat(341);
+/** Under the socket's 16 KiB mark, a batch held at that mark, and the event that crossed it; with margin. */
+const BUFFER_BOUND = 128 * 1024;
+
+let db: Db;
+let models: FakeGatewayModels;
+let service: RetrievalService;
+let server: RunningServer;
+let collection: SeededCollection;
+/** The response of the stream being tested, as the service got it. */
+let streamRes: http.ServerResponse | undefined;
+/** Deltas the model's stream has handed over, and whether it handed over all of them. */
+let pulled = 0;
+let exhausted = false;
+
+/** Like a provider's stream over the network: 16 deltas a chunk, each chunk in its own turn. */
+async function* flood(): AsyncIterable<StreamPartV1> {
+  for (let i = 0; i < DELTAS; i++) {
+    if (i % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    pulled++;
+    yield { type: 'text-delta', text: PIECE };
+  }
+  exhausted = true;
+  yield { type: 'finish', finishReason: 'stop', usage: emptyUsage() };
+}
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  models = createFakeGatewayModels(db, DIMENSIONS);
+  const generationModel = models.generationModel;
+  models.generationModel = (name, context) => ({ ...generationModel(name, context), doStream: async () => ({ stream: flood() }) });
+  collection = await seedCollection(db, { teamId: TEAM.team_id, name: 'main', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
+  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
+  server = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url?.startsWith('/v1/collections/')) streamRes = res;
+    service.app(req, res);
+  }, 0);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await service?.stop();
+  await db?.close();
+});
+
+/** Posts `body` and resolves at the response's headers, the caller then reading nothing until `read()`. */
+function openPaused(path: string, body: unknown) {
+  return new Promise<{ read: () => Promise<string> }>((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'x-quire-identity': signIdentity(TEAM, SECRET) };
+    const req = http.request(`${server.url}${path}`, { method: 'POST', headers }, (res) => {
+      res.pause();
+      const read = () =>
+        new Promise<string>((done, fail) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', fail);
+          res.resume();
+        });
+      resolve({ read });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/**
+ * Resolves once the generation is held (the caller's socket is full and the model's stream was not
+ * read for ten polls in a row) or the model's stream was read to its end; meanwhile the response's
+ * buffer is sampled at each poll. The model's stream moves every turn while it is read.
+ */
+async function generationHeldOrDone(): Promise<{ maxBuffered: number }> {
+  let maxBuffered = 0;
+  let last = -1;
+  let still = 0;
+  while (!exhausted && still < 10) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    maxBuffered = Math.max(maxBuffered, streamRes?.writableLength ?? 0);
+    still = streamRes?.writableNeedDrain && pulled === last ? still + 1 : 0;
+    last = pulled;
+  }
+  return { maxBuffered };
+}
+
+const blocks = (text: string) => text.split('\n\n').filter(Boolean);
+
+test.each([
+  {
+    name: 'answer',
+    path: () => `/v1/collections/${collection.collectionId}/answer`,
+    body: { question: 'When is high tide at Port Zephyr?', stream: true },
+    check: (text: string) => {
+      const events = blocks(text).map((b) => ({ event: /^event: (.*)$/m.exec(b)![1], data: /^data: (.*)$/m.exec(b)![1]! }));
+      expect(events.filter((e) => e.event === 'delta').map((e) => JSON.parse(e.data).text).join('')).toBe(PIECE.repeat(DELTAS));
+      expect(events.at(-1)!.event).toBe('done');
+    },
+  },
+  {
+    name: 'kb chat',
+    path: () => `/v1/collections/${collection.collectionId}/chat`,
+    body: { model: 'kb/main', stream: true, messages: [{ role: 'user', content: 'When is high tide at Port Zephyr?' }] },
+    check: (text: string) => {
+      const events = blocks(text).map((b) => b.slice('data: '.length));
+      expect(events.at(-1)).toBe('[DONE]');
+      expect(events.slice(0, -1).map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '').join('')).toBe(PIECE.repeat(DELTAS));
+    },
+  },
+])('$name: a caller that reads nothing holds the generation back, a socket buffer of it is buffered, and it gets it all once it reads', async ({ path, body, check }) => {
+  pulled = 0;
+  exhausted = false;
+  const caller = await openPaused(path(), body);
+  const { maxBuffered } = await generationHeldOrDone();
+  // Held short of the end, with no more than a socket buffer's worth waiting here.
+  expect(exhausted).toBe(false);
+  expect(maxBuffered).toBeLessThan(BUFFER_BOUND);
+
+  check(await caller.read());
+  expect(exhausted).toBe(true);
+});
