@@ -251,6 +251,13 @@ describe('OpenAI-format chat for kb/ models', () => {
     expect(detail.json.rewritten_query).toBe('harbour office mooring fees');
   });
 
+  test('a question over 4,000 characters is refused as /answer refuses it, not cut', async () => {
+    const long = `${'Pasted email text. '.repeat(250)}What are the mooring fees?`;
+    const res = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'user', content: long }] });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'invalid_request', param: 'messages' });
+  });
+
   test('SSE: chat.completion.chunk deltas, citations on the last chunk, then [DONE]', async () => {
     models.reply = () => ['Mooring fees ', 'are paid before noon [1].'];
     const res = await call(`/v1/collections/${harbour.collectionId}/chat`, { model: 'kb/x', stream: true, messages: [{ role: 'user', content: 'mooring fees' }] });

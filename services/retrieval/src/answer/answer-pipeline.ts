@@ -33,8 +33,11 @@ export interface AnswerInput {
 
 /** The model said the sources do not hold the answer (or was not called because nothing was found). */
 export function isNoAnswer(answer: string): boolean {
-  const norm = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
-  return answer.trim() === '' || norm(answer).includes(norm(NO_ANSWER));
+  const norm = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '').trim();
+  // Only an answer that is the refusal: one that opens with it and then answers anyway ("…, but
+  // generally 30 days") is an answer, and counting it as none would hide it from the no-answer rate.
+  const said = norm(answer);
+  return said === '' || said === norm(NO_ANSWER) || (said.startsWith(norm(NO_ANSWER)) && said.length - norm(NO_ANSWER).length < 20);
 }
 
 const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;

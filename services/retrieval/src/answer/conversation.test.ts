@@ -2,6 +2,7 @@ import type { GatewayModels } from '@quire/gateway-client';
 import { emptyUsage, type GenerateOptionsV1, type GenerationModelV1 } from '@quire/models';
 import { HISTORY_CHARS, HISTORY_TURN_CHARS, HISTORY_TURNS, looksLikeQuery, recentHistory, rewriteFollowUp, type Turn } from './conversation.js';
 import { NO_ANSWER } from './prompt.js';
+import { isNoAnswer } from './answer-pipeline.js';
 
 /** Gateway models whose generation model records the prompts it gets; nothing else is called. */
 function recordingModels(prompts: GenerateOptionsV1[]): GatewayModels {
@@ -59,5 +60,15 @@ describe('a rewrite that is not a query', () => {
     expect(looksLikeQuery("I don't know which city you mean.")).toBe(false);
     expect(looksLikeQuery('')).toBe(false);
     expect(looksLikeQuery('x'.repeat(1001))).toBe(false);
+  });
+});
+
+describe('what counts as no answer', () => {
+  test('the refusal alone, not a refusal followed by an answer anyway', () => {
+    expect(isNoAnswer(NO_ANSWER)).toBe(true);
+    expect(isNoAnswer(`${NO_ANSWER} [1]`)).toBe(true);
+    expect(isNoAnswer('')).toBe(true);
+    expect(isNoAnswer(`${NO_ANSWER.slice(0, -1)}, but generally companies give 30 days of leave.`)).toBe(false);
+    expect(isNoAnswer('Mooring fees are paid at the office [1].')).toBe(false);
   });
 });

@@ -46,7 +46,11 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         .map((m) => ({ role: m.role as 'user' | 'assistant', content: text(m.content) }));
       const last = turns.at(-1);
       if (!last || last.role !== 'user' || !last.content.trim()) throw new AppError('invalid_request', 'The last message must be a user message with text.', { param: 'messages' });
-      const answerBody = parseWith(AnswerBodySchema, { question: last.content.slice(0, 4000) });
+      // Refused when too long, as /answer refuses it: cutting it kept the start of a pasted text and lost the question after it.
+      if (last.content.length > 4000) {
+        throw new AppError('invalid_request', `The last user message is ${last.content.length} characters; a knowledge-base question may have at most 4000.`, { param: 'messages' });
+      }
+      const answerBody = parseWith(AnswerBodySchema, { question: last.content });
       const queryId = randomUUID();
       const abort = new AbortController();
       const id = `chatcmpl-${queryId.replace(/-/g, '')}`;
