@@ -233,7 +233,11 @@ describe('conversations and multi-collection answers', () => {
 
 describe('OpenAI-format chat for kb/ models', () => {
   test('JSON: the answer in choices[0].message with citations beside it; history rewrites the question', async () => {
-    models.reply = (options) => ((options.messages[0]!.content as string).startsWith('Rewrite') ? ['harbour office mooring fees'] : ['Mooring fees are paid at the harbour office before noon [1].']);
+    const prompts: string[][] = [];
+    models.reply = (options) => {
+      prompts.push(options.messages.map((m) => m.content as string));
+      return (options.messages[0]!.content as string).startsWith('Rewrite') ? ['harbour office mooring fees'] : ['Mooring fees are paid at the harbour office before noon [1].'];
+    };
     const res = await call(`/v1/collections/harbour/chat`, {
       model: 'kb/harbour',
       messages: [
@@ -249,6 +253,10 @@ describe('OpenAI-format chat for kb/ models', () => {
     expect(res.json.choices[0].message.citations[0].document_title).toBe('Harbour Guide');
     const detail = await call(`/v1/queries/${res.json.query_id}`);
     expect(detail.json.rewritten_query).toBe('harbour office mooring fees');
+    // The answering prompt: the caller's system message after the rules, the user's own words with the rewrite beside them.
+    const [system, user] = prompts.at(-1)!;
+    expect(system).toContain('<caller_instructions>\nbe brief\n</caller_instructions>');
+    expect(user).toContain('Question: and the fees?\n(The same question on its own, rewritten from the conversation: harbour office mooring fees)');
   });
 
   test('a question over 4,000 characters is refused as /answer refuses it, not cut', async () => {
@@ -256,6 +264,9 @@ describe('OpenAI-format chat for kb/ models', () => {
     const res = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'user', content: long }] });
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: 'invalid_request', param: 'messages' });
+    const instructions = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'system', content: 'x'.repeat(2001) }, { role: 'user', content: 'fees?' }] });
+    expect(instructions.status).toBe(400);
+    expect(instructions.json.error.message).toContain('at most 2000');
   });
 
   test('SSE: chat.completion.chunk deltas, citations on the last chunk, then [DONE]', async () => {

@@ -29,6 +29,8 @@ export interface AnswerInput {
   sink?: AnswerEventSink;
   /** History carried by the caller (OpenAI messages): used for the rewrite, nothing is stored. */
   history?: Turn[];
+  /** The caller's own instructions (a chat request's system messages), at most INSTRUCTIONS_MAX characters. */
+  instructions?: string;
 }
 
 /** The model said the sources do not hold the answer (or was not called because nothing was found). */
@@ -126,7 +128,10 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     for (const key of ['embed', 'search', 'rerank'] as const) if (search.timings[key] !== undefined) timings[key] = search.timings[key]!;
     models = { ...models, ...search.models };
     trace = search.trace;
-    const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, question));
+    const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, `${body.question} ${question} ${input.instructions ?? ''}`), {
+      asked: body.question,
+      ...(input.instructions ? { instructions: input.instructions } : {}),
+    });
     sources = prompt.sources;
     promptTokens = prompt.messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0);
     const policy: LinkPolicy = { sourceUrls: urlsIn(sources.map((x) => x.text)), allowedHosts: deps.answerLinkHosts ?? [] };

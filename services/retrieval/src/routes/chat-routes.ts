@@ -5,6 +5,7 @@ import { AnswerBodySchema } from '@quire/contracts';
 import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import type { Turn } from '../answer/conversation.js';
+import { INSTRUCTIONS_MAX } from '../answer/prompt.js';
 import { findCollectionByIdOrName } from '../collections/collection-repository.js';
 import { isAbort, toAppError } from '../errors.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
@@ -51,6 +52,15 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         throw new AppError('invalid_request', `The last user message is ${last.content.length} characters; a knowledge-base question may have at most 4000.`, { param: 'messages' });
       }
       const answerBody = parseWith(AnswerBodySchema, { question: last.content });
+      // System and developer messages set language, tone and format (the answer's rules stay ours).
+      const instructions = body.messages
+        .filter((m) => m.role === 'system' || m.role === 'developer')
+        .map((m) => text(m.content).trim())
+        .filter(Boolean)
+        .join('\n');
+      if (instructions.length > INSTRUCTIONS_MAX) {
+        throw new AppError('invalid_request', `System messages hold ${instructions.length} characters; a knowledge-base chat takes at most ${INSTRUCTIONS_MAX} of instructions.`, { param: 'messages' });
+      }
       const queryId = randomUUID();
       const abort = new AbortController();
       const id = `chatcmpl-${queryId.replace(/-/g, '')}`;
@@ -61,6 +71,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         identity,
         queryId,
         history: turns.slice(0, -1),
+        ...(instructions ? { instructions } : {}),
         call: { identityToken, traceId, collectionId: collection.id, queryId },
         abortSignal: abort.signal,
       };
