@@ -72,3 +72,18 @@ describe('what counts as no answer', () => {
     expect(isNoAnswer('Mooring fees are paid at the office [1].')).toBe(false);
   });
 });
+
+describe("a kb/ chat's usage", () => {
+  test('counts the chat model\'s tokens, not the embedding or rerank calls of the query', async () => {
+    const { usageTokens } = await import('../routes/chat-routes.js');
+    const usage = {
+      by_stage: {
+        'query-embed': { input_tokens: 11, output_tokens: 0 },
+        rerank: { input_tokens: 400, output_tokens: 0 },
+        rewrite: { input_tokens: 50, output_tokens: 8 },
+        generate: { input_tokens: 864, output_tokens: 40 },
+      },
+    };
+    expect([usageTokens(usage, 'input_tokens'), usageTokens(usage, 'output_tokens')]).toEqual([914, 48]);
+  });
+});

@@ -126,6 +126,9 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
   return router;
 }
 
-function usageTokens(usage: { by_stage: Record<string, { input_tokens: number; output_tokens: number }> }, key: 'input_tokens' | 'output_tokens'): number {
-  return Object.values(usage.by_stage).reduce((n, s) => n + s[key], 0);
+/** The chat model's own calls: what an OpenAI client reads `usage` as (embedding and rerank tokens are in the query's cost, not here). */
+const CHAT_STAGES = ['generate', 'rewrite'];
+
+export function usageTokens(usage: { by_stage: Record<string, { input_tokens: number; output_tokens: number }> }, key: 'input_tokens' | 'output_tokens'): number {
+  return CHAT_STAGES.reduce((n, stage) => n + (usage.by_stage[stage]?.[key] ?? 0), 0);
 }
