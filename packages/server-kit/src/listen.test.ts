@@ -145,3 +145,42 @@ describe('stopOnSignals', () => {
     expect(errors).toEqual(['shutdown failed']);
   });
 });
+
+describe('Expect: 100-continue', () => {
+  /** Sends the head, waits for the first answer line, sends the body only after a 100; resolves with every status line seen. */
+  async function expectContinue(url: string, path: string): Promise<string[]> {
+    const { hostname, port } = new URL(url);
+    const net = await import('node:net');
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let seen = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        seen += chunk;
+        if (seen.startsWith('HTTP/1.1 100') && !seen.includes('\r\n\r\nHTTP') && seen.endsWith('\r\n\r\n')) socket.write('hello');
+      });
+      socket.on('end', () => resolve(seen.split('\r\n').filter((line) => line.startsWith('HTTP/1.1'))));
+      socket.on('error', reject);
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`);
+    });
+  }
+
+  test('is answered when the handler reads the body, never when it refuses without reading', async () => {
+    const app: http.RequestListener = (req, res) => {
+      if (req.url === '/refuse') {
+        res.writeHead(503, { 'content-length': '0' }).end();
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => res.end(body));
+    };
+    const server = await listen(app, 0);
+    try {
+      expect(await expectContinue(server.url, '/read')).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+      expect(await expectContinue(server.url, '/refuse')).toEqual(['HTTP/1.1 503 Service Unavailable']);
+    } finally {
+      await server.close();
+    }
+  });
+});

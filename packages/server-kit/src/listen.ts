@@ -121,6 +121,15 @@ export function listen(app: Express | RequestListener, port: number, host = '127
     });
   });
   server.on('request', app as RequestListener);
+  // `Expect: 100-continue`: Node answers 100 at once unless told otherwise, which invites the body
+  // before a route could refuse it (a full upload budget, a missing key). The 100 goes out when a
+  // handler starts reading the body instead; one that answers without reading never sends it.
+  server.on('checkContinue', (req: http.IncomingMessage, res: ServerResponse) => {
+    req.once('resume', () => {
+      if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    });
+    server.emit('request', req, res);
+  });
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((done) => {
       let deadline: NodeJS.Timeout | undefined;
