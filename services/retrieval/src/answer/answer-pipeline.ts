@@ -34,12 +34,17 @@ export interface AnswerInput {
 }
 
 /** The model said the sources do not hold the answer (or was not called because nothing was found). */
+const norm = (t: string) => t.toLowerCase().replace(/[’']/g, '').replace(/[^a-z ]/g, ' ').replace(/\s+/g, ' ').trim();
+
+/** How models say the refusal when they do not use its exact words (normalised: lower case, no apostrophes). */
+const REFUSALS = [norm(NO_ANSWER), 'i dont know', 'i do not know', 'the sources do not contain', 'the provided sources do not contain', 'the sources dont contain', 'none of the sources', 'i could not find', 'i cannot find', 'i couldnt find'];
+
 export function isNoAnswer(answer: string): boolean {
-  const norm = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '').trim();
-  // Only an answer that is the refusal: one that opens with it and then answers anyway ("…, but
+  // Only an answer that is a refusal: one that opens with it and then answers anyway ("…, but
   // generally 30 days") is an answer, and counting it as none would hide it from the no-answer rate.
   const said = norm(answer);
-  return said === '' || said === norm(NO_ANSWER) || (said.startsWith(norm(NO_ANSWER)) && said.length - norm(NO_ANSWER).length < 20);
+  if (said === '') return true;
+  return REFUSALS.some((r) => said.startsWith(r) && said.length - r.length < 60 && !/\bbut\b/.test(said.slice(r.length)));
 }
 
 const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;

@@ -70,6 +70,11 @@ describe('what counts as no answer', () => {
     expect(isNoAnswer('')).toBe(true);
     expect(isNoAnswer(`${NO_ANSWER.slice(0, -1)}, but generally companies give 30 days of leave.`)).toBe(false);
     expect(isNoAnswer('Mooring fees are paid at the office [1].')).toBe(false);
+    // Paraphrases real models use instead of the exact sentence.
+    expect(isNoAnswer("I don't know.")).toBe(true);
+    expect(isNoAnswer('The sources do not contain this information.')).toBe(true);
+    expect(isNoAnswer("I couldn't find anything about London in the documents.")).toBe(true);
+    expect(isNoAnswer("I don't know the exact figure, but the sources say it is about 30 days [1].")).toBe(false);
   });
 });
 
