@@ -99,10 +99,11 @@ describe('budgets', () => {
     expect([next.status, next.body.error.code]).toEqual([402, 'budget_exceeded']);
     // A call whose worst case fits what is left still goes through.
     expect((await call(gw.url, 'POST', '/v1/chat/completions', chat('primary/gpt-4o-mini', { max_tokens: 5 }), k.auth)).status).toBe(200);
-    // The soft threshold (50 %) alerted once, through the webhook.
+    // The soft threshold (50 %) alerted once, through the webhook, and so did the refusals past it (exhausted).
     await sleep(200);
-    expect(alerts.filter((a) => a.scope_id === k.id)).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ type: 'budget.soft_threshold', scope: 'key', period: 'month', limit_usd: expect.stringMatching(/^0\.15/) });
+    const mine = alerts.filter((a) => a.scope_id === k.id);
+    expect(mine.map((a) => a.type).sort()).toEqual(['budget.exhausted', 'budget.soft_threshold']);
+    expect(mine.find((a) => a.type === 'budget.soft_threshold')).toMatchObject({ scope: 'key', period: 'month', limit_usd: expect.stringMatching(/^0\.15/) });
     const view = await call(gw.url, 'GET', `/v1/budgets?scope=key&scope_id=${k.id}`);
     expect(Number(view.body.data[0].used_usd)).toBeCloseTo(Number(row[0]!.cost_usd) + Number((await db.query<{ c: string }>(`SELECT max(cost_usd)::text AS c FROM usage_ledger WHERE key_id = $1 AND trace_id <> 'bud-stream-1'`, [k.id])).rows[0]!.c), 5);
     const audit = await call(gw.url, 'GET', '/v1/audit?outcome=refused&limit=500');
@@ -116,5 +117,51 @@ describe('budgets', () => {
     await call(gw.url, 'PUT', '/v1/budgets', { scope: 'team', scope_id: 'bud-seed', period: 'day', limit_usd: spent.toFixed(6) });
     const refused = await call(gw.url, 'POST', '/v1/chat/completions', chat('primary/gpt-4o-mini', { max_tokens: 1 }), k.auth);
     expect(refused.status).toBe(402);
+  });
+});
+
+describe('models without a price', () => {
+  const ROUTES = 'routes:\n  chat-mixed:\n    targets: [primary/gpt-4o-mini]\n    downgrade: { whenBudgetUsedAbove: 0.9, targets: [primary/gpt-4o] }\n';
+  const options = () => ({
+    providers: { primary: openai.url },
+    // A self-hosted provider type: its models cost nothing, priced or not.
+    providerConfigs: { vllm: { type: 'vllm' as const, baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true } },
+    prices: { 'primary/gpt-4o-mini': { input: '1', output: '1000' } },
+    routes: ROUTES,
+  });
+  let strict: Harness;
+  let allowing: Harness;
+  beforeAll(async () => {
+    strict = await startHarness(db, options());
+    allowing = await startHarness(db, { ...options(), extra: { governance: { allowUnpriced: true } } });
+  });
+  afterAll(async () => {
+    await strict?.close();
+    await allowing?.close();
+  });
+
+  test('are refused under a budget (403 model_unpriced), called or reachable through a route; without a budget, self-hosted, or allowed, they go through', async () => {
+    const k = await teamKey(strict.url, 'bud-unpriced', 'member');
+    const ask = (gw: Harness, model: string) => call(gw.url, 'POST', '/v1/chat/completions', chat(model, { max_tokens: 5 }), k.auth);
+    expect((await ask(strict, 'primary/gpt-4o')).status).toBe(200);
+
+    expect((await call(strict.url, 'PUT', '/v1/budgets', { scope: 'team', scope_id: 'bud-unpriced', period: 'day', limit_usd: '10' })).status).toBe(201);
+    const refused = await ask(strict, 'primary/gpt-4o');
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'model_unpriced']);
+    expect(refused.body.error.message).toContain('Model "primary/gpt-4o" has no price');
+    expect(refused.body.error.message).toContain('QUIRE_PRICING_JSON');
+    const routed = await ask(strict, 'chat-mixed');
+    expect([routed.status, routed.body.error.code]).toEqual([403, 'model_unpriced']);
+    expect(routed.body.error.message).toContain('"chat-mixed" can call models without a price ("primary/gpt-4o")');
+    expect((await ask(strict, 'primary/gpt-4o-mini')).status).toBe(200);
+    expect((await ask(strict, 'vllm/Qwen/Qwen3-8B')).status).toBe(200);
+    expect((await ask(allowing, 'primary/gpt-4o')).status).toBe(200);
+
+    const audit = await call(strict.url, 'GET', '/v1/audit?outcome=refused&limit=500');
+    const rows = audit.body.data.filter((r: any) => r.code === 'model_unpriced' && r.actor_key_id === k.id);
+    expect(rows.map((r: any) => [r.details.status, r.details.model, r.details.unpriced_models]).sort()).toEqual([
+      [403, 'chat-mixed', ['primary/gpt-4o']],
+      [403, 'primary/gpt-4o', ['primary/gpt-4o']],
+    ]);
   });
 });

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   collection_write_denied: { status: 403, type: 'permission_error' },
   role_not_allowed: { status: 403, type: 'permission_error' },
   budget_exceeded: { status: 402, type: 'insufficient_quota' },
+  // A caller under a budget asked for a model (or a route to one) without a price: its cost could not be counted, so it is refused.
+  model_unpriced: { status: 403, type: 'permission_error' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
   team_not_found: { status: 404, type: 'invalid_request_error' },
   key_not_found: { status: 404, type: 'invalid_request_error' },

@@ -23,6 +23,15 @@ const EnvSchema = z.object({
    * budget applies (default 4096). Reasoning models count their thinking in it: raise it for them.
    */
   QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /**
+   * `true`: callers under a budget may call models without a price, which then count nothing against
+   * it (deployments whose unpriced models are self-hosted and cost nothing). Default `false`: such a
+   * call is refused with 403 `model_unpriced`. Only `true` and `false`: a typo must not open budgets.
+   */
+  QUIRE_BUDGETS_ALLOW_UNPRICED: z
+    .enum(['true', 'false'], { error: 'QUIRE_BUDGETS_ALLOW_UNPRICED must be "true" or "false"' })
+    .default('false')
+    .transform((v) => v === 'true'),
   /** How long a stopping gateway lets requests in progress finish before it cuts them off (default 8 s, under docker-compose's 10 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
 });

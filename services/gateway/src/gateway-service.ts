@@ -26,7 +26,12 @@ import { usageRouter } from './usage/usage-api.js';
 
 export interface GatewayDeps {
   db: Db;
-  catalog: ModelCatalog & ModelResolver & { listModels(): { id: string; owned_by: string }[]; providerNames(): string[] };
+  catalog: ModelCatalog & ModelResolver & {
+    listModels(): { id: string; owned_by: string }[];
+    providerNames(): string[];
+    /** Whether a model's provider is self-hosted (free to budgets when unpriced); absent: none is. */
+    selfHosted?(name: string): boolean;
+  };
   logger: Logger;
   internalSecret: string;
   upstreams: PlatformUpstreams;
@@ -43,7 +48,7 @@ export interface GatewayDeps {
   /** The ledger's write-ahead journal (`journalDir`, normally `$QUIRE_DATA_DIR/ledger-journal`); none: every row is committed before the response. */
   ledger?: LedgerOptions;
   /** API keys, budgets, rate limits: the bootstrap admin key, Redis for shared counters, cache TTL. */
-  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print' | 'defaultMaxOutputTokens'>;
+  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print' | 'defaultMaxOutputTokens' | 'allowUnpriced'>;
 }
 
 function fileRoutes(deps: GatewayDeps): Map<string, Route> {
@@ -69,7 +74,9 @@ export interface GatewayService {
 /** The one public door: the OpenAI-compatible model API, and the platform API forwarded to the services. */
 export function createGatewayService(deps: GatewayDeps): GatewayService {
   const routes = new RouteStore(deps.db, fileRoutes(deps), deps.logger, deps.routesRefreshMs);
-  const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => deps.catalog.costOf(n, u), routes, ...deps.governance });
+  const catalog = deps.catalog;
+  const selfHosted = catalog.selfHosted ? (name: string) => catalog.selfHosted!(name) : undefined;
+  const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => catalog.costOf(n, u), routes, ...(selfHosted ? { selfHosted } : {}), ...deps.governance });
   void governance.ready.catch((error: unknown) => deps.logger.error('governance bootstrap failed', { err: String(error) }));
   const ledger = governance.ledger(deps.db, deps.logger, deps.ledger);
   const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, budget: deps.budgetProbe ?? governance });

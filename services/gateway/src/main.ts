@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
       ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
       ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
+      allowUnpriced: env.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },
     // With a local data folder the ledger journals rows and commits them in the background.
     ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),

@@ -65,3 +65,18 @@ describe('costOf', () => {
     expect(warnings).toEqual(['model has no price; its calls are metered with cost null primary/unpriced-model']);
   });
 });
+
+describe('selfHosted', () => {
+  test("is decided by the configured provider's type, not its name: ollama, tei, vllm and local are; a generic OpenAI-compatible server is not", () => {
+    const registry = createModelRegistry({
+      ollama: { type: 'ollama', baseURL: 'http://127.0.0.1:11434', allowLoopback: true },
+      'my-vllm': { type: 'vllm', baseURL: 'http://127.0.0.1:8000/v1', allowLoopback: true },
+      embed: { type: 'tei', baseURL: 'http://127.0.0.1:8080', allowLoopback: true },
+      vllm: { type: 'openai-compatible', baseURL: 'https://api.example.com/v1', apiKey: 'sk-test' },
+      together: { type: 'together', apiKey: 'sk-test' },
+    });
+    const catalog = createModelCatalog(registry, createPriceBook({}), logger);
+    for (const name of ['ollama/llama3.3', 'my-vllm/Qwen/Qwen3-8B', 'embed/BAAI/bge-m3']) expect([name, catalog.selfHosted(name)]).toEqual([name, true]);
+    for (const name of ['vllm/gpt-4o', 'together/meta-llama/Llama-3-70b', 'local/Xenova/x', 'no-slash', '/x']) expect([name, catalog.selfHosted(name)]).toEqual([name, false]);
+  });
+});

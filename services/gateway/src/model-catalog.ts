@@ -1,4 +1,4 @@
-import { PRICE_CATALOG, parseModelName, type ModelRegistry, type PriceBook, type UsageV1 } from '@quire/models';
+import { OPENAI_COMPATIBLE_PRESETS, PRICE_CATALOG, parseModelName, type ModelRegistry, type PriceBook, type ProviderType, type UsageV1 } from '@quire/models';
 import type { Logger } from '@quire/server-kit';
 import type { ModelCatalog } from './model-service.js';
 
@@ -12,11 +12,18 @@ export interface ModelResolver {
   resolveProblem(name: string): string | null;
 }
 
+/** Provider types that run on the deployment's own hardware (or in process): no per-token bill. */
+function isSelfHostedType(type: ProviderType): boolean {
+  if (type === 'ollama' || type === 'tei' || type === 'local') return true;
+  return Object.hasOwn(OPENAI_COMPATIBLE_PRESETS, type) && OPENAI_COMPATIBLE_PRESETS[type as keyof typeof OPENAI_COMPATIBLE_PRESETS].selfHosted;
+}
+
 /** Joins the provider registry and the price book into what the gateway's model service needs. */
 export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook, logger: Logger, extraModels: string[] = []) {
   const warned = new Set<string>();
   // The registry's providers are fixed once it is built.
   const configured = new Set(registry.providers().map((p) => p.name));
+  const selfHostedProviders = new Set(registry.providers().filter((p) => isSelfHostedType(p.type)).map((p) => p.name));
   return {
     embeddingModel: (name: string) => registry.embeddingModel(name),
     generationModel: (name: string) => registry.generationModel(name),
@@ -41,6 +48,16 @@ export function createModelCatalog(registry: ModelRegistry, priceBook: PriceBook
         logger.warn('model has no price; its calls are metered with cost null', { model: name, reason: cost.warning });
       }
       return null;
+    },
+    /**
+     * Whether `name` is served by a provider of a self-hosted type (Ollama, TEI, vLLM, in-process
+     * `local`), by the configured provider's type, not its name: budgets count such a model as free
+     * when the catalog has no price for it. A generic OpenAI-compatible provider may be anything and
+     * is not one.
+     */
+    selfHosted(name: string): boolean {
+      const slash = name.indexOf('/');
+      return slash > 0 && selfHostedProviders.has(name.slice(0, slash));
     },
     /** The configured providers' names: each serves models the list below may not name. */
     providerNames(): string[] {

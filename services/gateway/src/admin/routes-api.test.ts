@@ -58,7 +58,7 @@ test('targets are checked with the catalog\'s light check, building no model', a
   const ok = await put('light', { targets: ['ok/priced', 'ok/unpriced'] });
   expect(ok.status).toBe(200);
   expect(((await ok.json()) as { warnings: string[] }).warnings).toEqual([
-    'Target "ok/unpriced" has no price: its calls are metered with cost null and count against no budget.',
+    'Target "ok/unpriced" has no price: callers under a budget are refused it (model_unpriced) until it is priced in QUIRE_PRICING_JSON or QUIRE_BUDGETS_ALLOW_UNPRICED=true; other callers\' calls are metered with cost null.',
   ]);
 
   const bad = await put('light', { targets: ['ok/priced'], downgrade: { whenBudgetUsedAbove: 0.5, targets: ['nope/x'] } });
@@ -98,4 +98,21 @@ test('a route change and its audit row commit together: when the row cannot be w
   expect((await fetch(`${server.url}/v1/admin/routes/audited`, { method: 'DELETE' })).status).toBe(200);
   expect(await targetsOf('audited')).toBeUndefined();
   expect(await auditActions('audited')).toEqual(['route.create', 'route.update', 'route.delete']);
+});
+
+test('a route whose retry starts above its cap, or with a target that is not "provider/model", is a 400 that says what to write', async () => {
+  const retry = await put('bad-retry', { targets: ['ok/priced'], retry: { baseDelayMs: 2000, maxDelayMs: 1000 } });
+  expect(retry.status).toBe(400);
+  const retryError = ((await retry.json()) as { error: { code: string; message: string } }).error;
+  expect(retryError.code).toBe('invalid_request');
+  expect(retryError.message).toContain('retry.baseDelayMs: must not be above maxDelayMs (2000 > 1000');
+  // The default base (200) is above a cap of 100 too.
+  expect((await put('bad-retry', { targets: ['ok/priced'], retry: { maxDelayMs: 100 } })).status).toBe(400);
+  expect((await put('bad-retry', { targets: ['ok/priced'], retry: { baseDelayMs: 100, maxDelayMs: 100 } })).status).toBe(200);
+
+  const bare = await put('bare-target', { targets: ['gpt-4o-mini'] });
+  expect(bare.status).toBe(400);
+  const bareError = ((await bare.json()) as { error: { message: string } }).error;
+  expect(bareError.message).toContain('targets.0: "gpt-4o-mini" is not a target: a target is "provider/model"');
+  expect(bareError.message).toContain('or an object with "model"');
 });

@@ -17,13 +17,14 @@ function routeName(raw: string | string[] | undefined): string {
 
 const present = (v: RouteView) => ({ name: v.name, source: v.source, ...v.route, ...(v.updated_at ? { updated_at: v.updated_at, updated_by: v.updated_by } : {}) });
 
-type RoutesCatalog = ModelCatalog & ModelResolver;
+type RoutesCatalog = ModelCatalog & ModelResolver & { selfHosted?(name: string): boolean };
 
 /**
  * A route whose target the registry cannot resolve fails every call routed to it, so it is refused
- * here (400, naming the targets), not found out by callers. A target without a price is allowed:
- * its calls are metered with cost null and never count against a budget, which the answer's
- * `warnings` says.
+ * here (400, naming the targets), not found out by callers. A target without a price is allowed,
+ * with a warning in the answer: callers under a budget are refused it (`model_unpriced`) unless the
+ * gateway allows unpriced models, and other callers' calls are metered with cost null. A
+ * self-hosted provider's model costs nothing and is not warned about.
  */
 function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
   const targets = [
@@ -37,8 +38,10 @@ function checkTargets(catalog: RoutesCatalog, route: Route): string[] {
       details: { targets: bad.map((t) => t.model) },
     });
   }
-  const unpriced = [...new Set(targets.map((t) => t.model))].filter((m) => catalog.costOf(m, { ...emptyUsage(), inputTokens: 1 }) === null);
-  return unpriced.map((m) => `Target "${m}" has no price: its calls are metered with cost null and count against no budget.`);
+  const unpriced = [...new Set(targets.map((t) => t.model))].filter((m) => catalog.costOf(m, { ...emptyUsage(), inputTokens: 1 }) === null && !catalog.selfHosted?.(m));
+  return unpriced.map(
+    (m) => `Target "${m}" has no price: callers under a budget are refused it (model_unpriced) until it is priced in QUIRE_PRICING_JSON or QUIRE_BUDGETS_ALLOW_UNPRICED=true; other callers' calls are metered with cost null.`,
+  );
 }
 
 /**

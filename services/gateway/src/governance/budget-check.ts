@@ -2,8 +2,8 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { emptyUsage } from '@quire/models';
 import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
-import { fromMicros, toMicros } from './budgets.js';
-import { worstCaseMicros } from './cost-estimate.js';
+import { fromNanos, toNanos } from './budgets.js';
+import { worstCase } from './cost-estimate.js';
 import type { Governance } from './governance.js';
 import type { GovernedLocals } from './guards.js';
 
@@ -17,7 +17,8 @@ const BudgetCheckSchema = z.union([
  * `POST /v1/internal/budget-check`: may work estimated up front (an upload's embeddings) start for
  * the identity the service acts for? 200 when it fits what is left of every team and key budget,
  * 402 `budget_exceeded` otherwise; nothing is reserved. `{model, tokens}` is priced like a call
- * (a route at its dearest target). Signed service identities only: API keys get 403.
+ * (a route at its dearest target), and refused like one (403 `model_unpriced`) when a budget applies
+ * and the model has no price. Signed service identities only: API keys get 403.
  */
 export function budgetCheckRouter(gov: Governance): Router {
   const router = exactRouter();
@@ -27,14 +28,16 @@ export function budgetCheckRouter(gov: Governance): Router {
       const locals = res.locals as GovernedLocals;
       if (!locals.internal) throw new AppError('permission_denied', 'This endpoint is for Quire services only.');
       const body = parseWith(BudgetCheckSchema, req.body);
-      let micros: number;
+      let nanos: number;
       if ('estimated_usd' in body) {
-        micros = toMicros(body.estimated_usd);
+        nanos = toNanos(body.estimated_usd);
+        await gov.budgets.check(locals.identity, nanos);
       } else {
-        micros = await worstCaseMicros(body.model, { ...emptyUsage(), inputTokens: body.tokens }, gov.costOf, gov.routes);
+        const cost = await worstCase(body.model, { ...emptyUsage(), inputTokens: body.tokens }, gov.costOf, gov.routes);
+        nanos = cost.nanos;
+        await gov.budgets.check(locals.identity, nanos, gov.unpricedOf(body.model, cost.unpriced));
       }
-      await gov.budgets.check(locals.identity, micros);
-      res.json({ object: 'budget_check', ok: true, estimated_usd: fromMicros(micros) });
+      res.json({ object: 'budget_check', ok: true, estimated_usd: fromNanos(nanos) });
     }),
   );
   return router;

@@ -4,7 +4,7 @@ import type { Identity } from '@quire/contracts';
 import { openTestDatabase } from '@quire/db';
 import { createLogger } from '@quire/server-kit';
 import type { RouteStore } from '../routing/route-store.js';
-import { Budgets, type Reservation } from './budgets.js';
+import { Budgets, fromNanos, toNanos, type Reservation } from './budgets.js';
 import { MemoryCounters, RedisCounters } from './counters.js';
 import { Governance } from './governance.js';
 import type { BudgetRow, GovernanceStore } from './store.js';
@@ -17,21 +17,80 @@ const budget: BudgetRow = {
 const store = {
   budgetsFor: async () => [budget],
   spend: async () => '0.20',
-  claimAlert: async () => false,
+  claimAlert: async () => null,
 } as unknown as GovernanceStore;
+
+const quiet = createLogger({ test: 'budgets' }, 'error');
+
+describe('a model without a price', () => {
+  const gpt4o = { model: 'openai/gpt-4o', unpriced: ['openai/gpt-4o'] };
+
+  test('is refused under a budget (403 model_unpriced), naming the model and how to price it or allow it', async () => {
+    const budgets = new Budgets(store, new MemoryCounters(), quiet);
+    const refusal = budgets.reserve(identity, 0, gpt4o);
+    await expect(refusal).rejects.toMatchObject({ code: 'model_unpriced', status: 403, param: 'model', details: { model: 'openai/gpt-4o', unpriced_models: ['openai/gpt-4o'], budget_id: 'b1' } });
+    const message = await refusal.catch((error: Error) => error.message);
+    expect(message).toContain('Model "openai/gpt-4o" has no price');
+    expect(message).toContain('QUIRE_PRICING_JSON');
+    expect(message).toContain('QUIRE_BUDGETS_ALLOW_UNPRICED=true');
+    // Up-front checks (an upload's embeddings) are refused the same way.
+    await expect(budgets.check(identity, 0, gpt4o)).rejects.toMatchObject({ code: 'model_unpriced' });
+    // A route names the unpriced targets it can reach.
+    await expect(budgets.reserve(identity, 1000, { model: 'chat-default', unpriced: ['openai/gpt-4o', 'openai/o3'] })).rejects.toThrow(
+      '"chat-default" can call models without a price ("openai/gpt-4o", "openai/o3")',
+    );
+    // Nothing unpriced: reserved as before.
+    expect(await budgets.reserve(identity, 1000, { model: 'openai/gpt-4o-mini', unpriced: [] })).toMatchObject({ reserved: 1000 });
+  });
+
+  test('is not refused for callers without a budget', async () => {
+    const budgets = new Budgets({ ...store, budgetsFor: async () => [] } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    expect(await budgets.reserve(identity, 0, gpt4o)).toBeNull();
+    await expect(budgets.check(identity, 0, gpt4o)).resolves.toBeUndefined();
+  });
+});
+
+describe('budget counters', () => {
+  test('count cheap calls at their cost, not each rounded up to a micro-dollar', async () => {
+    const budgets = new Budgets({ ...store, spend: async () => '0' } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    // Twenty embedding calls of $0.00000008 each: $0.0000016, not 20 micro-dollars.
+    for (let i = 0; i < 20; i++) {
+      const r = (await budgets.reserve(identity, toNanos('0.0000001')))!;
+      r.actual = toNanos('0.00000008');
+      await budgets.settle(r);
+    }
+    for (let i = 0; i < 20; i++) await budgets.charge(identity, toNanos('0.00000008'));
+    expect((await budgets.used(budget)).used_usd).toBe('0.000003200');
+  });
+
+  test('are seeded from the ledger in the same unit', async () => {
+    const budgets = new Budgets({ ...store, spend: async () => '0.000001600000' } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    expect((await budgets.used(budget)).used_usd).toBe('0.000001600');
+    expect(toNanos('0.0000000001')).toBe(1);
+    expect(fromNanos(9_000_000_000_000_001)).toBe('9000000.000000001');
+  });
+
+  test('a refusal names a daily or monthly budget', async () => {
+    const day = { ...budget, period: 'day' as const };
+    const budgets = new Budgets({ ...store, budgetsFor: async () => [day] } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    await expect(budgets.reserve(identity, toNanos('0.9'))).rejects.toThrow('The daily budget of team "team-b" ($1) does not cover this request.');
+    const monthly = new Budgets(store, new MemoryCounters(), quiet);
+    await expect(monthly.reserve(identity, toNanos('0.9'))).rejects.toThrow('The monthly budget of team "team-b" ($1) does not cover this request.');
+  });
+});
 
 describe('the budget a route downgrade looks at', () => {
   test("leaves out the asking request's own worst-case reservation, but counts other requests' in flight", async () => {
     const budgets = new Budgets(store, new MemoryCounters(), createLogger({ test: 'budgets' }, 'error'));
     // $0.20 spent; this request reserves a worst case of $0.70 (a large max_tokens): 0.9 of the budget.
-    const own = await budgets.reserve(identity, 700_000);
+    const own = await budgets.reserve(identity, 700_000_000);
     expect(await budgets.usedFraction(identity)).toBeCloseTo(0.9);
     expect(await budgets.usedFraction(identity, own)).toBeCloseTo(0.2);
     // Another request's reservation is money that may really go.
-    await budgets.reserve(identity, 50_000);
+    await budgets.reserve(identity, 50_000_000);
     expect(await budgets.usedFraction(identity, own)).toBeCloseTo(0.25);
     // Once settled, a request's real cost is spend like any other.
-    own!.actual = 300_000;
+    own!.actual = 300_000_000;
     await budgets.settle(own!);
     expect(await budgets.usedFraction(identity, own)).toBeCloseTo(0.55);
   });
@@ -77,22 +136,22 @@ describe('budget counters lost by Redis', () => {
 
   test('are seeded again from the ledger, by a reservation or by a settlement, in the same process', async () => {
     const budgets = new Budgets(ledgerStore, counters, createLogger({ test: 'budgets' }, 'error'));
-    const first = (await budgets.reserve(identity, 100_000))!;
-    first.actual = 300_000;
+    const first = (await budgets.reserve(identity, 100_000_000))!;
+    first.actual = 300_000_000;
     await budgets.settle(first);
     ledger = '0.50';
     expect(await budgets.usedFraction(identity)).toBeCloseTo(0.5);
 
     await restartRedis();
     // Started from zero, the counter would let $0.60 more through a $1 budget with $0.50 spent.
-    await expect(budgets.reserve(identity, 600_000)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    await expect(budgets.reserve(identity, 600_000_000)).rejects.toMatchObject({ code: 'budget_exceeded' });
     expect(await budgets.usedFraction(identity)).toBeCloseTo(0.5);
 
-    const second = (await budgets.reserve(identity, 400_000))!;
+    const second = (await budgets.reserve(identity, 400_000_000))!;
     await restartRedis();
     // Lost between reservation and settlement: the ledger, which has this request's cost, is the value.
     ledger = '0.70';
-    second.actual = 200_000;
+    second.actual = 200_000_000;
     await budgets.settle(second);
     expect(await budgets.usedFraction(identity)).toBeCloseTo(0.7);
   });

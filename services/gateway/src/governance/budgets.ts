@@ -3,16 +3,28 @@ import { AppError, type Logger } from '@quire/server-kit';
 import type { BudgetProbe } from '../routing/budget-probe.js';
 import type { Counters } from './counters.js';
 import type { BudgetRow, GovernanceStore } from './store.js';
-import { postAlert } from './alert-webhook.js';
+import { BudgetAlerts, type AlertSubject } from './budget-alerts.js';
 
-/** Exact decimal USD to integer micro-dollars, rounded up (a reservation never undercounts). */
-export function toMicros(decimal: string | null): number {
+/**
+ * Exact decimal USD to integer nano-dollars, rounded up (a reservation never undercounts). Budgets
+ * count nano-dollars, not micro-dollars: each ledger row is rounded on its own, and a cheap embedding
+ * call ($0.00000008) rounded up to a micro-dollar counted 12.5 times its cost. A list price of at
+ * most three decimals per million tokens is a whole number of nano-dollars per token, so real calls
+ * are counted exactly. Integers stay exact in a double up to 2^53 nano-dollars, about $9M per counter.
+ */
+export function toNanos(decimal: string | null): number {
   if (!decimal) return 0;
   const [whole = '0', frac = ''] = decimal.replace(/^-/, '').split('.');
-  const micros = Number(whole) * 1e6 + Number(frac.slice(0, 6).padEnd(6, '0'));
-  return /[1-9]/.test(frac.slice(6)) ? micros + 1 : micros;
+  const nanos = Number(whole) * 1e9 + Number(frac.slice(0, 9).padEnd(9, '0'));
+  return /[1-9]/.test(frac.slice(9)) ? nanos + 1 : nanos;
 }
-export const fromMicros = (micros: number) => (micros / 1e6).toFixed(6);
+
+/** Integer nano-dollars as exact decimal USD (nine fraction digits, as the ledger shows costs). */
+export function fromNanos(nanos: number): string {
+  const n = BigInt(Math.round(nanos));
+  const digits = (n < 0n ? -n : n).toString().padStart(10, '0');
+  return `${n < 0n ? '-' : ''}${digits.slice(0, -9)}.${digits.slice(-9)}`;
+}
 
 export function periodStart(period: 'day' | 'month', now: number): Date {
   const d = new Date(now);
@@ -20,19 +32,17 @@ export function periodStart(period: 'day' | 'month', now: number): Date {
 }
 const PERIOD_TTL_MS = { day: 2 * 86_400_000, month: 33 * 86_400_000 };
 
-interface Slot {
-  budget: BudgetRow;
-  start: Date;
+interface Slot extends AlertSubject {
+  /** The counter: spent plus reserved nano-dollars this period. */
   key: string;
   limit: number;
-  ttlMs: number;
 }
 
 export interface Reservation {
   identity: Identity;
   slots: Slot[];
   reserved: number;
-  /** Real cost seen so far (ledger rows of this request), micro-dollars. */
+  /** Real cost seen so far (ledger rows of this request), nano-dollars. */
   actual: number;
   tokens: number;
   settled: boolean;
@@ -40,13 +50,43 @@ export interface Reservation {
 
 function slotOf(budget: BudgetRow, now: number): Slot {
   const start = periodStart(budget.period, now);
-  return { budget, start, key: `bud:${budget.id}:${start.getTime()}`, limit: toMicros(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
+  // `budn:` counters hold nano-dollars; the micro-dollar `bud:` counters of earlier versions are not
+  // read (their numbers would count a thousandth) and expire on their own.
+  return { budget, start, key: `budn:${budget.id}:${start.getTime()}`, limit: toNanos(budget.limit_usd), ttlMs: PERIOD_TTL_MS[budget.period] };
 }
 
+const PERIOD_WORD = { day: 'daily', month: 'monthly' } as const;
+const usd = (decimal: string) => `$${decimal.includes('.') ? decimal.replace(/\.?0+$/, '') : decimal}`;
+const budgetName = (b: BudgetRow) => `the ${PERIOD_WORD[b.period]} budget of ${b.scope} "${b.scope_id}" (${usd(b.limit_usd)})`;
+
 function exceeded(s: Slot, used: number): AppError {
-  return new AppError('budget_exceeded', `The ${s.budget.period}ly budget of ${s.budget.scope} "${s.budget.scope_id}" ($${s.budget.limit_usd.replace(/\.?0+$/, '')}) does not cover this request.`, {
-    details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromMicros(used) },
+  const name = budgetName(s.budget);
+  return new AppError('budget_exceeded', `${name[0]!.toUpperCase()}${name.slice(1)} does not cover this request.`, {
+    details: { budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id, period: s.budget.period, limit_usd: s.budget.limit_usd, used_usd: fromNanos(used) },
   });
+}
+
+/** A call's model, and the models it may reach (itself, or a route's targets) that have no price. */
+export interface UnpricedModels {
+  model: string;
+  unpriced: readonly string[];
+}
+
+/**
+ * A budget cannot count what has no price: such a call would be metered with cost null and spend
+ * past the limit unseen (real billed models are left out of the price catalog when their price is
+ * not confirmed). Names the way out for an admin: a price, or the setting for free models.
+ */
+function unpricedRefusal(s: Slot, m: UnpricedModels): AppError {
+  const first = m.unpriced[0]!;
+  const what = m.unpriced.length === 1 && first === m.model ? `Model "${first}" has no price` : `"${m.model}" can call models without a price (${m.unpriced.map((u) => `"${u}"`).join(', ')})`;
+  return new AppError(
+    'model_unpriced',
+    `${what}, so its cost cannot be counted against ${budgetName(s.budget)} and the call is refused. ` +
+      `An admin can price it in QUIRE_PRICING_JSON (e.g. {"${first}": {"input": "0.15", "output": "0.60"}}, USD per million tokens), ` +
+      'or set QUIRE_BUDGETS_ALLOW_UNPRICED=true where unpriced models cost nothing (self-hosted servers).',
+    { param: 'model', details: { model: m.model, unpriced_models: [...m.unpriced], budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id } },
+  );
 }
 
 /** Tries of a reservation whose counter goes missing again right after it was seeded. */
@@ -54,7 +94,7 @@ const SEED_TRIES = 3;
 
 /**
  * Budgets per team and per key, per UTC day or month. The counter of a budget holds spent plus
- * reserved micro-dollars for its period; it is seeded from the ledger (the source of truth) whenever
+ * reserved nano-dollars for its period; it is seeded from the ledger (the source of truth) whenever
  * it does not exist, and otherwise moved only by reservations and settlements, atomically (one
  * event-loop turn in memory, one Lua script in Redis), so concurrent requests can never take more
  * than the limit between them. Counters are never created by a move: a counter that Redis lost
@@ -64,17 +104,19 @@ export class Budgets implements BudgetProbe {
   private readonly cache = new Map<string, { rows: BudgetRow[]; at: number }>();
   /** Seeds in flight, one per counter; removed when done, so nothing here outlives a seed. */
   private readonly seeding = new Map<string, Promise<void>>();
-  private readonly alerted = new Set<string>();
+  private readonly alerts: BudgetAlerts;
   /** Bumped by `invalidate`: rows read across a change are not cached (see Authenticator). */
   private generation = 0;
 
   constructor(
     private readonly store: GovernanceStore,
     private readonly counters: Counters,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.alerts = new BudgetAlerts(store, counters, logger, now);
+  }
 
   invalidate(): void {
     this.generation++;
@@ -109,7 +151,7 @@ export class Budgets implements BudgetProbe {
     if (!p) {
       p = this.store
         .spend(slot.budget.scope, slot.budget.scope_id, slot.start)
-        .then((spent) => this.counters.seed(slot.key, toMicros(spent), slot.ttlMs))
+        .then((spent) => this.counters.seed(slot.key, toNanos(spent), slot.ttlMs))
         .finally(() => this.seeding.delete(slot.key));
       this.seeding.set(slot.key, p);
     }
@@ -125,15 +167,21 @@ export class Budgets implements BudgetProbe {
     return (await this.counters.get(slots.map((s) => s.key))).map((v) => v ?? 0);
   }
 
-  /** Takes the worst-case cost out of every budget that applies, or refuses with 402. */
-  async reserve(identity: Identity, micros: number): Promise<Reservation | null> {
+  /**
+   * Takes the worst-case cost (nano-dollars) out of every budget that applies, or refuses with 402;
+   * null when none applies. Under a budget, a call that may reach a model without a price is refused
+   * (403 `model_unpriced`) unless `unpriced` lists none (the caller leaves it empty when unpriced
+   * models are allowed).
+   */
+  async reserve(identity: Identity, nanos: number, unpriced?: UnpricedModels): Promise<Reservation | null> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return null;
-    const checks = slots.map((s) => ({ key: s.key, amount: micros, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs, mustExist: true }));
+    if (unpriced && unpriced.unpriced.length > 0) throw unpricedRefusal(slots[0]!, unpriced);
+    const checks = slots.map((s) => ({ key: s.key, amount: nanos, mode: 'fit' as const, limit: s.limit, ttlMs: s.ttlMs, mustExist: true }));
     for (let tries = 1; ; tries++) {
       const result = await this.counters.tryAdd(checks);
-      if (result.ok) return { identity, slots, reserved: micros, actual: 0, tokens: 0, settled: false };
-      if (!result.missing) throw exceeded(slots[result.failed]!, result.values[result.failed]!);
+      if (result.ok) return { identity, slots, reserved: nanos, actual: 0, tokens: 0, settled: false };
+      if (!result.missing) throw this.refused(slots[result.failed]!, result.values[result.failed]!, nanos);
       if (tries >= SEED_TRIES) {
         // The counter store is losing keys as fast as they are seeded (Redis evicting or restarting): retryable, not a fault of the request.
         throw new AppError('service_unavailable', 'Budgets cannot be checked right now (their counters keep disappearing); try again shortly.', {
@@ -145,16 +193,25 @@ export class Budgets implements BudgetProbe {
   }
 
   /**
-   * Would `micros` more fit every budget that applies (spent + in flight)? Refuses with 402 like a
-   * reservation would, but takes nothing: for work estimated up front (an upload's embeddings),
-   * whose calls then reserve one by one.
+   * Would `nanos` more fit every budget that applies (spent + in flight)? Refuses with 402 (or 403
+   * for unpriced models) like a reservation would, but takes nothing: for work estimated up front
+   * (an upload's embeddings), whose calls then reserve one by one.
    */
-  async check(identity: Identity, micros: number): Promise<void> {
+  async check(identity: Identity, nanos: number, unpriced?: UnpricedModels): Promise<void> {
     const slots = await this.slots(identity);
     if (slots.length === 0) return;
+    if (unpriced && unpriced.unpriced.length > 0) throw unpricedRefusal(slots[0]!, unpriced);
     const values = await this.values(slots);
-    const failed = slots.findIndex((s, i) => values[i]! + micros > s.limit);
-    if (failed >= 0) throw exceeded(slots[failed]!, values[failed]!);
+    const failed = slots.findIndex((s, i) => values[i]! + nanos > s.limit);
+    if (failed >= 0) throw this.refused(slots[failed]!, values[failed]!, nanos);
+  }
+
+  /** The 402 for a budget that does not cover `requested`; past the soft threshold the budget is spent, and says so once. */
+  private refused(slot: Slot, used: number, requested: number): AppError {
+    if (used >= Number(slot.budget.soft_fraction) * slot.limit) {
+      this.alerts.send('exhausted', slot, { used_usd: fromNanos(used), requested_usd: fromNanos(requested) });
+    }
+    return exceeded(slot, used);
   }
 
   /** Replaces the reservation by the real cost (exactly once). */
@@ -165,10 +222,10 @@ export class Budgets implements BudgetProbe {
   }
 
   /** Spend that came without a reservation (a ledger row after settlement, an unguarded path). */
-  async charge(identity: Identity, micros: number): Promise<void> {
-    if (micros === 0) return;
+  async charge(identity: Identity, nanos: number): Promise<void> {
+    if (nanos === 0) return;
     const slots = await this.slots(identity);
-    if (slots.length > 0) await this.move(slots, micros);
+    if (slots.length > 0) await this.move(slots, nanos);
   }
 
   private async move(slots: Slot[], delta: number): Promise<void> {
@@ -182,27 +239,8 @@ export class Budgets implements BudgetProbe {
     if (missing.length > 0) await Promise.all(missing.map((s) => this.seed(s)));
     slots.forEach((s, i) => {
       const value = values[i];
-      if (value != null && value >= Number(s.budget.soft_fraction) * s.limit) this.alert(s, value);
+      if (value != null && value >= Number(s.budget.soft_fraction) * s.limit) this.alerts.send('soft_threshold', s, { used_usd: fromNanos(value) });
     });
-  }
-
-  /** One alert per budget and period: a log line and a POST to the budget's webhook. */
-  private alert(slot: Slot, used: number): void {
-    const id = `${slot.budget.id}:${slot.start.getTime()}`;
-    if (this.alerted.has(id)) return;
-    // Past periods' ids are dead weight; the database's claim keeps a cleared id from alerting twice.
-    if (this.alerted.size >= 10_000) this.alerted.clear();
-    this.alerted.add(id);
-    void (async () => {
-      if (!(await this.store.claimAlert(slot.budget.id, slot.start))) return;
-      const b = slot.budget;
-      const payload = { type: 'budget.soft_threshold', budget_id: b.id, scope: b.scope, scope_id: b.scope_id, period: b.period, period_start: slot.start.toISOString(), limit_usd: b.limit_usd, used_usd: fromMicros(used), soft_fraction: b.soft_fraction };
-      this.logger.warn('budget soft threshold reached', payload);
-      if (b.alert_webhook) {
-        const res = await postAlert(b.alert_webhook, payload);
-        if (!res.ok) this.logger.warn('budget alert webhook failed', { budget_id: b.id, status: res.status });
-      }
-    })().catch((error: unknown) => this.logger.warn('budget alert failed', { budget_id: slot.budget.id, err: String(error) }));
   }
 
   /**
@@ -222,6 +260,6 @@ export class Budgets implements BudgetProbe {
   async used(budget: BudgetRow): Promise<{ period_start: string; used_usd: string }> {
     const slot = slotOf(budget, this.now());
     const [value] = await this.values([slot]);
-    return { period_start: slot.start.toISOString(), used_usd: fromMicros(value ?? 0) };
+    return { period_start: slot.start.toISOString(), used_usd: fromNanos(value ?? 0) };
   }
 }

@@ -1,5 +1,5 @@
 import { createPriceBook, emptyUsage } from '@quire/models';
-import { toMicros } from './budgets.js';
+import { toNanos } from './budgets.js';
 import { estimateRequest, type CostOf } from './cost-estimate.js';
 import type { RouteStore } from '../routing/route-store.js';
 
@@ -11,7 +11,7 @@ const book = createPriceBook({
 const costOf: CostOf = (name, usage) => book.costOf(name, usage).costUsd;
 const noRoutes = { get: async () => undefined } as unknown as RouteStore;
 
-describe('estimateRequest reserves the exact worst case, rounded up to a micro-dollar', () => {
+describe('estimateRequest reserves the exact worst case, rounded up to a nano-dollar', () => {
   test('matches exact decimal pricing for many token counts, never below it', async () => {
     for (let i = 0; i < 500; i++) {
       const chars = 1 + Math.floor(Math.random() * 200_000);
@@ -19,9 +19,9 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
       for (const model of ['p/cheap', 'p/dear']) {
         const body = { model, messages: [{ role: 'user', content: 'x'.repeat(chars) }], max_tokens: max };
         const estimate = await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes);
-        const exact = toMicros(costOf(model, { ...emptyUsage(), inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens }));
-        expect(estimate.micros).toBeGreaterThanOrEqual(exact);
-        expect(estimate.micros - exact).toBeLessThanOrEqual(1);
+        const exact = toNanos(costOf(model, { ...emptyUsage(), inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens }));
+        expect(estimate.nanos).toBeGreaterThanOrEqual(exact);
+        expect(estimate.nanos - exact).toBeLessThanOrEqual(1);
       }
     }
   });
@@ -49,9 +49,29 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
   test('search units are priced for rerank; an unpriced model reserves nothing', async () => {
     const docs = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
     const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes);
-    expect(rerank.micros).toBe(toMicros(costOf('p/rerank', { ...emptyUsage(), inputTokens: rerank.inputTokens, searchUnits: 3 })));
+    expect(rerank.nanos).toBe(toNanos(costOf('p/rerank', { ...emptyUsage(), inputTokens: rerank.inputTokens, searchUnits: 3 })));
     const unpriced = await estimateRequest({ model: 'p/unknown', input: 'hello' }, '/v1/embeddings', costOf, noRoutes);
-    expect(unpriced.micros).toBe(0);
+    expect(unpriced).toMatchObject({ nanos: 0, unpriced: ['p/unknown'] });
+  });
+
+  test('lists the models without a price that a call can reach: the model, or any target of its route', async () => {
+    const route = { targets: [{ model: 'p/cheap', weight: 1 }, { model: 'p/gpt-4o', weight: 1 }], downgrade: { whenBudgetUsedAbove: 0.5, targets: [{ model: 'p/o3', weight: 1 }, { model: 'p/cheap', weight: 1 }] } };
+    const routes = { get: async (name: string) => (name === 'chat' ? route : undefined) } as unknown as RouteStore;
+    const chat = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 };
+    const routed = await estimateRequest({ model: 'chat', ...chat }, '/v1/chat/completions', costOf, routes);
+    expect(routed.unpriced).toEqual(['p/gpt-4o', 'p/o3']);
+    expect(routed.nanos).toBe((await estimateRequest({ model: 'p/cheap', ...chat }, '/v1/chat/completions', costOf, routes)).nanos);
+    expect((await estimateRequest({ model: 'p/cheap', ...chat }, '/v1/chat/completions', costOf, routes)).unpriced).toEqual([]);
+    // Neither a route nor provider/model: refused as unknown later, not as unpriced.
+    expect((await estimateRequest({ model: 'gpt-4o', ...chat }, '/v1/chat/completions', costOf, routes)).unpriced).toEqual([]);
+  });
+
+  test('a reranker priced per token (no search-unit price) is priced, at its tokens', async () => {
+    const tokenBook = createPriceBook({ 'p/token-rerank': { input: '0.05', output: '0', asOf: 'test', source: 'test' } });
+    const tokenCostOf: CostOf = (name, usage) => tokenBook.costOf(name, usage).costUsd;
+    const rerank = await estimateRequest({ model: 'p/token-rerank', query: 'q', documents: ['a'.repeat(4000)] }, '/v1/rerank', tokenCostOf, noRoutes);
+    expect(rerank.unpriced).toEqual([]);
+    expect(rerank.nanos).toBe(rerank.inputTokens * 50);
   });
 
   test('tool definitions and a response schema are input: they count as much as the same characters in a message', async () => {
@@ -64,6 +84,6 @@ describe('estimateRequest reserves the exact worst case, rounded up to a micro-d
     const extraChars = JSON.stringify(tools).length + JSON.stringify(response_format).length;
     expect(full.inputTokens).toBe(Math.ceil((JSON.stringify(messages).length + extraChars) / 4));
     expect(full.inputTokens - bare.inputTokens).toBeGreaterThanOrEqual(Math.floor(extraChars / 4));
-    expect(full.micros).toBeGreaterThan(bare.micros);
+    expect(full.nanos).toBeGreaterThan(bare.nanos);
   });
 });

@@ -1,6 +1,6 @@
 import { emptyUsage, type UsageV1 } from '@quire/models';
 import type { RouteStore } from '../routing/route-store.js';
-import { toMicros } from './budgets.js';
+import { toNanos } from './budgets.js';
 
 /** Output tokens assumed for a chat call that sets no max_tokens (reserved, then settled to the real count). */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
@@ -10,10 +10,13 @@ export type CostOf = (name: string, usage: UsageV1) => string | null;
 export interface Estimate {
   inputTokens: number;
   outputTokens: number;
-  micros: number;
+  /** The worst case in nano-dollars. */
+  nanos: number;
+  /** The models the call may reach that have no price (their cost is not in `nanos`). */
+  unpriced: string[];
 }
 
-/** A model's price as micro-dollars per token (and per search unit); null when it is not priced. */
+/** A model's price as nano-dollars per token (and per search unit); null when it is not priced. */
 interface Rates {
   input: number;
   output: number;
@@ -36,7 +39,7 @@ function ratesOf(costOf: CostOf, model: string): Rates | null {
   if (rates === undefined) {
     const input = costOf(model, { ...emptyUsage(), inputTokens: PER_MILLION });
     const output = costOf(model, { ...emptyUsage(), outputTokens: PER_MILLION });
-    rates = input === null || output === null ? null : { input: toMicros(input) / PER_MILLION, output: toMicros(output) / PER_MILLION };
+    rates = input === null || output === null ? null : { input: toNanos(input) / PER_MILLION, output: toNanos(output) / PER_MILLION };
     if (byModel.size < 10_000) byModel.set(model, rates);
   }
   return rates;
@@ -50,16 +53,19 @@ function ratesOf(costOf: CostOf, model: string): Rates | null {
 function unitRate(costOf: CostOf, model: string, rates: Rates): number | null {
   if (rates.unit === undefined) {
     const unit = costOf(model, { ...emptyUsage(), searchUnits: PER_MILLION });
-    rates.unit = unit === null ? null : toMicros(unit) / PER_MILLION;
+    rates.unit = unit === null ? null : toNanos(unit) / PER_MILLION;
   }
   return rates.unit;
 }
 
-function estimateMicros(costOf: CostOf, model: string, usage: UsageV1): number {
+/**
+ * Null for a model without a price. A priced model without a search-unit price bills reranks by
+ * tokens (the estimate's search units then cost nothing): it is priced, not free.
+ */
+function estimateNanos(costOf: CostOf, model: string, usage: UsageV1): number | null {
   const rates = ratesOf(costOf, model);
-  if (!rates) return 0;
-  const unit = usage.searchUnits > 0 ? unitRate(costOf, model, rates) : 0;
-  if (unit === null) return 0;
+  if (!rates) return null;
+  const unit = usage.searchUnits > 0 ? (unitRate(costOf, model, rates) ?? 0) : 0;
   return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * unit);
 }
 
@@ -70,7 +76,7 @@ const charsOf = (value: unknown): number => (typeof value === 'string' ? value.l
  * (4 per token, rounded up; tool definitions and a response schema reach the model as input too),
  * output at max_tokens (or a default, which admission then sends as the cap under a budget), priced
  * at the dearest target the name can reach (a route's targets and downgrade targets). An unpriced
- * model reserves nothing: its calls are metered with cost NULL and never count against a budget.
+ * model reserves nothing and is listed in `unpriced`: admission refuses it under a budget.
  */
 export async function estimateRequest(
   body: Record<string, unknown>,
@@ -103,14 +109,24 @@ export async function estimateRequest(
     inputTokens = Math.ceil((charsOf(body.query) + charsOf(body.documents)) / 4);
     usage = { ...emptyUsage(), inputTokens, searchUnits: Math.max(1, Math.ceil(docs / 100)) };
   }
-  return { inputTokens, outputTokens, micros: await worstCaseMicros(model, usage, costOf, routes) };
+  return { inputTokens, outputTokens, ...(await worstCase(model, usage, costOf, routes)) };
 }
 
-/** The dearest target `model` can reach (a route's targets and downgrade targets, or the model itself) for `usage`. */
-export async function worstCaseMicros(model: string, usage: UsageV1, costOf: CostOf, routes: RouteStore): Promise<number> {
+/**
+ * The dearest target `model` can reach (a route's targets and downgrade targets, or the model itself)
+ * for `usage`, in nano-dollars, and the targets that have no price.
+ */
+export async function worstCase(model: string, usage: UsageV1, costOf: CostOf, routes: RouteStore): Promise<{ nanos: number; unpriced: string[] }> {
   const route = model.includes('/') ? undefined : await routes.get(model);
-  const targets = route ? [...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model) : [model];
-  let micros = 0;
-  for (const t of targets) micros = Math.max(micros, estimateMicros(costOf, t, usage));
-  return micros;
+  // Neither `provider/model` nor a route: the call is refused as an unknown model before anything is spent.
+  if (!route && !model.includes('/')) return { nanos: 0, unpriced: [] };
+  const targets = route ? [...new Set([...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model))] : [model];
+  let nanos = 0;
+  const unpriced: string[] = [];
+  for (const t of targets) {
+    const cost = estimateNanos(costOf, t, usage);
+    if (cost === null) unpriced.push(t);
+    else nanos = Math.max(nanos, cost);
+  }
+  return { nanos, unpriced };
 }

@@ -4,7 +4,7 @@ import { AppError, createLogger, type Logger } from '@quire/server-kit';
 /**
  * Integer counters with atomic check-and-add, the one primitive that budgets and rate limits need.
  * In memory for one process; in Redis (a Lua script) when several gateway replicas must share them.
- * Amounts are integers (requests, tokens, micro-dollars) so Redis never rounds.
+ * Amounts are integers (requests, tokens, nano-dollars) so Redis never rounds.
  */
 export interface CounterCheck {
   key: string;

@@ -6,7 +6,7 @@ import type { BudgetProbe } from '../routing/budget-probe.js';
 import type { RouteStore } from '../routing/route-store.js';
 import { AuditLog } from './audit.js';
 import { Authenticator } from './authenticator.js';
-import { Budgets, toMicros, type Reservation } from './budgets.js';
+import { Budgets, toNanos, type Reservation, type UnpricedModels } from './budgets.js';
 import type { CostOf } from './cost-estimate.js';
 import { MemoryCounters, RedisCounters, type Counters } from './counters.js';
 import { hashSecret, newKey, parseKey, redactKey } from './key-format.js';
@@ -33,6 +33,17 @@ export interface GovernanceOptions {
    * (QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS; default DEFAULT_MAX_OUTPUT_TOKENS).
    */
   defaultMaxOutputTokens?: number;
+  /**
+   * Let callers under a budget call models without a price, which then count nothing against it
+   * (QUIRE_BUDGETS_ALLOW_UNPRICED): for deployments whose unpriced models cost nothing. Off, such a
+   * call is refused with `model_unpriced`.
+   */
+  allowUnpriced?: boolean;
+  /**
+   * Whether a model is served by a self-hosted provider (Ollama, TEI, vLLM, in-process `local`):
+   * such a model without a price is free to budgets, not unpriced.
+   */
+  selfHosted?: (model: string) => boolean;
 }
 
 /** Per-request state of a governed model call, found again from the ledger rows it writes. */
@@ -56,6 +67,8 @@ export class Governance implements BudgetProbe {
   readonly audit: AuditLog;
   /** Keyed by the per-request identity object that every ledger entry of the request carries. */
   readonly calls = new WeakMap<Identity, CallState>();
+  /** Prices as budgets see them: the catalog's, and 0 for self-hosted models it does not list. */
+  readonly costOf: CostOf;
 
   constructor(readonly options: GovernanceOptions) {
     const ttl = options.cacheTtlMs ?? 5000;
@@ -65,14 +78,22 @@ export class Governance implements BudgetProbe {
     this.budgets = new Budgets(this.store, this.counters, options.logger, ttl);
     this.rates = new RateLimiter(this.counters);
     this.audit = new AuditLog(options.db, options.logger);
-  }
-
-  get costOf(): CostOf {
-    return this.options.costOf;
+    const { costOf, selfHosted } = options;
+    // One function for the process: estimates cache each model's rates per price function.
+    this.costOf = selfHosted ? (name, usage) => costOf(name, usage) ?? (selfHosted(name) ? '0' : null) : costOf;
   }
 
   get routes(): RouteStore {
     return this.options.routes;
+  }
+
+  /**
+   * What a call to `model` that may reach the `unpriced` models must answer for under a budget:
+   * nothing when the deployment allows unpriced models, or for `kb/<collection>` (answered by
+   * retrieval, whose own model calls come back here and are admitted one by one).
+   */
+  unpricedOf(model: string, unpriced: string[]): UnpricedModels {
+    return { model, unpriced: this.options.allowUnpriced || model.startsWith('kb/') ? [] : unpriced };
   }
 
   /** The route planner's budget probe: the asking request's own reservation is not counted as used. */
@@ -99,16 +120,16 @@ export class Governance implements BudgetProbe {
   }
 
   private observe(entry: LedgerEntry): void {
-    const micros = toMicros(entry.costUsd);
+    const nanos = toNanos(entry.costUsd);
     const tokens = entry.usage.inputTokens + entry.usage.outputTokens;
     const state = this.calls.get(entry.attribution.identity);
     if (state && !state.settled) {
       state.tokens += tokens;
-      if (state.reservation) state.reservation.actual += micros;
+      if (state.reservation) state.reservation.actual += nanos;
       return;
     }
     // A row after the request settled (a stream aborted by its client), or a call nobody reserved for.
-    void this.budgets.charge(entry.attribution.identity, micros).catch((error: unknown) => this.options.logger.error('budget charge failed', { err: String(error) }));
+    void this.budgets.charge(entry.attribution.identity, nanos).catch((error: unknown) => this.options.logger.error('budget charge failed', { err: String(error) }));
   }
 
   /** On first start with no keys: the admin key from QUIRE_ADMIN_KEY, or a new one printed once. */

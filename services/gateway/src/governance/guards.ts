@@ -41,7 +41,11 @@ export interface ModelCaller {
  * the reservation assumed (`defaultMaxOutputTokens`, 4,096 unless set; reasoning models count their
  * thinking in it, so deployments that route to them raise it): without a cap the provider's own default (or
  * none) decides, and one long answer could spend past a hard limit. Callers without a budget, and
- * unpriced models (which never count against one), are sent as they asked.
+ * models that cost nothing, are sent as they asked.
+ *
+ * Under a budget, a model without a price (or a route that can reach one) is refused with
+ * `model_unpriced`: its cost could not be counted, so it would spend past the limit unseen. The
+ * deployment allows such calls with `allowUnpriced` (they then count nothing).
  */
 export async function admitModelCall(
   gov: Governance,
@@ -69,7 +73,7 @@ export async function admitModelCall(
   }
   let reservation: Reservation | null;
   try {
-    reservation = await gov.budgets.reserve(caller.identity, estimate.micros);
+    reservation = await gov.budgets.reserve(caller.identity, estimate.nanos, gov.unpricedOf(model, estimate.unpriced));
   } catch (error) {
     await gov.rates.refund(admission).catch((refundError: unknown) =>
       gov.options.logger.error('rate limit refund failed', { trace_id: caller.traceId, err: String(refundError) }),
@@ -78,10 +82,10 @@ export async function admitModelCall(
   }
   // Only now: the counts in them hold for a request that is served.
   for (const k in admission.headers) setHeader(k, admission.headers[k]!);
-  if (reservation && estimate.micros > 0 && path.endsWith('/chat/completions') && body.max_tokens == null && body.max_completion_tokens == null) {
+  if (reservation && estimate.nanos > 0 && path.endsWith('/chat/completions') && body.max_tokens == null && body.max_completion_tokens == null) {
     body.max_completion_tokens = estimate.outputTokens;
   }
-  if (reservation && estimate.micros > 0 && path.endsWith('/responses') && body.max_output_tokens == null) body.max_output_tokens = estimate.outputTokens;
+  if (reservation && estimate.nanos > 0 && path.endsWith('/responses') && body.max_output_tokens == null) body.max_output_tokens = estimate.outputTokens;
   const identity: Identity = { ...caller.identity };
   const state: CallState = { reservation, tokens: 0, settled: false };
   gov.calls.set(identity, state);

@@ -185,12 +185,26 @@ export class GovernanceStore {
     return r.rows[0] ?? null;
   }
 
+  /**
+   * Creates or replaces a budget. A change of its limit, soft fraction or webhook gives back this
+   * period's alert claim: the alert was about the old numbers, or went to a webhook that is being
+   * replaced (often because it did not work), so it is sent again when the threshold is next crossed.
+   */
   async upsertBudget(b: Pick<BudgetRow, 'scope' | 'scope_id' | 'period' | 'limit_usd' | 'soft_fraction' | 'alert_webhook' | 'updated_by'>, q: Queryable = this.db): Promise<BudgetRow> {
+    // Every part of one statement sees the same snapshot: `old` is the row before the upsert.
     const r = await q.query<BudgetRow>(
-      `INSERT INTO budgets (scope, scope_id, period, limit_usd, soft_fraction, alert_webhook, updated_by) VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6, $7)
-       ON CONFLICT (scope, scope_id, period) DO UPDATE SET limit_usd = EXCLUDED.limit_usd, soft_fraction = EXCLUDED.soft_fraction,
-         alert_webhook = EXCLUDED.alert_webhook, updated_by = EXCLUDED.updated_by, updated_at = now()
-       RETURNING ${BUDGET_COLS}`,
+      `WITH old AS (
+         SELECT id, limit_usd, soft_fraction, alert_webhook FROM budgets WHERE scope = $1 AND scope_id = $2 AND period = $3
+       ), up AS (
+         INSERT INTO budgets (scope, scope_id, period, limit_usd, soft_fraction, alert_webhook, updated_by) VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6, $7)
+         ON CONFLICT (scope, scope_id, period) DO UPDATE SET limit_usd = EXCLUDED.limit_usd, soft_fraction = EXCLUDED.soft_fraction,
+           alert_webhook = EXCLUDED.alert_webhook, updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING *
+       ), reset AS (
+         DELETE FROM budget_alerts a USING old, up
+         WHERE a.budget_id = old.id AND (old.limit_usd, old.soft_fraction, old.alert_webhook) IS DISTINCT FROM (up.limit_usd, up.soft_fraction, up.alert_webhook)
+       )
+       SELECT ${BUDGET_COLS} FROM up`,
       [b.scope, b.scope_id, b.period, b.limit_usd, b.soft_fraction, b.alert_webhook, b.updated_by],
     );
     return r.rows[0]!;
@@ -210,13 +224,25 @@ export class GovernanceStore {
     return r.rows[0]!.s;
   }
 
-  /** True the first time for this budget and period (one alert per period, across processes). */
-  async claimAlert(budgetId: string, periodStart: Date): Promise<boolean> {
-    const r = await this.db.query(
-      `INSERT INTO budget_alerts (budget_id, period_start) VALUES ($1::uuid, $2::timestamptz) ON CONFLICT DO NOTHING RETURNING budget_id`,
+  /**
+   * Claims the soft-threshold alert of this budget and period (one per period, across processes):
+   * the claim's token the first time, null when it is claimed already.
+   */
+  async claimAlert(budgetId: string, periodStart: Date): Promise<string | null> {
+    const r = await this.db.query<{ sent_at: string }>(
+      `INSERT INTO budget_alerts (budget_id, period_start) VALUES ($1::uuid, $2::timestamptz) ON CONFLICT DO NOTHING RETURNING sent_at::text AS sent_at`,
       [budgetId, periodStart.toISOString()],
     );
-    return r.rows.length === 1;
+    return r.rows[0]?.sent_at ?? null;
+  }
+
+  /** Gives back a claim whose alert was not delivered; only that claim (`token`), not one made since by a budget change. */
+  async unclaimAlert(budgetId: string, periodStart: Date, token: string): Promise<void> {
+    await this.db.query(`DELETE FROM budget_alerts WHERE budget_id = $1::uuid AND period_start = $2::timestamptz AND sent_at = $3::timestamptz`, [
+      budgetId,
+      periodStart.toISOString(),
+      token,
+    ]);
   }
 
   /** The owning team of a collection, or null when it does not exist. */

@@ -31,8 +31,16 @@ export const TargetSchema = z
   .strict();
 export type RouteTarget = z.infer<typeof TargetSchema>;
 
-/** A target is written as `provider/model` or as an object with weight and timeouts. */
-const TargetInput = z.union([ModelName.transform((model) => ({ model, weight: 1 })), TargetSchema]);
+const TARGET_FORMS = 'a target is "provider/model" (such as "openai/gpt-4o-mini") or an object with "model" (and "weight", "timeouts")';
+
+/**
+ * A target is written as `provider/model` or as an object with weight and timeouts. Zod reports a
+ * value that is neither as a bare "Invalid input" (a union drops the branches' messages), so the
+ * union says what a target is, naming a string it was given.
+ */
+const TargetInput = z.union([ModelName.transform((model) => ({ model, weight: 1 })), TargetSchema], {
+  error: (issue) => (typeof issue.input === 'string' ? `"${issue.input.slice(0, 100)}" is not a target: ${TARGET_FORMS}` : TARGET_FORMS),
+});
 
 export const RetrySchema = z
   .object({
@@ -41,7 +49,15 @@ export const RetrySchema = z
     baseDelayMs: z.number().int().min(0).max(60_000).default(200),
     maxDelayMs: z.number().int().min(0).max(60_000).default(5_000),
   })
-  .strict();
+  .strict()
+  // Backoff starts at baseDelayMs and is capped at maxDelayMs: a base above the cap would be cut to it on the first retry.
+  .refine((r) => r.baseDelayMs <= r.maxDelayMs, {
+    path: ['baseDelayMs'],
+    error: (issue) => {
+      const r = issue.input as { baseDelayMs: number; maxDelayMs: number };
+      return `must not be above maxDelayMs (${r.baseDelayMs} > ${r.maxDelayMs}; baseDelayMs defaults to 200, maxDelayMs to 5000)`;
+    },
+  });
 export type RouteRetryPolicy = z.infer<typeof RetrySchema>;
 
 export const CircuitBreakerSchema = z
