@@ -48,8 +48,8 @@ const expectInternalError = (res: { status: number; body: any }) => {
   expect(res.body.error).toMatchObject({ code: 'internal_error', request_id: expect.any(String) });
 };
 
-/** Whether the budgets this process enforces let `micros` more through for the member key. */
-const fits = (micros: number) => gov.budgets.check(member, micros).then(() => true, (error: unknown) => (AppError.is(error) && error.code === 'budget_exceeded' ? false : Promise.reject(error)));
+/** Whether the budgets this process enforces let `micros` more through for the member key (budgets count nano-dollars). */
+const fits = (micros: number) => gov.budgets.check(member, micros * 1000).then(() => true, (error: unknown) => (AppError.is(error) && error.code === 'budget_exceeded' ? false : Promise.reject(error)));
 const limits = async () => (await db.query<{ limit_usd: string }>(`SELECT limit_usd::text AS limit_usd FROM budgets WHERE scope_id = 'team-b' ORDER BY id`)).rows.map((r) => Number(r.limit_usd));
 const actions = async (prefix: string) => (await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE action LIKE $1 ORDER BY id`, [`${prefix}%`])).rows.map((r) => r.action);
 
