@@ -10,7 +10,7 @@ import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
 import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
-import { answerLinkHostsSchema, createRetrievalService } from '@quire/retrieval';
+import { answerLinkHostsSchema, createRetrievalService, queryRetentionDaysSchema } from '@quire/retrieval';
 import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
 import { bindPublicPort } from './public-port.js';
 
@@ -40,6 +40,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const ingestionLimits = readIngestionLimitsEnv(env);
   const linkHosts = answerLinkHostsSchema.safeParse(env.QUIRE_ANSWER_LINK_HOSTS);
   if (!linkHosts.success) throw Object.assign(new Error(`Invalid retrieval configuration: ${linkHosts.error.issues.map((i) => i.message).join('; ')}`), { code: 'retrieval_config_invalid' });
+  const retentionDays = queryRetentionDaysSchema.safeParse(env.QUIRE_QUERY_RETENTION_DAYS);
+  if (!retentionDays.success) throw Object.assign(new Error(`Invalid retrieval configuration: ${retentionDays.error.issues.map((i) => i.message).join('; ')}`), { code: 'retrieval_config_invalid' });
   const logger = options.logger ?? createLogger({ app: 'quire' });
   const gatewayLogger = logger.child({ service: 'gateway' });
   // Bound before anything is opened or created: a port in use must stop a first start before it makes
@@ -70,6 +72,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),
     ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
     ...(linkHosts.data ? { answerLinkHosts: linkHosts.data } : {}),
+    ...(retentionDays.data ? { queryRetentionDays: retentionDays.data } : {}),
   });
   const servers: RunningServer[] = [];
   servers.push(await listen(ingestion.app, 0));
@@ -88,6 +91,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
       adminKey: env.QUIRE_ADMIN_KEY || undefined,
       redisUrl,
       ...(gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
+      allowUnpriced: gatewayEnv.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },
   });
   await governance.ready;

@@ -75,13 +75,13 @@ async function main() {
       modelName: 'openai/x',
       texts: chunks.map((c) => c.text),
       hashes,
-      cache: db,
+      cache: { db, teamId: team },
       context: () => ({ identityToken: 't', traceId: 't', purpose: 'ingest-embed' }),
       expectedDimensions: DIMS,
       batchCap: 96,
       onBatch: async () => undefined,
     });
-    const cached = { model: embedded.cached!.model, requestedDimensions: embedded.cached!.requestedDimensions, hashes };
+    const cached = { ...embedded.cached!, hashes };
     await indexChunks(db, { documentId: doc, collectionId: coll, version: 1, chunks, vectors: { indexVersionId: iv, dimensions: DIMS, values: embedded.vectors, cached } });
   }
   const ms = performance.now() - t0;

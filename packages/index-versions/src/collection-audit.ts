@@ -71,3 +71,33 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
   const keys = [...new Set([...Object.keys(after), ...Object.keys(before)])].sort();
   return keys.filter((key) => canonical(before[key]) !== canonical(after[key]));
 }
+
+/** Ingestion writes both: a `DELETE /v1/documents/:id`, and a replacement upload's swap (`PUT /v1/documents/:id`). */
+export type DocumentAuditAction = 'document.delete' | 'document.replace';
+
+export interface DocumentChange {
+  action: DocumentAuditAction;
+  documentId: string;
+  collectionId: string;
+  /** The team that owns the document's collection: not the actor's for a write grant or an organisation admin. */
+  ownerTeamId: string;
+  /**
+   * Ids and counts only (chunks removed and written, the replacement row): never titles, file names,
+   * hashes or text. A content hash would let a reader of the audit log test a guess of the content.
+   */
+  details: Record<string, string | number | null>;
+}
+
+/**
+ * The governance `audit_log` row of a document's deletion or content replacement, written inside the
+ * transaction that made it, like `recordCollectionChange` and with the same rule: the transaction's
+ * last statement. The document's content is gone or replaced once it commits, so the row says who,
+ * when and how much, not what.
+ */
+export async function recordDocumentChange(tx: Queryable, by: CollectionActor, change: DocumentChange): Promise<void> {
+  await tx.query(
+    `INSERT INTO audit_log (request_id, actor_key_id, actor_team_id, action, outcome, target_type, target_id, details)
+     VALUES ($1, $2, $3, $4, 'ok', 'document', $5, $6::jsonb)`,
+    [by.requestId, by.key_id, by.team_id, change.action, change.documentId, JSON.stringify({ ...change.details, collection_id: change.collectionId, owner_team_id: change.ownerTeamId })],
+  );
+}

@@ -148,6 +148,8 @@ export function platformRouter(upstreams: PlatformUpstreams, internalSecret: str
   router.get('/v1/collections/:id/quality', toRetrieval);
   router.all('/v1/queries', toRetrieval);
   router.all('/v1/queries/*rest', toRetrieval);
+  // Conversations are continued through /answer (conversation_id); this deletes one (retrieval checks who may).
+  router.delete('/v1/conversations/:id', toRetrieval);
   router.all('/v1/collections', toIngestion);
   router.all('/v1/collections/*rest', toIngestion);
   router.get('/v1/documents/:id/events', toIngestionLive);

@@ -6,3 +6,4 @@ export { runSearch, type SearchDeps, type SearchInput, type SearchOutcome } from
 export { vectorQuery, vectorSearch, toVectorLiteral } from './search/vector-search.js';
 export type { CollectionForQuery } from './collections/collection-repository.js';
 export { answerLinkHostsSchema } from './answer/link-hosts-env.js';
+export { queryRetentionDaysSchema } from './queries/query-retention.js';

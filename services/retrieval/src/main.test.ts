@@ -58,6 +58,12 @@ test('a benchmark queue name BullMQ would refuse exits 2 naming RETRIEVAL_BENCHM
   expect(parsed(lines)).toEqual([expect.objectContaining({ msg: 'invalid configuration', reason: expect.stringContaining('RETRIEVAL_BENCHMARK_QUEUE') })]);
 });
 
+test('a QUIRE_QUERY_RETENTION_DAYS that is not a whole number of days exits 2 naming it', async () => {
+  const { code, lines } = await runRetrieval({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/quire', QUIRE_QUERY_RETENTION_DAYS: '30d' });
+  expect(code).toBe(2);
+  expect(parsed(lines)).toEqual([expect.objectContaining({ msg: 'invalid configuration', reason: expect.stringContaining('QUIRE_QUERY_RETENTION_DAYS') })]);
+});
+
 test('the first start on an empty database logs the migrations it applied, in one line; a later start logs none', async () => {
   // An empty (unmigrated) database that the child process reaches over the wire.
   const db = await openPGlite();

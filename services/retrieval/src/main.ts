@@ -8,6 +8,7 @@ import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
 import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
+import { queryRetentionDaysSchema } from './queries/query-retention.js';
 import { createRetrievalService } from './retrieval-service.js';
 
 const EnvSchema = z.object({
@@ -30,6 +31,7 @@ const EnvSchema = z.object({
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
   QUIRE_ANSWER_LINK_HOSTS: answerLinkHostsSchema,
+  QUIRE_QUERY_RETENTION_DAYS: queryRetentionDaysSchema,
 });
 
 const logger = createLogger({ service: 'retrieval' });
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     queueName: env.RETRIEVAL_BENCHMARK_QUEUE,
     ...(env.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: env.QUIRE_ANSWER_LINK_HOSTS } : {}),
+    ...(env.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: env.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });
   const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   logger.info('retrieval listening', { url: server.url });

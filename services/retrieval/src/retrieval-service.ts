@@ -5,6 +5,8 @@ import { createServiceApp, finishServiceApp, type Logger } from '@quire/server-k
 import { answerRoutes } from './routes/answer-routes.js';
 import { evalModule } from './eval/index.js';
 import { chatRoutes } from './routes/chat-routes.js';
+import { createQueryRetention } from './queries/query-retention.js';
+import { conversationRoutes } from './routes/conversation-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { createBm25KeywordRetriever } from './search/bm25-retriever.js';
@@ -27,6 +29,12 @@ export interface RetrievalServiceDeps {
    * data in the URL (`QUIRE_ANSWER_LINK_HOSTS`, comma-separated; a host also admits its subdomains).
    */
   answerLinkHosts?: string[];
+  /**
+   * Days stored queries, their feedback and conversation turns are kept (`QUIRE_QUERY_RETENTION_DAYS`);
+   * a background sweep deletes older ones. Unset: kept until deleted (`DELETE /v1/queries/:id`,
+   * `DELETE /v1/conversations/:id`, or with their collection).
+   */
+  queryRetentionDays?: number;
 }
 
 export interface RetrievalService {
@@ -50,6 +58,7 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   app.use(answerRoutes(searchDeps, deps.logger));
   app.use(chatRoutes(searchDeps, deps.logger));
   app.use(queryRoutes(deps.db));
+  app.use(conversationRoutes(deps.db));
   // Evaluation: eval sets, benchmark runs (resumed at start-up), replay, promotion gate, quality.
   const evaluation = evalModule({
     search: searchDeps, internalSecret: deps.internalSecret, logger: deps.logger.child({ component: 'eval' }),
@@ -57,9 +66,14 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   });
   app.use(evaluation.router);
   finishServiceApp(app, deps.logger);
+  const retention = deps.queryRetentionDays ? createQueryRetention({ db: deps.db, logger: deps.logger, days: deps.queryRetentionDays }) : null;
+  retention?.start();
   return {
     app,
-    // The benchmark runner lets its case in flight go; its run's job goes back to the queue.
-    stop: () => evaluation.runner.stop(),
+    // The benchmark runner lets its case in flight go; its run's job goes back to the queue. The
+    // retention sweep stops after its batch in flight (each batch is its own transaction).
+    stop: async () => {
+      await Promise.all([evaluation.runner.stop(), retention?.stop()]);
+    },
   };
 }

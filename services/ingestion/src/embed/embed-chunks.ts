@@ -1,9 +1,9 @@
-import type { Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { withinDeadline } from './call-deadline.js';
 import { embeddingBatchEnd, estimateEmbeddingTokens } from './embedding-batches.js';
 import type { ProviderLimiter } from './provider-semaphore.js';
+import { readCachedEmbeddings, writeCachedEmbeddings, type EmbeddingCache } from './embedding-cache.js';
 
 export class EmbeddingValidationError extends Error {
   override name = 'EmbeddingValidationError';
@@ -20,10 +20,10 @@ export interface EmbedChunksInput {
   modelName: string;
   /** What to embed for each chunk: `embeddingInput(chunk)`, its context (if any) above its text. */
   texts: string[];
-  /** SHA-256 of each of `texts` (`chunks.content_sha256`): the embedding cache key together with the model and requested dimension. */
+  /** SHA-256 of each of `texts` (`chunks.content_sha256`): the embedding cache key together with the team, the model and the requested dimension. */
   hashes: string[];
-  /** Set: vectors are read from and written to `embedding_cache`. */
-  cache?: Queryable;
+  /** Set: vectors are read from and written to `embedding_cache`, under the team billed for the calls (embedding-cache.ts). */
+  cache?: EmbeddingCache;
   limiter?: ProviderLimiter;
   /** Builds the call context per batch, so a long job signs a fresh identity token each time. */
   context: () => GatewayCallContext;
@@ -53,7 +53,7 @@ export interface EmbedChunksResult {
   /** Texts actually sent to the provider (cache misses, each distinct text once). */
   providerTexts: number;
   /** Set when every vector is in `embedding_cache` under this key (looked up by each text's hash). */
-  cached?: { model: string; requestedDimensions: number };
+  cached?: { model: string; requestedDimensions: number; teamId: string };
 }
 
 /** Vectors as pgvector text literals; 9 significant digits round-trip a float4 exactly (shorter to send and parse than 17). */
@@ -73,20 +73,12 @@ function check(vector: unknown, index: number, dimensions: number | null): numbe
  * Embeds in order, in batches within the model's `maxEmbeddingsPerCall` and `maxTokensPerCall` (each
  * capped by the caller's limit, tokens estimated from bytes), and checks every
  * vector before anything is written: a NaN or a short vector would poison the index silently.
- * Identical texts (by hash) are embedded once, and vectors already cached for this model are
- * reused, so re-embedding after a retry, a replacement or an index rebuild costs no provider call.
+ * Identical texts (by hash) are embedded once, and vectors the same team already has cached for this
+ * model are reused, so re-embedding after a retry, a replacement or an index rebuild costs no provider call.
  */
 export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksResult> {
   const reqDims = input.requestDimensions ?? 0;
-  const byHash = new Map<string, number[]>();
-  if (input.cache && input.hashes.length > 0) {
-    const r = await input.cache.query<{ content_sha256: string; embedding: string }>(
-      `SELECT content_sha256, embedding::text AS embedding FROM embedding_cache
-        WHERE embedding_model = $1 AND requested_dimensions = $2 AND content_sha256 = ANY($3::text[])`,
-      [input.modelName, reqDims, [...new Set(input.hashes)]],
-    );
-    for (const row of r.rows) byHash.set(row.content_sha256, JSON.parse(row.embedding) as number[]);
-  }
+  const byHash = input.cache ? await readCachedEmbeddings(input.cache, input.modelName, reqDims, input.hashes) : new Map<string, number[]>();
   let dimensions = input.expectedDimensions ?? byHash.values().next().value?.length ?? null;
   const missing: { hash: string; text: string; index: number }[] = [];
   const queued = new Set<string>();
@@ -137,11 +129,7 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
       byHash.set(b.hash, vector);
     });
     if (input.cache) {
-      await input.cache.query(
-        `INSERT INTO embedding_cache (content_sha256, embedding_model, requested_dimensions, embedding)
-         SELECT u.h, $1, $2, u.e::vector FROM unnest($3::text[], $4::text[]) AS u(h, e) ON CONFLICT DO NOTHING`,
-        [input.modelName, reqDims, batch.map((b) => b.hash), vectorLiterals(batch.map((b) => byHash.get(b.hash)!))],
-      );
+      await writeCachedEmbeddings(input.cache, input.modelName, reqDims, batch.map((b) => b.hash), vectorLiterals(batch.map((b) => byHash.get(b.hash)!)));
     }
     i += batch.length;
     const done = new Set(missing.slice(0, i).map((m) => m.hash));
@@ -152,6 +140,6 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
     vectors,
     dimensions: dimensions ?? 0,
     providerTexts: missing.length,
-    ...(input.cache ? { cached: { model: input.modelName, requestedDimensions: reqDims } } : {}),
+    ...(input.cache ? { cached: { model: input.modelName, requestedDimensions: reqDims, teamId: input.cache.teamId } } : {}),
   };
 }

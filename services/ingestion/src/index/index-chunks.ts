@@ -1,8 +1,9 @@
 import type { Db, Queryable } from '@quire/db';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
-import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, type HnswState } from '@quire/index-versions';
+import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, recordDocumentChange, redactQueriesOfDocuments, type HnswState } from '@quire/index-versions';
 import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
+import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
 import { ensureHnswIndex } from './hnsw-index.js';
 import { accessGroupsSql } from '../repo/access-sql.js';
 import { newerReplacement, settleReplacements, supersedeReplacements } from '../repo/replacements-repo.js';
@@ -12,11 +13,11 @@ export interface VersionVectors {
   dimensions: number;
   values: number[][];
   /**
-   * Where `embedChunks` left the same vectors in `embedding_cache` (model, requested dimension, and
-   * each chunk's embedding-input hash): the insert copies them there instead of sending and parsing each
-   * vector's text a second time (about 0.3 ms a vector in PGlite).
+   * Where `embedChunks` left the same vectors in `embedding_cache` (team, model, requested dimension,
+   * and each chunk's embedding-input hash): the insert copies them there instead of sending and parsing
+   * each vector's text a second time (about 0.3 ms a vector in PGlite).
    */
-  cached?: { model: string; requestedDimensions: number; hashes: string[] };
+  cached?: { model: string; requestedDimensions: number; teamId: string; hashes: string[] };
 }
 
 /** How many vectors of a graphed version may wait outside its graph (see `IngestionLimits.hnswMaxPending`). */
@@ -89,13 +90,14 @@ export async function writeVectors(tx: Queryable, chunkIds: string[], v: Version
        SELECT u.id, $1, ec.embedding, $2 FROM unnest($3::uuid[], $4::text[]) AS u(id, sha)
          CROSS JOIN LATERAL (
            SELECT c.embedding FROM embedding_cache c
-            WHERE c.content_sha256 = u.sha AND c.embedding_model = $5 AND c.requested_dimensions = $6 LIMIT 1
+            WHERE c.content_sha256 = u.sha AND c.embedding_model = $5 AND c.requested_dimensions = $6 AND c.team_id = $8 LIMIT 1
          ) ec
         WHERE vector_dims(ec.embedding) = $7
        ${upsert}`,
-      [v.indexVersionId, pending, chunkIds, v.cached.hashes, v.cached.model, v.cached.requestedDimensions, v.dimensions],
+      [v.indexVersionId, pending, chunkIds, v.cached.hashes, v.cached.model, v.cached.requestedDimensions, v.dimensions, v.cached.teamId],
     );
-    // A cache row gone meanwhile (none are deleted today) falls back to sending every vector.
+    // A cache row gone meanwhile (a delete of the same text took it: embed/embedding-cache.ts) falls
+    // back to sending every vector.
     if (copied.rowCount === chunkIds.length) return;
   }
   await tx.query(
@@ -158,7 +160,10 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     // A replacement locks the document it replaces before its own row, the order an upload that
     // supersedes it takes (repo/replacements-repo.ts): the two serialise instead of deadlocking, and
     // this swap sees every replacement accepted before it.
-    const own = await tx.query<{ replaces_document_id: string | null }>(`SELECT replaces_document_id FROM documents WHERE id = $1`, [input.documentId]);
+    const own = await tx.query<{ replaces_document_id: string | null; team_id: string; submitted_identity: { team_id: string; key_id: string } | null; trace_id: string | null }>(
+      `SELECT replaces_document_id, team_id, submitted_identity, trace_id FROM documents WHERE id = $1`,
+      [input.documentId],
+    );
     const replaces = own.rows[0]?.replaces_document_id ?? null;
     if (replaces) {
       const target = await tx.query(`SELECT 1 FROM documents WHERE id = $1 FOR UPDATE`, [replaces]);
@@ -187,7 +192,8 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     }
 
     // Every chunk set of the document goes: a build that re-chunks picks the document up again.
-    await tx.query(`DELETE FROM chunks WHERE document_id = $1`, [targetId]);
+    // What went says which cached vectors may go too, and how many chunks the audit row says were replaced.
+    const old = await tx.query<{ index_version_id: string | null; content_sha256: string }>(`DELETE FROM chunks WHERE document_id = $1 RETURNING index_version_id, content_sha256`, [targetId]);
     const c = input.chunks;
     // Ids come back from the insert, so nothing is read again: postings and vectors key on them.
     const ids = await insertChunks(tx, targetId, input.collectionId, c, null);
@@ -203,6 +209,9 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
       const live = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status IN ('building', 'ready')`, [v.indexVersionId]);
       if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, ids, v, input.graph);
     }
+    // After the copies above, which read the cache: the vectors of text the document no longer holds,
+    // where no other chunk of their team holds it (a replaced version's text leaves like a deleted one's).
+    await forgetUnusedEmbeddings(tx, { hashes: old.rows.map((r) => r.content_sha256) });
 
     const embedded = input.vectors ? c.length : 0;
     if (doc.replaces_document_id) {
@@ -226,6 +235,7 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
         [targetId, input.documentId],
       );
       await settleReplacements(tx, targetId, input.documentId);
+      await redactQueriesOfDocuments(tx, [targetId]); // stored answers and quotes of the old version go with it
     }
     // A replacement row stays, `ready`, as a pointer to the document that now holds its content.
     await tx.query(
@@ -235,6 +245,17 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
         WHERE id = $1`,
       [input.documentId, c.length, embedded],
     );
+    if (doc.replaces_document_id) {
+      // Last (collection-audit.ts says why). Who replaced it: the replacement upload's submitter and request.
+      const by = own.rows[0]!;
+      await recordDocumentChange(tx, { team_id: by.submitted_identity?.team_id ?? by.team_id, key_id: by.submitted_identity?.key_id ?? 'unknown', requestId: by.trace_id }, {
+        action: 'document.replace',
+        documentId: targetId,
+        collectionId: input.collectionId,
+        ownerTeamId: by.team_id,
+        details: { replacement_id: input.documentId, chunks_before: old.rows.filter((r) => r.index_version_id === null).length, chunks_after: c.length },
+      });
+    }
     return 'indexed';
   });
 }

@@ -123,7 +123,7 @@ function attemptHold(payload: IngestDocumentPayload): AttemptHold {
 }
 
 /** The cache key `embedChunks` reports, with each chunk's embedding-input hash, so indexing copies the vectors from the cache. */
-function cachedAs(cached: { model: string; requestedDimensions: number } | undefined, hashes: string[]): Pick<VersionVectors, 'cached'> {
+function cachedAs(cached: { model: string; requestedDimensions: number; teamId: string } | undefined, hashes: string[]): Pick<VersionVectors, 'cached'> {
   return cached ? { cached: { ...cached, hashes } } : {};
 }
 
@@ -217,7 +217,8 @@ async function runStages(
       modelName: model,
       texts: inputs,
       hashes: chunks.map((c) => c.contentSha256),
-      cache: db,
+      // The team these calls are billed to: a hit then only reuses what this team paid for.
+      cache: { db, teamId: payload.identity.team_id },
       limiter: deps.limiter,
       context: () => ({
         identityToken: signIdentity(payload.identity, deps.internalSecret),

@@ -4,7 +4,8 @@ import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
-import { changedFields, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
+import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
+import { changedFields, forgetCollectionQueries, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {
@@ -188,7 +189,12 @@ export async function deleteCollection(db: Db, teamId: string, id: string, by: C
     const row = locked.rows[0];
     if (!row) return null;
     const versions = await tx.query<{ id: string }>(`SELECT id FROM index_versions WHERE collection_id = $1`, [id]);
+    // Before the delete, which takes the chunks that say what text left: the cached vectors of it
+    // that no other chunk of their team holds (embed/embedding-cache.ts).
+    await forgetUnusedEmbeddings(tx, { collectionId: id });
     await tx.query(`DELETE FROM collections WHERE id = $1`, [id]);
+    // Its stored queries and conversations quote its documents: they go with it (no foreign key can say so, see stored-queries.ts).
+    await forgetCollectionQueries(tx, id);
     const { documents, ...settings } = row;
     await recordCollectionChange(tx, by, {
       action: 'collection.delete',

@@ -1,10 +1,11 @@
 import type { DocumentStage, DocumentView, Identity, Metadata } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
-import { lockCollectionForIndexWrite } from '@quire/index-versions';
+import { lockCollectionForIndexWrite, recordDocumentChange, redactQueriesOfDocuments, type CollectionActor } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { toBase64 } from './blob-transfer.js';
+import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
 import { replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
 
 interface DocumentRow {
@@ -239,20 +240,44 @@ export async function listDocuments(db: Queryable, collectionId: string, limit: 
  * Deletes a document the viewer may change (own or `write`-granted collection, and may see it). Its
  * chunks, vectors and postings go by cascade, so it is a writer in collection-locks.ts's order: the
  * collection's shared lock first, which an activation that rewrites chunks and documents waits for.
+ * The cached vectors of its text that no other chunk of their team holds go too
+ * (embed/embedding-cache.ts), and the audit row (`by`: who asked; ids and counts) commits with it.
  */
-export async function deleteDocument(db: Db, viewer: Viewer, id: string): Promise<boolean> {
+export async function deleteDocument(db: Db, viewer: Viewer, id: string, by: CollectionActor): Promise<boolean> {
   if (!isUuid(id)) return false;
   return db.transaction(async (tx) => {
     const owner = await tx.query<{ collection_id: string }>(`SELECT collection_id FROM documents WHERE id = $1`, [id]);
     if (!owner.rows[0]) return false;
     await lockCollectionForIndexWrite(tx, owner.rows[0].collection_id);
-    const r = await tx.query(
-      `DELETE FROM documents d USING collections c
-        WHERE d.id = $1 AND c.id = d.collection_id AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
-        RETURNING d.id`,
+    // The row is locked before its chunks are read, so they are the chunks the delete takes: a swap
+    // of a replacement (which locks it too) commits before or waits until after.
+    const locked = await tx.query<{ collection_id: string; team_id: string }>(
+      `SELECT d.collection_id, c.team_id FROM documents d JOIN collections c ON c.id = d.collection_id
+        WHERE d.id = $1 AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
+          FOR UPDATE OF d`,
       [id, ...viewerParams(viewer)],
     );
-    return r.rows.length > 0;
+    const doc = locked.rows[0];
+    if (!doc) return false;
+    const chunks = await tx.query<{ active: number; all: number; hashes: string[] }>(
+      `SELECT (count(*) FILTER (WHERE index_version_id IS NULL))::int AS active, count(*)::int AS "all",
+              COALESCE(array_agg(DISTINCT content_sha256), '{}') AS hashes
+         FROM chunks WHERE document_id = $1`,
+      [id],
+    );
+    const gone = chunks.rows[0]!;
+    await tx.query(`DELETE FROM documents WHERE id = $1`, [id]);
+    await redactQueriesOfDocuments(tx, [id]); // stored answers and quotes of it go with it
+    await forgetUnusedEmbeddings(tx, { hashes: gone.hashes });
+    await recordDocumentChange(tx, by, {
+      action: 'document.delete',
+      documentId: id,
+      collectionId: doc.collection_id,
+      ownerTeamId: doc.team_id,
+      // The active chunk set's count, and every set's (a version being built with other chunking keeps its own).
+      details: { chunks: gone.active, chunks_all_sets: gone.all },
+    });
+    return true;
   });
 }
 

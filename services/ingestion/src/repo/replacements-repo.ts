@@ -59,6 +59,7 @@ export async function newerReplacement(tx: Queryable, targetId: string, replacem
 /**
  * After a successful swap: the replacement's bytes now live with its target (its own copy goes), and
  * the target's failed replacements are resolved by this success (they go too).
+ * The replacement row itself stays, `ready`, as a pointer to its target (not "goes away", as migrations/0005 says).
  */
 export async function settleReplacements(tx: Queryable, targetId: string, replacementId: string): Promise<void> {
   await tx.query(`DELETE FROM document_blobs WHERE document_id = $1`, [replacementId]);

@@ -318,7 +318,10 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      if (!(await deleteDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id))) throw new AppError('document_not_found', `No document ${id}.`);
+      const { identity, traceId } = ctx(res);
+      // The audit row names the caller (an organisation admin as itself), not the team it acts for.
+      const by = { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
+      if (!(await deleteDocument(db, await actingViewer(db, identity, { documentId: id }), id, by))) throw new AppError('document_not_found', `No document ${id}.`);
       res.json({ id, object: 'document', deleted: true });
     }),
   );

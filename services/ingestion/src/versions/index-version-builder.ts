@@ -111,7 +111,8 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           modelName: embeddingModel,
           texts,
           hashes,
-          cache: deps.db,
+          // Billed to the version's creator, whose team's cache it reads and fills.
+          cache: { db: deps.db, teamId: identity.team_id },
           limiter: deps.limiter,
           context: () => ({
             identityToken: signIdentity(identity, deps.internalSecret),

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import { deleteTurnsOfConversation } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
-import { drewOnHiddenSql } from '../queries/query-repository.js';
+import { deleterSql, drewOnHiddenSql } from '../queries/query-repository.js';
 import { NO_ANSWER } from './prompt.js';
 
 export interface Turn {
@@ -60,25 +61,59 @@ export async function loadHistory(db: Queryable, identity: Identity, conversatio
     [conversationId, identity.team_id, identity.key_id, identity.groups],
   );
   if (owner.rows.length === 0) throw notFound;
+  // Only turns whose query still stands unredacted: a document deleted or replaced since redacts the
+  // queries that drew on it and deletes their turns, but a turn appended after that (its answer was
+  // being generated meanwhile) would otherwise send the old text to the rewrite model.
   const r = await db.query<Turn>(
-    `SELECT role, content FROM (SELECT id, role, content FROM conversation_turns WHERE conversation_id = $1 ORDER BY id DESC LIMIT ${HISTORY_TURNS}) t ORDER BY id`,
+    `SELECT role, content FROM (
+  SELECT t.id, t.role, t.content FROM conversation_turns t
+  WHERE t.conversation_id = $1 AND EXISTS (SELECT 1 FROM queries q WHERE q.id = t.query_id AND q.redacted_at IS NULL)
+  ORDER BY t.id DESC LIMIT ${HISTORY_TURNS}) t ORDER BY id`,
     [conversationId],
   );
   return r.rows;
 }
 
 /**
+ * Deletes a conversation and its turns for whoever may delete its queries (`deleterSql`:
+ * the turns repeat their text, so the same people may remove either); false when there is none, also
+ * for other callers', so the route answers 404. The queries asked in it stay, each deletable with
+ * `DELETE /v1/queries/:id`.
+ */
+export async function deleteConversation(db: Db, identity: Pick<Identity, 'team_id' | 'key_id' | 'role'>, conversationId: string): Promise<boolean> {
+  if (!UUID.test(conversationId)) return false;
+  const params = [conversationId, identity.team_id, identity.key_id, identity.role];
+  return db.transaction(async (tx) => {
+    const mine = await tx.query(`SELECT 1 FROM conversations cv WHERE cv.id = $1 AND ${deleterSql('cv')}`, params);
+    if (mine.rows.length === 0) return false;
+    // Turns before the conversation row (the lock order of @quire/index-versions stored-queries.ts);
+    // the cascade then takes any turn appended in between.
+    await deleteTurnsOfConversation(tx, conversationId);
+    const r = await tx.query(`DELETE FROM conversations cv WHERE cv.id = $1 AND ${deleterSql('cv')}`, params);
+    return r.rowCount > 0;
+  });
+}
+
+/**
  * Records a question and its answer, creating the conversation on its first turn. One transaction:
  * the conversation row's lock (the upsert takes it) makes two answers of one conversation append in
- * turn, so each question stays next to its answer in the turns' order.
+ * turn, so each question stays next to its answer in the turns' order. Nothing is written when the
+ * query was not recorded (its collection was deleted meanwhile), and no turn when it is redacted (a
+ * document it drew on was deleted or replaced): the query row's key-share lock makes a delete in
+ * flight finish first, or wait for this and then delete these turns too (@quire/index-versions
+ * stored-queries.ts).
  */
 export async function appendTurns(db: Db, identity: Identity, conversationId: string, collectionIds: string[], queryId: string, question: string, answer: string): Promise<void> {
   await db.transaction(async (tx) => {
+    const query = await tx.query<{ standing: boolean }>(`SELECT redacted_at IS NULL AS standing FROM queries WHERE id = $1 FOR KEY SHARE`, [queryId]);
+    if (!query.rows[0]) return;
     await tx.query(
       `INSERT INTO conversations (id, team_id, key_id, collection_ids) VALUES ($1, $2, $3, $4::uuid[])
        ON CONFLICT (id) DO UPDATE SET updated_at = now()`,
       [conversationId, identity.team_id, identity.key_id, collectionIds],
     );
+    // A redacted one still opens the conversation, which can go on without this turn.
+    if (!query.rows[0].standing) return;
     await tx.query(
       `INSERT INTO conversation_turns (conversation_id, query_id, role, content) VALUES ($1, $2, 'user', $3), ($1, $2, 'assistant', $4)`,
       [conversationId, queryId, question, answer],

@@ -48,8 +48,9 @@ beforeAll(async () => {
   await db.query(`UPDATE documents SET access_groups = '{hr}' WHERE id = $1`, [secret.documentIds[0]]);
   models.reply = (o) => {
     const system = String(o.messages[0]?.content ?? '');
-    // The rewrite echoes its prompt, as a model may, to show what reaches `rewritten_query`.
-    if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s+/g, ' ').slice(0, 500)}`];
+    // The rewrite echoes its prompt, as a model may, to show what reaches `rewritten_query` (less the
+    // answers' citation markers, which would make it read as an answer and be dropped: looksLikeQuery).
+    if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s*\[\d+\]/g, '').replace(/\s+/g, ' ').slice(0, 500)}`];
     return [JSON.stringify(o.messages).includes('950,000') ? 'The CEO salary is 950,000 euros [1].' : 'The canteen opens at noon [1].'];
   };
   service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });

@@ -1,5 +1,6 @@
 import type { Identity, SearchMode } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
+import { deleteTurnsOfQueries } from '@quire/index-versions';
 import type { RetrievalTrace, RetrievedChunk } from '../search/search-pipeline.js';
 
 export type QueryStatus = 'ok' | 'error' | 'cancelled';
@@ -32,34 +33,74 @@ export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk
   return results.map((r) => ({ rank: r.rank, chunk_id: r.chunkId, document_id: r.documentId, score: r.score, scores: r.scores, ...(r.collectionId ? { collection_id: r.collectionId } : {}) }));
 }
 
-export async function insertQuery(db: Queryable, q: QueryRecordInput): Promise<void> {
-  await db.query(
-    `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
-  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms, trace)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19, $20::jsonb)`,
-    [
-      q.id,
-      q.identity.team_id,
-      q.identity.key_id,
-      q.collectionId,
-      q.kind,
-      q.query,
-      q.mode,
-      q.status,
-      q.answer ?? null,
-      JSON.stringify(resultsSummary(q.results)),
-      JSON.stringify(q.citations ?? []),
-      JSON.stringify(q.timings),
-      JSON.stringify(q.models),
-      q.collectionIds ?? [q.collectionId],
-      q.conversationId ?? null,
-      q.rewrittenQuery ?? null,
-      q.promptTokens ?? null,
-      q.noAnswer ?? null,
-      q.timings.total === undefined ? null : Math.round(q.timings.total),
-      JSON.stringify(q.trace ?? {}),
-    ],
-  );
+/**
+ * The documents a query drew on (its results' and citations' `document_id`s): stored as
+ * `document_ids` so that deleting or replacing one finds the queries to redact by index
+ * (`redactQueriesOfDocuments` in @quire/index-versions).
+ */
+export function drawnDocumentIds(results: RetrievedChunk[], citations: unknown[]): string[] {
+  const ids = new Set(results.map((r) => r.documentId));
+  for (const c of citations) {
+    const id = (c as { document_id?: unknown } | null)?.document_id;
+    if (typeof id === 'string' && UUID.test(id)) ids.add(id);
+  }
+  return [...ids];
+}
+
+/**
+ * Records a query, unless a collection it was asked of was deleted meanwhile (an answer takes
+ * seconds; a collection delete deletes its queries, so this one must not appear after it). The
+ * collections' and documents' rows are key-share locked first, so a delete or a replacement in flight
+ * commits before the checks below or waits for this insert and then finds the row: a document deleted
+ * meanwhile, or a chunk of its results that is gone (the document was replaced, or its chunks were
+ * rewritten by an index version's activation, which redacts needlessly but safely), stores the query
+ * redacted as the delete would have left it.
+ */
+export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorded' | 'redacted' | 'dropped'> {
+  const collectionIds = [...new Set(q.collectionIds ?? [q.collectionId])];
+  const documentIds = drawnDocumentIds(q.results, q.citations ?? []);
+  const chunkIds = [...new Set(q.results.map((r) => r.chunkId))];
+  return db.transaction(async (tx) => {
+    // Collections before documents: the order of every other writer (@quire/index-versions collection-locks.ts).
+    const live = await tx.query(`SELECT id FROM collections WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [collectionIds]);
+    if (live.rows.length < collectionIds.length) return 'dropped';
+    const docs = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [documentIds])).rows.length;
+    // A statement of its own: it reads what a replacement that the lock above waited for committed.
+    const chunks = chunkIds.length === 0 ? 0 : Number((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM chunks WHERE id = ANY($1::uuid[])`, [chunkIds])).rows[0]?.n ?? 0);
+    const redacted = docs < documentIds.length || chunks < chunkIds.length;
+    const citations = (q.citations ?? []).map((c) => (redacted && c && typeof c === 'object' && 'quote' in c ? { ...c, quote: '' } : c));
+    await tx.query(
+      `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
+  collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms, trace, document_ids, redacted_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19, $20::jsonb, $21::uuid[],
+  CASE WHEN $22::boolean THEN now() END)`,
+      [
+        q.id,
+        q.identity.team_id,
+        q.identity.key_id,
+        q.collectionId,
+        q.kind,
+        q.query,
+        q.mode,
+        q.status,
+        redacted ? null : (q.answer ?? null),
+        JSON.stringify(resultsSummary(q.results)),
+        JSON.stringify(citations),
+        JSON.stringify(q.timings),
+        JSON.stringify(q.models),
+        q.collectionIds ?? [q.collectionId],
+        q.conversationId ?? null,
+        redacted ? null : (q.rewrittenQuery ?? null),
+        q.promptTokens ?? null,
+        q.noAnswer ?? null,
+        q.timings.total === undefined ? null : Math.round(q.timings.total),
+        JSON.stringify(q.trace ?? {}),
+        documentIds,
+        redacted,
+      ],
+    );
+    return redacted ? 'redacted' : 'recorded';
+  });
 }
 
 export interface StoredQuery {
@@ -82,6 +123,8 @@ export interface StoredQuery {
   prompt_tokens: number | null;
   no_answer: boolean | null;
   latency_ms: number | null;
+  /** When a document it drew on was deleted or replaced: `answer`, `rewritten_query` and the quotes are blank since. */
+  redacted_at: string | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -128,7 +171,8 @@ export async function findQuery(db: Queryable, identity: Pick<Identity, 'team_id
   const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown; trace: unknown }>(
     `SELECT q.id, q.collection_id, q.kind, q.query, q.mode, q.status, q.answer, q.results, q.citations, q.timings_ms, q.models, q.trace,
   q.collection_ids, q.conversation_id, q.rewritten_query, q.prompt_tokens, q.no_answer, q.latency_ms,
-  to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+  to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+  to_char(q.redacted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS redacted_at
 FROM queries q WHERE q.id = $1 AND q.team_id = $2
   AND (q.key_id = $3 OR NOT ${drewOnHiddenSql('q', '$4')})`,
     [id, identity.team_id, identity.key_id, identity.groups],
@@ -145,4 +189,31 @@ FROM queries q WHERE q.id = $1 AND q.team_id = $2
     models: json(row.models),
     trace: json(row.trace),
   };
+}
+
+/**
+ * SQL: the caller (`$2` team, `$3` key, `$4` role) may delete the row `q` (a query or a conversation,
+ * both with `team_id` and `key_id`): the key that made it, a knowledge admin of its team, or an
+ * organisation admin (any team, as on the other owner paths: `ownerReach`). Deleting reveals no text,
+ * so an admin needs no read access to what the row drew on.
+ */
+export function deleterSql(q: string): string {
+  return `((${q}.team_id = $2 AND (${q}.key_id = $3 OR $4 = 'knowledge-admin')) OR $4 = 'admin')`;
+}
+
+/**
+ * Deletes a query the caller may delete (see `deleterSql`), its feedback (by cascade) and its
+ * conversation turns; false when there is none (also for malformed ids and other callers' queries, so
+ * the route answers 404 as for a read). The usage ledger keeps the query's id: it is append-only and
+ * holds counts and costs, no text; `benchmark_queries` and eval cases keep theirs too.
+ */
+export async function deleteQuery(db: Db, identity: Pick<Identity, 'team_id' | 'key_id' | 'role'>, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  return db.transaction(async (tx) => {
+    // Query row first, then turns: the lock order of @quire/index-versions stored-queries.ts.
+    const gone = await tx.query(`DELETE FROM queries q WHERE q.id = $1 AND ${deleterSql('q')} RETURNING q.id`, [id, identity.team_id, identity.key_id, identity.role]);
+    if (gone.rows.length === 0) return false;
+    await deleteTurnsOfQueries(tx, [id]);
+    return true;
+  });
 }

@@ -4,7 +4,7 @@ import { isOrgAdmin, QueryFeedbackBodySchema, SearchSettingsSchema } from '@quir
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach, saveSearchSettings } from '../collections/collection-repository.js';
-import { findQuery } from '../queries/query-repository.js';
+import { deleteQuery, findQuery } from '../queries/query-repository.js';
 import { addFeedback, collectionQueryStats, feedbackFor } from '../queries/query-stats.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 
@@ -20,6 +20,16 @@ export function queryRoutes(db: Db): Router {
       if (!query) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
       // Usage is read from the ledger now, so calls metered after the response (streams) count too.
       res.json({ ...query, usage: await usageForQuery(db, query.id), feedback: await feedbackFor(db, query.id) });
+    }),
+  );
+  // The asker, a knowledge admin of its team, or an organisation admin (`deleterSql`); anyone else
+  // gets the 404 a read gets. The gateway's platformGuard lets every role through on /v1/queries.
+  router.delete(
+    '/v1/queries/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      if (!(await deleteQuery(db, ctx(res).identity, id))) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
+      res.json({ id, object: 'query', deleted: true });
     }),
   );
   router.post(

@@ -68,9 +68,49 @@ test('chunks written to the version later are found (the index follows the versi
     `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, char_start, char_end) VALUES ($1, $2, $3, 100, 'The lighthouse keeper logs every ship.', 'sha', 0, 10)`,
     [seeded.documentIds[0], seeded.collectionId, versionId],
   );
-  // A build round bumps the version as it writes chunks.
-  await db.query(`UPDATE index_versions SET chunks_total = chunks_total + 1, updated_at = now() WHERE id = $1`, [versionId]);
+  // No bump of the version by hand: the insert itself moves its chunk-set generation.
   expect(await retriever.search(seeded.collectionId, 'lighthouse keeper', 10, undefined, { chunkSetVersionId: versionId })).toHaveLength(2);
+});
+
+test('a deleted or replaced document leaves the version set\'s index: scores equal those of a fresh index', async () => {
+  const extra = { title: 'Harbour Extra', chunks: [{ text: 'Harbour harbour harbour: the tide table and the harbour master.' }, { text: 'Ferries wait for the tide.' }] };
+  const other = await seedCollection(db, { teamId: 'team-k', name: 'chunk sets, deletes', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE, GARDEN_NOTES, extra] });
+  const version = randomUUID();
+  await db.query(`INSERT INTO index_versions (id, collection_id, embedding_model, dimensions, status) VALUES ($1, $2, 'fake/embed', 32, 'ready')`, [version, other.collectionId]);
+  await db.query(
+    `INSERT INTO chunks (document_id, collection_id, index_version_id, ordinal, text, content_sha256, char_start, char_end)
+     SELECT document_id, collection_id, $2, ordinal, text, content_sha256, char_start, char_end FROM chunks WHERE collection_id = $1 AND index_version_id IS NULL`,
+    [other.collectionId, version],
+  );
+  const cached = createChunkSetBm25(db);
+  const search = (bm25: typeof cached) => bm25.search(other.collectionId, version, 'harbour tide', { limit: 20, analyzer: 'english' });
+  const scores = (hits: { chunkId: string; score: number }[]) => Object.fromEntries(hits.map((h) => [h.chunkId, h.score]));
+  const before = scores(await search(cached));
+
+  // A delete, as deleteDocument runs it: the document's chunks of every set go by cascade.
+  await db.query(`DELETE FROM documents WHERE id = $1`, [other.documentIds[2]]);
+  const afterDelete = scores(await search(cached));
+  expect(afterDelete).toEqual(scores(await search(createChunkSetBm25(db))));
+  // The remaining chunks' scores moved (N, df and the average length lost the deleted chunks).
+  const kept = Object.keys(afterDelete);
+  expect(kept.length).toBeGreaterThan(0);
+  expect(kept.some((id) => before[id] !== afterDelete[id])).toBe(true);
+
+  // A replacement's swap deletes the document's chunks of every set and writes new active ones only.
+  await db.query(`DELETE FROM chunks WHERE document_id = $1`, [other.documentIds[1]]);
+  const afterReplace = scores(await search(cached));
+  expect(afterReplace).toEqual(scores(await search(createChunkSetBm25(db))));
+  expect(Object.keys(afterReplace).some((id) => afterDelete[id] !== afterReplace[id])).toBe(true);
+
+  // An UPDATE of the set's chunks (an activation relabels them) moves the generation too. Deleting
+  // the version, or the collection, takes its set by cascade with the trigger finding no row to bump.
+  const generation = async () => (await db.query<{ g: string }>(`SELECT chunk_set_generation::text AS g FROM index_versions WHERE id = $1`, [version])).rows[0]?.g;
+  const g0 = await generation();
+  await db.query(`UPDATE chunks SET text = text || ' Updated.' WHERE index_version_id = $1`, [version]);
+  expect(Number(await generation())).toBeGreaterThan(Number(g0));
+  await db.query(`DELETE FROM index_versions WHERE id = $1`, [version]);
+  expect(await generation()).toBeUndefined();
+  await db.query(`DELETE FROM collections WHERE id = $1`, [other.collectionId]);
 });
 
 test('a set over the cap is refused with a 400 saying what to do, before any text is read', async () => {

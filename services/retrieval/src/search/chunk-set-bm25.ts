@@ -178,9 +178,11 @@ export interface ChunkSetBm25 {
  * benchmark before it is activated. Ingestion writes postings for the active set only (the
  * `bm25_*` tables are keyed by collection, and a second set there would skew the active set's
  * statistics), so the set's chunks are read once and indexed in memory with the collection's
- * analyser. The index is rebuilt when the version's `updated_at` or `chunks_total` move (a build
- * round wrote chunks); a deleted document's chunks drop out through the scope check, which runs in
- * SQL on the scored chunks (document status, filters, access groups). Keeps the last few sets. A set
+ * analyser. The index is rebuilt when the version's `chunk_set_generation` moves, which triggers
+ * bump in every transaction that changes the set (migrations/0023_chunk_set_generation.sql): a build
+ * round, a deleted or replaced document, an activation. A deleted document's chunks must leave the
+ * index itself, not only the results: they count in N, df and the average length. The scope check
+ * runs in SQL on the scored chunks (document status, filters, access groups). Keeps the last few sets. A set
  * of more than `maxChunks` (default `MAX_CHUNK_SET_CHUNKS`) is refused (`chunkSetTooLarge`).
  */
 export function createChunkSetBm25(db: Queryable, options: { maxSets?: number; maxChunks?: number } = {}): ChunkSetBm25 {
@@ -189,7 +191,9 @@ export function createChunkSetBm25(db: Queryable, options: { maxSets?: number; m
   const cache = new Map<string, { stamp: string; index: Promise<ChunkSetIndex> }>();
 
   async function indexFor(collectionId: string, versionId: string, analyzer: AnalyzerName): Promise<ChunkSetIndex> {
-    const v = await db.query<{ stamp: string }>(`SELECT updated_at::text || ':' || chunks_total::text AS stamp FROM index_versions WHERE id = $1 AND collection_id = $2`, [versionId, collectionId]);
+    // Read before the chunks: the index built below is then at least as new as its stamp, and a
+    // change that commits in between moves the stamp again, so the next search rebuilds.
+    const v = await db.query<{ stamp: string }>(`SELECT chunk_set_generation::text AS stamp FROM index_versions WHERE id = $1 AND collection_id = $2`, [versionId, collectionId]);
     const stamp = `${v.rows[0]?.stamp ?? 'missing'}:${analyzer}`;
     const key = `${collectionId}:${versionId}`;
     const hit = cache.get(key);

@@ -1,0 +1,149 @@
+/**
+ * Races between recording, deleting and redacting stored queries that only a PostgreSQL server shows
+ * (PGlite runs one transaction at a time): a query recorded while the delete of what it drew on is in
+ * flight, and deletes that meet on the same rows (the lock order in @quire/index-versions
+ * stored-queries.ts), which must wait for each other rather than deadlock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Identity } from '@quire/contracts';
+import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
+import { forgetCollectionQueries, lockCollectionForIndexWrite, lockCollectionForVersionChange, redactQueriesOfDocuments } from '@quire/index-versions';
+import { createLogger } from '@quire/server-kit';
+import { appendTurns, deleteConversation } from '../answer/conversation.js';
+import { seedCollection, type SeededCollection } from '../testing/seed.js';
+import { deleteQuery, insertQuery } from './query-repository.js';
+import { createQueryRetention } from './query-retention.js';
+
+const ASKER: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
+
+let db: PostgresTestDatabase;
+/** One connection, so BEGIN ... COMMIT sent as separate statements is one transaction held open between them. */
+let gate: Db;
+
+beforeEach(async () => {
+  db = (await openTestDatabase()) as PostgresTestDatabase;
+  gate = openPostgres(db.connectionString, { max: 1 });
+});
+afterEach(async () => {
+  await gate?.close();
+  await db?.close();
+});
+
+const seed = () =>
+  seedCollection(db, {
+    teamId: 'team-a',
+    name: `races-${randomUUID()}`,
+    embeddingModel: null,
+    generationModel: null,
+    documents: [
+      { title: 'Pay', chunks: [{ text: 'The night shift bonus is 417 euros per month.' }] },
+      { title: 'Canteen', chunks: [{ text: 'The canteen opens at noon.' }] },
+    ],
+  });
+
+const record = (colls: SeededCollection[], id = randomUUID(), conversationId: string | null = null) =>
+  insertQuery(db, {
+    id,
+    identity: ASKER,
+    collectionId: colls[0]!.collectionId,
+    collectionIds: colls.map((c) => c.collectionId),
+    conversationId,
+    kind: 'answer',
+    query: 'q',
+    mode: 'keyword',
+    status: 'ok',
+    answer: 'The night shift bonus is 417 euros [1].',
+    results: colls.flatMap((c, i) => c.documentIds.map((d, j) => ({ rank: i * 2 + j + 1, chunkId: c.chunkIds[j]![0]!, documentId: d, score: 1, scores: {} }) as never)),
+    citations: [{ index: 1, document_id: colls[0]!.documentIds[0], quote: 'The night shift bonus is 417 euros per month.' }],
+    timings: {},
+    models: {},
+  });
+
+test("a query recorded while its document's delete is in flight waits for it and is stored redacted", async () => {
+  const coll = await seed();
+  await gate.query('BEGIN');
+  await gate.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[0]]);
+  await redactQueriesOfDocuments(gate, [coll.documentIds[0]!]);
+  const id = randomUUID();
+  const recording = record([coll], id);
+  await waitForLockWaiters(gate, 1, 'transactionid');
+  await gate.query('COMMIT');
+  expect(await recording).toBe('redacted');
+  const row = (await db.query<{ answer: string | null }>(`SELECT answer FROM queries WHERE id = $1`, [id])).rows[0];
+  expect(row).toEqual({ answer: null });
+});
+
+test("a query recorded while its collection's delete is in flight waits for it and is not stored", async () => {
+  const coll = await seed();
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [coll.collectionId]);
+  const id = randomUUID();
+  const recording = record([coll], id);
+  await waitForLockWaiters(gate, 1, 'transactionid');
+  await gate.query(`DELETE FROM collections WHERE id = $1`, [coll.collectionId]);
+  await forgetCollectionQueries(gate, coll.collectionId);
+  await gate.query('COMMIT');
+  expect(await recording).toBe('dropped');
+  expect((await db.query(`SELECT 1 FROM queries WHERE id = $1`, [id])).rows).toEqual([]);
+});
+
+test('a query recorded just before a document delete commits is redacted by it: the delete waits for the record', async () => {
+  const coll = await seed();
+  // The record holds its key-share locks until it commits; the delete waits, then finds the new row.
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM documents WHERE id = $1 FOR KEY SHARE`, [coll.documentIds[0]]);
+  const deleting = db.transaction(async (tx) => {
+    await tx.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[0]]);
+    return redactQueriesOfDocuments(tx, [coll.documentIds[0]!]);
+  });
+  await waitForLockWaiters(gate, 1, 'transactionid');
+  const id = randomUUID();
+  // What insertQuery's transaction writes, in the gate's transaction (which the delete waits for).
+  await gate.query(
+    `INSERT INTO queries (id, team_id, key_id, collection_id, collection_ids, kind, query, status, answer, document_ids) VALUES ($1, 'team-a', 'key-a', $2, ARRAY[$2::uuid], 'answer', 'q', 'ok', '417 euros', ARRAY[$3::uuid])`,
+    [id, coll.collectionId, coll.documentIds[0]],
+  );
+  await gate.query('COMMIT');
+  expect(await deleting).toBe(1);
+  expect((await db.query(`SELECT answer FROM queries WHERE id = $1`, [id])).rows).toEqual([{ answer: null }]);
+});
+
+test('document deletes, collection deletes, query and conversation deletes and the retention sweep on shared rows never deadlock', async () => {
+  const retention = createQueryRetention({ db, logger: createLogger({}, 'error'), days: 1, batchSize: 3 });
+  for (let round = 0; round < 8; round++) {
+    const [a, b] = await Promise.all([seed(), seed()]);
+    const conversation = randomUUID();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      // Multi-collection queries in one conversation: every operation below touches some of them.
+      await record(i % 2 === 0 ? [a!, b!] : [b!, a!], id, conversation);
+      await appendTurns(db, ASKER, conversation, [a!.collectionId], id, `q${i}`, `a${i}`);
+    }
+    await db.query(`UPDATE queries SET created_at = now() - interval '2 days' WHERE id = ANY($1::uuid[]) AND random() < 0.5`, [ids]);
+    // Document and collection deletes take ingestion's collection locks first, as they do there.
+    const deleteDocument = (coll: SeededCollection, index: number) =>
+      db.transaction(async (tx) => {
+        await lockCollectionForIndexWrite(tx, coll.collectionId);
+        await tx.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[index]]);
+        await redactQueriesOfDocuments(tx, [coll.documentIds[index]!]);
+      });
+    const results = await Promise.allSettled([
+      deleteDocument(b!, 0),
+      db.transaction(async (tx) => {
+        await lockCollectionForVersionChange(tx, a!.collectionId);
+        await tx.query(`DELETE FROM collections WHERE id = $1`, [a!.collectionId]);
+        await forgetCollectionQueries(tx, a!.collectionId);
+      }),
+      deleteDocument(a!, 1),
+      deleteConversation(db, ASKER, conversation),
+      deleteQuery(db, ASKER, ids[3]!),
+      retention.sweep(),
+    ]);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+    expect(failed).toEqual([]);
+    expect((await db.query(`SELECT 1 FROM queries WHERE id = ANY($1::uuid[])`, [ids])).rows).toEqual([]);
+  }
+  await retention.stop();
+}, 60_000);
