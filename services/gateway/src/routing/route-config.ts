@@ -42,22 +42,23 @@ const TargetInput = z.union([ModelName.transform((model) => ({ model, weight: 1 
   error: (issue) => (typeof issue.input === 'string' ? `"${issue.input.slice(0, 100)}" is not a target: ${TARGET_FORMS}` : TARGET_FORMS),
 });
 
-export const RetrySchema = z
+const RetryShape = z
   .object({
     /** Attempts per target before falling back to the next one. */
     maxAttempts: z.number().int().min(1).max(10).default(2),
     baseDelayMs: z.number().int().min(0).max(60_000).default(200),
     maxDelayMs: z.number().int().min(0).max(60_000).default(5_000),
   })
-  .strict()
-  // Backoff starts at baseDelayMs and is capped at maxDelayMs: a base above the cap would be cut to it on the first retry.
-  .refine((r) => r.baseDelayMs <= r.maxDelayMs, {
-    path: ['baseDelayMs'],
-    error: (issue) => {
-      const r = issue.input as { baseDelayMs: number; maxDelayMs: number };
-      return `must not be above maxDelayMs (${r.baseDelayMs} > ${r.maxDelayMs}; baseDelayMs defaults to 200, maxDelayMs to 5000)`;
-    },
-  });
+  .strict();
+
+// Backoff starts at baseDelayMs and is capped at maxDelayMs: a base above the cap would be cut to it on the first retry.
+export const RetrySchema = RetryShape.refine((r) => r.baseDelayMs <= r.maxDelayMs, {
+  path: ['baseDelayMs'],
+  error: (issue) => {
+    const r = issue.input as { baseDelayMs: number; maxDelayMs: number };
+    return `must not be above maxDelayMs (${r.baseDelayMs} > ${r.maxDelayMs}; baseDelayMs defaults to 200, maxDelayMs to 5000)`;
+  },
+});
 export type RouteRetryPolicy = z.infer<typeof RetrySchema>;
 
 export const CircuitBreakerSchema = z
@@ -108,6 +109,15 @@ export const RouteSchema = z
   })
   .strict();
 export type Route = z.infer<typeof RouteSchema>;
+
+/**
+ * A route as stored: the admin API refuses a retry base above its cap, but routes stored before that
+ * check (a lone `maxDelayMs: 100` under the default base of 200) must still load, so here the base is
+ * cut to the cap, which is what the backoff did with it anyway.
+ */
+export const StoredRouteSchema = RouteSchema.extend({
+  retry: RetryShape.transform((r) => ({ ...r, baseDelayMs: Math.min(r.baseDelayMs, r.maxDelayMs) })).default({ maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 5_000 }),
+});
 export type RouteInput = z.input<typeof RouteSchema>;
 
 /** Every model a route may call: its targets and, when its budget runs low, its downgrade targets. */

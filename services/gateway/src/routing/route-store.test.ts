@@ -171,3 +171,16 @@ describe('writes in a caller\'s transaction', () => {
     expect(await store.get('tx-file')).toBeUndefined();
   });
 });
+
+describe('routes stored before a check was added', () => {
+  test('a retry base above its cap (valid when stored) still loads, cut to the cap', async () => {
+    // The admin API now refuses this; a row written before must keep serving.
+    await db.query(`INSERT INTO gateway_routes (name, config, updated_by, updated_at) VALUES ('legacy-retry', $1::jsonb, 'admin', now())`, [
+      JSON.stringify({ targets: ['p/a'], retry: { maxDelayMs: 100 } }),
+    ]);
+    const { store } = wired();
+    const view = await store.view('legacy-retry');
+    expect(view?.source).toBe('database');
+    expect(view?.route.retry).toEqual({ maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 });
+  });
+});

@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
-import { RouteSchema, type Route } from './route-config.js';
+import { StoredRouteSchema, type Route } from './route-config.js';
 
 export interface RouteView {
   name: string;
@@ -155,7 +155,7 @@ export class RouteStore {
     if (!row) return fromFile;
     if (row.config === null) return undefined; // a tombstone over the file's route
     const config = typeof row.config === 'string' ? (JSON.parse(row.config) as unknown) : row.config;
-    const parsed = RouteSchema.safeParse(config);
+    const parsed = StoredRouteSchema.safeParse(config);
     if (!parsed.success) {
       // Written through the validated admin API, so this means a schema change; keep serving the rest.
       this.logger.error('ignoring an invalid route in gateway_routes', { route: name, err: parsed.error.message });
