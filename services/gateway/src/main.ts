@@ -57,11 +57,6 @@ async function main(): Promise<void> {
   });
   await governance.ready;
   const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
-  logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
-  if (!env.REDIS_URL) {
-    // Each replica would count only the spend and requests it served itself since it first counted them.
-    logger.warn('without REDIS_URL, budgets and rate limits are counted per gateway process: run a single gateway replica, or set REDIS_URL to share them');
-  }
   // In this order: the handlers still running write ledger rows, which need the ledger and the database.
   stopOnSignals(logger, async () => {
     await server.close();
@@ -69,6 +64,12 @@ async function main(): Promise<void> {
     await governance.close();
     await db.close();
   });
+  // Only now: a supervisor that stops the service on this line finds the signal handlers in place.
+  logger.info('gateway listening', { url: server.url, limits: env.REDIS_URL ? 'redis' : 'in-process' });
+  if (!env.REDIS_URL) {
+    // Each replica would count only the spend and requests it served itself since it first counted them.
+    logger.warn('without REDIS_URL, budgets and rate limits are counted per gateway process: run a single gateway replica, or set REDIS_URL to share them');
+  }
 }
 
 main().catch((error: unknown) => {

@@ -61,13 +61,14 @@ async function main(): Promise<void> {
   });
   const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
   await service.start();
-  logger.info('ingestion listening', { url: server.url, jobs: env.REDIS_URL ? 'bullmq' : 'in-process' });
   // Requests first (an upload commits, then enqueues), then the jobs (bounded: see createBullmqQueue's stopTimeoutMs).
   stopOnSignals(logger, async () => {
     await server.close();
     await service.stop();
     await db.close();
   });
+  // Only now: a supervisor that stops the service on this line finds the signal handlers in place.
+  logger.info('ingestion listening', { url: server.url, jobs: env.REDIS_URL ? 'bullmq' : 'in-process' });
 }
 
 main().catch((error: unknown) => {

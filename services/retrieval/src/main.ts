@@ -58,12 +58,13 @@ async function main(): Promise<void> {
     ...(env.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: env.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });
   const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
-  logger.info('retrieval listening', { url: server.url });
   stopOnSignals(logger, async () => {
     await server.close();
     await service.stop();
     await db.close();
   });
+  // Only now: a supervisor that stops the service on this line finds the signal handlers in place.
+  logger.info('retrieval listening', { url: server.url });
 }
 
 main().catch((error: unknown) => {
