@@ -264,9 +264,15 @@ describe('OpenAI-format chat for kb/ models', () => {
     const res = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'user', content: long }] });
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: 'invalid_request', param: 'messages' });
-    const instructions = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'system', content: 'x'.repeat(2001) }, { role: 'user', content: 'fees?' }] });
-    expect(instructions.status).toBe(400);
-    expect(instructions.json.error.message).toContain('at most 2000');
+    // A chat front end's long default system prompt is cut to the instructions' limit, not refused.
+    const prompts: string[] = [];
+    models.reply = (options) => {
+      prompts.push(options.messages[0]!.content as string);
+      return ['Mooring fees are paid at the harbour office [1].'];
+    };
+    const instructions = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages: [{ role: 'system', content: 'x'.repeat(5000) }, { role: 'user', content: 'mooring fees?' }] });
+    expect(instructions.status).toBe(200);
+    expect(prompts.at(-1)).toContain(`${'x'.repeat(2000)}\n</caller_instructions>`);
   });
 
   test('SSE: chat.completion.chunk deltas, citations on the last chunk, then [DONE]', async () => {

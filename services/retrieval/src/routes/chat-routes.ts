@@ -53,14 +53,14 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
       }
       const answerBody = parseWith(AnswerBodySchema, { question: last.content });
       // System and developer messages set language, tone and format (the answer's rules stay ours).
+      // Chat front ends send long default system prompts with every request, and those worked before
+      // instructions were passed on: past INSTRUCTIONS_MAX they are cut, not refused.
       const instructions = body.messages
         .filter((m) => m.role === 'system' || m.role === 'developer')
         .map((m) => text(m.content).trim())
         .filter(Boolean)
-        .join('\n');
-      if (instructions.length > INSTRUCTIONS_MAX) {
-        throw new AppError('invalid_request', `System messages hold ${instructions.length} characters; a knowledge-base chat takes at most ${INSTRUCTIONS_MAX} of instructions.`, { param: 'messages' });
-      }
+        .join('\n')
+        .slice(0, INSTRUCTIONS_MAX);
       const queryId = randomUUID();
       const abort = new AbortController();
       const id = `chatcmpl-${queryId.replace(/-/g, '')}`;
