@@ -2,6 +2,7 @@ import { openPGlite } from './pglite-db.js';
 import { loadMigrations, migrate } from './migrate.js';
 
 describe('migrate on PGlite', () => {
+  // A fresh PGlite running every migration takes 15 s on a loaded 2-core host; the default 60 s was hit under CI load.
   test('applies every migration once and is idempotent', async () => {
     const db = await openPGlite();
     try {
@@ -17,7 +18,7 @@ describe('migrate on PGlite', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 180_000);
 
   test('the ledger refuses updates and deletes', async () => {
     const db = await openPGlite();

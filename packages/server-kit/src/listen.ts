@@ -19,6 +19,8 @@ export interface ListenOptions {
   drainMs?: number;
   /** Told when the drain deadline cuts requests off. */
   logger?: Logger;
+  /** The stall limit of this server's SSE streams (openSse's `stallMs`; default DEFAULT_SSE_STALL_MS in sse.ts). */
+  sseStallMs?: number;
 }
 
 /**
@@ -52,6 +54,14 @@ export interface RunningServer {
 
 /** The drain of a response's server: set for each request a listen() server takes. */
 const drains = new WeakMap<ServerResponse, Drain>();
+
+/** The `sseStallMs` of a response's server, where its listen() set one. */
+const stallLimits = new WeakMap<ServerResponse, number>();
+
+/** The SSE stall limit the listen() server answering `res` was given; undefined when none (sse.ts then uses its default). */
+export function sseStallMsOf(res: ServerResponse): number | undefined {
+  return stallLimits.get(res);
+}
 
 /** For responses of servers not started by listen() (tests' own servers): they never drain. */
 const NEVER: Drain = { draining: false, onDrain: () => () => undefined };
@@ -114,6 +124,7 @@ export function listen(app: Express | RequestListener, port: number, host = '127
     if (closing) res.setHeader('connection', 'close');
     inFlight.add(res);
     drains.set(res, drain);
+    if (options.sseStallMs !== undefined) stallLimits.set(res, options.sseStallMs);
     res.once('close', () => {
       inFlight.delete(res);
       // A finished response leaves its keep-alive connection idle, and an idle one would hold close() for keepAliveTimeout.

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen } from './listen.js';
 import { createLogger } from './logger.js';
-import { openSse, type SseStream } from './sse.js';
+import { openSse, type OpenSseOptions, type SseStream } from './sse.js';
 
 /**
  * Streams and the server's stop: a live stream that listens for the drain ends at once with its own
@@ -117,10 +117,10 @@ describe('backpressure: ready()', () => {
    * One SSE response and its client, the client paused from its headers on (it reads nothing until
    * `read()`): `body` resolves with everything it got once the stream ends.
    */
-  async function pausedPair(handler?: (sse: SseStream, res: http.ServerResponse) => void) {
+  async function pausedPair(handler?: (sse: SseStream, res: http.ServerResponse) => void, options?: OpenSseOptions) {
     let opened!: (value: { sse: SseStream; res: http.ServerResponse }) => void;
     const server = http.createServer((_req, res) => {
-      const sse = openSse(res);
+      const sse = openSse(res, options);
       handler?.(sse, res);
       opened({ sse, res });
     });
@@ -186,6 +186,41 @@ describe('backpressure: ready()', () => {
     await wait;
     expect(pair.sse.closed).toBe(true);
     expect(pair.sse.ready()).toBeUndefined();
+  });
+
+  test('a wait that sees no drain for the stall limit destroys the response: the wait is released and the stream reads as closed', async () => {
+    const pair = await pausedPair(undefined, { stallMs: 150 });
+    const closes: string[] = [];
+    pair.sse.onClose(() => closes.push('closed'));
+    pair.sse.send({ huge: HUGE });
+    await nextTurn();
+    const wait = pair.sse.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    const t0 = Date.now();
+    await wait;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+    expect(pair.res.destroyed).toBe(true);
+    expect(pair.sse.closed).toBe(true);
+    expect(closes).toEqual(['closed']);
+    expect(pair.sse.ready()).toBeUndefined();
+    // The client's connection is gone too: once it reads, it gets no end.
+    pair.read();
+    await expect(pair.body).rejects.toThrow();
+  });
+
+  test('a drain before the stall limit takes the timer back: a reader that keeps up is never cut off', async () => {
+    const pair = await pausedPair(undefined, { stallMs: 150 });
+    pair.sse.send({ huge: HUGE });
+    await nextTurn();
+    const wait = pair.sse.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    pair.read();
+    await wait;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pair.res.destroyed).toBe(false);
+    expect(pair.sse.closed).toBe(false);
+    pair.sse.end();
+    expect((await pair.body).length).toBe(`data: {"huge":"${HUGE}"}\n\n`.length);
   });
 
   test.each([

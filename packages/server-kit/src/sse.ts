@@ -1,5 +1,24 @@
 import type { ServerResponse } from 'node:http';
-import { drainOf } from './listen.js';
+import { drainOf, sseStallMsOf } from './listen.js';
+
+/**
+ * How long a stream may wait on a client that takes nothing (see ready()) before it is cut off. A
+ * waiting relay holds what it relays: a provider's connection, retrieval's answer loop, the gateway's
+ * budget reservation; and the server sets no socket timeout, so a client that opens a stream and
+ * never reads would hold them for good. A minute of no drain at all is no slow reader: one that
+ * reads anything drains the socket's buffer and starts the count again.
+ */
+export const DEFAULT_SSE_STALL_MS = 60_000;
+
+export interface OpenSseOptions {
+  /** False: the headers travel with the first event (see openSse). */
+  flushHeaders?: boolean;
+  /**
+   * How long a ready() wait may last without a drain before the response is destroyed (default: the
+   * `sseStallMs` of the listen() server answering, else DEFAULT_SSE_STALL_MS).
+   */
+  stallMs?: number;
+}
 
 export interface SseWriter {
   /**
@@ -18,6 +37,8 @@ export interface SseWriter {
    * another stream waits on it before pulling its next part: not reading upstream is what slows a
    * provider down to a slow reader's pace, where writing regardless would buffer the whole answer
    * here. Undefined rather than a resolved promise so the usual case costs no await per event.
+   * A wait that sees no drain for the stall limit (OpenSseOptions.stallMs) destroys the response:
+   * it then resolves with `closed` true, as for a client that went away.
    */
   ready(): Promise<void> | undefined;
   /** True once the client has gone away. */
@@ -43,7 +64,7 @@ export interface SseStream extends SseWriter {
  * socket write instead of two, for a caller that sends its first event at once (the gateway opens its
  * stream only when the provider's first part is in hand).
  */
-export function openSse(res: ServerResponse, options: { flushHeaders?: boolean } = {}): SseStream {
+export function openSse(res: ServerResponse, options: OpenSseOptions = {}): SseStream {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
@@ -63,13 +84,22 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
   });
   // Backpressure, for ready(): set when a write found the socket's buffer past its high-water mark,
   // cleared by its 'drain'. One waiter serves every caller until then.
+  // A waiter arms one timer, taken back when it is released: the stall limit (DEFAULT_SSE_STALL_MS).
+  // Destroying the response closes its socket; 'close' below releases the waiter and marks the
+  // stream closed, so the relay stops and meters the call as aborted.
   let backedUp = false;
-  let waiting: { promise: Promise<void>; release: () => void } | undefined;
+  let waiting: { promise: Promise<void>; release: () => void; stall: NodeJS.Timeout } | undefined;
+  const stallMs = options.stallMs ?? sseStallMsOf(res) ?? DEFAULT_SSE_STALL_MS;
+  const stalled = () => {
+    if (waiting) res.destroy();
+  };
   const release = () => {
     backedUp = false;
     const w = waiting;
     waiting = undefined;
-    w?.release();
+    if (!w) return;
+    clearTimeout(w.stall);
+    w.release();
   };
   res.on('drain', release);
   res.on('close', () => {
@@ -129,7 +159,9 @@ export function openSse(res: ServerResponse, options: { flushHeaders?: boolean }
       if (!waiting) {
         let resolve!: () => void;
         const promise = new Promise<void>((r) => (resolve = r));
-        waiting = { promise, release: resolve };
+        const stall = setTimeout(stalled, stallMs);
+        stall.unref();
+        waiting = { promise, release: resolve, stall };
       }
       return waiting.promise;
     },

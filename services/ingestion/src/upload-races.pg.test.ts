@@ -3,6 +3,8 @@
  */
 import pg from 'pg';
 import { waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
+import { updateCollection } from './repo/collections-repo.js';
+import { TEAM_A } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
 let t: TestIngestion;
@@ -38,4 +40,25 @@ test('two uploads of the same files in opposite orders both succeed, with one do
   expect(ids(r1)).toEqual(ids(r2));
   const rows = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM documents WHERE collection_id = $1`, [coll.id]);
   expect(rows.rows[0]!.n).toBe(2);
+});
+
+test("a collection update does not hold off uploads' foreign-key checks on its row (FOR NO KEY UPDATE)", async () => {
+  const coll = await t.api.createCollection({ name: 'Renamed while uploading' });
+  // An upload in flight: its documents' foreign-key check (and documents-repo's owner read) key-share locks the row.
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR KEY SHARE`, [coll.id]);
+  let settled = false;
+  const updating = updateCollection(t.db, TEAM_A.team_id, coll.id, { name: 'Renamed', description: 'Changed meanwhile' }, { team_id: TEAM_A.team_id, key_id: TEAM_A.key_id, requestId: null }).finally(() => (settled = true));
+  // FOR UPDATE would wait for the upload's transaction, which is held open here.
+  let waited = false;
+  while (!settled && !waited) {
+    const r = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+    );
+    waited = r.rows[0]!.n > 0;
+    if (!waited) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await gate.query('COMMIT');
+  expect(waited).toBe(false);
+  expect(await updating).toMatchObject({ id: coll.id, name: 'Renamed', description: 'Changed meanwhile' });
 });

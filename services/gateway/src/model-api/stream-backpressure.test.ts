@@ -101,6 +101,9 @@ let db: Db;
 let provider: FloodingProvider;
 let service: GatewayService;
 let gateway: RunningServer;
+/** The same gateway behind a server whose streams give up on a client that reads nothing after STALL_MS. */
+let stalling: RunningServer;
+const STALL_MS = 400;
 /** The gateway's response of the stream being tested, as its handler got it. */
 let streamRes: http.ServerResponse | undefined;
 
@@ -115,13 +118,16 @@ beforeAll(async () => {
     routesFile: null,
     governance: { adminKey: TEST_ADMIN_KEY },
   });
-  gateway = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.url?.startsWith('/v1/')) streamRes = res;
     service.handler(req, res);
-  }, 0);
+  };
+  gateway = await listen(handler, 0);
+  stalling = await listen(handler, 0, '127.0.0.1', { sseStallMs: STALL_MS });
 });
 
 afterAll(async () => {
+  await stalling?.close();
   await gateway?.close();
   await service?.governance.close();
   await provider?.close();
@@ -132,9 +138,9 @@ afterAll(async () => {
  * Posts `body` on a connection of its own and resolves at the response's headers, the client then
  * reading nothing until `read()`.
  */
-function openPaused(path: string, body: unknown, traceId: string) {
+function openPaused(path: string, body: unknown, traceId: string, server: RunningServer = gateway) {
   return new Promise<{ req: http.ClientRequest; read: () => Promise<string> }>((resolve, reject) => {
-    const req = http.request(`${gateway.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-request-id': traceId, ...ADMIN_AUTH } }, (res) => {
+    const req = http.request(`${server.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-request-id': traceId, ...ADMIN_AUTH } }, (res) => {
       res.pause();
       const read = () =>
         new Promise<string>((done, fail) => {
@@ -224,6 +230,30 @@ test('a client that goes away while its stream waits for the socket releases the
   client.req.destroy();
   // The provider's connection is given up too, not left held open.
   await provider.closed;
+  let rows = await ledgerFor(db, traceId);
+  for (let i = 0; i < 500 && rows.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    rows = await ledgerFor(db, traceId);
+  }
+  expect(rows).toMatchObject([{ status: 'aborted', stream: true, usage_reported: false }]);
+  expect(rows[0]!.output_tokens).toBeGreaterThan(0);
+});
+
+test('a client that opens a stream and never reads is cut off after the stall limit: the provider is let go, and the call is metered as aborted', async () => {
+  const traceId = 'backpressure-stalled';
+  const t0 = Date.now();
+  const client = await openPaused('/v1/chat/completions', { model: 'flood/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Go on.' }] }, traceId, stalling);
+  const res = streamRes!;
+  // Without a stall limit the wait lasts as long as the client stays: the provider would be held for good.
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([provider.closed.then(() => 'let go'), new Promise((resolve) => (timer = setTimeout(resolve, STALL_MS + 5_000, 'still held')))]);
+  clearTimeout(timer);
+  expect(outcome).toBe('let go');
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(STALL_MS);
+  expect(res.destroyed).toBe(true);
+  expect(provider.done).toBe(false);
+  // The client finds its stream cut short, with no end.
+  await expect(client.read()).rejects.toThrow();
   let rows = await ledgerFor(db, traceId);
   for (let i = 0; i < 500 && rows.length === 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -137,8 +137,10 @@ export async function updateCollection(db: Db, teamId: string, id: string, patch
   const sets = named.map((column, i) => `${column} = $${i + 3}`);
   try {
     const found = await db.transaction(async (tx) => {
-      // Locked, so the "before" the audit row states is the one this update replaced.
-      const old = await tx.query<Record<(typeof UPDATABLE)[number], unknown>>(`SELECT ${UPDATABLE.join(', ')} FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [id, teamId]);
+      // Locked, so the "before" the audit row states is the one this update replaced. NO KEY UPDATE, as
+      // the UPDATE below takes (no column it sets is a key: the name's unique index is on lower(name)):
+      // it serialises writers of the row without holding off uploads' foreign-key checks (key share).
+      const old = await tx.query<Record<(typeof UPDATABLE)[number], unknown>>(`SELECT ${UPDATABLE.join(', ')} FROM collections WHERE id = $1 AND team_id = $2 FOR NO KEY UPDATE`, [id, teamId]);
       const before = old.rows[0];
       if (!before) return false;
       await tx.query(`UPDATE collections SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 AND team_id = $2`, values);

@@ -132,8 +132,10 @@ export async function findCollectionByIdOrName(db: Queryable, teamId: string, re
 export async function saveSearchSettings(db: Db, teamId: string, collectionId: string, settings: SearchSettings, reach: Reach | undefined, by: CollectionActor): Promise<void> {
   const collection = await loadCollection(db, teamId, collectionId, reach);
   await db.transaction(async (tx) => {
-    // Locked, so the "before" the audit row states is the one this write replaced.
-    const old = await tx.query<{ search_settings: unknown }>(`SELECT search_settings FROM collections WHERE id = $1 AND team_id = $2 FOR UPDATE`, [collection.id, collection.teamId]);
+    // Locked, so the "before" the audit row states is the one this write replaced. NO KEY UPDATE, as
+    // the UPDATE below takes (it changes no key): it serialises writers of the row but not the
+    // key-share locks of uploads' and queries' foreign-key checks, which FOR UPDATE would hold off.
+    const old = await tx.query<{ search_settings: unknown }>(`SELECT search_settings FROM collections WHERE id = $1 AND team_id = $2 FOR NO KEY UPDATE`, [collection.id, collection.teamId]);
     if (!old.rows[0]) throw new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
     const raw = old.rows[0].search_settings;
     const before = ((typeof raw === 'string' ? JSON.parse(raw) : raw) ?? {}) as Record<string, unknown>;

@@ -10,6 +10,7 @@ import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type Postg
 import { forgetCollectionQueries, lockCollectionForIndexWrite, lockCollectionForVersionChange, redactQueriesOfDocuments } from '@quire/index-versions';
 import { createLogger } from '@quire/server-kit';
 import { appendTurns, deleteConversation } from '../answer/conversation.js';
+import { saveSearchSettings } from '../collections/collection-repository.js';
 import { seedCollection, type SeededCollection } from '../testing/seed.js';
 import { deleteQuery, insertQuery } from './query-repository.js';
 import { createQueryRetention } from './query-retention.js';
@@ -85,6 +86,61 @@ test("a query recorded while its collection's delete is in flight waits for it a
   await gate.query('COMMIT');
   expect(await recording).toBe('dropped');
   expect((await db.query(`SELECT 1 FROM queries WHERE id = $1`, [id])).rows).toEqual([]);
+});
+
+/**
+ * Whether `work` settles before any other backend waits on a lock: 'waited' as soon as one does (it
+ * would wait for the gate's transaction, which the caller holds open), else what `work` gave.
+ */
+async function settlesWithoutWaiting<T>(work: Promise<T>): Promise<T | 'waited'> {
+  let settled = false;
+  const done = work.finally(() => (settled = true));
+  while (!settled) {
+    const r = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+    );
+    if (r.rows[0]!.n > 0) return 'waited';
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return done;
+}
+
+test("a search is recorded while its documents' and its collection's rows are held by writers (a replacement's swap, a collection delete): it takes no row lock", async () => {
+  const coll = await seed();
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [coll.collectionId]);
+  await gate.query(`SELECT 1 FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [coll.documentIds]);
+  const id = randomUUID();
+  const recording = insertQuery(db, {
+    id,
+    identity: ASKER,
+    collectionId: coll.collectionId,
+    kind: 'search',
+    query: 'night shift bonus',
+    mode: 'keyword',
+    status: 'ok',
+    results: coll.documentIds.map((d, j) => ({ rank: j + 1, chunkId: coll.chunkIds[j]![0]!, documentId: d, score: 1, scores: {} }) as never),
+    timings: {},
+    models: {},
+  });
+  const outcome = await settlesWithoutWaiting(recording);
+  await gate.query('COMMIT');
+  expect(outcome).toBe('recorded');
+  expect((await db.query(`SELECT kind, document_ids, redacted_at FROM queries WHERE id = $1`, [id])).rows).toEqual([
+    { kind: 'search', document_ids: expect.arrayContaining(coll.documentIds), redacted_at: null },
+  ]);
+});
+
+test("saving a collection's search settings does not hold off the key-share locks of uploads and answers (FOR NO KEY UPDATE)", async () => {
+  const coll = await seed();
+  // An upload's foreign-key check (or an answer being recorded) in flight on the collection's row.
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR KEY SHARE`, [coll.collectionId]);
+  const saving = saveSearchSettings(db, 'team-a', coll.collectionId, { language: 'simple' }, undefined, { team_id: 'team-a', key_id: 'key-a', requestId: null });
+  const outcome = await settlesWithoutWaiting(saving);
+  await gate.query('COMMIT');
+  expect(outcome).toBeUndefined();
+  expect((await db.query(`SELECT search_settings->>'language' AS language FROM collections WHERE id = $1`, [coll.collectionId])).rows).toEqual([{ language: 'simple' }]);
 });
 
 test('a query recorded just before a document delete commits is redacted by it: the delete waits for the record', async () => {

@@ -49,22 +49,32 @@ export function drawnDocumentIds(results: RetrievedChunk[], citations: unknown[]
 
 /**
  * Records a query, unless a collection it was asked of was deleted meanwhile (an answer takes
- * seconds; a collection delete deletes its queries, so this one must not appear after it). The
- * collections' and documents' rows are key-share locked first, so a delete or a replacement in flight
- * commits before the checks below or waits for this insert and then finds the row: a document deleted
- * meanwhile, or a chunk of its results that is gone (the document was replaced, or its chunks were
- * rewritten by an index version's activation, which redacts needlessly but safely), stores the query
- * redacted as the delete would have left it.
+ * seconds; a collection delete deletes its queries, so this one must not appear after it). A query
+ * whose results name a document deleted meanwhile, or a chunk that is gone (the document was
+ * replaced, or its chunks were rewritten by an index version's activation, which redacts needlessly
+ * but safely), is stored redacted as the delete would have left it.
+ *
+ * An answer carries document text (the answer, its citations' quotes, a rewritten follow-up, and the
+ * conversation turns that check its `redacted_at`), so its collections' and documents' rows are
+ * key-share locked first: a delete or a replacement in flight commits before the checks below, or
+ * waits for this insert and then finds the row to redact. A search stores no text of its documents
+ * (the question, and result ids and scores), so it takes no lock: locking would write a lock marker
+ * (a MultiXact, on popular rows) into the collection's and up to top_k documents' rows on every
+ * search, and make each search wait behind a document writer's FOR UPDATE (a large replacement's
+ * swap, a collection delete). Its checks read what has committed; a delete in flight may leave a
+ * search unredacted (nothing in it to blank) or, for a collection delete, behind: its question and
+ * ids, no document text, until the retention sweep (where set) or a query delete takes it.
  */
 export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorded' | 'redacted' | 'dropped'> {
   const collectionIds = [...new Set(q.collectionIds ?? [q.collectionId])];
   const documentIds = drawnDocumentIds(q.results, q.citations ?? []);
   const chunkIds = [...new Set(q.results.map((r) => r.chunkId))];
-  return db.transaction(async (tx) => {
+  const lock = q.kind === 'answer' ? ' ORDER BY id FOR KEY SHARE' : '';
+  const record = async (tx: Queryable): Promise<'recorded' | 'redacted' | 'dropped'> => {
     // Collections before documents: the order of every other writer (@quire/index-versions collection-locks.ts).
-    const live = await tx.query(`SELECT id FROM collections WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [collectionIds]);
+    const live = await tx.query(`SELECT id FROM collections WHERE id = ANY($1::uuid[])${lock}`, [collectionIds]);
     if (live.rows.length < collectionIds.length) return 'dropped';
-    const docs = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [documentIds])).rows.length;
+    const docs = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[])${lock}`, [documentIds])).rows.length;
     // A statement of its own: it reads what a replacement that the lock above waited for committed.
     const chunks = chunkIds.length === 0 ? 0 : Number((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM chunks WHERE id = ANY($1::uuid[])`, [chunkIds])).rows[0]?.n ?? 0);
     const redacted = docs < documentIds.length || chunks < chunkIds.length;
@@ -100,7 +110,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, 
       ],
     );
     return redacted ? 'redacted' : 'recorded';
-  });
+  };
+  // A search holds no lock, so it needs no transaction: its one write is the insert.
+  return q.kind === 'answer' ? db.transaction(record) : record(db);
 }
 
 export interface StoredQuery {
