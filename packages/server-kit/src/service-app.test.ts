@@ -71,3 +71,63 @@ describe('a JSON body sent without content-type: application/json', () => {
     expect((await send('/things', { 'content-type': 'application/json' }, ['{"name":'])).body.error.code).toBe('invalid_json');
   });
 });
+
+describe('the JSON body limit', () => {
+  const KIB = 1024;
+  let limited: RunningServer;
+
+  beforeAll(async () => {
+    // Uploads take up to 64 KiB, everything else 1 KiB: chosen per request, before the body is read.
+    const app = createServiceApp({ name: 'limit-test', logger, ready: async () => undefined, jsonLimit: (req) => (req.path === '/upload' ? 64 * KIB : KIB) });
+    app.post('/upload', (req, res) => void res.json({ size: String(req.body.text).length }));
+    app.patch('/settings', (req, res) => void res.json({ size: String(req.body.text).length }));
+    finishServiceApp(app, logger);
+    limited = await listen(app, 0);
+  });
+  afterAll(() => limited?.close());
+
+  /** Sends the head and `body` only once a 100 arrives, as curl does; resolves with the statuses seen (100 included) and the answer's JSON. */
+  function send100(path: string, method: string, body: string): Promise<{ lines: number[]; body: any }> {
+    return new Promise((resolve, reject) => {
+      const lines: number[] = [];
+      const req = http.request(`${limited.url}${path}`, { method, headers: { 'content-type': 'application/json', 'content-length': String(body.length), expect: '100-continue' } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ lines: [...lines, res.statusCode ?? 0], body: JSON.parse(text) }));
+      });
+      req.on('continue', () => {
+        lines.push(100);
+        req.end(body);
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+  }
+
+  test('a body declared larger than its route takes is refused with 413 naming the limit, before a byte of it is asked for', async () => {
+    const res = await send100('/settings', 'PATCH', JSON.stringify({ text: 'x'.repeat(2 * KIB) }));
+    expect(res.lines).toEqual([413]);
+    expect(res.body.error).toMatchObject({ code: 'payload_too_large', message: 'This JSON body (2 KiB) is larger than the 1 KiB that PATCH /settings accepts.' });
+  });
+
+  test('a chunked body is refused with 413 naming the limit once it passes it', async () => {
+    const res = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request(`${limited.url}/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' } }, (r) => {
+        let text = '';
+        r.on('data', (d: Buffer) => (text += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      // No length: the body goes out chunked, and is judged as it arrives.
+      req.write(JSON.stringify({ text: 'x'.repeat(2 * KIB) }));
+      req.end();
+    });
+    expect([res.status, res.body.error.code, res.body.error.message]).toEqual([413, 'payload_too_large', 'This JSON body is larger than the 1 KiB that PATCH /settings accepts.']);
+  });
+
+  test('the route given the large limit reads a body the others refuse', async () => {
+    const res = await send100('/upload', 'POST', JSON.stringify({ text: 'x'.repeat(48 * KIB) }));
+    expect(res).toEqual({ lines: [100, 200], body: { size: 48 * KIB } });
+    expect((await send100('/settings', 'PATCH', JSON.stringify({ text: 'small' }))).body).toEqual({ size: 5 });
+  });
+});

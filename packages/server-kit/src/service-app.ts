@@ -107,6 +107,44 @@ export function unreadBodyGuard(): RequestHandler {
   };
 }
 
+/** The JSON body limit of a service that sets none. */
+export const DEFAULT_JSON_LIMIT_BYTES = 25 * 1024 * 1024;
+
+/** A byte size for a message: "1 MiB", "512 KiB", "300 bytes". */
+function describeBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * express.json with the limit `limit` gives each request. A body declared larger is refused before a
+ * byte of it is read (body-parser would read, and drop, the whole of it first, and a client waiting on
+ * `Expect: 100-continue` is never invited to send it); one found larger as it arrives (chunked,
+ * compressed) is refused as soon as it passes the limit. Either way the 413 names the limit.
+ */
+function jsonBody(limit: number | ((req: Request, res: Response) => number)): RequestHandler {
+  const parsers = new Map<number, RequestHandler>();
+  const parserFor = (bytes: number) => {
+    let parser = parsers.get(bytes);
+    if (!parser) parsers.set(bytes, (parser = express.json({ limit: bytes })));
+    return parser;
+  };
+  return (req, res, next) => {
+    const bytes = typeof limit === 'number' ? limit : limit(req, res);
+    const tooLarge = (size?: number) =>
+      new AppError('payload_too_large', `${size === undefined ? 'This JSON body' : `This JSON body (${describeBytes(size)})`} is larger than the ${describeBytes(bytes)} that ${req.method} ${req.path} accepts.`);
+    const encoding = req.headers['content-encoding'];
+    const declared = Number(req.headers['content-length']);
+    // The declared length counts the bytes as sent: compressed ones may grow past it, so only plain bodies are judged by it.
+    if ((encoding === undefined || encoding.toLowerCase() === 'identity') && declared > bytes && req.is('application/json')) {
+      next(tooLarge(declared));
+      return;
+    }
+    parserFor(bytes)(req, res, (error?: unknown) => next((error as { type?: string } | undefined)?.type === 'entity.too.large' ? tooLarge() : error));
+  };
+}
+
 export interface ServiceAppOptions {
   name: string;
   logger: Logger;
@@ -114,7 +152,12 @@ export interface ServiceAppOptions {
   internalSecret?: string;
   /** Resolves when the service's dependencies (database, queue) answer; throws otherwise. */
   ready: () => Promise<void>;
-  jsonLimit?: string;
+  /**
+   * The largest JSON body read, in bytes: one size for every route, or one chosen per request before
+   * its body is read (after `beforeBody`), so that only routes that budget for large bodies take them.
+   * Default DEFAULT_JSON_LIMIT_BYTES. A larger body is refused with 413 naming the limit.
+   */
+  jsonLimit?: number | ((req: Request, res: Response) => number);
   /**
    * Runs after the identity check and before any body is read: where a route that holds bodies in
    * memory reserves room for one (ingestion's upload memory), since JSON is parsed ahead of routes.
@@ -172,7 +215,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     });
   }
   if (options.beforeBody) app.use(options.beforeBody);
-  if (options.json !== false) app.use(express.json({ limit: options.jsonLimit ?? '25mb' }), unreadBodyGuard());
+  if (options.json !== false) app.use(jsonBody(options.jsonLimit ?? DEFAULT_JSON_LIMIT_BYTES), unreadBodyGuard());
   return app;
 }
 

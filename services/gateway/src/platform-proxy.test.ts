@@ -194,3 +194,96 @@ describe('streams when the gateway stops', () => {
     expect(await stream.rest()).toBe('data: {"delta":"a"}\n\ndata: [DONE]\n\n');
   });
 });
+
+describe('Expect: 100-continue', () => {
+  /** A stand-in ingestion on server-kit's listen(): `/refuse/` answers 503 unread (a full upload memory), others read the body first. */
+  async function startUpstream() {
+    const expects: (string | undefined)[] = [];
+    const server = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
+      expects.push(req.headers.expect);
+      if (req.url?.includes('/refuse/')) {
+        const refusal = '{"error":{"code":"uploads_busy"}}';
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': refusal.length, 'retry-after': '5' }).end(refusal);
+        return;
+      }
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk));
+      req.on('end', () => {
+        const answer = JSON.stringify({ body });
+        res.writeHead(202, { 'content-type': 'application/json', 'content-length': answer.length }).end(answer);
+      });
+    }, 0);
+    return { server, expects };
+  }
+
+  /**
+   * A client as curl is: sends the head, and the body only once a 100 arrives. Resolves with every
+   * status line seen, the final answer's body (it has a content-length), and whether the gateway
+   * closed the connection within a second of that answer.
+   */
+  async function upload(url: string, path: string): Promise<{ lines: string[]; body: string; closed: boolean }> {
+    const { hostname, port } = new URL(url);
+    const net = await import('node:net');
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let seen = '';
+      let waiting: NodeJS.Timeout | undefined;
+      const done = (closed: boolean) => {
+        clearTimeout(waiting);
+        socket.destroy();
+        const lines = seen.split('\r\n').filter((line) => line.startsWith('HTTP/1.1'));
+        resolve({ lines, body: seen.slice(seen.lastIndexOf('\r\n\r\n') + 4), closed });
+      };
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        seen += chunk;
+        if (seen === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write('hello');
+        const length = /content-length: (\d+)\r\n/i.exec(seen);
+        if (length && !waiting && seen.length - seen.lastIndexOf('\r\n\r\n') - 4 >= Number(length[1])) waiting = setTimeout(() => done(false), 1_000);
+      });
+      socket.on('end', () => done(true));
+      socket.on('error', reject);
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/octet-stream\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n`);
+    });
+  }
+
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let gateway: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.traceId = 'trace-1';
+      res.locals.identity = { team_id: 't', key_id: 'k', role: 'member', groups: [] };
+      next();
+    });
+    app.use(platformRouter({ ingestionUrl: upstream.server.url, retrievalUrl: upstream.server.url }, 'secret'));
+    gateway = await listen(app, 0);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await upstream.server.close();
+  });
+
+  test("a service's refusal is passed on without the client ever being asked for its body, and the connection closes after it", async () => {
+    // The gateway closes the connection: the body it never asked for may still come where the next request should.
+    const res = await upload(gateway.url, '/v1/collections/refuse/documents');
+    expect(res).toEqual({ lines: ['HTTP/1.1 503 Service Unavailable'], body: '{"error":{"code":"uploads_busy"}}', closed: true });
+    expect(upstream.expects.at(-1)).toBe('100-continue');
+  });
+
+  test("an accepted upload gets the service's 100, then its answer with the body it read", async () => {
+    const res = await upload(gateway.url, '/v1/collections/ok/documents');
+    expect(res.lines).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 202 Accepted']);
+    expect(JSON.parse(res.body)).toEqual({ body: 'hello' });
+    // The body was sent: the connection stays open for the client's next request.
+    expect(res.closed).toBe(false);
+    expect(upstream.expects.at(-1)).toBe('100-continue');
+  });
+
+  test('without the expectation, the body is streamed at once as before', async () => {
+    const res = await fetch(`${gateway.url}/v1/collections/ok/documents`, { method: 'POST', body: 'plain' });
+    expect([res.status, await res.json()]).toEqual([202, { body: 'plain' }]);
+    expect(upstream.expects.at(-1)).toBeUndefined();
+  });
+});

@@ -90,6 +90,9 @@ function forwardTo(service: UpstreamError['service'], baseUrl: string, internalS
     }
     headers[HEADERS.traceId] = locals.traceId;
     headers[HEADERS.identity] = signIdentity(locals.identity, internalSecret);
+    // `Expect: 100-continue` (matched as node's server matches it) is the service's to answer (see sendBodyWhenAsked).
+    const expectsContinue = /(?:^|\W)100-continue(?:$|\W)/i.test(String(req.headers.expect ?? ''));
+    if (expectsContinue) headers.expect = '100-continue';
     const upstream = http.request(
       { protocol: target.protocol, hostname: target.hostname, port: target.port, path: req.originalUrl, method: req.method, headers, agent },
       (upstreamRes) => {
@@ -115,12 +118,34 @@ function forwardTo(service: UpstreamError['service'], baseUrl: string, internalS
       }
       next(new AppError('service_unavailable', 'A Quire service is not reachable right now; try again shortly.', { cause: error }));
     });
-    // A client that goes away cancels the upstream request (an answer being generated stops and is metered there).
+    const bodySent = sendBodyWhenAsked(req, upstream, expectsContinue);
+    // A client that goes away cancels the upstream request (an answer being generated stops and is
+    // metered there); one whose body was never asked for leaves that request unfinished, so it goes too.
     res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished || !bodySent()) upstream.destroy();
     });
+  };
+}
+
+/**
+ * Streams the client's body to the service. A client that sent `Expect: 100-continue` waits for the
+ * gateway's 100 before sending it, and this server sends that 100 once the body is read (server-kit's
+ * listen): so the body is read only once the service has answered 100 itself ('continue'), having run
+ * its checks (the upload memory, the caller's rights). A service that answers at once instead (413,
+ * 503 uploads_busy) has its answer passed on with the body never asked for, so it never crosses the
+ * network; node then closes the client's connection after that answer (its body, should the client
+ * send it anyway, would stand where the next request should), and the client keeps its body for a retry.
+ * Returns whether the body has begun to be sent.
+ */
+function sendBodyWhenAsked(req: Request, upstream: http.ClientRequest, expectsContinue: boolean): () => boolean {
+  let sent = false;
+  const send = () => {
+    sent = true;
     req.pipe(upstream);
   };
+  if (expectsContinue) upstream.once('continue', send);
+  else send();
+  return () => sent;
 }
 
 export function platformRouter(upstreams: PlatformUpstreams, internalSecret: string, hooks: PlatformHooks = {}): Router {

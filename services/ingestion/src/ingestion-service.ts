@@ -15,9 +15,12 @@ import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
 import { documentRetryRoutes } from './routes/document-retry-routes.js';
 import { documentsRoutes, uploadMemoryGate } from './routes/documents-routes.js';
-import { createUploadMemory } from './upload/upload-memory.js';
+import { createUploadMemory, hasUploadLease } from './upload/upload-memory.js';
 import { indexVersionsRoutes } from './routes/index-versions-routes.js';
 import { createIndexVersionBuilder } from './versions/index-version-builder.js';
+
+/** The largest JSON body of a route that is not an upload (see the app's `jsonLimit`). */
+export const SETTINGS_JSON_MAX_BYTES = 1024 * 1024;
 
 export interface IngestionServiceDeps {
   db: Db;
@@ -109,8 +112,12 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     ready: async () => {
       await Promise.all([deps.db.query('SELECT 1'), queue.ping()]);
     },
-    // The size the upload memory counts a JSON upload sent without a length at.
-    jsonLimit: String(JSON_BODY_MAX_BYTES),
+    // Uploads (the routes whose room the upload memory took just before) read JSON text of up to
+    // JSON_BODY_MAX_BYTES, the size the upload memory counts one sent without a length at. Every other
+    // body is settings (a collection's name and description, at most 2,200 characters; an index
+    // version's model and chunking), a few KiB at most, so it gets SETTINGS_JSON_MAX_BYTES: a caller
+    // cannot make this process hold 25 MiB bodies the upload memory does not count.
+    jsonLimit: (_req, res) => (hasUploadLease(res) ? JSON_BODY_MAX_BYTES : SETTINGS_JSON_MAX_BYTES),
     beforeBody: uploadMemoryGate(createUploadMemory(limits, logger)),
   });
   app.use(collectionsRoutes(deps.db, deps.models));

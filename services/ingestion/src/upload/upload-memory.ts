@@ -108,6 +108,11 @@ function bytesToReserve(req: Request, maxUploadTotalBytes: number): number {
   return 0;
 }
 
+/** True when `res`'s request took room at the gate: an upload, whose body may be as large as the room it took. */
+export function hasUploadLease(res: Response): boolean {
+  return (res.locals as Record<symbol, UploadLease | undefined>)[LEASE] !== undefined;
+}
+
 /** The room `res`'s upload took at the gate. */
 export function uploadLease(res: Response): UploadLease {
   const lease = (res.locals as Record<symbol, UploadLease | undefined>)[LEASE];
