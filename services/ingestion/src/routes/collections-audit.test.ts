@@ -1,6 +1,7 @@
 import { HEADERS } from '@quire/contracts';
 import { signIdentity } from '@quire/server-kit';
 import { TEAM_A, TEAM_B, TEST_SECRET } from '../testing/http.js';
+import { auditRowsFor, type AuditRow } from '../testing/audit-rows.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 
 /**
@@ -16,21 +17,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface Row {
-  request_id: string | null;
-  actor_key_id: string;
-  actor_team_id: string;
-  action: string;
-  outcome: string;
-  target_type: string;
-  target_id: string;
-  before: any;
-  after: any;
-  details: any;
-}
-
-const rowsFor = async (collectionId: string) =>
-  (await t.db.query<Row>(`SELECT request_id, actor_key_id, actor_team_id, action, outcome, target_type, target_id, before, after, details FROM audit_log WHERE target_id = $1 ORDER BY id`, [collectionId])).rows;
+const rowsFor = (targetId: string) => auditRowsFor(t.db, targetId);
 
 /** A call with our own request id, to find it on the audit row. */
 async function send(method: string, path: string, json: unknown, identity = TEAM_B, requestId = `req-${method.toLowerCase()}-${Date.now()}`) {
@@ -61,7 +48,7 @@ test('a create, a change and a delete each leave one row naming the caller, the 
 
   const rows = await rowsFor(id);
   expect(rows.map((r) => r.action)).toEqual(['collection.create', 'collection.update', 'collection.update', 'collection.delete']);
-  const [create, update, adminUpdate, del] = rows as [Row, Row, Row, Row];
+  const [create, update, adminUpdate, del] = rows as [AuditRow, AuditRow, AuditRow, AuditRow];
   for (const r of rows) expect(r).toMatchObject({ outcome: 'ok', target_type: 'collection', target_id: id });
   expect(create).toMatchObject({
     request_id: created.requestId,

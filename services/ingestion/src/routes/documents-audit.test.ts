@@ -1,6 +1,7 @@
 import { HEADERS, type Identity } from '@quire/contracts';
 import { signIdentity } from '@quire/server-kit';
 import { TEAM_A, TEAM_B, TEST_SECRET } from '../testing/http.js';
+import { auditRowsFor, type AuditRow } from '../testing/audit-rows.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 
 /**
@@ -16,21 +17,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface Row {
-  request_id: string | null;
-  actor_key_id: string;
-  actor_team_id: string;
-  action: string;
-  outcome: string;
-  target_type: string;
-  target_id: string;
-  before: unknown;
-  after: unknown;
-  details: any;
-}
-
-const rowsFor = async (documentId: string) =>
-  (await t.db.query<Row>(`SELECT request_id, actor_key_id, actor_team_id, action, outcome, target_type, target_id, before, after, details FROM audit_log WHERE target_id = $1 ORDER BY id`, [documentId])).rows;
+const rowsFor = (targetId: string) => auditRowsFor(t.db, targetId);
 
 async function send(method: string, path: string, json: unknown, identity: Identity, requestId: string) {
   const res = await fetch(`${t.server.url}${path}`, {
@@ -64,7 +51,7 @@ test('a replacement and a delete each leave one row naming the caller, the reque
 
   const rows = await rowsFor(id);
   expect(rows.map((r) => r.action)).toEqual(['document.replace', 'document.delete']);
-  const [replace, del] = rows as [Row, Row];
+  const [replace, del] = rows as [AuditRow, AuditRow];
   for (const r of rows) expect(r).toMatchObject({ outcome: 'ok', target_type: 'document', target_id: id, before: null, after: null });
   expect(replace).toMatchObject({
     request_id: replaceId,
