@@ -27,3 +27,4 @@ export { startCuttableProxy, testRedisTarget } from './cuttable-proxy.js';
 export type { CuttableProxy } from './cuttable-proxy.js';
 export { exitWithin, startServiceProcess } from './service-process.js';
 export type { ServiceProcess } from './service-process.js';
+export { openPaused } from './paused-client.js';

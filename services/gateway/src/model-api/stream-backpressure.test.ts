@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openTestDatabase, type Db } from '@quire/db';
+import { openPaused as openPausedClient } from '@quire/fakes';
 import { createModelRegistry, createPriceBook } from '@quire/models';
 import { listen, type RunningServer } from '@quire/server-kit';
 import { createGatewayService, type GatewayService } from '../gateway-service.js';
@@ -134,27 +135,9 @@ afterAll(async () => {
   await db?.close();
 });
 
-/**
- * Posts `body` on a connection of its own and resolves at the response's headers, the client then
- * reading nothing until `read()`.
- */
+/** A slow reader of the gateway's answer (see @quire/fakes openPaused). */
 function openPaused(path: string, body: unknown, traceId: string, server: RunningServer = gateway) {
-  return new Promise<{ req: http.ClientRequest; read: () => Promise<string> }>((resolve, reject) => {
-    const req = http.request(`${server.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-request-id': traceId, ...ADMIN_AUTH } }, (res) => {
-      res.pause();
-      const read = () =>
-        new Promise<string>((done, fail) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-          res.on('error', fail);
-          res.resume();
-        });
-      resolve({ req, read });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
+  return openPausedClient(`${server.url}${path}`, body, { 'x-request-id': traceId, ...ADMIN_AUTH });
 }
 
 /**

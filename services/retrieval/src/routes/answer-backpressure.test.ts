@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { openTestDatabase, type Db } from '@quire/db';
+import { openPaused as openPausedClient } from '@quire/fakes';
 import type { Identity } from '@quire/contracts';
 import { emptyUsage, type StreamPartV1 } from '@quire/models';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
@@ -65,28 +66,9 @@ afterAll(async () => {
   await db?.close();
 });
 
-/**
- * Posts `body` on a connection of its own (a kept-alive one could be closed by its idle timeout as it
- * is reused) and resolves at the response's headers, the caller then reading nothing until `read()`.
- */
+/** A slow reader of retrieval's answer (see @quire/fakes openPaused). */
 function openPaused(path: string, body: unknown) {
-  return new Promise<{ read: () => Promise<string> }>((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'x-quire-identity': signIdentity(TEAM, SECRET) };
-    const req = http.request(`${server.url}${path}`, { method: 'POST', agent: false, headers }, (res) => {
-      res.pause();
-      const read = () =>
-        new Promise<string>((done, fail) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-          res.on('error', fail);
-          res.resume();
-        });
-      resolve({ read });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
+  return openPausedClient(`${server.url}${path}`, body, { 'x-quire-identity': signIdentity(TEAM, SECRET) });
 }
 
 /**
