@@ -86,6 +86,8 @@ interface Target {
   body(w: Workload): string;
   path(w: Workload): string;
   headers: Record<string, string>;
+  /** The workloads it serves, when not all (the lane yardstick serves chat only). */
+  only?: Workload[];
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
@@ -227,9 +229,12 @@ async function main() {
     start('quire-embedded', [...tsx, ...prof('embedded'), path.join(here, 'quire-server.ts')], { UPSTREAM_URL: upstreamUrl }),
     startPortkey(),
   ]);
+  // BENCH_LANE=1: the one-pass yardstick (lane.ts) too, on a database of its own so the ledger check stays Quire's.
+  const laneDb = process.env.BENCH_LANE ? await benchDatabase(tsx) : undefined;
+  const lane = laneDb ? await start('lane', [...tsx, path.join(here, 'lane.ts')], { UPSTREAM_URL: upstreamUrl, DATABASE_URL: laneDb.url }) : undefined;
   const keyOf = (p: Proc) => ({ authorization: `Bearer ${/KEY (\S+)/.exec(p.out ?? '')?.[1] ?? ''}` });
   const plain = (w: Workload) => (w === 'embed' ? '/v1/embeddings' : '/v1/chat/completions');
-  const targets: Target[] = [
+  const allTargets: Target[] = [
     { name: 'direct', port: upstream.port, pid: undefined, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'passthrough', port: passthrough.port, pid: passthrough.child.pid, path: plain, headers: {}, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
     { name: 'floor', port: floor.port, pid: floor.child.pid, path: plain, headers: { authorization: 'Bearer floor-key' }, body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small') },
@@ -241,6 +246,9 @@ async function main() {
       body: (w) => upstreamBody(w, 'gpt-4o-mini', 'text-embedding-3-small'),
     },
   ];
+  if (lane) {
+    allTargets.splice(5, 0, { name: 'lane', port: lane.port, pid: lane.child.pid, path: plain, body: (w) => upstreamBody(w, 'chat-default', 'embed-default'), headers: keyOf(lane), only: ['chat'] });
+  }
   const results: Record<string, Record<string, Record<string, number>>> = {};
   const put = (w: string, t: string, values: Record<string, number>) => {
     results[w] ??= {};
@@ -248,6 +256,7 @@ async function main() {
   };
   const workloads = (process.env.BENCH_WORKLOADS ?? 'chat,stream,embed').split(',') as Workload[];
   for (const w of workloads) {
+    const targets = allTargets.filter((t) => !t.only || t.only.includes(w));
     for (const t of targets) await closedLoop(t, w, WARM_MS); // warm-up (JIT, sockets)
     // Rounds interleave the targets again and again, and each figure is the median of its rounds: one
     // window per target let a burst of machine noise move a ratio by 15%.
@@ -300,13 +309,15 @@ async function main() {
     });
   const ledger = await ledgerRows(quire);
   const ledgerEmbedded = await ledgerRows(embedded);
-  for (const p of [upstream, passthrough, floor, quire, embedded, portkey]) p.child.kill('SIGTERM');
+  for (const p of [upstream, passthrough, floor, quire, embedded, portkey, ...(lane ? [lane] : [])]) p.child.kill('SIGTERM');
   await database.close();
+  await laneDb?.close();
 
   const lines: string[] = [];
   const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
   lines.push(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push(`saturation: closed loop, ${CONCURRENCY} concurrent, ${ROUNDS} interleaved rounds of ${SAT_MS / 1000}s per target (medians) after ${WARM_MS / 1000}s of warm-up; open loop ${OPEN_MS / 1000}s per rate; ledger rows written by Quire: ${ledger} (requests it answered: ${answered.quire ?? 0}), embedded: ${ledgerEmbedded} (answered: ${answered['quire-embedded'] ?? 0})`);
+  if (lane) lines.push('lane: the one-pass yardstick (lane.ts: the floor plus Quire\'s key check, admission, request and answer validation, route lookup, pricing and ledger; no attempt loop), chat only, on a database of its own.');
   lines.push('floor: the least a metering gateway does (floor.ts: parse, key lookup, forward, parse the usage, journal line, answer), no validation, routing, governance or database.');
   lines.push(
     process.env.BENCH_DATABASE_URL
@@ -317,7 +328,7 @@ async function main() {
   lines.push('| workload | target | req/s (sat.) | CPU µs/req | DB process CPU µs/req | p50 @200 | p99 @200 | p50 @500 | p99 @500 | errors |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const w of workloads) {
-    for (const t of targets) {
+    for (const t of allTargets.filter((x) => !x.only || x.only.includes(w))) {
       const r = results[w]![t.name]!;
       const errors = (r.satErrors ?? 0) + (r.errors_200 ?? 0) + (r.errors_500 ?? 0) + (r.errors_common ?? 0);
       lines.push(`| ${w} | ${t.name} | ${fmt(r.rps)} | ${t.pid ? fmt(r.cpuPerReqUs) : 'n/a'} | ${t.dbCpu ? fmt(r.dbCpuPerReqUs) : 'n/a'} | ${fmt(r.p50_200, 2)} | ${fmt(r.p99_200, 2)} | ${fmt(r.p50_500, 2)} | ${fmt(r.p99_500, 2)} | ${errors} |`);
@@ -328,7 +339,7 @@ async function main() {
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const w of workloads) {
     const r = results[w]!;
-    for (const name of ['quire', 'quire-embedded']) {
+    for (const name of ['quire', 'quire-embedded', 'lane'].filter((n) => r[n])) {
       const q = r[name]!;
       const withDb = name === 'quire' ? fmt((q.cpuPerReqUs! + q.dbCpuPerReqUs!) / r.passthrough!.cpuPerReqUs!, 2) : 'n/a';
       const range = (lo: number | undefined, hi: number | undefined) => `${fmt(lo, 2)}-${fmt(hi, 2)}`;
