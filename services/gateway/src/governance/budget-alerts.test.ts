@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Identity } from '@quire/contracts';
 import { openTestDatabase } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
-import { ALERT_RETRY_MS } from './budget-alerts.js';
+import { ALERT_RETRY_MS, type AlertKind } from './budget-alerts.js';
 import { Budgets, periodStart, toNanos } from './budgets.js';
 import { MemoryCounters } from './counters.js';
 import { GovernanceStore, type BudgetRow } from './store.js';
@@ -61,14 +61,14 @@ function setup(spent: string, row: Partial<BudgetRow> = {}) {
   const store = {
     budgetsFor: async () => [budget],
     spend: async () => spent,
-    claimAlert: async (id: string, start: Date) => {
-      const key = `${id}:${start.getTime()}`;
+    claimAlert: async (id: string, start: Date, kind: string) => {
+      const key = `${id}:${start.getTime()}:${kind}`;
       if (claims.has(key)) return null;
       claims.set(key, `token-${++tokens}`);
       return claims.get(key)!;
     },
-    unclaimAlert: async (id: string, start: Date, token: string) => {
-      const key = `${id}:${start.getTime()}`;
+    unclaimAlert: async (id: string, start: Date, kind: string, token: string) => {
+      const key = `${id}:${start.getTime()}:${kind}`;
       if (claims.get(key) === token) claims.delete(key);
     },
   } as unknown as GovernanceStore;
@@ -154,7 +154,7 @@ describe('budget alerts', () => {
     await expect(budgets.reserve(identity, toNanos('0.10'))).rejects.toMatchObject({ code: 'budget_exceeded' });
     await until(() => received.length === 1 && deliveryFailed() === 1, 'the exhausted alert');
     await sleep(20); // its claim is given back
-    expect(received[0]!.body).toMatchObject({ type: 'budget.exhausted', used_usd: '0.950000000', requested_usd: '0.100000000', limit_usd: '1.000000000000' });
+    expect(received[0]!.body).toMatchObject({ type: 'budget.exhausted', used_usd: '0.95', requested_usd: '0.1', limit_usd: '1.000000000000' });
 
     clock.now += ALERT_RETRY_MS + 1;
     status = 200;
@@ -169,32 +169,82 @@ describe('budget alerts', () => {
   });
 });
 
-test("changing a budget's limit, soft fraction or webhook gives back the period's alert claim; other changes do not", async () => {
+test("changing a budget's limit, soft fraction or webhook gives back the period's alert claims of both kinds; other changes do not", async () => {
   const db = await openTestDatabase();
   try {
     const store = new GovernanceStore(db);
     const base = { scope: 'team' as const, scope_id: 'team-a', period: 'month' as const, limit_usd: '10', soft_fraction: '0.8', alert_webhook: 'http://hooks.internal/a', updated_by: 'admin-1' };
     const { id } = await store.upsertBudget(base);
     const start = periodStart('month', Date.now());
-    const claimed = async () => (await store.claimAlert(id, start)) === null;
+    const claimed = async (kind: AlertKind) => (await store.claimAlert(id, start, kind)) === null;
 
-    const token = await store.claimAlert(id, start);
+    const token = await store.claimAlert(id, start, 'soft_threshold');
     expect(token).not.toBeNull();
-    expect(await claimed()).toBe(true);
+    expect(await claimed('soft_threshold')).toBe(true);
+    // The kinds are claimed apart: the soft threshold's claim does not hold the exhausted alert back.
+    const exhausted = await store.claimAlert(id, start, 'exhausted');
+    expect(exhausted).not.toBeNull();
+    expect(await claimed('exhausted')).toBe(true);
     await store.upsertBudget({ ...base, updated_by: 'admin-2' });
-    expect(await claimed()).toBe(true);
+    expect(await claimed('soft_threshold')).toBe(true);
+    expect(await claimed('exhausted')).toBe(true);
     // Another claim's token (one made before a change) does not give this one back.
-    await store.unclaimAlert(id, start, '2000-01-01 00:00:00+00');
-    expect(await claimed()).toBe(true);
+    await store.unclaimAlert(id, start, 'soft_threshold', '2000-01-01 00:00:00+00');
+    expect(await claimed('soft_threshold')).toBe(true);
 
     for (const change of [{ alert_webhook: 'http://hooks.internal/b' }, { limit_usd: '20' }, { soft_fraction: '0.5' }, { alert_webhook: null }]) {
       Object.assign(base, change);
       expect((await store.upsertBudget(base)).id).toBe(id);
-      const again = await store.claimAlert(id, start);
-      expect({ change, reclaimed: again !== null }).toEqual({ change, reclaimed: true });
-      await store.unclaimAlert(id, start, again!);
-      expect(await claimed()).toBe(false); // given back, then claimed again by `claimed`
+      for (const kind of ['soft_threshold', 'exhausted'] as const) {
+        const again = await store.claimAlert(id, start, kind);
+        expect({ change, kind, reclaimed: again !== null }).toEqual({ change, kind, reclaimed: true });
+        await store.unclaimAlert(id, start, kind, again!);
+        expect(await claimed(kind)).toBe(false); // given back, then claimed again by `claimed`
+      }
     }
+  } finally {
+    await db.close();
+  }
+});
+
+test('a Redis flush or a restart does not send the exhausted alert again: its claim is a database row', async () => {
+  const db = await openTestDatabase();
+  try {
+    const store = new GovernanceStore(db);
+    await store.upsertBudget({
+      scope: 'team', scope_id: 'team-a', period: 'month', limit_usd: '1', soft_fraction: '0.8', alert_webhook: `${hookUrl}/exhausted`, updated_by: 'admin-1',
+    });
+    // The ledger says $0.95 was spent this period (the counters are seeded from it).
+    Object.assign(store, { spend: async () => '0.95' });
+    const clock = { now: Date.UTC(2026, 10, 26, 12) };
+    const now = () => clock.now;
+    const refuse = (budgets: Budgets) => expect(budgets.reserve(identity, toNanos('0.10'))).rejects.toMatchObject({ code: 'budget_exceeded' });
+
+    // The webhook fails once: the claim is given back and the alert tried again a minute later.
+    status = 500;
+    const first = new Budgets(store, new MemoryCounters(now), logger, 5000, now);
+    await refuse(first);
+    await until(() => received.length === 1 && deliveryFailed() === 1, 'the failed exhausted alert');
+    await sleep(20); // its claim is given back
+    clock.now += ALERT_RETRY_MS + 1;
+    status = 200;
+    await refuse(first);
+    await until(() => received.length === 2, 'the exhausted alert, tried again');
+    expect(received.map((r) => r.body.type)).toEqual(['budget.exhausted', 'budget.exhausted']);
+
+    // Redis flushed and every replica restarted: counters, retry gates and what each process remembers are gone.
+    for (let restart = 0; restart < 2; restart++) {
+      clock.now += ALERT_RETRY_MS + 1;
+      await refuse(new Budgets(store, new MemoryCounters(now), logger, 5000, now));
+    }
+    await sleep(100);
+    expect(received).toHaveLength(2);
+
+    // A new period is a new alert.
+    clock.now = Date.UTC(2026, 11, 1, 0, 5);
+    await refuse(new Budgets(store, new MemoryCounters(now), logger, 5000, now));
+    await until(() => received.length === 3, 'the next period\'s alert');
+    expect(received[2]!.body).toMatchObject({ type: 'budget.exhausted', period_start: '2026-12-01T00:00:00.000Z' });
   } finally {
     await db.close();
   }

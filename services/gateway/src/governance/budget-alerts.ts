@@ -2,20 +2,20 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '@quire/server-kit';
 import { postAlert } from './alert-webhook.js';
 import type { Counters } from './counters.js';
-import type { BudgetRow, GovernanceStore } from './store.js';
+import type { BudgetAlertKind, BudgetRow, GovernanceStore } from './store.js';
 
 /**
  * `soft_threshold`: the budget's use passed `soft_fraction` of its limit. `exhausted`: a call was
  * refused by the budget after that (below the soft threshold a refusal is about one oversized
  * request, not about the budget running out).
  */
-export type AlertKind = 'soft_threshold' | 'exhausted';
+export type AlertKind = BudgetAlertKind;
 
 /** A budget in one period. */
 export interface AlertSubject {
   budget: BudgetRow;
   start: Date;
-  /** How long the period's counters live; an exhausted alert's claim lives as long. */
+  /** How long the period's counters live. */
   ttlMs: number;
 }
 
@@ -24,7 +24,8 @@ export const ALERT_RETRY_MS = 60_000;
 
 /**
  * What the alert is about: a change of limit, soft fraction or webhook makes it a new alert, so a
- * corrected webhook receives it. Hashed: the webhook URL may hold a token and must not become a key name.
+ * corrected webhook receives it (this process forgets it delivered the old one; the budget's upsert
+ * deletes the database claims). Hashed: the webhook URL may hold a token and is not kept in clear.
  */
 function revision(b: BudgetRow): string {
   return createHash('sha256').update(`${b.limit_usd}\u0000${b.soft_fraction}\u0000${b.alert_webhook ?? ''}`).digest('hex').slice(0, 16);
@@ -34,10 +35,11 @@ function revision(b: BudgetRow): string {
  * One alert per budget, period and kind: a log line and a POST to the budget's webhook. An alert is
  * claimed before it is sent, so replicas do not send it twice, and the claim is given back when the
  * webhook does not answer 2xx (or cannot be reached), so a later call that crosses the threshold tries
- * again, at most once a minute. The soft threshold's claim is a `budget_alerts` row (it survives
- * restarts); the upsert of a budget deletes it when the limit, fraction or webhook change. The
- * exhausted alert's claim is a counter next to the budget's own (Redis, or this process), keyed by
- * the budget's revision: `budget_alerts` holds one row per budget and period, not one per kind.
+ * again, at most once a minute. A claim is a `budget_alerts` row per budget, period and kind, whose
+ * insert (ON CONFLICT DO NOTHING) decides who sends: it survives restarts and a Redis flush, which
+ * must not send an alert twice. The upsert of a budget deletes its claims when the limit, fraction or
+ * webhook change. Only the minute between tries is kept in Redis (or this process): losing it costs
+ * at most an early retry of an alert that is not yet delivered.
  */
 export class BudgetAlerts {
   /** Alerts this process delivered: nothing more to do this period. */
@@ -71,7 +73,7 @@ export class BudgetAlerts {
     const gate = await this.counters.tryAdd([{ key: `alert-try:${kind}:${b.id}`, amount: 1, mode: 'below', limit: 1, ttlMs: ALERT_RETRY_MS }]);
     if (!gate.ok) return;
     // Claimed elsewhere: sent, or being sent and perhaps given back; looked at again in a minute.
-    const claim = await this.claim(kind, id, subject);
+    const claim = await this.claim(kind, subject);
     if (claim === null) return;
     const payload = {
       type: `budget.${kind}`, budget_id: b.id, scope: b.scope, scope_id: b.scope_id, period: b.period, period_start: subject.start.toISOString(),
@@ -83,7 +85,7 @@ export class BudgetAlerts {
       this.nextTry.delete(id);
       return;
     }
-    await this.unclaim(kind, id, subject, claim);
+    await this.unclaim(kind, subject, claim);
   }
 
   /** True when the webhook answered 2xx (or there is none: the log line was the alert). */
@@ -100,14 +102,11 @@ export class BudgetAlerts {
   }
 
   /** The claim's token (what `unclaim` needs), or null when the alert is already claimed. */
-  private async claim(kind: AlertKind, id: string, s: AlertSubject): Promise<string | null> {
-    if (kind === 'soft_threshold') return this.store.claimAlert(s.budget.id, s.start);
-    const r = await this.counters.tryAdd([{ key: `alert:${id}`, amount: 1, mode: 'below', limit: 1, ttlMs: s.ttlMs }]);
-    return r.ok ? id : null;
+  private claim(kind: AlertKind, s: AlertSubject): Promise<string | null> {
+    return this.store.claimAlert(s.budget.id, s.start, kind);
   }
 
-  private async unclaim(kind: AlertKind, id: string, s: AlertSubject, claim: string): Promise<void> {
-    if (kind === 'soft_threshold') await this.store.unclaimAlert(s.budget.id, s.start, claim);
-    else await this.counters.add([{ key: `alert:${id}`, amount: -1, ttlMs: s.ttlMs, mustExist: true }]);
+  private async unclaim(kind: AlertKind, s: AlertSubject, claim: string): Promise<void> {
+    await this.store.unclaimAlert(s.budget.id, s.start, kind, claim);
   }
 }

@@ -60,14 +60,29 @@ describe('budget counters', () => {
       await budgets.settle(r);
     }
     for (let i = 0; i < 20; i++) await budgets.charge(identity, toNanos('0.00000008'));
-    expect((await budgets.used(budget)).used_usd).toBe('0.000003200');
+    expect((await budgets.used(budget)).used_usd).toBe('0.0000032');
   });
 
   test('are seeded from the ledger in the same unit', async () => {
     const budgets = new Budgets({ ...store, spend: async () => '0.000001600000' } as unknown as GovernanceStore, new MemoryCounters(), quiet);
-    expect((await budgets.used(budget)).used_usd).toBe('0.000001600');
+    expect((await budgets.used(budget)).used_usd).toBe('0.0000016');
     expect(toNanos('0.0000000001')).toBe(1);
     expect(fromNanos(9_000_000_000_000_001)).toBe('9000000.000000001');
+  });
+
+  test('show used amounts as exact decimals without trailing zeros, not the counters\' nine fraction digits', async () => {
+    expect(fromNanos(6000)).toBe('0.000006');
+    expect(fromNanos(toNanos('12.5'))).toBe('12.5');
+    expect(fromNanos(0)).toBe('0');
+    expect(fromNanos(toNanos('25'))).toBe('25');
+    expect(fromNanos(1)).toBe('0.000000001');
+    expect(fromNanos(-1500)).toBe('-0.0000015');
+    const budgets = new Budgets({ ...store, spend: async () => '0.000006000000' } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    expect(await budgets.used(budget)).toMatchObject({ used_usd: '0.000006' });
+    const empty = new Budgets({ ...store, spend: async () => '0' } as unknown as GovernanceStore, new MemoryCounters(), quiet);
+    expect(await empty.used(budget)).toMatchObject({ used_usd: '0' });
+    // A refusal's details say it the same way.
+    await expect(budgets.reserve(identity, toNanos('1'))).rejects.toMatchObject({ code: 'budget_exceeded', details: { used_usd: '0.000006' } });
   });
 
   test('a refusal names a daily or monthly budget', async () => {

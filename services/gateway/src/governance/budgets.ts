@@ -19,11 +19,16 @@ export function toNanos(decimal: string | null): number {
   return /[1-9]/.test(frac.slice(9)) ? nanos + 1 : nanos;
 }
 
-/** Integer nano-dollars as exact decimal USD (nine fraction digits, as the ledger shows costs). */
+/**
+ * Integer nano-dollars as exact decimal USD, without trailing zeros ("0.000006", "12.5", "0"): what
+ * the budget API, the CLI and alerts show. Exact to the nano-dollar: nothing is rounded off, only
+ * the zeros that the nine fraction digits of the counters' unit would pad it with.
+ */
 export function fromNanos(nanos: number): string {
   const n = BigInt(Math.round(nanos));
   const digits = (n < 0n ? -n : n).toString().padStart(10, '0');
-  return `${n < 0n ? '-' : ''}${digits.slice(0, -9)}.${digits.slice(-9)}`;
+  const frac = digits.slice(-9).replace(/0+$/, '');
+  return `${n < 0n ? '-' : ''}${digits.slice(0, -9)}${frac ? `.${frac}` : ''}`;
 }
 
 export function periodStart(period: 'day' | 'month', now: number): Date {

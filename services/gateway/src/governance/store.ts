@@ -32,6 +32,9 @@ export interface KeyRow {
   updated_at: string;
 }
 
+/** The alerts claimed in `budget_alerts`, one per budget, period and kind (see BudgetAlerts). */
+export type BudgetAlertKind = 'soft_threshold' | 'exhausted';
+
 export interface BudgetRow {
   id: string;
   scope: 'team' | 'key';
@@ -186,8 +189,8 @@ export class GovernanceStore {
   }
 
   /**
-   * Creates or replaces a budget. A change of its limit, soft fraction or webhook gives back this
-   * period's alert claim: the alert was about the old numbers, or went to a webhook that is being
+   * Creates or replaces a budget. A change of its limit, soft fraction or webhook gives back its
+   * alert claims (soft threshold and exhausted): the alert was about the old numbers, or went to a webhook that is being
    * replaced (often because it did not work), so it is sent again when the threshold is next crossed.
    */
   async upsertBudget(b: Pick<BudgetRow, 'scope' | 'scope_id' | 'period' | 'limit_usd' | 'soft_fraction' | 'alert_webhook' | 'updated_by'>, q: Queryable = this.db): Promise<BudgetRow> {
@@ -225,24 +228,24 @@ export class GovernanceStore {
   }
 
   /**
-   * Claims the soft-threshold alert of this budget and period (one per period, across processes):
-   * the claim's token the first time, null when it is claimed already.
+   * Claims an alert of this budget and period (one per budget, period and kind, across processes and
+   * restarts: the row's insert decides who sends it): the claim's token the first time, null when it
+   * is claimed already.
    */
-  async claimAlert(budgetId: string, periodStart: Date): Promise<string | null> {
+  async claimAlert(budgetId: string, periodStart: Date, kind: BudgetAlertKind): Promise<string | null> {
     const r = await this.db.query<{ sent_at: string }>(
-      `INSERT INTO budget_alerts (budget_id, period_start) VALUES ($1::uuid, $2::timestamptz) ON CONFLICT DO NOTHING RETURNING sent_at::text AS sent_at`,
-      [budgetId, periodStart.toISOString()],
+      `INSERT INTO budget_alerts (budget_id, period_start, kind) VALUES ($1::uuid, $2::timestamptz, $3) ON CONFLICT DO NOTHING RETURNING sent_at::text AS sent_at`,
+      [budgetId, periodStart.toISOString(), kind],
     );
     return r.rows[0]?.sent_at ?? null;
   }
 
   /** Gives back a claim whose alert was not delivered; only that claim (`token`), not one made since by a budget change. */
-  async unclaimAlert(budgetId: string, periodStart: Date, token: string): Promise<void> {
-    await this.db.query(`DELETE FROM budget_alerts WHERE budget_id = $1::uuid AND period_start = $2::timestamptz AND sent_at = $3::timestamptz`, [
-      budgetId,
-      periodStart.toISOString(),
-      token,
-    ]);
+  async unclaimAlert(budgetId: string, periodStart: Date, kind: BudgetAlertKind, token: string): Promise<void> {
+    await this.db.query(
+      `DELETE FROM budget_alerts WHERE budget_id = $1::uuid AND period_start = $2::timestamptz AND kind = $3 AND sent_at = $4::timestamptz`,
+      [budgetId, periodStart.toISOString(), kind, token],
+    );
   }
 
   /** The owning team of a collection, or null when it does not exist. */
