@@ -11,7 +11,7 @@ import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
 import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
 import { answerLinkHostsSchema, createRetrievalService, queryRetentionDaysSchema } from '@quire/retrieval';
-import { createLogger, listen, type Logger, type RunningServer } from '@quire/server-kit';
+import { createLogger, listen, listenOptionsOf, type Logger, type RunningServer } from '@quire/server-kit';
 import { bindPublicPort } from './public-port.js';
 
 export { PortInUseError } from './public-port.js';
@@ -46,10 +46,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const gatewayLogger = logger.child({ service: 'gateway' });
   // Bound before anything is opened or created: a port in use must stop a first start before it makes
   // (and prints, once) the admin key. Requests are answered 503 until the gateway is ready.
-  const publicPort = await bindPublicPort(options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, {
-    drainMs: gatewayEnv.QUIRE_SHUTDOWN_DRAIN_MS,
-    logger: gatewayLogger,
-  });
+  const publicPort = await bindPublicPort(options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, listenOptionsOf(gatewayEnv, gatewayLogger));
   const gateway = publicPort.server;
   const dataDir = env.QUIRE_DATA_DIR ?? './.quire';
   const db =
@@ -75,8 +72,9 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     ...(retentionDays.data ? { queryRetentionDays: retentionDays.data } : {}),
   });
   const servers: RunningServer[] = [];
-  servers.push(await listen(ingestion.app, 0));
-  servers.push(await listen(retrieval.app, 0));
+  // QUIRE_SSE_STALL_MS holds for the streams the gateway relays from them too.
+  servers.push(await listen(ingestion.app, 0, '127.0.0.1', { sseStallMs: gatewayEnv.QUIRE_SSE_STALL_MS }));
+  servers.push(await listen(retrieval.app, 0, '127.0.0.1', { sseStallMs: gatewayEnv.QUIRE_SSE_STALL_MS }));
   const { handler, ledger, governance } = createGatewayService({
     db,
     catalog: catalogFromEnv(gatewayEnv, gatewayLogger, env),

@@ -14,6 +14,17 @@ export const DEFAULT_DRAIN_MS = 8_000;
 /** `QUIRE_SHUTDOWN_DRAIN_MS`, read by every service's main. */
 export const drainMsSchema = z.coerce.number().int().min(0).max(600_000).default(DEFAULT_DRAIN_MS);
 
+/** The listen() settings every service reads from its env: `drainMsSchema` and `sseStallMsSchema` (sse.ts) parse them. */
+export interface ServerEnv {
+  QUIRE_SHUTDOWN_DRAIN_MS: number;
+  QUIRE_SSE_STALL_MS: number;
+}
+
+/** A service's listen() options from its parsed env; every service's main starts its server with these. */
+export function listenOptionsOf(env: ServerEnv, logger?: Logger): ListenOptions {
+  return { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, sseStallMs: env.QUIRE_SSE_STALL_MS, ...(logger ? { logger } : {}) };
+}
+
 export interface ListenOptions {
   /** How long close() waits for requests in progress before it cuts them off (default DEFAULT_DRAIN_MS). */
   drainMs?: number;

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { drainOf, sseStallMsOf } from './listen.js';
 
 /**
@@ -9,6 +10,23 @@ import { drainOf, sseStallMsOf } from './listen.js';
  * reads anything drains the socket's buffer and starts the count again.
  */
 export const DEFAULT_SSE_STALL_MS = 60_000;
+
+/** Bounds of QUIRE_SSE_STALL_MS: under a second cuts off readers on an ordinary network hiccup; past an hour a stuck client holds a provider's connection for good. */
+export const SSE_STALL_MS_MIN = 1_000;
+export const SSE_STALL_MS_MAX = 3_600_000;
+const SSE_STALL_MS_RULE = `QUIRE_SSE_STALL_MS must be a whole number of milliseconds from ${SSE_STALL_MS_MIN} (1 s) to ${SSE_STALL_MS_MAX} (1 h); default ${DEFAULT_SSE_STALL_MS}`;
+
+/**
+ * `QUIRE_SSE_STALL_MS`, read by every service's config and passed to listen() as `sseStallMs`: how long
+ * one of its SSE streams may wait on a client that reads nothing before it is cut off (default
+ * DEFAULT_SSE_STALL_MS). Unset is the default; anything set must be in range ("" included, it is no number).
+ */
+export const sseStallMsSchema = z.coerce
+  .number({ error: SSE_STALL_MS_RULE })
+  .int(SSE_STALL_MS_RULE)
+  .min(SSE_STALL_MS_MIN, SSE_STALL_MS_RULE)
+  .max(SSE_STALL_MS_MAX, SSE_STALL_MS_RULE)
+  .default(DEFAULT_SSE_STALL_MS);
 
 export interface OpenSseOptions {
   /** False: the headers travel with the first event (see openSse). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { drainMsSchema } from '@quire/server-kit';
+import { drainMsSchema, sseStallMsSchema } from '@quire/server-kit';
 
 const EnvSchema = z.object({
   QUIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -34,6 +34,8 @@ const EnvSchema = z.object({
     .transform((v) => v === 'true'),
   /** How long a stopping gateway lets requests in progress finish before it cuts them off (default 8 s, under docker-compose's 10 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
+  /** How long a model stream may wait on a client that reads nothing before it is cut off (default 60 s; passed to listen()). */
+  QUIRE_SSE_STALL_MS: sseStallMsSchema,
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 

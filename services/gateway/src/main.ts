@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { migrate, openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
-import { createLogger, listen, stopOnSignals } from '@quire/server-kit';
+import { createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
 import { GatewayConfigError, readGatewayEnv, type GatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
   });
   await governance.ready;
-  const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
+  const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST, listenOptionsOf(env, logger));
   // In this order: the handlers still running write ledger rows, which need the ledger and the database.
   stopOnSignals(logger, async () => {
     await server.close();

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
+import { createLogger, describeZodError, drainMsSchema, listen, listenOptionsOf, sseStallMsSchema, stopOnSignals } from '@quire/server-kit';
 import { createIngestionService } from './ingestion-service.js';
 import type { IngestionLimits } from './limits.js';
 import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
@@ -28,6 +28,8 @@ const EnvSchema = z.object({
     .default('quire-ingestion'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
+  /** How long a progress stream may wait on a client that reads nothing before it is cut off (default 60 s). */
+  QUIRE_SSE_STALL_MS: sseStallMsSchema,
 });
 
 async function main(): Promise<void> {
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     queueName: env.INGESTION_QUEUE,
     limits,
   });
-  const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
+  const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST, listenOptionsOf(env, logger));
   await service.start();
   // Requests first (an upload commits, then enqueues), then the jobs (bounded: see createBullmqQueue's stopTimeoutMs).
   stopOnSignals(logger, async () => {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, describeZodError, drainMsSchema, listen, stopOnSignals } from '@quire/server-kit';
+import { createLogger, describeZodError, drainMsSchema, listen, listenOptionsOf, sseStallMsSchema, stopOnSignals } from '@quire/server-kit';
 import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
 import { queryRetentionDaysSchema } from './queries/query-retention.js';
 import { createRetrievalService } from './retrieval-service.js';
@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   RETRIEVAL_HOST: z.string().default('127.0.0.1'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,
+  /** How long an answer stream may wait on a client that reads nothing before it is cut off (default 60 s). */
+  QUIRE_SSE_STALL_MS: sseStallMsSchema,
   QUIRE_ANSWER_LINK_HOSTS: answerLinkHostsSchema,
   QUIRE_QUERY_RETENTION_DAYS: queryRetentionDaysSchema,
 });
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     ...(env.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: env.QUIRE_ANSWER_LINK_HOSTS } : {}),
     ...(env.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: env.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });
-  const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, { drainMs: env.QUIRE_SHUTDOWN_DRAIN_MS, logger });
+  const server = await listen(service.app, env.RETRIEVAL_PORT, env.RETRIEVAL_HOST, listenOptionsOf(env, logger));
   stopOnSignals(logger, async () => {
     await server.close();
     await service.stop();
