@@ -44,6 +44,12 @@ describe('the gateway client reads rerank answers through a schema', () => {
     expect(AppError.is(error) && error.code).toBe('provider_bad_response');
   });
 
+  it("restores Quire's code from quire_code where the gateway passed a provider's OpenAI code on", async () => {
+    next = { status: 400, body: { error: { type: 'invalid_request_error', code: 'context_length_exceeded', quire_code: 'provider_bad_request', param: 'query', message: 'openai: too long' } } };
+    const error = await failure();
+    expect(AppError.is(error) && { code: error.code, message: error.message }).toEqual({ code: 'provider_bad_request', message: 'openai: too long' });
+  });
+
   it('an overloaded answer stays overloaded (503, so its retry-after can reach the client)', async () => {
     next = { status: 503, body: { error: { code: 'provider_overloaded', message: 'busy' } }, headers: { 'retry-after': '2' } };
     const error = await failure();

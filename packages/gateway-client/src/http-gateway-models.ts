@@ -32,8 +32,10 @@ const RETRYABLE = new Set(['provider_rate_limited', 'provider_overloaded', 'prov
  */
 function restoreGatewayError(error: unknown): unknown {
   if (!ProviderError.is(error)) return error;
-  const body = error.providerBody as { error?: { code?: unknown; message?: unknown } } | undefined;
-  const code = typeof body?.error?.code === 'string' ? body.error.code : undefined;
+  const body = error.providerBody as { error?: { code?: unknown; quire_code?: unknown; message?: unknown } } | undefined;
+  // Where the gateway passes a provider's own OpenAI code on as `code` (`context_length_exceeded`), its own is `quire_code`.
+  const said = body?.error?.quire_code ?? body?.error?.code;
+  const code = typeof said === 'string' ? said : undefined;
   const message = typeof body?.error?.message === 'string' ? body.error.message : error.message;
   if (!code || !isErrorCode(code)) return error;
   if (RETRYABLE.has(code)) {

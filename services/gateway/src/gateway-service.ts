@@ -10,6 +10,7 @@ import { budgetCheckRouter } from './governance/budget-check.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
 import { modelGuard, platformGuard, platformRateLimit, refusalAudit, upstreamRefusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
+import { providerCodedErrors } from './model-errors.js';
 import { bodyDepthGuard } from './model-api/body-depth.js';
 import { chatCompletionsHandler } from './model-api/chat-completions.js';
 import { embeddingsHandler } from './model-api/embeddings.js';
@@ -123,6 +124,8 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   modelApi.use(usageRouter(deps.db));
   app.use(modelApi);
   app.use(refusalAudit(governance));
+  // A provider's own OpenAI error code for a request's fault, as the model front answers it (model-errors.ts).
+  app.use(providerCodedErrors());
   finishServiceApp(app, deps.logger);
   const handler = createModelFront({ models, governance, internalSecret: deps.internalSecret, logger: deps.logger, next: app });
   return { handler, app, models, routes, ledger, governance };

@@ -1,11 +1,13 @@
-import { isErrorCode } from '@quire/contracts';
+import type { ErrorRequestHandler } from 'express';
+import { isErrorCode, type ErrorBody } from '@quire/contracts';
 import { ProviderError, UnsupportedFunctionalityError } from '@quire/models';
-import { AppError, retryAfterHeaders } from '@quire/server-kit';
+import { AppError, retryAfterHeaders, toErrorResponse, type ErrorResponse } from '@quire/server-kit';
 
 /**
  * Provider and registry failures become AppErrors with the same stable code, so the client sees an
  * OpenAI-style body with the right status (and the provider's retry-after), and the ledger records
- * the code.
+ * the code. A provider's own OpenAI-style `param` for a request's fault (ProviderError.providerParam)
+ * is the AppError's, and its `code` rides in `details.provider_code` for modelErrorResponse.
  */
 export function toAppError(error: unknown, options: { final?: boolean } = {}): AppError | unknown {
   if (AppError.is(error)) return error;
@@ -20,7 +22,8 @@ export function toAppError(error: unknown, options: { final?: boolean } = {}): A
     const hint = retryAfterHeaders(error.retryAfterHintMs, code);
     const headers: Record<string, string> = hint ?? (options.final ? { 'x-should-retry': 'false' } : {});
     return new AppError(code, `${error.provider}: ${error.publicMessage}`, {
-      details: { provider: error.provider, retryable: error.retryable },
+      ...(error.providerParam !== undefined ? { param: error.providerParam } : {}),
+      details: { provider: error.provider, retryable: error.retryable, ...(error.providerCode !== undefined ? { provider_code: error.providerCode } : {}) },
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
       cause: error,
     });
@@ -36,6 +39,38 @@ export function toAppError(error: unknown, options: { final?: boolean } = {}): A
     if (isErrorCode(mapped)) return new AppError(mapped, registry.message ?? 'Model not available.', { param: 'model', cause: error });
   }
   return error;
+}
+
+/** The model API's error body: OpenAI's, with Quire's code beside the provider's when the provider's is `code`. */
+export interface ModelErrorBody {
+  error: ErrorBody['error'] & { quire_code?: string };
+}
+
+/**
+ * toErrorResponse for the model API. Where the provider named a request's fault in OpenAI's words
+ * (`context_length_exceeded`, `string_above_max_length`: toAppError keeps them only for 400, 404,
+ * 413 and 422 outside the account codes), that is the body's `code`, which OpenAI's SDKs expose as
+ * `err.code` and clients branch on, and Quire's stable code goes beside it as `quire_code`. The
+ * ledger and the logs keep Quire's code (errorCodeOf).
+ */
+export function modelErrorResponse(error: unknown, traceId: string): ErrorResponse & { body: ModelErrorBody } {
+  const response = toErrorResponse(error, traceId);
+  const providerCode = AppError.is(error) ? error.details?.provider_code : undefined;
+  if (typeof providerCode !== 'string') return response;
+  return { ...response, body: { error: { ...response.body.error, code: providerCode, quire_code: response.body.error.code } } };
+}
+
+/**
+ * The express door's share of modelErrorResponse, so both doors answer alike: an error that carries
+ * a provider's code is answered here (a 4xx: nothing to log), anything else goes on to the service's
+ * error middleware.
+ */
+export function providerCodedErrors(): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (res.headersSent || !AppError.is(error) || typeof error.details?.provider_code !== 'string') return next(error);
+    const { status, body, headers } = modelErrorResponse(error, (res.locals.traceId as string | undefined) ?? 'unknown');
+    res.set(headers).status(status).json(body);
+  };
 }
 
 export function errorCodeOf(error: unknown): string {

@@ -44,6 +44,35 @@ describe('providerErrorFromResponse', () => {
     expect(bad.withChanges({ message: 'rewritten' }).publicMessage).toBe('rewritten');
   });
 
+  it("keeps the provider's OpenAI code and param for a request's own fault (400, 404, 413, 422), and only then", () => {
+    const tooLong = { error: { message: "This model's maximum context length is 128000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } };
+    expect(providerErrorFromResponse('openai', 400, {}, tooLong)).toMatchObject({ code: 'provider_bad_request', providerCode: 'context_length_exceeded', providerParam: 'messages' });
+    for (const status of [404, 413, 422]) expect(providerErrorFromResponse('openai', status, {}, tooLong)).toMatchObject({ providerCode: 'context_length_exceeded', providerParam: 'messages' });
+    // The flat shape of OpenAI-compatible servers, and a param path.
+    expect(providerErrorFromResponse('vllm', 400, {}, { object: 'error', message: 'm', type: 'BadRequestError', param: 'messages[0].content', code: 'string_above_max_length' })).toMatchObject({ providerCode: 'string_above_max_length', providerParam: 'messages[0].content' });
+    // Account errors, server errors and a 409 say nothing of the provider's own.
+    const none = { providerCode: undefined, providerParam: undefined };
+    expect(providerErrorFromResponse('openai', 401, {}, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } })).toMatchObject(none);
+    expect(providerErrorFromResponse('openai', 429, {}, { error: { message: 'q', type: 'insufficient_quota', param: 'messages', code: 'insufficient_quota' } })).toMatchObject(none);
+    expect(providerErrorFromResponse('openai', 400, {}, { error: { message: 'q', type: 'insufficient_quota', param: 'messages', code: 'insufficient_quota' } })).toMatchObject({ code: 'provider_quota_exceeded', ...none });
+    expect(providerErrorFromResponse('openai', 403, {}, { error: { message: 'm', type: 'x', param: 'model', code: 'unsupported_country_region_territory' } })).toMatchObject(none);
+    expect(providerErrorFromResponse('openai', 500, {}, { error: { message: 'm', type: 'server_error', param: 'messages', code: 'server_error' } })).toMatchObject(none);
+    expect(providerErrorFromResponse('openai', 409, {}, { error: { message: 'm', type: 'x', param: 'messages', code: 'conflict' } })).toMatchObject(none);
+    // Anything that is not a code or a path: a number (vLLM's and Gemini's HTTP status), prose, markup.
+    expect(providerErrorFromResponse('vllm', 400, {}, { object: 'error', message: 'm', type: 'BadRequestError', param: null, code: 400 })).toMatchObject(none);
+    expect(providerErrorFromResponse('mistral', 400, {}, { object: 'error', message: 'm', type: 'invalid_request_error', param: null, code: '3051' })).toMatchObject(none);
+    expect(providerErrorFromResponse('x', 400, {}, { error: { message: 'm', code: 'see https://example.com/docs', param: '<script>' } })).toMatchObject(none);
+    expect(providerErrorFromResponse('x', 400, {}, { error: { message: 'm', code: 'c'.repeat(65), param: 'p'.repeat(129) } })).toMatchObject(none);
+    // Anthropic and Gemini send none: nothing changes for them.
+    expect(providerErrorFromResponse('anthropic', 400, {}, { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long' } })).toMatchObject(none);
+    expect(geminiErrorFromResponse('gemini', 400, {}, { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Request contains an invalid argument.' } })).toMatchObject(none);
+    // A copy keeps them, unless it turns the error into an account error.
+    const bad = providerErrorFromResponse('openai', 400, {}, tooLong);
+    expect(bad.withChanges({ message: 'rewritten' })).toMatchObject({ providerCode: 'context_length_exceeded', providerParam: 'messages' });
+    expect(bad.withChanges({ code: 'provider_auth_failed' })).toMatchObject(none);
+    expect(bad.withChanges({ status: 500 })).toMatchObject(none);
+  });
+
   it('adapters that reread an error (Gemini, the FastAPI detail of Voyage and Jina) keep the account text out of the public message', () => {
     const gemini = geminiErrorFromResponse('gemini', 429, {}, { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded for quota metric for consumer project_number:123456789012. Limit 15' } });
     expect(gemini.message).toContain('project_number:123456789012');

@@ -48,9 +48,14 @@ interface ErrorDetails {
   message?: string;
   type?: string;
   code?: string;
+  /** `code` and `param` when sent as strings: OpenAI's own fields, passed on for a request's faults (ProviderError checks them). */
+  openAICode?: string;
+  openAIParam?: string;
   requestId?: string;
   spendLimit?: boolean;
 }
+
+const stringOf = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 function str(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
@@ -73,11 +78,13 @@ function extractDetails(body: unknown): ErrorDetails {
       message: str(e.message),
       type: str(e.type),
       code: str(e.code),
+      openAICode: stringOf(e.code),
+      openAIParam: stringOf(e.param),
       requestId,
       spendLimit: details?.error_code === 'enforced_spend_limit_reached',
     };
   }
-  return { message: str(record.message), type: str(record.type), code: str(record.code), requestId };
+  return { message: str(record.message), type: str(record.type), code: str(record.code), openAICode: stringOf(record.code), openAIParam: stringOf(record.param), requestId };
 }
 
 const STATUS_CODES: Record<number, [ProviderErrorCode, boolean]> = {
@@ -154,6 +161,8 @@ export function providerErrorFromResponse(
     requestId,
     providerBody: body,
     publicMessage,
+    providerCode: details.openAICode,
+    providerParam: details.openAIParam,
   });
 }
 

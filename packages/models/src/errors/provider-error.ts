@@ -41,6 +41,17 @@ export const CODE_TEXT: Record<ProviderErrorCode, string> = {
  */
 export const ACCOUNT_CODES: ReadonlySet<ProviderErrorCode> = new Set(['provider_auth_failed', 'provider_permission_denied', 'provider_quota_exceeded', 'provider_rate_limited']);
 
+/**
+ * The statuses of a request's own faults (bad request, no such model or route, too large, unprocessable).
+ * Only these pass the provider's OpenAI-style `code` and `param` on (see ProviderError.providerCode).
+ */
+export const REQUEST_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 422]);
+
+/** An OpenAI-style error code is a short token with a letter in it (`context_length_exceeded`); a number is an HTTP status echoed back (vLLM, Gemini). */
+const PROVIDER_CODE = /^(?=.*[a-z])[a-z0-9_.-]{1,64}$/i;
+/** An OpenAI-style `param` is a short path into the request (`messages`, `messages[0].content`, `tools.0.function.name`). */
+const PROVIDER_PARAM = /^[\w.[\]-]{1,128}$/;
+
 /** SDKs cap server-suggested waits at 60 s; a longer hint is more likely a bug than a plan. */
 export const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -64,6 +75,12 @@ export interface ProviderErrorArgs {
    * words: an adapter that forgets to say it cannot pass an account's details on.
    */
   publicMessage?: string;
+  /**
+   * The provider's own OpenAI-style error `code` and `param`, as read from its body. Kept only where
+   * they are the request's business (see ProviderError.providerCode); dropped otherwise, whoever builds the error.
+   */
+  providerCode?: string;
+  providerParam?: string;
   cause?: unknown;
 }
 
@@ -85,6 +102,14 @@ export class ProviderError extends Error {
   readonly providerBody: unknown;
   /** The message for the gateway's callers (see ProviderErrorArgs.publicMessage); `message` when none differs. */
   readonly publicMessage: string;
+  /**
+   * The provider's OpenAI-style `code` (`context_length_exceeded`, `string_above_max_length`) and
+   * `param` (`messages`), which clients branch on, for a request's own fault: a status in
+   * REQUEST_FAULT_STATUSES under a code that is not about the operator's account (ACCOUNT_CODES).
+   * Undefined otherwise, and for anything that does not look like a code or a path.
+   */
+  readonly providerCode: string | undefined;
+  readonly providerParam: string | undefined;
 
   constructor(args: ProviderErrorArgs) {
     super(args.message, { cause: args.cause });
@@ -97,6 +122,9 @@ export class ProviderError extends Error {
     this.requestId = args.requestId;
     this.providerBody = args.providerBody;
     this.publicMessage = args.publicMessage ?? (ACCOUNT_CODES.has(args.code) ? `Provider "${args.provider}" ${CODE_TEXT[args.code]}.` : args.message);
+    const requestFault = REQUEST_FAULT_STATUSES.has(this.status) && !ACCOUNT_CODES.has(args.code);
+    this.providerCode = requestFault && args.providerCode !== undefined && PROVIDER_CODE.test(args.providerCode) ? args.providerCode : undefined;
+    this.providerParam = requestFault && args.providerParam !== undefined && PROVIDER_PARAM.test(args.providerParam) ? args.providerParam : undefined;
   }
 
   /** The provider's wait hint when it is short enough to wait for in process (MAX_RETRY_AFTER_MS); sleepers read this. */
@@ -119,6 +147,8 @@ export class ProviderError extends Error {
       retryAfterHintMs: this.retryAfterHintMs,
       requestId: this.requestId,
       providerBody: this.providerBody,
+      providerCode: this.providerCode,
+      providerParam: this.providerParam,
       // A new message makes the old public one stale, unless the change gives its own.
       ...(changes.message === undefined && this.publicMessage !== this.message ? { publicMessage: this.publicMessage } : {}),
       cause: this.cause,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { openSse, parseWith, toErrorResponse, writeJson } from '@quire/server-kit';
+import { openSse, parseWith, writeJson } from '@quire/server-kit';
 import { attributionOf } from '../caller-identity.js';
 import { clientSignal } from './client-signal.js';
 import type { Attribution } from '../ledger.js';
 import { assertNoForbiddenFields } from '../forbidden-fields.js';
+import { modelErrorResponse } from '../model-errors.js';
 import type { ModelService } from '../model-service.js';
 import { completionToOpenAI, extraContentToOpenAI, finishReasonToOpenAI, toGenerateOptions, toolCallDeltaToOpenAI, usageToOpenAI } from './translate.js';
 import { ChatCompletionBodySchema } from './validators.js';
@@ -66,7 +67,7 @@ export async function chatCompletions(models: ModelService, raw: unknown, attrib
   } catch (error) {
     // Past the first byte the status is already 200: the error travels in the stream, the way
     // OpenAI's SDK expects (a data payload with a top-level `error`).
-    sse.send(toErrorResponse(error, attribution.traceId).body);
+    sse.send(modelErrorResponse(error, attribution.traceId).body);
   }
   sse.end();
 }

@@ -50,6 +50,19 @@ describe('refused for every target (400 invalid_request, naming the field)', () 
     [{ function_call: 'auto' }, 'function_call', /tool_choice/],
     [{ messages: [...messages, { role: 'function', name: 'f', content: '{}' }] }, 'messages.1', /role "tool"/],
     [{ messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }] }, 'messages.0.function_call', /tool_calls/],
+    // Fields that change what comes back, what the provider keeps, or the price: refused, never dropped.
+    [{ modalities: ['text', 'audio'] }, 'modalities', /modalities/],
+    [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio', /audio output is not supported/],
+    [{ web_search_options: {} }, 'web_search_options', /web_search_options is not supported/],
+    [{ prediction: { type: 'content', content: 'draft' } }, 'prediction', /predicted outputs/],
+    [{ store: true }, 'store', /store is not supported/],
+    [{ store: true, metadata: { run: 'nightly' } }, 'store', /store is not supported/],
+    [{ service_tier: 'flex' }, 'service_tier', /service_tier must be "auto" or "default"/],
+    [{ service_tier: 'priority' }, 'service_tier', /priced differently/],
+    // Content parts no target is given: named, at the part, not a bare "Invalid input".
+    [{ messages: [{ role: 'user', content: [{ type: 'text', text: 'Transcribe:' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] }, 'messages.0.content.1', /content part type "input_audio" is not supported/],
+    [{ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, 'messages.0.content.0', /content part type "file" is not supported/],
+    [{ messages: [{ role: 'user', content: [{ type: 'refusal', refusal: 'No.' }] }] }, 'messages.0.content.0', /content part type "refusal" is not supported in a user message/],
   ])('%j', async (body, param, message) => {
     const res = await chat(body);
     expect(res.status).toBe(400);
@@ -65,6 +78,28 @@ test('what SDKs send as null or as the default is accepted: n 1, logprobs false,
   });
   expect(res.status).toBe(200);
   expect(openai.requests[0]?.body).toEqual({ model: 'gpt-4o-mini', messages });
+});
+
+test('hints that change neither the answer nor the bill are accepted and not forwarded; the defaults of the refused fields pass', async () => {
+  const res = await chat({
+    metadata: { run: 'nightly' }, safety_identifier: 'user-hash-1', prompt_cache_key: 'support-bot', user: 'u-1',
+    modalities: ['text'], store: false, service_tier: 'auto', audio: null, web_search_options: null, prediction: null,
+  });
+  expect(res.status).toBe(200);
+  expect(openai.requests[0]?.body).toEqual({ model: 'gpt-4o-mini', messages });
+  expect((await chat({ service_tier: 'default' })).status).toBe(200);
+});
+
+test("an assistant's refusal part is accepted and replayed as its text", async () => {
+  const res = await chat({
+    messages: [
+      { role: 'user', content: 'Write malware.' },
+      { role: 'assistant', content: [{ type: 'refusal', refusal: "I can't help with that." }] },
+      { role: 'user', content: 'Then a haiku.' },
+    ],
+  });
+  expect(res.status).toBe(200);
+  expect((openai.requests[0]?.body as { messages: unknown[] }).messages[1]).toEqual({ role: 'assistant', content: "I can't help with that." });
 });
 
 test('strict, parallel_tool_calls false and the sampling fields reach an OpenAI upstream', async () => {

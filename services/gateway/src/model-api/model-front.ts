@@ -1,11 +1,12 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { HEADERS, type Identity } from '@quire/contracts';
-import { AppError, logRequestFailure, toErrorResponse, traceIdOf, verifyIdentity, writeJson, type Logger } from '@quire/server-kit';
+import { AppError, logRequestFailure, traceIdOf, verifyIdentity, writeJson, type Logger } from '@quire/server-kit';
 import { attributionFrom } from '../caller-identity.js';
 import { ON_BEHALF_OF_GROUPS } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
 import { admitModelCall, auditRefusal, settleOnClose, type ModelCaller } from '../governance/guards.js';
 import type { Attribution } from '../ledger.js';
+import { modelErrorResponse } from '../model-errors.js';
 import type { ModelService } from '../model-service.js';
 import { assertBodyDepth } from './body-depth.js';
 import { chatCompletions } from './chat-completions.js';
@@ -97,8 +98,8 @@ export function createModelFront(deps: ModelFrontDeps): RequestListener {
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, traceId: string, identity: Identity | undefined, body: unknown) => {
     auditRefusal(gov, error, { method: 'POST', path: req.url ?? '', traceId, identity, body });
-    const { status, body: payload, headers } = toErrorResponse(error, traceId);
-    logRequestFailure(deps.logger, error, traceId, status, payload.error.code);
+    const { status, body: payload, headers } = modelErrorResponse(error, traceId);
+    logRequestFailure(deps.logger, error, traceId, status, payload.error.quire_code ?? payload.error.code);
     if (res.headersSent) {
       res.end();
       return;

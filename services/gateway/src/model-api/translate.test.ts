@@ -88,6 +88,18 @@ describe('chat fields into the spec', () => {
     expect(toGenerateOptions(body)).toEqual({ messages: [{ role: 'user', content: 'hi' }] });
   });
 
+  it("an assistant's refusal part is its text; a malformed part of a known type is still refused", () => {
+    const body = ChatCompletionBodySchema.parse({
+      ...base,
+      messages: [{ role: 'user', content: 'Help?' }, { role: 'assistant', content: [{ type: 'text', text: 'Sorry: ' }, { type: 'refusal', refusal: 'not that.' }] }, { role: 'user', content: 'ok' }],
+    });
+    expect(toGenerateOptions(body).messages[1]).toEqual({ role: 'assistant', content: 'Sorry: not that.' });
+    for (const content of [[{ type: 'text' }], [{ type: 'image_url', image_url: {} }], ['text'], [{}]]) {
+      expect(ChatCompletionBodySchema.safeParse({ ...base, messages: [{ role: 'user', content }] }).success).toBe(false);
+    }
+    expect(ChatCompletionBodySchema.safeParse({ ...base, messages: [{ role: 'assistant', content: [{ type: 'refusal' }] }] }).success).toBe(false);
+  });
+
   it('refuses out-of-range values at the edge', () => {
     for (const bad of [{ presence_penalty: 3 }, { logit_bias: { word: 1 } }, { logit_bias: { '1': 101 } }, { reasoning_effort: 'max' }, { verbosity: 'loud' }, { n: 0 }]) {
       expect(ChatCompletionBodySchema.safeParse({ ...base, ...bad }).success).toBe(false);

@@ -19,10 +19,13 @@ function providerMetadataOf(extra: ExtraContent | null | undefined): { providerM
   return signature ? { providerMetadata: { google: { thoughtSignature: signature } } } : undefined;
 }
 
-function textOf(content: Extract<ChatMessage, { role: 'user' }>['content'] | null | undefined): string {
+type Content = NonNullable<Exclude<ChatMessage, { role: 'function' }>['content']>;
+
+/** A message's words: text parts, and an assistant's refusal parts (what it said it would not do is what it said). */
+function textOf(content: Content | null | undefined): string {
   if (content == null) return '';
   if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  return content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('');
 }
 
 function toMessage(message: ChatMessage): MessageV1 {

@@ -9,7 +9,36 @@ export const ModelOrRouteSchema = z
 /** The public chat format is OpenAI's; we accept what OpenAI SDKs send and ignore fields we do not use. */
 const TextPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePartSchema = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string(), detail: z.string().optional() }) });
-const ContentSchema = z.union([z.string(), z.array(z.union([TextPartSchema, ImagePartSchema]))]);
+/** What an assistant said it would not do, as OpenAI returns it; sent back as the assistant's text. */
+const RefusalPartSchema = z.object({ type: z.literal('refusal'), refusal: z.string() });
+
+/** Part types OpenAI takes that no Quire target is given, refused with the reason. */
+const REFUSED_PARTS: Record<string, string> = {
+  input_audio: 'content part type "input_audio" is not supported: Quire sends models text and images (image_url) only; send a transcript as a text part',
+  file: 'content part type "file" is not supported: Quire sends models text and images (image_url) only; send the file\'s text as a text part, or ask a kb/<collection> model about documents',
+};
+
+/**
+ * A message's content: a string, or parts of the listed types. A part of another type (`input_audio`,
+ * `file`, or a part that belongs to another role) is refused naming its type, at its own path; zod's
+ * union alone would answer a bare "Invalid input" for the whole content.
+ */
+function contentOf<const Parts extends readonly [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]]>(role: string, parts: Parts) {
+  const listed = new Set(parts.map((part) => part.shape.type.value));
+  // Never succeeds. For a listed type (malformed, so the listed schemas failed too) its issue aborts, so
+  // the union reports as before; for any other type it does not, and the union passes it on as the answer.
+  const other = z.looseObject({ type: z.string() }).superRefine((part, ctx) => {
+    if (listed.has(part.type)) ctx.addIssue({ code: 'custom', message: `malformed "${part.type}" part`, continue: false });
+    else ctx.addIssue({ code: 'custom', message: REFUSED_PARTS[part.type] ?? `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message` });
+  }) as unknown as z.ZodType<never>;
+  return z.union([z.string(), z.array(z.union([z.discriminatedUnion('type', parts), other]))]);
+}
+
+const SystemContentSchema = contentOf('system', [TextPartSchema, ImagePartSchema]);
+const DeveloperContentSchema = contentOf('developer', [TextPartSchema, ImagePartSchema]);
+const ToolContentSchema = contentOf('tool', [TextPartSchema, ImagePartSchema]);
+const UserContentSchema = contentOf('user', [TextPartSchema, ImagePartSchema]);
+const AssistantContentSchema = contentOf('assistant', [TextPartSchema, ImagePartSchema, RefusalPartSchema]);
 
 /**
  * Google's OpenAI-compatible API hands out Gemini thought signatures as
@@ -32,18 +61,18 @@ const refused = (message: string, allowed: (value: unknown) => boolean = () => f
   z.unknown().refine((value) => value === null || allowed(value), message).transform(() => undefined).optional();
 
 export const ChatMessageSchema = z.discriminatedUnion('role', [
-  z.object({ role: z.literal('system'), content: ContentSchema, name: z.string().optional() }),
-  z.object({ role: z.literal('developer'), content: ContentSchema, name: z.string().optional() }),
-  z.object({ role: z.literal('user'), content: ContentSchema, name: z.string().optional() }),
+  z.object({ role: z.literal('system'), content: SystemContentSchema, name: z.string().optional() }),
+  z.object({ role: z.literal('developer'), content: DeveloperContentSchema, name: z.string().optional() }),
+  z.object({ role: z.literal('user'), content: UserContentSchema, name: z.string().optional() }),
   z.object({
     role: z.literal('assistant'),
-    content: ContentSchema.nullable().optional(),
+    content: AssistantContentSchema.nullable().optional(),
     tool_calls: z.array(ToolCallSchema).nullable().optional(),
     name: z.string().optional(),
     extra_content: ExtraContentSchema.nullable().optional(),
     function_call: refused('function_call is deprecated and not supported; replay the call as tool_calls and its result as role "tool"'),
   }),
-  z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ContentSchema }),
+  z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ToolContentSchema }),
   // Deprecated by OpenAI; refused by name so the caller learns what replaced it.
   z.object({ role: z.literal('function') }).refine(() => false, 'role "function" is deprecated and not supported; send tool results as role "tool" with the tool_call_id'),
 ]);
@@ -68,9 +97,14 @@ const ResponseFormatSchema = z.union([
   }),
 ]);
 
+/** A hint with no effect on the answer or the bill: accepted in any form, and not forwarded to the provider. */
+const ignored = () => z.unknown().transform(() => undefined).optional();
+
 /**
  * Every field below is honoured or refused: one an adapter cannot honour is refused there (422
- * model_capability_unsupported), and one no target can is refused here. Unknown fields are dropped.
+ * model_capability_unsupported), and one no target can is refused here. The exceptions are the
+ * hints listed at the end, accepted and not forwarded because they change neither the answer nor
+ * its price. Unknown fields are dropped, so a field OpenAI adds that changes either belongs here.
  */
 export const ChatCompletionBodySchema = z.object({
   model: ModelOrRouteSchema,
@@ -100,7 +134,21 @@ export const ChatCompletionBodySchema = z.object({
     .optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
   response_format: ResponseFormatSchema.nullable().optional(),
+  // Audio, web search, predicted outputs and stored completions change what comes back (or what the
+  // provider keeps), and a service tier other than the default changes the price Quire meters at.
+  modalities: refused('modalities other than ["text"] are not supported (Quire answers in text); leave it out or send ["text"].', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => m === 'text')),
+  audio: refused('audio output is not supported (Quire answers in text); leave audio out.'),
+  web_search_options: refused('web_search_options is not supported: Quire does not have models search the web; leave it out (a kb/<collection> model answers from your documents).'),
+  prediction: refused('prediction (predicted outputs) is not supported; leave it out.'),
+  store: refused('store is not supported: Quire has the provider keep no completions (nothing to list, evaluate or distil later); leave it out or false.', (v) => v === false),
+  service_tier: refused('service_tier must be "auto" or "default" (or left out): other tiers are priced differently from the prices Quire meters with.', (v) => v === 'auto' || v === 'default'),
+  // Hints with no effect on the answer or the bill: accepted and not forwarded. `metadata` only tags
+  // stored completions (store is refused above); `user`, `safety_identifier` and `prompt_cache_key`
+  // only tune the provider's abuse monitoring and cache routing. The ledger attributes calls by key.
+  metadata: ignored(),
   user: z.string().nullable().optional(),
+  safety_identifier: ignored(),
+  prompt_cache_key: ignored(),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 
