@@ -1,16 +1,13 @@
 import { z } from 'zod';
-import { ModelOrRouteSchema } from './validators.js';
+import { ModelOrRouteSchema, refused, serviceTierRefused } from './validators.js';
 
 /**
  * The request body of `POST /v1/responses` (OpenAI's Responses API), field names as the openai SDK's
  * `ResponseCreateParams`. As on the chat endpoint, every field that changes the answer is honoured or
- * refused with a 400 naming it; fields that only tune OpenAI's own service (service_tier,
- * prompt_cache_key, safety_identifier, include, stream_options ...) are dropped.
+ * refused with a 400 naming it, and so is a service_tier other than the default (it changes the
+ * price); fields that only tune OpenAI's own service (prompt_cache_key, safety_identifier, include,
+ * stream_options ...) are dropped.
  */
-
-/** A field Quire cannot honour: absent, null or `allowed` pass; anything else is refused with `message`. */
-const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
-  z.unknown().refine((value) => value === null || value === undefined || allowed(value), message).transform(() => undefined).optional();
 
 /** Parses `raw` with `schema` inside a transform, its issues reported at their own paths below the field. */
 function parseInto<T>(schema: z.ZodType<T>, raw: unknown, ctx: z.RefinementCtx): T {
@@ -177,6 +174,7 @@ export const ResponsesBodySchema = z.object({
   prompt: refused('prompt (stored prompt templates) is not supported; send instructions and input instead.'),
   max_tool_calls: refused('max_tool_calls is not supported (only function tools exist here, and the caller runs them); leave it out.'),
   top_logprobs: refused('top_logprobs is not supported (logprobs are not returned); leave it out or 0.', (v) => v === 0),
+  service_tier: serviceTierRefused(),
   truncation: refused('truncation "auto" is not supported: Quire never drops input items; leave truncation out or "disabled".', (v) => v === 'disabled'),
 });
 export type ResponsesBody = z.infer<typeof ResponsesBodySchema>;

@@ -198,6 +198,7 @@ describe('refused with a clear 400 before any provider is called', () => {
     ['previous_response_id', { previous_response_id: 'resp_123' }, 'previous_response_id', /previous_response_id is not supported/],
     ['conversation', { conversation: 'conv_123' }, 'conversation', /conversation is not supported/],
     ['background', { background: true }, 'background', /background responses are not supported/],
+    ['a priced-apart service tier', { service_tier: 'flex' }, 'service_tier', /service_tier must be "auto" or "default"/],
     ['an item_reference', { input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input.0.type', /item_reference is not supported/],
     ['an image by file_id', { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1', detail: 'auto' }] }] }, 'input.0.content.0.image_url', /image_url/],
     ['no input', { input: undefined }, 'input', /input is required/],

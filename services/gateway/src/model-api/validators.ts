@@ -57,8 +57,12 @@ const ToolCallSchema = z.object({
 });
 
 /** A field Quire cannot honour: absent, null or `allowed` pass; anything else is refused with `message`. */
-const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
-  z.unknown().refine((value) => value === null || allowed(value), message).transform(() => undefined).optional();
+export const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
+  z.unknown().refine((value) => value === null || value === undefined || allowed(value), message).transform(() => undefined).optional();
+
+/** Tiers other than the default are priced apart from the prices Quire meters with (flex, priority, scale). */
+export const serviceTierRefused = () =>
+  refused('service_tier must be "auto" or "default" (or left out): other tiers are priced differently from the prices Quire meters with.', (v) => v === 'auto' || v === 'default');
 
 export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: SystemContentSchema, name: z.string().optional() }),
@@ -141,7 +145,7 @@ export const ChatCompletionBodySchema = z.object({
   web_search_options: refused('web_search_options is not supported: Quire does not have models search the web; leave it out (a kb/<collection> model answers from your documents).'),
   prediction: refused('prediction (predicted outputs) is not supported; leave it out.'),
   store: refused('store is not supported: Quire has the provider keep no completions (nothing to list, evaluate or distil later); leave it out or false.', (v) => v === false),
-  service_tier: refused('service_tier must be "auto" or "default" (or left out): other tiers are priced differently from the prices Quire meters with.', (v) => v === 'auto' || v === 'default'),
+  service_tier: serviceTierRefused(),
   // Hints with no effect on the answer or the bill: accepted and not forwarded. `metadata` only tags
   // stored completions (store is refused above); `user`, `safety_identifier` and `prompt_cache_key`
   // only tune the provider's abuse monitoring and cache routing. The ledger attributes calls by key.
