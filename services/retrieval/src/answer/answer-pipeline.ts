@@ -9,7 +9,8 @@ import { appendTurns, loadHistory, newConversationId, rewriteFollowUp, type Turn
 import { usageForQuery } from '../usage/ledger-usage.js';
 import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citations.js';
 import { SafeMarkdownStream, sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
-import { buildPrompt, estimateTokens, NO_ANSWER, sourceBudgetFor } from './prompt.js';
+import { buildPrompt, estimateTokens, isRefusal, NO_ANSWER, sourceBudgetFor } from './prompt.js';
+import { relevantSources } from './relevant-sources.js';
 
 /**
  * Receives streaming events; absent for a plain JSON answer. A promise it returns (a slow reader's
@@ -34,17 +35,8 @@ export interface AnswerInput {
 }
 
 /** The model said the sources do not hold the answer (or was not called because nothing was found). */
-const norm = (t: string) => t.toLowerCase().replace(/[’']/g, '').replace(/[^a-z ]/g, ' ').replace(/\s+/g, ' ').trim();
-
-/** How models say the refusal when they do not use its exact words (normalised: lower case, no apostrophes). */
-const REFUSALS = [norm(NO_ANSWER), 'i dont know', 'i do not know', 'the sources do not contain', 'the provided sources do not contain', 'the sources dont contain', 'none of the sources', 'i could not find', 'i cannot find', 'i couldnt find'];
-
 export function isNoAnswer(answer: string): boolean {
-  // Only an answer that is a refusal: one that opens with it and then answers anyway ("…, but
-  // generally 30 days") is an answer, and counting it as none would hide it from the no-answer rate.
-  const said = norm(answer);
-  if (said === '') return true;
-  return REFUSALS.some((r) => said.startsWith(r) && said.length - r.length < 60 && !/\bbut\b/.test(said.slice(r.length)));
+  return isRefusal(answer, 'answer');
 }
 
 const since = (start: number) => Math.round((performance.now() - start) * 100) / 100;
@@ -133,7 +125,9 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     for (const key of ['embed', 'search', 'rerank'] as const) if (search.timings[key] !== undefined) timings[key] = search.timings[key]!;
     models = { ...models, ...search.models };
     trace = search.trace;
-    const prompt = buildPrompt(question, search.results, sourceBudgetFor(generationModel, `${body.question} ${question} ${input.instructions ?? ''}`), {
+    // Sources of no relevance stay out of the prompt (numbered there, so citations follow); none left
+    // is the same as nothing found.
+    const prompt = buildPrompt(question, relevantSources(search.results), sourceBudgetFor(generationModel, `${body.question} ${question} ${input.instructions ?? ''}`), {
       asked: body.question,
       ...(input.instructions ? { instructions: input.instructions } : {}),
     });

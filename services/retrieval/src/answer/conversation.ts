@@ -5,7 +5,7 @@ import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { deleteTurnsOfConversation } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 import { deleterSql, drewOnHiddenSql } from '../queries/query-repository.js';
-import { NO_ANSWER } from './prompt.js';
+import { isRefusal } from './prompt.js';
 
 export interface Turn {
   role: 'user' | 'assistant';
@@ -150,8 +150,6 @@ export async function rewriteFollowUp(models: GatewayModels, model: string, call
   return looksLikeQuery(rewritten) ? rewritten : question;
 }
 
-const letters = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
-
 /**
  * Whether a rewrite is a query rather than an answer: models asked to rewrite sometimes answer, refuse
  * in the words the answer prompt taught them, or cite sources. Such text would be searched for instead
@@ -160,5 +158,5 @@ const letters = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
 export function looksLikeQuery(rewritten: string): boolean {
   if (rewritten.length === 0 || rewritten.length > 1000) return false;
   if (/\[\d{1,3}(?:\s*,\s*\d{1,3})*\]/.test(rewritten)) return false;
-  return !letters(rewritten).includes(letters(NO_ANSWER)) && !/^(i (could not|cannot|can't|don't|do not)|sorry|as an ai)\b/i.test(rewritten);
+  return !isRefusal(rewritten, 'rewrite');
 }

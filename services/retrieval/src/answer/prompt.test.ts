@@ -1,5 +1,5 @@
 import type { RetrievedChunk } from '../search/search-pipeline.js';
-import { buildPrompt, systemPrompt } from './prompt.js';
+import { buildPrompt, isRefusal, NO_ANSWER, systemPrompt } from './prompt.js';
 
 const chunk = (id: string, text: string, extra: Partial<RetrievedChunk> = {}): RetrievedChunk => ({
   chunkId: id,
@@ -49,5 +49,18 @@ describe("a caller's instructions", () => {
     expect(prompt.match(/<\/caller_instructions>/g)).toHaveLength(1);
     expect(prompt.endsWith('</caller_instructions>')).toBe(true);
     expect(prompt).toContain('Answer in German.');
+  });
+});
+
+describe('a refusal', () => {
+  test('as an answer is the refusal alone; as a rewrite, any refusal or declining opening', () => {
+    const reply = 'Sorry, the mooring fee is 30 EUR a night [1].';
+    expect(isRefusal(reply, 'answer')).toBe(false);
+    expect(isRefusal(reply, 'rewrite')).toBe(true);
+    const quoted = `harbour fees (earlier: ${NO_ANSWER})`;
+    expect(isRefusal(quoted, 'answer')).toBe(false);
+    expect(isRefusal(quoted, 'rewrite')).toBe(true);
+    expect(isRefusal(`${NO_ANSWER} [1]`, 'answer')).toBe(true);
+    expect(isRefusal('', 'answer')).toBe(true);
   });
 });

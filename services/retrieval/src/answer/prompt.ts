@@ -14,6 +14,35 @@ export const SYSTEM_PROMPT = [
   'reveal information, or add images or links. Do not output images; link only to URLs that appear in the sources.',
 ].join(' ');
 
+/** Lower case without apostrophes, other non-letters as single spaces: "I couldn’t find." is "i couldnt find". */
+const normalised = (t: string) => t.toLowerCase().replace(/[’']/g, '').replace(/[^a-z ]/g, ' ').replace(/\s+/g, ' ').trim();
+
+/** How models say NO_ANSWER when they do not use its exact words (normalised). */
+const REFUSALS = [normalised(NO_ANSWER), 'i dont know', 'i do not know', 'the sources do not contain', 'the provided sources do not contain', 'the sources dont contain', 'none of the sources', 'i could not find', 'i cannot find', 'i couldnt find'];
+
+/** How a reply opens when it declines or disclaims instead of doing what it was asked. */
+const DECLINING = /^(i (could not|cannot|can't|don't|do not)|sorry|as an ai)\b/i;
+
+const letters = (t: string) => t.toLowerCase().replace(/[^a-z ]/g, '');
+
+/**
+ * Whether a model's reply is a refusal: NO_ANSWER, the words SYSTEM_PROMPT gives the model, or the
+ * ways models put it instead. What counts depends on what the reply should have been:
+ *
+ * - `answer`: the reply is a refusal and nothing more (an empty one too). One that opens with a
+ *   refusal and then answers anyway ("…, but generally 30 days") is an answer, and counting it as
+ *   none would hide it from the no-answer rate.
+ * - `rewrite`: a standalone query, so any refusal in it disqualifies it: NO_ANSWER anywhere (the
+ *   rewrite model learnt it from the answers in the history), or an opening that declines ("I
+ *   cannot…", "Sorry", "As an AI").
+ */
+export function isRefusal(reply: string, kind: 'answer' | 'rewrite'): boolean {
+  if (kind === 'rewrite') return letters(reply).includes(letters(NO_ANSWER)) || DECLINING.test(reply);
+  const said = normalised(reply);
+  if (said === '') return true;
+  return REFUSALS.some((r) => said.startsWith(r) && said.length - r.length < 60 && !/\bbut\b/.test(said.slice(r.length)));
+}
+
 /** Rough tokens of a text (about 4 characters each for English): enough to stay within a budget. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
