@@ -2,9 +2,11 @@ import type { Queryable } from '@quire/db';
 
 /*
  * Stored queries and conversations (retrieval's tables) carry text of the documents they drew on:
- * the answer, the citations' quotes, a follow-up's rewritten query, and conversation turns that
- * repeat question and answer. Ingestion deletes and replaces documents and deletes collections, so
- * it calls these inside those transactions: the text goes with its source, or neither commits.
+ * the answer, the citations' quotes, a follow-up's rewritten query, conversation turns that repeat
+ * question and answer, and feedback comments that may quote them; so do evaluation's benchmark
+ * results (answers, judges' reasons) and synthetic eval cases (reference answers). Ingestion
+ * deletes and replaces documents and deletes collections, so it calls these inside those
+ * transactions: the text goes with its source, or neither commits.
  *
  * One lock order for these tables, as collection-locks.ts has one for index work: query rows (by id),
  * then conversation turns (by id), then conversation rows. Everything that deletes or redacts them
@@ -13,6 +15,10 @@ import type { Queryable } from '@quire/db';
  * deadlocking (40P01 on a PostgreSQL server). A multi-row DELETE or a cascade locks rows in whatever
  * order the plan meets them, hence the explicit `ORDER BY id FOR UPDATE` before each. Recording
  * (`appendTurns`) key-share locks its query row, then the conversation's, and only inserts turns.
+ * Feedback rows are only written under their query row's lock (the foreign key's key-share lock, or
+ * the redaction's FOR UPDATE), so they need no place of their own in the order. Benchmark results
+ * and eval cases come last (after conversation rows): a benchmark result is recorded under key-share
+ * locks on its documents and its query row, taken in that order (retrieval's eval/benchmark-repo.ts).
  */
 
 /** Locks the turns `where` picks, in id order, then deletes them. */
@@ -52,18 +58,48 @@ export async function forgetCollectionQueries(tx: Queryable, collectionId: strin
 /**
  * The documents were deleted, or replaced by a new version (the id stays, the text it had is gone):
  * every query whose results or citations name one of them loses its answer, rewritten query and
- * quotes (`redacted_at` set; ids, scores, timings and feedback stay, so statistics still count it),
+ * quotes (`redacted_at` set; ids, scores, timings and feedback ratings stay, so statistics still
+ * count it), its feedback loses its comments (a comment may quote the answer: "it is 417, not 400"),
  * and its conversation turns are deleted, so no later follow-up sends that text to a model. The
- * conversations themselves stay and can be continued. Returns how many queries it redacted.
+ * conversations themselves stay and can be continued.
+ *
+ * A follow-up asked after it in the same conversation, before it was redacted, had its question
+ * rewritten by a model that saw its turns, and was answered from a prompt holding that rewrite
+ * (retrieval's prompt.ts): its rewrite and answer may carry the same words, so it is redacted the
+ * same way (and with its turns, so do the follow-ups after it, whose rewrites saw those). A
+ * follow-up being recorded while this runs key-share locks the queries whose turns its rewrite saw
+ * (retrieval's `insertQuery`): it commits first and the second look below finds it, or it waits for
+ * this and then sees them redacted and is recorded redacted. The evaluation data drawn from them
+ * goes too (`redactEvaluationOfDocuments`). Returns how many queries it redacted.
  */
 export async function redactQueriesOfDocuments(tx: Queryable, documentIds: readonly string[]): Promise<number> {
   if (documentIds.length === 0) return 0;
-  const locked = await tx.query<{ id: string; redacted: boolean }>(
-    `SELECT id, redacted_at IS NOT NULL AS redacted FROM queries WHERE document_ids && $1::uuid[] ORDER BY id FOR UPDATE`,
+  const redacted = await redactStoredQueries(tx, documentIds);
+  await redactEvaluationOfDocuments(tx, documentIds);
+  return redacted;
+}
+
+async function redactStoredQueries(tx: Queryable, documentIds: readonly string[]): Promise<number> {
+  // The queries that drew on them and their conversations' later follow-ups, locked in one id order
+  // (locking the follow-ups after the first set could deadlock with a redaction that meets them the
+  // other way round). A follow-up asked after the query was redacted never saw its turns.
+  const locked = await tx.query<{ id: string; redacted: boolean; drew: boolean }>(
+    `SELECT q.id, q.redacted_at IS NOT NULL AS redacted, q.document_ids && $1::uuid[] AS drew FROM queries q
+  WHERE q.id IN (SELECT id FROM queries WHERE document_ids && $1::uuid[]
+    UNION ${laterFollowUpsSql('r.document_ids && $1::uuid[] AND (r.redacted_at IS NULL OR l.created_at <= r.redacted_at)')})
+  ORDER BY q.id FOR UPDATE OF q`,
     [documentIds],
   );
-  if (locked.rows.length === 0) return 0;
+  if (!locked.rows.some((r) => r.drew)) return 0;
   const fresh = locked.rows.filter((r) => !r.redacted).map((r) => r.id);
+  // A new statement, so it sees a follow-up that committed while the lock above waited for it.
+  const seen = new Set(locked.rows.map((r) => r.id));
+  const drewFresh = locked.rows.filter((r) => r.drew && !r.redacted).map((r) => r.id);
+  const missed = drewFresh.length === 0 ? [] : (await tx.query<{ id: string }>(laterFollowUpsSql('r.id = ANY($1::uuid[])'), [drewFresh])).rows.map((r) => r.id).filter((id) => !seen.has(id));
+  if (missed.length > 0) {
+    const more = await tx.query<{ id: string; redacted: boolean }>(`SELECT id, redacted_at IS NOT NULL AS redacted FROM queries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [missed]);
+    fresh.push(...more.rows.filter((r) => !r.redacted).map((r) => r.id));
+  }
   if (fresh.length > 0) {
     // redact_citations: migrations/0022_query_lifecycle.sql.
     await tx.query(
@@ -71,7 +107,41 @@ export async function redactQueriesOfDocuments(tx: Queryable, documentIds: reado
       [fresh],
     );
   }
-  // Of the ones redacted before too: a cheap check that none is left, whatever happened before.
-  await deleteTurnsOfQueries(tx, locked.rows.map((r) => r.id));
+  // Of the ones redacted before too: a cheap check that nothing is left, whatever happened before.
+  const all = [...seen, ...missed];
+  await tx.query(`UPDATE query_feedback SET comment = NULL WHERE query_id = ANY($1::uuid[]) AND comment IS NOT NULL`, [all]);
+  await deleteTurnsOfQueries(tx, all);
   return fresh.length;
+}
+
+/**
+ * SQL: ids (`l.id`) of the follow-ups (queries with a rewritten question) asked in the conversation
+ * of a query `r` that `condition` picks, at its time or after it.
+ */
+function laterFollowUpsSql(condition: string): string {
+  return `SELECT l.id FROM queries r JOIN queries l ON l.conversation_id = r.conversation_id AND l.created_at >= r.created_at AND l.id <> r.id
+  WHERE ${condition} AND r.conversation_id IS NOT NULL AND l.rewritten_query IS NOT NULL`;
+}
+
+/**
+ * Evaluation data drawn from the documents (deleted, or replaced: their text is gone). A benchmark
+ * result whose ranked or cited documents include one loses its answer and its judge's reason, which
+ * may quote the answer (`redacted_at` set; metrics, ranked and cited ids and timings stay, so the
+ * run's figures do not change and its cases are not run again). A synthetic eval case judging one
+ * loses its reference answer, which restates the passage it was generated from; its question stays
+ * (a case needs one, and it asks rather than states), and so does a person's case: its question
+ * and reference answer are the set's content, and the run lists the case as stale once its
+ * document is gone. redact_benchmark_details: migrations/0025_redaction_gaps.sql.
+ */
+export async function redactEvaluationOfDocuments(tx: Queryable, documentIds: readonly string[]): Promise<void> {
+  if (documentIds.length === 0) return;
+  await tx.query(
+    `UPDATE benchmark_results SET answer = NULL, details = redact_benchmark_details(details), redacted_at = now()
+      WHERE document_ids && $1::uuid[] AND redacted_at IS NULL`,
+    [documentIds],
+  );
+  // One containment test per document: the GIN index answers `@>`, not `@> ANY`.
+  for (const id of new Set(documentIds)) {
+    await tx.query(`UPDATE eval_cases SET reference_answer = NULL WHERE relevant @> $1::jsonb AND synthetic AND reference_answer IS NOT NULL`, [JSON.stringify([{ document_id: id }])]);
+  }
 }

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS } from '../limits.js';
 import { withinDeadline } from './call-deadline.js';
 import { embeddingBatchEnd, estimateEmbeddingTokens } from './embedding-batches.js';
 import type { ProviderLimiter } from './provider-semaphore.js';
-import { readCachedEmbeddings, writeCachedEmbeddings, type EmbeddingCache } from './embedding-cache.js';
+import { readCachedEmbeddings, recordEmbeddingUses, writeCachedEmbeddings, type EmbeddingCache } from './embedding-cache.js';
 
 export class EmbeddingValidationError extends Error {
   override name = 'EmbeddingValidationError';
@@ -22,7 +22,10 @@ export interface EmbedChunksInput {
   texts: string[];
   /** SHA-256 of each of `texts` (`chunks.content_sha256`): the embedding cache key together with the team, the model and the requested dimension. */
   hashes: string[];
-  /** Set: vectors are read from and written to `embedding_cache`, under the team billed for the calls (embedding-cache.ts). */
+  /**
+   * Set: vectors are read from and written to `embedding_cache`, under the team billed for the calls
+   * (embedding-cache.ts); with a `documentId`, the document's uses of the texts are recorded first.
+   */
   cache?: EmbeddingCache;
   limiter?: ProviderLimiter;
   /** Builds the call context per batch, so a long job signs a fresh identity token each time. */
@@ -78,6 +81,9 @@ function check(vector: unknown, index: number, dimensions: number | null): numbe
  */
 export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksResult> {
   const reqDims = input.requestDimensions ?? 0;
+  // Before the read: from here a delete of another document keeps the rows this reads and writes,
+  // and deleting this one takes them (embedding-cache.ts).
+  if (input.cache?.documentId) await recordEmbeddingUses({ ...input.cache, documentId: input.cache.documentId }, input.hashes);
   const byHash = input.cache ? await readCachedEmbeddings(input.cache, input.modelName, reqDims, input.hashes) : new Map<string, number[]>();
   let dimensions = input.expectedDimensions ?? byHash.values().next().value?.length ?? null;
   const missing: { hash: string; text: string; index: number }[] = [];

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { ProviderError } from '@quire/models';
 import { TEAM_A, TEAM_B } from '../testing/http.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 
@@ -84,4 +86,103 @@ test('a replacement takes the vectors of the text it replaced, and keeps those o
   expect(left.length).toBeGreaterThan(0);
   expect(await cachedByTeam(left)).toEqual({});
   expect(await cachedByTeam(after)).toEqual({ [TEAM_A.team_id]: after.length });
+});
+
+/**
+ * The provider answers the next `calls` embedding calls and then fails for good (no retry helps), so a
+ * job caches its first batches and fails with no chunks. Returns the undo.
+ */
+function failAfter(calls: number): () => void {
+  const original = t.fake.models.embeddingModel;
+  let n = 0;
+  t.fake.models.embeddingModel = (name, context) => {
+    const model = original(name, context);
+    return {
+      ...model,
+      async doEmbed(options) {
+        if (n++ >= calls) throw new ProviderError({ code: 'provider_auth_failed', provider: 'openai', message: 'The provider rejected the API key.', status: 401 });
+        return model.doEmbed(options);
+      },
+    };
+  };
+  return () => {
+    t.fake.models.embeddingModel = original;
+  };
+}
+
+/** Uploads `body` while the provider fails after `calls` calls; the failed document and the hashes of the texts it had embedded (and cached). */
+async function failedUpload(collectionId: string, body: string, calls: number): Promise<{ id: string; cached: string[] }> {
+  const before = t.fake.calls.length;
+  const restore = failAfter(calls);
+  try {
+    const r = await t.api.call(`/v1/collections/${collectionId}/documents`, { json: { text: body, title: 'Notes' } });
+    expect(r.status).toBe(202);
+    const doc = await t.api.waitForDocument(r.body.documents[0].id);
+    expect(doc).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+    return { id: doc.id, cached: t.fake.calls.slice(before).flatMap((c) => c.values.map(sha256)) };
+  } finally {
+    restore();
+  }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+test('deleting a document that failed after some of its vectors were cached takes them, once no live document of the team uses them', async () => {
+  const body = text('windmill', 40);
+  const c1 = await t.api.createCollection({ name: 'cache failed 1', embedding_model: 'openai/small', chunking });
+  const c2 = await t.api.createCollection({ name: 'cache failed 2', embedding_model: 'openai/small', chunking });
+  const first = await failedUpload(c1.id, body, 1);
+  expect(first.cached.length).toBeGreaterThan(0);
+  expect(await cachedByTeam(first.cached)).toEqual({ [TEAM_A.team_id]: first.cached.length });
+  // The same text fails in another collection of the team too, after reading the first one's vectors.
+  const second = await failedUpload(c2.id, body, 0);
+  expect(second.cached).toEqual([]);
+
+  // The second failed document still uses the vectors (a retry reads them instead of paying again).
+  expect((await t.api.call(`/v1/documents/${first.id}`, { method: 'DELETE' })).status).toBe(200);
+  expect(await cachedByTeam(first.cached)).toEqual({ [TEAM_A.team_id]: first.cached.length });
+  // Its delete takes them: no chunk and no live document of the team holds the text any more.
+  expect((await t.api.call(`/v1/documents/${second.id}`, { method: 'DELETE' })).status).toBe(200);
+  expect(await cachedByTeam(first.cached)).toEqual({});
+  expect((await t.db.query(`SELECT 1 FROM embedding_cache_uses WHERE document_id = ANY($1::uuid[])`, [[first.id, second.id]])).rows).toEqual([]);
+});
+
+test("a collection delete takes the vectors its failed documents cached", async () => {
+  const coll = await t.api.createCollection({ name: 'cache failed coll', embedding_model: 'openai/small', chunking });
+  const failed = await failedUpload(coll.id, text('quarry', 40), 1);
+  expect(await cachedByTeam(failed.cached)).toEqual({ [TEAM_A.team_id]: failed.cached.length });
+  expect((await t.api.call(`/v1/collections/${coll.id}`, { method: 'DELETE' })).status).toBe(200);
+  expect(await cachedByTeam(failed.cached)).toEqual({});
+});
+
+test("a failed replacement that a later one settles, or its document's delete, takes the vectors it cached; an indexed document keeps no uses", async () => {
+  const coll = await t.api.createCollection({ name: 'cache failed replace', embedding_model: 'openai/small', chunking });
+  const id = await ingest(coll.id, text('orchard'));
+  expect((await t.db.query(`SELECT 1 FROM embedding_cache_uses WHERE document_id = $1`, [id])).rows).toEqual([]);
+  const replaceFailing = async (body: string) => {
+    const before = t.fake.calls.length;
+    const restore = failAfter(1);
+    try {
+      const put = await t.api.call(`/v1/documents/${id}`, { method: 'PUT', json: { text: body } });
+      expect(put.status).toBe(202);
+      expect(await t.api.waitForDocument(put.body.documents[0].id)).toMatchObject({ status: 'failed' });
+      return t.fake.calls.slice(before).flatMap((c) => c.values.map(sha256));
+    } finally {
+      restore();
+    }
+  };
+  const meadow = await replaceFailing(text('meadow', 40));
+  expect(await cachedByTeam(meadow)).toEqual({ [TEAM_A.team_id]: meadow.length });
+  // A later replacement succeeds: the failed one is settled (deleted), and what it cached for nothing goes.
+  const put = await t.api.call(`/v1/documents/${id}`, { method: 'PUT', json: { text: text('harvest') } });
+  expect((await t.api.waitForDocument(put.body.documents[0].id)).status).toBe('ready');
+  expect(await cachedByTeam(meadow)).toEqual({});
+  expect(await cachedByTeam(await hashesOf(id))).toEqual({ [TEAM_A.team_id]: (await hashesOf(id)).length });
+  expect((await t.db.query(`SELECT 1 FROM embedding_cache_uses WHERE document_id IN (SELECT id FROM documents WHERE id = $1 OR replaces_document_id = $1)`, [id])).rows).toEqual([]);
+
+  // One that failed and is still pending when its document is deleted goes with it.
+  const pasture = await replaceFailing(text('pasture', 40));
+  expect(await cachedByTeam(pasture)).toEqual({ [TEAM_A.team_id]: pasture.length });
+  expect((await t.api.call(`/v1/documents/${id}`, { method: 'DELETE' })).status).toBe(200);
+  expect(await cachedByTeam(pasture)).toEqual({});
 });

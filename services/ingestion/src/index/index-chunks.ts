@@ -3,7 +3,7 @@ import type { ChunkDraft } from '../chunk/chunk-text.js';
 import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, recordDocumentChange, redactQueriesOfDocuments, type HnswState } from '@quire/index-versions';
 import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
-import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
+import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
 import { ensureHnswIndex } from './hnsw-index.js';
 import { accessGroupsSql } from '../repo/access-sql.js';
 import { newerReplacement, settleReplacements, supersedeReplacements } from '../repo/replacements-repo.js';
@@ -209,9 +209,9 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
       const live = await tx.query(`SELECT 1 FROM index_versions WHERE id = $1 AND status IN ('building', 'ready')`, [v.indexVersionId]);
       if (live.rows.length > 0 && c.length > 0) await writeVectors(tx, ids, v, input.graph);
     }
-    // After the copies above, which read the cache: the vectors of text the document no longer holds,
-    // where no other chunk of their team holds it (a replaced version's text leaves like a deleted one's).
-    await forgetUnusedEmbeddings(tx, { hashes: old.rows.map((r) => r.content_sha256) });
+    // After the copies above, which read the cache: the uses this row's jobs recorded (and any the
+    // target's had, such as a re-chunking build's) end, its chunks now hold what it still uses.
+    const released = await releaseEmbeddingUses(tx, [input.documentId, targetId]);
 
     const embedded = input.vectors ? c.length : 0;
     if (doc.replaces_document_id) {
@@ -234,9 +234,16 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
         `UPDATE document_blobs t SET sha256 = r.sha256, bytes = r.bytes FROM document_blobs r WHERE t.document_id = $1 AND r.document_id = $2`,
         [targetId, input.documentId],
       );
-      await settleReplacements(tx, targetId, input.documentId);
+      released.push(...(await settleReplacements(tx, targetId, input.documentId)));
       await redactQueriesOfDocuments(tx, [targetId]); // stored answers and quotes of the old version go with it
     }
+    // The vectors of text the document no longer holds (a replaced version's text leaves like a
+    // deleted one's) or its jobs cached for nothing (chunked another way by an earlier attempt; of
+    // failed replacements settled above), where no other chunk or live document of their team holds it.
+    // Text the new chunks hold is in use by definition: on a first ingest that is all of it, so the
+    // check runs only for what the document stopped holding.
+    const held = new Set(c.map((x) => x.contentSha256));
+    await forgetUnusedEmbeddings(tx, { hashes: [...old.rows.map((r) => r.content_sha256), ...released].filter((h) => !held.has(h)) });
     // A replacement row stays, `ready`, as a pointer to the document that now holds its content.
     await tx.query(
       `UPDATE documents

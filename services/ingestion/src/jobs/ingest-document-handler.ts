@@ -217,8 +217,9 @@ async function runStages(
       modelName: model,
       texts: inputs,
       hashes: chunks.map((c) => c.contentSha256),
-      // The team these calls are billed to: a hit then only reuses what this team paid for.
-      cache: { db, teamId: payload.identity.team_id },
+      // The team these calls are billed to: a hit then only reuses what this team paid for. The
+      // document's uses of the texts say, until its chunks do, which vectors its delete takes.
+      cache: { db, teamId: payload.identity.team_id, documentId },
       limiter: deps.limiter,
       context: () => ({
         identityToken: signIdentity(payload.identity, deps.internalSecret),

@@ -191,8 +191,12 @@ export async function deleteCollection(db: Db, teamId: string, id: string, by: C
     const row = locked.rows[0];
     if (!row) return null;
     const versions = await tx.query<{ id: string }>(`SELECT id FROM index_versions WHERE collection_id = $1`, [id]);
-    // Before the delete, which takes the chunks that say what text left: the cached vectors of it
-    // that no other chunk of their team holds (embed/embedding-cache.ts).
+    // Before the delete, which takes the chunks and the documents' recorded uses that say what text
+    // left: the cached vectors of it that no other chunk or live document of their team holds
+    // (embed/embedding-cache.ts). Its documents are locked first (step 2 of collection-locks.ts; the
+    // delete would lock them anyway), so an ingestion job still embedding one of them caches its
+    // next vectors before this reads the cache, or finds the document gone and caches nothing.
+    await tx.query(`SELECT id FROM documents WHERE collection_id = $1 ORDER BY id FOR UPDATE`, [id]);
     await forgetUnusedEmbeddings(tx, { collectionId: id });
     await tx.query(`DELETE FROM collections WHERE id = $1`, [id]);
     // Its stored queries and conversations quote its documents: they go with it (no foreign key can say so, see stored-queries.ts).

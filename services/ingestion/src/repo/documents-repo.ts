@@ -5,7 +5,7 @@ import { AppError } from '@quire/server-kit';
 import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { toBase64 } from './blob-transfer.js';
-import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
+import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
 import { replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
 
 interface DocumentRow {
@@ -240,8 +240,9 @@ export async function listDocuments(db: Queryable, collectionId: string, limit: 
  * Deletes a document the viewer may change (own or `write`-granted collection, and may see it). Its
  * chunks, vectors and postings go by cascade, so it is a writer in collection-locks.ts's order: the
  * collection's shared lock first, which an activation that rewrites chunks and documents waits for.
- * The cached vectors of its text that no other chunk of their team holds go too
- * (embed/embedding-cache.ts), and the audit row (`by`: who asked; ids and counts) commits with it.
+ * The cached vectors of its text (its chunks', and those its or its replacements' jobs recorded
+ * using, which is all a document that failed while embedding has) that no other chunk or live
+ * document of their team holds go too (embed/embedding-cache.ts), and the audit row (`by`: who asked; ids and counts) commits with it.
  */
 export async function deleteDocument(db: Db, viewer: Viewer, id: string, by: CollectionActor): Promise<boolean> {
   if (!isUuid(id)) return false;
@@ -266,9 +267,15 @@ export async function deleteDocument(db: Db, viewer: Viewer, id: string, by: Col
       [id],
     );
     const gone = chunks.rows[0]!;
+    // Its replacement rows go by cascade: locked too (after it, the order a swap takes), so no job of
+    // theirs caches a vector between the read of their uses and the delete (embed/embedding-cache.ts).
+    const replacements = await tx.query<{ id: string }>(`SELECT id FROM documents WHERE replaces_document_id = $1 ORDER BY id FOR UPDATE`, [id]);
+    // The texts its jobs and its replacements' looked up or cached without chunks to show for them
+    // yet: those of a document that failed while embedding are known only from these.
+    const used = await releaseEmbeddingUses(tx, [id, ...replacements.rows.map((r) => r.id)]);
     await tx.query(`DELETE FROM documents WHERE id = $1`, [id]);
     await redactQueriesOfDocuments(tx, [id]); // stored answers and quotes of it go with it
-    await forgetUnusedEmbeddings(tx, { hashes: gone.hashes });
+    await forgetUnusedEmbeddings(tx, { hashes: [...gone.hashes, ...used] });
     await recordDocumentChange(tx, by, {
       action: 'document.delete',
       documentId: id,

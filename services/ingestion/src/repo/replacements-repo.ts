@@ -1,4 +1,5 @@
 import type { Queryable } from '@quire/db';
+import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
 
 /**
  * A replacement upload (PUT /v1/documents/:id) is its own row, `replaces_document_id` naming its
@@ -60,10 +61,18 @@ export async function newerReplacement(tx: Queryable, targetId: string, replacem
  * After a successful swap: the replacement's bytes now live with its target (its own copy goes), and
  * the target's failed replacements are resolved by this success (they go too).
  * The replacement row itself stays, `ready`, as a pointer to its target (not "goes away", as migrations/0005 says).
+ * Returns the hashes of the texts the deleted ones' jobs recorded using (embed/embedding-cache.ts),
+ * for the caller's `forgetUnusedEmbeddings`: a replacement that failed while embedding has cached
+ * vectors and no chunks. The caller holds the target's lock, which a retry of one of them takes too.
  */
-export async function settleReplacements(tx: Queryable, targetId: string, replacementId: string): Promise<void> {
+export async function settleReplacements(tx: Queryable, targetId: string, replacementId: string): Promise<string[]> {
   await tx.query(`DELETE FROM document_blobs WHERE document_id = $1`, [replacementId]);
-  await tx.query(`DELETE FROM documents WHERE replaces_document_id = $1 AND id <> $2 AND status = 'failed'`, [targetId, replacementId]);
+  const failed = await tx.query<{ id: string }>(`SELECT id FROM documents WHERE replaces_document_id = $1 AND id <> $2 AND status = 'failed' ORDER BY id FOR UPDATE`, [targetId, replacementId]);
+  const ids = failed.rows.map((r) => r.id);
+  if (ids.length === 0) return [];
+  const used = await releaseEmbeddingUses(tx, ids);
+  await tx.query(`DELETE FROM documents WHERE id = ANY($1::uuid[])`, [ids]);
+  return used;
 }
 
 /** What a document's listing shows of its latest unfinished or failed replacement. */

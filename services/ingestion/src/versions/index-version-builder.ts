@@ -105,14 +105,15 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
       const identity = version.identity ?? { team_id: 'system', key_id: 'index-builder', role: 'service' as const, groups: [] };
       // The switch an admin asked for when creating the version, recorded in their name.
       const onReady = { actor: identity, requestId: `index_version_${versionId.replace(/-/g, '')}`, trigger: 'on_ready' as const };
-      const embedTexts = (texts: string[], hashes: string[]) =>
+      const embedTexts = (texts: string[], hashes: string[], documentId?: string) =>
         embedChunks({
           models: deps.models,
           modelName: embeddingModel,
           texts,
           hashes,
-          // Billed to the version's creator, whose team's cache it reads and fills.
-          cache: { db: deps.db, teamId: identity.team_id },
+          // Billed to the version's creator, whose team's cache it reads and fills. A re-chunked
+          // document's uses are recorded (its new chunks are written after); stored chunks need none.
+          cache: { db: deps.db, teamId: identity.team_id, ...(documentId ? { documentId } : {}) },
           limiter: deps.limiter,
           context: () => ({
             identityToken: signIdentity(identity, deps.internalSecret),

@@ -3,6 +3,7 @@ import type { Db } from '@quire/db';
 import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { embeddingInput } from '../embed/embedding-input.js';
+import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
 import { insertChunks, writeVectors, type GraphWritePolicy } from '../index/index-chunks.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { TooManyChunksError } from '../parse/too-many-chunks-error.js';
@@ -22,8 +23,12 @@ export interface RechunkRoundInput {
   /** The builder holding the version's lease: a round whose lease passed to another writes nothing. */
   holder: string;
   chunking: IngestionChunking;
-  /** Embeds one document's chunks for the version (the builder's call, with cache and limiter): their embedding inputs and keys. */
-  embed: (texts: string[], hashes: string[]) => Promise<{ vectors: number[][]; dimensions: number }>;
+  /**
+   * Embeds one document's chunks for the version (the builder's call, with cache and limiter): their
+   * embedding inputs and keys, and the document, whose uses of the texts are recorded
+   * (embed/embedding-cache.ts: its chunks in the version's set do not exist yet).
+   */
+  embed: (texts: string[], hashes: string[], documentId: string) => Promise<{ vectors: number[][]; dimensions: number }>;
   documents: number;
 }
 
@@ -62,7 +67,7 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
         if (!(error instanceof TooManyChunksError)) throw error;
         throw new EmbeddingValidationError('embedding_invalid', `Document ${doc.id} gives ${error.count} chunks with the new chunking; the limit is ${error.limit}.`);
       });
-    const embedded = await input.embed(chunks.map(embeddingInput), chunks.map((c) => c.contentSha256));
+    const embedded = await input.embed(chunks.map(embeddingInput), chunks.map((c) => c.contentSha256), doc.id);
     await deps.db.transaction(async (tx) => {
       // The lock order of @quire/index-versions collection-locks.ts: collection, document, version.
       if (!(await lockCollectionForIndexWrite(tx, input.collectionId))) return;
@@ -76,6 +81,8 @@ export async function rechunkRound(deps: RechunkDeps, input: RechunkRoundInput):
       await tx.query(`DELETE FROM chunks WHERE document_id = $1 AND index_version_id = $2`, [doc.id, input.versionId]);
       const ids = await insertChunks(tx, doc.id, input.collectionId, chunks, input.versionId);
       if (ids.length > 0) await writeVectors(tx, ids, { indexVersionId: input.versionId, dimensions: embedded.dimensions, values: embedded.vectors }, deps.graph);
+      // The version's chunks hold the text now; what the document's uses named besides goes if unused.
+      await forgetUnusedEmbeddings(tx, { hashes: await releaseEmbeddingUses(tx, [doc.id]) });
       await tx.query(
         `UPDATE index_versions SET updated_at = now(),
                 chunks_total = (SELECT count(*)::int FROM chunks WHERE index_version_id = $1),

@@ -75,6 +75,8 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   let promptTokens: number | null = null;
   let models: Record<string, string | null> = { embedding: collection.embeddingModel };
   let trace: RetrievalTrace | undefined;
+  /** The stored queries whose turns the rewrite saw (none for a history the caller sent). */
+  let rewrittenFrom: string[] = [];
 
   const record = async () => {
     timings.total = since(start);
@@ -85,6 +87,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       collectionIds: collections.map((c) => c.id),
       conversationId,
       rewrittenQuery: question === body.question ? null : question,
+      rewrittenFrom,
       kind: 'answer',
       query: body.question,
       mode: mode ?? null,
@@ -103,6 +106,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   try {
     if (body.conversation_id || input.history) {
       const history = input.history ?? (await loadHistory(deps.db, input.identity, body.conversation_id!));
+      rewrittenFrom = history.flatMap((t) => (t.queryId ? [t.queryId] : []));
       const rewriteStart = performance.now();
       question = await rewriteFollowUp(deps.models, generationModel, input.call, history, body.question, input.abortSignal);
       if (history.length > 0) timings.rewrite = since(rewriteStart);

@@ -10,6 +10,8 @@ import { isRefusal } from './prompt.js';
 export interface Turn {
   role: 'user' | 'assistant';
   content: string;
+  /** A stored turn's query (`loadHistory`): what a rewrite from it drew on (`QueryRecordInput.rewrittenFrom`). */
+  queryId?: string;
 }
 
 /** Turns of history a rewrite sees: enough for "and the second one?", small enough to stay cheap. */
@@ -48,7 +50,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * conversation, since its answers go into the rewrite and can come back in `rewritten_query`: the key
  * that started it continues it, another key of the team only when it may read everything each of
  * its queries drew on (a turn whose query row is gone counts as drawing on something hidden).
- * Anyone else, like another team, gets a 404.
+ * Anyone else, like another team, gets a 404. Each turn names its query, so that recording the
+ * follow-up can check that none of them was redacted meanwhile (`insertQuery`'s `rewrittenFrom`).
  */
 export async function loadHistory(db: Queryable, identity: Identity, conversationId: string): Promise<Turn[]> {
   const notFound = new AppError('not_found', `No conversation ${conversationId}.`, { param: 'conversation_id' });
@@ -65,8 +68,8 @@ export async function loadHistory(db: Queryable, identity: Identity, conversatio
   // queries that drew on it and deletes their turns, but a turn appended after that (its answer was
   // being generated meanwhile) would otherwise send the old text to the rewrite model.
   const r = await db.query<Turn>(
-    `SELECT role, content FROM (
-  SELECT t.id, t.role, t.content FROM conversation_turns t
+    `SELECT role, content, query_id AS "queryId" FROM (
+  SELECT t.id, t.role, t.content, t.query_id FROM conversation_turns t
   WHERE t.conversation_id = $1 AND EXISTS (SELECT 1 FROM queries q WHERE q.id = t.query_id AND q.redacted_at IS NULL)
   ORDER BY t.id DESC LIMIT ${HISTORY_TURNS}) t ORDER BY id`,
     [conversationId],

@@ -1,5 +1,5 @@
 import type { Identity } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import type { Reach } from '../collections/collection-repository.js';
 import { isUuid, json, type EvalCase } from './eval-repo.js';
@@ -191,16 +191,46 @@ export interface ResultInput {
   error: string | null;
 }
 
-/** Idempotent: a case finished twice (a restart racing a slow write) keeps its first ok result; a retry replaces an error. */
-export async function insertResult(db: Queryable, r: ResultInput): Promise<void> {
-  await db.query(
-    `INSERT INTO benchmark_results (benchmark_id, config_index, case_id, query_id, status, metrics, ranked, timings_ms, answer, details, error_message)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10::jsonb, $11)
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The documents a result drew on: its ranked items' and its details' citations' `document_id`s. */
+export function resultDocumentIds(ranked: readonly unknown[], details: unknown): string[] {
+  const citations = (details as { citations?: unknown } | null)?.citations;
+  const items = [...ranked, ...(Array.isArray(citations) ? citations : [])];
+  return [...new Set(items.flatMap((x) => {
+    const id = (x as { document_id?: unknown } | null)?.document_id;
+    return typeof id === 'string' && UUID.test(id) ? [id] : [];
+  }))];
+}
+
+/**
+ * Idempotent: a case finished twice (a restart racing a slow write) keeps its first ok result; a retry replaces an error.
+ *
+ * The answer (and the judge's reason, which may quote it) carries text of the documents the result
+ * drew on, which a document's delete or replacement redacts (@quire/index-versions stored-queries.ts
+ * `redactEvaluationOfDocuments`, found by `document_ids`). So the documents' rows and then the
+ * case's stored query row are key-share locked first, the order a redaction takes them in: one in
+ * flight commits first and is seen here (a document gone, or the query redacted: its answer came
+ * from text that is gone), and the result is stored redacted; or it waits for this insert and then
+ * finds the row.
+ */
+export async function insertResult(db: Db, r: ResultInput): Promise<void> {
+  const documentIds = resultDocumentIds(r.ranked, r.details);
+  await db.transaction(async (tx) => {
+    const live = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [documentIds])).rows.length;
+    const query = r.queryId ? (await tx.query<{ redacted: boolean }>(`SELECT redacted_at IS NOT NULL AS redacted FROM queries WHERE id = $1 FOR KEY SHARE`, [r.queryId])).rows[0] : undefined;
+    const redacted = r.answer !== null && (live < documentIds.length || query?.redacted === true);
+    await tx.query(
+      `INSERT INTO benchmark_results (benchmark_id, config_index, case_id, query_id, status, metrics, ranked, timings_ms, answer, details, error_message, document_ids, redacted_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, CASE WHEN $13::boolean THEN redact_benchmark_details($10::jsonb) ELSE $10::jsonb END, $11, $12::uuid[],
+  CASE WHEN $13::boolean THEN now() END)
 ON CONFLICT (benchmark_id, config_index, case_id) DO UPDATE SET query_id = EXCLUDED.query_id, status = EXCLUDED.status, metrics = EXCLUDED.metrics, ranked = EXCLUDED.ranked,
-  timings_ms = EXCLUDED.timings_ms, answer = EXCLUDED.answer, details = EXCLUDED.details, error_message = EXCLUDED.error_message, created_at = now()
+  timings_ms = EXCLUDED.timings_ms, answer = EXCLUDED.answer, details = EXCLUDED.details, error_message = EXCLUDED.error_message,
+  document_ids = EXCLUDED.document_ids, redacted_at = EXCLUDED.redacted_at, created_at = now()
 WHERE benchmark_results.status = 'error'`,
-    [r.benchmarkId, r.configIndex, r.caseId, r.queryId, r.status, JSON.stringify(r.metrics), JSON.stringify(r.ranked), JSON.stringify(r.timings), r.answer, JSON.stringify(r.details ?? null), r.error],
-  );
+      [r.benchmarkId, r.configIndex, r.caseId, r.queryId, r.status, JSON.stringify(r.metrics), JSON.stringify(r.ranked), JSON.stringify(r.timings), redacted ? null : r.answer, JSON.stringify(r.details ?? null), r.error, documentIds, redacted],
+    );
+  });
 }
 
 /** What the run has spent so far: the ledger's exact sum over every query id it started (judge calls included). */

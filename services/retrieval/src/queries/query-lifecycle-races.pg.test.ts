@@ -88,6 +88,86 @@ test("a query recorded while its collection's delete is in flight waits for it a
   expect((await db.query(`SELECT 1 FROM queries WHERE id = $1`, [id])).rows).toEqual([]);
 });
 
+describe("a follow-up whose rewrite saw a query's turns, recorded while that query's document is deleted", () => {
+  /** The query the conversation started with (drew on the pay document), and its conversation. */
+  const start = async (coll: SeededCollection) => {
+    const id = randomUUID();
+    const conversationId = randomUUID();
+    await insertQuery(db, {
+      id,
+      identity: ASKER,
+      collectionId: coll.collectionId,
+      conversationId,
+      kind: 'answer',
+      query: 'What is the night shift bonus?',
+      mode: 'keyword',
+      status: 'ok',
+      answer: 'The night shift bonus is 417 euros [1].',
+      results: [{ rank: 1, chunkId: coll.chunkIds[0]![0]!, documentId: coll.documentIds[0]!, score: 1, scores: {} } as never],
+      citations: [],
+      timings: {},
+      models: {},
+    });
+    return { id, conversationId };
+  };
+  /** The follow-up, on the canteen document only: the pay document's words reach it through the rewrite. */
+  const followUp = (coll: SeededCollection, first: { id: string; conversationId: string }, id = randomUUID()) =>
+    insertQuery(db, {
+      id,
+      identity: ASKER,
+      collectionId: coll.collectionId,
+      conversationId: first.conversationId,
+      rewrittenQuery: 'canteen hours compared with the 417 euros bonus',
+      rewrittenFrom: [first.id],
+      kind: 'answer',
+      query: 'and the canteen?',
+      mode: 'keyword',
+      status: 'ok',
+      answer: 'The canteen opens at noon [1].',
+      results: [{ rank: 1, chunkId: coll.chunkIds[1]![0]!, documentId: coll.documentIds[1]!, score: 1, scores: {} } as never],
+      citations: [],
+      timings: {},
+      models: {},
+    });
+  const stored = async (id: string) => (await db.query(`SELECT answer, rewritten_query, redacted_at IS NOT NULL AS redacted FROM queries WHERE id = $1`, [id])).rows[0];
+
+  test('recorded first (it holds the query row): the delete waits for it, then finds and redacts it', async () => {
+    const coll = await seed();
+    const first = await start(coll);
+    // What insertQuery holds until it commits: the key-share lock on the query its rewrite drew on, and the new row.
+    const later = randomUUID();
+    await gate.query('BEGIN');
+    await gate.query(`SELECT 1 FROM queries WHERE id = $1 FOR KEY SHARE`, [first.id]);
+    await gate.query(
+      `INSERT INTO queries (id, team_id, key_id, collection_id, collection_ids, kind, query, status, answer, rewritten_query, conversation_id, document_ids)
+       VALUES ($1, 'team-a', 'key-a', $2, ARRAY[$2::uuid], 'answer', 'and the canteen?', 'ok', 'The canteen opens at noon [1].', 'canteen hours compared with the 417 euros bonus', $3, ARRAY[$4::uuid])`,
+      [later, coll.collectionId, first.conversationId, coll.documentIds[1]],
+    );
+    const deleting = db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[0]]);
+      return redactQueriesOfDocuments(tx, [coll.documentIds[0]!]);
+    });
+    await waitForLockWaiters(gate, 1, 'transactionid');
+    await gate.query('COMMIT');
+    expect(await deleting).toBe(2);
+    expect(await stored(later)).toEqual({ answer: null, rewritten_query: null, redacted: true });
+  });
+
+  test('recorded while the delete is in flight: it waits for the delete and is stored redacted', async () => {
+    const coll = await seed();
+    const first = await start(coll);
+    await gate.query('BEGIN');
+    await gate.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[0]]);
+    await redactQueriesOfDocuments(gate, [coll.documentIds[0]!]);
+    const later = randomUUID();
+    const recording = followUp(coll, first, later);
+    await waitForLockWaiters(gate, 1, 'transactionid');
+    await gate.query('COMMIT');
+    expect(await recording).toBe('redacted');
+    expect(await stored(later)).toEqual({ answer: null, rewritten_query: null, redacted: true });
+  });
+});
+
 /**
  * Whether `work` settles before any other backend waits on a lock: 'waited' as soon as one does (it
  * would wait for the gate's transaction, which the caller holds open), else what `work` gave.

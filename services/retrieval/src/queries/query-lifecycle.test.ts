@@ -4,7 +4,7 @@ import type { Db } from '@quire/db';
 import { openTestDatabase } from '@quire/db';
 import { forgetCollectionQueries, redactQueriesOfDocuments } from '@quire/index-versions';
 import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { appendTurns } from '../answer/conversation.js';
+import { appendTurns, loadHistory } from '../answer/conversation.js';
 import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
 import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
@@ -204,6 +204,135 @@ describe('a deleted or replaced document', () => {
     const missing = randomUUID();
     await appendTurns(db, ASKER, missing, [coll.collectionId], randomUUID(), 'q', 'a');
     expect(await count(`conversations WHERE id = $1`, [missing])).toBe(0);
+  });
+});
+
+describe('what else carries a redacted answer', () => {
+  /** A rewrite that repeats the figure the conversation gave, as a model resolving "it" may. */
+  const withEchoingRewrite = async <T>(run: () => Promise<T>): Promise<T> => {
+    const plain = models.reply;
+    models.reply = (o) => {
+      const system = String(o.messages[0]?.content ?? '');
+      if (system.startsWith('Rewrite')) return [String(o.messages[1]?.content).includes('417 euros') ? 'canteen subsidy compared with the 417 euros night bonus' : 'canteen subsidy'];
+      return plain(o);
+    };
+    try {
+      return await run();
+    } finally {
+      models.reply = plain;
+    }
+  };
+  const canteenOnly = () =>
+    seedCollection(db, {
+      teamId: 'team-a',
+      name: `canteen-${randomUUID()}`,
+      embeddingModel: null,
+      generationModel: 'fake/gen',
+      documents: [{ title: 'Canteen', chunks: [{ text: 'The canteen subsidy covers soup at noon.', page: 1 }] }],
+    });
+  const stored = async (id: string) =>
+    (await db.query<{ rewritten_query: string | null; answer: string | null; redacted: boolean }>(`SELECT rewritten_query, answer, redacted_at IS NOT NULL AS redacted FROM queries WHERE id = $1`, [id])).rows[0]!;
+
+  test("a later follow-up of the conversation, whose rewrite and answer may repeat the redacted answer's words, is redacted with it", async () => {
+    const coll = await seed('later-rewrite');
+    const canteen = await canteenOnly();
+    const first = await ask(ASKER, coll, 'What is the night shift bonus?');
+    const conversation = first.json.conversation_id as string;
+    // The follow-up searches a collection without the document: it draws on it only through its
+    // rewrite, which the answer prompt holds too (the fake answers with the figure when its prompt has it).
+    const followUp = await withEchoingRewrite(() => ask(ASKER, canteen, 'and the canteen?', conversation));
+    expect(followUp.status).toBe(200);
+    expect(followUp.json.rewritten_query).toMatch(PLANTED);
+    expect(await count(`conversation_turns WHERE query_id = $1`, [followUp.json.query_id])).toBe(2);
+    // One asked in another conversation is not touched.
+    const elsewhere = await withEchoingRewrite(async () => {
+      const own = await ask(ASKER, canteen, 'What does the canteen serve?');
+      return ask(ASKER, canteen, 'and at noon?', own.json.conversation_id);
+    });
+    expect((await stored(elsewhere.json.query_id)).rewritten_query).toBe('canteen subsidy');
+
+    // Replaced (the id stays): the same redaction as a delete's.
+    expect(await db.transaction((tx) => redactQueriesOfDocuments(tx, [coll.documentIds[0]!]))).toBe(2);
+    const later = await call(ASKER, 'GET', `/v1/queries/${followUp.json.query_id}`);
+    expect(later.status).toBe(200);
+    expect(JSON.stringify(later.json)).not.toMatch(PLANTED);
+    expect(later.json).toMatchObject({ rewritten_query: null, answer: null, redacted_at: expect.any(String), query: 'and the canteen?' });
+    expect(await count(`conversation_turns WHERE conversation_id = $1`, [conversation])).toBe(0);
+    expect(await stored(elsewhere.json.query_id)).toMatchObject({ rewritten_query: 'canteen subsidy', redacted: false });
+
+    // A follow-up asked after the redaction never saw those turns: a second replacement leaves it alone.
+    rewritePrompts.length = 0;
+    const after = await withEchoingRewrite(() => ask(ASKER, canteen, 'and on Sundays?', conversation));
+    expect(after.json.rewritten_query).toBeUndefined(); // no history left to rewrite from
+    await db.query(`UPDATE queries SET rewritten_query = 'canteen subsidy on Sundays' WHERE id = $1`, [after.json.query_id]);
+    expect(await db.transaction((tx) => redactQueriesOfDocuments(tx, [coll.documentIds[0]!]))).toBe(0);
+    expect(await stored(after.json.query_id)).toMatchObject({ rewritten_query: 'canteen subsidy on Sundays', redacted: false });
+  });
+
+  test('a follow-up recorded after a query whose turns its rewrite saw was redacted (a delete that committed while it was answered) is recorded redacted', async () => {
+    const coll = await seed('rewrite-race');
+    const first = await ask(ASKER, coll, 'What is the night shift bonus?');
+    const record = async (rewrittenFrom: string[]) => {
+      const id = randomUUID();
+      const outcome = await insertQuery(db, {
+        id,
+        identity: ASKER,
+        collectionId: coll.collectionId,
+        conversationId: first.json.conversation_id,
+        rewrittenQuery: 'canteen subsidy compared with the 417 euros night bonus',
+        rewrittenFrom,
+        kind: 'answer',
+        query: 'and the canteen?',
+        mode: 'keyword',
+        status: 'ok',
+        answer: 'The canteen opens at noon, unlike the 417 euros bonus [1].',
+        results: [{ rank: 1, chunkId: coll.chunkIds[1]![0]!, documentId: coll.documentIds[1]!, score: 1, scores: {} } as never],
+        citations: [],
+        timings: {},
+        models: {},
+      });
+      return { outcome, row: await stored(id) };
+    };
+    // What the answer pipeline passes on: the queries of the turns the rewrite saw.
+    const history = await loadHistory(db, ASKER, first.json.conversation_id);
+    expect(history.map((t) => t.queryId)).toEqual([first.json.query_id, first.json.query_id]);
+    const sawTurnsOf = history.map((t) => t.queryId!);
+    expect(await record(sawTurnsOf)).toMatchObject({ outcome: 'recorded', row: { redacted: false } });
+    // Redacted between the history's read and the recording: what the delete's lock makes the follow-up see.
+    await db.query(`UPDATE queries SET redacted_at = now(), answer = NULL WHERE id = $1`, [first.json.query_id]);
+    const late = await record(sawTurnsOf);
+    expect(late).toMatchObject({ outcome: 'redacted', row: { rewritten_query: null, answer: null, redacted: true } });
+    // A rewrite from other turns only is recorded as it was.
+    expect(await record([])).toMatchObject({ outcome: 'recorded', row: { redacted: false } });
+  });
+
+  test("a redacted query's feedback keeps its rating and loses its comment, also one given afterwards", async () => {
+    const coll = await seed('feedback');
+    const asked = await ask(ASKER, coll, 'What is the night shift bonus?');
+    const id = asked.json.query_id as string;
+    const other = (await ask(ASKER, coll, 'When does the canteen open?')).json.query_id as string;
+    expect((await call(ASKER, 'POST', `/v1/queries/${id}/feedback`, { rating: 'down', comment: 'it is 417 euros, not 400' })).status).toBe(201);
+    expect((await call(TEAMMATE, 'POST', `/v1/queries/${id}/feedback`, { rating: 'up' })).status).toBe(201);
+    expect((await call(ASKER, 'POST', `/v1/queries/${other}/feedback`, { rating: 'up', comment: 'noon is right' })).status).toBe(201);
+
+    await db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM documents WHERE id = $1`, [coll.documentIds[0]]);
+      await redactQueriesOfDocuments(tx, [coll.documentIds[0]!]);
+    });
+    const read = await call(ASKER, 'GET', `/v1/queries/${id}`);
+    expect(JSON.stringify(read.json)).not.toMatch(PLANTED);
+    expect(read.json.feedback).toEqual([expect.objectContaining({ rating: 'down', comment: null }), expect.objectContaining({ rating: 'up', comment: null })]);
+    // Given after the redaction: the rating counts, the comment (which may quote what the asker remembers) is not kept.
+    expect((await call(ASKER, 'POST', `/v1/queries/${id}/feedback`, { rating: 'down', comment: 'it said 417 euros' })).status).toBe(201);
+    expect(await count(`query_feedback WHERE query_id = $1 AND comment IS NULL`, [id])).toBe(3);
+    // The statistics still count the rated query.
+    const stats = await call(ASKER, 'GET', `/v1/collections/${coll.collectionId}/query-stats`);
+    expect(JSON.stringify(stats.json)).not.toMatch(PLANTED);
+    expect(await count(`query_feedback WHERE query_id = $1 AND rating = 'down'`, [id])).toBe(2);
+    // Another query's comment stays.
+    expect((await call(ASKER, 'GET', `/v1/queries/${other}`)).json.feedback).toEqual([expect.objectContaining({ comment: 'noon is right' })]);
+    // Feedback on a query deleted since it was read is the 404 a read gets.
+    expect((await call(ASKER, 'POST', `/v1/queries/${randomUUID()}/feedback`, { rating: 'up' })).status).toBe(404);
   });
 });
 

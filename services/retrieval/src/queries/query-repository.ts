@@ -22,6 +22,12 @@ export interface QueryRecordInput {
   collectionIds?: string[];
   conversationId?: string | null;
   rewrittenQuery?: string | null;
+  /**
+   * The stored queries whose conversation turns the rewrite saw (`loadHistory`): the rewrite, and the
+   * answer to a prompt holding it, may repeat their answers' words, so the query is recorded redacted
+   * when one of them was redacted meanwhile.
+   */
+  rewrittenFrom?: readonly string[];
   /** Estimated tokens of the prompt sent to the generation model. */
   promptTokens?: number | null;
   noAnswer?: boolean | null;
@@ -77,7 +83,16 @@ export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorde
     const docs = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[])${lock}`, [documentIds])).rows.length;
     // A statement of its own: it reads what a replacement that the lock above waited for committed.
     const chunks = chunkIds.length === 0 ? 0 : Number((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM chunks WHERE id = ANY($1::uuid[])`, [chunkIds])).rows[0]?.n ?? 0);
-    const redacted = docs < documentIds.length || chunks < chunkIds.length;
+    // A follow-up's rewrite, and the answer to a prompt holding it, may repeat the answers of the
+    // queries whose turns the rewrite saw: one of those redacted meanwhile redacts it too. Locked
+    // after the documents, as a redaction takes them (documents, then query rows): one in flight
+    // commits first and is seen here, or waits for this insert and then finds it as a later
+    // follow-up (@quire/index-versions stored-queries.ts `redactQueriesOfDocuments`).
+    const from = q.rewrittenQuery ? [...new Set(q.rewrittenFrom ?? [])] : [];
+    const rewrittenFromRedacted =
+      from.length > 0 &&
+      (await tx.query<{ redacted: boolean }>(`SELECT redacted_at IS NOT NULL AS redacted FROM queries WHERE id = ANY($1::uuid[])${lock}`, [from])).rows.some((r) => r.redacted);
+    const redacted = docs < documentIds.length || chunks < chunkIds.length || rewrittenFromRedacted;
     const citations = (q.citations ?? []).map((c) => (redacted && c && typeof c === 'object' && 'quote' in c ? { ...c, quote: '' } : c));
     await tx.query(
       `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
@@ -135,7 +150,10 @@ export interface StoredQuery {
   prompt_tokens: number | null;
   no_answer: boolean | null;
   latency_ms: number | null;
-  /** When a document it drew on was deleted or replaced: `answer`, `rewritten_query` and the quotes are blank since. */
+  /**
+   * When a document it drew on was deleted or replaced (or, for a follow-up, one that a query whose
+   * turns its rewrite saw drew on): `answer`, `rewritten_query` and the quotes are blank since.
+   */
   redacted_at: string | null;
 }
 

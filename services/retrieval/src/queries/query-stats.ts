@@ -6,8 +6,20 @@ export interface QueryFeedbackRow {
   created_at: string;
 }
 
-export async function addFeedback(db: Queryable, teamId: string, keyId: string, queryId: string, rating: 'up' | 'down', comment: string | undefined): Promise<void> {
-  await db.query(`INSERT INTO query_feedback (query_id, team_id, key_id, rating, comment) VALUES ($1, $2, $3, $4, $5)`, [queryId, teamId, keyId, rating, comment ?? null]);
+/**
+ * Records a rating and its comment; false when the query is gone. A redacted query's feedback keeps
+ * no comment (@quire/index-versions stored-queries.ts: a comment may quote the answer, and the
+ * redaction blanks those it finds), so one given after the redaction, or while it commits, is stored
+ * without it: the row's key-share lock waits for a redaction in flight and then reads `redacted_at`
+ * as it committed. The rating is kept either way (statistics count it).
+ */
+export async function addFeedback(db: Queryable, teamId: string, keyId: string, queryId: string, rating: 'up' | 'down', comment: string | undefined): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO query_feedback (query_id, team_id, key_id, rating, comment)
+     SELECT q.id, $2, $3, $4, CASE WHEN q.redacted_at IS NULL THEN $5::text END FROM (SELECT id, redacted_at FROM queries WHERE id = $1 FOR KEY SHARE) q`,
+    [queryId, teamId, keyId, rating, comment ?? null],
+  );
+  return r.rowCount > 0;
 }
 
 export async function feedbackFor(db: Queryable, queryId: string): Promise<QueryFeedbackRow[]> {

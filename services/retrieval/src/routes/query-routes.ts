@@ -40,7 +40,8 @@ export function queryRoutes(db: Db): Router {
       const id = String(req.params.id);
       const query = await findQuery(db, identity, id);
       if (!query) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
-      await addFeedback(db, identity.team_id, identity.key_id, query.id, body.rating, body.comment);
+      // Deleted since it was read: the 404 a read now gets.
+      if (!(await addFeedback(db, identity.team_id, identity.key_id, query.id, body.rating, body.comment))) throw new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
       res.status(201).json({ query_id: query.id, rating: body.rating });
     }),
   );
