@@ -71,7 +71,7 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
   });
   // The queue re-emits its connection's errors: the same outage, so the same rate limit.
   queue.on('error', producerErrors);
-  const ranks = createFairRanks(producer, options.queueName, queue.toKey(''));
+  const ranks = createFairRanks(producer, queue.toKey(''));
   let worker: Worker | null = null;
   // Rejects the jobs a forced stop gives up on, so that BullMQ's close (which waits for them) can end.
   let abandon = abandonment();

@@ -6,6 +6,7 @@ import { createLogger } from '@quire/server-kit';
 import { createBullmqQueue } from './bullmq-queue.js';
 import { createInProcessQueue } from './in-process-queue.js';
 import type { JobDefinition, JobQueue } from './job-queue.js';
+import { fairRankMembersKey } from './redis-fair-ranks.js';
 
 /**
  * Admission takes turns between fairness keys: one key's backlog does not make another key's first
@@ -25,6 +26,8 @@ const logger = createLogger({ test: 'job-fairness' }, 'error');
 const retry = { attempts: 3, baseDelayMs: 5 };
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+/** A team's fairness set, under the queue's key prefix (BullMQ's default prefix, `bull`). */
+const membersKey = (queueName: string, team: string) => fairRankMembersKey(`bull:${queueName}:`, team);
 const queueNames: string[] = [];
 const open: JobQueue<Payload>[] = [];
 
@@ -33,7 +36,7 @@ function bullmqQueue(options: { retry?: typeof retry } = {}) {
   queueNames.push(queueName);
   const queue = createBullmqQueue(job, { redisUrl: REDIS_URL, queueName, concurrency: 1, retry: options.retry ?? retry, logger });
   open.push(queue);
-  return { queue, queueName, members: (team: string) => redis.zrange(`quire:fair:${queueName}:${team}`, '0', '-1') };
+  return { queue, queueName, members: (team: string) => redis.zrange(membersKey(queueName, team), '0', '-1') };
 }
 
 function inProcessQueue() {
@@ -58,7 +61,7 @@ afterAll(async () => {
     const q = new Queue(name, { connection: redis });
     await q.obliterate({ force: true });
     await q.close();
-    const keys = await redis.keys(`quire:fair:${name}:*`);
+    const keys = await redis.keys(membersKey(name, '*'));
     if (keys.length > 0) await redis.del(...keys);
   }
   await redis.quit();
@@ -143,7 +146,7 @@ test('BullMQ: a discarded job and a job failed for good leave their team\'s coun
 test('BullMQ: a rank left behind by a lost release is dropped by the next enqueue of its team', async () => {
   const { queue, queueName, members } = bullmqQueue();
   // Admitted long ago, its job no longer in the queue: as when a worker died between the two.
-  await redis.zadd(`quire:fair:${queueName}:a`, 0, 'job-ghost');
+  await redis.zadd(membersKey(queueName, 'a'), 0, 'job-ghost');
   const raw = new Queue(queueName, { connection: redis });
   try {
     await queue.enqueue({ team: 'a', id: 'next' });
