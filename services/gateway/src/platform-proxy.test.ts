@@ -19,6 +19,9 @@ function startUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"delta":"a"}\n\n');
       setTimeout(() => res.end('data: [DONE]\n\n'), 20);
+    } else if (path.endsWith('/swapped/documents')) {
+      // A replacement already swapped in: ingestion points at the document that now holds it.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-location': '/v1/documents/d-1', 'set-cookie': 'a=b' }).end('{"duplicate":true}');
     } else {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     }
@@ -62,6 +65,13 @@ describe('platformRouter hooks', () => {
 
   const post = (path: string) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   const settled = () => new Promise((r) => setTimeout(r, 50));
+
+  test('a content-location a service sets reaches the caller; headers not on the list do not', async () => {
+    const res = await post('/v1/collections/swapped/documents');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-location')).toBe('/v1/documents/d-1');
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
 
   test("a JSON 4xx answer is passed on whole and its code handed to the hook; the admit step's headers stay", async () => {
     const res = await post('/v1/collections/forbidden/search');

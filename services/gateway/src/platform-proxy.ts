@@ -13,7 +13,7 @@ export interface PlatformUpstreams {
 
 /** Request headers passed on; everything else (cookies, a caller's own x-quire-* headers) stays here. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'content-length', 'accept', 'last-event-id'];
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'x-request-id', 'location', 'retry-after'];
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'x-request-id', 'location', 'content-location', 'retry-after'];
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
