@@ -10,12 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate, openPGlite, type Db } from '@quire/db';
+import { percentile, seededRandom } from '@quire/eval';
 import type { GatewayModels } from '@quire/gateway-client';
 import { emptyUsage } from '@quire/models';
 import { createBm25KeywordRetriever, runSearch, vectorQuery, vectorSearch, type CollectionForQuery, type SearchDeps } from '@quire/retrieval';
 import { buildHnsw, bulkLoad, createBenchCollection } from './bulk-load.js';
-import { percentile } from './metrics.js';
-import { generateCorpus, makeQuery, rng } from './synthetic-corpus.js';
+import { generateCorpus, makeQuery } from './synthetic-corpus.js';
 
 const { values: args } = parseArgs({
   options: { chunks: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, keep: { type: 'boolean', default: false } },
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const postings = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bm25_postings');
   console.log(`load (chunks + vectors + BM25 postings, ${postings.rows[0]!.n} postings): ${secs(loadMs)}; HNSW build: ${secs(hnswMs)}; VACUUM ANALYZE: ${secs(performance.now() - t)}`);
 
-  const r = rng(11);
+  const r = seededRandom(11);
   const queries = Array.from({ length: QUERIES }, () => makeQuery(corpus, Math.floor(r() * CHUNKS), r));
   const deps: SearchDeps = { db, models: fakeModels(new Map(queries.map((q) => [q.text, q.vector]))), keyword: createBm25KeywordRetriever(db) };
   const collection: CollectionForQuery = { id: coll.collectionId, name: 'bench', generationModel: null, indexVersionId: coll.indexVersionId, embeddingModel: 'fake/embed', dimensions: DIMS };

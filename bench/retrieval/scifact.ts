@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { openTestDatabase } from '@quire/db';
+import { mean, ndcgAt, percentile, recallAt } from '@quire/eval';
 import { bm25Search } from '@quire/keyword-index';
 import { bulkLoad, createBenchCollection, type BulkDoc } from './bulk-load.js';
-import { mean, ndcgAt, percentile, recallAt } from './metrics.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: args } = parseArgs({
@@ -40,12 +40,13 @@ async function readCorpus(file: string): Promise<{ ids: string[]; docs: BulkDoc[
 async function main(): Promise<void> {
   const dir = path.resolve(args.data!);
   const params = { k1: Number(args.k1), b: Number(args.b) };
-  const qrels = new Map<string, Set<string>>();
+  // Binary relevance: every judged-relevant document counts with grade 1.
+  const qrels = new Map<string, Map<string, number>>();
   for (const line of readFileSync(path.join(dir, 'qrels/test.tsv'), 'utf8').split('\n').slice(1)) {
     const [q, d, score] = line.split('\t');
     if (!q || !d || Number(score) <= 0) continue;
-    if (!qrels.has(q)) qrels.set(q, new Set());
-    qrels.get(q)!.add(d);
+    if (!qrels.has(q)) qrels.set(q, new Map());
+    qrels.get(q)!.set(d, 1);
   }
   const queries = readFileSync(path.join(dir, 'queries.jsonl'), 'utf8')
     .split('\n')

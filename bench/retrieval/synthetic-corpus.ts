@@ -4,16 +4,10 @@
  * words to drop) plus per-topic words, and 384-dimensional unit vectors clustered by topic, so
  * neighbours are as crowded as real embeddings' are. Deterministic for a given seed.
  */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@quire/eval';
+
+/** @quire/eval's `seededRandom` (mulberry32), under the name bench/ingest imports it by. */
+export const rng: (seed: number) => () => number = seededRandom;
 
 const FUNCTION_WORDS = 'the of and to a in is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their has would when if so no will more can its who said also into what some'.split(' ');
 const SYLLABLES = 'ka ri to mel an sor vi dun pa lek tro fen ga mi os ul bre cha dor en fi gol har is jun kel lor mar nev ol pim quo ras sel tam ur ver wil xan yor zel'.split(' ');
@@ -79,7 +73,7 @@ export function syntheticVocabulary(size: number, r: () => number): string[] {
 }
 
 export function generateCorpus(options: { chunks: number; dimensions: number; topics: number; vocabulary: number; seed: number }): Corpus {
-  const r = rng(options.seed);
+  const r = seededRandom(options.seed);
   const vocabulary = syntheticVocabulary(options.vocabulary, r);
   const global = zipfSampler(vocabulary.length, 1.07, r);
   const topicPick = zipfSampler(60, 0.9, r);

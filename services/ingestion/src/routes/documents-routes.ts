@@ -1,21 +1,12 @@
-import type { Request, Response, Router } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
-import type { Db } from '@quire/db';
-import type { GatewayModels } from '@quire/gateway-client';
-import type { Identity } from '@quire/contracts';
-import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
-import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
-import type { JobQueue } from '@quire/jobs';
-import type { IngestionLimits } from '../limits.js';
+import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { requireCollection } from '../repo/collections-repo.js';
-import { decodeCursor, deleteDocument, findDuplicate, lockUploadHashes, getDocument, insertDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
-import { setJobId } from '../repo/document-jobs-repo.js';
-import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
-import { readUpload } from '../upload/read-upload.js';
+import { decodeCursor, deleteDocument, getDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
+import { acceptUpload, type AcceptUploadDeps } from '../upload/accept-upload.js';
 import { uploadHandler, type UploadMemory } from '../upload/upload-memory.js';
-import type { Viewer } from '../repo/access-sql.js';
 import { actingViewer } from './acting-viewer.js';
-import { budgetItemsOf, checkUploadBudget } from './upload-budget.js';
+import { progressStreamCaps, type ProgressStreamCap } from './progress-stream-caps.js';
 
 /** Where uploads are sent: the routes below, and the upload memory's gate in front of body parsing. */
 const UPLOAD_PATHS = { create: '/v1/collections/:id/documents', replace: '/v1/documents/:id' } as const;
@@ -36,126 +27,12 @@ const ListQuerySchema = z.object({
   cursor: z.string().max(500).optional(),
 });
 
-/**
- * Progress streams open in this process, in all, by API key and by team: each polls the database
- * while it lasts, so the process caps them, and the key and team shares keep one caller (a script
- * opening a stream per document, or the same one over and over) from taking every place.
- */
-function streamCounts(limits: IngestionLimits) {
-  let total = 0;
-  const byKey = new Map<string, number>();
-  const byTeam = new Map<string, number>();
-  const add = (counts: Map<string, number>, key: string, by: number) => {
-    const n = (counts.get(key) ?? 0) + by;
-    if (n > 0) counts.set(key, n);
-    else counts.delete(key);
-  };
-  return {
-    /**
-     * Takes a place for `identity`'s new stream, or says which cap refuses it: the process's first,
-     * then the key's, then the team's. `release` gives the place back, once however often it is called.
-     */
-    open(identity: Identity): { refused: 'process' | 'key' | 'team'; open: number } | { release: () => void } {
-      const key = byKey.get(identity.key_id) ?? 0;
-      const team = byTeam.get(identity.team_id) ?? 0;
-      if (total >= limits.eventsMaxStreams) return { refused: 'process', open: total };
-      if (key >= limits.eventsMaxStreamsPerKey) return { refused: 'key', open: key };
-      if (team >= limits.eventsMaxStreamsPerTeam) return { refused: 'team', open: team };
-      total++;
-      add(byKey, identity.key_id, 1);
-      add(byTeam, identity.team_id, 1);
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          total--;
-          add(byKey, identity.key_id, -1);
-          add(byTeam, identity.team_id, -1);
-        },
-      };
-    },
-  };
-}
-
-interface Deps {
-  db: Db;
-  queue: JobQueue<IngestDocumentPayload>;
-  limits: IngestionLimits;
-  logger: Logger;
-  /** Asked for the budget check before an upload is accepted (absent: no check). */
-  models?: GatewayModels;
-}
+/** What the routes need: exactly what accepting an upload needs. */
+type Deps = AcceptUploadDeps;
 
 export function documentsRoutes(deps: Deps): Router {
   const { db } = deps;
   const router = exactRouter();
-
-  /**
-   * Rows and bytes commit before anything is enqueued: a job never sees a missing document, and an
-   * enqueue that fails after commit is picked up by the reconciler. Identical bytes already in the
-   * collection are answered with the existing document (`duplicate: true`) and not stored again.
-   * `viewer` finds the documents (see `actingViewer`); a new document belongs to the collection's
-   * team, while its submitter, and so its embedding cost and budget, is the caller's identity.
-   * A replacement is exactly one file; accepting it supersedes the target's unfinished replacements
-   * (listed as `superseded_replacement_ids`), so the latest accepted one is the one that swaps in.
-   */
-  const accept = async (req: Request, res: Response, viewer: Viewer, collectionId: string, replaceId: string | null) => {
-    const { identity, traceId } = ctx(res);
-    const upload = await readUpload(req, res, deps.limits);
-    const target = replaceId ?? upload.replaceDocumentId;
-    if (target && upload.items.length !== 1) {
-      throw new AppError('invalid_request', `Replace a document with exactly one file; this upload has ${upload.items.length}.`, { param: 'file' });
-    }
-    if (target) {
-      const existing = await getDocument(db, viewer, target, 'write');
-      if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
-        throw new AppError('document_not_found', `No document ${target} in this collection.`);
-      }
-    }
-    // Refused with 402 before anything is stored, rather than failing the job at its first embed call.
-    if (deps.models) await checkUploadBudget(deps.models, db, ctx(res), collectionId, budgetItemsOf(upload.items));
-    const superseded: { id: string; jobId: string | null }[] = [];
-    const accepted = await db.transaction(async (tx) => {
-      // Deleted since the check above: a 404, not the foreign key's 500. The lock also orders this
-      // upload against other replacements of the target and against their swaps.
-      if (target && !(await lockReplacementTarget(tx, target, collectionId))) {
-        throw new AppError('document_not_found', `No document ${target} in this collection.`);
-      }
-      const out: { view: IngestionDocumentView; payload?: IngestDocumentPayload }[] = [];
-      if (!target) await lockUploadHashes(tx, collectionId, upload.items.map((item) => item.sha256));
-      for (const item of upload.items) {
-        const duplicate = target ? null : await findDuplicate(tx, viewer, collectionId, item.sha256);
-        if (duplicate) {
-          out.push({ view: duplicate });
-          continue;
-        }
-        const view = await insertDocument(tx, { ...item, collectionId, identity, traceId, replacesDocumentId: target });
-        if (target) superseded.push(...(await supersedeReplacements(tx, target, view.id)));
-        const payload: IngestDocumentPayload = { documentId: view.id, collectionId, version: 1, identity, traceId };
-        view.job_id = ingestDocumentJob.jobId(payload);
-        await setJobId(tx, view.id, view.job_id);
-        out.push({ view: { ...view, duplicate: false }, payload });
-      }
-      return out;
-    });
-    for (const { payload } of accepted) {
-      if (!payload) continue;
-      await deps.queue.enqueue(payload).catch((error: unknown) => {
-        deps.logger.warn('enqueue failed; the reconciler will retry', { trace_id: traceId, document_id: payload.documentId, err: String(error) });
-      });
-    }
-    // A superseded replacement's queued job would only be stopped by the version fence when a worker took
-    // it up (a claim that does nothing); taking it out of the queue spares that turn. A running one stops itself.
-    for (const { id, jobId } of superseded) {
-      if (!jobId) continue;
-      await deps.queue.discard(jobId).catch((error: unknown) => {
-        deps.logger.warn('could not discard a superseded replacement\'s job; its version fence stops it', { trace_id: traceId, document_id: id, job_id: jobId, err: String(error) });
-      });
-    }
-    const allDuplicates = accepted.every((a) => !a.payload);
-    res.status(allDuplicates ? 200 : 202).json({ documents: accepted.map((a) => a.view), ...(target ? { replaces_document_id: target, superseded_replacement_ids: superseded.map((s) => s.id) } : {}) });
-  };
 
   router.post(
     UPLOAD_PATHS.create,
@@ -164,7 +41,7 @@ export function documentsRoutes(deps: Deps): Router {
       const id = String(req.params.id);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'write');
-      await accept(req, res, viewer, collection.id, null);
+      await acceptUpload(deps, req, res, viewer, collection.id, null);
     }),
   );
 
@@ -175,7 +52,7 @@ export function documentsRoutes(deps: Deps): Router {
       const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
       const doc = await getDocument(db, viewer, id, 'write');
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
-      await accept(req, res, viewer, doc.collection_id, id);
+      await acceptUpload(deps, req, res, viewer, doc.collection_id, id);
     }),
   );
 
@@ -211,13 +88,13 @@ export function documentsRoutes(deps: Deps): Router {
     }),
   );
 
-  const streams = streamCounts(deps.limits);
+  const streams = progressStreamCaps(deps.limits);
 
   /**
    * A refused stream is the caller's or the load's doing, not a fault: logged at warn, and answered
    * here rather than through the error middleware, which logs every 5xx as a failure with its stack.
    */
-  const refuseStream = (res: Response, refused: 'process' | 'key' | 'team', open: number, retryMs: number) => {
+  const refuseStream = (res: Response, refused: ProgressStreamCap, open: number, retryMs: number) => {
     const headers = { 'retry-after': String(Math.ceil(retryMs / 1000)) };
     const poll = 'poll GET /v1/documents/:id instead, or retry once one of them has ended';
     const error =

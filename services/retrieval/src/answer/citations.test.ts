@@ -1,5 +1,5 @@
 import type { RetrievedChunk } from '../search/search-pipeline.js';
-import { CitationStreamFilter, extractCitations, figuresSupported, MAX_MARKER_LIST, pickQuote, QUOTE_MAX, rewriteMarkers } from './citations.js';
+import { CitationStreamFilter, extractCitations, figuresSupported, MAX_MARKER_LIST, pickQuote, QUOTE_MAX, rewriteMarkers, sectionPathAtChunkOffset } from './citations.js';
 
 const chunk = (id: string, text: string, page: number): RetrievedChunk => ({
   chunkId: id,
@@ -112,6 +112,13 @@ describe('what a citation points at', () => {
     // Chunks stored before sections were recorded keep their own path.
     const [old] = extractCitations('Staff get 25 vacation days per year [1].', [{ ...handbook, sections: undefined }]);
     expect(old!.heading_path).toEqual(['Handbook', '1. Hours']);
+  });
+
+  test('sectionPathAtChunkOffset reads the chunk\'s stored section marks at an offset inside the chunk', () => {
+    expect(sectionPathAtChunkOffset(handbook, 0)).toEqual(['Handbook', '1. Hours']);
+    expect(sectionPathAtChunkOffset(handbook, text.indexOf('## 2. Leave'))).toEqual(['Handbook', '2. Leave']);
+    expect(sectionPathAtChunkOffset(handbook, text.indexOf('Everyone'))).toEqual(['Handbook', '2. Leave', '2.1 Vacation']);
+    expect(sectionPathAtChunkOffset({ ...handbook, sections: undefined }, text.length)).toEqual(['Handbook', '1. Hours']);
   });
 
   test('a figure none of the cited sources states makes the citation unsupported, however many words match', () => {

@@ -117,8 +117,12 @@ export function pickQuote(chunkText: string, citing: string): string {
   return pickQuoteSpan(chunkText, citing).quote;
 }
 
-/** The headings in force at `offset` in a chunk's text: its own path, or that of the last section it entered before. */
-export function headingPathAt(chunk: Pick<RetrievedChunk, 'headingPath' | 'sections'>, offset: number): string[] {
+/**
+ * The headings in force at `offset` inside one retrieved chunk's text, read from the section marks
+ * stored with the chunk: its own path, or that of the last section it entered before `offset`.
+ * (Not ingestion's `headingPathAt`, which walks a whole document's headings by document offset.)
+ */
+export function sectionPathAtChunkOffset(chunk: Pick<RetrievedChunk, 'headingPath' | 'sections'>, offset: number): string[] {
   let path = chunk.headingPath;
   for (const mark of chunk.sections ?? []) {
     if (mark.at > offset) break;
@@ -201,7 +205,7 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
       page: chunk.pageStart,
       page_end: chunk.pageEnd,
       // The section of the quoted sentence: a chunk often runs across a heading.
-      heading_path: headingPathAt(chunk, quote.start),
+      heading_path: sectionPathAtChunkOffset(chunk, quote.start),
       char_start: chunk.charStart,
       char_end: chunk.charEnd,
       quote: quote.quote,

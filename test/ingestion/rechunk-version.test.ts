@@ -1,7 +1,13 @@
 import type { Db } from '@quire/db';
-import { scopeConditions } from '../../../retrieval/src/search/scope-sql.js';
-import type { client } from '../testing/http.js';
-import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
+import type { client } from '../../services/ingestion/src/testing/http.js';
+import { startTestIngestion, type TestIngestion } from '../../services/ingestion/src/testing/test-ingestion.js';
+import { scopeConditions } from '../../services/retrieval/src/search/scope-sql.js';
+
+/**
+ * Cross-service: ingestion builds and activates an index version with other chunking, and
+ * retrieval's own scope predicate (`scopeConditions`) decides which chunks and vectors search sees.
+ * It lives here because services do not import each other's code.
+ */
 
 let t: TestIngestion;
 let db: Db;
