@@ -84,8 +84,17 @@ describe('budgets', () => {
     await sleep(100);
     // The reservation of the stream in flight ($0.1) leaves too little for a second one.
     const second = await call(gw.url, 'POST', '/v1/chat/completions', chat('primary/gpt-4o-mini', { max_tokens: 100 }), k.auth);
-    expect([second.status, second.body.error.code]).toEqual([402, 'budget_exceeded']);
-    expect(second.body.error.details ?? second.body.error).toBeDefined();
+    expect(second.status).toBe(402);
+    // The body names the budget that refused; its details (budget id, what is used) go to the audit log only.
+    expect(second.body.error).toEqual({
+      type: 'insufficient_quota',
+      code: 'budget_exceeded',
+      message: `The monthly budget of key "${k.id}" ($0.15) does not cover this request.`,
+      param: null,
+      request_id: expect.any(String),
+    });
+    // Nothing to wait for within the period: no retry-after.
+    expect(second.headers.get('retry-after')).toBeNull();
     release();
     const first = await inFlight;
     expect(first.status).toBe(200);
@@ -107,7 +116,9 @@ describe('budgets', () => {
     const view = await call(gw.url, 'GET', `/v1/budgets?scope=key&scope_id=${k.id}`);
     expect(Number(view.body.data[0].used_usd)).toBeCloseTo(Number(row[0]!.cost_usd) + Number((await db.query<{ c: string }>(`SELECT max(cost_usd)::text AS c FROM usage_ledger WHERE key_id = $1 AND trace_id <> 'bud-stream-1'`, [k.id])).rows[0]!.c), 5);
     const audit = await call(gw.url, 'GET', '/v1/audit?outcome=refused&limit=500');
-    expect(audit.body.data.some((r: any) => r.code === 'budget_exceeded' && r.actor_key_id === k.id)).toBe(true);
+    const refusals = audit.body.data.filter((r: any) => r.code === 'budget_exceeded' && r.actor_key_id === k.id);
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals[0].details).toMatchObject({ status: 402, scope: 'key', scope_id: k.id, period: 'month', budget_id: expect.any(String) });
   });
 
   test('spend made before the budget existed counts (the ledger is the source of truth)', async () => {

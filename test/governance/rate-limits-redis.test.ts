@@ -6,7 +6,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
 import { startHarness, TEST_ADMIN_KEY_ID, type Harness } from '../../services/gateway/src/testing/gateway-harness.js';
 import { call, chat, sleep, teamKey } from './helpers.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `quire-test-${randomUUID()}:`;
 const root = path.resolve(import.meta.dirname, '../..');
 let db: Db;

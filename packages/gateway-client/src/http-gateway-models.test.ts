@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ProviderError } from '@quire/models';
+import { ERROR_CODES, isErrorCode } from '@quire/contracts';
+import { ProviderError, providerErrorFromResponse } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import { createHttpGatewayModels } from './http-gateway-models.js';
 
@@ -67,5 +68,34 @@ describe('the gateway client reads rerank answers through a schema', () => {
     const error = await failure();
     expect(ProviderError.is(error) && { provider: error.provider, retryAfterMs: error.retryAfterMs, retryAfterHintMs: error.retryAfterHintMs, requestId: error.requestId, providerBody: error.providerBody })
       .toEqual({ provider: 'gateway', retryAfterMs: undefined, retryAfterHintMs: 3_600_000, requestId: undefined, providerBody: undefined });
+  });
+
+  it("a gateway's internal error keeps its own code (an AppError a job may retry), not a provider's", async () => {
+    next = { status: 500, body: { error: { type: 'server_error', code: 'internal_error', message: 'Internal error. Quote the request id when reporting it.', request_id: 'trace-1' } } };
+    const error = await failure();
+    expect(AppError.is(error) && { code: error.code, message: error.message }).toEqual({ code: 'internal_error', message: 'Internal error. Quote the request id when reporting it.' });
+  });
+
+  it("a provider's conflict passed on by the gateway is worth another try", async () => {
+    next = { status: 502, body: { error: { type: 'upstream_error', code: 'provider_conflict', message: 'openai: busy with another request' } } };
+    const error = await failure();
+    expect(ProviderError.is(error) && error.retryable).toBe(true);
+  });
+
+  it.each([
+    ['rate_limit_exceeded', 429],
+    ['budget_exceeded', 402],
+    ['provider_quota_exceeded', 429],
+  ])("a refusal not worth retrying (%s) keeps the gateway's code, as an AppError", async (code, status) => {
+    next = { status, body: { error: { code, message: 'no' } } };
+    const error = await failure();
+    expect(AppError.is(error) && error.code).toBe(code);
+  });
+});
+
+describe("providers' HTTP statuses map to codes with ERROR_CODES' retry decision", () => {
+  it.each([400, 401, 402, 403, 404, 408, 409, 413, 422, 424, 429, 500, 502, 503, 504, 529])('HTTP %i', (status) => {
+    const error = providerErrorFromResponse('p', status, undefined, { error: { message: 'x' } });
+    expect(isErrorCode(error.code) && [error.code, error.retryable]).toEqual([error.code, ERROR_CODES[error.code].retryable]);
   });
 });

@@ -1,4 +1,4 @@
-import { HEADERS, isErrorCode } from '@quire/contracts';
+import { ERROR_CODES, HEADERS, isErrorCode } from '@quire/contracts';
 import {
   createOpenAICompatible,
   emptyUsage,
@@ -23,12 +23,12 @@ const RerankResponseSchema = z.object({
 /** The gateway's `GET /v1/models` answer (OpenAI's list shape). */
 const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })), providers: z.array(z.string()).optional() });
 
-/** Gateway codes after which the same call may succeed if tried again. */
-const RETRYABLE = new Set(['provider_rate_limited', 'provider_overloaded', 'provider_server_error', 'provider_network_error', 'provider_timeout', 'provider_conflict', 'service_unavailable']);
-
 /**
  * The gateway answers in OpenAI's format, so the OpenAI-compatible adapter is the client; this
- * restores the gateway's own error code (e.g. `provider_not_configured`) from the error body.
+ * restores the gateway's own error code (e.g. `provider_not_configured`) from the error body. A code
+ * worth another try (ERROR_CODES' `retryable`) stays a retryable ProviderError, for retry loops that
+ * read its flag and wait hint; its code is then the one the gateway's status maps to. The gateway's
+ * own internal_error stays an AppError under its code.
  */
 function restoreGatewayError(error: unknown): unknown {
   if (!ProviderError.is(error)) return error;
@@ -38,7 +38,9 @@ function restoreGatewayError(error: unknown): unknown {
   const code = typeof said === 'string' ? said : undefined;
   const message = typeof body?.error?.message === 'string' ? body.error.message : error.message;
   if (!code || !isErrorCode(code)) return error;
-  if (RETRYABLE.has(code)) {
+  // The gateway's own internal_error is retryable too (a job tries it again, by the table), but it is
+  // no provider's failure: as a ProviderError it would read as the provider's 500 to retrieval's callers.
+  if (ERROR_CODES[code].retryable && code !== 'internal_error') {
     // The gateway's envelope and request id stay on `cause` only; this error carries what callers act on.
     return error.withChanges({ provider: 'gateway', message, retryable: true, requestId: undefined, providerBody: undefined, cause: error });
   }
@@ -143,11 +145,11 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
         throw new AppError('service_unavailable', `The gateway could not be reached for a budget check: ${String(error)}`, { cause: error });
       }
       if (res.ok) return;
-      const body = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
+      const body = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
       const code = typeof body?.error?.code === 'string' && isErrorCode(body.error.code) ? body.error.code : 'service_unavailable';
       const message = typeof body?.error?.message === 'string' ? body.error.message : `The gateway answered ${res.status} to a budget check.`;
-      const details = body?.error?.details;
-      throw new AppError(code, message, details && typeof details === 'object' ? { details: details as Record<string, unknown> } : {});
+      // Error bodies carry no `details` (toErrorResponse leaves them out): the code and message are all there is.
+      throw new AppError(code, message);
     },
   };
 }

@@ -7,7 +7,11 @@ export class AppError extends Error {
   readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly param: string | undefined;
-  /** Extra machine-readable facts (e.g. which stage failed); not shown for 5xx. */
+  /**
+   * Extra machine-readable facts (e.g. which budget refused). Never in a response, whatever the
+   * status: toErrorResponse leaves them out. They reach the gateway's audit log with its refusals,
+   * and code in the same process that reads the error (the gateway's model API reads `provider_code`).
+   */
   readonly details: Record<string, unknown> | undefined;
   /**
    * Response headers that belong to this refusal (`retry-after`, `x-ratelimit-*`); lower-case names.

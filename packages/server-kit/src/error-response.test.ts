@@ -20,4 +20,12 @@ describe('toErrorResponse', () => {
     toErrorResponse(error, 'r').headers['x-extra'] = 'y';
     expect(error.headers).toEqual({ 'retry-after': '1' });
   });
+
+  test.each([
+    ['a 4xx', 'budget_exceeded'],
+    ['a 5xx', 'service_unavailable'],
+  ] as const)("an AppError's details are never in the body (%s)", (_name, code) => {
+    const { body } = toErrorResponse(new AppError(code, 'refused', { details: { budget_id: 'b1' } }), 'r');
+    expect(body.error).toEqual({ type: expect.any(String), code, message: 'refused', param: null, request_id: 'r' });
+  });
 });

@@ -28,8 +28,8 @@ function body(code: ErrorCode, message: string, requestId: string, param?: strin
 /**
  * Maps anything thrown to the public error body and the headers that go with it (an AppError's own,
  * e.g. `retry-after`). Pure, so it is tested without express; express's error middleware and the
- * gateway's node:http model front both answer through it. 5xx details stay in the log, never in
- * the response.
+ * gateway's node:http model front both answer through it. An AppError's `details` are never in the
+ * body (whatever the status), and an internal_error's message is replaced: those stay in the logs.
  */
 export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
   if (AppError.is(error)) {

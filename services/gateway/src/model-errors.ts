@@ -6,10 +6,12 @@ import { AppError, retryAfterHeaders, toErrorResponse, type ErrorResponse } from
 /**
  * Provider and registry failures become AppErrors with the same stable code, so the client sees an
  * OpenAI-style body with the right status (and the provider's retry-after), and the ledger records
- * the code. A provider's own OpenAI-style `param` for a request's fault (ProviderError.providerParam)
+ * the code. The message is the provider error's `publicMessage` (no account details, long provider
+ * text cut). A provider's own OpenAI-style `param` for a request's fault (ProviderError.providerParam)
  * is the AppError's, and its `code` rides in `details.provider_code` for modelErrorResponse.
+ * Anything else (an AppError, an unknown error) is returned as it is, for the error middleware.
  */
-export function toAppError(error: unknown, options: { final?: boolean } = {}): AppError | unknown {
+export function providerErrorToAppError(error: unknown, options: { final?: boolean } = {}): AppError | unknown {
   if (AppError.is(error)) return error;
   if (ProviderError.is(error)) {
     const code = isErrorCode(error.code) ? error.code : 'provider_server_error';
@@ -48,8 +50,8 @@ export interface ModelErrorBody {
 
 /**
  * toErrorResponse for the model API. Where the provider named a request's fault in OpenAI's words
- * (`context_length_exceeded`, `string_above_max_length`: toAppError keeps them only for 400, 404,
- * 413 and 422 outside the account codes), that is the body's `code`, which OpenAI's SDKs expose as
+ * (`context_length_exceeded`, `string_above_max_length`: providerErrorToAppError keeps them only for
+ * 400, 404, 413 and 422 outside the account codes), that is the body's `code`, which OpenAI's SDKs expose as
  * `err.code` and clients branch on, and Quire's stable code goes beside it as `quire_code`. The
  * ledger and the logs keep Quire's code (errorCodeOf).
  */

@@ -4,7 +4,7 @@ import type {
 import { addUsage, embeddingBatchLimitsOf, emptyUsage, estimateEmbeddingTokens, planEmbeddingBatches, ProviderError } from '@quire/models';
 import { AppError, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger } from './ledger.js';
-import { errorCodeOf, toAppError } from './model-errors.js';
+import { errorCodeOf, providerErrorToAppError } from './model-errors.js';
 import { ledgerBase, meter, NEXT_CALL, runPlan, type AttemptContext, type AttemptLoopDeps } from './routing/attempts.js';
 import { NO_BUDGETS, type BudgetProbe } from './routing/budget-probe.js';
 import type { RouteRetryPolicy } from './routing/route-config.js';
@@ -259,7 +259,7 @@ export class ModelService {
       status = ctx.timer.clientAborted || (error as Error)?.name === 'AbortError' ? 'aborted' : 'error';
       errorCode = errorCodeOf(error);
       if (status === 'error') ctx.health?.failure();
-      throw toAppError(error);
+      throw providerErrorToAppError(error);
     } finally {
       // Runs on normal end, on error and when the consumer stops early (client went away).
       ctx.timer.clear();

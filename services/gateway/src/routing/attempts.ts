@@ -2,7 +2,7 @@ import type { UsageV1 } from '@quire/models';
 import { emptyUsage, ProviderError, UnsupportedFunctionalityError } from '@quire/models';
 import { AppError, retryAfterHeaders, type Logger } from '@quire/server-kit';
 import type { Attribution, Ledger, LedgerEntry } from '../ledger.js';
-import { errorCodeOf, toAppError } from '../model-errors.js';
+import { errorCodeOf, providerErrorToAppError } from '../model-errors.js';
 import { AttemptTimer } from './attempt-timer.js';
 import type { RouteRetryPolicy } from './route-config.js';
 import type { Capability, Plan, PlanStep } from './route-planner.js';
@@ -241,7 +241,7 @@ export async function runPlan<T>(
         }
         if (aborted || !isTargetFailure(error)) {
           health?.release();
-          throw toAppError(error);
+          throw providerErrorToAppError(error);
         }
         health?.failure();
         lastError = error;
@@ -269,8 +269,8 @@ export async function runPlan<T>(
   }
   // Final for the client when more than one provider call was made for it (the gateway's retries or
   // fallbacks were spent) or when it is not worth retrying at all.
-  if (lastError !== undefined) throw toAppError(lastError, { final: attempt > 1 || !(ProviderError.is(lastError) && lastError.retryable) });
+  if (lastError !== undefined) throw providerErrorToAppError(lastError, { final: attempt > 1 || !(ProviderError.is(lastError) && lastError.retryable) });
   if (reopensInMs !== undefined) throw circuitsOpen(route, reopensInMs, skipped.filter((note) => note.includes(': circuit ')));
-  if (unresolved !== undefined) throw toAppError(unresolved);
+  if (unresolved !== undefined) throw providerErrorToAppError(unresolved);
   throw new AppError('service_unavailable', `No target of "${route}" could be tried.`);
 }

@@ -1,4 +1,4 @@
-import type { DocumentStage } from '@quire/contracts';
+import { ERROR_CODES, type DocumentErrorCode, type DocumentFailureCode, type DocumentStage } from '@quire/contracts';
 import { ProviderError } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import { ChunkingError } from '../chunk/chunk-text.js';
@@ -8,24 +8,14 @@ import { ChunkingStoppedError } from '../parse/chunking-stopped-error.js';
 import { ParseError } from '../parse/extracted-text.js';
 
 export interface ClassifiedFailure {
-  code: string;
+  /** The document's stored `error.code`: ingestion's own, or the code of the call that failed it. */
+  code: DocumentErrorCode;
   reason: string;
   stage: DocumentStage;
   retryable: boolean;
 }
 
-/** Gateway answers (AppError codes) that are worth another try a little later. */
-const RETRYABLE_APP_CODES = new Set([
-  'provider_rate_limited',
-  'provider_overloaded',
-  'provider_server_error',
-  'provider_network_error',
-  'provider_timeout',
-  'service_unavailable',
-  'internal_error',
-]);
-
-const STAGE_CODE: Partial<Record<DocumentStage, string>> = {
+const STAGE_CODE: Partial<Record<DocumentStage, DocumentFailureCode>> = {
   parsing: 'parse_failed',
   chunking: 'chunking_failed',
   embedding: 'embedding_failed',
@@ -53,8 +43,10 @@ export function classifyFailure(error: unknown, stage: DocumentStage): Classifie
   if (error instanceof ChunkingError) return { code: 'chunking_failed', reason, stage: 'chunking', retryable: false };
   if (error instanceof EmbeddingValidationError) return { code: error.code, reason, stage, retryable: false };
   if (error instanceof IndexVersionChangedError) return { code: 'indexing_failed', reason, stage, retryable: true };
+  // A provider's answer carries its own decision (its code's, or the provider's `x-should-retry`).
   if (ProviderError.is(error)) return { code: error.code, reason, stage, retryable: error.retryable };
-  if (AppError.is(error)) return { code: error.code, reason, stage, retryable: RETRYABLE_APP_CODES.has(error.code) };
+  // Gateway answers (and our own AppErrors): whether another try a little later may pass is the code's (ERROR_CODES).
+  if (AppError.is(error)) return { code: error.code, reason, stage, retryable: ERROR_CODES[error.code].retryable };
   // Anything else (a dropped database connection, a bug) may well pass on a second try.
   return { code: STAGE_CODE[stage] ?? 'ingestion_failed', reason, stage, retryable: true };
 }

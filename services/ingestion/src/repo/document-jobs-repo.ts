@@ -1,4 +1,4 @@
-import { IdentitySchema, type DocumentStage, type Identity } from '@quire/contracts';
+import { IdentitySchema, type DocumentErrorCode, type DocumentFailureCode, type DocumentStage, type Identity } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { fromBase64 } from './blob-transfer.js';
@@ -157,7 +157,7 @@ export async function markAlive(db: Queryable, documentId: string, version: numb
 }
 
 export interface Failure {
-  code: string;
+  code: DocumentErrorCode;
   message: string;
   stage: DocumentStage;
 }
@@ -181,6 +181,9 @@ export async function markRetrying(db: Queryable, documentId: string, version: n
 }
 
 // ---- reconciler ------------------------------------------------------------------------------
+
+/** The `error.code` of a document abandoned on its last attempt. */
+const STALLED_CODE: DocumentFailureCode = 'stalled';
 
 export interface UnfinishedDocument {
   documentId: string;
@@ -230,7 +233,7 @@ export async function takeOverStale(db: Db, staleAfterMs: number, limit: number,
   const params = [staleAfterMs, limit, maxAttempts, deadAfterMs];
   const exhausted = `status = 'processing' AND attempts >= $3::int AND ${abandonedSql('$1', '$4')}`;
   await db.query(
-    `UPDATE documents SET version = version + 1, status = 'failed', error_code = 'stalled', error_stage = stage,
+    `UPDATE documents SET version = version + 1, status = 'failed', error_code = '${STALLED_CODE}', error_stage = stage,
             error_message = ${abandonedReasonSql('$1', '$4')} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
             heartbeat_at = now(), updated_at = now()
       WHERE id IN (SELECT id FROM documents WHERE ${exhausted} LIMIT $2) AND ${exhausted}`,

@@ -1,3 +1,4 @@
+import type { DocumentFailureCode } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
 
@@ -11,7 +12,7 @@ import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
  */
 
 /** The `error.code` of a replacement that a newer one superseded before it finished. */
-export const SUPERSEDED_CODE = 'superseded';
+export const SUPERSEDED_CODE = 'superseded' satisfies DocumentFailureCode;
 
 /**
  * Locks the document a replacement is for, so concurrent replacements of it are accepted one at a

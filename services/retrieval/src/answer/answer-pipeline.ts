@@ -2,7 +2,7 @@ import type { AnswerBody, AnswerResponse, Citation, Identity } from '@quire/cont
 import type { GatewayCallContext } from '@quire/gateway-client';
 import { AppError } from '@quire/server-kit';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
-import { isAbort, toAppError } from '../errors.js';
+import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import { insertQuery, type QueryStatus } from '../queries/query-repository.js';
 import { runMultiSearch, type RetrievalTrace, type RetrievedChunk, type SearchDeps } from '../search/search-pipeline.js';
 import { appendTurns, loadHistory, newConversationId, rewriteFollowUp, type Turn } from './conversation.js';
@@ -190,7 +190,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   } catch (error) {
     status = isAbort(error, input.abortSignal) ? 'cancelled' : 'error';
     await record().catch(() => undefined);
-    throw status === 'cancelled' ? error : toAppError(error);
+    throw status === 'cancelled' ? error : toAppErrorOrInternal(error);
   }
 
   await record();

@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { AppError, ctx, handle, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
-import { toAppError } from '../errors.js';
+import { toAppErrorOrInternal } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
 import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
@@ -131,7 +131,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       try {
         run = await executeCase({ deps, collection, config: body.configuration, question: original.query, identity, identityToken, traceId, queryId });
       } catch (error) {
-        throw toAppError(error);
+        throw toAppErrorOrInternal(error);
       }
       const before = ((original.results ?? []) as RankedItem[]).map((r) => r.document_id);
       const after = run.ranked.map((r) => r.document_id);

@@ -5,7 +5,7 @@ import type { Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
-import { toAppError } from '../errors.js';
+import { toAppErrorOrInternal } from '../errors.js';
 import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, pageCases, pageEvalSets, relevantOf, type NewCase } from './eval-repo.js';
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
@@ -185,7 +185,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
       try {
         cases = await generateSyntheticCases(deps, { collectionId: collection.id, model: body.model, count: body.count, seed: body.seed, call: { identityToken, traceId, collectionId: collection.id } });
       } catch (error) {
-        throw toAppError(error);
+        throw toAppErrorOrInternal(error);
       }
       if (cases.length === 0) throw new AppError('invalid_request', 'The model produced no usable question (or the collection has no chunks).');
       const id = await db.transaction(async (tx) => {

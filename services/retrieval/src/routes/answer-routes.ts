@@ -4,7 +4,7 @@ import { AnswerBodySchema, MultiAnswerBodySchema } from '@quire/contracts';
 import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import { loadCollection, loadCollections } from '../collections/collection-repository.js';
-import { isAbort, toAppError } from '../errors.js';
+import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import { resolveMode, type SearchDeps } from '../search/search-pipeline.js';
 
 export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
@@ -46,7 +46,7 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
         if (sse.closed || isAbort(error, abort.signal)) {
           logger.info('answer cancelled by the caller', { trace_id: traceId, query_id: queryId });
         } else {
-          const appError = toAppError(error);
+          const appError = toAppErrorOrInternal(error);
           const { status, body: errorBody } = toErrorResponse(appError, traceId);
           if (status >= 500) logger.error('answer failed', { trace_id: traceId, query_id: queryId, code: appError.code, err: String((error as Error)?.stack ?? error) });
           sse.send({ error: { code: errorBody.error.code, message: errorBody.error.message } }, 'error');

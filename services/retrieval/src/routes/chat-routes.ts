@@ -7,7 +7,7 @@ import { answerQuestion, requireGenerationModel } from '../answer/answer-pipelin
 import type { Turn } from '../answer/conversation.js';
 import { INSTRUCTIONS_MAX } from '../answer/prompt.js';
 import { findCollectionByIdOrName } from '../collections/collection-repository.js';
-import { isAbort, toAppError } from '../errors.js';
+import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 
 const ContentSchema = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()), z.null()]);
@@ -115,7 +115,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         if (sse.closed || isAbort(error, abort.signal)) {
           logger.info('kb chat cancelled by the caller', { trace_id: traceId, query_id: queryId });
         } else {
-          const { body: errorBody } = toErrorResponse(toAppError(error), traceId);
+          const { body: errorBody } = toErrorResponse(toAppErrorOrInternal(error), traceId);
           sse.send(errorBody);
         }
       } finally {

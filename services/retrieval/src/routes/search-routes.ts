@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { MultiSearchBodySchema, SearchBodySchema, type FusionPreset, type FusionSettings, type SearchResponse } from '@quire/contracts';
 import { ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, loadCollections } from '../collections/collection-repository.js';
-import { toAppError } from '../errors.js';
+import { toAppErrorOrInternal } from '../errors.js';
 import { insertQuery } from '../queries/query-repository.js';
 import { resolveMode, runMultiSearch, runSearch, toSearchResult, type SearchDeps, type SearchTuning } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
@@ -39,7 +39,7 @@ export function searchRoutes(deps: SearchDeps): Router {
       } catch (error) {
         const status = abort.signal.aborted ? 'cancelled' : 'error';
         await insertQuery(deps.db, { ...base, status, results: [], timings: {} }).catch(() => undefined);
-        throw toAppError(error);
+        throw toAppErrorOrInternal(error);
       }
       await insertQuery(deps.db, { ...base, models: outcome.models, status: 'ok', results: outcome.results, trace: outcome.trace, timings: outcome.timings });
       const response: SearchResponse = {
@@ -79,7 +79,7 @@ export function searchRoutes(deps: SearchDeps): Router {
         });
       } catch (error) {
         await insertQuery(deps.db, { ...base, status: abort.signal.aborted ? 'cancelled' : 'error', results: [], timings: {} }).catch(() => undefined);
-        throw toAppError(error);
+        throw toAppErrorOrInternal(error);
       }
       await insertQuery(deps.db, { ...base, mode: outcome.mode, models: outcome.models, status: 'ok', results: outcome.results, trace: outcome.trace, timings: outcome.timings });
       const response: SearchResponse = {
