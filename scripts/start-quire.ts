@@ -9,8 +9,8 @@ import path from 'node:path';
 import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
 import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
-import { createIngestionService, readIngestionLimitsEnv } from '@quire/ingestion';
-import { answerLinkHostsSchema, createRetrievalService, queryRetentionDaysSchema } from '@quire/retrieval';
+import { createIngestionService, readIngestionEnv } from '@quire/ingestion';
+import { createRetrievalService, readRetrievalEnv } from '@quire/retrieval';
 import { createLogger, listen, listenOptionsOf, type Logger, type RunningServer } from '@quire/server-kit';
 import { bindPublicPort } from './public-port.js';
 
@@ -35,41 +35,39 @@ export interface RunningQuire {
 
 export async function startQuire(options: StartOptions = {}): Promise<RunningQuire> {
   const env = options.env ?? process.env;
+  // Each service's settings, read as its standalone main.ts reads them (less what only the standalone service
+  // needs: DATABASE_URL and QUIRE_INTERNAL_SECRET). A bad value stops the start, before anything is opened, with
+  // that service's *ConfigError (code `<service>_config_invalid`).
   const gatewayEnv = readGatewayEnv(env);
-  // QUIRE_INGEST_* limits, read as the standalone ingestion service reads them; a bad value stops the start.
-  const ingestionLimits = readIngestionLimitsEnv(env);
-  const linkHosts = answerLinkHostsSchema.safeParse(env.QUIRE_ANSWER_LINK_HOSTS);
-  if (!linkHosts.success) throw Object.assign(new Error(`Invalid retrieval configuration: ${linkHosts.error.issues.map((i) => i.message).join('; ')}`), { code: 'retrieval_config_invalid' });
-  const retentionDays = queryRetentionDaysSchema.safeParse(env.QUIRE_QUERY_RETENTION_DAYS);
-  if (!retentionDays.success) throw Object.assign(new Error(`Invalid retrieval configuration: ${retentionDays.error.issues.map((i) => i.message).join('; ')}`), { code: 'retrieval_config_invalid' });
+  const ingestionEnv = readIngestionEnv(env);
+  const retrievalEnv = readRetrievalEnv(env);
   const logger = options.logger ?? createLogger({ app: 'quire' });
   const gatewayLogger = logger.child({ service: 'gateway' });
   // Bound before anything is opened or created: a port in use must stop a first start before it makes
   // (and prints, once) the admin key. Requests are answered 503 until the gateway is ready.
   const publicPort = await bindPublicPort(options.port ?? gatewayEnv.QUIRE_PORT, gatewayEnv.QUIRE_HOST, listenOptionsOf(gatewayEnv, gatewayLogger));
   const gateway = publicPort.server;
-  const dataDir = env.QUIRE_DATA_DIR ?? './.quire';
+  const dataDir = gatewayEnv.QUIRE_DATA_DIR ?? './.quire';
   const db =
     options.db ??
-    (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir }).catch(async (error: unknown) => {
+    (await openDatabase({ databaseUrl: gatewayEnv.DATABASE_URL, dataDir }).catch(async (error: unknown) => {
       // The data folder is in use, say: the port is let go too, so whoever handles the error can start again.
       await gateway.close();
       throw error;
     }));
   // Only this process signs and verifies identities in the embedded mode, so a fresh secret will do.
-  const internalSecret = env.QUIRE_INTERNAL_SECRET ?? randomBytes(32).toString('hex');
-  const redisUrl = env.REDIS_URL || undefined;
+  const internalSecret = gatewayEnv.QUIRE_INTERNAL_SECRET ?? randomBytes(32).toString('hex');
 
   const models = createHttpGatewayModels({ baseUrl: () => gateway.url });
   const ingestion = await createIngestionService({
-    db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionLimits,
-    ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
+    db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionEnv.limits,
+    ...(ingestionEnv.REDIS_URL ? { redisUrl: ingestionEnv.REDIS_URL } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
   });
   const retrieval = await createRetrievalService({
     db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),
-    ...(redisUrl ? { redisUrl } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
-    ...(linkHosts.data ? { answerLinkHosts: linkHosts.data } : {}),
-    ...(retentionDays.data ? { queryRetentionDays: retentionDays.data } : {}),
+    ...(retrievalEnv.REDIS_URL ? { redisUrl: retrievalEnv.REDIS_URL } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
+    ...(retrievalEnv.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: retrievalEnv.QUIRE_ANSWER_LINK_HOSTS } : {}),
+    ...(retrievalEnv.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: retrievalEnv.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });
   const servers: RunningServer[] = [];
   // QUIRE_SSE_STALL_MS holds for the streams the gateway relays from them too.
@@ -86,8 +84,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     ...(options.db ? {} : { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } }),
     // API keys: QUIRE_ADMIN_KEY is the bootstrap admin key; without it a first start prints a new one once.
     governance: {
-      adminKey: env.QUIRE_ADMIN_KEY || undefined,
-      redisUrl,
+      adminKey: gatewayEnv.QUIRE_ADMIN_KEY || undefined,
+      redisUrl: gatewayEnv.REDIS_URL,
       ...(gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
       allowUnpriced: gatewayEnv.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },
@@ -99,7 +97,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   logger.info('Quire is up', {
     url: gateway.url,
     database: db.kind === 'pglite' ? `PGlite in ${dataDir}` : 'PostgreSQL',
-    jobs: redisUrl ? 'BullMQ on Redis' : 'in-process',
+    jobs: ingestionEnv.REDIS_URL ? 'BullMQ on Redis' : 'in-process',
   });
   return {
     url: gateway.url,

@@ -1,5 +1,5 @@
 import { listenOptionsOf } from '@quire/server-kit';
-import { GatewayConfigError, readGatewayEnv } from './config.js';
+import { GatewayConfigError, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
 
 describe('QUIRE_BUDGETS_ALLOW_UNPRICED', () => {
   test('is off unless set to true, and refuses anything but true or false', () => {
@@ -20,7 +20,41 @@ describe('QUIRE_SSE_STALL_MS', () => {
     expect(listenOptionsOf(env)).toEqual({ drainMs: 2000, sseStallMs: 15_000 });
     for (const value of ['0', '500', '7200000', '2.5', 'a minute']) {
       expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow(GatewayConfigError);
-      expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow('QUIRE_SSE_STALL_MS: QUIRE_SSE_STALL_MS must be a whole number of milliseconds from 1000 (1 s) to 3600000 (1 h)');
+      expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow('Invalid gateway configuration: QUIRE_SSE_STALL_MS must be a whole number of milliseconds from 1000 (1 s) to 3600000 (1 h)');
     }
+  });
+});
+
+describe('QUIRE_DATA_DIR, QUIRE_ROUTES_FILE and REDIS_URL', () => {
+  test('are read by the schema, so that main.ts and the embedded start use the validated values', () => {
+    expect(readGatewayEnv({})).not.toHaveProperty('QUIRE_DATA_DIR');
+    const env = readGatewayEnv({ QUIRE_DATA_DIR: '/var/lib/quire', QUIRE_ROUTES_FILE: '/etc/quire/routes.yaml', REDIS_URL: 'redis://redis:6379/0' });
+    expect(env).toMatchObject({ QUIRE_DATA_DIR: '/var/lib/quire', QUIRE_ROUTES_FILE: '/etc/quire/routes.yaml', REDIS_URL: 'redis://redis:6379/0' });
+  });
+
+  test('a REDIS_URL that is no URL is refused, naming it once', () => {
+    for (const value of ['127.0.0.1:6379', 'redis', '']) {
+      expect(() => readGatewayEnv({ REDIS_URL: value })).toThrow(new GatewayConfigError(['REDIS_URL must be a URL such as redis://127.0.0.1:6379/0']));
+    }
+  });
+});
+
+describe('readStandaloneGatewayEnv', () => {
+  const standalone = {
+    DATABASE_URL: 'postgres://quire:pw@postgres:5432/quire', QUIRE_INTERNAL_SECRET: 'gateway-config-test-secret-0123456789',
+    QUIRE_INGESTION_URL: 'http://ingestion:8081', QUIRE_RETRIEVAL_URL: 'http://retrieval:8082',
+  };
+
+  test('needs the database, the shared secret and the services, naming what is missing', () => {
+    expect(() => readStandaloneGatewayEnv({})).toThrow(
+      'Invalid gateway configuration: the standalone gateway needs DATABASE_URL, QUIRE_INTERNAL_SECRET, QUIRE_INGESTION_URL, QUIRE_RETRIEVAL_URL (use `pnpm start` for the embedded mode)',
+    );
+    expect(() => readStandaloneGatewayEnv({ ...standalone, QUIRE_RETRIEVAL_URL: undefined })).toThrow('the standalone gateway needs QUIRE_RETRIEVAL_URL (');
+    expect(readStandaloneGatewayEnv(standalone)).toEqual(readGatewayEnv(standalone));
+  });
+
+  test('a bad value is refused before what is missing is looked at', () => {
+    expect(() => readStandaloneGatewayEnv({ QUIRE_PORT: 'eighty' })).toThrow(GatewayConfigError);
+    expect(() => readStandaloneGatewayEnv({ QUIRE_PORT: 'eighty' })).toThrow('QUIRE_PORT: ');
   });
 });

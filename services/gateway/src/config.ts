@@ -15,7 +15,12 @@ const EnvSchema = z.object({
   /** YAML or JSON file of routes (named virtual models with fallback); the admin API overrides it. */
   QUIRE_ROUTES_FILE: z.string().optional(),
   /** Budgets and rate limits in Redis, shared by every gateway replica (in this process's memory without it). */
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url('REDIS_URL must be a URL such as redis://127.0.0.1:6379/0').optional(),
+  /**
+   * The data folder: the ledger's write-ahead journal (`ledger-journal`), and in the embedded mode PGlite's
+   * `pgdata` (`pnpm start` defaults it to `./.quire`). A standalone gateway without it journals nothing.
+   */
+  QUIRE_DATA_DIR: z.string().optional(),
   /** The bootstrap admin key installed on a first start with no keys (without it a new one is printed once). */
   QUIRE_ADMIN_KEY: z.string().optional(),
   /**
@@ -48,10 +53,29 @@ export class GatewayConfigError extends Error {
   }
 }
 
+/** One sentence per bad variable, naming it once (`NAME: problem`, or the message alone where it names it). */
+function describeIssue(issue: z.ZodError['issues'][number]): string {
+  const name = issue.path.join('.');
+  return name && !issue.message.startsWith(name) ? `${name}: ${issue.message}` : issue.message;
+}
+
+/** The settings both modes read (`pnpm start` and the standalone gateway); throws GatewayConfigError. */
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map(describeIssue));
   return parsed.data;
+}
+
+export type StandaloneGatewayEnv = GatewayEnv & { DATABASE_URL: string; QUIRE_INTERNAL_SECRET: string; QUIRE_INGESTION_URL: string; QUIRE_RETRIEVAL_URL: string };
+
+/** The settings of the gateway on its own (main.ts): the database, the shared secret and the services' URLs are required. */
+export function readStandaloneGatewayEnv(env: NodeJS.ProcessEnv = process.env): StandaloneGatewayEnv {
+  const read = readGatewayEnv(env);
+  const missing = (['DATABASE_URL', 'QUIRE_INTERNAL_SECRET', 'QUIRE_INGESTION_URL', 'QUIRE_RETRIEVAL_URL'] as const).filter((name) => !read[name]);
+  if (missing.length > 0) {
+    throw new GatewayConfigError([`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`]);
+  }
+  return read as StandaloneGatewayEnv;
 }
 
 const Decimal = z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal string such as "0.15"');

@@ -38,7 +38,7 @@ export interface GatewayDeps {
   upstreams: PlatformUpstreams;
   /** Retries of direct `provider/model` calls; routes carry their own. */
   retry?: RetryPolicy;
-  /** Routes file (YAML or JSON). Undefined reads QUIRE_ROUTES_FILE; null means none. */
+  /** Routes file (YAML or JSON): QUIRE_ROUTES_FILE as readGatewayEnv read it; absent or null means none. */
   routesFile?: string | null;
   /** Routes given inline (YAML/JSON text or parsed), used instead of a file (tests, embedding). */
   routes?: string | Map<string, Route>;
@@ -54,7 +54,7 @@ export interface GatewayDeps {
 
 function fileRoutes(deps: GatewayDeps): Map<string, Route> {
   if (deps.routes !== undefined) return typeof deps.routes === 'string' ? parseRoutesText(deps.routes) : deps.routes;
-  const file = deps.routesFile === undefined ? process.env.QUIRE_ROUTES_FILE : deps.routesFile;
+  const file = deps.routesFile;
   if (!file) return new Map();
   const routes = loadRoutesFile(file);
   deps.logger.info('routes loaded', { file, routes: [...routes.keys()] });

@@ -7,28 +7,17 @@ import path from 'node:path';
 import { migrate, openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
 import { createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
-import { GatewayConfigError, readGatewayEnv, type GatewayEnv } from './config.js';
+import { GatewayConfigError, readStandaloneGatewayEnv, type StandaloneGatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
 
-type StandaloneEnv = GatewayEnv & { DATABASE_URL: string; QUIRE_INTERNAL_SECRET: string; QUIRE_INGESTION_URL: string; QUIRE_RETRIEVAL_URL: string };
-
 const logger = createLogger({ service: 'gateway' });
 
-function readStandaloneEnv(): StandaloneEnv {
-  const env = readGatewayEnv();
-  const missing = (['DATABASE_URL', 'QUIRE_INTERNAL_SECRET', 'QUIRE_INGESTION_URL', 'QUIRE_RETRIEVAL_URL'] as const).filter((name) => !env[name]);
-  if (missing.length > 0) {
-    throw new GatewayConfigError([`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`]);
-  }
-  return env as StandaloneEnv;
-}
-
 async function main(): Promise<void> {
-  let env: StandaloneEnv;
+  let env: StandaloneGatewayEnv;
   let catalog: ReturnType<typeof catalogFromEnv>;
   try {
-    env = readStandaloneEnv();
+    env = readStandaloneGatewayEnv();
     catalog = catalogFromEnv(env, logger);
   } catch (error) {
     if (!(error instanceof GatewayConfigError) && !RegistryError.is(error)) throw error;
@@ -38,13 +27,13 @@ async function main(): Promise<void> {
   const db = await openDatabase({ databaseUrl: env.DATABASE_URL, migrate: false });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
-  const dataDir = process.env.QUIRE_DATA_DIR;
   const { handler, ledger, governance } = createGatewayService({
     db,
     catalog,
     logger,
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
+    routesFile: env.QUIRE_ROUTES_FILE ?? null,
     // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
     governance: {
       ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
@@ -53,7 +42,7 @@ async function main(): Promise<void> {
       allowUnpriced: env.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },
     // With a local data folder the ledger journals rows and commits them in the background.
-    ...(dataDir ? { ledger: { journalDir: path.join(dataDir, 'ledger-journal') } } : {}),
+    ...(env.QUIRE_DATA_DIR ? { ledger: { journalDir: path.join(env.QUIRE_DATA_DIR, 'ledger-journal') } } : {}),
   });
   await governance.ready;
   const server = await listen(handler, env.QUIRE_PORT, env.QUIRE_HOST, listenOptionsOf(env, logger));
