@@ -1,14 +1,26 @@
 import { z } from 'zod';
 import { ModelNameSchema, unstorableTextReason } from './common.js';
 
+/**
+ * How a collection (or an index version) cuts documents into chunks, and the one place its defaults
+ * and limits live: what `POST /v1/collections` and `POST /v1/collections/:id/index-versions` accept,
+ * and how stored settings are read back (a stored `{}` means these defaults). `tokens` counts sizes
+ * in cl100k_base tokens (js-tiktoken, whose ranks ship inside the npm package, so no network is
+ * needed); the others count characters.
+ */
 export const ChunkingSchema = z
   .object({
-    strategy: z.enum(['recursive', 'markdown']).default('recursive'),
-    chunk_size: z.number().int().min(100).max(8000).default(1000),
+    strategy: z.enum(['recursive', 'markdown', 'tokens']).default('recursive'),
+    chunk_size: z.number().int().min(16).max(8000).default(1000),
     chunk_overlap: z.number().int().min(0).max(2000).default(150),
   })
   .refine((c) => c.chunk_overlap < c.chunk_size, { message: 'chunk_overlap must be smaller than chunk_size', path: ['chunk_overlap'] });
 export type Chunking = z.infer<typeof ChunkingSchema>;
+
+/** Whether two (parsed) settings cut the same chunks: an index version with other chunking has its own chunk set. */
+export function sameChunking(a: Chunking, b: Chunking): boolean {
+  return a.strategy === b.strategy && a.chunk_size === b.chunk_size && a.chunk_overlap === b.chunk_overlap;
+}
 
 /** Text for a text column: no NUL character, so a 400 names the field instead of the insert failing with a 500. */
 const storable = (schema: z.ZodString) =>

@@ -29,17 +29,6 @@ export const DocumentTitleSchema = z
     if (reason) ctx.addIssue({ code: 'custom', message: reason });
   });
 
-export const CreateTextDocumentBodySchema = z
-  .object({
-    text: z.string().min(1, 'text must not be empty').max(20_000_000),
-    /** How `text` is written; detected from the text when left out. */
-    format: z.enum(['markdown', 'text']).optional(),
-    title: DocumentTitleSchema.optional(),
-    metadata: DocumentMetadataSchema.optional(),
-  })
-  .strict();
-export type CreateTextDocumentBody = z.infer<typeof CreateTextDocumentBodySchema>;
-
 export const DocumentProgressSchema = z.object({
   stage: DocumentStageSchema,
   pages_parsed: z.number().int().nullable(),

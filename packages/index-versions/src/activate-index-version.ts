@@ -1,23 +1,13 @@
+import { ChunkingSchema, sameChunking, type Chunking } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { rebuildCollectionPostings } from '@quire/keyword-index';
 import { lockCollectionForVersionChange } from './collection-locks.js';
 
 export type ActivationOutcome = 'activated' | 'not_ready' | 'incomplete' | 'missing';
 
-interface Chunking {
-  strategy: string;
-  chunk_size: number;
-  chunk_overlap: number;
-}
-
-/** Stored chunking settings with the defaults ingestion applies, so two spellings of one setting compare equal. */
+/** Stored chunking settings read as ingestion reads them (a stored `{}` has the defaults), so two spellings of one setting compare equal. */
 function chunkingOf(value: unknown): Chunking {
-  const raw = (typeof value === 'string' ? JSON.parse(value) : value ?? {}) as Partial<Chunking>;
-  return { strategy: raw.strategy ?? 'recursive', chunk_size: raw.chunk_size ?? 1000, chunk_overlap: raw.chunk_overlap ?? 150 };
-}
-
-function sameChunking(a: Chunking, b: Chunking): boolean {
-  return a.strategy === b.strategy && a.chunk_size === b.chunk_size && a.chunk_overlap === b.chunk_overlap;
+  return ChunkingSchema.parse(typeof value === 'string' ? JSON.parse(value) : value ?? {});
 }
 
 /**

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { HEADERS } from '@quire/contracts';
+import { ChunkingSchema, HEADERS } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity } from '@quire/server-kit';
 import type { ChunkDraft } from './chunk/chunk-text.js';
-import { IngestionChunkingSchema } from './chunk/chunking-settings.js';
 import { indexChunks } from './index/index-chunks.js';
 import { insertDocument } from './repo/documents-repo.js';
 import { TEAM_A, TEST_SECRET } from './testing/http.js';
@@ -204,7 +203,7 @@ describe('replacing a document', () => {
 
   test('activating an index version deleted mid-request is a 404, not a 500', async () => {
     const coll = await api.createCollection({ name: 'Vanishing version', embedding_model: 'openai/small' });
-    const vid = await createBuildingVersion(db, { collectionId: coll.id, embeddingModel: 'openai/small', dimensions: null, chunking: IngestionChunkingSchema.parse({}), activateOnReady: false, identity: TEAM_A });
+    const vid = await createBuildingVersion(db, { collectionId: coll.id, embeddingModel: 'openai/small', dimensions: null, chunking: ChunkingSchema.parse({}), activateOnReady: false, identity: TEAM_A });
     await db.query(`UPDATE index_versions SET status = 'ready' WHERE id = $1`, [vid]);
     const original = db.transaction.bind(db);
     db.transaction = (async (fn: Parameters<Db['transaction']>[0]) => {

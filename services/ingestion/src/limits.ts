@@ -25,7 +25,7 @@ export interface IngestionLimits {
   /** Never send more than this many texts in one embedding call, whatever the model allows. */
   embedBatchCap: number;
   /**
-   * Never send more than this many estimated tokens in one embedding call (see embed/embedding-batches.ts),
+   * Never send more than this many estimated tokens in one embedding call (`estimateEmbeddingTokens` in @quire/models),
    * nor more than the model's own `maxTokensPerCall`. Behind the gateway ingestion cannot see which
    * provider a route ends at, so the default fits every documented cap but Mistral's (16,384).
    */

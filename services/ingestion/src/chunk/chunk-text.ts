@@ -1,7 +1,7 @@
 import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import type { Chunking } from '@quire/contracts';
 import { embeddingInput, embeddingKey } from '../embed/embedding-input.js';
 import { pageAt, type ExtractedText } from '../parse/extracted-text.js';
-import type { IngestionChunking } from './chunking-settings.js';
 import { findHeadings, headingPathAt, type HeadingMark } from './markdown-headings.js';
 import { bodyOffset, keepHeadingsWithBodies } from './heading-anchors.js';
 import { headingPaths, sectionMarks, type SectionMark } from './section-marks.js';
@@ -85,7 +85,7 @@ function rowSplitter(size: number, measure: (s: string) => number, fallback: Tex
  * headings takes its path from below them. A chunk that starts inside a Markdown table, past its
  * header, carries the header as its `context` (markdown-tables.ts); its text stays the plain slice.
  */
-export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: IngestionChunking): Promise<ChunkDraft[]> {
+export async function chunkText(doc: ExtractedText & { markdown: boolean; rows?: boolean; headings?: HeadingMark[] }, chunking: Chunking): Promise<ChunkDraft[]> {
   const tokens = chunking.strategy === 'tokens';
   const measure = tokens ? tokenLength : (s: string) => s.length;
   const options = { chunkSize: chunking.chunk_size, chunkOverlap: chunking.chunk_overlap, lengthFunction: measure };

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { GatewayModels } from '@quire/gateway-client';
-import { ProviderError, type EmbeddingModelV1 } from '@quire/models';
+import { estimateEmbeddingTokens, ProviderError, type EmbeddingModelV1 } from '@quire/models';
 import { tokenLength } from '../chunk/token-length.js';
 import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
 import { embedChunks } from './embed-chunks.js';
-import { estimateEmbeddingTokens } from './embedding-batches.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -72,6 +71,19 @@ const embedAll = (models: GatewayModels, texts: string[], extra: { batchCap?: nu
   });
   return run.then((result) => ({ result, progress }));
 };
+
+describe('the token estimate embedChunks batches by', () => {
+  it('is never below the cl100k_base count, digits, CJK and symbols included', () => {
+    const samples = [
+      'Quarterly revenue grew by ten percent.',
+      '3.14159265358979323846264338327950288419716939937510',
+      '東京都の人口は約千四百万人です。',
+      '}}]]))!!??;;::,,..--__==++**&&^^%%$$##@@',
+      'Ünïcödé Straße naïve café résumé',
+    ];
+    for (const text of samples) expect(estimateEmbeddingTokens(text)).toBeGreaterThanOrEqual(tokenLength(text));
+  });
+});
 
 describe('embedChunks batching by tokens', () => {
   it('splits chunks whose tokens exceed the model budget into several calls within it, vectors in order', async () => {

@@ -1,7 +1,7 @@
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
+import { embeddingBatchEnd, estimateEmbeddingTokens } from '@quire/models';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { withinDeadline } from './call-deadline.js';
-import { embeddingBatchEnd, estimateEmbeddingTokens } from './embedding-batches.js';
 import type { ProviderLimiter } from './provider-semaphore.js';
 import { readCachedEmbeddings, recordEmbeddingUses, writeCachedEmbeddings, type EmbeddingCache } from './embedding-cache.js';
 
@@ -36,7 +36,7 @@ export interface EmbedChunksInput {
   requestDimensions?: number;
   batchCap: number;
   /**
-   * Estimated tokens per call (see embedding-batches.ts), further capped by the model's `maxTokensPerCall`.
+   * Estimated tokens per call (`estimateEmbeddingTokens` in @quire/models), further capped by the model's `maxTokensPerCall`.
    * Defaults to `DEFAULT_LIMITS.embedBatchMaxTokens`, so callers that predate the setting still split.
    */
   batchMaxTokens?: number;

@@ -11,8 +11,6 @@ export const isText = (node: HtmlNode): node is DefaultTreeAdapterTypes.TextNode
 
 export const childrenOf = (node: HtmlNode): HtmlNode[] => ('childNodes' in node ? node.childNodes : []);
 
-export const tagOf = (node: HtmlNode): string => (isElement(node) ? node.tagName : '');
-
 export function attr(el: HtmlElement, name: string): string | null {
   for (const a of el.attrs) if (a.name === name) return a.value;
   return null;

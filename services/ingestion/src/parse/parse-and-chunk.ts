@@ -1,5 +1,5 @@
+import type { Chunking } from '@quire/contracts';
 import { chunkText, type ChunkDraft } from '../chunk/chunk-text.js';
-import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { parseDocument } from './parse-document.js';
 import type { ParseLimits, ParsedDocument } from './parsed-document.js';
 import { TooManyChunksError } from './too-many-chunks-error.js';
@@ -30,7 +30,7 @@ export async function parseAndChunk(
   bytes: Uint8Array,
   mime: string,
   limits: ParseLimits,
-  chunking: IngestionChunking,
+  chunking: Chunking,
   options: ParseAndChunkOptions = {},
 ): Promise<ChunkedDocument> {
   const parsed = await parseDocument(bytes, mime, limits);

@@ -1,5 +1,5 @@
+import type { Chunking } from '@quire/contracts';
 import { chunkText } from '../chunk/chunk-text.js';
-import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { classifyFailure } from '../jobs/classify-failure.js';
 import { makeDocx } from '../testing/docx-fixtures.js';
 import { GUIDE_MARKDOWN, makeEndlessPdf, makePdf, makeTwoColumnPdf } from '../testing/fixtures.js';
@@ -35,7 +35,7 @@ describe('parse + chunk in the worker', () => {
       { name: 'markdown', bytes: utf8(GUIDE_MARKDOWN), mime: 'text/markdown' },
       { name: 'text', bytes: utf8(`${prose(40)}\n\n${prose(40)}`), mime: 'text/plain' },
     ];
-    const strategies: IngestionChunking[] = [
+    const strategies: Chunking[] = [
       { strategy: 'recursive', chunk_size: 120, chunk_overlap: 20 },
       { strategy: 'markdown', chunk_size: 200, chunk_overlap: 0 },
       { strategy: 'tokens', chunk_size: 40, chunk_overlap: 8 },
@@ -138,9 +138,9 @@ describe('fair sharing of the workers between tenants', () => {
   // Parsed in milliseconds, then chunked until the 1 s chunking deadline stops it: a stand-in for a
   // file that is cheap to upload and runs to its deadline. `onParsed` tells when its worker took it.
   const slow = utf8(slowChunkingText(3_000_000));
-  const slowChunking: IngestionChunking = { strategy: 'tokens', chunk_size: 1000, chunk_overlap: 150 };
+  const slowChunking: Chunking = { strategy: 'tokens', chunk_size: 1000, chunk_overlap: 150 };
   const quick = utf8('One line of another team.');
-  const quickChunking: IngestionChunking = { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 };
+  const quickChunking: Chunking = { strategy: 'recursive', chunk_size: 100, chunk_overlap: 0 };
   const strictPool = (size: number) => createParsePool({ size, timeoutMs: 30_000, chunkTimeoutMs: 1_000, maxHeapMb: 256, limits });
 
   /** Starts the jobs in the order given and answers the order in which they settled, with how each ended. */

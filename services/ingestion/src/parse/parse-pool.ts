@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
+import type { Chunking } from '@quire/contracts';
 import { ChunkingError } from '../chunk/chunk-text.js';
-import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { LIMIT_SETTING } from '../limits.js';
 import { ChunkingStoppedError } from './chunking-stopped-error.js';
 import { ParseError } from './extracted-text.js';
@@ -170,7 +170,7 @@ export function createParsePool(options: ParsePoolOptions) {
 
   return {
     /** Parses the bytes and chunks the text with `chunking`, both in a worker, each step under its own deadline. */
-    async parseAndChunk(bytes: Uint8Array, mime: string, chunking: IngestionChunking, hooks: ParseAndChunkHooks = {}): Promise<ChunkedDocument> {
+    async parseAndChunk(bytes: Uint8Array, mime: string, chunking: Chunking, hooks: ParseAndChunkHooks = {}): Promise<ChunkedDocument> {
       const tenant = hooks.tenant ?? SHARED_TENANT;
       const slot = await acquire(tenant);
       let broken = false;

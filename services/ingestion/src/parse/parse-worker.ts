@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
+import type { Chunking } from '@quire/contracts';
 import { ChunkingError } from '../chunk/chunk-text.js';
-import type { IngestionChunking } from '../chunk/chunking-settings.js';
 import { ParseError, type ParseFailureCode } from './extracted-text.js';
 import { parseAndChunk, type ChunkedDocument, type ParseSummary } from './parse-and-chunk.js';
 import type { ParseLimits } from './parse-document.js';
@@ -12,7 +12,7 @@ export interface WorkerRequest {
   bytes: Uint8Array;
   mime: string;
   limits: Omit<ParseLimits, 'onPage'>;
-  chunking: IngestionChunking;
+  chunking: Chunking;
   maxChunks?: number;
 }
 

@@ -1,5 +1,4 @@
-import type { Collection, CreateCollectionBody, UpdateCollectionBody } from '@quire/contracts';
-import { IngestionChunkingSchema as ChunkingSchema, sameChunking, type IngestionChunking as Chunking } from '../chunk/chunking-settings.js';
+import { ChunkingSchema, sameChunking, type Chunking, type Collection, type CreateCollectionBody, type UpdateCollectionBody } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
@@ -38,7 +37,6 @@ const selectCollection = (visible = 'TRUE') => `
     FROM collections c
     LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible}`;
 
-/** The contract's view; `chunking.strategy` may also be `tokens` (an ingestion extension). */
 function toView(row: CollectionRow): Collection {
   return {
     id: row.id,
@@ -48,7 +46,7 @@ function toView(row: CollectionRow): Collection {
     embedding_dimensions: toNullableNumber(row.embedding_dimensions),
     generation_model: row.generation_model,
     rerank_model: row.rerank_model,
-    chunking: ChunkingSchema.parse(row.chunking) as Collection['chunking'],
+    chunking: ChunkingSchema.parse(row.chunking),
     document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
     created_at: isoString(row.created_at),
   };
@@ -58,7 +56,7 @@ function toView(row: CollectionRow): Collection {
  * Creates the collection and its first index version together, so a collection is never without
  * one, and its audit row (`by`: who asked) in the same transaction.
  */
-export async function createCollection(db: Db, teamId: string, body: Omit<CreateCollectionBody, 'chunking'> & { chunking?: Chunking | undefined }, by: CollectionActor): Promise<Collection> {
+export async function createCollection(db: Db, teamId: string, body: CreateCollectionBody, by: CollectionActor): Promise<Collection> {
   const chunking = ChunkingSchema.parse(body.chunking ?? {});
   const settings = {
     name: body.name,

@@ -1,10 +1,9 @@
 import type { Response, Router } from 'express';
-import { REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
+import { CreateCollectionBodySchema, REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import type { CollectionActor } from '@quire/index-versions';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
-import { CreateCollectionBodyWithChunkingSchema } from '../chunk/chunking-settings.js';
 import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
 
@@ -44,7 +43,7 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   router.post(
     '/v1/collections',
     handle(async (req, res) => {
-      const body = parseWith(CreateCollectionBodyWithChunkingSchema, req.body);
+      const body = parseWith(CreateCollectionBodySchema, req.body);
       res.status(201).json(await withWarnings(createCollection(db, ctx(res).identity.team_id, body, actor(res)), models, res, namedModels(body)));
     }),
   );

@@ -1,10 +1,9 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { ModelNameSchema, type Identity } from '@quire/contracts';
+import { ChunkingSchema, ModelNameSchema, type Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { createPriceBook, type PriceBook } from '@quire/models';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
-import { IngestionChunkingSchema } from '../chunk/chunking-settings.js';
 import { requireCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
 import type { IndexVersionBuilder } from '../versions/index-version-builder.js';
@@ -14,7 +13,7 @@ const CreateVersionBodySchema = z
   .object({
     embedding_model: ModelNameSchema,
     dimensions: z.number().int().min(1).max(16000).optional(),
-    chunking: IngestionChunkingSchema.optional(),
+    chunking: ChunkingSchema.optional(),
     dry_run: z.boolean().default(false),
     activate: z.enum(['on_ready', 'manual']).default('manual'),
   })
@@ -47,9 +46,8 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       const body = parseWith(CreateVersionBodySchema, req.body);
       // A dry run only estimates: anyone who may build may ask what a build would cost.
       if (!body.dry_run && body.activate === 'on_ready' && identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE, { param: 'activate' });
-      const current = IngestionChunkingSchema.parse(collection.chunking);
       // Other chunking builds the version's own chunk set from the stored bytes (versions/rechunk-round.ts).
-      const chunking = body.chunking ?? current;
+      const chunking = body.chunking ?? collection.chunking;
       const stats = await collectionChunkStats(db, collection.id);
       const estimatedTokens = Math.ceil(stats.chars / CHARS_PER_TOKEN);
       const cost = prices.costOf(body.embedding_model, {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { ChunkingSchema, sameChunking } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { GatewayModels } from '@quire/gateway-client';
 import { signIdentity, type Logger } from '@quire/server-kit';
@@ -9,7 +10,6 @@ import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { embeddingInput } from '../embed/embedding-input.js';
 import { prepareVersionWrite, vectorLiterals, type GraphWritePolicy } from '../index/index-chunks.js';
 import { activateVersion, getVersion } from './index-versions-repo.js';
-import { IngestionChunkingSchema, sameChunking } from '../chunk/chunking-settings.js';
 import type { ParsePool } from '../parse/parse-pool.js';
 import { rechunkRound } from './rechunk-round.js';
 import { acquireBuildLease, BuildLeaseLostError, lockBuildRound, findUnheldBuilds, releaseBuildLease, renewBuildLease } from './build-lease.js';
@@ -131,7 +131,7 @@ export function createIndexVersionBuilder(deps: BuilderDeps) {
           onBatch: () => renew(versionId),
         });
       const current = await deps.db.query<{ chunking: unknown }>(`SELECT chunking FROM collections WHERE id = $1`, [collectionId]);
-      const rechunk = !!version.chunking && !!current.rows[0] && !sameChunking(version.chunking, IngestionChunkingSchema.parse(current.rows[0].chunking));
+      const rechunk = !!version.chunking && !!current.rows[0] && !sameChunking(version.chunking, ChunkingSchema.parse(current.rows[0].chunking));
       if (rechunk) {
         if (!deps.parsePool) throw new Error('Index versions that change chunking need the parse pool.');
         try {

@@ -1,6 +1,5 @@
 import type { Db, Queryable } from '@quire/db';
-import { IdentitySchema, type Identity } from '@quire/contracts';
-import { IngestionChunkingSchema, type IngestionChunking } from '../chunk/chunking-settings.js';
+import { ChunkingSchema, IdentitySchema, type Chunking, type Identity } from '@quire/contracts';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
 import { activateIndexVersion, lockCollectionForVersionChange, recordActivation, type ActivationOutcome } from '@quire/index-versions';
 import { isoString, isUuid, toNullableNumber, toNumber } from '../repo/sql-values.js';
@@ -32,7 +31,7 @@ export interface IndexVersionView {
   collection_id: string;
   embedding_model: string | null;
   dimensions: number | null;
-  chunking: IngestionChunking | null;
+  chunking: Chunking | null;
   status: string;
   current: boolean;
   activate: 'on_ready' | 'manual';
@@ -66,7 +65,7 @@ export function toVersionView(row: VersionRow): IndexVersionView {
     collection_id: row.collection_id,
     embedding_model: row.embedding_model,
     dimensions: toNullableNumber(row.dimensions),
-    chunking: row.chunking ? IngestionChunkingSchema.parse(row.chunking) : null,
+    chunking: row.chunking ? ChunkingSchema.parse(row.chunking) : null,
     status: row.status,
     current: row.is_current === true,
     activate: row.activate_on_ready ? 'on_ready' : 'manual',
@@ -99,7 +98,7 @@ export async function getVersion(db: Queryable, collectionId: string, id: string
 
 export async function createBuildingVersion(
   db: Queryable,
-  input: { collectionId: string; embeddingModel: string; dimensions: number | null; chunking: IngestionChunking; activateOnReady: boolean; identity: Identity },
+  input: { collectionId: string; embeddingModel: string; dimensions: number | null; chunking: Chunking; activateOnReady: boolean; identity: Identity },
 ): Promise<string> {
   const r = await db.query<{ id: string }>(
     `INSERT INTO index_versions (collection_id, embedding_model, requested_dimensions, chunking, status, activate_on_ready, submitted_identity, hnsw_state)

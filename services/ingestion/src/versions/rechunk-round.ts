@@ -1,6 +1,6 @@
 import { lockCollectionForIndexWrite, lockVersionWrites } from '@quire/index-versions';
 import type { Db } from '@quire/db';
-import type { IngestionChunking } from '../chunk/chunking-settings.js';
+import type { Chunking } from '@quire/contracts';
 import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { embeddingInput } from '../embed/embedding-input.js';
 import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
@@ -22,7 +22,7 @@ export interface RechunkRoundInput {
   versionId: string;
   /** The builder holding the version's lease: a round whose lease passed to another writes nothing. */
   holder: string;
-  chunking: IngestionChunking;
+  chunking: Chunking;
   /**
    * Embeds one document's chunks for the version (the builder's call, with cache and limiter): their
    * embedding inputs and keys, and the document, whose uses of the texts are recorded

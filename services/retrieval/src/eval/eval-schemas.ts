@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FusionPresetSchema, FusionSettingsSchema, ModelNameSchema, SearchModeSchema } from '@quire/contracts';
+import { DEFAULT_MARGIN } from './promotion.js';
 
 export const RelevantSchema = z
   .object({
@@ -93,8 +94,8 @@ export const ToEvalCaseSchema = z
 export const PromoteSchema = z
   .object({
     force: z.boolean().default(false),
-    /** Non-inferiority margin on nDCG@10 (default 0.02). */
-    margin: z.number().min(0).max(0.2).default(0.02),
+    /** Non-inferiority margin on nDCG@10. */
+    margin: z.number().min(0).max(0.2).default(DEFAULT_MARGIN),
     benchmark_id: z.string().uuid().optional(),
   })
   .strict();

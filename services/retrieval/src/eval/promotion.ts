@@ -5,6 +5,7 @@ import { isUuid } from './eval-repo.js';
 import { getBenchmark, listBenchmarks, loadResults, type BenchmarkRow } from './benchmark-repo.js';
 import type { StoredConfiguration } from './eval-schemas.js';
 
+/** The non-inferiority margin on nDCG@10 a promotion allows when its request names none. */
 export const DEFAULT_MARGIN = 0.02;
 
 export interface PromotionEvidence {

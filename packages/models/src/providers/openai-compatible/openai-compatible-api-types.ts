@@ -54,10 +54,6 @@ const toolCallDeltaSchema = z.object({
   function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
-export const openAIErrorPayloadSchema = z.object({
-  error: z.union([z.string(), z.object({ message: z.string().nullish(), type: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() })]),
-});
-
 export const openAIChunkSchema = z.object({
   id: z.string().nullish(),
   model: z.string().nullish(),
