@@ -1,23 +1,20 @@
 import type { Db } from '@quire/db';
-import { openTestDatabase } from '@quire/db';
 import { AnswerResponseSchema, SearchResponseSchema, type Identity } from '@quire/contracts';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
+import { signIdentity } from '@quire/server-kit';
 import { NO_ANSWER } from './answer/prompt.js';
-import { createRetrievalService, type RetrievalService } from './retrieval-service.js';
 import { bm25KeywordQuery } from './search/bm25-retriever.js';
 import { vectorQuery } from './search/vector-search.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from './testing/fake-gateway-models.js';
+import type { FakeGatewayModels } from './testing/fake-gateway-models.js';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from './testing/retrieval-harness.js';
 import { DIMENSIONS, DRAFT, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from './testing/seed.js';
 import { fakeEmbedding } from '@quire/fakes';
 
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const TEAM_A: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
 const TEAM_B: Identity = { team_id: 'team-b', key_id: 'key-b', role: 'member', groups: [] };
 const QUESTION = 'When is high tide at Port Zephyr?';
 
-let service: RetrievalService | undefined;
 let db: Db;
-let server: RunningServer;
+let harness: RetrievalHarness;
 let models: FakeGatewayModels;
 let main: SeededCollection;
 let keywordOnly: SeededCollection;
@@ -27,7 +24,7 @@ let planted: string;
 async function call(path: string, body?: unknown, identity: Identity | null = TEAM_A, init: RequestInit = {}) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (identity) headers['x-quire-identity'] = signIdentity(identity, SECRET);
-  const res = await fetch(`${server.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...init });
+  const res = await fetch(`${harness.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...init });
   const text = await res.text();
   return { status: res.status, text, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : {} };
 }
@@ -49,29 +46,25 @@ function parseSse(text: string): { event: string; data: any }[] {
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  main = await seedCollection(db, { teamId: 'team-a', name: 'main', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE, GARDEN_NOTES, DRAFT] });
-  keywordOnly = await seedCollection(db, {
-    teamId: 'team-a',
-    name: 'keyword only',
-    embeddingModel: null,
-    generationModel: 'fake/unpriced',
-    documents: [{ title: 'Timetable', chunks: [{ text: 'The Zephyr ferry timetable lists departures hourly.', page: 2 }] }],
+  harness = await startRetrievalForTest({
+    seed: async ({ db }) => {
+      main = await seedCollection(db, { teamId: 'team-a', name: 'main', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE, GARDEN_NOTES, DRAFT] });
+      keywordOnly = await seedCollection(db, {
+        teamId: 'team-a',
+        name: 'keyword only',
+        embeddingModel: null,
+        generationModel: 'fake/unpriced',
+        documents: [{ title: 'Timetable', chunks: [{ text: 'The Zephyr ferry timetable lists departures hourly.', page: 2 }] }],
+      });
+      bare = await seedCollection(db, { teamId: 'team-a', name: 'bare', embeddingModel: null, generationModel: null, withIndexVersion: false, documents: [] });
+      await seedCollection(db, { teamId: 'team-b', name: 'other', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
+      planted = main.chunkIds[0]![2]!;
+    },
   });
-  bare = await seedCollection(db, { teamId: 'team-a', name: 'bare', embeddingModel: null, generationModel: null, withIndexVersion: false, documents: [] });
-  await seedCollection(db, { teamId: 'team-b', name: 'other', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
-  planted = main.chunkIds[0]![2]!;
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  ({ db, models } = harness);
 });
 
-afterAll(async () => {
-  await server?.close();
-  // The benchmark runner resumes runs in the background; stop it before the database closes.
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 describe('search', () => {
   test.each(['keyword', 'vector', 'hybrid'] as const)('%s mode returns the planted chunk first', async (mode) => {
@@ -213,7 +206,7 @@ describe('answer', () => {
   test('a client that disconnects aborts the generation and the query is recorded as cancelled', async () => {
     models.reply = () => ['Partial answer', '<wait>', 'never sent'];
     const controller = new AbortController();
-    const res = await fetch(`${server.url}/v1/collections/${main.collectionId}/answer`, {
+    const res = await fetch(`${harness.url}/v1/collections/${main.collectionId}/answer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(TEAM_A, SECRET) },
       body: JSON.stringify({ question: QUESTION, stream: true }),
@@ -249,7 +242,7 @@ describe('access', () => {
   test('a missing or forged identity is refused with 401', async () => {
     const none = await call(`/v1/collections/${main.collectionId}/search`, { query: QUESTION }, null);
     expect(none.status).toBe(401);
-    const forged = await fetch(`${server.url}/v1/collections/${main.collectionId}/search`, {
+    const forged = await fetch(`${harness.url}/v1/collections/${main.collectionId}/search`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(TEAM_A, 'some-other-secret-0123456789') },
       body: JSON.stringify({ query: QUESTION }),

@@ -1,11 +1,10 @@
 import OpenAI from 'openai';
-import { openTestDatabase, type Db } from '@quire/db';
-import { startFakeAnthropic, startFakeOpenAI, type FakeAnthropic, type FakeOpenAI } from '@quire/fakes';
-import { createModelRegistry, createPriceBook } from '@quire/models';
-import { listen, type RunningServer } from '@quire/server-kit';
-import { createGatewayService, type GatewayService } from '../gateway-service.js';
-import { createModelCatalog } from '../model-catalog.js';
-import { ledgerFor, logger, SECRET, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
+import type { Db } from '@quire/db';
+import { startFakeAnthropic, type FakeAnthropic, type FakeOpenAI } from '@quire/fakes';
+import type { RunningServer } from '@quire/server-kit';
+import type { GatewayService } from '../gateway-service.js';
+import { startBothDoors, type BothDoors } from '../testing/both-doors.js';
+import { ledgerFor, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
 
 /**
  * A provider's own OpenAI error code and param for a request's fault (`context_length_exceeded` on
@@ -19,6 +18,7 @@ let anthropic: FakeAnthropic;
 let service: GatewayService;
 let front: RunningServer;
 let viaExpress: RunningServer;
+let doors: BothDoors;
 
 const MODEL = 'openai/gpt-4o-mini';
 const TOO_LONG = {
@@ -31,30 +31,18 @@ const TOO_LONG = {
 };
 
 beforeAll(async () => {
-  [db, openai, anthropic] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test' }), startFakeAnthropic({ apiKey: 'sk-ant' })]);
-  const registry = createModelRegistry({
-    openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true },
-    anthropic: { type: 'anthropic', baseURL: anthropic.url, apiKey: 'sk-ant', allowLoopback: true },
-  });
-  const prices = createPriceBook({
-    [MODEL]: { input: '1', output: '2', asOf: 'test', source: 'test' },
-    'anthropic/claude-haiku-4-5': { input: '1', output: '5', asOf: 'test', source: 'test' },
-    'openai/text-embedding-3-small': { input: '0.02', output: '0', asOf: 'test', source: 'test' },
-  });
-  service = createGatewayService({
-    db, catalog: createModelCatalog(registry, prices, logger), logger, internalSecret: SECRET,
-    upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
+  anthropic = await startFakeAnthropic({ apiKey: 'sk-ant' });
+  doors = await startBothDoors({
     retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
-    governance: { adminKey: TEST_ADMIN_KEY },
+    providers: { anthropic: { type: 'anthropic', baseURL: anthropic.url, apiKey: 'sk-ant', allowLoopback: true } },
+    prices: { 'anthropic/claude-haiku-4-5': { input: '1', output: '5' } },
   });
-  [front, viaExpress] = await Promise.all([listen(service.handler, 0), listen(service.app, 0)]);
+  ({ db, openai, service, front, viaExpress } = doors);
 });
 
 afterAll(async () => {
-  await Promise.all([front?.close(), viaExpress?.close()]);
-  await service?.governance.close();
-  await Promise.all([openai?.close(), anthropic?.close()]);
-  await db?.close();
+  await doors?.close();
+  await anthropic?.close();
 });
 
 afterEach(() => {

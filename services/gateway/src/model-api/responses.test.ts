@@ -1,13 +1,12 @@
 import OpenAI from 'openai';
-import { openTestDatabase, type Db } from '@quire/db';
-import { startFakeOpenAI, type FakeOpenAI, type FakeReply } from '@quire/fakes';
-import { createModelRegistry, createPriceBook } from '@quire/models';
-import { listen, type RunningServer } from '@quire/server-kit';
-import { createGatewayService, type GatewayService } from '../gateway-service.js';
+import type { Db } from '@quire/db';
+import type { FakeOpenAI, FakeReply } from '@quire/fakes';
+import type { RunningServer } from '@quire/server-kit';
+import type { GatewayService } from '../gateway-service.js';
 import { estimateRequest } from '../governance/cost-estimate.js';
-import { createModelCatalog } from '../model-catalog.js';
 import type { RouteStore } from '../routing/route-store.js';
-import { ADMIN_AUTH, ledgerFor, logger, SECRET, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
+import { startBothDoors, type BothDoors } from '../testing/both-doors.js';
+import { ADMIN_AUTH, ledgerFor, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
 
 /**
  * `POST /v1/responses` (OpenAI's Responses API) through the official openai SDK, against a gateway
@@ -19,6 +18,7 @@ let openai: FakeOpenAI;
 let service: GatewayService;
 let front: RunningServer;
 let viaExpress: RunningServer;
+let doors: BothDoors;
 
 const MODEL = 'openai/gpt-4o-mini';
 const WEATHER_TOOL = {
@@ -42,24 +42,11 @@ function reply(body: any): FakeReply {
 }
 
 beforeAll(async () => {
-  [db, openai] = await Promise.all([openTestDatabase(), startFakeOpenAI({ apiKey: 'sk-test', reply })]);
-  const registry = createModelRegistry({ openai: { type: 'openai-compatible', baseURL: openai.url, apiKey: 'sk-test', allowLoopback: true } });
-  const prices = createPriceBook({ [MODEL]: { input: '1', output: '2', asOf: 'test', source: 'test' } });
-  service = createGatewayService({
-    db, catalog: createModelCatalog(registry, prices, logger), logger, internalSecret: SECRET,
-    upstreams: { ingestionUrl: 'http://127.0.0.1:9', retrievalUrl: 'http://127.0.0.1:9' }, routesFile: null,
-    retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
-    governance: { adminKey: TEST_ADMIN_KEY },
-  });
-  [front, viaExpress] = await Promise.all([listen(service.handler, 0), listen(service.app, 0)]);
+  doors = await startBothDoors({ retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, reply });
+  ({ db, openai, service, front, viaExpress } = doors);
 });
 
-afterAll(async () => {
-  await Promise.all([front?.close(), viaExpress?.close()]);
-  await service?.governance.close();
-  await openai?.close();
-  await db?.close();
-});
+afterAll(() => doors?.close());
 
 afterEach(() => {
   openai.script.reset();

@@ -1,11 +1,9 @@
 import { AnswerResponseSchema, type Identity } from '@quire/contracts';
-import type { Db } from '@quire/db';
-import { openTestDatabase } from '@quire/db';
 import { cosineSimilarity, fakeEmbedding } from '@quire/fakes';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
+import { signIdentity } from '@quire/server-kit';
 import type { RetrievedChunk } from '../search/search-pipeline.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
+import type { FakeGatewayModels } from '../testing/fake-gateway-models.js';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
 import { DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
 import { NO_ANSWER } from './prompt.js';
 import { RERANK_RELEVANCE_FLOOR, relevantSources } from './relevant-sources.js';
@@ -55,7 +53,6 @@ describe('which retrieved chunks are sources', () => {
   });
 });
 
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const WHO: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
 const QUESTION = 'When is high tide at Port Zephyr?';
 const TIDE = 'High tide at Port Zephyr arrives at 5pm every Tuesday.';
@@ -63,9 +60,7 @@ const FERRIES = 'Port Zephyr ferries leave hourly from pier two.';
 const GARLIC = 'Plant garlic cloves in autumn for a summer harvest.';
 const SLUGS = 'Slugs can be deterred with copper tape around beds.';
 
-let db: Db;
-let server: RunningServer;
-let service: RetrievalService | undefined;
+let harness: RetrievalHarness;
 let models: FakeGatewayModels;
 let plain: SeededCollection;
 let reranked: SeededCollection;
@@ -73,14 +68,14 @@ let reranked: SeededCollection;
 /** Asks for an answer; `sources` are the texts of the chunks its query row says went into the prompt. */
 async function ask(seeded: SeededCollection, body: Record<string, unknown>) {
   const texts = new Map(seeded.chunkIds.flat().map((id, i) => [id, [TIDE, FERRIES, GARLIC, SLUGS][i]!]));
-  const res = await fetch(`${server.url}/v1/collections/${seeded.collectionId}/answer`, {
+  const res = await fetch(`${harness.url}/v1/collections/${seeded.collectionId}/answer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(WHO, SECRET) },
     body: JSON.stringify(body),
   });
   expect(res.status).toBe(200);
   const answer = AnswerResponseSchema.parse(await res.json());
-  const stored = (await (await fetch(`${server.url}/v1/queries/${answer.query_id}`, { headers: { 'x-quire-identity': signIdentity(WHO, SECRET) } })).json()) as { results: { chunk_id: string }[] };
+  const stored = (await (await fetch(`${harness.url}/v1/queries/${answer.query_id}`, { headers: { 'x-quire-identity': signIdentity(WHO, SECRET) } })).json()) as { results: { chunk_id: string }[] };
   return { answer, sources: stored.results.map((r) => texts.get(r.chunk_id)) };
 }
 
@@ -97,23 +92,20 @@ function replying(text: string): string[] {
 const generateCalls = () => models.calls.filter((c) => c.purpose === 'generate').length;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  const documents = [
-    { title: 'Harbour', chunks: [{ text: TIDE, page: 1 }, { text: FERRIES, page: 2 }] },
-    { title: 'Garden', chunks: [{ text: GARLIC, page: 1 }, { text: SLUGS, page: 2 }] },
-  ];
-  plain = await seedCollection(db, { teamId: 'team-a', name: 'plain', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents });
-  reranked = await seedCollection(db, { teamId: 'team-a', name: 'reranked', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents });
-  await db.query(`UPDATE collections SET rerank_model = 'fake/rerank' WHERE id = $1`, [reranked.collectionId]);
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({
+    seed: async ({ db }) => {
+      const documents = [
+        { title: 'Harbour', chunks: [{ text: TIDE, page: 1 }, { text: FERRIES, page: 2 }] },
+        { title: 'Garden', chunks: [{ text: GARLIC, page: 1 }, { text: SLUGS, page: 2 }] },
+      ];
+      plain = await seedCollection(db, { teamId: 'team-a', name: 'plain', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents });
+      reranked = await seedCollection(db, { teamId: 'team-a', name: 'reranked', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents });
+      await db.query(`UPDATE collections SET rerank_model = 'fake/rerank' WHERE id = $1`, [reranked.collectionId]);
+    },
+  });
+  ({ models } = harness);
 });
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 describe('the sources of an answer', () => {
   test('leave out chunks that only filled top_k, and number the rest for citations', async () => {

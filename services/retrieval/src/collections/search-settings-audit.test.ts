@@ -1,37 +1,32 @@
 import { HEADERS, type Identity } from '@quire/contracts';
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import type { Db } from '@quire/db';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 
 /**
  * `PUT /v1/collections/:id/search-settings` commits with its governance audit row (the table
  * `GET /v1/audit` lists): the caller, the request, the owning team and the settings that changed.
  */
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const WRITER: Identity = { team_id: 'settings-a', key_id: 'key-writer', role: 'knowledge-admin', groups: [] };
 const ORG_ADMIN: Identity = { team_id: 'default', key_id: 'key-org-admin', role: 'admin', groups: [] };
 
-let service: RetrievalService | undefined;
 let db: Db;
-let server: RunningServer;
+let harness: RetrievalHarness;
 let seeded: SeededCollection;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  seeded = await seedCollection(db, { teamId: WRITER.team_id, name: 'settings', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE] });
-  service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({
+    seed: async ({ db }) => {
+      seeded = await seedCollection(db, { teamId: WRITER.team_id, name: 'settings', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE] });
+    },
+  });
+  ({ db } = harness);
 });
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 async function put(who: Identity, body: unknown, requestId: string) {
-  const res = await fetch(`${server.url}/v1/collections/${seeded.collectionId}/search-settings`, {
+  const res = await fetch(`${harness.url}/v1/collections/${seeded.collectionId}/search-settings`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', [HEADERS.identity]: signIdentity(who, SECRET), [HEADERS.traceId]: requestId },
     body: JSON.stringify(body),

@@ -1,29 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
-import { openTestDatabase, type Db } from '@quire/db';
+import type { Db } from '@quire/db';
 import { activateIndexVersion } from '@quire/index-versions';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, HARBOUR_GUIDE, seedCollection } from '../testing/seed.js';
+import { createLogger, signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { HARBOUR_GUIDE, seedCollection } from '../testing/seed.js';
 
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const ADMIN: Identity = { team_id: 'team-a', key_id: 'key-admin', role: 'admin', groups: [] };
 
 let db: Db;
-let server: RunningServer;
-let service: Awaited<ReturnType<typeof createRetrievalService>>;
+let harness: RetrievalHarness;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({ test: 'promotion-race' }, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({ deps: { logger: createLogger({ test: 'promotion-race' }, 'error') } });
+  ({ db } = harness);
 });
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 /** A ready version with the same vectors as `from`, so activating it is complete. */
 async function copyVersion(collectionId: string, from: string): Promise<string> {
@@ -46,7 +38,7 @@ test('a promotion checked against one current version is refused when another sw
     return original(fn);
   }) as Db['transaction'];
   try {
-    const res = await fetch(`${server.url}/v1/collections/${seeded.collectionId}/index-versions/${v2}/promote`, {
+    const res = await fetch(`${harness.url}/v1/collections/${seeded.collectionId}/index-versions/${v2}/promote`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(ADMIN, SECRET) },
       body: JSON.stringify({ force: true }),

@@ -1,29 +1,24 @@
 import type { Db } from '@quire/db';
-import { openTestDatabase } from '@quire/db';
 import type { Identity } from '@quire/contracts';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { seedCollection, type SeededCollection } from '../testing/seed.js';
 
 /**
  * Stored queries and conversations carry text of the documents they drew on (the answer, citation
  * quotes, the rewrite of a follow-up), so they follow the documents' access groups.
  */
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const HR: Identity = { team_id: 'team-a', key_id: 'key-hr', role: 'member', groups: ['hr'] };
 const HR_TOO: Identity = { team_id: 'team-a', key_id: 'key-hr-2', role: 'member', groups: ['hr'] };
 const PLAIN: Identity = { team_id: 'team-a', key_id: 'key-plain', role: 'member', groups: [] };
 const ADMIN: Identity = { team_id: 'team-a', key_id: 'key-admin', role: 'admin', groups: [] };
 
-let service: RetrievalService | undefined;
 let db: Db;
-let server: RunningServer;
-let models: FakeGatewayModels;
+let harness: RetrievalHarness;
 let secret: SeededCollection;
 
 async function call(who: Identity, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${harness.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(who, SECRET) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -33,35 +28,31 @@ async function call(who: Identity, path: string, body?: unknown) {
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  secret = await seedCollection(db, {
-    teamId: 'team-a',
-    name: 'secret',
-    embeddingModel: 'fake/embed',
-    generationModel: 'fake/gen',
-    documents: [
-      { title: 'Salaries 2025', chunks: [{ text: 'The CEO salary is 950,000 euros per year plus bonus.', page: 1 }] },
-      { title: 'Canteen', chunks: [{ text: 'The canteen opens at noon and serves soup.', page: 1 }] },
-    ],
+  harness = await startRetrievalForTest({
+    reply: (o) => {
+      const system = String(o.messages[0]?.content ?? '');
+      // The rewrite echoes its prompt, as a model may, to show what reaches `rewritten_query` (less the
+      // answers' citation markers, which would make it read as an answer and be dropped: looksLikeQuery).
+      if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s*\[\d+\]/g, '').replace(/\s+/g, ' ').slice(0, 500)}`];
+      return [JSON.stringify(o.messages).includes('950,000') ? 'The CEO salary is 950,000 euros [1].' : 'The canteen opens at noon [1].'];
+    },
+    seed: async ({ db }) => {
+      secret = await seedCollection(db, {
+        teamId: 'team-a',
+        name: 'secret',
+        embeddingModel: 'fake/embed',
+        generationModel: 'fake/gen',
+        documents: [
+          { title: 'Salaries 2025', chunks: [{ text: 'The CEO salary is 950,000 euros per year plus bonus.', page: 1 }] },
+          { title: 'Canteen', chunks: [{ text: 'The canteen opens at noon and serves soup.', page: 1 }] },
+        ],
+      });
+      await db.query(`UPDATE documents SET access_groups = '{hr}' WHERE id = $1`, [secret.documentIds[0]]);
+    },
   });
-  await db.query(`UPDATE documents SET access_groups = '{hr}' WHERE id = $1`, [secret.documentIds[0]]);
-  models.reply = (o) => {
-    const system = String(o.messages[0]?.content ?? '');
-    // The rewrite echoes its prompt, as a model may, to show what reaches `rewritten_query` (less the
-    // answers' citation markers, which would make it read as an answer and be dropped: looksLikeQuery).
-    if (system.startsWith('Rewrite')) return [`rewritten from: ${String(o.messages[1]?.content).replace(/\s*\[\d+\]/g, '').replace(/\s+/g, ' ').slice(0, 500)}`];
-    return [JSON.stringify(o.messages).includes('950,000') ? 'The CEO salary is 950,000 euros [1].' : 'The canteen opens at noon [1].'];
-  };
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  ({ db } = harness);
 });
-afterAll(async () => {
-  await server?.close();
-  // The benchmark runner resumes runs in the background; stop it before the database closes.
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 const ask = (who: Identity, question: string, conversationId?: string) =>
   call(who, `/v1/collections/${secret.collectionId}/answer`, { question, ...(conversationId ? { conversation_id: conversationId } : {}) });

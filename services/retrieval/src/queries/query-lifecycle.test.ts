@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { openTestDatabase } from '@quire/db';
 import { forgetCollectionQueries, redactQueriesOfDocuments } from '@quire/index-versions';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
+import { signIdentity } from '@quire/server-kit';
 import { appendTurns, loadHistory } from '../answer/conversation.js';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, seedCollection, type SeededCollection } from '../testing/seed.js';
+import type { FakeGatewayModels } from '../testing/fake-gateway-models.js';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { seedCollection, type SeededCollection } from '../testing/seed.js';
 import { insertQuery } from './query-repository.js';
 
 /** The planted figure as the text says it: a bare '417' also turns up in uuids (…-417d-…). */
@@ -17,22 +16,20 @@ const PLANTED = /417 euros|is 417/;
  * Stored queries and conversations hold text of the documents they drew on, so they can be deleted,
  * go with their collection, lose that text when a document is deleted or replaced, and age out.
  */
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const ASKER: Identity = { team_id: 'team-a', key_id: 'key-asker', role: 'member', groups: [] };
 const TEAMMATE: Identity = { team_id: 'team-a', key_id: 'key-mate', role: 'member', groups: [] };
 const KADMIN: Identity = { team_id: 'team-a', key_id: 'key-kadmin', role: 'knowledge-admin', groups: [] };
 const OTHER_KADMIN: Identity = { team_id: 'team-b', key_id: 'key-kadmin-b', role: 'knowledge-admin', groups: [] };
 const ORG_ADMIN: Identity = { team_id: 'default', key_id: 'key-org-admin', role: 'admin', groups: [] };
 
-let service: RetrievalService | undefined;
+let harness: RetrievalHarness;
 let db: Db;
-let server: RunningServer;
 let models: FakeGatewayModels;
 /** What each rewrite call was sent: the conversation a follow-up's rewrite saw. */
 const rewritePrompts: string[] = [];
 
 async function call(who: Identity, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${harness.url}${path}`, {
     method,
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(who, SECRET) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -59,24 +56,19 @@ const ask = (who: Identity, collection: SeededCollection, question: string, conv
 const count = async (sql: string, params: unknown[]) => Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0]!.n);
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  models.reply = (o) => {
-    const system = String(o.messages[0]?.content ?? '');
-    if (system.startsWith('Rewrite')) {
-      rewritePrompts.push(String(o.messages[1]?.content));
-      return ['night shift bonus per week'];
-    }
-    return [JSON.stringify(o.messages).includes('417 euros') ? 'The night shift bonus is 417 euros [1].' : 'The canteen opens at noon [1].'];
-  };
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({
+    reply: (o) => {
+      const system = String(o.messages[0]?.content ?? '');
+      if (system.startsWith('Rewrite')) {
+        rewritePrompts.push(String(o.messages[1]?.content));
+        return ['night shift bonus per week'];
+      }
+      return [JSON.stringify(o.messages).includes('417 euros') ? 'The night shift bonus is 417 euros [1].' : 'The canteen opens at noon [1].'];
+    },
+  });
+  ({ db, models } = harness);
 });
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 describe('DELETE /v1/queries/:id', () => {
   test('the asker deletes the query, its feedback and its turns; the usage ledger keeps its rows', async () => {

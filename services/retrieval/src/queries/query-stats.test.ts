@@ -1,9 +1,8 @@
 import type { Identity } from '@quire/contracts';
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import type { Db } from '@quire/db';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 
 /**
  * `GET /v1/collections/:id/query-stats` of a collection granted to another team: each team's
@@ -11,21 +10,18 @@ import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCol
  * teams made on its collection, never their cost (their spend), latency, no-answer rate or feedback,
  * which for a multi-collection query also describe the other team's own collections.
  */
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const OWNER: Identity = { team_id: 'stats-a', key_id: 'key-a', role: 'member', groups: [] };
 const GRANTED: Identity = { team_id: 'stats-b', key_id: 'key-b', role: 'member', groups: [] };
 const STRANGER: Identity = { team_id: 'stats-c', key_id: 'key-c', role: 'member', groups: [] };
 const ORG_ADMIN: Identity = { team_id: 'default', key_id: 'key-admin', role: 'admin', groups: [] };
 
-let service: RetrievalService | undefined;
 let db: Db;
-let server: RunningServer;
-let models: FakeGatewayModels;
+let harness: RetrievalHarness;
 let shared: SeededCollection;
 let theirs: SeededCollection;
 
 async function call(who: Identity, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${harness.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(who, SECRET) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -34,15 +30,16 @@ async function call(who: Identity, path: string, body?: unknown) {
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  models.reply = () => ['Ferries leave from pier four [1].'];
-  shared = await seedCollection(db, { teamId: OWNER.team_id, name: 'shared', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
-  theirs = await seedCollection(db, { teamId: GRANTED.team_id, name: 'theirs', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [GARDEN_NOTES] });
-  for (const team of [OWNER, GRANTED, STRANGER]) await db.query(`INSERT INTO teams (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING`, [team.team_id]);
-  await db.query(`INSERT INTO collection_grants (collection_id, team_id, access, granted_by) VALUES ($1, $2, 'read', 'key-admin')`, [shared.collectionId, GRANTED.team_id]);
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({
+    reply: () => ['Ferries leave from pier four [1].'],
+    seed: async ({ db }) => {
+      shared = await seedCollection(db, { teamId: OWNER.team_id, name: 'shared', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
+      theirs = await seedCollection(db, { teamId: GRANTED.team_id, name: 'theirs', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [GARDEN_NOTES] });
+      for (const team of [OWNER, GRANTED, STRANGER]) await db.query(`INSERT INTO teams (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING`, [team.team_id]);
+      await db.query(`INSERT INTO collection_grants (collection_id, team_id, access, granted_by) VALUES ($1, $2, 'read', 'key-admin')`, [shared.collectionId, GRANTED.team_id]);
+    },
+  });
+  ({ db } = harness);
 
   // The owner: one search. The granted team: one answer with feedback, and a multi-collection answer over its own collection too.
   expect((await call(OWNER, `/v1/collections/${shared.collectionId}/search`, { query: 'ferries' })).status).toBe(200);
@@ -51,11 +48,7 @@ beforeAll(async () => {
   expect((await call(GRANTED, `/v1/queries/${answered.json.query_id}/feedback`, { rating: 'down', comment: 'our team wanted the winter timetable' })).status).toBe(201);
   expect((await call(GRANTED, '/v1/answer', { collection_ids: [shared.collectionId, theirs.collectionId], question: 'Ferries and slugs?' })).status).toBe(200);
 });
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 const stats = (who: Identity) => call(who, `/v1/collections/${shared.collectionId}/query-stats`);
 

@@ -1,37 +1,28 @@
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import type { Db } from '@quire/db';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 
-const SECRET = 'test-secret-for-retrieval-trace-0123456789';
 const identity = signIdentity({ team_id: 'team-a', key_id: 'k', role: 'member', groups: [] }, SECRET, 3600);
 let db: Db;
-let server: RunningServer;
-let stop: () => Promise<void>;
+let harness: RetrievalHarness;
 let seeded: SeededCollection;
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-quire-identity': identity }, body: JSON.stringify(body) });
+  const res = await fetch(`${harness.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-quire-identity': identity }, body: JSON.stringify(body) });
   return (await res.json()) as Record<string, any>;
 }
 async function get(path: string) {
-  return (await (await fetch(`${server.url}${path}`, { headers: { 'x-quire-identity': identity } })).json()) as Record<string, any>;
+  return (await (await fetch(`${harness.url}${path}`, { headers: { 'x-quire-identity': identity } })).json()) as Record<string, any>;
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  const service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({}, 'error'), internalSecret: SECRET });
-  stop = service.stop;
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest();
+  ({ db } = harness);
   seeded = await seedCollection(db, { teamId: 'team-a', name: 'trace', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE, GARDEN_NOTES] });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stop?.();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 test('a search keeps the candidates and scores of each leg and of the fusion', async () => {
   const search = await post(`/v1/collections/${seeded.collectionId}/search`, { query: 'high tide at Port Zephyr', top_k: 2 });

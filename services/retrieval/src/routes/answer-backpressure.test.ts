@@ -1,12 +1,10 @@
 import http from 'node:http';
-import { openTestDatabase, type Db } from '@quire/db';
 import { openPaused as openPausedClient } from '@quire/fakes';
 import type { Identity } from '@quire/contracts';
 import { emptyUsage, type StreamPartV1 } from '@quire/models';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels, type FakeGatewayModels } from '../testing/fake-gateway-models.js';
-import { DIMENSIONS, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
+import { HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 
 /**
  * A caller that reads a streamed answer slowly must slow the generation down instead of making
@@ -14,7 +12,6 @@ import { DIMENSIONS, HARBOUR_GUIDE, seedCollection, type SeededCollection } from
  * socket is full.
  */
 
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const TEAM: Identity = { team_id: 'team-a', key_id: 'key-a', role: 'member', groups: [] };
 /** 4,000 deltas of 4 KiB: 16 MiB, several times what the socket buffers to a caller take in. */
 const DELTAS = 4000;
@@ -22,10 +19,7 @@ const PIECE = 'lorem ipsum '.repeat(341);
 /** Under the socket's 16 KiB mark, a batch held at that mark, and the event that crossed it; with margin. */
 const BUFFER_BOUND = 128 * 1024;
 
-let db: Db;
-let models: FakeGatewayModels;
-let service: RetrievalService;
-let server: RunningServer;
+let harness: RetrievalHarness;
 let collection: SeededCollection;
 /** The response of the stream being tested, as the service got it. */
 let streamRes: http.ServerResponse | undefined;
@@ -48,27 +42,24 @@ async function* flood(): AsyncIterable<StreamPartV1> {
 }
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  models = createFakeGatewayModels(db, DIMENSIONS);
-  const generationModel = models.generationModel;
-  models.generationModel = (name, context) => ({ ...generationModel(name, context), doStream: async () => ({ stream: flood() }) });
-  collection = await seedCollection(db, { teamId: TEAM.team_id, name: 'main', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
-  service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen((req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (req.url?.startsWith('/v1/collections/')) streamRes = res;
-    service.app(req, res);
-  }, 0);
+  harness = await startRetrievalForTest({
+    seed: async ({ db, models }) => {
+      const generationModel = models.generationModel;
+      models.generationModel = (name, context) => ({ ...generationModel(name, context), doStream: async () => ({ stream: flood() }) });
+      collection = await seedCollection(db, { teamId: TEAM.team_id, name: 'main', embeddingModel: 'fake/embed', generationModel: 'fake/gen', documents: [HARBOUR_GUIDE] });
+    },
+    handler: (app) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (req.url?.startsWith('/v1/collections/')) streamRes = res;
+      app(req, res);
+    },
+  });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 /** A slow reader of retrieval's answer (see @quire/fakes openPaused). */
 function openPaused(path: string, body: unknown) {
-  return openPausedClient(`${server.url}${path}`, body, { 'x-quire-identity': signIdentity(TEAM, SECRET) });
+  return openPausedClient(`${harness.url}${path}`, body, { 'x-quire-identity': signIdentity(TEAM, SECRET) });
 }
 
 /**

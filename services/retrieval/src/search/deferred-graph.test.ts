@@ -1,10 +1,9 @@
-import { openTestDatabase, type Db } from '@quire/db';
+import type { Db } from '@quire/db';
 import { SearchResponseSchema, type Identity } from '@quire/contracts';
 import { fakeEmbedding } from '@quire/fakes';
 import { hnswIndexName, moveIntoGraph, startVersionGraph } from '@quire/index-versions';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService, type RetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
 import { DIMENSIONS, GARDEN_NOTES, HARBOUR_GUIDE, seedCollection, type SeededCollection } from '../testing/seed.js';
 import { vectorQuery } from './vector-search.js';
 
@@ -13,34 +12,29 @@ import { vectorQuery } from './vector-search.js';
  * vector-graph.ts). Before that search is exact; while the graph fills, vectors not moved in yet are
  * searched exactly beside it. Either way a query must return what exact search returns.
  */
-const SECRET = 'test-secret-for-retrieval-0123456789';
 const TEAM: Identity = { team_id: 'team-g', key_id: 'key-g', role: 'member', groups: [] };
 const QUESTION = 'When is high tide at Port Zephyr?';
 const FILLER = {
   title: 'Filler',
   chunks: Array.from({ length: 60 }, (_, i) => ({ text: `Logbook entry ${i}: ${['calm sea', 'north wind', 'ferry late', 'harbour busy', 'rain at noon'][i % 5]} near pier ${i % 7}.` })),
 };
-let service: RetrievalService | undefined;
 let db: Db;
-let server: RunningServer;
+let harness: RetrievalHarness;
 let seeded: SeededCollection;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  seeded = await seedCollection(db, { teamId: TEAM.team_id, name: 'deferred', embeddingModel: 'fake/embed', generationModel: null, hnsw: 'exact', documents: [HARBOUR_GUIDE, GARDEN_NOTES, FILLER] });
-  service = await createRetrievalService({ db, models: createFakeGatewayModels(db, DIMENSIONS), logger: createLogger({}, 'error'), internalSecret: SECRET });
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({
+    seed: async ({ db }) => {
+      seeded = await seedCollection(db, { teamId: TEAM.team_id, name: 'deferred', embeddingModel: 'fake/embed', generationModel: null, hnsw: 'exact', documents: [HARBOUR_GUIDE, GARDEN_NOTES, FILLER] });
+    },
+  });
+  ({ db } = harness);
 });
 
-afterAll(async () => {
-  await server?.close();
-  // The benchmark runner resumes runs in the background; stop it before the database closes.
-  await service?.stop();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 async function search(query: string): Promise<{ id: string; score: number }[]> {
-  const res = await fetch(`${server.url}/v1/collections/${seeded.collectionId}/search`, {
+  const res = await fetch(`${harness.url}/v1/collections/${seeded.collectionId}/search`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity(TEAM, SECRET) },
     body: JSON.stringify({ query, mode: 'vector', top_k: 8 }),

@@ -1,34 +1,24 @@
-import { openTestDatabase, type Db } from '@quire/db';
-import { createLogger, listen, signIdentity, type RunningServer } from '@quire/server-kit';
-import { createRetrievalService } from '../retrieval-service.js';
-import { createFakeGatewayModels } from '../testing/fake-gateway-models.js';
+import type { Db } from '@quire/db';
+import { signIdentity } from '@quire/server-kit';
+import { SECRET, startRetrievalForTest, type RetrievalHarness } from '../testing/retrieval-harness.js';
 import { DIMENSIONS, HARBOUR_GUIDE, seedCollection } from '../testing/seed.js';
 
-const SECRET = 'test-secret-for-retrieval-dims-0123456789';
 let db: Db;
-let server: RunningServer;
-let stop: () => Promise<void>;
+let harness: RetrievalHarness;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
   // The model's native size is 64; the index version asked it for DIMENSIONS (32), as a
   // `dimensions` override does with text-embedding-3 models.
-  const models = createFakeGatewayModels(db, 64);
-  const service = await createRetrievalService({ db, models, logger: createLogger({}, 'error'), internalSecret: SECRET });
-  stop = service.stop;
-  server = await listen(service.app, 0);
+  harness = await startRetrievalForTest({ dimensions: 64 });
+  ({ db } = harness);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stop?.();
-  await db?.close();
-});
+afterAll(() => harness?.close());
 
 test('a version built with a dimensions override is queried at that size', async () => {
   const seeded = await seedCollection(db, { teamId: 'team-a', name: 'dims', embeddingModel: 'fake/embed', generationModel: null, documents: [HARBOUR_GUIDE] });
   await db.query('UPDATE index_versions SET requested_dimensions = $1 WHERE id = $2', [DIMENSIONS, seeded.indexVersionId]);
-  const res = await fetch(`${server.url}/v1/collections/${seeded.collectionId}/search`, {
+  const res = await fetch(`${harness.url}/v1/collections/${seeded.collectionId}/search`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-quire-identity': signIdentity({ team_id: 'team-a', key_id: 'k', role: 'member', groups: [] }, SECRET) },
     body: JSON.stringify({ query: 'high tide at Port Zephyr', mode: 'vector', top_k: 2 }),
