@@ -68,6 +68,33 @@ export const DocumentCountsSchema = z.object({
   failed: z.number().int(),
 });
 
+/**
+ * Documents whose latest replacement upload (`PUT /v1/documents/:id`) is not swapped in yet, by its
+ * status: the same replacement each document shows as `replacement`, so `failed` is how many
+ * `GET /v1/collections/:id/documents?replacement_status=failed` lists. Those documents stay counted
+ * in `document_counts` under their own status (usually `ready`: they still serve their old content).
+ */
+export const ReplacementCountsSchema = z.object({
+  queued: z.number().int(),
+  processing: z.number().int(),
+  failed: z.number().int(),
+});
+export type ReplacementCounts = z.infer<typeof ReplacementCountsSchema>;
+
+/**
+ * `GET /v1/collections`: the caller's collections and those granted to its team, oldest first,
+ * keyset-paged (`next_cursor`, valid only with the same `name`); `name` is a case-insensitive
+ * substring of the collection's name. Any other parameter is refused (400 naming it).
+ */
+export const ListCollectionsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(100),
+    cursor: z.string().max(500).optional(),
+    name: storable(z.string().min(1).max(200)).optional(),
+  })
+  .strict();
+export type ListCollectionsQuery = z.infer<typeof ListCollectionsQuerySchema>;
+
 export const CollectionSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -78,6 +105,7 @@ export const CollectionSchema = z.object({
   rerank_model: z.string().nullable(),
   chunking: ChunkingSchema,
   document_counts: DocumentCountsSchema,
+  replacement_counts: ReplacementCountsSchema,
   created_at: z.string(),
 });
 export type Collection = z.infer<typeof CollectionSchema>;

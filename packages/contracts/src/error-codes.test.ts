@@ -1,4 +1,4 @@
-import { DocumentFailureCodeSchema, ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js';
+import { documentFailureAdvice, DocumentFailureCodeSchema, ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js';
 
 describe('ERROR_CODES', () => {
   test('retryable codes are exactly the passing faults (a change here is a retry-policy change for ingestion and the gateway client)', () => {
@@ -36,5 +36,30 @@ describe('DocumentFailureCodeSchema', () => {
   test('accepts the stored codes and refuses others', () => {
     for (const code of ['parse_failed', 'no_text_extracted', 'chunk_timeout', 'stalled', 'superseded']) expect(DocumentFailureCodeSchema.parse(code)).toBe(code);
     expect(DocumentFailureCodeSchema.safeParse('provider_timeout').success).toBe(false);
+  });
+});
+
+describe('documentFailureAdvice', () => {
+  const ids = { id: 'rep-1', documentId: 'doc-1' };
+
+  test('refuses a retry exactly where the file itself is the cause, and then says what to upload, with PUT to the document', () => {
+    const notRetryable = DocumentFailureCodeSchema.options.filter((code) => !documentFailureAdvice(code, ids).retryable).sort();
+    expect(notRetryable).toEqual(['chunk_out_of_memory', 'chunk_timeout', 'chunking_failed', 'no_text_extracted', 'parse_failed', 'password_protected', 'superseded', 'too_much_text']);
+    for (const code of notRetryable) expect(documentFailureAdvice(code, ids).action).toContain('PUT /v1/documents/doc-1');
+    expect(documentFailureAdvice('no_text_extracted', ids).action).toMatch(/OCR/);
+  });
+
+  test('a failure of time or configuration is retryable, also where a service would not repeat the call (a person fixes the setting first)', () => {
+    for (const code of ['provider_not_configured', 'provider_auth_failed', 'budget_exceeded', 'provider_quota_exceeded', 'provider_timeout', 'stalled', 'embedding_failed'] as const) {
+      const advice = documentFailureAdvice(code, ids);
+      expect([code, advice.retryable, advice.action]).toEqual([code, true, expect.stringContaining('POST /v1/documents/rep-1/retry')]);
+    }
+    expect(ERROR_CODES.provider_not_configured.retryable).toBe(false);
+    expect(documentFailureAdvice('provider_not_configured', ids).action).toMatch(/^Configure .*OPENAI_API_KEY.*, then retry with POST \/v1\/documents\/rep-1\/retry\.$/);
+    expect(documentFailureAdvice('provider_timeout', ids).action).toMatch(/temporary/);
+  });
+
+  test('an unknown stored code does not block a retry', () => {
+    expect(documentFailureAdvice('from_a_later_release', ids)).toEqual({ retryable: true, action: 'Retry with POST /v1/documents/rep-1/retry.' });
   });
 });

@@ -111,3 +111,74 @@ export type DocumentFailureCode = z.infer<typeof DocumentFailureCodeSchema>;
 
 /** What a failed document's `error.code` holds: one of ingestion's own codes, or the code of the call that failed it. */
 export type DocumentErrorCode = DocumentFailureCode | ErrorCode;
+
+/**
+ * What a failed document's error tells a person (its `retryable` and `action`), derived from the
+ * stored code and never stored itself.
+ *
+ * `retryable`: whether `POST /v1/documents/{id}/retry` can make the same stored bytes succeed, at
+ * once or after the fix `action` names. Not ERROR_CODES' flag, which says whether a *service* should
+ * repeat a call by itself: a key that is not configured is no reason for a service to call again,
+ * but once a person sets it, a retry of the document succeeds. False only where the file itself
+ * failed under the current limits (unreadable, no text, too large): the same bytes fail the same
+ * way, so the retry route refuses them (409) and `action` says what to upload instead.
+ *
+ * `action`: one sentence for the person who reads it; `{id}` is the failed row (the one to retry),
+ * `{document_id}` the document a new version goes to (a replacement's target, else the same id).
+ */
+export interface DocumentFailureAdvice {
+  retryable: boolean;
+  action: string;
+}
+
+const RETRY = 'POST /v1/documents/{id}/retry';
+const PUT = 'PUT /v1/documents/{document_id}';
+
+/** Each DocumentFailureCode's advice: whether the cause is the file's, or time's or configuration's. */
+const DOCUMENT_FAILURE_ADVICE = {
+  parse_failed: { retryable: false, action: `Upload a readable version of the file (e.g. saved or exported again) with ${PUT}.` },
+  password_protected: { retryable: false, action: `Upload a copy saved without the password with ${PUT}.` },
+  too_much_text: { retryable: false, action: `Upload a shorter version (e.g. split into parts) with ${PUT}; to take this file as it is, raise QUIRE_INGEST_MAX_EXTRACTED_CHARS, then delete the document and upload it again.` },
+  no_text_extracted: { retryable: false, action: `OCR is not supported yet: upload a version with a text layer (e.g. run OCR on the scan first) with ${PUT}.` },
+  // Mostly the file against a limit (QUIRE_INGEST_MAX_CHUNKS) or a chunker failure on this text: the same again on a retry.
+  chunking_failed: { retryable: false, action: `Upload another version of the file (e.g. a smaller one) with ${PUT}.` },
+  chunk_timeout: { retryable: false, action: `Upload a smaller version with ${PUT}; to take this file as it is, raise QUIRE_INGEST_CHUNK_TIMEOUT_MS, then delete the document and upload it again.` },
+  chunk_out_of_memory: { retryable: false, action: `Upload a smaller version with ${PUT}; to take this file as it is, raise QUIRE_INGEST_PARSE_HEAP_MB, then delete the document and upload it again.` },
+  embedding_failed: { retryable: true, action: `Retry with ${RETRY}.` },
+  embedding_invalid: { retryable: true, action: `The embedding model returned unusable vectors: check the collection's embedding model and its provider on the gateway, then retry with ${RETRY}.` },
+  dimension_mismatch: { retryable: true, action: `The embedding model's vectors do not fit the collection's index: check the model the gateway serves under the collection's embedding model name, then retry with ${RETRY}.` },
+  indexing_failed: { retryable: true, action: `Retry with ${RETRY}.` },
+  ingestion_failed: { retryable: true, action: `Retry with ${RETRY}.` },
+  stalled: { retryable: true, action: `Retry with ${RETRY}.` },
+  superseded: { retryable: false, action: `A newer replacement followed this one: upload the file again with ${PUT}.` },
+} as const satisfies Record<DocumentFailureCode, DocumentFailureAdvice>;
+
+/** What to do about a document that failed with an ErrorCode that a service would not repeat by itself. */
+const ERROR_CODE_ACTION: Partial<Record<ErrorCode, string>> = {
+  provider_not_configured: `Configure the embedding model's provider on the gateway (its API key, e.g. OPENAI_API_KEY, or its base URL), then retry with ${RETRY}.`,
+  provider_auth_failed: `Check the provider's API key on the gateway (e.g. OPENAI_API_KEY), then retry with ${RETRY}.`,
+  provider_permission_denied: `Give the provider account access to the embedding model (or change the gateway's key), then retry with ${RETRY}.`,
+  provider_quota_exceeded: `Add credit to the provider account or raise its spend limit, then retry with ${RETRY}.`,
+  budget_exceeded: `Raise the budget that refused it, or wait for its period to reset, then retry with ${RETRY}.`,
+  rate_limit_exceeded: `Retry later with ${RETRY}.`,
+};
+
+/** Whether retrying a document that failed with `code` can help, and what a person should do; see DocumentFailureAdvice. */
+export function documentFailureAdvice(code: string, ids: { id: string; documentId: string }): DocumentFailureAdvice {
+  const fill = (action: string) => action.replaceAll('{id}', ids.id).replaceAll('{document_id}', ids.documentId);
+  const known = DocumentFailureCodeSchema.safeParse(code);
+  if (known.success) {
+    const advice = DOCUMENT_FAILURE_ADVICE[known.data];
+    return { retryable: advice.retryable, action: fill(advice.action) };
+  }
+  // The code of the call that failed it (a provider's or the gateway's): the stored bytes are not the
+  // cause, so a retry can succeed, at once for a passing fault, or after someone changes a setting.
+  if (isErrorCode(code)) {
+    const action = ERROR_CODES[code].retryable
+      ? `Retry with ${RETRY}; the cause was temporary.`
+      : ERROR_CODE_ACTION[code] ?? `Fix what the message names (the gateway's configuration, the collection's models, a permission or a budget), then retry with ${RETRY}.`;
+    return { retryable: true, action: fill(action) };
+  }
+  // A code stored by another release: nothing says the file is the cause.
+  return { retryable: true, action: fill(`Retry with ${RETRY}.`) };
+}

@@ -72,8 +72,8 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
   return keys.filter((key) => canonical(before[key]) !== canonical(after[key]));
 }
 
-/** Ingestion writes both: a `DELETE /v1/documents/:id`, and a replacement upload's swap (`PUT /v1/documents/:id`). */
-export type DocumentAuditAction = 'document.delete' | 'document.replace';
+/** Ingestion writes them: a `DELETE /v1/documents/:id`, a replacement upload's swap (`PUT /v1/documents/:id`), and a `PATCH /v1/documents/:id` (title, metadata). */
+export type DocumentAuditAction = 'document.delete' | 'document.replace' | 'document.update';
 
 export interface DocumentChange {
   action: DocumentAuditAction;
@@ -82,17 +82,17 @@ export interface DocumentChange {
   /** The team that owns the document's collection: not the actor's for a write grant or an organisation admin. */
   ownerTeamId: string;
   /**
-   * Ids and counts only (chunks removed and written, the replacement row): never titles, file names,
-   * hashes or text. A content hash would let a reader of the audit log test a guess of the content.
+   * Ids, counts and the names of what changed (chunks removed and written, the replacement row, the
+   * fields and metadata keys a PATCH changed): never titles, file names, metadata values, hashes or
+   * text. A content hash would let a reader of the audit log test a guess of the content.
    */
-  details: Record<string, string | number | null>;
+  details: Record<string, string | number | null | readonly string[]>;
 }
 
 /**
- * The governance `audit_log` row of a document's deletion or content replacement, written inside the
- * transaction that made it, like `recordCollectionChange` and with the same rule: the transaction's
- * last statement. The document's content is gone or replaced once it commits, so the row says who,
- * when and how much, not what.
+ * The governance `audit_log` row of a document's deletion, content replacement or description change,
+ * written inside the transaction that made it, like `recordCollectionChange` and with the same rule:
+ * the transaction's last statement. The row says who, when and how much, not what.
  */
 export async function recordDocumentChange(tx: Queryable, by: CollectionActor, change: DocumentChange): Promise<void> {
   await tx.query(

@@ -9,10 +9,18 @@ export class AppError extends Error {
   readonly param: string | undefined;
   /**
    * Extra machine-readable facts (e.g. which budget refused). Never in a response, whatever the
-   * status: toErrorResponse leaves them out. They reach the gateway's audit log with its refusals,
-   * and code in the same process that reads the error (the gateway's model API reads `provider_code`).
+   * status: toErrorResponse leaves them out (`exposed` is for what the client should see). They
+   * reach the gateway's audit log with its refusals, and code in the same process that reads the
+   * error (the gateway's model API reads `provider_code`).
    */
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * Machine-readable facts meant for the client, rendered beside `error` in the body (e.g. the
+   * document to retry instead, the files an upload refused). An explicit opt-in, unlike `details`:
+   * only what is safe to show the caller goes here. Rendered on 4xx answers only; a 5xx never shows
+   * them. A field named `error` is never rendered (the body's own).
+   */
+  readonly exposed: Readonly<Record<string, unknown>> | undefined;
   /**
    * Response headers that belong to this refusal (`retry-after`, `x-ratelimit-*`); lower-case names.
    * They go out with the error body wherever it is answered (see toErrorResponse), so a throw site
@@ -23,13 +31,14 @@ export class AppError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { param?: string; details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+    options: { param?: string; details?: Record<string, unknown>; exposed?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.param = options.param;
     this.details = options.details;
+    this.exposed = options.exposed;
     this.headers = options.headers;
   }
 

@@ -28,4 +28,17 @@ describe('toErrorResponse', () => {
     const { body } = toErrorResponse(new AppError(code, 'refused', { details: { budget_id: 'b1' } }), 'r');
     expect(body.error).toEqual({ type: expect.any(String), code, message: 'refused', param: null, request_id: 'r' });
   });
+
+  test("an AppError's exposed fields go beside `error` on a 4xx, after it, and never replace it", () => {
+    const error = new AppError('conflict', 'retry that one', { details: { internal: 1 }, exposed: { document_id: 'd1', reasons: ['a'], error: 'not this' } });
+    const { status, body } = toErrorResponse(error, 'r');
+    expect(status).toBe(409);
+    expect(body).toEqual({ error: { type: 'invalid_request_error', code: 'conflict', message: 'retry that one', param: null, request_id: 'r' }, document_id: 'd1', reasons: ['a'] });
+    expect(Object.keys(body)[0]).toBe('error');
+  });
+
+  test.each([['internal_error'], ['service_unavailable']] as const)('a 5xx never shows exposed fields (%s)', (code) => {
+    const { body } = toErrorResponse(new AppError(code, 'down', { exposed: { document_id: 'd1' } }), 'r');
+    expect(Object.keys(body)).toEqual(['error']);
+  });
 });

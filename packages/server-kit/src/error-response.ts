@@ -4,7 +4,8 @@ import { AppError } from './app-error.js';
 
 export interface ErrorResponse {
   status: number;
-  body: ErrorBody;
+  /** The error body, plus an AppError's `exposed` fields beside `error` (4xx only). */
+  body: ErrorBody & { [field: string]: unknown };
   /** Headers to send with the body (`retry-after` on a 429/503); empty for most errors. */
   headers: Record<string, string>;
 }
@@ -20,9 +21,12 @@ export function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
-function body(code: ErrorCode, message: string, requestId: string, param?: string, headers: Record<string, string> = {}): ErrorResponse {
+function body(code: ErrorCode, message: string, requestId: string, param?: string, headers: Record<string, string> = {}, exposed?: Readonly<Record<string, unknown>>): ErrorResponse {
   const entry = ERROR_CODES[code];
-  return { status: entry.status, body: { error: { type: entry.type, code, message, param: param ?? null, request_id: requestId } }, headers };
+  const error = { type: entry.type, code, message, param: param ?? null, request_id: requestId };
+  // `error` first: the gateway reads the code of a long body from its opening bytes (upstream-error.ts).
+  const extra = exposed && entry.status < 500 ? Object.fromEntries(Object.entries(exposed).filter(([field]) => field !== 'error')) : {};
+  return { status: entry.status, body: { error, ...extra }, headers };
 }
 
 /**
@@ -30,11 +34,12 @@ function body(code: ErrorCode, message: string, requestId: string, param?: strin
  * e.g. `retry-after`). Pure, so it is tested without express; express's error middleware and the
  * gateway's node:http model front both answer through it. An AppError's `details` are never in the
  * body (whatever the status), and an internal_error's message is replaced: those stay in the logs.
+ * Its `exposed` fields are, beside `error` (as `{"error": {...}, "evidence": {...}}`), on a 4xx only.
  */
 export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
   if (AppError.is(error)) {
     const message = error.status >= 500 && error.code === 'internal_error' ? 'Internal error. Quote the request id when reporting it.' : error.message;
-    return body(error.code, message, requestId, error.param, error.headers ? { ...error.headers } : {});
+    return body(error.code, message, requestId, error.param, error.headers ? { ...error.headers } : {}, error.exposed);
   }
   if (error instanceof ZodError) {
     const first = error.issues[0];

@@ -128,6 +128,60 @@ describe('replacing a document', () => {
     expect(now.body).toMatchObject({ status: 'ready', content_sha256: sha(text('pointer-two', 60)), replacement: null });
   });
 
+  const putFile = (id: string, name: string, content: string, title?: string) => {
+    const form = new FormData();
+    form.append('file', new Blob([content], { type: 'text/plain' }), name);
+    if (title !== undefined) form.append('title', title);
+    return api.call(`/v1/documents/${id}`, { method: 'PUT', form });
+  };
+  const replacementRows = async (id: string) => (await db.query(`SELECT id FROM documents WHERE replaces_document_id = $1`, [id])).rows.length;
+  const version = async (id: string) => (await db.query<{ version: number }>(`SELECT version FROM documents WHERE id = $1`, [id])).rows[0]!.version;
+
+  test("a new version keeps the document's title unless the upload names one; a document without one takes the file's name", async () => {
+    const coll = await api.createCollection({ name: 'Titles', embedding_model: 'openai/small' });
+    const doc = await ready(coll.id, 'Title the admin chose');
+    const swapped = async (r: { status: number; body: any }) => {
+      expect(r.status).toBe(202);
+      expect(await api.waitForDocument(r.body.documents[0].id as string)).toMatchObject({ status: 'ready' });
+      return (await api.call(`/v1/documents/${doc.id}`)).body;
+    };
+    expect(await swapped(await putFile(doc.id, 'export-2024-final.txt', text('titles-two')))).toMatchObject({ title: 'Title the admin chose', filename: 'export-2024-final.txt' });
+    expect(await swapped(await put(doc.id, { text: text('titles-three') }))).toMatchObject({ title: 'Title the admin chose' });
+    expect(await swapped(await putFile(doc.id, 'b.txt', text('titles-four'), 'A title sent with the file'))).toMatchObject({ title: 'A title sent with the file', filename: 'b.txt' });
+    expect(await swapped(await put(doc.id, { text: text('titles-five'), title: 'A title sent as JSON' }))).toMatchObject({ title: 'A title sent as JSON' });
+
+    const untitled = await api.waitForDocument((await api.call(`/v1/collections/${coll.id}/documents`, { json: { text: text('untitled-one') } })).body.documents[0].id as string);
+    expect(untitled.title).toBeNull();
+    const r = await putFile(untitled.id, 'Named at last.txt', text('untitled-two'));
+    await api.waitForDocument(r.body.documents[0].id as string);
+    expect((await api.call(`/v1/documents/${untitled.id}`)).body).toMatchObject({ title: 'Named at last' });
+  });
+
+  test("a new version with the document's own content changes nothing; content another document holds is 409 naming it", async () => {
+    const coll = await api.createCollection({ name: 'Version dedupe', embedding_model: 'openai/small' });
+    const doc = await ready(coll.id, 'dedupe-own');
+    const other = await ready(coll.id, 'dedupe-other');
+
+    const same = await put(doc.id, { text: text('dedupe-own') });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ unchanged: true, replaces_document_id: doc.id, superseded_replacement_ids: [], documents: [{ id: doc.id, status: 'ready', duplicate: true, retried: false }] });
+    const sameFile = await putFile(doc.id, 'own.txt', text('dedupe-own'));
+    expect([sameFile.status, sameFile.body.unchanged]).toEqual([200, true]);
+    expect(await replacementRows(doc.id)).toBe(0);
+    expect(await version(doc.id)).toBe(1);
+
+    const taken = await put(doc.id, { text: text('dedupe-other') });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatchObject({ code: 'conflict', param: 'file', message: expect.stringContaining(`Document ${other.id} in this collection already holds this content`) });
+    expect(taken.body).toMatchObject({ reason: 'duplicate_content', document_id: other.id, content_sha256: sha(text('dedupe-other')) });
+    expect(await replacementRows(doc.id)).toBe(0);
+
+    const changed = await put(doc.id, { text: text('dedupe-new') });
+    expect([changed.status, changed.body.unchanged]).toEqual([202, false]);
+    expect(await api.waitForDocument(changed.body.documents[0].id as string)).toMatchObject({ status: 'ready' });
+    expect((await api.call(`/v1/documents/${doc.id}`)).body).toMatchObject({ content_sha256: sha(text('dedupe-new')) });
+  });
+
   test('the list shows documents, with a failed replacement on its document; counts agree; the failure stays until a later replacement succeeds', async () => {
     const coll = await api.createCollection({ name: 'Listing', embedding_model: 'openai/small' });
     const doc = await ready(coll.id, 'listing-one');

@@ -1,6 +1,7 @@
 import { ProviderError } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { Identity } from '@quire/contracts';
+import { makeTwoColumnPdf } from './testing/fixtures.js';
 import { TEAM_B } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
@@ -124,6 +125,15 @@ test('a failed replacement is retried while it is the latest one; an older one i
   expect(refused.status).toBe(409);
   expect(refused.body.error.code).toBe('conflict');
   expect(refused.body.error.message).toContain(`A newer replacement (${latest}) of document ${doc.id}`);
+  // Machine-readable beside the error (AppError `exposed`): which one to retry instead.
+  expect(refused.body).toMatchObject({ reason: 'newer_replacement', status: 'failed', document_id: doc.id, newer_replacement_id: latest });
+
+  // Retrying the document itself, which stays ready on its old content, names the failed replacement to retry.
+  const original = await retry(doc.id);
+  expect(original.status).toBe(409);
+  expect(original.body.error.message).toMatch(new RegExp(`^Document ${doc.id} is ready; only a failed document can be retried\\. Its latest replacement ${latest} failed \\(provider_auth_failed\\); that one can be retried\\. .*POST /v1/documents/${latest}/retry\\.$`));
+  expect(original.body).toMatchObject({ reason: 'not_failed', status: 'ready', document_id: doc.id, failed_replacement_id: latest, failure_code: 'provider_auth_failed' });
+  expect((await t.api.call(`/v1/documents/${doc.id}`)).body.replacement.error).toMatchObject({ code: 'provider_auth_failed', retryable: true, action: expect.stringContaining(`/v1/documents/${latest}/retry`) });
 
   const accepted = await retry(latest);
   expect(accepted.status).toBe(202);
@@ -168,4 +178,73 @@ test("a retry is refused 402 when the caller's budget cannot cover the stored fi
   expect(estimates).toEqual([{ model: 'openai/small', tokens: Math.ceil(byteSize / 4) }]);
   expect((await t.api.call(`/v1/documents/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
   expect(await stored(id)).toMatchObject({ version: 1 });
+});
+
+describe('what a failure says, and what a retry or a re-upload does with it', () => {
+  /** The text layer of neither page: the first blank, the other two scans (images only). */
+  const scanned = () => makeTwoColumnPdf([], [], ['scan', 'scan']);
+  const uploadFile = (name: string, bytes: Uint8Array | string, type = 'application/octet-stream') => t.api.upload(collectionId, [{ name, bytes, type }]);
+  const sameBytes = async (sha: string) => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM documents WHERE collection_id = $1 AND content_sha256 = $2`, [collectionId, sha])).rows[0]!.n;
+
+  test('a failure of configuration says retryable, with the fix to make; the retry is accepted once it is made', async () => {
+    const id = await failedDocument('auth-advice');
+    const doc = (await t.api.call(`/v1/documents/${id}`)).body;
+    // provider_auth_failed is not retryable for a service (ERROR_CODES), but a person fixes the key and retries.
+    expect(doc.error).toEqual({
+      code: 'provider_auth_failed',
+      message: 'Embedding failed: The provider rejected the API key.',
+      stage: 'embedding',
+      retryable: true,
+      action: `Check the provider's API key on the gateway (e.g. OPENAI_API_KEY), then retry with POST /v1/documents/${id}/retry.`,
+    });
+    t.fake.failures.push(new AppError('provider_not_configured', 'No API key is set for openai (OPENAI_API_KEY).'));
+    const r = await retry(id);
+    expect(r.status).toBe(202);
+    const notConfigured = await t.api.waitForDocument(id);
+    expect(notConfigured.error).toMatchObject({ code: 'provider_not_configured', retryable: true, action: expect.stringMatching(/OPENAI_API_KEY.*then retry with POST/) });
+    expect((await retry(id)).status).toBe(202);
+    expect((await t.api.waitForDocument(id)).status).toBe('ready');
+  });
+
+  test('a broken file is not retryable: its error says what to upload, and a retry is 409 with the reason and the action, changing nothing', async () => {
+    const r = await uploadFile('broken.pdf', '%PDF-1.7\nnot really a pdf\n%%EOF');
+    const doc = await t.api.waitForDocument(r.body.documents[0].id);
+    expect(doc.error).toMatchObject({ code: 'parse_failed', retryable: false, action: `Upload a readable version of the file (e.g. saved or exported again) with PUT /v1/documents/${doc.id}.` });
+    const refused = await retry(doc.id);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(`Document ${doc.id} failed with parse_failed, which the same file fails again`) });
+    expect(refused.body).toMatchObject({ reason: 'not_retryable', status: 'failed', document_id: doc.id, failure_code: 'parse_failed', action: doc.error.action });
+    expect(await stored(doc.id)).toMatchObject({ version: 1 });
+  });
+
+  test('a scanned PDF records its scanned pages when it fails; its retry is 409, and uploading it again answers the failed document', async () => {
+    const bytes = await scanned();
+    const r = await uploadFile('scan.pdf', bytes, 'application/pdf');
+    expect(r.status).toBe(202);
+    const doc = await t.api.waitForDocument(r.body.documents[0].id);
+    expect(doc).toMatchObject({
+      status: 'failed',
+      progress: { pages_total: 3, scanned_pages: [2, 3] },
+      error: { code: 'no_text_extracted', message: expect.stringContaining('2 scanned page(s)'), retryable: false, action: expect.stringContaining(`OCR is not supported yet: upload a version with a text layer`) },
+    });
+    expect(await retry(doc.id)).toMatchObject({ status: 409, body: { reason: 'not_retryable', failure_code: 'no_text_extracted' } });
+
+    // The same bytes again: the failed document, as it is, rather than a second failed copy.
+    const again = await uploadFile('scan-again.pdf', bytes, 'application/pdf');
+    expect(again.status).toBe(200);
+    expect(again.body.documents).toEqual([expect.objectContaining({ id: doc.id, status: 'failed', duplicate: true, retried: false, error: doc.error })]);
+    expect(await sameBytes(doc.content_sha256)).toBe(1);
+    expect(await stored(doc.id)).toMatchObject({ version: 1 });
+  });
+
+  test('uploading again the bytes of a document that failed for a fixable cause retries that document', async () => {
+    const id = await failedDocument('reupload');
+    const r = await t.api.upload(collectionId, [{ name: 'reupload-again.txt', bytes: text('reupload'), type: 'text/plain' }]);
+    expect(r.status).toBe(202);
+    expect(r.body.documents).toEqual([expect.objectContaining({ id, status: 'queued', error: null, duplicate: true, retried: true, job_id: `${id}-v2` })]);
+    expect((await t.api.waitForDocument(id)).status).toBe('ready');
+    const doc = (await t.api.call(`/v1/documents/${id}`)).body;
+    expect(await sameBytes(doc.content_sha256)).toBe(1);
+    expect(await stored(id)).toMatchObject({ version: 2, chunks: doc.progress.chunks_total });
+  });
 });

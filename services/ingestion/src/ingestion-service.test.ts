@@ -200,6 +200,23 @@ describe('refusals', () => {
     expect(await count(`SELECT count(*)::int AS n FROM documents WHERE filename IN ('photo.txt', 'empty.txt', 'big.txt', 'a.txt')`, [])).toBe(0);
   });
 
+  test('a multi-file upload names every refused file, and stores none of the files', async () => {
+    const liar = new Uint8Array([0x25, 0x50, 0xff, 0xfe, 0x00, 0x81, 0x00, 0xc3]);
+    const r = await api.upload(embedded.id, [
+      { name: 'ok-of-three.txt', bytes: 'a readable file' },
+      { name: 'liar.pdf', bytes: liar },
+      { name: 'empty-of-three.txt', bytes: '' },
+    ]);
+    // The first refused file's status, as when only that one was checked; the message and `files` name each.
+    expect(r.status).toBe(415);
+    expect(r.body.error).toMatchObject({ code: 'unsupported_media_type', param: 'file', message: expect.stringMatching(/^2 of the 3 files were refused, so none was stored: 'liar\.pdf' is neither .* 'empty-of-three\.txt' is empty\.$/) });
+    expect(r.body.files).toEqual([
+      { index: 1, filename: 'liar.pdf', code: 'unsupported_media_type', message: expect.stringContaining("'liar.pdf'") },
+      { index: 2, filename: 'empty-of-three.txt', code: 'invalid_request', message: "'empty-of-three.txt' is empty." },
+    ]);
+    expect(await count(`SELECT count(*)::int AS n FROM documents WHERE filename IN ('ok-of-three.txt', 'liar.pdf', 'empty-of-three.txt')`, [])).toBe(0);
+  });
+
   test('a missing or forged identity is 401; another team sees 404 everywhere', async () => {
     expect((await api.call('/v1/collections', { identity: null })).status).toBe(401);
     expect((await api.call('/v1/collections', { token: 'v1.e30.forged' })).body.error.code).toBe('invalid_identity');

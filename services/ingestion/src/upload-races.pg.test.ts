@@ -62,3 +62,29 @@ test("a collection update does not hold off uploads' foreign-key checks on its r
   expect(waited).toBe(false);
   expect(await updating).toMatchObject({ id: coll.id, name: 'Renamed', description: 'Changed meanwhile' });
 });
+
+test('a new version (PUT) and an upload of the bytes of a failed document at once retry it once, without a deadlock', async () => {
+  const coll = await t.api.createCollection({ name: 'Retried twice at once', embedding_model: 'openai/small' });
+  const bytes = 'A file whose embedding failed for a fixable cause, about lighthouses.';
+  const { ProviderError } = await import('@quire/models');
+  t.fake.failures.push(new ProviderError({ code: 'provider_auth_failed', provider: 'openai', message: 'The provider rejected the API key.', status: 401 }));
+  const first = await t.api.upload(coll.id, [{ name: 'l.txt', bytes, type: 'text/plain' }]);
+  const doc = await t.api.waitForDocument(first.body.documents[0].id);
+  expect(doc).toMatchObject({ status: 'failed', error: { retryable: true } });
+  // Both wait on the bytes' lock, which each takes before the document's row (the PUT its target's lock).
+  await gate.query('SELECT pg_advisory_lock(hashtext($1))', [`${coll.id}:${doc.content_sha256}`]);
+  const form = new FormData();
+  form.append('file', new Blob([bytes], { type: 'text/plain' }), 'l.txt');
+  const put = t.api.call(`/v1/documents/${doc.id}`, { method: 'PUT', form });
+  const post = t.api.upload(coll.id, [{ name: 'l-again.txt', bytes, type: 'text/plain' }]);
+  await waitForLockWaiters(gate, 2);
+  await gate.query('SELECT pg_advisory_unlock(hashtext($1))', [`${coll.id}:${doc.content_sha256}`]);
+  const [p, u] = await Promise.all([put, post]);
+  expect([p.status, u.status].sort()).toEqual([200, 202]);
+  expect(p.body).toMatchObject({ unchanged: true, documents: [{ id: doc.id, duplicate: true }] });
+  expect(u.body.documents).toEqual([expect.objectContaining({ id: doc.id, duplicate: true })]);
+  expect([p.body.documents[0].retried, u.body.documents[0].retried].sort()).toEqual([false, true]);
+  expect((await t.api.waitForDocument(doc.id)).status).toBe('ready');
+  const rows = await t.db.query<{ n: number; v: number }>(`SELECT count(*)::int AS n, max(version)::int AS v FROM documents WHERE collection_id = $1`, [coll.id]);
+  expect(rows.rows[0]).toEqual({ n: 1, v: 2 });
+});

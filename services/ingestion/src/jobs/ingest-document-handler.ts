@@ -191,6 +191,10 @@ async function runStages(
   // The parse itself cannot be cancelled; a document lost meanwhile stops before any embedding.
   hold.signal.throwIfAborted();
   if (!parsed.hasText) {
+    // Its pages are recorded as a success's are, so `progress.scanned_pages` lists the pages the
+    // message counts (after any page write still on its way, as the 'chunking' write waits too).
+    await pageWrites;
+    await progress({ pagesParsed: parsed.pagesTotal, pagesTotal: parsed.pagesTotal, warnings: parsed.warnings, scannedPages: parsed.scannedPages });
     throw new NoTextError(
       parsed.scannedPages.length > 0
         ? `No page of the PDF has a text layer (${parsed.scannedPages.length} scanned page(s)); OCR is not supported yet.`

@@ -1,7 +1,9 @@
-import { ChunkingSchema, sameChunking, type Chunking, type Collection, type CreateCollectionBody, type UpdateCollectionBody } from '@quire/contracts';
+import { ChunkingSchema, sameChunking, type Chunking, type Collection, type CreateCollectionBody, type ReplacementCounts, type UpdateCollectionBody } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
-import { isoString, isUniqueViolation, isUuid, toNullableNumber } from './sql-values.js';
+import { isoString, isUniqueViolation, isUuid, likeSubstring, toNullableNumber, toNumber } from './sql-values.js';
+import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
+import { latestReplacementsSql } from './replacements-repo.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
 import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
 import { changedFields, forgetCollectionQueries, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
@@ -21,21 +23,33 @@ interface CollectionRow {
   processing: number;
   ready: number;
   failed: number;
+  replacement_counts: unknown;
+  cursor_ts: string;
 }
 
 /**
- * `visible` limits the documents counted (document-level access); see access-sql.ts. Documents, not
- * replacement rows (pending, failed or swapped in), the same rows `listDocuments` lists.
+ * `visible` limits the documents counted (document-level access) to those of an alias the viewer may
+ * see; see access-sql.ts. `document_counts`: documents, not replacement rows (pending, failed or
+ * swapped in), the same rows `listDocuments` lists. `replacement_counts`: the documents whose latest
+ * replacement is pending or failed, by its status, the same rows `replacement_status` lists.
  */
-const selectCollection = (visible = 'TRUE') => `
+const selectCollection = (visible: (alias: string) => string = () => 'TRUE') => `
   SELECT c.id, c.name, c.description, c.embedding_model, c.embedding_dimensions, c.generation_model,
-         c.rerank_model, c.chunking, c.created_at,
+         c.rerank_model, c.chunking, c.created_at, c.created_at::text AS cursor_ts,
          (count(d.id) FILTER (WHERE d.status = 'queued'))::int AS queued,
          (count(d.id) FILTER (WHERE d.status = 'processing'))::int AS processing,
          (count(d.id) FILTER (WHERE d.status = 'ready'))::int AS ready,
-         (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed
+         (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed,
+         (SELECT jsonb_build_object('queued', count(*) FILTER (WHERE lr.status = 'queued'), 'processing', count(*) FILTER (WHERE lr.status = 'processing'),
+                                    'failed', count(*) FILTER (WHERE lr.status = 'failed'))
+            FROM (${latestReplacementsSql('c.id', visible('r'))}) lr) AS replacement_counts
     FROM collections c
-    LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible}`;
+    LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible('d')}`;
+
+function toReplacementCounts(value: unknown): ReplacementCounts {
+  const v = ((typeof value === 'string' ? JSON.parse(value) : value) ?? {}) as Partial<Record<keyof ReplacementCounts, unknown>>;
+  return { queued: toNumber(v.queued ?? 0), processing: toNumber(v.processing ?? 0), failed: toNumber(v.failed ?? 0) };
+}
 
 function toView(row: CollectionRow): Collection {
   return {
@@ -48,6 +62,7 @@ function toView(row: CollectionRow): Collection {
     rerank_model: row.rerank_model,
     chunking: ChunkingSchema.parse(row.chunking),
     document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
+    replacement_counts: toReplacementCounts(row.replacement_counts),
     created_at: isoString(row.created_at),
   };
 }
@@ -100,7 +115,7 @@ export async function getCollection(db: Queryable, who: string | Viewer, id: str
   const r =
     typeof who === 'string'
       ? await db.query<CollectionRow>(`${selectCollection()} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id`, [id, who])
-      : await db.query<CollectionRow>(`${selectCollection(documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4'))} WHERE c.id = $1 AND ${collectionReachSql('c', '$2', access)} GROUP BY c.id`, [id, ...viewerParams(who)]);
+      : await db.query<CollectionRow>(`${selectCollection((alias) => documentVisibleSql(alias, 'c.team_id', '$2', '$3', '$4'))} WHERE c.id = $1 AND ${collectionReachSql('c', '$2', access)} GROUP BY c.id`, [id, ...viewerParams(who)]);
   return r.rows[0] ? toView(r.rows[0]) : null;
 }
 
@@ -110,13 +125,32 @@ export async function requireCollection(db: Queryable, who: string | Viewer, id:
   return found;
 }
 
-/** The viewer's own collections and those granted to its team, with the counts it may see. */
-export async function listCollections(db: Queryable, viewer: Viewer): Promise<Collection[]> {
+/**
+ * A page of the viewer's own collections and those granted to its team, with the counts it may see:
+ * oldest first, keyed on (created_at, id) as document lists are (list-cursor.ts; a cursor is valid
+ * with the `name` it was made for only). `name`: a case-insensitive substring of the collection's
+ * name. The page's collections are chosen first, so only theirs are counted.
+ */
+export async function listCollections(db: Queryable, viewer: Viewer, page: { limit: number; cursor?: string | undefined; name?: string | undefined }): Promise<{ data: Collection[]; next_cursor: string | null }> {
+  const key = filterKey({ name: page.name });
+  const after = page.cursor === undefined ? null : decodeCursor(page.cursor, key);
+  if (page.cursor !== undefined && !after) {
+    throw new AppError('invalid_request', 'The cursor is not valid: pass the next_cursor of the previous page, with the same name.', { param: 'cursor' });
+  }
+  const params: unknown[] = [...viewerParams(viewer)];
+  const ref = (value: unknown) => `$${params.push(value)}`;
+  const conditions = [collectionReachSql('pc', '$1', 'read')];
+  if (after) conditions.push(`(pc.created_at, pc.id) > (${ref(after[0])}::timestamptz, ${ref(after[1])}::uuid)`);
+  if (page.name !== undefined) conditions.push(`pc.name ILIKE ${ref(likeSubstring(page.name))} ESCAPE '\\'`);
   const r = await db.query<CollectionRow>(
-    `${selectCollection(documentVisibleSql('d', 'c.team_id', '$1', '$2', '$3'))} WHERE ${collectionReachSql('c', '$1', 'read')} GROUP BY c.id ORDER BY c.created_at, c.id`,
-    viewerParams(viewer),
+    `${selectCollection((alias) => documentVisibleSql(alias, 'c.team_id', '$1', '$2', '$3'))}
+      WHERE c.id IN (SELECT pc.id FROM collections pc WHERE ${conditions.join(' AND ')} ORDER BY pc.created_at, pc.id LIMIT ${ref(page.limit + 1)})
+      GROUP BY c.id ORDER BY c.created_at, c.id`,
+    params,
   );
-  return r.rows.map(toView);
+  const rows = r.rows.slice(0, page.limit);
+  const last = rows[rows.length - 1];
+  return { data: rows.map(toView), next_cursor: r.rows.length > page.limit && last ? encodeCursor(last.cursor_ts, last.id, key) : null };
 }
 
 /** Columns a PATCH may set, in a fixed order: the SQL below names only these, never a caller's key. */

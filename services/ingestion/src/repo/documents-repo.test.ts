@@ -1,7 +1,8 @@
 import { openTestDatabase, type Db } from '@quire/db';
 import { AppError } from '@quire/server-kit';
 import { TEAM_A } from '../testing/http.js';
-import { decodeCursor, insertDocument } from './documents-repo.js';
+import { insertDocument } from './documents-repo.js';
+import { decodeCursor } from './list-cursor.js';
 import { setJobId } from './document-jobs-repo.js';
 
 const UUID = '00000000-0000-4000-8000-000000000000';

@@ -1,12 +1,13 @@
-import type { DocumentStage, DocumentView, Identity, Metadata } from '@quire/contracts';
+import { documentFailureAdvice, type DocumentStage, type DocumentView, type Identity, type ListDocumentsQuery, type Metadata, type UpdateDocumentBody } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
-import { lockCollectionForIndexWrite, recordDocumentChange, redactQueriesOfDocuments, type CollectionActor } from '@quire/index-versions';
+import { changedFields, lockCollectionForIndexWrite, recordDocumentChange, redactQueriesOfDocuments, type CollectionActor } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
-import { isoString, isUuid, toNullableNumber, toNumber } from './sql-values.js';
+import { isoString, isUuid, likeSubstring, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';
 import { toBase64 } from './blob-transfer.js';
 import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
-import { replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
+import { latestReplacementsSql, replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
+import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
 
 interface DocumentRow {
   id: string;
@@ -60,6 +61,8 @@ export type IngestionDocumentView = DocumentView & {
   /** A document only (GET and lists): its latest replacement not swapped in yet, or failed; null when none. */
   replacement?: ReplacementState | null;
   duplicate?: boolean;
+  /** An upload's duplicate only: whether the upload ran the failed document it matched again (see acceptUpload). */
+  retried?: boolean;
 };
 
 export function toDocumentView(row: DocumentRow): IngestionDocumentView {
@@ -87,8 +90,10 @@ export function toDocumentView(row: DocumentRow): IngestionDocumentView {
     warnings: Array.isArray(row.warnings) ? (row.warnings as string[]) : [],
     replaces_document_id: row.replaces_document_id ?? null,
     ...(row.replaces_document_id ? { document_id: row.replaces_document_id } : {}),
-    ...(row.replacement !== undefined && !row.replaces_document_id ? { replacement: toReplacementState(row.replacement) } : {}),
-    error: row.status === 'failed' && row.error_code ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage } : null,
+    ...(row.replacement !== undefined && !row.replaces_document_id ? { replacement: toReplacementState(row.replacement, row.id) } : {}),
+    error: row.status === 'failed' && row.error_code
+      ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage, ...documentFailureAdvice(row.error_code, { id: row.id, documentId: row.replaces_document_id ?? row.id }) }
+      : null,
     job_id: row.job_id,
     created_at: isoString(row.created_at),
     updated_at: isoString(row.updated_at),
@@ -144,18 +149,22 @@ export async function lockUploadHashes(tx: Queryable, collectionId: string, sha2
 }
 
 /**
- * An earlier upload of the same bytes to the same collection that has not failed and that `viewer`
- * may see (document-level access). The caller holds an advisory lock on (collection, hash), so two
- * identical uploads at once still make one document. A copy the viewer may not see is not answered,
- * nor refused (that would tell it exists): the upload is stored as a document of its own.
+ * An earlier upload of the same bytes to the same collection (a document, not a replacement row) that
+ * `viewer` may see (document-level access): the oldest that has not failed, else the oldest failed one,
+ * so re-uploading a file that failed finds that document rather than adding a failed copy (the caller
+ * retries it or answers with it: see acceptUpload). `except`: a document not to answer (a PUT's own).
+ * The caller holds an advisory lock on (collection, hash), so two identical uploads at once still make
+ * one document. A copy the viewer may not see is not answered, nor refused (that would tell it
+ * exists): the upload is stored as a document of its own.
  */
-export async function findDuplicate(tx: Queryable, viewer: Viewer, collectionId: string, sha256: string): Promise<IngestionDocumentView | null> {
+export async function findDuplicate(tx: Queryable, viewer: Viewer, collectionId: string, sha256: string, except: string | null = null): Promise<IngestionDocumentView | null> {
   await lockUploadHashes(tx, collectionId, [sha256]);
   const r = await tx.query<DocumentRow>(
     `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
-      WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.status <> 'failed'
-       AND d.replaces_document_id IS NULL AND ${documentVisibleSql('d', 'c.team_id', '$3', '$4', '$5')} ORDER BY d.created_at LIMIT 1`,
-    [collectionId, sha256, ...viewerParams(viewer)],
+      WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.replaces_document_id IS NULL AND d.id IS DISTINCT FROM $6::uuid
+        AND ${documentVisibleSql('d', 'c.team_id', '$3', '$4', '$5')}
+      ORDER BY d.status = 'failed', d.created_at LIMIT 1`,
+    [collectionId, sha256, ...viewerParams(viewer), except],
   );
   return r.rows[0] ? { ...toDocumentView(r.rows[0]), duplicate: true } : null;
 }
@@ -181,59 +190,112 @@ export interface DocumentPage {
   next_cursor: string | null;
 }
 
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
+/** The list's filters (`ListDocumentsQuerySchema`); they combine. */
+export type DocumentListFilters = Pick<ListDocumentsQuery, 'status' | 'replacement_status' | 'tag' | 'name'>;
 
 /**
- * `created_at::text` as Postgres writes it (`2024-05-01 12:34:56.123456+00`, the offset per the
- * session's TimeZone), or ISO 8601 with a `T` or `Z`. Nothing looser: `Date.parse` takes "1", which
- * Postgres refuses as a timestamptz.
+ * Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds,
+ * and the filters' fingerprint (list-cursor.ts): a cursor given with other filters is a 400. Only the
+ * documents the viewer may see (the caller has checked it reaches the collection). Documents, not
+ * replacement rows: a document's pending or failed replacement shows as its `replacement`, so the
+ * list agrees with the collection's document counts, and `replacement_status` matches that same
+ * replacement (its latest one the viewer may see), so it agrees with `replacement_counts`.
+ * A `status` filter reads documents_collection_status_created_idx (migration 0028), a page at a time.
  */
-const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2})(?::?(\d{2}))?)?)$/;
-
-function isCursorTime(value: string): boolean {
-  const m = CURSOR_TIME.exec(value);
-  if (!m) return false;
-  // An offset's missing minutes and seconds read as 0.
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes, offsetSeconds] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number, number, number, number];
-  // A real calendar day (no 2024-02-30, no year 0), as Postgres checks it; setUTCFullYear keeps years below 100.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 &&
-    offsetHours < 16 && offsetMinutes < 60 && offsetSeconds < 60;
-}
-
-export function decodeCursor(cursor: string): [string, string] | null {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && isUuid(value[1]) && isCursorTime(value[0])) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // falls through to null
+export async function listDocuments(
+  db: Queryable,
+  collectionId: string,
+  page: { limit: number; cursor?: string | undefined } & DocumentListFilters,
+  viewer: Viewer,
+): Promise<DocumentPage> {
+  const filters = { status: page.status, replacement_status: page.replacement_status, tag: page.tag, name: page.name };
+  const key = filterKey(filters);
+  const after = page.cursor === undefined ? null : decodeCursor(page.cursor, key);
+  if (page.cursor !== undefined && !after) {
+    throw new AppError('invalid_request', 'The cursor is not valid: pass the next_cursor of the previous page, with the same status, replacement_status, tag and name.', { param: 'cursor' });
   }
-  return null;
+  const params: unknown[] = [collectionId, ...viewerParams(viewer)];
+  const ref = (value: unknown) => `$${params.push(value)}`;
+  const visible = (alias: string) => documentVisibleSql(alias, 'c.team_id', '$2', '$3', '$4');
+  const conditions = ['d.collection_id = $1', 'd.replaces_document_id IS NULL', visible('d')];
+  if (after) conditions.push(`(d.created_at, d.id) > (${ref(after[0])}::timestamptz, ${ref(after[1])}::uuid)`);
+  if (filters.status) conditions.push(`d.status = ${ref(filters.status)}`);
+  if (filters.replacement_status) {
+    conditions.push(`d.id IN (SELECT lr.document_id FROM (${latestReplacementsSql('$1', visible('r'))}) lr WHERE lr.status = ${ref(filters.replacement_status)})`);
+  }
+  // Search's tag filter (scope-sql.ts): at least one of them in `metadata.tags`.
+  if (filters.tag) conditions.push(`d.metadata->'tags' ?| ${ref(filters.tag)}::text[]`);
+  if (filters.name) {
+    const pattern = ref(likeSubstring(filters.name));
+    conditions.push(`(d.title ILIKE ${pattern} ESCAPE '\\' OR d.filename ILIKE ${pattern} ESCAPE '\\')`);
+  }
+  const r = await db.query<DocumentRow & { cursor_ts: string }>(
+    `SELECT ${COLUMNS}, ${replacementStateSql(visible('r'))} AS replacement,
+            d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
+      WHERE ${conditions.join('\n        AND ')}
+      ORDER BY d.created_at, d.id LIMIT ${ref(page.limit + 1)}`,
+    params,
+  );
+  const rows = r.rows.slice(0, page.limit);
+  const last = rows[rows.length - 1];
+  return { data: rows.map(toDocumentView), next_cursor: r.rows.length > page.limit && last ? encodeCursor(last.cursor_ts, last.id, key) : null };
 }
 
 /**
- * Oldest first, keyed on (created_at, id); the cursor carries created_at as text to keep microseconds.
- * Only the documents the viewer may see (the caller has checked it reaches the collection). Documents,
- * not replacement rows: a document's pending or failed replacement shows as its `replacement`, so the
- * list agrees with the collection's document counts.
+ * Sets a document's title and metadata without a new upload (`PATCH /v1/documents/:id`): a document
+ * the viewer may change, as for a replacement or a delete (own or `write`-granted collection, and it
+ * may see the document); null otherwise, as for a missing id. `metadata` replaces the whole object,
+ * and `access_groups` is derived from it again (the same expression uploads and swaps use), so who may
+ * read the document changes with it. Search reads both from the document row when it runs (chunks
+ * carry neither), so the next search filters on what this committed. The row is locked first, so a
+ * replacement's swap (which locks it too) comes wholly before or after: one after it merges the
+ * replacement's metadata over this. A replacement row is not a document to describe: 409. The audit
+ * row (`document.update`: the fields and metadata keys that changed, never their values) commits with it.
  */
-export async function listDocuments(db: Queryable, collectionId: string, limit: number, after: [string, string] | null, viewer: Viewer): Promise<DocumentPage> {
-  const r = await db.query<DocumentRow & { cursor_ts: string }>(
-    `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$5', '$6', '$7'))} AS replacement,
-            d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
-      WHERE d.collection_id = $1 AND d.replaces_document_id IS NULL AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
-        AND ${documentVisibleSql('d', 'c.team_id', '$5', '$6', '$7')}
-      ORDER BY d.created_at, d.id LIMIT $4`,
-    [collectionId, after?.[0] ?? null, after?.[1] ?? null, limit + 1, ...viewerParams(viewer)],
-  );
-  const rows = r.rows.slice(0, limit);
-  const last = rows[rows.length - 1];
-  return { data: rows.map(toDocumentView), next_cursor: r.rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null };
+export async function updateDocument(db: Db, viewer: Viewer, id: string, patch: UpdateDocumentBody, by: CollectionActor): Promise<IngestionDocumentView | null> {
+  if (!isUuid(id)) return null;
+  return db.transaction(async (tx) => {
+    const locked = await tx.query<{ collection_id: string; team_id: string; title: string | null; metadata: Metadata; replaces_document_id: string | null }>(
+      `SELECT d.collection_id, c.team_id, d.title, d.metadata, d.replaces_document_id FROM documents d JOIN collections c ON c.id = d.collection_id
+        WHERE d.id = $1 AND ${collectionReachSql('c', '$2', 'write')} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}
+          FOR UPDATE OF d`,
+      [id, ...viewerParams(viewer)],
+    );
+    const before = locked.rows[0];
+    if (!before) return null;
+    if (before.replaces_document_id) {
+      throw new AppError(
+        'conflict',
+        `${id} is a replacement upload of document ${before.replaces_document_id}, not a document: change the document with PATCH /v1/documents/${before.replaces_document_id} (a replacement's metadata is merged into it when its content is swapped in).`,
+      );
+    }
+    const params: unknown[] = [id];
+    const ref = (value: unknown) => `$${params.push(value)}`;
+    const sets = ['updated_at = now()'];
+    if (patch.title !== undefined) sets.push(`title = ${ref(patch.title)}`);
+    if (patch.metadata !== undefined) {
+      const metadata = `${ref(JSON.stringify(patch.metadata))}::jsonb`;
+      sets.push(`metadata = ${metadata}`, `access_groups = ${accessGroupsSql(metadata)}`);
+    }
+    await tx.query(`UPDATE documents SET ${sets.join(', ')} WHERE id = $1`, params);
+    const after = await tx.query<DocumentRow>(
+      `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
+         FROM documents d JOIN collections c ON c.id = d.collection_id WHERE d.id = $1`,
+      [id, ...viewerParams(viewer)],
+    );
+    // A field left out of the body stays as it was (`title: null` clears the title).
+    const stored = { title: patch.title === undefined ? before.title : patch.title, metadata: patch.metadata ?? before.metadata ?? {} };
+    const fields = changedFields({ title: before.title, metadata: before.metadata ?? {} }, stored);
+    const metadataKeys = changedFields(before.metadata ?? {}, stored.metadata);
+    await recordDocumentChange(tx, by, {
+      action: 'document.update',
+      documentId: id,
+      collectionId: before.collection_id,
+      ownerTeamId: before.team_id,
+      details: { fields, metadata_keys: metadataKeys },
+    });
+    return toDocumentView(after.rows[0]!);
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DocumentFailureCode } from '@quire/contracts';
+import { documentFailureAdvice, type DocumentError, type DocumentFailureCode } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
 
@@ -81,7 +81,8 @@ export interface ReplacementState {
   id: string;
   status: 'queued' | 'processing' | 'failed';
   stage: string;
-  error: { code: string; message: string; stage: string | null } | null;
+  /** As a document's `error`, with `retryable` and `action` derived from the code (retry: the replacement's id; PUT: the document's). */
+  error: DocumentError | null;
   created_at: string;
 }
 
@@ -97,8 +98,24 @@ export const replacementStateSql = (visible: string) => `(
    WHERE r.collection_id = d.collection_id AND r.replaces_document_id = d.id AND r.status <> 'ready' AND ${visible}
    ORDER BY r.created_at DESC, r.id DESC LIMIT 1)`;
 
-export function toReplacementState(value: unknown): ReplacementState | null {
+/**
+ * SQL rows `(document_id, status)`: for each document of the collection `collection` (an SQL
+ * expression) with a replacement not swapped in yet or failed, its latest one, the one
+ * `replacementStateSql` shows. For the document list's `replacement_status` filter and the collection's
+ * `replacement_counts`, which so agree with each other and with every document's `replacement`.
+ * `visible` is the document-level access condition on `r`. The collection and status conditions let it
+ * read documents_collection_status_idx, skipping the `ready` pointers every swapped-in replacement leaves.
+ */
+export const latestReplacementsSql = (collection: string, visible: string) => `
+  SELECT DISTINCT ON (r.replaces_document_id) r.replaces_document_id AS document_id, r.status
+    FROM documents r
+   WHERE r.collection_id = ${collection} AND r.status IN ('queued', 'processing', 'failed') AND r.replaces_document_id IS NOT NULL AND ${visible}
+   ORDER BY r.replaces_document_id, r.created_at DESC, r.id DESC`;
+
+/** `documentId`: the document the replacement is for. */
+export function toReplacementState(value: unknown, documentId: string): ReplacementState | null {
   if (!value) return null;
   const v = (typeof value === 'string' ? JSON.parse(value) : value) as ReplacementState;
-  return { id: v.id, status: v.status, stage: v.stage, error: v.error ?? null, created_at: new Date(v.created_at).toISOString() };
+  const error = v.error ? { code: v.error.code, message: v.error.message, stage: v.error.stage, ...documentFailureAdvice(v.error.code, { id: v.id, documentId }) } : null;
+  return { id: v.id, status: v.status, stage: v.stage, error, created_at: new Date(v.created_at).toISOString() };
 }

@@ -1,11 +1,12 @@
 import type { Response, Router } from 'express';
-import { CreateCollectionBodySchema, REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
+import { CreateCollectionBodySchema, ListCollectionsQuerySchema, REINDEX_ONLY_COLLECTION_FIELDS, UpdateCollectionBodySchema, type Collection, type CollectionWriteResponse } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import type { CollectionActor } from '@quire/index-versions';
 import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
+import { parseStrict } from './parse-strict.js';
 
 /** The models a create or PATCH body names, by field; a null (cleared) model names none. */
 function namedModels(body: Partial<Record<'embedding_model' | 'generation_model' | 'rerank_model', string | null | undefined>>): NamedModel[] {
@@ -48,10 +49,12 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
     }),
   );
 
+  // A page at a time (`limit`, `cursor`, `name`: ListCollectionsQuerySchema); an unknown parameter or a bad value is a 400 naming it.
   router.get(
     '/v1/collections',
-    handle(async (_req, res) => {
-      res.json({ object: 'list', data: await listCollections(db, ctx(res).identity) });
+    handle(async (req, res) => {
+      const query = parseStrict(ListCollectionsQuerySchema, req.query, 'query');
+      res.json({ object: 'list', ...(await listCollections(db, ctx(res).identity, query)) });
     }),
   );
 

@@ -1,9 +1,10 @@
 import type { Router } from 'express';
+import type { DocumentError } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { JobQueue } from '@quire/jobs';
 import { AppError, ctx, handle, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
-import { getDocument, requeueFailedDocument } from '../repo/documents-repo.js';
+import { getDocument, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, newerReplacement, SUPERSEDED_CODE } from '../repo/replacements-repo.js';
 import type { GatewayModels } from '@quire/gateway-client';
@@ -23,16 +24,47 @@ const supersededTarget = (doc: { replaces_document_id: string | null; error: { c
 
 const supersededError = (id: string, target: string) =>
   new AppError('conflict', `Replacement ${id} was superseded by a newer upload and cannot be retried; upload the file again with PUT /v1/documents/${target}.`, {
-    details: { status: 'failed', document_id: target },
+    exposed: { reason: 'superseded', status: 'failed', document_id: target, action: `Upload the file again with PUT /v1/documents/${target}.` },
   });
+
+/** A failure whose cause is the stored file (documentFailureAdvice): a retry would fail the same way. */
+const fileFailureError = (doc: IngestionDocumentView, error: DocumentError) =>
+  new AppError('conflict', `Document ${doc.id} failed with ${error.code}, which the same file fails again, so it is not retried. ${error.action}`, {
+    exposed: { reason: 'not_retryable', status: doc.status, document_id: doc.replaces_document_id ?? doc.id, failure_code: error.code, action: error.action },
+  });
+
+/**
+ * A document that is not failed. One whose latest replacement failed names it: that is the upload a
+ * retry was most likely meant for (the document itself stays `ready` on its previous content).
+ */
+function notFailedError(doc: IngestionDocumentView): AppError {
+  const message = `Document ${doc.id} is ${doc.status}; only a failed document can be retried.`;
+  const replacement = doc.replacement;
+  if (replacement?.status === 'failed' && replacement.error) {
+    // The replacement's own action: a retry of it (POST /v1/documents/<replacement>/retry), or what to upload instead.
+    const { code, action } = replacement.error;
+    return new AppError('conflict', `${message} Its latest replacement ${replacement.id} failed (${code}); ${replacement.error.retryable ? 'that one can be retried' : 'it cannot be retried'}. ${action}`, {
+      exposed: { reason: 'not_failed', status: doc.status, document_id: doc.id, failed_replacement_id: replacement.id, failure_code: code, action },
+    });
+  }
+  return new AppError('conflict', message, { exposed: { reason: 'not_failed', status: doc.status, document_id: doc.replaces_document_id ?? doc.id } });
+}
 
 /**
  * `POST /v1/documents/:id/retry`: runs a `failed` document again from its stored bytes (no
  * re-upload), answering 202 with the document, now `queued` under a new version and job. Who may: as
  * for the other document writes (own or `write`-granted collection, document visible; organisation
  * admins act as the owning team); anyone else gets 404. Any other state is 409 `conflict`, its
- * message naming the state; so is the second of two retries at once (a double click): the first
- * requeued the document, and only one attempt is enqueued.
+ * message naming the state (and a failed latest replacement, the one to retry); so is the second of
+ * two retries at once (a double click): the first requeued the document, and only one attempt is
+ * enqueued. A failure whose cause is the file itself (`error.retryable` false: unreadable, no text,
+ * over a limit; see documentFailureAdvice) is 409 too, since the stored bytes would fail the same way:
+ * its `action` says what to upload instead. Failures of time or configuration (a provider down, a key
+ * not set, a budget spent, a stall) are retried, once the fix is made.
+ *
+ * Every 409 says why beside `error` (AppError `exposed`): `reason` (`not_failed`, `not_retryable`,
+ * `superseded`, `newer_replacement`), `status`, `document_id` (the document the content is for), and
+ * as they apply `failed_replacement_id`, `newer_replacement_id`, `failure_code` and `action`.
  *
  * A failed replacement upload (the row a PUT created, listed as the document's `replacement`) is
  * retried too while it is its document's latest replacement: its bytes are kept until it is swapped
@@ -59,6 +91,7 @@ export function documentRetryRoutes(deps: Deps): Router {
       if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
       const superseded = supersededTarget(doc);
       if (superseded) throw supersededError(id, superseded);
+      if (doc.status === 'failed' && doc.error && !doc.error.retryable) throw fileFailureError(doc, doc.error);
       if (doc.status === 'failed' && deps.models) {
         await checkUploadBudget(deps.models, db, ctx(res), doc.collection_id, [{ mime: doc.mime_type, byteSize: doc.byte_size }]);
       }
@@ -69,7 +102,7 @@ export function documentRetryRoutes(deps: Deps): Router {
         const newer = target ? await newerReplacement(tx, target, id) : null;
         if (target && newer) {
           throw new AppError('conflict', `A newer replacement (${newer}) of document ${target} was uploaded after this one; retry that one, or upload the file again with PUT /v1/documents/${target}.`, {
-            details: { status: doc.status, document_id: target, newer_replacement_id: newer },
+            exposed: { reason: 'newer_replacement', status: doc.status, document_id: target, newer_replacement_id: newer },
           });
         }
         const row = await requeueFailedDocument(tx, id, identity, traceId);
@@ -86,7 +119,7 @@ export function documentRetryRoutes(deps: Deps): Router {
         // Superseded since the check above: the requeue refused it.
         const supersededNow = supersededTarget(now);
         if (supersededNow) throw supersededError(id, supersededNow);
-        throw new AppError('conflict', `Document ${id} is ${now.status}; only a failed document can be retried.`, { details: { status: now.status } });
+        throw notFailedError(now);
       }
       // Committed first: an enqueue lost here is picked up by the reconciler, as for uploads.
       await deps.queue.enqueue(requeued.payload).catch((error: unknown) => {

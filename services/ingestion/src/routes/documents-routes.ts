@@ -1,11 +1,12 @@
 import type { Response, Router } from 'express';
-import { z } from 'zod';
-import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
+import { ListDocumentsQuerySchema, UpdateDocumentBodySchema } from '@quire/contracts';
+import { AppError, ctx, handle, openSse, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { requireCollection } from '../repo/collections-repo.js';
-import { decodeCursor, deleteDocument, getDocument, listDocuments, type IngestionDocumentView } from '../repo/documents-repo.js';
+import { deleteDocument, getDocument, listDocuments, updateDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { acceptUpload, type AcceptUploadDeps } from '../upload/accept-upload.js';
 import { uploadHandler, type UploadMemory } from '../upload/upload-memory.js';
 import { actingViewer } from './acting-viewer.js';
+import { parseStrict } from './parse-strict.js';
 import { progressStreamCaps, type ProgressStreamCap } from './progress-stream-caps.js';
 
 /** Where uploads are sent: the routes below, and the upload memory's gate in front of body parsing. */
@@ -21,11 +22,6 @@ export function uploadMemoryGate(memory: UploadMemory): Router {
   router.put(UPLOAD_PATHS.replace, memory.reserve);
   return router;
 }
-
-const ListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(500).optional(),
-});
 
 /** What the routes need: exactly what accepting an upload needs. */
 type Deps = AcceptUploadDeps;
@@ -56,16 +52,18 @@ export function documentsRoutes(deps: Deps): Router {
     }),
   );
 
+  /**
+   * A page of the collection's documents the caller may see, filtered by `status`, `replacement_status`,
+   * `tag` and `name` (ListDocumentsQuerySchema); an unknown parameter or a bad value is a 400 naming it.
+   */
   router.get(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
       const id = String(req.params.id);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'read');
-      const query = parseWith(ListQuerySchema, req.query, 'query');
-      const after = query.cursor ? decodeCursor(query.cursor) : null;
-      if (query.cursor && !after) throw new AppError('invalid_request', 'The cursor is not valid.', { param: 'cursor' });
-      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query.limit, after, viewer)) });
+      const query = parseStrict(ListDocumentsQuerySchema, req.query, 'query');
+      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query, viewer)) });
     }),
   );
 
@@ -188,6 +186,26 @@ export function documentsRoutes(deps: Deps): Router {
       } finally {
         place.release();
       }
+    }),
+  );
+
+  /**
+   * A document's title and metadata, changed without a new upload (UpdateDocumentBodySchema; metadata
+   * replaces the whole object). Who may replace or delete the document may do this (own or
+   * `write`-granted collection, and it may see the document; the gateway lets knowledge-admins and
+   * admins send it); anyone else meets it as missing. Answers the document as stored; audited
+   * (`document.update`) as the audit row of a delete is.
+   */
+  router.patch(
+    '/v1/documents/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const body = parseStrict(UpdateDocumentBodySchema, req.body, 'request body');
+      const { identity, traceId } = ctx(res);
+      const by = { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
+      const doc = await updateDocument(db, await actingViewer(db, identity, { documentId: id }), id, body, by);
+      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      res.json(doc);
     }),
   );
 

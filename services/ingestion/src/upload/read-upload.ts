@@ -43,7 +43,10 @@ export interface UploadItem {
   sha256: string;
   mime: string;
   filename: string | null;
+  /** The caller's title, else one from the file name (or a fetched URL). */
   title: string | null;
+  /** Whether the caller named the title: a new version (PUT) keeps the document's title otherwise. */
+  titleGiven: boolean;
   metadata: Metadata;
 }
 
@@ -180,15 +183,47 @@ async function readMultipart(req: Request, res: Response, limits: IngestionLimit
   const metadata = parseMetadata(fields.metadata);
   const title = typeof fields.title === 'string' && fields.title.trim() && files.length === 1 ? fields.title.trim().slice(0, 500) : null;
   requireStorable(title, 'title', 'title');
-  for (const file of files) requireStorable(file.originalname, 'file', 'file name');
   const replace = typeof fields.replace_document_id === 'string' && fields.replace_document_id ? fields.replace_document_id : null;
   if (replace && files.length !== 1) throw new AppError('invalid_request', 'Replace a document with exactly one file.', { param: 'replace_document_id' });
-  const items = files.map((file) => {
-    const bytes = new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
-    const { mime } = detectType(bytes, file.originalname, file.mimetype);
-    return { bytes, sha256: sha256(bytes), mime, filename: file.originalname || null, title: title ?? (file.originalname ? titleFromFilename(file.originalname) : null), metadata };
+  const items: UploadItem[] = [];
+  const refused: RefusedFile[] = [];
+  files.forEach((file, index) => {
+    try {
+      requireStorable(file.originalname, 'file', 'file name');
+      const bytes = new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
+      const { mime } = detectType(bytes, file.originalname, file.mimetype);
+      items.push({ bytes, sha256: sha256(bytes), mime, filename: file.originalname || null, title: title ?? (file.originalname ? titleFromFilename(file.originalname) : null), titleGiven: title !== null, metadata });
+    } catch (error) {
+      if (!AppError.is(error)) throw error;
+      refused.push({ index, filename: file.originalname || null, error });
+    }
   });
+  if (refused.length > 0) throw refusedFilesError(refused, files.length);
   return { items, replaceDocumentId: replace };
+}
+
+interface RefusedFile {
+  /** Its place among the upload's `file` parts, from 0. */
+  index: number;
+  filename: string | null;
+  error: AppError;
+}
+
+/**
+ * One refusal for every file an upload refused (its type, an empty file, a file name Postgres cannot
+ * store): nothing of the upload is stored, so the caller learns at once all it has to fix. A single
+ * file's refusal is its own error. For several, the message names each, the status is the first
+ * refused file's (as when only that one was checked), and `files` (beside `error`) lists each with
+ * its `index`, `filename`, `code` and `message`.
+ */
+function refusedFilesError(refused: RefusedFile[], total: number): AppError {
+  const first = refused[0]!;
+  if (total === 1) return first.error;
+  const what = refused.length === 1 ? `1 of the ${total} files was refused` : `${refused.length} of the ${total} files were refused`;
+  return new AppError(first.error.code, `${what}, so none was stored: ${refused.map((r) => r.error.message).join(' ')}`, {
+    param: 'file',
+    exposed: { files: refused.map((r) => ({ index: r.index, filename: r.filename, code: r.error.code, message: r.error.message })) },
+  });
 }
 
 async function readJson(req: Request, res: Response, limits: IngestionLimits): Promise<ReadUpload> {
@@ -202,14 +237,14 @@ async function readJson(req: Request, res: Response, limits: IngestionLimits): P
     const metadata = { ...(body.metadata ?? {}), source_url: fetched.finalUrl };
     const title = body.title ?? (fetched.filename ? titleFromFilename(fetched.filename) : fetched.finalUrl);
     requireStorable(fetched.filename, 'url', "file name in the URL's path");
-    return { items: [{ bytes: fetched.bytes, sha256: sha256(fetched.bytes), mime, filename: fetched.filename, title, metadata }], replaceDocumentId };
+    return { items: [{ bytes: fetched.bytes, sha256: sha256(fetched.bytes), mime, filename: fetched.filename, title, titleGiven: body.title !== undefined, metadata }], replaceDocumentId };
   }
   const text = body.text!;
   if (text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });
   // A Buffer is a Uint8Array already: wrapping it in another would copy the text's bytes once more.
   const bytes = Buffer.from(text, 'utf8');
   return {
-    items: [{ bytes, sha256: sha256(bytes), mime: (body.format ? body.format === 'markdown' : looksLikeMarkdown(text)) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, metadata: body.metadata ?? {} }],
+    items: [{ bytes, sha256: sha256(bytes), mime: (body.format ? body.format === 'markdown' : looksLikeMarkdown(text)) ? 'text/markdown' : 'text/plain', filename: null, title: body.title ?? null, titleGiven: body.title !== undefined, metadata: body.metadata ?? {} }],
     replaceDocumentId,
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { AppError, ctx, handle, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppErrorOrInternal } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
@@ -53,11 +53,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       // A model the gateway does not serve would fail every case of the run; refused now, by name.
       const { identityToken, traceId } = ctx(res);
       const unknown = await unknownModels(deps.models, { identityToken, traceId }, namedModels(body, (i) => embeddingModels[i] ?? null));
-      if (unknown.length) {
-        const { status, body: errorBody } = toErrorResponse(unknownModelError(unknown), traceId);
-        res.status(status).json({ ...errorBody, unknown_models: unknown });
-        return;
-      }
+      if (unknown.length) throw unknownModelError(unknown);
       // The run belongs to the collection's team (what an organisation admin runs there too); it
       // calls models as, and is billed to, the caller's identity. Its cases are frozen now.
       const id = await insertBenchmark(db, {

@@ -34,8 +34,8 @@ export async function unknownModels(models: GatewayModels, context: Pick<Gateway
   return (unlisted ?? []).filter((u) => u.unlisted === 'provider').map(({ param, model }) => ({ param, model }));
 }
 
-/** 400 `unknown_model`, `param` at the first unknown one; the message names each. */
+/** 400 `unknown_model`, `param` at the first unknown one; the message names each, and `unknown_models` (beside `error`) lists them. */
 export function unknownModelError(unknown: readonly NamedModel[]): AppError {
   const list = unknown.map((u) => `${u.param}: "${u.model}"`).join(', ');
-  return new AppError('unknown_model', `The gateway does not serve ${unknown.length === 1 ? 'this model' : 'these models'}: ${list}. GET /v1/models lists what it serves (any model of a provider listed there is accepted); an operator adds a provider's models with QUIRE_MODELS or a route.`, { param: unknown[0]!.param });
+  return new AppError('unknown_model', `The gateway does not serve ${unknown.length === 1 ? 'this model' : 'these models'}: ${list}. GET /v1/models lists what it serves (any model of a provider listed there is accepted); an operator adds a provider's models with QUIRE_MODELS or a route.`, { param: unknown[0]!.param, exposed: { unknown_models: unknown } });
 }

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith, toErrorResponse, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { isUuid } from './eval-repo.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
@@ -37,9 +37,7 @@ export function promotionRoutes(db: Db): Router {
           : evidence
           ? `Not promoted: nDCG@10 new - current = ${d!.mean.toFixed(4)} (95% CI ${d!.lower.toFixed(4)} to ${d!.upper.toFixed(4)}, n = ${evidence.comparison.n}); the lower bound is below -${body.margin}. Admins may pass force: true.`
           : 'Not promoted: no completed benchmark on this collection ran both the current and this index version in two configurations that differ in nothing else (mode, top_k, rerank, ...). Run one (configurations with index_version_id), or an admin may pass force: true.';
-        const { body: errorBody } = toErrorResponse(new AppError('conflict', message), ctx(res).traceId);
-        res.status(409).json({ ...errorBody, evidence });
-        return;
+        throw new AppError('conflict', message, { exposed: { evidence } });
       }
       const outcome = await db.transaction(async (tx) => {
         // The evidence compared the candidate with the version current when it was read. Another
