@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ERROR_CODES } from '@quire/contracts';
 import type { JobDefinition, JobQueue } from '@quire/jobs';
 import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
@@ -43,7 +44,8 @@ class RunnerStopping extends Error {
   override readonly name = 'RunnerStopping';
 }
 
-const isRetryable = (e: unknown) => (ProviderError.is(e) && e.retryable) || (AppError.is(e) && (e.code === 'service_unavailable' || e.code === 'provider_network_error'));
+/** Whether another try of a case may succeed: the provider error's own flag, or the contracts' flag for the code (ERROR_CODES). */
+export const isCaseRetryable = (e: unknown) => (ProviderError.is(e) && e.retryable) || (AppError.is(e) && ERROR_CODES[e.code].retryable);
 
 /**
  * Runs benchmarks as jobs on a queue (BullMQ on Redis, or in-process), one case at a time per
@@ -252,7 +254,7 @@ export class BenchmarkRunner {
       } catch (error) {
         if (this.stopping) return;
         lastError = error;
-        if (!isRetryable(error) || attempt === attempts) break;
+        if (!isCaseRetryable(error) || attempt === attempts) break;
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
