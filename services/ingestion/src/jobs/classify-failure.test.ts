@@ -1,4 +1,4 @@
-import { DocumentFailureCodeSchema, ERROR_CODES, isErrorCode, type ErrorCode } from '@quire/contracts';
+import { DocumentFailureCodeSchema, documentFailureAdvice, ERROR_CODES, isErrorCode, type ErrorCode } from '@quire/contracts';
 import { ProviderError } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import { ChunkingError } from '../chunk/chunk-text.js';
@@ -49,5 +49,12 @@ describe('classifyFailure', () => {
     const failure = classifyFailure(error, stage);
     expect(failure).toMatchObject(expected);
     expect(DocumentFailureCodeSchema.safeParse(failure.code).success && !isErrorCode(failure.code)).toBe(true);
+  });
+
+  test.each(['parsing', 'chunking'] as const)('an unexpected failure while %s is not blamed on the file: a person may retry it', (stage) => {
+    // A dropped database connection during a progress write, outlasting the job's own attempts.
+    const failure = classifyFailure(new Error('Connection terminated unexpectedly'), stage);
+    expect(failure).toMatchObject({ code: 'ingestion_failed', stage, retryable: true });
+    expect(documentFailureAdvice(failure.code, { id: 'doc-1', documentId: 'doc-1' }).retryable).toBe(true);
   });
 });

@@ -15,9 +15,12 @@ export interface ClassifiedFailure {
   retryable: boolean;
 }
 
+/**
+ * The code of an unexpected failure (a dropped database connection, a bug) by stage. Not
+ * `parse_failed` or `chunking_failed`: those say the file is the cause (ParseError, ChunkingError),
+ * and a retry of such a document is refused (documentFailureAdvice), while this may pass next time.
+ */
 const STAGE_CODE: Partial<Record<DocumentStage, DocumentFailureCode>> = {
-  parsing: 'parse_failed',
-  chunking: 'chunking_failed',
   embedding: 'embedding_failed',
   indexing: 'indexing_failed',
 };
