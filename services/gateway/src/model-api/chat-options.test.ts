@@ -63,6 +63,13 @@ describe('refused for every target (400 invalid_request, naming the field)', () 
     [{ messages: [{ role: 'user', content: [{ type: 'text', text: 'Transcribe:' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] }, 'messages.0.content.1', /content part type "input_audio" is not supported/],
     [{ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, 'messages.0.content.0', /content part type "file" is not supported/],
     [{ messages: [{ role: 'user', content: [{ type: 'refusal', refusal: 'No.' }] }] }, 'messages.0.content.0', /content part type "refusal" is not supported in a user message/],
+    // Images reach models in user messages only (OpenAI refuses them elsewhere too): refused, never dropped unseen.
+    ...['system', 'developer', 'assistant'].map((role): [Record<string, unknown>, string, RegExp] => [
+      { messages: [{ role, content: [{ type: 'text', text: 'See:' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }, ...messages] },
+      'messages.0.content.1',
+      new RegExp(`content part type "image_url" is not supported in a ${role} message`),
+    ]),
+    [{ messages: [...messages, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'snap', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] }, 'messages.2.content.0', /content part type "image_url" is not supported in a tool message: .*user message/],
   ])('%j', async (body, param, message) => {
     const res = await chat(body);
     expect(res.status).toBe(400);

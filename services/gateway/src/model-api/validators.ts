@@ -18,6 +18,10 @@ const REFUSED_PARTS: Record<string, string> = {
   file: 'content part type "file" is not supported: Quire sends models text and images (image_url) only; send the file\'s text as a text part, or ask a kb/<collection> model about documents',
 };
 
+/** Images reach models only in user messages (as OpenAI takes them); elsewhere they would be dropped unseen, so they are refused. */
+const IMAGE_OUTSIDE_USER = (role: string) =>
+  `content part type "image_url" is not supported in a ${role} message: images are sent to models in user messages only; move the image to a user message`;
+
 /**
  * A message's content: a string, or parts of the listed types. A part of another type (`input_audio`,
  * `file`, or a part that belongs to another role) is refused naming its type, at its own path; zod's
@@ -29,16 +33,17 @@ function contentOf<const Parts extends readonly [z.ZodObject<{ type: z.ZodLitera
   // the union reports as before; for any other type it does not, and the union passes it on as the answer.
   const other = z.looseObject({ type: z.string() }).superRefine((part, ctx) => {
     if (listed.has(part.type)) ctx.addIssue({ code: 'custom', message: `malformed "${part.type}" part`, continue: false });
-    else ctx.addIssue({ code: 'custom', message: REFUSED_PARTS[part.type] ?? `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message` });
+    else ctx.addIssue({ code: 'custom', message: REFUSED_PARTS[part.type] ?? (part.type === 'image_url' ? IMAGE_OUTSIDE_USER(role) : `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message`) });
   }) as unknown as z.ZodType<never>;
   return z.union([z.string(), z.array(z.union([z.discriminatedUnion('type', parts), other]))]);
 }
 
-const SystemContentSchema = contentOf('system', [TextPartSchema, ImagePartSchema]);
-const DeveloperContentSchema = contentOf('developer', [TextPartSchema, ImagePartSchema]);
-const ToolContentSchema = contentOf('tool', [TextPartSchema, ImagePartSchema]);
+// Only a user message's images reach a model (MessageV1 gives the other roles text), as with OpenAI.
+const SystemContentSchema = contentOf('system', [TextPartSchema]);
+const DeveloperContentSchema = contentOf('developer', [TextPartSchema]);
+const ToolContentSchema = contentOf('tool', [TextPartSchema]);
 const UserContentSchema = contentOf('user', [TextPartSchema, ImagePartSchema]);
-const AssistantContentSchema = contentOf('assistant', [TextPartSchema, ImagePartSchema, RefusalPartSchema]);
+const AssistantContentSchema = contentOf('assistant', [TextPartSchema, RefusalPartSchema]);
 
 /**
  * Google's OpenAI-compatible API hands out Gemini thought signatures as
