@@ -7,7 +7,19 @@ export const ModelNameSchema = z
   // No NUL in the model id either: model names are stored in text columns.
   .regex(/^[a-z0-9][a-z0-9._-]*\/[^\s\u0000]+$/i, 'must be "provider/model", for example "openai/text-embedding-3-small"');
 
-export const UuidSchema = z.string().uuid();
+/**
+ * A UUID as Postgres's `uuid` type takes one: 8-4-4-4-12 hex digits, either case, any version. Not
+ * zod's `.uuid()`, which also demands RFC 9562 version and variant digits and so refuses ids Postgres
+ * stores. The one copy: check ids with `isUuid` or `UuidSchema`, never a regex of your own.
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const UuidSchema = z.string().regex(UUID_PATTERN, 'must be a UUID');
+
+/** Whether `value` is a UUID (`UUID_PATTERN`): what to check before an id meets a `uuid` column or cast. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}
 
 /**
  * Why Postgres would refuse a string stored `as` text or inside jsonb, or undefined when it stores

@@ -5,3 +5,4 @@ export * from './collections.js';
 export * from './documents.js';
 export * from './search.js';
 export * from './identity.js';
+export * from './chunks.js';

@@ -8,3 +8,4 @@ export * from './test-database.js';
 export { startSocketTestDatabase, type SocketTestDatabase } from './socket-test-database.js';
 export { openPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
 export * from './lock-waiters.js';
+export * from './read-jsonb.js';

@@ -1,13 +1,17 @@
 import { ChunkingSchema, sameChunking, type Chunking } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import { readJsonb, type Queryable } from '@quire/db';
 import { rebuildCollectionPostings } from '@quire/keyword-index';
 import { lockCollectionForVersionChange } from './collection-locks.js';
 
 export type ActivationOutcome = 'activated' | 'not_ready' | 'incomplete' | 'missing';
 
-/** Stored chunking settings read as ingestion reads them (a stored `{}` has the defaults), so two spellings of one setting compare equal. */
-function chunkingOf(value: unknown): Chunking {
-  return ChunkingSchema.parse(typeof value === 'string' ? JSON.parse(value) : value ?? {});
+/**
+ * Stored chunking settings read as ingestion reads them (a stored `{}`, or NULL, has the defaults), so
+ * two spellings of one setting compare equal.
+ * @throws JsonbColumnError when they do not parse: activation compares them, so it cannot guess.
+ */
+function chunkingOf(value: unknown, column: string): Chunking {
+  return readJsonb(ChunkingSchema, value ?? {}, column);
 }
 
 /**
@@ -37,9 +41,9 @@ export async function activateIndexVersion(tx: Queryable, collectionId: string, 
   if (!row || !coll) return 'missing';
   if (row.status !== 'ready' && row.status !== 'retired') return 'not_ready';
   if (coll.current_index_version_id === id) return 'activated';
-  const chunking = row.chunking ? chunkingOf(row.chunking) : null;
+  const chunking = row.chunking ? chunkingOf(row.chunking, `index_versions.chunking (${id})`) : null;
   // A version with other chunking has its own chunk set, which becomes the active one.
-  const rechunked = !!chunking && !sameChunking(chunking, chunkingOf(coll.chunking));
+  const rechunked = !!chunking && !sameChunking(chunking, chunkingOf(coll.chunking, `collections.chunking (${collectionId})`));
   // A document indexed by a job that started before the build began may lack a vector (or, for a
   // re-chunked version, its chunks) here.
   const missing = await tx.query<{ n: number }>(

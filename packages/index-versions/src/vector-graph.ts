@@ -1,3 +1,4 @@
+import { isUuid } from '@quire/contracts';
 import { lockCollectionOfVersion } from './collection-locks.js';
 import type { Queryable } from '@quire/db';
 
@@ -14,10 +15,8 @@ export type HnswState = 'inline' | 'exact' | 'graph';
 /** pgvector's HNSW on `vector` stops at 2,000 dimensions; larger ones are always searched exactly. */
 export const HNSW_MAX_DIMENSIONS = 2000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function hnswIndexName(indexVersionId: string): string {
-  if (!UUID.test(indexVersionId)) throw new Error(`Not an index version id: ${indexVersionId}`);
+  if (!isUuid(indexVersionId)) throw new Error(`Not an index version id: ${indexVersionId}`);
   return `chunk_vectors_hnsw_${indexVersionId.replace(/-/g, '').toLowerCase()}`;
 }
 

@@ -11,3 +11,26 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
     param: first?.path.join('.') || undefined,
   });
 }
+
+/** What a malformed path parameter answers, by parameter (called with its raw value): e.g. a route's 404. */
+export type ParamErrors<S extends z.ZodObject> = { [K in keyof S['shape'] & string]?: (value: string) => AppError };
+
+/**
+ * A request's path parameters (`req.params`), parsed with `schema`. A parameter that fails it
+ * answers its entry in `invalid`, or else a 400 naming it. A route that looks an id up passes the
+ * 404 a missing row gets: a malformed id is one that does not exist, and answering so says nothing
+ * about which ids could. With several bad parameters, the first in the schema's order answers.
+ */
+export function paramsOf<S extends z.ZodObject>(req: { params: unknown }, schema: S, invalid: ParamErrors<S> = {}): z.infer<S> {
+  const result = schema.safeParse(req.params ?? {});
+  if (result.success) return result.data;
+  const bad = Object.keys(schema.shape).find((key) => result.error.issues.some((issue) => issue.path[0] === key));
+  const answer = bad === undefined ? undefined : (invalid as Record<string, ((value: string) => AppError) | undefined>)[bad];
+  if (bad !== undefined && answer) {
+    const raw = (req.params as Record<string, unknown> | undefined)?.[bad];
+    throw answer(typeof raw === 'string' ? raw : String(raw ?? ''));
+  }
+  throw new AppError('invalid_request', `Invalid path parameter: ${describeZodError(result.error)}`, {
+    param: bad ?? (result.error.issues[0]?.path.join('.') || undefined),
+  });
+}

@@ -1,5 +1,5 @@
 import type { Request, Response, NextFunction } from 'express';
-import { HEADERS, isOrgAdmin, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
+import { HEADERS, isOrgAdmin, isUuid, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
 import { AppError, verifyIdentity } from '@quire/server-kit';
 import { ON_BEHALF_OF_GROUPS } from './governance/authenticator.js';
 import type { Governance } from './governance/governance.js';
@@ -43,8 +43,6 @@ export function callerIdentity(internalSecret: string, governance: Governance) {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Attribution headers are honoured only from the services (signed identity); others are `api` calls. */
 export function attributionOf(req: Request, res: Response): Attribution {
   return attributionFrom(res.locals as CallerLocals, (name) => req.header(name));
@@ -58,7 +56,7 @@ export function attributionFrom(caller: CallerLocals, header: (name: string) => 
   const uuidHeader = (name: string) => {
     const value = header(name);
     if (value === undefined) return undefined;
-    if (!UUID.test(value)) throw new AppError('invalid_request', `Header ${name} must be a UUID.`);
+    if (!isUuid(value)) throw new AppError('invalid_request', `Header ${name} must be a UUID.`);
     return value;
   };
   return {

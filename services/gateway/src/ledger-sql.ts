@@ -1,8 +1,8 @@
+import { isUuid } from '@quire/contracts';
 import type { Queryable } from '@quire/db';
 import type { LedgerEntry } from './ledger.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const uuidOrNull = (v: string | undefined) => (v && UUID.test(v) ? v : null);
+const uuidOrNull = (v: string | undefined) => (isUuid(v) ? v : null);
 
 /**
  * The columns a row carries, in order, with the type each value is cast to: one list, so the INSERT's

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { UuidSchema } from '@quire/contracts';
+import { AppError, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin, type CallerLocals } from '../caller-identity.js';
 import type { Governance } from '../governance/governance.js';
 import { decodeCursor } from '../governance/store.js';
@@ -37,6 +38,11 @@ const AuditQuery = PageQuery.extend({
   cursor: z.string().regex(/^\d{1,19}$/, 'an audit row id (from x-next-cursor)').refine((v) => BigInt(v) <= MAX_BIGINT, 'an audit row id (from x-next-cursor)').optional(),
 });
 const PutGrant = z.object({ access: z.enum(['read', 'write']) }).strict();
+/** Budgets and collections have UUID ids: any other `:id` is one no row has (404). A grant's `:team` is looked up as given. */
+const IdParams = z.object({ id: UuidSchema });
+const GrantParams = z.object({ id: UuidSchema, team: z.string().min(1) });
+const budgetNotFound = (id: string) => new AppError('budget_not_found', `No budget "${id}".`);
+const collectionNotFound = (id: string) => new AppError('collection_not_found', `No collection ${id}.`);
 
 /** `/v1/budgets`, `/v1/collections/:id/grants` and `/v1/audit`: admins only; every change commits with its audit row. */
 export function budgetsAuditRouter(gov: Governance): Router {
@@ -70,14 +76,16 @@ export function budgetsAuditRouter(gov: Governance): Router {
     res.json({ object: 'list', data: await Promise.all(page.data.map(withUse)), next_cursor: page.next_cursor });
   }));
   router.get('/v1/budgets/:id', handle(async (req, res) => {
-    const b = await store.budget(String(req.params.id));
-    if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: budgetNotFound });
+    const b = await store.budget(id);
+    if (!b) throw budgetNotFound(id);
     res.json(await withUse(b));
   }));
   router.delete('/v1/budgets/:id', handle(async (req, res) => {
+    const { id } = paramsOf(req, IdParams, { id: budgetNotFound });
     const b = await store.db.transaction(async (tx) => {
-      const b = await store.deleteBudget(String(req.params.id), tx);
-      if (!b) throw new AppError('budget_not_found', `No budget "${req.params.id}".`);
+      const b = await store.deleteBudget(id, tx);
+      if (!b) throw budgetNotFound(id);
       await audit.write(change(res, 'budget.delete', 'budget', b.id, b, null), tx);
       return b;
     });
@@ -85,18 +93,20 @@ export function budgetsAuditRouter(gov: Governance): Router {
     res.json({ id: b.id, deleted: true });
   }));
 
+  /** The collection a grants path names (a UUID: `paramsOf` answered any other id), or its 404. */
   const collectionOf = async (id: string) => {
-    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await store.collectionTeam(id))) throw new AppError('collection_not_found', `No collection ${id}.`);
+    if (!(await store.collectionTeam(id))) throw collectionNotFound(id);
     return id;
   };
   router.get('/v1/collections/:id/grants', handle(async (req, res) => {
-    const id = await collectionOf(String(req.params.id));
+    const id = await collectionOf(paramsOf(req, IdParams, { id: collectionNotFound }).id);
     res.json({ object: 'list', collection_id: id, owner_team_id: await store.collectionTeam(id), data: await store.grants(id) });
   }));
   router.put('/v1/collections/:id/grants/:team', handle(async (req, res) => {
-    const id = await collectionOf(String(req.params.id));
+    const params = paramsOf(req, GrantParams, { id: collectionNotFound });
+    const id = await collectionOf(params.id);
     const { access } = parseWith(PutGrant, req.body);
-    const team = String(req.params.team);
+    const { team } = params;
     if (!(await store.team(team))) throw new AppError('team_not_found', `No team "${team}".`);
     const grantedBy = requireAdmin(res).key_id;
     const after = await store.db.transaction(async (tx) => {
@@ -108,10 +118,12 @@ export function budgetsAuditRouter(gov: Governance): Router {
     res.json(after);
   }));
   router.delete('/v1/collections/:id/grants/:team', handle(async (req, res) => {
-    const id = await collectionOf(String(req.params.id));
+    const params = paramsOf(req, GrantParams, { id: collectionNotFound });
+    const id = await collectionOf(params.id);
+    const { team } = params;
     const removed = await store.db.transaction(async (tx) => {
-      const removed = await store.deleteGrant(id, String(req.params.team), tx);
-      if (!removed) throw new AppError('not_found', `Team "${req.params.team}" has no grant on collection ${id}.`);
+      const removed = await store.deleteGrant(id, team, tx);
+      if (!removed) throw new AppError('not_found', `Team "${team}" has no grant on collection ${id}.`);
       await audit.write(change(res, 'grant.delete', 'collection', id, removed, null), tx);
       return removed;
     });

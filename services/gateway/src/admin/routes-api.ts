@@ -1,6 +1,7 @@
 import type { Router } from 'express';
+import { z } from 'zod';
 import { emptyUsage } from '@quire/models';
-import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import type { AuditLog } from '../governance/audit.js';
 import type { ModelResolver } from '../model-catalog.js';
@@ -9,11 +10,8 @@ import { ROUTE_NAME, RouteSchema, type Route } from '../routing/route-config.js'
 import type { RouteStore, RouteView } from '../routing/route-store.js';
 import { change } from './admin-common.js';
 
-function routeName(raw: string | string[] | undefined): string {
-  const name = String(raw ?? '');
-  if (!ROUTE_NAME.test(name)) throw new AppError('invalid_request', 'Route names are letters, digits and _ . : - (no slash).', { param: 'name' });
-  return name;
-}
+const NameParams = z.object({ name: z.string().regex(ROUTE_NAME) });
+const badName = () => new AppError('invalid_request', 'Route names are letters, digits and _ . : - (no slash).', { param: 'name' });
 
 const present = (v: RouteView) => ({ name: v.name, source: v.source, ...v.route, ...(v.updated_at ? { updated_at: v.updated_at, updated_by: v.updated_by } : {}) });
 
@@ -62,12 +60,13 @@ export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, aud
     res.json({ object: 'list', data: (await store.list()).map(present) });
   }));
   router.get('/v1/admin/routes/:name', handle(async (req, res) => {
-    const view = await store.view(routeName(req.params.name));
-    if (!view) throw new AppError('not_found', `No route named "${req.params.name}".`);
+    const { name } = paramsOf(req, NameParams, { name: badName });
+    const view = await store.view(name);
+    if (!view) throw new AppError('not_found', `No route named "${name}".`);
     res.json(present(view));
   }));
   router.put('/v1/admin/routes/:name', handle(async (req, res) => {
-    const name = routeName(req.params.name);
+    const { name } = paramsOf(req, NameParams, { name: badName });
     const route = parseWith(RouteSchema, req.body, 'route');
     const warnings = checkTargets(catalog, route);
     const identity = requireAdmin(res);
@@ -80,7 +79,7 @@ export function routesAdminRouter(store: RouteStore, catalog: RoutesCatalog, aud
     res.json({ ...after, warnings });
   }));
   router.delete('/v1/admin/routes/:name', handle(async (req, res) => {
-    const name = routeName(req.params.name);
+    const { name } = paramsOf(req, NameParams, { name: badName });
     const identity = requireAdmin(res);
     await store.transaction(async (routes, tx) => {
       const before = await routes.delete(name, identity.key_id);

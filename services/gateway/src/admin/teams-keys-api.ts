@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import { listAllows } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
@@ -24,6 +24,10 @@ const PatchKey = z.object({
 }).strict();
 const Rotate = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86_400).default(0) }).strict();
 const KeysQuery = PageQuery.extend({ team: TeamId.optional() });
+/** A team's or key's id as the path names it: looked up as given (an id no row has is a 404). */
+const IdParams = z.object({ id: z.string().min(1) });
+const teamNotFound = (id: string) => new AppError('team_not_found', `No team "${id}".`);
+const keyNotFound = (id: string) => new AppError('key_not_found', `No API key "${id}".`);
 
 /** A key may only narrow its team's allow list, never widen it. */
 function assertNarrows(team: TeamRow, list: string[] | null): void {
@@ -59,15 +63,17 @@ export function teamsKeysRouter(gov: Governance): Router {
     res.json({ object: 'list', data: page.data.map((t) => ({ object: 'team', ...t })), next_cursor: page.next_cursor });
   }));
   router.get('/v1/teams/:id', handle(async (req, res) => {
-    const team = await store.team(String(req.params.id));
-    if (!team) throw new AppError('team_not_found', `No team "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: teamNotFound });
+    const team = await store.team(id);
+    if (!team) throw teamNotFound(id);
     res.json({ object: 'team', ...team });
   }));
   router.patch('/v1/teams/:id', handle(async (req, res) => {
     const patch = parseWith(PatchTeam, req.body);
+    const { id } = paramsOf(req, IdParams, { id: teamNotFound });
     const { before, after } = await store.db.transaction(async (tx) => {
-      const before = await store.team(String(req.params.id), tx, true);
-      if (!before) throw new AppError('team_not_found', `No team "${req.params.id}".`);
+      const before = await store.team(id, tx, true);
+      if (!before) throw teamNotFound(id);
       const after = (await store.updateTeam(before.id, patch, tx))!;
       await audit.write(change(res, 'team.update', 'team', before.id, before, after), tx);
       return { before, after };
@@ -98,14 +104,16 @@ export function teamsKeysRouter(gov: Governance): Router {
     res.json({ object: 'list', data: page.data.map(keyView), next_cursor: page.next_cursor });
   }));
   router.get('/v1/keys/:id', handle(async (req, res) => {
-    const row = await store.key(String(req.params.id));
-    if (!row) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: keyNotFound });
+    const row = await store.key(id);
+    if (!row) throw keyNotFound(id);
     res.json(keyView(row));
   }));
   router.patch('/v1/keys/:id', handle(async (req, res) => {
     const patch = parseWith(PatchKey, req.body);
-    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
-      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: keyNotFound });
+    const { before, after } = await store.withKeyLocked(id, async (before, tx) => {
+      if (!before) throw keyNotFound(id);
       if (patch.allowed_models !== undefined) assertNarrows((await store.team(before.team_id, tx))!, patch.allowed_models);
       const after = (await store.updateKey(before.id, patch, tx))!;
       await audit.write(change(res, 'key.update', 'api_key', before.id, keyView(before), keyView(after)), tx);
@@ -116,8 +124,9 @@ export function teamsKeysRouter(gov: Governance): Router {
     res.json(keyView(after));
   }));
   router.post('/v1/keys/:id/revoke', handle(async (req, res) => {
-    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
-      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: keyNotFound });
+    const { before, after } = await store.withKeyLocked(id, async (before, tx) => {
+      if (!before) throw keyNotFound(id);
       const after = before.revoked_at ? before : (await store.updateKey(before.id, { revoked_at: new Date().toISOString(), previous_secret_hash: null, previous_valid_until: null }, tx))!;
       await audit.write(change(res, 'key.revoke', 'api_key', before.id, keyView(before), keyView(after)), tx);
       return { before, after };
@@ -131,8 +140,9 @@ export function teamsKeysRouter(gov: Governance): Router {
     // row's lock, so the secret kept as previous is the one current now (not one a concurrent rotation
     // already replaced), and a revocation that got there first is seen.
     const { secret } = newKey();
-    const { before, after } = await store.withKeyLocked(String(req.params.id), async (before, tx) => {
-      if (!before) throw new AppError('key_not_found', `No API key "${req.params.id}".`);
+    const { id } = paramsOf(req, IdParams, { id: keyNotFound });
+    const { before, after } = await store.withKeyLocked(id, async (before, tx) => {
+      if (!before) throw keyNotFound(id);
       if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
       const after = (await store.updateKey(before.id, {
         secret_hash: hashSecret(secret),

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '@quire/db';
+import { safeReadJsonb, type Db, type Queryable } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { StoredRouteSchema, type Route } from './route-config.js';
 
@@ -154,8 +154,7 @@ export class RouteStore {
     const fromFile: RouteView | undefined = file ? { name, source: 'file', route: file } : undefined;
     if (!row) return fromFile;
     if (row.config === null) return undefined; // a tombstone over the file's route
-    const config = typeof row.config === 'string' ? (JSON.parse(row.config) as unknown) : row.config;
-    const parsed = StoredRouteSchema.safeParse(config);
+    const parsed = safeReadJsonb(StoredRouteSchema, row.config, `gateway_routes.config (route ${name})`);
     if (!parsed.success) {
       // Written through the validated admin API, so this means a schema change; keep serving the rest.
       this.logger.error('ignoring an invalid route in gateway_routes', { route: name, err: parsed.error.message });

@@ -1,10 +1,8 @@
+import type { SectionMark } from '@quire/contracts';
 import type { HeadingMark } from './markdown-headings.js';
 
-/** Where a chunk enters another section: `at` is an offset in the chunk's text (stored in `chunks.marks`). */
-export interface SectionMark {
-  at: number;
-  heading_path: string[];
-}
+/** Where a chunk enters another section (stored in `chunks.marks`): `SectionMarkSchema` in @quire/contracts. */
+export type { SectionMark };
 
 /** The heading path in force from each heading on, in one walk (headingPathAt per heading would be quadratic). */
 export function headingPaths(marks: readonly HeadingMark[]): string[][] {

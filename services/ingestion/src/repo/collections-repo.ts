@@ -1,7 +1,7 @@
-import { ChunkingSchema, sameChunking, type Chunking, type Collection, type CreateCollectionBody, type ReplacementCounts, type UpdateCollectionBody } from '@quire/contracts';
-import type { Db, Queryable } from '@quire/db';
+import { ChunkingSchema, ReplacementCountsSchema, sameChunking, type Chunking, type Collection, type CreateCollectionBody, type ReplacementCounts, type UpdateCollectionBody } from '@quire/contracts';
+import { readJsonb, type Db, type Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
-import { isoString, isUniqueViolation, isUuid, likeSubstring, toNullableNumber, toNumber } from './sql-values.js';
+import { isoString, isUniqueViolation, isUuid, likeSubstring, toNullableNumber } from './sql-values.js';
 import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
 import { latestReplacementsSql } from './replacements-repo.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
@@ -46,9 +46,9 @@ const selectCollection = (visible: (alias: string) => string = () => 'TRUE') => 
     FROM collections c
     LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible('d')}`;
 
-function toReplacementCounts(value: unknown): ReplacementCounts {
-  const v = ((typeof value === 'string' ? JSON.parse(value) : value) ?? {}) as Partial<Record<keyof ReplacementCounts, unknown>>;
-  return { queued: toNumber(v.queued ?? 0), processing: toNumber(v.processing ?? 0), failed: toNumber(v.failed ?? 0) };
+/** Built by `selectCollection`'s SQL in the same query (an aggregate: always one object), so a mismatch throws. */
+function toReplacementCounts(value: unknown, collectionId: string): ReplacementCounts {
+  return readJsonb(ReplacementCountsSchema.nullable(), value, `collections.replacement_counts (collection ${collectionId})`) ?? { queued: 0, processing: 0, failed: 0 };
 }
 
 function toView(row: CollectionRow): Collection {
@@ -60,9 +60,9 @@ function toView(row: CollectionRow): Collection {
     embedding_dimensions: toNullableNumber(row.embedding_dimensions),
     generation_model: row.generation_model,
     rerank_model: row.rerank_model,
-    chunking: ChunkingSchema.parse(row.chunking),
+    chunking: readJsonb(ChunkingSchema, row.chunking, `collections.chunking (collection ${row.id})`),
     document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
-    replacement_counts: toReplacementCounts(row.replacement_counts),
+    replacement_counts: toReplacementCounts(row.replacement_counts, row.id),
     created_at: isoString(row.created_at),
   };
 }
@@ -269,7 +269,7 @@ export async function loadIndexTarget(db: Queryable, collectionId: string): Prom
   const row = r.rows[0];
   if (!row) return null;
   return {
-    chunking: ChunkingSchema.parse(row.chunking),
+    chunking: readJsonb(ChunkingSchema, row.chunking, `collections.chunking (collection ${collectionId})`),
     requestedDimensions: toNullableNumber(row.embedding_dimensions),
     indexVersionId: row.iv_id,
     embeddingModel: row.embedding_model,
@@ -296,7 +296,7 @@ export async function loadBuildingVersions(db: Queryable, collectionId: string, 
     [collectionId],
   );
   return r.rows
-    .filter((row) => !row.chunking || sameChunking(ChunkingSchema.parse(row.chunking), chunking))
+    .filter((row) => !row.chunking || sameChunking(readJsonb(ChunkingSchema, row.chunking, `index_versions.chunking (${row.id})`), chunking))
     .map((row) => ({
       id: row.id,
       embeddingModel: row.embedding_model,

@@ -1,5 +1,6 @@
-import { documentFailureAdvice, type DocumentError, type DocumentFailureCode } from '@quire/contracts';
-import type { Queryable } from '@quire/db';
+import { DocumentErrorSchema, documentFailureAdvice, type DocumentError, type DocumentFailureCode } from '@quire/contracts';
+import { readJsonb, type Queryable } from '@quire/db';
+import { z } from 'zod';
 import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
 
 /**
@@ -76,10 +77,25 @@ export async function settleReplacements(tx: Queryable, targetId: string, replac
   return used;
 }
 
+/**
+ * A `replacementStateSql` column as it arrives (NULL: no such replacement). Built by that SQL in the
+ * same query, so a mismatch is a bug in one of the two and throws.
+ */
+const ReplacementColumnSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['queued', 'processing', 'failed']),
+    stage: z.string(),
+    created_at: z.string(),
+    error: DocumentErrorSchema.pick({ code: true, message: true, stage: true }).nullable(),
+  })
+  .nullable();
+type ReplacementColumn = NonNullable<z.infer<typeof ReplacementColumnSchema>>;
+
 /** What a document's listing shows of its latest unfinished or failed replacement. */
 export interface ReplacementState {
   id: string;
-  status: 'queued' | 'processing' | 'failed';
+  status: ReplacementColumn['status'];
   stage: string;
   /** As a document's `error`, with `retryable` and `action` derived from the code (retry: the replacement's id; PUT: the document's). */
   error: DocumentError | null;
@@ -114,8 +130,8 @@ export const latestReplacementsSql = (collection: string, visible: string) => `
 
 /** `documentId`: the document the replacement is for. */
 export function toReplacementState(value: unknown, documentId: string): ReplacementState | null {
-  if (!value) return null;
-  const v = (typeof value === 'string' ? JSON.parse(value) : value) as ReplacementState;
+  const v = value ? readJsonb(ReplacementColumnSchema, value, `documents.replacement (document ${documentId})`) : null;
+  if (!v) return null;
   const error = v.error ? { code: v.error.code, message: v.error.message, stage: v.error.stage, ...documentFailureAdvice(v.error.code, { id: v.id, documentId }) } : null;
   return { id: v.id, status: v.status, stage: v.stage, error, created_at: new Date(v.created_at).toISOString() };
 }

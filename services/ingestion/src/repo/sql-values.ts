@@ -15,12 +15,8 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown })?.code === '23505';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Path ids that are not UUIDs answer 404 like a missing row, never a driver error. */
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
+/** Ids that are not UUIDs answer 404 like a missing row, never a driver error (the repositories import it from here). */
+export { isUuid } from '@quire/contracts';
 
 /** A `LIKE`/`ILIKE` pattern matching `text` anywhere, as typed: `%`, `_` and `\` escaped (use with `ESCAPE '\'`). */
 export function likeSubstring(text: string): string {

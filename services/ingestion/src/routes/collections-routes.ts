@@ -3,10 +3,11 @@ import { CreateCollectionBodySchema, ListCollectionsQuerySchema, REINDEX_ONLY_CO
 import type { Db } from '@quire/db';
 import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import type { CollectionActor } from '@quire/index-versions';
-import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
 import { parseStrict } from './parse-strict.js';
+import { collectionNotFound, IdParams } from './path-params.js';
 
 /** The models a create or PATCH body names, by field; a null (cleared) model names none. */
 function namedModels(body: Partial<Record<'embedding_model' | 'generation_model' | 'rerank_model', string | null | undefined>>): NamedModel[] {
@@ -61,7 +62,7 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   router.get(
     '/v1/collections/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: collectionNotFound });
       res.json(await requireCollection(db, await actingViewer(db, ctx(res).identity, { collectionId: id }), id, 'read'));
     }),
   );
@@ -71,12 +72,12 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   router.patch(
     '/v1/collections/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: collectionNotFound });
       refuseReindexOnly(id, req.body);
       const body = parseWith(UpdateCollectionBodySchema, req.body);
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const update = updateCollection(db, viewer.team_id, id, body, actor(res)).then((collection) => {
-        if (!collection) throw new AppError('collection_not_found', `No collection ${id}.`);
+        if (!collection) throw collectionNotFound(id);
         return collection;
       });
       res.json(await withWarnings(update, models, res, namedModels(body)));
@@ -86,9 +87,9 @@ export function collectionsRoutes(db: Db, models: GatewayModels): Router {
   router.delete(
     '/v1/collections/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: collectionNotFound });
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
-      if (!(await deleteCollection(db, viewer.team_id, id, actor(res)))) throw new AppError('collection_not_found', `No collection ${id}.`);
+      if (!(await deleteCollection(db, viewer.team_id, id, actor(res)))) throw collectionNotFound(id);
       res.json({ id, object: 'collection', deleted: true });
     }),
   );

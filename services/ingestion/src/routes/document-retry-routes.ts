@@ -2,13 +2,14 @@ import type { Router } from 'express';
 import type { DocumentError } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { JobQueue } from '@quire/jobs';
-import { AppError, ctx, handle, type Logger, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, paramsOf, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
 import { getDocument, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, newerReplacement, SUPERSEDED_CODE } from '../repo/replacements-repo.js';
 import type { GatewayModels } from '@quire/gateway-client';
 import { actingViewer } from './acting-viewer.js';
+import { documentNotFound, IdParams } from './path-params.js';
 import { checkUploadBudget } from './upload-budget.js';
 
 interface Deps {
@@ -84,11 +85,11 @@ export function documentRetryRoutes(deps: Deps): Router {
   router.post(
     '/v1/documents/:id/retry',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const { identity, traceId } = ctx(res);
       const viewer = await actingViewer(db, identity, { documentId: id });
       const doc = await getDocument(db, viewer, id, 'write');
-      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!doc) throw documentNotFound(id);
       const superseded = supersededTarget(doc);
       if (superseded) throw supersededError(id, superseded);
       if (doc.status === 'failed' && doc.error && !doc.error.retryable) throw fileFailureError(doc, doc.error);
@@ -115,7 +116,7 @@ export function documentRetryRoutes(deps: Deps): Router {
       if (!requeued) {
         // Not failed (any more), or gone: read again so the answer names the state it is in now.
         const now = await getDocument(db, viewer, id, 'write');
-        if (!now) throw new AppError('document_not_found', `No document ${id}.`);
+        if (!now) throw documentNotFound(id);
         // Superseded since the check above: the requeue refused it.
         const supersededNow = supersededTarget(now);
         if (supersededNow) throw supersededError(id, supersededNow);

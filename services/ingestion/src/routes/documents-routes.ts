@@ -1,12 +1,13 @@
 import type { Response, Router } from 'express';
 import { ListDocumentsQuerySchema, UpdateDocumentBodySchema } from '@quire/contracts';
-import { AppError, ctx, handle, openSse, toErrorResponse, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, paramsOf, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { requireCollection } from '../repo/collections-repo.js';
 import { deleteDocument, getDocument, listDocuments, updateDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { acceptUpload, type AcceptUploadDeps } from '../upload/accept-upload.js';
 import { uploadHandler, type UploadMemory } from '../upload/upload-memory.js';
 import { actingViewer } from './acting-viewer.js';
 import { parseStrict } from './parse-strict.js';
+import { collectionNotFound, documentNotFound, IdParams } from './path-params.js';
 import { progressStreamCaps, type ProgressStreamCap } from './progress-stream-caps.js';
 
 /** Where uploads are sent: the routes below, and the upload memory's gate in front of body parsing. */
@@ -34,7 +35,7 @@ export function documentsRoutes(deps: Deps): Router {
     UPLOAD_PATHS.create,
     uploadHandler(deps.logger, async (req, res) => {
       // Checked before reading a multipart body, so a wrong id costs no upload buffering. Own or write-granted.
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: collectionNotFound });
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'write');
       await acceptUpload(deps, req, res, viewer, collection.id, null);
@@ -44,10 +45,10 @@ export function documentsRoutes(deps: Deps): Router {
   router.put(
     UPLOAD_PATHS.replace,
     uploadHandler(deps.logger, async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
       const doc = await getDocument(db, viewer, id, 'write');
-      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!doc) throw documentNotFound(id);
       await acceptUpload(deps, req, res, viewer, doc.collection_id, id);
     }),
   );
@@ -59,7 +60,7 @@ export function documentsRoutes(deps: Deps): Router {
   router.get(
     '/v1/collections/:id/documents',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: collectionNotFound });
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'read');
       const query = parseStrict(ListDocumentsQuerySchema, req.query, 'query');
@@ -78,9 +79,9 @@ export function documentsRoutes(deps: Deps): Router {
   router.get(
     '/v1/documents/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const doc = await getDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id);
-      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!doc) throw documentNotFound(id);
       if (doc.document_id && doc.status === 'ready') res.setHeader('content-location', `/v1/documents/${doc.document_id}`);
       res.json(doc);
     }),
@@ -122,7 +123,7 @@ export function documentsRoutes(deps: Deps): Router {
   router.get(
     '/v1/documents/:id/events',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const { eventsPollMs, eventsKeepAliveMs, eventsMaxStreamMs } = deps.limits;
       const retryMs = Math.max(1000, eventsPollMs);
       const place = streams.open(ctx(res).identity);
@@ -131,7 +132,7 @@ export function documentsRoutes(deps: Deps): Router {
       try {
         const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
         const first = await getDocument(db, viewer, id);
-        if (!first) throw new AppError('document_not_found', `No document ${id}.`);
+        if (!first) throw documentNotFound(id);
         const sse = openSse(res);
         let wake: () => void = () => undefined;
         sse.onClose(() => wake());
@@ -199,12 +200,12 @@ export function documentsRoutes(deps: Deps): Router {
   router.patch(
     '/v1/documents/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const body = parseStrict(UpdateDocumentBodySchema, req.body, 'request body');
       const { identity, traceId } = ctx(res);
       const by = { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
       const doc = await updateDocument(db, await actingViewer(db, identity, { documentId: id }), id, body, by);
-      if (!doc) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!doc) throw documentNotFound(id);
       res.json(doc);
     }),
   );
@@ -212,11 +213,11 @@ export function documentsRoutes(deps: Deps): Router {
   router.delete(
     '/v1/documents/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
+      const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const { identity, traceId } = ctx(res);
       // The audit row names the caller (an organisation admin as itself), not the team it acts for.
       const by = { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
-      if (!(await deleteDocument(db, await actingViewer(db, identity, { documentId: id }), id, by))) throw new AppError('document_not_found', `No document ${id}.`);
+      if (!(await deleteDocument(db, await actingViewer(db, identity, { documentId: id }), id, by))) throw documentNotFound(id);
       res.json({ id, object: 'document', deleted: true });
     }),
   );

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { ChunkingSchema, ModelNameSchema, type Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { createPriceBook, type PriceBook } from '@quire/models';
-import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { requireCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
+import { collectionNotFound, IdParams, indexVersionNotFound, VersionParams } from './path-params.js';
 import type { IndexVersionBuilder } from '../versions/index-version-builder.js';
 import { activateVersion, collectionChunkStats, createBuildingVersion, deleteVersion, getVersion, listVersions } from '../versions/index-versions-repo.js';
 
@@ -42,7 +43,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
     '/v1/collections/:id/index-versions',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const collection = await ownedCollection(identity, String(req.params.id));
+      const collection = await ownedCollection(identity, paramsOf(req, IdParams, { id: collectionNotFound }).id);
       const body = parseWith(CreateVersionBodySchema, req.body);
       // A dry run only estimates: anyone who may build may ask what a build would cost.
       if (!body.dry_run && body.activate === 'on_ready' && identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE, { param: 'activate' });
@@ -75,7 +76,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
       });
       void deps.builder.start(collection.id, id);
       const view = await getVersion(db, collection.id, id);
-      if (!view) throw new AppError('not_found', `No index version ${id}.`);
+      if (!view) throw indexVersionNotFound(id);
       res.status(202).json({ ...stripInternal(view), estimate });
     }),
   );
@@ -83,7 +84,7 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.get(
     '/v1/collections/:id/index-versions',
     handle(async (req, res) => {
-      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
+      const collection = await ownedCollection(ctx(res).identity, paramsOf(req, IdParams, { id: collectionNotFound }).id);
       res.json({ object: 'list', data: await listVersions(db, collection.id) });
     }),
   );
@@ -92,20 +93,20 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
     '/v1/collections/:id/index-versions/:vid/activate',
     handle(async (req, res) => {
       const { identity, traceId } = ctx(res);
-      const collection = await ownedCollection(identity, String(req.params.id));
-      const vid = String(req.params.vid);
-      if (!(await getVersion(db, collection.id, vid))) throw new AppError('not_found', `No index version ${vid}.`);
+      const collection = await ownedCollection(identity, paramsOf(req, IdParams, { id: collectionNotFound }).id);
+      const { vid } = paramsOf(req, VersionParams, { vid: indexVersionNotFound });
+      if (!(await getVersion(db, collection.id, vid))) throw indexVersionNotFound(vid);
       if (identity.role !== 'admin') throw new AppError('permission_denied', GATE_MESSAGE);
       const outcome = await activateVersion(db, collection.id, vid, { actor: identity, requestId: traceId, trigger: 'activate' });
       // Deleted between the check above and the activation: a 404 like any missing version.
-      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
+      if (outcome === 'missing') throw indexVersionNotFound(vid);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet; watch its progress and try again.');
       if (outcome === 'incomplete') {
         void deps.builder.start(collection.id, vid);
         throw new AppError('conflict', 'The index version is missing vectors for recently indexed chunks; it is catching up, try again shortly.');
       }
       const view = await getVersion(db, collection.id, vid);
-      if (!view) throw new AppError('not_found', `No index version ${vid}.`);
+      if (!view) throw indexVersionNotFound(vid);
       res.json(stripInternal(view));
     }),
   );
@@ -113,10 +114,10 @@ export function indexVersionsRoutes(deps: { db: Db; builder: IndexVersionBuilder
   router.delete(
     '/v1/collections/:id/index-versions/:vid',
     handle(async (req, res) => {
-      const collection = await ownedCollection(ctx(res).identity, String(req.params.id));
-      const vid = String(req.params.vid);
+      const collection = await ownedCollection(ctx(res).identity, paramsOf(req, IdParams, { id: collectionNotFound }).id);
+      const { vid } = paramsOf(req, VersionParams, { vid: indexVersionNotFound });
       const outcome = await deleteVersion(db, collection.id, vid);
-      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
+      if (outcome === 'missing') throw indexVersionNotFound(vid);
       if (outcome === 'current') throw new AppError('conflict', 'The current index version cannot be deleted; activate another one first.');
       res.json({ id: vid, object: 'index_version', deleted: true });
     }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '@quire/contracts';
+import { isUuid, type Identity } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
 import { deleteTurnsOfConversation } from '@quire/index-versions';
@@ -43,8 +43,6 @@ export function recentHistory(history: Turn[]): Turn[] {
   return kept.reverse();
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The conversation's recent turns (oldest first). The rule of `findQuery` holds for the whole
  * conversation, since its answers go into the rewrite and can come back in `rewritten_query`: the key
@@ -55,7 +53,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function loadHistory(db: Queryable, identity: Identity, conversationId: string): Promise<Turn[]> {
   const notFound = new AppError('not_found', `No conversation ${conversationId}.`, { param: 'conversation_id' });
-  if (!UUID.test(conversationId)) throw notFound;
+  if (!isUuid(conversationId)) throw notFound;
   const owner = await db.query(
     `SELECT 1 FROM conversations cv WHERE cv.id = $1 AND cv.team_id = $2
   AND (cv.key_id = $3 OR NOT EXISTS (
@@ -84,7 +82,7 @@ export async function loadHistory(db: Queryable, identity: Identity, conversatio
  * `DELETE /v1/queries/:id`.
  */
 export async function deleteConversation(db: Db, identity: Pick<Identity, 'team_id' | 'key_id' | 'role'>, conversationId: string): Promise<boolean> {
-  if (!UUID.test(conversationId)) return false;
+  if (!isUuid(conversationId)) return false;
   const params = [conversationId, identity.team_id, identity.key_id, identity.role];
   return db.transaction(async (tx) => {
     const mine = await tx.query(`SELECT 1 FROM conversations cv WHERE cv.id = $1 AND ${deleterSql('cv')}`, params);

@@ -1,5 +1,6 @@
-import { isOrgAdmin, SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
-import type { Db, Queryable } from '@quire/db';
+import { isOrgAdmin, isUuid, SearchSettingsSchema, type Identity, type SearchSettings } from '@quire/contracts';
+import { safeReadJsonb, type Db, type Queryable } from '@quire/db';
+import { z } from 'zod';
 import { changedFields, recordCollectionChange, type CollectionActor, type HnswState } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
 
@@ -30,8 +31,6 @@ export interface OwnedCollection extends CollectionForQuery {
   teamId: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 interface Row {
   id: string;
   team_id: string;
@@ -50,9 +49,14 @@ const SELECT = `SELECT c.id, c.team_id, c.name, c.generation_model, c.rerank_mod
 FROM collections c
 LEFT JOIN index_versions iv ON iv.id = c.current_index_version_id`;
 
+/** `collections.search_settings` as stored (NULL reads as `{}`). */
+const StoredSearchSettingsSchema = SearchSettingsSchema.nullable().transform((settings) => settings ?? {});
+/** The stored settings as the audit row states them: any object, whatever fields it has. */
+const StoredSettingsObjectSchema = z.record(z.string(), z.unknown()).nullable().transform((settings) => settings ?? {});
+
 function toCollection(row: Row): OwnedCollection {
-  const raw = typeof row.search_settings === 'string' ? JSON.parse(row.search_settings) : row.search_settings;
-  const settings = SearchSettingsSchema.safeParse(raw ?? {});
+  // Settings are tuning, not data: ones that no longer parse count as empty rather than fail every query.
+  const settings = safeReadJsonb(StoredSearchSettingsSchema, row.search_settings, `collections.search_settings (collection ${row.id})`);
   return {
     id: row.id,
     teamId: row.team_id,
@@ -91,13 +95,16 @@ export function ownerReach(identity: Pick<Identity, 'role'>): Reach {
   return isOrgAdmin(identity) ? { anyTeam: true } : {};
 }
 
+/** The 404 of a collection the caller may not reach: missing, another team's, or a malformed id. */
+export const collectionNotFound = (id: string) => new AppError('collection_not_found', `No collection ${id}.`, { param: 'id' });
+
 /**
  * Loads a collection the caller's team may query. Another team's (ungranted) collection, a missing
  * one and a malformed id all answer the same 404, so ids reveal nothing across teams.
  */
 export async function loadCollection(db: Queryable, teamId: string, collectionId: string, reach?: Reach): Promise<OwnedCollection> {
-  const notFound = new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
-  if (!UUID.test(collectionId)) throw notFound;
+  const notFound = collectionNotFound(collectionId);
+  if (!isUuid(collectionId)) throw notFound;
   const result = await db.query<Row>(`${SELECT}\nWHERE c.id = $1 AND ${teamScope(reach)}`, [collectionId, teamId]);
   const row = result.rows[0];
   if (!row) throw notFound;
@@ -118,7 +125,7 @@ export async function loadCollections(db: Queryable, teamId: string, collectionI
 
 /** A collection by id or by name (case-insensitive), for `kb/<collection id or name>` models; the team's own name wins. */
 export async function findCollectionByIdOrName(db: Queryable, teamId: string, ref: string, reach?: Reach): Promise<OwnedCollection> {
-  if (UUID.test(ref)) return loadCollection(db, teamId, ref, reach);
+  if (isUuid(ref)) return loadCollection(db, teamId, ref, reach);
   const result = await db.query<Row>(`${SELECT}\nWHERE lower(c.name) = lower($1) AND ${teamScope(reach)}\nORDER BY (c.team_id = $2) DESC, c.created_at LIMIT 1`, [ref, teamId]);
   const row = result.rows[0];
   if (!row) throw new AppError('collection_not_found', `No collection named "${ref}".`, { param: 'model' });
@@ -137,8 +144,9 @@ export async function saveSearchSettings(db: Db, teamId: string, collectionId: s
     // key-share locks of uploads' and queries' foreign-key checks, which FOR UPDATE would hold off.
     const old = await tx.query<{ search_settings: unknown }>(`SELECT search_settings FROM collections WHERE id = $1 AND team_id = $2 FOR NO KEY UPDATE`, [collection.id, collection.teamId]);
     if (!old.rows[0]) throw new AppError('collection_not_found', `No collection ${collectionId}.`, { param: 'id' });
-    const raw = old.rows[0].search_settings;
-    const before = ((typeof raw === 'string' ? JSON.parse(raw) : raw) ?? {}) as Record<string, unknown>;
+    // Falls back to `{}` rather than throw, so this PUT can still replace a stored value that is not an object.
+    const stored = safeReadJsonb(StoredSettingsObjectSchema, old.rows[0].search_settings, `collections.search_settings (collection ${collection.id})`);
+    const before: Record<string, unknown> = stored.success ? stored.data : {};
     await tx.query(`UPDATE collections SET search_settings = $3::jsonb, updated_at = now() WHERE id = $1 AND team_id = $2`, [collection.id, collection.teamId, JSON.stringify(settings)]);
     const fields = changedFields(before, settings);
     const pick = (from: Record<string, unknown>) => Object.fromEntries(fields.map((f) => [f, from[f] ?? null]));

@@ -1,9 +1,10 @@
-import type { Identity } from '@quire/contracts';
-import type { Db, Queryable } from '@quire/db';
+import { IdentitySchema, isUuid, type Identity } from '@quire/contracts';
+import { readJsonb, type Db, type Queryable } from '@quire/db';
+import { z } from 'zod';
 import { AppError } from '@quire/server-kit';
 import type { Reach } from '../collections/collection-repository.js';
-import { isUuid, json, type EvalCase } from './eval-repo.js';
-import type { Relevant, StoredConfiguration } from './eval-schemas.js';
+import { readRelevant, type EvalCase } from './eval-repo.js';
+import { StoredConfigurationSchema, type StoredConfiguration } from './eval-schemas.js';
 import { createdBefore, createdMicros, pageOf } from './page.js';
 
 export type BenchmarkStatus = 'queued' | 'running' | 'completed' | 'stopped_budget' | 'failed' | 'cancelled';
@@ -30,11 +31,13 @@ const COLUMNS = `id, team_id, eval_set_id, collection_id, status, configurations
   ${ts('created_at')} AS created_at, ${ts('updated_at')} AS updated_at, ${ts('finished_at')} AS finished_at`;
 const SELECT = `SELECT ${COLUMNS} FROM benchmarks`;
 
+const StoredConfigurationsSchema = z.array(StoredConfigurationSchema);
+
 function toRow(r: Record<string, unknown>): BenchmarkRow {
   return {
     ...(r as unknown as BenchmarkRow),
-    configurations: json<StoredConfiguration[]>(r.configurations),
-    identity: json<Identity>(r.identity),
+    configurations: readJsonb(StoredConfigurationsSchema, r.configurations, `benchmarks.configurations (benchmark ${String(r.id)})`),
+    identity: readJsonb(IdentitySchema, r.identity, `benchmarks.identity (benchmark ${String(r.id)})`),
     budget_usd: r.budget_usd === null ? null : Number(r.budget_usd),
     cases_total: Number(r.cases_total),
   };
@@ -77,14 +80,17 @@ FROM benchmark_cases f LEFT JOIN eval_cases c ON c.id = f.case_id WHERE f.benchm
   const deleted: string[] = [];
   for (const row of r.rows) {
     if (row.id === null) deleted.push(row.case_id);
-    else cases.push({ id: row.id, ordinal: Number(row.ordinal), external_id: row.external_id, question: row.question, relevant: json<Relevant[]>(row.relevant), reference_answer: row.reference_answer, synthetic: row.synthetic, source_query_id: row.source_query_id });
+    else cases.push({ id: row.id, ordinal: Number(row.ordinal), external_id: row.external_id, question: row.question, relevant: readRelevant(row.relevant, row.id), reference_answer: row.reference_answer, synthetic: row.synthetic, source_query_id: row.source_query_id });
   }
   return { cases, deleted };
 }
 
+/** The 404 of a run the caller may not reach (missing, another team's, or a malformed id). */
+export const benchmarkNotFound = (id: string) => new AppError('not_found', `No benchmark ${id}.`, { param: 'id' });
+
 /** A run of the caller's team (any team's with `anyTeam`: an organisation admin); otherwise 404. */
 export async function getBenchmark(db: Queryable, teamId: string, id: string, reach: Reach = {}): Promise<BenchmarkRow> {
-  const notFound = new AppError('not_found', `No benchmark ${id}.`, { param: 'id' });
+  const notFound = benchmarkNotFound(id);
   if (!isUuid(id)) throw notFound;
   const r = await db.query<Record<string, unknown>>(`${SELECT} WHERE id = $1 AND (team_id = $2 OR $3::boolean)`, [id, teamId, reach.anyTeam === true]);
   if (!r.rows[0]) throw notFound;
@@ -191,15 +197,13 @@ export interface ResultInput {
   error: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The documents a result drew on: its ranked items' and its details' citations' `document_id`s. */
 export function resultDocumentIds(ranked: readonly unknown[], details: unknown): string[] {
   const citations = (details as { citations?: unknown } | null)?.citations;
   const items = [...ranked, ...(Array.isArray(citations) ? citations : [])];
   return [...new Set(items.flatMap((x) => {
     const id = (x as { document_id?: unknown } | null)?.document_id;
-    return typeof id === 'string' && UUID.test(id) ? [id] : [];
+    return isUuid(id) ? [id] : [];
   }))];
 }
 
@@ -245,16 +249,25 @@ FROM benchmark_queries q LEFT JOIN usage_ledger l ON l.query_id = q.query_id WHE
   return { spent: Number(row.spent), queries: Number(row.queries), unpriced: Number(row.unpriced) };
 }
 
+/** The jsonb columns of `benchmark_results`, as the runner writes them. */
+const ResultColumns = {
+  metrics: z.record(z.string(), z.number().nullable()),
+  timings_ms: z.record(z.string(), z.number()),
+  ranked: z.array(z.unknown()),
+  details: z.unknown(),
+} as const;
+type ResultColumn<K extends keyof typeof ResultColumns> = z.infer<(typeof ResultColumns)[K]>;
+
 export interface ResultRow {
   config_index: number;
   case_id: string;
   query_id: string | null;
   status: 'ok' | 'error';
-  metrics: Record<string, number | null>;
-  timings_ms: Record<string, number>;
-  ranked: unknown[];
+  metrics: ResultColumn<'metrics'>;
+  timings_ms: ResultColumn<'timings_ms'>;
+  ranked: ResultColumn<'ranked'>;
   answer: string | null;
-  details: unknown;
+  details: ResultColumn<'details'>;
   error_message: string | null;
 }
 
@@ -269,7 +282,18 @@ WHERE r.benchmark_id = $1 ORDER BY r.config_index, f.position`,
   return r.rows.map(toResultRow);
 }
 
-export const toResultRow = <T extends ResultRow>(x: T): T => ({ ...x, config_index: Number(x.config_index), metrics: json(x.metrics), timings_ms: json(x.timings_ms), ranked: json(x.ranked), details: json(x.details) }) as T;
+/** A result row with its jsonb columns read (as written by the runner: a mismatch throws, naming the column). */
+export function toResultRow<T extends ResultRow>(x: T): T {
+  const column = (key: keyof typeof ResultColumns) => `benchmark_results.${key} (case ${x.case_id}, configuration ${x.config_index})`;
+  return {
+    ...x,
+    config_index: Number(x.config_index),
+    metrics: readJsonb(ResultColumns.metrics, x.metrics, column('metrics')),
+    timings_ms: readJsonb(ResultColumns.timings_ms, x.timings_ms, column('timings_ms')),
+    ranked: readJsonb(ResultColumns.ranked, x.ranked, column('ranked')),
+    details: readJsonb(ResultColumns.details, x.details, column('details')),
+  };
+}
 
 /** Per configuration: cases finished, cases errored, and the commonest error messages with their counts. */
 export async function configurationOutcomes(db: Queryable, benchmarkId: string): Promise<Map<number, { ok: number; errors: number; messages: { message: string; count: number }[] }>> {

@@ -1,17 +1,19 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
+import { UuidSchema } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
-import { ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { ownerReach } from '../collections/collection-repository.js';
-import { getBenchmark, toResultRow, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
+import { benchmarkNotFound, getBenchmark, toResultRow, type BenchmarkRow, type ResultRow } from './benchmark-repo.js';
 import { configIndex, queryCost } from './benchmark-report.js';
 import type { RankedItem } from './case-executor.js';
-import { json, staleCases } from './eval-repo.js';
+import { readRelevant, staleCases } from './eval-repo.js';
 import type { Relevant } from './eval-schemas.js';
 import type { JudgeVerdict } from './judge.js';
 import { decodeCursor, encodeCursor, pageQuery } from './page.js';
 import { hiddenJudgedIds, ranIt, REDACTED_REASON, resultDrewOnHiddenSql, withoutHidden, type Reader } from './reader-access.js';
 
+const IdParams = z.object({ id: UuidSchema });
 const ResultsQuery = pageQuery(50, 500).extend({
   /** A configuration's name or index; all configurations (one after the other) when absent. */
   configuration: z.string().min(1).max(100).optional(),
@@ -81,7 +83,7 @@ function resultView(b: BenchmarkRow, row: ResultPageRow, costs: Map<string, Map<
     case_id: row.case_id,
     external_id: row.external_id,
     question: row.question,
-    ...withoutHidden(json<Relevant[]>(row.relevant), hiddenJudged),
+    ...withoutHidden(readRelevant(row.relevant, row.case_id), hiddenJudged),
     redacted: row.hidden,
     redaction_reason: row.hidden ? REDACTED_REASON : null,
     /** The case's judged documents or chunks are gone: left out of the run's figures (see stale_cases). */
@@ -107,7 +109,7 @@ async function page(db: Queryable, b: BenchmarkRow, reader: Reader, configIndex:
   const rows = await resultRows(db, b.id, { configIndex, after, limit: limit + 1, ranIt: ranIt(reader, b.identity), groups: reader.groups });
   const data = rows.slice(0, limit);
   const costs = await costsOf(db, data.flatMap((r) => (r.query_id ? [r.query_id] : [])));
-  const cases = data.map((r) => ({ id: r.case_id, relevant: json<Relevant[]>(r.relevant) }));
+  const cases = data.map((r) => ({ id: r.case_id, relevant: readRelevant(r.relevant, r.case_id) }));
   const stale = new Set((await staleCases(db, b.collection_id, cases)).map((s) => s.case_id));
   const hiddenJudged = await hiddenJudgedIds(db, cases.flatMap((c) => c.relevant), reader.groups);
   const last = data[data.length - 1];
@@ -153,7 +155,7 @@ export function benchmarkResultsRoutes(db: Db): Router {
     '/v1/benchmarks/:id/results',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const b = await getBenchmark(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
       const q = parseWith(ResultsQuery, req.query, 'query');
       const configIndexOf = q.configuration === undefined ? null : configIndex(b, q.configuration, 'configuration');
       const after = q.cursor ? decodeCursor(q.cursor, ResultCursor) : null;

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { UuidSchema } from '@quire/contracts';
+import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppErrorOrInternal } from '../errors.js';
 import { findQuery } from '../queries/query-repository.js';
+import { queryNotFound } from '../routes/query-routes.js';
 import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
-import { getBenchmark, insertBenchmark, pageBenchmarks } from './benchmark-repo.js';
+import { benchmarkNotFound, getBenchmark, insertBenchmark, pageBenchmarks } from './benchmark-repo.js';
 import { benchmarkView, compareConfigurations, configIndex } from './benchmark-report.js';
 import type { BenchmarkRunner } from './benchmark-runner.js';
 import { applyConfiguration, executeCase, type RankedItem } from './case-executor.js';
@@ -18,6 +20,7 @@ import { requireWriter } from './eval-routes.js';
 import { namedModels, unknownModelError, unknownModels } from './model-check.js';
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 
+const IdParams = z.object({ id: UuidSchema });
 const ListQuery = pageQuery(20, 100).extend({ eval_set_id: z.string().uuid().optional() });
 const CompareQuery = z.object({ a: z.string().min(1).max(100), b: z.string().min(1).max(100) });
 
@@ -89,7 +92,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     '/v1/benchmarks/:id',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const b = await getBenchmark(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
       // A run left `running` by a stopped process resumes when anyone looks at it (and at start-up).
       if (b.status === 'queued' || b.status === 'running') runner.kick(b.id);
       res.json(await benchmarkView(db, b));
@@ -100,7 +103,7 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     '/v1/benchmarks/:id/compare',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const b = await getBenchmark(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
       const q = parseWith(CompareQuery, req.query, 'query');
       const out = await compareConfigurations(db, b, configIndex(b, q.a, 'a'), configIndex(b, q.b, 'b'));
       res.json({
@@ -119,8 +122,9 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       const identity = requireWriter(res);
       const body = parseWith(ReplaySchema, req.body);
       const { identityToken, traceId } = ctx(res);
-      const original = await findQuery(db, identity, String(req.params.id));
-      if (!original || !original.collection_id) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
+      const { id } = paramsOf(req, IdParams, { id: queryNotFound });
+      const original = await findQuery(db, identity, id);
+      if (!original || !original.collection_id) throw queryNotFound(id);
       const collection = await applyConfiguration(deps, await loadCollection(db, identity.team_id, original.collection_id), body.configuration);
       const queryId = randomUUID();
       let run;
@@ -153,8 +157,9 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
     handle(async (req, res) => {
       const identity = requireWriter(res);
       const body = parseWith(ToEvalCaseSchema, req.body);
-      const query = await findQuery(db, identity, String(req.params.id));
-      if (!query) throw new AppError('query_not_found', `No query ${String(req.params.id)}.`, { param: 'id' });
+      const { id } = paramsOf(req, IdParams, { id: queryNotFound });
+      const query = await findQuery(db, identity, id);
+      if (!query) throw queryNotFound(id);
       const set = await getEvalSet(db, identity.team_id, body.eval_set_id, ownerReach(identity));
       if (query.collection_id !== set.collection_id) throw new AppError('invalid_request', 'The query was asked over another collection than the eval set\'s.', { param: 'eval_set_id' });
       // Without explicit ids, the documents the answer cited stand in (a person should confirm them).

@@ -1,12 +1,15 @@
-import type { Queryable } from '@quire/db';
+import { isUuid } from '@quire/contracts';
+import { readJsonb, type Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
+import { z } from 'zod';
 import type { Reach } from '../collections/collection-repository.js';
-import type { EvalCaseBody, Relevant } from './eval-schemas.js';
+import { RelevantSchema, type EvalCaseBody, type Relevant } from './eval-schemas.js';
 import { createdBefore, createdMicros, pageOf } from './page.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: string) => UUID.test(id);
-export const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+const StoredRelevantSchema = z.array(RelevantSchema);
+/** `eval_cases.relevant` of case `caseId`, as the case's body schema wrote it. @throws JsonbColumnError */
+export const readRelevant = (value: unknown, caseId: string): Relevant[] => readJsonb(StoredRelevantSchema, value, `eval_cases.relevant (case ${caseId})`);
 const ts = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export interface EvalSetRow {
@@ -41,12 +44,15 @@ export async function createEvalSet(db: Queryable, input: { teamId: string; coll
   return r.rows[0]!.id;
 }
 
+/** The 404 of an eval set the caller may not reach (missing, another team's, or a malformed id). */
+export const evalSetNotFound = (id: string) => new AppError('not_found', `No eval set ${id}.`, { param: 'eval_set_id' });
+
 /**
  * An eval set of the caller's team (or of any team with `anyTeam`: an organisation admin, see
  * `ownerReach`); another team's answers the same 404 as a missing one.
  */
 export async function getEvalSet(db: Queryable, teamId: string, id: string, reach: Reach = {}): Promise<EvalSetRow> {
-  const notFound = new AppError('not_found', `No eval set ${id}.`, { param: 'eval_set_id' });
+  const notFound = evalSetNotFound(id);
   if (!isUuid(id)) throw notFound;
   const r = await db.query<EvalSetRow>(
     `SELECT s.id, s.collection_id, s.name, s.description, s.synthetic, (SELECT count(*) FROM eval_cases c WHERE c.eval_set_id = s.id)::int AS cases, ${ts('s.created_at')} AS created_at
@@ -132,7 +138,7 @@ const CASE_COLUMNS = 'id, ordinal, external_id, question, relevant, reference_an
 
 export async function listCases(db: Queryable, evalSetId: string): Promise<EvalCase[]> {
   const r = await db.query<EvalCase & { relevant: unknown }>(`SELECT ${CASE_COLUMNS} FROM eval_cases WHERE eval_set_id = $1 ORDER BY ordinal`, [evalSetId]);
-  return r.rows.map((row) => ({ ...row, relevant: json<Relevant[]>(row.relevant) }));
+  return r.rows.map((row) => ({ ...row, relevant: readRelevant(row.relevant, row.id) }));
 }
 
 /** One page of a set's cases in ordinal order; `after` is the previous page's last (ordinal, id). */
@@ -142,7 +148,7 @@ export async function pageCases(db: Queryable, evalSetId: string, after: readonl
     [evalSetId, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
   );
   const page = pageOf(r.rows, limit, (row) => [Number(row.ordinal), row.id]);
-  return { data: page.data.map((row) => ({ ...row, relevant: json<Relevant[]>(row.relevant) })), next_cursor: page.next_cursor };
+  return { data: page.data.map((row) => ({ ...row, relevant: readRelevant(row.relevant, row.id) })), next_cursor: page.next_cursor };
 }
 
 /** BEIR corpus ids → document ids, through the `beir_id` metadata the importer set on upload. */

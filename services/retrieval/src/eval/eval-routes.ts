@@ -1,12 +1,12 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import type { GatewayModels } from '@quire/gateway-client';
-import type { Identity } from '@quire/contracts';
+import { UuidSchema, type Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
 import { loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { toAppErrorOrInternal } from '../errors.js';
-import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, getEvalSet, pageCases, pageEvalSets, relevantOf, type NewCase } from './eval-repo.js';
+import { addCases, checkRelevantIds, createEvalSet, documentsByBeirId, evalSetNotFound, getEvalSet, pageCases, pageEvalSets, relevantOf, type NewCase } from './eval-repo.js';
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 import { AddCasesSchema, BeirImportSchema, CreateEvalSetSchema, EvalCaseBodySchema, GenerateSetSchema, type EvalCaseBody } from './eval-schemas.js';
 import { casesForReader } from './reader-access.js';
@@ -52,6 +52,7 @@ export function beirCases(body: Pick<z.infer<typeof BeirImportSchema>, 'queries'
   return { cases, unmapped, skippedAllZero: judged.length - useful.length };
 }
 
+const IdParams = z.object({ id: UuidSchema });
 const ListQuery = pageQuery(50, 200).extend({ collection_id: z.string().uuid().optional() });
 const CasesQuery = pageQuery(100, 1000);
 const CaseCursor = z.tuple([z.number().int(), z.string().uuid()]);
@@ -99,7 +100,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const set = await getEvalSet(db, identity.team_id, paramsOf(req, IdParams, { id: evalSetNotFound }).id, ownerReach(identity));
       res.json({ object: 'eval_set', ...set, ...(await casePage(db, set.id, req.query, identity)) });
     }),
   );
@@ -108,7 +109,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id/cases',
     handle(async (req, res) => {
       const { identity } = ctx(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const set = await getEvalSet(db, identity.team_id, paramsOf(req, IdParams, { id: evalSetNotFound }).id, ownerReach(identity));
       res.json({ object: 'list', eval_set_id: set.id, ...(await casePage(db, set.id, req.query, identity)) });
     }),
   );
@@ -117,7 +118,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id/cases',
     handle(async (req, res) => {
       const identity = requireWriter(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const set = await getEvalSet(db, identity.team_id, paramsOf(req, IdParams, { id: evalSetNotFound }).id, ownerReach(identity));
       const parsed = parseWith(AddCasesSchema, req.body);
       const bodies = Array.isArray(parsed) ? parsed : parsed.cases;
       const cases = await toNewCases(db, set.collection_id, bodies);
@@ -131,7 +132,7 @@ export function evalSetRoutes(deps: { db: Db; models: GatewayModels }): Router {
     '/v1/eval-sets/:id/import',
     handle(async (req, res) => {
       const identity = requireWriter(res);
-      const set = await getEvalSet(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const set = await getEvalSet(db, identity.team_id, paramsOf(req, IdParams, { id: evalSetNotFound }).id, ownerReach(identity));
       const { jsonl } = parseWith(JsonlImport, req.body);
       const bodies = jsonl
         .split('\n')

@@ -74,7 +74,12 @@ export const ConfigurationSchema = z
   })
   .strict();
 export type Configuration = z.infer<typeof ConfigurationSchema>;
-export type StoredConfiguration = Configuration & { resolved_index_version_id: string | null };
+/**
+ * A configuration as a benchmark stores it (`benchmarks.configurations`): with the index version it
+ * resolved to when the run was created. Not strict, so a run stored before a field was removed still reads.
+ */
+export const StoredConfigurationSchema = z.object({ ...ConfigurationSchema.shape, resolved_index_version_id: z.string().nullable() });
+export type StoredConfiguration = z.infer<typeof StoredConfigurationSchema>;
 
 export const CreateBenchmarkSchema = z
   .object({

@@ -1,12 +1,17 @@
 import type { Router } from 'express';
+import { z } from 'zod';
+import { UuidSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { AppError, ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
-import { loadCollection, ownerReach } from '../collections/collection-repository.js';
-import { isUuid } from './eval-repo.js';
+import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
+import { collectionNotFound, loadCollection, ownerReach } from '../collections/collection-repository.js';
 import { PromoteSchema, QualityQuerySchema } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
 import { activateIndexVersion, lockCollectionForVersionChange, recordActivation, recordPromotionDecision } from '@quire/index-versions';
 import { promotionEvidence, qualityByDay } from './promotion.js';
+
+const IdParams = z.object({ id: UuidSchema });
+const VersionParams = z.object({ vid: UuidSchema });
+const versionNotFound = (vid: string) => new AppError('not_found', `No index version ${vid}.`);
 
 export function promotionRoutes(db: Db): Router {
   const router = exactRouter();
@@ -23,9 +28,8 @@ export function promotionRoutes(db: Db): Router {
       const body = parseWith(PromoteSchema, req.body);
       if (body.force && identity.role !== 'admin') throw new AppError('permission_denied', 'Only admins may force a promotion.', { param: 'force' });
       // The owning team's writers, or an organisation admin for any team's collection.
-      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
-      const vid = String(req.params.vid);
-      if (!isUuid(vid)) throw new AppError('not_found', `No index version ${vid}.`);
+      const collection = await loadCollection(db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, ownerReach(identity));
+      const { vid } = paramsOf(req, VersionParams, { vid: versionNotFound });
       if (vid === collection.indexVersionId) throw new AppError('conflict', 'This index version is already the current one.');
       const evidence = await promotionEvidence(db, { teamId: collection.teamId, collectionId: collection.id, current: collection.indexVersionId, candidate: vid, margin: body.margin, ...(body.benchmark_id ? { benchmarkId: body.benchmark_id } : {}) });
       const allowed = evidence?.allowed ?? false;
@@ -62,7 +66,7 @@ export function promotionRoutes(db: Db): Router {
         return result;
       });
       if (outcome === 'changed') throw new AppError('conflict', 'The collection switched index versions while this promotion was being checked (another promotion or activation). Check again against the version now current.');
-      if (outcome === 'missing') throw new AppError('not_found', `No index version ${vid}.`);
+      if (outcome === 'missing') throw versionNotFound(vid);
       if (outcome === 'not_ready') throw new AppError('conflict', 'The index version is not built yet.');
       if (outcome === 'incomplete') throw new AppError('conflict', 'The index version lacks vectors for chunks indexed since it was built; ingestion resumes its build within a minute. Watch its progress and promote again when it is ready.');
       res.json({ object: 'index_version_promotion', collection_id: collection.id, index_version_id: vid, previous_index_version_id: collection.indexVersionId, forced: !allowed, evidence });
@@ -74,7 +78,7 @@ export function promotionRoutes(db: Db): Router {
     handle(async (req, res) => {
       const q = parseWith(QualityQuerySchema, req.query, 'query');
       const { identity } = ctx(res);
-      const collection = await loadCollection(db, identity.team_id, String(req.params.id), ownerReach(identity));
+      const collection = await loadCollection(db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, ownerReach(identity));
       const to = q.to ?? new Date().toISOString();
       const from = q.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
       res.json({ object: 'collection_quality', collection_id: collection.id, from, to, days: await qualityByDay(db, collection.id, collection.teamId, from, to) });

@@ -1,7 +1,7 @@
 import type { Queryable } from '@quire/db';
 import type { PairedComparison } from '@quire/eval';
 import { compareConfigurations } from './benchmark-report.js';
-import { isUuid } from './eval-repo.js';
+import { isUuid } from '@quire/contracts';
 import { getBenchmark, listBenchmarks, loadResults, type BenchmarkRow } from './benchmark-repo.js';
 import type { StoredConfiguration } from './eval-schemas.js';
 

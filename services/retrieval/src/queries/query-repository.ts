@@ -1,5 +1,6 @@
-import type { Identity, SearchMode } from '@quire/contracts';
-import type { Db, Queryable } from '@quire/db';
+import { isUuid, type Identity, type SearchMode } from '@quire/contracts';
+import { readJsonb, type Db, type Queryable } from '@quire/db';
+import { z } from 'zod';
 import { deleteTurnsOfQueries } from '@quire/index-versions';
 import type { RetrievalTrace, RetrievedChunk } from '../search/search-pipeline.js';
 
@@ -48,7 +49,7 @@ export function drawnDocumentIds(results: RetrievedChunk[], citations: unknown[]
   const ids = new Set(results.map((r) => r.documentId));
   for (const c of citations) {
     const id = (c as { document_id?: unknown } | null)?.document_id;
-    if (typeof id === 'string' && UUID.test(id)) ids.add(id);
+    if (isUuid(id)) ids.add(id);
   }
   return [...ids];
 }
@@ -130,6 +131,29 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, 
   return q.kind === 'answer' ? db.transaction(record) : record(db);
 }
 
+const ScoredChunkSchema = z.object({ chunk_id: z.string(), score: z.number() });
+
+/**
+ * The jsonb columns of a query row as `insertQuery` writes them. `results` and `citations` are shown
+ * as stored (their shapes changed over time; redaction rewrites citations), so only their kind is
+ * checked; `trace` is a `RetrievalTrace`, possibly of an older query without some of its fields.
+ */
+const StoredQueryColumns = {
+  results: z.array(z.unknown()),
+  citations: z.array(z.unknown()),
+  timings_ms: z.record(z.string(), z.number()),
+  models: z.record(z.string(), z.string().nullable()),
+  trace: z
+    .object({
+      legs: z.record(z.string(), z.array(ScoredChunkSchema)),
+      fused: z.array(ScoredChunkSchema),
+      reranked: z.array(ScoredChunkSchema).optional(),
+      in_context: z.array(z.string()).optional(),
+    })
+    .partial() satisfies z.ZodType<Partial<RetrievalTrace>>,
+} as const;
+type StoredQueryColumn<K extends keyof typeof StoredQueryColumns> = z.infer<(typeof StoredQueryColumns)[K]>;
+
 export interface StoredQuery {
   id: string;
   collection_id: string | null;
@@ -138,11 +162,11 @@ export interface StoredQuery {
   mode: string | null;
   status: QueryStatus;
   answer: string | null;
-  results: unknown[];
-  citations: unknown[];
-  timings_ms: Record<string, number>;
-  models: Record<string, string | null>;
-  trace: Partial<RetrievalTrace>;
+  results: StoredQueryColumn<'results'>;
+  citations: StoredQueryColumn<'citations'>;
+  timings_ms: StoredQueryColumn<'timings_ms'>;
+  models: StoredQueryColumn<'models'>;
+  trace: StoredQueryColumn<'trace'>;
   created_at: string;
   collection_ids: string[] | null;
   conversation_id: string | null;
@@ -156,8 +180,6 @@ export interface StoredQuery {
    */
   redacted_at: string | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * SQL: the document `d` is hidden from a caller with `groups` (an SQL text[] parameter): search's
@@ -197,7 +219,7 @@ export function drewOnHiddenSql(q: string, groups: string): string {
  * their groups too.
  */
 export async function findQuery(db: Queryable, identity: Pick<Identity, 'team_id' | 'key_id' | 'groups'>, id: string): Promise<StoredQuery | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const result = await db.query<StoredQuery & { results: unknown; citations: unknown; timings_ms: unknown; models: unknown; trace: unknown }>(
     `SELECT q.id, q.collection_id, q.kind, q.query, q.mode, q.status, q.answer, q.results, q.citations, q.timings_ms, q.models, q.trace,
   q.collection_ids, q.conversation_id, q.rewritten_query, q.prompt_tokens, q.no_answer, q.latency_ms,
@@ -209,15 +231,15 @@ FROM queries q WHERE q.id = $1 AND q.team_id = $2
   );
   const row = result.rows[0];
   if (!row) return null;
-  // Drivers differ on whether jsonb arrives parsed; accept both.
-  const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+  // Written by insertQuery from typed values, so a mismatch is a bug: it throws, naming the column.
+  const column = (key: keyof typeof StoredQueryColumns) => `queries.${key} (query ${row.id})`;
   return {
     ...row,
-    results: json(row.results),
-    citations: json(row.citations),
-    timings_ms: json(row.timings_ms),
-    models: json(row.models),
-    trace: json(row.trace),
+    results: readJsonb(StoredQueryColumns.results, row.results, column('results')),
+    citations: readJsonb(StoredQueryColumns.citations, row.citations, column('citations')),
+    timings_ms: readJsonb(StoredQueryColumns.timings_ms, row.timings_ms, column('timings_ms')),
+    models: readJsonb(StoredQueryColumns.models, row.models, column('models')),
+    trace: readJsonb(StoredQueryColumns.trace, row.trace, column('trace')),
   };
 }
 
@@ -238,7 +260,7 @@ export function deleterSql(q: string): string {
  * holds counts and costs, no text; `benchmark_queries` and eval cases keep theirs too.
  */
 export async function deleteQuery(db: Db, identity: Pick<Identity, 'team_id' | 'key_id' | 'role'>, id: string): Promise<boolean> {
-  if (!UUID.test(id)) return false;
+  if (!isUuid(id)) return false;
   return db.transaction(async (tx) => {
     // Query row first, then turns: the lock order of @quire/index-versions stored-queries.ts.
     const gone = await tx.query(`DELETE FROM queries q WHERE q.id = $1 AND ${deleterSql('q')} RETURNING q.id`, [id, identity.team_id, identity.key_id, identity.role]);

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
-import { AnswerBodySchema, MultiAnswerBodySchema } from '@quire/contracts';
-import { ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
+import { z } from 'zod';
+import { AnswerBodySchema, MultiAnswerBodySchema, UuidSchema } from '@quire/contracts';
+import { ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
-import { loadCollection, loadCollections } from '../collections/collection-repository.js';
+import { collectionNotFound, loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import { resolveMode, type SearchDeps } from '../search/search-pipeline.js';
+
+const IdParams = z.object({ id: UuidSchema });
 
 export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
   const router = exactRouter();
@@ -14,7 +17,7 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
       const multiBody = multi ? parseWith(MultiAnswerBodySchema, req.body) : null;
       const body = multiBody ?? parseWith(AnswerBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collections = multiBody ? await loadCollections(deps.db, identity.team_id, multiBody.collection_ids, { grants: true }) : [await loadCollection(deps.db, identity.team_id, String(req.params.id), { grants: true })];
+      const collections = multiBody ? await loadCollections(deps.db, identity.team_id, multiBody.collection_ids, { grants: true }) : [await loadCollection(deps.db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, { grants: true })];
       const collection = collections[0]!;
       // Checked before any SSE byte goes out, so configuration errors stay plain HTTP errors.
       requireGenerationModel(collection);

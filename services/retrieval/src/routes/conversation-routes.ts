@@ -1,7 +1,12 @@
 import type { Router } from 'express';
+import { z } from 'zod';
+import { UuidSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { AppError, ctx, exactRouter, handle } from '@quire/server-kit';
+import { AppError, ctx, exactRouter, handle, paramsOf } from '@quire/server-kit';
 import { deleteConversation } from '../answer/conversation.js';
+
+const IdParams = z.object({ id: UuidSchema });
+const conversationNotFound = (id: string) => new AppError('not_found', `No conversation ${id}.`, { param: 'id' });
 
 /**
  * `DELETE /v1/conversations/:id`: a conversation's stored turns (questions and answers) go, for the
@@ -14,8 +19,8 @@ export function conversationRoutes(db: Db): Router {
   router.delete(
     '/v1/conversations/:id',
     handle(async (req, res) => {
-      const id = String(req.params.id);
-      if (!(await deleteConversation(db, ctx(res).identity, id))) throw new AppError('not_found', `No conversation ${id}.`, { param: 'id' });
+      const { id } = paramsOf(req, IdParams, { id: conversationNotFound });
+      if (!(await deleteConversation(db, ctx(res).identity, id))) throw conversationNotFound(id);
       res.json({ id, object: 'conversation', deleted: true });
     }),
   );

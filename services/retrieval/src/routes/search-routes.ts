@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
-import { MultiSearchBodySchema, SearchBodySchema, type FusionPreset, type FusionSettings, type SearchResponse } from '@quire/contracts';
-import { ctx, handle, parseWith, exactRouter } from '@quire/server-kit';
-import { loadCollection, loadCollections } from '../collections/collection-repository.js';
+import { z } from 'zod';
+import { MultiSearchBodySchema, SearchBodySchema, UuidSchema, type FusionPreset, type FusionSettings, type SearchResponse } from '@quire/contracts';
+import { ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
+import { collectionNotFound, loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { toAppErrorOrInternal } from '../errors.js';
 import { insertQuery } from '../queries/query-repository.js';
 import { resolveMode, runMultiSearch, runSearch, toSearchResult, type SearchDeps, type SearchTuning } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
+
+const IdParams = z.object({ id: UuidSchema });
 
 export function searchRoutes(deps: SearchDeps): Router {
   const router = exactRouter();
@@ -15,7 +18,7 @@ export function searchRoutes(deps: SearchDeps): Router {
     handle(async (req, res) => {
       const body = parseWith(SearchBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collection = await loadCollection(deps.db, identity.team_id, String(req.params.id), { grants: true });
+      const collection = await loadCollection(deps.db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, { grants: true });
       const mode = resolveMode(collection, body.mode);
       // Made before any model call so every ledger row of this search carries it.
       const queryId = randomUUID();

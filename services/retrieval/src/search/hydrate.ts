@@ -1,4 +1,5 @@
-import type { Queryable } from '@quire/db';
+import { ChunkMarksSchema, type SectionMark } from '@quire/contracts';
+import { safeReadJsonb, type Queryable } from '@quire/db';
 
 export interface ChunkView {
   chunkId: string;
@@ -11,7 +12,7 @@ export interface ChunkView {
   pageEnd: number | null;
   headingPath: string[];
   /** Where the text runs into later sections (migration 0021): `at` is an offset in `text`. */
-  sections?: { at: number; heading_path: string[] }[];
+  sections?: SectionMark[];
   charStart: number;
   charEnd: number;
 }
@@ -28,7 +29,7 @@ export async function loadChunks(db: Queryable, collectionId: string, chunkIds: 
     page_start: number | null;
     page_end: number | null;
     heading_path: string[] | null;
-    marks: { at: number; heading_path: string[] }[] | null;
+    marks: unknown;
     char_start: number;
     char_end: number;
   }>(
@@ -39,21 +40,27 @@ WHERE c.id = ANY($1::uuid[]) AND c.collection_id = $2`,
     [chunkIds, collectionId],
   );
   return new Map(
-    result.rows.map((r) => [
-      r.id,
-      {
-        chunkId: r.id,
-        documentId: r.document_id,
-        documentTitle: r.title,
-        text: r.text,
-        ...(r.context ? { context: r.context } : {}),
-        pageStart: r.page_start === null ? null : Number(r.page_start),
-        pageEnd: r.page_end === null ? null : Number(r.page_end),
-        headingPath: r.heading_path ?? [],
-        ...(r.marks ? { sections: r.marks } : {}),
-        charStart: Number(r.char_start),
-        charEnd: Number(r.char_end),
-      },
-    ]),
+    result.rows.map((r): [string, ChunkView] => {
+      // Marks only refine a citation's section: a value that does not match (a bug, a missed migration)
+      // leaves the chunk's own heading path, rather than fail an employee's search over it.
+      const read = safeReadJsonb(ChunkMarksSchema, r.marks, `chunks.marks (chunk ${r.id})`);
+      const marks = read.success ? read.data : null;
+      return [
+        r.id,
+        {
+          chunkId: r.id,
+          documentId: r.document_id,
+          documentTitle: r.title,
+          text: r.text,
+          ...(r.context ? { context: r.context } : {}),
+          pageStart: r.page_start === null ? null : Number(r.page_start),
+          pageEnd: r.page_end === null ? null : Number(r.page_end),
+          headingPath: r.heading_path ?? [],
+          ...(marks ? { sections: marks } : {}),
+          charStart: Number(r.char_start),
+          charEnd: Number(r.char_end),
+        },
+      ];
+    }),
   );
 }

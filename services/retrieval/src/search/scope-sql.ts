@@ -1,4 +1,4 @@
-import type { SearchFilters } from '@quire/contracts';
+import { isUuid, type SearchFilters } from '@quire/contracts';
 
 /** Filters plus the caller's groups (set by the routes from the signed identity, never from the body). */
 export type AccessFilters = SearchFilters & { accessGroups?: string[] };
@@ -81,14 +81,12 @@ export function scopeConditions(collectionId: string, filters: SearchFilters | u
   return { sql: conditions.join('\n  AND '), params };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A uuid as an SQL literal. Only for the index version id, which must be inlined (not a parameter)
  * for the planner to prove the partial HNSW index's predicate; validated, so nothing else gets in.
  */
 export function uuidLiteral(value: string): string {
-  if (!UUID.test(value)) throw new Error(`not a uuid: ${value}`);
+  if (!isUuid(value)) throw new Error(`not a uuid: ${value}`);
   return `'${value.toLowerCase()}'`;
 }
 
