@@ -71,6 +71,27 @@ describe('kb/<collection> through /v1/chat/completions', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('provider_rate_limited');
   });
 
+  // A provider's code for a request's fault reaches a kb/ chat as it reaches a plain chat (model-errors.ts modelErrorResponse).
+  const tooLong = { type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 128000 tokens." };
+
+  test("a provider's request-fault code reaches a kb/ chat as err.code, with Quire's as quire_code", async () => {
+    h.openai.script.failNext(1, { status: 400, body: { error: { ...tooLong, param: 'input' } } });
+    const error = await client().chat.completions.create({ model: `kb/${name}`, messages: [{ role: 'user', content: 'Which laptops have a warranty?' }] }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    // The param points into retrieval's own call, not the caller's request: not passed on.
+    expect(error).toMatchObject({ status: 400, code: 'context_length_exceeded', param: null, error: { quire_code: 'provider_bad_request' } });
+  });
+
+  test('and in a kb/ stream, as the error event', async () => {
+    h.openai.script.streamErrorAfter(0, tooLong);
+    const stream = await client().chat.completions.create({ model: `kb/${name}`, stream: true, messages: [{ role: 'user', content: 'How long is the laptop warranty period?' }] });
+    const error = await (async () => {
+      for await (const _chunk of stream) { /* read to the error */ }
+    })().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).toMatchObject({ code: 'context_length_exceeded', error: { quire_code: 'provider_bad_request' } });
+  });
+
   test('an unknown knowledge base is an OpenAI-shaped 404', async () => {
     await expect(client().chat.completions.create({ model: 'kb/no-such-collection', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 404 });
   });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { AnswerBodySchema } from '@quire/contracts';
-import { AppError, ctx, handle, openSse, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
+import { ProviderError } from '@quire/models';
+import { AppError, ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type ErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import type { Turn } from '../answer/conversation.js';
 import { INSTRUCTIONS_MAX } from '../answer/prompt.js';
@@ -10,6 +11,8 @@ import { findCollectionByIdOrName } from '../collections/collection-repository.j
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 
+/** `:id` is a collection's id or its name (findCollectionByIdOrName). */
+const CollectionRefParams = z.object({ id: z.string().min(1) });
 const ContentSchema = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()), z.null()]);
 
 /** The part of an OpenAI chat request RAG uses; other fields (temperature, tools...) are ignored. */
@@ -40,7 +43,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
     handle(async (req, res) => {
       const body = parseWith(KbChatBodySchema, req.body);
       const { identity, identityToken, traceId } = ctx(res);
-      const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(String(req.params.id)), { grants: true });
+      const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(paramsOf(req, CollectionRefParams).id), { grants: true });
       requireGenerationModel(collection);
       const turns: Turn[] = body.messages
         .filter((m) => m.role === 'user' || m.role === 'assistant')
@@ -80,7 +83,16 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         res.on('close', () => {
           if (!res.writableFinished) abort.abort();
         });
-        const result = await answerQuestion(deps, input);
+        let result: Awaited<ReturnType<typeof answerQuestion>>;
+        try {
+          result = await answerQuestion(deps, input);
+        } catch (error) {
+          // A provider's code for a request's fault is answered here, in the model API's shape; the rest goes to the error middleware.
+          if (!AppError.is(error) || providerCodeOf(error) === undefined) throw error;
+          const { status, body: errorBody, headers } = kbChatErrorResponse(error, traceId);
+          res.set(headers).status(status).json(errorBody);
+          return;
+        }
         res.json({
           id,
           object: 'chat.completion',
@@ -115,7 +127,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         if (sse.closed || isAbort(error, abort.signal)) {
           logger.info('kb chat cancelled by the caller', { trace_id: traceId, query_id: queryId });
         } else {
-          const { body: errorBody } = toErrorResponse(toAppErrorOrInternal(error), traceId);
+          const { body: errorBody } = kbChatErrorResponse(toAppErrorOrInternal(error), traceId);
           sse.send(errorBody);
         }
       } finally {
@@ -124,6 +136,34 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
     }),
   );
   return router;
+}
+
+/**
+ * The provider's OpenAI-style code for a request's fault (`context_length_exceeded`), where the gateway
+ * passed one on for a model call made for this chat: the gateway puts it in `code` with its own code as
+ * `quire_code` (model-errors.ts modelErrorResponse), and the gateway client restores Quire's code and
+ * keeps the gateway's answer as a ProviderError on `cause`, whose `providerCode` is kept only for a
+ * request's fault outside the account's (ProviderError). A body without `quire_code` is the gateway's
+ * own error, whose `code` is already Quire's.
+ */
+function providerCodeOf(error: AppError): string | undefined {
+  const answer = error.cause;
+  if (!ProviderError.is(answer)) return undefined;
+  const quireCode = (answer.providerBody as { error?: { quire_code?: unknown } } | undefined)?.error?.quire_code;
+  return quireCode === error.code ? answer.providerCode : undefined;
+}
+
+/**
+ * The kb chat's error body in the gateway's model-API shape, so a `kb/` chat answers a provider's
+ * request fault as a plain chat does: the provider's code as `code`, Quire's as `quire_code`. The
+ * provider's `param` is not passed on: it points into the prompt retrieval built (retrieved passages,
+ * rewritten question), not into the request the caller sent.
+ */
+export function kbChatErrorResponse(error: AppError, traceId: string): ErrorResponse & { body: { error: ErrorResponse['body']['error'] & { quire_code?: string } } } {
+  const response = toErrorResponse(error, traceId);
+  const providerCode = providerCodeOf(error);
+  if (providerCode === undefined) return response;
+  return { ...response, body: { ...response.body, error: { ...response.body.error, code: providerCode, quire_code: response.body.error.code } } };
 }
 
 /** The chat model's own calls: what an OpenAI client reads `usage` as (embedding and rerank tokens are in the query's cost, not here). */
