@@ -6,4 +6,5 @@ export * from './service-app.js';
 export * from './validate.js';
 export * from './sse.js';
 export * from './listen.js';
+export * from './service-env.js';
 export * from './write-json.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { drainMsSchema, sseStallMsSchema } from '@quire/server-kit';
+import { describeEnvIssue, drainMsSchema, portSchema, redisUrlSchema, sseStallMsSchema } from '@quire/server-kit';
 
 const EnvSchema = z.object({
-  QUIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  QUIRE_PORT: portSchema(8080),
   QUIRE_HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
   QUIRE_INTERNAL_SECRET: z.string().min(32, 'QUIRE_INTERNAL_SECRET must be at least 32 characters').optional(),
@@ -15,7 +15,7 @@ const EnvSchema = z.object({
   /** YAML or JSON file of routes (named virtual models with fallback); the admin API overrides it. */
   QUIRE_ROUTES_FILE: z.string().optional(),
   /** Budgets and rate limits in Redis, shared by every gateway replica (in this process's memory without it). */
-  REDIS_URL: z.string().url('REDIS_URL must be a URL such as redis://127.0.0.1:6379/0').optional(),
+  REDIS_URL: redisUrlSchema,
   /**
    * The data folder: the ledger's write-ahead journal (`ledger-journal`), and in the embedded mode PGlite's
    * `pgdata` (`pnpm start` defaults it to `./.quire`). A standalone gateway without it journals nothing.
@@ -53,16 +53,10 @@ export class GatewayConfigError extends Error {
   }
 }
 
-/** One sentence per bad variable, naming it once (`NAME: problem`, or the message alone where it names it). */
-function describeIssue(issue: z.ZodError['issues'][number]): string {
-  const name = issue.path.join('.');
-  return name && !issue.message.startsWith(name) ? `${name}: ${issue.message}` : issue.message;
-}
-
 /** The settings both modes read (`pnpm start` and the standalone gateway); throws GatewayConfigError. */
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map(describeIssue));
+  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map(describeEnvIssue));
   return parsed.data;
 }
 
