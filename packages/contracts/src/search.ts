@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { MetadataSchema, UsageSummarySchema } from './common.js';
+import { MetadataSchema, UsageSummarySchema, UuidSchema } from './common.js';
 
 export const SearchModeSchema = z.enum(['hybrid', 'vector', 'keyword']);
 export type SearchMode = z.infer<typeof SearchModeSchema>;
 
 export const SearchFiltersSchema = z
   .object({
-    document_ids: z.array(z.string().uuid()).max(1000).optional(),
+    document_ids: z.array(UuidSchema).max(1000).optional(),
     /** Exact match on metadata keys; an array value matches when it contains the given string. */
     metadata: MetadataSchema.optional(),
     /** Documents whose `metadata.tags` holds at least one of these. */
@@ -97,7 +97,7 @@ export const AnswerBodySchema = z
     mode: SearchModeSchema.optional(),
     filters: SearchFiltersSchema.optional(),
     stream: z.boolean().default(false),
-    conversation_id: z.string().uuid().optional(),
+    conversation_id: UuidSchema.optional(),
     ...SearchTuningShape,
   })
   .strict();
@@ -137,7 +137,7 @@ export const AnswerResponseSchema = z.object({
 });
 export type AnswerResponse = z.infer<typeof AnswerResponseSchema>;
 
-const CollectionIdsShape = { collection_ids: z.array(z.string().uuid()).min(1).max(20) };
+const CollectionIdsShape = { collection_ids: z.array(UuidSchema).min(1).max(20) };
 
 /** `POST /v1/search`: one query over several collections (ranks fused, never raw scores). */
 export const MultiSearchBodySchema = SearchBodySchema.extend(CollectionIdsShape).strict();

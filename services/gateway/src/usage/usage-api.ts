@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { isOrgAdmin } from '@quire/contracts';
+import { isOrgAdmin, UuidSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { addDecimal } from '@quire/models';
 import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
@@ -47,7 +47,7 @@ const QuerySchema = z.object({
   format: z.enum(['json', 'csv']).default('json'),
   team: z.string().optional(),
   key: z.string().optional(),
-  collection: z.string().uuid().optional(),
+  collection: UuidSchema.optional(),
   model: z.string().optional(),
   provider: z.string().optional(),
   route: z.string().optional(),

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { IdentitySchema } from '@quire/contracts';
+import { IdentitySchema, UuidSchema } from '@quire/contracts';
 import type { JobDefinition } from '@quire/jobs';
 
 export const IngestDocumentPayloadSchema = z
   .object({
-    documentId: z.string().uuid(),
-    collectionId: z.string().uuid(),
+    documentId: UuidSchema,
+    collectionId: UuidSchema,
     /** The document version this job may commit; a newer version fences it out. */
     version: z.number().int().min(1),
     identity: IdentitySchema,

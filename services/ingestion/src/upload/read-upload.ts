@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import { DocumentMetadataSchema, DocumentTitleSchema, unstorableTextReason, type Metadata } from '@quire/contracts';
+import { DocumentMetadataSchema, DocumentTitleSchema, unstorableTextReason, type Metadata, UuidSchema } from '@quire/contracts';
 import { AppError, parseWith } from '@quire/server-kit';
 import { LIMIT_SETTING, mebibytes, type IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
@@ -18,7 +18,7 @@ const JsonDocumentBodySchema = z
     url: z.string().max(4000).optional(),
     title: DocumentTitleSchema.optional(),
     metadata: DocumentMetadataSchema.optional(),
-    replace_document_id: z.string().uuid().optional(),
+    replace_document_id: UuidSchema.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {

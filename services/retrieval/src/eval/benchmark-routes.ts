@@ -21,7 +21,7 @@ import { namedModels, unknownModelError, unknownModels } from './model-check.js'
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 
 const IdParams = z.object({ id: UuidSchema });
-const ListQuery = pageQuery(20, 100).extend({ eval_set_id: z.string().uuid().optional() });
+const ListQuery = pageQuery(20, 100).extend({ eval_set_id: UuidSchema.optional() });
 const CompareQuery = z.object({ a: z.string().min(1).max(100), b: z.string().min(1).max(100) });
 
 export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Router {

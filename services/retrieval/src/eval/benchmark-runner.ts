@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ERROR_CODES } from '@quire/contracts';
+import { ERROR_CODES, UuidSchema } from '@quire/contracts';
 import type { JobDefinition, JobQueue } from '@quire/jobs';
 import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
@@ -28,7 +28,7 @@ export interface RunnerDeps extends SearchDeps {
   kickRetryBaseMs?: number;
 }
 
-const BenchmarkJobSchema = z.object({ benchmarkId: z.string().uuid() });
+const BenchmarkJobSchema = z.object({ benchmarkId: UuidSchema });
 export type BenchmarkJob = z.infer<typeof BenchmarkJobSchema>;
 
 /** One job per run: a duplicate enqueue (a second look at a running run, a restart) is absorbed by the job id. */

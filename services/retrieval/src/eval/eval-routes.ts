@@ -53,9 +53,9 @@ export function beirCases(body: Pick<z.infer<typeof BeirImportSchema>, 'queries'
 }
 
 const IdParams = z.object({ id: UuidSchema });
-const ListQuery = pageQuery(50, 200).extend({ collection_id: z.string().uuid().optional() });
+const ListQuery = pageQuery(50, 200).extend({ collection_id: UuidSchema.optional() });
 const CasesQuery = pageQuery(100, 1000);
-const CaseCursor = z.tuple([z.number().int(), z.string().uuid()]);
+const CaseCursor = z.tuple([z.number().int(), UuidSchema]);
 const JsonlImport = z.object({ jsonl: z.string().min(1).max(50_000_000) }).strict();
 
 /** One page of a set's cases as `reader` may see them: judgments naming documents hidden from it are withheld and counted. */

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { FusionPresetSchema, FusionSettingsSchema, ModelNameSchema, SearchModeSchema } from '@quire/contracts';
+import { FusionPresetSchema, FusionSettingsSchema, ModelNameSchema, SearchModeSchema, UuidSchema } from '@quire/contracts';
 import { DEFAULT_MARGIN } from './promotion.js';
 
 export const RelevantSchema = z
   .object({
-    document_id: z.string().uuid().optional(),
-    chunk_id: z.string().uuid().optional(),
+    document_id: UuidSchema.optional(),
+    chunk_id: UuidSchema.optional(),
     /** Graded relevance (gain in nDCG); 1 when not given. */
     grade: z.number().min(0).max(10).default(1),
   })
@@ -18,7 +18,7 @@ export const EvalCaseBodySchema = z
     question: z.string().trim().min(1).max(4000),
     relevant: z.array(RelevantSchema).max(1000).default([]),
     /** Shorthand for relevant documents of grade 1. */
-    relevant_document_ids: z.array(z.string().uuid()).max(1000).optional(),
+    relevant_document_ids: z.array(UuidSchema).max(1000).optional(),
     reference_answer: z.string().max(20_000).optional(),
     external_id: z.string().max(200).optional(),
   })
@@ -27,7 +27,7 @@ export type EvalCaseBody = z.infer<typeof EvalCaseBodySchema>;
 
 export const CreateEvalSetSchema = z
   .object({
-    collection_id: z.string().uuid(),
+    collection_id: UuidSchema,
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
     cases: z.array(EvalCaseBodySchema).max(10_000).optional(),
@@ -38,7 +38,7 @@ export const AddCasesSchema = z.union([z.array(EvalCaseBodySchema).min(1).max(10
 
 export const BeirImportSchema = z
   .object({
-    collection_id: z.string().uuid(),
+    collection_id: UuidSchema,
     name: z.string().trim().min(1).max(200),
     queries: z.array(z.object({ _id: z.union([z.string(), z.number()]).transform(String), text: z.string().min(1).max(4000) }).passthrough()).min(1).max(20_000),
     qrels: z.array(z.object({ query_id: z.union([z.string(), z.number()]).transform(String), corpus_id: z.union([z.string(), z.number()]).transform(String), grade: z.number().min(0).max(10).default(1) }).strict()).min(1).max(200_000),
@@ -47,7 +47,7 @@ export const BeirImportSchema = z
 
 export const GenerateSetSchema = z
   .object({
-    collection_id: z.string().uuid(),
+    collection_id: UuidSchema,
     name: z.string().trim().min(1).max(200),
     model: ModelNameSchema,
     count: z.number().int().min(1).max(200).default(20),
@@ -59,7 +59,7 @@ export const ConfigurationSchema = z
   .object({
     name: z.string().trim().min(1).max(100),
     /** An index version of the collection (an embedding model); default: the current one when the run is created. */
-    index_version_id: z.string().uuid().optional(),
+    index_version_id: UuidSchema.optional(),
     mode: SearchModeSchema.default('hybrid'),
     preset: FusionPresetSchema.optional(),
     fusion: FusionSettingsSchema.optional(),
@@ -83,7 +83,7 @@ export type StoredConfiguration = z.infer<typeof StoredConfigurationSchema>;
 
 export const CreateBenchmarkSchema = z
   .object({
-    eval_set_id: z.string().uuid(),
+    eval_set_id: UuidSchema,
     configurations: z.array(ConfigurationSchema).min(1).max(12),
     budget_usd: z.number().positive().max(100_000).optional(),
     /** Grades answers (correctness, faithfulness); without it only citation precision is measured. */
@@ -94,14 +94,14 @@ export const CreateBenchmarkSchema = z
 
 export const ReplaySchema = z.object({ configuration: ConfigurationSchema }).strict();
 export const ToEvalCaseSchema = z
-  .object({ eval_set_id: z.string().uuid(), relevant_document_ids: z.array(z.string().uuid()).max(1000).optional(), reference_answer: z.string().max(20_000).optional() })
+  .object({ eval_set_id: UuidSchema, relevant_document_ids: z.array(UuidSchema).max(1000).optional(), reference_answer: z.string().max(20_000).optional() })
   .strict();
 export const PromoteSchema = z
   .object({
     force: z.boolean().default(false),
     /** Non-inferiority margin on nDCG@10. */
     margin: z.number().min(0).max(0.2).default(DEFAULT_MARGIN),
-    benchmark_id: z.string().uuid().optional(),
+    benchmark_id: UuidSchema.optional(),
   })
   .strict();
 export const QualityQuerySchema = z.object({ from: z.string().datetime({ offset: true }).optional(), to: z.string().datetime({ offset: true }).optional() });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UuidSchema } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 
 /**
@@ -30,7 +31,7 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-const UUID = z.string().uuid();
+const UUID = UuidSchema;
 /** A row's creation time in whole microseconds since the epoch (exact, unlike a formatted time) and its id. */
 export const CreatedCursor = z.tuple([z.string().regex(/^-?\d{1,19}$/), UUID]);
 
