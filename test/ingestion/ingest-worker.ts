@@ -4,17 +4,17 @@
  * takes jobs and `embed <document> <n>` for every provider call.
  */
 import { openPostgres } from '@quire/db';
+import { createFakeGatewayModels } from '@quire/fakes';
 import { createLogger } from '@quire/server-kit';
 import { createIngestionService } from '../../services/ingestion/src/index.js';
-import { createFakeGatewayModels } from '../../services/ingestion/src/testing/fake-gateway-models.js';
 
 const env = process.env;
 const db = openPostgres(env.DATABASE_URL!, { max: 3 });
 const fake = createFakeGatewayModels({ dimensions: 16, maxEmbeddingsPerCall: 4, latencyMs: Number(env.EMBED_LATENCY_MS ?? 200) });
 const models = {
-  ...fake.models,
-  embeddingModel: (name: string, context: Parameters<typeof fake.models.embeddingModel>[1]) => {
-    const model = fake.models.embeddingModel(name, context);
+  ...fake,
+  embeddingModel: (name: string, context: Parameters<typeof fake.embeddingModel>[1]) => {
+    const model = fake.embeddingModel(name, context);
     return {
       ...model,
       async doEmbed(options: Parameters<typeof model.doEmbed>[0]) {

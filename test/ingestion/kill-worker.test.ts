@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { openPostgres, startSocketTestDatabase, type Db, type SocketTestDatabase } from '@quire/db';
+import { createFakeGatewayModels } from '@quire/fakes';
 import { createLogger, listen, type RunningServer } from '@quire/server-kit';
 import { createIngestionService, type IngestionService } from '../../services/ingestion/src/index.js';
-import { createFakeGatewayModels } from '../../services/ingestion/src/testing/fake-gateway-models.js';
 import { client, TEST_SECRET } from '../../services/ingestion/src/testing/http.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +42,7 @@ beforeAll(async () => {
   databaseUrl = shared.url;
   db = openPostgres(databaseUrl, { max: 2 });
   // The API process accepts uploads and enqueues; it runs no jobs itself (start() is not called).
-  api = await createIngestionService({ db, models: createFakeGatewayModels().models, logger: createLogger({}, 'error'), internalSecret: TEST_SECRET, redisUrl: 'redis://127.0.0.1:6379', queueName: QUEUE });
+  api = await createIngestionService({ db, models: createFakeGatewayModels({ dimensions: 32, maxEmbeddingsPerCall: 4 }), logger: createLogger({}, 'error'), internalSecret: TEST_SECRET, redisUrl: 'redis://127.0.0.1:6379', queueName: QUEUE });
   server = await listen(api.app, 0);
 }, 60_000);
 

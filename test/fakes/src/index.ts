@@ -28,3 +28,5 @@ export type { CuttableProxy } from './cuttable-proxy.js';
 export { exitWithin, startServiceProcess } from './service-process.js';
 export type { ServiceProcess } from './service-process.js';
 export { openPaused } from './paused-client.js';
+export { createFakeGatewayModels } from './fake-gateway-models.js';
+export type { FakeGatewayCall, FakeGatewayModels, FakeGatewayModelsOptions, FakeMeterRow } from './fake-gateway-models.js';
