@@ -83,12 +83,26 @@ export const UpdateDocumentBodySchema = z
   .refine((body) => body.title !== undefined || body.metadata !== undefined, { message: "send 'title', 'metadata' or both" });
 export type UpdateDocumentBody = z.infer<typeof UpdateDocumentBodySchema>;
 
+/**
+ * Whether a document's chunks get vectors: `vectors` where its collection's current index version has
+ * an embedding model, `none` where the collection is keyword-only (BM25 alone).
+ */
+export const DocumentEmbeddingSchema = z.enum(['vectors', 'none']);
+export type DocumentEmbedding = z.infer<typeof DocumentEmbeddingSchema>;
+
+/**
+ * A document's progress. Finished is `stage: 'done'` (with `status: 'ready'`) whatever the counts say.
+ * `chunks_embedded` counts chunks with a vector out of `chunks_total`; it applies only where
+ * `embedding` is `vectors`. Where `embedding` is `none` no chunk is ever embedded, `chunks_embedded`
+ * stays 0 (a number still, for clients that read it as one) and does not mean unfinished.
+ */
 export const DocumentProgressSchema = z.object({
   stage: DocumentStageSchema,
   pages_parsed: z.number().int().nullable(),
   pages_total: z.number().int().nullable(),
   chunks_total: z.number().int().nullable(),
   chunks_embedded: z.number().int(),
+  embedding: DocumentEmbeddingSchema,
   attempts: z.number().int(),
 });
 

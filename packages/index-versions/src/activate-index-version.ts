@@ -75,6 +75,15 @@ export async function activateIndexVersion(tx: Queryable, collectionId: string, 
       [collectionId],
     );
   }
+  if (!rechunked && row.embedding_model) {
+    // Every active chunk has this version's vector (checked above): a ready document's progress says
+    // so, also when the collection had no model before (its documents were embedded by the build).
+    await tx.query(
+      `UPDATE documents SET chunks_embedded = chunks_total, updated_at = now()
+        WHERE collection_id = $1 AND status = 'ready' AND chunks_embedded IS DISTINCT FROM chunks_total`,
+      [collectionId],
+    );
+  }
   await tx.query(`UPDATE index_versions SET status = 'retired', updated_at = now() WHERE id = $2 AND id <> $1`, [id, coll.current_index_version_id]);
   await tx.query(`UPDATE index_versions SET status = 'ready', activated_at = now(), updated_at = now() WHERE id = $1`, [id]);
   await tx.query(

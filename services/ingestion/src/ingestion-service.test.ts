@@ -1,8 +1,9 @@
+import { HEADERS } from '@quire/contracts';
 import { openTestDatabase, type Db } from '@quire/db';
 import { analyze } from '@quire/keyword-index';
 import { moveIntoGraph, startVersionGraph } from '@quire/index-versions';
 import { ProviderError } from '@quire/models';
-import { createLogger, listen, verifyIdentity, type RunningServer } from '@quire/server-kit';
+import { createLogger, listen, signIdentity, verifyIdentity, type RunningServer } from '@quire/server-kit';
 import { createIngestionService, type IngestionService } from './ingestion-service.js';
 import { createIngestDocumentHandler } from './jobs/ingest-document-handler.js';
 import { createProviderLimiter } from './embed/provider-semaphore.js';
@@ -94,6 +95,7 @@ describe('upload and indexing', () => {
     for (const d of [pdfDoc, mdDoc, txtDoc]) {
       expect(d).toMatchObject({ status: 'ready', error: null, metadata: { department: 'it', tags: ['onboarding'] }, progress: { stage: 'done', attempts: 1 } });
       expect(d.progress.chunks_embedded).toBe(d.progress.chunks_total);
+      expect(d.progress).toMatchObject({ embedding: 'vectors', eta_seconds: null });
     }
     expect(pdfDoc.progress).toMatchObject({ pages_total: 3, pages_parsed: 3 });
     expect(pdfDoc.title).toBe('handbook');
@@ -158,6 +160,14 @@ describe('upload and indexing', () => {
     expect(doc).toMatchObject({ status: 'ready', mime_type: 'text/markdown', title: 'Notes' });
     expect(fake.calls.length).toBe(before);
     expect(await chunkCount(doc.id)).toBeGreaterThan(0);
+    // Finished, and says why no chunk counts as embedded: vectors are not part of this index.
+    expect(doc.progress).toMatchObject({ stage: 'done', chunks_total: await chunkCount(doc.id), chunks_embedded: 0, embedding: 'none', eta_seconds: null });
+    // The progress stream says the same as GET.
+    const res = await fetch(`${server.url}/v1/documents/${doc.id}/events`, { headers: { [HEADERS.identity]: signIdentity(TEAM_A, TEST_SECRET) } });
+    const events = [...(await res.text()).matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    expect(events.map((e) => e.event)).toEqual(['progress', 'done']);
+    expect(events[0]!.data.progress).toEqual(doc.progress);
+    expect(events[1]!.data.progress).toEqual(doc.progress);
     // Indexed for BM25: every term of the query has a posting in the document's chunk.
     const terms = analyze('embedding provider').map((t) => t.term);
     const hits = await count(

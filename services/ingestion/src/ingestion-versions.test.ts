@@ -197,16 +197,32 @@ describe('swapping the embedding model', () => {
   });
 });
 
+/** Polls the collection's versions until `vid` is as `until` says. */
+const waitFor = async (collectionId: string, vid: string, until: (v: any) => boolean) => {
+  for (let i = 0; i < 400; i++) {
+    const v = (await api.call(`/v1/collections/${collectionId}/index-versions`)).body.data.find((x: { id: string }) => x.id === vid);
+    if (until(v)) return v;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`index version ${vid} did not get there`);
+};
+
+describe('a keyword-only collection given an embedding model', () => {
+  test("its ready documents' progress counts them embedded once the version with the model is current", async () => {
+    const coll = await api.createCollection({ name: 'Keywords first' });
+    const doc = (await postText(coll.id, { text: text('keyword') })).body.documents[0].id as string;
+    const before = await api.waitForDocument(doc);
+    expect(before.progress).toMatchObject({ embedding: 'none', chunks_embedded: 0 });
+    const build = await api.call(`/v1/collections/${coll.id}/index-versions`, { json: { embedding_model: 'openai/text-embedding-3-small', activate: 'on_ready' } });
+    expect(build.status).toBe(202);
+    await waitFor(coll.id, build.body.id, (v) => v.current);
+    const after = (await api.call(`/v1/documents/${doc}`)).body;
+    expect(after.progress).toMatchObject({ embedding: 'vectors', chunks_total: before.progress.chunks_total, chunks_embedded: before.progress.chunks_total });
+  });
+});
+
 describe('the promotion gate', () => {
   const KNOWLEDGE_ADMIN: Identity = { team_id: TEAM_A.team_id, key_id: 'key-ka', role: 'knowledge-admin', groups: [] };
-  const waitFor = async (collectionId: string, vid: string, until: (v: any) => boolean) => {
-    for (let i = 0; i < 400; i++) {
-      const v = (await api.call(`/v1/collections/${collectionId}/index-versions`)).body.data.find((x: { id: string }) => x.id === vid);
-      if (until(v)) return v;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`index version ${vid} did not get there`);
-  };
   const auditRows = async (collectionId: string) =>
     (await db.query<{ action: string; actor_key_id: string; code: string; details: any; before: any; after: any }>(
       `SELECT action, actor_key_id, code, details, before, after FROM audit_log WHERE target_type = 'collection' AND target_id = $1 AND action LIKE 'index_version.%' ORDER BY id`,

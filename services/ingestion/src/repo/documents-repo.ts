@@ -24,6 +24,8 @@ interface DocumentRow {
   pages_total: number | null;
   chunks_total: number | null;
   chunks_embedded: number;
+  /** Whether the collection's current index version embeds (it has an embedding model). */
+  embeds: boolean;
   attempts: number;
   error_code: string | null;
   error_message: string | null;
@@ -46,7 +48,9 @@ const COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte
   CASE WHEN d.status = 'processing' AND d.stage = 'embedding' AND d.chunks_embedded > 0 AND d.chunks_total > d.chunks_embedded
             AND d.embed_started_at IS NOT NULL
        THEN ceil(extract(epoch FROM (now() - d.embed_started_at)) * (d.chunks_total - d.chunks_embedded) / d.chunks_embedded)::int
-  END AS eta_seconds`;
+  END AS eta_seconds,
+  -- A keyword-only collection (no embedding model) never embeds: see DocumentProgressSchema.
+  (SELECT ce.embedding_model IS NOT NULL FROM collections ce WHERE ce.id = d.collection_id) AS embeds`;
 
 /** The contract's document view plus ingestion's extensions (ETA, stall reason, parse warnings). */
 export type IngestionDocumentView = DocumentView & {
@@ -81,7 +85,9 @@ export function toDocumentView(row: DocumentRow): IngestionDocumentView {
       pages_parsed: toNullableNumber(row.pages_parsed),
       pages_total: toNullableNumber(row.pages_total),
       chunks_total: toNullableNumber(row.chunks_total),
-      chunks_embedded: toNumber(row.chunks_embedded),
+      // Not applicable without vectors: 0, whatever an earlier index version with a model left stored.
+      chunks_embedded: row.embeds === false ? 0 : toNumber(row.chunks_embedded),
+      embedding: row.embeds === false ? 'none' : 'vectors',
       attempts: toNumber(row.attempts),
       eta_seconds: toNullableNumber(row.eta_seconds),
       stalled: row.stall_reason ?? null,

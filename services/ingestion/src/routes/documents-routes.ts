@@ -148,8 +148,8 @@ export function documentsRoutes(deps: Deps): Router {
             sse.send({ id, deleted: true }, 'deleted');
             break;
           }
-          const { stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled } = doc.progress;
-          const key = JSON.stringify([doc.status, stage, pages_parsed, pages_total, chunks_total, chunks_embedded, attempts, stalled]);
+          const { stage, pages_parsed, pages_total, chunks_total, chunks_embedded, embedding, attempts, stalled } = doc.progress;
+          const key = JSON.stringify([doc.status, stage, pages_parsed, pages_total, chunks_total, chunks_embedded, embedding, attempts, stalled]);
           if (key !== last) {
             last = key;
             sse.send({ id, status: doc.status, progress: doc.progress, error: doc.error }, 'progress');
