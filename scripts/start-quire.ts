@@ -62,6 +62,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const ingestion = await createIngestionService({
     db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionEnv.limits,
     ...(ingestionEnv.REDIS_URL ? { redisUrl: ingestionEnv.REDIS_URL } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
+    // One process holds the data folder: without Redis its in-process queue is the only worker.
+    soleWorker: !ingestionEnv.REDIS_URL,
   });
   const retrieval = await createRetrievalService({
     db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),

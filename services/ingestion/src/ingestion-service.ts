@@ -29,6 +29,13 @@ export interface IngestionServiceDeps {
   internalSecret: string;
   /** Set: jobs run on BullMQ (any number of processes). Unset: in this process. */
   redisUrl?: string;
+  /**
+   * This process is the only ingestion worker on its database (the all-in-one `pnpm start` without
+   * Redis): a document found `processing` at start is an earlier process's, taken over at once instead
+   * of after the stall limit. Ignored with Redis (workers share the queue). Default false: several
+   * standalone processes without Redis could share one PostgreSQL.
+   */
+  soleWorker?: boolean;
   queueName?: string;
   limits?: Partial<IngestionLimits>;
   /** Prices for index-version cost estimates (default: the built-in catalog). */
@@ -102,7 +109,17 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     callTimeoutMs: limits.embedCallTimeoutMs,
     sweepIntervalMs: limits.reconcileIntervalMs,
   });
-  const reconciler = createReconciler({ db: deps.db, queue, logger, intervalMs: limits.reconcileIntervalMs, staleAfterMs: limits.staleAfterMs, deadAfterMs: limits.deadAfterMs, maxAttempts: limits.attempts });
+  const reconciler = createReconciler({
+    db: deps.db,
+    queue,
+    logger,
+    intervalMs: limits.reconcileIntervalMs,
+    staleAfterMs: limits.staleAfterMs,
+    deadAfterMs: limits.deadAfterMs,
+    maxAttempts: limits.attempts,
+    // Told so, and without Redis: this process's in-process queue is the only worker (see adoptOrphans in start).
+    soleWorker: deps.soleWorker === true && !deps.redisUrl,
+  });
 
   const app = createServiceApp({
     name: 'ingestion',
@@ -138,6 +155,10 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
         (orphans) => orphans > 0 && logger.info('dropped graph indexes of deleted index versions', { count: orphans }),
         (error: unknown) => logger.warn('could not look for graph indexes of deleted index versions', { err: String(error) }),
       );
+      // Before the runner starts, so that every document found `processing` is an earlier process's
+      // (a job enqueued already, by an upload answered before start, waits in the queue until then).
+      // Failing, it leaves them to the stall limits, as with BullMQ.
+      await reconciler.adoptOrphans().catch((error: unknown) => logger.warn('could not take over documents an earlier process left processing', { err: String(error) }));
       await queue.start(handler);
       await reconciler.start();
       await builder.resume();

@@ -1,7 +1,7 @@
 import type { Db } from '@quire/db';
 import type { Logger } from '@quire/server-kit';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { findUnfinished, setJobId, takeOverStale, type UnfinishedDocument } from '../repo/document-jobs-repo.js';
+import { findUnfinished, setJobId, takeOverOrphans, takeOverStale, type UnfinishedDocument } from '../repo/document-jobs-repo.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
 import type { JobQueue } from '@quire/jobs';
 
@@ -10,6 +10,12 @@ const SWEEP_LIMIT = 500;
 export interface Reconciler {
   /** One sweep; `all` also takes documents touched moments ago (used at start-up). */
   sweep(all: boolean): Promise<number>;
+  /**
+   * Only with `soleWorker` (0 otherwise): takes over, without waiting for the stall limits, every
+   * document an earlier process left `processing`, and enqueues it. Call it before the job runner
+   * starts: then nothing this process has claimed can be among them.
+   */
+  adoptOrphans(): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,6 +36,13 @@ export function createReconciler(deps: {
   deadAfterMs?: number;
   /** A stalled document that has had this many attempts fails (`stalled`) instead of being retried. */
   maxAttempts: number;
+  /**
+   * True when this process is the only one that can run these documents' jobs (the in-process queue:
+   * ingestion without Redis runs in one process), so that at start-up any `processing` document is an
+   * orphan of an earlier process. False (BullMQ): several processes share the queue, and a
+   * `processing` document may be another's live attempt; only the stall limits tell.
+   */
+  soleWorker?: boolean;
 }): Reconciler {
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<number> | null = null;
@@ -65,8 +78,18 @@ export function createReconciler(deps: {
     return sweeping;
   };
 
+  const adoptOrphans = async (): Promise<number> => {
+    if (!deps.soleWorker) return 0;
+    // A process holds at most its concurrency (64 at most) documents `processing`: one batch takes all of them.
+    const orphans = await takeOverOrphans(deps.db, SWEEP_LIMIT, deps.maxAttempts);
+    for (const doc of orphans) await enqueue(doc);
+    if (orphans.length > 0) deps.logger.info('took over documents an earlier process left processing', { count: orphans.length });
+    return orphans.length;
+  };
+
   return {
     sweep,
+    adoptOrphans,
     async start() {
       // Redis down at start (enqueues now fail fast) must not keep the service from starting: the
       // documents stay queued in the database and the next interval's sweep enqueues them.

@@ -224,28 +224,46 @@ export async function findUnfinished(db: Queryable, olderThanMs: number, limit: 
  * stopped making progress (no heartbeat for `staleAfterMs`). The version bump fences the old worker
  * out, so if it wakes up it cannot commit over the new attempt. A document that has used all its
  * attempts (one that keeps killing its worker, say) fails for good with code `stalled`, its stage
- * and the reason, instead of being retried for ever. Each UPDATE re-checks the condition outside
- * the sub-select: under READ COMMITTED only the outer WHERE is re-evaluated on a row another
- * transaction (a redelivered job's claim, say) changed meanwhile.
+ * and the reason, instead of being retried for ever.
  */
 export async function takeOverStale(db: Db, staleAfterMs: number, limit: number, maxAttempts: number, deadAfterMs = DEFAULT_LIMITS.deadAfterMs): Promise<UnfinishedDocument[]> {
-  // $1: stale after (ms), $2: limit per sweep, $3: attempts, $4: dead after (ms).
-  const params = [staleAfterMs, limit, maxAttempts, deadAfterMs];
-  const exhausted = `status = 'processing' AND attempts >= $3::int AND ${abandonedSql('$1', '$4')}`;
+  // $3: stale after (ms), $4: dead after (ms).
+  return takeOver(db, abandonedSql('$3', '$4'), abandonedReasonSql('$3', '$4'), [limit, maxAttempts, staleAfterMs, deadAfterMs]);
+}
+
+/**
+ * Takes over every `processing` document at once, however recent its heartbeat: for a process that is
+ * the only worker of this database's jobs (the in-process queue), at start-up and before its runner
+ * starts, when each of them is an orphan of an earlier process. The same takeover as takeOverStale's
+ * (version bump, `stall_reason`, `stalled` on the last attempt), with the restart as the reason.
+ */
+export async function takeOverOrphans(db: Db, limit: number, maxAttempts: number): Promise<UnfinishedDocument[]> {
+  return takeOver(db, 'TRUE', `'Worker stopped (its process restarted) during ' || stage`, [limit, maxAttempts]);
+}
+
+/**
+ * Fails the `processing` documents matching `abandoned` that used all their attempts and re-queues the
+ * rest under the next version. `reason` (SQL text) says why, read from the row before the takeover
+ * changes it. Parameters: $1 the limit per sweep, $2 the attempts, then those `abandoned` and `reason`
+ * use. Each UPDATE re-checks the condition outside the sub-select: under READ COMMITTED only the outer
+ * WHERE is re-evaluated on a row another transaction (a redelivered job's claim, say) changed meanwhile.
+ */
+async function takeOver(db: Db, abandoned: string, reason: string, params: unknown[]): Promise<UnfinishedDocument[]> {
+  const exhausted = `status = 'processing' AND attempts >= $2::int AND ${abandoned}`;
   await db.query(
     `UPDATE documents SET version = version + 1, status = 'failed', error_code = '${STALLED_CODE}', error_stage = stage,
-            error_message = ${abandonedReasonSql('$1', '$4')} || ' on attempt ' || attempts || ' of ' || $3::int || '; not retried again.',
+            error_message = ${reason} || ' on attempt ' || attempts || ' of ' || $2::int || '; not retried again.',
             heartbeat_at = now(), updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE ${exhausted} LIMIT $2) AND ${exhausted}`,
+      WHERE id IN (SELECT id FROM documents WHERE ${exhausted} LIMIT $1) AND ${exhausted}`,
     params,
   );
-  const retried = `status = 'processing' AND attempts < $3::int AND ${abandonedSql('$1', '$4')}`;
+  const retried = `status = 'processing' AND attempts < $2::int AND ${abandoned}`;
   const r = await db.query<UnfinishedRow>(
     `UPDATE documents SET version = version + 1, status = 'queued',
-            stall_reason = ${abandonedReasonSql('$1', '$4')} || ' (attempt ' || attempts
+            stall_reason = ${reason} || ' (attempt ' || attempts
               || '); taken over and retried at ' || ${utcNowSql} || '.',
             stage = 'queued', updated_at = now()
-      WHERE id IN (SELECT id FROM documents WHERE ${retried} LIMIT $2) AND ${retried}
+      WHERE id IN (SELECT id FROM documents WHERE ${retried} LIMIT $1) AND ${retried}
       RETURNING id, collection_id, version, team_id, submitted_identity, trace_id`,
     params,
   );
