@@ -80,7 +80,7 @@ export async function activateIndexVersion(tx: Queryable, collectionId: string, 
     // so, also when the collection had no model before (its documents were embedded by the build).
     await tx.query(
       `UPDATE documents SET chunks_embedded = chunks_total, updated_at = now()
-        WHERE collection_id = $1 AND status = 'ready' AND chunks_embedded IS DISTINCT FROM chunks_total`,
+        WHERE collection_id = $1 AND status = 'ready' AND chunks_total IS NOT NULL AND chunks_embedded IS DISTINCT FROM chunks_total`,
       [collectionId],
     );
   }

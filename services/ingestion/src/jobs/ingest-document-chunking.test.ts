@@ -49,10 +49,12 @@ test('a chunking over its budget fails the document at stage chunking (chunk_tim
     progress: { attempts: 1 },
     error: { code: 'chunk_timeout', stage: 'chunking', message: 'Chunking failed: Chunking took longer than 2 s (the limit, QUIRE_INGEST_CHUNK_TIMEOUT_MS) and was stopped.' },
   });
-  // Answers came during the 2 s of chunking, each (and every pause of the timer) well under it.
+  // Answers came during the 2 s of chunking, each (and every pause of the timer) shorter than the 2 s
+  // a chunking on this thread would silence them for; the margin is for a CI host running two suites
+  // on its two cores beside the worker (1.52 s was seen there once against an earlier 1.5 s bound).
   expect(whileChunking.length).toBeGreaterThanOrEqual(3);
-  expect(Math.max(...whileChunking)).toBeLessThan(1_500);
-  expect(worstGap).toBeLessThan(1_500);
+  expect(Math.max(...whileChunking)).toBeLessThan(1_900);
+  expect(worstGap).toBeLessThan(1_900);
 
   // Only the worker was stopped: the next document goes through.
   const next = await api.upload(plain.id, [{ name: 'next.txt', bytes: 'Another short note, after the long one.' }]);
