@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openPostgres, openPostgresTestDatabase } from '@quire/db';
+import { freePort } from '@quire/fakes';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -45,14 +46,6 @@ function start(name: string, args: string[], env: Record<string, string> = {}, r
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${out.slice(-2000)}`)));
     setTimeout(() => reject(new Error(`${name} did not start: ${out.slice(-2000)}`)), 30_000).unref();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** Portkey prints no port in headless mode: start it on a free port and poll until it answers. */

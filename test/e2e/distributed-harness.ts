@@ -1,21 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgres, openTestDatabase, type PostgresTestDatabase } from '@quire/db';
-import { startFakeOpenAI } from '@quire/fakes';
+import { freePort, startFakeOpenAI } from '@quire/fakes';
 import { citingReply, E2E_ADMIN_KEY, TEST_PRICES, type Harness } from './quire-harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts `services/<name>/src/main.ts` as docker-compose does and resolves with the URL it logs. */
 function startService(name: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {

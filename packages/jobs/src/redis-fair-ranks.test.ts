@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
+import { freePort } from '@quire/fakes';
 import { createFairRanks, fairAdmitArgs } from './redis-fair-ranks.js';
 
 /**
@@ -234,15 +235,6 @@ describe('on a real Redis, every command the scripts run', () => {
     expect(checkedGhost).toBe(true);
   });
 });
-
-/** A port nothing listens on now (the kernel's pick). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until(what: string, done: () => Promise<boolean>, ms = 15_000): Promise<void> {
   for (const deadline = Date.now() + ms; !(await done().catch(() => false)); ) {

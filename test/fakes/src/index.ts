@@ -30,3 +30,4 @@ export type { ServiceProcess } from './service-process.js';
 export { openPaused } from './paused-client.js';
 export { createFakeGatewayModels } from './fake-gateway-models.js';
 export type { FakeGatewayCall, FakeGatewayModels, FakeGatewayModelsOptions, FakeMeterRow } from './fake-gateway-models.js';
+export { freePort } from './free-port.js';
