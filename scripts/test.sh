@@ -18,6 +18,12 @@ fi
 
 pnpm install --frozen-lockfile >/dev/null || { echo "pnpm install failed" >&2; echo "0 passed, 1 failed"; exit 1; }
 
+# The linter (eslint.config.js: unawaited promises, stray variables) on a whole run; what it finds
+# counts as one failure in the line below, and its report stays on stderr.
+if [ $# -eq 0 ] && [ "${QUIRE_LINT:-on}" != off ]; then
+  pnpm exec eslint . >&2 || export QUIRE_LINT_FAILED=1
+fi
+
 rm -f .jest-results.json .jest-results-postgres.json
 NODE_OPTIONS=--experimental-vm-modules pnpm exec jest --json --outputFile=.jest-results.json "$@"
 status=$?
@@ -50,7 +56,9 @@ node -e '
   }
   if (files === 0) failed = 1;
   if (process.env.QUIRE_PG_PASS_BROKEN) failed++;
+  if (process.env.QUIRE_LINT_FAILED) failed++;
   console.log(`${passed} passed, ${failed} failed`);
 ' "$(pwd)/.jest-results.json" "$(pwd)/.jest-results-postgres.json"
 [ -f .jest-results.json ] || { [ "$status" -eq 0 ] && status=1; }
+[ -z "${QUIRE_LINT_FAILED:-}" ] || { [ "$status" -eq 0 ] && status=1; }
 exit "$status"

@@ -31,7 +31,7 @@ function meter(caller: { team: string; key: string }, model: string, usage: { pr
   fs.writeSync(journal, `${JSON.stringify([caller.team, caller.key, model, usage?.prompt_tokens ?? null, usage?.completion_tokens ?? null, Date.now()])}\n`);
 }
 
-const server = http.createServer(async (req, res) => {
+async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const caller = keys.get(req.headers.authorization ?? '');
   if (!caller) {
     res.writeHead(401).end();
@@ -75,6 +75,13 @@ const server = http.createServer(async (req, res) => {
     res.end();
   });
   upstream.end(payload);
+}
+
+const server = http.createServer((req, res) => {
+  serve(req, res).catch(() => {
+    if (!res.headersSent) res.writeHead(400);
+    res.end();
+  });
 });
 server.keepAliveTimeout = 65_000;
 process.on('SIGTERM', () => {

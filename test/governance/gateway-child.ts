@@ -21,8 +21,6 @@ const { handler, governance } = createGatewayService({
 await governance.ready;
 const server = await listen(handler, 0);
 process.stdout.write(`READY ${server.port}\n`);
-process.once('SIGTERM', async () => {
-  await server.close();
-  await governance.close();
-  process.exit(0);
+process.once('SIGTERM', () => {
+  void server.close().then(() => governance.close()).finally(() => process.exit(0));
 });

@@ -1,4 +1,4 @@
-import { call, documentDone, sleep, teamKey, uploadText } from './helpers.js';
+import { call, sleep, teamKey, uploadText } from './helpers.js';
 import { useQuireStack } from './quire-stack.js';
 
 /**
@@ -23,7 +23,6 @@ async function send(auth: Record<string, string>, method: 'POST' | 'PUT', path: 
   return { status: res.status, body: (await res.json()) as any };
 }
 
-const waitReady = (auth: Record<string, string>, id: string) => documentDone(stack.url, auth, id);
 const upload = (auth: Record<string, string>, collection: string, name: string, text: string, metadata: Record<string, unknown> = {}) =>
   uploadText(stack.url, auth, collection, name, text, metadata);
 

@@ -201,7 +201,7 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
       if (w) await closeWorker(w);
       // The queue leaves the producer (ours) open; its close waits on nothing else.
       if (!(await settlesWithin(queue.close(), FORCED_STEP_MS))) logger.warn('the job queue did not close; disconnecting it', { queue: options.queueName });
-      await Promise.all([workerConnection, producer].map((c) => c && closeRedisClient(c, FORCED_STEP_MS)));
+      await Promise.all([workerConnection, producer].flatMap((c) => (c ? [closeRedisClient(c, FORCED_STEP_MS)] : [])));
       workerConnection = null;
     },
     async ping() {

@@ -29,7 +29,9 @@ function setup(overrides: Partial<KeyRow> = {}) {
   return {
     auth, key, reads,
     setRow: (patch: Partial<KeyRow>) => (row = { ...row, ...patch }),
-    holdReads: (until: Promise<void> | undefined) => (hold = until),
+    holdReads: (until: Promise<void> | undefined): void => {
+      hold = until;
+    },
     advance: (ms: number) => (now += ms),
     now: () => now,
   };

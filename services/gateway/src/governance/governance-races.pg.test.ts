@@ -4,7 +4,6 @@
  * Races are driven as in ingestion's *-races tests: a gate connection holds a lock, waits in
  * pg_stat_activity until the racers block behind it, then lets them go together.
  */
-import type { Identity } from '@quire/contracts';
 import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
 import { createLogger } from '@quire/server-kit';
 import type { RouteStore } from '../routing/route-store.js';

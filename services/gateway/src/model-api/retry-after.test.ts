@@ -1,8 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import type { Db } from '@quire/db';
 import { openAIQuotaErrorBody, type FakeOpenAI } from '@quire/fakes';
 import type { RunningServer } from '@quire/server-kit';
-import type { GatewayService } from '../gateway-service.js';
 import { startBothDoors, type BothDoors } from '../testing/both-doors.js';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
 
@@ -12,9 +10,7 @@ import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../testing/gateway-harness.js';
  * node:http model front and the express routes (which serve gzip bodies, among others).
  */
 
-let db: Db;
 let openai: FakeOpenAI;
-let service: GatewayService;
 let front: RunningServer;
 let viaExpress: RunningServer;
 
@@ -23,7 +19,7 @@ let doors: BothDoors;
 beforeAll(async () => {
   // Waits longer than 20 ms are not retried here: the caller gets the error and the hint.
   doors = await startBothDoors({ retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 20 } });
-  ({ db, openai, service, front, viaExpress } = doors);
+  ({ openai, front, viaExpress } = doors);
 });
 
 afterAll(() => doors?.close());

@@ -93,7 +93,7 @@ export function inferHeadings(lines: PdfLine[]): HeadingMark[] {
     // A wrapped sentence can put a number and a capital at the start of a line ("... within the
     // first / 12 Months of service"); the line before then ends mid-sentence with no gap.
     const previous = lines[i - 1];
-    if (!line.blockStart && previous && previous.page === line.page && sameSize(previous.size, line.size) && /[\p{Ll},\-]$/u.test(previous.text.trim())) continue;
+    if (!line.blockStart && previous && previous.page === line.page && sameSize(previous.size, line.size) && /[\p{Ll},-]$/u.test(previous.text.trim())) continue;
     candidates.push({ offset: line.offset, title: cleanTitle(line.text), size: line.size, bySize: false, keyword: numbered.keyword, key: numbered.key, level: numbered.level });
   }
   // A numbered line in body type is a heading only when the numbering around it agrees: another

@@ -15,6 +15,8 @@ import { relevantSources } from './relevant-sources.js';
 /**
  * Receives streaming events; absent for a plain JSON answer. A promise it returns (a slow reader's
  * socket is full) holds the generation until it resolves: the model's stream is not read meanwhile.
+ * It resolves when the socket drains or closes and never rejects, so the small events that need no
+ * such wait (retrieval, citations, usage) do not await it.
  */
 export type AnswerEventSink = (event: 'retrieval' | 'delta' | 'citations' | 'usage', data: unknown) => void | Promise<void>;
 
@@ -138,7 +140,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     sources = prompt.sources;
     promptTokens = prompt.messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0);
     const policy: LinkPolicy = { sourceUrls: urlsIn(sources.map((x) => x.text)), allowedHosts: deps.answerLinkHosts ?? [] };
-    sink?.('retrieval', {
+    void sink?.('retrieval', {
       query_id: input.queryId,
       conversation_id: conversationId,
       ...(question !== body.question ? { rewritten_query: question } : {}),
@@ -160,7 +162,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     if (sources.length === 0) {
       // Nothing to ground an answer in: a model would only guess, so it is not called at all.
       answer = NO_ANSWER;
-      sink?.('delta', { text: answer });
+      await sink?.('delta', { text: answer });
     } else {
       const model = deps.models.generationModel(generationModel, { ...input.call, purpose: 'generate' });
       const generateStart = performance.now();
@@ -178,7 +180,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
         }
         const rest = safe.push(filter.flush()) + safe.flush();
         answer += rest;
-        if (rest) sink('delta', { text: rest });
+        if (rest) await sink('delta', { text: rest });
       } else {
         const result = await model.doGenerate({ messages: prompt.messages, abortSignal: input.abortSignal });
         answer = sanitizeAnswer(rewriteMarkers(result.text, sources.length), policy);
@@ -196,8 +198,8 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   await record();
   if (!input.history) await appendTurns(deps.db, input.identity, conversationId, collections.map((c) => c.id), input.queryId, body.question, answer);
   const usage = await usageForQuery(deps.db, input.queryId);
-  sink?.('citations', { citations });
-  sink?.('usage', { usage });
+  void sink?.('citations', { citations });
+  void sink?.('usage', { usage });
   return {
     query_id: input.queryId,
     answer,

@@ -8,7 +8,6 @@ import { benchmarkNotFound, getBenchmark, toResultRow, type BenchmarkRow, type R
 import { configIndex, queryCost } from './benchmark-report.js';
 import type { RankedItem } from './case-executor.js';
 import { readRelevant, staleCases } from './eval-repo.js';
-import type { Relevant } from './eval-schemas.js';
 import type { JudgeVerdict } from './judge.js';
 import { decodeCursor, encodeCursor, pageQuery } from './page.js';
 import { hiddenJudgedIds, ranIt, REDACTED_REASON, resultDrewOnHiddenSql, withoutHidden, type Reader } from './reader-access.js';

@@ -1,4 +1,3 @@
-import type { SearchFilters } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import type { RankedHit } from './rrf.js';
 import { hasSelectiveFilters, scopeConditions, uuidLiteral, type AccessFilters, type ChunkSet, type SqlFragment } from './scope-sql.js';

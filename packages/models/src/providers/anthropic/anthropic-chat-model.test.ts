@@ -1,5 +1,4 @@
 import { anthropicErrorBody, countTokens, startFakeAnthropic, type FakeAnthropic, type FakeReply } from '@quire/fakes';
-import { ProviderError } from '../../errors/provider-error.js';
 import type { GenerationModelV1, StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
 import { mapAnthropicStopReason, normalizeAnthropicUsage } from './anthropic-chat-model.js';
 import { createAnthropic } from './anthropic-provider.js';

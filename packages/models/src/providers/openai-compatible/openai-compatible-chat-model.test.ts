@@ -1,5 +1,4 @@
 import { countTokens, openAIQuotaErrorBody, startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
-import { ProviderError } from '../../errors/provider-error.js';
 import type { GenerationModelV1, StreamPartV1 } from '../../spec/generation/generation-model-v1.js';
 import { normalizeOpenAIUsage } from './openai-compatible-chat-model.js';
 import { createOpenAICompatible } from './openai-compatible-provider.js';
