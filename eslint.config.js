@@ -25,12 +25,6 @@ export default tseslint.config(
     },
   },
   {
-    // The eval client hands the API's JSON to scripts and tests unchecked (a known gap: to be typed
-    // from the contracts' schemas); the services behind it validate what they answer.
-    files: ['packages/eval/src/client.ts', 'packages/eval/src/cli/eval-cli.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off' },
-  },
-  {
     // Tests read loosely typed JSON answers; the services they drive validate theirs with zod.
     files: ['**/*.test.ts', 'test/**/*.ts', '**/src/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { openTestDatabase } from '@quire/db';
-import { importBeir, parseBeirQrels, parseBeirQueries, QuireEvalClient, type BeirDoc } from '@quire/eval';
+import { CreatedSchema, importBeir, parseBeirQrels, parseBeirQueries, QuireEvalClient, type BeirDoc } from '@quire/eval';
 import { startFakeOpenAI } from '@quire/fakes';
 import { createLogger } from '@quire/server-kit';
 import { printBenchmark } from '../../packages/eval/src/cli/eval-cli.js';
@@ -64,12 +64,12 @@ async function main(): Promise<void> {
   });
   try {
     const client = new QuireEvalClient(quire.url, E2E_ADMIN_KEY);
-    const collection = await client.request('POST', '/v1/collections', { name: 'scifact-subset', embedding_model: 'openai/text-embedding-3-small' });
+    const collection = await client.call(CreatedSchema, 'POST', '/v1/collections', { name: 'scifact-subset', embedding_model: 'openai/text-embedding-3-small' });
     let start = performance.now();
     const set = await importBeir(client, { collectionId: collection.id, name: 'scifact test subset', corpus, queries, qrels });
     console.log(`SciFact subset: ${corpus.length} docs (all ${relevant.size} relevant to the first ${queryIds.length} test queries), ${set.cases} eval cases, ${set.unmapped_count} unmapped qrels; import ${((performance.now() - start) / 1000).toFixed(1)} s`);
     start = performance.now();
-    const run = await client.request('POST', '/v1/benchmarks', {
+    const run = await client.call(CreatedSchema, 'POST', '/v1/benchmarks', {
       eval_set_id: set.id,
       configurations: [
         { name: 'keyword-bm25', mode: 'keyword', top_k: 10 },

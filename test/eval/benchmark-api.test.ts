@@ -1,16 +1,15 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import type { QuireEvalClient } from '@quire/eval';
 import type { FakeOpenAI } from '@quire/fakes';
 import type { RunningQuire } from '../../scripts/start-quire.js';
 import { E2E_ADMIN_KEY } from '../e2e/quire-harness.js';
-import { seedCollection, startEvalFake, startEvalQuire } from './eval-harness.js';
+import { seedCollection, startEvalFake, startEvalQuire, type TestEvalClient } from './eval-harness.js';
 
 /** The benchmark API through the gateway: models checked up front, per-question results, every list paged. */
 describe('benchmark API: model checks, per-question results, pagination', () => {
   let db: Db;
   let openai: FakeOpenAI;
   let quire: RunningQuire;
-  let client: QuireEvalClient;
+  let client: TestEvalClient;
   let seeded: Awaited<ReturnType<typeof seedCollection>>;
   let run: any;
 

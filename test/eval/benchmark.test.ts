@@ -1,15 +1,15 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import { formatSummaryTable, type QuireEvalClient } from '@quire/eval';
+import { formatSummaryTable } from '@quire/eval';
 import type { FakeOpenAI } from '@quire/fakes';
 import type { RunningQuire } from '../../scripts/start-quire.js';
 import { printBenchmark } from '../../packages/eval/src/cli/eval-cli.js';
-import { seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS } from './eval-harness.js';
+import { seedCollection, startEvalFake, startEvalQuire, THREE_CONFIGS, type TestEvalClient } from './eval-harness.js';
 
 describe('benchmarks end to end (fake providers)', () => {
   let db: Db;
   let openai: FakeOpenAI;
   let quire: RunningQuire;
-  let client: QuireEvalClient;
+  let client: TestEvalClient;
   let seeded: Awaited<ReturnType<typeof seedCollection>>;
   let firstRun: string;
 

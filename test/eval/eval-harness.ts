@@ -20,8 +20,19 @@ export function evalReply(body: { messages: { role: string; content: unknown }[]
   return m ? `The report says ${m[2]!.split(' ').slice(0, 6).join(' ')} [${m[1]}].` : 'The sources do not say.';
 }
 
+/** Tests read the API's answers loosely (they assert on them); the CLI and benches use `call`'s schemas. */
+export class TestEvalClient extends QuireEvalClient {
+  override request(method: string, path: string, body?: unknown): Promise<any> {
+    return super.request(method, path, body);
+  }
+
+  override waitForBenchmark(id: string, options?: Parameters<QuireEvalClient['waitForBenchmark']>[1]): Promise<any> {
+    return super.waitForBenchmark(id, options);
+  }
+}
+
 /** `redisUrl`: jobs (ingestion and benchmark runs) on BullMQ; Quires given the same `queueName` share its queues. */
-export async function startEvalQuire(db: Db, openai: FakeOpenAI, options: { redisUrl?: string; queueName?: string } = {}): Promise<{ quire: RunningQuire; client: QuireEvalClient }> {
+export async function startEvalQuire(db: Db, openai: FakeOpenAI, options: { redisUrl?: string; queueName?: string } = {}): Promise<{ quire: RunningQuire; client: TestEvalClient }> {
   const pricing = Object.fromEntries(Object.entries(TEST_PRICES).map(([k, v]) => [k, { ...v, asOf: 'test', source: 'test' }]));
   const quire = await startQuire({
     db,
@@ -33,13 +44,13 @@ export async function startEvalQuire(db: Db, openai: FakeOpenAI, options: { redi
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     },
   });
-  return { quire, client: new QuireEvalClient(quire.url, E2E_ADMIN_KEY) };
+  return { quire, client: new TestEvalClient(quire.url, E2E_ADMIN_KEY) };
 }
 
 export const startEvalFake = (latencyMs = 0) => startFakeOpenAI({ apiKey: 'sk-e2e', reply: evalReply, dimensions: 64, ...(latencyMs ? { latencyMs } : {}) });
 
 /** A collection with the generated BEIR-style set imported (corpus through the ingestion API). */
-export async function seedCollection(client: QuireEvalClient, options: { docs?: number; queries?: number } = {}) {
+export async function seedCollection(client: TestEvalClient, options: { docs?: number; queries?: number } = {}) {
   const collection = await client.request('POST', '/v1/collections', {
     name: `eval ${randomUUID().slice(0, 8)}`,
     embedding_model: 'openai/text-embedding-3-small',

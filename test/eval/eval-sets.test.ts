@@ -1,15 +1,14 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import type { QuireEvalClient } from '@quire/eval';
 import type { FakeOpenAI } from '@quire/fakes';
 import type { RunningQuire } from '../../scripts/start-quire.js';
 import { E2E_ADMIN_KEY } from '../e2e/quire-harness.js';
-import { seedCollection, startEvalFake, startEvalQuire } from './eval-harness.js';
+import { seedCollection, startEvalFake, startEvalQuire, type TestEvalClient } from './eval-harness.js';
 
 describe('eval sets from JSONL and from the collection itself', () => {
   let db: Db;
   let openai: FakeOpenAI;
   let quire: RunningQuire;
-  let client: QuireEvalClient;
+  let client: TestEvalClient;
   let seeded: Awaited<ReturnType<typeof seedCollection>>;
 
   beforeAll(async () => {

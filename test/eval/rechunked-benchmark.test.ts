@@ -1,9 +1,9 @@
 import { openTestDatabase, type Db } from '@quire/db';
-import { importBeir, type QuireEvalClient } from '@quire/eval';
+import { importBeir } from '@quire/eval';
 import type { FakeOpenAI } from '@quire/fakes';
 import type { RunningQuire } from '../../scripts/start-quire.js';
 import { generateBeirSet } from './beir-fixture.js';
-import { startEvalFake, startEvalQuire } from './eval-harness.js';
+import { startEvalFake, startEvalQuire, type TestEvalClient } from './eval-harness.js';
 
 /**
  * A benchmark configuration that names an index version built with other chunking must measure that
@@ -13,7 +13,7 @@ describe('benchmarking a re-chunked index version', () => {
   let db: Db;
   let openai: FakeOpenAI;
   let quire: RunningQuire;
-  let client: QuireEvalClient;
+  let client: TestEvalClient;
   let collectionId: string;
   let evalSetId: string;
   let versionId: string;

@@ -3,3 +3,4 @@ export * from './stats.js';
 export * from './report.js';
 export * from './beir.js';
 export * from './client.js';
+export * from './api-schemas.js';

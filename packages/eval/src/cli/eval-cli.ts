@@ -6,15 +6,17 @@
  *   import-beir <collection_id> <dir> [name] [--limit-queries N]   corpus upload + eval set from a BEIR folder
  */
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseBeirCorpus, parseBeirQrels, parseBeirQueries } from '../beir.js';
+import { BenchmarkListSchema, BenchmarkSchema, ComparisonSchema } from '../api-schemas.js';
 import { importBeir, QuireEvalClient } from '../client.js';
 import { formatComparison, formatPareto, formatStageTable, formatSummaryTable, type ConfigSummary } from '../report.js';
 
 export async function printBenchmark(client: QuireEvalClient, id: string, log: (s: string) => void = console.log): Promise<void> {
-  const b = await client.request('GET', `/v1/benchmarks/${id}`);
-  const summaries = b.summary as ConfigSummary[];
+  const b = await client.call(BenchmarkSchema, 'GET', `/v1/benchmarks/${id}`);
+  const summaries: ConfigSummary[] = b.summary;
   log(`Benchmark ${b.id}: ${b.status}, ${b.progress.done}/${b.progress.total} cases, spent $${Number(b.spent_usd).toPrecision(3)}${b.budget_usd ? ` of $${b.budget_usd}` : ''}`);
   log('Metrics: mean [95% bootstrap CI over questions, 1000 resamples, seed 42]\n');
   if (b.error) log(`Error: ${b.error}\n`);
@@ -28,7 +30,7 @@ export async function printBenchmark(client: QuireEvalClient, id: string, log: (
   log(formatPareto(summaries));
   for (let i = 0; i < summaries.length; i++) {
     for (let j = i + 1; j < summaries.length; j++) {
-      const cmp = await client.request('GET', `/v1/benchmarks/${id}/compare?a=${i}&b=${j}`);
+      const cmp = await client.call(ComparisonSchema, 'GET', `/v1/benchmarks/${id}/compare?a=${i}&b=${j}`);
       log(`\n${cmp.a} vs ${cmp.b} (paired; winner only when significant)\n`);
       log(formatComparison(cmp.a, cmp.b, cmp.comparisons, cmp.skipped));
     }
@@ -48,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
     case 'compare': {
       const [id, a, b] = args;
       if (!id || !a || !b) throw new Error('usage: pnpm eval compare <id> <a> <b>');
-      const cmp = await client.request('GET', `/v1/benchmarks/${id}/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+      const cmp = await client.call(ComparisonSchema, 'GET', `/v1/benchmarks/${id}/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
       console.log(formatComparison(cmp.a, cmp.b, cmp.comparisons, cmp.skipped));
       return;
     }
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
       // Every page, newest first.
       let cursor: string | null = null;
       do {
-        const list: { data: any[]; next_cursor: string | null } = await client.request('GET', `/v1/benchmarks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const list: z.infer<typeof BenchmarkListSchema> = await client.call(BenchmarkListSchema, 'GET', `/v1/benchmarks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
         for (const b of list.data) console.log(`${b.id}  ${b.status.padEnd(14)} ${b.created_at}  ${b.configurations.join(', ')}`);
         cursor = list.next_cursor;
       } while (cursor);
