@@ -268,6 +268,58 @@ describe('OpenAI-format chat for kb/ models', () => {
     expect(prompts.at(-1)).toContain(`${'x'.repeat(2000)}\n</caller_instructions>`);
   });
 
+  // The question is searched as text: an image, audio or a file would go unseen and the answer would be to another question.
+  test.each([
+    [
+      'an image beside the question',
+      [{ role: 'user', content: [{ type: 'text', text: 'What does this sign say about mooring?' }, { type: 'image_url', image_url: { url: 'https://example.com/sign.png' } }] }],
+      'messages.0.content.1',
+      /content part type "image_url" is not supported in a user message of a kb\/ chat: a knowledge-base chat reads text only; describe what the image shows/,
+    ],
+    [
+      'an image earlier in the conversation',
+      [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }, { role: 'assistant', content: 'A harbour sign.' }, { role: 'user', content: 'and the fees?' }],
+      'messages.0.content.0',
+      /"image_url" is not supported in a user message/,
+    ],
+    ['an image in a system message', [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://example.com/logo.png' } }] }, { role: 'user', content: 'mooring fees?' }], 'messages.0.content.0', /"image_url" is not supported in a system message/],
+    ['audio', [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }], 'messages.0.content.0', /"input_audio" .*send a transcript/],
+    ['a file', [{ role: 'user', content: [{ type: 'text', text: 'Summarise:' }, { type: 'file', file: { file_id: 'file-abc' } }] }], 'messages.0.content.1', /"file" .*upload the file to the collection/],
+    ["a user's refusal part", [{ role: 'user', content: [{ type: 'refusal', refusal: 'No.' }] }], 'messages.0.content.0', /"refusal" is not supported in a user message/],
+    ['a text part without its text', [{ role: 'user', content: [{ type: 'text' }] }], 'messages.0.content.0', /malformed "text" part/],
+  ])('%s: refused by name (400 invalid_request at the part), never dropped', async (_name, messages, param, message) => {
+    let calls = 0;
+    models.reply = () => {
+      calls++;
+      return ['Mooring fees are paid at the harbour office [1].'];
+    };
+    const res = await call(`/v1/collections/harbour/chat`, { model: 'kb/harbour', messages });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'invalid_request', param, message: expect.stringMatching(message) });
+    expect(calls).toBe(0);
+  });
+
+  test("text parts are read, and an assistant's refusal part as its text", async () => {
+    const prompts: string[] = [];
+    models.reply = (options) => {
+      prompts.push(options.messages.map((m) => m.content as string).join('\n'));
+      return (options.messages[0]!.content as string).startsWith('Rewrite') ? ['harbour office mooring fees'] : ['Mooring fees are paid at the harbour office before noon [1].'];
+    };
+    const res = await call(`/v1/collections/harbour/chat`, {
+      model: 'kb/harbour',
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'be brief' }] },
+        { role: 'user', content: [{ type: 'text', text: 'Where is the harbour office?' }] },
+        { role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot say where it is.' }] },
+        { role: 'user', content: [{ type: 'text', text: 'and the ' }, { type: 'text', text: 'fees?' }] },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(prompts.some((p) => p.includes('I cannot say where it is.'))).toBe(true);
+    expect(prompts.at(-1)).toContain('Question: and the fees?');
+    expect(prompts.at(-1)).toContain('<caller_instructions>\nbe brief\n</caller_instructions>');
+  });
+
   test('SSE: chat.completion.chunk deltas, citations on the last chunk, then [DONE]', async () => {
     models.reply = () => ['Mooring fees ', 'are paid before noon [1].'];
     const res = await call(`/v1/collections/${harbour.collectionId}/chat`, { model: 'kb/x', stream: true, messages: [{ role: 'user', content: 'mooring fees' }] });

@@ -13,21 +13,58 @@ import type { SearchDeps } from '../search/search-pipeline.js';
 
 /** `:id` is a collection's id or its name (findCollectionByIdOrName). */
 const CollectionRefParams = z.object({ id: z.string().min(1) });
-const ContentSchema = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()), z.null()]);
+
+/**
+ * A message's content as a knowledge-base chat reads it: a string, or text parts (and an assistant's
+ * `refusal`, which OpenAI returns and clients send back, read as its text, as the gateway's chat does).
+ */
+const PartSchema = z.looseObject({ type: z.string() });
+const ContentSchema = z.union([z.string(), z.array(PartSchema), z.null()]);
+const TEXT_PARTS = { text: z.object({ text: z.string() }), refusal: z.object({ refusal: z.string() }) } as const;
+
+/**
+ * Parts of other types are refused by name, at their path, as the gateway refuses parts no model is
+ * given (model-api/validators.ts): the question is searched as text and answered from the collection's
+ * documents, so an image (or audio, or a file) would go unseen and the answer would be to another
+ * question. Passing images to the answering model would not help: retrieval would still not see them.
+ */
+const REFUSED_PART_ADVICE: Record<string, string> = {
+  image_url: 'describe what the image shows in a text part, or send the image to a vision model ("provider/model")',
+  input_audio: 'send a transcript as a text part',
+  file: "send the file's text as a text part, or upload the file to the collection",
+};
+
+function partProblem(role: string, part: z.infer<typeof PartSchema>): string | undefined {
+  const read = part.type === 'text' ? TEXT_PARTS.text : part.type === 'refusal' && role === 'assistant' ? TEXT_PARTS.refusal : undefined;
+  if (read) return read.safeParse(part).success ? undefined : `malformed "${part.type}" part`;
+  const advice = REFUSED_PART_ADVICE[part.type];
+  return `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message of a kb/ chat: a knowledge-base chat reads text only${advice ? `; ${advice}` : ''}`;
+}
+
+const MessageSchema = z
+  .looseObject({ role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']), content: ContentSchema.optional() })
+  .superRefine((message, ctx) => {
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((part, i) => {
+      const problem = partProblem(message.role, part);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['content', i], message: problem });
+    });
+  });
 
 /** The part of an OpenAI chat request RAG uses; other fields (temperature, tools...) are ignored. */
 export const KbChatBodySchema = z
   .object({
     model: z.string().min(1).max(300),
-    messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']), content: ContentSchema.optional() }).passthrough()).min(1),
+    messages: z.array(MessageSchema).min(1),
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().optional(),
   })
   .passthrough();
 
+/** A message's text; MessageSchema let only text and an assistant's refusal parts through. */
 function text(content: z.infer<typeof ContentSchema> | undefined): string {
   if (typeof content === 'string') return content;
-  return (content ?? []).map((p) => p.text ?? '').join('');
+  return (content ?? []).map((p) => (typeof p.text === 'string' ? p.text : typeof p.refusal === 'string' ? p.refusal : '')).join('');
 }
 
 /**
