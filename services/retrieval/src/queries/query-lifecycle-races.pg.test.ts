@@ -185,25 +185,46 @@ async function settlesWithoutWaiting<T>(work: Promise<T>): Promise<T | 'waited'>
   return done;
 }
 
-test("a search is recorded while its documents' and its collection's rows are held by writers (a replacement's swap, a collection delete): it takes no row lock", async () => {
-  const coll = await seed();
-  await gate.query('BEGIN');
-  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [coll.collectionId]);
-  await gate.query(`SELECT 1 FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [coll.documentIds]);
-  const id = randomUUID();
-  const recording = insertQuery(db, {
+const search = (colls: SeededCollection[], id: string) =>
+  insertQuery(db, {
     id,
     identity: ASKER,
-    collectionId: coll.collectionId,
+    collectionId: colls[0]!.collectionId,
+    collectionIds: colls.map((c) => c.collectionId),
     kind: 'search',
     query: 'night shift bonus',
     mode: 'keyword',
     status: 'ok',
-    results: coll.documentIds.map((d, j) => ({ rank: j + 1, chunkId: coll.chunkIds[j]![0]!, documentId: d, score: 1, scores: {} }) as never),
+    results: colls.flatMap((c) => c.documentIds.map((d, j) => ({ rank: j + 1, chunkId: c.chunkIds[j]![0]!, documentId: d, score: 1, scores: {} }) as never)),
     timings: {},
     models: {},
   });
-  const outcome = await settlesWithoutWaiting(recording);
+
+test("a search recorded while a collection it searched is being deleted waits for the delete and is not stored (its question and ids would outlive the collection)", async () => {
+  const [kept, gone] = [await seed(), await seed()];
+  // What ingestion's deleteCollection holds until it commits: the row FOR UPDATE, and the collection's
+  // queries already collected and deleted (a search read the collection before all this).
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [gone!.collectionId]);
+  await gate.query(`DELETE FROM collections WHERE id = $1`, [gone!.collectionId]);
+  await forgetCollectionQueries(gate, gone!.collectionId);
+  const id = randomUUID();
+  // A search of both, the deleted one second: a foreign key on `collection_id` would see only the first.
+  const recording = search([kept!, gone!], id);
+  // Without the wait it would be recorded now, after the delete collected the collection's queries.
+  expect(await settlesWithoutWaiting(recording)).toBe('waited');
+  await gate.query('COMMIT');
+  expect(await recording).toBe('dropped');
+  expect((await db.query(`SELECT 1 FROM queries WHERE id = $1`, [id])).rows).toEqual([]);
+});
+
+test("a search is recorded while its documents' rows are held by a writer (a replacement's swap) and its collection's by a settings change or an activation: it waits for neither", async () => {
+  const coll = await seed();
+  await gate.query('BEGIN');
+  await gate.query(`SELECT 1 FROM collections WHERE id = $1 FOR NO KEY UPDATE`, [coll.collectionId]);
+  await gate.query(`SELECT 1 FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [coll.documentIds]);
+  const id = randomUUID();
+  const outcome = await settlesWithoutWaiting(search([coll], id));
   await gate.query('COMMIT');
   expect(outcome).toBe('recorded');
   expect((await db.query(`SELECT kind, document_ids, redacted_at FROM queries WHERE id = $1`, [id])).rows).toEqual([
@@ -258,6 +279,8 @@ test('document deletes, collection deletes, query and conversation deletes and t
       await appendTurns(db, ASKER, conversation, [a!.collectionId], id, `q${i}`, `a${i}`);
     }
     await db.query(`UPDATE queries SET created_at = now() - interval '2 days' WHERE id = ANY($1::uuid[]) AND random() < 0.5`, [ids]);
+    // A search of both, recorded as the collection goes: stored before the delete (which takes it), or not at all.
+    const searched = randomUUID();
     // Document and collection deletes take ingestion's collection locks first, as they do there.
     const deleteDocument = (coll: SeededCollection, index: number) =>
       db.transaction(async (tx) => {
@@ -276,10 +299,11 @@ test('document deletes, collection deletes, query and conversation deletes and t
       deleteConversation(db, ASKER, conversation),
       deleteQuery(db, ASKER, ids[3]!),
       retention.sweep(),
+      search([b!, a!], searched),
     ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
     expect(failed).toEqual([]);
-    expect((await db.query(`SELECT 1 FROM queries WHERE id = ANY($1::uuid[])`, [ids])).rows).toEqual([]);
+    expect((await db.query(`SELECT 1 FROM queries WHERE id = ANY($1::uuid[])`, [[...ids, searched]])).rows).toEqual([]);
   }
   await retention.stop();
 }, 60_000);

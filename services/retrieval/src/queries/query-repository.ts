@@ -55,22 +55,39 @@ export function drawnDocumentIds(results: RetrievedChunk[], citations: unknown[]
 }
 
 /**
+ * SQL for `insertQuery`'s insert: every collection in `$23` still exists, each key-share locked in id
+ * order (as an answer's first statement locks them; re-locking a row its transaction holds waits for nothing).
+ * Waiting on a row a delete holds, the lock reads the row again once the delete commits, finds it gone
+ * and skips it, so the count falls short.
+ */
+const COLLECTIONS_LIVE = `(SELECT count(*) FROM (SELECT id FROM collections WHERE id = ANY($23::uuid[]) ORDER BY id FOR KEY SHARE) live) = cardinality($23::uuid[])`;
+
+/**
  * Records a query, unless a collection it was asked of was deleted meanwhile (an answer takes
  * seconds; a collection delete deletes its queries, so this one must not appear after it). A query
  * whose results name a document deleted meanwhile, or a chunk that is gone (the document was
  * replaced, or its chunks were rewritten by an index version's activation, which redacts needlessly
  * but safely), is stored redacted as the delete would have left it.
  *
+ * The insert itself key-share locks its collections' rows, in the same statement (`COLLECTIONS_LIVE`):
+ * a collection delete holds its row FOR UPDATE from its start, so a record either commits first (the
+ * delete waits for it, then deletes it with the collection's other queries) or waits for the delete
+ * and then finds the row gone and inserts nothing ('dropped'). A check in an earlier statement would
+ * not do: a search that read the collection before the delete committed, and inserted after the
+ * delete had collected its queries, was left behind (its question and ids). No foreign key says the
+ * same: a query names all its collections in `collection_ids`, an array. Only a collection delete
+ * takes that row FOR UPDATE (settings changes and activations take FOR NO KEY UPDATE, which a
+ * key-share lock does not wait for), so a search's record waits behind nothing else.
+ *
  * An answer carries document text (the answer, its citations' quotes, a rewritten follow-up, and the
  * conversation turns that check its `redacted_at`), so its collections' and documents' rows are
  * key-share locked first: a delete or a replacement in flight commits before the checks below, or
  * waits for this insert and then finds the row to redact. A search stores no text of its documents
- * (the question, and result ids and scores), so it takes no lock: locking would write a lock marker
- * (a MultiXact, on popular rows) into the collection's and up to top_k documents' rows on every
- * search, and make each search wait behind a document writer's FOR UPDATE (a large replacement's
- * swap, a collection delete). Its checks read what has committed; a delete in flight may leave a
- * search unredacted (nothing in it to blank) or, for a collection delete, behind: its question and
- * ids, no document text, until the retention sweep (where set) or a query delete takes it.
+ * (the question, and result ids and scores), so it locks no document: locking would write a lock
+ * marker (a MultiXact, on popular rows) into up to top_k documents' rows on every search, and make
+ * each search wait behind a document writer's FOR UPDATE (a large replacement's swap). Its checks
+ * read what has committed; a document delete in flight may leave a search unredacted (nothing in it
+ * to blank). It pays the marker on its collections' rows, as every upload's foreign key does.
  */
 export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorded' | 'redacted' | 'dropped'> {
   const collectionIds = [...new Set(q.collectionIds ?? [q.collectionId])];
@@ -78,9 +95,11 @@ export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorde
   const chunkIds = [...new Set(q.results.map((r) => r.chunkId))];
   const lock = q.kind === 'answer' ? ' ORDER BY id FOR KEY SHARE' : '';
   const record = async (tx: Queryable): Promise<'recorded' | 'redacted' | 'dropped'> => {
-    // Collections before documents: the order of every other writer (@quire/index-versions collection-locks.ts).
-    const live = await tx.query(`SELECT id FROM collections WHERE id = ANY($1::uuid[])${lock}`, [collectionIds]);
-    if (live.rows.length < collectionIds.length) return 'dropped';
+    if (q.kind === 'answer') {
+      // Collections before documents: the order of every other writer (@quire/index-versions collection-locks.ts).
+      const live = await tx.query(`SELECT id FROM collections WHERE id = ANY($1::uuid[])${lock}`, [collectionIds]);
+      if (live.rows.length < collectionIds.length) return 'dropped';
+    }
     const docs = documentIds.length === 0 ? 0 : (await tx.query(`SELECT id FROM documents WHERE id = ANY($1::uuid[])${lock}`, [documentIds])).rows.length;
     // A statement of its own: it reads what a replacement that the lock above waited for committed.
     const chunks = chunkIds.length === 0 ? 0 : Number((await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM chunks WHERE id = ANY($1::uuid[])`, [chunkIds])).rows[0]?.n ?? 0);
@@ -95,11 +114,12 @@ export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorde
       (await tx.query<{ redacted: boolean }>(`SELECT redacted_at IS NOT NULL AS redacted FROM queries WHERE id = ANY($1::uuid[])${lock}`, [from])).rows.some((r) => r.redacted);
     const redacted = docs < documentIds.length || chunks < chunkIds.length || rewrittenFromRedacted;
     const citations = (q.citations ?? []).map((c) => (redacted && c && typeof c === 'object' && 'quote' in c ? { ...c, quote: '' } : c));
-    await tx.query(
+    const inserted = await tx.query(
       `INSERT INTO queries (id, team_id, key_id, collection_id, kind, query, mode, status, answer, results, citations, timings_ms, models,
   collection_ids, conversation_id, rewritten_query, prompt_tokens, no_answer, latency_ms, trace, document_ids, redacted_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19, $20::jsonb, $21::uuid[],
-  CASE WHEN $22::boolean THEN now() END)`,
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::uuid[], $15, $16, $17, $18, $19, $20::jsonb, $21::uuid[],
+  CASE WHEN $22::boolean THEN now() END
+WHERE ${COLLECTIONS_LIVE}`,
       [
         q.id,
         q.identity.team_id,
@@ -123,11 +143,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12::jsonb, 
         JSON.stringify(q.trace ?? {}),
         documentIds,
         redacted,
+        collectionIds,
       ],
     );
+    // No row: a collection's delete committed before the insert could lock its row (a search checks
+    // nowhere else). The caller still answers: its search read the collection before the delete
+    // committed, as if it had finished a moment earlier and the delete had then taken its record.
+    if (inserted.rowCount === 0) return 'dropped';
     return redacted ? 'redacted' : 'recorded';
   };
-  // A search holds no lock, so it needs no transaction: its one write is the insert.
+  // A search locks only in its insert, a statement of its own: it needs no transaction.
   return q.kind === 'answer' ? db.transaction(record) : record(db);
 }
 
