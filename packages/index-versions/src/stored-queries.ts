@@ -68,9 +68,9 @@ export async function forgetCollectionQueries(tx: Queryable, collectionId: strin
  * (retrieval's prompt.ts): its rewrite and answer may carry the same words, so it is redacted the
  * same way (and with its turns, so do the follow-ups after it, whose rewrites saw those). A
  * follow-up being recorded while this runs key-share locks the queries whose turns its rewrite saw
- * (retrieval's `insertQuery`): it commits first and the second look below finds it, or it waits for
- * this and then sees them redacted and is recorded redacted. The evaluation data drawn from them
- * goes too (`redactEvaluationOfDocuments`). Returns how many queries it redacted.
+ * (retrieval's `insertQuery`): it commits first and is locked with the rest (`lockQueriesToRedact`),
+ * or it waits for this and then sees them redacted and is recorded redacted. The evaluation data
+ * drawn from them goes too (`redactEvaluationOfDocuments`). Returns how many queries it redacted.
  */
 export async function redactQueriesOfDocuments(tx: Queryable, documentIds: readonly string[]): Promise<number> {
   if (documentIds.length === 0) return 0;
@@ -80,26 +80,9 @@ export async function redactQueriesOfDocuments(tx: Queryable, documentIds: reado
 }
 
 async function redactStoredQueries(tx: Queryable, documentIds: readonly string[]): Promise<number> {
-  // The queries that drew on them and their conversations' later follow-ups, locked in one id order
-  // (locking the follow-ups after the first set could deadlock with a redaction that meets them the
-  // other way round). A follow-up asked after the query was redacted never saw its turns.
-  const locked = await tx.query<{ id: string; redacted: boolean; drew: boolean }>(
-    `SELECT q.id, q.redacted_at IS NOT NULL AS redacted, q.document_ids && $1::uuid[] AS drew FROM queries q
-  WHERE q.id IN (SELECT id FROM queries WHERE document_ids && $1::uuid[]
-    UNION ${laterFollowUpsSql('r.document_ids && $1::uuid[] AND (r.redacted_at IS NULL OR l.created_at <= r.redacted_at)')})
-  ORDER BY q.id FOR UPDATE OF q`,
-    [documentIds],
-  );
-  if (!locked.rows.some((r) => r.drew)) return 0;
-  const fresh = locked.rows.filter((r) => !r.redacted).map((r) => r.id);
-  // A new statement, so it sees a follow-up that committed while the lock above waited for it.
-  const seen = new Set(locked.rows.map((r) => r.id));
-  const drewFresh = locked.rows.filter((r) => r.drew && !r.redacted).map((r) => r.id);
-  const missed = drewFresh.length === 0 ? [] : (await tx.query<{ id: string }>(laterFollowUpsSql('r.id = ANY($1::uuid[])'), [drewFresh])).rows.map((r) => r.id).filter((id) => !seen.has(id));
-  if (missed.length > 0) {
-    const more = await tx.query<{ id: string; redacted: boolean }>(`SELECT id, redacted_at IS NOT NULL AS redacted FROM queries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [missed]);
-    fresh.push(...more.rows.filter((r) => !r.redacted).map((r) => r.id));
-  }
+  const locked = await lockQueriesToRedact(tx, documentIds);
+  if (!locked.some((r) => r.drew)) return 0;
+  const fresh = locked.filter((r) => !r.redacted).map((r) => r.id);
   if (fresh.length > 0) {
     // redact_citations: migrations/0022_query_lifecycle.sql.
     await tx.query(
@@ -108,10 +91,62 @@ async function redactStoredQueries(tx: Queryable, documentIds: readonly string[]
     );
   }
   // Of the ones redacted before too: a cheap check that nothing is left, whatever happened before.
-  const all = [...seen, ...missed];
+  const all = locked.map((r) => r.id);
   await tx.query(`UPDATE query_feedback SET comment = NULL WHERE query_id = ANY($1::uuid[]) AND comment IS NOT NULL`, [all]);
   await deleteTurnsOfQueries(tx, all);
   return fresh.length;
+}
+
+interface QueryToRedact {
+  id: string;
+  /** Redacted before (by an earlier delete). */
+  redacted: boolean;
+  /** Drew on the documents itself (else a later follow-up of one that did). */
+  drew: boolean;
+}
+
+/** Tries of `lockQueriesToRedact` before it takes late finds in a second statement. */
+const LOCK_TRIES = 5;
+
+/**
+ * Locks, FOR UPDATE in one id order, the queries that drew on the documents and their conversations'
+ * later follow-ups (a follow-up asked after the query was redacted never saw its turns).
+ *
+ * The statement that locks them reads the rows it picks with the snapshot it started with, so a
+ * follow-up that committed while it waited for a lock (an answer being recorded holds a key-share lock
+ * on the queries its rewrite saw) is not among them; a second look finds it. Locking it then, while
+ * holding the rest, would take rows out of id order: another redaction in the conversation that saw it
+ * could hold it and wait for one of ours (a deadlock, 40P01). So the locks are taken under a savepoint
+ * and, when the second look finds more, given back (rolling back to a savepoint releases the row
+ * locks taken after it) and taken again by one statement whose new snapshot holds the late follow-up.
+ * A try finds more only when a follow-up in the conversation committed during its lock wait, so a
+ * second try is rare and a fifth takes follow-ups faster than a person asks; past LOCK_TRIES the late
+ * ones are locked in a second statement rather than looping on, which may deadlock as above (the
+ * server aborts one of the two transactions, and the caller's delete fails with a retryable 500).
+ */
+async function lockQueriesToRedact(tx: Queryable, documentIds: readonly string[]): Promise<QueryToRedact[]> {
+  await tx.query('SAVEPOINT quire_redaction_locks');
+  for (let tries = 1; ; tries++) {
+    const locked = (
+      await tx.query<QueryToRedact>(
+        `SELECT q.id, q.redacted_at IS NOT NULL AS redacted, q.document_ids && $1::uuid[] AS drew FROM queries q
+  WHERE q.id IN (SELECT id FROM queries WHERE document_ids && $1::uuid[]
+    UNION ${laterFollowUpsSql('r.document_ids && $1::uuid[] AND (r.redacted_at IS NULL OR l.created_at <= r.redacted_at)')})
+  ORDER BY q.id FOR UPDATE OF q`,
+        [documentIds],
+      )
+    ).rows;
+    // A new statement, so it sees a follow-up that committed while the locks above waited.
+    const seen = new Set(locked.map((r) => r.id));
+    const drewFresh = locked.filter((r) => r.drew && !r.redacted).map((r) => r.id);
+    const late = drewFresh.length === 0 ? [] : (await tx.query<{ id: string }>(laterFollowUpsSql('r.id = ANY($1::uuid[])'), [drewFresh])).rows.map((r) => r.id).filter((id) => !seen.has(id));
+    if (late.length === 0 || tries === LOCK_TRIES) {
+      const more = late.length === 0 ? [] : (await tx.query<{ id: string; redacted: boolean }>(`SELECT id, redacted_at IS NOT NULL AS redacted FROM queries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [late])).rows;
+      await tx.query('RELEASE SAVEPOINT quire_redaction_locks');
+      return [...locked, ...more.map((r) => ({ ...r, drew: false }))];
+    }
+    await tx.query('ROLLBACK TO SAVEPOINT quire_redaction_locks');
+  }
 }
 
 /**
