@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { catalogFromEnv, createGatewayService, readGatewayEnv } from '@quire/gateway';
+import { catalogFromEnv, createGatewayService, governanceRedisOf, readGatewayEnv } from '@quire/gateway';
 import { createIngestionService, readIngestionEnv } from '@quire/ingestion';
 import { createRetrievalService, readRetrievalEnv } from '@quire/retrieval';
 import { createLogger, listen, listenOptionsOf, type Logger, type RunningServer } from '@quire/server-kit';
@@ -37,7 +37,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const env = options.env ?? process.env;
   // Each service's settings, read as its standalone main.ts reads them (less what only the standalone service
   // needs: DATABASE_URL and QUIRE_INTERNAL_SECRET). A bad value stops the start, before anything is opened, with
-  // that service's *ConfigError (code `<service>_config_invalid`).
+  // a ConfigError (code `<service>_config_invalid`, naming the variables).
   const gatewayEnv = readGatewayEnv(env);
   const ingestionEnv = readIngestionEnv(env);
   const retrievalEnv = readRetrievalEnv(env);
@@ -87,7 +87,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     // API keys: QUIRE_ADMIN_KEY is the bootstrap admin key; without it a first start prints a new one once.
     governance: {
       adminKey: gatewayEnv.QUIRE_ADMIN_KEY || undefined,
-      redisUrl: gatewayEnv.REDIS_URL,
+      ...governanceRedisOf(gatewayEnv),
       ...(gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
       allowUnpriced: gatewayEnv.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },

@@ -1,4 +1,5 @@
 export * from './app-error.js';
+export * from './config-error.js';
 export * from './error-response.js';
 export * from './logger.js';
 export * from './identity-token.js';

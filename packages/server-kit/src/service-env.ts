@@ -22,6 +22,26 @@ export const requiredInternalSecretSchema = z.string({ error: INTERNAL_SECRET_RE
 /** One Redis database per deployment (redis://host:6379/N): queues, budgets and rate limits live there. */
 export const redisUrlSchema = z.string().url('REDIS_URL must be a URL such as redis://127.0.0.1:6379/0').optional();
 
+const REDIS_PREFIX_FORMAT =
+  'QUIRE_REDIS_PREFIX must be 1 to 64 letters, digits, "-", "_" or ".", starting with a letter or digit (no ":", spaces or braces), such as acme-prod';
+
+/**
+ * QUIRE_REDIS_PREFIX: this deployment's namespace in a Redis database it shares with other deployments.
+ * Unset or blank (compose files pass `VAR=`), Quire's keys are what they always were (`quire:gov:…`);
+ * set to `acme`, the same keys sit under `acme:` (`acme:quire:gov:…`). No `:` (the separator Quire adds)
+ * and no braces (a Redis Cluster hash tag would move keys between slots).
+ */
+export const redisPrefixSchema = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+  .pipe(z.string().max(64, REDIS_PREFIX_FORMAT).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, REDIS_PREFIX_FORMAT).optional());
+
+/** A key prefix under a deployment's namespace (QUIRE_REDIS_PREFIX): `prefix` itself without one, `<namespace>:<prefix>` with one. */
+export function redisKeyPrefix(namespace: string | undefined, prefix: string): string {
+  return namespace ? `${namespace}:${prefix}` : prefix;
+}
+
 /** Where the services' model calls go: the gateway, at its own default address unless told (docker-compose sets http://gateway:8080). */
 export const gatewayUrlSchema = z.string().url('QUIRE_GATEWAY_URL must be a URL such as http://gateway:8080').default('http://127.0.0.1:8080');
 

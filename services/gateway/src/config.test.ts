@@ -1,12 +1,23 @@
-import { listenOptionsOf } from '@quire/server-kit';
-import { GatewayConfigError, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
+import { ConfigError, listenOptionsOf } from '@quire/server-kit';
+import { governanceRedisOf, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
+
+/** What a reader threw, for its fields (code, variables, issues). */
+function refusal(read: () => unknown): ConfigError {
+  try {
+    read();
+  } catch (error) {
+    if (ConfigError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('QUIRE_BUDGETS_ALLOW_UNPRICED', () => {
   test('is off unless set to true, and refuses anything but true or false', () => {
     expect(readGatewayEnv({}).QUIRE_BUDGETS_ALLOW_UNPRICED).toBe(false);
     expect(readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'true' }).QUIRE_BUDGETS_ALLOW_UNPRICED).toBe(true);
     expect(readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'false' }).QUIRE_BUDGETS_ALLOW_UNPRICED).toBe(false);
-    expect(() => readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'yes' })).toThrow(GatewayConfigError);
+    expect(() => readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'yes' })).toThrow(ConfigError);
     expect(() => readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'yes' })).toThrow('QUIRE_BUDGETS_ALLOW_UNPRICED must be "true" or "false"');
   });
 });
@@ -19,7 +30,7 @@ describe('QUIRE_SSE_STALL_MS', () => {
     // What main.ts (and the embedded start) hands to listen().
     expect(listenOptionsOf(env)).toEqual({ drainMs: 2000, sseStallMs: 15_000 });
     for (const value of ['0', '500', '7200000', '2.5', 'a minute']) {
-      expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow(GatewayConfigError);
+      expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow(ConfigError);
       expect(() => readGatewayEnv({ QUIRE_SSE_STALL_MS: value })).toThrow('Invalid gateway configuration: QUIRE_SSE_STALL_MS must be a whole number of milliseconds from 1000 (1 s) to 3600000 (1 h)');
     }
   });
@@ -34,7 +45,7 @@ describe('QUIRE_DATA_DIR, QUIRE_ROUTES_FILE and REDIS_URL', () => {
 
   test('a REDIS_URL that is no URL is refused, naming it once', () => {
     for (const value of ['127.0.0.1:6379', 'redis', '']) {
-      expect(() => readGatewayEnv({ REDIS_URL: value })).toThrow(new GatewayConfigError(['REDIS_URL must be a URL such as redis://127.0.0.1:6379/0']));
+      expect(() => readGatewayEnv({ REDIS_URL: value })).toThrow(new ConfigError('gateway', ['REDIS_URL must be a URL such as redis://127.0.0.1:6379/0']));
     }
   });
 });
@@ -46,6 +57,9 @@ describe('readStandaloneGatewayEnv', () => {
   };
 
   test('needs the database, the shared secret and the services, naming what is missing', () => {
+    expect(refusal(() => readStandaloneGatewayEnv({}))).toMatchObject({
+      code: 'gateway_config_invalid', variables: ['DATABASE_URL', 'QUIRE_INTERNAL_SECRET', 'QUIRE_INGESTION_URL', 'QUIRE_RETRIEVAL_URL'],
+    });
     expect(() => readStandaloneGatewayEnv({})).toThrow(
       'Invalid gateway configuration: the standalone gateway needs DATABASE_URL, QUIRE_INTERNAL_SECRET, QUIRE_INGESTION_URL, QUIRE_RETRIEVAL_URL (use `pnpm start` for the embedded mode)',
     );
@@ -54,7 +68,31 @@ describe('readStandaloneGatewayEnv', () => {
   });
 
   test('a bad value is refused before what is missing is looked at', () => {
-    expect(() => readStandaloneGatewayEnv({ QUIRE_PORT: 'eighty' })).toThrow(GatewayConfigError);
+    expect(() => readStandaloneGatewayEnv({ QUIRE_PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => readStandaloneGatewayEnv({ QUIRE_PORT: 'eighty' })).toThrow('QUIRE_PORT: ');
+  });
+});
+
+describe('QUIRE_REDIS_PREFIX', () => {
+  test('unset or blank, the governance counters keep the keys of earlier versions (quire:gov:)', () => {
+    for (const env of [{}, { QUIRE_REDIS_PREFIX: '' }, { QUIRE_REDIS_PREFIX: '  ' }]) {
+      const read = readGatewayEnv({ REDIS_URL: 'redis://redis:6379/0', ...env });
+      expect(read.QUIRE_REDIS_PREFIX).toBeUndefined();
+      expect(governanceRedisOf(read)).toEqual({ redisUrl: 'redis://redis:6379/0', redisPrefix: 'quire:gov:' });
+    }
+  });
+
+  test("set, the deployment's counters sit under it; without REDIS_URL they stay in memory", () => {
+    const read = readGatewayEnv({ REDIS_URL: 'redis://redis:6379/0', QUIRE_REDIS_PREFIX: 'acme-prod' });
+    expect(governanceRedisOf(read)).toEqual({ redisUrl: 'redis://redis:6379/0', redisPrefix: 'acme-prod:quire:gov:' });
+    expect(governanceRedisOf(readGatewayEnv({ QUIRE_REDIS_PREFIX: 'acme-prod' }))).toEqual({});
+  });
+
+  test('a prefix with a separator, a space, a hash tag or over 64 characters is refused, naming it', () => {
+    for (const value of ['acme:prod', 'acme prod', '{acme}', '-acme', 'a'.repeat(65)]) {
+      const error = refusal(() => readGatewayEnv({ QUIRE_REDIS_PREFIX: value }));
+      expect(error).toMatchObject({ code: 'gateway_config_invalid', variables: ['QUIRE_REDIS_PREFIX'] });
+      expect(error.issues).toEqual([expect.stringMatching(/^QUIRE_REDIS_PREFIX must be 1 to 64 letters, digits/)]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeEnvIssue, drainMsSchema, portSchema, redisUrlSchema, sseStallMsSchema } from '@quire/server-kit';
+import { ConfigError, drainMsSchema, portSchema, redisPrefixSchema, redisUrlSchema, sseStallMsSchema } from '@quire/server-kit';
+import { governanceKeyPrefix } from './governance/counters.js';
 
 const EnvSchema = z.object({
   QUIRE_PORT: portSchema(8080),
@@ -16,6 +17,11 @@ const EnvSchema = z.object({
   QUIRE_ROUTES_FILE: z.string().optional(),
   /** Budgets and rate limits in Redis, shared by every gateway replica (in this process's memory without it). */
   REDIS_URL: redisUrlSchema,
+  /**
+   * This deployment's namespace in a Redis database shared with other deployments: budget, rate-limit
+   * and alert counters go under `<prefix>:quire:gov:` instead of `quire:gov:` (unset: the keys of earlier versions).
+   */
+  QUIRE_REDIS_PREFIX: redisPrefixSchema,
   /**
    * The data folder: the ledger's write-ahead journal (`ledger-journal`), and in the embedded mode PGlite's
    * `pgdata` (`pnpm start` defaults it to `./.quire`). A standalone gateway without it journals nothing.
@@ -44,20 +50,16 @@ const EnvSchema = z.object({
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
 
-/** A setting the gateway cannot start with; its message names the variable (mains exit 2 on it). */
-export class GatewayConfigError extends Error {
-  override name = 'GatewayConfigError';
-  readonly code = 'gateway_config_invalid' as const;
-  constructor(readonly issues: string[]) {
-    super(`Invalid gateway configuration: ${issues.join('; ')}`);
-  }
-}
-
-/** The settings both modes read (`pnpm start` and the standalone gateway); throws GatewayConfigError. */
+/** The settings both modes read (`pnpm start` and the standalone gateway); throws ConfigError (`gateway_config_invalid`). */
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new GatewayConfigError(parsed.error.issues.map(describeEnvIssue));
+  if (!parsed.success) throw ConfigError.fromIssues('gateway', parsed.error.issues);
   return parsed.data;
+}
+
+/** Where budgets and rate limits are counted: Redis at REDIS_URL under QUIRE_REDIS_PREFIX's namespace, or (nothing) this process's memory. */
+export function governanceRedisOf(env: Pick<GatewayEnv, 'REDIS_URL' | 'QUIRE_REDIS_PREFIX'>): { redisUrl?: string; redisPrefix?: string } {
+  return env.REDIS_URL ? { redisUrl: env.REDIS_URL, redisPrefix: governanceKeyPrefix(env.QUIRE_REDIS_PREFIX) } : {};
 }
 
 export type StandaloneGatewayEnv = GatewayEnv & { DATABASE_URL: string; QUIRE_INTERNAL_SECRET: string; QUIRE_INGESTION_URL: string; QUIRE_RETRIEVAL_URL: string };
@@ -67,7 +69,7 @@ export function readStandaloneGatewayEnv(env: NodeJS.ProcessEnv = process.env): 
   const read = readGatewayEnv(env);
   const missing = (['DATABASE_URL', 'QUIRE_INTERNAL_SECRET', 'QUIRE_INGESTION_URL', 'QUIRE_RETRIEVAL_URL'] as const).filter((name) => !read[name]);
   if (missing.length > 0) {
-    throw new GatewayConfigError([`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`]);
+    throw new ConfigError('gateway', [`the standalone gateway needs ${missing.join(', ')} (use \`pnpm start\` for the embedded mode)`], missing);
   }
   return read as StandaloneGatewayEnv;
 }
@@ -92,9 +94,9 @@ export function parsePricingOverrides(json: string | undefined): PricingOverride
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new GatewayConfigError([`QUIRE_PRICING_JSON is not valid JSON: ${(error as Error).message}`]);
+    throw new ConfigError('gateway', [`QUIRE_PRICING_JSON is not valid JSON: ${(error as Error).message}`], ['QUIRE_PRICING_JSON']);
   }
   const parsed = PricingOverridesSchema.safeParse(value);
-  if (!parsed.success) throw new GatewayConfigError([`QUIRE_PRICING_JSON is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`]);
+  if (!parsed.success) throw new ConfigError('gateway', [`QUIRE_PRICING_JSON is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`], ['QUIRE_PRICING_JSON']);
   return parsed.data;
 }

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { migrate, openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
-import { createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
-import { GatewayConfigError, readStandaloneGatewayEnv, type StandaloneGatewayEnv } from './config.js';
+import { ConfigError, createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
+import { governanceRedisOf, readStandaloneGatewayEnv, type StandaloneGatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     env = readStandaloneGatewayEnv();
     catalog = catalogFromEnv(env, logger);
   } catch (error) {
-    if (!(error instanceof GatewayConfigError) && !RegistryError.is(error)) throw error;
+    if (!ConfigError.is(error) && !RegistryError.is(error)) throw error;
     logger.error('invalid configuration', { reason: error.message });
     process.exit(2);
   }
@@ -34,10 +34,10 @@ async function main(): Promise<void> {
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     upstreams: { ingestionUrl: env.QUIRE_INGESTION_URL, retrievalUrl: env.QUIRE_RETRIEVAL_URL },
     routesFile: env.QUIRE_ROUTES_FILE ?? null,
-    // Replicas share budgets and rate limits through Redis; docker-compose sets REDIS_URL.
+    // Replicas share budgets and rate limits through Redis (docker-compose sets REDIS_URL), under QUIRE_REDIS_PREFIX if set.
     governance: {
       ...(env.QUIRE_ADMIN_KEY ? { adminKey: env.QUIRE_ADMIN_KEY } : {}),
-      ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+      ...governanceRedisOf(env),
       ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
       allowUnpriced: env.QUIRE_BUDGETS_ALLOW_UNPRICED,
     },

@@ -1,14 +1,15 @@
 import { readIngestionEnv, readStandaloneIngestionEnv } from './config.js';
-import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
+import { ConfigError } from '@quire/server-kit';
+import { readIngestionLimitsEnv } from './limits-env.js';
 
 const SECRET = 'ingestion-config-test-secret-0123456789';
 const STANDALONE = { DATABASE_URL: 'postgres://quire:pw@postgres:5432/quire', QUIRE_INTERNAL_SECRET: SECRET };
 
-function refusal(read: () => unknown): IngestionConfigError {
+function refusal(read: () => unknown): ConfigError {
   try {
     read();
   } catch (error) {
-    if (error instanceof IngestionConfigError) return error;
+    if (ConfigError.is(error)) return error;
     throw error;
   }
   throw new Error('expected the environment to be refused');

@@ -6,11 +6,11 @@
  */
 import { z } from 'zod';
 import {
-  databaseUrlSchema, describeEnvIssue, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
+  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
   requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
 } from '@quire/server-kit';
 import type { IngestionLimits } from './limits.js';
-import { IngestionConfigError, IngestionLimitsEnvSchema } from './limits-env.js';
+import { IngestionLimitsEnvSchema } from './limits-env.js';
 
 const EnvSchema = z.object({
   /** PostgreSQL with pgvector; the embedded mode opens PGlite without it, the standalone service needs it. */
@@ -45,13 +45,10 @@ function withLimits<T>(parsed: z.ZodSafeParseResult<T>, env: NodeJS.ProcessEnv):
   const limits = IngestionLimitsEnvSchema.safeParse(env);
   if (parsed.success && limits.success) return { ...parsed.data, limits: limits.data };
   // Every bad setting at once, the service's own first, so that one start names all there are to fix.
-  throw new IngestionConfigError([
-    ...(parsed.success ? [] : parsed.error.issues.map(describeEnvIssue)),
-    ...(limits.success ? [] : limits.error.issues.map((issue) => issue.message)),
-  ]);
+  throw ConfigError.fromIssues('ingestion', [...(parsed.success ? [] : parsed.error.issues), ...(limits.success ? [] : limits.error.issues)]);
 }
 
-/** The settings both modes read (DATABASE_URL and QUIRE_INTERNAL_SECRET optional); throws IngestionConfigError. */
+/** The settings both modes read (DATABASE_URL and QUIRE_INTERNAL_SECRET optional); throws ConfigError (`ingestion_config_invalid`). */
 export function readIngestionEnv(env: NodeJS.ProcessEnv = process.env): IngestionEnv {
   return withLimits(EnvSchema.safeParse(env), env);
 }

@@ -1,13 +1,14 @@
 import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
-import { IngestionConfigError, readIngestionLimitsEnv } from './limits-env.js';
+import { ConfigError } from '@quire/server-kit';
+import { readIngestionLimitsEnv } from './limits-env.js';
 
 const MB = 1024 * 1024;
 
-function refusal(env: NodeJS.ProcessEnv): IngestionConfigError {
+function refusal(env: NodeJS.ProcessEnv): ConfigError {
   try {
     readIngestionLimitsEnv(env);
   } catch (error) {
-    if (error instanceof IngestionConfigError) return error;
+    if (ConfigError.is(error)) return error;
     throw error;
   }
   throw new Error(`expected ${JSON.stringify(env)} to be refused`);

@@ -3,6 +3,7 @@
  * and by the all-in-one scripts/start-quire.ts, so both modes are tuned the same way.
  */
 import { z } from 'zod';
+import { ConfigError } from '@quire/server-kit';
 import { DEFAULT_LIMITS, streamsPerTeamDefault, uploadMemoryDefault, type IngestionLimits } from './limits.js';
 
 const MB = 1024 * 1024;
@@ -163,18 +164,9 @@ export const IngestionLimitsEnvSchema = z
     }
   });
 
-/** Thrown at start-up for a bad `QUIRE_INGEST_*` value; `issues` holds one sentence per bad variable. */
-export class IngestionConfigError extends Error {
-  override name = 'IngestionConfigError';
-  readonly code = 'ingestion_config_invalid' as const;
-  constructor(readonly issues: string[]) {
-    super(`Invalid ingestion configuration: ${issues.join('; ')}`);
-  }
-}
-
-/** Every ingestion limit: the environment's value where set, the default otherwise. */
+/** Every ingestion limit: the environment's value where set, the default otherwise; throws ConfigError (`ingestion_config_invalid`). */
 export function readIngestionLimitsEnv(env: NodeJS.ProcessEnv = process.env): IngestionLimits {
   const parsed = IngestionLimitsEnvSchema.safeParse(env);
-  if (!parsed.success) throw new IngestionConfigError(parsed.error.issues.map((issue) => issue.message));
+  if (!parsed.success) throw ConfigError.fromIssues('ingestion', parsed.error.issues);
   return parsed.data;
 }

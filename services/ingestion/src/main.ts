@@ -4,10 +4,9 @@
  */
 import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
+import { ConfigError, createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
 import { readStandaloneIngestionEnv, type StandaloneIngestionEnv } from './config.js';
 import { createIngestionService } from './ingestion-service.js';
-import { IngestionConfigError } from './limits-env.js';
 
 async function main(): Promise<void> {
   const logger = createLogger({ service: 'ingestion' });
@@ -16,7 +15,7 @@ async function main(): Promise<void> {
   try {
     env = readStandaloneIngestionEnv();
   } catch (error) {
-    if (!(error instanceof IngestionConfigError)) throw error;
+    if (!ConfigError.is(error)) throw error;
     logger.error('invalid configuration', { reason: error.issues.join('; ') });
     process.exit(2);
   }

@@ -1,13 +1,14 @@
-import { RetrievalConfigError, readRetrievalEnv, readStandaloneRetrievalEnv } from './config.js';
+import { ConfigError } from '@quire/server-kit';
+import { readRetrievalEnv, readStandaloneRetrievalEnv } from './config.js';
 
 const SECRET = 'retrieval-config-test-secret-0123456789';
 const STANDALONE = { DATABASE_URL: 'postgres://quire:pw@postgres:5432/quire', QUIRE_INTERNAL_SECRET: SECRET };
 
-function refusal(read: () => unknown): RetrievalConfigError {
+function refusal(read: () => unknown): ConfigError {
   try {
     read();
   } catch (error) {
-    if (error instanceof RetrievalConfigError) return error;
+    if (ConfigError.is(error)) return error;
     throw error;
   }
   throw new Error('expected the environment to be refused');

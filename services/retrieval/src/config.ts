@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import {
-  databaseUrlSchema, describeEnvIssue, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
+  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
   requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
 } from '@quire/server-kit';
 import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
@@ -42,21 +42,12 @@ const StandaloneEnvSchema = EnvSchema.extend({
 export type RetrievalEnv = z.infer<typeof EnvSchema>;
 export type StandaloneRetrievalEnv = z.infer<typeof StandaloneEnvSchema>;
 
-/** A setting retrieval cannot start with; `issues` holds one sentence per bad variable, naming it (mains exit 2 on it). */
-export class RetrievalConfigError extends Error {
-  override name = 'RetrievalConfigError';
-  readonly code = 'retrieval_config_invalid' as const;
-  constructor(readonly issues: string[]) {
-    super(`Invalid retrieval configuration: ${issues.join('; ')}`);
-  }
-}
-
 function valid<T>(parsed: z.ZodSafeParseResult<T>): T {
-  if (!parsed.success) throw new RetrievalConfigError(parsed.error.issues.map(describeEnvIssue));
+  if (!parsed.success) throw ConfigError.fromIssues('retrieval', parsed.error.issues);
   return parsed.data;
 }
 
-/** The settings both modes read (DATABASE_URL and QUIRE_INTERNAL_SECRET optional); throws RetrievalConfigError. */
+/** The settings both modes read (DATABASE_URL and QUIRE_INTERNAL_SECRET optional); throws ConfigError (`retrieval_config_invalid`). */
 export function readRetrievalEnv(env: NodeJS.ProcessEnv = process.env): RetrievalEnv {
   return valid(EnvSchema.safeParse(env));
 }

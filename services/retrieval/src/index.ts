@@ -1,5 +1,5 @@
 export { createRetrievalService, type RetrievalService, type RetrievalServiceDeps } from './retrieval-service.js';
-export { RetrievalConfigError, readRetrievalEnv, readStandaloneRetrievalEnv, type RetrievalEnv, type StandaloneRetrievalEnv } from './config.js';
+export { readRetrievalEnv, readStandaloneRetrievalEnv, type RetrievalEnv, type StandaloneRetrievalEnv } from './config.js';
 export type { KeywordRetriever } from './search/keyword-retriever.js';
 export { reciprocalRankFusion, RRF_K, type RankedHit, type FusedHit } from './search/rrf.js';
 export { createBm25KeywordRetriever } from './search/bm25-retriever.js';

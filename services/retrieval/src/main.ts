@@ -5,8 +5,8 @@
  */
 import { migrate, openDatabase } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
-import { RetrievalConfigError, readStandaloneRetrievalEnv, type StandaloneRetrievalEnv } from './config.js';
+import { ConfigError, createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
+import { readStandaloneRetrievalEnv, type StandaloneRetrievalEnv } from './config.js';
 import { createRetrievalService } from './retrieval-service.js';
 
 const logger = createLogger({ service: 'retrieval' });
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   try {
     env = readStandaloneRetrievalEnv();
   } catch (error) {
-    if (!(error instanceof RetrievalConfigError)) throw error;
+    if (!ConfigError.is(error)) throw error;
     logger.error('invalid configuration', { reason: error.issues.join('; ') });
     process.exit(2);
   }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { AppError, createLogger, type Logger } from '@quire/server-kit';
+import { AppError, createLogger, redisKeyPrefix, type Logger } from '@quire/server-kit';
 
 /**
  * Integer counters with atomic check-and-add, the one primitive that budgets and rate limits need.
@@ -172,11 +172,20 @@ const QUIT_TIMEOUT_MS = 1_000;
 /** ioredis states in which Redis is known lost (between reconnect attempts) or the client is closed. */
 const LOST = new Set(['reconnecting', 'close', 'end']);
 
+/**
+ * Where a deployment's governance counters live in Redis: `quire:gov:` (the keys of every earlier
+ * version, so an upgrade keeps its counters), under `<namespace>:` with QUIRE_REDIS_PREFIX, so that
+ * deployments sharing one Redis database count apart.
+ */
+export function governanceKeyPrefix(namespace?: string): string {
+  return redisKeyPrefix(namespace, 'quire:gov:');
+}
+
 export class RedisCounters implements Counters {
   private readonly redis: Redis;
 
   /** `logger` gets the connection's errors (rate-limited); without one they go to a gateway logger of its own. */
-  constructor(url: string, private readonly prefix = 'quire:gov:', logger: Logger = createLogger({ service: 'gateway' })) {
+  constructor(url: string, private readonly prefix = governanceKeyPrefix(), logger: Logger = createLogger({ service: 'gateway' })) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, disconnectTimeout: 200 });
     this.redis.defineCommand('quireTryAdd', { lua: TRY_ADD });
     this.redis.defineCommand('quireAdd', { lua: ADD });

@@ -20,7 +20,7 @@ export interface GovernanceOptions {
   routes: RouteStore;
   /** Shared limits and budget counters across replicas; memory when absent. */
   redisUrl?: string | undefined;
-  /** Key prefix in Redis (tests use a unique one). */
+  /** Key prefix in Redis: governanceKeyPrefix(QUIRE_REDIS_PREFIX), `quire:gov:` by default (tests use a unique one). */
   redisPrefix?: string;
   /** The bootstrap admin key (QUIRE_ADMIN_KEY); generated and printed once when absent and no key exists. */
   adminKey?: string | undefined;
