@@ -113,6 +113,11 @@ export const DocumentErrorSchema = z.object({
   stage: z.string().nullable(),
   retryable: z.boolean(),
   action: z.string(),
+  /**
+   * Only where the document failed under one of ingestion's limits: the setting that sets it and the
+   * value it failed under (in the setting's units). A retry passes once the limit is raised above it.
+   */
+  limit: z.object({ setting: z.string(), failed_under: z.number() }).optional(),
 });
 export type DocumentError = z.infer<typeof DocumentErrorSchema>;
 

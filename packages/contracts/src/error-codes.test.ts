@@ -59,6 +59,18 @@ describe('documentFailureAdvice', () => {
     expect(documentFailureAdvice('provider_timeout', ids).action).toMatch(/temporary/);
   });
 
+  test('a failure under a limit is retryable once the limit is raised, and until then says which setting to raise', () => {
+    const limit = { setting: 'QUIRE_INGEST_MAX_PAGES', failedUnder: 2000 };
+    expect(documentFailureAdvice('parse_failed', ids, { ...limit, raised: false })).toEqual({
+      retryable: false,
+      action: 'Upload a smaller version (e.g. split into parts) with PUT /v1/documents/doc-1; to take this file as it is, raise QUIRE_INGEST_MAX_PAGES above 2000, then retry with POST /v1/documents/rep-1/retry.',
+    });
+    expect(documentFailureAdvice('parse_failed', ids, { ...limit, raised: true })).toEqual({
+      retryable: true,
+      action: 'QUIRE_INGEST_MAX_PAGES is now above the 2000 this failed under: retry with POST /v1/documents/rep-1/retry.',
+    });
+  });
+
   test('an unknown stored code does not block a retry', () => {
     expect(documentFailureAdvice('from_a_later_release', ids)).toEqual({ retryable: true, action: 'Retry with POST /v1/documents/rep-1/retry.' });
   });

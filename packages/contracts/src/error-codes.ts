@@ -138,6 +138,9 @@ const PUT = 'PUT /v1/documents/{document_id}';
 const DOCUMENT_FAILURE_ADVICE = {
   parse_failed: { retryable: false, action: `Upload a readable version of the file (e.g. saved or exported again) with ${PUT}.` },
   password_protected: { retryable: false, action: `Upload a copy saved without the password with ${PUT}.` },
+  // The limit failures below say to delete and upload again: their advice for failures from before
+  // ingestion recorded the limit (migration 0029). A failure recorded with its limit gets the limit's
+  // advice instead (FailedLimitState), which lets a retry through once it is raised.
   too_much_text: { retryable: false, action: `Upload a shorter version (e.g. split into parts) with ${PUT}; to take this file as it is, raise QUIRE_INGEST_MAX_EXTRACTED_CHARS, then delete the document and upload it again.` },
   no_text_extracted: { retryable: false, action: `OCR is not supported yet: upload a version with a text layer (e.g. run OCR on the scan first) with ${PUT}.` },
   // Mostly the file against a limit (QUIRE_INGEST_MAX_CHUNKS) or a chunker failure on this text: the same again on a retry.
@@ -163,9 +166,31 @@ const ERROR_CODE_ACTION: Partial<Record<ErrorCode, string>> = {
   rate_limit_exceeded: `Retry later with ${RETRY}.`,
 };
 
-/** Whether retrying a document that failed with `code` can help, and what a person should do; see DocumentFailureAdvice. */
-export function documentFailureAdvice(code: string, ids: { id: string; documentId: string }): DocumentFailureAdvice {
+/**
+ * A limit a document failed under, which ingestion records with the failure (whatever its code:
+ * `too_much_text`, `chunk_timeout`, or `parse_failed` for too many pages), as the advice needs it.
+ */
+export interface FailedLimitState {
+  /** The setting an operator raises, e.g. `QUIRE_INGEST_MAX_PAGES`. */
+  setting: string;
+  /** The value it failed under, in the setting's own units. */
+  failedUnder: number;
+  /** Whether the limit in force now is higher than that. */
+  raised: boolean;
+}
+
+/**
+ * Whether retrying a document that failed with `code` can help, and what a person should do; see
+ * DocumentFailureAdvice. With `limit` (the failure was a limit's), the limit decides, whatever the
+ * code: the same bytes pass once it is raised above the value they failed under, and not before.
+ */
+export function documentFailureAdvice(code: string, ids: { id: string; documentId: string }, limit?: FailedLimitState): DocumentFailureAdvice {
   const fill = (action: string) => action.replaceAll('{id}', ids.id).replaceAll('{document_id}', ids.documentId);
+  if (limit) {
+    return limit.raised
+      ? { retryable: true, action: fill(`${limit.setting} is now above the ${limit.failedUnder} this failed under: retry with ${RETRY}.`) }
+      : { retryable: false, action: fill(`Upload a smaller version (e.g. split into parts) with ${PUT}; to take this file as it is, raise ${limit.setting} above ${limit.failedUnder}, then retry with ${RETRY}.`) };
+  }
   const known = DocumentFailureCodeSchema.safeParse(code);
   if (known.success) {
     const advice = DOCUMENT_FAILURE_ADVICE[known.data];

@@ -139,7 +139,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   });
   app.use(collectionsRoutes(deps.db, deps.models));
   app.use(documentsRoutes({ db: deps.db, queue, limits, logger, models: deps.models }));
-  app.use(documentRetryRoutes({ db: deps.db, queue, logger, models: deps.models }));
+  app.use(documentRetryRoutes({ db: deps.db, queue, logger, models: deps.models, limits }));
   app.use(indexVersionsRoutes({ db: deps.db, builder, ...(deps.priceBook ? { priceBook: deps.priceBook } : {}) }));
   finishServiceApp(app, logger);
 

@@ -128,6 +128,30 @@ export const LIMIT_SETTING = {
   urlFetchTimeoutMs: 'QUIRE_INGEST_URL_FETCH_TIMEOUT_MS',
 } as const satisfies Partial<Record<keyof IngestionLimits, `QUIRE_INGEST_${string}`>>;
 
+/**
+ * The limits a stored document can fail under while it is parsed and chunked (the others refuse an
+ * upload before anything is stored). A failure under one records the limit and its value then
+ * (`documents.error_limit`, migration 0029), so that once an operator raises it a retry of the same
+ * bytes is let through instead of refused as the file's fault (document-retry-routes.ts).
+ */
+export const DOCUMENT_LIMITS = [
+  'maxPages',
+  'maxExtractedChars',
+  'maxChunks',
+  'maxZipEntries',
+  'maxUncompressedBytes',
+  'parseTimeoutMs',
+  'parseHeapMb',
+  'chunkTimeoutMs',
+] as const satisfies readonly (keyof typeof LIMIT_SETTING)[];
+export type DocumentLimitName = (typeof DOCUMENT_LIMITS)[number];
+
+/** A limit a document failed under, and its value at the time, in IngestionLimits' units (bytes, ms, MiB). */
+export interface FailedLimit {
+  name: DocumentLimitName;
+  value: number;
+}
+
 const MIB = 1024 * 1024;
 
 /**
@@ -136,6 +160,14 @@ const MIB = 1024 * 1024;
  */
 export function mebibytes(bytes: number): string {
   return bytes < MIB / 10 ? `${bytes} bytes` : `${Math.round((bytes / MIB) * 10) / 10} MiB`;
+}
+
+/**
+ * A failed-under value in its setting's own units, the number an operator compares with what they
+ * set: the `_MB` settings count mebibytes where IngestionLimits counts bytes.
+ */
+export function inSettingUnits(limit: FailedLimit): number {
+  return limit.name === 'maxUncompressedBytes' ? limit.value / MIB : limit.value;
 }
 
 /**

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { waitForLockWaiters, type PostgresTestDatabase } from '@quire/db';
 import { updateCollection } from './repo/collections-repo.js';
+import { gateEmbeddings } from './testing/gate-embeddings.js';
 import { TEAM_A } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
@@ -87,4 +88,38 @@ test('a new version (PUT) and an upload of the bytes of a failed document at onc
   expect((await t.api.waitForDocument(doc.id)).status).toBe('ready');
   const rows = await t.db.query<{ n: number; v: number }>(`SELECT count(*)::int AS n, max(version)::int AS v FROM documents WHERE collection_id = $1`, [coll.id]);
   expect(rows.rows[0]).toEqual({ n: 1, v: 2 });
+});
+
+test('a POST and a PUT elsewhere of the same bytes at once leave one document holding them, whichever is first', async () => {
+  const coll = await t.api.createCollection({ name: 'Once at once', embedding_model: 'openai/small' });
+  const { createHash } = await import('node:crypto');
+  // Embeddings of the contested bytes are held, so the PUT's replacement is still pending when the POST looks.
+  const held = gateEmbeddings(t.fake.models, ['narwhal', 'okapi']);
+  try {
+    for (const [marker, first] of [['narwhal', 'put'], ['okapi', 'post']] as const) {
+      const created = await t.api.call(`/v1/collections/${coll.id}/documents`, { json: { text: `The target document, version one of the ${first} round.` } });
+      const target = await t.api.waitForDocument(created.body.documents[0].id);
+      const text = `The ${marker} version: a paragraph about ${marker}s and where they live.`;
+      const sha = createHash('sha256').update(text).digest('hex');
+      const put = () => t.api.call(`/v1/documents/${target.id}`, { method: 'PUT', json: { text } });
+      const post = () => t.api.call(`/v1/collections/${coll.id}/documents`, { json: { text } });
+      // Both wait on the bytes' lock; waiters are granted it in the order they queued, so `first` goes first.
+      await gate.query('SELECT pg_advisory_lock(hashtext($1))', [`${coll.id}:${sha}`]);
+      const earlier = first === 'put' ? put() : post();
+      await waitForLockWaiters(gate, 1);
+      const later = first === 'put' ? post() : put();
+      await waitForLockWaiters(gate, 2);
+      await gate.query('SELECT pg_advisory_unlock(hashtext($1))', [`${coll.id}:${sha}`]);
+      const [accepted, refused] = await Promise.all([earlier, later]);
+      expect([accepted.status, refused.status]).toEqual([202, 409]);
+      expect(refused.body.reason).toBe(first === 'put' ? 'replacement_pending' : 'duplicate_content');
+      held.release(marker);
+      await t.api.waitForDocument(accepted.body.documents[0].id);
+      const holders = await t.db.query<{ id: string }>(`SELECT id FROM documents WHERE collection_id = $1 AND content_sha256 = $2 AND replaces_document_id IS NULL`, [coll.id, sha]);
+      expect(holders.rows).toHaveLength(1);
+      if (first === 'put') expect(holders.rows[0]!.id).toBe(target.id);
+    }
+  } finally {
+    held.restore();
+  }
 });

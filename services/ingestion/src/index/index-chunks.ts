@@ -226,7 +226,7 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
                 pages_parsed = r.pages_parsed,
                 pages_total = r.pages_total, warnings = r.warnings, scanned_pages = r.scanned_pages, version = t.version + 1,
                 status = 'ready', stage = 'done', chunks_total = $3, chunks_embedded = $4, error_code = NULL,
-                error_message = NULL, error_stage = NULL, stall_reason = NULL, heartbeat_at = now(), updated_at = now()
+                error_message = NULL, error_stage = NULL, error_limit = NULL, stall_reason = NULL, heartbeat_at = now(), updated_at = now()
            FROM documents r WHERE t.id = $1 AND r.id = $2`,
         [targetId, input.documentId, c.length, embedded],
       );
@@ -248,7 +248,7 @@ export async function indexChunks(db: Db, input: IndexChunksInput): Promise<Inde
     await tx.query(
       `UPDATE documents
           SET status = 'ready', stage = 'done', chunks_total = $2, chunks_embedded = $3, stall_reason = NULL,
-              error_code = NULL, error_message = NULL, error_stage = NULL, heartbeat_at = now(), updated_at = now()
+              error_code = NULL, error_message = NULL, error_stage = NULL, error_limit = NULL, heartbeat_at = now(), updated_at = now()
         WHERE id = $1`,
       [input.documentId, c.length, embedded],
     );

@@ -6,6 +6,7 @@ import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { IndexVersionChangedError } from '../index/index-chunks.js';
 import { ChunkingStoppedError } from '../parse/chunking-stopped-error.js';
 import { ParseError } from '../parse/extracted-text.js';
+import { TooManyChunksError } from '../parse/too-many-chunks-error.js';
 import { classifyFailure, NoTextError } from './classify-failure.js';
 
 describe('classifyFailure', () => {
@@ -39,7 +40,9 @@ describe('classifyFailure', () => {
   test.each([
     ['a parse failure', new ParseError('locked', { code: 'password_protected' }), 'parsing', { code: 'password_protected', stage: 'parsing', retryable: false }],
     ['no text', new NoTextError('empty'), 'parsing', { code: 'no_text_extracted', stage: 'parsing', retryable: false }],
-    ['a chunking stopped at its deadline', new ChunkingStoppedError('chunk_timeout', 'slow'), 'chunking', { code: 'chunk_timeout', stage: 'chunking', retryable: false }],
+    ['a chunking stopped at its deadline', new ChunkingStoppedError('chunk_timeout', 'slow', { name: 'chunkTimeoutMs', value: 50 }), 'chunking', { code: 'chunk_timeout', stage: 'chunking', retryable: false, limit: { name: 'chunkTimeoutMs', value: 50 } }],
+    ['a file over a limit', new ParseError('long', { limit: { name: 'maxPages', value: 3 } }), 'parsing', { code: 'parse_failed', stage: 'parsing', retryable: false, limit: { name: 'maxPages', value: 3 } }],
+    ['too many chunks', new TooManyChunksError(12, 10), 'chunking', { code: 'chunking_failed', stage: 'chunking', retryable: false, limit: { name: 'maxChunks', value: 10 } }],
     ['a chunking failure', new ChunkingError('lost'), 'chunking', { code: 'chunking_failed', stage: 'chunking', retryable: false }],
     ['a bad vector', new EmbeddingValidationError('dimension_mismatch', 'wrong'), 'embedding', { code: 'dimension_mismatch', stage: 'embedding', retryable: false }],
     ['an index version change', new IndexVersionChangedError('moved'), 'indexing', { code: 'indexing_failed', stage: 'indexing', retryable: true }],

@@ -6,6 +6,8 @@ import { EmbeddingValidationError } from '../embed/embed-chunks.js';
 import { IndexVersionChangedError } from '../index/index-chunks.js';
 import { ChunkingStoppedError } from '../parse/chunking-stopped-error.js';
 import { ParseError } from '../parse/extracted-text.js';
+import { TooManyChunksError } from '../parse/too-many-chunks-error.js';
+import type { FailedLimit } from '../limits.js';
 
 export interface ClassifiedFailure {
   /** The document's stored `error.code`: ingestion's own, or the code of the call that failed it. */
@@ -13,6 +15,8 @@ export interface ClassifiedFailure {
   reason: string;
   stage: DocumentStage;
   retryable: boolean;
+  /** The limit the file ran into, where one is the cause: stored with the failure (see FailedLimit). */
+  limit?: FailedLimit;
 }
 
 /**
@@ -39,10 +43,11 @@ export class NoTextError extends Error {
 /** Turns whatever a stage threw into a stored failure and a retry decision (flags, never messages). */
 export function classifyFailure(error: unknown, stage: DocumentStage): ClassifiedFailure {
   const reason = (error as Error)?.message ?? String(error);
-  if (error instanceof ParseError) return { code: error.code, reason, stage: 'parsing', retryable: false };
+  if (error instanceof ParseError) return { code: error.code, reason, stage: 'parsing', retryable: false, ...(error.limit ? { limit: error.limit } : {}) };
   if (error instanceof NoTextError) return { code: 'no_text_extracted', reason, stage: 'parsing', retryable: false };
   // A chunking stopped at its deadline or heap limit would stop again: no retry.
-  if (error instanceof ChunkingStoppedError) return { code: error.code, reason, stage: 'chunking', retryable: false };
+  if (error instanceof ChunkingStoppedError) return { code: error.code, reason, stage: 'chunking', retryable: false, limit: error.limit };
+  if (error instanceof TooManyChunksError) return { code: 'chunking_failed', reason, stage: 'chunking', retryable: false, limit: { name: 'maxChunks', value: error.limit } };
   if (error instanceof ChunkingError) return { code: 'chunking_failed', reason, stage: 'chunking', retryable: false };
   if (error instanceof EmbeddingValidationError) return { code: error.code, reason, stage, retryable: false };
   if (error instanceof IndexVersionChangedError) return { code: 'indexing_failed', reason, stage, retryable: true };

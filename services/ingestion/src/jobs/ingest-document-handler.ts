@@ -16,7 +16,7 @@ import { keepAttemptAlive } from './attempt-alive.js';
 import { AttemptLostError } from './attempt-lost-error.js';
 import { classifyFailure, failureMessage, NoTextError } from './classify-failure.js';
 import type { IngestDocumentPayload } from './ingest-document-job.js';
-import type { JobContext, JobHandler } from '@quire/jobs';
+import type { JobHandler } from '@quire/jobs';
 
 export interface IngestHandlerDeps {
   db: Db;
@@ -92,6 +92,7 @@ export function createIngestDocumentHandler(deps: IngestHandlerDeps): JobHandler
           code: failure.code,
           stage: failure.stage,
           message: failureMessage(failure, context.attempt),
+          limit: failure.limit,
         });
         throw new UnrecoverableError(failure.reason);
       }

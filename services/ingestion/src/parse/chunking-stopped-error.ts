@@ -1,4 +1,5 @@
 import { ChunkingError } from '../chunk/chunk-text.js';
+import type { FailedLimit } from '../limits.js';
 
 /** Why the parse pool stopped a chunking: its wall-clock budget or the worker's heap limit. */
 export type ChunkingStoppedCode = 'chunk_timeout' | 'chunk_out_of_memory';
@@ -12,6 +13,8 @@ export class ChunkingStoppedError extends ChunkingError {
   constructor(
     readonly code: ChunkingStoppedCode,
     message: string,
+    /** The bound it overran (stored with the failure, so raising it lets a retry through). */
+    readonly limit: FailedLimit,
   ) {
     super(message);
   }

@@ -1,4 +1,4 @@
-import { LIMIT_SETTING } from '../limits.js';
+import { LIMIT_SETTING, type FailedLimit } from '../limits.js';
 
 /** A document's text as chunking sees it; every chunk offset points into `text`. */
 export interface ExtractedText {
@@ -19,18 +19,21 @@ export interface PageSpan {
  */
 export type ParseFailureCode = 'parse_failed' | 'password_protected' | 'too_much_text';
 
+/** `limit`: the limit the file ran into, where that is the cause (stored with the failure: see FailedLimit). */
 export class ParseError extends Error {
   readonly code: ParseFailureCode;
-  constructor(message: string, options: { cause?: unknown; code?: ParseFailureCode } = {}) {
+  readonly limit: FailedLimit | undefined;
+  constructor(message: string, options: { cause?: unknown; code?: ParseFailureCode; limit?: FailedLimit | undefined } = {}) {
     super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ParseError';
     this.code = options.code ?? 'parse_failed';
+    this.limit = options.limit;
   }
 }
 
 /** `what` (e.g. "The PDF") has more text than the limit allows. */
 export function tooMuchTextError(what: string, maxChars: number): ParseError {
-  return new ParseError(`${what} has more than ${maxChars} characters of text (the limit, ${LIMIT_SETTING.maxExtractedChars}).`, { code: 'too_much_text' });
+  return new ParseError(`${what} has more than ${maxChars} characters of text (the limit, ${LIMIT_SETTING.maxExtractedChars}).`, { code: 'too_much_text', limit: { name: 'maxExtractedChars', value: maxChars } });
 }
 
 /** Postgres text cannot hold NUL; PDF extraction sometimes yields them. */

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Chunking } from '@quire/contracts';
 import { ChunkingError } from '../chunk/chunk-text.js';
-import { LIMIT_SETTING } from '../limits.js';
+import { LIMIT_SETTING, type FailedLimit } from '../limits.js';
 import { ChunkingStoppedError } from './chunking-stopped-error.js';
 import { ParseError } from './extracted-text.js';
 import type { ChunkedDocument, ParseSummary } from './parse-and-chunk.js';
@@ -58,7 +58,7 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 function workerError(error: WorkerError): Error {
   switch (error.kind) {
     case 'parse':
-      return new ParseError(error.message, { code: error.code });
+      return new ParseError(error.message, { code: error.code, limit: error.limit });
     case 'chunking':
       return new ChunkingError(error.message);
     case 'too_many_chunks':
@@ -83,6 +83,7 @@ function workerError(error: WorkerError): Error {
  */
 export function createParsePool(options: ParsePoolOptions) {
   const chunkTimeoutMs = options.chunkTimeoutMs ?? options.timeoutMs;
+  const heapLimit: FailedLimit = { name: 'parseHeapMb', value: options.maxHeapMb };
   const slots: Slot[] = [];
   const tenants = new Map<string, Tenant>();
   let turn = 0;
@@ -211,7 +212,7 @@ export function createParsePool(options: ParsePoolOptions) {
             if ('progress' in m) return hook(() => hooks.onPage?.(m.progress.page, m.progress.total));
             if ('parsed' in m) {
               step = 'chunking';
-              deadline(chunkTimeoutMs, () => new ChunkingStoppedError('chunk_timeout', `Chunking took longer than ${seconds(chunkTimeoutMs)} s (the limit, ${LIMIT_SETTING.chunkTimeoutMs}) and was stopped.`));
+              deadline(chunkTimeoutMs, () => new ChunkingStoppedError('chunk_timeout', `Chunking took longer than ${seconds(chunkTimeoutMs)} s (the limit, ${LIMIT_SETTING.chunkTimeoutMs}) and was stopped.`, { name: 'chunkTimeoutMs', value: chunkTimeoutMs }));
               return hook(() => hooks.onParsed?.(m.parsed));
             }
             done();
@@ -222,18 +223,22 @@ export function createParsePool(options: ParsePoolOptions) {
             const oom = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
             if (step === 'parsing') {
               return fail(
-                oom ? new ParseError(`Parsing ran out of its ${options.maxHeapMb} MiB memory limit (${LIMIT_SETTING.parseHeapMb}); the file is too large or malformed.`) : new ParseError(`The parser crashed: ${error.message}`),
+                oom
+                  ? new ParseError(`Parsing ran out of its ${options.maxHeapMb} MiB memory limit (${LIMIT_SETTING.parseHeapMb}); the file is too large or malformed.`, { limit: heapLimit })
+                  : new ParseError(`The parser crashed: ${error.message}`),
               );
             }
             fail(
               oom
-                ? new ChunkingStoppedError('chunk_out_of_memory', `Chunking ran out of its ${options.maxHeapMb} MiB memory limit (${LIMIT_SETTING.parseHeapMb}); the text is too large for these chunking settings.`)
+                ? new ChunkingStoppedError('chunk_out_of_memory', `Chunking ran out of its ${options.maxHeapMb} MiB memory limit (${LIMIT_SETTING.parseHeapMb}); the text is too large for these chunking settings.`, heapLimit)
                 : new ChunkingError(`The chunker crashed: ${error.message}`),
             );
           };
           const onExit = (code: number) =>
             fail(step === 'chunking' ? new ChunkingError(`The chunker stopped unexpectedly (exit ${code}).`) : new ParseError(`The parser stopped unexpectedly (exit ${code}).`));
-          deadline(options.timeoutMs, () => new ParseError(`Parsing took longer than ${seconds(options.timeoutMs)} s (the limit, ${LIMIT_SETTING.parseTimeoutMs}) and was stopped.`));
+          deadline(options.timeoutMs, () => new ParseError(`Parsing took longer than ${seconds(options.timeoutMs)} s (the limit, ${LIMIT_SETTING.parseTimeoutMs}) and was stopped.`, {
+            limit: { name: 'parseTimeoutMs', value: options.timeoutMs },
+          }));
           slot.worker.on('message', onMessage);
           slot.worker.on('error', onError);
           slot.worker.on('exit', onExit);

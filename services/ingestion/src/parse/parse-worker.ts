@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Chunking } from '@quire/contracts';
 import { ChunkingError } from '../chunk/chunk-text.js';
+import type { FailedLimit } from '../limits.js';
 import { ParseError, type ParseFailureCode } from './extracted-text.js';
 import { parseAndChunk, type ChunkedDocument, type ParseSummary } from './parse-and-chunk.js';
 import type { ParseLimits } from './parse-document.js';
@@ -18,7 +19,7 @@ export interface WorkerRequest {
 
 /** An error's class does not survive the message, so its kind travels with it. */
 export type WorkerError =
-  | { kind: 'parse'; message: string; code: ParseFailureCode }
+  | { kind: 'parse'; message: string; code: ParseFailureCode; limit?: FailedLimit }
   | { kind: 'chunking' | 'other'; message: string }
   | { kind: 'too_many_chunks'; message: string; count: number; limit: number };
 
@@ -32,7 +33,7 @@ export type WorkerReply = { id: number } & (
 
 function describe(error: unknown): WorkerError {
   const message = (error as Error)?.message ?? String(error);
-  if (error instanceof ParseError) return { kind: 'parse', message, code: error.code };
+  if (error instanceof ParseError) return { kind: 'parse', message, code: error.code, ...(error.limit ? { limit: error.limit } : {}) };
   if (error instanceof TooManyChunksError) return { kind: 'too_many_chunks', message, count: error.count, limit: error.limit };
   if (error instanceof ChunkingError) return { kind: 'chunking', message };
   return { kind: 'other', message };

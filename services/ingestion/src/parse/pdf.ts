@@ -79,7 +79,7 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
     // pdf.js detaches the buffer it is given; copy so the caller's bytes stay usable.
     doc = await getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, useSystemFonts: false, verbosity: 0, stopAtErrors: false }).promise;
     if (doc.numPages > limits.maxPages) {
-      throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages} (${LIMIT_SETTING.maxPages}).`);
+      throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages} (${LIMIT_SETTING.maxPages}).`, { limit: { name: 'maxPages', value: limits.maxPages } });
     }
     const pages: { num: number; text: string; blank?: boolean }[] = [];
     const pageLines: PdfLine[][] = [];

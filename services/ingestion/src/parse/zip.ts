@@ -15,8 +15,10 @@ export interface ZipLimits {
   maxUncompressedBytes: number;
 }
 
-function expandsTooFar(maxBytes: number): string {
-  return `The archive expands to more than ${mebibytes(maxBytes)} (the limit, ${LIMIT_SETTING.maxUncompressedBytes}); refusing a possible zip bomb.`;
+function expandsTooFar(maxBytes: number): ParseError {
+  return new ParseError(`The archive expands to more than ${mebibytes(maxBytes)} (the limit, ${LIMIT_SETTING.maxUncompressedBytes}); refusing a possible zip bomb.`, {
+    limit: { name: 'maxUncompressedBytes', value: maxBytes },
+  });
 }
 
 /**
@@ -38,7 +40,9 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
   const count = buf.readUInt16LE(eocd + 10);
   const cdOffset = buf.readUInt32LE(eocd + 16);
   if (count === 0xffff || cdOffset === 0xffffffff) throw new ParseError('ZIP64 archives are not supported.');
-  if (count > limits.maxZipEntries) throw new ParseError(`The archive has ${count} entries; the limit is ${limits.maxZipEntries} (${LIMIT_SETTING.maxZipEntries}).`);
+  if (count > limits.maxZipEntries) {
+    throw new ParseError(`The archive has ${count} entries; the limit is ${limits.maxZipEntries} (${LIMIT_SETTING.maxZipEntries}).`, { limit: { name: 'maxZipEntries', value: limits.maxZipEntries } });
+  }
   const entries = new Map<string, ZipEntry>();
   let declared = 0;
   let at = cdOffset;
@@ -54,7 +58,7 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
     };
     declared += entry.uncompressedSize;
     if (declared > limits.maxUncompressedBytes) {
-      throw new ParseError(expandsTooFar(limits.maxUncompressedBytes));
+      throw expandsTooFar(limits.maxUncompressedBytes);
     }
     entries.set(entry.name, entry);
     at += 46 + nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
@@ -78,13 +82,11 @@ export function openZip(bytes: Uint8Array, limits: ZipLimits) {
           out = inflateRawSync(data, { maxOutputLength: Math.max(1, budget) });
         } catch (error) {
           const tooBig = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError;
-          throw new ParseError(
-            tooBig ? expandsTooFar(limits.maxUncompressedBytes) : `The ZIP entry ${name} could not be inflated.`,
-          );
+          throw tooBig ? expandsTooFar(limits.maxUncompressedBytes) : new ParseError(`The ZIP entry ${name} could not be inflated.`);
         }
       } else throw new ParseError(`The ZIP entry ${name} uses an unsupported compression method (${e.method}).`);
       inflated += out.length;
-      if (out.length > budget) throw new ParseError(expandsTooFar(limits.maxUncompressedBytes));
+      if (out.length > budget) throw expandsTooFar(limits.maxUncompressedBytes);
       return out;
     },
   };

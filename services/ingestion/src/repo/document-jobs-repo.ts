@@ -1,6 +1,6 @@
 import { IdentitySchema, type DocumentErrorCode, type DocumentFailureCode, type DocumentStage, type Identity } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
-import { DEFAULT_LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS, type FailedLimit } from '../limits.js';
 import { fromBase64 } from './blob-transfer.js';
 import { toNumber } from './sql-values.js';
 
@@ -160,14 +160,16 @@ export interface Failure {
   code: DocumentErrorCode;
   message: string;
   stage: DocumentStage;
+  /** The limit the file ran into, where one is the cause: a retry is let through once it is raised (see FailedLimit). */
+  limit?: FailedLimit | undefined;
 }
 
 export async function markFailed(db: Queryable, documentId: string, version: number, failure: Failure): Promise<void> {
   await db.query(
     `UPDATE documents SET status = 'failed', stage = $3, error_code = $4, error_message = $5, error_stage = $3,
-            heartbeat_at = now(), updated_at = now()
+            error_limit = $6::jsonb, heartbeat_at = now(), updated_at = now()
       WHERE id = $1 AND version = $2 AND status IN ('queued', 'processing')`,
-    [documentId, version, failure.stage, failure.code, failure.message],
+    [documentId, version, failure.stage, failure.code, failure.message, failure.limit ? JSON.stringify(failure.limit) : null],
   );
 }
 
@@ -251,7 +253,7 @@ export async function takeOverOrphans(db: Db, limit: number, maxAttempts: number
 async function takeOver(db: Db, abandoned: string, reason: string, params: unknown[]): Promise<UnfinishedDocument[]> {
   const exhausted = `status = 'processing' AND attempts >= $2::int AND ${abandoned}`;
   await db.query(
-    `UPDATE documents SET version = version + 1, status = 'failed', error_code = '${STALLED_CODE}', error_stage = stage,
+    `UPDATE documents SET version = version + 1, status = 'failed', error_code = '${STALLED_CODE}', error_stage = stage, error_limit = NULL,
             error_message = ${reason} || ' on attempt ' || attempts || ' of ' || $2::int || '; not retried again.',
             heartbeat_at = now(), updated_at = now()
       WHERE id IN (SELECT id FROM documents WHERE ${exhausted} LIMIT $1) AND ${exhausted}`,

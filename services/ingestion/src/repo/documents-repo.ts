@@ -1,4 +1,4 @@
-import { documentFailureAdvice, type DocumentStage, type DocumentView, type Identity, type ListDocumentsQuery, type Metadata, type UpdateDocumentBody } from '@quire/contracts';
+import { type DocumentStage, type DocumentView, type Identity, type ListDocumentsQuery, type Metadata, type UpdateDocumentBody } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import { changedFields, lockCollectionForIndexWrite, recordDocumentChange, redactQueriesOfDocuments, type CollectionActor } from '@quire/index-versions';
 import { AppError } from '@quire/server-kit';
@@ -8,8 +8,10 @@ import { toBase64 } from './blob-transfer.js';
 import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';
 import { latestReplacementsSql, replacementStateSql, SUPERSEDED_CODE, toReplacementState, type ReplacementState } from './replacements-repo.js';
 import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
+import { documentError, type LimitsInForce } from './failure-advice.js';
 
-interface DocumentRow {
+/** A `documents` row as DOCUMENT_COLUMNS selects it (`d`), for toDocumentView. */
+export interface DocumentRow {
   id: string;
   collection_id: string;
   title: string | null;
@@ -30,6 +32,7 @@ interface DocumentRow {
   error_code: string | null;
   error_message: string | null;
   error_stage: string | null;
+  error_limit: unknown;
   job_id: string | null;
   created_at: unknown;
   updated_at: unknown;
@@ -42,9 +45,10 @@ interface DocumentRow {
   replacement?: unknown;
 }
 
-const COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
+/** The columns of `documents d` that toDocumentView reads. */
+export const DOCUMENT_COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
   d.stage, d.pages_parsed, d.pages_total, d.chunks_total, d.chunks_embedded, d.attempts, d.error_code, d.error_message,
-  d.error_stage, d.job_id, d.created_at, d.updated_at, d.stall_reason, d.warnings, d.scanned_pages, d.replaces_document_id,
+  d.error_stage, d.error_limit, d.job_id, d.created_at, d.updated_at, d.stall_reason, d.warnings, d.scanned_pages, d.replaces_document_id,
   CASE WHEN d.status = 'processing' AND d.stage = 'embedding' AND d.chunks_embedded > 0 AND d.chunks_total > d.chunks_embedded
             AND d.embed_started_at IS NOT NULL
        THEN ceil(extract(epoch FROM (now() - d.embed_started_at)) * (d.chunks_total - d.chunks_embedded) / d.chunks_embedded)::int
@@ -69,7 +73,11 @@ export type IngestionDocumentView = DocumentView & {
   retried?: boolean;
 };
 
-export function toDocumentView(row: DocumentRow): IngestionDocumentView {
+/**
+ * `limits`: the limits in force, which decide whether a failure under one can be retried now (see
+ * failure-advice.ts); left out only for rows that cannot be failed (just inserted or requeued).
+ */
+export function toDocumentView(row: DocumentRow, limits?: LimitsInForce): IngestionDocumentView {
   return {
     id: row.id,
     collection_id: row.collection_id,
@@ -96,9 +104,9 @@ export function toDocumentView(row: DocumentRow): IngestionDocumentView {
     warnings: Array.isArray(row.warnings) ? (row.warnings as string[]) : [],
     replaces_document_id: row.replaces_document_id ?? null,
     ...(row.replaces_document_id ? { document_id: row.replaces_document_id } : {}),
-    ...(row.replacement !== undefined && !row.replaces_document_id ? { replacement: toReplacementState(row.replacement, row.id) } : {}),
+    ...(row.replacement !== undefined && !row.replaces_document_id ? { replacement: toReplacementState(row.replacement, row.id, limits) } : {}),
     error: row.status === 'failed' && row.error_code
-      ? { code: row.error_code, message: row.error_message ?? '', stage: row.error_stage, ...documentFailureAdvice(row.error_code, { id: row.id, documentId: row.replaces_document_id ?? row.id }) }
+      ? documentError({ id: row.id, documentId: row.replaces_document_id ?? row.id, code: row.error_code, message: row.error_message ?? '', stage: row.error_stage, limit: row.error_limit }, limits)
       : null,
     job_id: row.job_id,
     created_at: isoString(row.created_at),
@@ -137,7 +145,7 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
        ${accessGroupsSql('$7::jsonb')},
        CASE WHEN $10::uuid IS NULL THEN now()
             ELSE GREATEST(clock_timestamp(), (SELECT max(p.created_at) + interval '1 microsecond' FROM documents p WHERE p.replaces_document_id = $10::uuid)) END)
-     RETURNING ${COLUMNS}`,
+     RETURNING ${DOCUMENT_COLUMNS}`,
     [doc.collectionId, doc.title, doc.filename, doc.mime, doc.bytes.length, doc.sha256, JSON.stringify(doc.metadata), JSON.stringify(doc.identity), doc.traceId, doc.replacesDocumentId ?? null, owner.rows[0].team_id],
   );
   const row = r.rows[0]!;
@@ -146,49 +154,25 @@ export async function insertDocument(tx: Queryable, doc: NewDocument): Promise<I
 }
 
 /**
- * The advisory locks `findDuplicate` takes, for every file of an upload at once and in hash order:
- * taken file by file in upload order, two uploads of the same files in opposite orders could each
- * hold one and wait for the other's. Re-entrant, so `findDuplicate` taking its own again is free.
- */
-export async function lockUploadHashes(tx: Queryable, collectionId: string, sha256s: string[]): Promise<void> {
-  for (const sha of [...new Set(sha256s)].sort()) await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${collectionId}:${sha}`]);
-}
-
-/**
- * An earlier upload of the same bytes to the same collection (a document, not a replacement row) that
- * `viewer` may see (document-level access): the oldest that has not failed, else the oldest failed one,
- * so re-uploading a file that failed finds that document rather than adding a failed copy (the caller
- * retries it or answers with it: see acceptUpload). `except`: a document not to answer (a PUT's own).
- * The caller holds an advisory lock on (collection, hash), so two identical uploads at once still make
- * one document. A copy the viewer may not see is not answered, nor refused (that would tell it
- * exists): the upload is stored as a document of its own.
- */
-export async function findDuplicate(tx: Queryable, viewer: Viewer, collectionId: string, sha256: string, except: string | null = null): Promise<IngestionDocumentView | null> {
-  await lockUploadHashes(tx, collectionId, [sha256]);
-  const r = await tx.query<DocumentRow>(
-    `SELECT ${COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
-      WHERE d.collection_id = $1 AND d.content_sha256 = $2 AND d.replaces_document_id IS NULL AND d.id IS DISTINCT FROM $6::uuid
-        AND ${documentVisibleSql('d', 'c.team_id', '$3', '$4', '$5')}
-      ORDER BY d.status = 'failed', d.created_at LIMIT 1`,
-    [collectionId, sha256, ...viewerParams(viewer), except],
-  );
-  return r.rows[0] ? { ...toDocumentView(r.rows[0]), duplicate: true } : null;
-}
-
-/**
  * A document the viewer may see (`read`) or change (`write`): its collection is the viewer's team's
  * or granted to it, and document-level access lets it through (access-sql.ts). Otherwise null, the
- * same as a missing id.
+ * same as a missing id. `limits`: those in force, for a failure's advice (toDocumentView).
  */
-export async function getDocument(db: Queryable, viewer: Viewer, id: string, access: 'read' | 'write' = 'read'): Promise<IngestionDocumentView | null> {
+export async function getDocument(
+  db: Queryable,
+  viewer: Viewer,
+  id: string,
+  options: { access?: 'read' | 'write'; limits: LimitsInForce },
+): Promise<IngestionDocumentView | null> {
+  const access = options.access ?? 'read';
   if (!isUuid(id)) return null;
   const r = await db.query<DocumentRow>(
-    `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
+    `SELECT ${DOCUMENT_COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
        FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE d.id = $1 AND ${collectionReachSql('c', '$2', access)} AND ${documentVisibleSql('d', 'c.team_id', '$2', '$3', '$4')}`,
     [id, ...viewerParams(viewer)],
   );
-  return r.rows[0] ? toDocumentView(r.rows[0]) : null;
+  return r.rows[0] ? toDocumentView(r.rows[0], options.limits) : null;
 }
 
 export interface DocumentPage {
@@ -213,6 +197,7 @@ export async function listDocuments(
   collectionId: string,
   page: { limit: number; cursor?: string | undefined } & DocumentListFilters,
   viewer: Viewer,
+  limits: LimitsInForce,
 ): Promise<DocumentPage> {
   const filters = { status: page.status, replacement_status: page.replacement_status, tag: page.tag, name: page.name };
   const key = filterKey(filters);
@@ -236,7 +221,7 @@ export async function listDocuments(
     conditions.push(`(d.title ILIKE ${pattern} ESCAPE '\\' OR d.filename ILIKE ${pattern} ESCAPE '\\')`);
   }
   const r = await db.query<DocumentRow & { cursor_ts: string }>(
-    `SELECT ${COLUMNS}, ${replacementStateSql(visible('r'))} AS replacement,
+    `SELECT ${DOCUMENT_COLUMNS}, ${replacementStateSql(visible('r'))} AS replacement,
             d.created_at::text AS cursor_ts FROM documents d JOIN collections c ON c.id = d.collection_id
       WHERE ${conditions.join('\n        AND ')}
       ORDER BY d.created_at, d.id LIMIT ${ref(page.limit + 1)}`,
@@ -244,7 +229,7 @@ export async function listDocuments(
   );
   const rows = r.rows.slice(0, page.limit);
   const last = rows[rows.length - 1];
-  return { data: rows.map(toDocumentView), next_cursor: r.rows.length > page.limit && last ? encodeCursor(last.cursor_ts, last.id, key) : null };
+  return { data: rows.map((row) => toDocumentView(row, limits)), next_cursor: r.rows.length > page.limit && last ? encodeCursor(last.cursor_ts, last.id, key) : null };
 }
 
 /**
@@ -253,12 +238,30 @@ export async function listDocuments(
  * may see the document); null otherwise, as for a missing id. `metadata` replaces the whole object,
  * and `access_groups` is derived from it again (the same expression uploads and swaps use), so who may
  * read the document changes with it. Search reads both from the document row when it runs (chunks
- * carry neither), so the next search filters on what this committed. The row is locked first, so a
- * replacement's swap (which locks it too) comes wholly before or after: one after it merges the
- * replacement's metadata over this. A replacement row is not a document to describe: 409. The audit
- * row (`document.update`: the fields and metadata keys that changed, never their values) commits with it.
+ * carry neither), so the next search filters on what this committed. A replacement row is not a
+ * document to describe: 409. The audit row (`document.update`: the fields and metadata keys that
+ * changed, never their values, and the replacements the edit was carried into) commits with it.
+ *
+ * Edits and new versions apply in the order they were accepted. A replacement swapped in merges its
+ * title and metadata over the document's (index-chunks.ts), so one accepted before this PATCH and
+ * swapped in after it would undo the admin's edit with what was uploaded earlier. The edit is carried
+ * into every replacement of the document not swapped in yet (pending or failed, which a retry may still
+ * swap in), so the swap brings the edited fields as edited: the same outcome as had that replacement
+ * been swapped in at once and this PATCH applied after it. A replacement accepted after the PATCH is
+ * the later write and merges its own over it. The document's row lock, taken first here, by
+ * acceptances and by swaps, puts each of them wholly before or after this. The replacements' own
+ * access groups follow the carried metadata, as the document's do: their content becomes the
+ * document's under it. Neither row's `version` moves: it fences ingestion jobs (a PATCH would stop the
+ * document's or its replacement's run); `updated_at` is what shows the change.
  */
-export async function updateDocument(db: Db, viewer: Viewer, id: string, patch: UpdateDocumentBody, by: CollectionActor): Promise<IngestionDocumentView | null> {
+export async function updateDocument(
+  db: Db,
+  viewer: Viewer,
+  id: string,
+  patch: UpdateDocumentBody,
+  by: CollectionActor,
+  limits: LimitsInForce,
+): Promise<IngestionDocumentView | null> {
   if (!isUuid(id)) return null;
   return db.transaction(async (tx) => {
     const locked = await tx.query<{ collection_id: string; team_id: string; title: string | null; metadata: Metadata; replaces_document_id: string | null }>(
@@ -284,8 +287,10 @@ export async function updateDocument(db: Db, viewer: Viewer, id: string, patch: 
       sets.push(`metadata = ${metadata}`, `access_groups = ${accessGroupsSql(metadata)}`);
     }
     await tx.query(`UPDATE documents SET ${sets.join(', ')} WHERE id = $1`, params);
+    // The same fields, carried into the replacements not swapped in yet (see above).
+    const carried = await tx.query<{ id: string }>(`UPDATE documents SET ${sets.join(', ')} WHERE replaces_document_id = $1 AND status <> 'ready' RETURNING id`, params);
     const after = await tx.query<DocumentRow>(
-      `SELECT ${COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
+      `SELECT ${DOCUMENT_COLUMNS}, ${replacementStateSql(documentVisibleSql('r', 'c.team_id', '$2', '$3', '$4'))} AS replacement
          FROM documents d JOIN collections c ON c.id = d.collection_id WHERE d.id = $1`,
       [id, ...viewerParams(viewer)],
     );
@@ -298,9 +303,9 @@ export async function updateDocument(db: Db, viewer: Viewer, id: string, patch: 
       documentId: id,
       collectionId: before.collection_id,
       ownerTeamId: before.team_id,
-      details: { fields, metadata_keys: metadataKeys },
+      details: { fields, metadata_keys: metadataKeys, ...(carried.rows.length > 0 ? { carried_into_replacements: carried.rows.map((r) => r.id).sort() } : {}) },
     });
-    return toDocumentView(after.rows[0]!);
+    return toDocumentView(after.rows[0]!, limits);
   });
 }
 
@@ -377,10 +382,10 @@ export async function requeueFailedDocument(
         SET version = d.version + 1, status = 'queued', stage = 'queued', attempts = 0,
             pages_parsed = NULL, pages_total = NULL, chunks_total = NULL, chunks_embedded = 0,
             warnings = '[]'::jsonb, scanned_pages = '{}', embed_started_at = NULL,
-            error_code = NULL, error_message = NULL, error_stage = NULL, stall_reason = NULL,
+            error_code = NULL, error_message = NULL, error_stage = NULL, error_limit = NULL, stall_reason = NULL,
             submitted_identity = $2::jsonb, trace_id = $3, updated_at = now()
       WHERE d.id = $1 AND d.status = 'failed' AND d.error_code IS DISTINCT FROM '${SUPERSEDED_CODE}'
-      RETURNING ${COLUMNS}, d.version`,
+      RETURNING ${DOCUMENT_COLUMNS}, d.version`,
     [documentId, JSON.stringify(identity), traceId],
   );
   const row = r.rows[0];

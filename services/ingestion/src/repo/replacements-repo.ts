@@ -1,7 +1,8 @@
-import { DocumentErrorSchema, documentFailureAdvice, type DocumentError, type DocumentFailureCode } from '@quire/contracts';
+import { DocumentErrorSchema, type DocumentError, type DocumentFailureCode } from '@quire/contracts';
 import { readJsonb, type Queryable } from '@quire/db';
 import { z } from 'zod';
 import { releaseEmbeddingUses } from '../embed/embedding-cache.js';
+import { documentError, type LimitsInForce } from './failure-advice.js';
 
 /**
  * A replacement upload (PUT /v1/documents/:id) is its own row, `replaces_document_id` naming its
@@ -35,7 +36,7 @@ export async function lockReplacementTarget(tx: Queryable, targetId: string, col
 export async function supersedeReplacements(tx: Queryable, targetId: string, by: string, ids: string[] | null = null): Promise<{ id: string; jobId: string | null }[]> {
   const r = await tx.query<{ id: string; job_id: string | null }>(
     `UPDATE documents
-        SET status = 'failed', version = version + 1, error_code = '${SUPERSEDED_CODE}', error_stage = stage,
+        SET status = 'failed', version = version + 1, error_code = '${SUPERSEDED_CODE}', error_stage = stage, error_limit = NULL,
             error_message = 'Superseded by replacement ' || $2::text || ', accepted before this one finished; its content was not swapped in.',
             heartbeat_at = now(), updated_at = now()
       WHERE replaces_document_id = $1 AND id <> $2 AND status IN ('queued', 'processing') AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
@@ -87,7 +88,7 @@ const ReplacementColumnSchema = z
     status: z.enum(['queued', 'processing', 'failed']),
     stage: z.string(),
     created_at: z.string(),
-    error: DocumentErrorSchema.pick({ code: true, message: true, stage: true }).nullable(),
+    error: DocumentErrorSchema.pick({ code: true, message: true, stage: true }).extend({ limit: z.unknown() }).nullable(),
   })
   .nullable();
 type ReplacementColumn = NonNullable<z.infer<typeof ReplacementColumnSchema>>;
@@ -109,7 +110,7 @@ export interface ReplacementState {
 export const replacementStateSql = (visible: string) => `(
   SELECT jsonb_build_object('id', r.id, 'status', r.status, 'stage', r.stage, 'created_at', r.created_at,
            'error', CASE WHEN r.status = 'failed' AND r.error_code IS NOT NULL
-                         THEN jsonb_build_object('code', r.error_code, 'message', COALESCE(r.error_message, ''), 'stage', r.error_stage) END)
+                         THEN jsonb_build_object('code', r.error_code, 'message', COALESCE(r.error_message, ''), 'stage', r.error_stage, 'limit', r.error_limit) END)
     FROM documents r
    WHERE r.collection_id = d.collection_id AND r.replaces_document_id = d.id AND r.status <> 'ready' AND ${visible}
    ORDER BY r.created_at DESC, r.id DESC LIMIT 1)`;
@@ -128,10 +129,10 @@ export const latestReplacementsSql = (collection: string, visible: string) => `
    WHERE r.collection_id = ${collection} AND r.status IN ('queued', 'processing', 'failed') AND r.replaces_document_id IS NOT NULL AND ${visible}
    ORDER BY r.replaces_document_id, r.created_at DESC, r.id DESC`;
 
-/** `documentId`: the document the replacement is for. */
-export function toReplacementState(value: unknown, documentId: string): ReplacementState | null {
+/** `documentId`: the document the replacement is for; `limits`: those in force (see failure-advice.ts). */
+export function toReplacementState(value: unknown, documentId: string, limits: LimitsInForce | undefined): ReplacementState | null {
   const v = value ? readJsonb(ReplacementColumnSchema, value, `documents.replacement (document ${documentId})`) : null;
   if (!v) return null;
-  const error = v.error ? { code: v.error.code, message: v.error.message, stage: v.error.stage, ...documentFailureAdvice(v.error.code, { id: v.id, documentId }) } : null;
+  const error = v.error ? documentError({ id: v.id, documentId, ...v.error }, limits) : null;
   return { id: v.id, status: v.status, stage: v.stage, error, created_at: new Date(v.created_at).toISOString() };
 }

@@ -8,6 +8,7 @@ import { getDocument, requeueFailedDocument, type IngestionDocumentView } from '
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, newerReplacement, SUPERSEDED_CODE } from '../repo/replacements-repo.js';
 import type { GatewayModels } from '@quire/gateway-client';
+import type { LimitsInForce } from '../repo/failure-advice.js';
 import { actingViewer } from './acting-viewer.js';
 import { documentNotFound, IdParams } from './path-params.js';
 import { checkUploadBudget } from './upload-budget.js';
@@ -17,6 +18,8 @@ interface Deps {
   queue: JobQueue<IngestDocumentPayload>;
   logger: Logger;
   models?: GatewayModels;
+  /** Those in force: a failure under a limit is retried once it is higher than the one it failed under. */
+  limits: LimitsInForce;
 }
 
 /** The document a superseded replacement targeted, or null for any other document. */
@@ -28,11 +31,22 @@ const supersededError = (id: string, target: string) =>
     exposed: { reason: 'superseded', status: 'failed', document_id: target, action: `Upload the file again with PUT /v1/documents/${target}.` },
   });
 
-/** A failure whose cause is the stored file (documentFailureAdvice): a retry would fail the same way. */
-const fileFailureError = (doc: IngestionDocumentView, error: DocumentError) =>
-  new AppError('conflict', `Document ${doc.id} failed with ${error.code}, which the same file fails again, so it is not retried. ${error.action}`, {
-    exposed: { reason: 'not_retryable', status: doc.status, document_id: doc.replaces_document_id ?? doc.id, failure_code: error.code, action: error.action },
+/**
+ * A failure whose cause is the stored file (documentFailureAdvice): a retry would fail the same way.
+ * One under a limit not raised since names the setting and the value it failed under (`limit_setting`,
+ * `failed_under`): raising it lets the retry through.
+ */
+const fileFailureError = (doc: IngestionDocumentView, error: DocumentError) => {
+  const why = error.limit
+    ? `failed under ${error.limit.setting} (${error.limit.failed_under}), which has not been raised since, so the same file would fail again`
+    : `failed with ${error.code}, which the same file fails again, so it is not retried`;
+  return new AppError('conflict', `Document ${doc.id} ${why}. ${error.action}`, {
+    exposed: {
+      reason: 'not_retryable', status: doc.status, document_id: doc.replaces_document_id ?? doc.id, failure_code: error.code, action: error.action,
+      ...(error.limit ? { limit_setting: error.limit.setting, failed_under: error.limit.failed_under } : {}),
+    },
   });
+};
 
 /**
  * A document that is not failed. One whose latest replacement failed names it: that is the upload a
@@ -61,7 +75,9 @@ function notFailedError(doc: IngestionDocumentView): AppError {
  * enqueued. A failure whose cause is the file itself (`error.retryable` false: unreadable, no text,
  * over a limit; see documentFailureAdvice) is 409 too, since the stored bytes would fail the same way:
  * its `action` says what to upload instead. Failures of time or configuration (a provider down, a key
- * not set, a budget spent, a stall) are retried, once the fix is made.
+ * not set, a budget spent, a stall) are retried, once the fix is made. So is a failure under a limit
+ * (too many pages, a parse deadline...) once an operator has raised that limit above the value the
+ * failure recorded (failure-advice.ts): the same bytes may pass now.
  *
  * Every 409 says why beside `error` (AppError `exposed`): `reason` (`not_failed`, `not_retryable`,
  * `superseded`, `newer_replacement`), `status`, `document_id` (the document the content is for), and
@@ -88,7 +104,7 @@ export function documentRetryRoutes(deps: Deps): Router {
       const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const { identity, traceId } = ctx(res);
       const viewer = await actingViewer(db, identity, { documentId: id });
-      const doc = await getDocument(db, viewer, id, 'write');
+      const doc = await getDocument(db, viewer, id, { access: 'write', limits: deps.limits });
       if (!doc) throw documentNotFound(id);
       const superseded = supersededTarget(doc);
       if (superseded) throw supersededError(id, superseded);
@@ -111,11 +127,11 @@ export function documentRetryRoutes(deps: Deps): Router {
         const payload: IngestDocumentPayload = { documentId: id, collectionId: row.document.collection_id, version: row.version, identity, traceId };
         const jobId = ingestDocumentJob.jobId(payload);
         await setJobId(tx, id, jobId);
-        return { view: (await getDocument(tx, viewer, id)) ?? { ...row.document, job_id: jobId }, payload };
+        return { view: (await getDocument(tx, viewer, id, { limits: deps.limits })) ?? { ...row.document, job_id: jobId }, payload };
       });
       if (!requeued) {
         // Not failed (any more), or gone: read again so the answer names the state it is in now.
-        const now = await getDocument(db, viewer, id, 'write');
+        const now = await getDocument(db, viewer, id, { access: 'write', limits: deps.limits });
         if (!now) throw documentNotFound(id);
         // Superseded since the check above: the requeue refused it.
         const supersededNow = supersededTarget(now);

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { HEADERS, type Identity } from '@quire/contracts';
 import { signIdentity } from '@quire/server-kit';
 import { insertDocument } from '../repo/documents-repo.js';
 import { auditRowsFor } from '../testing/audit-rows.js';
+import { gateEmbeddings } from '../testing/gate-embeddings.js';
 import { TEAM_A, TEAM_B, TEST_SECRET } from '../testing/http.js';
 import { startTestIngestion, type TestIngestion } from '../testing/test-ingestion.js';
 
@@ -159,4 +161,33 @@ test('each change commits with an audit row naming the caller, the fields and me
   // A refused PATCH writes none.
   await patch(id, { title: 'no' }, STRANGER);
   expect(await auditRowsFor(t.db, id)).toHaveLength(2);
+});
+
+test("an edit made while a new version is pending wins over the version's own title and metadata; a version accepted after it merges its own", async () => {
+  const id = await upload('Travel policy', { tags: ['travel'], region: 'eu' });
+  const put = (body: Record<string, unknown>) => t.api.call(`/v1/documents/${id}`, { method: 'PUT', json: body, identity: OWNER });
+  const held = gateEmbeddings(t.fake.models, ['walrus']);
+  try {
+    const pending = await put({ text: 'The walrus edition of the travel policy.', title: 'Travel policy (uploaded)', metadata: { tags: ['uploaded'], owner: 'ops' } });
+    expect(pending.status).toBe(202);
+    const replacementId = pending.body.documents[0].id as string;
+    await held.reached('walrus');
+
+    const edited = await patch(id, { title: 'Travel policy (edited)', metadata: { tags: ['travel', 'policy'] } });
+    expect(edited.body).toMatchObject({ title: 'Travel policy (edited)', replacement: { id: replacementId, status: 'processing' } });
+    expect((await auditRowsFor(t.db, id)).at(-1)).toMatchObject({ action: 'document.update', details: { carried_into_replacements: [replacementId] } });
+    held.release('walrus');
+    expect(await t.api.waitForDocument(replacementId)).toMatchObject({ status: 'ready', document_id: id });
+  } finally {
+    held.restore();
+  }
+  // The new content, under the admin's edit: the upload's title and metadata came before it.
+  const swapped = (await get(id)).body;
+  expect(swapped).toMatchObject({ title: 'Travel policy (edited)', metadata: { tags: ['travel', 'policy'] }, content_sha256: createHash('sha256').update('The walrus edition of the travel policy.').digest('hex') });
+  expect(swapped.metadata).not.toHaveProperty('owner');
+
+  // A version accepted after the edit is the later write: its metadata merges over the edited one.
+  const later = await put({ text: 'The third edition of the travel policy.', metadata: { owner: 'ops' } });
+  expect((await t.api.waitForDocument(later.body.documents[0].id)).status).toBe('ready');
+  expect((await get(id)).body).toMatchObject({ title: 'Travel policy (edited)', metadata: { tags: ['travel', 'policy'], owner: 'ops' } });
 });

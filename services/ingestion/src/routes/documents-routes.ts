@@ -47,7 +47,7 @@ export function documentsRoutes(deps: Deps): Router {
     uploadHandler(deps.logger, async (req, res) => {
       const { id } = paramsOf(req, IdParams, { id: documentNotFound });
       const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
-      const doc = await getDocument(db, viewer, id, 'write');
+      const doc = await getDocument(db, viewer, id, { access: 'write', limits: deps.limits });
       if (!doc) throw documentNotFound(id);
       await acceptUpload(deps, req, res, viewer, doc.collection_id, id);
     }),
@@ -64,7 +64,7 @@ export function documentsRoutes(deps: Deps): Router {
       const viewer = await actingViewer(db, ctx(res).identity, { collectionId: id });
       const collection = await requireCollection(db, viewer, id, 'read');
       const query = parseStrict(ListDocumentsQuerySchema, req.query, 'query');
-      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query, viewer)) });
+      res.json({ object: 'list', ...(await listDocuments(db, collection.id, query, viewer, deps.limits)) });
     }),
   );
 
@@ -80,7 +80,7 @@ export function documentsRoutes(deps: Deps): Router {
     '/v1/documents/:id',
     handle(async (req, res) => {
       const { id } = paramsOf(req, IdParams, { id: documentNotFound });
-      const doc = await getDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id);
+      const doc = await getDocument(db, await actingViewer(db, ctx(res).identity, { documentId: id }), id, { limits: deps.limits });
       if (!doc) throw documentNotFound(id);
       if (doc.document_id && doc.status === 'ready') res.setHeader('content-location', `/v1/documents/${doc.document_id}`);
       res.json(doc);
@@ -131,7 +131,7 @@ export function documentsRoutes(deps: Deps): Router {
       // Every way out below, a thrown lookup included, passes the finally: the place is given back once.
       try {
         const viewer = await actingViewer(db, ctx(res).identity, { documentId: id });
-        const first = await getDocument(db, viewer, id);
+        const first = await getDocument(db, viewer, id, { limits: deps.limits });
         if (!first) throw documentNotFound(id);
         const sse = openSse(res);
         let wake: () => void = () => undefined;
@@ -179,7 +179,7 @@ export function documentsRoutes(deps: Deps): Router {
             };
           });
           if (!sse.closed && Date.now() >= nextPoll) {
-            doc = await getDocument(db, viewer, id);
+            doc = await getDocument(db, viewer, id, { limits: deps.limits });
             nextPoll = Date.now() + eventsPollMs;
           }
         }
@@ -204,7 +204,7 @@ export function documentsRoutes(deps: Deps): Router {
       const body = parseStrict(UpdateDocumentBodySchema, req.body, 'request body');
       const { identity, traceId } = ctx(res);
       const by = { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId };
-      const doc = await updateDocument(db, await actingViewer(db, identity, { documentId: id }), id, body, by);
+      const doc = await updateDocument(db, await actingViewer(db, identity, { documentId: id }), id, body, by, deps.limits);
       if (!doc) throw documentNotFound(id);
       res.json(doc);
     }),

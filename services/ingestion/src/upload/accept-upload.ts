@@ -8,7 +8,9 @@ import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-do
 import type { IngestionLimits } from '../limits.js';
 import type { Viewer } from '../repo/access-sql.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
-import { findDuplicate, getDocument, insertDocument, lockUploadHashes, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
+import { duplicateContentError, findContentHolders, lockUploadHashes, pendingReplacementError } from '../repo/content-dedupe.js';
+import { getDocument, insertDocument, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
+import type { LimitsInForce } from '../repo/failure-advice.js';
 import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
 import { budgetItemsOf, checkUploadBudget } from '../routes/upload-budget.js';
 import { readUpload } from './read-upload.js';
@@ -35,7 +37,7 @@ interface Accepted {
  * documentFailureAdvice); one whose file is the cause is answered as it is, its `error.action` saying
  * what to upload instead, since the same bytes would only fail again.
  */
-async function reuseDocument(tx: Queryable, viewer: Viewer, doc: IngestionDocumentView, identity: Identity, traceId: string): Promise<Accepted> {
+async function reuseDocument(tx: Queryable, viewer: Viewer, doc: IngestionDocumentView, identity: Identity, traceId: string, limits: LimitsInForce): Promise<Accepted> {
   if (doc.status === 'failed' && doc.error?.retryable) {
     const row = await requeueFailedDocument(tx, doc.id, identity, traceId);
     if (row) {
@@ -45,7 +47,7 @@ async function reuseDocument(tx: Queryable, viewer: Viewer, doc: IngestionDocume
       return { view: { ...row.document, job_id: jobId, duplicate: true, retried: true }, payload };
     }
     // Retried by someone else meanwhile: answered as it is now.
-    doc = (await getDocument(tx, viewer, doc.id)) ?? doc;
+    doc = (await getDocument(tx, viewer, doc.id, { limits })) ?? doc;
   }
   return { view: { ...doc, duplicate: true, retried: false } };
 }
@@ -71,9 +73,12 @@ async function reuseDocument(tx: Queryable, viewer: Viewer, doc: IngestionDocume
  *   upload of those bytes would be answered with that document, and a collection holds each content
  *   once (search would otherwise return the same passages twice, from two documents). Delete one of
  *   them first to move the content.
+ * - Content a replacement of another document is bringing in (`queued` or `processing`) is 409
+ *   `conflict` naming it (`reason: "replacement_pending"`), for a POST as for a PUT: once swapped in
+ *   that document holds it (content-dedupe.ts).
  */
 export async function acceptUpload(deps: AcceptUploadDeps, req: Request, res: Response, viewer: Viewer, collectionId: string, replaceId: string | null): Promise<void> {
-  const { db } = deps;
+  const { db, limits } = deps;
   const { identity, traceId } = ctx(res);
   const upload = await readUpload(req, res, deps.limits);
   const target = replaceId ?? upload.replaceDocumentId;
@@ -81,7 +86,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, req: Request, res: Re
     throw new AppError('invalid_request', `Replace a document with exactly one file; this upload has ${upload.items.length}.`, { param: 'file' });
   }
   if (target) {
-    const existing = await getDocument(db, viewer, target, 'write');
+    const existing = await getDocument(db, viewer, target, { access: 'write', limits });
     if (!existing || existing.collection_id !== collectionId || existing.replaces_document_id) {
       throw new AppError('document_not_found', `No document ${target} in this collection.`);
     }
@@ -102,27 +107,30 @@ export async function acceptUpload(deps: AcceptUploadDeps, req: Request, res: Re
     for (const item of upload.items) {
       let title = item.title;
       if (target) {
-        const current = await getDocument(tx, viewer, target, 'write');
+        const current = await getDocument(tx, viewer, target, { access: 'write', limits });
         if (!current) throw new AppError('document_not_found', `No document ${target} in this collection.`);
         const underWay = current.replacement?.status === 'queued' || current.replacement?.status === 'processing';
         if (current.content_sha256 === item.sha256 && !underWay) {
           unchanged = true;
-          out.push(await reuseDocument(tx, viewer, current, identity, traceId));
+          out.push(await reuseDocument(tx, viewer, current, identity, traceId, limits));
           continue;
         }
-        const other = current.content_sha256 === item.sha256 ? null : await findDuplicate(tx, viewer, collectionId, item.sha256, target);
-        if (other && other.status !== 'failed') {
-          throw new AppError('conflict', `Document ${other.id} in this collection already holds this content, and a collection holds each content once; delete one of the two documents first to move it.`, {
-            param: 'file',
-            exposed: { reason: 'duplicate_content', document_id: other.id, content_sha256: item.sha256 },
-          });
+        if (current.content_sha256 !== item.sha256) {
+          const other = await findContentHolders(tx, viewer, collectionId, item.sha256, { except: target, limits });
+          if (other.document && other.document.status !== 'failed') throw duplicateContentError(other.document, item.sha256);
+          if (other.pending) throw pendingReplacementError(other.pending, item.sha256);
         }
         // Null keeps the document's title when the swap writes COALESCE(new, old) (index-chunks.ts).
         if (!item.titleGiven && current.title !== null) title = null;
       } else {
-        const duplicate = await findDuplicate(tx, viewer, collectionId, item.sha256);
+        const { document: duplicate, pending } = await findContentHolders(tx, viewer, collectionId, item.sha256, { limits });
+        // A failed copy is retried or answered only when no replacement is bringing the bytes into
+        // another document: retried, it would become a second copy once that one is swapped in.
+        if (pending && (!duplicate || duplicate.status === 'failed')) {
+          throw pendingReplacementError(pending, item.sha256);
+        }
         if (duplicate) {
-          out.push(await reuseDocument(tx, viewer, duplicate, identity, traceId));
+          out.push(await reuseDocument(tx, viewer, duplicate, identity, traceId, limits));
           continue;
         }
       }
