@@ -1,16 +1,9 @@
+import { thrownBy } from '@quire/fakes';
 import { ConfigError, listenOptionsOf } from '@quire/server-kit';
 import { governanceRedisOf, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
 
 /** What a reader threw, for its fields (code, variables, issues). */
-function refusal(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const refusal = (read: () => unknown): ConfigError => thrownBy(read, ConfigError.is);
 
 describe('QUIRE_BUDGETS_ALLOW_UNPRICED', () => {
   test('is off unless set to true, and refuses anything but true or false', () => {

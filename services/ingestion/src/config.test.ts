@@ -1,19 +1,12 @@
 import { readIngestionEnv, readStandaloneIngestionEnv } from './config.js';
+import { thrownBy } from '@quire/fakes';
 import { ConfigError } from '@quire/server-kit';
 import { readIngestionLimitsEnv } from './limits-env.js';
 
 const SECRET = 'ingestion-config-test-secret-0123456789';
 const STANDALONE = { DATABASE_URL: 'postgres://quire:pw@postgres:5432/quire', QUIRE_INTERNAL_SECRET: SECRET };
 
-function refusal(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the environment to be refused');
-}
+const refusal = (read: () => unknown): ConfigError => thrownBy(read, ConfigError.is);
 
 describe('readIngestionEnv (both modes)', () => {
   test('starts from nothing: the defaults, no database or secret (the embedded mode has its own), the default limits', () => {

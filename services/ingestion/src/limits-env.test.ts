@@ -1,18 +1,11 @@
 import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
+import { thrownBy } from '@quire/fakes';
 import { ConfigError } from '@quire/server-kit';
 import { readIngestionLimitsEnv } from './limits-env.js';
 
 const MB = 1024 * 1024;
 
-function refusal(env: NodeJS.ProcessEnv): ConfigError {
-  try {
-    readIngestionLimitsEnv(env);
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
-}
+const refusal = (env: NodeJS.ProcessEnv): ConfigError => thrownBy(() => readIngestionLimitsEnv(env), ConfigError.is);
 
 describe('readIngestionLimitsEnv', () => {
   it('gives the defaults when nothing is set, and ignores unrelated and blank variables', () => {

@@ -1,18 +1,11 @@
+import { thrownBy } from '@quire/fakes';
 import { ConfigError } from '@quire/server-kit';
 import { readRetrievalEnv, readStandaloneRetrievalEnv } from './config.js';
 
 const SECRET = 'retrieval-config-test-secret-0123456789';
 const STANDALONE = { DATABASE_URL: 'postgres://quire:pw@postgres:5432/quire', QUIRE_INTERNAL_SECRET: SECRET };
 
-function refusal(read: () => unknown): ConfigError {
-  try {
-    read();
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the environment to be refused');
-}
+const refusal = (read: () => unknown): ConfigError => thrownBy(read, ConfigError.is);
 
 describe('readRetrievalEnv (both modes)', () => {
   test('starts from nothing: the defaults, no database or secret (the embedded mode has its own)', () => {

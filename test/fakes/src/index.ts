@@ -31,3 +31,4 @@ export { openPaused } from './paused-client.js';
 export { createFakeGatewayModels } from './fake-gateway-models.js';
 export type { FakeGatewayCall, FakeGatewayModels, FakeGatewayModelsOptions, FakeMeterRow } from './fake-gateway-models.js';
 export { freePort } from './free-port.js';
+export { thrownBy } from './thrown-by.js';
