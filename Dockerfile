@@ -12,6 +12,7 @@ COPY packages/db/package.json packages/db/
 COPY packages/eval/package.json packages/eval/
 COPY packages/gateway-client/package.json packages/gateway-client/
 COPY packages/index-versions/package.json packages/index-versions/
+COPY packages/stored-queries/package.json packages/stored-queries/
 COPY packages/jobs/package.json packages/jobs/
 COPY packages/keyword-index/package.json packages/keyword-index/
 COPY packages/models/package.json packages/models/

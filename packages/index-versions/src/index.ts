@@ -3,4 +3,3 @@ export * from './vector-graph.js';
 export * from './collection-locks.js';
 export * from './record-activation.js';
 export * from './collection-audit.js';
-export * from './stored-queries.js';

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '@quire/db';
 import type { ChunkDraft } from '../chunk/chunk-text.js';
-import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, recordDocumentChange, redactQueriesOfDocuments, type HnswState } from '@quire/index-versions';
+import { countPendingVectors, graphThreshold, lockCollectionForIndexWrite, lockVersionWrites, recordDocumentChange, type HnswState } from '@quire/index-versions';
+import { redactQueriesOfDocuments } from '@quire/stored-queries';
 import { writePostings } from '@quire/keyword-index';
 import { EmbeddingValidationError, vectorLiterals } from '../embed/embed-chunks.js';
 import { forgetUnusedEmbeddings, releaseEmbeddingUses } from '../embed/embedding-cache.js';

@@ -6,7 +6,8 @@ import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
 import { latestReplacementsSql } from './replacements-repo.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
 import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
-import { changedFields, forgetCollectionQueries, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
+import { changedFields, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
+import { forgetCollectionQueries } from '@quire/stored-queries';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
 interface CollectionRow {

@@ -1,6 +1,7 @@
 import { type DocumentStage, type DocumentView, type Identity, type ListDocumentsQuery, type Metadata, type UpdateDocumentBody } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
-import { changedFields, lockCollectionForIndexWrite, recordDocumentChange, redactQueriesOfDocuments, type CollectionActor } from '@quire/index-versions';
+import { changedFields, lockCollectionForIndexWrite, recordDocumentChange, type CollectionActor } from '@quire/index-versions';
+import { redactQueriesOfDocuments } from '@quire/stored-queries';
 import { AppError } from '@quire/server-kit';
 import { isoString, isUuid, likeSubstring, toNullableNumber, toNumber } from './sql-values.js';
 import { accessGroupsSql, collectionReachSql, documentVisibleSql, viewerParams, type Viewer } from './access-sql.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isUuid, type Identity } from '@quire/contracts';
 import type { Db, Queryable } from '@quire/db';
 import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
-import { deleteTurnsOfConversation } from '@quire/index-versions';
+import { deleteTurnsOfConversation } from '@quire/stored-queries';
 import { AppError } from '@quire/server-kit';
 import { deleterSql, drewOnHiddenSql } from '../queries/query-repository.js';
 import { isRefusal } from './prompt.js';
@@ -87,7 +87,7 @@ export async function deleteConversation(db: Db, identity: Pick<Identity, 'team_
   return db.transaction(async (tx) => {
     const mine = await tx.query(`SELECT 1 FROM conversations cv WHERE cv.id = $1 AND ${deleterSql('cv')}`, params);
     if (mine.rows.length === 0) return false;
-    // Turns before the conversation row (the lock order of @quire/index-versions stored-queries.ts);
+    // Turns before the conversation row (the lock order of @quire/stored-queries);
     // the cascade then takes any turn appended in between.
     await deleteTurnsOfConversation(tx, conversationId);
     const r = await tx.query(`DELETE FROM conversations cv WHERE cv.id = $1 AND ${deleterSql('cv')}`, params);
@@ -101,8 +101,7 @@ export async function deleteConversation(db: Db, identity: Pick<Identity, 'team_
  * turn, so each question stays next to its answer in the turns' order. Nothing is written when the
  * query was not recorded (its collection was deleted meanwhile), and no turn when it is redacted (a
  * document it drew on was deleted or replaced): the query row's key-share lock makes a delete in
- * flight finish first, or wait for this and then delete these turns too (@quire/index-versions
- * stored-queries.ts).
+ * flight finish first, or wait for this and then delete these turns too (@quire/stored-queries).
  */
 export async function appendTurns(db: Db, identity: Identity, conversationId: string, collectionIds: string[], queryId: string, question: string, answer: string): Promise<void> {
   await db.transaction(async (tx) => {

@@ -211,7 +211,7 @@ export function resultDocumentIds(ranked: readonly unknown[], details: unknown):
  * Idempotent: a case finished twice (a restart racing a slow write) keeps its first ok result; a retry replaces an error.
  *
  * The answer (and the judge's reason, which may quote it) carries text of the documents the result
- * drew on, which a document's delete or replacement redacts (@quire/index-versions stored-queries.ts
+ * drew on, which a document's delete or replacement redacts (@quire/stored-queries
  * `redactEvaluationOfDocuments`, found by `document_ids`). So the documents' rows and then the
  * case's stored query row are key-share locked first, the order a redaction takes them in: one in
  * flight commits first and is seen here (a document gone, or the query redacted: its answer came

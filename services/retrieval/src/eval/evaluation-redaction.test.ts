@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { openTestDatabase, type Db } from '@quire/db';
-import { redactQueriesOfDocuments } from '@quire/index-versions';
+import { redactQueriesOfDocuments } from '@quire/stored-queries';
 import { seedCollection, type SeededCollection } from '../testing/seed.js';
 import { insertBenchmark, insertResult } from './benchmark-repo.js';
 import { addCases, createEvalSet, type NewCase } from './eval-repo.js';

@@ -1,13 +1,13 @@
 /**
  * Races between recording, deleting and redacting stored queries that only a PostgreSQL server shows
  * (PGlite runs one transaction at a time): a query recorded while the delete of what it drew on is in
- * flight, and deletes that meet on the same rows (the lock order in @quire/index-versions
- * stored-queries.ts), which must wait for each other rather than deadlock.
+ * flight, and deletes that meet on the same rows (the lock order in @quire/stored-queries), which must wait for each other rather than deadlock.
  */
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
 import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
-import { forgetCollectionQueries, lockCollectionForIndexWrite, lockCollectionForVersionChange, redactQueriesOfDocuments } from '@quire/index-versions';
+import { lockCollectionForIndexWrite, lockCollectionForVersionChange } from '@quire/index-versions';
+import { forgetCollectionQueries, redactQueriesOfDocuments } from '@quire/stored-queries';
 import { createLogger } from '@quire/server-kit';
 import { appendTurns, deleteConversation } from '../answer/conversation.js';
 import { saveSearchSettings } from '../collections/collection-repository.js';

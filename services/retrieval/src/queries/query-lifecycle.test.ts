@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@quire/contracts';
 import type { Db } from '@quire/db';
-import { forgetCollectionQueries, redactQueriesOfDocuments } from '@quire/index-versions';
+import { forgetCollectionQueries, redactQueriesOfDocuments } from '@quire/stored-queries';
 import { signIdentity } from '@quire/server-kit';
 import { appendTurns, loadHistory } from '../answer/conversation.js';
 import type { FakeGatewayModels } from '../testing/fake-gateway-models.js';

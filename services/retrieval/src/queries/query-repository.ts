@@ -1,7 +1,7 @@
 import { isUuid, type Identity, type SearchMode } from '@quire/contracts';
 import { readJsonb, type Db, type Queryable } from '@quire/db';
 import { z } from 'zod';
-import { deleteTurnsOfQueries } from '@quire/index-versions';
+import { deleteTurnsOfQueries } from '@quire/stored-queries';
 import type { RetrievalTrace, RetrievedChunk } from '../search/search-pipeline.js';
 
 export type QueryStatus = 'ok' | 'error' | 'cancelled';
@@ -43,7 +43,7 @@ export function resultsSummary(results: RetrievedChunk[]): { rank: number; chunk
 /**
  * The documents a query drew on (its results' and citations' `document_id`s): stored as
  * `document_ids` so that deleting or replacing one finds the queries to redact by index
- * (`redactQueriesOfDocuments` in @quire/index-versions).
+ * (`redactQueriesOfDocuments` in @quire/stored-queries).
  */
 export function drawnDocumentIds(results: RetrievedChunk[], citations: unknown[]): string[] {
   const ids = new Set(results.map((r) => r.documentId));
@@ -107,7 +107,7 @@ export async function insertQuery(db: Db, q: QueryRecordInput): Promise<'recorde
     // queries whose turns the rewrite saw: one of those redacted meanwhile redacts it too. Locked
     // after the documents, as a redaction takes them (documents, then query rows): one in flight
     // commits first and is seen here, or waits for this insert and then finds it as a later
-    // follow-up (@quire/index-versions stored-queries.ts `redactQueriesOfDocuments`).
+    // follow-up (@quire/stored-queries `redactQueriesOfDocuments`).
     const from = q.rewrittenQuery ? [...new Set(q.rewrittenFrom ?? [])] : [];
     const rewrittenFromRedacted =
       from.length > 0 &&
@@ -287,7 +287,7 @@ export function deleterSql(q: string): string {
 export async function deleteQuery(db: Db, identity: Pick<Identity, 'team_id' | 'key_id' | 'role'>, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
   return db.transaction(async (tx) => {
-    // Query row first, then turns: the lock order of @quire/index-versions stored-queries.ts.
+    // Query row first, then turns: the lock order of @quire/stored-queries.
     const gone = await tx.query(`DELETE FROM queries q WHERE q.id = $1 AND ${deleterSql('q')} RETURNING q.id`, [id, identity.team_id, identity.key_id, identity.role]);
     if (gone.rows.length === 0) return false;
     await deleteTurnsOfQueries(tx, [id]);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '@quire/db';
-import { deleteTurnsOfQueries } from '@quire/index-versions';
+import { deleteTurnsOfQueries } from '@quire/stored-queries';
 import type { Logger } from '@quire/server-kit';
 
 /**
@@ -49,7 +49,7 @@ export interface QueryRetention {
  * transaction, so a first sweep over years of history neither holds locks long nor keeps PGlite's
  * one connection from the requests. Rows another transaction holds (a delete or redaction in flight,
  * or another retrieval process's sweep) are skipped, never waited for (`SKIP LOCKED`), so the sweep
- * stays out of the lock order in @quire/index-versions stored-queries.ts; the next sweep takes them.
+ * stays out of the lock order in @quire/stored-queries; the next sweep takes them.
  * The usage ledger is not touched: it is append-only and holds ids and counts, no text.
  */
 export function createQueryRetention(deps: QueryRetentionDeps): QueryRetention {

@@ -2,11 +2,11 @@
  * Redactions that meet in one conversation, on a PostgreSQL server (PGlite runs one transaction at a
  * time): a redaction that finds a follow-up only after its lock wait (the follow-up committed
  * meanwhile) must not lock it while holding rows another redaction waits for
- * (@quire/index-versions stored-queries.ts `redactQueriesOfDocuments`).
+ * (@quire/stored-queries `redactQueriesOfDocuments`).
  */
 import { randomUUID } from 'node:crypto';
 import { openPostgres, openTestDatabase, waitForLockWaiters, type Db, type PostgresTestDatabase } from '@quire/db';
-import { redactQueriesOfDocuments } from '@quire/index-versions';
+import { redactQueriesOfDocuments } from '@quire/stored-queries';
 import { seedCollection } from '../testing/seed.js';
 
 let db: PostgresTestDatabase;
