@@ -8,7 +8,7 @@ export interface QueryFeedbackRow {
 
 /**
  * Records a rating and its comment; false when the query is gone. A redacted query's feedback keeps
- * no comment (@quire/index-versions stored-queries.ts: a comment may quote the answer, and the
+ * no comment (@quire/stored-queries: a comment may quote the answer, and the
  * redaction blanks those it finds), so one given after the redaction, or while it commits, is stored
  * without it: the row's key-share lock waits for a redaction in flight and then reads `redacted_at`
  * as it committed. The rating is kept either way (statistics count it).
