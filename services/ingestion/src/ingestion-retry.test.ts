@@ -2,6 +2,7 @@ import { ProviderError } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { Identity } from '@quire/contracts';
 import { makeTwoColumnPdf } from './testing/fixtures.js';
+import { gateEmbeddings } from './testing/gate-embeddings.js';
 import { TEAM_B } from './testing/http.js';
 import { startTestIngestion, type TestIngestion } from './testing/test-ingestion.js';
 
@@ -246,5 +247,104 @@ describe('what a failure says, and what a retry or a re-upload does with it', ()
     const doc = (await t.api.call(`/v1/documents/${id}`)).body;
     expect(await sameBytes(doc.content_sha256)).toBe(1);
     expect(await stored(id)).toMatchObject({ version: 2, chunks: doc.progress.chunks_total });
+  });
+});
+
+describe('a collection holds each content once: a retry is checked as a PUT of its stored bytes would be', () => {
+  let coll: string;
+  beforeAll(async () => {
+    coll = (await t.api.createCollection({ name: 'Retry once', embedding_model: 'openai/small' })).id;
+  });
+  const ready = async (topic: string) => t.api.waitForDocument((await t.api.upload(coll, [{ name: `${topic}.txt`, bytes: text(topic), type: 'text/plain' }])).body.documents[0].id);
+  const put = (id: string, topic: string) => t.api.call(`/v1/documents/${id}`, { method: 'PUT', json: { text: text(topic) } });
+  /** The documents (not replacement rows) that hold the bytes and have not failed. */
+  const holders = async (sha: string) =>
+    (await t.db.query<{ id: string }>(`SELECT id FROM documents WHERE collection_id = $1 AND content_sha256 = $2 AND replaces_document_id IS NULL AND status <> 'failed'`, [coll, sha])).rows.map((r) => r.id);
+
+  test('a failed document whose bytes a replacement is bringing into another is 409 until it finishes, then 409 naming that document; it runs once that one is deleted', async () => {
+    const id = await failedDocument('held-elsewhere', coll);
+    const sha = (await t.api.call(`/v1/documents/${id}`)).body.content_sha256 as string;
+    const other = await ready('held-unrelated');
+    const gate = gateEmbeddings(t.fake.models, ['held-elsewhere']);
+    try {
+      // A failed copy does not refuse the PUT (as for uploads): the bytes go to the other document.
+      const moving = await put(other.id, 'held-elsewhere');
+      expect(moving.status).toBe(202);
+      const replacementId = moving.body.documents[0].id as string;
+      await gate.reached('held-elsewhere');
+      const pending = await retry(id);
+      expect(pending.status).toBe(409);
+      expect(pending.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(`Replacement ${replacementId} is bringing this content into document ${other.id}`) });
+      expect(pending.body).toMatchObject({ reason: 'replacement_pending', status: 'failed', document_id: other.id, replacement_id: replacementId, content_sha256: sha });
+      gate.release('held-elsewhere');
+      expect(await t.api.waitForDocument(replacementId)).toMatchObject({ status: 'ready', document_id: other.id });
+    } finally {
+      gate.restore();
+    }
+
+    const refused = await retry(id);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(`Document ${other.id} in this collection already holds this content`) });
+    expect(refused.body.error.param).toBeNull();
+    expect(refused.body).toMatchObject({
+      reason: 'duplicate_content', status: 'failed', document_id: other.id, content_sha256: sha,
+      action: expect.stringContaining(`Delete this failed copy with DELETE /v1/documents/${id}`),
+    });
+    // Nothing requeued: the failed copy is as it was, and one document holds the bytes.
+    expect((await t.api.call(`/v1/documents/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'provider_auth_failed' } });
+    expect(await stored(id)).toMatchObject({ version: 1 });
+    expect(await holders(sha)).toEqual([other.id]);
+
+    // A PUT of its own bytes, which retries a failed document, is checked the same way.
+    const reput = await put(id, 'held-elsewhere');
+    expect(reput.status).toBe(409);
+    expect(reput.body).toMatchObject({ reason: 'duplicate_content', document_id: other.id });
+    expect(await stored(id)).toMatchObject({ version: 1 });
+
+    // The other way out the action names: with the other document gone, the failed one runs.
+    expect((await t.api.call(`/v1/documents/${other.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await retry(id)).status).toBe(202);
+    expect((await t.api.waitForDocument(id)).status).toBe('ready');
+    expect(await holders(sha)).toEqual([id]);
+  });
+
+  test("a failed replacement whose bytes another document holds is 409 naming it; one restoring its own document's content runs", async () => {
+    const target = await ready('moving-target');
+    const replacement = await failedReplacement(target.id, 'moved-in');
+    const sha = (await t.api.call(`/v1/documents/${replacement}`)).body.content_sha256 as string;
+    // A failed replacement holds nothing: an upload of its bytes is stored as a document of its own.
+    const other = await ready('moved-in');
+    expect(other.id).not.toBe(target.id);
+
+    const refused = await retry(replacement);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain(`Document ${other.id} in this collection already holds this content, and a collection holds each content once, so failed replacement ${replacement} of document ${target.id} is not run again.`);
+    expect(refused.body).toMatchObject({
+      reason: 'duplicate_content', status: 'failed', document_id: other.id, content_sha256: sha,
+      action: expect.stringContaining(`delete document ${other.id} first to bring this content into it`),
+    });
+    expect(await stored(replacement)).toMatchObject({ version: 1 });
+    expect((await t.api.call(`/v1/documents/${target.id}`)).body).toMatchObject({ status: 'ready', content_sha256: target.content_sha256 });
+    expect(await holders(sha)).toEqual([other.id]);
+
+    // Its own document is not "another": a replacement restoring the content the document holds (one
+    // accepted while another replacement was under way) is no second copy.
+    const doc = await ready('restored');
+    const gate = gateEmbeddings(t.fake.models, ['detour']);
+    let restoring: string;
+    try {
+      expect((await put(doc.id, 'detour')).status).toBe(202);
+      await gate.reached('detour');
+      // Its text's cached vectors go, so the replacement restoring it calls the provider (and fails) rather than reading them.
+      await t.db.query(`DELETE FROM embedding_cache WHERE content_sha256 IN (SELECT content_sha256 FROM chunks WHERE document_id = $1)`, [doc.id]);
+      restoring = await failedReplacement(doc.id, 'restored');
+    } finally {
+      gate.restore();
+    }
+    expect((await t.api.call(`/v1/documents/${restoring}`)).body.content_sha256).toBe(doc.content_sha256);
+    const accepted = await retry(restoring);
+    expect(accepted.status).toBe(202);
+    expect(await t.api.waitForDocument(restoring)).toMatchObject({ status: 'ready', document_id: doc.id });
+    expect(await holders(doc.content_sha256)).toEqual([doc.id]);
   });
 });

@@ -81,24 +81,65 @@ export async function findContentHolders(
   };
 }
 
-/** The 409 for bytes another document holds, which a PUT would bring into a second one. */
-export function duplicateContentError(holder: IngestionDocumentView, sha256: string): AppError {
-  return new AppError('conflict', `Document ${holder.id} in this collection already holds this content, and a collection holds each content once; delete one of the two documents first to move it.`, {
-    param: 'file',
-    exposed: { reason: 'duplicate_content', document_id: holder.id, content_sha256: sha256 },
-  });
+/**
+ * A failed document or replacement being run again (`POST /v1/documents/:id/retry`): `id` the row
+ * retried, `documentId` the document its content is for (its own id, or a replacement's target).
+ */
+export interface RetriedCopy {
+  id: string;
+  documentId: string;
+}
+
+/** The 409 for bytes another document holds, which a PUT (or a retry, `retrying`) would bring into a second one. */
+export function duplicateContentError(holder: IngestionDocumentView, sha256: string, retrying?: RetriedCopy): AppError {
+  const exposed = { reason: 'duplicate_content', document_id: holder.id, content_sha256: sha256 };
+  const held = `Document ${holder.id} in this collection already holds this content, and a collection holds each content once`;
+  if (!retrying) {
+    return new AppError('conflict', `${held}; delete one of the two documents first to move it.`, { param: 'file', exposed });
+  }
+  // The failed copy stays failed and searchable through the holder; what to do depends on whose it is.
+  const action = retrying.id === retrying.documentId
+    ? `Delete this failed copy with DELETE /v1/documents/${retrying.id} (the content is searchable through document ${holder.id}), or delete document ${holder.id} first to run this one in its place.`
+    : `Document ${retrying.documentId} keeps its current content: delete document ${holder.id} first to bring this content into it, or upload another version with PUT /v1/documents/${retrying.documentId}.`;
+  const what = retrying.id === retrying.documentId ? `failed document ${retrying.id}` : `failed replacement ${retrying.id} of document ${retrying.documentId}`;
+  return new AppError('conflict', `${held}, so ${what} is not run again. ${action}`, { exposed: { ...exposed, status: 'failed', action } });
 }
 
 /**
  * The 409 for bytes a pending replacement is bringing into another document. Not answered with that
  * document, as a POST of bytes it holds is: the replacement may still fail or be superseded, and the
  * caller would be told its content is stored when it is not. Once the replacement has finished the same
- * upload is answered with the document (swapped in) or stored (failed).
+ * upload is answered with the document (swapped in) or stored (failed); so is a retry (`retrying`)
+ * refused (duplicateContentError) or run.
  */
-export function pendingReplacementError(pending: PendingReplacement, sha256: string): AppError {
-  return new AppError(
-    'conflict',
-    `Replacement ${pending.id} is bringing this content into document ${pending.documentId} and has not finished, and a collection holds each content once. Wait until GET /v1/documents/${pending.id} shows it finished, then upload again.`,
-    { param: 'file', exposed: { reason: 'replacement_pending', document_id: pending.documentId, replacement_id: pending.id, content_sha256: sha256 } },
-  );
+export function pendingReplacementError(pending: PendingReplacement, sha256: string, retrying?: RetriedCopy): AppError {
+  const exposed = { reason: 'replacement_pending', document_id: pending.documentId, replacement_id: pending.id, content_sha256: sha256 };
+  const bringing = `Replacement ${pending.id} is bringing this content into document ${pending.documentId} and has not finished, and a collection holds each content once.`;
+  if (!retrying) {
+    return new AppError('conflict', `${bringing} Wait until GET /v1/documents/${pending.id} shows it finished, then upload again.`, { param: 'file', exposed });
+  }
+  const action = `Wait until GET /v1/documents/${pending.id} shows it finished, then retry: if it failed, ${retrying.id} runs; if it was swapped in, document ${pending.documentId} holds the content and the retry says what to do with this copy.`;
+  return new AppError('conflict', `${bringing} ${action}`, { exposed: { ...exposed, status: 'failed', action } });
+}
+
+/**
+ * Refuses a retry that would leave the collection with two documents holding the same bytes, as a PUT
+ * of them would be refused (acceptUpload): another document that holds them and has not failed is
+ * 409 `duplicate_content`, a pending replacement bringing them into another document 409
+ * `replacement_pending`. "Another" leaves out the document the retried content is for, the row's own
+ * or a replacement's target, and that document's replacements: a replacement restoring the content its
+ * target holds is no second copy, nor is one of the target's own replacements (an older one was
+ * superseded; a newer one refuses the retry anyway, see document-retry-routes.ts). A failed copy
+ * elsewhere does not count, as for uploads. The caller holds the hash's lock, taken before any other.
+ */
+export async function checkRetryContent(
+  tx: Queryable,
+  viewer: Viewer,
+  doc: Pick<IngestionDocumentView, 'id' | 'collection_id' | 'content_sha256' | 'replaces_document_id'>,
+  limits: LimitsInForce,
+): Promise<void> {
+  const retrying = { id: doc.id, documentId: doc.replaces_document_id ?? doc.id };
+  const { document, pending } = await findContentHolders(tx, viewer, doc.collection_id, doc.content_sha256, { except: retrying.documentId, limits });
+  if (document && document.status !== 'failed') throw duplicateContentError(document, doc.content_sha256, retrying);
+  if (pending) throw pendingReplacementError(pending, doc.content_sha256, retrying);
 }

@@ -370,7 +370,9 @@ export async function deleteDocument(db: Db, viewer: Viewer, id: string, by: Col
  * retrying caller becomes the submitter, so the new run's model calls are billed to it. Only a
  * `failed` row matches: of two retries at once, the second finds it `queued` and gets null, as does
  * any other state, and a superseded replacement (final: see document-retry-routes.ts). For a replacement upload the caller holds its target's lock and has checked that
- * no newer replacement followed it (see document-retry-routes.ts).
+ * no newer replacement followed it (see document-retry-routes.ts). The caller holds the content's lock
+ * (content-dedupe.ts) and checks, before it commits, that no other document holds or is getting the
+ * bytes (`checkRetryContent`; a POST requeues the holder `findContentHolders` found).
  */
 export async function requeueFailedDocument(
   tx: Queryable,

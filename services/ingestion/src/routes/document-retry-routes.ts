@@ -4,6 +4,7 @@ import type { Db } from '@quire/db';
 import type { JobQueue } from '@quire/jobs';
 import { AppError, ctx, handle, paramsOf, type Logger, exactRouter } from '@quire/server-kit';
 import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-document-job.js';
+import { checkRetryContent, lockUploadHashes } from '../repo/content-dedupe.js';
 import { getDocument, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
 import { lockReplacementTarget, newerReplacement, SUPERSEDED_CODE } from '../repo/replacements-repo.js';
@@ -79,9 +80,19 @@ function notFailedError(doc: IngestionDocumentView): AppError {
  * (too many pages, a parse deadline...) once an operator has raised that limit above the value the
  * failure recorded (failure-advice.ts): the same bytes may pass now.
  *
+ * A collection holds each content once, and a retry is checked as a PUT of the stored bytes would be
+ * (content-dedupe.ts, under the same lock): when another document the caller may see holds them and
+ * has not failed, it is 409 `duplicate_content` naming that document (`document_id`), and `action`
+ * says what to do with the failed copy (delete it; or delete the other document first); when a
+ * replacement is bringing them into another document, 409 `replacement_pending` naming both
+ * (`document_id`, `replacement_id`) until it finishes. Another document: not the one the content is
+ * for, so a failed replacement restoring its target's own content is run.
+ *
  * Every 409 says why beside `error` (AppError `exposed`): `reason` (`not_failed`, `not_retryable`,
  * `superseded`, `newer_replacement`), `status`, `document_id` (the document the content is for), and
- * as they apply `failed_replacement_id`, `newer_replacement_id`, `failure_code` and `action`.
+ * as they apply `failed_replacement_id`, `newer_replacement_id`, `failure_code` and `action`; the
+ * content ones (`duplicate_content`, `replacement_pending`) as for uploads, `document_id` naming the
+ * document that holds or is getting the content.
  *
  * A failed replacement upload (the row a PUT created, listed as the document's `replacement`) is
  * retried too while it is its document's latest replacement: its bytes are kept until it is swapped
@@ -114,7 +125,10 @@ export function documentRetryRoutes(deps: Deps): Router {
       }
       const requeued = await db.transaction(async (tx) => {
         const target = doc.replaces_document_id;
-        // A replacement takes its document's lock first, as accepting and swapping replacements do.
+        // The content's lock first, then a replacement's target: the order uploads take them in
+        // (accept-upload.ts), so a retry and an upload of the same bytes see each other's outcome.
+        await lockUploadHashes(tx, doc.collection_id, [doc.content_sha256]);
+        // A replacement takes its document's lock next, as accepting and swapping replacements do.
         if (target && !(await lockReplacementTarget(tx, target, doc.collection_id))) return null;
         const newer = target ? await newerReplacement(tx, target, id) : null;
         if (target && newer) {
@@ -124,6 +138,9 @@ export function documentRetryRoutes(deps: Deps): Router {
         }
         const row = await requeueFailedDocument(tx, id, identity, traceId);
         if (!row) return null;
+        // Checked once the requeue matched, which only a failed row does (any other state is answered
+        // as such below); a refusal rolls the requeue back. The bytes are the row's as requeued.
+        await checkRetryContent(tx, viewer, row.document, deps.limits);
         const payload: IngestDocumentPayload = { documentId: id, collectionId: row.document.collection_id, version: row.version, identity, traceId };
         const jobId = ingestDocumentJob.jobId(payload);
         await setJobId(tx, id, jobId);

@@ -8,7 +8,7 @@ import { ingestDocumentJob, type IngestDocumentPayload } from '../jobs/ingest-do
 import type { IngestionLimits } from '../limits.js';
 import type { Viewer } from '../repo/access-sql.js';
 import { setJobId } from '../repo/document-jobs-repo.js';
-import { duplicateContentError, findContentHolders, lockUploadHashes, pendingReplacementError } from '../repo/content-dedupe.js';
+import { duplicateContentError, findContentHolders, lockUploadHashes, pendingReplacementError, checkRetryContent } from '../repo/content-dedupe.js';
 import { getDocument, insertDocument, requeueFailedDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import type { LimitsInForce } from '../repo/failure-advice.js';
 import { lockReplacementTarget, supersedeReplacements } from '../repo/replacements-repo.js';
@@ -111,6 +111,9 @@ export async function acceptUpload(deps: AcceptUploadDeps, req: Request, res: Re
         if (!current) throw new AppError('document_not_found', `No document ${target} in this collection.`);
         const underWay = current.replacement?.status === 'queued' || current.replacement?.status === 'processing';
         if (current.content_sha256 === item.sha256 && !underWay) {
+          // A failed document's own bytes retry it (reuseDocument), checked as a retry is: another
+          // document may have taken those bytes since it failed.
+          if (current.status === 'failed' && current.error?.retryable) await checkRetryContent(tx, viewer, current, limits);
           unchanged = true;
           out.push(await reuseDocument(tx, viewer, current, identity, traceId, limits));
           continue;
