@@ -62,12 +62,14 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
   const ingestion = await createIngestionService({
     db, models, internalSecret, logger: logger.child({ service: 'ingestion' }), limits: ingestionEnv.limits,
     ...(ingestionEnv.REDIS_URL ? { redisUrl: ingestionEnv.REDIS_URL } : {}), ...(options.queueName ? { queueName: options.queueName } : {}),
+    ...(ingestionEnv.QUIRE_REDIS_PREFIX ? { redisNamespace: ingestionEnv.QUIRE_REDIS_PREFIX } : {}),
     // One process holds the data folder: without Redis its in-process queue is the only worker.
     soleWorker: !ingestionEnv.REDIS_URL,
   });
   const retrieval = await createRetrievalService({
     db, models, internalSecret, logger: logger.child({ service: 'retrieval' }),
     ...(retrievalEnv.REDIS_URL ? { redisUrl: retrievalEnv.REDIS_URL } : {}), ...(options.queueName ? { queueName: `${options.queueName}-benchmarks` } : {}),
+    ...(retrievalEnv.QUIRE_REDIS_PREFIX ? { redisNamespace: retrievalEnv.QUIRE_REDIS_PREFIX } : {}),
     ...(retrievalEnv.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: retrievalEnv.QUIRE_ANSWER_LINK_HOSTS } : {}),
     ...(retrievalEnv.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: retrievalEnv.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });

@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { AppError, type Logger } from '@quire/server-kit';
+import { AppError, redisKeyPrefix, type Logger } from '@quire/server-kit';
 import { isUnrecoverable, type JobDefinition, type JobHandler, type JobQueue, type RetryPolicy } from './job-queue.js';
 import { createFairRanks } from './redis-fair-ranks.js';
 import { closeRedisClient, redisErrorLog, settlesWithin, withDeadline } from './redis-health.js';
@@ -9,6 +9,12 @@ import { closeRedisClient, redisErrorLog, settlesWithin, withDeadline } from './
 export interface BullmqQueueOptions {
   redisUrl: string;
   queueName: string;
+  /**
+   * This deployment's namespace in a shared Redis database (QUIRE_REDIS_PREFIX). BullMQ's key prefix is
+   * `bull` without one (the keys of earlier versions, `bull:<queue>:*`) and `<namespace>:bull` with one,
+   * so the queue's keys, its fairness sets among them (they hang off `queue.toKey`), move together.
+   */
+  redisNamespace?: string;
   concurrency: number;
   retry: RetryPolicy;
   logger: Logger;
@@ -27,6 +33,15 @@ export interface BullmqQueueOptions {
 const FORCED_STEP_MS = 1_000;
 /** States in which ioredis refuses a command at once (no offline queue): Redis was lost, or the client closed. */
 const LOST = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * BullMQ's key prefix under a deployment's namespace (QUIRE_REDIS_PREFIX): `bull`, BullMQ's default,
+ * without one; `<namespace>:bull` with one. A namespace holds no braces (redisPrefixSchema), so a queue
+ * name's hash tag (`{ingest}`) still decides the Redis Cluster slot of the queue's keys.
+ */
+export function bullmqKeyPrefix(redisNamespace: string | undefined): string {
+  return redisKeyPrefix(redisNamespace, 'bull');
+}
 
 /** A promise that only ever rejects, when `reject` is called; unobserved until a job races it. */
 function abandonment(): { promise: Promise<never>; reject: (reason: Error) => void } {
@@ -60,8 +75,11 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
   // the worker on copies of this connection; BullMQ leaves caller-owned clients open, so stop() closes it.
   let workerConnection: Redis | null = null;
   const workerErrors = redisErrorLog(logger, 'queue worker error', { queue: options.queueName, connection: 'worker' });
+  // The worker must name the same prefix, or it would wait on another queue's keys.
+  const prefix = bullmqKeyPrefix(options.redisNamespace);
   const queue = new Queue(options.queueName, {
     connection: producer,
+    prefix,
     defaultJobOptions: {
       attempts: options.retry.attempts,
       backoff: { type: 'exponential', delay: options.retry.baseDelayMs },
@@ -181,7 +199,7 @@ export function createBullmqQueue<S extends z.ZodType>(definition: JobDefinition
           }
           await release(data.fairness, job.id);
         },
-        { connection: workerConnection, concurrency: options.concurrency, autorun: true },
+        { connection: workerConnection, prefix, concurrency: options.concurrency, autorun: true },
       );
       // The worker's own copies of the connection report through it.
       worker.on('error', workerErrors);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { freePort } from '@quire/fakes';
+import { bullmqKeyPrefix } from './bullmq-queue.js';
 import { createFairRanks, fairAdmitArgs } from './redis-fair-ranks.js';
 
 /**
@@ -54,6 +55,8 @@ describe('the key lists the code passes', () => {
   test.each([
     ['a hash-tagged prefix', `${PREFIX}:ingest:`],
     ['a hash-tagged queue name', 'bull:{ingest}:'],
+    // QUIRE_REDIS_PREFIX goes before BullMQ's prefix (bullmqKeyPrefix) and holds no braces: the tag still decides the slot.
+    ['a hash-tagged queue name under a deployment namespace', `${bullmqKeyPrefix('acme-prod')}:{ingest}:`],
   ])('an admission declares its set and every job key it checks, all in the slot of the queue\'s keys (%s)', (_what, jobKeyPrefix) => {
     const candidates = ['doc-1-v1', 'doc-{2}-v1', 'x:y:z'];
     const [numKeys, ...rest] = fairAdmitArgs(jobKeyPrefix, 'team-{7}', 'doc-9-v1', candidates);

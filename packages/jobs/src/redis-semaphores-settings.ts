@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisPrefixSchema } from '@quire/server-kit';
 
 /** Settings of `createRedisSemaphores`, checked where they enter. */
 export const redisSemaphoresSettingsSchema = z
@@ -6,6 +7,12 @@ export const redisSemaphoresSettingsSchema = z
     redisUrl: z.string().min(1),
     /** Keys are `quire:sem:<namespace>:<name>`; the ingestion service passes its queue name. */
     namespace: z.string().min(1),
+    /**
+     * This deployment's namespace in a shared Redis database (QUIRE_REDIS_PREFIX): with one, the keys and
+     * the release channel sit under `<redisNamespace>:` (`acme:quire:sem:<namespace>:<name>`). Unset or
+     * blank: the keys of earlier versions.
+     */
+    redisNamespace: redisPrefixSchema,
     /** Slots per name, across every process sharing the namespace. */
     limit: z.number().int().positive(),
     /** A holder that stops renewing (a killed process) loses its slot this long after its last renewal. */

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
-import { AppError, type Logger } from '@quire/server-kit';
+import { AppError, redisKeyPrefix, type Logger } from '@quire/server-kit';
 import type { AbortableSemaphore } from './counting-semaphore.js';
 import { closeRedisClient, redisErrorLog } from './redis-health.js';
 import { withSemaphoreCommands } from './redis-semaphore-commands.js';
@@ -15,13 +15,22 @@ export interface RedisSemaphores {
 }
 
 /**
+ * The semaphores' keys, `quire:sem:<namespace>:<name>`, under a deployment's namespace (QUIRE_REDIS_PREFIX)
+ * when it has one; their release channel is `<prefix>released`. Pub/Sub channels are not per Redis
+ * database, so the prefix keeps deployments' wake-ups apart too.
+ */
+export function redisSemaphoresKeyPrefix(namespace: string, redisNamespace?: string): string {
+  return `${redisKeyPrefix(redisNamespace, 'quire:sem:')}${namespace}:`;
+}
+
+/**
  * Named counting semaphores shared by every process using the same Redis and namespace. One
  * connection runs the scripts (failing fast, so a Redis outage fails the attempt and the job
  * retries) and one listens for releases.
  */
 export function createRedisSemaphores(settings: RedisSemaphoresSettings, logger?: Logger): RedisSemaphores {
   const s = redisSemaphoresSettingsSchema.parse(settings);
-  const prefix = `quire:sem:${s.namespace}:`;
+  const prefix = redisSemaphoresKeyPrefix(s.namespace, s.redisNamespace);
   const channel = `${prefix}released`;
   const closing = new AbortController();
   // Every waiting run listens on it until its turn comes.

@@ -27,8 +27,9 @@ const REDIS_PREFIX_FORMAT =
 
 /**
  * QUIRE_REDIS_PREFIX: this deployment's namespace in a Redis database it shares with other deployments.
- * Unset or blank (compose files pass `VAR=`), Quire's keys are what they always were (`quire:gov:…`);
- * set to `acme`, the same keys sit under `acme:` (`acme:quire:gov:…`). No `:` (the separator Quire adds)
+ * Unset or blank (compose files pass `VAR=`), Quire's keys are what they always were (`quire:gov:…`,
+ * BullMQ's `bull:<queue>:…`, `quire:sem:<queue>:…`); set to `acme`, the same keys sit under `acme:`
+ * (`acme:quire:gov:…`, `acme:bull:<queue>:…`, `acme:quire:sem:<queue>:…`). No `:` (the separator Quire adds)
  * and no braces (a Redis Cluster hash tag would move keys between slots).
  */
 export const redisPrefixSchema = z
@@ -48,7 +49,7 @@ export const gatewayUrlSchema = z.string().url('QUIRE_GATEWAY_URL must be a URL 
 /** A listening port; 0 picks a free one. */
 export const portSchema = (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort);
 
-/** A BullMQ queue name: deployments sharing one Redis database need their own (better: a Redis database each). */
+/** A BullMQ queue name: deployments sharing one Redis database need their own, or each its own QUIRE_REDIS_PREFIX (better: a Redis database each). */
 export const queueNameSchema = (name: string, defaultName: string) =>
   z.string().regex(/^[^:\s]+$/, `${name} must be a BullMQ queue name: not empty, no ":" and no spaces`).default(defaultName);
 

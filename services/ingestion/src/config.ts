@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import {
-  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
-  requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
+  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisPrefixSchema,
+  redisUrlSchema, requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
 } from '@quire/server-kit';
 import type { IngestionLimits } from './limits.js';
 import { IngestionLimitsEnvSchema } from './limits-env.js';
@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   DATABASE_URL: databaseUrlSchema,
   /** Jobs on BullMQ (without it, in process). One Redis database per deployment: redis://host:6379/N. */
   REDIS_URL: redisUrlSchema,
+  /** This deployment's namespace in a shared Redis database: the queue's keys and the provider slots go under `<prefix>:`. */
+  QUIRE_REDIS_PREFIX: redisPrefixSchema,
   /** Signs and verifies the gateway's identity headers; the embedded mode makes one up without it. */
   QUIRE_INTERNAL_SECRET: internalSecretSchema,
   /** Where model calls go: the gateway, at its default address unless told (docker-compose sets http://gateway:8080). */
@@ -24,7 +26,7 @@ const EnvSchema = z.object({
   INGESTION_PORT: portSchema(8081),
   // Only the gateway is a public door: behind it, a service listens on loopback unless told (docker-compose sets 0.0.0.0).
   INGESTION_HOST: z.string().default('127.0.0.1'),
-  // Deployments sharing one Redis database need their own queue names (better: one Redis database each, redis://host:6379/N).
+  // Deployments sharing one Redis database are kept apart by QUIRE_REDIS_PREFIX (or their own queue names; better: one Redis database each).
   INGESTION_QUEUE: queueNameSchema('INGESTION_QUEUE', 'quire-ingestion'),
   /** How long a stopping service lets requests in progress finish before it cuts them off (default 8 s). */
   QUIRE_SHUTDOWN_DRAIN_MS: drainMsSchema,

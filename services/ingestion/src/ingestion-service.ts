@@ -37,6 +37,12 @@ export interface IngestionServiceDeps {
    */
   soleWorker?: boolean;
   queueName?: string;
+  /**
+   * This deployment's namespace in a Redis database shared with others (QUIRE_REDIS_PREFIX): the queue's
+   * keys go under `<namespace>:bull:`, the provider slots under `<namespace>:quire:sem:`. Unset: `bull:`
+   * and `quire:sem:`, the keys of earlier versions.
+   */
+  redisNamespace?: string;
   limits?: Partial<IngestionLimits>;
   /** Prices for index-version cost estimates (default: the built-in catalog). */
   priceBook?: PriceBook;
@@ -63,6 +69,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     ? createBullmqQueue(ingestDocumentJob, {
         redisUrl: deps.redisUrl,
         queueName,
+        ...(deps.redisNamespace ? { redisNamespace: deps.redisNamespace } : {}),
         concurrency: limits.concurrency,
         retry,
         logger,
@@ -77,7 +84,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
   });
   // On BullMQ several processes share the queue, so the per-provider bound is kept in Redis for all of them.
   const limiter = deps.redisUrl
-    ? createRedisProviderLimiter({ redisUrl: deps.redisUrl, queueName, limit: limits.embedConcurrencyPerProvider, logger })
+    ? createRedisProviderLimiter({ redisUrl: deps.redisUrl, queueName, ...(deps.redisNamespace ? { redisNamespace: deps.redisNamespace } : {}), limit: limits.embedConcurrencyPerProvider, logger })
     : createProviderLimiter(limits.embedConcurrencyPerProvider);
   let activeJobs = 0;
   const graphs = createGraphMaintainer({ db: deps.db, logger, minVectors: limits.hnswMinVectors, sliceMs: limits.hnswSliceMs, busy: () => activeJobs > 0 });

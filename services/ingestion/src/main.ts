@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     queueName: env.INGESTION_QUEUE,
+    ...(env.QUIRE_REDIS_PREFIX ? { redisNamespace: env.QUIRE_REDIS_PREFIX } : {}),
     limits: env.limits,
   });
   const server = await listen(service.app, env.INGESTION_PORT, env.INGESTION_HOST, listenOptionsOf(env, logger));

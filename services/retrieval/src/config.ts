@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import {
-  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisUrlSchema,
-  requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
+  ConfigError, databaseUrlSchema, drainMsSchema, gatewayUrlSchema, internalSecretSchema, portSchema, queueNameSchema, redisPrefixSchema,
+  redisUrlSchema, requiredDatabaseUrlSchema, requiredInternalSecretSchema, sseStallMsSchema,
 } from '@quire/server-kit';
 import { answerLinkHostsSchema } from './answer/link-hosts-env.js';
 import { queryRetentionDaysSchema } from './queries/query-retention.js';
@@ -20,7 +20,9 @@ const EnvSchema = z.object({
   QUIRE_GATEWAY_URL: gatewayUrlSchema,
   /** Benchmark runs as BullMQ jobs shared by every retrieval process (without it, in process). One Redis database per deployment. */
   REDIS_URL: redisUrlSchema,
-  // Deployments sharing one Redis database need their own queue names (better: one Redis database each, redis://host:6379/N).
+  /** This deployment's namespace in a shared Redis database: the benchmark queue's keys go under `<prefix>:bull:`. */
+  QUIRE_REDIS_PREFIX: redisPrefixSchema,
+  // Deployments sharing one Redis database are kept apart by QUIRE_REDIS_PREFIX (or their own queue names; better: one Redis database each).
   RETRIEVAL_BENCHMARK_QUEUE: queueNameSchema('RETRIEVAL_BENCHMARK_QUEUE', 'quire-benchmarks'),
   RETRIEVAL_PORT: portSchema(8082),
   // Only the gateway is a public door: behind it, a service listens on loopback unless told (docker-compose sets 0.0.0.0).

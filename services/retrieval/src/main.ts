@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     internalSecret: env.QUIRE_INTERNAL_SECRET,
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     queueName: env.RETRIEVAL_BENCHMARK_QUEUE,
+    ...(env.QUIRE_REDIS_PREFIX ? { redisNamespace: env.QUIRE_REDIS_PREFIX } : {}),
     ...(env.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: env.QUIRE_ANSWER_LINK_HOSTS } : {}),
     ...(env.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: env.QUIRE_QUERY_RETENTION_DAYS } : {}),
   });

@@ -23,6 +23,8 @@ export interface RetrievalServiceDeps {
   redisUrl?: string;
   /** The benchmark queue's name (default `quire-benchmarks`). */
   queueName?: string;
+  /** This deployment's namespace in a shared Redis database (QUIRE_REDIS_PREFIX): the queue's keys go under `<namespace>:bull:` instead of `bull:`. */
+  redisNamespace?: string;
   /**
    * Hosts answers may link to besides URLs in their sources (an intranet, a ticket system): other
    * links a model writes are removed, since a prompt-injected document could make it link out with
@@ -63,6 +65,7 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   const evaluation = evalModule({
     search: searchDeps, internalSecret: deps.internalSecret, logger: deps.logger.child({ component: 'eval' }),
     ...(deps.redisUrl ? { redisUrl: deps.redisUrl } : {}), ...(deps.queueName ? { queueName: deps.queueName } : {}),
+    ...(deps.redisNamespace ? { redisNamespace: deps.redisNamespace } : {}),
   });
   app.use(evaluation.router);
   finishServiceApp(app, deps.logger);

@@ -76,10 +76,14 @@ export function createProviderLimiter(limit: number): OwnedProviderLimiter {
 
 /**
  * Across every process consuming the queue: the bound when jobs run on BullMQ. Slots live in Redis
- * (`quire:sem:<queue>:<provider>`); a Redis failure while waiting fails the attempt retryably.
+ * (`quire:sem:<queue>:<provider>`, under `<redisNamespace>:` with QUIRE_REDIS_PREFIX); a Redis failure
+ * while waiting fails the attempt retryably.
  */
-export function createRedisProviderLimiter(options: { redisUrl: string; queueName: string; limit: number; logger: Logger }): OwnedProviderLimiter {
-  const semaphores = createRedisSemaphores({ redisUrl: options.redisUrl, namespace: options.queueName, limit: Math.max(1, options.limit) }, options.logger);
+export function createRedisProviderLimiter(options: { redisUrl: string; queueName: string; redisNamespace?: string; limit: number; logger: Logger }): OwnedProviderLimiter {
+  const semaphores = createRedisSemaphores(
+    { redisUrl: options.redisUrl, namespace: options.queueName, redisNamespace: options.redisNamespace, limit: Math.max(1, options.limit) },
+    options.logger,
+  );
   return {
     forModel: (model) => semaphores.forName(providerOf(model)),
     close: () => semaphores.close(),

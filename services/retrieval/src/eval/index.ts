@@ -17,6 +17,8 @@ export interface EvalModuleDeps extends Omit<RunnerDeps, keyof SearchDeps> {
   redisUrl?: string;
   /** The BullMQ queue's name (default `quire-benchmarks`). */
   queueName?: string;
+  /** This deployment's namespace in a shared Redis database (QUIRE_REDIS_PREFIX); unset: BullMQ's `bull:` keys. */
+  redisNamespace?: string;
 }
 
 /** Retries of a run's job: only a stopped worker or a database error fails one (case errors are results). */
@@ -25,7 +27,14 @@ const RUN_RETRY = { attempts: 10, baseDelayMs: 1000 };
 /** Eval sets, benchmarks (run as jobs), replay, promotion gate and online quality. */
 export function evalModule(deps: EvalModuleDeps): { router: Router; runner: BenchmarkRunner } {
   const queue = deps.redisUrl
-    ? createBullmqQueue(runBenchmarkJob, { redisUrl: deps.redisUrl, queueName: deps.queueName ?? 'quire-benchmarks', concurrency: 1, retry: RUN_RETRY, logger: deps.logger })
+    ? createBullmqQueue(runBenchmarkJob, {
+        redisUrl: deps.redisUrl,
+        queueName: deps.queueName ?? 'quire-benchmarks',
+        ...(deps.redisNamespace ? { redisNamespace: deps.redisNamespace } : {}),
+        concurrency: 1,
+        retry: RUN_RETRY,
+        logger: deps.logger,
+      })
     : createInProcessQueue(runBenchmarkJob, { concurrency: 1, retry: RUN_RETRY, logger: deps.logger });
   const runner = new BenchmarkRunner(
     { ...deps.search, internalSecret: deps.internalSecret, logger: deps.logger, ...(deps.resumeDelayMs !== undefined ? { resumeDelayMs: deps.resumeDelayMs } : {}) },
