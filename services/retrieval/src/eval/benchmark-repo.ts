@@ -249,6 +249,37 @@ FROM benchmark_queries q LEFT JOIN usage_ledger l ON l.query_id = q.query_id WHE
   return { spent: Number(row.spent), queries: Number(row.queries), unpriced: Number(row.unpriced) };
 }
 
+/**
+ * The runner's budget rule: a cap stops the run before the next case when spent so far plus the mean
+ * cost per query so far would pass it. The resume route applies the same rule to refuse a run that
+ * would stop again at once.
+ */
+export function passesCap(spend: { spent: number; queries: number }, capUsd: number): boolean {
+  const perQuery = spend.queries > 0 ? spend.spent / spend.queries : 0;
+  return spend.spent >= capUsd || spend.spent + perQuery > capUsd;
+}
+
+/** Per configuration x case of the run: whether a result is stored, and whether it is ok. */
+export async function resultStatuses(db: Queryable, benchmarkId: string): Promise<Map<string, 'ok' | 'error'>> {
+  const r = await db.query<{ config_index: number; case_id: string; status: 'ok' | 'error' }>(`SELECT config_index, case_id, status FROM benchmark_results WHERE benchmark_id = $1`, [benchmarkId]);
+  return new Map(r.rows.map((x) => [`${Number(x.config_index)}:${x.case_id}`, x.status]));
+}
+
+/**
+ * Puts a final run back in the queue (status `queued`, its error and lease cleared, `budget_usd`
+ * replaced when given), only if it is still in the status the caller read: false when another
+ * request or the runner changed it meanwhile. The runner then skips every case already ok.
+ */
+export async function reopenRun(db: Queryable, id: string, from: BenchmarkStatus, budgetUsd: number | null): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE benchmarks SET status = 'queued', error_message = NULL, finished_at = NULL, updated_at = now(), runner = NULL, runner_lease_until = NULL,
+            budget_usd = COALESCE($3::numeric, budget_usd)
+      WHERE id = $1 AND status = $2 RETURNING id`,
+    [id, from, budgetUsd === null ? null : String(budgetUsd)],
+  );
+  return r.rows.length > 0;
+}
+
 /** The jsonb columns of `benchmark_results`, as the runner writes them. */
 const ResultColumns = {
   metrics: z.record(z.string(), z.number().nullable()),

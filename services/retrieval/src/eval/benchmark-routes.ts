@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
+import type { Queryable } from '@quire/db';
 import { z } from 'zod';
 import { UuidSchema } from '@quire/contracts';
 import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
@@ -10,17 +11,44 @@ import { queryNotFound } from '../routes/query-routes.js';
 import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
-import { benchmarkNotFound, getBenchmark, insertBenchmark, pageBenchmarks } from './benchmark-repo.js';
+import { benchmarkNotFound, frozenCases, getBenchmark, insertBenchmark, pageBenchmarks, passesCap, reopenRun, resultStatuses, spentUsd, type BenchmarkRow, type BenchmarkStatus } from './benchmark-repo.js';
 import { benchmarkView, compareConfigurations, configIndex } from './benchmark-report.js';
 import type { BenchmarkRunner } from './benchmark-runner.js';
-import { applyConfiguration, executeCase, type RankedItem } from './case-executor.js';
-import { addCases, checkRelevantIds, getEvalSet } from './eval-repo.js';
-import { CreateBenchmarkSchema, ReplaySchema, ToEvalCaseSchema, type StoredConfiguration } from './eval-schemas.js';
+import { applyConfiguration, executeCase, generatesAnswers, type RankedItem } from './case-executor.js';
+import { addCases, checkRelevantIds, getEvalSet, staleCases } from './eval-repo.js';
+import { CreateBenchmarkSchema, ReplaySchema, ResumeBenchmarkSchema, ToEvalCaseSchema, type StoredConfiguration } from './eval-schemas.js';
 import { requireWriter } from './eval-routes.js';
 import { namedModels, unknownModelError, unknownModels } from './model-check.js';
 import { CreatedCursor, decodeCursor, pageQuery } from './page.js';
 
 const IdParams = z.object({ id: UuidSchema });
+
+/**
+ * Final runs that may have cases left: `completed` with errored cases, `stopped_budget`, and
+ * `failed` (a configuration errored on every case, e.g. a provider outage). `cancelled` stays final.
+ */
+const RESUMABLE: ReadonlySet<BenchmarkStatus> = new Set(['completed', 'stopped_budget', 'failed']);
+
+/**
+ * What a resume would run: per configuration, the run's frozen cases still in the set whose result
+ * is an error or missing. Stale cases (judged documents gone) are left out, as the runner skips them.
+ */
+async function casesLeft(db: Queryable, b: BenchmarkRow): Promise<{ errored: number; missing: number }> {
+  const { cases } = await frozenCases(db, b.id);
+  const stale = new Set((await staleCases(db, b.collection_id, cases)).map((c) => c.case_id));
+  const statuses = await resultStatuses(db, b.id);
+  let errored = 0;
+  let missing = 0;
+  for (let index = 0; index < b.configurations.length; index++) {
+    for (const c of cases) {
+      if (stale.has(c.id)) continue;
+      const status = statuses.get(`${index}:${c.id}`);
+      if (status === 'error') errored++;
+      else if (status === undefined) missing++;
+    }
+  }
+  return { errored, missing };
+}
 const ListQuery = pageQuery(20, 100).extend({ eval_set_id: UuidSchema.optional() });
 const CompareQuery = z.object({ a: z.string().min(1).max(100), b: z.string().min(1).max(100) });
 
@@ -51,7 +79,14 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         if (c.mode !== 'vector' && view.chunkSetVersionId) await assertChunkSetIndexable(db, collection.id, view.chunkSetVersionId);
         if (c.mode !== 'keyword' && !view.embeddingModel) throw new AppError('no_embedding_model', `Configuration "${c.name}": the collection has no embedding model, so only keyword mode is possible.`, { param: 'configurations' });
         if ((c.answer || c.generation_model) && !view.generationModel) throw new AppError('no_generation_model', `Configuration "${c.name}" asks for answers but no generation model is set: name one in the configuration (generation_model), or set the collection's with PATCH /v1/collections/${collection.id} {"generation_model": "provider/model"}.`, { param: 'configurations' });
-        configurations.push({ ...c, resolved_index_version_id: view.indexVersionId });
+        // Pinned with the models it resolves to now (the collection's when it names none), so an
+        // interrupted run resumes with the same ones whatever the collection's settings become.
+        configurations.push({
+          ...c,
+          resolved_index_version_id: view.indexVersionId,
+          resolved_rerank_model: c.rerank_model === null ? null : (view.rerankModel ?? null),
+          resolved_generation_model: generatesAnswers(c) ? view.generationModel : null,
+        });
       }
       // A model the gateway does not serve would fail every case of the run; refused now, by name.
       const { identityToken, traceId } = ctx(res);
@@ -96,6 +131,35 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       // A run left `running` by a stopped process resumes when anyone looks at it (and at start-up).
       if (b.status === 'queued' || b.status === 'running') runner.kick(b.id);
       res.json(await benchmarkView(db, b));
+    }),
+  );
+
+  router.post(
+    '/v1/benchmarks/:id/resume',
+    handle(async (req, res) => {
+      // Resuming calls models billed to the team, so it needs the same role as starting a benchmark.
+      const identity = requireWriter(res);
+      const body = parseWith(ResumeBenchmarkSchema, req.body ?? {});
+      const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
+      const left = await casesLeft(db, b);
+      const notResumable = (reason: string, message: string) => new AppError('benchmark_not_resumable', message, { exposed: { reason, benchmark_status: b.status, errored_cases: left.errored, missing_cases: left.missing } });
+      if (b.status === 'queued' || b.status === 'running') throw notResumable('in_progress', `Benchmark ${b.id} is ${b.status}: it resumes by itself (errored cases are tried again on its next pass).`);
+      if (!RESUMABLE.has(b.status)) throw notResumable('not_resumable', `Benchmark ${b.id} is ${b.status} and cannot be resumed.`);
+      if (left.errored + left.missing === 0) throw notResumable('nothing_to_resume', `Benchmark ${b.id} finished every case without error: there is nothing to resume.`);
+      // The runner stops before a case that would pass the cap; a run that would stop again at once is refused now.
+      const spend = await spentUsd(db, b.id);
+      const cap = body.budget_usd ?? b.budget_usd;
+      if (cap !== null && passesCap(spend, cap)) {
+        const perQuery = spend.queries > 0 ? spend.spent / spend.queries : 0;
+        const needed = `more than $${(spend.spent + perQuery).toPrecision(6)} (spent $${spend.spent.toPrecision(6)}, about $${perQuery.toPrecision(6)} per query so far)`;
+        if (body.budget_usd !== undefined) throw new AppError('invalid_request', `budget_usd $${body.budget_usd} would stop the run before its next case: give ${needed}.`, { param: 'budget_usd' });
+        throw notResumable('over_budget', `Benchmark ${b.id} would stop at its budget cap of $${b.budget_usd} before its next case: raise it with budget_usd, ${needed}.`);
+      }
+      if (!(await reopenRun(db, b.id, b.status, body.budget_usd ?? null))) throw notResumable('in_progress', `Benchmark ${b.id} changed while it was being resumed; look at it again.`);
+      // The runner skips every case already ok (finished and paid for) and runs the errored and missing ones.
+      runner.kick(b.id);
+      const resumed = await getBenchmark(db, b.team_id, b.id);
+      res.status(202).json({ ...(await benchmarkView(db, resumed)), resumed: { errored_cases: left.errored, missing_cases: left.missing } });
     }),
   );
 

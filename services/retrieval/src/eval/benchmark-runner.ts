@@ -7,7 +7,7 @@ import { ProviderError } from '@quire/models';
 import { AppError, signIdentity, type Logger } from '@quire/server-kit';
 import { loadCollection } from '../collections/collection-repository.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
-import { claimRun, configurationOutcomes, doneKeys, findBenchmark, frozenCases, insertResult, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
+import { claimRun, configurationOutcomes, doneKeys, findBenchmark, frozenCases, insertResult, passesCap, recordQueryStart, releaseRun, renewRun, setStatus, spentUsd, unfinishedBenchmarkIds, type BenchmarkRow } from './benchmark-repo.js';
 import { applyConfiguration, executeCase, generatesAnswers, relevantInChunkSet, scoreAnswer, scoreRetrieval } from './case-executor.js';
 import { staleCases, withChunkDocuments, type EvalCase } from './eval-repo.js';
 import { publicRunError } from './run-errors.js';
@@ -216,9 +216,7 @@ export class BenchmarkRunner {
    * queries run so far. Spend comes from the ledger for every query id the run started.
    */
   private async overBudget(b: BenchmarkRow): Promise<boolean> {
-    const { spent, queries } = await spentUsd(this.deps.db, b.id);
-    const perQuery = queries > 0 ? spent / queries : 0;
-    return spent >= b.budget_usd! || spent + perQuery > b.budget_usd!;
+    return passesCap(await spentUsd(this.deps.db, b.id), b.budget_usd!);
   }
 
   private async runCase(b: BenchmarkRow, index: number, collection: Awaited<ReturnType<typeof applyConfiguration>>, c: EvalCase): Promise<void> {

@@ -75,10 +75,25 @@ export const ConfigurationSchema = z
   .strict();
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 /**
- * A configuration as a benchmark stores it (`benchmarks.configurations`): with the index version it
- * resolved to when the run was created. Not strict, so a run stored before a field was removed still reads.
+ * A configuration as a benchmark stores it (`benchmarks.configurations`): with the index version and
+ * the models it resolved to when the run was created, so every case of the run uses the same ones
+ * whatever the collection's settings become meanwhile. Not strict, so a run stored before a field was
+ * removed still reads.
  */
-export const StoredConfigurationSchema = z.object({ ...ConfigurationSchema.shape, resolved_index_version_id: z.string().nullable() });
+export const StoredConfigurationSchema = z.object({
+  ...ConfigurationSchema.shape,
+  resolved_index_version_id: z.string().nullable(),
+  /**
+   * The reranker the configuration uses (its own, or the collection's when it names none); null: no
+   * rerank. Absent on runs created before models were pinned: those read the collection's current one.
+   */
+  resolved_rerank_model: z.string().nullable().optional(),
+  /**
+   * The model that writes the answers (its own, or the collection's for `answer: true`); null when
+   * the configuration only retrieves. Absent on runs created before models were pinned (as above).
+   */
+  resolved_generation_model: z.string().nullable().optional(),
+});
 export type StoredConfiguration = z.infer<typeof StoredConfigurationSchema>;
 
 export const CreateBenchmarkSchema = z
@@ -91,6 +106,13 @@ export const CreateBenchmarkSchema = z
   })
   .strict()
   .refine((b) => new Set(b.configurations.map((c) => c.name)).size === b.configurations.length, { message: 'configuration names must be unique', path: ['configurations'] });
+
+/** `POST /v1/benchmarks/:id/resume`: optionally a new cap (e.g. raised for a run stopped by its budget). */
+export const ResumeBenchmarkSchema = z
+  .object({
+    budget_usd: z.number().positive().max(100_000).optional(),
+  })
+  .strict();
 
 export const ReplaySchema = z.object({ configuration: ConfigurationSchema }).strict();
 export const ToEvalCaseSchema = z

@@ -27,8 +27,11 @@ export interface PromotionEvidence {
  * A candidate that errored on some cases is compared only on the ones it answered, which may be the
  * easy ones; its interval says nothing about the rest, so any error refuses promotion.
  */
-export function promotionDecision(comparison: PairedComparison, margin: number, candidateErrors: number): { allowed: boolean; reason: string | null } {
-  if (candidateErrors > 0) return { allowed: false, reason: `the candidate configuration errored on ${candidateErrors} case(s); rerun the benchmark until every case finishes` };
+export function promotionDecision(comparison: PairedComparison, margin: number, candidateErrors: number, benchmarkId?: string): { allowed: boolean; reason: string | null } {
+  if (candidateErrors > 0) {
+    const route = `POST /v1/benchmarks/${benchmarkId ?? ':id'}/resume`;
+    return { allowed: false, reason: `the candidate configuration errored on ${candidateErrors} case(s); retry them with ${route} (only errored and missing cases run again; finished ones are kept), then promote again` };
+  }
   if (comparison.diff.lower < -margin) return { allowed: false, reason: `the lower bound of the CI is below -${margin}` };
   return { allowed: true, reason: null };
 }
@@ -75,7 +78,7 @@ export async function promotionEvidence(db: Queryable, input: { teamId: string; 
     const comparison = comparisons.find((c) => c.metric === 'ndcg@10');
     if (!comparison) continue;
     const candidateErrors = (await loadResults(db, b.id)).filter((r) => r.config_index === pair[1] && r.status === 'error').length;
-    const decision = promotionDecision(comparison, input.margin, candidateErrors);
+    const decision = promotionDecision(comparison, input.margin, candidateErrors, b.id);
     return {
       benchmark_id: b.id,
       current: { index_version_id: input.current, configuration: b.configurations[pair[0]]!.name },
