@@ -57,7 +57,9 @@ describe('API keys at the front door', () => {
     const revoked = await call(gw.url, 'POST', '/v1/chat/completions', chat('primary/gpt-4o-mini'), member.auth);
     expect([revoked.status, revoked.body.error.code]).toEqual([401, 'api_key_revoked']);
 
-    const expired = await teamKey(gw.url, 'keys-a', 'member', { expires_at: new Date(Date.now() - 1000).toISOString() });
+    // A key cannot be created expired (400): one that expires after its creation is refused once past.
+    const expired = await teamKey(gw.url, 'keys-a', 'member', { expires_at: new Date(Date.now() + 60_000).toISOString() });
+    expect((await call(gw.url, 'PATCH', `/v1/keys/${expired.id}`, { expires_at: new Date(Date.now() - 1000).toISOString() })).status).toBe(200);
     const res = await call(gw.url, 'POST', '/v1/chat/completions', chat('primary/gpt-4o-mini'), expired.auth);
     expect([res.status, res.body.error.code]).toEqual([401, 'api_key_expired']);
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UuidSchema } from '@quire/contracts';
 import { AppError } from './app-error.js';
-import { paramsOf } from './validate.js';
+import { paramsOf, parseStrict } from './validate.js';
 
 const Params = z.object({ id: UuidSchema, vid: UuidSchema });
 const ID = '0b6a3c1e-1111-2222-3333-444455556666';
@@ -37,5 +37,25 @@ describe('paramsOf', () => {
     const error = thrown(() => paramsOf({ params: { id: ID, vid: 'x' } }, Params, { id: notFound('collection') }));
     expect(error).toMatchObject({ code: 'invalid_request', status: 400, param: 'vid' });
     expect(error.message).toContain('vid: must be a UUID');
+  });
+});
+
+describe('parseStrict', () => {
+  // Not `.strict()`: zod alone would drop an unknown key and answer as if it were not there.
+  const Query = z.object({ limit: z.coerce.number().int().default(50), team: z.string().optional() });
+
+  test('answers the parsed value when every key is known', () => {
+    expect(parseStrict(Query, { team: 'a', limit: '5' }, 'query')).toEqual({ team: 'a', limit: 5 });
+  });
+
+  test('an unknown query parameter is a 400 naming it (a misspelt filter never answers unfiltered data)', () => {
+    const error = thrown(() => parseStrict(Query, { team_id: 'a', since: '2999-01-01' }, 'query'));
+    expect(error).toMatchObject({ code: 'invalid_request', status: 400, param: 'team_id' });
+    expect(error.message).toBe("Unknown query parameters 'team_id', 'since'; this list takes limit, team.");
+  });
+
+  test('an unknown body field says "field"; other problems answer as parseWith does', () => {
+    expect(thrown(() => parseStrict(Query, { extra: 1 }, 'request body')).message).toBe("Unknown field 'extra'; the body takes limit, team.");
+    expect(thrown(() => parseStrict(Query, { limit: 'x' }, 'query'))).toMatchObject({ code: 'invalid_request', param: 'limit' });
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Request, Response, NextFunction } from 'express';
 import { HEADERS, isOrgAdmin, isUuid, PurposeSchema, type Identity, type Purpose } from '@quire/contracts';
 import { AppError, verifyIdentity } from '@quire/server-kit';
@@ -51,7 +52,8 @@ export function attributionOf(req: Request, res: Response): Attribution {
 /** The same, from any header source (the model front reads node:http's lower-cased headers). */
 export function attributionFrom(caller: CallerLocals, header: (name: string) => string | undefined): Attribution {
   const base: Attribution = { traceId: caller.traceId, identity: caller.identity, purpose: 'api' };
-  if (!caller.internal) return base;
+  // Called once per model API request: its attempts, retries and fallbacks share this id.
+  if (!caller.internal) return { ...base, requestId: randomUUID() };
   const purpose = PurposeSchema.safeParse(header(HEADERS.purpose));
   const uuidHeader = (name: string) => {
     const value = header(name);

@@ -17,6 +17,8 @@ const COLUMNS: readonly (readonly [name: string, type: string])[] = [
   ['reasoning_tokens', 'integer'], ['search_units', 'integer'], ['usage_reported', 'boolean'],
   ['cost_usd', 'numeric'], ['latency_ms', 'integer'], ['first_token_ms', 'integer'],
   ['provider_request_id', 'text'], ['route_reason', 'text'], ['fallback_from', 'text'], ['idempotency_key', 'text'],
+  // Last, so that a journal line written before it existed (one value short) replays with it NULL.
+  ['request_id', 'text'],
 ];
 
 /** Rows per INSERT: a few hundred keeps each statement short on the single PGlite connection. */
@@ -34,6 +36,7 @@ export function rowValues(entry: LedgerEntry, idempotencyKey: string): RowValues
     u.inputTokens, u.outputTokens, u.cachedInputTokens, u.cacheWriteInputTokens, u.reasoningTokens, u.searchUnits, u.reported,
     entry.costUsd, Math.round(entry.latencyMs), entry.firstTokenMs == null ? null : Math.round(entry.firstTokenMs),
     entry.providerRequestId ?? null, entry.routeReason ?? null, entry.fallbackFrom ?? null, idempotencyKey,
+    a.requestId ?? null,
   ];
 }
 
@@ -41,7 +44,7 @@ export function rowValues(entry: LedgerEntry, idempotencyKey: string): RowValues
  * A batch travels as one JSON parameter, an array of rows in the journal's own format (arrays in
  * COLUMNS order), which the database unpacks with `jsonb_array_elements`. In PGlite this costs about
  * 15-25% less per row than an array of objects through `json_populate_recordset` (itself ~40% less
- * than 29 bind parameters a row): no column names repeated in every row, and none to match. PostgreSQL
+ * than 30 bind parameters a row): no column names repeated in every row, and none to match. PostgreSQL
  * takes the same statement. Replayed journal rows that were already committed are skipped (idempotent replay).
  */
 const INSERT_SQL = `INSERT INTO usage_ledger (${COLUMNS.map(([name]) => name).join(', ')})

@@ -9,6 +9,12 @@ import { insertRows, MAX_BATCH, rowValues, type RowValues } from './ledger-sql.j
 /** Who a model call is for and why: every ledger row carries it. */
 export interface Attribution {
   traceId: string;
+  /**
+   * The gateway's id for this caller request, unique per request (the trace id is the caller's
+   * `x-request-id` when given, so it may repeat); `/v1/usage` counts requests by it. Absent for the
+   * services' calls on a caller's behalf, which are counted by key and trace id.
+   */
+  requestId?: string | undefined;
   identity: Identity;
   purpose: Purpose;
   collectionId?: string | undefined;

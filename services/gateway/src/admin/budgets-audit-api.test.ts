@@ -104,3 +104,28 @@ test('a grant change and its audit row commit together: when the row cannot be w
     ['grant.delete', 'write', null],
   ]);
 });
+
+test('PUT /v1/budgets keeps what the body leaves out: raising a limit keeps the webhook and soft threshold; null removes the webhook', async () => {
+  const budget = { scope: 'team', scope_id: 'team-c', period: 'month' };
+  const created = await send('PUT', '/v1/budgets', { ...budget, limit_usd: '50', soft_fraction: 0.5, alert_webhook: 'https://hooks.example.com/quire' });
+  expect(created.status).toBe(201);
+  const raised = await send('PUT', '/v1/budgets', { ...budget, limit_usd: '100' });
+  expect(raised.status).toBe(200);
+  expect(raised.body).toMatchObject({ id: created.body.id, limit_usd: num('100'), soft_fraction: num('0.5'), alert_webhook: 'https://hooks.example.com/quire' });
+  const cleared = await send('PUT', '/v1/budgets', { ...budget, limit_usd: '100', alert_webhook: null, soft_fraction: 0.9 });
+  expect(cleared.body).toMatchObject({ limit_usd: num('100'), soft_fraction: num('0.9'), alert_webhook: null });
+  // A new budget takes the defaults for what is left out.
+  const daily = await send('PUT', '/v1/budgets', { ...budget, period: 'day', limit_usd: '5' });
+  expect(daily.status).toBe(201);
+  expect(daily.body).toMatchObject({ soft_fraction: num('0.8'), alert_webhook: null });
+  // The audit row shows the merged row as it was written.
+  const row = await db.query<{ after: { alert_webhook: string | null; soft_fraction: string } }>(
+    `SELECT after FROM audit_log WHERE action = 'budget.update' AND target_id = $1 ORDER BY id LIMIT 1`, [created.body.id],
+  );
+  expect(row.rows[0]!.after).toMatchObject({ alert_webhook: 'https://hooks.example.com/quire', soft_fraction: num('0.5') });
+});
+
+/** A numeric column as the API shows it, at the column's scale ("0.5000"). */
+function num(value: string) {
+  return expect.stringMatching(new RegExp(value.includes('.') ? `^${value.replace('.', '\\.')}0*$` : `^${value}(\\.0*)?$`));
+}

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { UuidSchema } from '@quire/contracts';
-import { AppError, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, handle, paramsOf, parseStrict, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin, type CallerLocals } from '../caller-identity.js';
 import type { Governance } from '../governance/governance.js';
 import { decodeCursor } from '../governance/store.js';
@@ -15,7 +15,8 @@ const PutBudget = z.object({
   scope_id: z.string().min(1).max(100),
   period: z.enum(['day', 'month']),
   limit_usd: Decimal,
-  soft_fraction: z.number().gt(0).max(1).default(0.8),
+  // Omitted: kept from the budget being changed (0.8 and none for a new one); `alert_webhook: null` removes it.
+  soft_fraction: z.number().gt(0).max(1).optional(),
   alert_webhook: z
     .string()
     .max(2000)
@@ -24,8 +25,9 @@ const PutBudget = z.object({
       if (problem) issue.addIssue({ code: 'custom', message: `alert_webhook: ${problem}` });
     })
     .nullable()
-    .default(null),
+    .optional(),
 }).strict();
+const DEFAULT_SOFT_FRACTION = '0.8';
 const BudgetsQuery = PageQuery.extend({ scope: z.enum(['team', 'key']).optional(), scope_id: z.string().max(100).optional() });
 const MAX_BIGINT = 2n ** 63n - 1n;
 const AuditQuery = PageQuery.extend({
@@ -63,7 +65,14 @@ export function budgetsAuditRouter(gov: Governance): Router {
     // (dropped before, a read in between could cache the rows the change is about to replace).
     const { before, after } = await store.db.transaction(async (tx) => {
       const before = await store.budgetOf(body, tx, true);
-      const after = await store.upsertBudget({ ...body, soft_fraction: String(body.soft_fraction), updated_by: updatedBy }, tx);
+      // Merge: what the body leaves out stays as it was (read under the row's lock), so raising a limit
+      // keeps the webhook and soft threshold an earlier PUT set.
+      const after = await store.upsertBudget({
+        ...body,
+        soft_fraction: body.soft_fraction !== undefined ? String(body.soft_fraction) : (before?.soft_fraction ?? DEFAULT_SOFT_FRACTION),
+        alert_webhook: body.alert_webhook !== undefined ? body.alert_webhook : (before?.alert_webhook ?? null),
+        updated_by: updatedBy,
+      }, tx);
       await audit.write(change(res, before ? 'budget.update' : 'budget.create', 'budget', after.id, before, after), tx);
       return { before, after };
     });
@@ -71,7 +80,7 @@ export function budgetsAuditRouter(gov: Governance): Router {
     res.status(before ? 200 : 201).json(await withUse(after));
   }));
   router.get('/v1/budgets', handle(async (req, res) => {
-    const q = parseWith(BudgetsQuery, req.query, 'query');
+    const q = parseStrict(BudgetsQuery, req.query, 'query');
     const page = await store.budgets(q, q.limit, decodeCursor(q.cursor));
     res.json({ object: 'list', data: await Promise.all(page.data.map(withUse)), next_cursor: page.next_cursor });
   }));
@@ -131,7 +140,7 @@ export function budgetsAuditRouter(gov: Governance): Router {
   }));
 
   router.get('/v1/audit', handle(async (req, res) => {
-    const q = parseWith(AuditQuery, req.query, 'query');
+    const q = parseStrict(AuditQuery, req.query, 'query');
     await audit.flush();
     const page = await audit.list({ limit: q.limit, cursor: q.cursor ?? null, ...(q.action ? { action: q.action } : {}), ...(q.outcome ? { outcome: q.outcome } : {}), ...(q.team ? { team: q.team } : {}) });
     if (page.next_cursor) res.setHeader('x-next-cursor', page.next_cursor);

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { AppError, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, handle, paramsOf, parseStrict, parseWith, exactRouter } from '@quire/server-kit';
 import { requireAdmin } from '../caller-identity.js';
 import { listAllows } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
@@ -23,7 +23,10 @@ const PatchKey = z.object({
   rpm: PerMinute.optional(), tpm: PerMinute.optional(), expires_at: Instant.nullable().optional(),
 }).strict();
 const Rotate = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86_400).default(0) }).strict();
-const KeysQuery = PageQuery.extend({ team: TeamId.optional() });
+/** `team` and `team_id` (the field's name on a key) both filter by team; given both, they must agree. */
+const KeysQuery = PageQuery.extend({ team: TeamId.optional(), team_id: TeamId.optional() }).superRefine((q, issue) => {
+  if (q.team !== undefined && q.team_id !== undefined && q.team !== q.team_id) issue.addIssue({ code: 'custom', path: ['team_id'], message: 'team and team_id name different teams' });
+});
 /** A team's or key's id as the path names it: looked up as given (an id no row has is a 404). */
 const IdParams = z.object({ id: z.string().min(1) });
 const teamNotFound = (id: string) => new AppError('team_not_found', `No team "${id}".`);
@@ -33,8 +36,17 @@ const keyNotFound = (id: string) => new AppError('key_not_found', `No API key "$
 function assertNarrows(team: TeamRow, list: string[] | null): void {
   if (!team.allowed_models) return;
   if (list === null) return; // inherits the team's
+  // "*" under a team that allows "*" narrows nothing, but widens nothing either.
+  if (team.allowed_models.includes('*')) return;
   const wider = list.filter((m) => !listAllows(team.allowed_models, m.endsWith('/*') ? m.slice(0, -1) : m) || m === '*');
   if (wider.length > 0) throw new AppError('invalid_request', `A key can only narrow its team's models; not allowed for team "${team.id}": ${wider.join(', ')}.`, { param: 'allowed_models' });
+}
+
+const expired = (at: string | null) => at !== null && Date.parse(at) <= Date.now();
+
+/** A new key's expiry must be ahead: a key created expired would answer 401 from its first call. */
+function assertFuture(expiresAt: string | null): void {
+  if (expired(expiresAt)) throw new AppError('invalid_request', `expires_at ${expiresAt} is not in the future.`, { param: 'expires_at' });
 }
 
 /** `/v1/teams` and `/v1/keys`: admins only; every change is audited with its before and after. */
@@ -58,7 +70,7 @@ export function teamsKeysRouter(gov: Governance): Router {
     res.status(201).json({ object: 'team', ...team });
   }));
   router.get('/v1/teams', handle(async (req, res) => {
-    const q = parseWith(PageQuery, req.query, 'query');
+    const q = parseStrict(PageQuery, req.query, 'query');
     const page = await store.teams(q.limit, decodeCursor(q.cursor));
     res.json({ object: 'list', data: page.data.map((t) => ({ object: 'team', ...t })), next_cursor: page.next_cursor });
   }));
@@ -88,6 +100,7 @@ export function teamsKeysRouter(gov: Governance): Router {
     if (!team) throw new AppError('team_not_found', `No team "${body.team_id}".`, { param: 'team_id' });
     if (body.role === 'admin' && team.id !== 'default') throw new AppError('invalid_request', 'Admin keys belong to the organisation (team "default").', { param: 'role' });
     assertNarrows(team, body.allowed_models);
+    assertFuture(body.expires_at);
     const generated = newKey();
     const row = await store.db.transaction(async (tx) => {
       const row = await store.insertKey({ ...body, id: generated.id, secret_hash: hashSecret(generated.secret), created_by: requireAdmin(res).key_id }, tx);
@@ -99,8 +112,8 @@ export function teamsKeysRouter(gov: Governance): Router {
     res.status(201).json({ ...keyView(row), key: generated.key });
   }));
   router.get('/v1/keys', handle(async (req, res) => {
-    const q = parseWith(KeysQuery, req.query, 'query');
-    const page = await store.keys(q.team ?? null, q.limit, decodeCursor(q.cursor));
+    const q = parseStrict(KeysQuery, req.query, 'query');
+    const page = await store.keys(q.team ?? q.team_id ?? null, q.limit, decodeCursor(q.cursor));
     res.json({ object: 'list', data: page.data.map(keyView), next_cursor: page.next_cursor });
   }));
   router.get('/v1/keys/:id', handle(async (req, res) => {
@@ -144,6 +157,8 @@ export function teamsKeysRouter(gov: Governance): Router {
     const { before, after } = await store.withKeyLocked(id, async (before, tx) => {
       if (!before) throw keyNotFound(id);
       if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
+      // Its new secret would be refused at once (401 api_key_expired): extend expires_at first (PATCH).
+      if (expired(before.expires_at)) throw new AppError('conflict', `An expired key cannot be rotated (it expired at ${before.expires_at}); set a later expires_at with PATCH /v1/keys/${before.id} first.`);
       const after = (await store.updateKey(before.id, {
         secret_hash: hashSecret(secret),
         previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,

@@ -36,6 +36,29 @@ describe('pnpm quire: help and usage errors', () => {
     expect(text).toBe('QUIRE_API_KEY is not set: an admin key, such as the one the first start of Quire prints, or the QUIRE_ADMIN_KEY it was started with.');
   });
 
+  // A port nothing listens on: a command that got as far as the network would throw, not exit 2.
+  const offline = { QUIRE_URL: 'http://127.0.0.1:9', QUIRE_API_KEY: 'qk_live_test' };
+  const malformed = [
+    ['create-team', 't', '--rpm', 'abc'],
+    ['create-team', 't', '--tpm', '1.5k'],
+    ['create-team', 't', '--rpm', '1.5'],
+    ['create-team', 't', '--rpm=-5'],
+    ['create-key', '--team', 't', '--role', 'member', '--rpm', '10x'],
+    ['rotate-key', 'k', '--grace', '1e3'],
+    ['rotate-key', 'k', '--grace', ''],
+    ['set-budget', '--team', 't', '--limit', '5', '--soft', 'abc'],
+    ['set-budget', '--team', 't', '--limit', '5', '--soft', '1.5'],
+    ['set-budget', '--team', 't', '--limit', '5', '--soft', '0'],
+  ];
+  it.each(malformed.map((args) => [args.join(' '), args] as const))('%s is a usage error (exit 2) that names the option, sending nothing', async (_name, args) => {
+    const lines: string[] = [];
+    const code = await runCli(args, offline, (s) => lines.push(s));
+    expect(code).toBe(2);
+    const option = ['--rpm', '--tpm', '--grace', '--soft'].find((name) => args.some((a) => a === name || a.startsWith(`${name}=`)))!;
+    expect(lines.join('\n').split('\n')[0]).toContain(`${option} takes`);
+    expect(lines.join('\n')).toContain('usage: pnpm quire');
+  });
+
   it('as a process (what `pnpm quire --help` runs), --help exits 0', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/gateway/src/cli/quire-cli.ts', '--help'], { env: { PATH: process.env.PATH ?? '' } });
     expect(stdout).toContain('usage: pnpm quire <command> [options]');

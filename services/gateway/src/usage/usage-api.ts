@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isOrgAdmin, UuidSchema } from '@quire/contracts';
 import type { Db } from '@quire/db';
 import { addDecimal } from '@quire/models';
-import { AppError, handle, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, handle, parseStrict, exactRouter } from '@quire/server-kit';
 import type { CallerLocals } from '../caller-identity.js';
 import { csvCell } from '../csv.js';
 
@@ -55,6 +55,13 @@ const QuerySchema = z.object({
   capability: z.enum(['chat', 'embedding', 'rerank']).optional(),
 });
 
+/**
+ * One caller request: the gateway's request id, unique per request; for rows without one (written
+ * before it was recorded, or by the services on a caller's behalf) the trace id within its key, so
+ * calls of other keys that reuse an `x-request-id` are never merged. The prefixes keep the two apart.
+ */
+const REQUEST = "coalesce('r:' || request_id, 't:' || key_id || ' ' || trace_id)";
+
 const METRICS = ['requests', 'attempts', 'failed_attempts', 'unpriced_attempts', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'reasoning_tokens', 'search_units', 'cost_usd'] as const;
 const INT_METRICS = METRICS.filter((m) => m !== 'cost_usd');
 
@@ -65,15 +72,16 @@ type Row = Record<string, string | number | null>;
  * route, purpose, day; exact decimal sums (strings); JSON or `format=csv`. Non-admins see their own
  * team only.
  *
- * `requests` counts distinct trace ids (one per caller request, however many attempts, retries and
- * fallbacks it made), so it cannot be summed across groups. `cost_usd` sums the priced attempts and
+ * `requests` counts distinct caller requests (the gateway's request id, or key and trace id for rows
+ * without one: see REQUEST), one per request however many attempts, retries and fallbacks it made, so
+ * it cannot be summed across groups. `cost_usd` sums the priced attempts and
  * is null for a group whose attempts are all unpriced; `unpriced_attempts` says how many were left
  * out, so a non-null cost with unpriced attempts is a lower bound.
  */
 export function usageRouter(db: Db): Router {
   const router = exactRouter();
   router.get('/v1/usage', handle(async (req: Request, res: Response) => {
-    const q = parseWith(QuerySchema, req.query, 'query');
+    const q = parseStrict(QuerySchema, req.query, 'query');
     const identity = (res.locals as CallerLocals).identity;
     if (!isOrgAdmin(identity)) {
       if (q.team !== undefined && q.team !== identity.team_id) throw new AppError('permission_denied', 'You can see the usage of your own team only.', { param: 'team' });
@@ -91,7 +99,7 @@ export function usageRouter(db: Db): Router {
     }
     const groups = q.group_by.map((d) => `${DIMENSIONS[d]} AS "${d}"`);
     const sql = `SELECT ${[...groups,
-      'count(DISTINCT trace_id)::text AS requests',
+      `count(DISTINCT ${REQUEST})::text AS requests`,
       'count(*)::text AS attempts',
       "count(*) FILTER (WHERE status <> 'ok')::text AS failed_attempts",
       "count(*) FILTER (WHERE cost_usd IS NULL)::text AS unpriced_attempts",
@@ -117,7 +125,7 @@ export function usageRouter(db: Db): Router {
       });
     const totals: Row = {};
     for (const m of INT_METRICS) totals[m] = data.reduce((n, r) => n + (r[m] as number), 0);
-    // `requests` are distinct traces; summing groups would count a request once per group it spans.
+    // `requests` are distinct requests; summing groups would count a request once per group it spans.
     if (q.group_by.length > 0) delete totals.requests;
     const priced = data.filter((r) => r.cost_usd !== null);
     totals.cost_usd = data.length > 0 && priced.length === 0 ? null : priced.reduce((sum, r) => addDecimal(sum, r.cost_usd as string), '0');

@@ -3,10 +3,9 @@ import { CreateCollectionBodySchema, ListCollectionsQuerySchema, REINDEX_ONLY_CO
 import type { Db } from '@quire/db';
 import { modelNameWarnings, type GatewayModels, type NamedModel } from '@quire/gateway-client';
 import type { CollectionActor } from '@quire/index-versions';
-import { AppError, ctx, handle, paramsOf, parseWith, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, paramsOf, parseStrict, parseWith, exactRouter } from '@quire/server-kit';
 import { createCollection, deleteCollection, listCollections, requireCollection, updateCollection } from '../repo/collections-repo.js';
 import { actingViewer } from './acting-viewer.js';
-import { parseStrict } from './parse-strict.js';
 import { collectionNotFound, IdParams } from './path-params.js';
 
 /** The models a create or PATCH body names, by field; a null (cleared) model names none. */

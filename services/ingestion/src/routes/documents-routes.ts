@@ -1,12 +1,11 @@
 import type { Response, Router } from 'express';
 import { ListDocumentsQuerySchema, UpdateDocumentBodySchema } from '@quire/contracts';
-import { AppError, ctx, handle, openSse, paramsOf, toErrorResponse, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, paramsOf, parseStrict, toErrorResponse, exactRouter } from '@quire/server-kit';
 import { requireCollection } from '../repo/collections-repo.js';
 import { deleteDocument, getDocument, listDocuments, updateDocument, type IngestionDocumentView } from '../repo/documents-repo.js';
 import { acceptUpload, type AcceptUploadDeps } from '../upload/accept-upload.js';
 import { uploadHandler, type UploadMemory } from '../upload/upload-memory.js';
 import { actingViewer } from './acting-viewer.js';
-import { parseStrict } from './parse-strict.js';
 import { collectionNotFound, documentNotFound, IdParams } from './path-params.js';
 import { progressStreamCaps, type ProgressStreamCap } from './progress-stream-caps.js';
 

@@ -1,0 +1,12 @@
+-- The gateway's own id for the caller request a ledger row belongs to (a UUID it makes per model API
+-- request; every attempt, retry and fallback of that request carries the same one).
+--
+-- /v1/usage counted `requests` as distinct trace ids, but the trace id is the caller's `x-request-id`
+-- when it sends one: separate calls that reuse an id (a client with a fixed header, or two teams that
+-- happen to pick the same one) were merged into one request. The usage API now counts distinct
+-- request_id, and for rows without one (rows written before this migration, and the model calls the
+-- platform services make on a caller's behalf, which share the caller request's trace id) distinct
+-- (key_id, trace_id): another key's request is never merged with it.
+--
+-- Nullable with no default: adding it rewrites nothing, on PostgreSQL as on PGlite.
+ALTER TABLE usage_ledger ADD COLUMN IF NOT EXISTS request_id text;
