@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { openDatabase, type Db } from '@quire/db';
 import { createHttpGatewayModels } from '@quire/gateway-client';
-import { catalogFromEnv, createGatewayService, governanceRedisOf, readGatewayEnv } from '@quire/gateway';
+import { catalogFromEnv, createGatewayService, governanceRedisOf, imageTokensOf, readGatewayEnv } from '@quire/gateway';
 import { createIngestionService, readIngestionEnv } from '@quire/ingestion';
 import { createRetrievalService, readRetrievalEnv } from '@quire/retrieval';
 import { createLogger, listen, listenOptionsOf, type Logger, type RunningServer } from '@quire/server-kit';
@@ -92,6 +92,7 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
       ...governanceRedisOf(gatewayEnv),
       ...(gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: gatewayEnv.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
       allowUnpriced: gatewayEnv.QUIRE_BUDGETS_ALLOW_UNPRICED,
+      imageTokens: imageTokensOf(gatewayEnv),
     },
   });
   await governance.ready;

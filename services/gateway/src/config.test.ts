@@ -1,6 +1,6 @@
 import { thrownBy } from '@quire/fakes';
 import { ConfigError, listenOptionsOf } from '@quire/server-kit';
-import { governanceRedisOf, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
+import { governanceRedisOf, imageTokensOf, readGatewayEnv, readStandaloneGatewayEnv } from './config.js';
 
 /** What a reader threw, for its fields (code, variables, issues). */
 const refusal = (read: () => unknown): ConfigError => thrownBy(read, ConfigError.is);
@@ -12,6 +12,20 @@ describe('QUIRE_BUDGETS_ALLOW_UNPRICED', () => {
     expect(readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'false' }).QUIRE_BUDGETS_ALLOW_UNPRICED).toBe(false);
     expect(() => readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'yes' })).toThrow(ConfigError);
     expect(() => readGatewayEnv({ QUIRE_BUDGETS_ALLOW_UNPRICED: 'yes' })).toThrow('QUIRE_BUDGETS_ALLOW_UNPRICED must be "true" or "false"');
+  });
+});
+
+describe('QUIRE_BUDGET_IMAGE_TOKENS_LOW and _HIGH', () => {
+  test("default to OpenAI's dearest image costs (gpt-4o-mini), and may be lowered or raised; a low above the high stops the start", () => {
+    expect(imageTokensOf(readGatewayEnv({}))).toEqual({ low: 2833, high: 48_169 });
+    expect(imageTokensOf(readGatewayEnv({ QUIRE_BUDGET_IMAGE_TOKENS_LOW: '85', QUIRE_BUDGET_IMAGE_TOKENS_HIGH: '1445' }))).toEqual({ low: 85, high: 1445 });
+    // Only the high lowered: the low follows it down.
+    expect(imageTokensOf(readGatewayEnv({ QUIRE_BUDGET_IMAGE_TOKENS_HIGH: '1445' }))).toEqual({ low: 1445, high: 1445 });
+    expect(imageTokensOf(readGatewayEnv({ QUIRE_BUDGET_IMAGE_TOKENS_LOW: '5000' }))).toEqual({ low: 5000, high: 48_169 });
+    for (const value of ['0', '-1', '2.5', 'many']) expect(() => readGatewayEnv({ QUIRE_BUDGET_IMAGE_TOKENS_HIGH: value })).toThrow(ConfigError);
+    const error = refusal(() => imageTokensOf(readGatewayEnv({ QUIRE_BUDGET_IMAGE_TOKENS_LOW: '5000', QUIRE_BUDGET_IMAGE_TOKENS_HIGH: '1445' })));
+    expect(error.variables).toEqual(['QUIRE_BUDGET_IMAGE_TOKENS_LOW', 'QUIRE_BUDGET_IMAGE_TOKENS_HIGH']);
+    expect(error.message).toContain('must not exceed');
   });
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, drainMsSchema, portSchema, redisPrefixSchema, redisUrlSchema, sseStallMsSchema } from '@quire/server-kit';
+import { DEFAULT_IMAGE_TOKENS, type ImageTokens } from './governance/cost-estimate.js';
 import { governanceKeyPrefix } from './governance/counters.js';
 
 const EnvSchema = z.object({
@@ -35,6 +36,14 @@ const EnvSchema = z.object({
    */
   QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /**
+   * Input tokens each image of a chat or responses call reserves against budgets (and counts toward
+   * tpm until settled), by its `detail`: `low`, and `high`/`auto`/none. Defaults cover OpenAI's
+   * dearest published image costs (gpt-4o-mini: 2833 and 48169, DEFAULT_IMAGE_TOKENS); settlement
+   * then charges what the provider reported. Unset HIGH keeps 48169; unset LOW is 2833, or HIGH if lower.
+   */
+  QUIRE_BUDGET_IMAGE_TOKENS_LOW: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  QUIRE_BUDGET_IMAGE_TOKENS_HIGH: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  /**
    * `true`: callers under a budget may call models without a price, which then count nothing against
    * it (deployments whose unpriced models are self-hosted and cost nothing). Default `false`: such a
    * call is refused with 403 `model_unpriced`. Only `true` and `false`: a typo must not open budgets.
@@ -49,6 +58,20 @@ const EnvSchema = z.object({
   QUIRE_SSE_STALL_MS: sseStallMsSchema,
 });
 export type GatewayEnv = z.infer<typeof EnvSchema>;
+
+/** The image worst cases budgets reserve (QUIRE_BUDGET_IMAGE_TOKENS_LOW / _HIGH over DEFAULT_IMAGE_TOKENS); a low above high stops the start. */
+export function imageTokensOf(env: Pick<GatewayEnv, 'QUIRE_BUDGET_IMAGE_TOKENS_LOW' | 'QUIRE_BUDGET_IMAGE_TOKENS_HIGH'>): ImageTokens {
+  const high = env.QUIRE_BUDGET_IMAGE_TOKENS_HIGH ?? DEFAULT_IMAGE_TOKENS.high;
+  const low = env.QUIRE_BUDGET_IMAGE_TOKENS_LOW ?? Math.min(DEFAULT_IMAGE_TOKENS.low, high);
+  if (low > high) {
+    throw new ConfigError(
+      'gateway',
+      [`QUIRE_BUDGET_IMAGE_TOKENS_LOW (${low}) must not exceed QUIRE_BUDGET_IMAGE_TOKENS_HIGH (${high}): a low-detail image never costs more than a high-detail one`],
+      ['QUIRE_BUDGET_IMAGE_TOKENS_LOW', 'QUIRE_BUDGET_IMAGE_TOKENS_HIGH'],
+    );
+  }
+  return { low, high };
+}
 
 /** The settings both modes read (`pnpm start` and the standalone gateway); throws ConfigError (`gateway_config_invalid`). */
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {

@@ -1,12 +1,14 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
+import type { RerankBillingV1 } from '@quire/models';
 import { AppError, createServiceApp, finishServiceApp, handle, type Logger, exactRouter } from '@quire/server-kit';
 import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
 import { teamsKeysRouter } from './admin/teams-keys-api.js';
 import { callerIdentity } from './caller-identity.js';
 import { budgetCheckRouter } from './governance/budget-check.js';
+import type { RerankBillingOf } from './governance/cost-estimate.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
 import { modelGuard, platformGuard, platformRateLimit, refusalAudit, upstreamRefusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
@@ -49,7 +51,7 @@ export interface GatewayDeps {
   /** The ledger's write-ahead journal (`journalDir`, normally `$QUIRE_DATA_DIR/ledger-journal`); none: every row is committed before the response. */
   ledger?: LedgerOptions;
   /** API keys, budgets, rate limits: the bootstrap admin key, Redis for shared counters, cache TTL. */
-  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print' | 'defaultMaxOutputTokens' | 'allowUnpriced'>;
+  governance?: Pick<GovernanceOptions, 'adminKey' | 'redisUrl' | 'redisPrefix' | 'cacheTtlMs' | 'print' | 'defaultMaxOutputTokens' | 'allowUnpriced' | 'imageTokens'>;
 }
 
 function fileRoutes(deps: GatewayDeps): Map<string, Route> {
@@ -59,6 +61,26 @@ function fileRoutes(deps: GatewayDeps): Map<string, Route> {
   const routes = loadRoutesFile(file);
   deps.logger.info('routes loaded', { file, routes: [...routes.keys()] });
   return routes;
+}
+
+/**
+ * What each rerank model reports its usage in (its `billedIn`), read once per name: budgets count a
+ * rerank call priced only when its price covers that. A name the registry cannot build a reranker
+ * for says nothing (the call fails before anything is spent).
+ */
+function rerankBillingOf(catalog: Pick<ModelCatalog, 'rerankingModel'>): RerankBillingOf {
+  const known = new Map<string, RerankBillingV1 | undefined>();
+  return (name) => {
+    if (known.has(name)) return known.get(name);
+    let billing: RerankBillingV1 | undefined;
+    try {
+      billing = catalog.rerankingModel(name).billedIn;
+    } catch {
+      billing = undefined;
+    }
+    if (known.size < 10_000) known.set(name, billing);
+    return billing;
+  };
 }
 
 export interface GatewayService {
@@ -77,7 +99,9 @@ export function createGatewayService(deps: GatewayDeps): GatewayService {
   const routes = new RouteStore(deps.db, fileRoutes(deps), deps.logger, deps.routesRefreshMs);
   const catalog = deps.catalog;
   const selfHosted = catalog.selfHosted ? (name: string) => catalog.selfHosted!(name) : undefined;
-  const governance = new Governance({ db: deps.db, logger: deps.logger, costOf: (n, u) => catalog.costOf(n, u), routes, ...(selfHosted ? { selfHosted } : {}), ...deps.governance });
+  const governance = new Governance({
+    db: deps.db, logger: deps.logger, costOf: (n, u) => catalog.costOf(n, u), routes, ...(selfHosted ? { selfHosted } : {}), rerankBillingOf: rerankBillingOf(catalog), ...deps.governance,
+  });
   void governance.ready.catch((error: unknown) => deps.logger.error('governance bootstrap failed', { err: String(error) }));
   const ledger = governance.ledger(deps.db, deps.logger, deps.ledger);
   const models = new ModelService(deps.catalog, ledger, deps.logger, deps.retry, { routes, budget: deps.budgetProbe ?? governance });

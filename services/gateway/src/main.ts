@@ -7,7 +7,7 @@ import path from 'node:path';
 import { migrate, openDatabase } from '@quire/db';
 import { RegistryError } from '@quire/models';
 import { ConfigError, createLogger, listen, listenOptionsOf, stopOnSignals } from '@quire/server-kit';
-import { governanceRedisOf, readStandaloneGatewayEnv, type StandaloneGatewayEnv } from './config.js';
+import { governanceRedisOf, imageTokensOf, readStandaloneGatewayEnv, type StandaloneGatewayEnv } from './config.js';
 import { catalogFromEnv } from './catalog-from-env.js';
 import { createGatewayService } from './gateway-service.js';
 
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       ...governanceRedisOf(env),
       ...(env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS ? { defaultMaxOutputTokens: env.QUIRE_BUDGET_DEFAULT_MAX_OUTPUT_TOKENS } : {}),
       allowUnpriced: env.QUIRE_BUDGETS_ALLOW_UNPRICED,
+      imageTokens: imageTokensOf(env),
     },
     // With a local data folder the ledger journals rows and commits them in the background.
     ...(env.QUIRE_DATA_DIR ? { ledger: { journalDir: path.join(env.QUIRE_DATA_DIR, 'ledger-journal') } } : {}),

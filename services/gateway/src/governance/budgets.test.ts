@@ -43,6 +43,20 @@ describe('a model without a price', () => {
     expect(await budgets.reserve(identity, 1000, { model: 'openai/gpt-4o-mini', unpriced: [] })).toMatchObject({ reserved: 1000 });
   });
 
+  test('a reranker billed in search units is told to add a searchUnit price (input/output alone cannot price it)', async () => {
+    const budgets = new Budgets(store, new MemoryCounters(), quiet);
+    const cohere = { model: 'cohere/rerank-v3.5', unpriced: ['cohere/rerank-v3.5'], needsSearchUnit: ['cohere/rerank-v3.5'] };
+    const refusal = budgets.reserve(identity, 0, cohere);
+    await expect(refusal).rejects.toMatchObject({ code: 'model_unpriced', status: 403, details: { unpriced_models: ['cohere/rerank-v3.5'], missing_search_unit_price: ['cohere/rerank-v3.5'] } });
+    const message = await refusal.catch((error: Error) => error.message);
+    expect(message).toContain('Model "cohere/rerank-v3.5" has no searchUnit price');
+    expect(message).toContain('"searchUnit": "0.002"');
+    expect(message).toContain('USD per search unit');
+    const routed = await budgets.check(identity, 0, { model: 'rerank', unpriced: ['cohere/rerank-v3.5', 'p/x'], needsSearchUnit: ['cohere/rerank-v3.5'] }).catch((error: Error) => error.message);
+    expect(routed).toContain('"rerank" can call models without a price ("cohere/rerank-v3.5" (needs a searchUnit price), "p/x")');
+    expect(routed).toContain('searchUnit');
+  });
+
   test('is not refused for callers without a budget', async () => {
     const budgets = new Budgets({ ...store, budgetsFor: async () => [] } as unknown as GovernanceStore, new MemoryCounters(), quiet);
     expect(await budgets.reserve(identity, 0, gpt4o)).toBeNull();

@@ -75,22 +75,48 @@ function exceeded(s: Slot, used: number): AppError {
 export interface UnpricedModels {
   model: string;
   unpriced: readonly string[];
+  /**
+   * Of `unpriced`, the rerank targets billed in search units (or not saying what they report): token
+   * prices cannot price them, so their price needs a `searchUnit` (USD per search unit).
+   */
+  needsSearchUnit?: readonly string[];
 }
 
 /**
  * A budget cannot count what has no price: such a call would be metered with cost null and spend
  * past the limit unseen (real billed models are left out of the price catalog when their price is
- * not confirmed). Names the way out for an admin: a price, or the setting for free models.
+ * not confirmed). Names the way out for an admin: a price with the field that is missing (a reranker
+ * billed in search units needs `searchUnit`, `input`/`output` alone do not price it), or the setting
+ * for free models.
  */
 function unpricedRefusal(s: Slot, m: UnpricedModels): AppError {
   const first = m.unpriced[0]!;
-  const what = m.unpriced.length === 1 && first === m.model ? `Model "${first}" has no price` : `"${m.model}" can call models without a price (${m.unpriced.map((u) => `"${u}"`).join(', ')})`;
+  const searchUnit = m.needsSearchUnit ?? [];
+  const single = m.unpriced.length === 1 && first === m.model;
+  const what = single
+    ? searchUnit.includes(first)
+      ? `Model "${first}" has no searchUnit price (its reranks are billed in search units, which input and output prices do not cover)`
+      : `Model "${first}" has no price`
+    : `"${m.model}" can call models without a price (${m.unpriced.map((u) => `"${u}"${searchUnit.includes(u) ? ' (needs a searchUnit price)' : ''}`).join(', ')})`;
+  const example = searchUnit.includes(first)
+    ? `{"${first}": {"input": "0", "output": "0", "searchUnit": "0.002"}}: searchUnit in USD per search unit, input and output in USD per million tokens`
+    : `{"${first}": {"input": "0.15", "output": "0.60"}}, USD per million tokens`;
   return new AppError(
     'model_unpriced',
     `${what}, so its cost cannot be counted against ${budgetName(s.budget)} and the call is refused. ` +
-      `An admin can price it in QUIRE_PRICING_JSON (e.g. {"${first}": {"input": "0.15", "output": "0.60"}}, USD per million tokens), ` +
+      `An admin can price it in QUIRE_PRICING_JSON (e.g. ${example}), ` +
       'or set QUIRE_BUDGETS_ALLOW_UNPRICED=true where unpriced models cost nothing (self-hosted servers).',
-    { param: 'model', details: { model: m.model, unpriced_models: [...m.unpriced], budget_id: s.budget.id, scope: s.budget.scope, scope_id: s.budget.scope_id } },
+    {
+      param: 'model',
+      details: {
+        model: m.model,
+        unpriced_models: [...m.unpriced],
+        ...(searchUnit.length > 0 ? { missing_search_unit_price: [...searchUnit] } : {}),
+        budget_id: s.budget.id,
+        scope: s.budget.scope,
+        scope_id: s.budget.scope_id,
+      },
+    },
   );
 }
 

@@ -1,6 +1,6 @@
 import { createPriceBook, emptyUsage } from '@quire/models';
 import { toNanos } from './budgets.js';
-import { estimateRequest, type CostOf } from './cost-estimate.js';
+import { DEFAULT_IMAGE_TOKENS, estimateRequest, type CostOf } from './cost-estimate.js';
 import type { RouteStore } from '../routing/route-store.js';
 
 const book = createPriceBook({
@@ -29,8 +29,8 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
   test('a chat call without max_tokens assumes the default output, 4,096 tokens unless the deployment sets another', async () => {
     const body = { model: 'p/dear', messages: [{ role: 'user', content: 'hi' }] };
     expect((await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes)).outputTokens).toBe(4096);
-    expect((await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes, 32_768)).outputTokens).toBe(32_768);
-    expect((await estimateRequest({ ...body, max_tokens: 100 }, '/v1/chat/completions', costOf, noRoutes, 32_768)).outputTokens).toBe(100);
+    expect((await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes, { defaultMaxOutputTokens: 32_768 })).outputTokens).toBe(32_768);
+    expect((await estimateRequest({ ...body, max_tokens: 100 }, '/v1/chat/completions', costOf, noRoutes, { defaultMaxOutputTokens: 32_768 })).outputTokens).toBe(100);
   });
 
   test('a chat or embedding estimate never asks for a search-unit price (the catalog warns on every model it cannot price)', async () => {
@@ -66,12 +66,54 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     expect((await estimateRequest({ model: 'gpt-4o', ...chat }, '/v1/chat/completions', costOf, routes)).unpriced).toEqual([]);
   });
 
-  test('a reranker priced per token (no search-unit price) is priced, at its tokens', async () => {
+  test('a reranker that reports tokens (Voyage, Jina) is priced by token prices alone, at its tokens', async () => {
     const tokenBook = createPriceBook({ 'p/token-rerank': { input: '0.05', output: '0', asOf: 'test', source: 'test' } });
-    const tokenCostOf: CostOf = (name, usage) => tokenBook.costOf(name, usage).costUsd;
-    const rerank = await estimateRequest({ model: 'p/token-rerank', query: 'q', documents: ['a'.repeat(4000)] }, '/v1/rerank', tokenCostOf, noRoutes);
-    expect(rerank.unpriced).toEqual([]);
+    const asked: string[] = [];
+    const tokenCostOf: CostOf = (name, usage) => {
+      if (usage.searchUnits > 0) asked.push(name);
+      return tokenBook.costOf(name, usage).costUsd;
+    };
+    const body = { model: 'p/token-rerank', query: 'q', documents: ['a'.repeat(4000)] };
+    const rerank = await estimateRequest(body, '/v1/rerank', tokenCostOf, noRoutes, { rerankBillingOf: () => 'tokens' });
+    expect(rerank).toMatchObject({ unpriced: [], needsSearchUnit: [] });
     expect(rerank.nanos).toBe(rerank.inputTokens * 50);
+    // Its search-unit price is never asked for (the catalog would warn about a price it does not need).
+    expect(asked).toEqual([]);
+  });
+
+  test('a reranker billed in search units, priced with input/output only, is unpriced and needs a searchUnit price', async () => {
+    // The README's price shape, without searchUnit: the price book cannot price the search units Cohere reports.
+    const tokenOnly = createPriceBook({ 'p/unit-rerank': { input: '1', output: '0', asOf: 'test', source: 'test' } });
+    const unitCostOf: CostOf = (name, usage) => tokenOnly.costOf(name, usage).costUsd;
+    expect(unitCostOf('p/unit-rerank', { ...emptyUsage(), searchUnits: 1 })).toBeNull();
+    const body = { model: 'p/unit-rerank', query: 'q', documents: ['a', 'b', 'c'] };
+    const declared = await estimateRequest(body, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => 'searchUnits' });
+    expect(declared).toMatchObject({ nanos: 0, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
+    // A reranker that does not say what it reports needs both kinds of price.
+    const undeclared = await estimateRequest(body, '/v1/rerank', unitCostOf, noRoutes);
+    expect(undeclared).toMatchObject({ nanos: 0, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
+    // Without any price, a search-unit reranker's missing price is named as searchUnit too; a token one's is not.
+    const none = await estimateRequest({ ...body, model: 'p/nothing' }, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: (m) => (m === 'p/nothing' ? 'searchUnits' : 'tokens') });
+    expect(none).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: ['p/nothing'] });
+    const noneTokens = await estimateRequest({ ...body, model: 'p/nothing' }, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => 'tokens' });
+    expect(noneTokens).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: [] });
+    // With a searchUnit price it is priced, whatever it declares.
+    for (const rerankBillingOf of [() => 'searchUnits' as const, () => undefined]) {
+      const priced = await estimateRequest({ ...body, model: 'p/rerank' }, '/v1/rerank', costOf, noRoutes, { rerankBillingOf });
+      expect(priced).toMatchObject({ unpriced: [], needsSearchUnit: [] });
+      expect(priced.nanos).toBe(2_000_000);
+    }
+  });
+
+  test('a route reaching a search-unit reranker without a searchUnit price lists it', async () => {
+    const mixed = createPriceBook({
+      'p/rerank': { input: '0', output: '0', searchUnit: '0.002', asOf: 'test', source: 'test' },
+      'p/unit-rerank': { input: '1', output: '0', asOf: 'test', source: 'test' },
+    });
+    const mixedCostOf: CostOf = (name, usage) => mixed.costOf(name, usage).costUsd;
+    const routes = { get: async (name: string) => (name === 'rr' ? { targets: [{ model: 'p/rerank', weight: 1 }, { model: 'p/unit-rerank', weight: 1 }] } : undefined) } as unknown as RouteStore;
+    const routed = await estimateRequest({ model: 'rr', query: 'q', documents: ['a'] }, '/v1/rerank', mixedCostOf, routes, { rerankBillingOf: () => 'searchUnits' });
+    expect(routed).toMatchObject({ nanos: 2_000_000, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
   });
 
   test('tool definitions and a response schema are input: they count as much as the same characters in a message', async () => {
@@ -87,3 +129,55 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     expect(full.nanos).toBeGreaterThan(bare.nanos);
   });
 });
+
+describe('images reserve a worst case each, by detail', () => {
+  const url = (i: number) => `https://img.example.com/${i}.png`;
+  const images = (n: number, detail?: string) =>
+    Array.from({ length: n }, (_, i) => ({ type: 'image_url', image_url: { url: url(i), ...(detail ? { detail } : {}) } }));
+  const chat = (content: unknown) => ({ model: 'p/cheap', max_tokens: 1, messages: [{ role: 'user', content }] });
+
+  test('defaults: 2,833 tokens for a low-detail image, 48,169 for high, auto or none (gpt-4o-mini, OpenAI\'s dearest)', async () => {
+    expect(DEFAULT_IMAGE_TOKENS).toEqual({ low: 2833, high: 48_169 });
+    const text = await estimateRequest(chat([{ type: 'text', text: 'describe' }]), '/v1/chat/completions', costOf, noRoutes);
+    for (const [detail, each] of [['low', 2833], ['high', 48_169], ['auto', 48_169], [undefined, 48_169], ['LOW', 48_169]] as const) {
+      const e = await estimateRequest(chat([{ type: 'text', text: 'describe' }, ...images(20, detail)]), '/v1/chat/completions', costOf, noRoutes);
+      // The image parts' JSON without their URLs still counts as characters (a few tokens each).
+      expect(e.inputTokens - text.inputTokens).toBeGreaterThanOrEqual(20 * each);
+      expect(e.inputTokens - text.inputTokens).toBeLessThan(20 * each + 20 * 20);
+      expect(e.nanos).toBe(Math.ceil(e.inputTokens * 150 + 600));
+    }
+  });
+
+  test('covers what OpenAI bills for 20 low-detail images on gpt-4o-mini (2,833 each), which characters did not', async () => {
+    const e = await estimateRequest(chat([{ type: 'text', text: 'describe' }, ...images(20, 'low')]), '/v1/chat/completions', costOf, noRoutes);
+    const billed = toNanos(costOf('p/cheap', { ...emptyUsage(), inputTokens: 10 + 20 * 2833, outputTokens: 1 }));
+    expect(e.nanos).toBeGreaterThanOrEqual(billed);
+  });
+
+  test('a data: URL counts as an image, not as its characters; the rest of the part still counts', async () => {
+    const data = `data:image/png;base64,${'A'.repeat(400_000)}`;
+    const e = await estimateRequest(chat([{ type: 'image_url', image_url: { url: data, detail: 'low' } }]), '/v1/chat/completions', costOf, noRoutes);
+    expect(e.inputTokens).toBeLessThan(2833 + 100);
+    const padded = await estimateRequest(chat([{ type: 'image_url', image_url: { url: url(0), detail: 'low' }, note: 'x'.repeat(4000) }]), '/v1/chat/completions', costOf, noRoutes);
+    expect(padded.inputTokens).toBeGreaterThanOrEqual(2833 + 1000);
+  });
+
+  test('image-shaped objects outside message content are characters (they are not sent as images)', async () => {
+    const fake = { type: 'image_url', image_url: { url: 'x'.repeat(40_000) } };
+    const body = { ...chat('hi'), tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', default: fake } } }] };
+    const e = await estimateRequest(body, '/v1/chat/completions', costOf, noRoutes);
+    expect(e.inputTokens).toBeGreaterThanOrEqual(10_000);
+    expect(e.inputTokens).toBeLessThan(48_169);
+  });
+
+  test('responses input_image parts count the same, and the amounts are configurable', async () => {
+    const input = [{ role: 'user', content: [{ type: 'input_text', text: 'describe' }, { type: 'input_image', image_url: url(1), detail: 'low' }, { type: 'input_image', image_url: url(2) }] }];
+    const e = await estimateRequest({ model: 'p/cheap', input, max_output_tokens: 1 }, '/v1/responses', costOf, noRoutes);
+    expect(e.inputTokens).toBeGreaterThanOrEqual(2833 + 48_169);
+    expect(e.inputTokens).toBeLessThan(2833 + 48_169 + 100);
+    const custom = await estimateRequest({ model: 'p/cheap', input, max_output_tokens: 1 }, '/v1/responses', costOf, noRoutes, { imageTokens: { low: 85, high: 1445 } });
+    expect(custom.inputTokens).toBeGreaterThanOrEqual(85 + 1445);
+    expect(custom.inputTokens).toBeLessThan(85 + 1445 + 100);
+  });
+});
+

@@ -1,4 +1,4 @@
-import { emptyUsage, type UsageV1 } from '@quire/models';
+import { emptyUsage, type RerankBillingV1 as RerankBilling, type UsageV1 } from '@quire/models';
 import type { RouteStore } from '../routing/route-store.js';
 import { toNanos } from './budgets.js';
 
@@ -12,8 +12,10 @@ export interface Estimate {
   outputTokens: number;
   /** The worst case in nano-dollars. */
   nanos: number;
-  /** The models the call may reach that have no price (their cost is not in `nanos`). */
+  /** The models the call may reach that the price book cannot price for it (their cost is not in `nanos`). */
   unpriced: string[];
+  /** Of `unpriced`, the rerank targets billed in search units (or not saying) whose price needs a `searchUnit`. */
+  needsSearchUnit: string[];
 }
 
 /** A model's price as nano-dollars per token (and per search unit); null when it is not priced. */
@@ -58,46 +60,123 @@ function unitRate(costOf: CostOf, model: string, rates: Rates): number | null {
   return rates.unit;
 }
 
+/** What a rerank target's usage is reported in (RerankingModelV1.billedIn); undefined: not declared. */
+export type RerankBillingOf = (model: string) => RerankBilling | undefined;
+
+/** Worst-case tokens reserved per image part of a chat or responses call, by its `detail`. */
+export interface ImageTokens {
+  /** `detail: "low"`. */
+  low: number;
+  /** `detail: "high"`, `"auto"` or none (the provider's default, `auto`, may choose high). */
+  high: number;
+}
+
 /**
- * Null for a model without a price. A priced model without a search-unit price bills reranks by
- * tokens (the estimate's search units then cost nothing): it is priced, not free.
+ * OpenAI's published image costs at their dearest, gpt-4o-mini's (2,833 base tokens + 5,667 per
+ * 512 px tile): low detail is the base alone; high (and auto) at most 8 tiles, since an image is
+ * fitted into 2048 x 2048 and then scaled to 768 px on its short side (at most 2048 x 768: 4 x 2
+ * tiles), 2,833 + 8 x 5,667 = 48,169. Every other OpenAI model (gpt-4o 85 + 170/tile, patch-based
+ * gpt-4.1-mini and o4-mini at most ~2,650) and Anthropic's (about 1,600 at most) cost less.
+ * QUIRE_BUDGET_IMAGE_TOKENS_LOW / _HIGH change them.
  */
-function estimateNanos(costOf: CostOf, model: string, usage: UsageV1): number | null {
+export const DEFAULT_IMAGE_TOKENS: ImageTokens = { low: 2833, high: 48_169 };
+
+export interface EstimateOptions {
+  /** Output tokens assumed for a call that sets no max_tokens (DEFAULT_MAX_OUTPUT_TOKENS). */
+  defaultMaxOutputTokens?: number | undefined;
+  /** Worst-case tokens per image part (DEFAULT_IMAGE_TOKENS). */
+  imageTokens?: ImageTokens | undefined;
+  /** What each rerank target reports; without it (or for a target it does not know) both token and search-unit prices are needed. */
+  rerankBillingOf?: RerankBillingOf | undefined;
+}
+
+/**
+ * Null for a model the price book cannot price for the usage its call will report, with the price
+ * field that is missing. A rerank call (search units in the estimate) is priced by what its target
+ * reports: tokens (Voyage, Jina: token prices suffice, the search units are not billed) or search
+ * units (Cohere: a `searchUnit` price is needed, since token prices cannot price a search unit and
+ * the ledger would meter the call at cost null, uncounted). A target that does not declare it needs both.
+ */
+function estimateNanos(costOf: CostOf, model: string, usage: UsageV1, billing: RerankBilling | undefined): number | 'price' | 'searchUnit' {
   const rates = ratesOf(costOf, model);
-  if (!rates) return null;
-  const unit = usage.searchUnits > 0 ? (unitRate(costOf, model, rates) ?? 0) : 0;
-  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * unit);
+  if (usage.searchUnits > 0 && billing !== 'tokens') {
+    if (!rates) return 'price';
+    const unit = unitRate(costOf, model, rates);
+    if (unit === null) return 'searchUnit';
+    return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * unit);
+  }
+  if (!rates) return 'price';
+  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output);
 }
 
 const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The input of messages (chat `messages`, responses `input`) with its images counted apart: providers
+ * bill an image by its pixels, not by its URL's characters, so a short URL is thousands of tokens and
+ * a data: URL far fewer than its characters. Each image part of a message's content (`image_url`,
+ * `input_image`) reserves `imageTokens` by its detail, and its URL is left out of the characters;
+ * anything else in the part still counts as characters. Images anywhere else are not sent as images,
+ * so they count as characters.
+ */
+function messagesInput(messages: unknown, imageTokens: ImageTokens): { chars: number; imageTokens: number } {
+  if (typeof messages === 'string' || !Array.isArray(messages)) return { chars: charsOf(messages), imageTokens: 0 };
+  let tokens = 0;
+  const stripped = messages.map((message: unknown) => {
+    if (!isRecord(message) || !Array.isArray(message.content)) return message;
+    const content = message.content.map((part: unknown) => {
+      if (!isRecord(part)) return part;
+      if (part.type === 'image_url' && isRecord(part.image_url) && typeof part.image_url.url === 'string') {
+        tokens += part.image_url.detail === 'low' ? imageTokens.low : imageTokens.high;
+        return { ...part, image_url: { ...part.image_url, url: '' } };
+      }
+      if (part.type === 'input_image' && typeof part.image_url === 'string') {
+        tokens += part.detail === 'low' ? imageTokens.low : imageTokens.high;
+        return { ...part, image_url: '' };
+      }
+      return part;
+    });
+    return { ...message, content };
+  });
+  return { chars: charsOf(stripped), imageTokens: tokens };
+}
+
 /**
  * The worst case a request can cost before it goes out: input tokens estimated from characters
- * (4 per token, rounded up; tool definitions and a response schema reach the model as input too),
- * output at max_tokens (or a default, which admission then sends as the cap under a budget), priced
- * at the dearest target the name can reach (a route's targets and downgrade targets). An unpriced
- * model reserves nothing and is listed in `unpriced`: admission refuses it under a budget.
+ * (4 per token, rounded up; tool definitions and a response schema reach the model as input too)
+ * plus a worst case per image (`imageTokens`, by detail), output at max_tokens (or a default, which
+ * admission then sends as the cap under a budget), priced at the dearest target the name can reach
+ * (a route's targets and downgrade targets). A model the price book cannot price for this call
+ * reserves nothing and is listed in `unpriced` (rerank targets missing only a `searchUnit` price
+ * also in `needsSearchUnit`): admission refuses it under a budget. Settlement then charges the real
+ * usage the provider reported.
  */
 export async function estimateRequest(
   body: Record<string, unknown>,
   path: string,
   costOf: CostOf,
   routes: RouteStore,
-  defaultMaxOutputTokens: number = DEFAULT_MAX_OUTPUT_TOKENS,
+  options: EstimateOptions = {},
 ): Promise<Estimate> {
+  const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const images = options.imageTokens ?? DEFAULT_IMAGE_TOKENS;
   const model = String(body.model);
   let inputTokens: number;
   let outputTokens = 0;
   let usage: UsageV1;
   if (path.endsWith('/chat/completions')) {
     const extras = [body.tools, body.response_format].reduce<number>((n, v) => (v == null ? n : n + charsOf(v)), 0);
-    inputTokens = Math.ceil((charsOf(body.messages) + extras) / 4);
+    const input = messagesInput(body.messages, images);
+    inputTokens = Math.ceil((input.chars + extras) / 4) + input.imageTokens;
     const max = Number(body.max_completion_tokens ?? body.max_tokens ?? defaultMaxOutputTokens);
     outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMaxOutputTokens;
     usage = { ...emptyUsage(), inputTokens, outputTokens };
   } else if (path.endsWith('/responses')) {
     const extras = [body.instructions, body.tools, body.text].reduce<number>((n, v) => (v == null ? n : n + charsOf(v)), 0);
-    inputTokens = Math.ceil((charsOf(body.input) + extras) / 4);
+    const input = messagesInput(body.input, images);
+    inputTokens = Math.ceil((input.chars + extras) / 4) + input.imageTokens;
     const max = Number(body.max_output_tokens ?? defaultMaxOutputTokens);
     outputTokens = Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultMaxOutputTokens;
     usage = { ...emptyUsage(), inputTokens, outputTokens };
@@ -109,24 +188,37 @@ export async function estimateRequest(
     inputTokens = Math.ceil((charsOf(body.query) + charsOf(body.documents)) / 4);
     usage = { ...emptyUsage(), inputTokens, searchUnits: Math.max(1, Math.ceil(docs / 100)) };
   }
-  return { inputTokens, outputTokens, ...(await worstCase(model, usage, costOf, routes)) };
+  return { inputTokens, outputTokens, ...(await worstCase(model, usage, costOf, routes, options.rerankBillingOf)) };
 }
 
 /**
  * The dearest target `model` can reach (a route's targets and downgrade targets, or the model itself)
- * for `usage`, in nano-dollars, and the targets that have no price.
+ * for `usage`, in nano-dollars, and the targets the price book cannot price for it (`needsSearchUnit`:
+ * those of them that report search units and have no `searchUnit` price).
  */
-export async function worstCase(model: string, usage: UsageV1, costOf: CostOf, routes: RouteStore): Promise<{ nanos: number; unpriced: string[] }> {
+export async function worstCase(
+  model: string,
+  usage: UsageV1,
+  costOf: CostOf,
+  routes: RouteStore,
+  rerankBillingOf?: RerankBillingOf,
+): Promise<{ nanos: number; unpriced: string[]; needsSearchUnit: string[] }> {
   const route = model.includes('/') ? undefined : await routes.get(model);
   // Neither `provider/model` nor a route: the call is refused as an unknown model before anything is spent.
-  if (!route && !model.includes('/')) return { nanos: 0, unpriced: [] };
+  if (!route && !model.includes('/')) return { nanos: 0, unpriced: [], needsSearchUnit: [] };
   const targets = route ? [...new Set([...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model))] : [model];
   let nanos = 0;
   const unpriced: string[] = [];
+  const needsSearchUnit: string[] = [];
   for (const t of targets) {
-    const cost = estimateNanos(costOf, t, usage);
-    if (cost === null) unpriced.push(t);
-    else nanos = Math.max(nanos, cost);
+    const billing = usage.searchUnits > 0 ? rerankBillingOf?.(t) : undefined;
+    const cost = estimateNanos(costOf, t, usage, billing);
+    if (typeof cost === 'number') nanos = Math.max(nanos, cost);
+    else {
+      unpriced.push(t);
+      // A rerank target billed in search units needs a searchUnit price, whether or not it has token prices.
+      if (cost === 'searchUnit' || (usage.searchUnits > 0 && billing !== 'tokens')) needsSearchUnit.push(t);
+    }
   }
-  return { nanos, unpriced };
+  return { nanos, unpriced, needsSearchUnit };
 }

@@ -7,7 +7,7 @@ import type { RouteStore } from '../routing/route-store.js';
 import { AuditLog } from './audit.js';
 import { Authenticator } from './authenticator.js';
 import { Budgets, toNanos, type Reservation, type UnpricedModels } from './budgets.js';
-import type { CostOf } from './cost-estimate.js';
+import type { CostOf, ImageTokens, RerankBillingOf } from './cost-estimate.js';
 import { MemoryCounters, RedisCounters, type Counters } from './counters.js';
 import { hashSecret, newKey, parseKey, redactKey } from './key-format.js';
 import { RateLimiter } from './rate-limits.js';
@@ -44,6 +44,14 @@ export interface GovernanceOptions {
    * such a model without a price is free to budgets, not unpriced.
    */
   selfHosted?: (model: string) => boolean;
+  /**
+   * What a rerank target reports its usage in (its RerankingModelV1.billedIn): admission counts a
+   * rerank call priced only when the price book can price that (a `searchUnit` price for search
+   * units). Absent, or undefined for a target: both token and search-unit prices are needed.
+   */
+  rerankBillingOf?: RerankBillingOf;
+  /** Worst-case tokens each image part reserves, by detail (QUIRE_BUDGET_IMAGE_TOKENS_LOW / _HIGH; default DEFAULT_IMAGE_TOKENS). */
+  imageTokens?: ImageTokens;
 }
 
 /** Per-request state of a governed model call, found again from the ledger rows it writes. */
@@ -92,8 +100,9 @@ export class Governance implements BudgetProbe {
    * nothing when the deployment allows unpriced models, or for `kb/<collection>` (answered by
    * retrieval, whose own model calls come back here and are admitted one by one).
    */
-  unpricedOf(model: string, unpriced: string[]): UnpricedModels {
-    return { model, unpriced: this.options.allowUnpriced || model.startsWith('kb/') ? [] : unpriced };
+  unpricedOf(model: string, unpriced: string[], needsSearchUnit: string[] = []): UnpricedModels {
+    const none = this.options.allowUnpriced || model.startsWith('kb/');
+    return { model, unpriced: none ? [] : unpriced, needsSearchUnit: none ? [] : needsSearchUnit };
   }
 
   /** The route planner's budget probe: the asking request's own reservation is not counted as used. */

@@ -44,8 +44,10 @@ export interface ModelCaller {
  * models that cost nothing, are sent as they asked.
  *
  * Under a budget, a model without a price (or a route that can reach one) is refused with
- * `model_unpriced`: its cost could not be counted, so it would spend past the limit unseen. The
- * deployment allows such calls with `allowUnpriced` (they then count nothing).
+ * `model_unpriced`: its cost could not be counted, so it would spend past the limit unseen. "A price"
+ * is one for the usage the call will report: a reranker billed in search units needs a `searchUnit`
+ * price (see estimateRequest). The deployment allows such calls with `allowUnpriced` (they then
+ * count nothing).
  */
 export async function admitModelCall(
   gov: Governance,
@@ -59,7 +61,11 @@ export async function admitModelCall(
   if (!modelAllowed(policy, model)) {
     throw new AppError('model_not_allowed', `Your ${policy.key?.allowed_models ? 'key' : 'team'} may not call "${model}".`, { param: 'model', details: { model } });
   }
-  const estimate = await estimateRequest(body, path, gov.costOf, gov.routes, gov.options.defaultMaxOutputTokens);
+  const estimate = await estimateRequest(body, path, gov.costOf, gov.routes, {
+    defaultMaxOutputTokens: gov.options.defaultMaxOutputTokens,
+    imageTokens: gov.options.imageTokens,
+    rerankBillingOf: gov.options.rerankBillingOf,
+  });
   let admission: Admission;
   if (caller.internal) {
     // A service's call for a request already admitted at the door (platformRateLimit): its tokens
@@ -73,7 +79,7 @@ export async function admitModelCall(
   }
   let reservation: Reservation | null;
   try {
-    reservation = await gov.budgets.reserve(caller.identity, estimate.nanos, gov.unpricedOf(model, estimate.unpriced));
+    reservation = await gov.budgets.reserve(caller.identity, estimate.nanos, gov.unpricedOf(model, estimate.unpriced, estimate.needsSearchUnit));
   } catch (error) {
     await gov.rates.refund(admission).catch((refundError: unknown) =>
       gov.options.logger.error('rate limit refund failed', { trace_id: caller.traceId, err: String(refundError) }),

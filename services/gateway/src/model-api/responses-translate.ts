@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ContentPartV1, FinishReasonV1, GenerateOptionsV1, MessageV1, ResponseFormatV1, ToolDefinitionV1, UsageV1 } from '@quire/models';
+import { imageDetailOf } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { ContentPart, FunctionTool, InputItem, ResponsesBody, TextFormat } from './responses-schema.js';
 
@@ -30,7 +31,8 @@ function userContent(content: string | ContentPart[], param: string): string | C
     if (!part.image_url) {
       return refuse('input_image needs image_url (an https URL or a data: URL); file_id refers to OpenAI\'s file storage, which Quire does not have.', `${param}.${i}.image_url`);
     }
-    return { type: 'image_url', url: part.image_url };
+    const detail = imageDetailOf(part.detail);
+    return { type: 'image_url', url: part.image_url, ...(detail ? { detail } : {}) };
   });
 }
 

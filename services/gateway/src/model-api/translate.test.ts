@@ -106,3 +106,20 @@ describe('chat fields into the spec', () => {
     }
   });
 });
+
+describe('images', () => {
+  it("keep the caller's detail (low, high, auto) for the provider; anything else is left to its default", () => {
+    const part = (detail?: string) => ({ type: 'image_url', image_url: { url: 'https://x/y.png', ...(detail !== undefined ? { detail } : {}) } });
+    const body = ChatCompletionBodySchema.parse({ model: 'p/m', messages: [{ role: 'user', content: [part('low'), part('high'), part('auto'), part('LOW'), part()] }] });
+    expect(toGenerateOptions(body).messages[0]).toEqual({
+      role: 'user',
+      content: [
+        { type: 'image_url', url: 'https://x/y.png', detail: 'low' },
+        { type: 'image_url', url: 'https://x/y.png', detail: 'high' },
+        { type: 'image_url', url: 'https://x/y.png', detail: 'auto' },
+        { type: 'image_url', url: 'https://x/y.png' },
+        { type: 'image_url', url: 'https://x/y.png' },
+      ],
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import type {
   ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, ProviderMetadataV1, ResponseFormatV1, StreamPartV1, ToolDefinitionV1, UsageV1,
 } from '@quire/models';
+import { imageDetailOf } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { ChatCompletionBody, ChatMessage, ExtraContent } from './validators.js';
 
@@ -39,7 +40,12 @@ function toMessage(message: ChatMessage): MessageV1 {
         content:
           typeof message.content === 'string'
             ? message.content
-            : message.content.map((part): ContentPartV1 => (part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', url: part.image_url.url })),
+            : message.content.map((part): ContentPartV1 => {
+                if (part.type === 'text') return { type: 'text', text: part.text };
+                // The detail goes to the provider: budgets reserve an image's worst case by it (cost-estimate.ts).
+                const detail = imageDetailOf(part.image_url.detail);
+                return { type: 'image_url', url: part.image_url.url, ...(detail ? { detail } : {}) };
+              }),
       };
     case 'assistant':
       return {

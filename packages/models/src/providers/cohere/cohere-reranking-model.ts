@@ -18,6 +18,8 @@ const rerankResponseSchema = z.object({
 
 export class CohereRerankingModel implements RerankingModelV1 {
   readonly specificationVersion = 'v1' as const;
+  /** Cohere reports search units, no tokens. */
+  readonly billedIn = 'searchUnits' as const;
   readonly provider: string;
   readonly maxDocumentsPerCall = COHERE_MAX_DOCUMENTS_PER_CALL;
 

@@ -19,6 +19,8 @@ const responseSchema = z.object({
 
 export class JinaRerankingModel implements RerankingModelV1 {
   readonly specificationVersion = 'v1' as const;
+  /** Jina reports total_tokens. */
+  readonly billedIn = 'tokens' as const;
   readonly provider: string;
   readonly maxDocumentsPerCall = JINA_MAX_DOCUMENTS_PER_CALL;
 

@@ -34,6 +34,8 @@ export function relevanceScores(logits: TensorLike): number[] {
 
 export class LocalRerankingModel implements RerankingModelV1 {
   readonly specificationVersion = 'v1' as const;
+  /** Counted from the tokenizer. */
+  readonly billedIn = 'tokens' as const;
   readonly provider: string;
   readonly maxDocumentsPerCall = LOCAL_MAX_DOCUMENTS_PER_CALL;
   private readonly batchSize: number;

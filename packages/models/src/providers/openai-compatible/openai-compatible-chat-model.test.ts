@@ -134,6 +134,15 @@ describe('OpenAI-compatible chat model against the fake', () => {
     ]);
   });
 
+  it("sends an image's detail when the caller gave one (OpenAI bills low detail far fewer tokens)", async () => {
+    await model.doGenerate({
+      messages: [{ role: 'user', content: [{ type: 'image_url', url: 'https://x/low.png', detail: 'low' }, { type: 'image_url', url: 'https://x/any.png' }] }],
+    });
+    expect(fake.requests[0]?.body.messages).toEqual([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/low.png', detail: 'low' } }, { type: 'image_url', image_url: { url: 'https://x/any.png' } }] },
+    ]);
+  });
+
   it('normalises cached and reasoning tokens, streamed or not', async () => {
     replyMode = 'usage';
     const expected = { inputTokens: 7, outputTokens: 3 + 7, cachedInputTokens: 3, cacheWriteInputTokens: 0, reasoningTokens: 7, searchUnits: 0, reported: true };

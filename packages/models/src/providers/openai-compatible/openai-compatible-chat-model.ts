@@ -65,7 +65,7 @@ function toOpenAIMessage(message: MessageV1): Record<string, unknown> {
           typeof message.content === 'string'
             ? message.content
             : message.content.map((part) =>
-                part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url } },
+                part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) } },
               ),
       };
     case 'assistant':

@@ -10,6 +10,8 @@ const responseSchema = z.array(z.object({ index: z.number(), score: z.number() }
 
 export class TeiRerankingModel implements RerankingModelV1 {
   readonly specificationVersion = 'v1' as const;
+  /** TEI reports x-compute-tokens. */
+  readonly billedIn = 'tokens' as const;
   readonly provider: string;
   readonly maxDocumentsPerCall: number;
 

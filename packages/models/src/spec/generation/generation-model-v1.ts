@@ -26,7 +26,15 @@ export interface ToolCallV1 {
   providerMetadata?: ProviderMetadataV1;
 }
 
-export type ContentPartV1 = { type: 'text'; text: string } | { type: 'image_url'; url: string };
+/** How closely a model looks at an image (OpenAI's `detail`; it bills low detail far fewer tokens). Others ignore it. */
+export type ImageDetailV1 = 'low' | 'high' | 'auto';
+
+export type ContentPartV1 = { type: 'text'; text: string } | { type: 'image_url'; url: string; detail?: ImageDetailV1 };
+
+/** The caller's `detail` when it is one a model takes, else undefined (the provider's default, `auto`). */
+export function imageDetailOf(detail: unknown): ImageDetailV1 | undefined {
+  return detail === 'low' || detail === 'high' || detail === 'auto' ? detail : undefined;
+}
 
 export type MessageV1 =
   | { role: 'system'; content: string }

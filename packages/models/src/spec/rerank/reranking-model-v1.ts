@@ -13,10 +13,19 @@ export interface RerankResultV1 extends ResponseMetaV1 {
   usage: UsageV1;
 }
 
+/** The unit a reranking model's usage is reported (and billed) in. */
+export type RerankBillingV1 = 'tokens' | 'searchUnits';
+
 export interface RerankingModelV1 {
   readonly specificationVersion: 'v1';
   readonly provider: string;
   readonly modelId: string;
   readonly maxDocumentsPerCall: number;
+  /**
+   * What the usage this model reports counts, and so what its price must have for a call to be
+   * priced: `searchUnits` (Cohere: a `searchUnit` price) or `tokens` (Voyage, Jina, TEI, local:
+   * `input`/`output` per million tokens). Absent: not declared, and budgets need both kinds of price.
+   */
+  readonly billedIn?: RerankBillingV1;
   doRerank(options: RerankOptionsV1): Promise<RerankResultV1>;
 }
