@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openTestDatabase } from '@quire/db';
-import { startFakeOpenAI, type FakeOpenAI } from '@quire/fakes';
+import { startFakeOpenAI, type FakeOpenAI, type ReplyFn } from '@quire/fakes';
 import { createLogger } from '@quire/server-kit';
 import { formatKey } from '../../services/gateway/src/governance/key-format.js';
 import { startQuire, type RunningQuire } from '../../scripts/start-quire.js';
@@ -35,8 +35,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { redis: boolean }): Promise<Harness> {
-  const openai = await startFakeOpenAI({ apiKey: 'sk-e2e', reply: citingReply, dimensions: 64 });
+/** `reply`: what the fake model says (default citingReply). */
+export async function startHarness(options: { redis: boolean; reply?: ReplyFn }): Promise<Harness> {
+  const openai = await startFakeOpenAI({ apiKey: 'sk-e2e', reply: options.reply ?? citingReply, dimensions: 64 });
   const db = await openTestDatabase();
   const pricing = Object.fromEntries(Object.entries(TEST_PRICES).map(([k, v]) => [k, { ...v, asOf: 'test', source: 'test' }]));
   const quire = await startQuire({

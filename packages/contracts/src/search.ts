@@ -129,6 +129,11 @@ export const AnswerResponseSchema = z.object({
   citations: z.array(CitationSchema),
   /** True when the sources did not contain the answer (and the answer says so). */
   no_answer: z.boolean().optional(),
+  /**
+   * Why the answer ended, as OpenAI says it: `stop` (complete), `length` (cut at the model's output
+   * limit: the answer is incomplete), `content_filter` (cut by the provider's filter).
+   */
+  finish_reason: z.enum(['stop', 'length', 'content_filter']).optional(),
   conversation_id: z.string().optional(),
   /** The standalone query a follow-up was rewritten into. */
   rewritten_query: z.string().optional(),

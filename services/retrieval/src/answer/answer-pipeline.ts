@@ -1,5 +1,6 @@
 import type { AnswerBody, AnswerResponse, Citation, Identity } from '@quire/contracts';
 import type { GatewayCallContext } from '@quire/gateway-client';
+import type { FinishReasonV1, GenerateOptionsV1 } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { CollectionForQuery } from '../collections/collection-repository.js';
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
@@ -11,6 +12,7 @@ import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citati
 import { SafeMarkdownStream, sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
 import { buildPrompt, estimateTokens, isRefusal, NO_ANSWER, sourceBudgetFor } from './prompt.js';
 import { relevantSources } from './relevant-sources.js';
+import { TrimStream } from './trim-stream.js';
 
 /**
  * Receives streaming events; absent for a plain JSON answer. A promise it returns (a slow reader's
@@ -34,6 +36,22 @@ export interface AnswerInput {
   history?: Turn[];
   /** The caller's own instructions (a chat request's system messages), at most INSTRUCTIONS_MAX characters. */
   instructions?: string;
+  /** A chat request's sampling and length settings, for the call that answers (not the follow-up rewrite). */
+  generation?: AnswerGenerationSettings;
+}
+
+/** What a caller may set on the answering model call (kb/ chat: `max_tokens`, `stop`, `temperature`...). */
+export type AnswerGenerationSettings = Pick<
+  GenerateOptionsV1,
+  'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'seed' | 'presencePenalty' | 'frequencyPenalty' | 'logitBias' | 'reasoningEffort' | 'verbosity'
+>;
+
+/** Why the answer ended, in OpenAI's words: `length` when the model hit its output limit (the answer is cut). */
+export type AnswerFinishReason = NonNullable<AnswerResponse['finish_reason']>;
+
+/** No tools are offered, so `tool_calls` cannot happen; `error` and `other` read as `stop`, as the gateway's chat reads them. */
+function finishReasonOf(reason: FinishReasonV1 | undefined): AnswerFinishReason {
+  return reason === 'length' || reason === 'content_filter' ? reason : 'stop';
 }
 
 /** The model said the sources do not hold the answer (or was not called because nothing was found). */
@@ -73,6 +91,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
   let sources: RetrievedChunk[] = [];
   let answer = '';
   let citations: Citation[] = [];
+  let finishReason: AnswerFinishReason = 'stop';
   let status: QueryStatus = 'ok';
   let promptTokens: number | null = null;
   let models: Record<string, string | null> = { embedding: collection.embeddingModel };
@@ -166,23 +185,28 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     } else {
       const model = deps.models.generationModel(generationModel, { ...input.call, purpose: 'generate' });
       const generateStart = performance.now();
+      const options: GenerateOptionsV1 = { ...input.generation, messages: prompt.messages, abortSignal: input.abortSignal };
       if (sink) {
         const filter = new CitationStreamFilter(sources.length);
         const safe = new SafeMarkdownStream(policy);
-        const { stream } = await model.doStream({ messages: prompt.messages, abortSignal: input.abortSignal });
+        // Deltas add up to the trimmed answer, as stored and as a plain JSON answer has it.
+        const trim = new TrimStream();
+        const { stream } = await model.doStream(options);
         for await (const part of stream) {
+          if (part.type === 'finish') finishReason = finishReasonOf(part.finishReason);
           if (part.type !== 'text-delta') continue;
           if (timings.first_token === undefined) timings.first_token = since(start);
-          const text = safe.push(filter.push(part.text));
+          const text = trim.push(safe.push(filter.push(part.text)));
           answer += text;
           const full = text ? sink('delta', { text }) : undefined;
           if (full) await full;
         }
-        const rest = safe.push(filter.flush()) + safe.flush();
+        const rest = trim.push(safe.push(filter.flush()) + safe.flush()) + trim.flush();
         answer += rest;
         if (rest) await sink('delta', { text: rest });
       } else {
-        const result = await model.doGenerate({ messages: prompt.messages, abortSignal: input.abortSignal });
+        const result = await model.doGenerate(options);
+        finishReason = finishReasonOf(result.finishReason);
         answer = sanitizeAnswer(rewriteMarkers(result.text, sources.length), policy);
       }
       timings.generate = since(generateStart);
@@ -205,6 +229,7 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
     answer,
     citations,
     no_answer: isNoAnswer(answer),
+    finish_reason: finishReason,
     conversation_id: conversationId,
     ...(question !== body.question ? { rewritten_query: question } : {}),
     usage,

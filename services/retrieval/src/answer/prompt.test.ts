@@ -64,3 +64,36 @@ describe('a refusal', () => {
     expect(isRefusal('', 'answer')).toBe(true);
   });
 });
+
+describe('a paraphrased refusal', () => {
+  test.each([
+    'The provided sources do not mention a dress code.',
+    "The sources don't say how long the warranty lasts.",
+    'The documents do not specify a deadline for expense reports.',
+    'The provided context does not include information about parking.',
+    'There is no information about a dress code in the provided sources.',
+    'No information about the dress code is provided.',
+    'No information on parking in the sources.',
+    'The sources contain no information about bonuses.',
+    'Unfortunately, the sources do not cover remote work abroad.',
+  ])('%j is no answer', (reply) => {
+    expect(isRefusal(reply, 'answer')).toBe(true);
+  });
+
+  test.each([
+    // Opens like a refusal, then answers.
+    'The sources do not mention a fee, so the standard rate of 30 EUR applies [1].',
+    'The sources do not mention a dress code, but staff wear uniforms on site [2].',
+    'The sources do not mention a dress code. Staff wear uniforms on site.',
+    'The documents do not specify a deadline; however, expenses are paid monthly.',
+    // A statement about something else than the sources.
+    'The contract does not include a non-compete clause [1].',
+    'The policy does not mention pets, only service animals.',
+    'No information about customers is shared with partners [3].',
+    'No information about pricing is provided to partners.',
+    // Cites a source: it says something from it.
+    'The documents do not include personal data [1].',
+  ])('%j is an answer', (reply) => {
+    expect(isRefusal(reply, 'answer')).toBe(false);
+  });
+});

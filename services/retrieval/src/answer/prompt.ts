@@ -20,6 +20,31 @@ const normalised = (t: string) => t.toLowerCase().replace(/[’']/g, '').replace
 /** How models say NO_ANSWER when they do not use its exact words (normalised). */
 const REFUSALS = [normalised(NO_ANSWER), 'i dont know', 'i do not know', 'the sources do not contain', 'the provided sources do not contain', 'the sources dont contain', 'none of the sources', 'i could not find', 'i cannot find', 'i couldnt find'];
 
+/**
+ * How models say in their own words that the sources lack the answer (normalised): "The provided
+ * sources do not mention a dress code.", "The documents don't specify...", "There is no information
+ * about...". These words also open answers ("The sources do not mention a fee, so the standard rate
+ * applies [1]."), so they count only as a whole reply (PARAPHRASED_REFUSAL_SHAPE) and with the
+ * sources as the subject: "The contract does not include a non-compete clause." is an answer.
+ */
+const PARAPHRASED_REFUSALS = [
+  /^(unfortunately )?(the |these )?(provided |given |available |retrieved )?(sources?|documents?|context|passages?|excerpts?)( provided| given)? (do|does|did) ?no?t (mention|say|include|cover|specify|contain|provide|state|address|discuss|describe|give|list)\b/,
+  /^(unfortunately )?(there is|there s|i (found|find|have|see)) no (information|mention|details?|data) (about|on|of|regarding|for|in)\b/,
+  // Without "there is", "No information about X" opens answers too ("... is shared with partners"): only where it ends on the sources.
+  /^no (information|mention|details?|data) (about|on|of|regarding|for|in)\b.*\b((in|from) the (provided |given |available )?(sources?|documents?|context|passages?)|(is|was|are) (given|provided|available))$/,
+  /^(unfortunately )?(the |these )?(provided |given |available )?(sources?|documents?|context) (contains?|has|have|provides?|includes?|gives?) no (information|mention|details?|data)\b/,
+];
+
+/**
+ * A reply a paraphrase may make a refusal: one sentence without citation markers (a reply that cites
+ * a source says something from it), whose words after the refusal's name its topic, briefly, with no
+ * turn to an answer ("but", "so", "however"...).
+ */
+const PARAPHRASED_REFUSAL_SHAPE = {
+  reply: (reply: string) => !/\[\s*\d/.test(reply) && !/[.!?]\s+\S/.test(reply.trim()),
+  rest: (rest: string) => rest.length < 60 && !/\b(but|however|although|though|so|therefore|instead|except|yet|still|only|nevertheless)\b/.test(rest),
+};
+
 /** How a reply opens when it declines or disclaims instead of doing what it was asked. */
 const DECLINING = /^(i (could not|cannot|can't|don't|do not)|sorry|as an ai)\b/i;
 
@@ -40,7 +65,12 @@ export function isRefusal(reply: string, kind: 'answer' | 'rewrite'): boolean {
   if (kind === 'rewrite') return letters(reply).includes(letters(NO_ANSWER)) || DECLINING.test(reply);
   const said = normalised(reply);
   if (said === '') return true;
-  return REFUSALS.some((r) => said.startsWith(r) && said.length - r.length < 60 && !/\bbut\b/.test(said.slice(r.length)));
+  if (REFUSALS.some((r) => said.startsWith(r) && said.length - r.length < 60 && !/\bbut\b/.test(said.slice(r.length)))) return true;
+  if (!PARAPHRASED_REFUSAL_SHAPE.reply(reply)) return false;
+  return PARAPHRASED_REFUSALS.some((pattern) => {
+    const opening = pattern.exec(said);
+    return opening !== null && PARAPHRASED_REFUSAL_SHAPE.rest(said.slice(opening[0].length));
+  });
 }
 
 /** Rough tokens of a text (about 4 characters each for English): enough to stay within a budget. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { AnswerBodySchema, MultiAnswerBodySchema, UuidSchema } from '@quire/contracts';
-import { ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
+import { ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type Logger, type SseStream, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import { collectionNotFound, loadCollection, loadCollections } from '../collections/collection-repository.js';
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
@@ -27,25 +27,30 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
       const call = { identityToken, traceId, ...(multi ? {} : { collectionId: collection.id }), queryId };
       const input = { collection, collections, body, identity, queryId, call, abortSignal: abort.signal };
 
+      // A caller that goes away stops the generation; the gateway meters what was produced.
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
       if (!body.stream) {
-        res.on('close', () => {
-          if (!res.writableFinished) abort.abort();
-        });
         res.json(await answerQuestion(deps, input));
         return;
       }
 
-      const sse = openSse(res);
-      // A caller that goes away stops the generation; the gateway meters what was produced.
-      sse.onClose(() => abort.abort());
+      // The stream opens with the first event, `retrieval`, once the search is done: an error before
+      // it (a provider's 429 while embedding the question, a rewrite that failed) is answered as the
+      // JSON answer's is, with its HTTP status and headers (retry-after), by the error middleware.
+      let sse = undefined as SseStream | undefined;
       try {
         const sink = (event: string, data: unknown) => {
+          sse ??= openSse(res);
           sse.send(data, event);
           return sse.ready();
         };
         const result = await answerQuestion(deps, { ...input, sink });
-        sse.send({ query_id: queryId, timings_ms: result.timings_ms }, 'done');
+        sse ??= openSse(res);
+        sse.send({ query_id: queryId, finish_reason: result.finish_reason, timings_ms: result.timings_ms }, 'done');
       } catch (error) {
+        if (!sse) throw error;
         if (sse.closed || isAbort(error, abort.signal)) {
           logger.info('answer cancelled by the caller', { trace_id: traceId, query_id: queryId });
         } else {
@@ -55,7 +60,7 @@ export function answerRoutes(deps: SearchDeps, logger: Logger): Router {
           sse.send({ error: { code: errorBody.error.code, message: errorBody.error.message } }, 'error');
         }
       } finally {
-        sse.end();
+        sse?.end();
       }
     });
   router.post('/v1/collections/:id/answer', answer(false));

@@ -3,13 +3,14 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { AnswerBodySchema } from '@quire/contracts';
 import { ProviderError } from '@quire/models';
-import { AppError, ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type ErrorResponse, type Logger, exactRouter } from '@quire/server-kit';
+import { AppError, ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type ErrorResponse, type Logger, type SseStream, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
 import type { Turn } from '../answer/conversation.js';
 import { INSTRUCTIONS_MAX } from '../answer/prompt.js';
 import { findCollectionByIdOrName } from '../collections/collection-repository.js';
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
+import { generationSettingsOf, KbChatOptionsShape, refuseTools } from './kb-chat-options.js';
 
 /** `:id` is a collection's id or its name (findCollectionByIdOrName). */
 const CollectionRefParams = z.object({ id: z.string().min(1) });
@@ -51,20 +52,33 @@ const MessageSchema = z
     });
   });
 
-/** The part of an OpenAI chat request RAG uses; other fields (temperature, tools...) are ignored. */
+/**
+ * An OpenAI chat request: the fields RAG uses, and the others passed to the answering model or refused
+ * by name (kb-chat-options.ts); fields OpenAI does not define are ignored, as the gateway's chat does.
+ */
 export const KbChatBodySchema = z
   .object({
     model: z.string().min(1).max(300),
     messages: z.array(MessageSchema).min(1),
-    stream: z.boolean().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().optional(),
+    stream: z.boolean().nullable().optional(),
+    stream_options: z.object({ include_usage: z.boolean().nullable().optional() }).passthrough().nullable().optional(),
+    ...KbChatOptionsShape,
   })
-  .passthrough();
+  .passthrough()
+  .superRefine(refuseTools);
 
-/** A message's text; MessageSchema let only text and an assistant's refusal parts through. */
-function text(content: z.infer<typeof ContentSchema> | undefined): string {
+/**
+ * A message's text; MessageSchema let only text and an assistant's refusal parts through. Parts are
+ * separate blocks of text (OpenAI's reading), so two parts that meet without whitespace get a space
+ * between them: "laptop" + "warranty?" must not become "laptopwarranty?" for the search. A space, not
+ * a newline, keeps the question on the one line it has in the prompt ("Question: ...") and in the
+ * rewrite's transcript ("User: ..."). Instructions, blocks of lines anyway, get a newline (below).
+ */
+function text(content: z.infer<typeof ContentSchema> | undefined, separator = ' '): string {
   if (typeof content === 'string') return content;
-  return (content ?? []).map((p) => (typeof p.text === 'string' ? p.text : typeof p.refusal === 'string' ? p.refusal : '')).join('');
+  return (content ?? [])
+    .map((p) => (typeof p.text === 'string' ? p.text : typeof p.refusal === 'string' ? p.refusal : ''))
+    .reduce((joined, part) => (joined && part && !/\s$/.test(joined) && !/^\s/.test(part) ? `${joined}${separator}${part}` : joined + part), '');
 }
 
 /**
@@ -97,7 +111,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
       // instructions were passed on: past INSTRUCTIONS_MAX they are cut, not refused.
       const instructions = body.messages
         .filter((m) => m.role === 'system' || m.role === 'developer')
-        .map((m) => text(m.content).trim())
+        .map((m) => text(m.content, '\n').trim())
         .filter(Boolean)
         .join('\n')
         .slice(0, INSTRUCTIONS_MAX);
@@ -112,22 +126,33 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         queryId,
         history: turns.slice(0, -1),
         ...(instructions ? { instructions } : {}),
+        generation: generationSettingsOf(body),
         call: { identityToken, traceId, collectionId: collection.id, queryId },
         abortSignal: abort.signal,
       };
       res.setHeader('x-quire-query-id', queryId);
+      // A caller that goes away stops the generation; the gateway meters what was produced.
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      /** An error before any byte went out, answered with its HTTP status and headers (retry-after) as the error middleware would. */
+      const fail = (error: unknown) => {
+        // A provider's code for a request's fault is answered here, in the model API's shape; the rest goes to the error middleware.
+        if (!AppError.is(error) || providerCodeOf(error) === undefined) throw error;
+        const { status, body: errorBody, headers } = kbChatErrorResponse(error, traceId);
+        res.set(headers).status(status).json(errorBody);
+      };
+      const usage = (u: Awaited<ReturnType<typeof answerQuestion>>['usage']) => ({
+        prompt_tokens: usageTokens(u, 'input_tokens'),
+        completion_tokens: usageTokens(u, 'output_tokens'),
+        total_tokens: usageTokens(u, 'input_tokens') + usageTokens(u, 'output_tokens'),
+      });
       if (!body.stream) {
-        res.on('close', () => {
-          if (!res.writableFinished) abort.abort();
-        });
         let result: Awaited<ReturnType<typeof answerQuestion>>;
         try {
           result = await answerQuestion(deps, input);
         } catch (error) {
-          // A provider's code for a request's fault is answered here, in the model API's shape; the rest goes to the error middleware.
-          if (!AppError.is(error) || providerCodeOf(error) === undefined) throw error;
-          const { status, body: errorBody, headers } = kbChatErrorResponse(error, traceId);
-          res.set(headers).status(status).json(errorBody);
+          fail(error);
           return;
         }
         res.json({
@@ -135,32 +160,42 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
           object: 'chat.completion',
           created,
           model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: result.answer, refusal: null, citations: result.citations }, logprobs: null, finish_reason: 'stop' }],
-          usage: { prompt_tokens: usageTokens(result.usage, 'input_tokens'), completion_tokens: usageTokens(result.usage, 'output_tokens'), total_tokens: usageTokens(result.usage, 'input_tokens') + usageTokens(result.usage, 'output_tokens') },
+          choices: [{ index: 0, message: { role: 'assistant', content: result.answer, refusal: null, citations: result.citations }, logprobs: null, finish_reason: result.finish_reason ?? 'stop' }],
+          usage: usage(result.usage),
           query_id: queryId,
         });
         return;
       }
-      const sse = openSse(res);
-      sse.onClose(() => abort.abort());
+      // The stream opens with the answer's first piece: until then (rewrite, retrieval, the answering
+      // call's start) an error is a plain HTTP error with its status and headers, as the JSON answer's
+      // is, so a provider's 429 reaches an SDK as a 429 with its retry-after, not as an event after a 200.
+      let sse = undefined as SseStream | undefined;
       const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}) => ({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...extra });
-      sse.send(chunk({ role: 'assistant', content: '' }, null));
+      const open = (): SseStream => {
+        if (sse) return sse;
+        sse = openSse(res);
+        sse.send(chunk({ role: 'assistant', content: '' }, null));
+        return sse;
+      };
       try {
         const result = await answerQuestion(deps, {
           ...input,
           sink: (event, data) => {
             if (event !== 'delta') return undefined;
-            sse.send(chunk({ content: (data as { text: string }).text }, null));
-            return sse.ready();
+            const stream = open();
+            stream.send(chunk({ content: (data as { text: string }).text }, null));
+            return stream.ready();
           },
         });
-        sse.send(chunk({}, 'stop', { citations: result.citations, query_id: queryId }));
-        if (body.stream_options?.include_usage) {
-          const u = result.usage;
-          sse.send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: { prompt_tokens: usageTokens(u, 'input_tokens'), completion_tokens: usageTokens(u, 'output_tokens'), total_tokens: usageTokens(u, 'input_tokens') + usageTokens(u, 'output_tokens') } });
-        }
-        sse.sendRaw('[DONE]');
+        const stream = open();
+        stream.send(chunk({}, result.finish_reason ?? 'stop', { citations: result.citations, query_id: queryId }));
+        if (body.stream_options?.include_usage) stream.send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: usage(result.usage) });
+        stream.sendRaw('[DONE]');
       } catch (error) {
+        if (!sse) {
+          fail(error);
+          return;
+        }
         if (sse.closed || isAbort(error, abort.signal)) {
           logger.info('kb chat cancelled by the caller', { trace_id: traceId, query_id: queryId });
         } else {
@@ -168,7 +203,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
           sse.send(errorBody);
         }
       } finally {
-        sse.end();
+        sse?.end();
       }
     }),
   );
