@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openTestDatabase, type Db } from '@quire/db';
-import { analyze } from './analyzer.js';
+import { analyze, primaryTokens } from './analyzer.js';
 import { bm25Search, type Bm25Params } from './bm25-search.js';
 import { deletePostings, writePostings } from './postings.js';
 import { parseQuery } from './query-parser.js';
@@ -14,6 +14,7 @@ const CORPUS = [
   'A very long abstract about nothing in particular, about the weather, the sea, the sky, clouds, rain, wind and many other words that make it long.',
   'Short note on D.',
   'Pregnancy outcomes after vitamin supplementation with D and calcium in rural clinics.',
+  "Le télétravail est autorisé; l'ordinateur portable: 使用VPN连接公司网络.",
 ];
 
 /** A plain BM25 over the same analysed tokens: the reference the SQL must equal. */
@@ -21,7 +22,9 @@ function referenceBm25(docs: Map<string, string>, query: string, p: Bm25Params):
   const parsed = parseQuery(query);
   const analysed = new Map([...docs].map(([id, text]) => [id, analyze(text)]));
   const n = analysed.size;
-  const avgdl = [...analysed.values()].reduce((s, t) => s + t.length, 0) / n;
+  // A chunk's length counts its tokens, not their other forms (accent-folded) at the same position.
+  const length = (tokens: ReturnType<typeof analyze>) => primaryTokens(tokens).length;
+  const avgdl = [...analysed.values()].reduce((s, t) => s + length(t), 0) / n;
   const vocabulary = new Set([...analysed.values()].flatMap((t) => t.map((x) => x.term)));
   const qtf = new Map(parsed.terms);
   for (const prefix of parsed.prefixes) for (const term of vocabulary) if (term.startsWith(prefix)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
@@ -40,7 +43,7 @@ function referenceBm25(docs: Map<string, string>, query: string, p: Bm25Params):
       matched = true;
       const df = [...analysed.values()].filter((t) => t.some((x) => x.term === term)).length;
       const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      score += f * idf * ((tf * (p.k1 + 1)) / (tf + p.k1 * (1 - p.b + (p.b * terms.length) / avgdl)));
+      score += f * idf * ((tf * (p.k1 + 1)) / (tf + p.k1 * (1 - p.b + (p.b * length(tokens)) / avgdl)));
     }
     if (matched) scores.set(id, score);
   }
@@ -89,7 +92,7 @@ describe('BM25 in SQL', () => {
     db = await openTestDatabase();
     ({ collectionId } = await seedCollection(db));
     // Two multi-chunk documents and singles, so deletes by document exercise the cascade.
-    const groups = [[0, 1], [2, 3, 4], [5], [6], [7]];
+    const groups = [[0, 1], [2, 3, 4], [5], [6], [7], [8]];
     for (const g of groups) {
       const added = await addDocument(db, collectionId, g.map((i) => CORPUS[i]!));
       added.chunkIds.forEach((id, j) => docs.set(id, CORPUS[g[j]!]!));
@@ -98,7 +101,7 @@ describe('BM25 in SQL', () => {
   });
   afterAll(async () => db.close());
 
-  const queries = ['vitamin D pregnancy', 'aspirin aspirin blood', 'immun*', '"vitamin D" pregnancy', '"vitamin D in pregnancy"', 'clouds', 'D', 'nothingmatches'];
+  const queries = ['vitamin D pregnancy', 'aspirin aspirin blood', 'immun*', '"vitamin D" pregnancy', '"vitamin D in pregnancy"', 'clouds', 'D', 'nothingmatches', 'télétravail', 'teletravail', 'ordinateur', 'VPN', '"télétravail est autorisé"'];
   const settings: Bm25Params[] = [
     { k1: 0.9, b: 0.4 },
     { k1: 1.2, b: 0.75 },
@@ -114,7 +117,7 @@ describe('BM25 in SQL', () => {
       `SELECT doc_count::int, total_length::int FROM bm25_collection_stats WHERE collection_id = $1`,
       [collectionId],
     );
-    const lengths = [...docs.values()].map((t) => analyze(t).length);
+    const lengths = [...docs.values()].map((t) => primaryTokens(analyze(t)).length);
     expect(stats.rows[0]).toEqual({ doc_count: docs.size, total_length: lengths.reduce((a, b) => a + b, 0) });
     const df = await db.query<{ df: number }>(`SELECT df FROM bm25_terms WHERE collection_id = $1 AND term = 'vitamin'`, [collectionId]);
     expect(df.rows[0]!.df).toBe(3);
@@ -152,5 +155,31 @@ describe('BM25 in SQL', () => {
     await db.query(`DELETE FROM collections WHERE id = $1`, [other.collectionId]);
     const left = await db.query(`SELECT 1 FROM bm25_collection_stats WHERE collection_id = $1 UNION ALL SELECT 1 FROM bm25_terms WHERE collection_id = $1`, [other.collectionId]);
     expect(left.rows).toHaveLength(0);
+  });
+});
+
+describe('chunks indexed by the analyser\'s 1st version', () => {
+  let db: Db;
+  afterAll(async () => db?.close());
+
+  test('still match the queries that found them: a query carries the 1st version\'s terms too', async () => {
+    db = await openTestDatabase();
+    const { collectionId } = await seedCollection(db);
+    const text = "Le télétravail est autorisé; l'ordinateur portable: 使用VPN连接.";
+    const { chunkIds } = await addDocument(db, collectionId, [text, 'vitamin D in pregnancy']);
+    const old = chunkIds[0]!;
+    // What the 1st version wrote for this chunk: the elided word whole, the mixed word bigrammed whole, accents as written.
+    const v1: [string, number][] = [['le', 0], ['télétravail', 1], ['est', 2], ['autorisé', 3], ["l'ordinateur", 4], ['portabl', 5], ['使用', 6], ['用v', 7], ['vp', 8], ['pn', 9], ['n连', 10], ['连接', 11]];
+    await db.transaction(async (tx) => {
+      await deletePostings(tx, [old]);
+      await tx.query(`INSERT INTO bm25_chunks (chunk_id, collection_id, length) VALUES ($1, $2, $3)`, [old, collectionId, v1.length]);
+      for (const [term, position] of v1) {
+        await tx.query(`INSERT INTO bm25_postings (collection_id, term, chunk_id, tf, doc_length, positions) VALUES ($1, $2, $3, 1, $4, ARRAY[$5::int])`, [collectionId, term, old, v1.length, position]);
+      }
+    });
+    for (const query of ['télétravail', "l'ordinateur", '使用VPN连接', '"le télétravail est autorisé"', 'autorisé']) {
+      const hits = await bm25Search(db, collectionId, query, { limit: 10 });
+      expect([query, hits.map((h) => h.chunkId)]).toEqual([query, [old]]);
+    }
   });
 });

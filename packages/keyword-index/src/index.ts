@@ -1,4 +1,4 @@
-export { analyze, analyzePrefix, ENGLISH_STOP_WORDS, type AnalyzerName, type Token } from './analyzer.js';
+export { analyze, analyzePrefix, ANALYZER_VERSION, ENGLISH_STOP_WORDS, primaryTokens, type AnalyzeOptions, type AnalyzerName, type Token } from './analyzer.js';
 export { porterStem } from './porter-stemmer.js';
 export { parseQuery, isEmptyQuery, type ParsedQuery, type PhraseClause } from './query-parser.js';
 export {

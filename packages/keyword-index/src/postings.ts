@@ -1,5 +1,5 @@
 import type { Queryable } from '@quire/db';
-import { analyze, type AnalyzerName } from './analyzer.js';
+import { analyze, primaryTokens, type AnalyzerName } from './analyzer.js';
 
 export interface ChunkText {
   chunkId: string;
@@ -33,7 +33,8 @@ export function buildPostings(chunks: ChunkText[], analyzer: AnalyzerName): Post
       else byTerm.set(t.term, [t.position]);
     }
     rows.chunkIds.push(chunk.chunkId);
-    rows.lengths.push(tokens.length);
+    // A token's other forms (accent-folded) share its position and do not lengthen the chunk.
+    rows.lengths.push(primaryTokens(tokens).length);
     for (const [term, positions] of byTerm) {
       rows.terms.push(term);
       rows.termChunks.push(index + 1);

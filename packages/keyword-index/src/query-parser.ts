@@ -1,4 +1,4 @@
-import { analyze, analyzePrefix, type AnalyzerName } from './analyzer.js';
+import { analyze, analyzePrefix, primaryTokens, type AnalyzerName } from './analyzer.js';
 
 export interface PhraseClause {
   terms: string[];
@@ -23,7 +23,8 @@ const MAX_PREFIXES = 4;
 export function parseQuery(query: string, analyzer: AnalyzerName = 'english'): ParsedQuery {
   const parsed: ParsedQuery = { terms: new Map(), prefixes: [], phrases: [] };
   const addTerms = (text: string) => {
-    for (const t of analyze(text, analyzer)) parsed.terms.set(t.term, (parsed.terms.get(t.term) ?? 0) + 1);
+    // With the 1st analyser version's terms as alternatives, so chunks indexed before it still match (analyzer.ts).
+    for (const t of analyze(text, analyzer, { query: true })) parsed.terms.set(t.term, (parsed.terms.get(t.term) ?? 0) + 1);
   };
   const phraseRe = /"([^"]*)"/g;
   let rest = '';
@@ -31,7 +32,8 @@ export function parseQuery(query: string, analyzer: AnalyzerName = 'english'): P
   for (let m = phraseRe.exec(query); m; m = phraseRe.exec(query)) {
     rest += query.slice(last, m.index) + ' ';
     last = m.index + m[0].length;
-    const tokens = analyze(m[1] ?? '', analyzer).slice(0, MAX_PHRASE_TERMS);
+    // A phrase is the tokens as written: an accent-folded or older alternative form is never part of it.
+    const tokens = primaryTokens(analyze(m[1] ?? '', analyzer)).slice(0, MAX_PHRASE_TERMS);
     addTerms(m[1] ?? '');
     if (tokens.length > 1 && parsed.phrases.length < MAX_PHRASES) {
       const first = tokens[0]!.position;

@@ -81,6 +81,31 @@ describe('citation markers', () => {
     expect(bare[0]!.supported).toBe(false);
   });
 
+  const ZH = '设备政策。每台笔记本电脑都有硬件保修。办公室的打印机由行政部统一管理，耗材每月补充一次。会议室需要提前在系统中预订！食堂每天中午十一点半开放；晚餐从下午五点半开始供应。出差报销须在返回后十五个工作日内提交，并附上原始发票。使用VPN连接公司网络时必须开启双重认证。公司笔记本电脑的保修期为自交付之日起四十八个月。员工停车场位于地下二层？';
+
+  test('Chinese: full-width sentence ends split the chunk, so the quote is the sentence holding the cited fact', () => {
+    const [c] = extractCitations('公司笔记本电脑的保修期为四十八个月[1]。', [chunk('z', ZH, 1)]);
+    expect(c!.quote).toBe('公司笔记本电脑的保修期为自交付之日起四十八个月。');
+    expect(ZH.slice(c!.quote_start, c!.quote_end)).toBe(c!.quote);
+    expect(c!.supported).toBe(true);
+  });
+
+  test('Chinese: each sentence of the answer cites its own source, a marker after 。 cites the sentence before it', () => {
+    const sources = [chunk('z', ZH, 1), chunk('y', '晚餐从下午五点半开始供应。午餐从十一点半开始。', 2)];
+    const citations = extractCitations('保修期为四十八个月。[1]晚餐五点半开始供应[2]。使用VPN连接时须开启双重认证[1]！', sources);
+    expect(citations.map((c) => [c.index, c.quote])).toEqual([
+      [1, expect.stringMatching(/四十八个月|双重认证/)],
+      [2, '晚餐从下午五点半开始供应。'],
+    ]);
+    // Source 1 is cited by two sentences: the quote is one of them, never the printer or canteen sentence.
+    expect(citations[0]!.quote).not.toMatch(/打印机|食堂/);
+  });
+
+  test('Japanese: 。 and ！？ end sentences (full-width and half-width ｡)', () => {
+    const ja = '会社概要です｡ノートパソコンの保証期間は四十八か月です。プリンターは総務部が管理します！';
+    expect(pickQuote(ja, 'ノートパソコンの保証期間は四十八か月')).toBe('ノートパソコンの保証期間は四十八か月です。');
+  });
+
   test('quotes are at most 240 characters', () => {
     const quote = pickQuote('word '.repeat(200), 'word');
     expect(quote.length).toBeLessThanOrEqual(QUOTE_MAX);

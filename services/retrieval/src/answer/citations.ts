@@ -62,14 +62,34 @@ export class CitationStreamFilter {
 
 const STOP = new Set(['the', 'and', 'for', 'with', 'that', 'this', 'from', 'are', 'was', 'were', 'has', 'have', 'not', 'but', 'its', 'into', 'than', 'then', 'they', 'their', 'which', 'what', 'when', 'where', 'who', 'how', 'can', 'will', 'all', 'any', 'our', 'you', 'your']);
 
+// Scripts written without spaces: a run of them is a whole sentence, so its words are counted as character pairs.
+const NO_SPACE = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
 function words(text: string): Set<string> {
-  return new Set((text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length > 2 && !STOP.has(w)));
+  const out = new Set<string>();
+  for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (NO_SPACE.test(w)) {
+      const chars = [...w];
+      for (let i = 0; i + 1 < chars.length; i++) out.add(chars[i]! + chars[i + 1]!);
+    } else if (w.length > 2 && !STOP.has(w)) out.add(w);
+  }
+  return out;
 }
+
+/**
+ * Sentence ends: `.!?`, and the ideographic and full-width ones Chinese and Japanese text uses
+ * (。！？ and the half-width ｡), where no blank follows. The full-width semicolon ends a clause that
+ * is often a whole statement in Chinese lists, so it counts too. Devanagari's danda likewise.
+ */
+const ENDS = '.!?。！？｡；।';
+const SENTENCE = new RegExp(`[^${ENDS}\\n]+[${ENDS}]*`, 'g');
+/** Where an answer splits into sentences: after `.!?` and a blank, after a full-width end with or without one, at line breaks. */
+const ANSWER_SPLIT = /(?<=[.!?])\s+|(?<=[。！？｡；।])\s*|\n+/;
 
 /** The sentences of `text` (table rows and lines count as sentences), with where each starts and ends. */
 function sentenceSpans(text: string): { text: string; start: number; end: number }[] {
   const out: { text: string; start: number; end: number }[] = [];
-  for (const m of text.matchAll(/[^.!?\n]+[.!?]*/g)) {
+  for (const m of text.matchAll(SENTENCE)) {
     const lead = m[0].length - m[0].trimStart().length;
     const body = m[0].trim();
     if (body.length > 0) out.push({ text: body, start: m.index + lead, end: m.index + lead + body.length });
@@ -175,7 +195,7 @@ export function extractCitations(answer: string, sources: RetrievedChunk[]): Cit
   // Per source: each sentence citing it, with every source that sentence cites (its figures may come from any of them).
   const citing = new Map<number, { said: string; cited: number[] }[]>();
   let previous = '';
-  for (const sentence of answer.split(/(?<=[.!?])\s+|\n+/)) {
+  for (const sentence of answer.split(ANSWER_SPLIT)) {
     let said = sentence.replace(MARKER, '');
     // A marker standing after the full stop (`... capital. [1]`) cites the sentence before it.
     if (words(said).size < 2) said = `${previous} ${said}`;

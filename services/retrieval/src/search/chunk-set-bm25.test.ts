@@ -136,3 +136,10 @@ test('indexing yields to the event loop between slices of chunks', async () => {
   expect(index.ids).toHaveLength(2000);
   expect(ticks).toBeGreaterThan(0);
 });
+
+test("a token's accent-folded form is indexed at its position but does not lengthen the chunk, as in the postings", async () => {
+  const index = await indexChunkSet([{ id: 'a', text: 'Le télétravail autorisé' }], 'english');
+  expect(index.lengths).toEqual([3]);
+  expect(index.postings.get('teletravail')).toEqual([{ chunk: 0, tf: 1, positions: [1] }]);
+  expect(index.postings.get('télétravail')).toEqual([{ chunk: 0, tf: 1, positions: [1] }]);
+});

@@ -2,7 +2,7 @@ import type { SearchFilters } from '@quire/contracts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Queryable } from '@quire/db';
 import { AppError } from '@quire/server-kit';
-import { analyze, bm25TermScore, bm25TermWeight, collectionAnalyzer, DEFAULT_BM25, isEmptyQuery, numberArithmetic, parseQuery, type AnalyzerName, type Bm25Params, type ParsedQuery } from '@quire/keyword-index';
+import { analyze, bm25TermScore, primaryTokens, bm25TermWeight, collectionAnalyzer, DEFAULT_BM25, isEmptyQuery, numberArithmetic, parseQuery, type AnalyzerName, type Bm25Params, type ParsedQuery } from '@quire/keyword-index';
 import type { RankedHit } from './rrf.js';
 import { scopeConditions, type SqlFragment } from './scope-sql.js';
 
@@ -73,8 +73,10 @@ export async function indexChunkSet(chunks: { id: string; text: string }[], anal
   for (let i = 0; i < chunks.length; i++) {
     if (i > 0 && i % CHUNKS_PER_SLICE === 0) await nextTurn();
     const tokens = analyze(chunks[i]!.text, analyzer);
-    lengths.push(tokens.length);
-    total += tokens.length;
+    // As `buildPostings`: a token's other forms share its position and do not lengthen the chunk.
+    const length = primaryTokens(tokens).length;
+    lengths.push(length);
+    total += length;
     const byTerm = new Map<string, number[]>();
     for (const t of tokens) {
       const list = byTerm.get(t.term);
