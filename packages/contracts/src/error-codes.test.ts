@@ -59,6 +59,14 @@ describe('documentFailureAdvice', () => {
     expect(documentFailureAdvice('provider_timeout', ids).action).toMatch(/temporary/);
   });
 
+  test('a failure because the submitter\'s key was revoked or expired says a retry with a valid key takes it over', () => {
+    for (const code of ['api_key_revoked', 'api_key_expired'] as const) {
+      const advice = documentFailureAdvice(code, ids);
+      expect([code, advice.retryable]).toEqual([code, true]);
+      expect(advice.action).toMatch(/^The key that submitted it (was revoked|has expired): retry with POST \/v1\/documents\/rep-1\/retry using a valid key/);
+    }
+  });
+
   test('a failure under a limit is retryable once the limit is raised, and until then says which setting to raise', () => {
     const limit = { setting: 'QUIRE_INGEST_MAX_PAGES', failedUnder: 2000 };
     expect(documentFailureAdvice('parse_failed', ids, { ...limit, raised: false })).toEqual({

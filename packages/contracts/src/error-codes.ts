@@ -166,6 +166,9 @@ const ERROR_CODE_ACTION: Partial<Record<ErrorCode, string>> = {
   provider_quota_exceeded: `Add credit to the provider account or raise its spend limit, then retry with ${RETRY}.`,
   budget_exceeded: `Raise the budget that refused it, or wait for its period to reset, then retry with ${RETRY}.`,
   rate_limit_exceeded: `Retry later with ${RETRY}.`,
+  // The key the work acts for (its submitter's) was revoked or has expired since: a retry makes the caller the submitter.
+  api_key_revoked: `The key that submitted it was revoked: retry with ${RETRY} using a valid key, which becomes its submitter.`,
+  api_key_expired: `The key that submitted it has expired: retry with ${RETRY} using a valid key, which becomes its submitter.`,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import { Authenticator } from './authenticator.js';
 import { formatKey, hashSecret, newKey } from './key-format.js';
@@ -104,5 +105,38 @@ describe('Authenticator: verified keys are cached no longer than the rows they w
     // The request that started before the revocation may finish; the next one must not.
     expect(await codeOf(inFlight)).toBe('ok');
     expect(await codeOf(h.auth.authenticate(`Bearer ${h.key.key}`, undefined))).toBe('api_key_revoked');
+  });
+});
+
+describe('Authenticator.policyOf: the services\' signed calls for a key stop when the key does', () => {
+  const identityOf = (keyId: string) => ({ team_id: 'team-a', key_id: keyId, role: 'member' as const, groups: [] });
+
+  test('a valid key gives its team\'s and its own policy', async () => {
+    const { auth, key } = setup({ allowed_models: ['openai/*'] });
+    const policy = await auth.policyOf(identityOf(key.id));
+    expect(policy.team).toBe(TEAM);
+    expect(policy.key?.allowed_models).toEqual(['openai/*']);
+  });
+
+  test('a key revoked since the work started is refused, not retryable, at once when revoked here', async () => {
+    const h = setup();
+    await h.auth.policyOf(identityOf(h.key.id));
+    h.setRow({ revoked_at: '2026-11-25T12:00:00Z' });
+    h.auth.invalidateKey(h.key.id);
+    const error = await h.auth.policyOf(identityOf(h.key.id)).catch((e: unknown) => e);
+    expect(AppError.is(error) && [error.code, error.status, ERROR_CODES[error.code].retryable]).toEqual(['api_key_revoked', 401, false]);
+  });
+
+  test('a key that expires is refused from its expiry on, even while cached', async () => {
+    const h = setup({ expires_at: '2026-11-25T12:00:10Z' });
+    expect(await codeOf(h.auth.policyOf(identityOf(h.key.id)))).toBe('ok');
+    h.advance(10_000);
+    expect(await codeOf(h.auth.policyOf(identityOf(h.key.id)))).toBe('api_key_expired');
+  });
+
+  test('identities of no key row (the services\' own) keep their team\'s policy', async () => {
+    const store = { key: async () => null, team: async () => TEAM } as unknown as GovernanceStore;
+    const policy = await new Authenticator(store).policyOf({ team_id: 'team-a', key_id: 'index-builder', role: 'service', groups: [] });
+    expect(policy).toEqual({ team: TEAM, key: null });
   });
 });

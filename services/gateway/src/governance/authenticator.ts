@@ -131,10 +131,25 @@ export class Authenticator {
     return result;
   }
 
-  /** The policy for an identity the services signed (their model calls act for a team and key). */
+  /**
+   * The policy for an identity the services signed (their model calls act for a team and key). The
+   * services sign for a key long after it authenticated: background ingestion of what it uploaded,
+   * index versions and benchmark runs it started. A key revoked or expired since then stops acting
+   * at once: its calls are refused with `api_key_revoked` / `api_key_expired` (401, not retryable),
+   * which the job records as it does a budget refusal; a person with a valid key can take the work
+   * over (a document retry or a benchmark resume makes the caller its identity). Identities of no
+   * key row (the services' own, e.g. `index-builder`) keep their team's policy.
+   */
   async policyOf(identity: Identity): Promise<Policy> {
     const [team, key] = await Promise.all([this.teamRow(identity.team_id), this.keyRow(identity.key_id)]);
-    return { team, key: key && key.team_id === identity.team_id ? key : null };
+    const own = key && key.team_id === identity.team_id ? key : null;
+    if (own?.revoked_at) {
+      throw new AppError('api_key_revoked', `The API key this work acts for (${own.id}) was revoked; a caller with a valid key can retry or resume it.`);
+    }
+    if (own?.expires_at && Date.parse(own.expires_at) <= this.now()) {
+      throw new AppError('api_key_expired', `The API key this work acts for (${own.id}) has expired; a caller with a valid key can retry or resume it.`);
+    }
+    return { team, key: own };
   }
 }
 

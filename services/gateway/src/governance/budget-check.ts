@@ -18,7 +18,8 @@ const BudgetCheckSchema = z.union([
  * the identity the service acts for? 200 when it fits what is left of every team and key budget,
  * 402 `budget_exceeded` otherwise; nothing is reserved. `{model, tokens}` is priced like a call
  * (a route at its dearest target), and refused like one (403 `model_unpriced`) when a budget applies
- * and the model has no price. Signed service identities only: API keys get 403.
+ * and the model has no price; 401 `api_key_revoked` / `api_key_expired` when the identity's key was
+ * revoked or has expired (see Authenticator.policyOf). Signed service identities only: API keys get 403.
  */
 export function budgetCheckRouter(gov: Governance): Router {
   const router = exactRouter();
@@ -28,6 +29,8 @@ export function budgetCheckRouter(gov: Governance): Router {
       const locals = res.locals as GovernedLocals;
       if (!locals.internal) throw new AppError('permission_denied', 'This endpoint is for Quire services only.');
       const body = parseWith(BudgetCheckSchema, req.body);
+      // Work for a key revoked or expired since it was started is refused as its model calls are.
+      await gov.auth.policyOf(locals.identity);
       let nanos: number;
       if ('estimated_usd' in body) {
         nanos = toNanos(body.estimated_usd);

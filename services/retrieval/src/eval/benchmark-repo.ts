@@ -269,13 +269,18 @@ export async function resultStatuses(db: Queryable, benchmarkId: string): Promis
  * Puts a final run back in the queue (status `queued`, its error and lease cleared, `budget_usd`
  * replaced when given), only if it is still in the status the caller read: false when another
  * request or the runner changed it meanwhile. The runner then skips every case already ok.
+ *
+ * `identity` becomes the run's: the cases it resumes call models as, and are billed to, the caller
+ * who resumed it (its allow lists, budgets, rate limits and access groups), as a document retry makes
+ * the retrying caller the submitter. Never the key that created the run, which may be another
+ * team's (an organisation admin's), or revoked since.
  */
-export async function reopenRun(db: Queryable, id: string, from: BenchmarkStatus, budgetUsd: number | null): Promise<boolean> {
+export async function reopenRun(db: Queryable, id: string, from: BenchmarkStatus, budgetUsd: number | null, identity: Identity): Promise<boolean> {
   const r = await db.query(
     `UPDATE benchmarks SET status = 'queued', error_message = NULL, finished_at = NULL, updated_at = now(), runner = NULL, runner_lease_until = NULL,
-            budget_usd = COALESCE($3::numeric, budget_usd)
+            budget_usd = COALESCE($3::numeric, budget_usd), identity = $4::jsonb
       WHERE id = $1 AND status = $2 RETURNING id`,
-    [id, from, budgetUsd === null ? null : String(budgetUsd)],
+    [id, from, budgetUsd === null ? null : String(budgetUsd), JSON.stringify(identity)],
   );
   return r.rows.length > 0;
 }

@@ -137,7 +137,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
   router.post(
     '/v1/benchmarks/:id/resume',
     handle(async (req, res) => {
-      // Resuming calls models billed to the team, so it needs the same role as starting a benchmark.
+      // Resuming calls models as, and billed to, the caller (it becomes the run's identity), so it
+      // needs the same role as starting a benchmark.
       const identity = requireWriter(res);
       const body = parseWith(ResumeBenchmarkSchema, req.body ?? {});
       const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
@@ -155,7 +156,8 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
         if (body.budget_usd !== undefined) throw new AppError('invalid_request', `budget_usd $${body.budget_usd} would stop the run before its next case: give ${needed}.`, { param: 'budget_usd' });
         throw notResumable('over_budget', `Benchmark ${b.id} would stop at its budget cap of $${b.budget_usd} before its next case: raise it with budget_usd, ${needed}.`);
       }
-      if (!(await reopenRun(db, b.id, b.status, body.budget_usd ?? null))) throw notResumable('in_progress', `Benchmark ${b.id} changed while it was being resumed; look at it again.`);
+      // The resumed cases run as the caller (their allow lists, budgets and groups), not as the run's creator.
+      if (!(await reopenRun(db, b.id, b.status, body.budget_usd ?? null, identity))) throw notResumable('in_progress', `Benchmark ${b.id} changed while it was being resumed; look at it again.`);
       // The runner skips every case already ok (finished and paid for) and runs the errored and missing ones.
       runner.kick(b.id);
       const resumed = await getBenchmark(db, b.team_id, b.id);
