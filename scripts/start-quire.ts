@@ -72,6 +72,8 @@ export async function startQuire(options: StartOptions = {}): Promise<RunningQui
     ...(retrievalEnv.QUIRE_REDIS_PREFIX ? { redisNamespace: retrievalEnv.QUIRE_REDIS_PREFIX } : {}),
     ...(retrievalEnv.QUIRE_ANSWER_LINK_HOSTS ? { answerLinkHosts: retrievalEnv.QUIRE_ANSWER_LINK_HOSTS } : {}),
     ...(retrievalEnv.QUIRE_QUERY_RETENTION_DAYS ? { queryRetentionDays: retrievalEnv.QUIRE_QUERY_RETENTION_DAYS } : {}),
+    // A language change rebuilds the collection's keyword index in ingestion at once.
+    keywordIndexChanged: (collectionId) => ingestion.keywordIndexChanged(collectionId),
   });
   const servers: RunningServer[] = [];
   // QUIRE_SSE_STALL_MS holds for the streams the gateway relays from them too.

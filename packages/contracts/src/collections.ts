@@ -95,6 +95,19 @@ export const ListCollectionsQuerySchema = z
   .strict();
 export type ListCollectionsQuery = z.infer<typeof ListCollectionsQuerySchema>;
 
+/**
+ * What the collection's BM25 postings were built with: the keyword analyser's version and the
+ * `search_settings.language` (null: not recorded yet). `rebuilding`: they are not what search uses now
+ * (an older analyser, or the language changed) and are being rebuilt in the background, a document at
+ * a time; the collection stays searchable meanwhile, each chunk matching by its old terms or its new.
+ */
+export const KeywordIndexStateSchema = z.object({
+  analyzer_version: z.number().int().nullable(),
+  language: z.enum(['english', 'simple']).nullable(),
+  rebuilding: z.boolean(),
+});
+export type KeywordIndexState = z.infer<typeof KeywordIndexStateSchema>;
+
 export const CollectionSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -106,6 +119,7 @@ export const CollectionSchema = z.object({
   chunking: ChunkingSchema,
   document_counts: DocumentCountsSchema,
   replacement_counts: ReplacementCountsSchema,
+  keyword_index: KeywordIndexStateSchema,
   created_at: z.string(),
 });
 export type Collection = z.infer<typeof CollectionSchema>;

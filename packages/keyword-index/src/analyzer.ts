@@ -29,8 +29,10 @@ export interface Token {
  *   ranks the chunks that spell it so first.
  *
  * Compatibility. Postings are written once per chunk, so chunks indexed before the 2nd version
- * keep 1st-version terms until their postings are rebuilt (a re-chunked index version's activation
- * does it: `rebuildCollectionPostings`; re-uploading a document too). A query therefore also carries,
+ * keep 1st-version terms until their postings are rebuilt: ingestion rebuilds a collection whose
+ * `keyword_index_state` records an older version in the background (@quire/index-versions
+ * keyword-index-state.ts; a re-chunked index version's activation and re-uploading a document rewrite
+ * postings too). Raising this number makes every collection stale. A query meanwhile also carries,
  * as `alt` terms, the 1st version's terms of its words wherever the two differ (the whole elided
  * word, the Latin-and-Hangul word, the bigrams across a script change): terms the 2nd never writes, so they match only
  * old postings and change nothing for new ones. With them, every bag-of-words query still finds what

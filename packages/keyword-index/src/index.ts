@@ -2,6 +2,7 @@ export { analyze, analyzePrefix, ANALYZER_VERSION, ENGLISH_STOP_WORDS, primaryTo
 export { porterStem } from './porter-stemmer.js';
 export { parseQuery, isEmptyQuery, type ParsedQuery, type PhraseClause } from './query-parser.js';
 export {
+  analyzerTag,
   buildPostings,
   collectionAnalyzer,
   deletePostings,

@@ -1,5 +1,5 @@
 import type { Queryable } from '@quire/db';
-import { analyze, primaryTokens, type AnalyzerName } from './analyzer.js';
+import { analyze, ANALYZER_VERSION, primaryTokens, type AnalyzerName } from './analyzer.js';
 
 export interface ChunkText {
   chunkId: string;
@@ -45,6 +45,14 @@ export function buildPostings(chunks: ChunkText[], analyzer: AnalyzerName): Post
   return rows;
 }
 
+/**
+ * What `bm25_chunks.analyzer` records for a chunk indexed now with `analyzer`: the language and the
+ * analyser's version (migration 0031). A chunk whose tag is not this is rebuilt in the background.
+ */
+export function analyzerTag(analyzer: AnalyzerName): string {
+  return `${analyzer}:${ANALYZER_VERSION}`;
+}
+
 /** The analyser a collection indexes with (`search_settings.language`); English unless set. */
 export async function collectionAnalyzer(db: Queryable, collectionId: string): Promise<AnalyzerName> {
   const r = await db.query<{ language: string | null }>(`SELECT search_settings->>'language' AS language FROM collections WHERE id = $1`, [collectionId]);
@@ -61,8 +69,8 @@ export async function writePostings(tx: Queryable, collectionId: string, chunks:
   const analyzer = options.analyzer ?? (await collectionAnalyzer(tx, collectionId));
   const rows = buildPostings(chunks, analyzer);
   await tx.query(
-    `INSERT INTO bm25_chunks (chunk_id, collection_id, length) SELECT u.id, $1, u.len FROM unnest($2::uuid[], $3::int[]) AS u(id, len)`,
-    [collectionId, rows.chunkIds, rows.lengths],
+    `INSERT INTO bm25_chunks (chunk_id, collection_id, length, analyzer) SELECT u.id, $1, u.len, $4 FROM unnest($2::uuid[], $3::int[]) AS u(id, len)`,
+    [collectionId, rows.chunkIds, rows.lengths, analyzerTag(analyzer)],
   );
   if (rows.terms.length === 0) return;
   await tx.query(
@@ -94,6 +102,8 @@ export async function deletePostings(tx: Queryable, chunkIds: string[]): Promise
 /**
  * Re-indexes a whole collection's active chunk set (chunks written before the keyword index existed, a
  * new analyser, or an index version with other chunking activated); versions' own sets are skipped.
+ * In one transaction: the caller holds the collection's lock exclusive (activation), so the collection
+ * is then current (`keyword_index_state`) with the analyser read here.
  */
 export async function rebuildCollectionPostings(tx: Queryable, collectionId: string): Promise<number> {
   await tx.query(`DELETE FROM bm25_postings WHERE collection_id = $1`, [collectionId]);
@@ -103,5 +113,11 @@ export async function rebuildCollectionPostings(tx: Queryable, collectionId: str
   for (let i = 0; i < r.rows.length; i += 500) {
     await writePostings(tx, collectionId, r.rows.slice(i, i + 500).map((row) => ({ chunkId: row.id, text: row.text })), { analyzer });
   }
+  // A background rebuild in progress (its lease kept) finds nothing left to rewrite.
+  await tx.query(
+    `INSERT INTO keyword_index_state (collection_id, analyzer_version, language) VALUES ($1, $2, $3)
+     ON CONFLICT (collection_id) DO UPDATE SET analyzer_version = EXCLUDED.analyzer_version, language = EXCLUDED.language, updated_at = now()`,
+    [collectionId, ANALYZER_VERSION, analyzer],
+  );
   return r.rows.length;
 }

@@ -10,6 +10,7 @@ import { createReconciler } from './jobs/reconciler.js';
 import type { PriceBook } from '@quire/models';
 import { createProviderLimiter, createRedisProviderLimiter } from './embed/provider-semaphore.js';
 import { createGraphMaintainer } from './index/graph-maintainer.js';
+import { createKeywordIndexMaintainer, type KeywordIndexMaintainerDeps } from './index/keyword-index-maintainer.js';
 import { JSON_BODY_MAX_BYTES, resolveLimits, type IngestionLimits } from './limits.js';
 import { createParsePool } from './parse/parse-pool.js';
 import { collectionsRoutes } from './routes/collections-routes.js';
@@ -46,6 +47,8 @@ export interface IngestionServiceDeps {
   limits?: Partial<IngestionLimits>;
   /** Prices for index-version cost estimates (default: the built-in catalog). */
   priceBook?: PriceBook;
+  /** The background rebuild of stale keyword indexes (keyword-index-maintainer.ts): tests tune it. */
+  keywordIndex?: Partial<Pick<KeywordIndexMaintainerDeps, 'batchChunks' | 'leaseMs' | 'afterBatch' | 'owner'>>;
 }
 
 export interface IngestionService {
@@ -58,7 +61,18 @@ export interface IngestionService {
   reconcile(): Promise<number>;
   /** Resolves once the background HNSW work it knows of is done (tests and benchmarks). */
   vectorGraphsIdle(): Promise<void>;
+  /**
+   * A collection's `search_settings.language` changed (retrieval commits it): its keyword index is
+   * rebuilt in the background. Another process's change is found by the sweep (every `reconcileIntervalMs`).
+   */
+  keywordIndexChanged(collectionId: string): void;
+  /** Resolves once the keyword-index rebuilds it knows of are done (tests). */
+  keywordIndexIdle(): Promise<void>;
 }
+
+/** Chunks a keyword-index rebuild rewrites per transaction, and how long its lease outlives the last batch. */
+const KEYWORD_REBUILD_BATCH = 200;
+const KEYWORD_REBUILD_LEASE_MS = 120_000;
 
 export async function createIngestionService(deps: IngestionServiceDeps): Promise<IngestionService> {
   const limits = resolveLimits(deps.limits);
@@ -88,6 +102,16 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     : createProviderLimiter(limits.embedConcurrencyPerProvider);
   let activeJobs = 0;
   const graphs = createGraphMaintainer({ db: deps.db, logger, minVectors: limits.hnswMinVectors, sliceMs: limits.hnswSliceMs, busy: () => activeJobs > 0 });
+  const keywordIndex = createKeywordIndexMaintainer({
+    db: deps.db,
+    logger,
+    batchChunks: deps.keywordIndex?.batchChunks ?? KEYWORD_REBUILD_BATCH,
+    leaseMs: deps.keywordIndex?.leaseMs ?? KEYWORD_REBUILD_LEASE_MS,
+    sweepIntervalMs: limits.reconcileIntervalMs,
+    busy: () => activeJobs > 0,
+    ...(deps.keywordIndex?.afterBatch ? { afterBatch: deps.keywordIndex.afterBatch } : {}),
+    ...(deps.keywordIndex?.owner ? { owner: deps.keywordIndex.owner } : {}),
+  });
   const graph = { maxPending: limits.hnswMaxPending };
   const documentHandler = createIngestDocumentHandler({ db: deps.db, models: deps.models, logger, internalSecret: deps.internalSecret, limits, parsePool, limiter, graphs });
   const handler: typeof documentHandler = async (payload, context) => {
@@ -170,8 +194,12 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
       await reconciler.start();
       await builder.resume();
       await graphs.resume();
+      // Collections indexed by an older analyser, or with a language other than their settings' now
+      // (rebuilt in the background: searchable meanwhile). Housekeeping: a failure must not stop the start.
+      await keywordIndex.start().catch((error: unknown) => logger.warn('could not look for stale keyword indexes', { err: String(error) }));
     },
     async stop() {
+      await keywordIndex.stop();
       await reconciler.stop();
       await builder.stop();
       await queue.stop();
@@ -183,5 +211,7 @@ export async function createIngestionService(deps: IngestionServiceDeps): Promis
     },
     reconcile: () => reconciler.sweep(true),
     vectorGraphsIdle: () => graphs.idle(),
+    keywordIndexChanged: (collectionId) => keywordIndex.notify(collectionId),
+    keywordIndexIdle: () => keywordIndex.idle(),
   };
 }

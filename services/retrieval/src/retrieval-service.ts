@@ -37,6 +37,12 @@ export interface RetrievalServiceDeps {
    * `DELETE /v1/conversations/:id`, or with their collection).
    */
   queryRetentionDays?: number;
+  /**
+   * Told after a collection's `search_settings.language` change commits, so its keyword index is
+   * rebuilt at once: the embedded mode passes ingestion's `keywordIndexChanged`. Unset (services run
+   * apart), ingestion's sweep finds the collection within its `reconcileIntervalMs`.
+   */
+  keywordIndexChanged?: (collectionId: string) => void;
 }
 
 export interface RetrievalService {
@@ -59,7 +65,7 @@ export async function createRetrievalService(deps: RetrievalServiceDeps): Promis
   app.use(searchRoutes(searchDeps));
   app.use(answerRoutes(searchDeps, deps.logger));
   app.use(chatRoutes(searchDeps, deps.logger));
-  app.use(queryRoutes(deps.db));
+  app.use(queryRoutes(deps.db, deps.keywordIndexChanged ? { keywordIndexChanged: deps.keywordIndexChanged } : {}));
   app.use(conversationRoutes(deps.db));
   // Evaluation: eval sets, benchmark runs (resumed at start-up), replay, promotion gate, quality.
   const evaluation = evalModule({

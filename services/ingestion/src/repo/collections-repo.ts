@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, filterKey } from './list-cursor.js';
 import { latestReplacementsSql } from './replacements-repo.js';
 import { dropVersionGraphs } from '../index/hnsw-index.js';
 import { forgetUnusedEmbeddings } from '../embed/embedding-cache.js';
-import { changedFields, lockCollectionForVersionChange, recordCollectionChange, type CollectionActor } from '@quire/index-versions';
+import { changedFields, KEYWORD_INDEX_VIEW_COLUMNS, keywordIndexViewOf, lockCollectionForVersionChange, recordCollectionChange, recordKeywordIndexCurrent, type CollectionActor } from '@quire/index-versions';
 import { forgetCollectionQueries } from '@quire/stored-queries';
 import { collectionReachSql, documentVisibleSql, viewerParams, type CollectionAccess, type Viewer } from './access-sql.js';
 
@@ -26,6 +26,9 @@ interface CollectionRow {
   failed: number;
   replacement_counts: unknown;
   cursor_ts: string;
+  keyword_analyzer_version: number | null;
+  keyword_language: string | null;
+  keyword_rebuilding: boolean;
 }
 
 /**
@@ -43,8 +46,10 @@ const selectCollection = (visible: (alias: string) => string = () => 'TRUE') => 
          (count(d.id) FILTER (WHERE d.status = 'failed'))::int AS failed,
          (SELECT jsonb_build_object('queued', count(*) FILTER (WHERE lr.status = 'queued'), 'processing', count(*) FILTER (WHERE lr.status = 'processing'),
                                     'failed', count(*) FILTER (WHERE lr.status = 'failed'))
-            FROM (${latestReplacementsSql('c.id', visible('r'))}) lr) AS replacement_counts
+            FROM (${latestReplacementsSql('c.id', visible('r'))}) lr) AS replacement_counts,
+         ${KEYWORD_INDEX_VIEW_COLUMNS}
     FROM collections c
+    LEFT JOIN keyword_index_state k ON k.collection_id = c.id
     LEFT JOIN documents d ON d.collection_id = c.id AND d.replaces_document_id IS NULL AND ${visible('d')}`;
 
 /** Built by `selectCollection`'s SQL in the same query (an aggregate: always one object), so a mismatch throws. */
@@ -64,6 +69,7 @@ function toView(row: CollectionRow): Collection {
     chunking: readJsonb(ChunkingSchema, row.chunking, `collections.chunking (collection ${row.id})`),
     document_counts: { queued: row.queued, processing: row.processing, ready: row.ready, failed: row.failed },
     replacement_counts: toReplacementCounts(row.replacement_counts, row.id),
+    keyword_index: keywordIndexViewOf(row),
     created_at: isoString(row.created_at),
   };
 }
@@ -97,6 +103,8 @@ export async function createCollection(db: Db, teamId: string, body: CreateColle
         [collectionId, settings.embedding_model, settings.embedding_dimensions, JSON.stringify(chunking)],
       );
       await tx.query(`UPDATE collections SET current_index_version_id = $2 WHERE id = $1`, [collectionId, version.rows[0]!.id]);
+      // Empty, so built with the current analyser already (a new collection's language is the default).
+      await recordKeywordIndexCurrent(tx, collectionId, 'english');
       await recordCollectionChange(tx, by, { action: 'collection.create', collectionId, ownerTeamId: teamId, before: null, after: settings, fields: Object.keys(settings) });
       return collectionId;
     });
@@ -115,8 +123,8 @@ export async function getCollection(db: Queryable, who: string | Viewer, id: str
   if (!isUuid(id)) return null;
   const r =
     typeof who === 'string'
-      ? await db.query<CollectionRow>(`${selectCollection()} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id`, [id, who])
-      : await db.query<CollectionRow>(`${selectCollection((alias) => documentVisibleSql(alias, 'c.team_id', '$2', '$3', '$4'))} WHERE c.id = $1 AND ${collectionReachSql('c', '$2', access)} GROUP BY c.id`, [id, ...viewerParams(who)]);
+      ? await db.query<CollectionRow>(`${selectCollection()} WHERE c.id = $1 AND c.team_id = $2 GROUP BY c.id, k.collection_id`, [id, who])
+      : await db.query<CollectionRow>(`${selectCollection((alias) => documentVisibleSql(alias, 'c.team_id', '$2', '$3', '$4'))} WHERE c.id = $1 AND ${collectionReachSql('c', '$2', access)} GROUP BY c.id, k.collection_id`, [id, ...viewerParams(who)]);
   return r.rows[0] ? toView(r.rows[0]) : null;
 }
 
@@ -146,7 +154,7 @@ export async function listCollections(db: Queryable, viewer: Viewer, page: { lim
   const r = await db.query<CollectionRow>(
     `${selectCollection((alias) => documentVisibleSql(alias, 'c.team_id', '$1', '$2', '$3'))}
       WHERE c.id IN (SELECT pc.id FROM collections pc WHERE ${conditions.join(' AND ')} ORDER BY pc.created_at, pc.id LIMIT ${ref(page.limit + 1)})
-      GROUP BY c.id ORDER BY c.created_at, c.id`,
+      GROUP BY c.id, k.collection_id ORDER BY c.created_at, c.id`,
     params,
   );
   const rows = r.rows.slice(0, page.limit);

@@ -132,13 +132,18 @@ export async function findCollectionByIdOrName(db: Queryable, teamId: string, re
   return toCollection(row);
 }
 
+/** The analyser a stored `language` means, as writers read it (`english` unless `simple`). */
+const analyzerOf = (language: unknown) => (language === 'simple' ? 'simple' : 'english');
+
 /**
  * Replaces a collection's search settings, with its audit row (the settings whose value changed,
  * before and after) in the same transaction. `by`: the caller, as the audit row names it.
+ * Answers the collection's id and whether its keyword analyser (`language`) changed: its postings are
+ * then stale, and ingestion rebuilds them in the background (`keyword_index.rebuilding` meanwhile).
  */
-export async function saveSearchSettings(db: Db, teamId: string, collectionId: string, settings: SearchSettings, reach: Reach | undefined, by: CollectionActor): Promise<void> {
+export async function saveSearchSettings(db: Db, teamId: string, collectionId: string, settings: SearchSettings, reach: Reach | undefined, by: CollectionActor): Promise<{ collectionId: string; languageChanged: boolean }> {
   const collection = await loadCollection(db, teamId, collectionId, reach);
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     // Locked, so the "before" the audit row states is the one this write replaced. NO KEY UPDATE, as
     // the UPDATE below takes (it changes no key): it serialises writers of the row but not the
     // key-share locks of uploads' and queries' foreign-key checks, which FOR UPDATE would hold off.
@@ -151,5 +156,6 @@ export async function saveSearchSettings(db: Db, teamId: string, collectionId: s
     const fields = changedFields(before, settings);
     const pick = (from: Record<string, unknown>) => Object.fromEntries(fields.map((f) => [f, from[f] ?? null]));
     await recordCollectionChange(tx, by, { action: 'search_settings.put', collectionId: collection.id, ownerTeamId: collection.teamId, before: pick(before), after: pick(settings), fields });
+    return { collectionId: collection.id, languageChanged: analyzerOf(before.language) !== analyzerOf(settings.language) };
   });
 }

@@ -14,7 +14,12 @@ const IdParams = z.object({ id: UuidSchema });
 /** The 404 of a query the caller may not read or delete (`findQuery`, `deleteQuery`), a malformed id included. */
 export const queryNotFound = (id: string) => new AppError('query_not_found', `No query ${id}.`, { param: 'id' });
 
-export function queryRoutes(db: Db): Router {
+export interface QueryRoutesOptions {
+  /** Told after a collection's `search_settings.language` change commits (see RetrievalServiceDeps). */
+  keywordIndexChanged?: (collectionId: string) => void;
+}
+
+export function queryRoutes(db: Db, options: QueryRoutesOptions = {}): Router {
   const router = exactRouter();
   router.get(
     '/v1/queries/:id',
@@ -66,7 +71,9 @@ export function queryRoutes(db: Db): Router {
     handle(async (req, res) => {
       const settings = parseWith(SearchSettingsSchema, req.body);
       const { identity, traceId } = ctx(res);
-      await saveSearchSettings(db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, settings, ownerReach(identity), { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId });
+      const saved = await saveSearchSettings(db, identity.team_id, paramsOf(req, IdParams, { id: collectionNotFound }).id, settings, ownerReach(identity), { team_id: identity.team_id, key_id: identity.key_id, requestId: traceId });
+      // Committed: the keyword index is rebuilt for the new language (by ingestion, in the background).
+      if (saved.languageChanged) options.keywordIndexChanged?.(saved.collectionId);
       res.json(settings);
     }),
   );
