@@ -17,9 +17,9 @@ let gw: Harness;
 /** The `detail` of every image part the image provider received. */
 const detailsSeen: (string | undefined)[] = [];
 
-function reranker(modelId: string, billedIn: RerankBillingV1 | undefined, usage: UsageV1): RerankingModelV1 {
+function reranker(modelId: string, billedIn: RerankBillingV1, usage: UsageV1): RerankingModelV1 {
   return {
-    specificationVersion: 'v1', provider: 'rr', modelId, maxDocumentsPerCall: 100, ...(billedIn ? { billedIn } : {}),
+    specificationVersion: 'v1', provider: 'rr', modelId, maxDocumentsPerCall: 100, billedIn,
     async doRerank({ documents }) {
       return { results: documents.map((_d, index) => ({ index, relevanceScore: 1 / (index + 1) })), usage };
     },
@@ -51,14 +51,15 @@ beforeAll(async () => {
     prices: {
       'img/gpt-4o-mini': { input: '0.15', output: '0.60' },
       // The README's price shape (input/output), without searchUnit.
-      'rr/undeclared': { input: '1', output: '0' },
       'rr/units': { input: '1', output: '0' },
       'rr/units-priced': { input: '0', output: '0', searchUnit: '0.002' },
       'rr/tokens': { input: '1', output: '0' },
     },
     rerankers: {
-      'rr/undeclared': reranker('undeclared', undefined, units),
       'rr/units': reranker('units', 'searchUnits', units),
+      // No price at all.
+      'rr/units-bare': reranker('units-bare', 'searchUnits', units),
+      'rr/tokens-bare': reranker('tokens-bare', 'tokens', tokens),
       'rr/units-priced': reranker('units-priced', 'searchUnits', units),
       'rr/tokens': reranker('tokens', 'tokens', tokens),
     },
@@ -93,18 +94,32 @@ describe('a reranker under a budget', () => {
   test('billed in search units but priced only with input/output: refused as model_unpriced, naming searchUnit; nothing metered at cost null', async () => {
     const m = await teamKey(gw.url, 'rr-units', 'member');
     expect((await call(gw.url, 'PUT', '/v1/budgets', { scope: 'team', scope_id: 'rr-units', period: 'month', limit_usd: '0.01' })).status).toBe(201);
-    for (const model of ['rr/units', 'rr/undeclared']) {
-      const r = await call(gw.url, 'POST', '/v1/rerank', rerank(model), m.auth);
-      expect(r.status).toBe(403);
-      expect(r.body.error).toMatchObject({ code: 'model_unpriced', param: 'model' });
-      expect(r.body.error.message).toContain(`Model "${model}" has no searchUnit price`);
-      expect(r.body.error.message).toContain('"searchUnit": "0.002"');
-      expect(await ledgerCosts('rr-units', model)).toEqual([]);
-    }
+    const r = await call(gw.url, 'POST', '/v1/rerank', rerank('rr/units'), m.auth);
+    expect(r.status).toBe(403);
+    expect(r.body.error).toMatchObject({ code: 'model_unpriced', param: 'model' });
+    expect(r.body.error.message).toContain('Model "rr/units" has no searchUnit price (its reranks are billed in search units, which input and output prices do not cover)');
+    expect(r.body.error.message).toContain('"searchUnit": "0.002"');
+    expect(await ledgerCosts('rr-units', 'rr/units')).toEqual([]);
     // Without a budget the call goes out as before (metered, cost null).
     const free = await teamKey(gw.url, 'rr-nobudget', 'member');
     expect((await call(gw.url, 'POST', '/v1/rerank', rerank('rr/units'), free.auth)).status).toBe(200);
     expect(await ledgerCosts('rr-nobudget', 'rr/units')).toEqual([null]);
+  });
+
+  test('without any price: refused as model_unpriced, saying what its price needs by what it is billed in', async () => {
+    const m = await teamKey(gw.url, 'rr-bare', 'member');
+    await call(gw.url, 'PUT', '/v1/budgets', { scope: 'team', scope_id: 'rr-bare', period: 'month', limit_usd: '0.01' });
+    const units = await call(gw.url, 'POST', '/v1/rerank', rerank('rr/units-bare'), m.auth);
+    expect(units.status).toBe(403);
+    expect(units.body.error.message).toContain('Model "rr/units-bare" has no price (its reranks are billed in search units, so its price needs a searchUnit beside input and output)');
+    expect(units.body.error.message).not.toContain('which input and output prices do not cover');
+    expect(units.body.error.message).toContain('"searchUnit": "0.002"');
+    const byTokens = await call(gw.url, 'POST', '/v1/rerank', rerank('rr/tokens-bare'), m.auth);
+    expect(byTokens.status).toBe(403);
+    expect(byTokens.body.error.message).toContain('Model "rr/tokens-bare" has no price, so');
+    expect(byTokens.body.error.message).not.toContain('searchUnit');
+    expect(await ledgerCosts('rr-bare', 'rr/units-bare')).toEqual([]);
+    expect(await ledgerCosts('rr-bare', 'rr/tokens-bare')).toEqual([]);
   });
 
   test('with a searchUnit price: served, metered at its cost and charged to the budget', async () => {
@@ -142,6 +157,22 @@ describe('images under a budget', () => {
     const used = await settledUsed('img-team');
     expect(used).toBeLessThanOrEqual(0.01);
     expect(used).toBeCloseTo((10 + 20 * 2833) * 0.15e-6 + 0.6e-6, 9);
+  });
+
+  test('a low-detail image reserves exactly the low worst case: a budget of that reservation admits the call, one nano-dollar less refuses it', async () => {
+    const messages = [{ role: 'user', content: content(3, 'low') }];
+    // What admission reserves (cost-estimate.ts): the characters of the messages without their image URLs,
+    // 4 per token rounded up, plus 2,833 tokens per low-detail image, at $0.15 per million (150 nano-dollars
+    // a token); one output token at $0.60 per million.
+    const stripped = JSON.stringify(messages.map((msg) => ({ ...msg, content: msg.content.map((p) => ('image_url' in p ? { ...p, image_url: { ...p.image_url, url: '' } } : p)) })));
+    const nanos = (Math.ceil(stripped.length / 4) + 3 * 2833) * 150 + 600;
+    const usd = (n: number) => (n / 1e9).toFixed(9);
+    const body = { model: 'img/gpt-4o-mini', max_tokens: 1, messages };
+    for (const [team, limit, status] of [['img-low-fits', nanos, 200], ['img-low-short', nanos - 1, 402]] as const) {
+      const m = await teamKey(gw.url, team, 'member');
+      expect((await call(gw.url, 'PUT', '/v1/budgets', { scope: 'team', scope_id: team, period: 'month', limit_usd: usd(limit) })).status).toBe(201);
+      expect((await call(gw.url, 'POST', '/v1/chat/completions', body, m.auth)).status).toBe(status);
+    }
   });
 
   test('the detail reaches the provider (it decides the bill), and high or unset detail reserves the high worst case', async () => {

@@ -13,13 +13,20 @@ export interface GatewayCallContext {
 }
 
 /**
+ * A reranker reached through the gateway. It has no `billedIn`: what its usage counts is the target's
+ * (the gateway prices each call by its provider adapter's `billedIn`), and a route may reach targets
+ * of both kinds, so the proxy cannot say.
+ */
+export type GatewayRerankingModel = Omit<RerankingModelV1, 'billedIn'>;
+
+/**
  * Models as ingestion and retrieval see them: the same interfaces as `@quire/models`, served by
  * the gateway. Tests substitute a local implementation of this interface.
  */
 export interface GatewayModels {
   embeddingModel(name: string, context: GatewayCallContext): EmbeddingModelV1;
   generationModel(name: string, context: GatewayCallContext): GenerationModelV1;
-  rerankingModel(name: string, context: GatewayCallContext): RerankingModelV1;
+  rerankingModel(name: string, context: GatewayCallContext): GatewayRerankingModel;
   /**
    * Refuses (402 `budget_exceeded`) work whose estimated cost does not fit what is left of the
    * budgets of the identity in `context`; reserves nothing. Optional: local test models have none.

@@ -11,7 +11,7 @@ import {
 } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import { z } from 'zod';
-import type { GatewayCallContext, GatewayModels } from './gateway-models.js';
+import type { GatewayCallContext, GatewayModels, GatewayRerankingModel } from './gateway-models.js';
 import { providerOf } from './model-names.js';
 
 /** The gateway's `POST /v1/rerank` answer (services/gateway/src/model-api/rerank.ts). */
@@ -107,7 +107,7 @@ export function createHttpGatewayModels(options: { baseUrl: string | (() => stri
         },
       };
     },
-    rerankingModel(name, context): RerankingModelV1 {
+    rerankingModel(name, context): GatewayRerankingModel {
       return {
         specificationVersion: 'v1',
         provider: name.slice(0, name.indexOf('/')),

@@ -14,6 +14,7 @@ const wordOverlap: RerankingModelV1 = {
   provider: 'local',
   modelId: 'overlap-1',
   maxDocumentsPerCall: 100,
+  billedIn: 'searchUnits',
   async doRerank({ query, documents, topN }) {
     const words = query.toLowerCase().split(/\W+/).filter(Boolean);
     const results = documents

@@ -1,15 +1,14 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Db } from '@quire/db';
-import type { RerankBillingV1 } from '@quire/models';
 import { AppError, createServiceApp, finishServiceApp, handle, type Logger, exactRouter } from '@quire/server-kit';
 import { budgetsAuditRouter } from './admin/budgets-audit-api.js';
 import { routesAdminRouter } from './admin/routes-api.js';
 import { teamsKeysRouter } from './admin/teams-keys-api.js';
 import { callerIdentity } from './caller-identity.js';
 import { budgetCheckRouter } from './governance/budget-check.js';
-import type { RerankBillingOf } from './governance/cost-estimate.js';
 import { Governance, type GovernanceOptions } from './governance/governance.js';
+import { rerankBillingOf } from './governance/rerank-billing.js';
 import { modelGuard, platformGuard, platformRateLimit, refusalAudit, upstreamRefusalAudit } from './governance/guards.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
 import { providerCodedErrors } from './model-errors.js';
@@ -61,26 +60,6 @@ function fileRoutes(deps: GatewayDeps): Map<string, Route> {
   const routes = loadRoutesFile(file);
   deps.logger.info('routes loaded', { file, routes: [...routes.keys()] });
   return routes;
-}
-
-/**
- * What each rerank model reports its usage in (its `billedIn`), read once per name: budgets count a
- * rerank call priced only when its price covers that. A name the registry cannot build a reranker
- * for says nothing (the call fails before anything is spent).
- */
-function rerankBillingOf(catalog: Pick<ModelCatalog, 'rerankingModel'>): RerankBillingOf {
-  const known = new Map<string, RerankBillingV1 | undefined>();
-  return (name) => {
-    if (known.has(name)) return known.get(name);
-    let billing: RerankBillingV1 | undefined;
-    try {
-      billing = catalog.rerankingModel(name).billedIn;
-    } catch {
-      billing = undefined;
-    }
-    if (known.size < 10_000) known.set(name, billing);
-    return billing;
-  };
 }
 
 export interface GatewayService {

@@ -79,3 +79,20 @@ describe('readStandaloneIngestionEnv (main.ts)', () => {
     expect(env.QUIRE_GATEWAY_URL).toBe('http://127.0.0.1:8080');
   });
 });
+
+describe('QUIRE_REDIS_PREFIX', () => {
+  test('unset or blank: no namespace (the keys of earlier versions)', () => {
+    for (const env of [{}, { QUIRE_REDIS_PREFIX: '' }, { QUIRE_REDIS_PREFIX: '  ' }]) expect(readIngestionEnv(env).QUIRE_REDIS_PREFIX).toBeUndefined();
+  });
+
+  test('read in both modes', () => {
+    expect(readIngestionEnv({ QUIRE_REDIS_PREFIX: 'acme-prod' }).QUIRE_REDIS_PREFIX).toBe('acme-prod');
+    expect(readStandaloneIngestionEnv({ ...STANDALONE, QUIRE_REDIS_PREFIX: ' acme-prod ' }).QUIRE_REDIS_PREFIX).toBe('acme-prod');
+  });
+
+  test('a value with a separator, a space or a brace stops the start, naming the variable', () => {
+    for (const value of ['acme:prod', 'acme prod', '{acme}']) {
+      expect(refusal(() => readIngestionEnv({ QUIRE_REDIS_PREFIX: value }))).toMatchObject({ code: 'ingestion_config_invalid', variables: ['QUIRE_REDIS_PREFIX'] });
+    }
+  });
+});

@@ -76,3 +76,21 @@ describe('readStandaloneRetrievalEnv (main.ts)', () => {
     expect(env.QUIRE_GATEWAY_URL).toBe('http://127.0.0.1:8080');
   });
 });
+
+/** The benchmark queue's keys under it: packages/jobs/src/redis-prefix.test.ts, and through the all-in-one start test/e2e/redis-prefix.test.ts. */
+describe('QUIRE_REDIS_PREFIX', () => {
+  test('unset or blank: no namespace (the keys of earlier versions)', () => {
+    for (const env of [{}, { QUIRE_REDIS_PREFIX: '' }, { QUIRE_REDIS_PREFIX: '  ' }]) expect(readRetrievalEnv(env).QUIRE_REDIS_PREFIX).toBeUndefined();
+  });
+
+  test('read in both modes', () => {
+    expect(readRetrievalEnv({ QUIRE_REDIS_PREFIX: 'acme-prod' }).QUIRE_REDIS_PREFIX).toBe('acme-prod');
+    expect(readStandaloneRetrievalEnv({ ...STANDALONE, QUIRE_REDIS_PREFIX: ' acme-prod ' }).QUIRE_REDIS_PREFIX).toBe('acme-prod');
+  });
+
+  test('a value with a separator, a space or a brace stops the start, naming the variable', () => {
+    for (const value of ['acme:prod', 'acme prod', '{acme}']) {
+      expect(refusal(() => readRetrievalEnv({ QUIRE_REDIS_PREFIX: value }))).toMatchObject({ code: 'retrieval_config_invalid', variables: ['QUIRE_REDIS_PREFIX'] });
+    }
+  });
+});

@@ -1,8 +1,8 @@
 // Types only: @quire/models lists @quire/fakes among its devDependencies, so a runtime (or declared)
 // dependency back on it or on @quire/gateway-client would make a workspace cycle. The types resolve
 // through the workspace root, which depends on both; nothing here is imported at run time.
-import type { GatewayCallContext, GatewayModels } from '@quire/gateway-client';
-import type { EmbeddingModelV1, GenerateOptionsV1, GenerationModelV1, RerankingModelV1, StreamPartV1, UsageV1 } from '@quire/models';
+import type { GatewayCallContext, GatewayModels, GatewayRerankingModel } from '@quire/gateway-client';
+import type { EmbeddingModelV1, GenerateOptionsV1, GenerationModelV1, StreamPartV1, UsageV1 } from '@quire/models';
 import { fakeEmbedding } from './embedding.js';
 
 /** One call the fake gateway served, in order. */
@@ -163,7 +163,7 @@ export function createFakeGatewayModels(options: FakeGatewayModelsOptions): Fake
       };
     },
 
-    rerankingModel(name, context): RerankingModelV1 {
+    rerankingModel(name, context): GatewayRerankingModel {
       return {
         specificationVersion: 'v1',
         provider: providerOf(name),

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import type { CallerLocals } from '../caller-identity.js';
 import type { AuditEntry } from '../governance/audit.js';
-import { redactKey } from '../governance/key-format.js';
+import { isExpired, redactKey } from '../governance/key-format.js';
 import type { KeyRow } from '../governance/store.js';
 
 export const PageQuery = z.object({
@@ -15,8 +15,7 @@ export const PerMinute = z.number().int().positive().max(100_000_000).nullable()
 
 /** A key as shown to admins: never the secret or its hash. */
 export function keyView(row: KeyRow) {
-  const now = Date.now();
-  const status = row.revoked_at ? 'revoked' : row.expires_at && Date.parse(row.expires_at) <= now ? 'expired' : 'active';
+  const status = row.revoked_at ? 'revoked' : isExpired(row, Date.now()) ? 'expired' : 'active';
   return {
     id: row.id, object: 'api_key', prefix: redactKey(row.id), team_id: row.team_id, name: row.name, role: row.role, groups: row.groups,
     allowed_models: row.allowed_models, rpm: row.rpm, tpm: row.tpm, status, expires_at: row.expires_at, revoked_at: row.revoked_at,

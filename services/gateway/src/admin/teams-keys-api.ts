@@ -4,7 +4,7 @@ import { AppError, handle, paramsOf, parseStrict, parseWith, exactRouter } from 
 import { requireAdmin } from '../caller-identity.js';
 import { listAllows } from '../governance/authenticator.js';
 import type { Governance } from '../governance/governance.js';
-import { formatKey, hashSecret, newKey } from '../governance/key-format.js';
+import { formatKey, hashSecret, isExpired, newKey } from '../governance/key-format.js';
 import { decodeCursor, type TeamRow } from '../governance/store.js';
 import { change, keyView, ModelList, PageQuery, PerMinute } from './admin-common.js';
 
@@ -42,11 +42,9 @@ function assertNarrows(team: TeamRow, list: string[] | null): void {
   if (wider.length > 0) throw new AppError('invalid_request', `A key can only narrow its team's models; not allowed for team "${team.id}": ${wider.join(', ')}.`, { param: 'allowed_models' });
 }
 
-const expired = (at: string | null) => at !== null && Date.parse(at) <= Date.now();
-
 /** A new key's expiry must be ahead: a key created expired would answer 401 from its first call. */
 function assertFuture(expiresAt: string | null): void {
-  if (expired(expiresAt)) throw new AppError('invalid_request', `expires_at ${expiresAt} is not in the future.`, { param: 'expires_at' });
+  if (isExpired({ expires_at: expiresAt }, Date.now())) throw new AppError('invalid_request', `expires_at ${expiresAt} is not in the future.`, { param: 'expires_at' });
 }
 
 /** `/v1/teams` and `/v1/keys`: admins only; every change is audited with its before and after. */
@@ -158,7 +156,7 @@ export function teamsKeysRouter(gov: Governance): Router {
       if (!before) throw keyNotFound(id);
       if (before.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
       // Its new secret would be refused at once (401 api_key_expired): extend expires_at first (PATCH).
-      if (expired(before.expires_at)) throw new AppError('conflict', `An expired key cannot be rotated (it expired at ${before.expires_at}); set a later expires_at with PATCH /v1/keys/${before.id} first.`);
+      if (isExpired(before, Date.now())) throw new AppError('conflict', `An expired key cannot be rotated (it expired at ${before.expires_at}); set a later expires_at with PATCH /v1/keys/${before.id} first.`);
       const after = (await store.updateKey(before.id, {
         secret_hash: hashSecret(secret),
         previous_secret_hash: grace_seconds > 0 ? before.secret_hash : null,

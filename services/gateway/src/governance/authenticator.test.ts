@@ -1,7 +1,7 @@
 import { ERROR_CODES } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
 import { Authenticator } from './authenticator.js';
-import { formatKey, hashSecret, newKey } from './key-format.js';
+import { formatKey, hashSecret, isExpired, newKey } from './key-format.js';
 import type { GovernanceStore, KeyRow, TeamRow } from './store.js';
 
 const TEAM: TeamRow = { id: 'team-a', name: 'A', allowed_models: null, rpm: null, tpm: null, created_at: '', updated_at: '' };
@@ -139,4 +139,15 @@ describe('Authenticator.policyOf: the services\' signed calls for a key stop whe
     const policy = await new Authenticator(store).policyOf({ team_id: 'team-a', key_id: 'index-builder', role: 'service', groups: [] });
     expect(policy).toEqual({ team: TEAM, key: null });
   });
+});
+
+test('isExpired: a key is expired from its expires_at on (the one check authentication, background work and the admin API use)', () => {
+  const at = '2026-11-25T12:00:10.000Z';
+  const t = Date.parse(at);
+  expect(isExpired({ expires_at: null }, t)).toBe(false);
+  expect(isExpired({ expires_at: at }, t - 1)).toBe(false);
+  expect(isExpired({ expires_at: at }, t)).toBe(true);
+  expect(isExpired({ expires_at: at }, t + 1)).toBe(true);
+  // PostgreSQL's own text form, as the store reads it.
+  expect(isExpired({ expires_at: '2026-11-25 12:00:10+00' }, t)).toBe(true);
 });

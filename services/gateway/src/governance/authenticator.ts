@@ -1,6 +1,6 @@
 import type { Identity } from '@quire/contracts';
 import { AppError } from '@quire/server-kit';
-import { hashSecret, MAX_AUTH_HEADER, parseKey, sameHash } from './key-format.js';
+import { hashSecret, isExpired, MAX_AUTH_HEADER, parseKey, sameHash } from './key-format.js';
 import type { GovernanceStore, KeyRow, TeamRow } from './store.js';
 
 /** What governance knows about a caller beyond the signed identity: allow lists and limits. */
@@ -111,7 +111,7 @@ export class Authenticator {
       Date.parse(row.previous_valid_until) > now && sameHash(hash, row.previous_secret_hash);
     if (!row || (!current && !previous)) throw new AppError('invalid_api_key', 'Unknown API key.');
     if (row.revoked_at) throw new AppError('api_key_revoked', 'This API key was revoked.');
-    if (row.expires_at && Date.parse(row.expires_at) <= now) throw new AppError('api_key_expired', 'This API key has expired.');
+    if (isExpired(row, now)) throw new AppError('api_key_expired', 'This API key has expired.');
     let groups = row.groups;
     if (onBehalfOfGroups !== undefined) {
       // Only a trusted internal caller may speak for an end user's groups; anyone else would widen their own access.
@@ -146,7 +146,7 @@ export class Authenticator {
     if (own?.revoked_at) {
       throw new AppError('api_key_revoked', `The API key this work acts for (${own.id}) was revoked; a caller with a valid key can retry or resume it.`);
     }
-    if (own?.expires_at && Date.parse(own.expires_at) <= this.now()) {
+    if (own && isExpired(own, this.now())) {
       throw new AppError('api_key_expired', `The API key this work acts for (${own.id}) has expired; a caller with a valid key can retry or resume it.`);
     }
     return { team, key: own };

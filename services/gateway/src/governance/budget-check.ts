@@ -38,7 +38,7 @@ export function budgetCheckRouter(gov: Governance): Router {
       } else {
         const cost = await worstCase(body.model, { ...emptyUsage(), inputTokens: body.tokens }, gov.costOf, gov.routes);
         nanos = cost.nanos;
-        await gov.budgets.check(locals.identity, nanos, gov.unpricedOf(body.model, cost.unpriced, cost.needsSearchUnit));
+        await gov.budgets.check(locals.identity, nanos, gov.unpricedOf(body.model, cost));
       }
       res.json({ object: 'budget_check', ok: true, estimated_usd: fromNanos(nanos) });
     }),

@@ -45,13 +45,23 @@ describe('a model without a price', () => {
 
   test('a reranker billed in search units is told to add a searchUnit price (input/output alone cannot price it)', async () => {
     const budgets = new Budgets(store, new MemoryCounters(), quiet);
-    const cohere = { model: 'cohere/rerank-v3.5', unpriced: ['cohere/rerank-v3.5'], needsSearchUnit: ['cohere/rerank-v3.5'] };
+    // Priced with input/output only.
+    const cohere = { model: 'cohere/rerank-v3.5', unpriced: ['cohere/rerank-v3.5'], needsSearchUnit: ['cohere/rerank-v3.5'], onlySearchUnitMissing: ['cohere/rerank-v3.5'] };
     const refusal = budgets.reserve(identity, 0, cohere);
     await expect(refusal).rejects.toMatchObject({ code: 'model_unpriced', status: 403, details: { unpriced_models: ['cohere/rerank-v3.5'], missing_search_unit_price: ['cohere/rerank-v3.5'] } });
     const message = await refusal.catch((error: Error) => error.message);
-    expect(message).toContain('Model "cohere/rerank-v3.5" has no searchUnit price');
+    expect(message).toContain('Model "cohere/rerank-v3.5" has no searchUnit price (its reranks are billed in search units, which input and output prices do not cover)');
     expect(message).toContain('"searchUnit": "0.002"');
     expect(message).toContain('USD per search unit');
+    // Without any price: it has no price, and the one it needs has a searchUnit (no input/output price to speak of).
+    const bare = await budgets.reserve(identity, 0, { ...cohere, onlySearchUnitMissing: [] }).catch((error: Error) => error.message);
+    expect(bare).toContain('Model "cohere/rerank-v3.5" has no price (its reranks are billed in search units, so its price needs a searchUnit beside input and output)');
+    expect(bare).not.toContain('which input and output prices do not cover');
+    expect(bare).toContain('"searchUnit": "0.002"');
+    // A reranker billed in tokens without a price: a plain missing price, no searchUnit asked for.
+    const tokens = await budgets.reserve(identity, 0, { model: 'voyage/rerank-2', unpriced: ['voyage/rerank-2'], needsSearchUnit: [], onlySearchUnitMissing: [] }).catch((error: Error) => error.message);
+    expect(tokens).toContain('Model "voyage/rerank-2" has no price, so');
+    expect(tokens).not.toContain('searchUnit');
     const routed = await budgets.check(identity, 0, { model: 'rerank', unpriced: ['cohere/rerank-v3.5', 'p/x'], needsSearchUnit: ['cohere/rerank-v3.5'] }).catch((error: Error) => error.message);
     expect(routed).toContain('"rerank" can call models without a price ("cohere/rerank-v3.5" (needs a searchUnit price), "p/x")');
     expect(routed).toContain('searchUnit');

@@ -76,10 +76,12 @@ export interface UnpricedModels {
   model: string;
   unpriced: readonly string[];
   /**
-   * Of `unpriced`, the rerank targets billed in search units (or not saying what they report): token
-   * prices cannot price them, so their price needs a `searchUnit` (USD per search unit).
+   * Of `unpriced`, the rerank targets billed in search units: token prices cannot price them, so their
+   * price needs a `searchUnit` (USD per search unit).
    */
   needsSearchUnit?: readonly string[];
+  /** Of `needsSearchUnit`, those that have input/output prices and lack only the `searchUnit`. */
+  onlySearchUnitMissing?: readonly string[];
 }
 
 /**
@@ -92,12 +94,15 @@ export interface UnpricedModels {
 function unpricedRefusal(s: Slot, m: UnpricedModels): AppError {
   const first = m.unpriced[0]!;
   const searchUnit = m.needsSearchUnit ?? [];
+  const onlySearchUnit = m.onlySearchUnitMissing ?? [];
   const single = m.unpriced.length === 1 && first === m.model;
-  const what = single
-    ? searchUnit.includes(first)
+  const what = !single
+    ? `"${m.model}" can call models without a price (${m.unpriced.map((u) => `"${u}"${searchUnit.includes(u) ? ' (needs a searchUnit price)' : ''}`).join(', ')})`
+    : onlySearchUnit.includes(first)
       ? `Model "${first}" has no searchUnit price (its reranks are billed in search units, which input and output prices do not cover)`
-      : `Model "${first}" has no price`
-    : `"${m.model}" can call models without a price (${m.unpriced.map((u) => `"${u}"${searchUnit.includes(u) ? ' (needs a searchUnit price)' : ''}`).join(', ')})`;
+      : searchUnit.includes(first)
+        ? `Model "${first}" has no price (its reranks are billed in search units, so its price needs a searchUnit beside input and output)`
+        : `Model "${first}" has no price`;
   const example = searchUnit.includes(first)
     ? `{"${first}": {"input": "0", "output": "0", "searchUnit": "0.002"}}: searchUnit in USD per search unit, input and output in USD per million tokens`
     : `{"${first}": {"input": "0.15", "output": "0.60"}}, USD per million tokens`;

@@ -42,13 +42,13 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     await estimateRequest({ model: 'p/cheap', messages: [{ role: 'user', content: 'hi' }] }, '/v1/chat/completions', watching, noRoutes);
     await estimateRequest({ model: 'p/dear', input: 'hello' }, '/v1/embeddings', watching, noRoutes);
     expect(asked).toEqual([]);
-    await estimateRequest({ model: 'p/rerank', query: 'q', documents: ['a', 'b'] }, '/v1/rerank', watching, noRoutes);
+    await estimateRequest({ model: 'p/rerank', query: 'q', documents: ['a', 'b'] }, '/v1/rerank', watching, noRoutes, { rerankBillingOf: () => 'searchUnits' });
     expect(asked).toEqual(['p/rerank']);
   });
 
   test('search units are priced for rerank; an unpriced model reserves nothing', async () => {
     const docs = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
-    const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes);
+    const rerank = await estimateRequest({ model: 'p/rerank', query: 'q', documents: docs }, '/v1/rerank', costOf, noRoutes, { rerankBillingOf: () => 'searchUnits' });
     expect(rerank.nanos).toBe(toNanos(costOf('p/rerank', { ...emptyUsage(), inputTokens: rerank.inputTokens, searchUnits: 3 })));
     const unpriced = await estimateRequest({ model: 'p/unknown', input: 'hello' }, '/v1/embeddings', costOf, noRoutes);
     expect(unpriced).toMatchObject({ nanos: 0, unpriced: ['p/unknown'] });
@@ -75,7 +75,7 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     };
     const body = { model: 'p/token-rerank', query: 'q', documents: ['a'.repeat(4000)] };
     const rerank = await estimateRequest(body, '/v1/rerank', tokenCostOf, noRoutes, { rerankBillingOf: () => 'tokens' });
-    expect(rerank).toMatchObject({ unpriced: [], needsSearchUnit: [] });
+    expect(rerank).toMatchObject({ unpriced: [], needsSearchUnit: [], onlySearchUnitMissing: [] });
     expect(rerank.nanos).toBe(rerank.inputTokens * 50);
     // Its search-unit price is never asked for (the catalog would warn about a price it does not need).
     expect(asked).toEqual([]);
@@ -88,20 +88,22 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     expect(unitCostOf('p/unit-rerank', { ...emptyUsage(), searchUnits: 1 })).toBeNull();
     const body = { model: 'p/unit-rerank', query: 'q', documents: ['a', 'b', 'c'] };
     const declared = await estimateRequest(body, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => 'searchUnits' });
-    expect(declared).toMatchObject({ nanos: 0, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
-    // A reranker that does not say what it reports needs both kinds of price.
-    const undeclared = await estimateRequest(body, '/v1/rerank', unitCostOf, noRoutes);
-    expect(undeclared).toMatchObject({ nanos: 0, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
-    // Without any price, a search-unit reranker's missing price is named as searchUnit too; a token one's is not.
+    expect(declared).toMatchObject({ nanos: 0, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'], onlySearchUnitMissing: ['p/unit-rerank'] });
+    // Without any price, a search-unit reranker needs a price with a searchUnit (not only a searchUnit); a token one's is a plain missing price.
     const none = await estimateRequest({ ...body, model: 'p/nothing' }, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: (m) => (m === 'p/nothing' ? 'searchUnits' : 'tokens') });
-    expect(none).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: ['p/nothing'] });
+    expect(none).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: ['p/nothing'], onlySearchUnitMissing: [] });
     const noneTokens = await estimateRequest({ ...body, model: 'p/nothing' }, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => 'tokens' });
-    expect(noneTokens).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: [] });
-    // With a searchUnit price it is priced, whatever it declares.
-    for (const rerankBillingOf of [() => 'searchUnits' as const, () => undefined]) {
+    expect(noneTokens).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: [], onlySearchUnitMissing: [] });
+    // A name no reranker is built for (undefined: the call fails before anything is spent) is priced by its token prices, if any.
+    const unbuilt = await estimateRequest({ ...body, model: 'p/nothing' }, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => undefined });
+    expect(unbuilt).toMatchObject({ unpriced: ['p/nothing'], needsSearchUnit: [], onlySearchUnitMissing: [] });
+    const unbuiltPriced = await estimateRequest(body, '/v1/rerank', unitCostOf, noRoutes, { rerankBillingOf: () => undefined });
+    expect(unbuiltPriced).toMatchObject({ unpriced: [], nanos: unbuiltPriced.inputTokens * 1000 });
+    // With a searchUnit price it is priced at its search units when billed in them, at its tokens otherwise.
+    for (const [rerankBillingOf, nanos] of [[() => 'searchUnits' as const, 2_000_000], [() => 'tokens' as const, 0], [() => undefined, 0]] as const) {
       const priced = await estimateRequest({ ...body, model: 'p/rerank' }, '/v1/rerank', costOf, noRoutes, { rerankBillingOf });
-      expect(priced).toMatchObject({ unpriced: [], needsSearchUnit: [] });
-      expect(priced.nanos).toBe(2_000_000);
+      expect(priced).toMatchObject({ unpriced: [], needsSearchUnit: [], onlySearchUnitMissing: [] });
+      expect(priced.nanos).toBe(nanos);
     }
   });
 
@@ -113,7 +115,7 @@ describe('estimateRequest reserves the exact worst case, rounded up to a nano-do
     const mixedCostOf: CostOf = (name, usage) => mixed.costOf(name, usage).costUsd;
     const routes = { get: async (name: string) => (name === 'rr' ? { targets: [{ model: 'p/rerank', weight: 1 }, { model: 'p/unit-rerank', weight: 1 }] } : undefined) } as unknown as RouteStore;
     const routed = await estimateRequest({ model: 'rr', query: 'q', documents: ['a'] }, '/v1/rerank', mixedCostOf, routes, { rerankBillingOf: () => 'searchUnits' });
-    expect(routed).toMatchObject({ nanos: 2_000_000, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'] });
+    expect(routed).toMatchObject({ nanos: 2_000_000, unpriced: ['p/unit-rerank'], needsSearchUnit: ['p/unit-rerank'], onlySearchUnitMissing: ['p/unit-rerank'] });
   });
 
   test('tool definitions and a response schema are input: they count as much as the same characters in a message', async () => {
@@ -181,3 +183,90 @@ describe('images reserve a worst case each, by detail', () => {
   });
 });
 
+
+describe('message input is counted without copying the body', () => {
+  /** The count before serializing once: a copy of every message and part with the image URLs emptied, serialized. */
+  function copiedInput(messages: unknown, imageTokens = DEFAULT_IMAGE_TOKENS): { chars: number; imageTokens: number } {
+    const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
+    const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (typeof messages === 'string' || !Array.isArray(messages)) return { chars: charsOf(messages), imageTokens: 0 };
+    let tokens = 0;
+    const stripped = messages.map((message: unknown) => {
+      if (!isRecord(message) || !Array.isArray(message.content)) return message;
+      const content = message.content.map((part: unknown) => {
+        if (!isRecord(part)) return part;
+        if (part.type === 'image_url' && isRecord(part.image_url) && typeof part.image_url.url === 'string') {
+          tokens += part.image_url.detail === 'low' ? imageTokens.low : imageTokens.high;
+          return { ...part, image_url: { ...part.image_url, url: '' } };
+        }
+        if (part.type === 'input_image' && typeof part.image_url === 'string') {
+          tokens += part.detail === 'low' ? imageTokens.low : imageTokens.high;
+          return { ...part, image_url: '' };
+        }
+        return part;
+      });
+      return { ...message, content };
+    });
+    return { chars: charsOf(stripped), imageTokens: tokens };
+  }
+
+  /** A seeded generator, so a failure can be replayed. */
+  function random(seed: number) {
+    let x = seed;
+    const next = () => ((x = (x * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    return { next, pick };
+  }
+
+  // URLs and texts with what JSON escapes (quotes, backslashes, control characters, lone and paired surrogates) and what it does not.
+  const strings = ['https://img.example.com/a.png', `data:image/png;base64,${'QUJD'.repeat(500)}`, 'say "hi"\\n', 'tab\there\u0001', 'é日本語', '\ud83d\ude00 emoji', 'lone \ud800 high', 'lone \udc00 low', '', '</script>'];
+
+  function body(r: ReturnType<typeof random>): unknown {
+    const part = (): unknown =>
+      r.pick([
+        () => ({ type: 'text', text: r.pick(strings) }),
+        () => ({ type: 'image_url', image_url: { url: r.pick(strings), ...(r.next() < 0.5 ? { detail: r.pick(['low', 'high', 'auto', 'LOW']) } : {}) } }),
+        () => ({ image_url: { detail: 'low', url: r.pick(strings) }, type: 'image_url', extra: r.pick(strings) }),
+        () => ({ type: 'image_url', image_url: r.pick(strings) }),
+        () => ({ type: 'image_url', image_url: { url: 42 } }),
+        () => ({ type: 'input_image', image_url: r.pick(strings), ...(r.next() < 0.5 ? { detail: 'low' } : {}) }),
+        () => ({ type: 'input_image', image_url: { url: r.pick(strings) } }),
+        () => ({ type: 'input_text', text: r.pick(strings), nested: { type: 'image_url', image_url: { url: r.pick(strings) } } }),
+        () => r.pick(strings),
+        () => null,
+        () => [1, 2, { type: 'image_url', image_url: { url: r.pick(strings) } }],
+      ])();
+    const message = (): unknown =>
+      r.pick([
+        () => ({ role: r.pick(['user', 'system', 'assistant']), content: Array.from({ length: Math.floor(r.next() * 6) }, part) }),
+        () => ({ role: 'user', content: r.pick(strings) }),
+        () => ({ content: Array.from({ length: 2 }, part), role: 'user', name: r.pick(strings) }),
+        () => ({ role: 'tool', content: null, tool_call_id: 'x' }),
+        () => r.pick(strings),
+        () => null,
+        () => [{ type: 'image_url', image_url: { url: r.pick(strings) } }],
+      ])();
+    return r.pick([() => Array.from({ length: Math.floor(r.next() * 8) }, message), () => r.pick(strings), () => ({ role: 'user', content: [] }), () => undefined, () => 12])();
+  }
+
+  test('the same estimate as copying every message and part and serializing the copy, on varied bodies', async () => {
+    const r = random(20_240_611);
+    for (let i = 0; i < 2000; i++) {
+      const messages = body(r);
+      const reference = copiedInput(messages);
+      const chat = await estimateRequest({ model: 'p/cheap', messages, max_tokens: 1 }, '/v1/chat/completions', costOf, noRoutes);
+      expect({ i, inputTokens: chat.inputTokens }).toEqual({ i, inputTokens: Math.ceil(reference.chars / 4) + reference.imageTokens });
+      const responses = await estimateRequest({ model: 'p/cheap', input: messages, max_output_tokens: 1 }, '/v1/responses', costOf, noRoutes);
+      expect({ i, inputTokens: responses.inputTokens }).toEqual({ i, inputTokens: Math.ceil(reference.chars / 4) + reference.imageTokens });
+    }
+  });
+
+  test('an image URL that JSON escapes is taken off at its escaped length', async () => {
+    const url = 'https://img.example.com/"quoted"\\path\n\ud800';
+    const messages = [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'low' } }] }];
+    const reference = copiedInput(messages);
+    expect(reference.chars).toBe(JSON.stringify(messages).length - (JSON.stringify(url).length - 2));
+    const e = await estimateRequest({ model: 'p/cheap', messages, max_tokens: 1 }, '/v1/chat/completions', costOf, noRoutes);
+    expect(e.inputTokens).toBe(Math.ceil(reference.chars / 4) + 2833);
+  });
+});

@@ -14,8 +14,10 @@ export interface Estimate {
   nanos: number;
   /** The models the call may reach that the price book cannot price for it (their cost is not in `nanos`). */
   unpriced: string[];
-  /** Of `unpriced`, the rerank targets billed in search units (or not saying) whose price needs a `searchUnit`. */
+  /** Of `unpriced`, the rerank targets billed in search units: the price each needs has a `searchUnit`. */
   needsSearchUnit: string[];
+  /** Of `needsSearchUnit`, those with input/output prices that lack only the `searchUnit`. */
+  onlySearchUnitMissing: string[];
 }
 
 /** A model's price as nano-dollars per token (and per search unit); null when it is not priced. */
@@ -60,7 +62,10 @@ function unitRate(costOf: CostOf, model: string, rates: Rates): number | null {
   return rates.unit;
 }
 
-/** What a rerank target's usage is reported in (RerankingModelV1.billedIn); undefined: not declared. */
+/**
+ * What a rerank target's usage is reported in (its RerankingModelV1.billedIn); undefined for a name no
+ * reranker can be built for (the call then fails before anything is spent), priced as tokens.
+ */
 export type RerankBillingOf = (model: string) => RerankBilling | undefined;
 
 /** Worst-case tokens reserved per image part of a chat or responses call, by its `detail`. */
@@ -86,32 +91,36 @@ export interface EstimateOptions {
   defaultMaxOutputTokens?: number | undefined;
   /** Worst-case tokens per image part (DEFAULT_IMAGE_TOKENS). */
   imageTokens?: ImageTokens | undefined;
-  /** What each rerank target reports; without it (or for a target it does not know) both token and search-unit prices are needed. */
+  /** What each rerank target reports; without it (tests), or for a name it does not know, a target is priced by its token prices. */
   rerankBillingOf?: RerankBillingOf | undefined;
 }
 
 /**
- * Null for a model the price book cannot price for the usage its call will report, with the price
- * field that is missing. A rerank call (search units in the estimate) is priced by what its target
- * reports: tokens (Voyage, Jina: token prices suffice, the search units are not billed) or search
- * units (Cohere: a `searchUnit` price is needed, since token prices cannot price a search unit and
- * the ledger would meter the call at cost null, uncounted). A target that does not declare it needs both.
+ * The worst case in nano-dollars, or for a model the price book cannot price for the usage its call
+ * will report, what is missing: its price (`price`), or only the `searchUnit` of a price that has
+ * input/output (`searchUnit`). A rerank call (search units in the estimate) is priced by what its
+ * target reports, `billing`: tokens (Voyage, Jina: token prices suffice, the search units are not
+ * billed) or search units (Cohere: a `searchUnit` price is needed, since token prices cannot price a
+ * search unit and the ledger would meter the call at cost null, uncounted).
  */
-function estimateNanos(costOf: CostOf, model: string, usage: UsageV1, billing: RerankBilling | undefined): number | 'price' | 'searchUnit' {
+function estimateNanos(costOf: CostOf, model: string, usage: UsageV1, billing: RerankBilling): number | 'price' | 'searchUnit' {
   const rates = ratesOf(costOf, model);
-  if (usage.searchUnits > 0 && billing !== 'tokens') {
-    if (!rates) return 'price';
-    const unit = unitRate(costOf, model, rates);
-    if (unit === null) return 'searchUnit';
-    return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output + usage.searchUnits * unit);
-  }
   if (!rates) return 'price';
-  return Math.ceil(usage.inputTokens * rates.input + usage.outputTokens * rates.output);
+  const tokens = usage.inputTokens * rates.input + usage.outputTokens * rates.output;
+  if (billing === 'tokens' || usage.searchUnits === 0) return Math.ceil(tokens);
+  const unit = unitRate(costOf, model, rates);
+  return unit === null ? 'searchUnit' : Math.ceil(tokens + usage.searchUnits * unit);
 }
 
 const charsOf = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length);
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Characters JSON escapes in a string: quotes, backslashes, control characters, and surrogates (lone ones are written as \uXXXX). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The characters `value` takes inside its JSON string's quotes; scanned, not copied, unless something in it is escaped. */
+const jsonStringChars = (value: string): number => (ESCAPED.test(value) ? JSON.stringify(value).length - 2 : value.length);
 
 /**
  * The input of messages (chat `messages`, responses `input`) with its images counted apart: providers
@@ -120,27 +129,30 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * `input_image`) reserves `imageTokens` by its detail, and its URL is left out of the characters;
  * anything else in the part still counts as characters. Images anywhere else are not sent as images,
  * so they count as characters.
+ *
+ * Every chat and responses call under governance comes through here, so the body is serialized once
+ * as it is, and each image URL's characters (as JSON writes them) are taken off: the same count as
+ * serializing a copy with the URLs emptied, without copying messages and parts first.
  */
 function messagesInput(messages: unknown, imageTokens: ImageTokens): { chars: number; imageTokens: number } {
-  if (typeof messages === 'string' || !Array.isArray(messages)) return { chars: charsOf(messages), imageTokens: 0 };
+  const chars = charsOf(messages);
+  if (!Array.isArray(messages)) return { chars, imageTokens: 0 };
   let tokens = 0;
-  const stripped = messages.map((message: unknown) => {
-    if (!isRecord(message) || !Array.isArray(message.content)) return message;
-    const content = message.content.map((part: unknown) => {
-      if (!isRecord(part)) return part;
+  let urls = 0;
+  for (const message of messages) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      if (!isRecord(part)) continue;
       if (part.type === 'image_url' && isRecord(part.image_url) && typeof part.image_url.url === 'string') {
         tokens += part.image_url.detail === 'low' ? imageTokens.low : imageTokens.high;
-        return { ...part, image_url: { ...part.image_url, url: '' } };
-      }
-      if (part.type === 'input_image' && typeof part.image_url === 'string') {
+        urls += jsonStringChars(part.image_url.url);
+      } else if (part.type === 'input_image' && typeof part.image_url === 'string') {
         tokens += part.detail === 'low' ? imageTokens.low : imageTokens.high;
-        return { ...part, image_url: '' };
+        urls += jsonStringChars(part.image_url);
       }
-      return part;
-    });
-    return { ...message, content };
-  });
-  return { chars: charsOf(stripped), imageTokens: tokens };
+    }
+  }
+  return { chars: chars - urls, imageTokens: tokens };
 }
 
 /**
@@ -149,9 +161,9 @@ function messagesInput(messages: unknown, imageTokens: ImageTokens): { chars: nu
  * plus a worst case per image (`imageTokens`, by detail), output at max_tokens (or a default, which
  * admission then sends as the cap under a budget), priced at the dearest target the name can reach
  * (a route's targets and downgrade targets). A model the price book cannot price for this call
- * reserves nothing and is listed in `unpriced` (rerank targets missing only a `searchUnit` price
- * also in `needsSearchUnit`): admission refuses it under a budget. Settlement then charges the real
- * usage the provider reported.
+ * reserves nothing and is listed in `unpriced` (rerank targets billed in search units also in
+ * `needsSearchUnit`, and those missing only the `searchUnit` in `onlySearchUnitMissing`): admission
+ * refuses it under a budget. Settlement then charges the real usage the provider reported.
  */
 export async function estimateRequest(
   body: Record<string, unknown>,
@@ -194,7 +206,7 @@ export async function estimateRequest(
 /**
  * The dearest target `model` can reach (a route's targets and downgrade targets, or the model itself)
  * for `usage`, in nano-dollars, and the targets the price book cannot price for it (`needsSearchUnit`:
- * those of them that report search units and have no `searchUnit` price).
+ * those of them billed in search units; `onlySearchUnitMissing`: of those, the ones priced in tokens).
  */
 export async function worstCase(
   model: string,
@@ -202,23 +214,25 @@ export async function worstCase(
   costOf: CostOf,
   routes: RouteStore,
   rerankBillingOf?: RerankBillingOf,
-): Promise<{ nanos: number; unpriced: string[]; needsSearchUnit: string[] }> {
+): Promise<Omit<Estimate, 'inputTokens' | 'outputTokens'>> {
   const route = model.includes('/') ? undefined : await routes.get(model);
   // Neither `provider/model` nor a route: the call is refused as an unknown model before anything is spent.
-  if (!route && !model.includes('/')) return { nanos: 0, unpriced: [], needsSearchUnit: [] };
+  if (!route && !model.includes('/')) return { nanos: 0, unpriced: [], needsSearchUnit: [], onlySearchUnitMissing: [] };
   const targets = route ? [...new Set([...route.targets, ...(route.downgrade?.targets ?? [])].map((t) => t.model))] : [model];
   let nanos = 0;
   const unpriced: string[] = [];
   const needsSearchUnit: string[] = [];
+  const onlySearchUnitMissing: string[] = [];
   for (const t of targets) {
-    const billing = usage.searchUnits > 0 ? rerankBillingOf?.(t) : undefined;
+    const billing = usage.searchUnits > 0 ? (rerankBillingOf?.(t) ?? 'tokens') : 'tokens';
     const cost = estimateNanos(costOf, t, usage, billing);
     if (typeof cost === 'number') nanos = Math.max(nanos, cost);
     else {
       unpriced.push(t);
-      // A rerank target billed in search units needs a searchUnit price, whether or not it has token prices.
-      if (cost === 'searchUnit' || (usage.searchUnits > 0 && billing !== 'tokens')) needsSearchUnit.push(t);
+      // Billed in search units: the price it needs has a searchUnit, whether it has none or lacks only that.
+      if (billing === 'searchUnits') needsSearchUnit.push(t);
+      if (cost === 'searchUnit') onlySearchUnitMissing.push(t);
     }
   }
-  return { nanos, unpriced, needsSearchUnit };
+  return { nanos, unpriced, needsSearchUnit, onlySearchUnitMissing };
 }

@@ -7,7 +7,7 @@ import type { RouteStore } from '../routing/route-store.js';
 import { AuditLog } from './audit.js';
 import { Authenticator } from './authenticator.js';
 import { Budgets, toNanos, type Reservation, type UnpricedModels } from './budgets.js';
-import type { CostOf, ImageTokens, RerankBillingOf } from './cost-estimate.js';
+import type { CostOf, Estimate, ImageTokens, RerankBillingOf } from './cost-estimate.js';
 import { MemoryCounters, RedisCounters, type Counters } from './counters.js';
 import { hashSecret, newKey, parseKey, redactKey } from './key-format.js';
 import { RateLimiter } from './rate-limits.js';
@@ -47,7 +47,7 @@ export interface GovernanceOptions {
   /**
    * What a rerank target reports its usage in (its RerankingModelV1.billedIn): admission counts a
    * rerank call priced only when the price book can price that (a `searchUnit` price for search
-   * units). Absent, or undefined for a target: both token and search-unit prices are needed.
+   * units). Absent (tests), or undefined for a name it cannot build a reranker for: token prices.
    */
   rerankBillingOf?: RerankBillingOf;
   /** Worst-case tokens each image part reserves, by detail (QUIRE_BUDGET_IMAGE_TOKENS_LOW / _HIGH; default DEFAULT_IMAGE_TOKENS). */
@@ -100,9 +100,9 @@ export class Governance implements BudgetProbe {
    * nothing when the deployment allows unpriced models, or for `kb/<collection>` (answered by
    * retrieval, whose own model calls come back here and are admitted one by one).
    */
-  unpricedOf(model: string, unpriced: string[], needsSearchUnit: string[] = []): UnpricedModels {
-    const none = this.options.allowUnpriced || model.startsWith('kb/');
-    return { model, unpriced: none ? [] : unpriced, needsSearchUnit: none ? [] : needsSearchUnit };
+  unpricedOf(model: string, cost: Pick<Estimate, 'unpriced' | 'needsSearchUnit' | 'onlySearchUnitMissing'>): UnpricedModels {
+    if (this.options.allowUnpriced || model.startsWith('kb/')) return { model, unpriced: [] };
+    return { model, unpriced: cost.unpriced, needsSearchUnit: cost.needsSearchUnit, onlySearchUnitMissing: cost.onlySearchUnitMissing };
   }
 
   /** The route planner's budget probe: the asking request's own reservation is not counted as used. */

@@ -79,7 +79,7 @@ export async function admitModelCall(
   }
   let reservation: Reservation | null;
   try {
-    reservation = await gov.budgets.reserve(caller.identity, estimate.nanos, gov.unpricedOf(model, estimate.unpriced, estimate.needsSearchUnit));
+    reservation = await gov.budgets.reserve(caller.identity, estimate.nanos, gov.unpricedOf(model, estimate));
   } catch (error) {
     await gov.rates.refund(admission).catch((refundError: unknown) =>
       gov.options.logger.error('rate limit refund failed', { trace_id: caller.traceId, err: String(refundError) }),

@@ -90,3 +90,12 @@ export function sameHash(a: string, b: string): boolean {
 export function redactKey(id: string): string {
   return `${KEY_PREFIX}${id}_…`;
 }
+
+/**
+ * Whether a key has expired at `now` (ms since the epoch): from its `expires_at` on, not only after.
+ * The one check for authentication, the work a key started (Authenticator.policyOf), the admin view's
+ * `status` and a new key's expiry.
+ */
+export function isExpired(row: { expires_at: string | null }, now: number): boolean {
+  return row.expires_at !== null && Date.parse(row.expires_at) <= now;
+}

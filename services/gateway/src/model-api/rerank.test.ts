@@ -221,7 +221,7 @@ describe('a rerank client that goes away', () => {
     const cancelled: string[] = [];
     // Answers after 2 s unless its call is cancelled first.
     const slow = (provider: string): RerankingModelV1 => ({
-      specificationVersion: 'v1', provider, modelId: 'slow', maxDocumentsPerCall: 100,
+      specificationVersion: 'v1', provider, modelId: 'slow', maxDocumentsPerCall: 100, billedIn: 'tokens',
       doRerank: ({ abortSignal }) =>
         new Promise((resolve, reject) => {
           called.push(provider);

@@ -1,4 +1,7 @@
-import { Semaphore } from './provider-semaphore.js';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createLogger } from '@quire/server-kit';
+import { createRedisProviderLimiter, Semaphore } from './provider-semaphore.js';
 
 function gate() {
   let open!: () => void;
@@ -65,4 +68,29 @@ test('an abort after the slot is granted does not interrupt or leak it', async (
   inner.open();
   await expect(granted).resolves.toBe('finished');
   expect(s.inFlight).toBe(0);
+});
+
+/**
+ * QUIRE_REDIS_PREFIX: the provider slots (`quire:sem:<queue>:<provider>`) go under the namespace. The
+ * queue's own keys: packages/jobs/src/redis-prefix.test.ts and, wired through the all-in-one start,
+ * test/e2e/redis-prefix.test.ts.
+ */
+test('with a Redis namespace, the provider slots are under it', async () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = new Redis(redisUrl);
+  const queueName = `prefix-test-${randomUUID()}`;
+  const namespace = `prefix-test-${randomUUID().slice(0, 8)}`;
+  const limiter = createRedisProviderLimiter({ redisUrl, queueName, redisNamespace: namespace, limit: 1, logger: createLogger({ test: 'ingestion-prefix' }, 'error') });
+  try {
+    const seen = await limiter.forModel('openai/text-embedding-3-small').run(async () => ({
+      namespaced: await redis.exists(`${namespace}:quire:sem:${queueName}:openai`),
+      plain: await redis.exists(`quire:sem:${queueName}:openai`),
+    }));
+    expect(seen).toEqual({ namespaced: 1, plain: 0 });
+  } finally {
+    await limiter.close();
+    const keys = await redis.keys(`*${queueName}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
 });

@@ -33,7 +33,7 @@ interface Accepted {
 /**
  * An upload whose bytes a document already holds is answered with that document (`duplicate: true`),
  * not stored again. A failed one is run again from its stored bytes (as `POST /v1/documents/:id/retry`
- * would, `retried: true`) when the failure is one a retry can fix (time or configuration, see
+ * would, `retried: true`, and checked as it is: checkRetryContent) when the failure is one a retry can fix (time or configuration, see
  * documentFailureAdvice); one whose file is the cause is answered as it is, its `error.action` saying
  * what to upload instead, since the same bytes would only fail again.
  */
@@ -127,15 +127,16 @@ export async function acceptUpload(deps: AcceptUploadDeps, req: Request, res: Re
         if (!item.titleGiven && current.title !== null) title = null;
       } else {
         const { document: duplicate, pending } = await findContentHolders(tx, viewer, collectionId, item.sha256, { limits });
-        // A failed copy is retried or answered only when no replacement is bringing the bytes into
-        // another document: retried, it would become a second copy once that one is swapped in.
-        if (pending && (!duplicate || duplicate.status === 'failed')) {
-          throw pendingReplacementError(pending, item.sha256);
-        }
         if (duplicate) {
+          // A failed copy that would run again is checked as its retry (and a PUT of its own bytes) is:
+          // refused while a replacement is bringing the bytes into another document (retried, it would
+          // be a second copy once that one is swapped in), not for one of its own replacements. One that
+          // would not run again stores nothing, and is answered as it is.
+          if (duplicate.status === 'failed' && duplicate.error?.retryable) await checkRetryContent(tx, viewer, duplicate, limits);
           out.push(await reuseDocument(tx, viewer, duplicate, identity, traceId, limits));
           continue;
         }
+        if (pending) throw pendingReplacementError(pending, item.sha256);
       }
       const view = await insertDocument(tx, { ...item, title, collectionId, identity, traceId, replacesDocumentId: target });
       if (target) superseded.push(...(await supersedeReplacements(tx, target, view.id)));

@@ -24,8 +24,8 @@ export interface RerankingModelV1 {
   /**
    * What the usage this model reports counts, and so what its price must have for a call to be
    * priced: `searchUnits` (Cohere: a `searchUnit` price) or `tokens` (Voyage, Jina, TEI, local:
-   * `input`/`output` per million tokens). Absent: not declared, and budgets need both kinds of price.
+   * `input`/`output` per million tokens). Every adapter says which: budgets price a rerank call by it.
    */
-  readonly billedIn?: RerankBillingV1;
+  readonly billedIn: RerankBillingV1;
   doRerank(options: RerankOptionsV1): Promise<RerankResultV1>;
 }
