@@ -154,6 +154,13 @@ describe('kb/<collection> through /v1/chat/completions', () => {
       ['response_format', { response_format: { type: 'json_object' } }],
       ['modalities', { modalities: ['text', 'audio'] }],
       ['service_tier', { service_tier: 'flex' }],
+      // Refused as the gateway's plain chat refuses them (@quire/contracts chat-request.ts; test/contracts/chat-request-parity.test.ts).
+      ['tool_choice', { tool_choice: 'required' }],
+      ['web_search_options', { web_search_options: {} }],
+      ['messages.1', { messages: [{ role: 'user', content: 'Which laptops?' }, { role: 'function', name: 'lookup', content: '{}' }, { role: 'user', content: 'How long is the laptop warranty?' }] }],
+      ['messages.0.function_call', { messages: [{ role: 'assistant', content: null, function_call: { name: 'lookup', arguments: '{}' } }, { role: 'user', content: 'How long is the laptop warranty?' }] }],
+      ['user', { user: 123 }],
+      ['parallel_tool_calls', { parallel_tool_calls: 'yes' }],
     ])('%s that cannot be honoured is a 400 naming it (%j), streamed or not, before any model call', async (param, extra) => {
       for (const stream of [false, true]) {
         const before = h.openai.requests.length;
@@ -194,6 +201,42 @@ describe('kb/<collection> through /v1/chat/completions', () => {
         tool_choice: 'none',
       });
       expect(withTools.choices).toHaveLength(1);
+    });
+
+    test('tool_choice "auto" without tools passes (nothing to call), and stop "" asks for no stop, as on a plain chat', async () => {
+      const before = h.openai.requests.length;
+      const completion = await client().chat.completions.create({ ...ask('How long is the laptop warranty?'), tool_choice: 'auto', stop: '' });
+      expect(completion.choices[0]!.message.content).toContain('36 months');
+      const [answering] = chatCallsFrom(before);
+      expect(answering).not.toHaveProperty('stop');
+      expect(answering).not.toHaveProperty('tools');
+      expect(answering).not.toHaveProperty('tool_choice');
+    });
+
+    test("on a follow-up, the rewrite (Quire's own call) gets none of the caller's settings; the answering call gets them", async () => {
+      next = (body) => (promptOf(body).startsWith('Rewrite the last user question') ? 'laptop warranty period' : citingReply(body));
+      const before = h.openai.requests.length;
+      const completion = await client().chat.completions.create({
+        model: `kb/${name}`,
+        messages: [
+          { role: 'user', content: 'Do company laptops have a warranty?' },
+          { role: 'assistant', content: 'Yes, a hardware warranty.' },
+          { role: 'user', content: 'How long is it?' },
+        ],
+        max_completion_tokens: 60,
+        stop: ['months'],
+        temperature: 0.2,
+      });
+      expect(completion.choices[0]!.message.content).toContain('36 months');
+      const calls = chatCallsFrom(before);
+      expect(calls).toHaveLength(2);
+      const rewrite = calls.find((c) => promptOf(c).startsWith('Rewrite the last user question'));
+      const answering = calls.find((c) => c !== rewrite);
+      expect(rewrite).toBeDefined();
+      for (const field of ['stop', 'max_tokens', 'max_completion_tokens', 'temperature']) expect(rewrite).not.toHaveProperty(field);
+      expect(answering).toMatchObject({ stop: ['months'], temperature: 0.2 });
+      expect(answering!.max_completion_tokens ?? answering!.max_tokens).toBe(60);
+      expect(promptOf(answering!)).toContain('laptop warranty period');
     });
   });
 

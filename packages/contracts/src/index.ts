@@ -6,3 +6,4 @@ export * from './documents.js';
 export * from './search.js';
 export * from './identity.js';
 export * from './chunks.js';
+export * from './chat-request.js';

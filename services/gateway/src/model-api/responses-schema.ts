@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ModelOrRouteSchema, refused, serviceTierRefused } from './validators.js';
+import { refused, serviceTierRefused } from '@quire/contracts';
+import { ModelOrRouteSchema } from './validators.js';
 
 /**
  * The request body of `POST /v1/responses` (OpenAI's Responses API), field names as the openai SDK's

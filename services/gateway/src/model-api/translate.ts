@@ -1,6 +1,7 @@
 import type {
   ContentPartV1, FinishReasonV1, GenerateOptionsV1, GenerateResultV1, MessageV1, ProviderMetadataV1, ResponseFormatV1, StreamPartV1, ToolDefinitionV1, UsageV1,
 } from '@quire/models';
+import { samplingOptionsOf } from '@quire/contracts';
 import { imageDetailOf } from '@quire/models';
 import { AppError } from '@quire/server-kit';
 import type { ChatCompletionBody, ChatMessage, ExtraContent } from './validators.js';
@@ -77,23 +78,13 @@ function toResponseFormat(format: NonNullable<ChatCompletionBody['response_forma
 
 /** OpenAI chat request → the normalised request every adapter understands. */
 export function toGenerateOptions(body: ChatCompletionBody): GenerateOptionsV1 {
-  const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const options: GenerateOptionsV1 = { messages: body.messages.map(toMessage) };
-  if (maxOutputTokens != null) options.maxOutputTokens = maxOutputTokens;
-  if (body.temperature != null) options.temperature = body.temperature;
-  if (body.top_p != null) options.topP = body.top_p;
-  if (body.stop != null) options.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
-  if (body.seed != null) options.seed = body.seed;
+  // Length, stop and sampling as a kb/<collection> chat reads them (@quire/contracts samplingOptionsOf).
+  const options: GenerateOptionsV1 = { messages: body.messages.map(toMessage), ...samplingOptionsOf(body) };
   if (body.tools?.length) options.tools = body.tools.map(toTool);
   if (body.tool_choice) options.toolChoice = typeof body.tool_choice === 'string' ? body.tool_choice : { name: body.tool_choice.function.name };
   // `true` is every provider's default, so only `false` travels (and is refused where it cannot be honoured).
   if (body.parallel_tool_calls === false) options.parallelToolCalls = false;
   if (body.response_format) options.responseFormat = toResponseFormat(body.response_format);
-  if (body.presence_penalty != null) options.presencePenalty = body.presence_penalty;
-  if (body.frequency_penalty != null) options.frequencyPenalty = body.frequency_penalty;
-  if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) options.logitBias = body.logit_bias;
-  if (body.reasoning_effort != null) options.reasoningEffort = body.reasoning_effort;
-  if (body.verbosity != null) options.verbosity = body.verbosity;
   return options;
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import {
+  assistantFunctionCallRefused, ChatCommonShape, chatMessagesOf, ChatSamplingShape, FunctionRoleMessageSchema,
+} from '@quire/contracts';
 
 /** `provider/model`, or the name of a route (a virtual model such as `chat-default`). */
 export const ModelOrRouteSchema = z
@@ -61,14 +64,6 @@ const ToolCallSchema = z.object({
   extra_content: ExtraContentSchema.nullable().optional(),
 });
 
-/** A field Quire cannot honour: absent, null or `allowed` pass; anything else is refused with `message`. */
-export const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
-  z.unknown().refine((value) => value === null || value === undefined || allowed(value), message).transform(() => undefined).optional();
-
-/** Tiers other than the default are priced apart from the prices Quire meters with (flex, priority, scale). */
-export const serviceTierRefused = () =>
-  refused('service_tier must be "auto" or "default" (or left out): other tiers are priced differently from the prices Quire meters with.', (v) => v === 'auto' || v === 'default');
-
 export const ChatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: SystemContentSchema, name: z.string().optional() }),
   z.object({ role: z.literal('developer'), content: DeveloperContentSchema, name: z.string().optional() }),
@@ -79,11 +74,10 @@ export const ChatMessageSchema = z.discriminatedUnion('role', [
     tool_calls: z.array(ToolCallSchema).nullable().optional(),
     name: z.string().optional(),
     extra_content: ExtraContentSchema.nullable().optional(),
-    function_call: refused('function_call is deprecated and not supported; replay the call as tool_calls and its result as role "tool"'),
+    function_call: assistantFunctionCallRefused(),
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: ToolContentSchema }),
-  // Deprecated by OpenAI; refused by name so the caller learns what replaced it.
-  z.object({ role: z.literal('function') }).refine(() => false, 'role "function" is deprecated and not supported; send tool results as role "tool" with the tool_call_id'),
+  FunctionRoleMessageSchema,
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
@@ -106,58 +100,26 @@ const ResponseFormatSchema = z.union([
   }),
 ]);
 
-/** A hint with no effect on the answer or the bill: accepted in any form, and not forwarded to the provider. */
-const ignored = () => z.unknown().transform(() => undefined).optional();
-
 /**
  * Every field below is honoured or refused: one an adapter cannot honour is refused there (422
  * model_capability_unsupported), and one no target can is refused here. The exceptions are the
- * hints listed at the end, accepted and not forwarded because they change neither the answer nor
- * its price. Unknown fields are dropped, so a field OpenAI adds that changes either belongs here.
+ * hints in ChatCommonShape, accepted and not forwarded because they change neither the answer nor
+ * its price. Unknown fields are dropped, so a field OpenAI adds that changes either belongs here
+ * (in @quire/contracts chat-request.ts when a kb/<collection> chat must read it alike).
  */
 export const ChatCompletionBodySchema = z.object({
   model: ModelOrRouteSchema,
-  messages: z.array(ChatMessageSchema).min(1, 'messages must not be empty').max(2000),
-  stream: z.boolean().nullable().optional(),
-  stream_options: z.object({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
-  n: refused('Quire returns one choice per request; n must be 1 (send separate requests for more).', (n) => n === 1),
-  logprobs: refused('logprobs are not supported; leave logprobs out or false.', (v) => v === false),
-  top_logprobs: refused('top_logprobs is not supported (logprobs are not returned); leave it out.', (v) => v === 0),
-  functions: refused('functions is deprecated and not supported; declare them in tools ({ type: "function", function }) instead.'),
-  function_call: refused('function_call is deprecated and not supported; use tool_choice instead.'),
-  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
-  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
-  logit_bias: z.record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100)).nullable().optional(),
-  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
-  verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
-  seed: z.number().int().nullable().optional(),
+  messages: chatMessagesOf(ChatMessageSchema),
+  // Streaming, scalar checks, hints, and the fields no Quire chat honours (n, logprobs, audio, store...).
+  ...ChatCommonShape,
+  // Length, stop and sampling: read by samplingOptionsOf, as a kb/<collection> chat reads them.
+  ...ChatSamplingShape,
   tools: z.array(ToolSchema).nullable().optional(),
   tool_choice: z
     .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) })])
     .nullable()
     .optional(),
-  parallel_tool_calls: z.boolean().nullable().optional(),
   response_format: ResponseFormatSchema.nullable().optional(),
-  // Audio, web search, predicted outputs and stored completions change what comes back (or what the
-  // provider keeps), and a service tier other than the default changes the price Quire meters at.
-  modalities: refused('modalities other than ["text"] are not supported (Quire answers in text); leave it out or send ["text"].', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => m === 'text')),
-  audio: refused('audio output is not supported (Quire answers in text); leave audio out.'),
-  web_search_options: refused('web_search_options is not supported: Quire does not have models search the web; leave it out (a kb/<collection> model answers from your documents).'),
-  prediction: refused('prediction (predicted outputs) is not supported; leave it out.'),
-  store: refused('store is not supported: Quire has the provider keep no completions (nothing to list, evaluate or distil later); leave it out or false.', (v) => v === false),
-  service_tier: serviceTierRefused(),
-  // Hints with no effect on the answer or the bill: accepted and not forwarded. `metadata` only tags
-  // stored completions (store is refused above); `user`, `safety_identifier` and `prompt_cache_key`
-  // only tune the provider's abuse monitoring and cache routing. The ledger attributes calls by key.
-  metadata: ignored(),
-  user: z.string().nullable().optional(),
-  safety_identifier: ignored(),
-  prompt_cache_key: ignored(),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBodySchema>;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { AnswerBodySchema } from '@quire/contracts';
+import { AnswerBodySchema, samplingOptionsOf } from '@quire/contracts';
 import { ProviderError } from '@quire/models';
 import { AppError, ctx, handle, openSse, paramsOf, parseWith, toErrorResponse, type ErrorResponse, type Logger, type SseStream, exactRouter } from '@quire/server-kit';
 import { answerQuestion, requireGenerationModel } from '../answer/answer-pipeline.js';
@@ -10,71 +10,24 @@ import { INSTRUCTIONS_MAX } from '../answer/prompt.js';
 import { findCollectionByIdOrName } from '../collections/collection-repository.js';
 import { isAbort, toAppErrorOrInternal } from '../errors.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
-import { generationSettingsOf, KbChatOptionsShape, refuseTools } from './kb-chat-options.js';
+import { KbChatBodySchema, type KbChatContent, type KbChatMessage } from './kb-chat-options.js';
 
 /** `:id` is a collection's id or its name (findCollectionByIdOrName). */
 const CollectionRefParams = z.object({ id: z.string().min(1) });
 
-/**
- * A message's content as a knowledge-base chat reads it: a string, or text parts (and an assistant's
- * `refusal`, which OpenAI returns and clients send back, read as its text, as the gateway's chat does).
- */
-const PartSchema = z.looseObject({ type: z.string() });
-const ContentSchema = z.union([z.string(), z.array(PartSchema), z.null()]);
-const TEXT_PARTS = { text: z.object({ text: z.string() }), refusal: z.object({ refusal: z.string() }) } as const;
-
-/**
- * Parts of other types are refused by name, at their path, as the gateway refuses parts no model is
- * given (model-api/validators.ts): the question is searched as text and answered from the collection's
- * documents, so an image (or audio, or a file) would go unseen and the answer would be to another
- * question. Passing images to the answering model would not help: retrieval would still not see them.
- */
-const REFUSED_PART_ADVICE: Record<string, string> = {
-  image_url: 'describe what the image shows in a text part, or send the image to a vision model ("provider/model")',
-  input_audio: 'send a transcript as a text part',
-  file: "send the file's text as a text part, or upload the file to the collection",
-};
-
-function partProblem(role: string, part: z.infer<typeof PartSchema>): string | undefined {
-  const read = part.type === 'text' ? TEXT_PARTS.text : part.type === 'refusal' && role === 'assistant' ? TEXT_PARTS.refusal : undefined;
-  if (read) return read.safeParse(part).success ? undefined : `malformed "${part.type}" part`;
-  const advice = REFUSED_PART_ADVICE[part.type];
-  return `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message of a kb/ chat: a knowledge-base chat reads text only${advice ? `; ${advice}` : ''}`;
+/** Whether the message has one of `roles` (and so the content those roles have). */
+function isRole<const R extends KbChatMessage['role']>(message: KbChatMessage, ...roles: R[]): message is Extract<KbChatMessage, { role: R }> {
+  return (roles as string[]).includes(message.role);
 }
 
-const MessageSchema = z
-  .looseObject({ role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']), content: ContentSchema.optional() })
-  .superRefine((message, ctx) => {
-    if (!Array.isArray(message.content)) return;
-    message.content.forEach((part, i) => {
-      const problem = partProblem(message.role, part);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['content', i], message: problem });
-    });
-  });
-
 /**
- * An OpenAI chat request: the fields RAG uses, and the others passed to the answering model or refused
- * by name (kb-chat-options.ts); fields OpenAI does not define are ignored, as the gateway's chat does.
- */
-export const KbChatBodySchema = z
-  .object({
-    model: z.string().min(1).max(300),
-    messages: z.array(MessageSchema).min(1),
-    stream: z.boolean().nullable().optional(),
-    stream_options: z.object({ include_usage: z.boolean().nullable().optional() }).passthrough().nullable().optional(),
-    ...KbChatOptionsShape,
-  })
-  .passthrough()
-  .superRefine(refuseTools);
-
-/**
- * A message's text; MessageSchema let only text and an assistant's refusal parts through. Parts are
+ * A message's text; KbChatBodySchema let only text and an assistant's refusal parts through. Parts are
  * separate blocks of text (OpenAI's reading), so two parts that meet without whitespace get a space
  * between them: "laptop" + "warranty?" must not become "laptopwarranty?" for the search. A space, not
  * a newline, keeps the question on the one line it has in the prompt ("Question: ...") and in the
  * rewrite's transcript ("User: ..."). Instructions, blocks of lines anyway, get a newline (below).
  */
-function text(content: z.infer<typeof ContentSchema> | undefined, separator = ' '): string {
+function text(content: KbChatContent | undefined, separator = ' '): string {
   if (typeof content === 'string') return content;
   return (content ?? [])
     .map((p) => (typeof p.text === 'string' ? p.text : typeof p.refusal === 'string' ? p.refusal : ''))
@@ -96,9 +49,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
       const { identity, identityToken, traceId } = ctx(res);
       const collection = await findCollectionByIdOrName(deps.db, identity.team_id, decodeURIComponent(paramsOf(req, CollectionRefParams).id), { grants: true });
       requireGenerationModel(collection);
-      const turns: Turn[] = body.messages
-        .filter((m) => m.role === 'user' || m.role === 'assistant')
-        .map((m) => ({ role: m.role as 'user' | 'assistant', content: text(m.content) }));
+      const turns: Turn[] = body.messages.filter((m) => isRole(m, 'user', 'assistant')).map((m) => ({ role: m.role, content: text(m.content) }));
       const last = turns.at(-1);
       if (!last || last.role !== 'user' || !last.content.trim()) throw new AppError('invalid_request', 'The last message must be a user message with text.', { param: 'messages' });
       // Refused when too long, as /answer refuses it: cutting it kept the start of a pasted text and lost the question after it.
@@ -110,7 +61,7 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
       // Chat front ends send long default system prompts with every request, and those worked before
       // instructions were passed on: past INSTRUCTIONS_MAX they are cut, not refused.
       const instructions = body.messages
-        .filter((m) => m.role === 'system' || m.role === 'developer')
+        .filter((m) => isRole(m, 'system', 'developer'))
         .map((m) => text(m.content, '\n').trim())
         .filter(Boolean)
         .join('\n')
@@ -126,7 +77,8 @@ export function chatRoutes(deps: SearchDeps, logger: Logger): Router {
         queryId,
         history: turns.slice(0, -1),
         ...(instructions ? { instructions } : {}),
-        generation: generationSettingsOf(body),
+        // The answering call's length, stop and sampling, read as the gateway's toGenerateOptions reads them.
+        generation: samplingOptionsOf(body),
         call: { identityToken, traceId, collectionId: collection.id, queryId },
         abortSignal: abort.signal,
       };

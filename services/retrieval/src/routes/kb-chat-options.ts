@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import type { AnswerGenerationSettings } from '../answer/answer-pipeline.js';
+import { assistantFunctionCallRefused, ChatCommonShape, chatMessagesOf, ChatSamplingShape, FunctionRoleMessageSchema, refused } from '@quire/contracts';
 
 /**
- * The OpenAI chat fields of a `kb/<collection>` chat beside `model`, `messages` and `stream`: each is
- * passed to the model that writes the answer, refused with a 400 that names it, or (hints that change
- * neither the answer nor its price) accepted and not used, as the gateway's chat treats them
- * (services/gateway/src/model-api/validators.ts, whose refusals' wording these reuse). None is
+ * A `kb/<collection>` chat's request: OpenAI's chat format, read as the gateway's plain chat reads it
+ * wherever both can honour a field. What both must agree on comes from @quire/contracts
+ * (chat-request.ts), also used by services/gateway/src/model-api/validators.ts: the fields no Quire
+ * chat honours (n, logprobs, audio, web search, store, service tiers...) and their refusals' wording,
+ * the scalar checks (user, parallel_tool_calls...), the message-count cap, the refusal of role
+ * "function" and of an assistant's function_call, and the sampling fields, read into the answering
+ * call's settings by samplingOptionsOf (as the gateway's toGenerateOptions reads them). None is
  * dropped while it would change the answer or its price.
  *
  * Passed to the answering call (not to the rewrite of a follow-up, which is Quire's own): the answer's
@@ -13,78 +16,97 @@ import type { AnswerGenerationSettings } from '../answer/answer-pipeline.js';
  * `stop`, and sampling (`temperature`, `top_p`, `seed`, penalties, `logit_bias`, `reasoning_effort`,
  * `verbosity`); a model that cannot honour one refuses it, as on a plain chat.
  *
- * Refused: what a grounded answer cannot be (several choices, tool calls, JSON, log probabilities,
- * audio, a web search...). `n: 1`, `logprobs: false`, `top_logprobs: 0`, `tool_choice: "none"`,
- * `response_format: {"type": "text"}`, `modalities: ["text"]`, `store: false` and null pass: they ask
- * for what the answer is anyway, and SDKs send some of them by default.
+ * Refused here and not by the gateway: what a grounded answer cannot be (tool calls, JSON).
+ * `tool_choice` "none" or "auto" (without tools: nothing to call, as on the gateway and at OpenAI),
+ * an empty `tools`, `response_format: {"type": "text"}` and null pass: they ask for what the answer
+ * is anyway, and SDKs and chat front ends send some of them by default.
  */
 
-/** A field a kb/ chat cannot honour: absent, null or `allowed` pass; anything else is refused with `message`. */
-const refused = (message: string, allowed: (value: unknown) => boolean = () => false) =>
-  z
-    .unknown()
-    .refine((value) => value === null || value === undefined || allowed(value), message)
-    .optional();
+/**
+ * A message's content as a knowledge-base chat reads it: a string, or text parts (and an assistant's
+ * `refusal`, which OpenAI returns and clients send back, read as its text, as the gateway's chat does).
+ */
+const PartSchema = z.looseObject({ type: z.string() });
+const ContentSchema = z.union([z.string(), z.array(PartSchema), z.null()]);
+export type KbChatContent = z.infer<typeof ContentSchema>;
+const TEXT_PARTS = { text: z.object({ text: z.string() }), refusal: z.object({ refusal: z.string() }) } as const;
+
+/**
+ * Parts of other types are refused by name, at their path, as the gateway refuses parts no model is
+ * given (model-api/validators.ts): the question is searched as text and answered from the collection's
+ * documents, so an image (or audio, or a file) would go unseen and the answer would be to another
+ * question. Passing images to the answering model would not help: retrieval would still not see them.
+ */
+const REFUSED_PART_ADVICE: Record<string, string> = {
+  image_url: 'describe what the image shows in a text part, or send the image to a vision model ("provider/model")',
+  input_audio: 'send a transcript as a text part',
+  file: "send the file's text as a text part, or upload the file to the collection",
+};
+
+function partProblem(role: string, part: z.infer<typeof PartSchema>): string | undefined {
+  const read = part.type === 'text' ? TEXT_PARTS.text : part.type === 'refusal' && role === 'assistant' ? TEXT_PARTS.refusal : undefined;
+  if (read) return read.safeParse(part).success ? undefined : `malformed "${part.type}" part`;
+  const advice = REFUSED_PART_ADVICE[part.type];
+  return `content part type ${JSON.stringify(part.type).slice(0, 60)} is not supported in a ${role} message of a kb/ chat: a knowledge-base chat reads text only${advice ? `; ${advice}` : ''}`;
+}
+
+/** A message of `role`: its content's parts checked in the one pass zod makes over it. */
+const messageOf = <const Role extends string, Extra extends z.ZodRawShape = Record<never, never>>(role: Role, extra?: Extra) =>
+  z.looseObject({ role: z.literal(role), content: ContentSchema.optional(), ...(extra as Extra) }).superRefine((message, ctx) => {
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((part, i) => {
+      const problem = partProblem(role, part);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['content', i], message: problem });
+    });
+  });
+
+const MessageSchema = z.discriminatedUnion('role', [
+  messageOf('system'),
+  messageOf('developer'),
+  messageOf('user'),
+  messageOf('assistant', { function_call: assistantFunctionCallRefused() }),
+  messageOf('tool'),
+  FunctionRoleMessageSchema,
+]);
+export type KbChatMessage = z.infer<typeof MessageSchema>;
 
 const TOOLS_REFUSED =
   'tools are not supported on a kb/<collection> model: its answer comes from the collection\'s documents and never calls a tool; leave tools out (or send tool_choice "none"), or call tools with a "provider/model" and search the collection from your tool (POST /v1/collections/:id/search).';
 
-export const KbChatOptionsShape = {
-  n: refused('A kb/<collection> model returns one answer per request; n must be 1 (send separate requests for more).', (n) => n === 1),
-  logprobs: refused('logprobs are not supported; leave logprobs out or false.', (v) => v === false),
-  top_logprobs: refused('top_logprobs is not supported (logprobs are not returned); leave it out.', (v) => v === 0),
-  functions: refused('functions is deprecated and not supported; declare them in tools ({ type: "function", function }) instead.'),
-  function_call: refused('function_call is deprecated and not supported; use tool_choice instead.'),
+/** The fields a kb/ chat reads beyond the shared ones: tools, asked for nothing, and the answer's format, text. */
+const KbChatOnlyShape = {
   tools: z.array(z.unknown()).nullable().optional(),
-  tool_choice: refused(
-    'tool_choice must be "none" (or left out) on a kb/<collection> model: its answer comes from the collection\'s documents and never calls a tool; call tools with a "provider/model" instead.',
-    (v) => v === 'none',
-  ),
-  // Without tools it has nothing to change.
-  parallel_tool_calls: z.unknown().optional(),
+  // Kept as sent (not `refused`, which drops the value): refuseTools reads it.
+  tool_choice: z
+    .unknown()
+    .refine(
+      (v) => v === null || v === undefined || v === 'none' || v === 'auto',
+      'tool_choice must be "none" or "auto" (or left out) on a kb/<collection> model: its answer comes from the collection\'s documents and never calls a tool; call tools with a "provider/model" instead.',
+    )
+    .optional(),
   response_format: refused(
     'response_format must be {"type": "text"} (or left out) on a kb/<collection> model: its answer is text with citations; ask for a format in a system message, or use a "provider/model" for JSON output.',
     (v) => (v as { type?: unknown } | null)?.type === 'text',
   ),
-  modalities: refused('modalities other than ["text"] are not supported (Quire answers in text); leave it out or send ["text"].', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => m === 'text')),
-  audio: refused('audio output is not supported (Quire answers in text); leave audio out.'),
-  web_search_options: refused('web_search_options is not supported: a kb/<collection> model answers from your documents, not the web; leave it out.'),
-  prediction: refused('prediction (predicted outputs) is not supported; leave it out.'),
-  store: refused('store is not supported: Quire has the provider keep no completions (nothing to list, evaluate or distil later); leave it out or false.', (v) => v === false),
-  service_tier: refused('service_tier must be "auto" or "default" (or left out): other tiers are priced differently from the prices Quire meters with.', (v) => v === 'auto' || v === 'default'),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
-  seed: z.number().int().nullable().optional(),
-  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
-  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
-  logit_bias: z.record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100)).nullable().optional(),
-  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
-  verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
 };
 
-type KbChatOptions = z.infer<z.ZodObject<typeof KbChatOptionsShape>>;
-
 /** Tools are refused unless tool_choice is "none" (an empty list asks for nothing). */
-export function refuseTools(body: KbChatOptions, ctx: z.RefinementCtx): void {
+function refuseTools(body: { tools?: unknown[] | null; tool_choice?: unknown }, ctx: z.RefinementCtx): void {
   if (body.tools && body.tools.length > 0 && body.tool_choice !== 'none') ctx.addIssue({ code: 'custom', path: ['tools'], message: TOOLS_REFUSED });
 }
 
-/** The settings of the answering model call, from the request's fields (as the gateway's toGenerateOptions reads them). */
-export function generationSettingsOf(body: KbChatOptions): AnswerGenerationSettings {
-  const settings: AnswerGenerationSettings = {};
-  const maxOutputTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxOutputTokens != null) settings.maxOutputTokens = maxOutputTokens;
-  if (body.temperature != null) settings.temperature = body.temperature;
-  if (body.top_p != null) settings.topP = body.top_p;
-  if (body.stop != null && body.stop.length > 0) settings.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
-  if (body.seed != null) settings.seed = body.seed;
-  if (body.presence_penalty != null) settings.presencePenalty = body.presence_penalty;
-  if (body.frequency_penalty != null) settings.frequencyPenalty = body.frequency_penalty;
-  if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) settings.logitBias = body.logit_bias;
-  if (body.reasoning_effort != null) settings.reasoningEffort = body.reasoning_effort;
-  if (body.verbosity != null) settings.verbosity = body.verbosity;
-  return settings;
-}
+/**
+ * An OpenAI chat request: the fields RAG uses, and the others passed to the answering model or refused
+ * by name; fields OpenAI does not define are dropped, as the gateway's chat drops them. `model` is the
+ * gateway's `kb/<collection>` (a collection's name may hold spaces), not a provider/model.
+ */
+export const KbChatBodySchema = z
+  .object({
+    model: z.string().min(1).max(300),
+    messages: chatMessagesOf(MessageSchema),
+    ...ChatCommonShape,
+    ...ChatSamplingShape,
+    ...KbChatOnlyShape,
+  })
+  .superRefine(refuseTools);
+export type KbChatBody = z.infer<typeof KbChatBodySchema>;
