@@ -123,6 +123,14 @@ describe('content hash, replacement and progress', () => {
     // Nothing embedded yet, or a later stage: no basis for an estimate, so none is shown.
     await db.query(`UPDATE documents SET chunks_embedded = 0 WHERE id = $1`, [id]);
     expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeNull();
+    // Chunks from the embedding cache are no provider rate: 25 cached and nothing from the provider
+    // yet is no basis either; 25 more from the provider in the 10 s leave 50 for about 20 s.
+    await db.query(`UPDATE documents SET chunks_embedded = 25, chunks_cached = 25 WHERE id = $1`, [id]);
+    expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeNull();
+    await db.query(`UPDATE documents SET chunks_embedded = 50 WHERE id = $1`, [id]);
+    const provider = (await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds as number;
+    expect(provider).toBeGreaterThanOrEqual(20);
+    expect(provider).toBeLessThanOrEqual(22);
     await db.query(`UPDATE documents SET stage = 'indexing', chunks_embedded = 100 WHERE id = $1`, [id]);
     expect((await api.call(`/v1/documents/${id}`)).body.progress.eta_seconds).toBeNull();
   });

@@ -42,6 +42,7 @@ describe('readIngestionLimitsEnv', () => {
       QUIRE_INGEST_HNSW_MAX_PENDING: '8000',
       QUIRE_INGEST_HNSW_SLICE_MS: '25',
       QUIRE_INGEST_URL_FETCH_TIMEOUT_MS: '5000',
+      QUIRE_INGEST_URL_MAX_REDIRECTS: '0',
       QUIRE_INGEST_EVENTS_POLL_MS: '500',
       QUIRE_INGEST_EVENTS_KEEPALIVE_MS: '10000',
       QUIRE_INGEST_EVENTS_MAX_STREAM_MS: '300000',
@@ -78,6 +79,7 @@ describe('readIngestionLimitsEnv', () => {
       hnswMaxPending: 8000,
       hnswSliceMs: 25,
       urlFetchTimeoutMs: 5000,
+      urlMaxRedirects: 0,
       allowLoopbackUrls: false,
       eventsPollMs: 500,
       eventsKeepAliveMs: 10_000,
@@ -137,6 +139,8 @@ describe('readIngestionLimitsEnv', () => {
     ['QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY', '0', 'QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_KEY must be a positive integer (got "0")'],
     ['QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM', 'half', 'QUIRE_INGEST_EVENTS_MAX_STREAMS_PER_TEAM must be a positive integer (got "half")'],
     ['QUIRE_INGEST_MAX_UNCOMPRESSED_MB', 'ten', 'QUIRE_INGEST_MAX_UNCOMPRESSED_MB must be a positive number of megabytes (got "ten")'],
+    ['QUIRE_INGEST_URL_MAX_REDIRECTS', '21', 'QUIRE_INGEST_URL_MAX_REDIRECTS must be a non-negative integer no larger than 20 (got "21")'],
+    ['QUIRE_INGEST_URL_MAX_REDIRECTS', '-1', 'QUIRE_INGEST_URL_MAX_REDIRECTS must be a non-negative integer no larger than 20 (got "-1")'],
   ])('refuses %s=%s with a clear message', (name, value, message) => {
     const error = refusal({ [name]: value });
     expect(error.code).toBe('ingestion_config_invalid');

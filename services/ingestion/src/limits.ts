@@ -88,6 +88,11 @@ export interface IngestionLimits {
   hnswSliceMs: number;
   /** `{url}` ingestion: deadline, and whether loopback addresses are allowed (tests only). */
   urlFetchTimeoutMs: number;
+  /**
+   * `{url}` ingestion: redirects followed before the fetch is refused (each hop passes the address
+   * check again; a redirect from https to http is refused whatever this says).
+   */
+  urlMaxRedirects: number;
   allowLoopbackUrls: boolean;
   /**
    * Progress streams (GET /v1/documents/:id/events): how often each re-reads its document, how long
@@ -126,6 +131,7 @@ export const LIMIT_SETTING = {
   parseHeapMb: 'QUIRE_INGEST_PARSE_HEAP_MB',
   chunkTimeoutMs: 'QUIRE_INGEST_CHUNK_TIMEOUT_MS',
   urlFetchTimeoutMs: 'QUIRE_INGEST_URL_FETCH_TIMEOUT_MS',
+  urlMaxRedirects: 'QUIRE_INGEST_URL_MAX_REDIRECTS',
 } as const satisfies Partial<Record<keyof IngestionLimits, `QUIRE_INGEST_${string}`>>;
 
 /**
@@ -223,6 +229,9 @@ export const DEFAULT_LIMITS: IngestionLimits = {
   hnswMaxPending: 20_000,
   hnswSliceMs: 50,
   urlFetchTimeoutMs: 20_000,
+  // Links from newsletters and short-link services often take 4-6 hops (tracker, http -> https, www,
+  // canonical path); browsers and fetch() follow 20.
+  urlMaxRedirects: 10,
   allowLoopbackUrls: false,
   eventsPollMs: 1000,
   // Under the 30-60 s idle timeouts common in proxies and load balancers.

@@ -40,7 +40,11 @@ export interface EmbedChunksInput {
    * Defaults to `DEFAULT_LIMITS.embedBatchMaxTokens`, so callers that predate the setting still split.
    */
   batchMaxTokens?: number;
-  onBatch: (embedded: number) => Promise<void>;
+  /**
+   * After each step: `embedded` texts have a vector so far, `cached` of them from the cache (reported
+   * first, before any provider call); the rest came from the provider.
+   */
+  onBatch: (embedded: number, cached: number) => Promise<void>;
   /**
    * Aborted: no further batch starts, and the call in flight is given the signal to cancel it; the
    * embedding throws the signal's reason. A job aborts it once it no longer owns its document.
@@ -95,7 +99,7 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
     }
   });
   const cachedCount = input.texts.length - input.hashes.filter((h) => !byHash.has(h)).length;
-  if (cachedCount > 0) await input.onBatch(cachedCount);
+  if (cachedCount > 0) await input.onBatch(cachedCount, cachedCount);
   const semaphore = input.limiter?.forModel(input.modelName);
   const tokens = missing.map((m) => estimateEmbeddingTokens(m.text));
   const tokenCap = input.batchMaxTokens ?? DEFAULT_LIMITS.embedBatchMaxTokens;
@@ -139,7 +143,7 @@ export async function embedChunks(input: EmbedChunksInput): Promise<EmbedChunksR
     }
     i += batch.length;
     const done = new Set(missing.slice(0, i).map((m) => m.hash));
-    await input.onBatch(cachedCount + input.hashes.filter((h) => done.has(h)).length);
+    await input.onBatch(cachedCount + input.hashes.filter((h) => done.has(h)).length, cachedCount);
   }
   const vectors = input.hashes.map((hash, index) => check(byHash.get(hash), index, dimensions));
   return {

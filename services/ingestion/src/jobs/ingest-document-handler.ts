@@ -214,9 +214,9 @@ async function runStages(
       { model: embedding, tokens },
     );
   }
-  await progress({ stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, embedStarted: true });
+  await progress({ stage: embedding ? 'embedding' : 'indexing', chunksTotal: chunks.length, chunksEmbedded: 0, chunksCached: 0, embedStarted: true });
 
-  const embedFor = (model: string, expected: number | null, requested: number | null, onBatch: (n: number) => Promise<void>) =>
+  const embedFor = (model: string, expected: number | null, requested: number | null, onBatch: (embedded: number, cached: number) => Promise<void>) =>
     embedChunks({
       models: deps.models,
       modelName: model,
@@ -248,8 +248,8 @@ async function runStages(
     enter('embedding');
     // One write per batch: progress doubles as the heartbeat, and the write is also how the attempt
     // learns before its next provider call that the document was deleted, replaced or taken over.
-    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, (embedded) =>
-      progress({ chunksEmbedded: embedded }),
+    const result = await embedFor(embedding, target.dimensions ?? target.requestedDimensions, target.requestedDimensions, (embedded, cached) =>
+      progress({ chunksEmbedded: embedded, chunksCached: cached }),
     );
     vectors = { indexVersionId: target.indexVersionId, dimensions: result.dimensions, values: result.vectors, ...cachedAs(result.cached, chunks.map((c) => c.contentSha256)) };
   }

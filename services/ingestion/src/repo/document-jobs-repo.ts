@@ -79,7 +79,7 @@ export async function claimDocument(db: Queryable, documentId: string, version: 
               stall_reason = CASE WHEN status = 'processing'
                 THEN ${abandonedReasonSql('$3', '$5')} || ' (attempt ' || attempts || '); taken over by a redelivered job at ' || ${utcNowSql} || '.'
                 ELSE stall_reason END,
-              status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0,
+              status = 'processing', stage = 'parsing', attempts = attempts + 1, chunks_embedded = 0, chunks_cached = 0,
               heartbeat_at = now(), alive_at = now(), updated_at = now()
         WHERE id = $1 AND version = $2
           AND (status = 'queued' OR (status = 'processing' AND attempts < $4::int AND ${abandonedSql('$3', '$5')}))
@@ -103,6 +103,8 @@ export interface ProgressUpdate {
   pagesTotal?: number | null;
   chunksTotal?: number | null;
   chunksEmbedded?: number;
+  /** Of `chunksEmbedded`, how many came from the embedding cache: the ETA leaves them out of the provider's rate. */
+  chunksCached?: number;
   warnings?: string[];
   scannedPages?: number[];
   /** Starts the clock the ETA is computed from. */
@@ -125,6 +127,7 @@ export async function updateProgress(db: Queryable, documentId: string, version:
             warnings = COALESCE($10::jsonb, warnings),
             scanned_pages = COALESCE($11::int[], scanned_pages),
             embed_started_at = CASE WHEN $12::boolean THEN now() ELSE embed_started_at END,
+            chunks_cached = COALESCE($13::int, chunks_cached),
             heartbeat_at = now(), alive_at = now(), updated_at = now()
       WHERE id = $1 AND version = $2 AND status = 'processing'
       RETURNING id`,
@@ -141,6 +144,7 @@ export async function updateProgress(db: Queryable, documentId: string, version:
       p.warnings ? JSON.stringify(p.warnings) : null,
       p.scannedPages ?? null,
       p.embedStarted ?? false,
+      p.chunksCached ?? null,
     ],
   );
   return r.rows.length > 0;

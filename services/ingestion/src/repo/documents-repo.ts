@@ -50,9 +50,11 @@ export interface DocumentRow {
 export const DOCUMENT_COLUMNS = `d.id, d.collection_id, d.title, d.filename, d.mime_type, d.byte_size, d.content_sha256, d.metadata, d.status,
   d.stage, d.pages_parsed, d.pages_total, d.chunks_total, d.chunks_embedded, d.attempts, d.error_code, d.error_message,
   d.error_stage, d.error_limit, d.job_id, d.created_at, d.updated_at, d.stall_reason, d.warnings, d.scanned_pages, d.replaces_document_id,
-  CASE WHEN d.status = 'processing' AND d.stage = 'embedding' AND d.chunks_embedded > 0 AND d.chunks_total > d.chunks_embedded
+  -- The provider's rate only: chunks from the embedding cache (chunks_cached) arrive at once and say
+  -- nothing of how fast the rest goes, so no estimate until a provider call has returned.
+  CASE WHEN d.status = 'processing' AND d.stage = 'embedding' AND d.chunks_embedded > d.chunks_cached AND d.chunks_total > d.chunks_embedded
             AND d.embed_started_at IS NOT NULL
-       THEN ceil(extract(epoch FROM (now() - d.embed_started_at)) * (d.chunks_total - d.chunks_embedded) / d.chunks_embedded)::int
+       THEN ceil(extract(epoch FROM (now() - d.embed_started_at)) * (d.chunks_total - d.chunks_embedded) / (d.chunks_embedded - d.chunks_cached))::int
   END AS eta_seconds,
   -- A keyword-only collection (no embedding model) never embeds: see DocumentProgressSchema.
   (SELECT ce.embedding_model IS NOT NULL FROM collections ce WHERE ce.id = d.collection_id) AS embeds`;
@@ -383,7 +385,7 @@ export async function requeueFailedDocument(
   const r = await tx.query<DocumentRow & { version: number }>(
     `UPDATE documents AS d
         SET version = d.version + 1, status = 'queued', stage = 'queued', attempts = 0,
-            pages_parsed = NULL, pages_total = NULL, chunks_total = NULL, chunks_embedded = 0,
+            pages_parsed = NULL, pages_total = NULL, chunks_total = NULL, chunks_embedded = 0, chunks_cached = 0,
             warnings = '[]'::jsonb, scanned_pages = '{}', embed_started_at = NULL,
             error_code = NULL, error_message = NULL, error_stage = NULL, error_limit = NULL, stall_reason = NULL,
             submitted_identity = $2::jsonb, trace_id = $3, updated_at = now()

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '@quire/server-kit';
-import { fetchUrl, forbiddenAddressReason } from './fetch-url.js';
+import { fetchUrl, forbiddenAddressReason, redirectTarget } from './fetch-url.js';
 
 const strict = { maxBytes: 1e6, timeoutMs: 2000, allowLoopback: false };
 
@@ -35,6 +35,8 @@ describe('fetchUrl', () => {
       }
       if (req.url === '/sized.txt') return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' }).end('hello');
       if (req.url?.startsWith('/redirect-to/')) return void res.writeHead(302, { location: decodeURIComponent(req.url.slice('/redirect-to/'.length)) }).end();
+      const hop = /^\/hop\/(\d+)$/.exec(req.url ?? '');
+      if (hop && Number(hop[1]) > 0) return void res.writeHead(301, { location: `/hop/${Number(hop[1]) - 1}` }).end();
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('hello');
     });
@@ -107,6 +109,38 @@ describe('fetchUrl', () => {
       },
     }).catch((e: unknown) => e);
     expect([refused, told]).toEqual([full, [5]]);
+  });
+
+  it('follows up to maxRedirects redirects (default 10, QUIRE_INGEST_URL_MAX_REDIRECTS), then refuses naming the setting', async () => {
+    const loopback = { ...strict, allowLoopback: true };
+    // A newsletter link: tracker, http -> https, www, canonical path, page.
+    await expect(fetchUrl(`${base}/hop/4`, loopback)).resolves.toMatchObject({ finalUrl: `${base}/hop/0` });
+    await expect(fetchUrl(`${base}/hop/10`, loopback)).resolves.toMatchObject({ finalUrl: `${base}/hop/0` });
+    await expect(fetchUrl(`${base}/hop/11`, loopback)).rejects.toMatchObject({
+      code: 'invalid_request',
+      param: 'url',
+      message: 'The URL redirected more than 10 times (the limit, QUIRE_INGEST_URL_MAX_REDIRECTS).',
+    });
+    await expect(fetchUrl(`${base}/hop/2`, { ...loopback, maxRedirects: 2 })).resolves.toMatchObject({ finalUrl: `${base}/hop/0` });
+    await expect(fetchUrl(`${base}/hop/3`, { ...loopback, maxRedirects: 2 })).rejects.toThrow(/more than 2 times/);
+    await expect(fetchUrl(`${base}/hop/1`, { ...loopback, maxRedirects: 0 })).rejects.toThrow(/more than 0 times/);
+  });
+
+  it('refuses a redirect from https to plain http, follows the others (the address check runs again on each hop)', () => {
+    const from = new URL('https://intranet.example.com/blog/post?id=7');
+    const downgrade = (() => {
+      try {
+        return redirectTarget(from, 'http://intranet.example.com/blog/post?id=7');
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(downgrade).toMatchObject({ code: 'invalid_request', param: 'url' });
+    expect((downgrade as Error).message).toMatch(/redirected from https to plain http \("http:\/\/intranet\.example\.com\/blog\/post\?id=7"\).*Send that http URL itself/);
+    expect(redirectTarget(from, '/canonical/post').toString()).toBe('https://intranet.example.com/canonical/post');
+    expect(redirectTarget(from, 'https://www.example.com/x').toString()).toBe('https://www.example.com/x');
+    expect(redirectTarget(new URL('http://example.com/a'), 'https://example.com/a').toString()).toBe('https://example.com/a');
+    expect(redirectTarget(new URL('http://example.com/a'), 'http://other.example.com/b').toString()).toBe('http://other.example.com/b');
   });
 
   it('admits localhost only with allowLoopback', async () => {

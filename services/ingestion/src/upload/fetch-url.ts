@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { classifyAddress, classifyHostSync, EGRESS_REFUSED, guardedLookup, hostOf, type HostClass } from '@quire/models';
 import { AppError } from '@quire/server-kit';
-import { LIMIT_SETTING, mebibytes } from '../limits.js';
+import { DEFAULT_LIMITS, LIMIT_SETTING, mebibytes } from '../limits.js';
 
 /**
  * What a server-side fetch may reach (SSRF): public hosts, and loopback with `allowLoopback` (tests,
@@ -30,6 +30,7 @@ export interface FetchUrlOptions {
   maxBytes: number;
   timeoutMs: number;
   allowLoopback: boolean;
+  /** Redirects followed before the fetch is refused; default `DEFAULT_LIMITS.urlMaxRedirects` (QUIRE_INGEST_URL_MAX_REDIRECTS). */
   maxRedirects?: number;
   /**
    * Told the body's size before it is read (when the answer declares it), then the bytes received so
@@ -42,6 +43,11 @@ export interface FetchUrlOptions {
  * Fetches a document for `{url}` ingestion. The address check runs inside the socket's DNS lookup,
  * so the address connected to is the address checked (no rebinding between check and connect), and
  * again on every redirect. The body is read up to `maxBytes` and the whole fetch has one deadline.
+ *
+ * A redirect from https to http is refused, unlike in browsers: following it would send the path and
+ * query (often tokens or signed parameters) in clear text, and store as knowledge whatever a network
+ * attacker puts in the answer, under an `https` URL the caller trusted. A caller who accepts plain
+ * http can send the http URL itself; the refusal names it.
  */
 export async function fetchUrl(raw: string, options: FetchUrlOptions): Promise<FetchedUrl> {
   const deadline = Date.now() + options.timeoutMs;
@@ -51,21 +57,41 @@ export async function fetchUrl(raw: string, options: FetchUrlOptions): Promise<F
   } catch {
     throw new AppError('invalid_request', 'url is not a valid URL.', { param: 'url' });
   }
-  for (let hop = 0; hop <= (options.maxRedirects ?? 3); hop++) {
+  const maxRedirects = options.maxRedirects ?? DEFAULT_LIMITS.urlMaxRedirects;
+  for (let hop = 0; hop <= maxRedirects; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('invalid_request', 'Only http and https URLs can be ingested.', { param: 'url' });
     if (url.username || url.password) throw new AppError('invalid_request', 'URLs with credentials are not accepted.', { param: 'url' });
     const res = await request(url, options, deadline);
     if (res.redirect) {
-      try {
-        url = new URL(res.redirect, url);
-      } catch {
-        throw new AppError('invalid_request', `The URL redirected to an invalid location (${JSON.stringify(res.redirect.slice(0, 200))}).`, { param: 'url' });
-      }
+      url = redirectTarget(url, res.redirect);
       continue;
     }
     return { ...res.body!, finalUrl: url.toString(), filename: filenameOf(url) };
   }
-  throw new AppError('invalid_request', 'The URL redirected too many times.', { param: 'url' });
+  throw new AppError('invalid_request', `The URL redirected more than ${maxRedirects} times (the limit, ${LIMIT_SETTING.urlMaxRedirects}).`, { param: 'url' });
+}
+
+/**
+ * Where a redirect from `from` to `location` (its Location header) leads: resolved against `from`;
+ * an invalid location, or one that goes from https to plain http, is the caller's 400 (see fetchUrl
+ * for why a downgrade is refused). The target's own checks (scheme, credentials, address) run when
+ * it is fetched, as for the first URL.
+ */
+export function redirectTarget(from: URL, location: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw new AppError('invalid_request', `The URL redirected to an invalid location (${JSON.stringify(location.slice(0, 200))}).`, { param: 'url' });
+  }
+  if (from.protocol === 'https:' && next.protocol === 'http:') {
+    throw new AppError(
+      'invalid_request',
+      `The URL redirected from https to plain http (${JSON.stringify(next.toString().slice(0, 200))}), which is not followed: the request and the document would travel unencrypted. Send that http URL itself to ingest it anyway.`,
+      { param: 'url' },
+    );
+  }
+  return next;
 }
 
 /** The last path segment, percent-decoded; a malformed escape (`%zz`, `%E0%A4`) is a 400. */

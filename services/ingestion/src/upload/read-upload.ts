@@ -8,6 +8,7 @@ import { LIMIT_SETTING, mebibytes, type IngestionLimits } from '../limits.js';
 import { detectType, looksLikeMarkdown } from './detect-type.js';
 import { fetchUrl } from './fetch-url.js';
 import { closeAfterAnswer, uploadLease, type UploadLease } from './upload-memory.js';
+import { htmlTitle, titleFromUrl, toUtf8, withoutTrackingParameters } from './url-document.js';
 
 /** JSON uploads: raw text, or a URL to fetch; either may replace an existing document. */
 const JsonDocumentBodySchema = z
@@ -232,12 +233,26 @@ async function readJson(req: Request, res: Response, limits: IngestionLimits): P
   if (body.url !== undefined) {
     // The fetched document is held like an uploaded file: counted in the upload memory as it arrives.
     const lease = uploadLease(res);
-    const fetched = await fetchUrl(body.url, { maxBytes: limits.maxUploadBytes, timeoutMs: limits.urlFetchTimeoutMs, allowLoopback: limits.allowLoopbackUrls, onBytes: (bytes) => lease.need(bytes) });
-    const { mime } = detectType(fetched.bytes, fetched.filename, fetched.contentType);
-    const metadata = { ...(body.metadata ?? {}), source_url: fetched.finalUrl };
-    const title = body.title ?? (fetched.filename ? titleFromFilename(fetched.filename) : fetched.finalUrl);
+    const fetched = await fetchUrl(body.url, {
+      maxBytes: limits.maxUploadBytes,
+      timeoutMs: limits.urlFetchTimeoutMs,
+      allowLoopback: limits.allowLoopbackUrls,
+      maxRedirects: limits.urlMaxRedirects,
+      onBytes: (bytes) => lease.need(bytes),
+    });
+    // The size limits applied to the bytes as served; the stored document is their UTF-8 text (a
+    // Latin-1 page grows a little), held in the upload memory with them while it is made.
+    const decoded = toUtf8(fetched.bytes, fetched.contentType);
+    if (decoded.decodedFrom) lease.need(fetched.bytes.length + decoded.bytes.length);
+    const bytes = decoded.bytes;
+    const { mime } = detectType(bytes, fetched.filename, fetched.contentType);
+    const sourceUrl = withoutTrackingParameters(fetched.finalUrl);
+    const metadata = { ...(body.metadata ?? {}), source_url: sourceUrl };
+    // The caller's title, else the page's own (<title>, first <h1>), else a name from the URL.
+    const title = body.title ?? (mime === 'text/html' ? htmlTitle(bytes) : null) ?? (fetched.filename ? titleFromFilename(fetched.filename) : titleFromUrl(sourceUrl));
     requireStorable(fetched.filename, 'url', "file name in the URL's path");
-    return { items: [{ bytes: fetched.bytes, sha256: sha256(fetched.bytes), mime, filename: fetched.filename, title, titleGiven: body.title !== undefined, metadata }], replaceDocumentId };
+    requireStorable(title, 'url', 'title taken from the page');
+    return { items: [{ bytes, sha256: sha256(bytes), mime, filename: fetched.filename, title, titleGiven: body.title !== undefined, metadata }], replaceDocumentId };
   }
   const text = body.text!;
   if (text.trim().length === 0) throw new AppError('invalid_request', 'text must not be only whitespace.', { param: 'text' });

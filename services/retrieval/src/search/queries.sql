@@ -9,7 +9,7 @@ WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
--- vector leg (document and metadata filters); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+-- vector leg (document and metadata filters); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}","{\"lang\":[\"en\"]}"]
 SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
 FROM chunk_vectors cv
 JOIN chunks c ON c.id = cv.chunk_id
@@ -18,7 +18,7 @@ WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.collection_id = $3
   AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($4::uuid[])
-  AND d.metadata @> $5::jsonb
+  AND (d.metadata @> $5::jsonb OR d.metadata @> $6::jsonb)
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
@@ -90,7 +90,7 @@ WHERE c.collection_id = $11
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
 
--- BM25 keyword leg (document and metadata filters); params: ["00000000-0000-4000-8000-00000000000c",["tide"],[1],[],0.9,0.4,40,32,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+-- BM25 keyword leg (document and metadata filters); params: ["00000000-0000-4000-8000-00000000000c",["tide"],[1],[],0.9,0.4,40,32,"00000000-0000-4000-8000-00000000000c",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}","{\"lang\":[\"en\"]}"]
 WITH s AS (
   SELECT doc_count::float8 AS n, total_length::float8 / GREATEST(doc_count, 1) AS avgdl
   FROM bm25_collection_stats WHERE collection_id = $1
@@ -128,7 +128,7 @@ WHERE c.collection_id = $9
   AND c.index_version_id IS NULL
   AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($10::uuid[])
-  AND d.metadata @> $11::jsonb
+  AND (d.metadata @> $11::jsonb OR d.metadata @> $12::jsonb)
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
 
@@ -172,15 +172,15 @@ WHERE c.collection_id = $9
 ORDER BY sc.score DESC, sc.chunk_id
 LIMIT $7;
 
--- exact vector leg (few chunks match the filters or the caller's access groups); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}",["hr"]]
+-- exact vector leg (few chunks match the filters or the caller's access groups); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}","{\"lang\":[\"en\"]}",["hr"]]
 WITH scoped AS MATERIALIZED (
   SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
   WHERE c.collection_id = $3
   AND c.index_version_id IS NOT DISTINCT FROM (SELECT vc.index_version_id FROM chunk_vectors vv JOIN chunks vc ON vc.id = vv.chunk_id WHERE vv.index_version_id = $4::uuid LIMIT 1)
   AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($5::uuid[])
-  AND d.metadata @> $6::jsonb
-  AND (d.access_groups = '{}' OR d.access_groups && $7::text[])
+  AND (d.metadata @> $6::jsonb OR d.metadata @> $7::jsonb)
+  AND (d.access_groups = '{}' OR d.access_groups && $8::text[])
 )
 SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
 FROM scoped s
@@ -188,7 +188,7 @@ JOIN chunk_vectors cv ON cv.index_version_id = '00000000-0000-4000-8000-00000000
 ORDER BY score DESC, cv.chunk_id
 LIMIT $2;
 
--- vector leg of a benchmarked index version with its own chunk set (other chunking); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+-- vector leg of a benchmarked index version with its own chunk set (other chunking); params: ["[0.1]",40,"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}","{\"lang\":[\"en\"]}"]
 SELECT cv.chunk_id, (1 - (cv.embedding::vector(1536) <=> $1::vector(1536)))::float8 AS score
 FROM chunk_vectors cv
 JOIN chunks c ON c.id = cv.chunk_id
@@ -198,11 +198,11 @@ WHERE cv.index_version_id = '00000000-0000-4000-8000-0000000000a1'
   AND c.index_version_id = $4::uuid
   AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($5::uuid[])
-  AND d.metadata @> $6::jsonb
+  AND (d.metadata @> $6::jsonb OR d.metadata @> $7::jsonb)
 ORDER BY cv.embedding::vector(1536) <=> $1::vector(1536)
 LIMIT $2;
 
--- BM25 over a version's own chunk set: the scope check of the chunks scored in memory; params: [["00000000-0000-4000-8000-0000000000c1"],"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}"]
+-- BM25 over a version's own chunk set: the scope check of the chunks scored in memory; params: [["00000000-0000-4000-8000-0000000000c1"],"00000000-0000-4000-8000-00000000000c","00000000-0000-4000-8000-0000000000a1",["00000000-0000-4000-8000-0000000000d1"],"{\"lang\":\"en\"}","{\"lang\":[\"en\"]}"]
 SELECT c.id
 FROM chunks c
 JOIN documents d ON d.id = c.document_id
@@ -211,4 +211,4 @@ WHERE c.id = ANY($1::uuid[])
   AND c.index_version_id = $3::uuid
   AND d.status = 'ready' AND d.replaces_document_id IS NULL
   AND c.document_id = ANY($4::uuid[])
-  AND d.metadata @> $5::jsonb;
+  AND (d.metadata @> $5::jsonb OR d.metadata @> $6::jsonb);

@@ -50,15 +50,11 @@ export function scopeConditions(collectionId: string, filters: SearchFilters | u
     params.push(filters.document_ids);
     conditions.push(`c.document_id = ANY($${firstParam + params.length - 1}::uuid[])`);
   }
-  if (filters?.metadata && Object.keys(filters.metadata).length > 0) {
-    // jsonb containment gives "equals" for scalars and "contains" for arrays in one operator.
-    params.push(JSON.stringify(filters.metadata));
-    conditions.push(`d.metadata @> $${firstParam + params.length - 1}::jsonb`);
-  }
   const ref = (value: unknown) => {
     params.push(value);
     return `$${firstParam + params.length - 1}`;
   };
+  if (filters?.metadata && Object.keys(filters.metadata).length > 0) conditions.push(...metadataConditions(filters.metadata, ref));
   if (filters?.tags && filters.tags.length > 0) {
     conditions.push(`d.metadata->'tags' ?| ${ref(filters.tags)}::text[]`);
   }
@@ -79,6 +75,28 @@ export function scopeConditions(collectionId: string, filters: SearchFilters | u
     conditions.push(`(d.access_groups = '{}' OR d.access_groups && $${firstParam + params.length - 1}::text[])`);
   }
   return { sql: conditions.join('\n  AND '), params };
+}
+
+/**
+ * `filters.metadata` as containment tests (`@>`, which a GIN index on `documents.metadata` could
+ * serve). Containment alone gives "equals" for a scalar and "holds all of" for an array filter, but
+ * a string filter must also match a document whose value is an array holding it (the contract:
+ * `{"department": "hr"}` finds `{"department": ["hr", "legal"]}`), and jsonb containment does not let
+ * an array inside an object contain a scalar: each string is tested in both shapes. Numbers, booleans,
+ * null and arrays keep the single containment test.
+ */
+function metadataConditions(metadata: NonNullable<SearchFilters['metadata']>, ref: (value: unknown) => string): string[] {
+  const conditions: string[] = [];
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value === 'string') {
+      conditions.push(`(d.metadata @> ${ref(JSON.stringify({ [key]: value }))}::jsonb OR d.metadata @> ${ref(JSON.stringify({ [key]: [value] }))}::jsonb)`);
+    } else {
+      rest[key] = value;
+    }
+  }
+  if (Object.keys(rest).length > 0) conditions.unshift(`d.metadata @> ${ref(JSON.stringify(rest))}::jsonb`);
+  return conditions;
 }
 
 /**
