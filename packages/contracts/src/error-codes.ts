@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   reindex_required: { status: 400, type: 'invalid_request_error', retryable: false },
   // Quire's own 409 (a team that already exists, a version not ready): the state that refused it does not change by waiting.
   conflict: { status: 409, type: 'invalid_request_error', retryable: false },
-  // POST /v1/benchmarks/:id/resume on a run that is under way, has nothing left to run, or would stop at its budget at once (`reason` says which).
+  // POST /v1/benchmarks/:id/resume on a run that is under way, has nothing left to run, would stop at its budget at once, or would see other documents (`reason` says which).
   benchmark_not_resumable: { status: 409, type: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },

@@ -9,7 +9,8 @@ import { runMultiSearch, type RetrievalTrace, type RetrievedChunk, type SearchDe
 import { appendTurns, loadHistory, newConversationId, rewriteFollowUp, type Turn } from './conversation.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
 import { CitationStreamFilter, extractCitations, rewriteMarkers } from './citations.js';
-import { SafeMarkdownStream, sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
+import { sanitizeAnswer, urlsIn, type LinkPolicy } from './output-safety.js';
+import { BREAK, SafeMarkdownStream, type SafePiece } from './safe-markdown-stream.js';
 import { buildPrompt, estimateTokens, isRefusal, NO_ANSWER, sourceBudgetFor } from './prompt.js';
 import { relevantSources } from './relevant-sources.js';
 import { TrimStream } from './trim-stream.js';
@@ -189,20 +190,26 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
       if (sink) {
         const filter = new CitationStreamFilter(sources.length);
         const safe = new SafeMarkdownStream(policy);
-        // Deltas add up to the trimmed answer, as stored and as a plain JSON answer has it.
+        // Deltas add up to the trimmed answer, as stored and as a plain JSON answer has it, but for
+        // the BREAKs the stream puts between pieces that could join: those go to the client, which
+        // renders the deltas together, and never into the answer (stored, cited, returned).
         const trim = new TrimStream();
+        const release = (piece: SafePiece): string => {
+          const text = trim.push(piece.text);
+          answer += text;
+          return piece.breakAfter && answer !== '' ? text + BREAK : text;
+        };
         const { stream } = await model.doStream(options);
         for await (const part of stream) {
           if (part.type === 'finish') finishReason = finishReasonOf(part.finishReason);
           if (part.type !== 'text-delta') continue;
           if (timings.first_token === undefined) timings.first_token = since(start);
-          const text = trim.push(safe.push(filter.push(part.text)));
-          answer += text;
-          const full = text ? sink('delta', { text }) : undefined;
+          const shown = release(safe.pushPiece(filter.push(part.text)));
+          const full = shown ? sink('delta', { text: shown }) : undefined;
           if (full) await full;
         }
-        const rest = trim.push(safe.push(filter.flush()) + safe.flush()) + trim.flush();
-        answer += rest;
+        const rest = release(safe.pushPiece(filter.flush())) + release({ text: safe.flush(), breakAfter: false });
+        trim.flush();
         if (rest) await sink('delta', { text: rest });
       } else {
         const result = await model.doGenerate(options);

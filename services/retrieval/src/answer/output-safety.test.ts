@@ -1,4 +1,5 @@
-import { SafeMarkdownStream, sanitizeAnswer, urlsIn } from './output-safety.js';
+import { sanitizeAnswer, urlsIn } from './output-safety.js';
+import { BREAK, SafeMarkdownStream } from './safe-markdown-stream.js';
 
 const policy = { sourceUrls: urlsIn(['See https://docs.example.com/tides for tables.']), allowedHosts: ['quire.dev'] };
 
@@ -169,4 +170,28 @@ test('pathological answers are sanitized quickly, streamed or not', () => {
     expect(leaks(out)).toBeNull();
     expect(leaks(streamed)).toBeNull();
   }
+});
+
+describe('SafeMarkdownStream pieces', () => {
+  test('a piece cut at the hold limit carries the break as a flag, never in its text', () => {
+    const s = new SafeMarkdownStream(policy);
+    const piece = s.pushPiece(`[aside ${'word '.repeat(500)}`);
+    expect(piece.breakAfter).toBe(true);
+    expect(piece.text).not.toContain(BREAK);
+    expect(piece.text.length).toBeGreaterThan(0);
+    // `push` is what a client renders: the same text with the break after it.
+    const rendered = new SafeMarkdownStream(policy).push(`[aside ${'word '.repeat(500)}`);
+    expect(rendered).toBe(piece.text + BREAK);
+  });
+});
+
+test('a reference named like an Object property is not decoded', () => {
+  expect(sanitizeAnswer('a &constructor; b &toString; c &hasOwnProperty;', policy)).toBe('a &constructor; b &toString; c &hasOwnProperty;');
+});
+
+test('source URLs added to a policy after it was first used are kept too', () => {
+  const p = { sourceUrls: new Set(['https://a.example/x']), allowedHosts: [] };
+  expect(sanitizeAnswer('see https://a.example/x and https://b.example/y', p)).toBe(`see https://a.example/x and ${'[link removed]'}`);
+  p.sourceUrls.add('https://b.example/y');
+  expect(sanitizeAnswer('see https://a.example/x and https://b.example/y', p)).toBe('see https://a.example/x and https://b.example/y');
 });

@@ -23,7 +23,12 @@
  *   (in a title, in parentheses, in escaped HTML, in CSS `url(...)`) is judged by its host and
  *   replaced by `[link removed]` unless allowed.
  * Removing text can bring two markers together, so the passes repeat until nothing changes.
+ *
+ * Streamed answers go through SafeMarkdownStream (safe-markdown-stream.ts), which releases pieces
+ * that are safe to sanitize on their own.
  */
+import { decodeAsciiReferences } from './ascii-references.js';
+
 export interface LinkPolicy {
   /** URLs found in the retrieved sources of this request. */
   sourceUrls: Set<string>;
@@ -65,32 +70,10 @@ export function isAllowedUrl(url: string, policy: LinkPolicy): boolean {
 export const LINK_REMOVED = '[link removed]';
 
 /** Whether the character at `i` is backslash-escaped (an odd run of backslashes before it). */
-function escapedAt(s: string, i: number): boolean {
+export function escapedAt(s: string, i: number): boolean {
   let n = 0;
   for (let k = i - 1; k >= 0 && s[k] === '\\'; k--) n++;
   return n % 2 === 1;
-}
-
-// Named references that decode to ASCII (HTML5's list); every other one decodes to a non-ASCII
-// character, which cannot form Markdown syntax, a scheme or a plain host.
-const ASCII_NAMED: Record<string, string> = {
-  Tab: '\t', NewLine: '\n', excl: '!', quot: '"', QUOT: '"', num: '#', dollar: '$', percnt: '%', amp: '&', AMP: '&',
-  apos: "'", lpar: '(', rpar: ')', ast: '*', midast: '*', plus: '+', comma: ',', period: '.', sol: '/', colon: ':',
-  semi: ';', lt: '<', LT: '<', equals: '=', gt: '>', GT: '>', quest: '?', commat: '@', lsqb: '[', lbrack: '[',
-  bsol: '\\', rsqb: ']', rbrack: ']', Hat: '^', lowbar: '_', UnderBar: '_', grave: '`', DiacriticalGrave: '`',
-  lcub: '{', lbrace: '{', verbar: '|', vert: '|', VerticalLine: '|', rcub: '}', rbrace: '}', fjlig: 'fj',
-};
-
-const CHAR_REF = /&(?:#(\d{1,8})|#[xX]([0-9a-fA-F]{1,7})|([A-Za-z][A-Za-z0-9]{1,31}));/g;
-
-/** Decodes the character references a renderer would decode to ASCII (`&#58;`, `&colon;`); `&amp;` stays. */
-function decodeAsciiReferences(s: string): string {
-  return s.replace(CHAR_REF, (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
-    if (name !== undefined) return name === 'amp' || name === 'AMP' ? whole : (ASCII_NAMED[name] ?? whole);
-    const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
-    // NUL is U+FFFD to a renderer, and non-ASCII characters cannot form syntax: both stay as written.
-    return code > 0 && code < 0x80 ? String.fromCharCode(code) : whole;
-  });
 }
 
 const AUTOLINK = /<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>/y;
@@ -155,7 +138,7 @@ function openingBracket(s: string, close: number): number {
   return -1;
 }
 
-interface Destination {
+export interface Destination {
   /** The destination as a renderer would resolve it (backslash escapes removed). */
   url: string;
   /** Just past the `)` that closes the link, when it is there. */
@@ -174,7 +157,7 @@ const unescapeMarkdown = (s: string) => s.replace(/\\([!-/:-@[-`{-~])/g, '$1');
  * balanced parentheses), an optional title (`"..."`, `'...'`, `(...)`) and the closing `)`. Lenient:
  * a tail that is cut short or malformed still yields the destination it starts with.
  */
-function readDestination(s: string, paren: number): Destination {
+export function readDestination(s: string, paren: number): Destination {
   let k = paren + 1;
   while (k < s.length && /[ \t]/.test(s[k]!)) k++;
   if (s[k] === '\n') k++;
@@ -288,8 +271,25 @@ function trimRun(run: string): string {
 /** Whether a URL that stops at `k` is all a renderer would take (not `https://docs.example.com` of `...com@evil/`). */
 const endsUrl = (s: string, k: number) => /^(?:$|[\s<>"'`)\]]|[.,;:!?*_~]+(?:$|[\s<>"'`)\]]))/.test(s.slice(k, k + 40));
 
+/** Each source URL set's URLs, longest first, with the set's size when they were listed. */
+const longestFirstCache = new WeakMap<ReadonlySet<string>, { size: number; urls: readonly string[] }>();
+
+/**
+ * A policy's source URLs, longest first (so the first one found at a place is the longest there):
+ * listed once per set, not for every URL start of every pass and every streamed piece. A set that
+ * grew or shrank since (a policy is made once per request and not changed) is listed again.
+ */
+function sourceUrlsLongestFirst(policy: LinkPolicy): readonly string[] {
+  const cached = longestFirstCache.get(policy.sourceUrls);
+  if (cached && cached.size === policy.sourceUrls.size) return cached.urls;
+  const urls = [...policy.sourceUrls].sort((a, b) => b.length - a.length);
+  longestFirstCache.set(policy.sourceUrls, { size: policy.sourceUrls.size, urls });
+  return urls;
+}
+
 /** Judges every URL-like run, wherever it stands, by its host; one that fails is replaced. */
 function judgeBareUrls(s: string, policy: LinkPolicy): string {
+  const sourceUrls = sourceUrlsLongestFirst(policy);
   const starts = [...s.matchAll(URL_START)].map((m) => ({ at: m.index, text: m[0] }));
   let out = '';
   let last = 0;
@@ -298,7 +298,7 @@ function judgeBareUrls(s: string, policy: LinkPolicy): string {
     const { at, text } = starts[n]!;
     if (at < last || at < kept) continue;
     // A source's URL is kept whole, with any URL-like part inside it.
-    const source = [...policy.sourceUrls].filter((u) => s.startsWith(u, at) && endsUrl(s, at + u.length)).sort((a, b) => b.length - a.length)[0];
+    const source = sourceUrls.find((u) => s.startsWith(u, at) && endsUrl(s, at + u.length));
     if (source) {
       kept = at + source.length;
       continue;
@@ -341,66 +341,4 @@ export function sanitizeAnswer(text: string, policy: LinkPolicy): string {
   }
   // Not settled (never seen in practice): what is left loses every marker a link or image needs.
   return sanitizeOnce(s, { sourceUrls: new Set(), allowedHosts: [] }).replace(/(?<!\\)([[\]!<(])/g, '\\$1');
-}
-
-/** Longest tail the stream holds back; past it the tail is released (see SafeMarkdownStream). */
-const MAX_HOLD = 2000;
-/** Put between two released pieces that could otherwise join into one construct. */
-const BREAK = '\u200b';
-
-/**
- * Where a construct that may still be open starts: the last word (a URL, a reference, an escape or
- * `![`/`](` may still grow), the earliest `[` not yet closed, a `[...]` whose `(...)` may still
- * follow or is not closed, and a `<` that may open a tag or autolink.
- */
-function holdFrom(s: string): number {
-  let hold = s.length;
-  const word = /\S*$/.exec(s);
-  if (word) hold = word.index;
-  const open: number[] = [];
-  let lastClosed = -1;
-  let lastClose = -1;
-  for (let k = 0; k < s.length; k++) {
-    const c = s[k];
-    if ((c !== '[' && c !== ']') || escapedAt(s, k)) continue;
-    if (c === '[') open.push(k);
-    else if (open.length) {
-      lastClosed = open.pop()!;
-      lastClose = k;
-    }
-  }
-  if (open.length) hold = Math.min(hold, open[0]!);
-  if (lastClose >= 0 && (lastClose === s.length - 1 || (s[lastClose + 1] === '(' && readDestination(s, lastClose + 1).end === null))) hold = Math.min(hold, lastClosed);
-  const lt = s.lastIndexOf('<');
-  if (lt >= 0 && (lt === s.length - 1 || /[A-Za-z/!?]/.test(s[lt + 1]!)) && !s.slice(lt).includes('>')) hold = Math.min(hold, lt);
-  if (hold > 0 && hold < s.length && s[hold - 1] === '!') hold -= 1;
-  return hold;
-}
-
-/**
- * Sanitizes a stream of deltas. Each released piece is sanitized on its own, so a piece is only cut
- * where nothing can join across: before the last word, an open bracket or an open `<` (held back
- * until they close, at most MAX_HOLD characters); a piece whose sanitized text ends in a character
- * that could join the next one (`!`, `]`, `\`, `&`, `<`), or that was cut at MAX_HOLD, ends in a
- * zero-width space.
- */
-export class SafeMarkdownStream {
-  private pending = '';
-  constructor(private readonly policy: LinkPolicy) {}
-
-  push(delta: string): string {
-    this.pending += delta;
-    const wanted = holdFrom(this.pending);
-    const cut = Math.max(wanted, this.pending.length - MAX_HOLD);
-    if (cut === 0) return '';
-    const ready = sanitizeAnswer(this.pending.slice(0, cut), this.policy);
-    this.pending = this.pending.slice(cut);
-    return cut > wanted || /[!\]\\&<]$/.test(ready) ? ready + BREAK : ready;
-  }
-
-  flush(): string {
-    const rest = sanitizeAnswer(this.pending, this.policy);
-    this.pending = '';
-    return rest;
-  }
 }

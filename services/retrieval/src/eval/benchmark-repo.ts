@@ -249,14 +249,25 @@ FROM benchmark_queries q LEFT JOIN usage_ledger l ON l.query_id = q.query_id WHE
   return { spent: Number(row.spent), queries: Number(row.queries), unpriced: Number(row.unpriced) };
 }
 
+/** Where a run stands against a budget cap (see passesCap). */
+export interface CapCheck {
+  /** The run would stop before its next case. */
+  passes: boolean;
+  /** The mean cost per query so far (0 before any query). */
+  perQuery: number;
+  /** Spent so far plus `perQuery`: what a cap must exceed for the run to go on. */
+  needed: number;
+}
+
 /**
  * The runner's budget rule: a cap stops the run before the next case when spent so far plus the mean
  * cost per query so far would pass it. The resume route applies the same rule to refuse a run that
- * would stop again at once.
+ * would stop again at once, and words its refusal with the figures returned.
  */
-export function passesCap(spend: { spent: number; queries: number }, capUsd: number): boolean {
+export function passesCap(spend: { spent: number; queries: number }, capUsd: number): CapCheck {
   const perQuery = spend.queries > 0 ? spend.spent / spend.queries : 0;
-  return spend.spent >= capUsd || spend.spent + perQuery > capUsd;
+  const needed = spend.spent + perQuery;
+  return { passes: spend.spent >= capUsd || needed > capUsd, perQuery, needed };
 }
 
 /** Per configuration x case of the run: whether a result is stored, and whether it is ok. */
@@ -265,22 +276,44 @@ export async function resultStatuses(db: Queryable, benchmarkId: string): Promis
   return new Map(r.rows.map((x) => [`${Number(x.config_index)}:${x.case_id}`, x.status]));
 }
 
+/** An identity's access groups as a set: sorted, each once (the order a key lists them in means nothing). */
+export function accessGroupsOf(identity: Pick<Identity, 'groups'>): string[] {
+  return [...new Set(identity.groups)].sort();
+}
+
+/**
+ * Whether `caller` sees the documents the run's identity sees: the same access groups. A run's
+ * cases search its collection (its team's) filtered by its identity's groups, and nothing else of
+ * the identity (team, key, role) changes which documents a case can find or is scored against.
+ */
+export function sameAccess(run: Pick<Identity, 'groups'>, caller: Pick<Identity, 'groups'>): boolean {
+  const a = accessGroupsOf(run);
+  const b = accessGroupsOf(caller);
+  return a.length === b.length && a.every((g, i) => g === b[i]);
+}
+
 /**
  * Puts a final run back in the queue (status `queued`, its error and lease cleared, `budget_usd`
- * replaced when given), only if it is still in the status the caller read: false when another
- * request or the runner changed it meanwhile. The runner then skips every case already ok.
+ * replaced when given), only if it is still in the status the caller read and its identity still has
+ * the caller's access groups: false when another request or the runner changed it meanwhile. The
+ * runner then skips every case already ok.
  *
  * `identity` becomes the run's: the cases it resumes call models as, and are billed to, the caller
- * who resumed it (its allow lists, budgets, rate limits and access groups), as a document retry makes
- * the retrying caller the submitter. Never the key that created the run, which may be another
- * team's (an organisation admin's), or revoked since.
+ * who resumed it (its allow lists, budgets and rate limits), as a document retry makes the retrying
+ * caller the submitter. Never the key that created the run, which may be another team's (an
+ * organisation admin's), or revoked since. Its access groups must be the run's (the route refuses
+ * others, see sameAccess): cases scored before and after a resume are then scored against the same
+ * visible documents, and a run's configurations stay comparable.
  */
 export async function reopenRun(db: Queryable, id: string, from: BenchmarkStatus, budgetUsd: number | null, identity: Identity): Promise<boolean> {
   const r = await db.query(
     `UPDATE benchmarks SET status = 'queued', error_message = NULL, finished_at = NULL, updated_at = now(), runner = NULL, runner_lease_until = NULL,
             budget_usd = COALESCE($3::numeric, budget_usd), identity = $4::jsonb
-      WHERE id = $1 AND status = $2 RETURNING id`,
-    [id, from, budgetUsd === null ? null : String(budgetUsd), JSON.stringify(identity)],
+      WHERE id = $1 AND status = $2
+        AND ARRAY(SELECT jsonb_array_elements_text(COALESCE(identity -> 'groups', '[]'::jsonb))) @> $5::text[]
+        AND ARRAY(SELECT jsonb_array_elements_text(COALESCE(identity -> 'groups', '[]'::jsonb))) <@ $5::text[]
+      RETURNING id`,
+    [id, from, budgetUsd === null ? null : String(budgetUsd), JSON.stringify(identity), accessGroupsOf(identity)],
   );
   return r.rows.length > 0;
 }

@@ -11,7 +11,7 @@ import { queryNotFound } from '../routes/query-routes.js';
 import { assertChunkSetIndexable } from '../search/chunk-set-bm25.js';
 import type { SearchDeps } from '../search/search-pipeline.js';
 import { usageForQuery } from '../usage/ledger-usage.js';
-import { benchmarkNotFound, frozenCases, getBenchmark, insertBenchmark, pageBenchmarks, passesCap, reopenRun, resultStatuses, spentUsd, type BenchmarkRow, type BenchmarkStatus } from './benchmark-repo.js';
+import { benchmarkNotFound, frozenCases, getBenchmark, insertBenchmark, pageBenchmarks, passesCap, reopenRun, resultStatuses, sameAccess, spentUsd, type BenchmarkRow, type BenchmarkStatus } from './benchmark-repo.js';
 import { benchmarkView, compareConfigurations, configIndex } from './benchmark-report.js';
 import type { BenchmarkRunner } from './benchmark-runner.js';
 import { applyConfiguration, executeCase, generatesAnswers, type RankedItem } from './case-executor.js';
@@ -142,22 +142,32 @@ export function benchmarkRoutes(deps: SearchDeps, runner: BenchmarkRunner): Rout
       const identity = requireWriter(res);
       const body = parseWith(ResumeBenchmarkSchema, req.body ?? {});
       const b = await getBenchmark(db, identity.team_id, paramsOf(req, IdParams, { id: benchmarkNotFound }).id, ownerReach(identity));
-      const left = await casesLeft(db, b);
-      const notResumable = (reason: string, message: string) => new AppError('benchmark_not_resumable', message, { exposed: { reason, benchmark_status: b.status, errored_cases: left.errored, missing_cases: left.missing } });
+      const notResumable = (reason: string, message: string, left?: { errored: number; missing: number }) =>
+        new AppError('benchmark_not_resumable', message, { exposed: { reason, benchmark_status: b.status, ...(left ? { errored_cases: left.errored, missing_cases: left.missing } : {}) } });
+      // The status and the caller's access first: they need no scan of the run's cases.
       if (b.status === 'queued' || b.status === 'running') throw notResumable('in_progress', `Benchmark ${b.id} is ${b.status}: it resumes by itself (errored cases are tried again on its next pass).`);
       if (!RESUMABLE.has(b.status)) throw notResumable('not_resumable', `Benchmark ${b.id} is ${b.status} and cannot be resumed.`);
-      if (left.errored + left.missing === 0) throw notResumable('nothing_to_resume', `Benchmark ${b.id} finished every case without error: there is nothing to resume.`);
+      // Its cases search with the run's access groups; a caller with other groups would score the
+      // rest against other documents than the cases already done, and promotion compares them as alike.
+      if (!sameAccess(b.identity, identity)) {
+        throw notResumable(
+          'access_differs',
+          `Benchmark ${b.id} ran with the access groups of key ${b.identity.key_id}, and yours differ: its remaining cases would be scored against other documents than its finished ones. It can be resumed by a key with exactly the run's access groups (key ${b.identity.key_id}, or another with the same groups); or start a new benchmark with your key.`,
+        );
+      }
+      const left = await casesLeft(db, b);
+      if (left.errored + left.missing === 0) throw notResumable('nothing_to_resume', `Benchmark ${b.id} finished every case without error: there is nothing to resume.`, left);
       // The runner stops before a case that would pass the cap; a run that would stop again at once is refused now.
       const spend = await spentUsd(db, b.id);
       const cap = body.budget_usd ?? b.budget_usd;
-      if (cap !== null && passesCap(spend, cap)) {
-        const perQuery = spend.queries > 0 ? spend.spent / spend.queries : 0;
-        const needed = `more than $${(spend.spent + perQuery).toPrecision(6)} (spent $${spend.spent.toPrecision(6)}, about $${perQuery.toPrecision(6)} per query so far)`;
+      const check = cap === null ? null : passesCap(spend, cap);
+      if (check?.passes) {
+        const needed = `more than $${check.needed.toPrecision(6)} (spent $${spend.spent.toPrecision(6)}, about $${check.perQuery.toPrecision(6)} per query so far)`;
         if (body.budget_usd !== undefined) throw new AppError('invalid_request', `budget_usd $${body.budget_usd} would stop the run before its next case: give ${needed}.`, { param: 'budget_usd' });
-        throw notResumable('over_budget', `Benchmark ${b.id} would stop at its budget cap of $${b.budget_usd} before its next case: raise it with budget_usd, ${needed}.`);
+        throw notResumable('over_budget', `Benchmark ${b.id} would stop at its budget cap of $${b.budget_usd} before its next case: raise it with budget_usd, ${needed}.`, left);
       }
-      // The resumed cases run as the caller (their allow lists, budgets and groups), not as the run's creator.
-      if (!(await reopenRun(db, b.id, b.status, body.budget_usd ?? null, identity))) throw notResumable('in_progress', `Benchmark ${b.id} changed while it was being resumed; look at it again.`);
+      // The resumed cases run as the caller (their allow lists and budgets, the run's groups), not as the run's creator.
+      if (!(await reopenRun(db, b.id, b.status, body.budget_usd ?? null, identity))) throw notResumable('in_progress', `Benchmark ${b.id} changed while it was being resumed; look at it again.`, left);
       // The runner skips every case already ok (finished and paid for) and runs the errored and missing ones.
       runner.kick(b.id);
       const resumed = await getBenchmark(db, b.team_id, b.id);

@@ -216,7 +216,7 @@ export class BenchmarkRunner {
    * queries run so far. Spend comes from the ledger for every query id the run started.
    */
   private async overBudget(b: BenchmarkRow): Promise<boolean> {
-    return passesCap(await spentUsd(this.deps.db, b.id), b.budget_usd!);
+    return passesCap(await spentUsd(this.deps.db, b.id), b.budget_usd!).passes;
   }
 
   private async runCase(b: BenchmarkRow, index: number, collection: Awaited<ReturnType<typeof applyConfiguration>>, c: EvalCase): Promise<void> {
