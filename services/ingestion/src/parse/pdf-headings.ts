@@ -57,11 +57,11 @@ interface Candidate {
 export function inferHeadings(lines: PdfLine[]): HeadingMark[] {
   const body = bodySize(lines);
   if (body === null) return [];
-  const furniture = runningLines(lines);
-  const listed = numberedRuns(lines);
   // A heading is set at least 15% and a point larger than the body: over 11 pt text, 13 pt is a
   // heading size and 12 pt (emphasis, a slightly larger lead paragraph) is not.
   const isLarge = (size: number) => size >= body * 1.15 && size >= body + 1;
+  const furniture = runningLines(lines, isLarge);
+  const listed = numberedRuns(lines);
   const candidates: Candidate[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -126,9 +126,12 @@ function sameSize(a: number, b: number): boolean {
  * on every page. Two kinds count: the same line again ("3 Methods" atop every page of chapter 3),
  * where the first stays a candidate since a chapter's opening page often starts with its real
  * heading; and a number that keeps step with the page ("Quire manual 7", "8 Quire manual"), a
- * page number. Chapters that differ only in their number ("Chapter 3", "Chapter 4") are neither.
+ * page number. Chapters that differ only in their number ("Chapter 3", "Chapter 4") are neither,
+ * nor are lines in heading type whose number keeps step with the page: with running heads and
+ * footers out of the text (pdf-furniture.ts), a document of one short section a page opens each
+ * page with its heading ("2. Section 2" on page 2).
  */
-function runningLines(lines: PdfLine[]): Set<number> {
+function runningLines(lines: PdfLine[], isLarge: (size: number) => boolean): Set<number> {
   const groups = new Map<string, number[]>();
   for (let i = 0; i < lines.length; i++) {
     const first = i === 0 || lines[i - 1]!.page !== lines[i]!.page;
@@ -146,7 +149,7 @@ function runningLines(lines: PdfLine[]): Set<number> {
       const n = /\d+/.exec(lines[i]!.text)?.[0];
       return n === undefined ? null : Number(n) - lines[i]!.page;
     });
-    if (shifts[0] !== null && shifts.every((s) => s === shifts[0])) {
+    if (shifts[0] !== null && shifts.every((s) => s === shifts[0]) && !group.every((i) => isLarge(lines[i]!.size))) {
       for (const i of group) out.add(i);
       continue;
     }

@@ -1,3 +1,5 @@
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { parseDocument } from './parse-document.js';
 import type { Item } from './pdf-layout.js';
 import { layoutPage } from './pdf.js';
 
@@ -82,5 +84,57 @@ describe('PDF page layout', () => {
       ...block(['Another full-width paragraph across the page'], 50, 680, 500),
     ]);
     expect(text).toContain(rows.map((r) => r.join(' ')).join('\n'));
+  });
+
+  test('a head and a footer in two parts with nothing between are read whole, above and below the columns', () => {
+    const { text, lines } = page([
+      run('ACME Engineering Handbook', 50, 760, 9),
+      run('Chapter 2: Deployments', 440, 760, 9),
+      ...block(numbered('Left', 8), 50, 720, 230),
+      ...block(numbered('Right', 8), 320, 720, 230),
+      run('Internal use only', 50, 40, 9),
+      run('Page 7', 520, 40, 9),
+    ]);
+    expect(text).toBe(`ACME Engineering Handbook Chapter 2: Deployments\n\n${numbered('Left', 8).join('\n')}\n\n${numbered('Right', 8).join('\n')}\n\nInternal use only Page 7`);
+    expect(lines.filter((l) => l.blockStart).map((l) => l.text)).toEqual(['ACME Engineering Handbook Chapter 2: Deployments', 'Left line 1', 'Right line 1', 'Internal use only Page 7']);
+  });
+
+  test('a word hyphenated at a line end is joined when the line below goes on in lowercase', () => {
+    const { text, lines } = page([
+      ...block(['Late reim-', 'bursement is refused; a well-', 'known rule. COVID-', '19 rules and Non-', 'Profit groups, self-service and x-', '-ray set-'], 50, 700, 300),
+      run('up follows a gap.', 50, 600, 10, 300),
+    ]);
+    // Before a capital or a digit the hyphen stays, as it does within a line and before a gap.
+    expect(text).toBe('Late reimbursement is refused; a wellknown rule. COVID-\n19 rules and Non-\nProfit groups, self-service and x-\n-ray set-\n\nup follows a gap.');
+    // Each line's offset and text still point at its characters in the page's text.
+    for (const line of lines) expect(text.slice(line.offset, line.offset + line.text.length)).toBe(line.text);
+    expect(lines.map((l) => l.text)).toEqual(['Late reim', 'bursement is refused; a well', 'known rule. COVID-', '19 rules and Non-', 'Profit groups, self-service and x-', '-ray set-', 'up follows a gap.']);
+  });
+});
+
+describe('PDF page layout of a real two-column PDF', () => {
+  /** A two-column handbook page whose running head and footer have a left and a right part. */
+  async function twoColumnPage(): Promise<Uint8Array> {
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    const pdfPage = doc.addPage([612, 792]);
+    pdfPage.drawText('ACME Engineering Handbook', { x: 50, y: 760, size: 9, font });
+    pdfPage.drawText('Chapter 2: Deployments', { x: 440, y: 760, size: 9, font });
+    for (let i = 0; i < 8; i++) {
+      pdfPage.drawText(`Left column sentence number ${i + 1} about builds.`, { x: 50, y: 720 - i * 14, size: 10, font });
+      pdfPage.drawText(`Right column sentence number ${i + 1} on rollbacks.`, { x: 320, y: 720 - i * 14, size: 10, font });
+    }
+    pdfPage.drawText('Internal use only', { x: 50, y: 40, size: 9, font });
+    pdfPage.drawText('Page 7', { x: 520, y: 40, size: 9, font });
+    return doc.save();
+  }
+
+  test('the head and footer do not land between the columns, and no line starts with a space', async () => {
+    const { text } = await parseDocument(await twoColumnPage(), 'application/pdf');
+    const left = Array.from({ length: 8 }, (_, i) => `Left column sentence number ${i + 1} about builds.`);
+    const right = Array.from({ length: 8 }, (_, i) => `Right column sentence number ${i + 1} on rollbacks.`);
+    // One page: its head and footer stay, each read whole. pdf.js puts a space run between the
+    // parts of each row, which fell to the right column and opened its lines.
+    expect(text).toBe(`ACME Engineering Handbook Chapter 2: Deployments\n\n${left.join('\n')}\n\n${right.join('\n')}\n\nInternal use only Page 7`);
   });
 });

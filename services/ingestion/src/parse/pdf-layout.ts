@@ -27,10 +27,40 @@ export type Flow = Line[];
 
 /**
  * The page's lines in reading order, as flows. A band without a gutter joins the full-width flow
- * above it; a band with one gives two flows, its left and right columns.
+ * above it; a band with one gives two flows, its left and right columns. The page's top and bottom
+ * lines, set apart from the text by a paragraph gap (a running head, a footer: often a left and a
+ * right part with nothing between them), are flows of their own, so they are never cut at a gutter
+ * and read between the columns.
  */
 export function readingOrder(runs: Item[], pageWidth: number): Flow[] {
-  const bands = splitBands(groupLines(runs), pageWidth);
+  const { head, body, foot } = pageEdges(groupLines(runs));
+  const edges = [head, foot].filter((line): line is Line => line !== null);
+  // An edge line across the page's middle was a band of its own before edges were set apart: the
+  // columns still stand beside full-width text, so they must still look like columns of text.
+  const flows = bodyOrder(body, pageWidth, edges.some((line) => crossesMiddle(line, pageWidth)));
+  return [...(head ? [[head]] : []), ...flows, ...(foot ? [[foot]] : [])];
+}
+
+/**
+ * The page's first and last lines when a paragraph gap sets each apart from the rest (a page of
+ * three lines or more, so one is left between them). A column's first row has no gap under it, so
+ * columns are not cut up.
+ */
+function pageEdges(lines: Line[]): { head: Line | null; body: Line[]; foot: Line | null } {
+  const n = lines.length;
+  if (n < 3) return { head: null, body: lines, foot: null };
+  const head = paragraphGap(lines[0]!, lines[1]!) ? lines[0]! : null;
+  const foot = paragraphGap(lines[n - 2]!, lines[n - 1]!) ? lines[n - 1]! : null;
+  return { head, body: lines.slice(head ? 1 : 0, foot ? n - 1 : n), foot };
+}
+
+function crossesMiddle(line: Line, pageWidth: number): boolean {
+  return pageWidth <= 0 || !freeMiddle(line.runs, pageWidth).some(Boolean);
+}
+
+/** `besideText`: full-width text (an edge line across the middle) stands beside the lines. */
+function bodyOrder(lines: Line[], pageWidth: number, besideText: boolean): Flow[] {
+  const bands = splitBands(lines, pageWidth);
   const flows: Flow[] = [];
   let open: Flow | null = null;
   for (let b = 0; b < bands.length; b++) {
@@ -41,7 +71,7 @@ export function readingOrder(runs: Item[], pageWidth: number): Flow[] {
     const right = gutter === null ? [] : groupLines(bandRuns.filter((r) => r.x + r.w / 2 >= gutter));
     // A page with no full-width line keeps the plain gutter test; a band beside full-width text
     // must also look like columns of text, not a table within the text.
-    if (gutter === null || (bands.length > 1 && !textColumns(left, right))) {
+    if (gutter === null || ((bands.length > 1 || besideText) && !textColumns(left, right))) {
       if (!open) flows.push((open = []));
       // A loop, not push(...band): one band can hold more lines than a call takes arguments.
       for (const line of band) open.push(line);

@@ -3,6 +3,7 @@ import { LIMIT_SETTING } from '../limits.js';
 import { ParseError, stripNul, tooMuchTextError } from './extracted-text.js';
 import type { ParseLimits, ParsedDocument } from './parsed-document.js';
 import { fromPages } from './parsed-document.js';
+import { type LaidOutPage, type PageLine, runningFurniture } from './pdf-furniture.js';
 import { inferHeadings, type PdfLine } from './pdf-headings.js';
 import { type Item, type Line, paragraphGap, readingOrder } from './pdf-layout.js';
 import { outlineHeadings, readOutline } from './pdf-outline.js';
@@ -13,22 +14,57 @@ import { outlineHeadings, readOutline } from './pdf-outline.js';
  * headings; their offsets count from the start of the page's text.
  */
 export function layoutPage(items: Item[], pageWidth: number, page: number): { text: string; lines: PdfLine[] } {
+  return placeLines(pageLines(items, pageWidth), page);
+}
+
+/** One page's lines in reading order, each with its type size and whether it opens a block. */
+export function pageLines(items: Item[], pageWidth: number): PageLine[] {
   const runs = items.filter((i) => i.str.length > 0);
-  const lines: PdfLine[] = [];
-  let text = '';
+  const lines: PageLine[] = [];
   for (const flow of readingOrder(runs, pageWidth)) {
     let previous: Line | null = null;
     for (const line of flow) {
       const runsInOrder = [...line.runs].sort((a, b) => a.x - b.x);
       const lineText = joinRuns(runsInOrder);
-      if (!lineText.trim()) continue;
+      if (!lineText) continue;
       // Each column, and the full-width text after one, opens a block.
-      const gap = previous === null || paragraphGap(previous, line);
-      if (text) text += gap ? '\n\n' : '\n';
-      lines.push({ page, offset: text.length, text: lineText, size: sizeOf(runsInOrder), y: line.y, blockStart: gap });
-      text += lineText;
+      lines.push({ text: lineText, size: sizeOf(runsInOrder), y: line.y, blockStart: previous === null || paragraphGap(previous, line) });
       previous = line;
     }
+  }
+  return lines;
+}
+
+/** A word broken at a line end: a lowercase letter, then a hyphen (or a soft hyphen). */
+const HYPHENATED = /\p{Ll}[-\u00AD\u2010]$/u;
+const LOWERCASE_START = /^\p{Ll}/u;
+
+/**
+ * A page's text from its lines: a line break within a block, a blank line between blocks. Lines in
+ * `left` (running heads and footers, pdf-furniture.ts) are left out; the line after them opens a
+ * block. A word hyphenated at a line end ("reim-" over "bursement") is joined without the hyphen
+ * when the next line, in the same block, goes on in lowercase; a compound before a capital or a
+ * digit ("COVID-" over "19") keeps it. Each line's offset and text stay those of its characters in
+ * the page's text (a joined line's text loses its hyphen; the next line's starts mid-word).
+ */
+export function placeLines(pageLinesInOrder: PageLine[], page: number, left?: ReadonlySet<PageLine>): { text: string; lines: PdfLine[] } {
+  const lines: PdfLine[] = [];
+  let text = '';
+  let skippedBlock = false;
+  for (const line of pageLinesInOrder) {
+    if (left?.has(line)) {
+      skippedBlock = true;
+      continue;
+    }
+    const previous = lines[lines.length - 1];
+    const blockStart = previous === undefined || line.blockStart || skippedBlock;
+    skippedBlock = false;
+    if (previous && !blockStart && HYPHENATED.test(previous.text) && LOWERCASE_START.test(line.text)) {
+      text = text.slice(0, -1);
+      previous.text = previous.text.slice(0, -1);
+    } else if (previous) text += blockStart ? '\n\n' : '\n';
+    lines.push({ page, offset: text.length, text: line.text, size: line.size, y: line.y, blockStart });
+    text += line.text;
   }
   return { text, lines };
 }
@@ -48,7 +84,8 @@ function joinRuns(runs: Item[]): string {
     text += (needsSpace ? ' ' : '') + run.str;
     end = run.x + run.w;
   }
-  return text.replace(/\s+$/, '');
+  // A whitespace run between columns goes with one of them: no line starts or ends with space.
+  return text.trim();
 }
 
 const IMAGE_OPS = new Set<number>([
@@ -82,7 +119,8 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
       throw new ParseError(`The PDF has ${doc.numPages} pages; the limit is ${limits.maxPages} (${LIMIT_SETTING.maxPages}).`, { limit: { name: 'maxPages', value: limits.maxPages } });
     }
     const pages: { num: number; text: string; blank?: boolean }[] = [];
-    const pageLines: PdfLine[][] = [];
+    const laidOut: LaidOutPage[] = [];
+    const pageLineLists: PdfLine[][] = [];
     let chars = 0;
     for (let num = 1; num <= doc.numPages; num++) {
       const page = await doc.getPage(num);
@@ -93,19 +131,33 @@ export async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<
         // NULs go before layout (joinPages would drop them later) so line offsets stay true.
         items.push({ str: stripNul(it.str), x: it.transform[4] as number, y: it.transform[5] as number, w: it.width, h: it.height || Math.abs(it.transform[3] as number) });
       }
-      const { text, lines } = layoutPage(items, page.view[2]! - page.view[0]!, num);
-      chars += text.length;
+      const [x0, y0, x1, y1] = page.view as [number, number, number, number];
+      const lines = pageLines(items, x1 - x0);
+      const placed = placeLines(lines, num);
+      chars += placed.text.length;
       if (chars > limits.maxChars) throw tooMuchTextError('The PDF', limits.maxChars);
-      pages.push(text.trim() === '' && !(await paintsImage(page)) ? { num, text, blank: true } : { num, text });
-      pageLines.push(lines);
+      pages.push(placed.text.trim() === '' && !(await paintsImage(page)) ? { num, text: placed.text, blank: true } : { num, text: placed.text });
+      laidOut.push({ num, lines, top: Math.max(y0, y1), bottom: Math.min(y0, y1) });
+      pageLineLists.push(placed.lines);
       page.cleanup();
       limits.onPage?.(num, doc.numPages);
+    }
+    // Running heads and footers are left out of the text; a page of nothing else is then blank, not
+    // a scan. Pages keep their numbers, and spans and line offsets come from the text as it is.
+    const furniture = runningFurniture(laidOut);
+    if (furniture.size > 0) {
+      laidOut.forEach((page, i) => {
+        if (!page.lines.some((line) => furniture.has(line))) return;
+        const placed = placeLines(page.lines, page.num, furniture);
+        pages[i] = placed.text.trim() === '' ? { num: page.num, text: placed.text, blank: true } : { num: page.num, text: placed.text };
+        pageLineLists[i] = placed.lines;
+      });
     }
     const parsed = fromPages(pages, doc.numPages);
     const spans = parsed.pages!;
     // Page offsets become document offsets in place: a long PDF has hundreds of thousands of lines.
-    pageLines.forEach((list, i) => list.forEach((l) => (l.offset += spans[i]!.start)));
-    const lines = pageLines.flat();
+    pageLineLists.forEach((list, i) => list.forEach((l) => (l.offset += spans[i]!.start)));
+    const lines = pageLineLists.flat();
     const outline = await readOutline(doc);
     parsed.headings = outline.length >= 2 ? outlineHeadings(outline, lines, spans) : inferHeadings(lines);
     return parsed;
