@@ -118,3 +118,61 @@ describe('DOCX from office software', () => {
     expect(sick.headingPath).toEqual(['Employee Policy Handbook', 'Leave and Holidays', 'Sick Leave']);
   });
 });
+
+describe('DOCX tables with merged cells', () => {
+  const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
+  const p = (t: string) => `<w:p><w:r><w:t xml:space="preserve">${t}</w:t></w:r></w:p>`;
+  const tc = (t: string, pr = '') => `<w:tc>${pr ? `<w:tcPr>${pr}</w:tcPr>` : ''}${p(t)}</w:tc>`;
+  const tr = (...cells: string[]) => `<w:tr>${cells.join('')}</w:tr>`;
+  const docx = (body: string) =>
+    makeZip([
+      { name: '[Content_Types].xml', data: '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>' },
+      { name: 'word/document.xml', data: `<?xml version="1.0"?><w:document ${W}><w:body>${body}</w:body></w:document>` },
+    ]);
+  const restart = '<w:vMerge w:val="restart"/>';
+  const cont = '<w:vMerge/>';
+  const sales =
+    `<w:tbl>${tr(tc('Region'), tc('Quarter'), tc('Revenue'))}` +
+    `${tr(tc('North', restart), tc('Q1'), tc('100'))}` +
+    `${tr(tc('', cont), tc('Q2'), tc('120'))}` +
+    `${tr(tc('Total', '<w:gridSpan w:val="2"/>'), tc('220'))}</w:tbl>`;
+
+  test('a vertically merged cell repeats down its rows; a cell spanning columns fills its first, the others stay empty', () => {
+    expect(parse(docx(sales)).text).toBe(
+      '| Region | Quarter | Revenue |\n| --- | --- | --- |\n| North | Q1 | 100 |\n| North | Q2 | 120 |\n| Total |  | 220 |',
+    );
+  });
+
+  test('a later chunk of the table reads its rows by the header, "North" included', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => tr(tc(i === 0 ? 'North' : '', i === 0 ? restart : cont), tc(`Week ${i + 1}`), tc(String(100 + i))));
+    const parsed = parse(docx(`<w:tbl>${tr(tc('Region'), tc('Week'), tc('Revenue'))}${rows.join('')}</w:tbl>`));
+    const out = await chunkText(parsed, { strategy: 'markdown', chunk_size: 200, chunk_overlap: 0 });
+    const late = out.find((c) => c.text.includes('| Week 29 |'))!;
+    expect(late.text).toContain('| North | Week 29 | 128 |');
+    expect(late.context).toMatch(/^\| Region \| Week \| Revenue \|\n/);
+  });
+
+  test('merged blocks over several columns, rows starting past the first grid column, tracked-change properties', () => {
+    const both = `${restart}<w:gridSpan w:val="2"/>`;
+    const table =
+      `<w:tbl>${tr(tc('A'), tc('B'), tc('C'), tc('D'))}` +
+      `${tr(tc('Block', both), tc('c1'), tc('d1'))}` +
+      `${tr(tc('', `${cont}<w:gridSpan w:val="2"/>`), tc('c2'), tc('d2'))}` +
+      `<w:tr><w:trPr><w:gridBefore w:val="1"/></w:trPr>${tc('b3')}${tc('c3')}${tc('d3')}</w:tr>` +
+      // The old properties of a tracked change are not the cell's: it spans nothing.
+      `${tr(tc('a4', '<w:tcPrChange w:id="1"><w:tcPr><w:gridSpan w:val="3"/></w:tcPr></w:tcPrChange>'), tc('b4'), tc('c4'), tc('d4'))}</w:tbl>`;
+    expect(parse(docx(table)).text.split('\n').slice(2)).toEqual(['| Block |  | c1 | d1 |', '| Block |  | c2 | d2 |', '|  | b3 | c3 | d3 |', '| a4 | b4 | c4 | d4 |']);
+  });
+
+  test('a huge gridSpan is capped at Word\'s 63 columns, and a table that would grow too much is read as written', () => {
+    const full = tr(...Array.from({ length: 70 }, (_, i) => tc(`v${i}`)));
+    const wide = parse(docx(`<w:tbl>${tr(tc('x', '<w:gridSpan w:val="100000000"/>'), tc('y'))}${full}</w:tbl>`)).text.split('\n');
+    expect(wide[0]).toBe(`| x | ${Array(62).fill('').join(' | ')} | y | ${Array(6).fill('').join(' | ')} |`);
+    expect(wide[2]!.split('|')).toHaveLength(2 + 70);
+    // One wide row over many narrow ones: padding every row to 63 columns is past the bound.
+    const narrow = Array.from({ length: 500 }, (_, i) => tr(tc(String(i)))).join('');
+    const lines = parse(docx(`<w:tbl>${tr(tc('x', '<w:gridSpan w:val="63"/>'))}${narrow}</w:tbl>`)).text.split('\n');
+    expect(lines[0]).toBe('| x |');
+    expect(lines[lines.length - 1]).toBe('| 499 |');
+  });
+});

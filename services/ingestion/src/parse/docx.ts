@@ -3,6 +3,7 @@ import { paragraphStyles, type ParagraphStyles } from './docx-styles.js';
 import { attr, decodeXmlEntities } from './docx-xml.js';
 import { ParseError } from './extracted-text.js';
 import { fromText, type ParseLimits, type ParsedDocument } from './parsed-document.js';
+import { TableGrid } from './table-grid.js';
 import { openZip } from './zip.js';
 
 export { decodeXmlEntities } from './docx-xml.js';
@@ -33,6 +34,10 @@ interface Para {
 interface Cell {
   kind: 'cell';
   parts: string[];
+  /** Grid columns it covers (`w:gridSpan`). */
+  span: number;
+  /** `w:vMerge`: `restart` starts a vertically merged cell, `continue` is covered by the one above. */
+  vMerge?: 'restart' | 'continue';
 }
 
 interface Block {
@@ -41,8 +46,12 @@ interface Block {
 }
 
 const NOTE_LABEL = /\[\^\d+\]/g;
-// Tracked changes keep the previous paragraph properties here; they would override the current ones.
-const SKIPPED = new Set(['w:pPrChange', 'w:rPrChange']);
+// Tracked changes keep the previous paragraph (and cell) properties here; they would override the current ones.
+const SKIPPED = new Set(['w:pPrChange', 'w:rPrChange', 'w:tcPrChange', 'w:trPrChange']);
+// Word's tables have at most 63 grid columns; a hostile span must not make a row of millions of cells.
+const MAX_SPAN = 63;
+
+const gridCount = (attrs: string) => Math.min(MAX_SPAN, Math.max(1, Math.floor(Number(attr(attrs, 'w:val') ?? 1)) || 1));
 
 /** `nested`: in a table cell or a text box, where a heading style does not start a section. */
 function renderPara(p: Para, env: Env, nested: boolean): Block | null {
@@ -115,8 +124,13 @@ function renderBody(xml: string, env: Env): string[] {
   // Fallback hold the same content (a text box is written twice).
   const alternates: boolean[] = [];
   let tableDepth = 0;
-  let rows: string[] = [];
-  let row: string[] | null = null;
+  let rows = new TableGrid();
+  // The open row at the table's top level: its cells as written and laid out on the grid.
+  let row: { written: string[]; laid: string[] } | null = null;
+  // By grid column, the text of the vertically merged cell (`w:vMerge` restart) that covers it, so
+  // the rows it spans repeat it: each row reads alone once the chunker splits the table.
+  let merged = new Map<number, string>();
+  const cellOpen = () => tableDepth === 1 && stack[stack.length - 1]?.kind === 'cell';
 
   const tag = /<(\/?)([\w.-]+:[\w.-]+)([^>]*?)(\/?)>|([^<]+)/g;
   for (const m of xml.matchAll(tag)) {
@@ -210,26 +224,37 @@ function renderBody(xml: string, env: Env): string[] {
       case 'w:tbl':
         if (selfClose) break;
         tableDepth += opening ? 1 : -1;
-        if (opening && tableDepth === 1) rows = [];
-        else if (!opening && tableDepth === 0 && rows.length > 0) {
+        if (opening && tableDepth === 1) {
+          rows = new TableGrid();
+          merged = new Map();
+        } else if (!opening && tableDepth === 0 && rows.length > 0) {
           // Rows of one table stay in one block so the table reads as a unit.
-          deliver({ text: rows.join('\n'), listItem: false });
-          rows = [];
+          deliver({ text: rows.markdown(1).join('\n'), listItem: false });
+          rows = new TableGrid();
         }
         break;
       case 'w:tr':
-        if (start && tableDepth === 1) row = [];
+        if (start && tableDepth === 1) row = { written: [], laid: [] };
         else if (!opening && tableDepth === 1 && row) {
-          rows.push(`| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
-          if (rows.length === 1) rows.push(`|${row.map(() => ' --- ').join('|')}|`);
+          rows.add(row.written, row.laid);
           row = null;
         }
         break;
+      case 'w:gridBefore':
+        // Grid columns left empty before the row's first cell.
+        if (opening && tableDepth === 1 && row && !cellOpen()) for (let n = gridCount(attrs); n > 0; n--) row.laid.push('');
+        break;
+      case 'w:gridSpan':
+        if (opening && cellOpen()) (stack[stack.length - 1] as Cell).span = gridCount(attrs);
+        break;
+      case 'w:vMerge':
+        if (opening && cellOpen()) (stack[stack.length - 1] as Cell).vMerge = attr(attrs, 'w:val') === 'restart' ? 'restart' : 'continue';
+        break;
       case 'w:tc':
-        if (start && tableDepth === 1) stack.push({ kind: 'cell', parts: [] });
-        else if (!opening && tableDepth === 1 && stack[stack.length - 1]?.kind === 'cell') {
+        if (start && tableDepth === 1) stack.push({ kind: 'cell', parts: [], span: 1 });
+        else if (!opening && cellOpen()) {
           const cell = stack.pop() as Cell;
-          row?.push(cell.parts.filter((c) => c.trim()).join(' '));
+          if (row) pushCell(row, cell, merged);
         }
         break;
       default:
@@ -239,6 +264,26 @@ function renderBody(xml: string, env: Env): string[] {
   append(blocks, held);
   append(blocks, cited);
   return blocks;
+}
+
+/**
+ * A cell into its row, expanded to the grid columns it covers. A cell merged across columns keeps
+ * its text in the first of them and leaves the others empty: it is one value (a "Total" label, a
+ * group title), and repeating it would read as that value in each column (Quarter "Total") and
+ * multiply a wide title row's text. A cell merged down rows repeats in each of them: every row is
+ * a record on its own, and "North" must stay with its Q2 figures when the chunker splits the table.
+ */
+function pushCell(row: { written: string[]; laid: string[] }, cell: Cell, merged: Map<number, string>): void {
+  const col = row.laid.length;
+  const own = cell.parts.filter((c) => c.trim()).join(' ');
+  row.written.push(own);
+  let text = own;
+  if (cell.vMerge === 'continue') text = [merged.get(col) ?? '', own].filter((t) => t).join(' ');
+  for (let i = 0; i < cell.span; i++) {
+    if (cell.vMerge === 'restart') merged.set(col + i, own);
+    else if (cell.vMerge !== 'continue') merged.delete(col + i);
+    row.laid.push(i === 0 ? text : '');
+  }
 }
 
 // A loop, not push(...items): a hostile file can nest more text boxes or notes than call arguments allow.

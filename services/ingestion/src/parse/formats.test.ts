@@ -82,6 +82,16 @@ describe('formats', () => {
     for (const c of chunks) for (const line of c.text.split('\n')) expect(line).toMatch(/^id: \d+; name: Widget, model \d+; price: [\d.]+$/);
   });
 
+  test('UTF-16 with a byte order mark is parsed as its text: an Excel "Unicode Text" table, a PowerShell redirect', async () => {
+    const utf16le = (t: string) => new Uint8Array(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')]));
+    const sheet = utf16le('Region\tSales, Q1\r\nNorth\t1,5\r\nS\u00fcd\t3,0\r\n');
+    expect(detectType(sheet, 'sales.txt', 'text/tab-separated-values').mime).toBe('text/csv');
+    expect((await parseDocument(sheet, 'text/csv', limits)).text).toBe('Region: North; Sales, Q1: 1,5\nRegion: S\u00fcd; Sales, Q1: 3,0');
+    const be = new Uint8Array([0xfe, 0xff, ...Buffer.from('Meeting notes \u2013 Friday', 'utf16le').swap16()]);
+    expect((await parseDocument(be, 'text/plain', limits)).text).toBe('Meeting notes \u2013 Friday');
+    await expect(parseDocument(new Uint8Array([0xff, 0xfe, 0x00, 0xd8]), 'text/plain', limits)).rejects.toThrow('not valid UTF-8 or UTF-16 text');
+  });
+
   test('tokens strategy: chunk sizes are counted in cl100k tokens, offsets still exact', async () => {
     const text = Array.from({ length: 60 }, (_, i) => `Sentence number ${i} talks about embeddings and tokenizers.`).join(' ');
     const chunks = await chunkText({ text, pages: null, markdown: false }, { strategy: 'tokens', chunk_size: 50, chunk_overlap: 5 });

@@ -3,20 +3,37 @@ import { attr, childrenOf, classTokens, closest, descendants, find, isElement, p
 const DROP = new Set(['script', 'style', 'noscript', 'template', 'nav', 'footer', 'aside', 'form', 'iframe', 'svg', 'canvas', 'button', 'select', 'head']);
 const BOILERPLATE_ROLE = /^(navigation|banner|contentinfo|complementary|search)$/i;
 // Whole class or id tokens only: a substring match would drop `<body class="no-sidebar">` or a
-// `#menu-wrapper` that wraps the page, and with it everything.
-const BOILERPLATE_TOKENS = new Set([
-  'cookie', 'cookies', 'cookie-banner', 'cookie-notice', 'cookie-consent', 'breadcrumb', 'breadcrumbs', 'sidebar',
-  'site-nav', 'menu', 'nav-menu', 'main-menu', 'advert', 'advertisement', 'ad-banner', 'share-buttons', 'social-share',
+// `#menu-wrapper` that wraps the page, and with it everything, and `nav` would drop an
+// `unavailable-dates` table. Footers and menus built of divs (`<div id="footer">`, Bootstrap's
+// `navbar`) are dropped wherever they are, as `<footer>` and `<nav>` are.
+const NAV_TOKENS = new Set([
+  'site-nav', 'menu', 'nav-menu', 'main-menu', 'nav', 'navbar', 'nav-bar', 'navigation', 'main-nav', 'main-navigation',
+  'site-navigation', 'topnav', 'top-nav',
 ]);
+const BOILERPLATE_TOKENS = new Set([
+  ...NAV_TOKENS, 'cookie', 'cookies', 'cookie-banner', 'cookie-notice', 'cookie-consent', 'breadcrumb', 'breadcrumbs',
+  'sidebar', 'advert', 'advertisement', 'ad-banner', 'share-buttons', 'social-share', 'footer', 'site-footer',
+  'page-footer', 'global-footer', 'skip-link', 'skip-links',
+]);
+// Divs (and sections) that play `<header>` and get its rule (bannerHeaders), not a plain drop: at
+// page level a site banner, unless it holds the page's h1 and no navigation (a title block); inside
+// `<main>` or an `<article>` content (a card's or section's header). Whole tokens again: `section-header`,
+// `card-header` and `entry-header` are not header-like and are always read.
+const HEADER_TOKENS = new Set(['header', 'site-header', 'global-header', 'top-header', 'masthead']);
 const PERMALINK_CLASSES = new Set(['headerlink', 'anchor', 'doc-anchor']);
 const PERMALINK_TEXT = /^[\s§¶#]*$/;
 
-const isNav = (el: HtmlElement) => el.tagName === 'nav' || /^navigation$/i.test(attr(el, 'role') ?? '');
+const tokensOf = (el: HtmlElement) => `${attr(el, 'class') ?? ''} ${attr(el, 'id') ?? ''}`.toLowerCase().split(/\s+/);
+const isNav = (el: HtmlElement) => el.tagName === 'nav' || /^navigation$/i.test(attr(el, 'role') ?? '') || tokensOf(el).some((t) => NAV_TOKENS.has(t));
+// Only containers play `<header>`: `<a class="header">` in a heading is the heading's text.
+const isHeader = (el: HtmlElement) => el.tagName === 'header' || ((el.tagName === 'div' || el.tagName === 'section') && tokensOf(el).some((t) => HEADER_TOKENS.has(t)));
 
 /**
- * A page-level `<header>` is usually the site banner (logo, menu) and is dropped; one that holds a
- * heading 1 and no navigation is the page's own title block (blogs, Sphinx themes), whose h1 roots
- * every heading path below it. Found in one post-order pass, so nested headers stay linear.
+ * A page-level `<header>` (or a div named as one, HEADER_TOKENS) is usually the site banner (logo,
+ * menu) and is dropped; one that holds a heading 1 and no navigation is the page's own title block
+ * (blogs, Sphinx themes), whose h1 roots every heading path below it. Navigation is `<nav>`,
+ * role=navigation or a menu's class or id (NAV_TOKENS). Found in one post-order pass, so nested
+ * headers stay linear.
  */
 function bannerHeaders(root: HtmlNode): Set<HtmlElement> {
   const banners = new Set<HtmlElement>();
@@ -28,7 +45,7 @@ function bannerHeaders(root: HtmlNode): Set<HtmlElement> {
     if ('exit' in item) {
       const el = item.exit;
       if (el.tagName === 'article' || el.tagName === 'main') inContent--;
-      if (el.tagName !== 'header') continue;
+      if (el === root || !isHeader(el)) continue;
       const h = open.pop()!;
       if (h.pageLevel && (h.nav || !h.h1)) banners.add(el);
       const parent = open[open.length - 1];
@@ -39,7 +56,7 @@ function bannerHeaders(root: HtmlNode): Set<HtmlElement> {
     const top = open[open.length - 1];
     if (top && isNav(item)) top.nav = true;
     if (top && item.tagName === 'h1') top.h1 = true;
-    if (item.tagName === 'header') open.push({ nav: false, h1: false, pageLevel: inContent === 0 });
+    if (item !== root && isHeader(item)) open.push({ nav: false, h1: false, pageLevel: inContent === 0 });
     if (item.tagName === 'article' || item.tagName === 'main') inContent++;
     stack.push({ exit: item });
     const kids = childrenOf(item);
@@ -57,8 +74,7 @@ export function boilerplateTest(root: HtmlNode): (el: HtmlElement) => boolean {
     const role = attr(el, 'role');
     if (role && BOILERPLATE_ROLE.test(role)) return true;
     if (attr(el, 'aria-hidden') === 'true' || attr(el, 'hidden') !== null) return true;
-    const tokens = `${attr(el, 'class') ?? ''} ${attr(el, 'id') ?? ''}`.toLowerCase().split(/\s+/);
-    return tokens.some((t) => BOILERPLATE_TOKENS.has(t));
+    return tokensOf(el).some((t) => BOILERPLATE_TOKENS.has(t));
   };
 }
 

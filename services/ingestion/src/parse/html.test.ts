@@ -106,3 +106,69 @@ describe('parseHtml', () => {
     expect(out).toContain('\\# not a heading');
   });
 });
+
+describe('parseHtml: tables with merged cells', () => {
+  const table = (rows: string) => `<main><table>${rows}</table></main>`;
+
+  test('a rowspan cell repeats down the rows it covers; a colspan cell fills its first column, the others stay empty', () => {
+    const html = table(
+      '<tr><th>Region</th><th>Quarter</th><th>Revenue</th></tr>' +
+        '<tr><td rowspan="2">North</td><td>Q1</td><td>100</td></tr>' +
+        '<tr><td>Q2</td><td>120</td></tr>' +
+        '<tr><td colspan="2">Total</td><td>220</td></tr>',
+    );
+    expect(text(html)).toBe('| Region | Quarter | Revenue |\n| --- | --- | --- |\n| North | Q1 | 100 |\n| North | Q2 | 120 |\n| Total |  | 220 |');
+  });
+
+  test('spans in the middle and at the end of rows, a block spanning both ways, short rows padded, rowspan="0" to the end', () => {
+    const html = table(
+      '<tr><td>A</td><td>B</td><td>C</td><td>D</td></tr>' +
+        '<tr><td>a1</td><td rowspan="2" colspan="2">mid</td><td rowspan="3">end</td></tr>' +
+        '<tr><td>a2</td></tr>' +
+        '<tr><td>a3</td><td>b3</td></tr>' +
+        '<tr><td rowspan="0">all</td><td>b4</td><td>c4</td><td>d4</td></tr>' +
+        '<tr><td>b5</td></tr>',
+    );
+    expect(text(html).split('\n').slice(2)).toEqual([
+      '| a1 | mid |  | end |',
+      '| a2 | mid |  | end |',
+      '| a3 | b3 |  | end |',
+      '| all | b4 | c4 | d4 |',
+      '| all | b5 |  |  |',
+    ]);
+  });
+
+  test('spans written to be huge neither hang nor blow up the text: such a table is read as written', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => `<tr><td>${i}</td></tr>`).join('');
+    const started = performance.now();
+    const out = text(table(`<tr><td colspan="1000" rowspan="65534">x</td></tr>${rows}`));
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(out.length).toBeLessThan(20_000 * 12);
+    expect(out.split('\n')[2]).toBe('| 0 |');
+  });
+});
+
+describe('parseHtml: menus, headers and footers built of divs', () => {
+  test('an intranet page whose menu and footer are divs (class "navbar", id "footer") keeps only its content', () => {
+    const html = '<!doctype html><html><head><title>Remote work</title></head><body>' +
+      '<div class="navbar"><a href="/">Home</a> | <a href="/about">About</a> | <a href="/contact">Contact</a></div>' +
+      '<div class="content"><h1>Remote work</h1><p>Staff may work remotely two days a week.</p></div>' +
+      '<div id="footer">Copyright ACME 2024. All rights reserved. Privacy | Terms</div></body></html>';
+    expect(text(html)).toBe('# Remote work\n\nStaff may work remotely two days a week.');
+  });
+
+  test('a banner div (id "header": logo and menu) is dropped like a banner <header>; one holding the page h1 is its title', () => {
+    const banner = '<div id="header"><img alt="ACME"><ul class="nav"><li><a href="/">Home</a></li></ul><p>Call us: 555-0100</p></div>';
+    expect(text(`<body>${banner}<h1>Expenses</h1><p>Keep receipts.</p></body>`)).toBe('# Expenses\n\nKeep receipts.');
+    expect(text('<body><div class="masthead">ACME intranet</div><p>Keep receipts.</p></body>')).toBe('Keep receipts.');
+    expect(text('<body><div class="header"><h1>Expenses</h1></div><main><h2>Receipts</h2><p>Keep them.</p></main></body>')).toBe('# Expenses\n\n## Receipts\n\nKeep them.');
+  });
+
+  test('whole tokens only: section-header, card-header and a header div inside <main> keep their body text', () => {
+    const html = '<body><div class="section-header"><h2>Travel</h2><p>Book two weeks ahead.</p></div>' +
+      '<div class="card-header">Meals</div><div id="navigation-help"><p>Use the index.</p></div>' +
+      '<div class="unavailable-dates">Closed 24 Dec.</div><a class="footer-link" href="/x">Policy list</a></body>';
+    expect(text(html)).toBe('## Travel\n\nBook two weeks ahead.\n\nMeals\n\nUse the index.\n\nClosed 24 Dec.\n\n[Policy list](/x)');
+    expect(text('<main><div class="header"><h2>Receipts</h2><p>Keep them.</p></div></main>')).toBe('## Receipts\n\nKeep them.');
+  });
+});

@@ -6,6 +6,7 @@ import { parse } from 'parse5';
 import { boilerplateTest, contentRoots, isPermalink, titleBefore } from './html-content.js';
 import { attr, childrenOf, classTokens, descendants, find, isElement, isText, plainText, type HtmlElement, type HtmlNode } from './html-dom.js';
 import { fromText, type ParsedDocument } from './parsed-document.js';
+import { TableGrid } from './table-grid.js';
 
 const BLOCK = new Set([
   'p', 'div', 'section', 'article', 'main', 'blockquote', 'ul', 'ol', 'dl', 'dt', 'dd', 'figure', 'figcaption', 'address',
@@ -61,24 +62,67 @@ function fencedPre(pre: HtmlElement): string | null {
   return `${fence}${languageOf(pre)}\n${code}\n${fence}`;
 }
 
+// The spec's limits: colspan at most 1000, rowspan at most 65534 (0: to the end of the table).
+const MAX_COLSPAN = 1000;
+const MAX_ROWSPAN = 65_534;
+// Columns a table may reach, so spans written to be huge cannot make rows of millions of cells.
+const MAX_COLUMNS = 1000;
+
+function span(el: HtmlElement, name: string, max: number, zero: number): number {
+  const n = Number.parseInt(attr(el, name) ?? '', 10);
+  if (n === 0) return zero;
+  return Number.isFinite(n) && n > 0 ? Math.min(n, max) : 1;
+}
+
 /**
  * A table's rows as Markdown table rows. The first row is the header, as in DOCX tables: many pages
  * (exports from wikis and office software among them) write their header row in `<td>` cells, and
  * a table without a header line would not be a table to the chunker, whose later chunks of it then
  * carry no header to read their rows by (chunk/markdown-tables.ts). A table of one row has no header.
+ *
+ * Merged cells are laid out on the table's grid, as a browser does, and every row is padded to the
+ * widest, so each value sits under its own header. A `colspan` cell's text goes in its first column
+ * and the others stay empty: it is one value (a "Total" label, a group title), and repeating it would
+ * read as that value in each column and multiply a wide title row's text. A `rowspan` cell repeats
+ * in every row it covers: each row is a record on its own, and "North" must stay with its Q2 figures
+ * when the chunker splits the table.
  */
 function tableRows(table: HtmlElement, drop: Drop): string[] {
-  const rows: string[] = [];
-  let firstWidth = 0;
+  const grid = new TableGrid();
+  // By column, a cell from a row above that still covers it: its text and how many more rows.
+  const covering = new Map<number, { text: string; rows: number }>();
+  const cover = (row: string[], col: number) => {
+    const c = covering.get(col)!;
+    row[col] = c.text;
+    if (--c.rows === 0) covering.delete(col);
+  };
   for (const tr of descendants(table, (el) => el.tagName === 'table')) {
     if (tr.tagName !== 'tr') continue;
     const cells = childrenOf(tr).filter((c): c is HtmlElement => isElement(c) && (c.tagName === 'td' || c.tagName === 'th'));
     if (cells.length === 0) continue;
-    if (rows.length === 0) firstWidth = cells.length;
-    rows.push(`| ${cells.map((c) => squash(inline(c, drop)).trim().replace(/\|/g, '\\|')).join(' | ')} |`);
+    const written = cells.map((c) => squash(inline(c, drop)).trim());
+    if (!grid.fits) {
+      grid.add(written);
+      continue;
+    }
+    const row: string[] = [];
+    let col = 0;
+    cells.forEach((cell, k) => {
+      while (covering.has(col)) cover(row, col++);
+      // Spans stop at MAX_COLUMNS; a cell itself always takes a column.
+      const cols = Math.min(span(cell, 'colspan', MAX_COLSPAN, 1), Math.max(1, MAX_COLUMNS - col));
+      const rows = span(cell, 'rowspan', MAX_ROWSPAN, MAX_ROWSPAN);
+      for (let i = 0; i < cols; i++) {
+        row[col + i] = i === 0 ? written[k]! : '';
+        if (rows > 1) covering.set(col + i, { text: row[col + i]!, rows: rows - 1 });
+      }
+      col += cols;
+    });
+    // Cells from above that cover columns past this row's last cell.
+    for (const c of [...covering.keys()].filter((k) => k >= col).sort((a, b) => a - b)) cover(row, c);
+    grid.add(written, Array.from(row, (c) => c ?? ''));
   }
-  if (rows.length > 1) rows.splice(1, 0, `| ${Array.from({ length: firstWidth }, () => '---').join(' | ')} |`);
-  return rows;
+  return grid.markdown(2);
 }
 
 class MarkdownWriter {

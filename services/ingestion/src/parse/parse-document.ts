@@ -1,4 +1,4 @@
-import { decodeUtf8, type SupportedMime } from '../upload/detect-type.js';
+import { decodeText, type SupportedMime } from '../upload/detect-type.js';
 import { parseCsv } from './csv.js';
 import { parseDocx } from './docx.js';
 import { ParseError, tooMuchTextError } from './extracted-text.js';
@@ -15,9 +15,10 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   maxUncompressedBytes: 100 * 1024 * 1024,
 };
 
-function utf8(bytes: Uint8Array): string {
-  const text = decodeUtf8(bytes);
-  if (text === undefined) throw new ParseError('The document is not valid UTF-8 text.');
+/** UTF-8, or UTF-16 with a byte order mark (detectType accepts both). */
+function textOf(bytes: Uint8Array): string {
+  const text = decodeText(bytes);
+  if (text === undefined) throw new ParseError('The document is not valid UTF-8 or UTF-16 text.');
   return text.replace(/^\uFEFF/, '');
 }
 
@@ -34,12 +35,12 @@ export async function parseDocument(bytes: Uint8Array, mime: string, limits: Par
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
       return capped(parseDocx(bytes, limits), limits);
     case 'text/html':
-      return capped(parseHtml(utf8(bytes)), limits);
+      return capped(parseHtml(textOf(bytes)), limits);
     case 'text/csv':
-      return capped(parseCsv(utf8(bytes)), limits);
+      return capped(parseCsv(textOf(bytes)), limits);
     case 'text/markdown':
     case 'text/plain':
-      return capped(fromText(utf8(bytes), { markdown: mime === 'text/markdown' }), limits);
+      return capped(fromText(textOf(bytes), { markdown: mime === 'text/markdown' }), limits);
     default:
       throw new ParseError(`No parser for ${mime}.`);
   }

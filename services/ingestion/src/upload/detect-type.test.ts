@@ -117,6 +117,71 @@ describe('detectType', () => {
 });
 
 
+const utf16le = (s: string) => new Uint8Array(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, 'utf16le')]));
+const utf16be = (s: string) => new Uint8Array([0xfe, 0xff, ...Buffer.from(s, 'utf16le').swap16()]);
+const messageOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return 'none';
+};
+
+describe('detectType on text that is not UTF-8', () => {
+  test('UTF-16 with a byte order mark (Excel "Unicode Text", PowerShell `>`) is read and typed from its text', () => {
+    expect(detectType(utf16le('Meeting notes\r\nWe agreed to ship on Friday.\r\n'), 'notes.txt').mime).toBe('text/plain');
+    expect(detectType(utf16be('Meeting notes\nWe agreed.\n'), 'notes.txt').mime).toBe('text/plain');
+    expect(detectType(utf16le('Region\tSales\r\nNorth\t1,5\r\n'), 'sales.csv').mime).toBe('text/csv');
+    expect(detectType(utf16le('<!doctype html><html><body><p>Hi</p></body></html>'), 'page.bin').mime).toBe('text/html');
+    expect(detectType(utf16le('# Title\n\nBody with ü and 字.'), 'doc').mime).toBe('text/markdown');
+    // Text sent as .docx is read as text, whatever its encoding.
+    expect(detectType(utf16le('just text'), 'letter.docx').mime).toBe('text/plain');
+  });
+
+  test('UTF-16 that is blank, invalid or binary is refused, saying so', () => {
+    expect(codeOf(() => detectType(utf16le(' \r\n\t'), 'blank.txt'))).toBe('invalid_request');
+    // A lone surrogate, an odd byte count, a NUL character (binary data behind a BOM).
+    for (const bad of [new Uint8Array([0xff, 0xfe, 0x00, 0xd8, 0x41, 0x00]), new Uint8Array([0xff, 0xfe, 0x41, 0x00, 0x42]), utf16le('a\0b')]) {
+      expect(codeOf(() => detectType(bad, 'x.txt'))).toBe('unsupported_media_type');
+      expect(messageOf(() => detectType(bad, 'x.txt'))).toMatch(/UTF-16 byte order mark but is not valid UTF-16 text.*Save it as UTF-8/);
+    }
+  });
+
+  test('text in an 8-bit code page (Windows-1252 CSV from Excel) is refused with what it probably is and how to fix it', () => {
+    const cp1252 = new Uint8Array(Buffer.from('Name;Stadt\r\nM\u00fcller;K\u00f6ln\r\nCaf\u00e9;Z\u00fcrich\r\n', 'latin1'));
+    expect(codeOf(() => detectType(cp1252, 'kunden.csv'))).toBe('unsupported_media_type');
+    expect(messageOf(() => detectType(cp1252, 'kunden.csv'))).toMatch(/^'kunden\.csv' is not UTF-8 text: .*probably Windows-1252.*Save it as UTF-8 \(in Excel: "CSV UTF-8"/);
+  });
+
+  test('UTF-16 without a byte order mark is named as such; binary without a known signature gets the generic refusal', () => {
+    const bare = new Uint8Array(Buffer.from('Meeting notes\r\nWe agreed to ship on Friday.\r\n', 'utf16le'));
+    expect(messageOf(() => detectType(bare, 'notes.txt'))).toMatch(/looks like UTF-16 text without a byte order mark.*Save it as UTF-8/);
+    const binary = new Uint8Array(Array.from({ length: 512 }, (_, i) => (i * 37 + 11) % 256));
+    expect(messageOf(() => detectType(binary, 'blob.txt'))).toMatch(/is neither a PDF nor valid UTF-8 or UTF-16 text\. Supported types/);
+    // Text whose NUL comes past the first 4 KB read: binary, not an 8-bit encoding.
+    const nulLate = new Uint8Array([...bytes('plain words '.repeat(500)), 0, 1, 2]);
+    expect(messageOf(() => detectType(nulLate, 'dump.txt'))).toMatch(/is neither a PDF nor valid UTF-8 or UTF-16 text/);
+  });
+
+  test('a large UTF-16 upload is checked a piece at a time, never decoded whole in the request handler', () => {
+    const upload = utf16le(`Notes\n\n# One\n\nbody\n\n# Two\n\n${'word '.repeat(1_000_000)}`);
+    const decode = TextDecoder.prototype.decode;
+    let largest = 0;
+    TextDecoder.prototype.decode = function (this: InstanceType<typeof TextDecoder>, ...args: Parameters<typeof decode>) {
+      largest = Math.max(largest, (args[0] as ArrayBufferView | undefined)?.byteLength ?? 0);
+      return decode.apply(this, args);
+    };
+    try {
+      expect(detectType(upload, 'notes').mime).toBe('text/markdown');
+      expect(codeOf(() => detectType(new Uint8Array([...upload, 0x00, 0xd8]), 'late.txt'))).toBe('unsupported_media_type');
+    } finally {
+      TextDecoder.prototype.decode = decode;
+    }
+    expect(largest).toBeLessThanOrEqual(65_536);
+  });
+});
+
 describe('detectType reads only the start of a large upload as text', () => {
   test('it never decodes the whole upload into a string (one more copy of it in the request handler)', () => {
     const upload = bytes(`Notes\n\n# One\n\nbody\n\n# Two\n\n${'word '.repeat(2_000_000)}`);

@@ -62,7 +62,8 @@ const KNOWN_BINARY: { magic: number[]; what: string }[] = [
   { magic: [0x1f, 0x8b], what: 'a gzip archive' },
 ];
 
-const SUPPORTED = 'Supported types: PDF, Word (.docx), HTML, CSV, Markdown (.md) and UTF-8 plain text (.txt).';
+const SUPPORTED = 'Supported types: PDF, Word (.docx), HTML, CSV, Markdown (.md) and UTF-8 or UTF-16 plain text (.txt).';
+const SAVE_AS_UTF8 = 'Save it as UTF-8 (in Excel: "CSV UTF-8"; in Notepad: Save As, Encoding "UTF-8") and upload it again.';
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return magic.every((b, i) => bytes[i] === b);
@@ -88,6 +89,105 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+export type Utf16 = 'utf-16le' | 'utf-16be';
+
+/**
+ * UTF-16 by its byte order mark (FF FE little-endian, FE FF big-endian): Excel's "Unicode Text",
+ * PowerShell's `>` and Notepad's "Unicode" write it. Without a mark UTF-16 is not guessed.
+ */
+export function utf16Encoding(bytes: Uint8Array): Utf16 | null {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return null;
+}
+
+/** Decodes UTF-16 with a BOM strictly (the BOM left out): undefined when invalid or holding NUL (binary). */
+function decodeUtf16(bytes: Uint8Array, encoding: Utf16): string | undefined {
+  try {
+    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+    return text.includes('\0') ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The text of a text upload: UTF-16 with a byte order mark, else UTF-8 (a UTF-8 BOM kept); undefined
+ * for anything else, which detectType refuses.
+ */
+export function decodeText(bytes: Uint8Array): string | undefined {
+  const utf16 = utf16Encoding(bytes);
+  return utf16 ? decodeUtf16(bytes, utf16) : decodeUtf8(bytes);
+}
+
+/**
+ * What detectType needs of a UTF-16 upload, read a piece at a time (no string of the whole upload):
+ * its first characters, whether it is only whitespace; undefined when it is not valid UTF-16 text.
+ */
+function readUtf16(bytes: Uint8Array, encoding: Utf16): { head: string; blank: boolean } | undefined {
+  const decoder = new TextDecoder(encoding, { fatal: true });
+  let head = '';
+  let blank = true;
+  try {
+    for (let at = 0; at < bytes.length; at += 65_536) {
+      const piece = decoder.decode(bytes.subarray(at, at + 65_536), { stream: at + 65_536 < bytes.length });
+      if (piece.includes('\0')) return undefined;
+      if (head.length < HEAD_CHARS) head += piece.slice(0, HEAD_CHARS - head.length);
+      if (blank && piece.trim() !== '') blank = false;
+    }
+  } catch {
+    return undefined;
+  }
+  return { head, blank };
+}
+
+/**
+ * Why bytes that are not UTF-8 (and have no UTF-16 BOM) were refused, from their first 4 KB: UTF-16
+ * without a BOM (every other byte NUL), text in an 8-bit code page (no NUL, few control
+ * characters: Excel's "CSV (Comma delimited)" and older Notepad's "ANSI" write Windows-1252 in
+ * Western Europe and the Americas), else the generic refusal. Such text is refused, not decoded as
+ * Windows-1252: every byte is valid in every 8-bit code page, so a Central European (1250),
+ * Cyrillic (1251) or Mac file would be indexed as silent mojibake ("MĂĽller" for "Müller"), which
+ * nobody would notice until search fails, while the refusal says how to fix it in one step.
+ */
+function notUtf8Message(name: string, bytes: Uint8Array): string {
+  const generic = `${name} is neither a PDF nor valid UTF-8 or UTF-16 text. ${SUPPORTED}`;
+  const head = bytes.subarray(0, 4096);
+  const nul = [0, 0];
+  let controls = 0;
+  for (let i = 0; i < head.length; i++) {
+    const b = head[i]!;
+    if (b === 0) nul[i % 2]!++;
+    else if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) || b === 0x7f) controls++;
+  }
+  const pairs = Math.floor(head.length / 2);
+  if (pairs >= 8 && Math.max(...nul) >= pairs * 0.3 && Math.min(...nul) <= pairs * 0.02 && textLane(head, nul[0]! > nul[1]! ? 1 : 0)) {
+    return `${name} looks like UTF-16 text without a byte order mark, which cannot be read safely. ${SAVE_AS_UTF8}`;
+  }
+  // Valid UTF-8 refused for its NUL bytes is binary, whatever its start looks like.
+  if (!head.includes(0) && controls <= head.length * 0.01 && !isUtf8(bytes)) {
+    return `${name} is not UTF-8 text: it looks like text in an 8-bit encoding, probably Windows-1252 ("ANSI", as Excel's "CSV (Comma delimited)" and older Notepad save it). ${SAVE_AS_UTF8}`;
+  }
+  return generic;
+}
+
+/**
+ * Whether the bytes at `lane` (every other byte, beside the NUL ones) read as text: UTF-16 of mostly
+ * Latin text has printable ASCII there. A short or binary file with NULs in one lane is not called
+ * UTF-16 (a file named .pdf with a few stray bytes gets the generic refusal).
+ */
+function textLane(head: Uint8Array, lane: 0 | 1): boolean {
+  let text = 0;
+  let total = 0;
+  for (let i = lane; i < head.length; i += 2) {
+    const b = head[i]!;
+    if (b === 0) continue;
+    total++;
+    if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || b >= 0xa0) text++;
+  }
+  return total > 0 && text >= total * 0.8;
+}
+
 /** What decodeUtf8 accepts, checked without making a string of the whole upload. */
 function isUtf8Text(bytes: Uint8Array): boolean {
   return !bytes.includes(0) && isUtf8(bytes);
@@ -95,7 +195,8 @@ function isUtf8Text(bytes: Uint8Array): boolean {
 
 // The type checks read at most the first 100,000 characters (looksLikeMarkdown's head): at most 3
 // bytes of UTF-8 each (4 bytes make 2 UTF-16 characters), with room for a BOM and a cut character.
-const HEAD_BYTES = 4 * 100_000;
+const HEAD_CHARS = 100_000;
+const HEAD_BYTES = 4 * HEAD_CHARS;
 
 /** The start of UTF-8 `bytes` as text, enough for the type checks; a character cut at the end is left out. */
 function decodeHead(bytes: Uint8Array): string {
@@ -209,16 +310,26 @@ export function detectType(bytes: Uint8Array, filename?: string | null, declared
   if (bytes.length === 0) throw new AppError('invalid_request', `${name} is empty.`, { param: 'file' });
   if (isPdf(bytes)) return { mime: 'application/pdf' };
   if (isDocx(bytes)) return { mime: DOCX_MIME };
-  if (claimsDocx(filename, declaredMime) && (startsWith(bytes, ZIP_MAGIC) || !isUtf8Text(bytes))) throw new AppError('unsupported_media_type', notWordMessage(name, bytes));
+  const utf16 = utf16Encoding(bytes);
+  if (claimsDocx(filename, declaredMime) && (startsWith(bytes, ZIP_MAGIC) || (!utf16 && !isUtf8Text(bytes)))) throw new AppError('unsupported_media_type', notWordMessage(name, bytes));
   const binary = KNOWN_BINARY.find((k) => startsWith(bytes, k.magic));
   if (binary) throw new AppError('unsupported_media_type', `${name} looks like ${binary.what}, which is not supported yet. ${SUPPORTED}`);
+  if (utf16) {
+    // Typed from the decoded text, as UTF-8 is; the parser decodes it again (decodeText).
+    const read = readUtf16(bytes, utf16);
+    if (!read) throw new AppError('unsupported_media_type', `${name} starts with a UTF-16 byte order mark but is not valid UTF-16 text. ${SAVE_AS_UTF8}`);
+    if (read.blank) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
+    return typeOfText(read.head, filename, declaredMime);
+  }
   // Checked and typed without decoding the whole upload: a string of it would be one more copy of
   // every text upload, held in the request handler (the parser decodes it again anyway).
-  if (!isUtf8Text(bytes)) {
-    throw new AppError('unsupported_media_type', `${name} is neither a PDF nor valid UTF-8 text. ${SUPPORTED}`);
-  }
+  if (!isUtf8Text(bytes)) throw new AppError('unsupported_media_type', notUtf8Message(name, bytes));
   if (isBlank(bytes)) throw new AppError('invalid_request', `${name} contains only whitespace.`, { param: 'file' });
-  const text = decodeHead(bytes);
+  return typeOfText(decodeHead(bytes), filename, declaredMime);
+}
+
+/** The type of a text upload from its first characters. */
+function typeOfText(text: string, filename?: string | null, declaredMime?: string | null): DetectedType {
   if (looksLikeHtml(text, filename, declaredMime)) return { mime: 'text/html' };
   if (looksLikeCsv(text, filename, declaredMime)) return { mime: 'text/csv' };
   return { mime: looksLikeMarkdown(text, filename, declaredMime) ? 'text/markdown' : 'text/plain' };
