@@ -240,7 +240,8 @@ test("saving a collection's search settings does not hold off the key-share lock
   const saving = saveSearchSettings(db, 'team-a', coll.collectionId, { language: 'simple' }, undefined, { team_id: 'team-a', key_id: 'key-a', requestId: null });
   const outcome = await settlesWithoutWaiting(saving);
   await gate.query('COMMIT');
-  expect(outcome).toBeUndefined();
+  // Saved without waiting; it reports the language change (which rebuilds the keyword index).
+  expect(outcome).toEqual({ collectionId: coll.collectionId, languageChanged: true });
   expect((await db.query(`SELECT search_settings->>'language' AS language FROM collections WHERE id = $1`, [coll.collectionId])).rows).toEqual([{ language: 'simple' }]);
 });
 
