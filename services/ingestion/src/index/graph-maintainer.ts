@@ -1,6 +1,7 @@
 import type { Db } from '@quire/db';
 import { countVersionVectors, graphThreshold, HNSW_MAX_DIMENSIONS, moveIntoGraph, startVersionGraph, type HnswState } from '@quire/index-versions';
 import type { Logger } from '@quire/server-kit';
+import { createSerialWork } from './serial-work.js';
 
 export interface GraphMaintainerDeps {
   db: Db;
@@ -26,14 +27,10 @@ const MAX_SLICE = 2000;
  */
 export function createGraphMaintainer(deps: GraphMaintainerDeps) {
   const log = deps.logger.child({ component: 'vector-graphs' });
-  const queue = new Set<string>();
   /** Vectors counted at the last look plus those reported since; at least the true count's upper bound. */
   const estimates = new Map<string, { counted: number; added: number }>();
   const sliceSize = new Map<string, number>();
-  let running: Promise<void> | null = null;
-  let stopped = false;
   let sleeping: { timer: NodeJS.Timeout; wake: () => void } | null = null;
-  let idleWaiters: (() => void)[] = [];
   /** Vectors written since the planner statistics were last refreshed, and the table's size then. */
   let writtenSinceAnalyze = 0;
   let rowsAtAnalyze = 0;
@@ -44,32 +41,16 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
       sleeping = { timer: setTimeout(() => ((sleeping = null), resolve()), ms), wake: resolve };
     });
 
-  function kick(): void {
-    if (running || stopped) return;
-    running = drain().finally(() => {
-      running = null;
-      if (queue.size > 0 && !stopped) kick();
-      else {
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const w of waiters) w();
-      }
-    });
-  }
-
-  async function drain(): Promise<void> {
-    while (!stopped && queue.size > 0) {
-      const id = queue.values().next().value as string;
-      queue.delete(id);
-      try {
-        await step(id);
-      } catch (error) {
-        // The next write to the version (or the next start) tries again.
-        if (!stopped) log.warn('vector graph step failed', { index_version_id: id, err: String(error) });
-      }
-    }
-    if (!stopped && writtenSinceAnalyze >= Math.max(1000, rowsAtAnalyze / 2)) await refreshStatistics().catch(() => undefined);
-  }
+  const work = createSerialWork({
+    run: step,
+    failed(id, error) {
+      // The next write to the version (or the next start) tries again.
+      if (!work.stopped) log.warn('vector graph step failed', { index_version_id: id, err: String(error) });
+    },
+    async drained() {
+      if (writtenSinceAnalyze >= Math.max(1000, rowsAtAnalyze / 2)) await refreshStatistics().catch(() => undefined);
+    },
+  });
 
   /**
    * PGlite runs no autovacuum, so nothing else refreshes planner statistics, and with the counts of
@@ -107,7 +88,7 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
     }
     estimates.delete(id);
     let size = sliceSize.get(id) ?? FIRST_SLICE;
-    while (!stopped) {
+    while (!work.stopped) {
       const t = performance.now();
       const moved = await deps.db.transaction((tx) => moveIntoGraph(tx, id, size));
       const ms = performance.now() - t;
@@ -120,9 +101,9 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
       if (moved === size) size = Math.min(MAX_SLICE, Math.max(1, Math.round(size * Math.min(2, deps.sliceMs / Math.max(ms, 1)))));
       sliceSize.set(id, size);
       await pause(deps.busy?.() ? ms * 9 : 0);
-      if (queue.size > 0) {
+      if (work.waiting > 0) {
         // Other versions take turns; this one comes back.
-        queue.add(id);
+        work.add(id);
         return;
       }
     }
@@ -131,13 +112,12 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
   return {
     /** A version got `added` vectors (undefined: an unknown number, so it is counted again). */
     notify(indexVersionId: string, added?: number): void {
-      if (stopped) return;
+      if (work.stopped) return;
       writtenSinceAnalyze += added ?? 0;
       const e = estimates.get(indexVersionId);
       if (e && added !== undefined) e.added += added;
       else if (e) estimates.delete(indexVersionId);
-      queue.add(indexVersionId);
-      kick();
+      work.add(indexVersionId);
     },
     /** Picks up versions a previous process left with pending vectors or without the graph they need. */
     async resume(): Promise<void> {
@@ -149,21 +129,16 @@ export function createGraphMaintainer(deps: GraphMaintainerDeps) {
       for (const row of r.rows) this.notify(row.id);
     },
     /** Resolves once every version it was told about is done (nothing to build or move). */
-    idle(): Promise<void> {
-      if (!running && queue.size === 0) return Promise.resolve();
-      return new Promise((resolve) => idleWaiters.push(resolve));
-    },
+    idle: () => work.idle(),
     async stop(): Promise<void> {
-      stopped = true;
+      // Stopped first (synchronously), so that a slice's pause woken below ends the run.
+      const stopping = work.stop();
       if (sleeping) {
         clearTimeout(sleeping.timer);
         sleeping.wake();
         sleeping = null;
       }
-      await running;
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
+      await stopping;
     },
   };
 }

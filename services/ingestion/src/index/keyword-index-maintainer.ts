@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '@quire/db';
 import { claimKeywordIndexRebuild, finishKeywordIndexRebuild, rebuildKeywordIndexBatch, releaseKeywordIndexRebuild, staleKeywordIndexes } from '@quire/index-versions';
 import type { Logger } from '@quire/server-kit';
+import { createSerialWork } from './serial-work.js';
 
 export interface KeywordIndexMaintainerDeps {
   db: Db;
@@ -30,38 +31,15 @@ export interface KeywordIndexMaintainerDeps {
 export function createKeywordIndexMaintainer(deps: KeywordIndexMaintainerDeps) {
   const log = deps.logger.child({ component: 'keyword-index' });
   const owner = deps.owner ?? `ingestion-${randomUUID()}`;
-  const queue = new Set<string>();
-  let running: Promise<void> | null = null;
-  let stopped = false;
   let timer: NodeJS.Timeout | null = null;
-  let idleWaiters: (() => void)[] = [];
-
-  function kick(): void {
-    if (running || stopped) return;
-    running = drain().finally(() => {
-      running = null;
-      if (queue.size > 0 && !stopped) kick();
-      else {
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const w of waiters) w();
-      }
-    });
-  }
-
-  async function drain(): Promise<void> {
-    while (!stopped && queue.size > 0) {
-      const id = queue.values().next().value as string;
-      queue.delete(id);
-      try {
-        await rebuild(id);
-      } catch (error) {
-        // The lease goes, so the next sweep (here or in another process) resumes it.
-        if (!stopped) log.warn('keyword index rebuild failed', { collection_id: id, err: String(error) });
-        await releaseKeywordIndexRebuild(deps.db, id, owner).catch(() => undefined);
-      }
-    }
-  }
+  const work = createSerialWork({
+    run: rebuild,
+    async failed(id, error) {
+      // The lease goes, so the next sweep (here or in another process) resumes it.
+      if (!work.stopped) log.warn('keyword index rebuild failed', { collection_id: id, err: String(error) });
+      await releaseKeywordIndexRebuild(deps.db, id, owner).catch(() => undefined);
+    },
+  });
 
   async function rebuild(collectionId: string): Promise<void> {
     if (!(await deps.db.transaction((tx) => claimKeywordIndexRebuild(tx, collectionId, owner, deps.leaseMs)))) return;
@@ -70,7 +48,7 @@ export function createKeywordIndexMaintainer(deps: KeywordIndexMaintainerDeps) {
     for (;;) {
       let after: string | null = null;
       for (;;) {
-        if (stopped) return void (await releaseKeywordIndexRebuild(deps.db, collectionId, owner));
+        if (work.stopped) return void (await releaseKeywordIndexRebuild(deps.db, collectionId, owner));
         const started = performance.now();
         const batch = await deps.db.transaction((tx) => rebuildKeywordIndexBatch(tx, collectionId, { owner, leaseMs: deps.leaseMs, maxChunks: deps.batchChunks, after }));
         if (batch === 'lost') return;
@@ -90,20 +68,17 @@ export function createKeywordIndexMaintainer(deps: KeywordIndexMaintainerDeps) {
   }
 
   async function sweep(): Promise<void> {
-    for (const id of await staleKeywordIndexes(deps.db)) queue.add(id);
-    kick();
+    for (const id of await staleKeywordIndexes(deps.db)) work.add(id);
   }
 
   return {
     /** A collection's language (or anything else its postings depend on) may have changed: rebuild it if so. */
     notify(collectionId: string): void {
-      if (stopped) return;
-      queue.add(collectionId);
-      kick();
+      work.add(collectionId);
     },
     /** Queues every stale collection, then looks again every `sweepIntervalMs`. */
     async start(): Promise<void> {
-      stopped = false;
+      work.resume();
       await sweep();
       if (deps.sweepIntervalMs > 0 && !timer) {
         timer = setInterval(() => void sweep().catch((error: unknown) => log.warn('keyword index sweep failed', { err: String(error) })), deps.sweepIntervalMs);
@@ -111,19 +86,11 @@ export function createKeywordIndexMaintainer(deps: KeywordIndexMaintainerDeps) {
       }
     },
     /** Resolves once every collection it was told about is rebuilt (or left to another process). */
-    idle(): Promise<void> {
-      if (!running && queue.size === 0) return Promise.resolve();
-      return new Promise((resolve) => idleWaiters.push(resolve));
-    },
+    idle: () => work.idle(),
     async stop(): Promise<void> {
-      stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      queue.clear();
-      await running;
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
+      await work.stop();
     },
   };
 }
