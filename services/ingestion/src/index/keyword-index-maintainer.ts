@@ -78,7 +78,7 @@ export function createKeywordIndexMaintainer(deps: KeywordIndexMaintainerDeps) {
     },
     /** Queues every stale collection, then looks again every `sweepIntervalMs`. */
     async start(): Promise<void> {
-      work.resume();
+      await work.resume();
       await sweep();
       if (deps.sweepIntervalMs > 0 && !timer) {
         timer = setInterval(() => void sweep().catch((error: unknown) => log.warn('keyword index sweep failed', { err: String(error) })), deps.sweepIntervalMs);

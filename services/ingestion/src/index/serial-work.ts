@@ -12,10 +12,21 @@ export interface SerialWorkHandlers {
   drained?(): Promise<void>;
 }
 
+/** Runs a handler, thrown or rejected errors dropped (the handlers log what matters themselves). */
+async function settle(handler: () => void | Promise<void>): Promise<void> {
+  try {
+    await handler();
+  } catch {
+    // Nothing to do: see above.
+  }
+}
+
 export function createSerialWork(handlers: SerialWorkHandlers) {
   const queue = new Set<string>();
   let running: Promise<void> | null = null;
   let stopped = false;
+  /** A stop still waiting for its run: taking work again before it ends would let that run go on. */
+  let stopping: Promise<void> | null = null;
   let idleWaiters: (() => void)[] = [];
 
   const wakeIdle = () => {
@@ -40,10 +51,11 @@ export function createSerialWork(handlers: SerialWorkHandlers) {
       try {
         await handlers.run(id);
       } catch (error) {
-        await handlers.failed(id, error);
+        // A handler that throws here would reject a promise only `stop` awaits: it must not end the loop.
+        await settle(() => handlers.failed(id, error));
       }
     }
-    if (!stopped) await handlers.drained?.();
+    if (!stopped && handlers.drained) await settle(handlers.drained);
   }
 
   return {
@@ -60,8 +72,9 @@ export function createSerialWork(handlers: SerialWorkHandlers) {
     get stopped(): boolean {
       return stopped;
     },
-    /** Takes work again after `stop`. */
-    resume(): void {
+    /** Takes work again after `stop`, once the run it waited for has ended. */
+    async resume(): Promise<void> {
+      await stopping;
       stopped = false;
     },
     /** Resolves once the queue is empty and nothing runs. */
@@ -70,11 +83,15 @@ export function createSerialWork(handlers: SerialWorkHandlers) {
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     /** Stops taking and starting work at once (synchronously), then waits for the run in progress. */
-    async stop(): Promise<void> {
+    stop(): Promise<void> {
       stopped = true;
       queue.clear();
-      await running;
-      wakeIdle();
+      stopping ??= (async () => {
+        await running;
+        wakeIdle();
+        stopping = null;
+      })();
+      return stopping;
     },
   };
 }
