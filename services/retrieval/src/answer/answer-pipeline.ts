@@ -211,6 +211,9 @@ export async function answerQuestion(deps: SearchDeps, input: AnswerInput): Prom
         const rest = release(safe.pushPiece(filter.flush())) + release({ text: safe.flush(), breakAfter: false });
         trim.flush();
         if (rest) await sink('delta', { text: rest });
+        // The pieces were made safe one by one; joined without the breaks that kept them apart on the
+        // wire, they are checked once more, so what is stored and later sent back to a model is safe whole.
+        answer = sanitizeAnswer(answer, policy);
       } else {
         const result = await model.doGenerate(options);
         finishReason = finishReasonOf(result.finishReason);
