@@ -30,6 +30,11 @@ describe('htmlTitle', () => {
     expect(htmlTitle(page('<html><body><svg><title>icon</title></svg><p>No heading.</p></body></html>'))).toBeNull();
     expect(htmlTitle(page(`<title>${'x'.repeat(600)}</title>`))).toHaveLength(500);
   });
+
+  it('reads a UTF-16 page by its byte order mark (left undecoded when its Content-Type is not text)', () => {
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<html><head><title>Reiserichtlinie</title></head></html>', 'utf16le')]);
+    expect(htmlTitle(utf16le)).toBe('Reiserichtlinie');
+  });
 });
 
 describe('charsets', () => {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { html as html5, parse, type DefaultTreeAdapterTypes } from 'parse5';
+import { utf16Encoding } from './detect-type.js';
 
 /**
  * What `{url}` ingestion makes of a fetched answer beyond its bytes: the text in UTF-8 whatever
@@ -224,7 +225,8 @@ const TITLE_SCAN_CHARS = 256 * 1024;
  * Reads the first 256K characters of the (UTF-8) page.
  */
 export function htmlTitle(bytes: Uint8Array): string | null {
-  const text = new TextDecoder('utf-8').decode(bytes.subarray(0, TITLE_SCAN_CHARS * 4), { stream: true }).slice(0, TITLE_SCAN_CHARS);
+  // A UTF-16 page with a BOM is typed as HTML by its text even when its Content-Type left it undecoded.
+  const text = new TextDecoder(utf16Encoding(bytes) ?? 'utf-8').decode(bytes.subarray(0, TITLE_SCAN_CHARS * 4), { stream: true }).slice(0, TITLE_SCAN_CHARS);
   const document = parse(text);
   for (const tag of ['title', 'h1']) {
     const element = firstElement(document, tag);
