@@ -11,8 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate, openPGlite, type Db } from '@quire/db';
 import { percentile, seededRandom } from '@quire/eval';
-import type { GatewayModels } from '@quire/gateway-client';
-import { emptyUsage } from '@quire/models';
+import { precomputedModels } from './precomputed-models.js';
 import { createBm25KeywordRetriever, runSearch, vectorQuery, vectorSearch, type CollectionForQuery, type SearchDeps } from '@quire/retrieval';
 import { buildHnsw, bulkLoad, createBenchCollection } from './bulk-load.js';
 import { generateCorpus, makeQuery } from './synthetic-corpus.js';
@@ -24,23 +23,6 @@ const CHUNKS = Number(args.chunks);
 const QUERIES = Number(args.queries);
 const DIMS = 384;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-function fakeModels(vectors: Map<string, number[]>): GatewayModels {
-  const unused = () => {
-    throw new Error('not used by the benchmark');
-  };
-  return {
-    embeddingModel: (name) => ({
-      specificationVersion: 'v1',
-      provider: 'fake',
-      modelId: name,
-      maxEmbeddingsPerCall: 1,
-      doEmbed: async ({ values }) => ({ embeddings: values.map((v) => vectors.get(v)!), usage: emptyUsage() }),
-    }),
-    generationModel: unused,
-    rerankingModel: unused,
-  };
-}
 
 async function exactTop(db: Db, collection: CollectionForQuery, embedding: number[], k: number): Promise<string[]> {
   const { sql, params } = vectorQuery({ collectionId: collection.id, indexVersionId: collection.indexVersionId!, dimensions: DIMS, embedding, limit: k });
@@ -74,7 +56,7 @@ async function main(): Promise<void> {
 
   const r = seededRandom(11);
   const queries = Array.from({ length: QUERIES }, () => makeQuery(corpus, Math.floor(r() * CHUNKS), r));
-  const deps: SearchDeps = { db, models: fakeModels(new Map(queries.map((q) => [q.text, q.vector]))), keyword: createBm25KeywordRetriever(db) };
+  const deps: SearchDeps = { db, models: precomputedModels(new Map(queries.map((q) => [q.text, q.vector]))), keyword: createBm25KeywordRetriever(db) };
   const collection: CollectionForQuery = { id: coll.collectionId, name: 'bench', generationModel: null, indexVersionId: coll.indexVersionId, embeddingModel: 'fake/embed', dimensions: DIMS };
   const call = { identityToken: 'x', traceId: 'bench' };
   const search = (q: (typeof queries)[number], mode: 'keyword' | 'vector' | 'hybrid') => runSearch(deps, { collection, query: q.text, topK: 10, mode, call });

@@ -23,8 +23,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { openPostgres, openPostgresTestDatabase, type Db } from '@quire/db';
 import { percentile, seededRandom } from '@quire/eval';
-import type { GatewayModels } from '@quire/gateway-client';
-import { emptyUsage } from '@quire/models';
+import { precomputedModels } from './precomputed-models.js';
 import { createBm25KeywordRetriever, runSearch, type CollectionForQuery, type SearchDeps, type SearchOutcome } from '@quire/retrieval';
 import { buildHnsw, bulkLoad, createBenchCollection } from './bulk-load.js';
 import { generateCorpus, makeQuery } from './synthetic-corpus.js';
@@ -71,23 +70,6 @@ WHERE ${LIVE[variant]}`,
     ],
   );
   if (inserted.rowCount !== 1) throw new Error('record dropped');
-}
-
-function fakeModels(vectors: Map<string, number[]>): GatewayModels {
-  const unused = () => {
-    throw new Error('not used by the benchmark');
-  };
-  return {
-    embeddingModel: (name) => ({
-      specificationVersion: 'v1',
-      provider: 'fake',
-      modelId: name,
-      maxEmbeddingsPerCall: 1,
-      doEmbed: async ({ values }) => ({ embeddings: values.map((v) => vectors.get(v)!), usage: emptyUsage() }),
-    }),
-    generationModel: unused,
-    rerankingModel: unused,
-  };
 }
 
 /** `ops` operations over `concurrency` workers: each operation's latency, and the wall time of all. */
@@ -137,7 +119,7 @@ async function main(): Promise<void> {
 
     const r = seededRandom(11);
     const queries = Array.from({ length: 500 }, () => makeQuery(corpus, Math.floor(r() * CHUNKS), r));
-    const deps: SearchDeps = { db, models: fakeModels(new Map(queries.map((q) => [q.text, q.vector]))), keyword: createBm25KeywordRetriever(db) };
+    const deps: SearchDeps = { db, models: precomputedModels(new Map(queries.map((q) => [q.text, q.vector]))), keyword: createBm25KeywordRetriever(db) };
     const collection: CollectionForQuery = { id: coll.collectionId, name: 'record-lock', generationModel: null, indexVersionId: coll.indexVersionId, embeddingModel: 'fake/embed', dimensions: DIMS };
     const call = { identityToken: 'x', traceId: 'bench' };
     const search = (i: number) => runSearch(deps, { collection, query: queries[i % queries.length]!.text, topK: 10, mode: 'vector', call });
